@@ -1,0 +1,44 @@
+import { z } from 'zod';
+
+/**
+ * The environment contract between the deployments (CDK in lib/, the embedded stack in local/)
+ * and the handlers. Every handler reads its settings through `env()`; nothing else reads
+ * process.env. Secrets are never in the environment: only the ids of Secrets Manager secrets.
+ */
+const EnvSchema = z.object({
+  TABLE_NAME: z.string().min(1),
+  STATE_MACHINE_ARN: z.string().min(1),
+  LLM_QUEUE_URL: z.string().min(1),
+  /** Secrets Manager ids. */
+  WEBHOOK_SECRET_ID: z.string().min(1),
+  GITHUB_SECRET_ID: z.string().min(1),
+  ANTHROPIC_SECRET_ID: z.string().min(1),
+  APPROVAL_KEY_SECRET_ID: z.string().min(1),
+  /** Octokit baseUrl; the embedded stack points it at the local forge. */
+  GITHUB_API_URL: z.string().url().default('https://api.github.com'),
+  /** Anthropic SDK baseURL; unset = the real API. */
+  ANTHROPIC_BASE_URL: z.string().url().optional(),
+  /** Where approval links point (the HTTP API's URL). */
+  PUBLIC_BASE_URL: z.string().url(),
+  MAIL_FROM: z.string().email(),
+  /** The factory's own GitHub login: its activity never triggers runs. */
+  FACTORY_BOT_LOGIN: z.string().min(1).default('code-factory[bot]'),
+  /** JSON model aliases, fallbacks and price table; defaults in domain/models.ts. */
+  MODEL_CONFIG: z.string().optional(),
+  DEFAULT_APPROVERS: z.string().default(''),
+});
+export type Env = z.infer<typeof EnvSchema>;
+
+let cached: Env | undefined;
+
+/** Parsed once per process (module scope), failing fast with the missing names. */
+export function env(source: NodeJS.ProcessEnv = process.env): Env {
+  if (source === process.env && cached) return cached;
+  const parsed = EnvSchema.safeParse(source);
+  if (!parsed.success) {
+    const names = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`invalid environment: ${names}`);
+  }
+  if (source === process.env) cached = parsed.data;
+  return parsed.data;
+}

@@ -1,0 +1,156 @@
+import { z } from 'zod';
+
+/** Kinds of run (SPEC §1). `change` is the main job; the others reuse its stages. */
+export const RUN_KINDS = ['change', 'review', 'rescue'] as const;
+export const RunKind = z.enum(RUN_KINDS);
+export type RunKind = z.infer<typeof RunKind>;
+
+/**
+ * Run statuses. Terminal ones end the run; the transition table lives in `transitions.ts`.
+ * QUEUED: recorded, execution being started. Everything after is written by the pipeline.
+ */
+export const RUN_STATUSES = [
+  'QUEUED',
+  'PLANNING',
+  'AWAITING_CLARIFICATION',
+  'IMPLEMENTING',
+  'VERIFYING',
+  'REVIEWING',
+  'AWAITING_APPROVAL',
+  'MERGING',
+  'SUCCEEDED',
+  'FAILED',
+  'BLOCKED',
+  'REJECTED',
+  'EXPIRED',
+  'TIMED_OUT',
+  'CANCELLED',
+] as const;
+export const RunStatus = z.enum(RUN_STATUSES);
+export type RunStatus = z.infer<typeof RunStatus>;
+
+export const TERMINAL_STATUSES: ReadonlySet<RunStatus> = new Set([
+  'SUCCEEDED',
+  'FAILED',
+  'BLOCKED',
+  'REJECTED',
+  'EXPIRED',
+  'TIMED_OUT',
+  'CANCELLED',
+]);
+export const isTerminal = (status: RunStatus): boolean => TERMINAL_STATUSES.has(status);
+
+/** Stages of the pipeline (SPEC §2). State names in the ASL start with these. */
+export const STAGES = [
+  'admit',
+  'plan',
+  'clarify',
+  'implement',
+  'boundary',
+  'publish',
+  'checks',
+  'review',
+  'approval',
+  'merge',
+  'revert',
+  'finalize',
+] as const;
+export const Stage = z.enum(STAGES);
+export type Stage = z.infer<typeof Stage>;
+
+export const RepoFullName = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/, 'expected owner/repo');
+export type RepoFullName = z.infer<typeof RepoFullName>;
+
+/** ULIDs: 26 Crockford base32 chars, time-ordered, so they sort newest-last. */
+export const RunId = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'expected a ULID');
+
+export const StageRecord = z.object({
+  name: Stage,
+  status: z.enum(['RUNNING', 'SUCCEEDED', 'FAILED', 'SKIPPED', 'WAITING']),
+  startedAt: z.string(),
+  endedAt: z.string().optional(),
+  ms: z.number().int().nonnegative().optional(),
+  attempt: z.number().int().nonnegative().optional(),
+  note: z.string().max(2000).optional(),
+});
+export type StageRecord = z.infer<typeof StageRecord>;
+
+export const LedgerTotals = z.object({
+  llmCalls: z.number().int().nonnegative(),
+  inputTokens: z.number().int().nonnegative(),
+  outputTokens: z.number().int().nonnegative(),
+  cacheReadTokens: z.number().int().nonnegative(),
+  cacheWriteTokens: z.number().int().nonnegative(),
+  costUsd: z.number().nonnegative(),
+});
+export type LedgerTotals = z.infer<typeof LedgerTotals>;
+export const emptyLedger = (): LedgerTotals => ({
+  llmCalls: 0,
+  inputTokens: 0,
+  outputTokens: 0,
+  cacheReadTokens: 0,
+  cacheWriteTokens: 0,
+  costUsd: 0,
+});
+
+export const RunError = z.object({
+  class: z.string().max(100),
+  cause: z.string().max(4000),
+});
+export type RunError = z.infer<typeof RunError>;
+
+export const Trigger = z.object({
+  source: z.enum(['label', 'comment', 'api', 'retry']),
+  sender: z.string().max(100),
+  deliveryId: z.string().max(100).optional(),
+  command: z.string().max(40).optional(),
+});
+export type Trigger = z.infer<typeof Trigger>;
+
+/** A Run item as stored (SPEC §1). `version` is the optimistic-lock counter. */
+export const Run = z.object({
+  runId: RunId,
+  kind: RunKind,
+  repo: RepoFullName,
+  issueNumber: z.number().int().positive().optional(),
+  /** `owner/repo#issue`, or `owner/repo@task-<ulid>` for API-started free-text work. */
+  workItemKey: z.string().max(250),
+  task: z.string().max(20_000).optional(),
+  status: RunStatus,
+  stage: Stage.optional(),
+  version: z.number().int().nonnegative(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  trigger: Trigger,
+  stages: z.array(StageRecord).default([]),
+  baseSha: z.string().optional(),
+  headSha: z.string().optional(),
+  branch: z.string().optional(),
+  prNumber: z.number().int().positive().optional(),
+  prUrl: z.string().optional(),
+  mergedSha: z.string().optional(),
+  fixAttempts: z.number().int().nonnegative().default(0),
+  ledger: LedgerTotals.default(emptyLedger),
+  transitions: z.number().int().nonnegative().default(0),
+  error: RunError.optional(),
+  executionArn: z.string().optional(),
+  endedAt: z.string().optional(),
+});
+export type Run = z.infer<typeof Run>;
+
+export const WorkItem = z.object({
+  key: z.string().max(250),
+  repo: RepoFullName,
+  issueNumber: z.number().int().positive().optional(),
+  title: z.string().max(1000).optional(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  latestRunId: RunId.optional(),
+  branch: z.string().optional(),
+  prNumber: z.number().int().positive().optional(),
+});
+export type WorkItem = z.infer<typeof WorkItem>;
+
+export const workItemKeyOf = (repo: string, issueNumber: number): string => `${repo}#${issueNumber}`;

@@ -1,0 +1,85 @@
+/**
+ * Typed errors. `name` is the error class the state machine Catches on and the run records;
+ * `expose` marks messages safe to show an API caller (middy's http-errors convention).
+ */
+export class FactoryError extends Error {
+  readonly expose: boolean;
+  constructor(name: string, message: string, options?: { cause?: unknown; expose?: boolean }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = name;
+    this.expose = options?.expose ?? false;
+  }
+}
+
+/** A run status change the transition table does not allow. Never written. */
+export class IllegalTransitionError extends FactoryError {
+  constructor(
+    readonly from: string,
+    readonly to: string,
+  ) {
+    super('IllegalTransition', `illegal run transition ${from} -> ${to}`);
+  }
+}
+
+/** Optimistic-lock loss: someone else updated the run first. Re-read and retry. */
+export class VersionConflictError extends FactoryError {
+  constructor(
+    readonly runId: string,
+    readonly expectedVersion: number,
+  ) {
+    super('VersionConflict', `run ${runId} is no longer at version ${expectedVersion}`);
+  }
+}
+
+export class AlreadyExistsError extends FactoryError {
+  constructor(what: string) {
+    super('AlreadyExists', `${what} already exists`);
+  }
+}
+
+export class NotFoundError extends FactoryError {
+  constructor(what: string) {
+    super('NotFound', `${what} not found`, { expose: true });
+  }
+}
+
+/** Bad input from a user (config, request). `issues` carry `path.to.field: message` lines. */
+export class ValidationError extends FactoryError {
+  constructor(
+    message: string,
+    readonly issues: string[] = [],
+  ) {
+    super('ValidationError', message, { expose: true });
+  }
+}
+
+/** Budget reservation refused: the call would not fit in what is left. */
+export class BudgetExceededError extends FactoryError {
+  constructor(message: string) {
+    super('BudgetExceeded', message, { expose: true });
+  }
+}
+
+/** Classification of a failed model call, decided by the Anthropic adapter. */
+export type LlmErrorKind =
+  | 'rate_limited' // 429: retry after `retryAfterSeconds`
+  | 'spend_limit' // 429 for an exhausted spend limit: never retried
+  | 'overloaded' // 529: retry, then fall back along the alias's list
+  | 'server' // 5xx: retry
+  | 'network' // connection reset / timeout: retry
+  | 'permanent'; // 4xx other than the above: fail the task
+
+export class LlmError extends FactoryError {
+  constructor(
+    readonly kind: LlmErrorKind,
+    message: string,
+    readonly retryAfterSeconds?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      kind === 'permanent' || kind === 'spend_limit' ? 'LlmPermanentError' : 'LlmTransientError',
+      message,
+      options,
+    );
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * Single-table design: every key of the Code Factory table is built here, and only here.
+ *
+ * Table: pk (S), sk (S); TTL attribute `expiresAt` (epoch seconds). DynamoDB's TTL deletion is
+ * lazy and dynalite never deletes, so readers filter `expiresAt < now` themselves.
+ * GSI1 (gsi1pk, gsi1sk): runs by repo, newest first.
+ * GSI2 (gsi2pk, gsi2sk): runs by status, newest first.
+ * GSI3 (gsi3pk, gsi3sk): a WorkItem and its runs, in one Query.
+ *
+ * Access patterns (each one request):
+ * | pattern                          | request                                                     |
+ * | -------------------------------- | ----------------------------------------------------------- |
+ * | run by id                        | GetItem pk=RUN#<id> sk=RUN                                  |
+ * | run + events timeline            | Query pk=RUN#<id> sk between "EVT#" and "RUN" (EVT# < RUN)  |
+ * | runs by repo, newest first       | Query GSI1 gsi1pk=REPO#<owner/repo>, ScanIndexForward=false |
+ * | runs by status, newest first     | Query GSI2 gsi2pk=STATUS#<status>, ScanIndexForward=false   |
+ * | WorkItem + its runs              | Query GSI3 gsi3pk=WI#<key>, ScanIndexForward=false          |
+ * | pending wait by key              | GetItem pk=WAIT#<kind>#<key> sk=WAIT                        |
+ * | approval by id                   | GetItem pk=APPROVAL#<id> sk=APPROVAL                        |
+ * | approvals of a run               | Query pk=RUN#<id> begins_with(sk, "APPROVAL#")              |
+ * | delivery dedupe                  | PutItem pk=DELIVERY#<id> if attribute_not_exists(pk)        |
+ * | API key by hash                  | GetItem pk=APIKEY#<sha256> sk=APIKEY                        |
+ * | Idempotency-Key                  | PutItem pk=IDEM#<scope>#<key> if attribute_not_exists(pk)   |
+ * | conversation (meta + turns)      | Query pk=CONV#<id> (META sorts before TURN#)                |
+ * | workspace files                  | Query pk=WS#<runId> begins_with(sk, "FILE#")                |
+ * | budget of a run                  | GetItem pk=RUN#<id> sk=BUDGET                               |
+ * | short-lived cache                | GetItem pk=CACHE#<key> sk=CACHE                             |
+ */
+
+export const TABLE_KEYS = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  ttlAttribute: 'expiresAt',
+  gsi: [
+    { indexName: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
+    { indexName: 'gsi2', partitionKey: 'gsi2pk', sortKey: 'gsi2sk' },
+    { indexName: 'gsi3', partitionKey: 'gsi3pk', sortKey: 'gsi3sk' },
+  ],
+} as const;
+
+export interface Key {
+  pk: string;
+  sk: string;
+}
+
+/** Zero-padded so lexical order equals numeric order. */
+export const pad = (n: number, width = 10): string => String(n).padStart(width, '0');
+
+export const keys = {
+  run: (runId: string): Key => ({ pk: `RUN#${runId}`, sk: 'RUN' }),
+  runEvent: (runId: string, seq: number): Key => ({ pk: `RUN#${runId}`, sk: `EVT#${pad(seq)}` }),
+  runEventPrefix: 'EVT#',
+  runBudget: (runId: string): Key => ({ pk: `RUN#${runId}`, sk: 'BUDGET' }),
+  runApproval: (runId: string, approvalId: string): Key => ({
+    pk: `RUN#${runId}`,
+    sk: `APPROVAL#${approvalId}`,
+  }),
+  runApprovalPrefix: 'APPROVAL#',
+  /** GSI projections written on the run item. */
+  runByRepo: (repo: string, runId: string) => ({ gsi1pk: `REPO#${repo}`, gsi1sk: `RUN#${runId}` }),
+  runByStatus: (status: string, runId: string) => ({ gsi2pk: `STATUS#${status}`, gsi2sk: `RUN#${runId}` }),
+  runByWorkItem: (workItemKey: string, runId: string) => ({
+    gsi3pk: `WI#${workItemKey}`,
+    gsi3sk: `RUN#${runId}`,
+  }),
+
+  workItem: (workItemKey: string): Key => ({ pk: `WI#${workItemKey}`, sk: 'WI' }),
+  /** The WorkItem sorts after its runs ("WI" > "RUN#…"), so newest-first queries return it first. */
+  workItemInGsi3: (workItemKey: string) => ({ gsi3pk: `WI#${workItemKey}`, gsi3sk: 'WI' }),
+
+  wait: (kind: string, waitKey: string): Key => ({ pk: `WAIT#${kind}#${waitKey}`, sk: 'WAIT' }),
+  approval: (approvalId: string): Key => ({ pk: `APPROVAL#${approvalId}`, sk: 'APPROVAL' }),
+  delivery: (deliveryId: string): Key => ({ pk: `DELIVERY#${deliveryId}`, sk: 'DELIVERY' }),
+  apiKey: (keyHash: string): Key => ({ pk: `APIKEY#${keyHash}`, sk: 'APIKEY' }),
+  idempotency: (scope: string, key: string): Key => ({ pk: `IDEM#${scope}#${key}`, sk: 'IDEM' }),
+  conversation: (conversationId: string): Key => ({ pk: `CONV#${conversationId}`, sk: 'META' }),
+  turn: (conversationId: string, turn: number): Key => ({
+    pk: `CONV#${conversationId}`,
+    sk: `TURN#${pad(turn, 5)}`,
+  }),
+  turnPrefix: 'TURN#',
+  workspaceFile: (runId: string, path: string): Key => ({ pk: `WS#${runId}`, sk: `FILE#${path}` }),
+  workspaceFilePrefix: 'FILE#',
+  cache: (key: string): Key => ({ pk: `CACHE#${key}`, sk: 'CACHE' }),
+} as const;
