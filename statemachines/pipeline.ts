@@ -1,0 +1,235 @@
+/**
+ * Source of statemachines/pipeline.asl.json (the `change` run of SPEC §2). The ASL repeats one
+ * Lambda-task shape many times; building it here keeps every Task's timeout, retry and catch
+ * identical. `npm run asl` regenerates the JSON; a test fails when the two drift apart.
+ *
+ * Conventions (docs/architecture.md):
+ * - state data: { runId, admit, loop, llm, step, wait, error }; stage runner results land in
+ *   `$.<slot>.out` (ResultSelector {"out.$": "$.Payload"}), small pointers only;
+ * - the stage runner's event is { stage: "<stage>.<step>", runId, ... }; state `PlanTools` calls
+ *   stage "plan.tools" (functions/stages/plan.ts);
+ * - timeouts of human and CI waits come from `$.admit.out.timeouts` (configurable per repo and
+ *   short in tests), so every Task has TimeoutSeconds or TimeoutSecondsPath.
+ * Placeholders: ${StageRunnerFunctionArn}, ${LlmQueueUrl}.
+ */
+
+type State = Record<string, unknown>;
+
+const LAMBDA_TRANSIENT_ERRORS = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+];
+const STAGE_RUNNER_TIMEOUT_SECONDS = 120;
+const MAX_AGENT_TURNS = 40;
+
+const retryTransient = [
+  { ErrorEquals: LAMBDA_TRANSIENT_ERRORS, IntervalSeconds: 1, MaxAttempts: 3, BackoffRate: 2 },
+];
+
+const catchAll = (next = 'RecordFailure') => [
+  { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: next },
+];
+
+/** A stage-runner call: `stage` is `<stage>.<step>`, extra payload fields are JSONPath refs. */
+function stageTask(stage: string, slot: string, next: string, extra: Record<string, string> = {}): State {
+  return {
+    Type: 'Task',
+    Resource: 'arn:aws:states:::lambda:invoke',
+    Parameters: {
+      FunctionName: '${StageRunnerFunctionArn}',
+      Payload: { stage, 'runId.$': '$.runId', ...extra },
+    },
+    ResultSelector: { 'out.$': '$.Payload' },
+    ResultPath: `$.${slot}`,
+    TimeoutSeconds: STAGE_RUNNER_TIMEOUT_SECONDS,
+    Retry: retryTransient,
+    Catch: catchAll(),
+    Next: next,
+  };
+}
+
+/** A human or CI wait: the stage runner stores the task token; a webhook or link resumes it. */
+function waitTask(stage: string, timeoutPath: string, next: string, onTimeout: string): State {
+  return {
+    Type: 'Task',
+    Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+    Parameters: {
+      FunctionName: '${StageRunnerFunctionArn}',
+      Payload: { stage, 'runId.$': '$.runId', 'taskToken.$': '$$.Task.Token' },
+    },
+    ResultPath: '$.wait',
+    TimeoutSecondsPath: timeoutPath,
+    Retry: retryTransient,
+    Catch: [
+      { ErrorEquals: ['States.Timeout', 'States.HeartbeatTimeout'], ResultPath: '$.error', Next: onTimeout },
+      ...catchAll(),
+    ],
+    Next: next,
+  };
+}
+
+/**
+ * An agent loop: Start → Turn (LLM queue) → Tools (stage runner) → Route, bounded by turns.
+ * `Route` sends `done` results to the caller-supplied choices on `$.loop.out.outcome`.
+ */
+function agentLoop(
+  prefix: string,
+  stage: string,
+  modelAlias: string,
+  outcomes: Array<{ outcome: string; next: string }>,
+  startExtra: Record<string, string> = {},
+): Record<string, State> {
+  return {
+    [`${prefix}Start`]: stageTask(`${stage}.start`, 'loop', `${prefix}Turn`, startExtra),
+    [`${prefix}Turn`]: {
+      Type: 'Task',
+      Resource: 'arn:aws:states:::sqs:sendMessage.waitForTaskToken',
+      Parameters: {
+        QueueUrl: '${LlmQueueUrl}',
+        MessageBody: {
+          'taskToken.$': '$$.Task.Token',
+          'runId.$': '$.runId',
+          stage,
+          'conversationId.$': '$.loop.out.conversationId',
+          'turn.$': '$.loop.out.turn',
+          modelAlias,
+        },
+      },
+      ResultPath: '$.llm',
+      TimeoutSecondsPath: '$.admit.out.timeouts.llmTurnSeconds',
+      Catch: catchAll(),
+      Next: `${prefix}Tools`,
+    },
+    [`${prefix}Tools`]: stageTask(`${stage}.tools`, 'loop', `${prefix}Route`, {
+      'conversationId.$': '$.loop.out.conversationId',
+      'turn.$': '$.llm.turn',
+    }),
+    [`${prefix}Route`]: {
+      Type: 'Choice',
+      Choices: [
+        ...outcomes.map(({ outcome, next }) => ({
+          Variable: '$.loop.out.outcome',
+          StringEquals: outcome,
+          Next: next,
+        })),
+        {
+          And: [
+            { Variable: '$.loop.out.outcome', StringEquals: 'continue' },
+            { Variable: '$.loop.out.turn', NumericLessThan: MAX_AGENT_TURNS },
+          ],
+          Next: `${prefix}Turn`,
+        },
+      ],
+      Default: `${prefix}Exhausted`,
+    },
+    [`${prefix}Exhausted`]: {
+      Type: 'Pass',
+      Result: { Error: 'TurnsExhausted', Cause: `${stage}: the agent loop ran out of turns` },
+      ResultPath: '$.error',
+      Next: 'RecordFailure',
+    },
+  };
+}
+
+/** A terminal bookkeeping step: writes the final status, comments, then ends the execution. */
+function finalize(name: string, status: string, end: 'Succeed' | 'Fail'): Record<string, State> {
+  return {
+    [name]: {
+      ...stageTask('finalize', 'final', end === 'Succeed' ? 'Succeeded' : 'Failed', {
+        'error.$': '$.error',
+      }),
+      Parameters: {
+        FunctionName: '${StageRunnerFunctionArn}',
+        Payload: { stage: 'finalize', status, 'runId.$': '$.runId', 'error.$': '$.error' },
+      },
+      // A failing finalize must still end the execution in a definite state.
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.finalizeError', Next: 'Failed' }],
+    },
+  };
+}
+
+export function buildPipeline(): Record<string, unknown> {
+  const states: Record<string, State> = {
+    // `$.error` must exist on every path: the Finalize states pass it to the stage runner.
+    Init: { Type: 'Pass', Parameters: { 'runId.$': '$.runId', error: null }, Next: 'Admit' },
+    Admit: stageTask('admit', 'admit', 'PlanStart'),
+
+    ...agentLoop('Plan', 'plan', 'planner', [
+      { outcome: 'complete', next: 'ImplementStart' },
+      { outcome: 'clarify', next: 'Clarify' },
+      { outcome: 'blocked', next: 'FinalizeBlocked' },
+    ]),
+    Clarify: waitTask('clarify', '$.admit.out.timeouts.clarifySeconds', 'PlanStart', 'FinalizeTimedOut'),
+
+    ...agentLoop('Implement', 'implement', 'coder', [
+      { outcome: 'complete', next: 'Boundary' },
+      { outcome: 'blocked', next: 'FinalizeBlocked' },
+    ]),
+    Boundary: stageTask('boundary', 'step', 'BoundaryRoute'),
+    BoundaryRoute: {
+      Type: 'Choice',
+      Choices: [
+        { Variable: '$.step.out.outcome', StringEquals: 'pass', Next: 'Publish' },
+        { Variable: '$.step.out.outcome', StringEquals: 'retry', Next: 'ImplementStart' },
+      ],
+      Default: 'FinalizeFailed',
+    },
+    Publish: stageTask('publish', 'step', 'Checks'),
+    Checks: waitTask('checks', '$.admit.out.timeouts.checksSeconds', 'ChecksDecide', 'FinalizeFailed'),
+    ChecksDecide: stageTask('checks.decide', 'step', 'ChecksChoice'),
+    ChecksChoice: {
+      Type: 'Choice',
+      Choices: [
+        { Variable: '$.step.out.outcome', StringEquals: 'pass', Next: 'ReviewStart' },
+        { Variable: '$.step.out.outcome', StringEquals: 'fix', Next: 'ImplementStart' },
+        { Variable: '$.step.out.outcome', StringEquals: 'revert', Next: 'Revert' },
+      ],
+      Default: 'FinalizeFailed',
+    },
+
+    ...agentLoop('Review', 'review', 'reviewer', [
+      { outcome: 'complete', next: 'Approval' },
+      { outcome: 'fix', next: 'ImplementStart' },
+      { outcome: 'blocked', next: 'FinalizeBlocked' },
+    ]),
+
+    Approval: waitTask('approval', '$.admit.out.timeouts.approvalSeconds', 'Merge', 'FinalizeExpired'),
+    Merge: stageTask('merge', 'step', 'FinalizeSucceeded'),
+    Revert: stageTask('revert', 'step', 'FinalizeFailed'),
+
+    RecordFailure: {
+      Type: 'Choice',
+      Choices: [
+        { Variable: '$.error.Error', StringEquals: 'Rejected', Next: 'FinalizeRejected' },
+        { Variable: '$.error.Error', StringEquals: 'Cancelled', Next: 'FinalizeCancelled' },
+      ],
+      Default: 'FinalizeFailed',
+    },
+    ...finalize('FinalizeSucceeded', 'SUCCEEDED', 'Succeed'),
+    ...finalize('FinalizeFailed', 'FAILED', 'Fail'),
+    ...finalize('FinalizeBlocked', 'BLOCKED', 'Fail'),
+    ...finalize('FinalizeTimedOut', 'TIMED_OUT', 'Fail'),
+    ...finalize('FinalizeRejected', 'REJECTED', 'Fail'),
+    ...finalize('FinalizeExpired', 'EXPIRED', 'Fail'),
+    ...finalize('FinalizeCancelled', 'CANCELLED', 'Fail'),
+    Succeeded: { Type: 'Succeed' },
+    Failed: {
+      Type: 'Fail',
+      Error: 'RunNotSucceeded',
+      Cause: 'the run ended without merging; see the run record',
+    },
+  };
+
+  return {
+    Comment:
+      'Code Factory change run: admit -> plan (<-> clarify) -> implement -> boundary -> publish -> checks -> fix loop -> review -> approval -> merge. Generated by statemachines/pipeline.ts.',
+    StartAt: 'Init',
+    TimeoutSeconds: 60 * 60 * 24 * 30,
+    States: states,
+  };
+}
+
+/** The pipeline as committed: pretty-printed with a trailing newline. */
+export const renderPipeline = (): string => `${JSON.stringify(buildPipeline(), null, 2)}\n`;

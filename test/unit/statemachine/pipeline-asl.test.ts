@@ -1,0 +1,124 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+import { renderPipeline } from '../../../statemachines/pipeline';
+
+const require = createRequire(import.meta.url);
+const aslValidator = require('asl-validator') as (definition: unknown) => {
+  isValid: boolean;
+  errors: Array<{ message?: string }>;
+};
+
+const text = readFileSync(new URL('../../../statemachines/pipeline.asl.json', import.meta.url), 'utf8');
+const asl = JSON.parse(text) as { StartAt: string; States: Record<string, Record<string, unknown>> };
+const states = asl.States;
+
+const LAMBDA_TRANSIENT = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+];
+
+/** Every state a state can go to next: Next, Default, Choices, Catch. */
+function successors(state: Record<string, unknown>): string[] {
+  const next: string[] = [];
+  if (typeof state.Next === 'string') next.push(state.Next);
+  if (typeof state.Default === 'string') next.push(state.Default);
+  for (const choice of (state.Choices as Array<{ Next: string }> | undefined) ?? []) next.push(choice.Next);
+  for (const c of (state.Catch as Array<{ Next: string }> | undefined) ?? []) next.push(c.Next);
+  return next;
+}
+const isTerminal = (s: Record<string, unknown>) =>
+  s.Type === 'Succeed' || s.Type === 'Fail' || s.End === true;
+
+describe('statemachines/pipeline.asl.json', () => {
+  it('is what statemachines/pipeline.ts generates (run `npm run asl` after editing it)', () => {
+    expect(text).toBe(renderPipeline());
+  });
+
+  it('passes asl-validator', () => {
+    const result = aslValidator(asl);
+    expect(result.errors).toEqual([]);
+    expect(result.isValid).toBe(true);
+  });
+
+  it('uses JSONPath only (the embedded engine ignores JSONata silently)', () => {
+    expect(text).not.toMatch(/JSONata/);
+  });
+
+  it('gives every Task a timeout', () => {
+    for (const [name, s] of Object.entries(states)) {
+      if (s.Type !== 'Task') continue;
+      const has = typeof s.TimeoutSeconds === 'number' || typeof s.TimeoutSecondsPath === 'string';
+      expect(has, `${name} has no TimeoutSeconds`).toBe(true);
+    }
+  });
+
+  it("retries AWS's transient Lambda errors on every Lambda task", () => {
+    const lambdaTasks = Object.entries(states).filter(([, s]) =>
+      String(s.Resource).includes(':lambda:invoke'),
+    );
+    expect(lambdaTasks.length).toBeGreaterThan(10);
+    for (const [name, s] of lambdaTasks) {
+      const retried = ((s.Retry as Array<{ ErrorEquals: string[] }>) ?? []).flatMap((r) => r.ErrorEquals);
+      for (const error of LAMBDA_TRANSIENT)
+        expect(retried, `${name} does not retry ${error}`).toContain(error);
+    }
+  });
+
+  it('catches every error on every Task', () => {
+    for (const [name, s] of Object.entries(states)) {
+      if (s.Type !== 'Task') continue;
+      const caught = ((s.Catch as Array<{ ErrorEquals: string[] }>) ?? []).flatMap((c) => c.ErrorEquals);
+      expect(caught, `${name} has no States.ALL catch`).toContain('States.ALL');
+    }
+  });
+
+  it('reaches every state from StartAt and never points at a missing state', () => {
+    const seen = new Set<string>();
+    const queue = [asl.StartAt];
+    while (queue.length > 0) {
+      const name = queue.shift()!;
+      if (seen.has(name)) continue;
+      expect(states[name], `missing state ${name}`).toBeDefined();
+      seen.add(name);
+      queue.push(...successors(states[name]!));
+    }
+    expect([...seen].sort()).toEqual(Object.keys(states).sort());
+  });
+
+  it('has a path to a terminal state from every state', () => {
+    const canEnd = new Set(Object.keys(states).filter((n) => isTerminal(states[n]!)));
+    let grew = true;
+    while (grew) {
+      grew = false;
+      for (const [name, s] of Object.entries(states)) {
+        if (!canEnd.has(name) && successors(s).some((n) => canEnd.has(n))) {
+          canEnd.add(name);
+          grew = true;
+        }
+      }
+    }
+    expect(Object.keys(states).filter((n) => !canEnd.has(n))).toEqual([]);
+  });
+
+  it('bounds every agent loop by a turn count', () => {
+    const routes = Object.entries(states).filter(([n]) => /Route$/.test(n) && n !== 'BoundaryRoute');
+    expect(routes.map(([n]) => n).sort()).toEqual(['ImplementRoute', 'PlanRoute', 'ReviewRoute']);
+    for (const [, s] of routes) expect(JSON.stringify(s.Choices)).toContain('NumericLessThan');
+  });
+
+  it('uses only the placeholders the CDK stack and the embedded stack substitute', () => {
+    const placeholders = new Set([...text.matchAll(/\$\{([A-Za-z]+)\}/g)].map((m) => m[1]));
+    expect([...placeholders].sort()).toEqual(['LlmQueueUrl', 'StageRunnerFunctionArn']);
+  });
+
+  it('ends every terminal status through a Finalize step that writes it', () => {
+    const finals = Object.entries(states).filter(([n]) => n.startsWith('Finalize'));
+    const statuses = finals.map(([, s]) => (s.Parameters as { Payload: { status: string } }).Payload.status);
+    expect(statuses.sort()).toEqual(
+      ['BLOCKED', 'CANCELLED', 'EXPIRED', 'FAILED', 'REJECTED', 'SUCCEEDED', 'TIMED_OUT'].sort(),
+    );
+  });
+});
