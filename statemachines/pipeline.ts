@@ -152,8 +152,8 @@ function finalize(name: string, status: string, end: 'Succeed' | 'Fail'): Record
 
 export function buildPipeline(): Record<string, unknown> {
   const states: Record<string, State> = {
-    // `$.error` must exist on every path: the Finalize states pass it to the stage runner.
-    Init: { Type: 'Pass', Parameters: { 'runId.$': '$.runId', error: null }, Next: 'Admit' },
+    // `$.error` and `$.wait` must exist on every path: later states pass them to the stage runner.
+    Init: { Type: 'Pass', Parameters: { 'runId.$': '$.runId', error: null, wait: null }, Next: 'Admit' },
     Admit: stageTask('admit', 'admit', 'PlanStart'),
 
     ...agentLoop('Plan', 'plan', 'planner', [

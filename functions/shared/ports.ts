@@ -149,6 +149,8 @@ export interface ConversationTurn {
   stopReason?: string;
   usage?: Record<string, number>;
   costUsd?: number;
+  /** On a tool-result turn: what the stage runner decided from it (lets a retried step answer alike). */
+  outcome?: string;
   createdAt: string;
 }
 
@@ -161,7 +163,27 @@ export interface ConversationMeta {
   system: string;
   tools: Array<{ name: string; description: string; input_schema: Record<string, unknown> }>;
   maxTokens: number;
+  /** Model ids for the alias, resolved by the stage runner from the repo's contract: first is preferred. */
+  models: string[];
+  /** The run's budget in USD; the worker reserves against it before every call. */
+  budgetUsd: number;
   createdAt: string;
+}
+
+/** One model call as billed: the ledger's source of truth (one item per conversation turn). */
+export interface LedgerEntry {
+  runId: string;
+  stage: string;
+  conversationId: string;
+  turn: number;
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  costUsd: number;
+  latencyMs: number;
+  at: string;
 }
 
 export interface WorkspaceFile {
@@ -237,6 +259,14 @@ export interface Store {
   getTurn(conversationId: string, turn: number): Promise<ConversationTurn | undefined>;
   listTurns(conversationId: string): Promise<ConversationTurn[]>;
 
+  /**
+   * Exactly once per (conversationId, turn): a conditional put of the ledger entry and a
+   * conditional ADD to the run's totals (guarded by a set of applied call keys on the run item,
+   * without bumping `version`). Safe to call again after a crash between the two.
+   */
+  recordLlmCall(entry: LedgerEntry): Promise<void>;
+  listLedger(runId: string): Promise<LedgerEntry[]>;
+
   // Budget (per run; conditional writes, fail closed)
   /** Reserves `usd` if reserved + spent + usd <= limit. false = refused. */
   reserveBudget(runId: string, reservationId: string, usd: number, limitUsd: number): Promise<boolean>;
@@ -305,6 +335,7 @@ export interface GitHub {
   listFiles(repo: RepoRef, ref: string): Promise<string[]>;
   getIssue(repo: RepoRef, issueNumber: number): Promise<IssueInfo>;
   createComment(repo: RepoRef, issueNumber: number, body: string): Promise<{ id: number }>;
+  getComment(repo: RepoRef, commentId: number): Promise<{ id: number; body: string; author: string }>;
   updateComment(repo: RepoRef, commentId: number, body: string): Promise<void>;
 
   // git data

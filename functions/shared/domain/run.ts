@@ -137,6 +137,36 @@ export const Run = z.object({
   error: RunError.optional(),
   executionArn: z.string().optional(),
   endedAt: z.string().optional(),
+  /** The effective contract, snapshotted at admit from the default branch (never from a PR). */
+  contract: z.record(z.string(), z.unknown()).optional(),
+  issueTitle: z.string().max(1000).optional(),
+  /** Short summary of the accepted plan (shown in comments, the approval email, the API). */
+  planSummary: z.string().max(4000).optional(),
+  /** What the next implement attempt must fix (boundary violations, failing checks, review findings). */
+  feedback: z
+    .object({
+      kind: z.enum(['boundary', 'checks', 'review']),
+      text: z.string().max(20_000),
+      /** Stable fingerprint of the failure: the same failure twice stops the fix loop early. */
+      signature: z.string().max(200).optional(),
+    })
+    .optional(),
+  failureSignatures: z.array(z.string().max(200)).max(50).default([]),
+  clarifyRounds: z.number().int().nonnegative().default(0),
+  /** Open questions of the plan stage, and the answers people gave (bounded, untrusted text). */
+  questions: z.array(z.string().max(2000)).max(20).default([]),
+  answers: z.array(z.string().max(8000)).max(3).default([]),
+  /** Conversation ids by stage attempt, for replay and the console. */
+  conversations: z.array(z.object({ stage: Stage, conversationId: z.string() })).max(100).default([]),
+  /** The one issue comment the factory keeps updated with the run's progress. */
+  statusCommentId: z.number().int().positive().optional(),
+  warnings: z.array(z.string().max(500)).max(50).default([]),
+  /** Review findings and check results, summarised for the approval email and the API. */
+  checksConclusion: z.string().max(40).optional(),
+  /** The head SHA a human approved; merge refuses any other head. */
+  approvedSha: z.string().optional(),
+  approvedBy: z.string().max(100).optional(),
+  reviewSummary: z.string().max(4000).optional(),
 });
 export type Run = z.infer<typeof Run>;
 

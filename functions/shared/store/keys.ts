@@ -24,6 +24,7 @@
  * | conversation (meta + turns)      | Query pk=CONV#<id> (META sorts before TURN#)                |
  * | workspace files                  | Query pk=WS#<runId> begins_with(sk, "FILE#")                |
  * | budget of a run                  | GetItem pk=RUN#<id> sk=BUDGET                               |
+ * | ledger entries of a run          | Query pk=RUN#<id> begins_with(sk, "LEDGER#")                |
  * | short-lived cache                | GetItem pk=CACHE#<key> sk=CACHE                             |
  */
 
@@ -56,6 +57,11 @@ export const keys = {
     sk: `APPROVAL#${approvalId}`,
   }),
   runApprovalPrefix: 'APPROVAL#',
+  runLedger: (runId: string, conversationId: string, turn: number): Key => ({
+    pk: `RUN#${runId}`,
+    sk: `LEDGER#${conversationId}#${pad(turn, 5)}`,
+  }),
+  runLedgerPrefix: 'LEDGER#',
   /** GSI projections written on the run item. */
   runByRepo: (repo: string, runId: string) => ({ gsi1pk: `REPO#${repo}`, gsi1sk: `RUN#${runId}` }),
   runByStatus: (status: string, runId: string) => ({ gsi2pk: `STATUS#${status}`, gsi2sk: `RUN#${runId}` }),

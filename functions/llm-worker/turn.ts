@@ -1,0 +1,302 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { canonicalJson } from '../shared/domain/audit';
+import { LlmError } from '../shared/errors';
+import type {
+  Clock,
+  ConversationTurn,
+  Llm,
+  LlmRequest,
+  LlmUsage,
+  Log,
+  Queue,
+  Store,
+  Workflow,
+} from '../shared/ports';
+
+/** The LLM queue message (SPEC §4). */
+export const LlmMessage = z.object({
+  taskToken: z.string().min(1).max(4096),
+  runId: z.string().min(1).max(64),
+  stage: z.string().min(1).max(40),
+  conversationId: z.string().min(1).max(80),
+  turn: z.number().int().min(1).max(200),
+  modelAlias: z.enum(['planner', 'coder', 'reviewer', 'fast']),
+});
+export type LlmMessage = z.infer<typeof LlmMessage>;
+
+/** What the state machine receives: a pointer to the stored turn, never its content. */
+export interface TurnResult {
+  conversationId: string;
+  turn: number;
+  stopReason: string;
+  toolNames: string[];
+  model: string;
+}
+
+export interface Pricing {
+  costUsd(model: string, usage: LlmUsage): number;
+  /** Worst case of a call: all input uncached plus `maxTokens` of output. */
+  worstCaseUsd(model: string, inputTokens: number, maxTokens: number): number;
+}
+
+export interface LlmWorkerDeps {
+  store: Store;
+  workflow: Workflow;
+  queue: Queue;
+  llm: Llm;
+  clock: Clock;
+  log: Log;
+  pricing: Pricing;
+}
+
+/** How this delivery of the message was received (from the SQS record). */
+export interface Delivery {
+  receiptHandle: string;
+  receiveCount: number;
+}
+
+/** Thrown to leave the message on the queue: it comes back after the visibility we set. */
+export class RetryLater extends Error {
+  constructor(
+    readonly reason: string,
+    readonly delaySeconds: number,
+  ) {
+    super(`retry in ${delaySeconds}s: ${reason}`);
+    this.name = 'RetryLater';
+  }
+}
+
+/** Consecutive 529s tolerated on one model before falling back to the next in the alias's list. */
+export const OVERLOADED_PER_MODEL = 2;
+const MAX_DELAY_SECONDS = 900;
+
+const backoffSeconds = (receiveCount: number): number =>
+  Math.min(2 ** Math.min(receiveCount, 8), 60) + Math.floor(Math.random() * 3);
+
+const overloadKey = (m: LlmMessage) => `llm-overloaded#${m.conversationId}#${m.turn}`;
+
+export const reservationId = (m: Pick<LlmMessage, 'conversationId' | 'turn'>) =>
+  `${m.conversationId}#${m.turn}`;
+
+function toolNamesOf(content: unknown[]): string[] {
+  return content
+    .filter((b): b is { type: 'tool_use'; name: string } => {
+      const block = b as { type?: unknown; name?: unknown };
+      return block.type === 'tool_use' && typeof block.name === 'string';
+    })
+    .map((b) => b.name);
+}
+
+const resultOf = (turn: ConversationTurn): TurnResult => ({
+  conversationId: turn.conversationId,
+  turn: turn.turn,
+  stopReason: turn.stopReason ?? 'end_turn',
+  toolNames: Array.isArray(turn.content) ? toolNamesOf(turn.content) : [],
+  model: turn.model ?? 'unknown',
+});
+
+/**
+ * One LLM turn, exactly once in effect per (conversationId, turn):
+ * stored turn? → re-send it. Otherwise reserve budget (fail closed) → call → store the turn
+ * (first writer wins) → record the ledger (idempotent) → settle → answer the task token.
+ * Transient model errors throw RetryLater after delaying the message; nothing sleeps here.
+ */
+export async function processLlmMessage(
+  deps: LlmWorkerDeps,
+  message: LlmMessage,
+  delivery: Delivery,
+): Promise<void> {
+  const { store, workflow, log } = deps;
+  const existing = await store.getTurn(message.conversationId, message.turn);
+  if (existing?.role === 'assistant') {
+    log.info('turn already answered: re-sending the stored result', {
+      runId: message.runId,
+      turn: message.turn,
+    });
+    await answer(deps, message, resultOf(existing));
+    return;
+  }
+
+  const meta = await store.getConversation(message.conversationId);
+  if (!meta || meta.runId !== message.runId) {
+    await fail(deps, message, 'LlmProtocolError', 'conversation not found for this run');
+    return;
+  }
+  const turns = await store.listTurns(message.conversationId);
+  const history = turns.filter((t) => t.turn < message.turn).sort((a, b) => a.turn - b.turn);
+  if (history.length !== message.turn || history.some((t, i) => t.turn !== i)) {
+    await fail(deps, message, 'LlmProtocolError', `turns 0..${message.turn - 1} are not all stored`);
+    return;
+  }
+
+  const overloaded = Number((await store.cacheGet(overloadKey(message))) ?? '0');
+  const modelIndex = Math.min(Math.floor(overloaded / OVERLOADED_PER_MODEL), meta.models.length - 1);
+  const model = meta.models[modelIndex];
+  if (!model) {
+    await fail(deps, message, 'LlmProtocolError', 'no model configured for this alias');
+    return;
+  }
+  const request: LlmRequest = {
+    model,
+    system: meta.system,
+    tools: meta.tools,
+    messages: history.map((t) => ({ role: t.role, content: t.content })),
+    maxTokens: meta.maxTokens,
+  };
+
+  // Budget: reserve the worst case before spending anything.
+  const inputTokens = await deps.llm.countTokens(request);
+  const worstCase = deps.pricing.worstCaseUsd(model, inputTokens, meta.maxTokens);
+  const reserved = await store.reserveBudget(
+    message.runId,
+    reservationId(message),
+    worstCase,
+    meta.budgetUsd,
+  );
+  if (!reserved) {
+    const budget = await store.getBudget(message.runId);
+    const left = budget ? budget.limitUsd - budget.spentUsd - budget.reservedUsd : meta.budgetUsd;
+    await fail(
+      deps,
+      message,
+      'BudgetExceeded',
+      `the next ${message.stage} call could cost up to $${worstCase.toFixed(4)}; $${Math.max(left, 0).toFixed(4)} of the run's $${meta.budgetUsd.toFixed(2)} budget is left`,
+    );
+    return;
+  }
+
+  const started = deps.clock.now();
+  let response: Awaited<ReturnType<Llm['createMessage']>>;
+  try {
+    response = await deps.llm.createMessage(request);
+  } catch (error) {
+    await onCallError(deps, message, delivery, error, overloaded);
+    return;
+  }
+  const latencyMs = deps.clock.now() - started;
+  const costUsd = deps.pricing.costUsd(response.model, response.usage);
+  const at = new Date(deps.clock.now()).toISOString();
+
+  const stored = await store.putTurn({
+    conversationId: message.conversationId,
+    turn: message.turn,
+    runId: message.runId,
+    stage: message.stage,
+    role: 'assistant',
+    content: response.content,
+    model: response.model,
+    stopReason: response.stopReason,
+    usage: { ...response.usage },
+    costUsd,
+    createdAt: at,
+  });
+  // A concurrent delivery may have stored its answer first: that one is the record.
+  const turn = stored.first ? undefined : stored.existing;
+  const usage = response.usage;
+  if (stored.first) {
+    await store.recordLlmCall({
+      runId: message.runId,
+      stage: message.stage,
+      conversationId: message.conversationId,
+      turn: message.turn,
+      model: response.model,
+      inputTokens: usage.inputTokens,
+      outputTokens: usage.outputTokens,
+      cacheReadTokens: usage.cacheReadTokens,
+      cacheWriteTokens: usage.cacheWrite5mTokens + usage.cacheWrite1hTokens,
+      costUsd,
+      latencyMs,
+      at,
+    });
+    await store.settleBudget(message.runId, reservationId(message), costUsd);
+    await store.appendEvent(message.runId, {
+      type: 'llm.call',
+      actor: 'llm-worker',
+      data: {
+        stage: message.stage,
+        conversationId: message.conversationId,
+        turn: message.turn,
+        model: response.model,
+        promptSha256: createHash('sha256').update(canonicalJson(request)).digest('hex'),
+        inputTokens: usage.inputTokens,
+        outputTokens: usage.outputTokens,
+        cacheReadTokens: usage.cacheReadTokens,
+        cacheWriteTokens: usage.cacheWrite5mTokens + usage.cacheWrite1hTokens,
+        costUsd,
+        latencyMs,
+        stopReason: response.stopReason,
+      },
+    });
+  }
+  await answer(
+    deps,
+    message,
+    turn
+      ? resultOf(turn)
+      : {
+          conversationId: message.conversationId,
+          turn: message.turn,
+          stopReason: response.stopReason,
+          toolNames: toolNamesOf(response.content),
+          model: response.model,
+        },
+  );
+}
+
+async function onCallError(
+  deps: LlmWorkerDeps,
+  message: LlmMessage,
+  delivery: Delivery,
+  error: unknown,
+  overloadedSoFar: number,
+): Promise<void> {
+  if (!(error instanceof LlmError)) throw error;
+  const ids = { runId: message.runId, stage: message.stage, turn: message.turn, kind: error.kind };
+  switch (error.kind) {
+    case 'rate_limited': {
+      const delay = Math.min(Math.max(Math.ceil(error.retryAfterSeconds ?? 10), 1), MAX_DELAY_SECONDS);
+      deps.log.warn('model rate limited: delaying the message', { ...ids, delay });
+      await deps.queue.changeVisibility(delivery.receiptHandle, delay);
+      throw new RetryLater('rate limited', delay);
+    }
+    case 'overloaded': {
+      await deps.store.cachePut(overloadKey(message), String(overloadedSoFar + 1), 3600);
+      const delay = backoffSeconds(delivery.receiveCount);
+      deps.log.warn('model overloaded: delaying, then falling back along the alias list', { ...ids, delay });
+      await deps.queue.changeVisibility(delivery.receiptHandle, delay);
+      throw new RetryLater('overloaded', delay);
+    }
+    case 'server':
+    case 'network': {
+      const delay = backoffSeconds(delivery.receiveCount);
+      deps.log.warn('model call failed transiently: delaying the message', { ...ids, delay });
+      await deps.queue.changeVisibility(delivery.receiptHandle, delay);
+      throw new RetryLater(error.kind, delay);
+    }
+    case 'spend_limit':
+    case 'permanent': {
+      await deps.store.settleBudget(message.runId, reservationId(message), 0);
+      const errorName = error.kind === 'spend_limit' ? 'LlmSpendLimit' : 'LlmPermanentError';
+      await fail(deps, message, errorName, error.message);
+      return;
+    }
+  }
+}
+
+async function answer(deps: LlmWorkerDeps, message: LlmMessage, result: TurnResult): Promise<void> {
+  const accepted = await deps.workflow.sendTaskSuccess(message.taskToken, result);
+  if (!accepted) {
+    deps.log.warn('task token no longer accepted (expired, used or unknown): message acknowledged', {
+      runId: message.runId,
+      turn: message.turn,
+    });
+  }
+}
+
+async function fail(deps: LlmWorkerDeps, message: LlmMessage, error: string, cause: string): Promise<void> {
+  deps.log.warn('failing the LLM task', { runId: message.runId, stage: message.stage, error });
+  const accepted = await deps.workflow.sendTaskFailure(message.taskToken, error, cause);
+  if (!accepted)
+    deps.log.warn('task token no longer accepted: message acknowledged', { runId: message.runId });
+}

@@ -1,0 +1,165 @@
+import type { Run, Stage } from '../shared/domain/run';
+import type { ConversationMeta } from '../shared/ports';
+import type { StageDeps } from './deps';
+import { mutateRun } from './run-state';
+import {
+  executeTool,
+  READ_TOOLS,
+  type ToolContext,
+  type ToolDefinition,
+  truncate,
+  WRITE_TOOLS,
+} from './tools';
+
+/**
+ * The agent loop as state-machine steps (docs/architecture.md): `start` writes the conversation's
+ * stable prefix and first user turn; the LLM worker answers each assistant turn; `tools` runs the
+ * tool calls of that turn and stores the results as the next user turn, until the stage's
+ * terminal tool (`submit_plan`, `submit_change`, `submit_review`) is called with a valid input.
+ */
+
+export type ModelAlias = ConversationMeta['modelAlias'];
+
+export interface SubmitDecision {
+  /** The Route state's outcome: `continue` keeps looping (e.g. after an invalid submission). */
+  outcome: string;
+  /** Told to the model when the submission is refused (outcome `continue`). */
+  feedback?: string;
+}
+
+export interface AgentSpec {
+  stage: Extract<Stage, 'plan' | 'implement' | 'review'>;
+  alias: ModelAlias;
+  allowWrites: boolean;
+  terminalTool: ToolDefinition;
+  maxTokens: number;
+  /** Validates the terminal tool's input and records what it decided on the run. */
+  onSubmit(deps: StageDeps, run: Run, input: Record<string, unknown>): Promise<SubmitDecision>;
+}
+
+export interface LoopPointer {
+  conversationId: string;
+  /** The next turn the LLM worker answers (always an assistant turn: odd numbers). */
+  turn: number;
+  outcome: string;
+}
+
+export function toolsFor(spec: AgentSpec): ToolDefinition[] {
+  return [...READ_TOOLS, ...(spec.allowWrites ? WRITE_TOOLS : []), spec.terminalTool];
+}
+
+export async function startAgent(
+  deps: StageDeps,
+  run: Run,
+  spec: AgentSpec,
+  prompt: { system: string; user: string },
+): Promise<LoopPointer> {
+  const conversationId = deps.ids.ulid();
+  const createdAt = deps.now();
+  const contract = deps.contractOf(run);
+  await deps.store.putConversation({
+    conversationId,
+    runId: run.runId,
+    stage: spec.stage,
+    modelAlias: spec.alias,
+    system: prompt.system,
+    tools: toolsFor(spec),
+    maxTokens: spec.maxTokens,
+    models: contract.models[spec.alias],
+    budgetUsd: contract.budgetUsd,
+    createdAt,
+  });
+  await deps.store.putTurn({
+    conversationId,
+    turn: 0,
+    runId: run.runId,
+    stage: spec.stage,
+    role: 'user',
+    content: [{ type: 'text', text: prompt.user }],
+    createdAt,
+  });
+  await mutateRun(deps, run.runId, (current) => ({
+    conversations: [...current.conversations, { stage: spec.stage, conversationId }].slice(-100),
+  }));
+  return { conversationId, turn: 1, outcome: 'continue' };
+}
+
+interface ToolUseBlock {
+  type: 'tool_use';
+  id: string;
+  name: string;
+  input: Record<string, unknown>;
+}
+
+const isToolUse = (block: unknown): block is ToolUseBlock => {
+  const b = block as Partial<ToolUseBlock> | null;
+  return b?.type === 'tool_use' && typeof b.id === 'string' && typeof b.name === 'string';
+};
+
+export async function runAgentTools(
+  deps: StageDeps,
+  run: Run,
+  spec: AgentSpec,
+  conversationId: string,
+  turn: number,
+): Promise<LoopPointer> {
+  const assistant = await deps.store.getTurn(conversationId, turn);
+  if (!assistant || assistant.role !== 'assistant' || assistant.runId !== run.runId) {
+    throw new Error(`assistant turn ${turn} of ${conversationId} not found`);
+  }
+  // Idempotent on retry: if this step already stored the next user turn, answer from it.
+  const next = await deps.store.getTurn(conversationId, turn + 1);
+  if (next) return { conversationId, turn: turn + 2, outcome: next.outcome ?? 'continue' };
+
+  const blocks = Array.isArray(assistant.content) ? assistant.content : [];
+  const calls = blocks.filter(isToolUse);
+  const ctx: ToolContext = {
+    github: deps.github,
+    store: deps.store,
+    repo: deps.repoOf(run),
+    runId: run.runId,
+    baseSha: run.baseSha ?? '',
+    now: deps.now,
+  };
+
+  const results: unknown[] = [];
+  let outcome = 'continue';
+  for (const call of calls) {
+    if (call.name === spec.terminalTool.name) {
+      const decision = await spec.onSubmit(deps, run, call.input ?? {});
+      if (decision.outcome !== 'continue') outcome = decision.outcome;
+      results.push({
+        type: 'tool_result',
+        tool_use_id: call.id,
+        content: decision.feedback ?? 'submitted',
+        is_error: decision.outcome === 'continue',
+      });
+      continue;
+    }
+    const result = await executeTool(ctx, call.name, call.input ?? {}, spec.allowWrites);
+    results.push({
+      type: 'tool_result',
+      tool_use_id: call.id,
+      content: result.output,
+      is_error: result.isError,
+    });
+  }
+  if (calls.length === 0) {
+    results.push({
+      type: 'text',
+      text: truncate(`Continue with the tools. When you are done, call ${spec.terminalTool.name}.`),
+    });
+  }
+
+  await deps.store.putTurn({
+    conversationId,
+    turn: turn + 1,
+    runId: run.runId,
+    stage: spec.stage,
+    role: 'user',
+    content: results,
+    outcome,
+    createdAt: deps.now(),
+  });
+  return { conversationId, turn: turn + 2, outcome };
+}

@@ -1,0 +1,127 @@
+import { createHash } from 'node:crypto';
+import type { Run } from '../shared/domain/run';
+import type { CheckSummary } from '../shared/ports';
+import type { StageDeps } from './deps';
+import { enterStage, mutateRun } from './run-state';
+import { truncate } from './tools';
+
+/**
+ * checks: wait for the repo's CI on the run's head SHA. The wait is stored first and the
+ * current state read second, so a CI result that arrived before the wait existed is not lost:
+ * whoever takes the wait (this stage or the webhook) resumes the execution, exactly once.
+ */
+export async function waitForChecks(deps: StageDeps, runId: string, taskToken: string): Promise<void> {
+  const run = await mutateRun(deps, runId, (r) => enterStage(r, 'checks', deps.now()));
+  if (!run.headSha) throw new Error('run has no head SHA to check');
+  const repo = deps.repoOf(run);
+  const contract = deps.contractOf(run);
+  const key = `${run.repo}@${run.headSha}`;
+  await deps.store.putWait({
+    kind: 'checks',
+    key,
+    runId,
+    taskToken,
+    createdAt: deps.now(),
+    expiresAt: Math.floor(deps.clock.now() / 1000) + contract.timeouts.checksSeconds + 3600,
+  });
+  const summary = await deps.github.getChecks(repo, run.headSha);
+  const ciConfigured =
+    contract.requiredChecks.length > 0 ||
+    (await deps.github.listFiles(repo, run.baseSha ?? run.headSha)).some((p) =>
+      p.startsWith('.github/workflows/'),
+    );
+  const settled = summary.state === 'success' || summary.state === 'failure';
+  if (settled || (summary.state === 'none' && !ciConfigured)) {
+    const wait = await deps.store.takeWait('checks', key);
+    if (wait)
+      await deps.workflow.sendTaskSuccess(wait.taskToken, { sha: run.headSha, conclusion: summary.state });
+  }
+}
+
+const FAILURE_LINE = /(not ok|error|fail|assert|expected|exception|cannot|undefined|timed out)/i;
+
+/** The lines that explain a failure, and a fingerprint that ignores numbers, paths and times. */
+export function summarizeFailure(summary: CheckSummary): {
+  rootCause: string;
+  signature: string;
+  log: string;
+} {
+  const failed = summary.runs.filter(
+    (r) => r.conclusion && r.conclusion !== 'success' && r.conclusion !== 'skipped',
+  );
+  const log = failed
+    .map((r) => `## ${r.name}: ${r.conclusion}\n${r.summary ?? ''}\n${r.text ?? ''}`)
+    .join('\n\n');
+  const lines = log
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => FAILURE_LINE.test(l))
+    .slice(0, 20);
+  const rootCause =
+    lines.length > 0 ? lines.join('\n') : log.split('\n').slice(-20).join('\n') || 'checks failed';
+  const normalized = lines
+    .map((l) => l.replace(/\d+(\.\d+)?(ms|s)?/g, 'N').replace(/\/[^\s:]+/g, 'P'))
+    .sort()
+    .join('\n');
+  const signature = createHash('sha256')
+    .update(
+      `${failed
+        .map((r) => r.name)
+        .sort()
+        .join(',')}\n${normalized}`,
+    )
+    .digest('hex')
+    .slice(0, 32);
+  return { rootCause: truncate(rootCause, 3000), signature, log: truncate(log, 12_000) };
+}
+
+export type ChecksOutcome = 'pass' | 'fix' | 'revert';
+
+/** After CI: pass on green (or no CI), otherwise fix with the failure as feedback, or revert. */
+export async function decideAfterChecks(deps: StageDeps, runId: string): Promise<{ outcome: ChecksOutcome }> {
+  const run = (await deps.store.getRun(runId)) as Run;
+  if (!run.headSha) throw new Error('run has no head SHA');
+  const summary = await deps.github.getChecks(deps.repoOf(run), run.headSha);
+  const contract = deps.contractOf(run);
+  if (summary.state === 'success' || summary.state === 'none') {
+    await mutateRun(deps, runId, (r) => ({
+      ...enterStage(r, 'review', deps.now(), 'REVIEWING'),
+      checksConclusion: summary.state,
+      feedback: undefined,
+      warnings:
+        summary.state === 'none'
+          ? [...r.warnings, 'no CI is configured: the change was not verified by CI']
+          : r.warnings,
+    }));
+    return { outcome: 'pass' };
+  }
+  const failure = summarizeFailure(summary);
+  const repeated = run.failureSignatures.includes(failure.signature);
+  const outOfAttempts = run.fixAttempts >= contract.maxFixAttempts;
+  await deps.store.appendEvent(runId, {
+    type: 'checks.failed',
+    actor: 'stage-runner',
+    data: { headSha: run.headSha, signature: failure.signature, repeated, attempt: run.fixAttempts },
+  });
+  if (repeated || outOfAttempts) {
+    await mutateRun(deps, runId, () => ({
+      checksConclusion: 'failure',
+      error: {
+        class: repeated ? 'SameFailureRepeated' : 'FixAttemptsExhausted',
+        cause: failure.rootCause,
+      },
+    }));
+    return { outcome: 'revert' };
+  }
+  await mutateRun(deps, runId, (r) => ({
+    checksConclusion: 'failure',
+    fixAttempts: r.fixAttempts + 1,
+    failureSignatures: [...r.failureSignatures, failure.signature].slice(-50),
+    feedback: {
+      kind: 'checks',
+      text: `Root cause:\n${failure.rootCause}\n\nLog:\n${failure.log}`,
+      signature: failure.signature,
+    },
+  }));
+  return { outcome: 'fix' };
+}

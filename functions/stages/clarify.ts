@@ -1,0 +1,36 @@
+import type { StageDeps } from './deps';
+import { enterStage, mutateRun } from './run-state';
+
+/**
+ * clarify: ask the plan's questions on the issue and wait. The wait is stored before the
+ * comment is posted, so even an instant reply finds it. A reply by the issue author or a repo
+ * writer resumes the run (functions/webhook); the state machine's timeout ends it TIMED_OUT.
+ */
+export async function awaitClarification(deps: StageDeps, runId: string, taskToken: string): Promise<void> {
+  const run = await mutateRun(deps, runId, (r) => ({
+    ...enterStage(r, 'clarify', deps.now(), 'AWAITING_CLARIFICATION'),
+    clarifyRounds: r.clarifyRounds + 1,
+  }));
+  if (!run.issueNumber) throw new Error('clarification needs an issue to ask on');
+  const contract = deps.contractOf(run);
+  await deps.store.putWait({
+    kind: 'clarify',
+    key: `${run.repo}#${run.issueNumber}`,
+    runId,
+    taskToken,
+    createdAt: deps.now(),
+    expiresAt: Math.floor(deps.clock.now() / 1000) + contract.timeouts.clarifySeconds + 3600,
+  });
+  const issue = await deps.github.getIssue(deps.repoOf(run), run.issueNumber);
+  const questions = run.questions.map((q, i) => `${i + 1}. ${q}`).join('\n');
+  await deps.github.createComment(
+    deps.repoOf(run),
+    run.issueNumber,
+    `@${issue.author} before I write code, I need answers to these questions (round ${run.clarifyRounds} of 3):\n\n${questions}\n\nReply on this issue; a reply from the issue author or a maintainer resumes the run.`,
+  );
+  await deps.store.appendEvent(runId, {
+    type: 'clarify.asked',
+    actor: 'stage-runner',
+    data: { round: run.clarifyRounds, questions: run.questions.length },
+  });
+}

@@ -1,0 +1,73 @@
+import { isTerminal, type RunStatus, RunStatus as RunStatusSchema } from '../shared/domain/run';
+import { updateStatusComment } from './comments';
+import type { StageDeps } from './deps';
+import { closeOpenStage, mutateRun } from './run-state';
+
+/** `$.error` as Step Functions hands it over: Cause is often the Lambda error as JSON. */
+export interface StateError {
+  Error?: string;
+  Cause?: string;
+}
+
+export function errorOf(error: StateError | null | undefined): { class: string; cause: string } | undefined {
+  if (!error?.Error) return undefined;
+  let cause = error.Cause ?? '';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === 'string') cause = parsed.errorMessage;
+  } catch {
+    // not JSON: keep the text
+  }
+  return { class: error.Error.slice(0, 100), cause: cause.slice(0, 4000) };
+}
+
+const DETAIL: Partial<Record<RunStatus, string>> = {
+  BLOCKED: 'The plan is blocked; see the blockers above.',
+  TIMED_OUT: 'Nobody answered the questions in time.',
+  REJECTED: 'An approver rejected the change.',
+  EXPIRED: 'Nobody approved the change in time.',
+  CANCELLED: 'The run was cancelled.',
+};
+
+/**
+ * finalize: every path of the state machine ends here, writing a definite terminal status with
+ * the error class and cause, closing the timeline and updating the issue comment.
+ */
+export async function finalize(
+  deps: StageDeps,
+  runId: string,
+  status: string,
+  error: StateError | null | undefined,
+): Promise<{ status: RunStatus }> {
+  const target = RunStatusSchema.parse(status);
+  if (!isTerminal(target)) throw new Error(`finalize needs a terminal status, got ${status}`);
+  const at = deps.now();
+  const run = await mutateRun(deps, runId, (r) => {
+    if (isTerminal(r.status)) return undefined; // already final (e.g. cancelled meanwhile)
+    const fromState = errorOf(error);
+    return {
+      status: target,
+      stages: closeOpenStage(r.stages, at, target === 'SUCCEEDED' ? 'SUCCEEDED' : 'FAILED'),
+      endedAt: at,
+      ...(target !== 'SUCCEEDED' && (fromState ?? r.error) ? { error: fromState ?? r.error } : {}),
+    };
+  });
+  await deps.store.appendEvent(runId, {
+    type: 'run.finished',
+    actor: 'stage-runner',
+    data: { status: run.status, error: run.error?.class, costUsd: run.ledger.costUsd },
+  });
+  if (run.status === 'REJECTED' && run.prNumber) {
+    const pull = await deps.github.getPull(deps.repoOf(run), run.prNumber).catch(() => undefined);
+    if (pull?.state === 'open')
+      await deps.github.updatePull(deps.repoOf(run), run.prNumber, { state: 'closed' });
+  }
+  const detail =
+    run.status === 'SUCCEEDED'
+      ? `Done: merged${run.mergedSha ? ` as ${run.mergedSha.slice(0, 7)}` : ''}. Total cost $${run.ledger.costUsd.toFixed(2)}.`
+      : run.status === 'FAILED' && run.error
+        ? `**Failed** (${run.error.class}):\n\`\`\`\n${run.error.cause}\n\`\`\``
+        : DETAIL[run.status];
+  await updateStatusComment(deps, run, detail);
+  return { status: run.status };
+}

@@ -1,0 +1,103 @@
+import { createHash } from 'node:crypto';
+import type { Run } from '../shared/domain/run';
+import type { TreeEntry, WorkspaceFile } from '../shared/ports';
+import { updateStatusComment } from './comments';
+import type { StageDeps } from './deps';
+import { enterStage, mutateRun } from './run-state';
+
+/**
+ * publish: the workspace overlay becomes one commit on the run's branch, through the git-data
+ * API (no clone), and a draft PR linked to the issue. Later attempts add a commit on top of the
+ * previous one and update the same PR. Safe to retry: every step checks what already exists.
+ */
+
+export const branchName = (run: Pick<Run, 'issueNumber' | 'issueTitle' | 'runId'>): string => {
+  const slug = (run.issueTitle ?? 'change')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40)
+    .replace(/-+$/g, '');
+  return `factory/${run.issueNumber ?? run.runId.toLowerCase()}-${slug || 'change'}`;
+};
+
+/** A stable hash of the pending change, recorded in the audit trail. */
+export function diffHash(files: WorkspaceFile[]): string {
+  const hash = createHash('sha256');
+  for (const f of [...files].sort((a, b) => (a.path < b.path ? -1 : 1))) {
+    hash.update(`${f.path}\0${f.deleted ? 'D' : 'W'}\0${f.content ?? ''}\0`);
+  }
+  return hash.digest('hex');
+}
+
+export interface PublishResult {
+  headSha: string;
+  prNumber: number;
+}
+
+export async function publish(
+  deps: StageDeps,
+  runId: string,
+  commitMessage?: string,
+): Promise<PublishResult> {
+  let run = await mutateRun(deps, runId, (r) => enterStage(r, 'publish', deps.now(), 'VERIFYING'));
+  const repo = deps.repoOf(run);
+  if (!run.baseSha) throw new Error('run has no base SHA');
+  const files = await deps.store.listWorkspaceFiles(runId);
+  if (files.length === 0) throw new Error('nothing to publish: the workspace is empty');
+
+  const basePaths = new Set(await deps.github.listFiles(repo, run.baseSha));
+  const entries: TreeEntry[] = files
+    .filter((f) => !f.deleted || basePaths.has(f.path))
+    .map((f) =>
+      f.deleted
+        ? { path: f.path, mode: '100644', type: 'blob', sha: null }
+        : { path: f.path, mode: '100644', type: 'blob', content: f.content ?? '' },
+    );
+
+  const branch = run.branch ?? branchName(run);
+  const ref = `heads/${branch}`;
+  const previousHead = await deps.github.getRef(repo, ref);
+  const baseTree = await deps.github.getCommitTree(repo, run.baseSha);
+  const tree = await deps.github.createTree(repo, baseTree, entries);
+  const message =
+    commitMessage ??
+    `${run.issueTitle ?? 'Code Factory change'}${run.issueNumber ? ` (#${run.issueNumber})` : ''}`;
+  const parent = previousHead ?? run.baseSha;
+  const headSha = await deps.github.createCommit(repo, `${message}\n\nCode-Factory-Run: ${run.runId}`, tree, [
+    parent,
+  ]);
+  if (previousHead) await deps.github.updateRef(repo, ref, headSha, false);
+  else await deps.github.createRef(repo, `refs/${ref}`, headSha);
+
+  const defaultBranch = (await deps.github.getDefaultBranch(repo)).name;
+  const title = `${run.issueTitle ?? 'Code Factory change'}${run.issueNumber ? ` (#${run.issueNumber})` : ''}`;
+  const body = [
+    run.issueNumber ? `Closes #${run.issueNumber}.` : undefined,
+    run.planSummary ? `**Plan:** ${run.planSummary}` : undefined,
+    `Opened by Code Factory run \`${run.runId}\`. The factory updates this PR on each attempt.`,
+  ]
+    .filter(Boolean)
+    .join('\n\n');
+  const existing = run.prNumber
+    ? await deps.github.getPull(repo, run.prNumber)
+    : await deps.github.findOpenPull(repo, branch);
+  const pull =
+    existing && existing.state === 'open'
+      ? await deps.github.updatePull(repo, existing.number, { title, body })
+      : await deps.github.createPull(repo, { title, body, head: branch, base: defaultBranch, draft: true });
+
+  run = await mutateRun(deps, runId, () => ({
+    branch,
+    headSha,
+    prNumber: pull.number,
+    prUrl: pull.url,
+  }));
+  await deps.store.appendEvent(runId, {
+    type: 'change.published',
+    actor: 'stage-runner',
+    data: { headSha, branch, prNumber: pull.number, files: files.length, diffSha256: diffHash(files) },
+  });
+  await updateStatusComment(deps, run);
+  return { headSha, prNumber: pull.number };
+}

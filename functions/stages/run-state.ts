@@ -1,0 +1,52 @@
+import type { Run, RunStatus, StageRecord } from '../shared/domain/run';
+import { VersionConflictError } from '../shared/errors';
+import type { StageDeps } from './deps';
+
+const MAX_CONFLICT_RETRIES = 8;
+
+/**
+ * Read-modify-write of a run under its optimistic lock: `change` computes a patch from the
+ * current run; a lost race re-reads and recomputes (bounded).
+ */
+export async function mutateRun(
+  deps: Pick<StageDeps, 'store'>,
+  runId: string,
+  change: (current: Run) => Partial<Run> | undefined,
+): Promise<Run> {
+  for (let attempt = 0; ; attempt++) {
+    const current = await deps.store.getRun(runId);
+    if (!current) throw new Error(`run ${runId} not found`);
+    const patch = change(current);
+    if (!patch || Object.keys(patch).length === 0) return current;
+    try {
+      return await deps.store.updateRun(runId, current.version, patch);
+    } catch (error) {
+      if (!(error instanceof VersionConflictError) || attempt >= MAX_CONFLICT_RETRIES) throw error;
+    }
+  }
+}
+
+/** Marks a stage as entered on the run's timeline (and the run's status, if it changes). */
+export function enterStage(
+  run: Run,
+  name: StageRecord['name'],
+  at: string,
+  status?: RunStatus,
+): Partial<Run> {
+  const stages = closeOpenStage(run.stages, at, 'SUCCEEDED');
+  stages.push({ name, status: 'RUNNING', startedAt: at });
+  return { stage: name, stages: stages.slice(-200), ...(status && status !== run.status ? { status } : {}) };
+}
+
+/** Ends the stage that is still open, with its duration. */
+export function closeOpenStage(
+  stages: StageRecord[],
+  at: string,
+  status: StageRecord['status'],
+): StageRecord[] {
+  return stages.map((s) =>
+    s.endedAt || (s.status !== 'RUNNING' && s.status !== 'WAITING')
+      ? s
+      : { ...s, status, endedAt: at, ms: Math.max(0, Date.parse(at) - Date.parse(s.startedAt)) },
+  );
+}
