@@ -2,7 +2,7 @@
  * Single-table design: every key of the Code Factory table is built here, and only here.
  *
  * Table: pk (S), sk (S); TTL attribute `expiresAt` (epoch seconds). DynamoDB's TTL deletion is
- * lazy and dynalite never deletes, so readers filter `expiresAt < now` themselves.
+ * lazy and dynalite never deletes, so readers treat `expiresAt <= now` as absent themselves.
  * GSI1 (gsi1pk, gsi1sk): runs by repo, newest first.
  * GSI2 (gsi2pk, gsi2sk): runs by status, newest first.
  * GSI3 (gsi3pk, gsi3sk): a WorkItem and its runs, in one Query.
@@ -18,14 +18,18 @@
  * | pending wait by key              | GetItem pk=WAIT#<kind>#<key> sk=WAIT                        |
  * | approval by id                   | GetItem pk=APPROVAL#<id> sk=APPROVAL                        |
  * | approvals of a run               | Query pk=RUN#<id> begins_with(sk, "APPROVAL#")              |
- * | delivery dedupe                  | PutItem pk=DELIVERY#<id> if attribute_not_exists(pk)        |
+ * | delivery dedupe                  | PutItem pk=DELIVERY#<id> if not exists or expired           |
  * | API key by hash                  | GetItem pk=APIKEY#<sha256> sk=APIKEY                        |
- * | Idempotency-Key                  | PutItem pk=IDEM#<scope>#<key> if attribute_not_exists(pk)   |
+ * | Idempotency-Key                  | PutItem pk=IDEM#<scope>#<key> if not exists or expired      |
  * | conversation (meta + turns)      | Query pk=CONV#<id> (META sorts before TURN#)                |
  * | workspace files                  | Query pk=WS#<runId> begins_with(sk, "FILE#")                |
  * | budget of a run                  | GetItem pk=RUN#<id> sk=BUDGET                               |
- * | ledger entries of a run          | Query pk=RUN#<id> begins_with(sk, "LEDGER#")                |
+ * | ledger entries of a run          | Query pk=RUN#<id> begins_with(sk, "CALL#")                  |
  * | short-lived cache                | GetItem pk=CACHE#<key> sk=CACHE                             |
+ *
+ * Under pk=RUN#<id> the sort keys order as APPROVAL# < BUDGET < CALL# < EVT# < RUN, so only the
+ * events and the run item fall between "EVT#" and "RUN". The approval items there are copies for
+ * the listing; the APPROVAL#<id> item decides (store/dynamo-store.ts documents each request).
  */
 
 export const TABLE_KEYS = {
@@ -57,11 +61,15 @@ export const keys = {
     sk: `APPROVAL#${approvalId}`,
   }),
   runApprovalPrefix: 'APPROVAL#',
+  /**
+   * One item per billed model call. "CALL#" sorts before "EVT#" (like APPROVAL# and BUDGET), so
+   * the run + events Query (sk between "EVT#" and "RUN") never has to skip ledger items.
+   */
   runLedger: (runId: string, conversationId: string, turn: number): Key => ({
     pk: `RUN#${runId}`,
-    sk: `LEDGER#${conversationId}#${pad(turn, 5)}`,
+    sk: `CALL#${conversationId}#${pad(turn, 5)}`,
   }),
-  runLedgerPrefix: 'LEDGER#',
+  runLedgerPrefix: 'CALL#',
   /** GSI projections written on the run item. */
   runByRepo: (repo: string, runId: string) => ({ gsi1pk: `REPO#${repo}`, gsi1sk: `RUN#${runId}` }),
   runByStatus: (status: string, runId: string) => ({ gsi2pk: `STATUS#${status}`, gsi2sk: `RUN#${runId}` }),
