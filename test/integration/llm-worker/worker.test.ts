@@ -1,0 +1,354 @@
+import type { SQSEvent } from 'aws-lambda';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createLlmDlqHandler } from '../../../functions/llm-dlq/app';
+import { createLlmWorkerHandler } from '../../../functions/llm-worker/app';
+import {
+  type LlmMessage,
+  type LlmWorkerDeps,
+  OVERLOADED_PER_MODEL,
+  type Pricing,
+  processLlmMessage,
+  RetryLater,
+} from '../../../functions/llm-worker/turn';
+import { LlmError } from '../../../functions/shared/errors';
+import type {
+  Llm,
+  LlmRequest,
+  LlmResponse,
+  LlmUsage,
+  Log,
+  Queue,
+  Workflow,
+} from '../../../functions/shared/ports';
+import { makeRun, newRunId } from '../store/fixtures';
+import { startTestDynamo, type TestDynamo } from '../../support/dynamodb';
+
+/** $3 per million input tokens, $15 per million output, cache reads at a tenth, writes at 1.25x. */
+const pricing: Pricing = {
+  costUsd: (_model, u) =>
+    (u.inputTokens * 3 +
+      u.outputTokens * 15 +
+      u.cacheReadTokens * 0.3 +
+      (u.cacheWrite5mTokens + u.cacheWrite1hTokens) * 3.75) /
+    1e6,
+  worstCaseUsd: (_model, input, maxTokens) => (input * 3 + maxTokens * 15) / 1e6,
+};
+
+const usage = (over: Partial<LlmUsage> = {}): LlmUsage => ({
+  inputTokens: 1000,
+  outputTokens: 200,
+  cacheReadTokens: 0,
+  cacheWrite5mTokens: 0,
+  cacheWrite1hTokens: 0,
+  ...over,
+});
+
+type Step = LlmResponse | LlmError;
+class ScriptedLlm implements Llm {
+  calls: LlmRequest[] = [];
+  constructor(public steps: Step[]) {}
+  async createMessage(request: LlmRequest): Promise<LlmResponse> {
+    this.calls.push(request);
+    const step = this.steps.shift();
+    if (!step) throw new Error('no scripted response left');
+    if (step instanceof LlmError) throw step;
+    return { ...step, model: request.model };
+  }
+  async countTokens(): Promise<number> {
+    return 1000;
+  }
+}
+
+const toolUse: LlmResponse = {
+  model: 'm',
+  content: [{ type: 'tool_use', id: 'toolu_1', name: 'read_file', input: { path: 'a' } }],
+  stopReason: 'tool_use',
+  usage: usage(),
+};
+
+class RecordingWorkflow implements Workflow {
+  successes: Array<{ token: string; output: unknown }> = [];
+  failures: Array<{ token: string; error: string; cause: string }> = [];
+  failNextSuccess = false;
+  accept = true;
+  async startRun() {
+    return { executionArn: 'arn', started: true };
+  }
+  async stopRun() {}
+  async sendTaskSuccess(token: string, output: unknown) {
+    if (this.failNextSuccess) {
+      this.failNextSuccess = false;
+      throw new Error('simulated crash before the callback');
+    }
+    this.successes.push({ token, output });
+    return this.accept;
+  }
+  async sendTaskFailure(token: string, error: string, cause: string) {
+    this.failures.push({ token, error, cause });
+    return this.accept;
+  }
+  async sendTaskHeartbeat() {
+    return true;
+  }
+}
+
+class RecordingQueue implements Queue {
+  delays: Array<{ receiptHandle: string; seconds: number }> = [];
+  async send() {}
+  async changeVisibility(receiptHandle: string, seconds: number) {
+    this.delays.push({ receiptHandle, seconds });
+  }
+}
+
+const silent: Log = { debug() {}, info() {}, warn() {}, error() {} };
+
+let db: TestDynamo;
+beforeAll(async () => {
+  db = await startTestDynamo();
+});
+afterAll(async () => {
+  await db?.close();
+});
+
+interface Fixture {
+  deps: LlmWorkerDeps;
+  llm: ScriptedLlm;
+  workflow: RecordingWorkflow;
+  queue: RecordingQueue;
+  message: LlmMessage;
+}
+
+async function fixture(
+  steps: Step[],
+  options: { budgetUsd?: number; models?: string[] } = {},
+): Promise<Fixture> {
+  const runId = newRunId();
+  await db.store.createRun(makeRun({ runId }));
+  const conversationId = `conv-${runId}`;
+  await db.store.putConversation({
+    conversationId,
+    runId,
+    stage: 'plan',
+    modelAlias: 'planner',
+    system: 'system prompt',
+    tools: [{ name: 'read_file', description: 'read', input_schema: { type: 'object' } }],
+    maxTokens: 4000,
+    models: options.models ?? ['model-a', 'model-b'],
+    budgetUsd: options.budgetUsd ?? 5,
+    createdAt: new Date(db.clock.now()).toISOString(),
+  });
+  await db.store.putTurn({
+    conversationId,
+    turn: 0,
+    runId,
+    stage: 'plan',
+    role: 'user',
+    content: [{ type: 'text', text: 'hello' }],
+    createdAt: new Date(db.clock.now()).toISOString(),
+  });
+  const llm = new ScriptedLlm(steps);
+  const workflow = new RecordingWorkflow();
+  const queue = new RecordingQueue();
+  const deps: LlmWorkerDeps = {
+    store: db.store,
+    workflow,
+    queue,
+    llm,
+    clock: db.clock,
+    log: silent,
+    pricing,
+  };
+  const message: LlmMessage = {
+    taskToken: `token-${runId}`,
+    runId,
+    stage: 'plan',
+    conversationId,
+    turn: 1,
+    modelAlias: 'planner',
+  };
+  return { deps, llm, workflow, queue, message };
+}
+
+const delivery = (receiveCount = 1) => ({ receiptHandle: `rh-${receiveCount}`, receiveCount });
+
+describe('LLM worker', () => {
+  let f: Fixture;
+
+  describe('a successful turn', () => {
+    beforeEach(async () => {
+      f = await fixture([toolUse, toolUse]);
+      await processLlmMessage(f.deps, f.message, delivery());
+    });
+
+    it('calls the model once with the stored history and answers the token with a pointer', async () => {
+      expect(f.llm.calls).toHaveLength(1);
+      expect(f.llm.calls[0]?.messages).toEqual([
+        { role: 'user', content: [{ type: 'text', text: 'hello' }] },
+      ]);
+      expect(f.llm.calls[0]?.model).toBe('model-a');
+      expect(f.workflow.successes).toEqual([
+        {
+          token: f.message.taskToken,
+          output: {
+            conversationId: f.message.conversationId,
+            turn: 1,
+            stopReason: 'tool_use',
+            toolNames: ['read_file'],
+            model: 'model-a',
+          },
+        },
+      ]);
+      const stored = await db.store.getTurn(f.message.conversationId, 1);
+      expect(stored?.role).toBe('assistant');
+    });
+
+    it('records the ledger to the cent and settles the budget to the actual cost', async () => {
+      const expected = (1000 * 3 + 200 * 15) / 1e6; // $0.006
+      const ledger = await db.store.listLedger(f.message.runId);
+      expect(ledger).toHaveLength(1);
+      expect(ledger[0]?.costUsd).toBeCloseTo(expected, 6);
+      const run = await db.store.getRun(f.message.runId);
+      expect(run?.ledger.llmCalls).toBe(1);
+      expect(run?.ledger.inputTokens).toBe(1000);
+      expect(run?.ledger.costUsd).toBeCloseTo(expected, 6);
+      const budget = await db.store.getBudget(f.message.runId);
+      expect(budget?.reservedUsd).toBe(0);
+      expect(budget?.spentUsd).toBeCloseTo(expected, 6);
+    });
+
+    it('never calls or charges twice for a redelivered message, and re-sends the stored result', async () => {
+      await processLlmMessage(f.deps, f.message, delivery(2));
+      expect(f.llm.calls).toHaveLength(1);
+      expect(f.workflow.successes).toHaveLength(2);
+      expect(f.workflow.successes[1]?.output).toEqual(f.workflow.successes[0]?.output);
+      expect(await db.store.listLedger(f.message.runId)).toHaveLength(1);
+      expect((await db.store.getRun(f.message.runId))?.ledger.llmCalls).toBe(1);
+    });
+  });
+
+  it('survives a crash between the call and the callback without a second call or charge', async () => {
+    f = await fixture([toolUse, toolUse]);
+    f.workflow.failNextSuccess = true;
+    await expect(processLlmMessage(f.deps, f.message, delivery(1))).rejects.toThrow('simulated crash');
+    await processLlmMessage(f.deps, f.message, delivery(2));
+    expect(f.llm.calls).toHaveLength(1);
+    expect(f.workflow.successes).toHaveLength(1);
+    expect((await db.store.getRun(f.message.runId))?.ledger.llmCalls).toBe(1);
+  });
+
+  it('delays a 429 by its retry-after without sleeping, then succeeds on redelivery', async () => {
+    f = await fixture([new LlmError('rate_limited', 'slow down', 17), toolUse]);
+    const started = Date.now();
+    await expect(processLlmMessage(f.deps, f.message, delivery(1))).rejects.toBeInstanceOf(RetryLater);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(f.queue.delays).toEqual([{ receiptHandle: 'rh-1', seconds: 17 }]);
+    expect(f.workflow.successes).toHaveLength(0);
+    await processLlmMessage(f.deps, f.message, delivery(2));
+    expect(f.workflow.successes).toHaveLength(1);
+    expect(await db.store.listLedger(f.message.runId)).toHaveLength(1);
+  });
+
+  it('falls back along the model list after repeated 529s', async () => {
+    const storm = Array.from(
+      { length: OVERLOADED_PER_MODEL },
+      () => new LlmError('overloaded', 'overloaded'),
+    );
+    f = await fixture([...storm, toolUse]);
+    for (let i = 1; i <= OVERLOADED_PER_MODEL; i++) {
+      await expect(processLlmMessage(f.deps, f.message, delivery(i))).rejects.toBeInstanceOf(RetryLater);
+    }
+    await processLlmMessage(f.deps, f.message, delivery(OVERLOADED_PER_MODEL + 1));
+    expect(f.llm.calls.map((c) => c.model)).toEqual([...storm.map(() => 'model-a'), 'model-b']);
+    expect(f.workflow.successes[0]?.output).toMatchObject({ model: 'model-b' });
+  });
+
+  it.each([
+    ['spend_limit', 'LlmSpendLimit'],
+    ['permanent', 'LlmPermanentError'],
+  ] as const)('fails the task on a %s error without retrying or charging', async (kind, errorName) => {
+    f = await fixture([new LlmError(kind, 'no')]);
+    await processLlmMessage(f.deps, f.message, delivery());
+    expect(f.workflow.failures.map((x) => x.error)).toEqual([errorName]);
+    expect(f.queue.delays).toEqual([]);
+    const budget = await db.store.getBudget(f.message.runId);
+    expect(budget?.reservedUsd ?? 0).toBe(0);
+    expect(budget?.spentUsd ?? 0).toBe(0);
+  });
+
+  it('refuses with BudgetExceeded before calling the model when the worst case does not fit', async () => {
+    // worst case = (1000 * 3 + 4000 * 15) / 1e6 = $0.063 > $0.05
+    f = await fixture([toolUse], { budgetUsd: 0.05 });
+    await processLlmMessage(f.deps, f.message, delivery());
+    expect(f.llm.calls).toHaveLength(0);
+    expect(f.workflow.failures).toHaveLength(1);
+    expect(f.workflow.failures[0]?.error).toBe('BudgetExceeded');
+    expect(f.workflow.failures[0]?.cause).toContain('$0.0630');
+  });
+
+  it('acknowledges a message whose task token is no longer accepted', async () => {
+    f = await fixture([toolUse]);
+    f.workflow.accept = false;
+    await expect(processLlmMessage(f.deps, f.message, delivery())).resolves.toBeUndefined();
+  });
+
+  it('reports only the records to retry as batch item failures, and drops poisoned ones', async () => {
+    f = await fixture([]);
+    const ok = await fixture([], { models: ['model-ok'] });
+    // Records are processed concurrently: answer by model id, not by call order.
+    const routed: Llm = {
+      countTokens: async () => 1000,
+      createMessage: async (request) => {
+        if (request.model === 'model-ok') return { ...toolUse, model: request.model };
+        throw new LlmError('server', 'boom');
+      },
+    };
+    const handler = createLlmWorkerHandler({ ...f.deps, llm: routed });
+    const record = (id: string, body: string) => ({
+      messageId: id,
+      receiptHandle: `rh-${id}`,
+      body,
+      attributes: { ApproximateReceiveCount: '1' },
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:llm',
+      awsRegion: 'us-east-1',
+    });
+    const event = {
+      Records: [
+        record('retry', JSON.stringify(f.message)),
+        record('poison', '{not json'),
+        record('bad-shape', JSON.stringify({ taskToken: 'tok', turn: 'x' })),
+        record('done', JSON.stringify(ok.message)),
+      ],
+    } as unknown as SQSEvent;
+    const result = await handler(event, { getRemainingTimeInMillis: () => 30_000 } as never);
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'retry' }]);
+    expect(f.workflow.failures.map((x) => [x.token, x.error])).toEqual([['tok', 'LlmProtocolError']]);
+    expect(f.workflow.successes.map((x) => x.token)).toEqual([ok.message.taskToken]);
+    expect(f.queue.delays.map((d) => d.receiptHandle)).toEqual(['rh-retry']);
+  });
+});
+
+describe('LLM dead-letter consumer', () => {
+  it('fails every dead-lettered task with LlmUnavailable and counts them', async () => {
+    const workflow = new RecordingWorkflow();
+    let counted = 0;
+    const handler = createLlmDlqHandler({ workflow, log: silent, countDeadLetter: (n) => (counted += n) });
+    const records = [
+      {
+        messageId: '1',
+        body: JSON.stringify({ taskToken: 't1', runId: 'r' }),
+        attributes: { ApproximateReceiveCount: '5' },
+      },
+      { messageId: '2', body: 'garbage', attributes: {} },
+      { messageId: '3', body: JSON.stringify({ taskToken: 't3' }), attributes: {} },
+    ];
+    await handler({ Records: records } as unknown as SQSEvent);
+    expect(counted).toBe(3);
+    expect(workflow.failures.map((x) => [x.token, x.error])).toEqual([
+      ['t1', 'LlmUnavailable'],
+      ['t3', 'LlmUnavailable'],
+    ]);
+  });
+});
