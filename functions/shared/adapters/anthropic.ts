@@ -1,0 +1,266 @@
+import Anthropic, { APIConnectionError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
+import { LlmError, type LlmErrorKind } from '../errors';
+import type { Llm, LlmRequest, LlmResponse, LlmUsage } from '../ports';
+
+/**
+ * The `Llm` port over `@anthropic-ai/sdk` (SPEC §4).
+ *
+ * - The SDK never retries (`maxRetries: 0`): a failed call becomes an `LlmError` and the LLM
+ *   worker delays the SQS message instead of sleeping inside the function.
+ * - Prompt caching: `cache_control` breakpoints on the last tool and on the system prompt (the
+ *   stable prefix shared by every turn of every conversation of a stage), and on the last block of
+ *   the conversation, so each turn reads the previous turn's prefix from the cache.
+ * - Streaming when the SDK requires it for the requested `max_tokens` (it refuses non-streaming
+ *   requests that may take longer than 10 minutes: max_tokens above ~21,333, less for some models).
+ *
+ * Failure classification (`classifyLlmError`), in order:
+ * 1. spend_limit: the body's `details.error_code` is a spend-limit/billing code
+ *    (`enforced_spend_limit_reached`, `contract_spend_limit_reached`,
+ *    `linked_organization_spend_limit_reached`, `linked_organization_billing_unavailable`), or the
+ *    error type is `billing_error`, or the status is 402, or a 400/429 whose message names the
+ *    credit balance, a spend/usage limit or billing (for answers without an error code);
+ * 2. rate_limited: any other 429, or a streamed `rate_limit_error`; `retryAfterSeconds` from
+ *    `retry-after-ms` / `retry-after` (seconds or HTTP date), else
+ *    `anthropic-ratelimit-requests-reset`, else DEFAULT_RETRY_AFTER_SECONDS;
+ * 3. overloaded: 529, or a streamed `overloaded_error`;
+ * 4. server: other 5xx, 408, 409, or a streamed `api_error`;
+ * 5. network: connection errors, timeouts and aborts (no HTTP status);
+ * 6. permanent: every other 4xx, and anything that is not an SDK error (a bug retrying cannot fix).
+ */
+
+export const DEFAULT_RETRY_AFTER_SECONDS = 10;
+const MAX_RETRY_AFTER_SECONDS = 3600;
+
+/** Per-model non-streaming ceilings the SDK enforces (its internal MODEL_NONSTREAMING_TOKENS). */
+const MODEL_NONSTREAMING_TOKENS: Record<string, number> = {
+  'claude-opus-4@20250514': 8192,
+  'anthropic.claude-opus-4-1-20250805-v1:0': 8192,
+  'claude-opus-4-1@20250805': 8192,
+};
+
+const SPEND_LIMIT_CODES = new Set([
+  'enforced_spend_limit_reached',
+  'contract_spend_limit_reached',
+  'linked_organization_spend_limit_reached',
+  'linked_organization_billing_unavailable',
+]);
+const SPEND_LIMIT_MESSAGE = /credit balance|spend(?:ing)? limit|usage limit|billing/i;
+
+export interface AnthropicLlmOptions {
+  apiKey: string;
+  /** Unset = the real API; the embedded stack points it at the local stand-in. */
+  baseURL?: string;
+  /** Per-request timeout (default 10 minutes; keep it under the Lambda's own timeout). */
+  timeoutMs?: number;
+  /** For tests: a prebuilt client. */
+  client?: Anthropic;
+}
+
+type ToolParam = Anthropic.Messages.Tool;
+type MessageParam = Anthropic.Messages.MessageParam;
+type BlockParam = Anthropic.Messages.ContentBlockParam;
+
+const EPHEMERAL = { type: 'ephemeral' } as const;
+
+/** Blocks that accept `cache_control` (thinking blocks and empty text do not). */
+const cacheable = (block: Record<string, unknown>): boolean =>
+  ['tool_use', 'tool_result', 'image', 'document'].includes(String(block.type)) ||
+  (block.type === 'text' && typeof block.text === 'string' && block.text.length > 0);
+
+function toMessages(messages: LlmRequest['messages']): MessageParam[] {
+  const out = messages.map(
+    (m): MessageParam => ({
+      role: m.role,
+      content:
+        typeof m.content === 'string'
+          ? m.content
+          : (structuredClone(Array.isArray(m.content) ? m.content : [m.content]) as BlockParam[]),
+    }),
+  );
+  // Breakpoint on the conversation's last block: the next turn reads everything up to here.
+  const last = out.at(-1);
+  if (last) {
+    if (typeof last.content === 'string') {
+      if (last.content.length > 0)
+        last.content = [{ type: 'text', text: last.content, cache_control: EPHEMERAL }];
+    } else {
+      const block = last.content.at(-1) as Record<string, unknown> | undefined;
+      if (block && cacheable(block)) block.cache_control = EPHEMERAL;
+    }
+  }
+  return out;
+}
+
+function requestParams(request: LlmRequest) {
+  const tools: ToolParam[] = request.tools.map((t, i) => ({
+    name: t.name,
+    description: t.description,
+    input_schema: t.input_schema as ToolParam['input_schema'],
+    ...(i === request.tools.length - 1 ? { cache_control: EPHEMERAL } : {}),
+  }));
+  return {
+    model: request.model,
+    max_tokens: request.maxTokens,
+    system: request.system
+      ? [{ type: 'text' as const, text: request.system, cache_control: EPHEMERAL }]
+      : undefined,
+    tools: tools.length > 0 ? tools : undefined,
+    messages: toMessages(request.messages),
+  };
+}
+
+export function toLlmUsage(usage: Anthropic.Messages.Usage): LlmUsage {
+  const creation = usage.cache_creation;
+  const write5m = creation ? creation.ephemeral_5m_input_tokens : (usage.cache_creation_input_tokens ?? 0);
+  return {
+    inputTokens: usage.input_tokens,
+    outputTokens: usage.output_tokens,
+    cacheReadTokens: usage.cache_read_input_tokens ?? 0,
+    cacheWrite5mTokens: write5m ?? 0,
+    cacheWrite1hTokens: creation?.ephemeral_1h_input_tokens ?? 0,
+  };
+}
+
+/** Plain content blocks, safe to store and to send back as the next request's history. */
+function toContent(content: Anthropic.Messages.ContentBlock[]): unknown[] {
+  return content.map((block) => {
+    switch (block.type) {
+      case 'text':
+        return { type: 'text', text: block.text };
+      case 'tool_use':
+        return { type: 'tool_use', id: block.id, name: block.name, input: block.input };
+      default:
+        return JSON.parse(JSON.stringify(block)) as unknown;
+    }
+  });
+}
+
+/** Conservative local estimate (about 3 characters per token) when count_tokens is unavailable. */
+export function estimateInputTokens(request: LlmRequest): number {
+  const chars =
+    request.system.length + JSON.stringify(request.tools).length + JSON.stringify(request.messages).length;
+  return Math.ceil(chars / 3);
+}
+
+/** Whether the SDK would refuse this request without streaming. */
+export function requiresStreaming(client: Anthropic, model: string, maxTokens: number): boolean {
+  try {
+    client.calculateNonstreamingTimeout(maxTokens, MODEL_NONSTREAMING_TOKENS[model]);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+function headerOf(headers: unknown, name: string): string | undefined {
+  if (headers && typeof (headers as Headers).get === 'function')
+    return (headers as Headers).get(name) ?? undefined;
+  return undefined;
+}
+
+/** Seconds to wait from the response headers, or undefined when they say nothing usable. */
+export function retryAfterSeconds(headers: unknown, now = Date.now()): number | undefined {
+  const clamp = (s: number) => Math.min(Math.max(s, 0), MAX_RETRY_AFTER_SECONDS);
+  const ms = Number(headerOf(headers, 'retry-after-ms'));
+  if (headerOf(headers, 'retry-after-ms') && Number.isFinite(ms)) return clamp(Math.ceil(ms / 1000));
+  const value = headerOf(headers, 'retry-after');
+  if (value) {
+    const seconds = Number(value);
+    if (Number.isFinite(seconds)) return clamp(seconds);
+    const date = Date.parse(value);
+    if (Number.isFinite(date)) return clamp(Math.ceil((date - now) / 1000));
+  }
+  const reset = headerOf(headers, 'anthropic-ratelimit-requests-reset');
+  if (reset && Number.isFinite(Date.parse(reset))) return clamp(Math.ceil((Date.parse(reset) - now) / 1000));
+  return undefined;
+}
+
+function isSpendLimit(error: APIError): boolean {
+  if (error.errorCode && SPEND_LIMIT_CODES.has(error.errorCode)) return true;
+  if (error.type === 'billing_error' || error.status === 402) return true;
+  const message = error.apiMessage ?? error.message;
+  return (error.status === 429 || error.status === 400) && SPEND_LIMIT_MESSAGE.test(message);
+}
+
+/** Maps any failure of a model call to an LlmError (see the rules at the top of this file). */
+export function classifyLlmError(error: unknown, now = Date.now()): LlmError {
+  if (error instanceof LlmError) return error;
+  const wrap = (kind: LlmErrorKind, message: string, retryAfter?: number) =>
+    new LlmError(kind, message, retryAfter, { cause: error });
+
+  if (error instanceof APIUserAbortError || error instanceof APIConnectionError) {
+    return wrap('network', `model call failed to connect or timed out: ${error.message}`);
+  }
+  if (error instanceof APIError) {
+    const status = error.status;
+    const detail = error.apiMessage ?? error.message;
+    const label = `model call failed: ${status ?? 'stream error'} ${error.type ?? 'error'}: ${detail}${error.requestID ? ` (request ${error.requestID})` : ''}`;
+    if (isSpendLimit(error)) return wrap('spend_limit', label);
+    if (status === 429 || (status === undefined && error.type === 'rate_limit_error')) {
+      return wrap(
+        'rate_limited',
+        label,
+        retryAfterSeconds(error.headers, now) ?? DEFAULT_RETRY_AFTER_SECONDS,
+      );
+    }
+    if (status === 529 || (status === undefined && error.type === 'overloaded_error')) {
+      return wrap('overloaded', label, retryAfterSeconds(error.headers, now));
+    }
+    if (status === undefined) {
+      // An error event inside a stream: the server failed after it had started answering.
+      return wrap(error.type === 'invalid_request_error' ? 'permanent' : 'server', label);
+    }
+    if (status >= 500 || status === 408 || status === 409) {
+      return wrap('server', label, retryAfterSeconds(error.headers, now));
+    }
+    return wrap('permanent', label);
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return wrap('permanent', `model call failed unexpectedly: ${message}`);
+}
+
+export class AnthropicLlm implements Llm {
+  private readonly client: Anthropic;
+  private readonly timeoutMs: number;
+
+  constructor(options: AnthropicLlmOptions) {
+    this.timeoutMs = options.timeoutMs ?? 10 * 60_000;
+    this.client =
+      options.client ??
+      new Anthropic({
+        apiKey: options.apiKey,
+        ...(options.baseURL ? { baseURL: options.baseURL } : {}),
+        maxRetries: 0,
+      });
+  }
+
+  async createMessage(request: LlmRequest): Promise<LlmResponse> {
+    const params = requestParams(request);
+    const requestOptions = { timeout: this.timeoutMs };
+    let message: Anthropic.Messages.Message;
+    try {
+      message = requiresStreaming(this.client, request.model, request.maxTokens)
+        ? await this.client.messages.stream(params, requestOptions).finalMessage()
+        : await this.client.messages.create({ ...params, stream: false }, requestOptions);
+    } catch (error) {
+      throw classifyLlmError(error);
+    }
+    return {
+      model: message.model,
+      content: toContent(message.content),
+      stopReason: message.stop_reason ?? 'end_turn',
+      usage: toLlmUsage(message.usage),
+    };
+  }
+
+  async countTokens(request: LlmRequest): Promise<number> {
+    const { max_tokens: _unused, ...params } = requestParams(request);
+    try {
+      const counted = await this.client.messages.countTokens(params, { timeout: 30_000 });
+      return counted.input_tokens;
+    } catch {
+      // Counting only sizes the budget reservation: an estimate that errs high keeps it fail-closed.
+      return estimateInputTokens(request);
+    }
+  }
+}
