@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Run } from '../shared/domain/run';
+import type { ResolvedModelConfig } from '../shared/domain/models';
 import type { Clock, GitHub, Ids, Log, Mailer, RepoRef, Secrets, Store, Workflow } from '../shared/ports';
 
 const Models = z.array(z.string().min(1)).min(1).max(5);
@@ -34,6 +35,16 @@ export interface StageSettings {
   botLogin: string;
   approvalKeySecretId: string;
   defaultApprovers: Array<{ login: string; email: string }>;
+  /** The deployment's model aliases and price table (MODEL_CONFIG over the defaults). */
+  models: ResolvedModelConfig;
+  /** Runs of one repository that may be active at once; admit refuses beyond it. */
+  maxActiveRunsPerRepo: number;
+  /** How long one queued model turn may take, retries included. */
+  llmTurnSeconds: number;
+  /** Deployment-wide caps on the waits (short in tests); the repo's contract sets the rest. */
+  maxWaitSeconds?: Partial<
+    Pick<RunContract['timeouts'], 'clarifySeconds' | 'checksSeconds' | 'approvalSeconds'>
+  >;
 }
 
 export interface StageDeps {

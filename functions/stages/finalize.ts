@@ -22,7 +22,7 @@ export function errorOf(error: StateError | null | undefined): { class: string; 
 }
 
 const DETAIL: Partial<Record<RunStatus, string>> = {
-  BLOCKED: 'The plan is blocked; see the blockers above.',
+  BLOCKED: 'The work is blocked.',
   TIMED_OUT: 'Nobody answered the questions in time.',
   REJECTED: 'An approver rejected the change.',
   EXPIRED: 'Nobody approved the change in time.',
@@ -65,8 +65,8 @@ export async function finalize(
   const detail =
     run.status === 'SUCCEEDED'
       ? `Done: merged${run.mergedSha ? ` as ${run.mergedSha.slice(0, 7)}` : ''}. Total cost $${run.ledger.costUsd.toFixed(2)}.`
-      : run.status === 'FAILED' && run.error
-        ? `**Failed** (${run.error.class}):\n\`\`\`\n${run.error.cause}\n\`\`\``
+      : run.error
+        ? `${DETAIL[run.status] ?? '**Failed.**'} (${run.error.class})\n\`\`\`\n${run.error.cause}\n\`\`\``
         : DETAIL[run.status];
   await updateStatusComment(deps, run, detail);
   return { status: run.status };

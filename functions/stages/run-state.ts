@@ -1,4 +1,5 @@
 import type { Run, RunStatus, StageRecord } from '../shared/domain/run';
+import { assertTransition } from '../shared/domain/transitions';
 import { VersionConflictError } from '../shared/errors';
 import type { StageDeps } from './deps';
 
@@ -18,6 +19,8 @@ export async function mutateRun(
     if (!current) throw new Error(`run ${runId} not found`);
     const patch = change(current);
     if (!patch || Object.keys(patch).length === 0) return current;
+    // Every status write is checked against the transition table: an illegal one is never written.
+    if (patch.status && patch.status !== current.status) assertTransition(current.status, patch.status);
     try {
       return await deps.store.updateRun(runId, current.version, patch);
     } catch (error) {

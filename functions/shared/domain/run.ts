@@ -163,6 +163,8 @@ export const Run = z.object({
   warnings: z.array(z.string().max(500)).max(50).default([]),
   /** Review findings and check results, summarised for the approval email and the API. */
   checksConclusion: z.string().max(40).optional(),
+  /** The implement stage's commit message for the next publish. */
+  commitMessage: z.string().max(5000).optional(),
   /** The head SHA a human approved; merge refuses any other head. */
   approvedSha: z.string().optional(),
   approvedBy: z.string().max(100).optional(),

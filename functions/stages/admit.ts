@@ -1,0 +1,120 @@
+import {
+  type Contract,
+  defaultContract,
+  FACTORY_CONFIG_PATHS,
+  parseFactoryConfig,
+} from '../shared/domain/contract';
+import { resolveModels, unpricedModels } from '../shared/domain/models';
+import { isTerminal } from '../shared/domain/run';
+import { FactoryError } from '../shared/errors';
+import { updateStatusComment } from './comments';
+import type { RunContract, StageDeps } from './deps';
+import { enterStage, mutateRun } from './run-state';
+
+/** A run that cannot proceed, refused at admit with a reason people can act on. */
+export class AdmissionRefusedError extends FactoryError {
+  constructor(code: string, message: string) {
+    super(code, message, { expose: true });
+  }
+}
+
+/** The repo's contract from the DEFAULT branch (never a branch the factory or a PR wrote). */
+export async function loadContract(
+  deps: StageDeps,
+  repo: { owner: string; repo: string },
+  sha: string,
+): Promise<Contract> {
+  for (const path of FACTORY_CONFIG_PATHS) {
+    const file = await deps.github.getFile(repo, path, sha);
+    if (!file) continue;
+    const parsed = parseFactoryConfig(file.content);
+    if (!parsed.ok) {
+      const problems = parsed.errors
+        .slice(0, 10)
+        .map((e) => `- ${e.line ? `line ${e.line}, column ${e.col}: ` : `${e.path}: `}${e.message}`)
+        .join('\n');
+      throw new AdmissionRefusedError('ConfigInvalid', `${path} is invalid:\n${problems}`);
+    }
+    return parsed.contract;
+  }
+  return defaultContract();
+}
+
+export function runContractOf(deps: StageDeps, contract: Contract): RunContract {
+  const models = resolveModels(contract.models, deps.settings.models.aliases);
+  const cap = deps.settings.maxWaitSeconds ?? {};
+  const capped = (seconds: number, max?: number) => Math.max(1, Math.min(seconds, max ?? seconds));
+  return {
+    policy: contract as unknown as Record<string, unknown>,
+    models,
+    budgetUsd: contract.budgetUsd,
+    maxFixAttempts: contract.maxFixAttempts,
+    approvers: contract.approvers.length > 0 ? contract.approvers : deps.settings.defaultApprovers,
+    requiredChecks: contract.requiredChecks,
+    riskyPermissions: contract.riskyPermissions,
+    timeouts: {
+      llmTurnSeconds: deps.settings.llmTurnSeconds,
+      clarifySeconds: capped(contract.timeouts.clarifyDays * 86_400, cap.clarifySeconds),
+      checksSeconds: capped(contract.timeouts.checksMinutes * 60, cap.checksSeconds),
+      approvalSeconds: capped(contract.timeouts.approvalHours * 3600, cap.approvalSeconds),
+    },
+  };
+}
+
+/**
+ * admit: load the run, the issue and the contract; check the trigger, the per-repo concurrency
+ * cap and the budget. A doomed run fails here, fast, with a clear comment on the issue.
+ */
+export async function admit(deps: StageDeps, runId: string): Promise<{ timeouts: RunContract['timeouts'] }> {
+  const run = await deps.store.getRun(runId);
+  if (!run) throw new Error(`run ${runId} not found`);
+  if (run.status === 'CANCELLED') throw new AdmissionRefusedError('Cancelled', 'the run was cancelled');
+  if (isTerminal(run.status))
+    throw new AdmissionRefusedError('AlreadyFinished', `the run is already ${run.status}`);
+  const repo = deps.repoOf(run);
+  try {
+    const base = await deps.github.getDefaultBranch(repo);
+    const contract = await loadContract(deps, repo, base.sha);
+    const issue = run.issueNumber ? await deps.github.getIssue(repo, run.issueNumber) : undefined;
+    if (run.trigger.source === 'label' && issue && !issue.labels.includes(contract.triggerLabel)) {
+      throw new AdmissionRefusedError(
+        'TriggerNotAllowed',
+        `this repository starts runs with the label \`${contract.triggerLabel}\`, which the issue does not carry`,
+      );
+    }
+    const runContract = runContractOf(deps, contract);
+    const unpriced = unpricedModels(runContract.models, deps.settings.models.prices);
+    if (unpriced.length > 0) {
+      throw new AdmissionRefusedError('UnpricedModel', `no price is configured for ${unpriced.join(', ')}`);
+    }
+    const active = (await deps.store.listRunsByRepo(run.repo, { limit: 100 })).items.filter(
+      (r) => r.runId !== runId && !isTerminal(r.status) && r.status !== 'QUEUED',
+    );
+    if (active.length >= deps.settings.maxActiveRunsPerRepo) {
+      throw new AdmissionRefusedError(
+        'ConcurrencyLimit',
+        `${active.length} runs are already active in ${run.repo} (the limit is ${deps.settings.maxActiveRunsPerRepo}); try again when one finishes`,
+      );
+    }
+    const updated = await mutateRun(deps, runId, (r) => ({
+      ...enterStage(r, 'admit', deps.now(), 'PLANNING'),
+      baseSha: base.sha,
+      contract: runContract as unknown as Record<string, unknown>,
+      ...(issue ? { issueTitle: issue.title.slice(0, 1000) } : {}),
+    }));
+    await deps.store.appendEvent(runId, {
+      type: 'run.admitted',
+      actor: 'stage-runner',
+      data: { baseSha: base.sha, budgetUsd: runContract.budgetUsd, risky: runContract.riskyPermissions },
+    });
+    await updateStatusComment(deps, updated);
+    return { timeouts: runContract.timeouts };
+  } catch (error) {
+    if (error instanceof AdmissionRefusedError && run.issueNumber) {
+      await deps.github
+        .createComment(repo, run.issueNumber, `Code Factory cannot start run \`${runId}\`: ${error.message}`)
+        .catch(() => undefined);
+    }
+    throw error;
+  }
+}

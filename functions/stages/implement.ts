@@ -1,0 +1,63 @@
+import { parseStageResult, stageResultJsonSchema } from '../shared/domain/stage-result';
+import { type AgentSpec, type LoopPointer, runAgentTools, startAgent } from './agent';
+import type { StageDeps } from './deps';
+import { implementPrompt } from './prompts';
+import { enterStage, mutateRun } from './run-state';
+
+export const implementSpec: AgentSpec = {
+  stage: 'implement',
+  alias: 'coder',
+  allowWrites: true,
+  maxTokens: 16000,
+  terminalTool: {
+    name: 'submit_change',
+    description: 'Submit the change in the workspace with a summary and a commit message. Ends the stage.',
+    input_schema: stageResultJsonSchema('implement'),
+  },
+  async onSubmit(deps, run, input) {
+    const parsed = parseStageResult('implement', input);
+    if (!parsed.ok)
+      return { outcome: 'continue', feedback: `Invalid submission:\n${parsed.errors.join('\n')}` };
+    const change = parsed.result;
+    if (change.status === 'NEEDS_CLARIFICATION') {
+      return {
+        outcome: 'continue',
+        feedback:
+          'Questions are settled in planning. Make a reasonable, stated assumption and finish the change, or submit BLOCKED with blockers.',
+      };
+    }
+    await deps.store.appendEvent(run.runId, {
+      type: 'change.submitted',
+      actor: 'coder',
+      data: { status: change.status, attempt: run.fixAttempts },
+    });
+    if (change.status === 'BLOCKED') {
+      await mutateRun(deps, run.runId, () => ({
+        error: {
+          class: 'Blocked',
+          cause: change.blockers
+            .map((b) => `- ${b}`)
+            .join('\n')
+            .slice(0, 4000),
+        },
+      }));
+      return { outcome: 'blocked' };
+    }
+    await mutateRun(deps, run.runId, () => ({ commitMessage: change.commit_message.slice(0, 5000) }));
+    return { outcome: 'complete' };
+  },
+};
+
+/** First attempt, or fix mode: `run.feedback` (boundary, checks or review) goes into the prompt. */
+export async function startImplement(deps: StageDeps, runId: string): Promise<LoopPointer> {
+  const run = await mutateRun(deps, runId, (r) => enterStage(r, 'implement', deps.now(), 'IMPLEMENTING'));
+  if (!run.issueNumber) throw new Error('implementing needs an issue');
+  const issue = await deps.github.getIssue(deps.repoOf(run), run.issueNumber);
+  return startAgent(deps, run, implementSpec, implementPrompt(run, issue, deps.contractOf(run)));
+}
+
+export async function implementTools(deps: StageDeps, runId: string, conversationId: string, turn: number) {
+  const run = await deps.store.getRun(runId);
+  if (!run) throw new Error(`run ${runId} not found`);
+  return runAgentTools(deps, run, implementSpec, conversationId, turn);
+}

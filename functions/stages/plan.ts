@@ -1,0 +1,88 @@
+import { parseStageResult, stageResultJsonSchema } from '../shared/domain/stage-result';
+import { type AgentSpec, type LoopPointer, runAgentTools, startAgent } from './agent';
+import { updateStatusComment } from './comments';
+import type { StageDeps } from './deps';
+import { planPrompt } from './prompts';
+import { enterStage, mutateRun } from './run-state';
+
+export const MAX_CLARIFY_ROUNDS = 3;
+
+export const planSpec: AgentSpec = {
+  stage: 'plan',
+  alias: 'planner',
+  allowWrites: false,
+  maxTokens: 8000,
+  terminalTool: {
+    name: 'submit_plan',
+    description: 'Submit the plan (or questions, or blockers). Ends the planning stage.',
+    input_schema: stageResultJsonSchema('plan'),
+  },
+  async onSubmit(deps, run, input) {
+    const parsed = parseStageResult('plan', input);
+    if (!parsed.ok)
+      return { outcome: 'continue', feedback: `Invalid submission:\n${parsed.errors.join('\n')}` };
+    const plan = parsed.result;
+    await deps.store.appendEvent(run.runId, {
+      type: 'plan.submitted',
+      actor: 'planner',
+      data: {
+        status: plan.status,
+        files: plan.files_to_touch.length,
+        criteria: plan.acceptance_criteria.length,
+      },
+    });
+    if (plan.status === 'COMPLETE') {
+      const criteria = plan.acceptance_criteria.map((c) => `\n- ${c}`).join('');
+      const updated = await mutateRun(deps, run.runId, () => ({
+        planSummary: `${plan.summary}${criteria ? `\nAcceptance criteria:${criteria}` : ''}`.slice(0, 4000),
+        questions: [],
+      }));
+      await updateStatusComment(deps, updated);
+      return { outcome: 'complete' };
+    }
+    if (plan.status === 'NEEDS_CLARIFICATION' && run.clarifyRounds < MAX_CLARIFY_ROUNDS) {
+      await mutateRun(deps, run.runId, () => ({ questions: plan.questions.slice(0, 20) }));
+      return { outcome: 'clarify' };
+    }
+    const cause =
+      plan.status === 'BLOCKED'
+        ? plan.blockers.map((b) => `- ${b}`).join('\n')
+        : `still unclear after ${MAX_CLARIFY_ROUNDS} rounds of questions:\n${plan.questions.map((q) => `- ${q}`).join('\n')}`;
+    await mutateRun(deps, run.runId, () => ({
+      error: {
+        class: plan.status === 'BLOCKED' ? 'Blocked' : 'ClarificationLimit',
+        cause: cause.slice(0, 4000),
+      },
+    }));
+    return { outcome: 'blocked' };
+  },
+};
+
+/** A clarification round resumes with a pointer to the reply that answered it. */
+interface Resume {
+  answer?: { commentId?: number };
+}
+
+export async function startPlan(deps: StageDeps, runId: string, resume: unknown): Promise<LoopPointer> {
+  const commentId = (resume as Resume | null)?.answer?.commentId;
+  let run = await deps.store.getRun(runId);
+  if (!run?.issueNumber) throw new Error('planning needs an issue');
+  const repo = deps.repoOf(run);
+  let answer: string | undefined;
+  if (typeof commentId === 'number') {
+    const comment = await deps.github.getComment(repo, commentId);
+    answer = `@${comment.author}: ${comment.body}`.slice(0, 8000);
+  }
+  run = await mutateRun(deps, runId, (r) => ({
+    ...enterStage(r, 'plan', deps.now(), 'PLANNING'),
+    ...(answer ? { answers: [...r.answers, answer].slice(-3) } : {}),
+  }));
+  const issue = await deps.github.getIssue(repo, run.issueNumber as number);
+  return startAgent(deps, run, planSpec, planPrompt(run, issue, deps.contractOf(run), run.answers));
+}
+
+export async function planTools(deps: StageDeps, runId: string, conversationId: string, turn: number) {
+  const run = await deps.store.getRun(runId);
+  if (!run) throw new Error(`run ${runId} not found`);
+  return runAgentTools(deps, run, planSpec, conversationId, turn);
+}
