@@ -1,0 +1,71 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { errorResponse, requestIdOf } from './http';
+import type { Log } from './ports';
+
+/**
+ * The one place Powertools is configured. Instances live at module scope so a warm container
+ * reuses them; the service name, log level and metrics namespace come from Powertools' own
+ * variables (POWERTOOLS_SERVICE_NAME, POWERTOOLS_LOG_LEVEL, POWERTOOLS_METRICS_NAMESPACE) set by
+ * CDK and by the embedded stack.
+ *
+ * Tracing: Lambda's active tracing plus the Powertools Tracer pulls in the X-Ray SDK (hundreds of
+ * KB); the webhook bundle must stay under 300 KB, so tracing is attached by the handlers that
+ * can afford it (see `withTracing` in their own modules), not here.
+ */
+export const logger = new Logger({ serviceName: 'code-factory' });
+export const metrics = new Metrics({ namespace: 'CodeFactory', serviceName: 'code-factory' });
+
+/** The `Log` port over the shared Powertools logger (what `ports.log` is in every handler). */
+export const log: Log = {
+  debug: (message, extra) => (extra ? logger.debug(message, extra) : logger.debug(message)),
+  info: (message, extra) => (extra ? logger.info(message, extra) : logger.info(message)),
+  warn: (message, extra) => (extra ? logger.warn(message, extra) : logger.warn(message)),
+  error: (message, extra) =>
+    extra instanceof Error
+      ? logger.error(message, extra)
+      : extra
+        ? logger.error(message, extra)
+        : logger.error(message),
+};
+
+export type HttpHandler = (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+) => Promise<APIGatewayProxyStructuredResultV2>;
+
+export interface HttpMiddlewareOptions {
+  /** Extra middy middlewares (e.g. a tracer), applied innermost. */
+  use?: middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>[];
+}
+
+/**
+ * The HTTP chain: Lambda context in every log line, metrics flushed after each invocation, and a
+ * last-resort catch that answers 500 in the error envelope (the handler's own errors are already
+ * mapped; this only stops a stack trace or a non-JSON body from leaking).
+ */
+export function withHttpMiddleware(handler: HttpHandler, options: HttpMiddlewareOptions = {}) {
+  const chain = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>(handler)
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics, { throwOnEmptyMetrics: false }))
+    .use(lastResortErrors());
+  for (const extra of options.use ?? []) chain.use(extra);
+  return chain;
+}
+
+function lastResortErrors(): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
+  return {
+    onError: async (request) => {
+      const error = request.error;
+      logger.error('unhandled error', {
+        error: error instanceof Error ? { name: error.name, message: error.message } : String(error),
+      });
+      metrics.addMetric('UnhandledError', 'Count', 1);
+      request.response = errorResponse(500, 'InternalError', 'internal error', requestIdOf(request.event));
+    },
+  };
+}
