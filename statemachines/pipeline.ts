@@ -185,6 +185,8 @@ export function buildPipeline(): Record<string, unknown> {
         { Variable: '$.step.out.outcome', StringEquals: 'pass', Next: 'ReviewStart' },
         { Variable: '$.step.out.outcome', StringEquals: 'fix', Next: 'ImplementStart' },
         { Variable: '$.step.out.outcome', StringEquals: 'revert', Next: 'Revert' },
+        // More suites still pending: wait again (bounded by checks.decide).
+        { Variable: '$.step.out.outcome', StringEquals: 'wait', Next: 'Checks' },
       ],
       Default: 'FinalizeFailed',
     },

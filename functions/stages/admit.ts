@@ -7,6 +7,7 @@ import {
 import { resolveModels, unpricedModels } from '../shared/domain/models';
 import { isTerminal } from '../shared/domain/run';
 import { FactoryError } from '../shared/errors';
+import { triggerLabelCacheKey } from '../webhook/triggers';
 import { updateStatusComment } from './comments';
 import type { RunContract, StageDeps } from './deps';
 import { enterStage, mutateRun } from './run-state';
@@ -76,10 +77,15 @@ export async function admit(deps: StageDeps, runId: string): Promise<{ timeouts:
     const base = await deps.github.getDefaultBranch(repo);
     const contract = await loadContract(deps, repo, base.sha);
     const issue = run.issueNumber ? await deps.github.getIssue(repo, run.issueNumber) : undefined;
-    if (run.trigger.source === 'label' && issue && !issue.labels.includes(contract.triggerLabel)) {
+    // Tell the webhook which label starts runs here (it never reads factory.yml on its ack path).
+    await deps.store.cachePut(triggerLabelCacheKey(run.repo), contract.triggerLabel, 7 * 86_400);
+    const label = run.trigger.command?.startsWith('label:')
+      ? run.trigger.command.slice('label:'.length)
+      : undefined;
+    if (run.trigger.source === 'label' && label !== undefined && label !== contract.triggerLabel) {
       throw new AdmissionRefusedError(
         'TriggerNotAllowed',
-        `this repository starts runs with the label \`${contract.triggerLabel}\`, which the issue does not carry`,
+        `this repository starts runs with the label \`${contract.triggerLabel}\`, not \`${label}\``,
       );
     }
     const runContract = runContractOf(deps, contract);

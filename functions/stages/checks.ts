@@ -75,7 +75,10 @@ export function summarizeFailure(summary: CheckSummary): {
   return { rootCause: truncate(rootCause, 3000), signature, log: truncate(log, 12_000) };
 }
 
-export type ChecksOutcome = 'pass' | 'fix' | 'revert';
+export type ChecksOutcome = 'pass' | 'fix' | 'revert' | 'wait' | 'fail';
+
+/** One resume per completed suite at most: more than this means CI never settles. */
+export const MAX_CHECKS_ROUNDS = 20;
 
 /** After CI: pass on green (or no CI), otherwise fix with the failure as feedback, or revert. */
 export async function decideAfterChecks(deps: StageDeps, runId: string): Promise<{ outcome: ChecksOutcome }> {
@@ -83,6 +86,20 @@ export async function decideAfterChecks(deps: StageDeps, runId: string): Promise
   if (!run.headSha) throw new Error('run has no head SHA');
   const summary = await deps.github.getChecks(deps.repoOf(run), run.headSha);
   const contract = deps.contractOf(run);
+  if (summary.state === 'pending') {
+    // The first suite to complete resumed us while others still run: wait again, boundedly.
+    if (run.checksRounds + 1 >= MAX_CHECKS_ROUNDS) {
+      await mutateRun(deps, runId, () => ({
+        error: {
+          class: 'ChecksNeverSettled',
+          cause: `checks were still pending after ${MAX_CHECKS_ROUNDS} rounds`,
+        },
+      }));
+      return { outcome: 'fail' };
+    }
+    await mutateRun(deps, runId, (r) => ({ checksRounds: r.checksRounds + 1 }));
+    return { outcome: 'wait' };
+  }
   if (summary.state === 'success' || summary.state === 'none') {
     await mutateRun(deps, runId, (r) => ({
       ...enterStage(r, 'review', deps.now(), 'REVIEWING'),

@@ -157,12 +157,17 @@ export const Run = z.object({
   questions: z.array(z.string().max(2000)).max(20).default([]),
   answers: z.array(z.string().max(8000)).max(3).default([]),
   /** Conversation ids by stage attempt, for replay and the console. */
-  conversations: z.array(z.object({ stage: Stage, conversationId: z.string() })).max(100).default([]),
+  conversations: z
+    .array(z.object({ stage: Stage, conversationId: z.string() }))
+    .max(100)
+    .default([]),
   /** The one issue comment the factory keeps updated with the run's progress. */
   statusCommentId: z.number().int().positive().optional(),
   warnings: z.array(z.string().max(500)).max(50).default([]),
   /** Review findings and check results, summarised for the approval email and the API. */
   checksConclusion: z.string().max(40).optional(),
+  /** Resumes of the checks wait that found suites still pending (bounded). */
+  checksRounds: z.number().int().nonnegative().default(0),
   /** The implement stage's commit message for the next publish. */
   commitMessage: z.string().max(5000).optional(),
   /** The head SHA a human approved; merge refuses any other head. */

@@ -1,0 +1,86 @@
+import { z } from 'zod';
+import { admit } from './admit';
+import { checkChangeBoundary } from './boundary';
+import { decideAfterChecks, waitForChecks } from './checks';
+import { awaitClarification } from './clarify';
+import type { StageDeps } from './deps';
+import { finalize } from './finalize';
+import { implementTools, startImplement } from './implement';
+import { merge } from './merge';
+import { planTools, startPlan } from './plan';
+import { publish } from './publish';
+import { revert } from './revert';
+import { reviewTools, startReview } from './review';
+import { requestApproval } from './approval';
+
+/**
+ * The stage runner: one Lambda, dispatched by `stage` (state `PlanTools` → `plan.tools` →
+ * functions/stages/plan.ts). Results are small pointers; the run item holds the state.
+ */
+export const StageEvent = z.object({
+  stage: z.string().min(1).max(40),
+  runId: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/),
+  taskToken: z.string().min(1).max(4096).optional(),
+  conversationId: z.string().min(1).max(80).optional(),
+  turn: z.number().int().min(1).max(200).optional(),
+  resume: z.unknown().optional(),
+  status: z.string().max(40).optional(),
+  error: z.unknown().optional(),
+});
+export type StageEvent = z.infer<typeof StageEvent>;
+
+const need = <T>(value: T | undefined, name: string): T => {
+  if (value === undefined) throw new Error(`stage event is missing ${name}`);
+  return value;
+};
+
+type StageFn = (deps: StageDeps, event: StageEvent) => Promise<unknown>;
+
+export const STAGES: Record<string, StageFn> = {
+  admit: (d, e) => admit(d, e.runId),
+  'plan.start': (d, e) => startPlan(d, e.runId, e.resume),
+  'plan.tools': (d, e) =>
+    planTools(d, e.runId, need(e.conversationId, 'conversationId'), need(e.turn, 'turn')),
+  clarify: (d, e) => awaitClarification(d, e.runId, need(e.taskToken, 'taskToken')),
+  'implement.start': (d, e) => startImplement(d, e.runId),
+  'implement.tools': (d, e) =>
+    implementTools(d, e.runId, need(e.conversationId, 'conversationId'), need(e.turn, 'turn')),
+  boundary: (d, e) => checkChangeBoundary(d, e.runId),
+  publish: (d, e) => publish(d, e.runId),
+  checks: (d, e) => waitForChecks(d, e.runId, need(e.taskToken, 'taskToken')),
+  'checks.decide': (d, e) => decideAfterChecks(d, e.runId),
+  'review.start': (d, e) => startReview(d, e.runId),
+  'review.tools': (d, e) =>
+    reviewTools(d, e.runId, need(e.conversationId, 'conversationId'), need(e.turn, 'turn')),
+  approval: (d, e) => requestApproval(d, e.runId, need(e.taskToken, 'taskToken')),
+  merge: (d, e) => merge(d, e.runId),
+  revert: (d, e) => revert(d, e.runId),
+  finalize: (d, e) =>
+    finalize(
+      d,
+      e.runId,
+      need(e.status, 'status'),
+      (e.error ?? null) as { Error?: string; Cause?: string } | null,
+    ),
+};
+
+export function createStageHandler(deps: StageDeps) {
+  return async (raw: unknown): Promise<unknown> => {
+    const event = StageEvent.parse(raw);
+    const run = STAGES[event.stage];
+    if (!run) throw new Error(`unknown stage ${event.stage}`);
+    const started = deps.clock.now();
+    try {
+      const result = await run(deps, event);
+      deps.log.info('stage done', { stage: event.stage, runId: event.runId, ms: deps.clock.now() - started });
+      return result ?? {};
+    } catch (error) {
+      deps.log.warn('stage failed', {
+        stage: event.stage,
+        runId: event.runId,
+        error: error instanceof Error ? error.name : 'unknown',
+      });
+      throw error;
+    }
+  };
+}
