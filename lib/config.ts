@@ -1,0 +1,274 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Construct } from 'constructs';
+import { z } from 'zod';
+
+/**
+ * The deployment configuration of Code Factory, read at synth time from (lowest precedence first):
+ *   1. built-in defaults (the "default profile": synthesizes on a clean clone, not fit to deploy as is),
+ *   2. `factory.config.json` in the working directory, if present,
+ *   3. the `factory` object in cdk.json's `context`,
+ *   4. dotted context keys, e.g. `npx cdk synth -c factory.github.appId=123`.
+ * Everything is validated with zod; any problem fails synth with one line per setting that names the
+ * setting and how to fix it.
+ */
+
+export const CONFIG_FILE_NAME = 'factory.config.json';
+export const CONTEXT_KEY = 'factory';
+
+/** Placeholder sender of the default profile; deploying with it only works once replaced. */
+export const PLACEHOLDER_MAIL_FROM = 'factory@example.com';
+
+/** The retention values CloudWatch Logs accepts. */
+const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+const MODEL_ALIASES = ['planner', 'coder', 'reviewer', 'fast'] as const;
+const modelId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$/, {
+  error: 'must be a model id such as "claude-sonnet-4-5"',
+});
+
+/** Context values given with `-c key=value` arrive as strings; a list may be comma separated. */
+const commaSeparated = (value: unknown): unknown =>
+  typeof value === 'string'
+    ? value
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item.length > 0)
+    : value;
+
+const githubLogin = z
+  .string()
+  .regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, { error: 'must be GitHub logins such as "alice"' });
+
+export const FactoryConfigSchema = z
+  .object({
+    github: z
+      .object({
+        mode: z.enum(['app', 'token'], { error: 'must be "app" or "token"' }).default('token'),
+        appId: z.coerce
+          .number({ error: 'must be the numeric id of your GitHub App' })
+          .int({ error: 'must be the numeric id of your GitHub App' })
+          .positive({ error: 'must be the numeric id of your GitHub App' })
+          .optional(),
+        apiUrl: z
+          .url({ protocol: /^https$/, error: 'must be an https URL' })
+          .default('https://api.github.com'),
+      })
+      .strict()
+      .prefault({})
+      .superRefine((github, ctx) => {
+        if (github.mode === 'app' && github.appId === undefined) {
+          ctx.addIssue({ code: 'custom', path: ['appId'], message: 'is required when github.mode is "app"' });
+        }
+      }),
+    mail: z
+      .object({
+        from: z.email({ error: 'must be a valid email address' }).default(PLACEHOLDER_MAIL_FROM),
+        defaultApprovers: z.preprocess(commaSeparated, z.array(githubLogin).max(50)).default([]),
+      })
+      .strict()
+      .prefault({}),
+    /** Alias → model ids in fallback order; one id may be given as a plain string. */
+    models: z
+      .partialRecord(
+        z.enum(MODEL_ALIASES),
+        z.preprocess(
+          (value) => (typeof value === 'string' ? [value] : value),
+          z.array(modelId).min(1).max(5),
+        ),
+      )
+      .default({}),
+    budgets: z
+      .object({
+        perRunUsd: z.coerce
+          .number({ error: 'must be a number of US dollars' })
+          .positive({ error: 'must be more than 0' })
+          .max(1000, { error: 'must be at most 1000' })
+          .default(5),
+        perRepoMonthlyUsd: z.coerce
+          .number({ error: 'must be a number of US dollars' })
+          .positive({ error: 'must be more than 0' })
+          .max(100_000, { error: 'must be at most 100000' })
+          .optional(),
+      })
+      .strict()
+      .prefault({}),
+    llm: z
+      .object({
+        maxConcurrency: z.coerce
+          .number({ error: 'must be a whole number between 2 and 1000' })
+          .int({ error: 'must be a whole number between 2 and 1000' })
+          .min(2, { error: 'must be between 2 and 1000 (the SQS event source minimum is 2)' })
+          .max(1000, { error: 'must be between 2 and 1000' })
+          .default(5),
+        workerTimeoutSeconds: z.coerce
+          .number({ error: 'must be a whole number of seconds' })
+          .int({ error: 'must be a whole number of seconds' })
+          .min(10, { error: 'must be between 10 and 900 seconds' })
+          .max(900, { error: 'must be between 10 and 900 seconds (the Lambda maximum)' })
+          .default(120),
+      })
+      .strict()
+      .prefault({}),
+    table: z
+      .object({ deletionProtection: z.boolean({ error: 'must be true or false' }).default(true) })
+      .strict()
+      .prefault({}),
+    /** `aws-managed`: AWS owned/managed keys; `customer-managed`: one rotating KMS key of this stack. */
+    encryption: z
+      .enum(['aws-managed', 'customer-managed'], { error: 'must be "aws-managed" or "customer-managed"' })
+      .default('aws-managed'),
+    logRetentionDays: z.coerce
+      .number()
+      .refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), {
+        error: `must be one of ${LOG_RETENTION_DAYS.join(', ')}`,
+      })
+      .default(30),
+    alarmEmail: z.email({ error: 'must be a valid email address' }).optional(),
+  })
+  .strict();
+
+export type FactoryConfig = z.infer<typeof FactoryConfigSchema>;
+export type FactoryConfigInput = z.input<typeof FactoryConfigSchema>;
+
+/** An example value per setting, used in the "how to fix it" half of each error. */
+const EXAMPLES: Record<string, string> = {
+  'github.mode': 'app',
+  'github.appId': '123456',
+  'github.apiUrl': 'https://api.github.com',
+  'mail.from': 'factory@your-domain.com',
+  'mail.defaultApprovers': 'alice,bob',
+  'budgets.perRunUsd': '5',
+  'budgets.perRepoMonthlyUsd': '200',
+  'llm.maxConcurrency': '5',
+  'llm.workerTimeoutSeconds': '120',
+  'table.deletionProtection': 'true',
+  encryption: 'aws-managed',
+  logRetentionDays: '30',
+  alarmEmail: 'oncall@your-domain.com',
+};
+
+export class FactoryConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(
+      `Invalid Code Factory deployment configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
+        problems.map((problem) => `  - ${problem}`).join('\n'),
+    );
+    this.name = 'FactoryConfigError';
+  }
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string[] {
+  // A bad model id is reported on its alias: lists are set whole, not by index.
+  const path = issue.path[0] === 'models' ? issue.path.slice(0, 2) : issue.path;
+  const where = path.map(String).join('.');
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => {
+      const setting = `${CONTEXT_KEY}.${where ? `${where}.` : ''}${key}`;
+      return `${setting} is not a known setting: remove it (see docs/deploy.md for the settings)`;
+    });
+  }
+  const setting = `${CONTEXT_KEY}.${where}`;
+  const example = EXAMPLES[where] ?? (where.startsWith('models.') ? 'claude-sonnet-4-5' : '<value>');
+  const got =
+    issue.input === undefined || (typeof issue.input === 'object' && issue.input !== null)
+      ? ''
+      : ` (got ${JSON.stringify(issue.input)})`;
+  return [
+    `${setting} ${issue.message}${got}: set it with -c ${setting}=${example} or in ${CONFIG_FILE_NAME}`,
+  ];
+}
+
+/** Validates raw configuration (already merged from its sources) or throws a FactoryConfigError. */
+export function parseFactoryConfig(raw: unknown): FactoryConfig {
+  const parsed = FactoryConfigSchema.safeParse(raw ?? {}, { reportInput: true });
+  if (parsed.success) return parsed.data;
+  throw new FactoryConfigError(parsed.error.issues.flatMap(describeIssue));
+}
+
+type Json = Record<string, unknown>;
+const isPlainObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Later sources win; objects merge key by key, anything else (arrays included) is replaced. */
+function deepMerge(base: Json, override: Json): Json {
+  const merged: Json = { ...base };
+  for (const [key, value] of Object.entries(override)) {
+    const current = merged[key];
+    merged[key] = isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value;
+  }
+  return merged;
+}
+
+/** `-c` values are strings: "123" and "true" become JSON values, anything unparsable stays a string. */
+function contextValue(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return value;
+  }
+}
+
+function setPath(target: Json, path: string[], value: unknown): void {
+  let node = target;
+  for (const segment of path.slice(0, -1)) {
+    const next = node[segment];
+    if (!isPlainObject(next)) node[segment] = {};
+    node = node[segment] as Json;
+  }
+  const last = path.at(-1);
+  if (last !== undefined) node[last] = value;
+}
+
+function readConfigFile(path: string): Json {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new FactoryConfigError([
+      `${CONFIG_FILE_NAME} is not valid JSON (${(error as Error).message}): fix the file`,
+    ]);
+  }
+  if (!isPlainObject(parsed)) {
+    throw new FactoryConfigError([`${CONFIG_FILE_NAME} must hold a JSON object of settings: fix the file`]);
+  }
+  return parsed;
+}
+
+export interface ConfigSources {
+  /** All CDK context (cdk.json `context` plus `-c` values). */
+  context: Record<string, unknown>;
+  /** Directory searched for factory.config.json; the working directory by default. */
+  cwd?: string;
+}
+
+/** Merges defaults, factory.config.json, cdk.json `context.factory` and `-c factory.*` keys, then validates. */
+export function loadFactoryConfig({ context, cwd = process.cwd() }: ConfigSources): FactoryConfig {
+  const filePath = resolve(cwd, CONFIG_FILE_NAME);
+  let merged: Json = existsSync(filePath) ? readConfigFile(filePath) : {};
+
+  const contextObject = contextValue(context[CONTEXT_KEY]);
+  if (contextObject !== undefined) {
+    if (!isPlainObject(contextObject)) {
+      throw new FactoryConfigError([
+        `${CONTEXT_KEY} context must be an object of settings: use -c ${CONTEXT_KEY}.<setting>=<value> instead`,
+      ]);
+    }
+    merged = deepMerge(merged, contextObject);
+  }
+
+  const dotted: Json = {};
+  for (const [key, value] of Object.entries(context)) {
+    if (!key.startsWith(`${CONTEXT_KEY}.`)) continue;
+    setPath(dotted, key.slice(CONTEXT_KEY.length + 1).split('.'), contextValue(value));
+  }
+  return parseFactoryConfig(deepMerge(merged, dotted));
+}
+
+/** Reads the configuration of a CDK app (or any construct in it) from its context. */
+export function factoryConfigOf(scope: Construct, cwd?: string): FactoryConfig {
+  return loadFactoryConfig({ context: scope.node.getAllContext(), cwd });
+}

@@ -1,0 +1,136 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FactoryConfigError, loadFactoryConfig, parseFactoryConfig } from '../../lib/config';
+
+const emptyDir = mkdtempSync(join(tmpdir(), 'factory-config-'));
+afterAll(() => rmSync(emptyDir, { recursive: true, force: true }));
+
+/** The problems reported for a configuration, or [] when it is valid. */
+function problemsOf(context: Record<string, unknown>, cwd = emptyDir): string[] {
+  try {
+    loadFactoryConfig({ context, cwd });
+    return [];
+  } catch (error) {
+    if (error instanceof FactoryConfigError) return error.problems;
+    throw error;
+  }
+}
+
+describe('deployment configuration', () => {
+  it('has a default profile that needs no context at all', () => {
+    const config = loadFactoryConfig({ context: {}, cwd: emptyDir });
+    expect(config).toEqual({
+      github: { mode: 'token', apiUrl: 'https://api.github.com' },
+      mail: { from: 'factory@example.com', defaultApprovers: [] },
+      models: {},
+      budgets: { perRunUsd: 5 },
+      llm: { maxConcurrency: 5, workerTimeoutSeconds: 120 },
+      table: { deletionProtection: true },
+      encryption: 'aws-managed',
+      logRetentionDays: 30,
+    });
+  });
+
+  it('rejects app mode without an App id, naming the setting and the fix', () => {
+    expect(problemsOf({ 'factory.github.mode': 'app' })).toEqual([
+      'factory.github.appId is required when github.mode is "app": set it with -c factory.github.appId=123456 or in factory.config.json',
+    ]);
+  });
+
+  it('rejects a bad sender email', () => {
+    expect(problemsOf({ factory: { mail: { from: 'not-an-email' } } })).toEqual([
+      'factory.mail.from must be a valid email address (got "not-an-email"): set it with -c factory.mail.from=factory@your-domain.com or in factory.config.json',
+    ]);
+  });
+
+  it('rejects zero concurrency', () => {
+    const [problem, ...rest] = problemsOf({ 'factory.llm.maxConcurrency': '0' });
+    expect(rest).toEqual([]);
+    expect(problem).toMatch(
+      /^factory\.llm\.maxConcurrency must be between 2 and 1000 .*\(got 0\): set it with -c factory\.llm\.maxConcurrency=5/,
+    );
+  });
+
+  it('reports every problem at once, in one error message', () => {
+    let message = '';
+    try {
+      parseFactoryConfig({ github: { mode: 'app' }, mail: { from: 'x' }, llm: { maxConcurrency: 0 } });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/^Invalid Code Factory deployment configuration \(3 problems\):/);
+    for (const setting of ['factory.github.appId', 'factory.mail.from', 'factory.llm.maxConcurrency']) {
+      expect(message).toContain(`  - ${setting} `);
+    }
+  });
+
+  it('rejects unknown settings and out-of-range values', () => {
+    expect(
+      problemsOf({
+        factory: { github: { appid: 1 }, logRetentionDays: 2, llm: { workerTimeoutSeconds: 901 } },
+        'factory.alarmEmail': 'oncall',
+        'factory.table.deletionProtection': 'maybe',
+      }),
+    ).toEqual([
+      'factory.github.appid is not a known setting: remove it (see docs/deploy.md for the settings)',
+      expect.stringMatching(
+        /^factory\.llm\.workerTimeoutSeconds must be between 10 and 900 seconds .*\(got 901\)/,
+      ),
+      expect.stringMatching(/^factory\.table\.deletionProtection must be true or false \(got "maybe"\)/),
+      expect.stringMatching(/^factory\.logRetentionDays must be one of 1, 3, 5/),
+      expect.stringMatching(/^factory\.alarmEmail must be a valid email address \(got "oncall"\)/),
+    ]);
+  });
+
+  it('reads -c strings as JSON values and comma-separated lists', () => {
+    const config = loadFactoryConfig({
+      cwd: emptyDir,
+      context: {
+        'factory.github.mode': 'app',
+        'factory.github.appId': '123',
+        'factory.mail.defaultApprovers': 'alice, bob',
+        'factory.table.deletionProtection': 'false',
+        'factory.models.coder': 'claude-sonnet-4-5',
+      },
+    });
+    expect(config.github).toEqual({ mode: 'app', appId: 123, apiUrl: 'https://api.github.com' });
+    expect(config.mail.defaultApprovers).toEqual(['alice', 'bob']);
+    expect(config.table.deletionProtection).toBe(false);
+    expect(config.models).toEqual({ coder: ['claude-sonnet-4-5'] });
+  });
+
+  it('layers factory.config.json < cdk.json context.factory < -c factory.* keys', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'factory-config-file-'));
+    try {
+      writeFileSync(
+        join(dir, 'factory.config.json'),
+        JSON.stringify({
+          mail: { from: 'file@acme.io', defaultApprovers: ['carol'] },
+          budgets: { perRunUsd: 2 },
+        }),
+      );
+      const config = loadFactoryConfig({
+        cwd: dir,
+        context: { factory: { mail: { from: 'cdkjson@acme.io' } }, 'factory.budgets.perRunUsd': '3' },
+      });
+      expect(config.mail).toEqual({ from: 'cdkjson@acme.io', defaultApprovers: ['carol'] });
+      expect(config.budgets.perRunUsd).toBe(3);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('names the file when factory.config.json is not JSON', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'factory-config-bad-'));
+    try {
+      writeFileSync(join(dir, 'factory.config.json'), '{ mail: ');
+      expect(problemsOf({}, dir)).toEqual([
+        expect.stringMatching(/^factory\.config\.json is not valid JSON/),
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
