@@ -25,7 +25,15 @@ const EnvSchema = z.object({
   FACTORY_BOT_LOGIN: z.string().min(1).default('code-factory[bot]'),
   /** JSON model aliases, fallbacks and price table; defaults in domain/models.ts. */
   MODEL_CONFIG: z.string().optional(),
+  /** `login:email` pairs, comma separated, for repos whose factory.yml names no approvers. */
   DEFAULT_APPROVERS: z.string().default(''),
+  /** Minimum spacing of GitHub writes (unset: the throttling plugin's 1 s / 3 s guidance). */
+  GITHUB_WRITE_INTERVAL_MS: z.coerce.number().int().min(0).max(10_000).optional(),
+  MAX_ACTIVE_RUNS_PER_REPO: z.coerce.number().int().min(1).max(100).default(3),
+  /** How long one queued model turn may take, SQS-delayed retries included. */
+  LLM_TURN_TIMEOUT_SECONDS: z.coerce.number().int().min(10).max(86_400).default(900),
+  /** Deployment-wide caps on human and CI waits, in seconds (JSON; short in tests). */
+  MAX_WAIT_SECONDS: z.string().optional(),
 });
 export type Env = z.infer<typeof EnvSchema>;
 

@@ -1,0 +1,6 @@
+import { env } from '../shared/config';
+import { createLlmWorkerHandler } from './app';
+import { llmWorkerDeps } from './wiring';
+
+// Module scope: clients are built once per container.
+export const handler = createLlmWorkerHandler(llmWorkerDeps(env()));

@@ -1,0 +1,41 @@
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { AnthropicLlm } from '../shared/adapters/anthropic';
+import { SqsQueue } from '../shared/adapters/queue';
+import type { Env } from '../shared/config';
+import { createPricing } from '../shared/domain/ledger';
+import { parseModelConfig } from '../shared/domain/models';
+import type { Llm, Secrets } from '../shared/ports';
+import { log } from '../shared/middleware';
+import { makeSecrets, makeStore, makeWorkflow, systemClock } from '../shared/runtime';
+import type { LlmWorkerDeps } from './turn';
+
+/** The Anthropic client needs the key from Secrets Manager: built on the first call, then kept. */
+export function lazyAnthropic(secrets: Secrets, secretId: string, baseURL: string | undefined): Llm {
+  let client: Promise<Llm> | undefined;
+  const get = () => {
+    client ??= secrets
+      .get(secretId)
+      .then((apiKey) => new AnthropicLlm({ apiKey, ...(baseURL ? { baseURL } : {}) }));
+    client.catch(() => {
+      client = undefined; // a failed secret read is retried on the next call
+    });
+    return client;
+  };
+  return {
+    createMessage: async (request) => (await get()).createMessage(request),
+    countTokens: async (request) => (await get()).countTokens(request),
+  };
+}
+
+export function llmWorkerDeps(config: Env): LlmWorkerDeps {
+  const secrets = makeSecrets();
+  return {
+    store: makeStore(config),
+    workflow: makeWorkflow(config),
+    queue: new SqsQueue(new SQSClient({}), config.LLM_QUEUE_URL),
+    llm: lazyAnthropic(secrets, config.ANTHROPIC_SECRET_ID, config.ANTHROPIC_BASE_URL),
+    clock: systemClock,
+    log,
+    pricing: createPricing(parseModelConfig(config.MODEL_CONFIG).prices),
+  };
+}

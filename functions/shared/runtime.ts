@@ -1,0 +1,72 @@
+import { randomBytes } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { ulid } from 'ulid';
+import { OctokitGitHub, type OctokitGitHubOptions, parseGitHubCredentials } from './adapters/github';
+import { SecretsManagerSecrets } from './adapters/secrets';
+import { SfnWorkflow } from './adapters/workflow';
+import type { Env } from './config';
+import { log } from './middleware';
+import type { Clock, GitHub, Ids, Secrets, Store, Workflow } from './ports';
+import { createDocumentClient, DynamoStore } from './store/dynamo-store';
+
+/**
+ * Port factories shared by the functions' `wiring.ts` modules. Each builds real AWS SDK / Octokit
+ * clients; endpoints come from the SDK's standard AWS_ENDPOINT_URL_<SERVICE> variables and from
+ * GITHUB_API_URL, so the same code reaches AWS or the embedded stack. Kept per port (not one
+ * `buildPorts`) so a function's bundle holds only the clients it uses.
+ */
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+export const cryptoIds: Ids = {
+  ulid: () => ulid(),
+  secret: (bytes = 32) => randomBytes(bytes).toString('base64url'),
+};
+
+export function makeStore(config: Pick<Env, 'TABLE_NAME'>, clock: Clock = systemClock): Store {
+  return new DynamoStore({
+    doc: createDocumentClient(new DynamoDBClient({})),
+    tableName: config.TABLE_NAME,
+    clock,
+  });
+}
+
+export function makeWorkflow(config: Pick<Env, 'STATE_MACHINE_ARN'>): Workflow {
+  return new SfnWorkflow(new SFNClient({}), config.STATE_MACHINE_ARN);
+}
+
+export function makeSecrets(): Secrets {
+  return new SecretsManagerSecrets(new SecretsManagerClient({}));
+}
+
+export function makeGitHub(
+  config: Pick<Env, 'GITHUB_API_URL' | 'GITHUB_SECRET_ID' | 'GITHUB_WRITE_INTERVAL_MS'>,
+  secrets: Secrets,
+  overrides: Partial<OctokitGitHubOptions> = {},
+): GitHub {
+  const interval = config.GITHUB_WRITE_INTERVAL_MS;
+  return new OctokitGitHub({
+    baseUrl: config.GITHUB_API_URL,
+    credentials: async () => parseGitHubCredentials(await secrets.get(config.GITHUB_SECRET_ID)),
+    log,
+    ...(interval === undefined
+      ? {}
+      : { pacing: { writeIntervalMs: interval, notificationIntervalMs: interval } }),
+    ...overrides,
+  });
+}
+
+/** `alice:alice@example.com,bob:bob@example.com` → approvers. */
+export function parseApprovers(value: string): Array<{ login: string; email: string }> {
+  return value
+    .split(',')
+    .map((pair) => pair.trim())
+    .filter(Boolean)
+    .map((pair) => {
+      const [login = '', email = ''] = pair.split(':');
+      return { login: login.trim(), email: email.trim() };
+    })
+    .filter((a) => a.login && a.email.includes('@'));
+}
