@@ -37,3 +37,68 @@ export function hashEvent(prevHash: string, event: HashableEvent): string {
   });
   return createHash('sha256').update(`${prevHash}\n${body}`).digest('hex');
 }
+
+/** An audit event as stored: its content plus the chain links. */
+export interface ChainedEvent extends HashableEvent {
+  prevHash: string;
+  hash: string;
+}
+
+export type ChainVerdict = { ok: true } | { ok: false; index: number; reason: string };
+
+export interface VerifyChainOptions {
+  /** The run the events must belong to (default: the first event's). */
+  runId?: string;
+  /**
+   * The chain head recorded elsewhere (e.g. on the run item). Without it, dropping events from the
+   * end is undetectable: a shorter chain is still a valid chain.
+   */
+  expectedHead?: { seq: number; hash: string };
+}
+
+/**
+ * Verifies a run's complete event list: seq 0, 1, 2... without gaps, each prevHash equal to the
+ * previous event's hash (GENESIS_HASH first), and each hash equal to the recomputed one. Edited,
+ * dropped, inserted and reordered events all fail; the verdict names the first bad index.
+ */
+export function verifyChain(events: readonly ChainedEvent[], options: VerifyChainOptions = {}): ChainVerdict {
+  const runId = options.runId ?? events[0]?.runId;
+  let prevHash = GENESIS_HASH;
+  for (let index = 0; index < events.length; index++) {
+    const event = events[index];
+    if (!event || typeof event !== 'object') return { ok: false, index, reason: 'not an event' };
+    if (event.runId !== runId)
+      return { ok: false, index, reason: `belongs to run ${event.runId}, not ${runId}` };
+    if (event.seq !== index) {
+      return {
+        ok: false,
+        index,
+        reason: `seq is ${event.seq}, expected ${index} (an event was dropped, inserted or moved)`,
+      };
+    }
+    if (event.prevHash !== prevHash) {
+      return { ok: false, index, reason: 'prevHash does not match the previous event (chain broken)' };
+    }
+    let recomputed: string;
+    try {
+      recomputed = hashEvent(prevHash, event);
+    } catch {
+      return { ok: false, index, reason: 'content cannot be hashed' };
+    }
+    if (event.hash !== recomputed)
+      return { ok: false, index, reason: 'hash does not match the content (edited)' };
+    prevHash = event.hash;
+  }
+  const head = options.expectedHead;
+  if (head) {
+    const last = events.at(-1);
+    if (!last || last.seq !== head.seq || last.hash !== head.hash) {
+      return {
+        ok: false,
+        index: events.length,
+        reason: `chain ends at seq ${last?.seq ?? 'none'}, expected head seq ${head.seq} (events dropped from the end)`,
+      };
+    }
+  }
+  return { ok: true };
+}

@@ -1,0 +1,55 @@
+import { IllegalTransitionError } from '../errors';
+import { isTerminal, RUN_STATUSES, type RunStatus } from './run';
+
+/**
+ * The run status transition table (SPEC §2). Every status write goes through `assertTransition`,
+ * so an illegal transition is rejected with a typed error and never written.
+ * Any non-terminal status may also move to FAILED or CANCELLED; terminal statuses never move.
+ */
+const FORWARD: Readonly<Record<RunStatus, readonly RunStatus[]>> = {
+  QUEUED: ['PLANNING'],
+  PLANNING: ['AWAITING_CLARIFICATION', 'IMPLEMENTING', 'BLOCKED'],
+  AWAITING_CLARIFICATION: ['PLANNING', 'TIMED_OUT'],
+  // IMPLEMENTING -> IMPLEMENTING: a boundary violation sends the change back for another attempt.
+  IMPLEMENTING: ['VERIFYING', 'IMPLEMENTING'],
+  VERIFYING: ['IMPLEMENTING', 'REVIEWING', 'AWAITING_APPROVAL'],
+  REVIEWING: ['IMPLEMENTING', 'AWAITING_APPROVAL'],
+  AWAITING_APPROVAL: ['MERGING', 'REJECTED', 'EXPIRED'],
+  MERGING: ['SUCCEEDED'],
+  SUCCEEDED: [],
+  FAILED: [],
+  BLOCKED: [],
+  REJECTED: [],
+  EXPIRED: [],
+  TIMED_OUT: [],
+  CANCELLED: [],
+};
+
+const ABORTS: readonly RunStatus[] = ['FAILED', 'CANCELLED'];
+
+/** Allowed next statuses of each status, including the FAILED/CANCELLED escape of non-terminal ones. */
+export const TRANSITIONS: Readonly<Record<RunStatus, ReadonlySet<RunStatus>>> = (() => {
+  const table = {} as Record<RunStatus, ReadonlySet<RunStatus>>;
+  for (const status of RUN_STATUSES) {
+    table[status] = new Set<RunStatus>(isTerminal(status) ? [] : [...FORWARD[status], ...ABORTS]);
+  }
+  return table;
+})();
+
+const isRunStatus = (value: unknown): value is RunStatus =>
+  typeof value === 'string' && (RUN_STATUSES as readonly string[]).includes(value);
+
+/** True when `from -> to` is in the table. Unknown statuses are never allowed. */
+export function canTransition(from: string, to: string): boolean {
+  return isRunStatus(from) && isRunStatus(to) && TRANSITIONS[from].has(to);
+}
+
+/** Throws IllegalTransitionError unless `from -> to` is in the table. */
+export function assertTransition(from: string, to: string): asserts to is RunStatus {
+  if (!canTransition(from, to)) throw new IllegalTransitionError(from, to);
+}
+
+/** The statuses `from` may move to, in table order. */
+export function nextStatuses(from: RunStatus): RunStatus[] {
+  return [...(TRANSITIONS[from] ?? [])];
+}
