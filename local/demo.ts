@@ -1,0 +1,200 @@
+import { GetExecutionHistoryCommand } from '@aws-sdk/client-sfn';
+import { Command } from 'commander';
+import { isTerminal, type Run } from '../functions/shared/domain/run';
+import { SAMPLE_ISSUE, SAMPLE_LABEL, SAMPLE_OWNER, SAMPLE_REPO, SAMPLE_USERS } from './forge';
+import { readMailStore } from './emulators/ses';
+import { type Stack, startStack } from './stack';
+
+/**
+ * `npm run demo -- [--auto-approve] [--json] [--llm-faults 429,529,500,reset]`
+ * Boots the embedded stack in a temp dir, labels the sample issue (a signed webhook from the
+ * forge), follows the run to its end — approving through the real approval endpoints with
+ * --auto-approve, or printing the link and waiting for a click — then stops everything. The last
+ * line of stdout is one JSON object (SPEC §7); the exit code is 0 only when the run SUCCEEDED.
+ */
+
+export interface DemoResult {
+  runId: string;
+  status: string;
+  prUrl: string | null;
+  mergedSha: string | null;
+  costUsd: number;
+  durationMs: number;
+  stages: Array<{ name: string; status: string; ms: number }>;
+  ledger: Run['ledger'];
+  transitions: number;
+}
+
+const POLL_MS = 200;
+
+const progress = (json: boolean) => (line: string) => {
+  // With --json, stdout carries only the result: progress goes to stderr.
+  (json ? process.stderr : process.stdout).write(`${line}\n`);
+};
+
+async function waitForRun(stack: Stack, since: number, deadline: number): Promise<Run> {
+  for (;;) {
+    const runs = await stack.store.listRunsByRepo(`${SAMPLE_OWNER}/${SAMPLE_REPO}`, { limit: 5 });
+    const run = runs.items.find((r) => Date.parse(r.createdAt) >= since - 1000);
+    if (run) return run;
+    if (Date.now() > deadline) throw new Error('no run started: the webhook was not accepted');
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
+
+/** The approval links mailed to `approver` for this run, newest first. */
+async function approvalLinks(stack: Stack, runId: string): Promise<string[]> {
+  const store = await readMailStore(stack.mailUrl);
+  return store.emails
+    .filter((email) => (email.body.text ?? '').includes(runId) || (email.body.html ?? '').includes(runId))
+    .flatMap((email) =>
+      [...(email.body.text ?? '').matchAll(/https?:\/\/\S+\/approvals\/[^\s)>"]+/g)].map((m) => m[0]),
+    )
+    .reverse();
+}
+
+/** Opens the confirmation page like a browser and submits its form with the decision. */
+export async function approveThroughPage(
+  link: string,
+  decision: 'approve' | 'reject' = 'approve',
+): Promise<number> {
+  const page = await fetch(link, { headers: { 'user-agent': 'code-factory-demo' } });
+  const html = await page.text();
+  const form = html.match(/<form[^>]*action="([^"]+)"[^>]*>([\s\S]*?)<\/form>/i);
+  if (!form?.[1] || !form[2]) throw new Error(`no approval form on the page (HTTP ${page.status})`);
+  const fields = new URLSearchParams();
+  for (const input of form[2].matchAll(/<input[^>]*>/gi)) {
+    const name = input[0].match(/name="([^"]+)"/)?.[1];
+    const value = input[0].match(/value="([^"]*)"/)?.[1] ?? '';
+    const type = input[0].match(/type="([^"]+)"/)?.[1] ?? 'text';
+    if (!name || type === 'submit' || type === 'radio') continue;
+    fields.set(name, value.replace(/&amp;/g, '&').replace(/&quot;/g, '"'));
+  }
+  fields.set('decision', decision);
+  const action = new URL(form[1].replace(/&amp;/g, '&'), link).toString();
+  const response = await fetch(action, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'code-factory-demo' },
+    body: fields.toString(),
+  });
+  return response.status;
+}
+
+export async function transitionsOf(stack: Stack, runId: string): Promise<number> {
+  let count = 0;
+  let nextToken: string | undefined;
+  for (let page = 0; page < 100; page++) {
+    const history = await stack.sfn.send(
+      new GetExecutionHistoryCommand({
+        executionArn: `${stack.stateMachineArn.replace(':stateMachine:', ':execution:')}:${runId}`,
+        maxResults: 1000,
+        ...(nextToken ? { nextToken } : {}),
+      }),
+    );
+    count += (history.events ?? []).filter((e) => e.type?.endsWith('StateEntered')).length;
+    nextToken = history.nextToken;
+    if (!nextToken) break;
+  }
+  return count;
+}
+
+export async function runDemo(options: {
+  autoApprove: boolean;
+  json: boolean;
+  llmFaults?: string;
+  timeoutMs?: number;
+}): Promise<DemoResult> {
+  const say = progress(options.json);
+  const started = Date.now();
+  const deadline = started + (options.timeoutMs ?? 10 * 60_000);
+  const stack = await startStack({
+    ...(options.llmFaults ? { llmFaults: options.llmFaults } : {}),
+    ...(process.env.ANTHROPIC_API_KEY ? { anthropicApiKey: process.env.ANTHROPIC_API_KEY } : {}),
+  });
+  try {
+    say(`Embedded stack up at ${stack.url} (forge ${stack.forgeUrl}, mail ${stack.mailUrl}/store)`);
+    say(
+      `Labelling ${SAMPLE_OWNER}/${SAMPLE_REPO}#${SAMPLE_ISSUE.number} "${SAMPLE_ISSUE.title}" as ${SAMPLE_USERS.admin}…`,
+    );
+    const triggered = Date.now();
+    await stack.forge.actions.labelIssue(
+      SAMPLE_USERS.admin,
+      SAMPLE_OWNER,
+      SAMPLE_REPO,
+      SAMPLE_ISSUE.number,
+      SAMPLE_LABEL,
+    );
+    let run = await waitForRun(stack, triggered, deadline);
+    say(`Run ${run.runId} started`);
+
+    let lastLine = '';
+    let approved = false;
+    let announced = false;
+    while (!isTerminal(run.status)) {
+      if (Date.now() > deadline) throw new Error(`the run did not finish in time (status ${run.status})`);
+      const line = `  ${run.status.padEnd(24)} stage ${run.stage ?? '-'}`;
+      if (line !== lastLine) say(line);
+      lastLine = line;
+      if (run.status === 'AWAITING_APPROVAL') {
+        const [link] = await approvalLinks(stack, run.runId);
+        if (link && options.autoApprove && !approved) {
+          const status = await approveThroughPage(link, 'approve');
+          say(`  approved through the approval page (HTTP ${status})`);
+          approved = status < 400;
+        } else if (link && !options.autoApprove && !announced) {
+          say(`\nApprove or reject in your browser:\n  ${link}\n`);
+          announced = true;
+        }
+      }
+      await new Promise((r) => setTimeout(r, POLL_MS));
+      run = (await stack.store.getRun(run.runId)) ?? run;
+    }
+
+    const result: DemoResult = {
+      runId: run.runId,
+      status: run.status,
+      prUrl: run.prUrl ?? null,
+      mergedSha: run.mergedSha ?? null,
+      costUsd: run.ledger.costUsd,
+      durationMs: Date.now() - triggered,
+      stages: run.stages.map((s) => ({ name: s.name, status: s.status, ms: s.ms ?? 0 })),
+      ledger: run.ledger,
+      transitions: await transitionsOf(stack, run.runId),
+    };
+    say(`Run ${run.status}${run.error ? ` (${run.error.class}: ${run.error.cause.split('\n')[0]})` : ''}`);
+    if (run.prUrl)
+      say(`Pull request: ${run.prUrl}${run.mergedSha ? ` merged as ${run.mergedSha.slice(0, 7)}` : ''}`);
+    say(`Cost: $${run.ledger.costUsd.toFixed(4)} over ${run.ledger.llmCalls} model calls`);
+    return result;
+  } finally {
+    await stack.stop();
+  }
+}
+
+const isMain =
+  process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/').split('/').pop() ?? '');
+if (isMain) {
+  const program = new Command()
+    .name('demo')
+    .description('Runs Code Factory end to end on the embedded stack: sample issue -> merged PR.')
+    .option('--auto-approve', 'approve through the approval page automatically', false)
+    .option('--json', 'print only the result JSON on stdout (progress on stderr)', false)
+    .option('--llm-faults <list>', 'inject model faults into the first calls: 429,529,500,reset')
+    .option('--timeout <seconds>', 'give up after this long', '600');
+  program.parse();
+  const opts = program.opts<{ autoApprove: boolean; json: boolean; llmFaults?: string; timeout: string }>();
+  runDemo({
+    autoApprove: opts.autoApprove,
+    json: opts.json,
+    ...(opts.llmFaults ? { llmFaults: opts.llmFaults } : {}),
+    timeoutMs: Number(opts.timeout) * 1000,
+  })
+    .then((result) => {
+      process.stdout.write(`${JSON.stringify(result)}\n`);
+      process.exit(result.status === 'SUCCEEDED' ? 0 : 1);
+    })
+    .catch((error: unknown) => {
+      process.stderr.write(`demo failed: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exit(1);
+    });
+}

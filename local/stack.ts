@@ -1,0 +1,374 @@
+import './quiet';
+import './polyfills';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Context } from 'aws-lambda';
+import { createLlmDlqHandler } from '../functions/llm-dlq/app';
+import { llmDlqDeps } from '../functions/llm-dlq/wiring';
+import { createLlmWorkerHandler } from '../functions/llm-worker/app';
+import { llmWorkerDeps } from '../functions/llm-worker/wiring';
+import { env } from '../functions/shared/config';
+import { isTerminal } from '../functions/shared/domain/run';
+import type { Store } from '../functions/shared/ports';
+import { makeStore } from '../functions/shared/runtime';
+import { createStageHandler } from '../functions/stages/app';
+import { mutateRun } from '../functions/stages/run-state';
+import { stageDeps } from '../functions/stages/wiring';
+import { createWebhookHandler } from '../functions/webhook/app';
+import { webhookPorts } from '../functions/webhook/wiring';
+import { ensureTable, FAKE_CREDENTIALS, LOCAL_REGION, startDynamo } from './emulators/dynamodb';
+import { type EventSourceMapping, startEventSource } from './emulators/event-source';
+import { startSecrets } from './emulators/secrets';
+import { startSes } from './emulators/ses';
+import { createQueues, startSqs } from './emulators/sqs';
+import { type ExecutionRecord, startStepFunctions, substitute } from './emulators/stepfunctions/server';
+import { type Forge, SAMPLE_FULL_NAME, SAMPLE_USER_EMAILS, startForge } from './forge';
+import { type GatewayRoute, type LambdaHttpHandler, startGateway } from './gateway';
+import { type ModelServer, parseFaultList, type Script, startModel } from './model/server';
+
+/**
+ * The embedded stack: every AWS service, GitHub and Anthropic emulated on 127.0.0.1, and the
+ * factory's own handlers built by the same `app.ts` + `wiring.ts` the Lambdas use. The SDK
+ * clients find the emulators through the standard AWS_ENDPOINT_URL_<SERVICE> variables.
+ */
+
+export const TABLE_NAME = 'code-factory';
+export const STATE_MACHINE_NAME = 'code-factory-pipeline';
+export const STAGE_RUNNER_ARN = `arn:aws:lambda:${LOCAL_REGION}:000000000000:function:code-factory-stages`;
+const PIPELINE_ASL = fileURLToPath(new URL('../statemachines/pipeline.asl.json', import.meta.url));
+const SECRET_IDS = {
+  webhook: 'code-factory/webhook-secret',
+  github: 'code-factory/github',
+  anthropic: 'code-factory/anthropic-api-key',
+  approvalKey: 'code-factory/approval-signing-key',
+} as const;
+
+export interface StackOptions {
+  /** Persistent data (runs, repos, secrets, executions). Absent: a temp dir removed on stop. */
+  dataDir?: string;
+  /** Port of the HTTP gateway (webhooks, REST API, approvals); 0 = OS-chosen. */
+  port?: number;
+  webhookSecret?: string;
+  /** Use the real Anthropic API with this key instead of the local stand-in. */
+  anthropicApiKey?: string;
+  modelScript?: Script;
+  /** Faults injected into the first model calls: `429,529,500,reset`. */
+  llmFaults?: string;
+  /** Caps on the human and CI waits, in seconds (tests make them short). */
+  maxWaitSeconds?: { clarifySeconds?: number; checksSeconds?: number; approvalSeconds?: number };
+  llmTurnTimeoutSeconds?: number;
+  ciTimeoutMs?: number;
+  /** Diagnostic lines (never secrets). */
+  log?: (line: string) => void;
+}
+
+export interface Stack {
+  url: string;
+  webhookUrl: string;
+  forgeUrl: string;
+  mailUrl: string;
+  consoleUrl: string;
+  apiKey?: string;
+  endpoints: { dynamodb: string; sqs: string; stepfunctions: string; ses: string; secretsmanager: string };
+  dataDir: string;
+  stateMachineArn: string;
+  webhookSecret: string;
+  forge: Forge;
+  model?: ModelServer;
+  store: Store;
+  sfn: SFNClient;
+  stop(): Promise<void>;
+}
+
+const lambdaContext = (name: string, timeoutMs: number): Context => {
+  const deadline = Date.now() + timeoutMs;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: name,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:${LOCAL_REGION}:000000000000:function:${name}`,
+    memoryLimitInMB: '512',
+    awsRequestId: randomBytes(16).toString('hex'),
+    logGroupName: `/aws/lambda/${name}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+};
+
+/** Optional handlers (the REST API and approvals) are wired when their modules exist. */
+async function optionalHttpHandler(
+  name: 'api' | 'approvals',
+  config: ReturnType<typeof env>,
+): Promise<LambdaHttpHandler | undefined> {
+  const dir = fileURLToPath(new URL(`../functions/${name}/`, import.meta.url));
+  if (!existsSync(path.join(dir, 'wiring.ts')) || !existsSync(path.join(dir, 'app.ts'))) return undefined;
+  const wiring = (await import(`../functions/${name}/wiring.ts`)) as Record<string, (c: unknown) => unknown>;
+  const app = (await import(`../functions/${name}/app.ts`)) as Record<
+    string,
+    (d: unknown) => LambdaHttpHandler
+  >;
+  const makeDeps = Object.values(wiring).find((f) => typeof f === 'function');
+  const create = Object.entries(app).find(([k, f]) => k.startsWith('create') && typeof f === 'function')?.[1];
+  return makeDeps && create ? create(makeDeps(config)) : undefined;
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const log = options.log ?? (() => undefined);
+  const ownsDir = !options.dataDir;
+  const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'code-factory-')));
+  for (const sub of ['dynamodb', 'forge', 'stepfunctions', 'secrets'])
+    await mkdir(path.join(dataDir, sub), { recursive: true });
+  const closers: Array<() => Promise<unknown>> = [];
+  const stopAll = async () => {
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+    if (ownsDir) await rm(dataDir, { recursive: true, force: true });
+  };
+
+  try {
+    const webhookSecret = options.webhookSecret ?? randomBytes(24).toString('base64url');
+    const persistent = !ownsDir;
+    const dynamo = await startDynamo(persistent ? { dataDir: path.join(dataDir, 'dynamodb') } : {});
+    closers.push(() => dynamo.close());
+    await ensureTable(dynamo.endpoint, TABLE_NAME);
+    const sqs = await startSqs();
+    closers.push(() => sqs.close());
+    const queues = await createQueues(sqs.endpoint, {
+      name: 'code-factory-llm',
+      dlqName: 'code-factory-llm-dlq',
+      maxReceiveCount: 6,
+      visibilityTimeoutSeconds: 120,
+    });
+    const ses = await startSes();
+    closers.push(() => ses.close());
+
+    const model = options.anthropicApiKey
+      ? undefined
+      : await startModel(options.modelScript ? { script: options.modelScript } : {});
+    if (model) {
+      closers.push(() => model.close());
+      if (options.llmFaults) model.faults.push(...parseFaultList(options.llmFaults));
+    }
+
+    const forge = await startForge({
+      webhookSecret,
+      ...(persistent ? { dataDir: path.join(dataDir, 'forge') } : {}),
+      ...(options.ciTimeoutMs ? { ciTimeoutMs: options.ciTimeoutMs } : {}),
+    });
+    closers.push(() => forge.close());
+    if (!(await forgeHasSample(forge))) await forge.seedSample();
+
+    const secrets = await startSecrets({
+      ...(persistent ? { dataDir: path.join(dataDir, 'secrets') } : {}),
+      seed: {
+        [SECRET_IDS.webhook]: webhookSecret,
+        [SECRET_IDS.github]: JSON.stringify({ token: forge.botToken }),
+        [SECRET_IDS.anthropic]: options.anthropicApiKey ?? 'local-model-key',
+        [SECRET_IDS.approvalKey]: randomBytes(32).toString('base64url'),
+      },
+    });
+    closers.push(() => secrets.close());
+
+    // The gateway first: its URL is the public base URL the approval links point at.
+    const routes: Record<string, LambdaHttpHandler> = {};
+    const lazy =
+      (name: string): LambdaHttpHandler =>
+      (event, context) => {
+        const handler = routes[name];
+        if (!handler) return Promise.resolve({ statusCode: 503, body: `${name} is not available` });
+        return handler(event, context);
+      };
+    const gatewayRoutes: GatewayRoute[] = [
+      { method: 'POST', path: '/v1/webhooks/github', handler: lazy('webhook'), timeoutMs: 10_000 },
+      { method: 'ANY', path: '/v1/{proxy+}', handler: lazy('api') },
+      { method: 'ANY', path: '/approvals/{id}', handler: lazy('approvals') },
+    ];
+    const gateway = await startGateway({
+      ...(options.port ? { port: options.port } : {}),
+      routes: gatewayRoutes,
+      onError: (_error, route) => log(`gateway: handler error on ${route}`),
+    });
+    closers.push(() => gateway.close());
+
+    // Step Functions with a late-bound stage runner: the runner needs the service's endpoint.
+    let stageRunner: ((event: unknown, context: Context) => Promise<unknown>) | undefined;
+    let onExecutionEnd: (record: ExecutionRecord) => Promise<void> = async () => undefined;
+    const definition = substitute(readFileSync(PIPELINE_ASL, 'utf8'), {
+      StageRunnerFunctionArn: STAGE_RUNNER_ARN,
+      LlmQueueUrl: queues.queueUrl,
+    });
+    const sqsClient = new SQSClient({
+      endpoint: sqs.endpoint,
+      region: LOCAL_REGION,
+      credentials: FAKE_CREDENTIALS,
+    });
+    const sfnEmulator = await startStepFunctions({
+      ...(persistent ? { dataDir: path.join(dataDir, 'stepfunctions') } : {}),
+      stateMachines: [{ name: STATE_MACHINE_NAME, definition }],
+      lambdas: {
+        [STAGE_RUNNER_ARN]: (event, context) => {
+          if (!stageRunner) throw new Error('stage runner not ready');
+          return stageRunner(event, context);
+        },
+      },
+      sqsClient,
+      dynamoClient: new DynamoDBClient({
+        endpoint: dynamo.endpoint,
+        region: LOCAL_REGION,
+        credentials: FAKE_CREDENTIALS,
+      }),
+      lambdaTimeoutMs: 120_000,
+      onExecutionEnd: (record) => onExecutionEnd(record),
+    });
+    closers.push(() => sfnEmulator.close());
+    const stateMachineArn = sfnEmulator.stateMachineArn(STATE_MACHINE_NAME);
+
+    // The environment contract, exactly as CDK sets it on AWS, plus the endpoint overrides.
+    Object.assign(process.env, {
+      AWS_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: FAKE_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: FAKE_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+      AWS_ENDPOINT_URL_SFN: sfnEmulator.endpoint,
+      AWS_ENDPOINT_URL_SESV2: ses.endpoint,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+      TABLE_NAME,
+      STATE_MACHINE_ARN: stateMachineArn,
+      LLM_QUEUE_URL: queues.queueUrl,
+      WEBHOOK_SECRET_ID: SECRET_IDS.webhook,
+      GITHUB_SECRET_ID: SECRET_IDS.github,
+      ANTHROPIC_SECRET_ID: SECRET_IDS.anthropic,
+      APPROVAL_KEY_SECRET_ID: SECRET_IDS.approvalKey,
+      GITHUB_API_URL: forge.apiUrl,
+      PUBLIC_BASE_URL: gateway.url,
+      MAIL_FROM: 'factory@code-factory.local',
+      FACTORY_BOT_LOGIN: forge.botLogin,
+      DEFAULT_APPROVERS: Object.entries(SAMPLE_USER_EMAILS)
+        .filter(([login]) => login === 'alice')
+        .map(([login, email]) => `${login}:${email}`)
+        .join(','),
+      GITHUB_WRITE_INTERVAL_MS: '0',
+      LLM_TURN_TIMEOUT_SECONDS: String(options.llmTurnTimeoutSeconds ?? 900),
+    });
+    if (model) process.env.ANTHROPIC_BASE_URL = model.url;
+    else delete process.env.ANTHROPIC_BASE_URL;
+    if (options.maxWaitSeconds) process.env.MAX_WAIT_SECONDS = JSON.stringify(options.maxWaitSeconds);
+    else delete process.env.MAX_WAIT_SECONDS;
+    // A copy: env() caches only what it parses from process.env itself.
+    const config = env({ ...process.env });
+
+    const stages = createStageHandler(stageDeps(config));
+    stageRunner = stages as (event: unknown, context: Context) => Promise<unknown>;
+    routes.webhook = createWebhookHandler(webhookPorts(config)) as LambdaHttpHandler;
+    const api = await optionalHttpHandler('api', config);
+    if (api) routes.api = api;
+    const approvals = await optionalHttpHandler('approvals', config);
+    if (approvals) routes.approvals = approvals;
+
+    const store = makeStore(config);
+    onExecutionEnd = async (record) => {
+      // The pipeline writes terminal statuses itself; this catches executions that ended without
+      // doing so (engine restarted, aborted, an unexpected failure), so no run stays non-terminal.
+      if (record.status === 'RUNNING' || record.status === 'SUCCEEDED') return;
+      const run = await store.getRun(record.name).catch(() => undefined);
+      if (!run || isTerminal(run.status)) return;
+      await mutateRun({ store }, run.runId, (r) =>
+        isTerminal(r.status)
+          ? undefined
+          : {
+              status: 'FAILED',
+              endedAt: new Date().toISOString(),
+              error: {
+                class: record.error ?? `Execution${record.status}`,
+                cause: (record.cause ?? 'the execution ended without a final status').slice(0, 4000),
+              },
+            },
+      ).catch((error: unknown) => log(`could not record the end of ${record.name}: ${String(error)}`));
+    };
+
+    const worker = createLlmWorkerHandler(llmWorkerDeps(config));
+    const dlq = createLlmDlqHandler(llmDlqDeps(config));
+    const mappings: EventSourceMapping[] = [
+      startEventSource({
+        client: sqsClient,
+        queueUrl: queues.queueUrl,
+        queueArn: queues.queueArn,
+        handler: worker,
+        batchSize: 5,
+        maximumConcurrency: 5,
+        functionTimeoutMs: 120_000,
+        functionName: 'code-factory-llm-worker',
+        onError: (p) => log(`llm worker: ${p.kind}: ${p.message}`),
+      }),
+      startEventSource({
+        client: sqsClient,
+        queueUrl: queues.dlqUrl,
+        queueArn: queues.dlqArn,
+        handler: async (event) => {
+          await dlq(event);
+        },
+        batchSize: 10,
+        maximumConcurrency: 1,
+        functionName: 'code-factory-llm-dlq',
+      }),
+    ];
+    closers.push(async () => {
+      await Promise.all(mappings.map((m) => m.stop()));
+    });
+
+    const webhookUrl = `${gateway.url}/v1/webhooks/github`;
+    forge.actions.setWebhookUrl(webhookUrl);
+    const sfn = new SFNClient({
+      endpoint: sfnEmulator.endpoint,
+      region: LOCAL_REGION,
+      credentials: FAKE_CREDENTIALS,
+    });
+
+    log(`stack ready at ${gateway.url}`);
+    return {
+      url: gateway.url,
+      webhookUrl,
+      forgeUrl: forge.url,
+      mailUrl: ses.mailUrl,
+      consoleUrl: `${gateway.url}/console`,
+      endpoints: {
+        dynamodb: dynamo.endpoint,
+        sqs: sqs.endpoint,
+        stepfunctions: sfnEmulator.endpoint,
+        ses: ses.endpoint,
+        secretsmanager: secrets.endpoint,
+      },
+      dataDir,
+      stateMachineArn,
+      webhookSecret,
+      forge,
+      ...(model ? { model } : {}),
+      store,
+      sfn,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+async function forgeHasSample(forge: Forge): Promise<boolean> {
+  const response = await fetch(`${forge.apiUrl}/repos/${SAMPLE_FULL_NAME}`, {
+    headers: { authorization: `token ${forge.botToken}` },
+  }).catch(() => undefined);
+  return response?.ok ?? false;
+}
+
+/** For the demo and tests: a context for invoking a handler directly. */
+export const localContext = lambdaContext;
