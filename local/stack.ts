@@ -10,6 +10,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
+import { createApiKey } from '../functions/api/auth';
 import { createLlmDlqHandler } from '../functions/llm-dlq/app';
 import { llmDlqDeps } from '../functions/llm-dlq/wiring';
 import { createLlmWorkerHandler } from '../functions/llm-worker/app';
@@ -326,6 +327,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await Promise.all(mappings.map((m) => m.stop()));
     });
 
+    // One key per start, for the operator to use (shown once; only its hash is stored).
+    const { apiKey } = await createApiKey(store, {
+      name: `local-${new Date().toISOString()}`,
+      scopes: ['runs:read', 'runs:write'],
+      repoPatterns: ['*/*'],
+    });
+
     const webhookUrl = `${gateway.url}/v1/webhooks/github`;
     forge.actions.setWebhookUrl(webhookUrl);
     const sfn = new SFNClient({
@@ -341,6 +349,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       forgeUrl: forge.url,
       mailUrl: ses.mailUrl,
       consoleUrl: `${gateway.url}/console`,
+      apiKey,
       endpoints: {
         dynamodb: dynamo.endpoint,
         sqs: sqs.endpoint,

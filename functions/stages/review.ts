@@ -29,11 +29,13 @@ export const reviewSpec: AgentSpec = {
       .join('\n');
     if (run.prNumber && run.headSha) {
       await deps.github.createReview(deps.repoOf(run), run.prNumber, {
-        body: `**Code Factory review:** ${review.summary}${findings ? `\n\n${findings}` : ''}`.slice(
+        body: `**Code Factory review${blocking ? ' (changes required)' : ''}:** ${review.summary}${findings ? `\n\n${findings}` : ''}`.slice(
           0,
           60_000,
         ),
-        event: blocking ? 'REQUEST_CHANGES' : 'COMMENT',
+        // The factory authored the PR, and GitHub refuses REQUEST_CHANGES on one's own PR (422):
+        // blocking findings are marked in the body and fed to the fix loop instead.
+        event: 'COMMENT',
         commitSha: run.headSha,
       });
     }

@@ -101,8 +101,23 @@ truncate('a longer sentence', 8); // 'a longe…'
 Run the tests with \`npm test\` (\`node --test\`).
 `;
 
+/** What GitHub Actions would run; the forge's local CI runs SAMPLE_CI_COMMAND for it. */
+const CI_WORKFLOW = `name: ci
+on: [push, pull_request]
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/setup-node@v4
+        with:
+          node-version: 20
+      - run: node --test
+`;
+
 /** The files of the sample's first commit on `main`. */
 export const SAMPLE_FILES: Readonly<Record<string, string>> = {
+  '.github/workflows/ci.yml': CI_WORKFLOW,
   'package.json': PACKAGE_JSON,
   'src/index.js': INDEX_JS,
   'test/index.test.js': INDEX_TEST_JS,

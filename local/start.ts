@@ -1,0 +1,55 @@
+import './quiet';
+import { Command } from 'commander';
+import { startStack } from './stack';
+
+/**
+ * `npm start -- [--port N] [--data-dir DIR]`: runs the embedded stack until interrupted and
+ * prints one JSON line once everything listens (SPEC §7). Data in --data-dir survives restarts;
+ * executions interrupted by a restart end FAILED with cause LocalEngineRestarted.
+ */
+const program = new Command()
+  .name('start')
+  .description('Runs Code Factory on this machine: AWS, GitHub and the model emulated on 127.0.0.1.')
+  .option('--port <n>', 'port of the HTTP gateway (webhooks, REST API, approvals)', '0')
+  .option('--data-dir <dir>', 'where runs, repositories and secrets are kept', '.data');
+program.parse();
+const opts = program.opts<{ port: string; dataDir: string }>();
+const port = Number(opts.port);
+if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+  process.stderr.write(`--port must be an integer from 0 to 65535, not ${opts.port}\n`);
+  process.exit(2);
+}
+
+const stack = await startStack({
+  port,
+  dataDir: opts.dataDir,
+  ...(process.env.FACTORY_WEBHOOK_SECRET ? { webhookSecret: process.env.FACTORY_WEBHOOK_SECRET } : {}),
+  ...(process.env.ANTHROPIC_API_KEY ? { anthropicApiKey: process.env.ANTHROPIC_API_KEY } : {}),
+  log: (line) => process.stderr.write(`${line}\n`),
+});
+
+process.stdout.write(
+  `${JSON.stringify({
+    event: 'ready',
+    url: stack.url,
+    webhookUrl: stack.webhookUrl,
+    consoleUrl: stack.consoleUrl,
+    forgeUrl: stack.forgeUrl,
+    mailUrl: stack.mailUrl,
+    apiKey: stack.apiKey,
+    endpoints: stack.endpoints,
+  })}\n`,
+);
+
+let stopping = false;
+const stop = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  process.stderr.write(`${signal}: stopping the embedded stack…\n`);
+  const force = setTimeout(() => process.exit(1), 10_000);
+  force.unref();
+  await stack.stop();
+  process.exit(0);
+};
+process.on('SIGINT', () => void stop('SIGINT'));
+process.on('SIGTERM', () => void stop('SIGTERM'));
