@@ -42,14 +42,15 @@ async function waitForRun(stack: Stack, since: number, deadline: number): Promis
   }
 }
 
-/** The approval links mailed to `approver` for this run, newest first. */
-async function approvalLinks(stack: Stack, runId: string): Promise<string[]> {
+/** The approval links mailed by this stack (its mail store is fresh per demo), newest first. */
+async function approvalLinks(stack: Stack): Promise<string[]> {
   const store = await readMailStore(stack.mailUrl);
+  const pattern = new RegExp(
+    `${stack.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/approvals/[^\\s)>"']+`,
+    'g',
+  );
   return store.emails
-    .filter((email) => (email.body.text ?? '').includes(runId) || (email.body.html ?? '').includes(runId))
-    .flatMap((email) =>
-      [...(email.body.text ?? '').matchAll(/https?:\/\/\S+\/approvals\/[^\s)>"]+/g)].map((m) => m[0]),
-    )
+    .flatMap((email) => [...(email.body.text ?? '').matchAll(pattern)].map((m) => m[0]))
     .reverse();
 }
 
@@ -60,15 +61,24 @@ export async function approveThroughPage(
 ): Promise<number> {
   const page = await fetch(link, { headers: { 'user-agent': 'code-factory-demo' } });
   const html = await page.text();
-  const form = html.match(/<form[^>]*action="([^"]+)"[^>]*>([\s\S]*?)<\/form>/i);
-  if (!form?.[1] || !form[2]) throw new Error(`no approval form on the page (HTTP ${page.status})`);
+  // The page has one form per decision, each with its own anti-CSRF token.
+  const form = [...html.matchAll(/<form[^>]*action="([^"]+)"[^>]*>([\s\S]*?)<\/form>/gi)].find((f) =>
+    (f[2] ?? '').includes(`name="decision" value="${decision}"`),
+  );
+  if (!form?.[1] || !form[2])
+    throw new Error(`no ${decision} form on the approval page (HTTP ${page.status})`);
   const fields = new URLSearchParams();
   for (const input of form[2].matchAll(/<input[^>]*>/gi)) {
     const name = input[0].match(/name="([^"]+)"/)?.[1];
     const value = input[0].match(/value="([^"]*)"/)?.[1] ?? '';
-    const type = input[0].match(/type="([^"]+)"/)?.[1] ?? 'text';
-    if (!name || type === 'submit' || type === 'radio') continue;
-    fields.set(name, value.replace(/&amp;/g, '&').replace(/&quot;/g, '"'));
+    if (!name) continue;
+    fields.set(
+      name,
+      value
+        .replace(/&amp;/g, '&')
+        .replace(/&quot;/g, '"')
+        .replace(/&#39;/g, "'"),
+    );
   }
   fields.set('decision', decision);
   const action = new URL(form[1].replace(/&amp;/g, '&'), link).toString();
@@ -136,7 +146,8 @@ export async function runDemo(options: {
       if (line !== lastLine) say(line);
       lastLine = line;
       if (run.status === 'AWAITING_APPROVAL') {
-        const [link] = await approvalLinks(stack, run.runId);
+        const links = await approvalLinks(stack);
+        const link = links.find((l) => l.includes('d=approve')) ?? links[0];
         if (link && options.autoApprove && !approved) {
           const status = await approveThroughPage(link, 'approve');
           say(`  approved through the approval page (HTTP ${status})`);

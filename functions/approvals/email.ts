@@ -1,0 +1,161 @@
+import type { Run } from '../shared/domain/run';
+import type { WorkspaceFile } from '../shared/ports';
+import { escapeHtml, formatTime } from './pages';
+
+/** What changed, from the workspace overlay only (no GitHub compare call). */
+export interface DiffStat {
+  files: number;
+  written: number;
+  deleted: number;
+  /** Lines in the written files' new versions (the overlay keeps no base content to diff against). */
+  linesWritten: number;
+  paths: Array<{ path: string; deleted: boolean; lines: number }>;
+}
+
+const MAX_PATHS_SHOWN = 25;
+
+export function diffStatOf(files: WorkspaceFile[]): DiffStat {
+  const paths = files
+    .map((f) => ({
+      path: f.path,
+      deleted: f.deleted,
+      lines: f.deleted || !f.content ? 0 : f.content.split('\n').length - (f.content.endsWith('\n') ? 1 : 0),
+    }))
+    .sort((a, b) => a.path.localeCompare(b.path));
+  return {
+    files: paths.length,
+    written: paths.filter((p) => !p.deleted).length,
+    deleted: paths.filter((p) => p.deleted).length,
+    linesWritten: paths.reduce((sum, p) => sum + p.lines, 0),
+    paths,
+  };
+}
+
+export interface ApprovalEmailInput {
+  run: Run;
+  approver: string;
+  diff: DiffStat;
+  riskyPermissions: string[];
+  expiresAt: Date;
+  approveUrl: string;
+  rejectUrl: string;
+}
+
+/** Subjects are one line: no header folding tricks from an issue title. */
+const oneLine = (value: string, max = 120): string =>
+  value
+    .replace(/[\r\n\t]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, max);
+
+export function approvalSubject(run: Run): string {
+  const pr = run.prNumber ? `#${run.prNumber}` : run.runId;
+  return oneLine(
+    `[Code Factory] Approval needed: ${run.repo} ${pr}${run.issueTitle ? ` ${run.issueTitle}` : ''}`,
+    200,
+  );
+}
+
+function diffLine(diff: DiffStat): string {
+  return `${diff.files} file${diff.files === 1 ? '' : 's'} changed (${diff.written} written, ${diff.deleted} deleted), ${diff.linesWritten} lines in the written files`;
+}
+
+export function approvalText(input: ApprovalEmailInput): string {
+  const { run, diff } = input;
+  const lines: string[] = [];
+  if (input.riskyPermissions.length > 0) {
+    lines.push(
+      '!!! WARNING: THIS REPOSITORY GRANTS RISKY PERMISSIONS !!!',
+      ...input.riskyPermissions.map((p) => `!!! ${p}`),
+      '',
+    );
+  }
+  lines.push(
+    `Hello ${input.approver},`,
+    '',
+    `Code Factory asks for your approval to merge a change in ${run.repo}.`,
+    '',
+    `Pull request: ${run.prUrl ?? (run.prNumber ? `#${run.prNumber}` : 'none')}`,
+    `Head commit:  ${run.headSha ?? 'unknown'}`,
+  );
+  if (run.issueTitle) lines.push(`Issue:        ${run.issueTitle}`);
+  lines.push(
+    `Checks:       ${run.checksConclusion ?? 'unknown'}`,
+    `Review:       ${run.reviewSummary ?? 'no review summary'}`,
+    `Cost so far:  $${run.ledger.costUsd.toFixed(2)}`,
+    '',
+    'Plan:',
+    run.planSummary ?? '(no plan summary)',
+    '',
+    `Diff: ${diffLine(diff)}`,
+    ...diff.paths.slice(0, MAX_PATHS_SHOWN).map((p) => `  ${p.deleted ? '-' : '+'} ${p.path}`),
+    ...(diff.paths.length > MAX_PATHS_SHOWN ? [`  … and ${diff.paths.length - MAX_PATHS_SHOWN} more`] : []),
+  );
+  if (run.warnings.length > 0) lines.push('', 'Warnings:', ...run.warnings.map((w) => `  - ${w}`));
+  lines.push(
+    '',
+    'Each link opens a confirmation page; nothing is decided until you confirm there.',
+    `Approve: ${input.approveUrl}`,
+    `Reject:  ${input.rejectUrl}`,
+    '',
+    `The links are personal, work once, and expire at ${formatTime(input.expiresAt)}.`,
+    'A new push to the pull request makes them stale.',
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+export function approvalHtml(input: ApprovalEmailInput): string {
+  const { run, diff } = input;
+  const risk =
+    input.riskyPermissions.length > 0
+      ? `<div style="border:3px solid #cf222e;background:#ffebe9;color:#82071e;padding:12px 16px;margin:0 0 16px;font-weight:700;font-size:16px">WARNING: this repository's contract grants RISKY PERMISSIONS: ${input.riskyPermissions
+          .map((p) => `<code>${escapeHtml(p)}</code>`)
+          .join(', ')}</div>`
+      : '';
+  const row = (label: string, value: string) =>
+    `<tr><th align="left" style="padding:4px 12px 4px 0;color:#59636e;font-weight:400;vertical-align:top">${label}</th><td style="padding:4px 0">${value}</td></tr>`;
+  const pr = run.prUrl
+    ? `<a href="${escapeHtml(run.prUrl)}">${escapeHtml(run.prNumber ? `#${run.prNumber}` : run.prUrl)}</a>`
+    : escapeHtml(run.prNumber ? `#${run.prNumber}` : 'none');
+  const paths = diff.paths
+    .slice(0, MAX_PATHS_SHOWN)
+    .map(
+      (p) =>
+        `<li><code>${p.deleted ? '−' : '+'} ${escapeHtml(p.path)}</code>${p.deleted ? '' : ` (${p.lines} lines)`}</li>`,
+    )
+    .join('');
+  const more =
+    diff.paths.length > MAX_PATHS_SHOWN ? `<li>… and ${diff.paths.length - MAX_PATHS_SHOWN} more</li>` : '';
+  const warnings =
+    run.warnings.length > 0
+      ? `<p><strong>Warnings:</strong></p><ul>${run.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul>`
+      : '';
+  const button = (href: string, label: string, color: string) =>
+    `<a href="${escapeHtml(href)}" style="display:inline-block;padding:10px 20px;margin:0 8px 8px 0;background:${color};color:#ffffff;text-decoration:none;font-weight:700;border-radius:6px">${label}</a>`;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(approvalSubject(run))}</title></head>
+<body style="margin:0;padding:24px;font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;font-size:15px;line-height:1.5;color:#1f2328">
+<div style="max-width:640px">
+${risk}
+<p>Hello ${escapeHtml(input.approver)},</p>
+<p>Code Factory asks for your approval to merge a change in <strong>${escapeHtml(run.repo)}</strong>.</p>
+<table role="presentation" style="border-collapse:collapse;margin:12px 0">
+${row('Pull request', pr)}
+${row('Head commit', `<code>${escapeHtml(run.headSha ?? 'unknown')}</code>`)}
+${run.issueTitle ? row('Issue', escapeHtml(run.issueTitle)) : ''}
+${row('Checks', escapeHtml(run.checksConclusion ?? 'unknown'))}
+${row('Review', escapeHtml(run.reviewSummary ?? 'no review summary'))}
+${row('Cost so far', `$${run.ledger.costUsd.toFixed(2)}`)}
+</table>
+<p><strong>Plan</strong></p>
+<p style="white-space:pre-wrap">${escapeHtml(run.planSummary ?? '(no plan summary)')}</p>
+<p><strong>Diff:</strong> ${escapeHtml(diffLine(diff))}</p>
+<ul style="padding-left:20px">${paths}${more}</ul>
+${warnings}
+<p>${button(input.approveUrl, 'Approve…', '#1a7f37')}${button(input.rejectUrl, 'Reject…', '#cf222e')}</p>
+<p style="color:#59636e;font-size:13px">Each button opens a confirmation page; nothing is decided until you confirm there. The links are personal, work once, and expire at ${escapeHtml(formatTime(input.expiresAt))}. A new push to the pull request makes them stale.</p>
+</div>
+</body></html>
+`;
+}

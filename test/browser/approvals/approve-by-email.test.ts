@@ -1,0 +1,93 @@
+import { existsSync } from 'node:fs';
+import { GetExecutionHistoryCommand } from '@aws-sdk/client-sfn';
+import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isTerminal, type Run } from '../../../functions/shared/domain/run';
+import { readMailStore, type StoredEmail } from '../../../local/emulators/ses';
+import { type Stack, startStack } from '../../../local/stack';
+
+// The whole embedded stack: label the sample issue, let the pipeline reach approval, open the
+// emailed link from the mail store in headless Chromium, click Approve, and see the run merge.
+const CHROMIUM = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find(
+  (candidate): candidate is string => Boolean(candidate && existsSync(candidate)),
+);
+
+let stack: Stack;
+let browser: Browser;
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe.skipIf(!CHROMIUM)('approval by email in a browser', () => {
+  beforeAll(async () => {
+    stack = await startStack({
+      maxWaitSeconds: { approvalSeconds: 300, checksSeconds: 120, clarifySeconds: 60 },
+    });
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+  }, 90_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.stop();
+  });
+
+  it('opens the emailed link, approves, and the run merges', { timeout: 150_000 }, async () => {
+    await stack.forge.actions.labelIssue('alice', 'acme', 'widgets', 1, 'factory');
+    const run = await until('a run awaiting approval', async () => {
+      const newest = (await stack.store.listRunsByRepo('acme/widgets', { limit: 1 })).items[0];
+      if (newest && isTerminal(newest.status))
+        throw new Error(`run ended ${newest.status}: ${newest.error?.cause}`);
+      return newest?.status === 'AWAITING_APPROVAL' ? newest : undefined;
+    });
+    const email = await until<StoredEmail>('the approval email', async () =>
+      (await readMailStore(stack.mailUrl)).emails.find(
+        (e) => e.destination.to.includes('alice@acme.test') && e.subject.includes('Approval needed'),
+      ),
+    );
+    const link = /^Approve: (\S+)$/m.exec(email.body.text ?? '')?.[1];
+    expect(link).toMatch(new RegExp(`^${stack.url}/approvals/`));
+
+    const page = await browser.newPage();
+    const opened = await page.goto(link ?? '');
+    expect(opened?.status()).toBe(200);
+    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe(
+      'Confirm your decision',
+    );
+    expect(await page.getByText('acme/widgets').count()).toBeGreaterThan(0);
+    // Only viewing changed nothing.
+    expect((await stack.store.getRun(run.runId))?.approvedSha).toBeUndefined();
+
+    await page.getByLabel('Comment (optional)').fill('Looks good from the browser');
+    await page.getByRole('button', { name: 'Approve and merge' }).click();
+    await page.waitForLoadState();
+    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('Approved');
+
+    const finished = await until<Run>('the run to finish', async () => {
+      const current = await stack.store.getRun(run.runId);
+      return current && isTerminal(current.status) ? current : undefined;
+    });
+    expect(finished.status).toBe('SUCCEEDED');
+    expect(finished.approvedBy).toBe('alice');
+    expect(finished.mergedSha).toBeDefined();
+    const events = (await stack.store.listEvents(run.runId, { limit: 200 })).items;
+    expect(events.map((e) => e.type)).toEqual(
+      expect.arrayContaining(['approval.requested', 'approval.decided']),
+    );
+    // The link token never reaches Step Functions' execution history or the run record.
+    const linkToken = new URL(link ?? '').searchParams.get('t') ?? '';
+    expect(linkToken).toHaveLength(43);
+    const executionArn = `${stack.stateMachineArn.replace(':stateMachine:', ':execution:')}:${run.runId}`;
+    const history = await stack.sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }));
+    expect(history.events?.length ?? 0).toBeGreaterThan(0);
+    expect(JSON.stringify(history.events)).not.toContain(linkToken);
+    expect(JSON.stringify(finished)).not.toContain(linkToken);
+    await page.close();
+  });
+});

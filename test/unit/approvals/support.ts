@@ -1,0 +1,388 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { monotonicFactory } from 'ulid';
+import { type ApprovalsDeps, createApprovalsHandler } from '../../../functions/approvals/app';
+import { parseModelConfig } from '../../../functions/shared/domain/models';
+import type { Run } from '../../../functions/shared/domain/run';
+import type {
+  ApprovalRecord,
+  Clock,
+  GitHub,
+  Ids,
+  Log,
+  MailMessage,
+  Mailer,
+  PullInfo,
+  RepoRef,
+  Secrets,
+  StartRunResult,
+  Store,
+  Workflow,
+  WorkspaceFile,
+} from '../../../functions/shared/ports';
+import { contractOf, type RunContract, repoOf, type StageDeps } from '../../../functions/stages/deps';
+import { FakeStore } from '../../support/fake-store';
+import { lambdaContext } from '../webhook/helpers';
+
+export const KEY_SECRET_ID = 'factory/approval-key';
+export const SIGNING_KEY = 'approval-signing-key-for-tests-0123456789abcdef';
+export const BASE_URL = 'https://factory.example.test';
+export const HEAD_SHA = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
+export const NEW_HEAD_SHA = 'ffffffffffffffffffffffffffffffffffffffff';
+export const TASK_TOKEN = 'TASK-TOKEN-secret-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+
+export const silentLog: Log = { debug() {}, info() {}, warn() {}, error() {} };
+
+export interface MovableClock extends Clock {
+  advance(ms: number): void;
+}
+
+export class MutableClock implements MovableClock {
+  constructor(public current = Date.parse('2025-03-01T12:00:00Z')) {}
+  now(): number {
+    return this.current;
+  }
+  advance(ms: number): void {
+    this.current += ms;
+  }
+}
+
+const APPROVAL_WRITES = new Set(['putApproval', 'decideApproval', 'putWorkspaceFile']);
+
+/** FakeStore plus the approval and workspace methods, with DynamoStore's conditions. */
+export class ApprovalFakeStore extends FakeStore {
+  readonly approvals = new Map<string, ApprovalRecord>();
+  readonly workspace = new Map<string, WorkspaceFile[]>();
+
+  constructor(private readonly testClock: Clock) {
+    super(testClock);
+    // FakeStore declares these as parameterless stubs that throw; install the real ones per instance.
+    const store = this as unknown as Store;
+    store.putApproval = (record) => this.putApprovalImpl(record);
+    store.getApproval = (approvalId) => this.getApprovalImpl(approvalId);
+    store.decideApproval = (approvalId, update) => this.decideApprovalImpl(approvalId, update);
+    store.listApprovalsForRun = (runId) => this.listApprovalsImpl(runId);
+    store.putWorkspaceFile = (runId, file) => this.putWorkspaceFileImpl(runId, file);
+    store.listWorkspaceFiles = (runId) => this.listWorkspaceFilesImpl(runId);
+  }
+  override get writes(): string[] {
+    return [...super.writes, ...this.calls.filter((name) => APPROVAL_WRITES.has(name))];
+  }
+  private async tick(method: string): Promise<void> {
+    this.calls.push(method);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  private async putApprovalImpl(record: ApprovalRecord): Promise<void> {
+    await this.tick('putApproval');
+    if (this.approvals.has(record.approvalId)) throw new Error('approval exists');
+    this.approvals.set(record.approvalId, structuredClone(record));
+  }
+  private async getApprovalImpl(approvalId: string): Promise<ApprovalRecord | undefined> {
+    await this.tick('getApproval');
+    const record = this.approvals.get(approvalId);
+    return record ? structuredClone(record) : undefined;
+  }
+  private async decideApprovalImpl(
+    approvalId: string,
+    update: Pick<ApprovalRecord, 'state' | 'decidedAt' | 'comment' | 'userAgent'>,
+  ): Promise<boolean> {
+    await this.tick('decideApproval');
+    const record = this.approvals.get(approvalId);
+    if (record?.state !== 'PENDING' || record.expiresAt <= Math.floor(this.testClock.now() / 1000))
+      return false;
+    this.approvals.set(approvalId, { ...record, ...update });
+    return true;
+  }
+  private async listApprovalsImpl(runId: string): Promise<ApprovalRecord[]> {
+    await this.tick('listApprovalsForRun');
+    return [...this.approvals.values()].filter((r) => r.runId === runId).map((r) => structuredClone(r));
+  }
+  private async putWorkspaceFileImpl(runId: string, file: WorkspaceFile): Promise<void> {
+    await this.tick('putWorkspaceFile');
+    const files = (this.workspace.get(runId) ?? []).filter((f) => f.path !== file.path);
+    this.workspace.set(runId, [...files, file]);
+  }
+  private async listWorkspaceFilesImpl(runId: string): Promise<WorkspaceFile[]> {
+    await this.tick('listWorkspaceFiles');
+    return structuredClone(this.workspace.get(runId) ?? []);
+  }
+}
+
+/** Records every task-token call; a token answers once, like Step Functions. */
+export class RecordingWorkflow implements Workflow {
+  readonly successes: Array<{ token: string; output: unknown }> = [];
+  readonly failures: Array<{ token: string; error: string; cause: string }> = [];
+  readonly liveTokens = new Set<string>();
+
+  get calls(): number {
+    return this.successes.length + this.failures.length;
+  }
+  async startRun(): Promise<StartRunResult> {
+    throw new Error('not used');
+  }
+  async stopRun(): Promise<void> {}
+  async sendTaskSuccess(token: string, output: unknown): Promise<boolean> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.successes.push({ token, output });
+    return this.liveTokens.delete(token);
+  }
+  async sendTaskFailure(token: string, error: string, cause: string): Promise<boolean> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.failures.push({ token, error, cause });
+    return this.liveTokens.delete(token);
+  }
+  async sendTaskHeartbeat(): Promise<boolean> {
+    return true;
+  }
+}
+
+/** The GitHub calls the approval stage and the approvals handler make. */
+export class ApprovalGitHub {
+  readonly comments: Array<{ number: number; body: string }> = [];
+  readonly readied: number[] = [];
+  head = HEAD_SHA;
+  pullState: 'open' | 'closed' = 'open';
+
+  async getPull(_repo: RepoRef, number: number): Promise<PullInfo> {
+    return {
+      number,
+      url: `https://github.test/acme/widgets/pull/${number}`,
+      headSha: this.head,
+      headRef: 'factory/7-thing',
+      baseRef: 'main',
+      state: this.pullState,
+      merged: false,
+      draft: false,
+    };
+  }
+  async markReadyForReview(_repo: RepoRef, number: number): Promise<void> {
+    this.readied.push(number);
+  }
+  async createComment(_repo: RepoRef, number: number, body: string): Promise<{ id: number }> {
+    this.comments.push({ number, body });
+    return { id: this.comments.length };
+  }
+  async updateComment(): Promise<void> {}
+}
+
+export class CapturingMailer implements Mailer {
+  readonly sent: MailMessage[] = [];
+  failFor = new Set<string>();
+  async send(message: MailMessage): Promise<{ messageId: string }> {
+    if (message.to.some((to) => this.failFor.has(to))) throw new Error('mail refused');
+    this.sent.push(structuredClone(message));
+    return { messageId: `m-${this.sent.length}` };
+  }
+}
+
+export const staticSecrets = (value = SIGNING_KEY): Secrets => ({
+  async get(secretId: string) {
+    if (secretId !== KEY_SECRET_ID) throw new Error(`unexpected secret ${secretId}`);
+    return value;
+  },
+});
+
+export const APPROVERS = [
+  { login: 'alice', email: 'alice@example.test' },
+  { login: 'bob', email: 'bob@example.test' },
+];
+
+export function runContract(overrides: Partial<RunContract> = {}): RunContract {
+  const models = ['claude-sonnet-4-5'];
+  return {
+    policy: {},
+    models: { planner: models, coder: models, reviewer: models, fast: models },
+    budgetUsd: 5,
+    maxFixAttempts: 2,
+    approvers: APPROVERS,
+    requiredChecks: [],
+    riskyPermissions: [],
+    timeouts: { llmTurnSeconds: 900, clarifySeconds: 3600, checksSeconds: 3600, approvalSeconds: 86_400 },
+    ...overrides,
+  };
+}
+
+const nextUlid = monotonicFactory();
+
+export function reviewedRun(overrides: Partial<Run> = {}, contract = runContract()): Run {
+  return {
+    runId: nextUlid(),
+    kind: 'change',
+    repo: 'acme/widgets',
+    issueNumber: 7,
+    workItemKey: 'acme/widgets#7',
+    issueTitle: 'Add a greeting',
+    status: 'REVIEWING',
+    stage: 'review',
+    version: 3,
+    createdAt: '2025-03-01T11:00:00.000Z',
+    updatedAt: '2025-03-01T11:00:00.000Z',
+    trigger: { source: 'label', sender: 'octocat' },
+    stages: [],
+    baseSha: '0000000000000000000000000000000000000001',
+    headSha: HEAD_SHA,
+    branch: 'factory/7-add-a-greeting',
+    prNumber: 12,
+    prUrl: 'https://github.test/acme/widgets/pull/12',
+    fixAttempts: 0,
+    ledger: {
+      llmCalls: 4,
+      inputTokens: 1,
+      outputTokens: 1,
+      cacheReadTokens: 0,
+      cacheWriteTokens: 0,
+      costUsd: 0.42,
+    },
+    transitions: 0,
+    contract: contract as unknown as Record<string, unknown>,
+    planSummary: 'Add hello() to src/greet.ts and a test.',
+    checksConclusion: 'success',
+    reviewSummary: 'No blocking findings.',
+    failureSignatures: [],
+    clarifyRounds: 0,
+    questions: [],
+    answers: [],
+    conversations: [],
+    warnings: [],
+    checksRounds: 0,
+    ...overrides,
+  } as Run;
+}
+
+let secretCounter = 0;
+export const testIds: Ids = {
+  ulid: () => nextUlid(),
+  // Unique, 22 base64url chars like ids.secret(16).
+  secret: () => `id${String(++secretCounter).padStart(6, '0')}${'x'.repeat(14)}`.slice(0, 22),
+};
+
+export interface World {
+  clock: MovableClock;
+  store: Store;
+  github: ApprovalGitHub;
+  workflow: RecordingWorkflow;
+  mailer: CapturingMailer;
+  stageDeps: StageDeps;
+  approvalsDeps: ApprovalsDeps;
+}
+
+export function makeWorld(
+  options: { store?: Store; clock?: MovableClock; ids?: Ids; mailer?: Mailer } = {},
+): World {
+  const clock = options.clock ?? new MutableClock();
+  const store = options.store ?? new ApprovalFakeStore(clock);
+  const github = new ApprovalGitHub();
+  const workflow = new RecordingWorkflow();
+  const mailer = new CapturingMailer();
+  const secrets = staticSecrets();
+  const sender = options.mailer ?? mailer;
+  const stageDeps: StageDeps = {
+    store,
+    github: github as unknown as GitHub,
+    workflow,
+    mailer: sender,
+    secrets,
+    ids: options.ids ?? testIds,
+    clock,
+    log: silentLog,
+    settings: {
+      publicBaseUrl: BASE_URL,
+      mailFrom: 'factory@example.test',
+      botLogin: 'code-factory[bot]',
+      approvalKeySecretId: KEY_SECRET_ID,
+      defaultApprovers: [],
+      models: parseModelConfig(undefined),
+      maxActiveRunsPerRepo: 3,
+      llmTurnSeconds: 900,
+    },
+    now: () => new Date(clock.now()).toISOString(),
+    repoOf,
+    contractOf,
+  };
+  const approvalsDeps: ApprovalsDeps = {
+    store,
+    github: github as unknown as GitHub,
+    workflow,
+    secrets,
+    clock,
+    log: silentLog,
+    settings: { approvalKeySecretId: KEY_SECRET_ID, defaultApprovers: [] },
+  };
+  return { clock, store, github, workflow, mailer, stageDeps, approvalsDeps };
+}
+
+/** The approve/reject links of an email's text part. */
+export function linksOf(message: MailMessage): { approve: URL; reject: URL } {
+  const approve = /^Approve: (\S+)$/m.exec(message.text)?.[1];
+  const reject = /^Reject: +(\S+)$/m.exec(message.text)?.[1];
+  if (!approve || !reject) throw new Error('no links in the email');
+  return { approve: new URL(approve), reject: new URL(reject) };
+}
+
+/** The hidden fields of the form that submits `decision` on a confirmation page. */
+export function formOf(
+  html: string,
+  decision: 'approve' | 'reject',
+): { action: string; fields: Record<string, string> } {
+  const form = new RegExp(
+    `<form class="${decision}" method="post" action="([^"]*)">([\\s\\S]*?)</form>`,
+  ).exec(html);
+  if (!form) throw new Error(`no ${decision} form on the page`);
+  const fields: Record<string, string> = {};
+  for (const match of (form[2] ?? '').matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
+    fields[match[1] ?? ''] = match[2] ?? '';
+  }
+  return { action: form[1] ?? '', fields };
+}
+
+export type HttpOut = APIGatewayProxyStructuredResultV2 & {
+  statusCode: number;
+  body: string;
+  headers: Record<string, string>;
+};
+
+export function approvalEvent(
+  method: string,
+  approvalId: string,
+  options: { query?: Record<string, string>; body?: string; headers?: Record<string, string> } = {},
+): APIGatewayProxyEventV2 {
+  const rawQueryString = new URLSearchParams(options.query ?? {}).toString();
+  return {
+    version: '2.0',
+    routeKey: `${method} /approvals/{id}`,
+    rawPath: `/approvals/${approvalId}`,
+    rawQueryString,
+    headers: {
+      'user-agent': 'TestBrowser/1.0',
+      ...(options.body !== undefined ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+      ...options.headers,
+    },
+    ...(options.query ? { queryStringParameters: options.query } : {}),
+    pathParameters: { id: approvalId },
+    requestContext: {
+      accountId: '0',
+      apiId: 'local',
+      domainName: 'factory.example.test',
+      domainPrefix: 'factory',
+      http: {
+        method,
+        path: `/approvals/${approvalId}`,
+        protocol: 'HTTP/1.1',
+        sourceIp: '127.0.0.1',
+        userAgent: 'TestBrowser/1.0',
+      },
+      requestId: `req-${Math.random().toString(36).slice(2)}`,
+      routeKey: `${method} /approvals/{id}`,
+      stage: '$default',
+      time: new Date().toISOString(),
+      timeEpoch: Date.now(),
+    },
+    ...(options.body !== undefined ? { body: options.body } : {}),
+    isBase64Encoded: false,
+  };
+}
+
+export function invoker(deps: ApprovalsDeps) {
+  const handler = createApprovalsHandler(deps);
+  return async (event: APIGatewayProxyEventV2): Promise<HttpOut> =>
+    (await handler(event, lambdaContext('approvals'))) as HttpOut;
+}
