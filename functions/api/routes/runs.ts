@@ -1,0 +1,262 @@
+import { createHash } from 'node:crypto';
+import { isTerminal, type Run, workItemKeyOf } from '../../shared/domain/run';
+import { header, rawBody, rawBodyLength } from '../../shared/http';
+import type { RepoRef } from '../../shared/ports';
+import { admitToWorkItem, startRun } from '../../shared/start-run';
+import { closeOpenStage, mutateRun } from '../../stages/run-state';
+import {
+  ApiError,
+  type ApiReply,
+  type ApiRequest,
+  parseInput,
+  type RouteContext,
+  reply,
+  requireRepo,
+  requireScope,
+  visibleRun,
+} from '../context';
+import { CreateRunBody, ListRunsQuery, PageQuery, RunIdParams } from '../schemas';
+import { eventView, runSummaryView, runView } from '../views';
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+const JSON_TYPE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
+
+/** Seconds a poller should wait before asking again: long while people decide, short while running. */
+export function retryAfterOf(ctx: RouteContext, run: Run): Record<string, string> {
+  if (isTerminal(run.status)) return {};
+  const waiting = run.status === 'AWAITING_CLARIFICATION' || run.status === 'AWAITING_APPROVAL';
+  const seconds = waiting ? ctx.settings.retryAfterWaitingSeconds : ctx.settings.retryAfterActiveSeconds;
+  return { 'retry-after': String(seconds) };
+}
+
+function jsonBody(ctx: RouteContext, request: ApiRequest): unknown {
+  if (rawBodyLength(request.event) > ctx.settings.maxBodyBytes) {
+    throw new ApiError(413, 'PayloadTooLarge', `body exceeds ${ctx.settings.maxBodyBytes} bytes`);
+  }
+  const type = header(request.event, 'content-type');
+  if (type !== undefined && !JSON_TYPE.test(type)) {
+    throw new ApiError(415, 'UnsupportedMediaType', 'send the body as application/json');
+  }
+  try {
+    return JSON.parse(rawBody(request.event).toString('utf8'));
+  } catch {
+    throw new ApiError(400, 'BadRequest', 'body is not JSON');
+  }
+}
+
+const sha256 = (value: string) => createHash('sha256').update(value, 'utf8').digest('hex');
+
+const sameRequest = (run: Run, body: CreateRunBody) =>
+  run.repo.toLowerCase() === body.repo.toLowerCase() &&
+  run.kind === body.kind &&
+  run.issueNumber === body.issue &&
+  run.task === body.task;
+
+/** POST /v1/runs */
+export async function createRun(ctx: RouteContext, request: ApiRequest): Promise<ApiReply> {
+  const principal = requireScope(request, 'runs:write');
+  const body = parseInput(CreateRunBody, jsonBody(ctx, request), 'body');
+  requireRepo(principal, body.repo);
+
+  let runId = ctx.ids.ulid();
+  const idempotencyKey = header(request.event, 'idempotency-key');
+  if (idempotencyKey !== undefined) {
+    if (!IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw new ApiError(400, 'BadRequest', 'Idempotency-Key must be 1-255 printable ASCII characters');
+    }
+    // Scoped by the caller's key hash: two callers can never see each other's runs through it.
+    const claim = await ctx.store.claimIdempotencyKey(
+      principal.keyHash,
+      sha256(idempotencyKey),
+      runId,
+      ctx.settings.idempotencyTtlSeconds,
+    );
+    runId = claim.runId;
+    if (!claim.first) {
+      const existing = await ctx.store.getRun(runId);
+      if (existing) {
+        if (!sameRequest(existing, body)) {
+          throw new ApiError(409, 'Conflict', 'this Idempotency-Key was used with a different request');
+        }
+        return reply(200, { data: runView(existing, [], []) }, { location: `/v1/runs/${runId}` });
+      }
+      // Claimed, but the first attempt never created the run (it crashed or was refused): go on
+      // with the claimed id, so every retry converges on one run.
+    }
+  }
+
+  const workItemKey =
+    body.issue === undefined ? `${body.repo}@task-${runId}` : workItemKeyOf(body.repo, body.issue);
+  const admission = await admitToWorkItem(ctx.store, workItemKey, runId);
+  if (!admission.ok) {
+    throw new ApiError(
+      409,
+      'Conflict',
+      `run ${admission.activeRunId} is still active on ${workItemKey}; cancel it first`,
+    );
+  }
+  const { run, created } = await startRun(ctx, {
+    runId,
+    kind: body.kind,
+    repo: body.repo,
+    workItemKey,
+    ...(body.issue === undefined ? {} : { issueNumber: body.issue }),
+    ...(body.task === undefined ? {} : { task: body.task }),
+    trigger: { source: 'api', sender: `api:${principal.name}`.slice(0, 100) },
+    ...(admission.workItem ? { workItem: admission.workItem } : {}),
+    eventData: { apiKey: principal.keyHash.slice(0, 12), requestId: request.requestId },
+  });
+  ctx.log.info('run started through the API', { runId, repo: run.repo, key: principal.name });
+  return reply(created ? 201 : 200, { data: runView(run, [], []) }, { location: `/v1/runs/${runId}` });
+}
+
+/** GET /v1/runs/{id}: the run, its approvals and its ledger (three reads in parallel). */
+export async function getRun(ctx: RouteContext, request: ApiRequest): Promise<ApiReply> {
+  const principal = requireScope(request, 'runs:read');
+  const { id } = parseInput(RunIdParams, request.params, 'path');
+  const [stored, approvals, ledger] = await Promise.all([
+    ctx.store.getRun(id),
+    ctx.store.listApprovalsForRun(id),
+    ctx.store.listLedger(id),
+  ]);
+  const run = visibleRun(principal, id, stored);
+  return reply(200, { data: runView(run, approvals, ledger) }, retryAfterOf(ctx, run));
+}
+
+/**
+ * GET /v1/runs: by repo (GSI1) or by status (GSI2), newest first, one Query per page. Other
+ * filters and the key's repo patterns apply within the page, so a page may hold fewer than
+ * `limit` runs while `next_token` is present.
+ */
+export async function listRuns(ctx: RouteContext, request: ApiRequest): Promise<ApiReply> {
+  const principal = requireScope(request, 'runs:read');
+  const query = parseInput(ListRunsQuery, request.query, 'query');
+  if (query.repo === undefined && query.status === undefined) {
+    throw new ApiError(400, 'ValidationError', 'query: give repo or status (or both)');
+  }
+  if (query.repo !== undefined) requireRepo(principal, query.repo);
+  const binding = ['runs', query.repo?.toLowerCase(), query.status, query.kind, principal.keyHash];
+  const cursor = await ctx.tokens.open(query.next_token, binding);
+  const page = { limit: query.limit, ...(cursor === undefined ? {} : { cursor }) };
+  const result =
+    query.repo !== undefined
+      ? await ctx.store.listRunsByRepo(query.repo, page)
+      : await ctx.store.listRunsByStatus(query.status ?? 'QUEUED', page);
+  const runs = result.items.filter(
+    (run) =>
+      principal.canSeeRepo(run.repo) &&
+      (query.status === undefined || run.status === query.status) &&
+      (query.kind === undefined || run.kind === query.kind),
+  );
+  const nextToken = await ctx.tokens.sign(result.cursor, binding);
+  return reply(200, { data: runs.map(runSummaryView), ...(nextToken ? { next_token: nextToken } : {}) });
+}
+
+/** GET /v1/runs/{id}/events: the audit timeline in order, paginated. */
+export async function listRunEvents(ctx: RouteContext, request: ApiRequest): Promise<ApiReply> {
+  const principal = requireScope(request, 'runs:read');
+  const { id } = parseInput(RunIdParams, request.params, 'path');
+  const query = parseInput(PageQuery, request.query, 'query');
+  const binding = ['events', id, principal.keyHash];
+  const cursor = await ctx.tokens.open(query.next_token, binding);
+  const [stored, events] = await Promise.all([
+    ctx.store.getRun(id),
+    ctx.store.listEvents(id, { limit: query.limit, ...(cursor === undefined ? {} : { cursor }) }),
+  ]);
+  visibleRun(principal, id, stored);
+  const nextToken = await ctx.tokens.sign(events.cursor, binding);
+  return reply(200, { data: events.items.map(eventView), ...(nextToken ? { next_token: nextToken } : {}) });
+}
+
+/**
+ * POST /v1/runs/{id}/cancel: CANCELLED first (optimistic lock, transition table), then the
+ * execution is stopped — in that order, so whatever notices the stopped execution finds the run
+ * already terminal — then the leftovers are cleaned up: pending waits taken, pending approvals
+ * superseded, the PR closed. Repeating it on a cancelled run redoes the (idempotent) cleanup and
+ * answers 200; any other terminal run is a 409.
+ */
+export async function cancelRun(ctx: RouteContext, request: ApiRequest): Promise<ApiReply> {
+  const principal = requireScope(request, 'runs:write');
+  const { id } = parseInput(RunIdParams, request.params, 'path');
+  const current = visibleRun(principal, id, await ctx.store.getRun(id));
+  const actor = `api:${principal.name}`.slice(0, 100);
+  const cause = `cancelled through the API by key ${principal.name}`;
+  let transitioned = false;
+  const run = isTerminal(current.status)
+    ? current
+    : await mutateRun(ctx, id, (r) => {
+        transitioned = !isTerminal(r.status);
+        if (!transitioned) return undefined;
+        const at = ctx.iso();
+        return {
+          status: 'CANCELLED',
+          stages: closeOpenStage(r.stages, at, 'FAILED'),
+          endedAt: at,
+          updatedAt: at,
+          error: { class: 'Cancelled', cause },
+        };
+      });
+  if (run.status !== 'CANCELLED') {
+    throw new ApiError(409, 'Conflict', `run ${id} already ended ${run.status}`);
+  }
+
+  try {
+    await ctx.workflow.stopRun(id, 'Cancelled', cause);
+  } catch (error) {
+    // A QUEUED run whose start never happened has no execution: cancelling it is still right.
+    if (!/ExecutionDoesNotExist|NotFound/.test(error instanceof Error ? error.name : '')) throw error;
+  }
+  const cleanup = await cleanUp(ctx, run);
+  if (transitioned) {
+    await ctx.store.appendEvent(id, {
+      type: 'run.cancelled',
+      actor,
+      data: { requestId: request.requestId, ...cleanup },
+    });
+  }
+  const [approvals, ledger] = await Promise.all([
+    ctx.store.listApprovalsForRun(id),
+    ctx.store.listLedger(id),
+  ]);
+  return reply(200, { data: runView(run, approvals, ledger) });
+}
+
+async function cleanUp(ctx: RouteContext, run: Run): Promise<Record<string, unknown>> {
+  const done: Record<string, unknown> = { waitsTaken: 0, approvalsSuperseded: 0 };
+  const waits: Array<['clarify' | 'checks' | 'approval', string]> = [
+    ['approval', run.runId],
+    ['clarify', run.workItemKey],
+  ];
+  if (run.headSha) waits.push(['checks', `${run.repo}@${run.headSha}`]);
+  for (const [kind, key] of waits) {
+    const wait = await ctx.store.getWait(kind, key);
+    // Waits are keyed by issue or commit: only this run's own wait is taken.
+    if (wait?.runId === run.runId && (await ctx.store.takeWait(kind, key)))
+      done.waitsTaken = Number(done.waitsTaken) + 1;
+  }
+  for (const approval of await ctx.store.listApprovalsForRun(run.runId)) {
+    if (approval.state !== 'PENDING') continue;
+    if (await ctx.store.decideApproval(approval.approvalId, { state: 'SUPERSEDED', decidedAt: ctx.iso() })) {
+      done.approvalsSuperseded = Number(done.approvalsSuperseded) + 1;
+    }
+  }
+  if (run.prNumber) {
+    const [owner = '', repo = ''] = run.repo.split('/');
+    const ref: RepoRef = { owner, repo };
+    try {
+      const pull = await ctx.github.getPull(ref, run.prNumber);
+      if (pull.state === 'open' && !pull.merged) {
+        await ctx.github.updatePull(ref, run.prNumber, { state: 'closed' });
+        done.prClosed = run.prNumber;
+      }
+    } catch (error) {
+      // The run is cancelled either way; the PR can be closed by hand, and the event says so.
+      ctx.log.warn('could not close the PR of a cancelled run', {
+        runId: run.runId,
+        error: error instanceof Error ? error.name : 'Error',
+      });
+      done.prCloseFailed = run.prNumber;
+    }
+  }
+  return done;
+}

@@ -1,0 +1,221 @@
+import { z } from 'zod';
+import { RepoFullName, RunId, RunKind, RunStatus, Stage } from '../shared/domain/run';
+import { MAX_TOKEN_CHARS } from './cursor';
+
+/**
+ * The REST API's request and response shapes: requests are validated with these schemas, and
+ * the OpenAPI document (openapi.ts) is generated from the very same objects. Field names are
+ * snake_case, like `next_token` and `request_id` in SPEC §3.
+ */
+
+// ---------------------------------------------------------------------------------------------
+// requests
+// ---------------------------------------------------------------------------------------------
+export const CreateRunBody = z
+  .strictObject({
+    repo: RepoFullName.meta({ description: 'owner/repo', example: 'acme/widgets' }),
+    issue: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .meta({ description: 'Issue (or, for review/rescue, PR) number' }),
+    task: z
+      .string()
+      .trim()
+      .min(1)
+      .max(20_000)
+      .optional()
+      .meta({ description: 'Free-text task instead of an issue' }),
+    kind: RunKind.default('change'),
+  })
+  .superRefine((body, ctx) => {
+    if ((body.issue === undefined) === (body.task === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['issue'], message: 'give exactly one of issue or task' });
+    }
+    if (body.kind !== 'change' && body.issue === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['issue'],
+        message: `${body.kind} runs need a pull request number`,
+      });
+    }
+  })
+  .meta({ id: 'CreateRunRequest' });
+export type CreateRunBody = z.infer<typeof CreateRunBody>;
+
+const Limit = (fallback: number) => z.coerce.number().int().min(1).max(100).default(fallback);
+const NextToken = z
+  .string()
+  .min(1)
+  .max(MAX_TOKEN_CHARS)
+  .meta({ description: 'Opaque token from a previous page' });
+
+export const ListRunsQuery = z.strictObject({
+  repo: RepoFullName.optional(),
+  status: RunStatus.optional(),
+  kind: RunKind.optional(),
+  limit: Limit(20),
+  next_token: NextToken.optional(),
+});
+export type ListRunsQuery = z.infer<typeof ListRunsQuery>;
+
+export const PageQuery = z.strictObject({ limit: Limit(50), next_token: NextToken.optional() });
+
+export const RunIdParams = z.strictObject({ id: RunId.meta({ description: 'Run id (ULID)' }) });
+
+export const WorkItemParams = z.strictObject({
+  owner: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/),
+  repo: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/),
+  issue: z.coerce
+    .number()
+    .int()
+    .positive()
+    .max(2 ** 31),
+});
+
+export const IdempotencyHeader = z.object({
+  'idempotency-key': z
+    .string()
+    .min(1)
+    .max(255)
+    .optional()
+    .meta({ description: 'Repeat a POST safely: the same key returns the same run (200 instead of 201)' }),
+});
+
+// ---------------------------------------------------------------------------------------------
+// responses
+// ---------------------------------------------------------------------------------------------
+export const StageView = z
+  .object({
+    name: Stage,
+    status: z.enum(['RUNNING', 'SUCCEEDED', 'FAILED', 'SKIPPED', 'WAITING']),
+    started_at: z.string(),
+    ended_at: z.string().optional(),
+    duration_ms: z.number().int().nonnegative().optional(),
+    attempt: z.number().int().nonnegative().optional(),
+  })
+  .meta({ id: 'Stage' });
+
+const Tokens = {
+  llm_calls: z.number().int().nonnegative(),
+  input_tokens: z.number().int().nonnegative(),
+  output_tokens: z.number().int().nonnegative(),
+  cache_read_tokens: z.number().int().nonnegative(),
+  cache_write_tokens: z.number().int().nonnegative(),
+  cost_usd: z.number().nonnegative(),
+};
+
+export const LedgerView = z
+  .object({
+    ...Tokens,
+    by_stage: z.array(z.object({ stage: z.string(), model: z.string(), ...Tokens })),
+  })
+  .meta({ id: 'Ledger', description: 'Totals, then per stage and model (from the per-call ledger)' });
+
+export const ApprovalView = z
+  .object({
+    approver: z.string(),
+    state: z.enum(['PENDING', 'APPROVED', 'REJECTED', 'SUPERSEDED']),
+    head_sha: z.string(),
+    expires_at: z.string(),
+    decided_at: z.string().optional(),
+    comment: z.string().optional(),
+  })
+  .meta({ id: 'Approval' });
+
+export const RunSummaryView = z
+  .object({
+    id: RunId,
+    kind: RunKind,
+    repo: RepoFullName,
+    issue: z.number().int().positive().optional(),
+    work_item: z.string(),
+    status: RunStatus,
+    stage: Stage.optional(),
+    created_at: z.string(),
+    updated_at: z.string(),
+    ended_at: z.string().optional(),
+    pr_url: z.string().optional(),
+    cost_usd: z.number().nonnegative(),
+  })
+  .meta({ id: 'RunSummary' });
+
+export const RunView = RunSummaryView.extend({
+  title: z.string().optional(),
+  task: z.string().optional(),
+  trigger: z.object({ source: z.string(), sender: z.string(), command: z.string().optional() }),
+  duration_ms: z.number().int().nonnegative().optional(),
+  stages: z.array(StageView),
+  pull_request: z
+    .object({
+      number: z.number().int().positive(),
+      url: z.string().optional(),
+      branch: z.string().optional(),
+      head_sha: z.string().optional(),
+      merged_sha: z.string().optional(),
+    })
+    .optional(),
+  checks: z.object({ conclusion: z.string().optional(), rounds: z.number().int().nonnegative() }),
+  approvals: z.array(ApprovalView),
+  ledger: LedgerView,
+  error: z.object({ class: z.string(), cause: z.string() }).optional(),
+  fix_attempts: z.number().int().nonnegative(),
+  plan_summary: z.string().optional(),
+  review_summary: z.string().optional(),
+  warnings: z.array(z.string()),
+}).meta({ id: 'Run' });
+export type RunView = z.infer<typeof RunView>;
+export type RunSummaryView = z.infer<typeof RunSummaryView>;
+
+export const EventView = z
+  .object({
+    seq: z.number().int().nonnegative(),
+    type: z.string(),
+    actor: z.string(),
+    at: z.string(),
+    data: z.record(z.string(), z.unknown()).optional(),
+    hash: z.string(),
+    prev_hash: z.string(),
+  })
+  .meta({ id: 'AuditEvent' });
+
+export const WorkItemView = z
+  .object({
+    key: z.string(),
+    repo: RepoFullName,
+    issue: z.number().int().positive().optional(),
+    title: z.string().optional(),
+    created_at: z.string(),
+    updated_at: z.string(),
+    latest_run_id: RunId.optional(),
+    branch: z.string().optional(),
+    pr_number: z.number().int().positive().optional(),
+  })
+  .meta({ id: 'WorkItem' });
+
+export const ErrorBody = z
+  .object({
+    error: z.object({
+      code: z.string().meta({ description: 'Stable code: BadRequest, Unauthorized, NotFound, …' }),
+      message: z.string(),
+      request_id: z.string(),
+    }),
+  })
+  .meta({ id: 'Error' });
+
+export const dataOf = <T extends z.ZodType>(schema: T) => z.object({ data: schema });
+export const pageOf = <T extends z.ZodType>(schema: T) =>
+  z.object({ data: z.array(schema), next_token: z.string().optional() });
+
+export const RunEnvelope = dataOf(RunView);
+export const RunPage = pageOf(RunSummaryView);
+export const EventPage = pageOf(EventView);
+export const WorkItemEnvelope = z.object({
+  data: z.object({
+    // Present on the first page only.
+    work_item: WorkItemView.optional(),
+    runs: z.array(RunSummaryView),
+  }),
+  next_token: z.string().optional(),
+});

@@ -1,0 +1,153 @@
+import type { Run, WorkItem } from '../shared/domain/run';
+import type { ApprovalRecord, LedgerEntry, StoredAuditEvent } from '../shared/ports';
+import type { RunSummaryView, RunView } from './schemas';
+
+/**
+ * Store records → API representations. Only what a caller may see: no task tokens, CSRF hashes,
+ * approver emails, contracts, conversations or feedback text.
+ */
+const defined = <T extends Record<string, unknown>>(value: T): T =>
+  Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+
+export function runSummaryView(run: Run): RunSummaryView {
+  return defined({
+    id: run.runId,
+    kind: run.kind,
+    repo: run.repo,
+    issue: run.issueNumber,
+    work_item: run.workItemKey,
+    status: run.status,
+    stage: run.stage,
+    created_at: run.createdAt,
+    updated_at: run.updatedAt,
+    ended_at: run.endedAt,
+    pr_url: run.prUrl,
+    cost_usd: run.ledger.costUsd,
+  });
+}
+
+type TokenCounts = Pick<
+  LedgerEntry,
+  'inputTokens' | 'outputTokens' | 'cacheReadTokens' | 'cacheWriteTokens' | 'costUsd'
+> & { llmCalls: number };
+
+const tokenView = (t: TokenCounts) => ({
+  llm_calls: t.llmCalls,
+  input_tokens: t.inputTokens,
+  output_tokens: t.outputTokens,
+  cache_read_tokens: t.cacheReadTokens,
+  cache_write_tokens: t.cacheWriteTokens,
+  // Micro-dollar rounding: sums of floats must not print as 0.30000000000000004.
+  cost_usd: Math.round(t.costUsd * 1e6) / 1e6,
+});
+
+export function ledgerView(run: Run, entries: LedgerEntry[]): RunView['ledger'] {
+  const groups = new Map<string, TokenCounts & { stage: string; model: string }>();
+  for (const entry of entries) {
+    const key = `${entry.stage}\u0000${entry.model}`;
+    const group = groups.get(key) ?? {
+      stage: entry.stage,
+      model: entry.model,
+      llmCalls: 0,
+      inputTokens: 0,
+      outputTokens: 0,
+      cacheReadTokens: 0,
+      cacheWriteTokens: 0,
+      costUsd: 0,
+    };
+    group.llmCalls += 1;
+    group.inputTokens += entry.inputTokens;
+    group.outputTokens += entry.outputTokens;
+    group.cacheReadTokens += entry.cacheReadTokens;
+    group.cacheWriteTokens += entry.cacheWriteTokens;
+    group.costUsd += entry.costUsd;
+    groups.set(key, group);
+  }
+  return {
+    ...tokenView(run.ledger),
+    by_stage: [...groups.values()].map((g) => ({ stage: g.stage, model: g.model, ...tokenView(g) })),
+  };
+}
+
+export function approvalView(record: ApprovalRecord): RunView['approvals'][number] {
+  return defined({
+    approver: record.approver,
+    state: record.state,
+    head_sha: record.headSha,
+    expires_at: new Date(record.expiresAt * 1000).toISOString(),
+    decided_at: record.decidedAt,
+    comment: record.comment,
+  });
+}
+
+export function runView(run: Run, approvals: ApprovalRecord[], ledger: LedgerEntry[]): RunView {
+  const ended = run.endedAt ? Date.parse(run.endedAt) : undefined;
+  return defined({
+    ...runSummaryView(run),
+    title: run.issueTitle,
+    task: run.task,
+    trigger: defined({
+      source: run.trigger.source,
+      sender: run.trigger.sender,
+      command: run.trigger.command,
+    }),
+    duration_ms: ended === undefined ? undefined : Math.max(0, ended - Date.parse(run.createdAt)),
+    stages: run.stages.map((s) =>
+      defined({
+        name: s.name,
+        status: s.status,
+        started_at: s.startedAt,
+        ended_at: s.endedAt,
+        duration_ms: s.ms,
+        attempt: s.attempt,
+      }),
+    ),
+    pull_request:
+      run.prNumber === undefined
+        ? undefined
+        : defined({
+            number: run.prNumber,
+            url: run.prUrl,
+            branch: run.branch,
+            head_sha: run.headSha,
+            merged_sha: run.mergedSha,
+          }),
+    checks: defined({ conclusion: run.checksConclusion, rounds: run.checksRounds }),
+    approvals: approvals
+      .slice()
+      .sort((a, b) => a.approver.localeCompare(b.approver))
+      .map(approvalView),
+    ledger: ledgerView(run, ledger),
+    error: run.error ? { class: run.error.class, cause: run.error.cause } : undefined,
+    fix_attempts: run.fixAttempts,
+    plan_summary: run.planSummary,
+    review_summary: run.reviewSummary,
+    warnings: run.warnings,
+  });
+}
+
+export function eventView(event: StoredAuditEvent) {
+  return defined({
+    seq: event.seq,
+    type: event.type,
+    actor: event.actor,
+    at: event.at,
+    data: event.data,
+    hash: event.hash,
+    prev_hash: event.prevHash,
+  });
+}
+
+export function workItemView(item: WorkItem) {
+  return defined({
+    key: item.key,
+    repo: item.repo,
+    issue: item.issueNumber,
+    title: item.title,
+    created_at: item.createdAt,
+    updated_at: item.updatedAt,
+    latest_run_id: item.latestRunId,
+    branch: item.branch,
+    pr_number: item.prNumber,
+  });
+}

@@ -1,0 +1,213 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { progressLines } from '../../../cli/commands/runs';
+import type { CliIo } from '../../../cli/io';
+import { main } from '../../../cli/main';
+import type { RunView } from '../../../functions/api/schemas';
+import { type ApiHarness, startApiHarness } from '../../integration/api/support';
+
+// `code-factory runs …` through main(), against the API served by the local gateway on dynalite.
+let api: ApiHarness;
+let key: string;
+
+beforeAll(async () => {
+  api = await startApiHarness();
+  key = await api.key(['runs:read', 'runs:write'], ['acme/*'], 'cli');
+});
+
+afterAll(async () => {
+  await api?.close();
+});
+
+function collector() {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIo = { stdout: (t) => void out.push(t), stderr: (t) => void err.push(t) };
+  return { io, out: () => out.join(''), err: () => err.join('') };
+}
+
+const connection = () => ['--url', api.gateway.url, '--api-key', key];
+
+describe('code-factory runs', () => {
+  it('list --json prints the runs, newest first, and the next token', async () => {
+    const older = await api.seedRun({ repo: 'acme/cli', issueNumber: 1 });
+    const newer = await api.seedRun({ repo: 'acme/cli', issueNumber: 2 });
+    const c = collector();
+    const code = await main(['runs', 'list', '--repo', 'acme/cli', '--json', ...connection()], c.io);
+    expect(code).toBe(0);
+    const printed = JSON.parse(c.out());
+    expect(printed.runs.map((r: { id: string }) => r.id)).toEqual([newer.runId, older.runId]);
+    expect(printed.next_token).toBeNull();
+
+    const paged = collector();
+    expect(
+      await main(['runs', 'list', '--repo', 'acme/cli', '--limit', '1', '--json', ...connection()], paged.io),
+    ).toBe(0);
+    expect(JSON.parse(paged.out()).next_token).toEqual(expect.any(String));
+
+    const human = collector();
+    expect(await main(['runs', 'list', '--repo', 'acme/cli', ...connection()], human.io)).toBe(0);
+    expect(human.out()).toMatch(/^ID\s+STATUS\s+STAGE\s+REPO/);
+    expect(human.out()).toContain(newer.runId);
+  });
+
+  it('show --json prints the run; show of an unknown run exits 3 with the API error', async () => {
+    const run = await api.seedRun({ repo: 'acme/cli', status: 'VERIFYING', stage: 'checks', issueNumber: 3 });
+    const c = collector();
+    expect(await main(['runs', 'show', run.runId, '--json', ...connection()], c.io)).toBe(0);
+    expect(JSON.parse(c.out())).toMatchObject({ id: run.runId, status: 'VERIFYING', stage: 'checks' });
+
+    const missing = collector();
+    expect(await main(['runs', 'show', '01JZZZZZZZZZZZZZZZZZZZZZZZ', ...connection()], missing.io)).toBe(3);
+    expect(missing.err()).toMatch(/404 NotFound/);
+  });
+
+  it('watch follows a run as it advances until SUCCEEDED and exits 0', async () => {
+    const run = await api.seedRun({ repo: 'acme/cli', status: 'PLANNING', stage: 'plan', issueNumber: 4 });
+    const c = collector();
+    const watching = main(['runs', 'watch', run.runId, '--interval', '1', ...connection()], c.io);
+    const advance = async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      const planned = await api.dynamo.store.updateRun(run.runId, 0, {
+        status: 'IMPLEMENTING',
+        stage: 'implement',
+      });
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      await api.dynamo.store.updateRun(run.runId, planned.version, {
+        status: 'VERIFYING',
+        stage: 'checks',
+      });
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      const current = await api.dynamo.store.getRun(run.runId);
+      await api.dynamo.store.updateRun(run.runId, current?.version ?? 0, {
+        status: 'SUCCEEDED',
+        stage: 'merge',
+        endedAt: new Date(api.dynamo.clock.now() + 60_000).toISOString(),
+      });
+    };
+    const [code] = await Promise.all([watching, advance()]);
+    expect(code).toBe(0);
+    const lines = c.out().trim().split('\n');
+    const statuses = lines.map((line) => line.split(/\s+/)[1]);
+    expect(statuses.slice(0, 2)).toEqual(['PLANNING', 'IMPLEMENTING']);
+    expect(lines.at(-1)).toMatch(new RegExp(`^run ${run.runId} SUCCEEDED`));
+  }, 20_000);
+
+  it('watch exits 2 on CANCELLED, 1 on FAILED, 3 on usage and network errors', async () => {
+    const cancelled = await api.seedRun({ repo: 'acme/cli', status: 'CANCELLED', issueNumber: 5 });
+    const failed = await api.seedRun({ repo: 'acme/cli', status: 'FAILED', issueNumber: 6 });
+    expect(await main(['runs', 'watch', cancelled.runId, ...connection()], collector().io)).toBe(2);
+    const f = collector();
+    expect(await main(['runs', 'watch', failed.runId, '--json', ...connection()], f.io)).toBe(1);
+    expect(JSON.parse(f.out().trim().split('\n').at(-1) ?? '{}')).toMatchObject({
+      id: failed.runId,
+      status: 'FAILED',
+    });
+    expect(await main(['runs', 'watch', ...connection()], collector().io)).toBe(3);
+    expect(await main(['runs', 'watch', failed.runId, '--bogus', ...connection()], collector().io)).toBe(3);
+    const down = collector();
+    expect(
+      await main(['runs', 'watch', failed.runId, '--url', 'http://127.0.0.1:9', '--api-key', key], down.io),
+    ).toBe(3);
+    expect(down.err()).toMatch(/cannot reach/);
+  }, 20_000);
+
+  it('cancel cancels an active run (0) and refuses a finished one (1)', async () => {
+    const active = await api.seedRun({ repo: 'acme/cli', status: 'IMPLEMENTING', issueNumber: 7 });
+    const c = collector();
+    expect(await main(['runs', 'cancel', active.runId, ...connection()], c.io)).toBe(0);
+    expect(c.out()).toContain('CANCELLED');
+    expect((await api.dynamo.store.getRun(active.runId))?.status).toBe('CANCELLED');
+    const done = await api.seedRun({ repo: 'acme/cli', status: 'SUCCEEDED', issueNumber: 8 });
+    expect(await main(['runs', 'cancel', done.runId, ...connection()], collector().io)).toBe(1);
+  });
+
+  it('needs a URL and a key', async () => {
+    const c = collector();
+    const saved = { url: process.env.FACTORY_URL, key: process.env.FACTORY_API_KEY };
+    delete process.env.FACTORY_URL;
+    delete process.env.FACTORY_API_KEY;
+    try {
+      expect(await main(['runs', 'list', '--repo', 'acme/cli'], c.io)).toBe(3);
+      expect(c.err()).toMatch(/FACTORY_URL/);
+    } finally {
+      if (saved.url !== undefined) process.env.FACTORY_URL = saved.url;
+      if (saved.key !== undefined) process.env.FACTORY_API_KEY = saved.key;
+    }
+  });
+});
+
+describe('the live progress display', () => {
+  it('draws one line per stage with its state and duration', () => {
+    const run = {
+      id: 'R',
+      repo: 'acme/x',
+      issue: 1,
+      work_item: 'acme/x#1',
+      status: 'IMPLEMENTING',
+      created_at: '2025-01-01T00:00:00.000Z',
+      ledger: { cost_usd: 0.5 },
+      stages: [
+        { name: 'plan', status: 'SUCCEEDED', started_at: '2025-01-01T00:00:00.000Z', duration_ms: 65_000 },
+        { name: 'implement', status: 'RUNNING', started_at: '2025-01-01T00:01:05.000Z' },
+      ],
+    } as unknown as RunView;
+    const lines = progressLines(run, Date.parse('2025-01-01T00:01:15.000Z'));
+    expect(lines[0]).toContain('IMPLEMENTING');
+    expect(lines[0]).toContain('1m15s');
+    expect(lines).toContain('  ✓ plan       succeeded 1m05s');
+    expect(lines).toContain('  ● implement  running 10s');
+    expect(lines).toContain('  · merge');
+  });
+});
+
+describe('code-factory keys create', () => {
+  it('writes the hashed key to the table and prints the key once', async () => {
+    const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+    process.env.AWS_ACCESS_KEY_ID = 'local';
+    process.env.AWS_SECRET_ACCESS_KEY = 'local';
+    try {
+      const c = collector();
+      const code = await main(
+        [
+          'keys',
+          'create',
+          '--name',
+          'from-cli',
+          '--scopes',
+          'runs:read,runs:write',
+          '--repos',
+          'acme/*',
+          '--table',
+          api.dynamo.tableName,
+          '--endpoint',
+          api.dynamo.emulator.endpoint,
+          '--region',
+          'us-east-1',
+          '--json',
+        ],
+        c.io,
+      );
+      expect(code).toBe(0);
+      const printed = JSON.parse(c.out()) as { apiKey: string; scopes: string[] };
+      expect(printed.scopes).toEqual(['runs:read', 'runs:write']);
+      // The printed key works against the API.
+      const check = collector();
+      const args = ['runs', 'list', '--repo', 'acme/cli', '--json', '--url', api.gateway.url];
+      expect(await main([...args, '--api-key', printed.apiKey], check.io)).toBe(0);
+
+      const bad = collector();
+      expect(
+        await main(
+          ['keys', 'create', '--name', 'x', '--scopes', 'runs:admin', '--repos', 'acme/*', '--table', 't'],
+          bad.io,
+        ),
+      ).toBe(1);
+      expect(bad.err()).toMatch(/unknown scope/);
+    } finally {
+      process.env.AWS_ACCESS_KEY_ID = saved.id;
+      process.env.AWS_SECRET_ACCESS_KEY = saved.secret;
+      if (saved.id === undefined) delete process.env.AWS_ACCESS_KEY_ID;
+      if (saved.secret === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
+    }
+  });
+});
