@@ -294,7 +294,9 @@ describe('GET /v1/runs', () => {
     const decoded = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
     decoded.c = Buffer.from(JSON.stringify({ pk: 'RUN#x', sk: 'RUN' })).toString('base64url');
     const forged = `${Buffer.from(JSON.stringify(decoded)).toString('base64url')}.${mac}`;
-    for (const bad of [forged, `${payload}.${mac.slice(0, -1)}A`, 'garbage']) {
+    // Change the MAC's first character: every bit of it counts (the last one's low bits are padding).
+    const flipped = `${payload}.${mac.startsWith('A') ? 'B' : 'A'}${mac.slice(1)}`;
+    for (const bad of [forged, flipped, 'garbage']) {
       const response = await api.call(
         'GET',
         `/v1/runs?repo=acme/pages&limit=2&next_token=${encodeURIComponent(bad)}`,

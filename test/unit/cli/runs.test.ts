@@ -65,18 +65,23 @@ describe('code-factory runs', () => {
     const run = await api.seedRun({ repo: 'acme/cli', status: 'PLANNING', stage: 'plan', issueNumber: 4 });
     const c = collector();
     const watching = main(['runs', 'watch', run.runId, '--interval', '1', ...connection()], c.io);
+    // Advance only after the watcher has shown the current status: no timing assumptions.
+    const shown = async (status: string) => {
+      for (let i = 0; i < 150 && !c.out().includes(status); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(c.out()).toContain(status);
+    };
     const advance = async () => {
-      await new Promise((resolve) => setTimeout(resolve, 1200));
+      await shown('PLANNING');
       const planned = await api.dynamo.store.updateRun(run.runId, 0, {
         status: 'IMPLEMENTING',
         stage: 'implement',
       });
-      await new Promise((resolve) => setTimeout(resolve, 1200));
+      await shown('IMPLEMENTING');
       await api.dynamo.store.updateRun(run.runId, planned.version, {
         status: 'VERIFYING',
         stage: 'checks',
       });
-      await new Promise((resolve) => setTimeout(resolve, 1200));
+      await shown('VERIFYING');
       const current = await api.dynamo.store.getRun(run.runId);
       await api.dynamo.store.updateRun(run.runId, current?.version ?? 0, {
         status: 'SUCCEEDED',
@@ -88,9 +93,9 @@ describe('code-factory runs', () => {
     expect(code).toBe(0);
     const lines = c.out().trim().split('\n');
     const statuses = lines.map((line) => line.split(/\s+/)[1]);
-    expect(statuses.slice(0, 2)).toEqual(['PLANNING', 'IMPLEMENTING']);
+    expect(statuses.slice(0, 3)).toEqual(['PLANNING', 'IMPLEMENTING', 'VERIFYING']);
     expect(lines.at(-1)).toMatch(new RegExp(`^run ${run.runId} SUCCEEDED`));
-  }, 20_000);
+  }, 40_000);
 
   it('watch exits 2 on CANCELLED, 1 on FAILED, 3 on usage and network errors', async () => {
     const cancelled = await api.seedRun({ repo: 'acme/cli', status: 'CANCELLED', issueNumber: 5 });
