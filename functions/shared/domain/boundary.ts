@@ -77,7 +77,7 @@ export const SECRET_PATTERNS: readonly SecretPattern[] = [
   {
     id: 'aws-secret-access-key',
     label: 'an AWS secret access key',
-    regex: /aws_?secret_?access_?key["']?\s*[:=]\s*["']?([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])/i,
+    regex: /aws_?secret_?access_?key["']?\s{0,8}[:=]\s{0,8}["']?([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])/i,
   },
   {
     id: 'github-token',
@@ -108,7 +108,7 @@ export const SECRET_PATTERNS: readonly SecretPattern[] = [
     id: 'generic-secret',
     label: 'a hard-coded secret',
     regex:
-      /(?:secret|passwd|password|api[_-]?key|access[_-]?key|auth[_-]?token|token|credential)[A-Za-z0-9_]*["']?\s*(?::=|=>|[:=])\s*["'`]?([A-Za-z0-9+/_=-]{16,})/i,
+      /(?:secret|passwd|password|api[_-]?key|access[_-]?key|auth[_-]?token|token|credential)[A-Za-z0-9_]{0,40}["']?\s{0,8}(?::=|=>|[:=])\s{0,8}["'`]?([A-Za-z0-9+/_=-]{16,200})/i,
     accept: (match) => looksRandom(match[1] ?? ''),
   },
 ];

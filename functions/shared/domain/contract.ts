@@ -1,8 +1,7 @@
-import picomatch from 'picomatch';
-import { isMap, isScalar, isSeq, LineCounter, type Node, parseAllDocuments } from 'yaml';
+import { type CST, Composer, isMap, isScalar, isSeq, LineCounter, type Node, Parser } from 'yaml';
 import { z } from 'zod';
 import { MODEL_ALIASES, ModelId } from './models';
-import { firstMatchNoCase, globProblem, matchesAny, pathProblem } from './paths';
+import { firstMatchNoCase, globMatches, globProblem, matchesAny, pathProblem } from './paths';
 
 /**
  * The contract: what a run may do in a repository (SPEC §1, §2 boundary). It is read from
@@ -119,6 +118,8 @@ export const DEFAULT_DEPENDENCY_MANIFESTS: readonly string[] = [
 export const LIMITS = {
   fileBytes: 64 * 1024,
   aliasCount: 16,
+  /** Collections nested deeper than this are refused before composing (yaml recurses per level). */
+  nestingDepth: 32,
   globs: 100,
   maxFilesChanged: { min: 1, max: 1000, default: 25 },
   maxLinesChanged: { min: 1, max: 50_000, default: 1000 },
@@ -294,10 +295,9 @@ export type FactoryConfig = z.infer<typeof FactoryConfig>;
  */
 export function singlesOutFactoryConfig(glob: string): boolean {
   if (globProblem(glob)) return false;
-  const matcher = picomatch(glob, { dot: true, nocase: true });
-  if (!FACTORY_CONFIG_PATHS.some((path) => matcher(path))) return false;
+  if (!FACTORY_CONFIG_PATHS.some((path) => globMatches(glob, path, true))) return false;
   const neighbours = ['.github/zz-neighbour.yml', '.github/zz-neighbour/file.txt', 'zz-neighbour.yml'];
-  return !neighbours.some((path) => matcher(path));
+  return !neighbours.some((path) => globMatches(glob, path, true));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -481,6 +481,26 @@ function nodeAt(root: unknown, path: readonly PropertyKey[]): Node | undefined {
   return located;
 }
 
+/** True when CST collections nest deeper than `limit`. Iterative, linear in the number of tokens. */
+function nestingDepthExceeds(tokens: readonly CST.Token[], limit: number): boolean {
+  const stack: Array<{ token: unknown; depth: number }> = tokens.map((token) => ({ token, depth: 0 }));
+  while (stack.length > 0) {
+    const { token, depth } = stack.pop()!;
+    if (!token || typeof token !== 'object') continue;
+    const { items, value } = token as { items?: unknown; value?: unknown };
+    if (Array.isArray(items)) {
+      if (depth + 1 > limit) return true;
+      for (const item of items as Array<{ key?: unknown; value?: unknown }>) {
+        if (item?.key) stack.push({ token: item.key, depth: depth + 1 });
+        if (item?.value) stack.push({ token: item.value, depth: depth + 1 });
+      }
+    } else if (value && typeof value === 'object') {
+      stack.push({ token: value, depth });
+    }
+  }
+  return false;
+}
+
 /**
  * Validates the text of a `.github/factory.yml`. Never throws: every problem (size, YAML syntax
  * with line and column, YAML bombs, multiple documents, wrong types, unknown keys, limits, attempts
@@ -514,13 +534,16 @@ function parseUnsafe(source: string): ParseResult {
   }
   const text = source.startsWith('\uFEFF') ? source.slice(1) : source;
   const lineCounter = new LineCounter();
-  const documents = parseAllDocuments(text, {
-    lineCounter,
-    prettyErrors: false,
-    uniqueKeys: true,
-    strict: true,
-    version: '1.2',
-  });
+  // Parse to the CST first (an iterative parser), refuse deep nesting, and only then compose:
+  // yaml's composer recurses once per level, and thousands of levels can kill the process.
+  const tokens = Array.from(new Parser(lineCounter.addNewLine).parse(text));
+  if (nestingDepthExceeds(tokens, LIMITS.nestingDepth)) {
+    return fail([
+      { path: '(file)', message: `nests lists or mappings more than ${LIMITS.nestingDepth} levels deep` },
+    ]);
+  }
+  const composer = new Composer({ prettyErrors: false, uniqueKeys: true, strict: true, version: '1.2' });
+  const documents = Array.from(composer.compose(tokens, false, text.length));
   if (documents.length > 1) {
     return fail([
       { path: '(file)', message: 'must hold exactly one YAML document (found more than one ---)' },

@@ -1,13 +1,19 @@
-import picomatch from 'picomatch';
-
 /**
  * Repository paths and path globs, shared by the contract (what may change) and the boundary check
  * (what did change). Paths are repository-relative POSIX paths; anything that could escape the
  * repository root or be read differently by another tool is refused before any glob matching.
+ *
+ * Globs use picomatch's syntax (`**`, `*`, `?`, `[...]`, `{a,b}`; dotfiles included) but are matched
+ * here, not by picomatch: picomatch compiles globs to backtracking regular expressions, and a
+ * config author could write one that never finishes (`*a*a*a*a*ab` against a 255-character name
+ * took 1.5 s; a dozen stars did not finish). This matcher is linear per segment pair
+ * (O(glob length x path length) overall) and is cross-checked against picomatch in the tests.
  */
 
 export const MAX_PATH_LENGTH = 1024;
 export const MAX_GLOB_LENGTH = 200;
+export const MAX_SEGMENT_LENGTH = 255;
+const MAX_BRACE_ALTERNATIVES = 64;
 
 // Control characters (NUL included) have no business in a path or a glob.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
@@ -27,6 +33,9 @@ export function pathProblem(path: unknown): string | undefined {
   if (segments.includes('..')) return "must not contain '..' (path traversal)";
   if (segments.includes('.')) return "must not contain '.' segments";
   if (segments.includes('')) return 'must not contain empty segments (// or a trailing /)';
+  if (segments.some((segment) => segment.length > MAX_SEGMENT_LENGTH)) {
+    return `must not have a file or directory name longer than ${MAX_SEGMENT_LENGTH} characters`;
+  }
   return undefined;
 }
 
@@ -40,40 +49,199 @@ export function globProblem(glob: unknown): string | undefined {
   if (glob.startsWith('/') || /^[A-Za-z]:/.test(glob) || glob.startsWith('~')) {
     return 'must be relative to the repository root (no leading /, ~ or drive letter)';
   }
-  // '..' also counts inside brace alternatives and extglobs: `{..,src}/x`, `@(..)/x`.
-  if (/(^|[/{,(|])\.\.($|[/},)|])/.test(glob)) return "must not contain '..' (path traversal)";
+  // Anywhere, also inside braces (`{..,src}/x`) and ranges (`{1..9}`): never a way out of the repo.
+  if (glob.includes('..')) return "must not contain '..' (path traversal)";
   if (glob.startsWith('!')) return "negation is not supported: list the path under 'forbidden_paths' instead";
+  if (/[@!+*?]\(/.test(glob)) return 'extglobs such as @(a|b) or *(x) are not supported; use {a,b}';
   if (glob.startsWith('./') || glob.includes('/./')) return "must not contain './' segments";
   if (glob.includes('//') || glob.endsWith('/')) {
     return "must not contain empty segments (for a directory write 'dir/**')";
   }
   try {
-    picomatch.makeRe(glob, { dot: true });
-  } catch {
-    return 'is not a valid glob';
+    compileGlob(glob, false);
+  } catch (error) {
+    return error instanceof GlobSyntaxError ? error.message : 'is not a valid glob';
   }
   return undefined;
+}
+
+class GlobSyntaxError extends Error {}
+
+// ---------------------------------------------------------------------------------------------
+// The matcher
+// ---------------------------------------------------------------------------------------------
+
+type CharToken =
+  | { kind: 'literal'; char: string }
+  | { kind: 'any' }
+  | { kind: 'class'; negate: boolean; ranges: Array<[string, string]> };
+type SegmentToken = CharToken | { kind: 'star' };
+type GlobSegment = { kind: 'globstar' } | { kind: 'tokens'; tokens: SegmentToken[] };
+
+/** `{a,b}` alternatives expanded (nested braces too), bounded in count. */
+function expandBraces(glob: string): string[] {
+  const open = glob.indexOf('{');
+  if (open < 0) {
+    if (glob.includes('}')) throw new GlobSyntaxError("has a '}' without its '{'");
+    return [glob];
+  }
+  let depth = 0;
+  let close = -1;
+  const commas: number[] = [];
+  for (let i = open; i < glob.length; i++) {
+    const char = glob[i];
+    if (char === '{') depth++;
+    else if (char === '}' && --depth === 0) {
+      close = i;
+      break;
+    } else if (char === ',' && depth === 1) commas.push(i);
+  }
+  if (close < 0) throw new GlobSyntaxError("has a '{' without its '}'");
+  if (glob.slice(0, open).includes('}')) throw new GlobSyntaxError("has a '}' without its '{'");
+  const bounds = [open, ...commas, close];
+  const options = bounds.slice(1).map((end, i) => glob.slice((bounds[i] ?? 0) + 1, end));
+  const rests = expandBraces(glob.slice(close + 1));
+  const out: string[] = [];
+  for (const option of options) {
+    for (const expanded of expandBraces(`${glob.slice(0, open)}${option}`)) {
+      for (const rest of rests) {
+        out.push(`${expanded}${rest}`);
+        if (out.length > MAX_BRACE_ALTERNATIVES) {
+          throw new GlobSyntaxError(`expands to more than ${MAX_BRACE_ALTERNATIVES} alternatives`);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+function tokenizeSegment(segment: string): SegmentToken[] {
+  const tokens: SegmentToken[] = [];
+  for (let i = 0; i < segment.length; i++) {
+    const char = segment[i] as string;
+    if (char === '*') {
+      if (tokens.at(-1)?.kind !== 'star') tokens.push({ kind: 'star' });
+    } else if (char === '?') {
+      tokens.push({ kind: 'any' });
+    } else if (char === '[') {
+      let j = i + 1;
+      const negate = segment[j] === '!' || segment[j] === '^';
+      if (negate) j++;
+      const ranges: Array<[string, string]> = [];
+      let first = true;
+      for (; j < segment.length && (segment[j] !== ']' || first); j++) {
+        first = false;
+        const low = segment[j] as string;
+        if (low === '[' && segment[j + 1] === ':')
+          throw new GlobSyntaxError('POSIX classes such as [[:alpha:]] are not supported');
+        if (segment[j + 1] === '-' && segment[j + 2] !== undefined && segment[j + 2] !== ']') {
+          ranges.push([low, segment[j + 2] as string]);
+          j += 2;
+        } else {
+          ranges.push([low, low]);
+        }
+      }
+      if (j >= segment.length) throw new GlobSyntaxError("has a '[' without its ']'");
+      tokens.push({ kind: 'class', negate, ranges });
+      i = j;
+    } else {
+      tokens.push({ kind: 'literal', char });
+    }
+  }
+  return tokens;
+}
+
+function compileGlob(glob: string, nocase: boolean): GlobSegment[][] {
+  return expandBraces(nocase ? glob.toLowerCase() : glob).map((alternative) =>
+    alternative
+      .split('/')
+      .map(
+        (segment): GlobSegment =>
+          segment === '**' ? { kind: 'globstar' } : { kind: 'tokens', tokens: tokenizeSegment(segment) },
+      ),
+  );
+}
+
+const matchesChar = (token: CharToken, char: string): boolean => {
+  if (token.kind === 'literal') return token.char === char;
+  if (token.kind === 'any') return true;
+  const inside = token.ranges.some(([low, high]) => char >= low && char <= high);
+  return inside !== token.negate;
+};
+
+/** Wildcard match of one name: greedy with a single backtrack point, O(name x tokens). */
+function matchSegment(tokens: readonly SegmentToken[], name: string): boolean {
+  let ti = 0;
+  let si = 0;
+  let starTi = -1;
+  let starSi = 0;
+  while (si < name.length) {
+    const token = tokens[ti];
+    if (token && token.kind !== 'star' && matchesChar(token, name[si] as string)) {
+      ti++;
+      si++;
+    } else if (token?.kind === 'star') {
+      starTi = ti++;
+      starSi = si;
+    } else if (starTi >= 0) {
+      ti = starTi + 1;
+      si = ++starSi;
+    } else {
+      return false;
+    }
+  }
+  while (tokens[ti]?.kind === 'star') ti++;
+  return ti === tokens.length;
+}
+
+/** Segments against names, `**` spanning zero or more names: dynamic programming, no backtracking. */
+function matchSegments(glob: readonly GlobSegment[], names: readonly string[]): boolean {
+  // reach[p]: glob[g..] matches names[p..], computed from the last glob segment backwards.
+  let next = names.map(() => false).concat(true);
+  for (let g = glob.length - 1; g >= 0; g--) {
+    const segment = glob[g] as GlobSegment;
+    const current = new Array<boolean>(names.length + 1).fill(false);
+    for (let p = names.length; p >= 0; p--) {
+      if (segment.kind === 'globstar') {
+        current[p] = (next[p] ?? false) || (p < names.length && (current[p + 1] ?? false));
+      } else {
+        current[p] =
+          p < names.length && (next[p + 1] ?? false) && matchSegment(segment.tokens, names[p] as string);
+      }
+    }
+    next = current;
+  }
+  return next[0] ?? false;
 }
 
 type Matcher = (path: string) => boolean;
 const MATCHER_CACHE_LIMIT = 2000;
 const matcherCache = new Map<string, Matcher>();
 
-/**
- * A cached picomatch matcher. `dot: true` so `**` also covers dotfiles such as `.github/`;
- * `nocase` for forbidding rules, so `.GitHub/Workflows/x.yml` is refused on case-insensitive
- * checkouts as well.
- */
+/** A cached matcher. `nocase` for forbidding rules, so `.GitHub/Workflows/x.yml` is refused too. */
 function matcherOf(glob: string, nocase: boolean): Matcher {
   const key = `${nocase ? 'i' : 's'}:${glob}`;
   let matcher = matcherCache.get(key);
   if (!matcher) {
     if (matcherCache.size >= MATCHER_CACHE_LIMIT) matcherCache.clear();
-    matcher = picomatch(glob, { dot: true, nocase });
+    let alternatives: GlobSegment[][];
+    try {
+      alternatives = compileGlob(glob, nocase);
+    } catch {
+      alternatives = []; // an invalid glob matches nothing (configs are validated before this)
+    }
+    matcher = (path) => {
+      const names = (nocase ? path.toLowerCase() : path).split('/');
+      return alternatives.some((alternative) => matchSegments(alternative, names));
+    };
     matcherCache.set(key, matcher);
   }
   return matcher;
 }
+
+/** True when `glob` matches `path` (case-insensitively with `nocase`). */
+export const globMatches = (glob: string, path: string, nocase = false): boolean =>
+  matcherOf(glob, nocase)(path);
 
 /** True when `path` matches one of `globs`. Case-sensitive: use for rules that grant. */
 export function matchesAny(path: string, globs: readonly string[]): boolean {

@@ -11,9 +11,10 @@ const FORWARD: Readonly<Record<RunStatus, readonly RunStatus[]>> = {
   PLANNING: ['AWAITING_CLARIFICATION', 'IMPLEMENTING', 'BLOCKED'],
   AWAITING_CLARIFICATION: ['PLANNING', 'TIMED_OUT'],
   // IMPLEMENTING -> IMPLEMENTING: a boundary violation sends the change back for another attempt.
-  IMPLEMENTING: ['VERIFYING', 'IMPLEMENTING'],
+  // The coder or the reviewer may also report the work BLOCKED (outside the contract, impossible).
+  IMPLEMENTING: ['VERIFYING', 'IMPLEMENTING', 'BLOCKED'],
   VERIFYING: ['IMPLEMENTING', 'REVIEWING', 'AWAITING_APPROVAL'],
-  REVIEWING: ['IMPLEMENTING', 'AWAITING_APPROVAL'],
+  REVIEWING: ['IMPLEMENTING', 'AWAITING_APPROVAL', 'BLOCKED'],
   AWAITING_APPROVAL: ['MERGING', 'REJECTED', 'EXPIRED'],
   MERGING: ['SUCCEEDED'],
   SUCCEEDED: [],

@@ -310,6 +310,24 @@ describe('parseFactoryConfig: hostile files', () => {
     );
   });
 
+  it('refuses deep nesting before the recursive YAML composer sees it (no process crash)', () => {
+    // Thousands of levels once killed the process inside yaml's composer (a fatal V8 error, not an exception).
+    for (const text of [
+      '{'.repeat(5000),
+      `a: ${'['.repeat(30_000)}${']'.repeat(30_000)}`,
+      `${'- '.repeat(30_000)}x`,
+      `${'? '.repeat(30_000)}x`,
+      `a:\n${Array.from({ length: 300 }, (_, i) => `${' '.repeat(i + 1)}b:`).join('\n')}`,
+    ]) {
+      const errors = errorsOf(parseFactoryConfig(text));
+      expect(errors).toEqual([{ path: '(file)', message: expect.stringContaining('levels deep') }]);
+    }
+    expect(errorsOf(parseFactoryConfig(`${'- '.repeat(LIMITS.nestingDepth)}x`))[0]?.message).toContain(
+      'not a list',
+    );
+    expect(errorsOf(parseFactoryConfig('allowed_paths: &a [*a]\n'))[0]?.path).toBe('allowed_paths[0]');
+  });
+
   it('refuses a 5 MB file quickly, without parsing it', () => {
     const huge = `allowed_paths:\n${'  - src/**\n'.repeat(500_000)}`;
     expect(huge.length).toBeGreaterThan(5_000_000);
@@ -368,7 +386,7 @@ describe('parseFactoryConfig: hostile files', () => {
       'models: {fast: claude-haiku-4-5}\n',
     ];
     for (let i = 0; i < 1500; i++) {
-      const length = Math.floor(random() * 60);
+      const length = Math.floor(random() * (random() < 0.05 ? 3000 : 60));
       let text = random() < 0.3 ? (known[Math.floor(random() * known.length)] ?? '') : '';
       for (let j = 0; j < length; j++) text += alphabet[Math.floor(random() * alphabet.length)];
       const result = parseFactoryConfig(text);
@@ -378,6 +396,40 @@ describe('parseFactoryConfig: hostile files', () => {
         for (const e of result.errors) expect(typeof e.message).toBe('string');
       }
     }
+    // Random globs: validated or refused, and matching never throws nor hangs.
+    const globChars = [
+      'a',
+      'b',
+      '*',
+      '?',
+      '[',
+      ']',
+      '{',
+      '}',
+      ',',
+      '/',
+      '.',
+      '-',
+      '!',
+      '^',
+      '(',
+      ')',
+      '|',
+      '@',
+      '+',
+    ];
+    const started = performance.now();
+    for (let i = 0; i < 1500; i++) {
+      let glob = '';
+      for (let j = 0, n = 1 + Math.floor(random() * 30); j < n; j++)
+        glob += globChars[Math.floor(random() * globChars.length)];
+      const result = parseFactoryConfig(`allowed_paths: ${JSON.stringify([glob])}\n`);
+      if (result.ok) {
+        expect(typeof isPathAllowed(result.contract, 'a/b.ab')).toBe('boolean');
+        expect(typeof isPathAllowed(result.contract, `${'ab/'.repeat(100)}a`)).toBe('boolean');
+      }
+    }
+    expect(performance.now() - started).toBeLessThan(10_000);
     // Non-string input from a careless caller is a refusal too.
     expect(parseFactoryConfig(undefined as unknown as string).ok).toBe(false);
     expect(parseFactoryConfig({} as unknown as string).ok).toBe(false);
