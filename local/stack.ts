@@ -24,6 +24,7 @@ import { mutateRun } from '../functions/stages/run-state';
 import { stageDeps } from '../functions/stages/wiring';
 import { createWebhookHandler } from '../functions/webhook/app';
 import { webhookPorts } from '../functions/webhook/wiring';
+import { startConsole } from './console/server';
 import { ensureTable, FAKE_CREDENTIALS, LOCAL_REGION, startDynamo } from './emulators/dynamodb';
 import { type EventSourceMapping, startEventSource } from './emulators/event-source';
 import { startSecrets } from './emulators/secrets';
@@ -342,13 +343,21 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       credentials: FAKE_CREDENTIALS,
     });
 
+    const consoleServer = await startConsole({
+      store,
+      mailUrl: ses.mailUrl,
+      forgeApiUrl: forge.apiUrl,
+      forgeToken: forge.botToken,
+    });
+    closers.push(() => consoleServer.close());
+
     log(`stack ready at ${gateway.url}`);
     return {
       url: gateway.url,
       webhookUrl,
       forgeUrl: forge.url,
       mailUrl: ses.mailUrl,
-      consoleUrl: `${gateway.url}/console`,
+      consoleUrl: consoleServer.url,
       apiKey,
       endpoints: {
         dynamodb: dynamo.endpoint,
