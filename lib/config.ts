@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Construct } from 'constructs';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The deployment configuration of Code Factory, read at synth time from (lowest precedence first):
@@ -38,9 +38,10 @@ const commaSeparated = (value: unknown): unknown =>
         .filter((item) => item.length > 0)
     : value;
 
-const githubLogin = z
-  .string()
-  .regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, { error: 'must be GitHub logins such as "alice"' });
+/** `login:email`, the DEFAULT_APPROVERS format of functions/shared/config.ts. */
+const approver = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,38}:[^\s@:,]+@[^\s@:,]+\.[^\s@:,]+$/, {
+  error: 'must be login:email pairs such as "alice:alice@your-domain.com"',
+});
 
 export const FactoryConfigSchema = z
   .object({
@@ -55,6 +56,13 @@ export const FactoryConfigSchema = z
         apiUrl: z
           .url({ protocol: /^https$/, error: 'must be an https URL' })
           .default('https://api.github.com'),
+        /** The factory's own login (`<app-slug>[bot]` for an App): its activity never triggers runs. */
+        botLogin: z
+          .string()
+          .regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,38}(?:\[bot\])?$/, {
+            error: 'must be a GitHub login such as "my-factory[bot]"',
+          })
+          .optional(),
       })
       .strict()
       .prefault({})
@@ -66,7 +74,7 @@ export const FactoryConfigSchema = z
     mail: z
       .object({
         from: z.email({ error: 'must be a valid email address' }).default(PLACEHOLDER_MAIL_FROM),
-        defaultApprovers: z.preprocess(commaSeparated, z.array(githubLogin).max(50)).default([]),
+        defaultApprovers: z.preprocess(commaSeparated, z.array(approver).max(50)).default([]),
       })
       .strict()
       .prefault({}),
@@ -139,7 +147,8 @@ const EXAMPLES: Record<string, string> = {
   'github.appId': '123456',
   'github.apiUrl': 'https://api.github.com',
   'mail.from': 'factory@your-domain.com',
-  'mail.defaultApprovers': 'alice,bob',
+  'github.botLogin': 'my-factory[bot]',
+  'mail.defaultApprovers': 'alice:alice@your-domain.com',
   'budgets.perRunUsd': '5',
   'budgets.perRepoMonthlyUsd': '200',
   'llm.maxConcurrency': '5',
@@ -161,8 +170,9 @@ export class FactoryConfigError extends Error {
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string[] {
-  // A bad model id is reported on its alias: lists are set whole, not by index.
-  const path = issue.path[0] === 'models' ? issue.path.slice(0, 2) : issue.path;
+  // Lists are set whole, not by index: a bad item is reported on its list (a model id on its alias).
+  const firstIndex = issue.path.findIndex((segment) => typeof segment === 'number');
+  const path = firstIndex === -1 ? issue.path : issue.path.slice(0, firstIndex);
   const where = path.map(String).join('.');
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((key) => {

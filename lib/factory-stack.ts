@@ -1,28 +1,49 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Annotations, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
+import { parseModelConfig } from '../functions/shared/domain/models';
+import { TABLE_KEYS } from '../functions/shared/store/keys';
 import { type FactoryConfig, PLACEHOLDER_MAIL_FROM } from './config';
+import { FactoryAlarms } from './constructs/alarms';
+import { FactoryHttpApi } from './constructs/api';
+import { SenderIdentity } from './constructs/email';
 import { Encryption } from './constructs/encryption';
+import { FactoryFunctions } from './constructs/functions';
 import { FactoryFunction, type FactoryFunctionProps } from './constructs/node-function';
 import { LlmQueues } from './constructs/queues';
 import { FactorySecrets } from './constructs/secrets';
 import { FactoryTable } from './constructs/table';
+import { longestLambdaTaskSeconds, PipelineArns, PipelineWorkflow } from './constructs/workflow';
+
+const REPOSITORY_ROOT = join(import.meta.dirname, '..');
+
+/** Seconds the stage runner may run beyond its longest state machine task (see the constructor). */
+export const STAGE_RUNNER_MARGIN_SECONDS = 30;
 
 export interface FactoryStackProps extends StackProps {
   config: FactoryConfig;
+  /** The functions/ folder; tests point it at fixtures. Default: the repository's. */
+  functionsDir?: string;
+  /** The pipeline ASL. Default: statemachines/pipeline.asl.json. */
+  definitionPath?: string;
 }
 
 /**
- * Code Factory on AWS. This is the skeleton of issue 2: storage, the LLM queues and the secrets.
- * Seams for the rest of the stack (issue 9), each a construct under lib/constructs/ wired here:
- *   - functions: `addFunction()` gives each handler the defaults and `baseEnvironment`;
- *     the LLM worker's timeout must be `queues.workerTimeout` (the queue's visibility is 6× it)
- *     and its SQS event source `maxConcurrency` is `config.llm.maxConcurrency`;
- *   - workflow: the state machine from statemachines/pipeline.asl.json, substituting
- *     `LlmQueueUrl` with `queues.queue.queueUrl` and `StageRunnerFunctionArn`, then adding
- *     STATE_MACHINE_ARN to every function's environment;
- *   - api: the HTTP API (webhooks, REST API, approvals), which also yields PUBLIC_BASE_URL;
- *   - email: the SES identity for `config.mail.from`;
- *   - alarms: an SNS topic (subscribed by `config.alarmEmail`) and the dashboard.
+ * MODEL_CONFIG for the functions: the configured aliases, `{}` (the built-in aliases and prices)
+ * when none are. Checked with the functions' own parser so a bad value fails synth, not a run.
+ */
+export function modelConfigEnvironment(models: FactoryConfig['models']): string {
+  const value = JSON.stringify(Object.keys(models).length > 0 ? { aliases: models } : {});
+  parseModelConfig(value);
+  return value;
+}
+
+/**
+ * Code Factory on AWS: storage, the LLM queues, the secrets, the SES sender, the six functions,
+ * the pipeline state machine, the HTTP API and the operator's alarms and dashboard. Every
+ * construct is under lib/constructs/ and tested on its own in test/infra/.
  */
 export class FactoryStack extends Stack {
   readonly config: FactoryConfig;
@@ -30,9 +51,15 @@ export class FactoryStack extends Stack {
   readonly table: FactoryTable;
   readonly queues: LlmQueues;
   readonly secrets: FactorySecrets;
+  readonly sender: SenderIdentity;
+  readonly pipeline: PipelineArns;
+  readonly functions: FactoryFunctions;
+  readonly workflow: PipelineWorkflow;
+  readonly api: FactoryHttpApi;
+  readonly alarms: FactoryAlarms;
   /**
-   * The part of the handlers' environment contract (functions/shared/config.ts) known to this
-   * skeleton; STATE_MACHINE_ARN and PUBLIC_BASE_URL come with the workflow and the API.
+   * The handlers' environment contract (functions/shared/config.ts) except PUBLIC_BASE_URL,
+   * which each API-facing function gets from the HTTP API once it exists.
    */
   readonly baseEnvironment: Record<string, string>;
 
@@ -43,6 +70,7 @@ export class FactoryStack extends Stack {
     });
     const { config } = props;
     this.config = config;
+    const definitionPath = props.definitionPath ?? join(REPOSITORY_ROOT, 'statemachines/pipeline.asl.json');
 
     this.encryption = new Encryption(this, 'Encryption', { mode: config.encryption });
     const encryptionKey = this.encryption.key;
@@ -55,18 +83,70 @@ export class FactoryStack extends Stack {
       encryptionKey,
     });
     this.secrets = new FactorySecrets(this, 'Secrets', { github: config.github, encryptionKey });
+    this.sender = new SenderIdentity(this, 'Email', { from: config.mail.from });
+    this.pipeline = new PipelineArns(this);
 
     this.baseEnvironment = {
       TABLE_NAME: this.table.table.tableName,
+      STATE_MACHINE_ARN: this.pipeline.stateMachineArn,
       LLM_QUEUE_URL: this.queues.queue.queueUrl,
       ...this.secrets.environment(),
       GITHUB_API_URL: config.github.apiUrl,
       MAIL_FROM: config.mail.from,
       DEFAULT_APPROVERS: config.mail.defaultApprovers.join(','),
-      ...(Object.keys(config.models).length > 0
-        ? { MODEL_CONFIG: JSON.stringify({ aliases: config.models }) }
-        : {}),
+      ...(config.github.botLogin ? { FACTORY_BOT_LOGIN: config.github.botLogin } : {}),
+      MODEL_CONFIG: modelConfigEnvironment(config.models),
     };
+
+    // The stage runner's Lambda timeout exceeds the TimeoutSeconds of its tasks in the ASL, so a
+    // slow stage ends as the task's States.Timeout, which the state machine catches and records,
+    // rather than as a function killed mid-write.
+    const stageRunnerTimeout = Duration.seconds(
+      longestLambdaTaskSeconds(readFileSync(definitionPath, 'utf8')) + STAGE_RUNNER_MARGIN_SECONDS,
+    );
+    this.functions = new FactoryFunctions(this, 'Functions', {
+      functionsDir: props.functionsDir ?? join(REPOSITORY_ROOT, 'functions'),
+      environment: this.baseEnvironment,
+      logRetentionDays: config.logRetentionDays,
+      table: this.table.table,
+      indexNames: TABLE_KEYS.gsi.map((gsi) => gsi.indexName),
+      queues: this.queues,
+      secrets: this.secrets,
+      encryptionKey,
+      pipeline: this.pipeline,
+      sender: this.sender,
+      stageRunnerTimeout,
+      llmMaxConcurrency: config.llm.maxConcurrency,
+    });
+    const fns = this.functions.functions;
+
+    this.workflow = new PipelineWorkflow(this, 'Workflow', {
+      arns: this.pipeline,
+      definitionPath,
+      stageRunner: fns.stages.fn,
+      llmQueue: this.queues.queue,
+      encryptionKey,
+      logRetentionDays: config.logRetentionDays,
+    });
+
+    this.api = new FactoryHttpApi(this, 'Api', {
+      functions: { webhook: fns.webhook.fn, api: fns.api.fn, approvals: fns.approvals.fn },
+      logRetentionDays: config.logRetentionDays,
+    });
+    // No cycle: functions reference the API resource (its endpoint), while only the routes'
+    // integrations and invoke permissions, separate resources, reference the functions.
+    for (const fn of Object.values(fns)) fn.fn.addEnvironment('PUBLIC_BASE_URL', this.api.url);
+
+    this.alarms = new FactoryAlarms(this, 'Alarms', {
+      deadLetterQueue: this.queues.deadLetterQueue,
+      llmQueue: this.queues.queue,
+      stateMachine: this.workflow.stateMachine,
+      httpApi: this.api.httpApi,
+      functions: Object.fromEntries(Object.entries(fns).map(([name, fn]) => [name, fn.fn])),
+      llmWorker: fns.llmWorker.fn,
+      alarmEmail: config.alarmEmail,
+      encryptionKey: encryptionKey as kms.Key | undefined,
+    });
 
     if (config.mail.from === PLACEHOLDER_MAIL_FROM) {
       Annotations.of(this).addWarningV2(
@@ -75,6 +155,13 @@ export class FactoryStack extends Stack {
       );
     }
 
+    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the HTTP API' });
+    new CfnOutput(this, 'WebhookUrl', {
+      value: this.api.webhookUrl,
+      description: 'Payload URL for the GitHub App webhook',
+    });
+    new CfnOutput(this, 'StateMachineArn', { value: this.workflow.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn });
     new CfnOutput(this, 'TableName', { value: this.table.table.tableName });
     new CfnOutput(this, 'LlmQueueUrl', { value: this.queues.queue.queueUrl });
     new CfnOutput(this, 'LlmDeadLetterQueueUrl', { value: this.queues.deadLetterQueue.queueUrl });

@@ -12,6 +12,9 @@ export interface LlmQueuesProps {
 
 /** AWS's guidance for Lambda event sources: visibility ≥ 6 × the function timeout. */
 export const VISIBILITY_PER_WORKER_TIMEOUT = 6;
+/** The DLQ consumer only fails task tokens: a few Step Functions calls per batch. */
+export const DEAD_LETTER_HANDLER_TIMEOUT = Duration.seconds(10);
+
 /** Receives before a message goes to the DLQ; ≥ 5 so throttling retries do not dead-letter it. */
 export const MAX_RECEIVE_COUNT = 5;
 
@@ -36,6 +39,9 @@ export class LlmQueues extends Construct {
       ...encryption,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
+      visibilityTimeout: Duration.seconds(
+        DEAD_LETTER_HANDLER_TIMEOUT.toSeconds() * VISIBILITY_PER_WORKER_TIMEOUT,
+      ),
     });
     this.queue = new sqs.Queue(this, 'Queue', {
       ...encryption,

@@ -53,6 +53,12 @@ describe('deployment configuration', () => {
     );
   });
 
+  it('rejects approvers without an email, reporting the list as a whole', () => {
+    expect(problemsOf({ 'factory.mail.defaultApprovers': 'alice:alice@acme.io,bob' })).toEqual([
+      'factory.mail.defaultApprovers must be login:email pairs such as "alice:alice@your-domain.com" (got "bob"): set it with -c factory.mail.defaultApprovers=alice:alice@your-domain.com or in factory.config.json',
+    ]);
+  });
+
   it('reports every problem at once, in one error message', () => {
     let message = '';
     try {
@@ -90,13 +96,19 @@ describe('deployment configuration', () => {
       context: {
         'factory.github.mode': 'app',
         'factory.github.appId': '123',
-        'factory.mail.defaultApprovers': 'alice, bob',
+        'factory.mail.defaultApprovers': 'alice:alice@acme.io, bob:bob@acme.io',
+        'factory.github.botLogin': 'acme-factory[bot]',
         'factory.table.deletionProtection': 'false',
         'factory.models.coder': 'claude-sonnet-4-5',
       },
     });
-    expect(config.github).toEqual({ mode: 'app', appId: 123, apiUrl: 'https://api.github.com' });
-    expect(config.mail.defaultApprovers).toEqual(['alice', 'bob']);
+    expect(config.github).toEqual({
+      mode: 'app',
+      appId: 123,
+      apiUrl: 'https://api.github.com',
+      botLogin: 'acme-factory[bot]',
+    });
+    expect(config.mail.defaultApprovers).toEqual(['alice:alice@acme.io', 'bob:bob@acme.io']);
     expect(config.table.deletionProtection).toBe(false);
     expect(config.models).toEqual({ coder: ['claude-sonnet-4-5'] });
   });
@@ -107,7 +119,7 @@ describe('deployment configuration', () => {
       writeFileSync(
         join(dir, 'factory.config.json'),
         JSON.stringify({
-          mail: { from: 'file@acme.io', defaultApprovers: ['carol'] },
+          mail: { from: 'file@acme.io', defaultApprovers: ['carol:carol@acme.io'] },
           budgets: { perRunUsd: 2 },
         }),
       );
@@ -115,7 +127,7 @@ describe('deployment configuration', () => {
         cwd: dir,
         context: { factory: { mail: { from: 'cdkjson@acme.io' } }, 'factory.budgets.perRunUsd': '3' },
       });
-      expect(config.mail).toEqual({ from: 'cdkjson@acme.io', defaultApprovers: ['carol'] });
+      expect(config.mail).toEqual({ from: 'cdkjson@acme.io', defaultApprovers: ['carol:carol@acme.io'] });
       expect(config.budgets.perRunUsd).toBe(3);
     } finally {
       rmSync(dir, { recursive: true, force: true });

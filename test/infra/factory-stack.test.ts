@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -6,7 +6,11 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../lib/build-app';
+import { parseModelConfig } from '../../functions/shared/domain/models';
+import { env } from '../../functions/shared/config';
+import { BUNDLE_LIMIT_BYTES, lambdaAssetSizes, WEBHOOK_BUNDLE_LIMIT_BYTES } from '../../lib/asset-sizes';
 import { FactoryConfigError } from '../../lib/config';
+import { longestLambdaTaskSeconds } from '../../lib/constructs/workflow';
 
 // No factory.config.json here: only the context given to each app counts.
 const cwd = mkdtempSync(join(tmpdir(), 'factory-stack-'));
@@ -23,58 +27,135 @@ function build(context: Record<string, unknown> = {}) {
 
 const productionContext = {
   factory: {
-    github: { mode: 'app', appId: 99 },
-    mail: { from: 'factory@acme.io', defaultApprovers: ['alice'] },
+    github: { mode: 'app', appId: 99, botLogin: 'acme-factory[bot]' },
+    mail: { from: 'factory@acme.io', defaultApprovers: ['alice:alice@acme.io'] },
+    models: { coder: ['claude-opus-4-5', 'claude-sonnet-4-5'] },
+    llm: { workerTimeoutSeconds: 300, maxConcurrency: 12 },
     encryption: 'customer-managed',
     table: { deletionProtection: false },
-    llm: { workerTimeoutSeconds: 300 },
     logRetentionDays: 90,
   },
 };
 
+/** Every variable of the environment contract, read from functions/shared/config.ts itself. */
+const contractSource = readFileSync(join(import.meta.dirname, '../../functions/shared/config.ts'), 'utf8');
+const schemaBody = contractSource.slice(contractSource.indexOf('z.object({'), contractSource.indexOf('});'));
+const contractVariables = [...schemaBody.matchAll(/^\s+([A-Z][A-Z0-9_]+):/gm)].map((m) => m[1] ?? '');
+/** Variables the stack leaves to the handlers' defaults on purpose. */
+const LEFT_TO_DEFAULTS = [
+  'ANTHROPIC_BASE_URL', // unset = the real Anthropic API
+  'GITHUB_WRITE_INTERVAL_MS', // unset = the throttling plugin's guidance
+  'MAX_ACTIVE_RUNS_PER_REPO',
+  'LLM_TURN_TIMEOUT_SECONDS',
+  'MAX_WAIT_SECONDS',
+  'FACTORY_BOT_LOGIN', // set from factory.github.botLogin when configured
+];
+
 describe('FactoryStack', () => {
   const defaults = build();
   const template = Template.fromStack(defaults.stack);
+  const assembly = defaults.app.synth();
+  const resources = template.toJSON().Resources as ReturnType<Template['findResources']>;
+  const fns = defaults.stack.functions.functions;
+  const propsOf = (fn: { node: { defaultChild?: unknown } }) =>
+    resources[defaults.stack.getLogicalId(fn.node.defaultChild as never)]?.Properties;
 
   it('synthesizes the default profile with no context, and cdk-nag finds nothing unacknowledged', () => {
     const report = new AwsSolutionsChecks().validateScope(defaults.app);
     expect(report.violations).toEqual([]);
     // The registered plugin is the one `cdk synth` runs; in-memory synth throws on its errors.
     expect(defaults.nag.validateScope(defaults.app).success).toBe(true);
-    const assembly = defaults.app.synth();
     expect(assembly.getStackByName('CodeFactory').template.Resources).toBeDefined();
   });
 
-  it('holds the table, the LLM queue and DLQ and the four secrets, with AWS managed keys by default', () => {
+  it('holds every concern: table, queues, secrets, sender, six functions, pipeline, API, alarms', () => {
     template.resourceCountIs('AWS::DynamoDB::Table', 1);
     template.resourceCountIs('AWS::SQS::Queue', 2);
     template.resourceCountIs('AWS::SecretsManager::Secret', 4);
     template.resourceCountIs('AWS::KMS::Key', 0);
+    template.resourceCountIs('AWS::SES::EmailIdentity', 1);
+    template.resourceCountIs('AWS::Lambda::Function', 6);
+    template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+    template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     template.hasResourceProperties('AWS::SQS::Queue', { VisibilityTimeout: 720 });
     expect(Object.keys(template.toJSON().Outputs).sort()).toEqual([
+      'AlarmTopicArn',
       'AnthropicSecretArn',
+      'ApiUrl',
       'GitHubSecretArn',
       'LlmDeadLetterQueueUrl',
       'LlmQueueUrl',
+      'StateMachineArn',
       'TableName',
       'WebhookSecretArn',
+      'WebhookUrl',
     ]);
   });
 
-  it('exposes the environment contract it already knows for the functions to come', () => {
-    const environment = defaults.stack.resolve(defaults.stack.baseEnvironment);
-    expect(environment).toMatchObject({
-      TABLE_NAME: { Ref: expect.stringMatching(/^StoreTable/) },
-      LLM_QUEUE_URL: { Ref: expect.stringMatching(/^LlmQueue/) },
-      GITHUB_SECRET_ID: { Ref: expect.stringMatching(/^SecretsGitHub/) },
-      GITHUB_API_URL: 'https://api.github.com',
-      MAIL_FROM: 'factory@example.com',
-      DEFAULT_APPROVERS: '',
-    });
-    expect(environment.MODEL_CONFIG).toBeUndefined();
+  it('sets every required variable of the environment contract on every function', () => {
+    expect(contractVariables).toContain('TABLE_NAME');
+    expect(contractVariables.length).toBeGreaterThan(15);
+    const apiEndpoint = { 'Fn::GetAtt': [expect.stringMatching(/^ApiHttpApi/), 'ApiEndpoint'] };
+    for (const [name, fn] of Object.entries(fns)) {
+      const variables = propsOf(fn.fn).Environment.Variables as Record<string, unknown>;
+      const missing = contractVariables.filter((v) => !(v in variables) && !LEFT_TO_DEFAULTS.includes(v));
+      expect(missing, name).toEqual([]);
+      expect(variables, name).toMatchObject({
+        PUBLIC_BASE_URL: apiEndpoint,
+        STATE_MACHINE_ARN: {
+          'Fn::Join': ['', expect.arrayContaining([':stateMachine:CodeFactory-Pipeline'])],
+        },
+        POWERTOOLS_SERVICE_NAME: expect.any(String),
+      });
+      // With deploy-time values standing in for the tokens, the handlers' own parser accepts it.
+      const concrete = Object.fromEntries(
+        Object.entries(variables).map(([key, value]) => [
+          key,
+          typeof value === 'string'
+            ? value
+            : key === 'PUBLIC_BASE_URL'
+              ? 'https://abc.execute-api.eu-west-1.amazonaws.com'
+              : `${key}-value`,
+        ]),
+      );
+      expect(() => env(concrete), name).not.toThrow();
+    }
   });
 
-  it('applies a production configuration, wires functions through the seam, and still passes cdk-nag', () => {
+  it('sizes the stage runner beyond its ASL task timeouts and the worker to the queue visibility', () => {
+    const asl = readFileSync(join(import.meta.dirname, '../../statemachines/pipeline.asl.json'), 'utf8');
+    expect(propsOf(fns.stages.fn).Timeout).toBeGreaterThan(longestLambdaTaskSeconds(asl));
+    expect(propsOf(fns.stages.fn).Timeout).toBeGreaterThan(120);
+    const queue =
+      resources[defaults.stack.getLogicalId(defaults.stack.queues.queue.node.defaultChild as never)]
+        ?.Properties;
+    expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * propsOf(fns.llmWorker.fn).Timeout);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      ScalingConfig: { MaximumConcurrency: 5 },
+    });
+  });
+
+  it('keeps every Lambda bundle within 1 MB (and reports the webhook against its 300 KB budget)', () => {
+    const sizes = lambdaAssetSizes(assembly.directory, 'CodeFactory');
+    expect(sizes).toHaveLength(6);
+    const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
+    console.info(
+      `Lambda bundles (minified, source maps excluded):\n${sizes.map((s) => `  ${s.name}: ${kb(s.bundleBytes)}`).join('\n')}`,
+    );
+    for (const size of sizes) expect(size.bundleBytes, size.name).toBeLessThanOrEqual(BUNDLE_LIMIT_BYTES);
+    const webhook = sizes.find((s) => /Webhook/.test(s.name));
+    expect(webhook).toBeDefined();
+    if (webhook && webhook.bundleBytes > WEBHOOK_BUNDLE_LIMIT_BYTES) {
+      // Reported, not failed: shrinking it is a change to functions/ (zod in config.ts and the store).
+      console.warn(
+        `webhook bundle is ${kb(webhook.bundleBytes)}, over its ${kb(WEBHOOK_BUNDLE_LIMIT_BYTES)} budget (SPEC §8)`,
+      );
+    }
+  });
+
+  it('applies a production configuration and still passes cdk-nag', () => {
     const production = build(productionContext);
     production.stack.addFunction('Hello', { entry: join(import.meta.dirname, 'fixtures/hello.ts') });
     const prod = Template.fromStack(production.stack);
@@ -87,16 +168,29 @@ describe('FactoryStack', () => {
     prod.hasResourceProperties('AWS::SecretsManager::Secret', {
       GenerateSecretString: { SecretStringTemplate: '{"appId":"99"}', GenerateStringKey: 'privateKey' },
     });
-
-    // The function added through the seam: defaults, base environment, configured retention.
-    prod.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
-    const [fn] = Object.values(prod.findResources('AWS::Lambda::Function'));
-    expect(fn?.Properties.Environment.Variables).toMatchObject({
-      MAIL_FROM: 'factory@acme.io',
-      DEFAULT_APPROVERS: 'alice',
-      TABLE_NAME: { Ref: expect.stringMatching(/^StoreTable/) },
-      POWERTOOLS_SERVICE_NAME: 'code-factory',
+    prod.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      ScalingConfig: { MaximumConcurrency: 12 },
     });
+    prod.hasResourceProperties('AWS::SES::EmailIdentity', { EmailIdentity: 'factory@acme.io' });
+    prod.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
+
+    const variables = (fn: { node: { defaultChild?: unknown } }) =>
+      prod.toJSON().Resources[production.stack.getLogicalId(fn.node.defaultChild as never)].Properties
+        .Environment.Variables;
+    const stageVariables = variables(production.stack.functions.functions.stages.fn);
+    expect(stageVariables).toMatchObject({
+      MAIL_FROM: 'factory@acme.io',
+      DEFAULT_APPROVERS: 'alice:alice@acme.io',
+      FACTORY_BOT_LOGIN: 'acme-factory[bot]',
+      TABLE_NAME: { Ref: expect.stringMatching(/^StoreTable/) },
+    });
+    // MODEL_CONFIG is what functions/shared/domain/models.ts reads.
+    expect(parseModelConfig(stageVariables.MODEL_CONFIG).aliases.coder).toEqual([
+      'claude-opus-4-5',
+      'claude-sonnet-4-5',
+    ]);
+    // Without models configured: an empty MODEL_CONFIG, i.e. the built-in aliases and prices.
+    expect(propsOf(fns.stages.fn).Environment.Variables.MODEL_CONFIG).toBe('{}');
 
     expect(new AwsSolutionsChecks().validateScope(production.app).violations).toEqual([]);
   });
@@ -107,11 +201,16 @@ describe('FactoryStack', () => {
     expect(() => strayed.app.synth()).toThrow(/CodeFactory\/Stray\/Resource[\s\S]*AwsSolutions-SMG4/);
   });
 
-  it('fails to build on a misconfiguration, naming the setting', () => {
+  it('fails to build on a misconfiguration, naming the setting and the fix', () => {
     expect(() => build({ 'factory.github.mode': 'app' })).toThrow(FactoryConfigError);
-    expect(() => build({ 'factory.llm.maxConcurrency': 0 })).toThrow(/factory\.llm\.maxConcurrency must be/);
+    expect(() => build({ 'factory.github.mode': 'app' })).toThrow(
+      /factory\.github\.appId is required .*: set it with -c factory\.github\.appId=123456/,
+    );
+    expect(() => build({ 'factory.llm.maxConcurrency': 0 })).toThrow(
+      /factory\.llm\.maxConcurrency must be .*\(got 0\): set it with -c factory\.llm\.maxConcurrency=5/,
+    );
     expect(() => build({ factory: { mail: { from: 'nope' } } })).toThrow(
-      /factory\.mail\.from must be a valid email/,
+      /factory\.mail\.from must be a valid email .*: set it with -c factory\.mail\.from=/,
     );
   });
 });

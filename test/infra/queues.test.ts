@@ -2,7 +2,7 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { describe, expect, it } from 'vitest';
-import { LlmQueues } from '../../lib/constructs/queues';
+import { DEAD_LETTER_HANDLER_TIMEOUT, LlmQueues } from '../../lib/constructs/queues';
 
 function queuesTemplate(workerTimeoutSeconds: number, customerKey = false) {
   const stack = new Stack(new App(), 'QueuesTest');
@@ -32,6 +32,11 @@ describe('LlmQueues', () => {
       VisibilityTimeout: 5400,
       RedrivePolicy: Match.anyValue(),
     });
+  });
+
+  it('gives the DLQ consumer the same 6 x visibility', () => {
+    const dlq = template.toJSON().Resources[dlqLogicalId].Properties;
+    expect(dlq.VisibilityTimeout).toBeGreaterThanOrEqual(6 * DEAD_LETTER_HANDLER_TIMEOUT.toSeconds());
   });
 
   it('keeps dead letters 14 days', () => {

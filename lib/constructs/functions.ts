@@ -1,0 +1,272 @@
+import { existsSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { Duration, Validations } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as eventSources from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Construct } from 'constructs';
+import type { SenderIdentity } from './email';
+import { FactoryFunction } from './node-function';
+import { DEAD_LETTER_HANDLER_TIMEOUT, type LlmQueues } from './queues';
+import type { FactorySecrets } from './secrets';
+import type { PipelineArns } from './workflow';
+
+export type FunctionName = 'webhook' | 'api' | 'approvals' | 'stages' | 'llmWorker' | 'llmDlq';
+type SecretName = 'github' | 'webhookSecret' | 'anthropic' | 'approvalKey';
+/** Step Functions access: start (+ describe, to confirm a retried start), stop, answer tokens. */
+type StatesAccess = 'start' | 'stop' | 'taskSuccess' | 'taskFailure';
+
+interface FunctionSpec {
+  /** Folder under functions/ holding handler.ts. */
+  dir: string;
+  description: string;
+  memorySize: number;
+  table: 'none' | 'read' | 'readWrite';
+  secrets: SecretName[];
+  states: StatesAccess[];
+  sendEmail: boolean;
+}
+
+/**
+ * What each function may do, read off its wiring.ts and app.ts: the whole least-privilege story
+ * in one table. Timeouts are set below (two of them depend on the configuration and the ASL).
+ */
+export const FUNCTION_SPECS: Record<FunctionName, FunctionSpec> = {
+  webhook: {
+    dir: 'webhook',
+    description: 'Code Factory GitHub webhook: verify, record, start or resume runs',
+    // More memory is more CPU: the ack path must answer GitHub fast, cold starts included.
+    memorySize: 512,
+    table: 'readWrite',
+    secrets: ['webhookSecret', 'github'],
+    states: ['start', 'stop', 'taskSuccess'],
+    sendEmail: false,
+  },
+  api: {
+    dir: 'api',
+    description: 'Code Factory REST API (/v1)',
+    memorySize: 512,
+    table: 'readWrite',
+    // GitHub: cancel closes the PR; the approval key also signs the API's pagination tokens.
+    secrets: ['github', 'approvalKey'],
+    states: ['start', 'stop'],
+    sendEmail: false,
+  },
+  approvals: {
+    dir: 'approvals',
+    description: 'Code Factory approval links: confirmation page and decision',
+    memorySize: 256,
+    table: 'readWrite',
+    secrets: ['approvalKey', 'github'],
+    states: ['taskSuccess', 'taskFailure'],
+    sendEmail: false,
+  },
+  stages: {
+    dir: 'stages',
+    description: 'Code Factory stage runner (invoked by the pipeline state machine)',
+    // Boundary checks and publish handle whole diffs: give them room and CPU.
+    memorySize: 1024,
+    table: 'readWrite',
+    secrets: ['github', 'approvalKey'],
+    states: ['taskSuccess'],
+    sendEmail: true,
+  },
+  llmWorker: {
+    dir: 'llm-worker',
+    description: 'Code Factory LLM worker (LLM queue consumer)',
+    memorySize: 512,
+    table: 'readWrite',
+    secrets: ['anthropic'],
+    states: ['taskSuccess', 'taskFailure'],
+    sendEmail: false,
+  },
+  llmDlq: {
+    dir: 'llm-dlq',
+    description: 'Code Factory LLM dead letters: fail their task tokens',
+    memorySize: 256,
+    table: 'none',
+    secrets: [],
+    states: ['taskFailure'],
+    sendEmail: false,
+  },
+};
+
+/** Lambda timeouts that are not derived from configuration. */
+export const FIXED_TIMEOUTS = {
+  // GitHub gives up on a delivery after 10 s.
+  webhook: Duration.seconds(10),
+  // The HTTP API's integration limit is 30 s.
+  api: Duration.seconds(15),
+  approvals: Duration.seconds(15),
+  // The DLQ's visibility timeout is 6 x this (queues.ts).
+  llmDlq: DEAD_LETTER_HANDLER_TIMEOUT,
+} satisfies Partial<Record<FunctionName, Duration>>;
+
+export const LLM_WORKER_BATCH_SIZE = 1;
+
+/** A function's handler file does not exist: synth stops with the files named. */
+export class MissingHandlerError extends Error {
+  override name = 'MissingHandlerError';
+}
+
+/** The absolute handler path of each function, or one error naming every missing file. */
+export function handlerEntries(functionsDir: string): Record<FunctionName, string> {
+  const entries = Object.fromEntries(
+    Object.entries(FUNCTION_SPECS).map(([name, spec]) => [name, join(functionsDir, spec.dir, 'handler.ts')]),
+  ) as Record<FunctionName, string>;
+  const missing = Object.values(entries).filter((entry) => !existsSync(entry));
+  if (missing.length > 0) {
+    const names = missing.map((entry) => relative(process.cwd(), entry) || entry).join(', ');
+    throw new MissingHandlerError(
+      `Code Factory cannot synthesize: missing Lambda handler file(s) ${names}. Each function needs functions/<name>/handler.ts exporting \`handler\`; add the file (or restore it) and run synth again.`,
+    );
+  }
+  return entries;
+}
+
+export interface FactoryFunctionsProps {
+  /** Absolute path of the functions/ folder. */
+  functionsDir: string;
+  /** The environment contract (functions/shared/config.ts) except PUBLIC_BASE_URL, added later. */
+  environment: Record<string, string>;
+  logRetentionDays: number;
+  table: dynamodb.ITable;
+  /** GSI names of the table: queries are granted per index, not on `index/*`. */
+  indexNames: readonly string[];
+  queues: LlmQueues;
+  secrets: FactorySecrets;
+  encryptionKey?: kms.IKey;
+  pipeline: PipelineArns;
+  sender: SenderIdentity;
+  /** The stage runner's timeout: longer than its longest state machine task. */
+  stageRunnerTimeout: Duration;
+  /** `llm.maxConcurrency`: the worker's event source maximum concurrency. */
+  llmMaxConcurrency: number;
+}
+
+/**
+ * The six Lambda functions of Code Factory, each with exactly the access FUNCTION_SPECS lists,
+ * the LLM worker on the LLM queue (partial batch failures, bounded concurrency) and the DLQ
+ * handler on the DLQ.
+ */
+export class FactoryFunctions extends Construct {
+  readonly functions: Record<FunctionName, FactoryFunction>;
+
+  constructor(scope: Construct, id: string, props: FactoryFunctionsProps) {
+    super(scope, id);
+    const entries = handlerEntries(props.functionsDir);
+    const timeouts: Record<FunctionName, Duration> = {
+      ...FIXED_TIMEOUTS,
+      stages: props.stageRunnerTimeout,
+      llmWorker: props.queues.workerTimeout,
+    };
+
+    const build = (name: FunctionName): FactoryFunction => {
+      const spec = FUNCTION_SPECS[name];
+      const fn = new FactoryFunction(this, name[0]?.toUpperCase() + name.slice(1), {
+        entry: entries[name],
+        description: spec.description,
+        memorySize: spec.memorySize,
+        timeout: timeouts[name],
+        logRetentionDays: props.logRetentionDays,
+        serviceName: spec.dir,
+        environment: props.environment,
+      });
+      this.grantTable(fn, spec.table, props);
+      for (const secretName of spec.secrets)
+        this.grantSecret(fn, props.secrets[secretName], props.encryptionKey);
+      this.grantStates(fn, spec.states, props.pipeline);
+      if (spec.sendEmail) props.sender.grantSend(fn.role);
+      return fn;
+    };
+    this.functions = {
+      webhook: build('webhook'),
+      api: build('api'),
+      approvals: build('approvals'),
+      stages: build('stages'),
+      llmWorker: build('llmWorker'),
+      llmDlq: build('llmDlq'),
+    };
+
+    // One message per invocation: a model turn can take most of the timeout, so batching would
+    // only make turns wait on each other. Concurrency is the configured cap on parallel calls.
+    this.functions.llmWorker.fn.addEventSource(
+      new eventSources.SqsEventSource(props.queues.queue, {
+        batchSize: LLM_WORKER_BATCH_SIZE,
+        reportBatchItemFailures: true,
+        maxConcurrency: props.llmMaxConcurrency,
+      }),
+    );
+    this.functions.llmDlq.fn.addEventSource(
+      new eventSources.SqsEventSource(props.queues.deadLetterQueue, { batchSize: 10, maxConcurrency: 2 }),
+    );
+  }
+
+  private grantTable(fn: FactoryFunction, access: FunctionSpec['table'], props: FactoryFunctionsProps): void {
+    if (access === 'none') return;
+    const { tableArn } = props.table;
+    const indexArns = props.indexNames.map((name) => `${tableArn}/index/${name}`);
+    // Exactly the operations of store/dynamo-store.ts: no Scan, no batch or transaction APIs.
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:Query'],
+        resources: [tableArn, ...indexArns],
+      }),
+    );
+    if (access === 'readWrite') {
+      fn.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+          resources: [tableArn],
+        }),
+      );
+    }
+    // Named actions only (CDK's grantEncryptDecrypt adds ReEncrypt* and GenerateDataKey*).
+    props.encryptionKey?.grant(
+      fn.role,
+      ...(access === 'readWrite' ? ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt']),
+      'kms:DescribeKey',
+    );
+  }
+
+  private grantSecret(fn: FactoryFunction, secret: { secretArn: string }, key: kms.IKey | undefined): void {
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretArn] }),
+    );
+    key?.grant(fn.role, 'kms:Decrypt');
+  }
+
+  private grantStates(fn: FactoryFunction, access: StatesAccess[], pipeline: PipelineArns): void {
+    if (access.length === 0) return;
+    const statements: iam.PolicyStatement[] = [];
+    const onMachine: string[] = [];
+    const onExecutions: string[] = [];
+    if (access.includes('start')) {
+      onMachine.push('states:StartExecution');
+      onExecutions.push('states:DescribeExecution');
+    }
+    if (access.includes('stop')) onExecutions.push('states:StopExecution');
+    // Task tokens are answered on the state machine that issued them.
+    if (access.includes('taskSuccess')) onMachine.push('states:SendTaskSuccess');
+    if (access.includes('taskFailure')) onMachine.push('states:SendTaskFailure');
+    if (onMachine.length > 0) {
+      statements.push(new iam.PolicyStatement({ actions: onMachine, resources: [pipeline.stateMachineArn] }));
+    }
+    if (onExecutions.length > 0) {
+      statements.push(
+        new iam.PolicyStatement({ actions: onExecutions, resources: [pipeline.executionArnPattern] }),
+      );
+    }
+    // A policy of its own, so the one acknowledged wildcard (executions) cannot cover other grants.
+    const policy = new iam.Policy(fn, 'WorkflowPolicy', { roles: [fn.role], statements });
+    fn.fn.node.addDependency(policy);
+    if (onExecutions.length > 0) {
+      Validations.of(policy).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${pipeline.stateMachineName}:*]`,
+        reason:
+          'Executions are named by run id (a ULID minted at run time), so their ARNs are only known as a pattern; the pattern is limited to the pipeline state machine of this stack.',
+      });
+    }
+  }
+}

@@ -1,0 +1,186 @@
+import { readFileSync } from 'node:fs';
+import { ArnFormat, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+
+/** The placeholders of statemachines/pipeline.asl.json, each substituted by this construct. */
+export const PIPELINE_PLACEHOLDERS = ['LlmQueueUrl', 'StageRunnerFunctionArn'] as const;
+
+/** `${Name}` placeholders used in an ASL document, sorted and deduplicated. */
+export function placeholdersOf(definition: string): string[] {
+  return [
+    ...new Set([...definition.matchAll(/\$\{([A-Za-z0-9_]+)\}/g)].map((match) => match[1] ?? '')),
+  ].sort();
+}
+
+/**
+ * The longest `TimeoutSeconds` of the synchronous stage-runner tasks (`lambda:invoke`) in an ASL
+ * document: the stage runner's Lambda timeout is sized from it.
+ */
+export function longestLambdaTaskSeconds(definition: string): number {
+  let longest = 0;
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      for (const item of node) visit(item);
+      return;
+    }
+    if (typeof node !== 'object' || node === null) return;
+    const state = node as Record<string, unknown>;
+    if (state.Resource === 'arn:aws:states:::lambda:invoke' && typeof state.TimeoutSeconds === 'number') {
+      longest = Math.max(longest, state.TimeoutSeconds);
+    }
+    for (const value of Object.values(state)) visit(value);
+  };
+  visit(JSON.parse(definition));
+  return longest;
+}
+
+/**
+ * The pipeline's ARNs, known before the state machine exists. The stage runner must know the
+ * state machine (STATE_MACHINE_ARN, and IAM on it), while the state machine must know the stage
+ * runner (its definition and its role): referencing the resource both ways is a CloudFormation
+ * cycle. A fixed state machine name lets every function's environment and policy use an ARN
+ * built from stack, partition, region and account instead of a reference to the resource, at the
+ * cost of one pipeline per stack name (the name embeds the stack name).
+ */
+export class PipelineArns {
+  readonly stateMachineName: string;
+  readonly stateMachineArn: string;
+  /** Every execution of the pipeline: executions are named by run id, unknown at deploy time. */
+  readonly executionArnPattern: string;
+
+  constructor(scope: Construct) {
+    const stack = Stack.of(scope);
+    this.stateMachineName = `${stack.stackName}-Pipeline`;
+    this.stateMachineArn = stack.formatArn({
+      service: 'states',
+      resource: 'stateMachine',
+      resourceName: this.stateMachineName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    this.executionArnPattern = stack.formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: `${this.stateMachineName}:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+  }
+}
+
+export interface PipelineWorkflowProps {
+  arns: PipelineArns;
+  /** statemachines/pipeline.asl.json. */
+  definitionPath: string;
+  stageRunner: lambda.IFunction;
+  llmQueue: sqs.IQueue;
+  /** The LLM queue's customer managed key, if any: sending needs it. */
+  encryptionKey?: kms.IKey;
+  logRetentionDays: number;
+}
+
+/**
+ * The pipeline state machine (Standard) from the ASL file, with `${StageRunnerFunctionArn}` and
+ * `${LlmQueueUrl}` substituted, explicit grants for exactly those two resources, every event logged
+ * (without execution data: task tokens and payload pointers stay out of the logs) and X-Ray.
+ */
+export class PipelineWorkflow extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: PipelineWorkflowProps) {
+    super(scope, id);
+    const definition = readFileSync(props.definitionPath, 'utf8');
+    const substitutions: Record<(typeof PIPELINE_PLACEHOLDERS)[number], string> = {
+      StageRunnerFunctionArn: props.stageRunner.functionArn,
+      LlmQueueUrl: props.llmQueue.queueUrl,
+    };
+    const used = placeholdersOf(definition).join(', ');
+    if (used !== Object.keys(substitutions).sort().join(', ')) {
+      throw new Error(
+        `${props.definitionPath} uses the placeholders [${used}] but lib/constructs/workflow.ts substitutes [${Object.keys(substitutions).sort().join(', ')}]: update PIPELINE_PLACEHOLDERS and the grants together with the ASL`,
+      );
+    }
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      // The vendedlogs prefix keeps the CloudWatch Logs resource policy small (AWS guidance).
+      logGroupName: `/aws/vendedlogs/states/${props.arns.stateMachineName}`,
+      retention: props.logRetentionDays as logs.RetentionDays,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
+      description: 'Code Factory pipeline state machine',
+    });
+    // Exactly the substituted resources: the stage runner (sync and callback invokes use its
+    // unqualified ARN) and the LLM queue (sendMessage.waitForTaskToken).
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['lambda:InvokeFunction'],
+        resources: [props.stageRunner.functionArn],
+      }),
+    );
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [props.llmQueue.queueArn] }),
+    );
+    props.encryptionKey?.grant(this.role, 'kms:GenerateDataKey', 'kms:Decrypt');
+
+    // Log delivery and X-Ray accept no resource-level permissions: their "*" statements live in
+    // a policy of their own, so acknowledging them cannot hide a wildcard among the grants above.
+    const observability = new iam.Policy(this, 'ObservabilityPolicy', {
+      roles: [this.role],
+      statements: [
+        new iam.PolicyStatement({
+          actions: [
+            'logs:CreateLogDelivery',
+            'logs:GetLogDelivery',
+            'logs:UpdateLogDelivery',
+            'logs:DeleteLogDelivery',
+            'logs:ListLogDeliveries',
+            'logs:PutResourcePolicy',
+            'logs:DescribeResourcePolicies',
+            'logs:DescribeLogGroups',
+          ],
+          resources: ['*'],
+        }),
+        new iam.PolicyStatement({
+          actions: [
+            'xray:PutTraceSegments',
+            'xray:PutTelemetryRecords',
+            'xray:GetSamplingRules',
+            'xray:GetSamplingTargets',
+          ],
+          resources: ['*'],
+        }),
+      ],
+    });
+    Validations.of(observability).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'CloudWatch Logs vended log delivery (Create/Get/Update/DeleteLogDelivery, resource policies) and X-Ray PutTraceSegments/PutTelemetryRecords/GetSampling* have no resource-level permissions; AWS requires "*".',
+    });
+
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineName: props.arns.stateMachineName,
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromFile(props.definitionPath),
+      definitionSubstitutions: substitutions,
+      role: this.role,
+    });
+    // Logging and tracing are set at the CloudFormation level so the L2 does not add its own
+    // "*" statements to the role's default policy (see ObservabilityPolicy).
+    const cfn = this.stateMachine.node.defaultChild as sfn.CfnStateMachine;
+    cfn.loggingConfiguration = {
+      level: sfn.LogLevel.ALL,
+      includeExecutionData: false,
+      destinations: [{ cloudWatchLogsLogGroup: { logGroupArn: this.logGroup.logGroupArn } }],
+    };
+    cfn.tracingConfiguration = { enabled: true };
+    this.stateMachine.node.addDependency(observability);
+  }
+}
