@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { Run } from '../shared/domain/run';
 import type { ErrorCode } from '../shared/http';
 import type { Clock, GitHub, Ids, Log, Secrets, Store, Workflow } from '../shared/ports';

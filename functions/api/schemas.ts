@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { RepoFullName, RunId, RunKind, RunStatus, Stage } from '../shared/domain/run';
 import { MAX_TOKEN_CHARS } from './cursor';
 

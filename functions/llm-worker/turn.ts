@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { canonicalJson } from '../shared/domain/audit';
 import { LlmError } from '../shared/errors';
 import type {
@@ -107,7 +107,7 @@ export async function processLlmMessage(
   message: LlmMessage,
   delivery: Delivery,
 ): Promise<void> {
-  const { store, workflow, log } = deps;
+  const { store, log } = deps;
   const existing = await store.getTurn(message.conversationId, message.turn);
   if (existing?.role === 'assistant') {
     log.info('turn already answered: re-sending the stored result', {

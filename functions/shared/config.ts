@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The environment contract between the deployments (CDK in lib/, the embedded stack in local/)

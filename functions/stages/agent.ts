@@ -104,7 +104,7 @@ export async function runAgentTools(
   turn: number,
 ): Promise<LoopPointer> {
   const assistant = await deps.store.getTurn(conversationId, turn);
-  if (!assistant || assistant.role !== 'assistant' || assistant.runId !== run.runId) {
+  if (assistant?.role !== 'assistant' || assistant.runId !== run.runId) {
     throw new Error(`assistant turn ${turn} of ${conversationId} not found`);
   }
   // Idempotent on retry: if this step already stored the next user turn, answer from it.

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { admit } from './admit';
 import { checkChangeBoundary } from './boundary';
 import { decideAfterChecks, waitForChecks } from './checks';

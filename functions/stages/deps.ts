@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Run } from '../shared/domain/run';
 import type { ResolvedModelConfig } from '../shared/domain/models';
 import type { Clock, GitHub, Ids, Log, Mailer, RepoRef, Secrets, Store, Workflow } from '../shared/ports';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { type Contract, decidePath, isDependencyManifest, type PathRule } from './contract';
 
 /**

@@ -1,5 +1,5 @@
 import { type CST, Composer, isMap, isScalar, isSeq, LineCounter, type Node, Parser } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { MODEL_ALIASES, ModelId } from './models';
 import { firstMatchNoCase, globMatches, globProblem, matchesAny, pathProblem } from './paths';
 

@@ -1,5 +1,5 @@
 import { decodeTime, isValid, ulid } from 'ulid';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Identifiers. Run ids are ULIDs (SPEC §1): 26 Crockford base32 characters whose first 10 encode

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Model aliases and prices (SPEC §4). Stages ask for an alias; the deployment maps it to an

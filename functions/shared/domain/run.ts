@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Kinds of run (SPEC §1). `change` is the main job; the others reuse its stages. */
 export const RUN_KINDS = ['change', 'review', 'rescue'] as const;

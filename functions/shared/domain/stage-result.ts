@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * What every LLM stage returns through its terminal tool (SPEC §1 StageResult): the common

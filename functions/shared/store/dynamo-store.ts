@@ -8,7 +8,7 @@ import {
   type QueryCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { canonicalJson, GENESIS_HASH, hashEvent } from '../domain/audit';
 import { Run, type RunStatus, WorkItem } from '../domain/run';
 import {
