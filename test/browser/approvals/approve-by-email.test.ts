@@ -1,16 +1,13 @@
-import { existsSync } from 'node:fs';
 import { GetExecutionHistoryCommand } from '@aws-sdk/client-sfn';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTerminal, type Run } from '../../../functions/shared/domain/run';
 import { readMailStore, type StoredEmail } from '../../../local/emulators/ses';
 import { type Stack, startStack } from '../../../local/stack';
+import { launchBrowser } from '../../support/browser';
 
 // The whole embedded stack: label the sample issue, let the pipeline reach approval, open the
 // emailed link from the mail store in headless Chromium, click Approve, and see the run merge.
-const CHROMIUM = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find(
-  (candidate): candidate is string => Boolean(candidate && existsSync(candidate)),
-);
 
 let stack: Stack;
 let browser: Browser;
@@ -25,12 +22,12 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   throw new Error(`timed out waiting for ${what}`);
 }
 
-describe.skipIf(!CHROMIUM)('approval by email in a browser', () => {
+describe('approval by email in a browser', () => {
   beforeAll(async () => {
     stack = await startStack({
       maxWaitSeconds: { approvalSeconds: 300, checksSeconds: 120, clarifySeconds: 60 },
     });
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+    browser = await launchBrowser();
   }, 90_000);
 
   afterAll(async () => {
