@@ -1,7 +1,7 @@
 import './quiet';
 import './polyfills';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,7 +10,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
+import { createApiHandler } from '../functions/api/app';
 import { createApiKey } from '../functions/api/auth';
+import { apiPorts } from '../functions/api/wiring';
+import { createApprovalsHandler } from '../functions/approvals/app';
+import { approvalsDeps } from '../functions/approvals/wiring';
 import { createLlmDlqHandler } from '../functions/llm-dlq/app';
 import { llmDlqDeps } from '../functions/llm-dlq/wiring';
 import { createLlmWorkerHandler } from '../functions/llm-worker/app';
@@ -106,23 +110,6 @@ const lambdaContext = (name: string, timeoutMs: number): Context => {
     succeed: () => undefined,
   };
 };
-
-/** Optional handlers (the REST API and approvals) are wired when their modules exist. */
-async function optionalHttpHandler(
-  name: 'api' | 'approvals',
-  config: ReturnType<typeof env>,
-): Promise<LambdaHttpHandler | undefined> {
-  const dir = fileURLToPath(new URL(`../functions/${name}/`, import.meta.url));
-  if (!existsSync(path.join(dir, 'wiring.ts')) || !existsSync(path.join(dir, 'app.ts'))) return undefined;
-  const wiring = (await import(`../functions/${name}/wiring.ts`)) as Record<string, (c: unknown) => unknown>;
-  const app = (await import(`../functions/${name}/app.ts`)) as Record<
-    string,
-    (d: unknown) => LambdaHttpHandler
-  >;
-  const makeDeps = Object.values(wiring).find((f) => typeof f === 'function');
-  const create = Object.entries(app).find(([k, f]) => k.startsWith('create') && typeof f === 'function')?.[1];
-  return makeDeps && create ? create(makeDeps(config)) : undefined;
-}
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const log = options.log ?? (() => undefined);
@@ -272,10 +259,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const stages = createStageHandler(stageDeps(config));
     stageRunner = stages as (event: unknown, context: Context) => Promise<unknown>;
     routes.webhook = createWebhookHandler(webhookPorts(config)) as LambdaHttpHandler;
-    const api = await optionalHttpHandler('api', config);
-    if (api) routes.api = api;
-    const approvals = await optionalHttpHandler('approvals', config);
-    if (approvals) routes.approvals = approvals;
+    routes.api = createApiHandler(apiPorts(config)) as LambdaHttpHandler;
+    routes.approvals = createApprovalsHandler(approvalsDeps(config)) as LambdaHttpHandler;
 
     const store = makeStore(config);
     onExecutionEnd = async (record) => {
