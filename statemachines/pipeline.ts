@@ -156,11 +156,18 @@ export function buildPipeline(): Record<string, unknown> {
     Init: { Type: 'Pass', Parameters: { 'runId.$': '$.runId', error: null, wait: null }, Next: 'Admit' },
     Admit: stageTask('admit', 'admit', 'PlanStart'),
 
-    ...agentLoop('Plan', 'plan', 'planner', [
-      { outcome: 'complete', next: 'ImplementStart' },
-      { outcome: 'clarify', next: 'Clarify' },
-      { outcome: 'blocked', next: 'FinalizeBlocked' },
-    ]),
+    // `$.wait` carries the answer that resumed a clarification round (null on the first plan).
+    ...agentLoop(
+      'Plan',
+      'plan',
+      'planner',
+      [
+        { outcome: 'complete', next: 'ImplementStart' },
+        { outcome: 'clarify', next: 'Clarify' },
+        { outcome: 'blocked', next: 'FinalizeBlocked' },
+      ],
+      { 'resume.$': '$.wait' },
+    ),
     Clarify: waitTask('clarify', '$.admit.out.timeouts.clarifySeconds', 'PlanStart', 'FinalizeTimedOut'),
 
     ...agentLoop('Implement', 'implement', 'coder', [
@@ -177,7 +184,17 @@ export function buildPipeline(): Record<string, unknown> {
       Default: 'FinalizeFailed',
     },
     Publish: stageTask('publish', 'step', 'Checks'),
-    Checks: waitTask('checks', '$.admit.out.timeouts.checksSeconds', 'ChecksDecide', 'FinalizeFailed'),
+    Checks: waitTask('checks', '$.admit.out.timeouts.checksSeconds', 'ChecksDecide', 'ChecksTimedOut'),
+    // CI that never reports ends the run with a cause people can act on, not a bare States.Timeout.
+    ChecksTimedOut: {
+      Type: 'Pass',
+      Result: {
+        Error: 'ChecksTimedOut',
+        Cause: 'CI did not report a result on the pull request head before the checks timeout',
+      },
+      ResultPath: '$.error',
+      Next: 'FinalizeFailed',
+    },
     ChecksDecide: stageTask('checks.decide', 'step', 'ChecksChoice'),
     ChecksChoice: {
       Type: 'Choice',

@@ -1,7 +1,8 @@
-import { isTerminal, type RunStatus, RunStatus as RunStatusSchema } from '../shared/domain/run';
+import { isTerminal, type Run, type RunStatus, RunStatus as RunStatusSchema } from '../shared/domain/run';
+import type { WaitKind } from '../shared/ports';
 import { updateStatusComment } from './comments';
 import type { StageDeps } from './deps';
-import { closeOpenStage, mutateRun } from './run-state';
+import { closeOpenStage, mutateRun } from '../shared/run-state';
 
 /** `$.error` as Step Functions hands it over: Cause is often the Lambda error as JSON. */
 export interface StateError {
@@ -52,10 +53,11 @@ export async function finalize(
       ...(target !== 'SUCCEEDED' && (fromState ?? r.error) ? { error: fromState ?? r.error } : {}),
     };
   });
+  const leftovers = await releaseLeftovers(deps, run, at);
   await deps.store.appendEvent(runId, {
     type: 'run.finished',
     actor: 'stage-runner',
-    data: { status: run.status, error: run.error?.class, costUsd: run.ledger.costUsd },
+    data: { status: run.status, error: run.error?.class, costUsd: run.ledger.costUsd, ...leftovers },
   });
   if (run.status === 'REJECTED' && run.prNumber) {
     const pull = await deps.github.getPull(deps.repoOf(run), run.prNumber).catch(() => undefined);
@@ -70,4 +72,36 @@ export async function finalize(
         : DETAIL[run.status];
   await updateStatusComment(deps, run, detail);
   return { status: run.status };
+}
+
+/**
+ * A run that ended (timed out, expired, failed) leaves nothing to resume: its own pending waits
+ * are taken, so a late reply, CI result or click finds nothing, and its pending approval links
+ * are superseded. Waits are keyed by issue or commit: only this run's own are taken.
+ */
+async function releaseLeftovers(
+  deps: StageDeps,
+  run: Run,
+  at: string,
+): Promise<{ waitsReleased?: number; approvalsSuperseded?: number }> {
+  const waits: Array<[WaitKind, string]> = [
+    ['approval', run.runId],
+    ['clarify', run.workItemKey],
+  ];
+  if (run.headSha) waits.push(['checks', `${run.repo}@${run.headSha}`]);
+  let waitsReleased = 0;
+  for (const [kind, key] of waits) {
+    const wait = await deps.store.getWait(kind, key);
+    if (wait?.runId === run.runId && (await deps.store.takeWait(kind, key))) waitsReleased += 1;
+  }
+  let approvalsSuperseded = 0;
+  for (const approval of await deps.store.listApprovalsForRun(run.runId)) {
+    if (approval.state !== 'PENDING') continue;
+    if (await deps.store.decideApproval(approval.approvalId, { state: 'SUPERSEDED', decidedAt: at }))
+      approvalsSuperseded += 1;
+  }
+  return {
+    ...(waitsReleased > 0 ? { waitsReleased } : {}),
+    ...(approvalsSuperseded > 0 ? { approvalsSuperseded } : {}),
+  };
 }

@@ -1,0 +1,162 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sampleScript } from '../../../local/model/scripts';
+import type { Stack } from '../../../local/stack';
+import { api, eventually, sleep, startTestStack, waitForStatus } from '../../support/e2e';
+import {
+  decideRun,
+  eventTypes,
+  executionEnded,
+  fileAt,
+  issueComments,
+  pullCommits,
+  pullOf,
+  type Sandbox,
+  sandbox,
+  startScenario,
+  finished,
+} from './support';
+
+/** People and limits stopping a run: rejection, cancel (API and comment), budget. */
+
+let stack: Stack;
+
+beforeAll(async () => {
+  stack = await startTestStack();
+}, 60_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+/** What the forge shows of a run: comments (with bodies), PR commits, PR state. */
+async function forgeSnapshot(box: Sandbox, prNumber?: number) {
+  return {
+    comments: (await issueComments(stack, box)).map((c) => `${c.id}:${c.body}`),
+    commits: prNumber ? (await pullCommits(stack, box, prNumber)).map((c) => c.sha) : [],
+    pr: prNumber ? (await pullOf(stack, box, prNumber)).state : undefined,
+  };
+}
+
+const messageCalls = () => (stack.model?.calls() ?? []).filter((c) => c.path === '/v1/messages');
+
+describe('rejection', () => {
+  it('a reject through the approval page ends REJECTED, closes the PR and shows the reason', async () => {
+    const box = await sandbox(stack, 'reject');
+    const run = await startScenario(stack, box, sampleScript);
+    const reason = 'Please use the existing string helpers instead of a new module.';
+    expect(await decideRun(stack, run.runId, 'reject', reason)).toBe(200);
+    const done = await finished(stack, run.runId);
+    expect(done.status).toBe('REJECTED');
+    expect(done.error?.class).toBe('Rejected');
+    expect(done.error?.cause).toContain(reason);
+
+    const pull = await pullOf(stack, box, done.prNumber as number);
+    expect(pull.state).toBe('closed');
+    expect(pull.merged).toBe(false);
+    expect(await fileAt(stack, box, 'src/slugify.js')).toBeUndefined();
+
+    const view = await api(stack, 'GET', `/v1/runs/${run.runId}`);
+    expect(view.status).toBe(200);
+    expect(view.json.data.status).toBe('REJECTED');
+    expect(view.json.data.error.cause).toContain(reason);
+    const types = await eventTypes(stack, run.runId);
+    expect(types).toContain('approval.decided');
+    expect(types).not.toContain('change.merged');
+  }, 60_000);
+});
+
+describe('cancel', () => {
+  it('POST /v1/runs/{id}/cancel mid-run stops the execution, closes the PR and nothing continues', async () => {
+    const box = await sandbox(stack, 'cancel-api');
+    // Slow CI keeps the run VERIFYING long enough to cancel it with the PR open.
+    stack.forge.actions.setCiCommand(box.owner, box.name, 'sleep 2 && node --test');
+    const run = await startScenario(stack, box, sampleScript);
+    await waitForStatus(stack, run.runId, ['VERIFYING']);
+    const published = await waitForPr(run.runId);
+    expect(published.status).toBe('VERIFYING');
+
+    const cancelled = await api(stack, 'POST', `/v1/runs/${run.runId}/cancel`);
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.json.data.status).toBe('CANCELLED');
+    expect(await executionEnded(stack, run.runId)).toBe('ABORTED');
+
+    const prNumber = published.prNumber as number;
+    expect((await pullOf(stack, box, prNumber)).state).toBe('closed');
+    const callsAtCancel = messageCalls().length;
+    const before = await forgeSnapshot(box, prNumber);
+    // Let the slow CI finish and its webhook arrive: nothing may resume the run.
+    await stack.forge.waitForIdle(20_000);
+    await sleep(1000);
+    expect(await forgeSnapshot(box, prNumber)).toEqual(before);
+    expect(messageCalls()).toHaveLength(callsAtCancel);
+    const after = await stack.store.getRun(run.runId);
+    expect(after?.status).toBe('CANCELLED');
+    expect(await eventTypes(stack, run.runId)).toContain('run.cancelled');
+    expect(await fileAt(stack, box, 'src/slugify.js')).toBeUndefined();
+  }, 60_000);
+
+  // SKIPPED: functions/webhook/app.ts `cancel` stops the execution BEFORE it writes CANCELLED, so
+  // the embedded stack's execution-end hook marks the run FAILED (class Cancelled) first and the
+  // webhook's stale-version write gives up; it also takes no waits and leaves the PR open. The API
+  // route does it right (CANCELLED first, then stop, then clean up). Unskip once the webhook
+  // cancel follows the API's order and cleanup (reported to the lead; not this helper's file).
+  it('a `/factory cancel` comment by alice cancels a run mid-CI, closes its PR; nothing continues', async () => {
+    const box = await sandbox(stack, 'cancel-comment');
+    stack.forge.actions.setCiCommand(box.owner, box.name, 'sleep 2 && node --test');
+    const run = await startScenario(stack, box, sampleScript);
+    await waitForStatus(stack, run.runId, ['VERIFYING']);
+    const published = await waitForPr(run.runId);
+    await stack.forge.actions.comment('alice', box.owner, box.name, box.issue, '/factory cancel');
+    const done = await waitForStatus(stack, run.runId, ['CANCELLED'], 20_000);
+    expect(done.status).toBe('CANCELLED');
+    expect(await executionEnded(stack, run.runId)).toBe('ABORTED');
+    const prNumber = published.prNumber as number;
+    await eventually(
+      'the PR to close',
+      async () => (await pullOf(stack, box, prNumber)).state === 'closed',
+      10_000,
+    );
+
+    const callsAtCancel = messageCalls().length;
+    const before = await forgeSnapshot(box, prNumber);
+    await stack.forge.waitForIdle(20_000);
+    await sleep(1000);
+    expect(await forgeSnapshot(box, prNumber)).toEqual(before);
+    expect(messageCalls()).toHaveLength(callsAtCancel);
+    expect((await stack.store.getRun(run.runId))?.status).toBe('CANCELLED');
+    expect(await eventTypes(stack, run.runId)).toContain('run.cancelled');
+  }, 60_000);
+});
+
+describe('budget', () => {
+  it('a budget too small for the first call fails BudgetExceeded before the model is called', async () => {
+    const box = await sandbox(stack, 'budget');
+    await stack.forge.actions.pushCommit(
+      'alice',
+      box.owner,
+      box.name,
+      'main',
+      { '.github/factory.yml': 'budget_usd: 0.01\n' },
+      'Tiny factory budget',
+    );
+    stack.model?.reset();
+    const run = await startScenario(stack, box, sampleScript);
+    const done = await finished(stack, run.runId, 30_000);
+    expect(done.status).toBe('FAILED');
+    expect(done.error?.class).toBe('BudgetExceeded');
+    expect(messageCalls()).toHaveLength(0);
+    expect(done.ledger.llmCalls).toBe(0);
+    expect(done.ledger.costUsd).toBe(0);
+    const status = (await issueComments(stack, box)).find((c) => c.body.includes(run.runId));
+    expect(status?.body).toContain('BudgetExceeded');
+  }, 60_000);
+});
+
+async function waitForPr(runId: string) {
+  for (let i = 0; i < 100; i++) {
+    const run = await stack.store.getRun(runId);
+    if (run?.prNumber) return run;
+    await sleep(100);
+  }
+  throw new Error(`run ${runId} never opened a PR`);
+}

@@ -1,0 +1,105 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EMPTY_INPUT_ASSERTION, SLUGIFY_SOURCE } from '../../../local/model/sample-code';
+import {
+  blockingReviewScenario,
+  failingThenFixedScenario,
+  sameFailureTwiceScenario,
+} from '../../../local/model/scripts';
+import type { Stack } from '../../../local/stack';
+import { startTestStack } from '../../support/e2e';
+import {
+  branchExists,
+  decideRun,
+  eventsOf,
+  eventTypes,
+  fileAt,
+  issueComments,
+  pullCommits,
+  pullOf,
+  reviewsOf,
+  sandbox,
+  startScenario,
+  finished,
+} from './support';
+
+/** The fix loop: failing CI fixed, the same failure twice reverted, a blocking review fixed. */
+
+let stack: Stack;
+
+beforeAll(async () => {
+  stack = await startTestStack();
+}, 60_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe('fix loop', () => {
+  it('fixes failing CI on the next attempt: two commits on the PR, merged green', async () => {
+    const box = await sandbox(stack, 'ci-fix');
+    const run = await startScenario(stack, box, failingThenFixedScenario);
+    expect(await decideRun(stack, run.runId, 'approve')).toBe(200);
+    const done = await finished(stack, run.runId);
+    expect(done.status).toBe('SUCCEEDED');
+    expect(done.fixAttempts).toBe(1);
+
+    const commits = await pullCommits(stack, box, done.prNumber as number);
+    expect(commits).toHaveLength(2);
+    const pull = await pullOf(stack, box, done.prNumber as number);
+    expect(pull.merged).toBe(true);
+    expect(pull.head.sha).toBe(done.headSha);
+    expect(await fileAt(stack, box, 'src/slugify.js')).toBe(SLUGIFY_SOURCE);
+
+    const events = await eventsOf(stack, run.runId);
+    const failed = events.filter((e) => e.type === 'checks.failed');
+    expect(failed).toHaveLength(1);
+    expect(failed[0]?.data?.headSha).toBe(commits[0]?.sha);
+    expect(events.filter((e) => e.type === 'change.published')).toHaveLength(2);
+  }, 60_000);
+
+  it('the same failure twice reverts: PR closed, branch deleted, FAILED with the root cause', async () => {
+    const box = await sandbox(stack, 'ci-twice');
+    const run = await startScenario(stack, box, sameFailureTwiceScenario);
+    const done = await finished(stack, run.runId, 60_000);
+    expect(done.status).toBe('FAILED');
+    expect(done.error?.class).toBe('SameFailureRepeated');
+    expect(done.error?.cause).toMatch(/not ok|fail|expected/i);
+
+    const pull = await pullOf(stack, box, done.prNumber as number);
+    expect(pull.state).toBe('closed');
+    expect(pull.merged).toBe(false);
+    expect(await branchExists(stack, box, done.branch as string)).toBe(false);
+    expect(await fileAt(stack, box, 'src/slugify.js')).toBeUndefined();
+
+    const status = (await issueComments(stack, box)).find((c) => c.body.includes(done.runId));
+    expect(status?.body).toContain('failed');
+    expect(status?.body).toContain('SameFailureRepeated');
+    expect(status?.body).toContain((done.error?.cause ?? '').split('\n')[0]);
+
+    const types = await eventTypes(stack, run.runId);
+    expect(types.filter((t) => t === 'checks.failed')).toHaveLength(2);
+    expect(types).toContain('change.reverted');
+    expect(types.at(-1)).toBe('run.finished');
+  }, 60_000);
+
+  it('a blocking review finding goes back to implement, and the fixed change merges', async () => {
+    const box = await sandbox(stack, 'review');
+    const run = await startScenario(stack, box, blockingReviewScenario);
+    expect(await decideRun(stack, run.runId, 'approve')).toBe(200);
+    const done = await finished(stack, run.runId);
+    expect(done.status).toBe('SUCCEEDED');
+    expect(done.fixAttempts).toBe(1);
+
+    const reviews = await reviewsOf(stack, box, done.prNumber as number);
+    expect(reviews).toHaveLength(2);
+    expect(reviews[0]?.body).toContain('changes required');
+    expect(reviews[0]?.body).toContain('empty');
+    expect(reviews[1]?.body).not.toContain('changes required');
+    expect(await pullCommits(stack, box, done.prNumber as number)).toHaveLength(2);
+    expect(await fileAt(stack, box, 'test/slugify.test.js')).toContain(EMPTY_INPUT_ASSERTION);
+
+    const events = await eventsOf(stack, run.runId);
+    const submitted = events.filter((e) => e.type === 'review.submitted').map((e) => e.data?.blocking);
+    expect(submitted).toEqual([true, false]);
+  }, 60_000);
+});

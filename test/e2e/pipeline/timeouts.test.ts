@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clarifyScenario, sampleScript } from '../../../local/model/scripts';
+import type { Stack } from '../../../local/stack';
+import { eventually, startTestStack, waitForStatus } from '../../support/e2e';
+import { eventTypes, executionEnded, issueComments, sandbox, startScenario, finished } from './support';
+
+/** No run can hang: every human and CI wait ends in a definite status (short waits here). */
+
+let stack: Stack;
+
+beforeAll(async () => {
+  stack = await startTestStack({
+    maxWaitSeconds: { clarifySeconds: 3, approvalSeconds: 3, checksSeconds: 5 },
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe('waits end', () => {
+  it('an unanswered clarification ends TIMED_OUT', async () => {
+    const box = await sandbox(stack, 'clarify-timeout');
+    const run = await startScenario(stack, box, clarifyScenario);
+    await waitForStatus(stack, run.runId, ['AWAITING_CLARIFICATION']);
+    const done = await finished(stack, run.runId, 20_000);
+    expect(done.status).toBe('TIMED_OUT');
+    await eventually('run.finished', async () =>
+      (await eventTypes(stack, run.runId)).includes('run.finished'),
+    );
+    expect(await executionEnded(stack, run.runId)).toBe('FAILED');
+    const status = (await issueComments(stack, box)).find((c) => c.body.includes(run.runId));
+    expect(status?.body).toContain('timed out');
+    expect(await stack.store.getWait('clarify', done.workItemKey)).toBeUndefined();
+  }, 30_000);
+
+  it('an unapproved run ends EXPIRED, its wait released and its links dead', async () => {
+    const box = await sandbox(stack, 'approval-timeout');
+    const run = await startScenario(stack, box, sampleScript);
+    await waitForStatus(stack, run.runId, ['AWAITING_APPROVAL']);
+    const done = await finished(stack, run.runId, 20_000);
+    expect(done.status).toBe('EXPIRED');
+    expect(done.mergedSha).toBeUndefined();
+    // finalize releases the leftovers before it records the end.
+    await eventually('run.finished', async () =>
+      (await eventTypes(stack, run.runId)).includes('run.finished'),
+    );
+    const approvals = await stack.store.listApprovalsForRun(run.runId);
+    expect(approvals.length).toBeGreaterThan(0);
+    // The links expired with the wait (an expired link can no longer be decided at all).
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    for (const approval of approvals) {
+      expect(approval.state === 'SUPERSEDED' || approval.expiresAt <= nowSeconds).toBe(true);
+      expect(approval.state).not.toBe('APPROVED');
+    }
+    expect(await stack.store.getWait('approval', run.runId)).toBeUndefined();
+  }, 30_000);
+
+  it('CI that never reports ends FAILED with ChecksTimedOut', async () => {
+    const box = await sandbox(stack, 'ci-silent');
+    // The repo has a workflow (CI is configured) but the forge never runs it.
+    stack.forge.actions.setCiCommand(box.owner, box.name, null);
+    const run = await startScenario(stack, box, sampleScript);
+    await waitForStatus(stack, run.runId, ['VERIFYING']);
+    const done = await finished(stack, run.runId, 20_000);
+    expect(done.status).toBe('FAILED');
+    expect(done.error?.class).toBe('ChecksTimedOut');
+    const status = (await issueComments(stack, box)).find((c) => c.body.includes(run.runId));
+    expect(status?.body).toContain('ChecksTimedOut');
+  }, 30_000);
+});
