@@ -113,6 +113,8 @@ export async function runDemo(options: {
   json: boolean;
   llmFaults?: string;
   timeoutMs?: number;
+  /** Called with the stack and the result before the stack stops (tests read the model's calls). */
+  inspect?: (stack: Stack, result: DemoResult) => void | Promise<void>;
 }): Promise<DemoResult> {
   const say = progress(options.json);
   const started = Date.now();
@@ -176,6 +178,7 @@ export async function runDemo(options: {
     if (run.prUrl)
       say(`Pull request: ${run.prUrl}${run.mergedSha ? ` merged as ${run.mergedSha.slice(0, 7)}` : ''}`);
     say(`Cost: $${run.ledger.costUsd.toFixed(4)} over ${run.ledger.llmCalls} model calls`);
+    await options.inspect?.(stack, result);
     return result;
   } finally {
     await stack.stop();

@@ -24,7 +24,7 @@ import { isTerminal } from '../functions/shared/domain/run';
 import type { Store } from '../functions/shared/ports';
 import { makeStore } from '../functions/shared/runtime';
 import { createStageHandler } from '../functions/stages/app';
-import { mutateRun } from '../functions/stages/run-state';
+import { mutateRun } from '../functions/shared/run-state';
 import { stageDeps } from '../functions/stages/wiring';
 import { createWebhookHandler } from '../functions/webhook/app';
 import { webhookPorts } from '../functions/webhook/wiring';
@@ -70,6 +70,8 @@ export interface StackOptions {
   /** Caps on the human and CI waits, in seconds (tests make them short). */
   maxWaitSeconds?: { clarifySeconds?: number; checksSeconds?: number; approvalSeconds?: number };
   llmTurnTimeoutSeconds?: number;
+  /** The LLM queue's redrive (tests make it short to reach the DLQ quickly); default 6 receives, 120 s. */
+  llmQueue?: { maxReceiveCount?: number; visibilityTimeoutSeconds?: number };
   ciTimeoutMs?: number;
   /** Diagnostic lines (never secrets). */
   log?: (line: string) => void;
@@ -134,8 +136,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const queues = await createQueues(sqs.endpoint, {
       name: 'code-factory-llm',
       dlqName: 'code-factory-llm-dlq',
-      maxReceiveCount: 6,
-      visibilityTimeoutSeconds: 120,
+      maxReceiveCount: options.llmQueue?.maxReceiveCount ?? 6,
+      visibilityTimeoutSeconds: options.llmQueue?.visibilityTimeoutSeconds ?? 120,
     });
     const ses = await startSes();
     closers.push(() => ses.close());
@@ -190,7 +192,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
     // Step Functions with a late-bound stage runner: the runner needs the service's endpoint.
     let stageRunner: ((event: unknown, context: Context) => Promise<unknown>) | undefined;
-    let onExecutionEnd: (record: ExecutionRecord) => Promise<void> = async () => undefined;
+    // Executions the engine ends while it starts (interrupted by a restart) are held until the
+    // store exists, so their runs are marked FAILED too rather than left waiting forever.
+    const endedBeforeReady: ExecutionRecord[] = [];
+    let onExecutionEnd: (record: ExecutionRecord) => Promise<void> = async (record) => {
+      endedBeforeReady.push(record);
+    };
     const definition = substitute(readFileSync(PIPELINE_ASL, 'utf8'), {
       StageRunnerFunctionArn: STAGE_RUNNER_ARN,
       LlmQueueUrl: queues.queueUrl,
@@ -282,6 +289,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
             },
       ).catch((error: unknown) => log(`could not record the end of ${record.name}: ${String(error)}`));
     };
+
+    for (const record of endedBeforeReady.splice(0)) await onExecutionEnd(record);
 
     const worker = createLlmWorkerHandler(llmWorkerDeps(config));
     const dlq = createLlmDlqHandler(llmDlqDeps(config));

@@ -18,6 +18,11 @@ const BAD_ENDINGS = new Set(['FAILED', 'REJECTED', 'EXPIRED', 'TIMED_OUT', 'BLOC
 const TERMINAL = new Set([...BAD_ENDINGS, 'SUCCEEDED', 'CANCELLED']);
 const MIN_INTERVAL_S = 1;
 const MAX_INTERVAL_S = 60;
+/**
+ * The API hints long waits (Retry-After 60 s) on runs waiting for people; a person watching wants
+ * to see the decision land soon, and polls are cheap (ETag, 304), so watch honours at most this.
+ */
+const MAX_HINTED_WAIT_S = 10;
 const MAX_CONSECUTIVE_NETWORK_ERRORS = 5;
 
 class UsageError extends Error {}
@@ -243,7 +248,10 @@ async function watch(ctx: CliContext, runId: string, options: WatchOptions): Pro
       if (!transient || ++networkErrors >= MAX_CONSECUTIVE_NETWORK_ERRORS) throw error;
     }
     if (run && TERMINAL.has(run.status)) break;
-    const waitS = Math.min(Math.max(intervalS, retryAfterS ?? 0), MAX_INTERVAL_S);
+    const waitS = Math.min(
+      Math.max(intervalS, Math.min(retryAfterS ?? 0, MAX_HINTED_WAIT_S)),
+      MAX_INTERVAL_S,
+    );
     if (Date.now() + waitS * 1000 > deadline) {
       ctx.io.stderr(`code-factory: gave up watching ${runId} after ${duration(timeoutS * 1000)}\n`);
       return EXIT.error;
