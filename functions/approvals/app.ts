@@ -14,7 +14,7 @@ import type {
   Workflow,
 } from '../shared/ports';
 import { contractOf, repoOf } from '../stages/deps';
-import { mutateRun } from '../stages/run-state';
+import { mutateRun } from '../shared/run-state';
 import {
   APPROVAL_ID,
   approvalKey,

@@ -30,6 +30,7 @@ export function createLlmWorkerHandler(deps: LlmWorkerDeps) {
     }
     try {
       await processLlmMessage(deps, parsed.data, {
+        messageId: record.messageId,
         receiptHandle: record.receiptHandle,
         receiveCount: Number(record.attributes.ApproximateReceiveCount ?? '1'),
       });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import { canonicalJson } from '../shared/domain/audit';
+import { isTerminal } from '../shared/domain/run';
 import { LlmError } from '../shared/errors';
 import type {
   Clock,
@@ -52,9 +53,19 @@ export interface LlmWorkerDeps {
 
 /** How this delivery of the message was received (from the SQS record). */
 export interface Delivery {
+  /** The SQS message id: the same across redeliveries of one message, different for a duplicate send. */
+  messageId: string;
   receiptHandle: string;
   receiveCount: number;
 }
+
+/**
+ * How long one message owns a turn. SQS may deliver copies of a message concurrently: the lease
+ * makes sure only one of them calls the model; the others come back later and find the answer.
+ * It outlives the queue's visibility timeout, and a crashed owner's lease simply expires.
+ */
+export const TURN_LEASE_SECONDS = 900;
+const LEASE_BUSY_DELAY_SECONDS = 10;
 
 /** Thrown to leave the message on the queue: it comes back after the visibility we set. */
 export class RetryLater extends Error {
@@ -116,6 +127,31 @@ export async function processLlmMessage(
     });
     await answer(deps, message, resultOf(existing));
     return;
+  }
+
+  // A message outliving its run (expired token, redelivered after the run ended) must not spend.
+  const run = await store.getRun(message.runId);
+  if (run && isTerminal(run.status)) {
+    log.warn('run already ended: LLM message acknowledged without a model call', {
+      runId: message.runId,
+      status: run.status,
+    });
+    await fail(deps, message, 'LlmProtocolError', `run ${message.runId} already ended`);
+    return;
+  }
+
+  const leased = await store.claimLease(
+    `llm-turn#${message.conversationId}#${message.turn}`,
+    delivery.messageId,
+    TURN_LEASE_SECONDS,
+  );
+  if (!leased) {
+    log.info('another copy of this turn is in flight: delaying this one', {
+      runId: message.runId,
+      turn: message.turn,
+    });
+    await deps.queue.changeVisibility(delivery.receiptHandle, LEASE_BUSY_DELAY_SECONDS);
+    throw new RetryLater('turn in flight elsewhere', LEASE_BUSY_DELAY_SECONDS);
   }
 
   const meta = await store.getConversation(message.conversationId);

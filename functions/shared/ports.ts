@@ -279,6 +279,12 @@ export interface Store {
   getWorkspaceFile(runId: string, path: string): Promise<WorkspaceFile | undefined>;
   listWorkspaceFiles(runId: string): Promise<WorkspaceFile[]>;
 
+  /**
+   * A lease: acquired when absent, expired, or already held by `owner` (re-entrant). One owner at
+   * a time until `ttlSeconds` pass; used so concurrent copies of one queue message never both act.
+   */
+  claimLease(key: string, owner: string, ttlSeconds: number): Promise<boolean>;
+
   // Short-lived cache (collaborator permissions, installation tokens metadata)
   cacheGet(key: string): Promise<string | undefined>;
   cachePut(key: string, value: string, ttlSeconds: number): Promise<void>;

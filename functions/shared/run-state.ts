@@ -1,7 +1,7 @@
-import type { Run, RunStatus, StageRecord } from '../shared/domain/run';
-import { assertTransition } from '../shared/domain/transitions';
-import { VersionConflictError } from '../shared/errors';
-import type { StageDeps } from './deps';
+import type { Run, RunStatus, StageRecord } from './domain/run';
+import { assertTransition } from './domain/transitions';
+import { VersionConflictError } from './errors';
+import type { Store } from './ports';
 
 const MAX_CONFLICT_RETRIES = 8;
 
@@ -10,7 +10,7 @@ const MAX_CONFLICT_RETRIES = 8;
  * current run; a lost race re-reads and recomputes (bounded).
  */
 export async function mutateRun(
-  deps: Pick<StageDeps, 'store'>,
+  deps: { store: Store },
   runId: string,
   change: (current: Run) => Partial<Run> | undefined,
 ): Promise<Run> {

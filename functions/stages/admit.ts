@@ -10,7 +10,7 @@ import { FactoryError } from '../shared/errors';
 import { triggerLabelCacheKey } from '../webhook/triggers';
 import { updateStatusComment } from './comments';
 import type { RunContract, StageDeps } from './deps';
-import { enterStage, mutateRun } from './run-state';
+import { enterStage, mutateRun } from '../shared/run-state';
 
 /** A run that cannot proceed, refused at admit with a reason people can act on. */
 export class AdmissionRefusedError extends FactoryError {

@@ -1,7 +1,7 @@
 import type { Run, Stage } from '../shared/domain/run';
 import type { ConversationMeta } from '../shared/ports';
 import type { StageDeps } from './deps';
-import { mutateRun } from './run-state';
+import { mutateRun } from '../shared/run-state';
 import {
   executeTool,
   READ_TOOLS,

@@ -4,7 +4,7 @@ import { FactoryError } from '../shared/errors';
 import type { ApprovalRecord } from '../shared/ports';
 import { updateStatusComment } from './comments';
 import type { StageDeps } from './deps';
-import { enterStage, mutateRun } from './run-state';
+import { enterStage, mutateRun } from '../shared/run-state';
 
 /** Neither the repo's factory.yml nor the deployment names anyone who may approve. */
 export class NoApprovers extends FactoryError {

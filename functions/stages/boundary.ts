@@ -1,7 +1,7 @@
 import { type FileChange, checkBoundary, describeViolations } from '../shared/domain/boundary';
 import type { Contract } from '../shared/domain/contract';
 import type { StageDeps } from './deps';
-import { enterStage, mutateRun } from './run-state';
+import { enterStage, mutateRun } from '../shared/run-state';
 import type { ToolContext } from './tools';
 import { readText } from './tools';
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Run } from '../shared/domain/run';
 import type { CheckSummary } from '../shared/ports';
 import type { StageDeps } from './deps';
-import { enterStage, mutateRun } from './run-state';
+import { enterStage, mutateRun } from '../shared/run-state';
 import { truncate } from './tools';
 
 /**

@@ -1,5 +1,5 @@
 import type { StageDeps } from './deps';
-import { enterStage, mutateRun } from './run-state';
+import { enterStage, mutateRun } from '../shared/run-state';
 
 /**
  * clarify: ask the plan's questions on the issue and wait. The wait is stored before the

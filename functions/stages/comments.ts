@@ -1,6 +1,6 @@
 import type { Run } from '../shared/domain/run';
 import type { StageDeps } from './deps';
-import { mutateRun } from './run-state';
+import { mutateRun } from '../shared/run-state';
 
 /**
  * The factory keeps ONE comment per run on the issue and updates it in place at the moments a

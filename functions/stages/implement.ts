@@ -2,7 +2,7 @@ import { parseStageResult, stageResultJsonSchema } from '../shared/domain/stage-
 import { type AgentSpec, type LoopPointer, runAgentTools, startAgent } from './agent';
 import type { StageDeps } from './deps';
 import { implementPrompt } from './prompts';
-import { enterStage, mutateRun } from './run-state';
+import { enterStage, mutateRun } from '../shared/run-state';
 
 export const implementSpec: AgentSpec = {
   stage: 'implement',

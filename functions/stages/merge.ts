@@ -1,6 +1,6 @@
 import { updateStatusComment } from './comments';
 import type { StageDeps } from './deps';
-import { enterStage, mutateRun } from './run-state';
+import { enterStage, mutateRun } from '../shared/run-state';
 
 export class MergeRefusedError extends Error {
   constructor(message: string) {

@@ -3,7 +3,7 @@ import { type AgentSpec, type LoopPointer, runAgentTools, startAgent } from './a
 import { updateStatusComment } from './comments';
 import type { StageDeps } from './deps';
 import { planPrompt } from './prompts';
-import { enterStage, mutateRun } from './run-state';
+import { enterStage, mutateRun } from '../shared/run-state';
 
 export const MAX_CLARIFY_ROUNDS = 3;
 

@@ -3,7 +3,7 @@ import type { Run } from '../shared/domain/run';
 import type { TreeEntry, WorkspaceFile } from '../shared/ports';
 import { updateStatusComment } from './comments';
 import type { StageDeps } from './deps';
-import { enterStage, mutateRun } from './run-state';
+import { enterStage, mutateRun } from '../shared/run-state';
 
 /**
  * publish: the workspace overlay becomes one commit on the run's branch, through the git-data

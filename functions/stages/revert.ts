@@ -1,6 +1,6 @@
 import { updateStatusComment } from './comments';
 import type { StageDeps } from './deps';
-import { enterStage, mutateRun } from './run-state';
+import { enterStage, mutateRun } from '../shared/run-state';
 
 /**
  * revert (test-and-commit-or-revert): out of fix attempts, or the same failure twice. Close the

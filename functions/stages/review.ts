@@ -3,7 +3,7 @@ import { type AgentSpec, type LoopPointer, runAgentTools, startAgent } from './a
 import { describeChange } from './boundary';
 import type { StageDeps } from './deps';
 import { reviewPrompt } from './prompts';
-import { enterStage, mutateRun } from './run-state';
+import { enterStage, mutateRun } from '../shared/run-state';
 
 export const reviewSpec: AgentSpec = {
   stage: 'review',

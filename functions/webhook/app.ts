@@ -1,4 +1,5 @@
 import { verify } from '@octokit/webhooks-methods';
+import { cancelRun } from '../shared/cancel-run';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { type Run, type RunKind, Run as RunSchema, type Trigger, type WorkItem } from '../shared/domain/run';
 import {
@@ -363,28 +364,14 @@ export function createWebhookCore(ports: WebhookPorts) {
     if (!WRITERS.has(permission)) return refuseWithoutPermission(delivery, intent, permission);
 
     const { runs } = await store.getWorkItemWithRuns(intent.workItemKey, { limit: 1 });
-    let run = runs.items[0];
+    const run = runs.items[0];
     if (!run || TERMINAL.has(run.status)) return refuse(delivery, 'no active run to cancel');
     const runId = run.runId;
-    try {
-      await workflow.stopRun(runId, 'Cancelled', `cancelled by @${intent.sender.login} with /factory cancel`);
-    } catch (error) {
-      // A QUEUED run whose start never happened has no execution: cancelling it is still right.
-      if (!/ExecutionDoesNotExist|NotFound/.test(errorName(error))) throw error;
-    }
-    for (let attempt = 0; attempt < 3 && run && !TERMINAL.has(run.status); attempt++) {
-      try {
-        const now = iso();
-        await store.updateRun(runId, run.version, { status: 'CANCELLED', endedAt: now, updatedAt: now });
-        break;
-      } catch (error) {
-        if (errorName(error) !== 'VersionConflict') throw error;
-        run = await store.getRun(runId);
-      }
-    }
-    await store.appendEvent(runId, {
-      type: 'run.cancelled',
+    // CANCELLED first, then stop, then clean up (functions/shared/cancel-run.ts): stopping first
+    // would let the execution's end be recorded as a failure before the cancel is.
+    await cancelRun({ store, workflow, github, log, now: iso }, runId, {
       actor: intent.sender.login,
+      cause: `cancelled by @${intent.sender.login} with /factory cancel`,
       data: { deliveryId: delivery.id },
     });
     await store.updateDelivery(delivery.id, { state: 'RESUMED', runId, reason: 'cancel' });

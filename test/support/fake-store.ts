@@ -247,14 +247,20 @@ export class FakeStore implements Store {
   putApproval(): Promise<void> {
     return this.unsupported('putApproval');
   }
+  claimLease(): Promise<boolean> {
+    return this.unsupported('claimLease');
+  }
   getApproval(): Promise<undefined> {
     return this.unsupported('getApproval');
   }
   decideApproval(): Promise<boolean> {
     return this.unsupported('decideApproval');
   }
-  listApprovalsForRun(): Promise<never[]> {
-    return this.unsupported('listApprovalsForRun');
+  /** The fake holds no approvals (putApproval is unsupported), so every run has none. */
+  async listApprovalsForRun(): Promise<never[]> {
+    await this.enter('listApprovalsForRun');
+    await this.leave();
+    return [];
   }
   putApiKey(): Promise<void> {
     return this.unsupported('putApiKey');

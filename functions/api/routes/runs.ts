@@ -1,9 +1,8 @@
+import { cancelRun as cancelSharedRun } from '../../shared/cancel-run';
 import { createHash } from 'node:crypto';
 import { isTerminal, type Run, workItemKeyOf } from '../../shared/domain/run';
 import { header, rawBody, rawBodyLength } from '../../shared/http';
-import type { RepoRef } from '../../shared/ports';
 import { admitToWorkItem, startRun } from '../../shared/start-run';
-import { closeOpenStage, mutateRun } from '../../stages/run-state';
 import {
   ApiError,
   type ApiReply,
@@ -169,94 +168,25 @@ export async function listRunEvents(ctx: RouteContext, request: ApiRequest): Pro
 }
 
 /**
- * POST /v1/runs/{id}/cancel: CANCELLED first (optimistic lock, transition table), then the
- * execution is stopped — in that order, so whatever notices the stopped execution finds the run
- * already terminal — then the leftovers are cleaned up: pending waits taken, pending approvals
- * superseded, the PR closed. Repeating it on a cancelled run redoes the (idempotent) cleanup and
- * answers 200; any other terminal run is a 409.
+ * POST /v1/runs/{id}/cancel (functions/shared/cancel-run.ts): CANCELLED first, then the execution
+ * stopped, then waits, approvals and the PR cleaned up. Repeating it on a cancelled run answers 200;
+ * any other terminal run is a 409.
  */
 export async function cancelRun(ctx: RouteContext, request: ApiRequest): Promise<ApiReply> {
   const principal = requireScope(request, 'runs:write');
   const { id } = parseInput(RunIdParams, request.params, 'path');
-  const current = visibleRun(principal, id, await ctx.store.getRun(id));
-  const actor = `api:${principal.name}`.slice(0, 100);
-  const cause = `cancelled through the API by key ${principal.name}`;
-  let transitioned = false;
-  const run = isTerminal(current.status)
-    ? current
-    : await mutateRun(ctx, id, (r) => {
-        transitioned = !isTerminal(r.status);
-        if (!transitioned) return undefined;
-        const at = ctx.iso();
-        return {
-          status: 'CANCELLED',
-          stages: closeOpenStage(r.stages, at, 'FAILED'),
-          endedAt: at,
-          updatedAt: at,
-          error: { class: 'Cancelled', cause },
-        };
-      });
+  visibleRun(principal, id, await ctx.store.getRun(id));
+  const { run } = await cancelSharedRun({ ...ctx, now: () => ctx.iso() }, id, {
+    actor: `api:${principal.name}`.slice(0, 100),
+    cause: `cancelled through the API by key ${principal.name}`,
+    data: { requestId: request.requestId },
+  });
   if (run.status !== 'CANCELLED') {
     throw new ApiError(409, 'Conflict', `run ${id} already ended ${run.status}`);
-  }
-
-  try {
-    await ctx.workflow.stopRun(id, 'Cancelled', cause);
-  } catch (error) {
-    // A QUEUED run whose start never happened has no execution: cancelling it is still right.
-    if (!/ExecutionDoesNotExist|NotFound/.test(error instanceof Error ? error.name : '')) throw error;
-  }
-  const cleanup = await cleanUp(ctx, run);
-  if (transitioned) {
-    await ctx.store.appendEvent(id, {
-      type: 'run.cancelled',
-      actor,
-      data: { requestId: request.requestId, ...cleanup },
-    });
   }
   const [approvals, ledger] = await Promise.all([
     ctx.store.listApprovalsForRun(id),
     ctx.store.listLedger(id),
   ]);
   return reply(200, { data: runView(run, approvals, ledger) });
-}
-
-async function cleanUp(ctx: RouteContext, run: Run): Promise<Record<string, unknown>> {
-  const done: Record<string, unknown> = { waitsTaken: 0, approvalsSuperseded: 0 };
-  const waits: Array<['clarify' | 'checks' | 'approval', string]> = [
-    ['approval', run.runId],
-    ['clarify', run.workItemKey],
-  ];
-  if (run.headSha) waits.push(['checks', `${run.repo}@${run.headSha}`]);
-  for (const [kind, key] of waits) {
-    const wait = await ctx.store.getWait(kind, key);
-    // Waits are keyed by issue or commit: only this run's own wait is taken.
-    if (wait?.runId === run.runId && (await ctx.store.takeWait(kind, key)))
-      done.waitsTaken = Number(done.waitsTaken) + 1;
-  }
-  for (const approval of await ctx.store.listApprovalsForRun(run.runId)) {
-    if (approval.state !== 'PENDING') continue;
-    if (await ctx.store.decideApproval(approval.approvalId, { state: 'SUPERSEDED', decidedAt: ctx.iso() })) {
-      done.approvalsSuperseded = Number(done.approvalsSuperseded) + 1;
-    }
-  }
-  if (run.prNumber) {
-    const [owner = '', repo = ''] = run.repo.split('/');
-    const ref: RepoRef = { owner, repo };
-    try {
-      const pull = await ctx.github.getPull(ref, run.prNumber);
-      if (pull.state === 'open' && !pull.merged) {
-        await ctx.github.updatePull(ref, run.prNumber, { state: 'closed' });
-        done.prClosed = run.prNumber;
-      }
-    } catch (error) {
-      // The run is cancelled either way; the PR can be closed by hand, and the event says so.
-      ctx.log.warn('could not close the PR of a cancelled run', {
-        runId: run.runId,
-        error: error instanceof Error ? error.name : 'Error',
-      });
-      done.prCloseFailed = run.prNumber;
-    }
-  }
-  return done;
 }

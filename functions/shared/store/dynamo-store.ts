@@ -947,6 +947,25 @@ export class DynamoStore implements Store {
   }
 
   /** One conditional put: true when this call created the item (or replaced an expired one). */
+  /** PutItem LEASE#<key> if absent, expired, or already held by `owner`: one conditional write. */
+  async claimLease(key: string, owner: string, ttlSeconds: number): Promise<boolean> {
+    const expr = new Expression();
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...keys.lease(key), owner, expiresAt: this.expiry(ttlSeconds) },
+          ConditionExpression: `attribute_not_exists(pk) OR ${expr.name(TABLE_KEYS.ttlAttribute)} <= ${expr.value(this.nowSeconds())} OR ${expr.name('owner')} = ${expr.value(owner)}`,
+          ...expr.attributes,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      throw error;
+    }
+  }
+
   private async putIfAbsentOrExpired(item: Item): Promise<boolean> {
     const expr = new Expression();
     try {

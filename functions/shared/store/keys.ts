@@ -26,6 +26,7 @@
  * | budget of a run                  | GetItem pk=RUN#<id> sk=BUDGET                               |
  * | ledger entries of a run          | Query pk=RUN#<id> begins_with(sk, "CALL#")                  |
  * | short-lived cache                | GetItem pk=CACHE#<key> sk=CACHE                             |
+ * | lease (one owner at a time)      | PutItem pk=LEASE#<key> if absent, expired or same owner     |
  *
  * Under pk=RUN#<id> the sort keys order as APPROVAL# < BUDGET < CALL# < EVT# < RUN, so only the
  * events and the run item fall between "EVT#" and "RUN". The approval items there are copies for
@@ -96,4 +97,5 @@ export const keys = {
   workspaceFile: (runId: string, path: string): Key => ({ pk: `WS#${runId}`, sk: `FILE#${path}` }),
   workspaceFilePrefix: 'FILE#',
   cache: (key: string): Key => ({ pk: `CACHE#${key}`, sk: 'CACHE' }),
+  lease: (key: string): Key => ({ pk: `LEASE#${key}`, sk: 'LEASE' }),
 } as const;

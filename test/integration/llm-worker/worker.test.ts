@@ -169,7 +169,11 @@ async function fixture(
   return { deps, llm, workflow, queue, message };
 }
 
-const delivery = (receiveCount = 1) => ({ receiptHandle: `rh-${receiveCount}`, receiveCount });
+const delivery = (receiveCount = 1, messageId = 'm-1') => ({
+  messageId,
+  receiptHandle: `rh-${receiveCount}`,
+  receiveCount,
+});
 
 describe('LLM worker', () => {
   let f: Fixture;
@@ -224,6 +228,23 @@ describe('LLM worker', () => {
       expect(await db.store.listLedger(f.message.runId)).toHaveLength(1);
       expect((await db.store.getRun(f.message.runId))?.ledger.llmCalls).toBe(1);
     });
+  });
+
+  it('lets only one of two concurrent copies of a turn call the model; the other backs off', async () => {
+    f = await fixture([toolUse, toolUse]);
+    const results = await Promise.allSettled([
+      processLlmMessage(f.deps, f.message, delivery(1, 'copy-a')),
+      processLlmMessage(f.deps, f.message, delivery(1, 'copy-b')),
+    ]);
+    expect(f.llm.calls).toHaveLength(1);
+    const backedOff = results.filter((r) => r.status === 'rejected');
+    expect(backedOff).toHaveLength(1);
+    expect((backedOff[0] as PromiseRejectedResult).reason).toBeInstanceOf(RetryLater);
+    // When the delayed copy comes back it finds the stored answer: still one call, one charge.
+    await processLlmMessage(f.deps, f.message, delivery(2, 'copy-b'));
+    expect(f.llm.calls).toHaveLength(1);
+    expect(f.workflow.successes).toHaveLength(2);
+    expect(await db.store.listLedger(f.message.runId)).toHaveLength(1);
   });
 
   it('survives a crash between the call and the callback without a second call or charge', async () => {

@@ -1,0 +1,219 @@
+import { paginateScan } from '@aws-sdk/client-dynamodb';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DescribeExecutionCommand, type HistoryEvent, paginateListExecutions } from '@aws-sdk/client-sfn';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FAKE_CREDENTIALS, LOCAL_REGION } from '../../local/emulators/dynamodb';
+import type { Stack } from '../../local/stack';
+import { forgeGet, type Sandbox } from '../e2e/pipeline/support';
+import {
+  approvalLinks,
+  decide,
+  firstRun,
+  labelIssue,
+  SAMPLE,
+  startTestStack,
+  waitForEnd,
+} from '../support/e2e';
+import { localClient } from '../support/dynamodb';
+import { historyOf } from './support';
+
+/**
+ * Fault suite: after a full run (label → … → approval through the real page → merge), no secret
+ * may appear in any DynamoDB item, execution history, log line, or on the forge (PR bodies,
+ * comments, reviews, commit messages). Task tokens are allowed only where Step Functions itself
+ * records them (the TaskScheduled parameters, as on AWS) and in the pending wait while it waits.
+ */
+
+let stack: Stack;
+const logs: string[] = [];
+const taskTokensSeen = new Set<string>();
+const waitTokens = new Set<string>();
+const restore: Array<() => void> = [];
+let stopWatching = false;
+let watcher: Promise<void> | undefined;
+
+function captureOutput(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    const original = stream.write.bind(stream);
+    stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+      if (logs.length < 50_000)
+        logs.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString());
+      return (original as (...args: unknown[]) => boolean)(chunk, ...rest);
+    }) as typeof stream.write;
+    restore.push(() => {
+      stream.write = original as typeof stream.write;
+    });
+  }
+  for (const level of ['log', 'info', 'warn', 'error', 'debug'] as const) {
+    const original = console[level];
+    console[level] = (...args: unknown[]) => {
+      if (logs.length < 50_000)
+        logs.push(args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' '));
+      original(...args);
+    };
+    restore.push(() => {
+      console[level] = original;
+    });
+  }
+}
+
+beforeAll(async () => {
+  captureOutput();
+  stack = await startTestStack({ log: (line) => logs.push(line) });
+}, 60_000);
+
+afterAll(async () => {
+  stopWatching = true;
+  await watcher;
+  await stack?.stop();
+  for (const undo of restore.reverse()) undo();
+});
+
+const TOKEN_IN_TEXT = /"(?:taskToken|TaskToken)"\s*:\s*"([A-Za-z0-9_-]{20,})"/g;
+const tokensIn = (text: string) =>
+  [...text.replace(/\\"/g, '"').matchAll(TOKEN_IN_TEXT)].map((m) => m[1] ?? '');
+
+async function secretValue(id: string): Promise<string> {
+  const client = new SecretsManagerClient({
+    endpoint: stack.endpoints.secretsmanager,
+    region: LOCAL_REGION,
+    credentials: FAKE_CREDENTIALS,
+  });
+  try {
+    return (await client.send(new GetSecretValueCommand({ SecretId: id }))).SecretString ?? '';
+  } finally {
+    client.destroy();
+  }
+}
+
+async function scanTable(): Promise<string[]> {
+  const client = localClient(stack.endpoints.dynamodb);
+  const items: string[] = [];
+  try {
+    for await (const page of paginateScan({ client }, { TableName: 'code-factory' })) {
+      for (const item of page.Items ?? []) items.push(JSON.stringify(item));
+      if (items.length > 20_000) throw new Error('table larger than expected');
+    }
+  } finally {
+    client.destroy();
+  }
+  return items;
+}
+
+async function allHistories(): Promise<Array<{ name: string; text: string; events: HistoryEvent[] }>> {
+  const result: Array<{ name: string; text: string; events: HistoryEvent[] }> = [];
+  for await (const page of paginateListExecutions(
+    { client: stack.sfn },
+    { stateMachineArn: stack.stateMachineArn },
+  )) {
+    for (const execution of page.executions ?? []) {
+      const name = execution.name ?? '';
+      const described = await stack.sfn.send(
+        new DescribeExecutionCommand({ executionArn: execution.executionArn }),
+      );
+      const events = await historyOf(stack.sfn, stack.stateMachineArn, name);
+      result.push({
+        name,
+        events,
+        text: JSON.stringify({ input: described.input, output: described.output }),
+      });
+    }
+  }
+  return result;
+}
+
+/** Everything the forge shows about the sample repo: PRs, their commits and reviews, issue comments. */
+async function forgeTexts(): Promise<string[]> {
+  const box: Sandbox = { owner: 'acme', name: 'widgets', full: SAMPLE, issue: 1 };
+  const texts: string[] = [];
+  const add = (value: unknown) => texts.push(JSON.stringify(value ?? null));
+  const pulls = (await forgeGet(stack, `/repos/${box.full}/pulls?state=all&per_page=100`)) ?? [];
+  for (const pull of pulls) {
+    add(pull);
+    texts.push(
+      JSON.stringify(await forgeGet(stack, `/repos/${box.full}/pulls/${pull.number}/commits?per_page=100`)),
+    );
+    add(await forgeGet(stack, `/repos/${box.full}/pulls/${pull.number}/reviews`));
+    texts.push(
+      JSON.stringify(await forgeGet(stack, `/repos/${box.full}/issues/${pull.number}/comments?per_page=100`)),
+    );
+  }
+  add(await forgeGet(stack, `/repos/${box.full}/issues/1/comments?per_page=100`));
+  add(await forgeGet(stack, `/repos/${box.full}/commits?per_page=100`));
+  return texts;
+}
+
+describe('no secret leaks after a full run', () => {
+  it('secrets, task tokens and approval link tokens appear only where they must', async () => {
+    await labelIssue(stack);
+    const run = await firstRun(stack);
+    // Watch the run's approval wait: the task token it stores server-side is collected.
+    watcher = (async () => {
+      for (let i = 0; i < 1_000 && !stopWatching; i++) {
+        const wait = await stack.store.getWait('approval', run.runId).catch(() => undefined);
+        if (wait) waitTokens.add(wait.taskToken);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
+    expect(await decide(stack, run.runId, 'approve')).toBeLessThan(400);
+    const ended = await waitForEnd(stack, run.runId, 60_000);
+    expect(ended.status).toBe('SUCCEEDED');
+    stopWatching = true;
+    await watcher;
+
+    expect(waitTokens.size).toBe(1);
+    for (const token of waitTokens) taskTokensSeen.add(token);
+    const histories = await allHistories();
+    expect(histories.map((h) => h.name)).toContain(run.runId);
+    for (const history of histories) {
+      for (const event of history.events)
+        for (const token of tokensIn(JSON.stringify(event))) taskTokensSeen.add(token);
+    }
+    const linkTokens = (await approvalLinks(stack))
+      .map((link) => new URL(link).searchParams.get('t') ?? '')
+      .filter(Boolean);
+
+    const secrets: Record<string, string> = {
+      'webhook secret': stack.webhookSecret,
+      'API key': stack.apiKey ?? '',
+      'approval signing key': await secretValue('code-factory/approval-signing-key'),
+      'model API key': await secretValue('code-factory/anthropic-api-key'),
+      'GitHub token': stack.forge.botToken,
+      ...Object.fromEntries(linkTokens.map((t, i) => [`approval link token ${i}`, t])),
+    };
+    const tokens = Object.fromEntries([...taskTokensSeen].map((t, i) => [`task token ${i}`, t]));
+    for (const [name, value] of Object.entries({ ...secrets, ...tokens })) {
+      expect(value.length, `${name} is known`).toBeGreaterThan(8);
+    }
+    expect(linkTokens.length).toBeGreaterThan(0);
+    // Every LLM turn and the approval wait were callbacks: their tokens were seen.
+    expect(taskTokensSeen.size).toBeGreaterThan(3);
+
+    const items = await scanTable();
+    const forge = await forgeTexts();
+    const logText = logs.join('\n');
+    expect(items.length).toBeGreaterThan(10);
+    expect(logText.length).toBeGreaterThan(0);
+
+    const leaks: string[] = [];
+    const look = (where: string, text: string, values: Record<string, string>) => {
+      for (const [name, value] of Object.entries(values))
+        if (text.includes(value)) leaks.push(`${name} in ${where}`);
+    };
+    for (const item of items) look(`table item ${item.slice(0, 80)}`, item, { ...secrets, ...tokens });
+    for (const text of forge) look('the forge', text, { ...secrets, ...tokens });
+    look('the logs', logText, { ...secrets, ...tokens });
+    for (const history of histories) {
+      look(`execution ${history.name} input/output`, history.text, { ...secrets, ...tokens });
+      for (const event of history.events) {
+        const text = JSON.stringify(event);
+        look(`execution ${history.name} event ${event.id} ${event.type}`, text, secrets);
+        // Step Functions records a callback task's resolved Parameters (token included) in
+        // TaskScheduled, on AWS too; anywhere else in the history a token is a leak.
+        if (event.type !== 'TaskScheduled')
+          look(`execution ${history.name} event ${event.id} ${event.type}`, text, tokens);
+      }
+    }
+    expect(leaks).toEqual([]);
+  }, 120_000);
+});
