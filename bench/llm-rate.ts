@@ -53,21 +53,6 @@ function benchRun(runId: string, issueNumber: number, createdAt: string): Run {
     createdAt,
     updatedAt: createdAt,
     trigger: { source: 'label', sender: 'alice' },
-    stages: [],
-    fixAttempts: 0,
-    ledger: {
-      llmCalls: 0,
-      inputTokens: 0,
-      outputTokens: 0,
-      cacheReadTokens: 0,
-      cacheWriteTokens: 0,
-      costUsd: 0,
-    },
-    transitions: 0,
-    failureSignatures: [],
-    clarifyRounds: 0,
-    conversations: [],
-    warnings: [],
   });
 }
 

@@ -1,7 +1,7 @@
 import { ulid } from 'ulid';
 import { createApiHandler } from '../../../functions/api/app';
 import { createApiKey, type Scope } from '../../../functions/api/auth';
-import type { Run } from '../../../functions/shared/domain/run';
+import { Run } from '../../../functions/shared/domain/run';
 import type { GitHub, PullInfo, RepoRef, Secrets } from '../../../functions/shared/ports';
 import { type Gateway, startGateway } from '../../../local/gateway';
 import { startTestDynamo, type TestDynamo } from '../../support/dynamodb';
@@ -106,7 +106,8 @@ export async function startApiHarness(): Promise<ApiHarness> {
       const at = Date.parse('2025-01-01T00:00:00Z') + ++seeded * 1000;
       const runId = overrides.runId ?? ulid(at);
       const iso = new Date(at).toISOString();
-      const run = {
+      // Everything not given takes its schema default (empty timeline, zero ledger, no attempts).
+      const run = Run.parse({
         runId,
         kind: 'change',
         workItemKey: `${overrides.repo}#${overrides.issueNumber ?? 1}`,
@@ -116,26 +117,8 @@ export async function startApiHarness(): Promise<ApiHarness> {
         createdAt: iso,
         updatedAt: iso,
         trigger: { source: 'label', sender: 'alice' },
-        stages: [],
-        fixAttempts: 0,
-        ledger: {
-          llmCalls: 0,
-          inputTokens: 0,
-          outputTokens: 0,
-          cacheReadTokens: 0,
-          cacheWriteTokens: 0,
-          costUsd: 0,
-        },
-        transitions: 0,
-        failureSignatures: [],
-        clarifyRounds: 0,
-        questions: [],
-        answers: [],
-        conversations: [],
-        warnings: [],
-        checksRounds: 0,
         ...overrides,
-      } as Run;
+      });
       await dynamo.store.createRun(run);
       return run;
     },

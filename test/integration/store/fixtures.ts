@@ -1,5 +1,5 @@
 import { monotonicFactory } from 'ulid';
-import type { Run } from '../../../functions/shared/domain/run';
+import { Run } from '../../../functions/shared/domain/run';
 
 const nextUlid = monotonicFactory();
 
@@ -7,9 +7,9 @@ const nextUlid = monotonicFactory();
 export const newRunId = (): string => nextUlid();
 
 export function makeRun(overrides: Partial<Run> = {}): Run {
-  const runId = overrides.runId ?? newRunId();
-  return {
-    runId,
+  // Everything not given takes its schema default (empty timeline, zero ledger, no attempts).
+  return Run.parse({
+    runId: overrides.runId ?? newRunId(),
     kind: 'change',
     repo: 'acme/widgets',
     issueNumber: 7,
@@ -19,23 +19,8 @@ export function makeRun(overrides: Partial<Run> = {}): Run {
     createdAt: '2025-01-01T00:00:00.000Z',
     updatedAt: '2025-01-01T00:00:00.000Z',
     trigger: { source: 'label', sender: 'octocat' },
-    stages: [],
-    fixAttempts: 0,
-    ledger: {
-      llmCalls: 0,
-      inputTokens: 0,
-      outputTokens: 0,
-      cacheReadTokens: 0,
-      cacheWriteTokens: 0,
-      costUsd: 0,
-    },
-    transitions: 0,
-    failureSignatures: [],
-    clarifyRounds: 0,
-    conversations: [],
-    warnings: [],
     ...overrides,
-  } as Run;
+  });
 }
 
 /** Reads every page through a paged call, bounded. */
