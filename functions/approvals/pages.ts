@@ -1,4 +1,5 @@
 import type { ApprovalDecision } from '../shared/ports';
+import { escapeHtml } from '../shared/html';
 
 /**
  * Server-rendered approval pages: plain HTML that works without JavaScript, labelled form
@@ -6,18 +7,7 @@ import type { ApprovalDecision } from '../shared/ports';
  * Every value that reaches the markup goes through `escapeHtml`.
  */
 
-const ESCAPES: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-  '`': '&#96;',
-};
-
-export function escapeHtml(value: unknown): string {
-  return String(value ?? '').replace(/[&<>"'`]/g, (c) => ESCAPES[c] ?? c);
-}
+export { escapeHtml };
 
 /** Headers of every approval page, success or refusal. */
 export const PAGE_HEADERS: Readonly<Record<string, string>> = {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { escapeHtml } from '../../functions/shared/html';
 
 /**
  * Markup helpers of the local console: escaping, formatting, and the page layout with its one
@@ -6,18 +7,7 @@ import { createHash } from 'node:crypto';
  * scripts, no external resources, no forms.
  */
 
-const ESCAPES: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-  '`': '&#96;',
-};
-
-export function escapeHtml(value: unknown): string {
-  return String(value ?? '').replace(/[&<>"'`]/g, (c) => ESCAPES[c] ?? c);
-}
+export { escapeHtml };
 
 /** An http(s) link, or the escaped text when the URL has another scheme. */
 export function link(href: string | undefined, text: string, className?: string): string {
