@@ -1,7 +1,14 @@
 import { verify } from '@octokit/webhooks-methods';
 import { cancelRun } from '../shared/cancel-run';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { type Run, type RunKind, Run as RunSchema, type Trigger, type WorkItem } from '../shared/domain/run';
+import {
+  isTerminal,
+  type Run,
+  type RunKind,
+  Run as RunSchema,
+  type Trigger,
+  type WorkItem,
+} from '../shared/domain/run';
 import {
   errorResponse,
   type HttpResult,
@@ -84,15 +91,6 @@ const START_CLAIM_TTL_SECONDS = 24 * 3600;
 const REFUSAL_COMMENT_TTL_SECONDS = 7 * 24 * 3600;
 const MEMO_MS = 60_000;
 const WRITERS: ReadonlySet<Permission> = new Set(['write', 'maintain', 'admin']);
-const TERMINAL: ReadonlySet<string> = new Set([
-  'SUCCEEDED',
-  'FAILED',
-  'BLOCKED',
-  'REJECTED',
-  'EXPIRED',
-  'TIMED_OUT',
-  'CANCELLED',
-]);
 const DELIVERY_ID = /^[A-Za-z0-9._-]{1,100}$/;
 const EVENT_NAME = /^[a-z_]{1,60}$/;
 
@@ -268,7 +266,7 @@ export function createWebhookCore(ports: WebhookPorts) {
     // crashed start is retried), and the claim on "the run after <newest>" must be ours.
     const { workItem, runs } = await store.getWorkItemWithRuns(intent.workItemKey, { limit: 1 });
     const newest = runs.items[0];
-    if (newest && newest.runId !== runId && !TERMINAL.has(newest.status)) {
+    if (newest && newest.runId !== runId && !isTerminal(newest.status)) {
       const reason = `run ${newest.runId} is still ${newest.status}`;
       await store.appendEvent(newest.runId, {
         type: 'trigger.refused',
@@ -365,7 +363,7 @@ export function createWebhookCore(ports: WebhookPorts) {
 
     const { runs } = await store.getWorkItemWithRuns(intent.workItemKey, { limit: 1 });
     const run = runs.items[0];
-    if (!run || TERMINAL.has(run.status)) return refuse(delivery, 'no active run to cancel');
+    if (!run || isTerminal(run.status)) return refuse(delivery, 'no active run to cancel');
     const runId = run.runId;
     // CANCELLED first, then stop, then clean up (functions/shared/cancel-run.ts): stopping first
     // would let the execution's end be recorded as a failure before the cancel is.
