@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type DemoResult, runDemo } from '../../../local/demo';
+import { SAMPLE_FILES } from '../../../local/forge';
 
 const run = promisify(execFile);
 
@@ -20,7 +21,9 @@ describe('npm run demo -- --auto-approve --json', () => {
   });
 
   it('ends SUCCEEDED with the SPEC §7 result, and main of acme/widgets has the change and passes node --test', async () => {
-    let cloned: { head: string; slugify: string; index: string; testRun: string } | undefined;
+    let cloned:
+      | { head: string; slugify: string; slugifyTest: string; index: string; testRun: string }
+      | undefined;
     const result: DemoResult = await runDemo({
       autoApprove: true,
       json: true,
@@ -35,6 +38,7 @@ describe('npm run demo -- --auto-approve --json', () => {
         const tests = await run(process.execPath, ['--test'], { cwd: dir, timeout: 60_000 });
         cloned = {
           head,
+          slugifyTest: await readFile(path.join(dir, 'test/slugify.test.js'), 'utf8'),
           slugify: await readFile(path.join(dir, 'src/slugify.js'), 'utf8'),
           index: await readFile(path.join(dir, 'src/index.js'), 'utf8'),
           testRun: tests.stdout,
@@ -84,6 +88,10 @@ describe('npm run demo -- --auto-approve --json', () => {
     // node --test exits non-zero on any failing test (execFile would have thrown); it ran the new ones.
     expect(cloned?.testRun).toMatch(/# pass [1-9]/);
     expect(cloned?.testRun).toMatch(/# fail 0/);
-    expect(cloned?.testRun).toMatch(/slugify/i);
+    // More tests pass than the sample started with: the new slugify tests ran too.
+    const before = (SAMPLE_FILES['test/index.test.js']?.match(/\btest\(/g) ?? []).length;
+    const passed = Number(cloned?.testRun.match(/# pass (\d+)/)?.[1] ?? 0);
+    expect(cloned?.slugifyTest).toMatch(/slugify/);
+    expect(passed).toBeGreaterThan(before);
   }, 180_000);
 });
