@@ -167,6 +167,8 @@ export interface ConversationMeta {
   models: string[];
   /** The run's budget in USD; the worker reserves against it before every call. */
   budgetUsd: number;
+  /** The repo's monthly cap, if its contract sets one: reserved too, per calendar month (UTC). */
+  monthlyBudget?: { repo: string; limitUsd: number };
   createdAt: string;
 }
 
@@ -398,11 +400,22 @@ export interface LlmUsage {
   cacheWrite5mTokens: number;
   cacheWrite1hTokens: number;
 }
+/** The requests window the API reported (`anthropic-ratelimit-requests-*` headers). */
+export interface LlmRateLimit {
+  /** Requests left in the window when the API answered. */
+  remaining: number;
+  /** Epoch ms when the window frees a request slot. */
+  resetAt: number;
+  /** Requests allowed per minute, when reported. */
+  limit?: number;
+}
 export interface LlmResponse {
   model: string;
   content: unknown[];
   stopReason: string;
   usage: LlmUsage;
+  /** Absent when the API sent no rate-limit headers. */
+  rateLimit?: LlmRateLimit;
 }
 export interface Llm {
   /** Throws LlmError (see errors.ts) with a classification the worker acts on. */

@@ -49,6 +49,7 @@ export function runContractOf(deps: StageDeps, contract: Contract): RunContract 
     policy: contract as unknown as Record<string, unknown>,
     models,
     budgetUsd: contract.budgetUsd,
+    ...(contract.monthlyBudgetUsd ? { monthlyBudgetUsd: contract.monthlyBudgetUsd } : {}),
     maxFixAttempts: contract.maxFixAttempts,
     approvers: contract.approvers.length > 0 ? contract.approvers : deps.settings.defaultApprovers,
     requiredChecks: contract.requiredChecks,

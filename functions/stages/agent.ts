@@ -67,6 +67,9 @@ export async function startAgent(
     maxTokens: spec.maxTokens,
     models: contract.models[spec.alias],
     budgetUsd: contract.budgetUsd,
+    ...(contract.monthlyBudgetUsd
+      ? { monthlyBudget: { repo: run.repo, limitUsd: contract.monthlyBudgetUsd } }
+      : {}),
     createdAt,
   });
   await deps.store.putTurn({

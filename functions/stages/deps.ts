@@ -15,6 +15,7 @@ export const RunContract = z.object({
   policy: z.record(z.string(), z.unknown()),
   models: z.object({ planner: Models, coder: Models, reviewer: Models, fast: Models }),
   budgetUsd: z.number().positive(),
+  monthlyBudgetUsd: z.number().positive().optional(),
   maxFixAttempts: z.number().int().min(0).max(10),
   approvers: z.array(z.object({ login: z.string(), email: z.string().email() })).max(20),
   requiredChecks: z.array(z.string()).max(50),

@@ -125,6 +125,7 @@ export const LIMITS = {
   maxLinesChanged: { min: 1, max: 50_000, default: 1000 },
   maxFixAttempts: { min: 0, max: 10, default: 3 },
   budgetUsd: { min: 0.01, max: 500, default: 5 },
+  monthlyBudgetUsd: { min: 0.01, max: 100_000 },
   clarifyDays: { min: 1, max: 30, default: 7 },
   approvalHours: { min: 1, max: 720, default: 72 },
   checksMinutes: { min: 5, max: 1440, default: 60 },
@@ -238,6 +239,7 @@ export const FactoryConfig = section({
     .max(LIMITS.approvers, { error: `must list at most ${LIMITS.approvers} approvers` })
     .optional(),
   budget_usd: usdInRange(LIMITS.budgetUsd).optional(),
+  monthly_budget_usd: usdInRange(LIMITS.monthlyBudgetUsd).optional(),
   models: section({
     planner: ModelList.optional(),
     coder: ModelList.optional(),
@@ -330,6 +332,8 @@ export const Contract = z.strictObject({
   requiredChecks: z.array(z.string()),
   approvers: z.array(z.object({ login: z.string(), email: z.string() })),
   budgetUsd: z.number().positive(),
+  /** Model spend allowed per calendar month (UTC) across all runs of the repo; absent = no cap. */
+  monthlyBudgetUsd: z.number().positive().optional(),
   /** Per-repo model overrides by alias; resolved against the deployment's defaults in models.ts. */
   models: ModelOverrides,
   timeouts: z.strictObject({
@@ -375,6 +379,7 @@ export function contractFromConfig(config: FactoryConfig = {}): Contract {
     requiredChecks: unique(config.required_checks ?? []),
     approvers: (config.approvers ?? []).map(({ login, email }) => ({ login, email })),
     budgetUsd: config.budget_usd ?? LIMITS.budgetUsd.default,
+    ...(config.monthly_budget_usd === undefined ? {} : { monthlyBudgetUsd: config.monthly_budget_usd }),
     models,
     timeouts: {
       clarifyDays: config.timeouts?.clarify_days ?? LIMITS.clarifyDays.default,
@@ -623,7 +628,7 @@ export function summarizeContract(contract: Contract): string {
     `≤ ${contract.maxFilesChanged} files / ${contract.maxLinesChanged} lines`,
     `dependencies ${contract.dependencyPolicy === 'allow' ? 'allowed' : 'forbidden'}`,
     `${contract.maxFixAttempts} fix attempts`,
-    `budget $${contract.budgetUsd.toFixed(2)}/run`,
+    `budget $${contract.budgetUsd.toFixed(2)}/run${contract.monthlyBudgetUsd ? `, $${contract.monthlyBudgetUsd.toFixed(2)}/month` : ''}`,
     `${contract.approvers.length} approver${contract.approvers.length === 1 ? '' : 's'}`,
     `${contract.requiredChecks.length} required check${contract.requiredChecks.length === 1 ? '' : 's'}`,
     contract.riskyPermissions.length

@@ -24,6 +24,7 @@
  * | conversation (meta + turns)      | Query pk=CONV#<id> (META sorts before TURN#)                |
  * | workspace files                  | Query pk=WS#<runId> begins_with(sk, "FILE#")                |
  * | budget of a run                  | GetItem pk=RUN#<id> sk=BUDGET                               |
+ * | a repo's monthly budget          | GetItem pk=RUN#repo-month:<owner/repo>:<yyyy-mm> sk=BUDGET  |
  * | ledger entries of a run          | Query pk=RUN#<id> begins_with(sk, "CALL#")                  |
  * | short-lived cache                | GetItem pk=CACHE#<key> sk=CACHE                             |
  * | lease (one owner at a time)      | PutItem pk=LEASE#<key> if absent, expired or same owner     |
@@ -56,6 +57,7 @@ export const keys = {
   run: (runId: string): Key => ({ pk: `RUN#${runId}`, sk: 'RUN' }),
   runEvent: (runId: string, seq: number): Key => ({ pk: `RUN#${runId}`, sk: `EVT#${pad(seq)}` }),
   runEventPrefix: 'EVT#',
+  /** A budget account: a run id, or `monthlyBudgetAccount(...)` (never a ULID, so no clash). */
   runBudget: (runId: string): Key => ({ pk: `RUN#${runId}`, sk: 'BUDGET' }),
   runApproval: (runId: string, approvalId: string): Key => ({
     pk: `RUN#${runId}`,
@@ -99,3 +101,7 @@ export const keys = {
   cache: (key: string): Key => ({ pk: `CACHE#${key}`, sk: 'CACHE' }),
   lease: (key: string): Key => ({ pk: `LEASE#${key}`, sk: 'LEASE' }),
 } as const;
+
+/** The budget account of a repository's calendar month (UTC), for the optional monthly cap. */
+export const monthlyBudgetAccount = (repo: string, atMs: number): string =>
+  `repo-month:${repo}:${new Date(atMs).toISOString().slice(0, 7)}`;

@@ -94,6 +94,7 @@ export const ConversationMetaSchema = z.object({
   maxTokens: z.number().int().positive(),
   models: z.array(z.string()),
   budgetUsd: z.number().nonnegative(),
+  monthlyBudget: z.object({ repo: z.string(), limitUsd: z.number().positive() }).optional(),
   createdAt: z.string(),
 }) satisfies z.ZodType<ConversationMeta>;
 

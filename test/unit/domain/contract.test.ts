@@ -161,12 +161,22 @@ describe('parseFactoryConfig: hostile files', () => {
     ['budget_usd', -5, '0.01 to 500'],
     ['budget_usd', 1e6, '0.01 to 500'],
     ['budget_usd', '.inf', '0.01 to 500'],
+    ['monthly_budget_usd', 0, '0.01 to 100000'],
+    ['monthly_budget_usd', 1e9, '0.01 to 100000'],
     ['budget_usd', '.nan', '0.01 to 500'],
   ])('refuses %s: %s with the allowed range', (field, value, range) => {
     const errors = errorsOf(parseFactoryConfig(`${field}: ${value}\n`));
     expect(errors).toHaveLength(1);
     expect(errors[0]?.path).toBe(field);
     expect(errors[0]?.message).toContain(range);
+  });
+
+  it('takes an optional monthly budget and shows it in the summary', () => {
+    const withCap = parseFactoryConfig('monthly_budget_usd: 250\n');
+    const without = parseFactoryConfig('budget_usd: 3\n');
+    expect(withCap.ok && withCap.contract.monthlyBudgetUsd).toBe(250);
+    expect(withCap.ok && withCap.summary).toContain('$250.00/month');
+    expect(without.ok && without.contract.monthlyBudgetUsd).toBeUndefined();
   });
 
   it('refuses absurd timeouts, list lengths and strings', () => {
