@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { canonicalJson } from '../shared/domain/audit';
 import { isTerminal } from '../shared/domain/run';
 import { LlmError } from '../shared/errors';
+import { monthlyBudgetAccount } from '../shared/store/keys';
 import type {
   Clock,
   ConversationTurn,
@@ -14,6 +15,7 @@ import type {
   Store,
   Workflow,
 } from '../shared/ports';
+import { ModelPacer } from './pacing';
 
 /** The LLM queue message (SPEC §4). */
 export const LlmMessage = z.object({
@@ -49,6 +51,20 @@ export interface LlmWorkerDeps {
   clock: Clock;
   log: Log;
   pricing: Pricing;
+  /** Per-model pacing memory of this container; by default one per deps object (see pacerOf). */
+  pacer?: ModelPacer;
+}
+
+const pacers = new WeakMap<LlmWorkerDeps, ModelPacer>();
+/** The container's pacer: the handler keeps one deps object for its lifetime (module scope). */
+function pacerOf(deps: LlmWorkerDeps): ModelPacer {
+  if (deps.pacer) return deps.pacer;
+  let pacer = pacers.get(deps);
+  if (!pacer) {
+    pacer = new ModelPacer();
+    pacers.set(deps, pacer);
+  }
+  return pacer;
 }
 
 /** How this delivery of the message was received (from the SQS record). */
@@ -84,6 +100,9 @@ const MAX_DELAY_SECONDS = 900;
 
 const backoffSeconds = (receiveCount: number): number =>
   Math.min(2 ** Math.min(receiveCount, 8), 60) + Math.floor(Math.random() * 3);
+
+const rateLimitDelaySeconds = (error: LlmError): number =>
+  Math.min(Math.max(Math.ceil(error.retryAfterSeconds ?? 10), 1), MAX_DELAY_SECONDS);
 
 const overloadKey = (m: LlmMessage) => `llm-overloaded#${m.conversationId}#${m.turn}`;
 
@@ -125,6 +144,7 @@ export async function processLlmMessage(
       runId: message.runId,
       turn: message.turn,
     });
+    await finishAccounting(deps, message, existing);
     await answer(deps, message, resultOf(existing));
     return;
   }
@@ -181,6 +201,21 @@ export async function processLlmMessage(
     maxTokens: meta.maxTokens,
   };
 
+  // Pacing: hold the message, without calling or reserving, while the model's window is used up.
+  const pacer = pacerOf(deps);
+  const admitted = await pacer.admit(store, model, deps.clock.now());
+  if ('waitMs' in admitted) {
+    const delay = Math.min(Math.max(Math.ceil(admitted.waitMs / 1000), 1), MAX_DELAY_SECONDS);
+    log.info('model rate window used up: holding the message without calling', {
+      runId: message.runId,
+      turn: message.turn,
+      model,
+      delay,
+    });
+    await deps.queue.changeVisibility(delivery.receiptHandle, delay);
+    throw new RetryLater('paced', delay);
+  }
+
   // Budget: reserve the worst case before spending anything.
   const inputTokens = await deps.llm.countTokens(request);
   const worstCase = deps.pricing.worstCaseUsd(model, inputTokens, meta.maxTokens);
@@ -201,16 +236,52 @@ export async function processLlmMessage(
     );
     return;
   }
+  // The repo's monthly cap, if any: the conversation counts in the month it started, so a
+  // redelivery reserves against the same account. Refused → release the run's reservation too.
+  const monthly = meta.monthlyBudget
+    ? monthlyBudgetAccount(meta.monthlyBudget.repo, Date.parse(meta.createdAt))
+    : undefined;
+  if (monthly && meta.monthlyBudget) {
+    const fits = await store.reserveBudget(
+      monthly,
+      reservationId(message),
+      worstCase,
+      meta.monthlyBudget.limitUsd,
+    );
+    if (!fits) {
+      await store.settleBudget(message.runId, reservationId(message), 0);
+      const budget = await store.getBudget(monthly);
+      const left = budget
+        ? budget.limitUsd - budget.spentUsd - budget.reservedUsd
+        : meta.monthlyBudget.limitUsd;
+      await fail(
+        deps,
+        message,
+        'BudgetExceeded',
+        `the next ${message.stage} call could cost up to $${worstCase.toFixed(4)}; $${Math.max(left, 0).toFixed(4)} of ${meta.monthlyBudget.repo}'s $${meta.monthlyBudget.limitUsd.toFixed(2)} monthly budget is left`,
+      );
+      return;
+    }
+  }
 
   const started = deps.clock.now();
   let response: Awaited<ReturnType<Llm['createMessage']>>;
   try {
     response = await deps.llm.createMessage(request);
   } catch (error) {
-    await onCallError(deps, message, delivery, error, overloaded);
+    if (error instanceof LlmError && error.kind === 'rate_limited') {
+      await pacer.afterCall(deps, model, admitted.seq, deps.clock.now(), {
+        ...(error.rateLimit ? { rateLimit: error.rateLimit } : {}),
+        retryAfterSeconds: rateLimitDelaySeconds(error),
+      });
+    }
+    await onCallError(deps, message, delivery, error, overloaded, monthly);
     return;
   }
   const latencyMs = deps.clock.now() - started;
+  if (response.rateLimit) {
+    await pacer.afterCall(deps, model, admitted.seq, deps.clock.now(), { rateLimit: response.rateLimit });
+  }
   const costUsd = deps.pricing.costUsd(response.model, response.usage);
   const at = new Date(deps.clock.now()).toISOString();
 
@@ -246,6 +317,7 @@ export async function processLlmMessage(
       at,
     });
     await store.settleBudget(message.runId, reservationId(message), costUsd);
+    if (monthly) await store.settleBudget(monthly, reservationId(message), costUsd);
     await store.appendEvent(message.runId, {
       type: 'llm.call',
       actor: 'llm-worker',
@@ -286,12 +358,13 @@ async function onCallError(
   delivery: Delivery,
   error: unknown,
   overloadedSoFar: number,
+  monthlyAccount?: string,
 ): Promise<void> {
   if (!(error instanceof LlmError)) throw error;
   const ids = { runId: message.runId, stage: message.stage, turn: message.turn, kind: error.kind };
   switch (error.kind) {
     case 'rate_limited': {
-      const delay = Math.min(Math.max(Math.ceil(error.retryAfterSeconds ?? 10), 1), MAX_DELAY_SECONDS);
+      const delay = rateLimitDelaySeconds(error);
       deps.log.warn('model rate limited: delaying the message', { ...ids, delay });
       await deps.queue.changeVisibility(delivery.receiptHandle, delay);
       throw new RetryLater('rate limited', delay);
@@ -313,10 +386,46 @@ async function onCallError(
     case 'spend_limit':
     case 'permanent': {
       await deps.store.settleBudget(message.runId, reservationId(message), 0);
+      if (monthlyAccount) await deps.store.settleBudget(monthlyAccount, reservationId(message), 0);
       const errorName = error.kind === 'spend_limit' ? 'LlmSpendLimit' : 'LlmPermanentError';
       await fail(deps, message, errorName, error.message);
       return;
     }
+  }
+}
+
+/**
+ * A redelivery after a crash between storing the turn and settling: the ledger entry and the
+ * settlements are idempotent per (conversation, turn), so they are simply done again from the
+ * stored turn. Nothing is charged twice; nothing stays reserved.
+ */
+async function finishAccounting(
+  deps: LlmWorkerDeps,
+  message: LlmMessage,
+  turn: ConversationTurn,
+): Promise<void> {
+  const costUsd = turn.costUsd ?? 0;
+  const usage = turn.usage ?? {};
+  const n = (key: string) => Math.max(0, Math.round(usage[key] ?? 0));
+  await deps.store.recordLlmCall({
+    runId: message.runId,
+    stage: message.stage,
+    conversationId: message.conversationId,
+    turn: message.turn,
+    model: turn.model ?? 'unknown',
+    inputTokens: n('inputTokens'),
+    outputTokens: n('outputTokens'),
+    cacheReadTokens: n('cacheReadTokens'),
+    cacheWriteTokens: n('cacheWrite5mTokens') + n('cacheWrite1hTokens'),
+    costUsd,
+    latencyMs: 0,
+    at: turn.createdAt,
+  });
+  await deps.store.settleBudget(message.runId, reservationId(message), costUsd);
+  const meta = await deps.store.getConversation(message.conversationId);
+  if (meta?.monthlyBudget) {
+    const account = monthlyBudgetAccount(meta.monthlyBudget.repo, Date.parse(meta.createdAt));
+    await deps.store.settleBudget(account, reservationId(message), costUsd);
   }
 }
 

@@ -7,6 +7,7 @@ import { parseModelConfig } from '../shared/domain/models';
 import type { Llm, Secrets } from '../shared/ports';
 import { log } from '../shared/middleware';
 import { makeSecrets, makeStore, makeWorkflow, systemClock } from '../shared/runtime';
+import { ModelPacer } from './pacing';
 import type { LlmWorkerDeps } from './turn';
 
 /** The Anthropic client needs the key from Secrets Manager: built on the first call, then kept. */
@@ -37,5 +38,6 @@ export function llmWorkerDeps(config: Env): LlmWorkerDeps {
     clock: systemClock,
     log,
     pricing: createPricing(parseModelConfig(config.MODEL_CONFIG).prices),
+    pacer: new ModelPacer(),
   };
 }

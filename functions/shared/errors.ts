@@ -1,3 +1,5 @@
+import type { LlmRateLimit } from './ports';
+
 /**
  * Typed errors. `name` is the error class the state machine Catches on and the run records;
  * `expose` marks messages safe to show an API caller (middy's http-errors convention).
@@ -70,16 +72,20 @@ export type LlmErrorKind =
   | 'permanent'; // 4xx other than the above: fail the task
 
 export class LlmError extends FactoryError {
+  /** The requests window a 429 reported, when the API sent its rate-limit headers. */
+  readonly rateLimit?: LlmRateLimit;
+
   constructor(
     readonly kind: LlmErrorKind,
     message: string,
     readonly retryAfterSeconds?: number,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; rateLimit?: LlmRateLimit },
   ) {
     super(
       kind === 'permanent' || kind === 'spend_limit' ? 'LlmPermanentError' : 'LlmTransientError',
       message,
-      options,
+      options?.cause === undefined ? undefined : { cause: options.cause },
     );
+    this.rateLimit = options?.rateLimit;
   }
 }

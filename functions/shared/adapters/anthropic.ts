@@ -1,6 +1,6 @@
 import Anthropic, { APIConnectionError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
 import { LlmError, type LlmErrorKind } from '../errors';
-import type { Llm, LlmRequest, LlmResponse, LlmUsage } from '../ports';
+import type { Llm, LlmRateLimit, LlmRequest, LlmResponse, LlmUsage } from '../ports';
 
 /**
  * The `Llm` port over `@anthropic-ai/sdk` (SPEC §4).
@@ -12,6 +12,10 @@ import type { Llm, LlmRequest, LlmResponse, LlmUsage } from '../ports';
  *   the conversation, so each turn reads the previous turn's prefix from the cache.
  * - Streaming when the SDK requires it for the requested `max_tokens` (it refuses non-streaming
  *   requests that may take longer than 10 minutes: max_tokens above ~21,333, less for some models).
+ *
+ * - Rate-limit window: `anthropic-ratelimit-requests-remaining` / `-reset` / `-limit` are returned as
+ *   `rateLimit` on every answer (read with `.withResponse()`, or the stream's `response`) and on a
+ *   429's LlmError, so the worker can pace itself before the API refuses (llm-worker/pacing.ts).
  *
  * Failure classification (`classifyLlmError`), in order:
  * 1. spend_limit: the body's `details.error_code` is a spend-limit/billing code
@@ -175,6 +179,20 @@ export function retryAfterSeconds(headers: unknown, now = Date.now()): number | 
   return undefined;
 }
 
+/**
+ * The requests window from `anthropic-ratelimit-requests-remaining` / `-reset` (RFC 3339) and
+ * `-limit`, or undefined when the answer did not carry them (the worker then paces on 429s only).
+ */
+export function rateLimitOf(headers: unknown): LlmRateLimit | undefined {
+  const remainingHeader = headerOf(headers, 'anthropic-ratelimit-requests-remaining');
+  const remaining = Number(remainingHeader);
+  const resetAt = Date.parse(headerOf(headers, 'anthropic-ratelimit-requests-reset') ?? '');
+  if (!remainingHeader || !Number.isFinite(remaining) || remaining < 0 || !Number.isFinite(resetAt))
+    return undefined;
+  const limit = Number(headerOf(headers, 'anthropic-ratelimit-requests-limit'));
+  return { remaining, resetAt, ...(Number.isFinite(limit) && limit > 0 ? { limit } : {}) };
+}
+
 function isSpendLimit(error: APIError): boolean {
   if (error.errorCode && SPEND_LIMIT_CODES.has(error.errorCode)) return true;
   if (error.type === 'billing_error' || error.status === 402) return true;
@@ -185,8 +203,10 @@ function isSpendLimit(error: APIError): boolean {
 /** Maps any failure of a model call to an LlmError (see the rules at the top of this file). */
 export function classifyLlmError(error: unknown, now = Date.now()): LlmError {
   if (error instanceof LlmError) return error;
-  const wrap = (kind: LlmErrorKind, message: string, retryAfter?: number) =>
-    new LlmError(kind, message, retryAfter, { cause: error });
+  const wrap = (kind: LlmErrorKind, message: string, retryAfter?: number) => {
+    const rateLimit = error instanceof APIError ? rateLimitOf(error.headers) : undefined;
+    return new LlmError(kind, message, retryAfter, { cause: error, ...(rateLimit ? { rateLimit } : {}) });
+  };
 
   if (error instanceof APIUserAbortError || error instanceof APIConnectionError) {
     return wrap('network', `model call failed to connect or timed out: ${error.message}`);
@@ -238,18 +258,29 @@ export class AnthropicLlm implements Llm {
     const params = requestParams(request);
     const requestOptions = { timeout: this.timeoutMs };
     let message: Anthropic.Messages.Message;
+    let headers: Headers | undefined;
     try {
-      message = requiresStreaming(this.client, request.model, request.maxTokens)
-        ? await this.client.messages.stream(params, requestOptions).finalMessage()
-        : await this.client.messages.create({ ...params, stream: false }, requestOptions);
+      if (requiresStreaming(this.client, request.model, request.maxTokens)) {
+        const stream = this.client.messages.stream(params, requestOptions);
+        message = await stream.finalMessage();
+        headers = stream.response?.headers;
+      } else {
+        const { data, response } = await this.client.messages
+          .create({ ...params, stream: false }, requestOptions)
+          .withResponse();
+        message = data;
+        headers = response.headers;
+      }
     } catch (error) {
       throw classifyLlmError(error);
     }
+    const rateLimit = rateLimitOf(headers);
     return {
       model: message.model,
       content: toContent(message.content),
       stopReason: message.stop_reason ?? 'end_turn',
       usage: toLlmUsage(message.usage),
+      ...(rateLimit ? { rateLimit } : {}),
     };
   }
 

@@ -10,6 +10,7 @@ import {
   processLlmMessage,
   RetryLater,
 } from '../../../functions/llm-worker/turn';
+import { ModelPacer, notBeforeKey } from '../../../functions/llm-worker/pacing';
 import { LlmError } from '../../../functions/shared/errors';
 import type {
   Llm,
@@ -120,7 +121,7 @@ interface Fixture {
 
 async function fixture(
   steps: Step[],
-  options: { budgetUsd?: number; models?: string[] } = {},
+  options: { budgetUsd?: number; models?: string[]; monthlyBudget?: { repo: string; limitUsd: number } } = {},
 ): Promise<Fixture> {
   const runId = newRunId();
   await db.store.createRun(makeRun({ runId }));
@@ -135,6 +136,7 @@ async function fixture(
     maxTokens: 4000,
     models: options.models ?? ['model-a', 'model-b'],
     budgetUsd: options.budgetUsd ?? 5,
+    ...(options.monthlyBudget ? { monthlyBudget: options.monthlyBudget } : {}),
     createdAt: new Date(db.clock.now()).toISOString(),
   });
   await db.store.putTurn({
@@ -264,6 +266,7 @@ describe('LLM worker', () => {
     expect(Date.now() - started).toBeLessThan(2000);
     expect(f.queue.delays).toEqual([{ receiptHandle: 'rh-1', seconds: 17 }]);
     expect(f.workflow.successes).toHaveLength(0);
+    db.clock.advance(17_000); // SQS redelivers it once the delay is over
     await processLlmMessage(f.deps, f.message, delivery(2));
     expect(f.workflow.successes).toHaveLength(1);
     expect(await db.store.listLedger(f.message.runId)).toHaveLength(1);
@@ -304,6 +307,56 @@ describe('LLM worker', () => {
     expect(f.workflow.failures).toHaveLength(1);
     expect(f.workflow.failures[0]?.error).toBe('BudgetExceeded');
     expect(f.workflow.failures[0]?.cause).toContain('$0.0630');
+  });
+
+  it("refuses a call that does not fit the repo's monthly budget, across runs, and releases the run's reservation", async () => {
+    // Each call's worst case is $0.063 (1000 input + 4000 output tokens); actual cost $0.006.
+    const monthlyBudget = { repo: `acme/monthly-${newRunId()}`, limitUsd: 0.07 };
+    const first = await fixture([toolUse], { monthlyBudget });
+    await processLlmMessage(first.deps, first.message, delivery());
+    expect(first.workflow.successes).toHaveLength(1);
+
+    // $0.006 spent this month: $0.064 left, so a second run's $0.063 worst case still fits…
+    const second = await fixture([toolUse], { monthlyBudget });
+    await processLlmMessage(second.deps, second.message, delivery());
+    expect(second.workflow.successes).toHaveLength(1);
+
+    // …but a third does not ($0.058 left), though its own run budget is untouched.
+    const third = await fixture([toolUse], { monthlyBudget });
+    await processLlmMessage(third.deps, third.message, delivery());
+    expect(third.llm.calls).toHaveLength(0);
+    expect(third.workflow.failures.map((x) => x.error)).toEqual(['BudgetExceeded']);
+    expect(third.workflow.failures[0]?.cause).toContain('monthly budget');
+    const runBudget = await db.store.getBudget(third.message.runId);
+    expect(runBudget?.reservedUsd ?? 0).toBe(0);
+  });
+
+  it('settles and records the ledger on a redelivery after a crash between storing the turn and settling', async () => {
+    f = await fixture([toolUse]);
+    let crashed = false;
+    const crashingStore = new Proxy(db.store, {
+      get(target, prop, receiver) {
+        if (prop === 'settleBudget' && !crashed) {
+          return async () => {
+            crashed = true;
+            throw new Error('simulated crash before settling');
+          };
+        }
+        const value = Reflect.get(target, prop, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    await expect(
+      processLlmMessage({ ...f.deps, store: crashingStore }, f.message, delivery(1)),
+    ).rejects.toThrow('simulated crash');
+    expect((await db.store.getBudget(f.message.runId))?.reservedUsd).toBeGreaterThan(0);
+    await processLlmMessage(f.deps, f.message, delivery(2));
+    const budget = await db.store.getBudget(f.message.runId);
+    expect(budget?.reservedUsd).toBe(0);
+    expect(budget?.spentUsd).toBeCloseTo(0.006, 6);
+    expect(f.llm.calls).toHaveLength(1);
+    expect(await db.store.listLedger(f.message.runId)).toHaveLength(1);
+    expect((await db.store.getRun(f.message.runId))?.ledger.llmCalls).toBe(1);
   });
 
   it('acknowledges a message whose task token is no longer accepted', async () => {
@@ -348,6 +401,109 @@ describe('LLM worker', () => {
     expect(f.workflow.failures.map((x) => [x.token, x.error])).toEqual([['tok', 'LlmProtocolError']]);
     expect(f.workflow.successes.map((x) => x.token)).toEqual([ok.message.taskToken]);
     expect(f.queue.delays.map((d) => d.receiptHandle)).toEqual(['rh-retry']);
+  });
+});
+
+describe('LLM worker pacing', () => {
+  const window = (remaining: number, resetInMs: number) => ({
+    remaining,
+    resetAt: db.clock.now() + resetInMs,
+    limit: 120,
+  });
+
+  it('holds further messages without calling once the window is used up, until its reset', async () => {
+    const model = 'paced-model-1';
+    const first = await fixture([{ ...toolUse, rateLimit: window(0, 30_000) }], { models: [model] });
+    await processLlmMessage(first.deps, first.message, delivery());
+    expect(first.workflow.successes).toHaveLength(1);
+
+    // Same container (same deps), another conversation on the same model.
+    const second = await fixture([], { models: [model] });
+    const deps = { ...first.deps, workflow: second.workflow, queue: second.queue };
+    const held = processLlmMessage(deps, second.message, delivery(1, 'm-2'));
+    await expect(held).rejects.toBeInstanceOf(RetryLater);
+    expect(first.llm.calls).toHaveLength(1); // no second call
+    expect(second.queue.delays).toEqual([{ receiptHandle: 'rh-1', seconds: 30 }]);
+    expect((await db.store.getBudget(second.message.runId))?.reservedUsd ?? 0).toBe(0);
+
+    db.clock.advance(30_000);
+    first.llm.steps.push(toolUse);
+    await processLlmMessage(deps, second.message, delivery(2, 'm-2'));
+    expect(first.llm.calls).toHaveLength(2);
+    expect(second.workflow.successes).toHaveLength(1);
+  });
+
+  it('counts calls started after a response as not yet in its remaining figure', async () => {
+    const model = 'paced-model-2';
+    const a = await fixture([], { models: [model] });
+    const b = await fixture([], { models: [model] });
+    const c = await fixture([toolUse], { models: [model] });
+    const pacer = new ModelPacer(); // one container
+    let bStarted: () => void = () => {};
+    const bIsCalling = new Promise<void>((resolve) => {
+      bStarted = resolve;
+    });
+    let releaseB: () => void = () => {};
+    const bMayAnswer = new Promise<void>((resolve) => {
+      releaseB = resolve;
+    });
+    // a is sent first; when it arrived one request was left, which b (sent meanwhile) has taken.
+    const llmA: Llm = {
+      countTokens: async () => 1000,
+      createMessage: async (request) => {
+        await bIsCalling;
+        return { ...toolUse, model: request.model, rateLimit: window(1, 20_000) };
+      },
+    };
+    const llmB: Llm = {
+      countTokens: async () => 1000,
+      createMessage: async (request) => {
+        bStarted();
+        await bMayAnswer;
+        return { ...toolUse, model: request.model, rateLimit: window(0, 20_000) };
+      },
+    };
+    const doneA = processLlmMessage({ ...a.deps, llm: llmA, pacer }, a.message, delivery(1, 'a'));
+    await new Promise((resolve) => setTimeout(resolve, 50)); // a is admitted before b
+    const doneB = processLlmMessage({ ...b.deps, llm: llmB, pacer }, b.message, delivery(1, 'b'));
+    await doneA;
+    await expect(processLlmMessage({ ...c.deps, pacer }, c.message, delivery(1, 'c'))).rejects.toBeInstanceOf(
+      RetryLater,
+    );
+    expect(c.llm.calls).toHaveLength(0);
+    expect(c.queue.delays).toEqual([{ receiptHandle: 'rh-1', seconds: 20 }]);
+    releaseB();
+    await doneB;
+    expect(b.workflow.successes).toHaveLength(1);
+  });
+
+  it('shares the not-before time of a 429 with another worker instance through the store', async () => {
+    const model = 'paced-model-3';
+    const first = await fixture([new LlmError('rate_limited', 'slow down', 12)], { models: [model] });
+    await expect(processLlmMessage(first.deps, first.message, delivery())).rejects.toBeInstanceOf(RetryLater);
+    expect(Number(await db.store.cacheGet(notBeforeKey(model)))).toBe(db.clock.now() + 12_000);
+
+    // A second container: fresh deps (and pacing memory), the same store.
+    const second = await fixture([toolUse], { models: [model] });
+    await expect(processLlmMessage(second.deps, second.message, delivery(1, 'm-2'))).rejects.toBeInstanceOf(
+      RetryLater,
+    );
+    expect(second.llm.calls).toHaveLength(0);
+    expect(second.queue.delays).toEqual([{ receiptHandle: 'rh-1', seconds: 12 }]);
+
+    db.clock.advance(12_000);
+    await processLlmMessage(second.deps, second.message, delivery(2, 'm-2'));
+    expect(second.llm.calls).toHaveLength(1);
+    expect(second.workflow.successes).toHaveLength(1);
+  });
+
+  it('does not pace a model whose answers carry no rate-limit headers', async () => {
+    const f2 = await fixture([toolUse, toolUse], { models: ['unpaced-model'] });
+    const other = await fixture([], { models: ['unpaced-model'] });
+    await processLlmMessage(f2.deps, f2.message, delivery());
+    await processLlmMessage({ ...f2.deps, workflow: other.workflow }, other.message, delivery(1, 'm-2'));
+    expect(f2.llm.calls).toHaveLength(2);
+    expect(other.workflow.successes).toHaveLength(1);
   });
 });
 

@@ -374,4 +374,27 @@ describe('the stand-in rate limiter', () => {
     expect(response.headers.get('anthropic-ratelimit-requests-limit')).toBe('3');
     expect(response.headers.get('anthropic-ratelimit-requests-remaining')).toBe('2');
   });
+
+  it('hands the window to the worker on successes (JSON and streamed) and on 429s', async () => {
+    model.reset();
+    const t0 = now;
+    const llm = new AnthropicLlm({ apiKey: 'k', baseURL: model.url, timeoutMs: 10_000 });
+    const first = await llm.createMessage(baseRequest());
+    expect(first.rateLimit).toEqual({ remaining: 2, resetAt: t0 + 60_000, limit: 3 });
+    now += 2_000;
+    const streamed = await llm.createMessage({ ...baseRequest(), maxTokens: 64_000 });
+    expect(streamed.rateLimit).toEqual({ remaining: 1, resetAt: t0 + 60_000, limit: 3 });
+    await llm.createMessage(baseRequest());
+    now += 1_000;
+    const refused = await failure(llm.createMessage(baseRequest()));
+    expect(refused.kind).toBe('rate_limited');
+    expect(refused.rateLimit).toEqual({ remaining: 0, resetAt: t0 + 60_000, limit: 3 });
+    expect(refused.retryAfterSeconds).toBe(57);
+    expect(model.calls().map((c) => [c.stream, c.status])).toEqual([
+      [false, 200],
+      [true, 200],
+      [false, 200],
+      [false, 429],
+    ]);
+  });
 });

@@ -4,6 +4,7 @@ import {
   AnthropicLlm,
   classifyLlmError,
   DEFAULT_RETRY_AFTER_SECONDS,
+  rateLimitOf,
   requiresStreaming,
   retryAfterSeconds,
   toLlmUsage,
@@ -81,6 +82,27 @@ describe('classifyLlmError', () => {
     );
     expect(retryAfterSeconds(new Headers({ 'retry-after': '99999' }), NOW)).toBe(3600);
     expect(retryAfterSeconds(new Headers({ 'retry-after': 'soon' }), NOW)).toBeUndefined();
+  });
+
+  it('carries the requests window of a 429 when the API sent it', () => {
+    const resetAt = NOW + 4_250;
+    const error = classifyLlmError(
+      apiError(
+        429,
+        { type: 'rate_limit_error', message: 'slow down' },
+        {
+          'retry-after': '5',
+          'anthropic-ratelimit-requests-limit': '120',
+          'anthropic-ratelimit-requests-remaining': '0',
+          'anthropic-ratelimit-requests-reset': new Date(resetAt).toISOString(),
+        },
+      ),
+      NOW,
+    );
+    expect(error.rateLimit).toEqual({ remaining: 0, resetAt, limit: 120 });
+    expect(classifyLlmError(apiError(429, { type: 'rate_limit_error', message: 'x' }), NOW).rateLimit).toBe(
+      undefined,
+    );
   });
 
   it('classifies errors raised inside a stream by their type', () => {
@@ -239,5 +261,29 @@ describe('AnthropicLlm request shape', () => {
     expect(await llm.countTokens(request)).toBe(77);
     expect(urls[0]).toMatch(/\/v1\/messages\/count_tokens$/);
     expect(bodies[0]).not.toHaveProperty('max_tokens');
+  });
+});
+
+describe('rateLimitOf', () => {
+  it('reads remaining and the RFC 3339 reset, and ignores incomplete or malformed headers', () => {
+    const reset = '2030-01-01T00:00:30.500Z';
+    expect(
+      rateLimitOf(
+        new Headers({
+          'anthropic-ratelimit-requests-remaining': '7',
+          'anthropic-ratelimit-requests-reset': reset,
+        }),
+      ),
+    ).toEqual({ remaining: 7, resetAt: Date.parse(reset) });
+    expect(rateLimitOf(new Headers({ 'anthropic-ratelimit-requests-remaining': '7' }))).toBeUndefined();
+    expect(
+      rateLimitOf(
+        new Headers({
+          'anthropic-ratelimit-requests-remaining': 'many',
+          'anthropic-ratelimit-requests-reset': reset,
+        }),
+      ),
+    ).toBeUndefined();
+    expect(rateLimitOf(undefined)).toBeUndefined();
   });
 });
