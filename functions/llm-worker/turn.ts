@@ -6,6 +6,7 @@ import { LlmError } from '../shared/errors';
 import { monthlyBudgetAccount } from '../shared/store/keys';
 import type {
   Clock,
+  ConversationMeta,
   ConversationTurn,
   Llm,
   LlmRequest,
@@ -138,13 +139,15 @@ export async function processLlmMessage(
   delivery: Delivery,
 ): Promise<void> {
   const { store, log } = deps;
-  const existing = await store.getTurn(message.conversationId, message.turn);
+  // One Query: the conversation's meta and turns (the answer, if a previous delivery stored it).
+  const { meta, turns } = await store.getConversationWithTurns(message.conversationId);
+  const existing = turns.find((t) => t.turn === message.turn);
   if (existing?.role === 'assistant') {
     log.info('turn already answered: re-sending the stored result', {
       runId: message.runId,
       turn: message.turn,
     });
-    await finishAccounting(deps, message, existing);
+    await finishAccounting(deps, message, existing, meta);
     await answer(deps, message, resultOf(existing));
     return;
   }
@@ -174,12 +177,10 @@ export async function processLlmMessage(
     throw new RetryLater('turn in flight elsewhere', LEASE_BUSY_DELAY_SECONDS);
   }
 
-  const meta = await store.getConversation(message.conversationId);
   if (!meta || meta.runId !== message.runId) {
     await fail(deps, message, 'LlmProtocolError', 'conversation not found for this run');
     return;
   }
-  const turns = await store.listTurns(message.conversationId);
   const history = turns.filter((t) => t.turn < message.turn).sort((a, b) => a.turn - b.turn);
   if (history.length !== message.turn || history.some((t, i) => t.turn !== i)) {
     await fail(deps, message, 'LlmProtocolError', `turns 0..${message.turn - 1} are not all stored`);
@@ -403,6 +404,7 @@ async function finishAccounting(
   deps: LlmWorkerDeps,
   message: LlmMessage,
   turn: ConversationTurn,
+  meta: ConversationMeta | undefined,
 ): Promise<void> {
   const costUsd = turn.costUsd ?? 0;
   const usage = turn.usage ?? {};
@@ -422,7 +424,6 @@ async function finishAccounting(
     at: turn.createdAt,
   });
   await deps.store.settleBudget(message.runId, reservationId(message), costUsd);
-  const meta = await deps.store.getConversation(message.conversationId);
   if (meta?.monthlyBudget) {
     const account = monthlyBudgetAccount(meta.monthlyBudget.repo, Date.parse(meta.createdAt));
     await deps.store.settleBudget(account, reservationId(message), costUsd);

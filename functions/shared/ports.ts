@@ -257,6 +257,10 @@ export interface Store {
   // Conversations (LLM turns), stored turn by turn
   putConversation(meta: ConversationMeta): Promise<void>;
   getConversation(conversationId: string): Promise<ConversationMeta | undefined>;
+  /** One Query of the conversation's partition: its meta and every turn, in order. */
+  getConversationWithTurns(
+    conversationId: string,
+  ): Promise<{ meta?: ConversationMeta; turns: ConversationTurn[] }>;
   putTurn(turn: ConversationTurn): Promise<{ first: boolean; existing?: ConversationTurn }>;
   getTurn(conversationId: string, turn: number): Promise<ConversationTurn | undefined>;
   listTurns(conversationId: string): Promise<ConversationTurn[]>;

@@ -250,6 +250,9 @@ export class FakeStore implements Store {
   claimLease(): Promise<boolean> {
     return this.unsupported('claimLease');
   }
+  getConversationWithTurns(): Promise<never> {
+    return this.unsupported('getConversationWithTurns');
+  }
   getApproval(): Promise<undefined> {
     return this.unsupported('getApproval');
   }

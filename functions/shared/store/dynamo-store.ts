@@ -637,6 +637,36 @@ export class DynamoStore implements Store {
     return item ? ConversationTurnSchema.parse(item) : undefined;
   }
 
+  /** Query pk=CONV#<id> (META sorts before TURN#), ascending, all pages (bounded): one request per page. */
+  async getConversationWithTurns(
+    conversationId: string,
+  ): Promise<{ meta?: ConversationMeta; turns: ConversationTurn[] }> {
+    const pk = keys.conversation(conversationId).pk;
+    let meta: ConversationMeta | undefined;
+    const turns: ConversationTurn[] = [];
+    let startKey: Item | undefined;
+    for (let pageNumber = 0; pageNumber < MAX_PAGES; pageNumber++) {
+      const result = await this.doc.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': pk },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of result.Items ?? []) {
+        if (item.sk === keys.conversation(conversationId).sk) meta = ConversationMetaSchema.parse(item);
+        else if (typeof item.sk === 'string' && item.sk.startsWith(keys.turnPrefix)) {
+          turns.push(ConversationTurnSchema.parse(item));
+        }
+      }
+      startKey = result.LastEvaluatedKey;
+      if (!startKey) return { ...(meta ? { meta } : {}), turns };
+    }
+    throw new FactoryError('TooManyItems', `${pk}: more than ${MAX_PAGES} pages`);
+  }
+
   /** Query pk=CONV#<id> begins_with(sk, "TURN#"), ascending (all pages, bounded). */
   async listTurns(conversationId: string): Promise<ConversationTurn[]> {
     const items = await this.queryAll(keys.conversation(conversationId).pk, keys.turnPrefix);

@@ -127,6 +127,10 @@ describe('conversations', () => {
     for (const n of [2, 0, 11, 1]) await db.store.putTurn(turn('conv-list', n, `t${n}`));
     expect((await db.store.listTurns('conv-list')).map((t) => t.turn)).toEqual([0, 1, 2, 11]);
     expect(await db.store.getTurn('conv-list', 5)).toBeUndefined();
+    const whole = await db.store.getConversationWithTurns('conv-list');
+    expect(whole.meta).toEqual(meta);
+    expect(whole.turns.map((t) => t.turn)).toEqual([0, 1, 2, 11]);
+    expect(await db.store.getConversationWithTurns('conv-none')).toEqual({ turns: [] });
   });
 });
 
