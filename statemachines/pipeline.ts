@@ -226,18 +226,20 @@ export function buildPipeline(): Record<string, unknown> {
       ],
       Default: 'FinalizeFailed',
     },
+    // Only FAILED fails the execution: a run a person or the contract decided (rejected, blocked,
+    // expired, unanswered, cancelled) ended as designed, so the ExecutionsFailed alarm means faults.
     ...finalize('FinalizeSucceeded', 'SUCCEEDED', 'Succeed'),
     ...finalize('FinalizeFailed', 'FAILED', 'Fail'),
-    ...finalize('FinalizeBlocked', 'BLOCKED', 'Fail'),
-    ...finalize('FinalizeTimedOut', 'TIMED_OUT', 'Fail'),
-    ...finalize('FinalizeRejected', 'REJECTED', 'Fail'),
-    ...finalize('FinalizeExpired', 'EXPIRED', 'Fail'),
-    ...finalize('FinalizeCancelled', 'CANCELLED', 'Fail'),
+    ...finalize('FinalizeBlocked', 'BLOCKED', 'Succeed'),
+    ...finalize('FinalizeTimedOut', 'TIMED_OUT', 'Succeed'),
+    ...finalize('FinalizeRejected', 'REJECTED', 'Succeed'),
+    ...finalize('FinalizeExpired', 'EXPIRED', 'Succeed'),
+    ...finalize('FinalizeCancelled', 'CANCELLED', 'Succeed'),
     Succeeded: { Type: 'Succeed' },
     Failed: {
       Type: 'Fail',
-      Error: 'RunNotSucceeded',
-      Cause: 'the run ended without merging; see the run record',
+      Error: 'RunFailed',
+      Cause: 'the run failed; see the error on its run record',
     },
   };
 

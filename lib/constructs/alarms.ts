@@ -106,7 +106,7 @@ export class FactoryAlarms extends Construct {
       executionsFailed: anyOf(
         'ExecutionsFailed',
         stateMachineMetric('ExecutionsFailed'),
-        'A pipeline execution ended in its Fail state: a run did not merge (failed, rejected, blocked, expired or cancelled). Check the run status and the execution history.',
+        'A pipeline execution failed: a run ended FAILED (an error, a contract violation it could not fix, CI that kept failing). Runs that people or the contract decided (rejected, blocked, expired, cancelled) end their execution normally. Check the run error and the execution history.',
       ),
       executionsTimedOut: anyOf(
         'ExecutionsTimedOut',

@@ -53,7 +53,13 @@ describe('task tokens under faults', () => {
 
     const ended = await waitForEnd(stack, run.runId, 60_000);
     expect(ended.status).toBe('SUCCEEDED');
-    const history = await historyOf(stack.sfn, stack.stateMachineArn, run.runId);
+    // The run's status is written by the last stage; the execution ends a moment later.
+    const history = await eventually('the execution to end', async () => {
+      const events = await historyOf(stack.sfn, stack.stateMachineArn, run.runId);
+      return events.some((e) => e.type?.startsWith('Execution') && e.type !== 'ExecutionStarted')
+        ? events
+        : undefined;
+    });
     const entered = statesEntered(history);
     expect(entered.filter((s) => s === 'Approval')).toHaveLength(1);
     expect(entered.filter((s) => s === 'Merge')).toHaveLength(1);

@@ -3,7 +3,15 @@ import path from 'node:path';
 import { GetExecutionHistoryCommand, type HistoryEvent, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../../../local/stack';
-import { approvalLinks, decide, firstRun, labelIssue, SAMPLE, startTestStack } from '../../support/e2e';
+import {
+  approvalLinks,
+  decide,
+  eventually,
+  firstRun,
+  labelIssue,
+  SAMPLE,
+  startTestStack,
+} from '../../support/e2e';
 import { ROOT, within } from './child';
 
 /**
@@ -98,20 +106,25 @@ describe('CLI watch and execution history on the embedded stack', () => {
   });
 
   it('the execution history holds task tokens only in scheduled-task parameters, all spent, and no approval link token', async () => {
-    const events: HistoryEvent[] = [];
-    let nextToken: string | undefined;
-    for (let page = 0; page < 20; page++) {
-      const history = await stack.sfn.send(
-        new GetExecutionHistoryCommand({
-          executionArn: `${stack.stateMachineArn.replace(':stateMachine:', ':execution:')}:${runId}`,
-          maxResults: 500,
-          ...(nextToken ? { nextToken } : {}),
-        }),
-      );
-      events.push(...(history.events ?? []));
-      nextToken = history.nextToken;
-      if (!nextToken) break;
-    }
+    // The run's status is written by the last stage; the execution ends a moment later.
+    const events = await eventually('the execution to end', async () => {
+      const all: HistoryEvent[] = [];
+      let nextToken: string | undefined;
+      for (let page = 0; page < 20; page++) {
+        const history = await stack.sfn.send(
+          new GetExecutionHistoryCommand({
+            executionArn: `${stack.stateMachineArn.replace(':stateMachine:', ':execution:')}:${runId}`,
+            maxResults: 500,
+            ...(nextToken ? { nextToken } : {}),
+          }),
+        );
+        all.push(...(history.events ?? []));
+        nextToken = history.nextToken;
+        if (!nextToken) break;
+      }
+      const last = all.at(-1)?.type ?? '';
+      return last.startsWith('Execution') && last !== 'ExecutionStarted' ? all : undefined;
+    });
     expect(events.at(-1)?.type).toBe('ExecutionSucceeded');
 
     // The tokens Step Functions handed to callback tasks (LLM turns, checks, approval).

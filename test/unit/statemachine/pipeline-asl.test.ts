@@ -114,6 +114,21 @@ describe('statemachines/pipeline.asl.json', () => {
     expect([...placeholders].sort()).toEqual(['LlmQueueUrl', 'StageRunnerFunctionArn']);
   });
 
+  it('fails the execution only for FAILED runs (the ExecutionsFailed alarm means faults)', () => {
+    const endsIn = (name: string) => states[String(states[name]?.Next)]?.Type;
+    expect(endsIn('FinalizeFailed')).toBe('Fail');
+    for (const name of [
+      'FinalizeSucceeded',
+      'FinalizeBlocked',
+      'FinalizeRejected',
+      'FinalizeExpired',
+      'FinalizeTimedOut',
+      'FinalizeCancelled',
+    ]) {
+      expect(endsIn(name), name).toBe('Succeed');
+    }
+  });
+
   it('ends every terminal status through a Finalize step that writes it', () => {
     const finals = Object.entries(states).filter(([n]) => n.startsWith('Finalize'));
     const statuses = finals.map(([, s]) => (s.Parameters as { Payload: { status: string } }).Payload.status);
