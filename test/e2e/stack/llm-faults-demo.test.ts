@@ -17,7 +17,7 @@ describe('the demo with injected model faults', () => {
       autoApprove: true,
       json: true,
       llmFaults: '429,529,500,reset',
-      timeoutMs: 55_000,
+      timeoutMs: 150_000,
       inspect: async (stack, demo) => {
         calls = stack.model?.calls() ?? [];
         stored = (await stack.store.getRun(demo.runId))?.ledger;
@@ -65,5 +65,5 @@ describe('the demo with injected model faults', () => {
     expect(Math.round(result.ledger.costUsd * 100)).toBe(Math.round(handUsd * 100));
     expect(Math.abs(result.ledger.costUsd - handUsd)).toBeLessThan(0.005);
     expect(result.costUsd).toBe(result.ledger.costUsd);
-  }, 60_000);
+  }, 180_000);
 });
