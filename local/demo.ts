@@ -58,6 +58,7 @@ async function approvalLinks(stack: Stack): Promise<string[]> {
 export async function approveThroughPage(
   link: string,
   decision: 'approve' | 'reject' = 'approve',
+  comment?: string,
 ): Promise<number> {
   const page = await fetch(link, { headers: { 'user-agent': 'code-factory-demo' } });
   const html = await page.text();
@@ -81,6 +82,7 @@ export async function approveThroughPage(
     );
   }
   fields.set('decision', decision);
+  if (comment !== undefined) fields.set('comment', comment);
   const action = new URL(form[1].replace(/&amp;/g, '&'), link).toString();
   const response = await fetch(action, {
     method: 'POST',

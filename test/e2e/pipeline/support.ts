@@ -9,6 +9,7 @@ import {
   SAMPLE_LABEL,
   SAMPLE_OWNER,
 } from '../../../local/forge';
+import { approveThroughPage } from '../../../local/demo';
 import type { Script } from '../../../local/model/server';
 import type { Stack } from '../../../local/stack';
 import { approvalLinks, eventually, firstRun, waitForEnd, waitForStatus } from '../../support/e2e';
@@ -171,34 +172,7 @@ export async function decideRun(
 ): Promise<number> {
   await waitForStatus(stack, runId, ['AWAITING_APPROVAL']);
   const link = await approvalLinkOf(stack, runId, decision);
-  const page = await fetch(link);
-  const html = await page.text();
-  const form = [...html.matchAll(/<form[^>]*action="([^"]+)"[^>]*>([\s\S]*?)<\/form>/gi)].find((f) =>
-    (f[2] ?? '').includes(`name="decision" value="${decision}"`),
-  );
-  if (!form?.[1] || !form[2])
-    throw new Error(`no ${decision} form on the approval page (HTTP ${page.status})`);
-  const fields = new URLSearchParams();
-  for (const input of form[2].matchAll(/<input[^>]*>/gi)) {
-    const name = input[0].match(/name="([^"]+)"/)?.[1];
-    const value = input[0].match(/value="([^"]*)"/)?.[1] ?? '';
-    if (name)
-      fields.set(
-        name,
-        value
-          .replace(/&amp;/g, '&')
-          .replace(/&quot;/g, '"')
-          .replace(/&#39;/g, "'"),
-      );
-  }
-  fields.set('decision', decision);
-  if (comment !== undefined) fields.set('comment', comment);
-  const response = await fetch(new URL(form[1].replace(/&amp;/g, '&'), link), {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: fields.toString(),
-  });
-  return response.status;
+  return approveThroughPage(link, decision, comment);
 }
 
 /**
