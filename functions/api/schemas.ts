@@ -109,7 +109,15 @@ const Tokens = {
 export const LedgerView = z
   .object({
     ...Tokens,
-    by_stage: z.array(z.object({ stage: z.string(), model: z.string(), ...Tokens })),
+    by_stage: z.array(
+      z.object({
+        stage: z.string(),
+        model: z.string(),
+        ...Tokens,
+        cache_write_5m_tokens: z.number().int().nonnegative(),
+        cache_write_1h_tokens: z.number().int().nonnegative(),
+      }),
+    ),
   })
   .meta({ id: 'Ledger', description: 'Totals, then per stage and model (from the per-call ledger)' });
 

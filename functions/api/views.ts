@@ -42,7 +42,10 @@ const tokenView = (t: TokenCounts) => ({
 });
 
 export function ledgerView(run: Run, entries: LedgerEntry[]): RunView['ledger'] {
-  const groups = new Map<string, TokenCounts & { stage: string; model: string }>();
+  const groups = new Map<
+    string,
+    TokenCounts & { stage: string; model: string; cacheWrite5mTokens: number; cacheWrite1hTokens: number }
+  >();
   for (const entry of entries) {
     const key = `${entry.stage}\u0000${entry.model}`;
     const group = groups.get(key) ?? {
@@ -53,6 +56,8 @@ export function ledgerView(run: Run, entries: LedgerEntry[]): RunView['ledger'] 
       outputTokens: 0,
       cacheReadTokens: 0,
       cacheWriteTokens: 0,
+      cacheWrite5mTokens: 0,
+      cacheWrite1hTokens: 0,
       costUsd: 0,
     };
     group.llmCalls += 1;
@@ -60,12 +65,22 @@ export function ledgerView(run: Run, entries: LedgerEntry[]): RunView['ledger'] 
     group.outputTokens += entry.outputTokens;
     group.cacheReadTokens += entry.cacheReadTokens;
     group.cacheWriteTokens += entry.cacheWriteTokens;
+    // Entries recorded before the split count as 5-minute writes (the default cache lifetime).
+    group.cacheWrite5mTokens +=
+      entry.cacheWrite5mTokens ?? entry.cacheWriteTokens - (entry.cacheWrite1hTokens ?? 0);
+    group.cacheWrite1hTokens += entry.cacheWrite1hTokens ?? 0;
     group.costUsd += entry.costUsd;
     groups.set(key, group);
   }
   return {
     ...tokenView(run.ledger),
-    by_stage: [...groups.values()].map((g) => ({ stage: g.stage, model: g.model, ...tokenView(g) })),
+    by_stage: [...groups.values()].map((g) => ({
+      stage: g.stage,
+      model: g.model,
+      ...tokenView(g),
+      cache_write_5m_tokens: g.cacheWrite5mTokens,
+      cache_write_1h_tokens: g.cacheWrite1hTokens,
+    })),
   };
 }
 

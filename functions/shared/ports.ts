@@ -183,6 +183,9 @@ export interface LedgerEntry {
   outputTokens: number;
   cacheReadTokens: number;
   cacheWriteTokens: number;
+  /** The cache writes split by lifetime (they are priced differently); they sum to cacheWriteTokens. */
+  cacheWrite5mTokens?: number;
+  cacheWrite1hTokens?: number;
   costUsd: number;
   latencyMs: number;
   at: string;

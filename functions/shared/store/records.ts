@@ -108,6 +108,8 @@ export const LedgerEntrySchema = z.object({
   outputTokens: z.number().int().nonnegative(),
   cacheReadTokens: z.number().int().nonnegative(),
   cacheWriteTokens: z.number().int().nonnegative(),
+  cacheWrite5mTokens: z.number().int().nonnegative().optional(),
+  cacheWrite1hTokens: z.number().int().nonnegative().optional(),
   costUsd: z.number().nonnegative(),
   latencyMs: z.number().nonnegative(),
   at: z.string(),

@@ -187,7 +187,9 @@ describe('GET /v1/runs/{id}', () => {
         inputTokens: 100,
         outputTokens: 10,
         cacheReadTokens: 0,
-        cacheWriteTokens: 0,
+        cacheWriteTokens: 40,
+        cacheWrite5mTokens: 30,
+        cacheWrite1hTokens: 10,
         costUsd: 0.01,
         latencyMs: 5,
         at: '2025-01-01T00:00:01.000Z',
@@ -208,7 +210,14 @@ describe('GET /v1/runs/{id}', () => {
     expect(data.ledger).toMatchObject({ llm_calls: 3, input_tokens: 300, cost_usd: 0.03 });
     expect(data.ledger.by_stage).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ stage: 'plan', model: 'claude-test', llm_calls: 2 }),
+        expect.objectContaining({
+          stage: 'plan',
+          model: 'claude-test',
+          llm_calls: 2,
+          cache_write_tokens: 80,
+          cache_write_5m_tokens: 60,
+          cache_write_1h_tokens: 20,
+        }),
         expect.objectContaining({ stage: 'implement', llm_calls: 1 }),
       ]),
     );

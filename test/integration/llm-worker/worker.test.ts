@@ -359,6 +359,13 @@ describe('LLM worker', () => {
     expect((await db.store.getRun(f.message.runId))?.ledger.llmCalls).toBe(1);
   });
 
+  it('records cache writes by lifetime (5 minutes, 1 hour) as well as their total', async () => {
+    f = await fixture([{ ...toolUse, usage: usage({ cacheWrite5mTokens: 120, cacheWrite1hTokens: 30 }) }]);
+    await processLlmMessage(f.deps, f.message, delivery());
+    const [entry] = await db.store.listLedger(f.message.runId);
+    expect(entry).toMatchObject({ cacheWriteTokens: 150, cacheWrite5mTokens: 120, cacheWrite1hTokens: 30 });
+  });
+
   it('acknowledges a message whose task token is no longer accepted', async () => {
     f = await fixture([toolUse]);
     f.workflow.accept = false;
