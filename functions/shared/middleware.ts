@@ -1,7 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { errorResponse, requestIdOf } from './http';
@@ -51,10 +50,21 @@ export interface HttpMiddlewareOptions {
 export function withHttpMiddleware(handler: HttpHandler, options: HttpMiddlewareOptions = {}) {
   const chain = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>(handler)
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics, { throwOnEmptyMetrics: false }))
+    .use(flushMetrics())
     .use(lastResortErrors());
   for (const extra of options.use ?? []) chain.use(extra);
   return chain;
+}
+
+/**
+ * Publishes the invocation's metrics, if it recorded any. Powertools' `logMetrics` would also
+ * flush an empty set and print a warning on every such request; most requests record none.
+ */
+function flushMetrics(): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
+  const flush = async () => {
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  };
+  return { after: flush, onError: flush };
 }
 
 function lastResortErrors(): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
