@@ -22,6 +22,7 @@ import { llmWorkerDeps } from '../functions/llm-worker/wiring';
 import { env } from '../functions/shared/config';
 import { isTerminal } from '../functions/shared/domain/run';
 import type { Store } from '../functions/shared/ports';
+import { withEventMiddleware } from '../functions/shared/middleware';
 import { makeStore } from '../functions/shared/runtime';
 import { createStageHandler } from '../functions/stages/app';
 import { mutateRun } from '../functions/shared/run-state';
@@ -263,7 +264,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     // A copy: env() caches only what it parses from process.env itself.
     const config = env({ ...process.env });
 
-    const stages = createStageHandler(stageDeps(config));
+    const stages = withEventMiddleware(createStageHandler(stageDeps(config)));
     stageRunner = stages as (event: unknown, context: Context) => Promise<unknown>;
     routes.webhook = createWebhookHandler(webhookPorts(config)) as LambdaHttpHandler;
     routes.api = createApiHandler(apiPorts(config)) as LambdaHttpHandler;
@@ -292,8 +293,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
     for (const record of endedBeforeReady.splice(0)) await onExecutionEnd(record);
 
-    const worker = createLlmWorkerHandler(llmWorkerDeps(config));
-    const dlq = createLlmDlqHandler(llmDlqDeps(config));
+    // The same chains as the Lambda entry points (functions/*/handler.ts).
+    const worker = withEventMiddleware(createLlmWorkerHandler(llmWorkerDeps(config)));
+    const dlq = withEventMiddleware(createLlmDlqHandler(llmDlqDeps(config)));
     const mappings: EventSourceMapping[] = [
       startEventSource({
         client: sqsClient,
@@ -310,8 +312,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         client: sqsClient,
         queueUrl: queues.dlqUrl,
         queueArn: queues.dlqArn,
-        handler: async (event) => {
-          await dlq(event);
+        handler: async (event, context) => {
+          await dlq(event, context);
         },
         batchSize: 10,
         maximumConcurrency: 1,

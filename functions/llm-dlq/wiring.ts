@@ -10,7 +10,6 @@ export function llmDlqDeps(config: Env): LlmDlqDeps {
     countDeadLetter: (count) => {
       // Alarm-worthy: every dead letter is a model turn that never got an answer.
       metrics.addMetric('LlmDeadLetters', 'Count', count);
-      metrics.publishStoredMetrics();
     },
   };
 }

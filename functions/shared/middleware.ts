@@ -57,10 +57,26 @@ export function withHttpMiddleware(handler: HttpHandler, options: HttpMiddleware
 }
 
 /**
+ * The chain for event-driven handlers (stage runner, LLM worker, its DLQ consumer): the Lambda
+ * context in every log line (a warm container must not keep the previous request's keys) and
+ * metrics flushed after each invocation. Errors pass through: Step Functions and SQS retry them.
+ */
+export function withEventMiddleware<TEvent, TResult>(
+  handler: (event: TEvent, context: Context) => Promise<TResult>,
+) {
+  return middy<TEvent, TResult>(handler)
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(flushMetrics<TEvent, TResult>());
+}
+
+/**
  * Publishes the invocation's metrics, if it recorded any. Powertools' `logMetrics` would also
  * flush an empty set and print a warning on every such request; most requests record none.
  */
-function flushMetrics(): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
+function flushMetrics<
+  TEvent = APIGatewayProxyEventV2,
+  TResult = APIGatewayProxyStructuredResultV2,
+>(): middy.MiddlewareObj<TEvent, TResult> {
   const flush = async () => {
     if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
   };
