@@ -1,7 +1,14 @@
 import { type CST, Composer, isMap, isScalar, isSeq, LineCounter, type Node, Parser } from 'yaml';
 import * as z from 'zod';
 import { MODEL_ALIASES, ModelId } from './models';
-import { firstMatchNoCase, globMatches, globProblem, matchesAny, pathProblem } from './paths';
+import {
+  firstMatchNoCase,
+  globAlternatives,
+  globMatches,
+  globProblem,
+  matchesAny,
+  pathProblem,
+} from './paths';
 
 /**
  * The contract: what a run may do in a repository (SPEC §1, §2 boundary). It is read from
@@ -291,15 +298,18 @@ export const FactoryConfig = section({
 export type FactoryConfig = z.infer<typeof FactoryConfig>;
 
 /**
- * True when `glob` deliberately targets the factory config: it matches the config but not
- * ordinary neighbours. Broad globs such as `**` or `.github/**` are fine; the config stays
- * forbidden under them anyway.
+ * True when `glob`, or any of its brace alternatives, deliberately targets the factory config: it
+ * matches the config but not ordinary neighbours. Broad globs such as `**` or `.github/**` are
+ * fine; the config stays forbidden under them anyway. Alternatives are judged one by one, so a
+ * broad alternative cannot hide a targeted one (`{.github/factory.yml,**}`).
  */
 export function singlesOutFactoryConfig(glob: string): boolean {
-  if (globProblem(glob)) return false;
-  if (!FACTORY_CONFIG_PATHS.some((path) => globMatches(glob, path, true))) return false;
   const neighbours = ['.github/zz-neighbour.yml', '.github/zz-neighbour/file.txt', 'zz-neighbour.yml'];
-  return !neighbours.some((path) => globMatches(glob, path, true));
+  return globAlternatives(glob).some(
+    (alternative) =>
+      FACTORY_CONFIG_PATHS.some((path) => globMatches(alternative, path, true)) &&
+      !neighbours.some((path) => globMatches(alternative, path, true)),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -547,7 +557,15 @@ function parseUnsafe(source: string): ParseResult {
       { path: '(file)', message: `nests lists or mappings more than ${LIMITS.nestingDepth} levels deep` },
     ]);
   }
-  const composer = new Composer({ prettyErrors: false, uniqueKeys: true, strict: true, version: '1.2' });
+  // resolveKnownTags: false keeps YAML 1.1 extras (!!set, !!omap, !!binary, !!timestamp) out: they would
+  // become Sets, Maps and Buffers that a schema for plain objects cannot see into.
+  const composer = new Composer({
+    prettyErrors: false,
+    uniqueKeys: true,
+    strict: true,
+    version: '1.2',
+    resolveKnownTags: false,
+  });
   const documents = Array.from(composer.compose(tokens, false, text.length));
   if (documents.length > 1) {
     return fail([
@@ -559,7 +577,11 @@ function parseUnsafe(source: string): ParseResult {
   if (document) {
     const syntax = [...document.errors, ...document.warnings].map((problem): ConfigProblem => {
       const at = lineCounter.linePos(problem.pos[0]);
-      return { path: '(yaml)', message: problem.message, line: at.line, col: at.col };
+      const tag = /^Unresolved tag: (.+)$/.exec(problem.message)?.[1];
+      const message = tag
+        ? `YAML tags such as ${tag.replace('tag:yaml.org,2002:', '!!')} are not supported: write plain values`
+        : problem.message;
+      return { path: '(yaml)', message, line: at.line, col: at.col };
     });
     if (syntax.length > 0) return fail(syntax);
     const contents = document.contents;

@@ -78,6 +78,12 @@ type CharToken =
 type SegmentToken = CharToken | { kind: 'star' };
 type GlobSegment = { kind: 'globstar' } | { kind: 'tokens'; tokens: SegmentToken[] };
 
+/** The brace alternatives of a valid glob (`{a,b}/x` → `a/x`, `b/x`); [] for an invalid glob. */
+export function globAlternatives(glob: string): string[] {
+  if (globProblem(glob)) return [];
+  return expandBraces(glob);
+}
+
 /** `{a,b}` alternatives expanded (nested braces too), bounded in count. */
 function expandBraces(glob: string): string[] {
   const open = glob.indexOf('{');

@@ -214,6 +214,12 @@ describe('parseFactoryConfig: hostile files', () => {
       '.GITHUB/Factory.yml',
       '.github/{factory,other}.yml',
       '.github/f*',
+      // A broad brace alternative must not hide a targeted one.
+      '{.github/factory.yml,*.yml}',
+      '{.github/factory.yml,**}',
+      '{src/**,.github/factory.yml,*}',
+      '.github/{factory,zz-neighbour}.yml',
+      '{a,{b,.github/factory.yaml}}',
     ]) {
       const errors = errorsOf(parseFactoryConfig(`allowed_paths: ['${glob}']\n`));
       expect(
@@ -283,6 +289,24 @@ describe('parseFactoryConfig: hostile files', () => {
     });
     const tag = errorsOf(parseFactoryConfig('trigger_label: !!js/function "x"\n'));
     expect(tag[0]).toMatchObject({ path: '(yaml)', line: 1 });
+  });
+
+  it('refuses YAML 1.1 collection and binary tags that would hide keys from the schema', () => {
+    for (const source of [
+      '!!set\n? max_files_changed\n? bogus\n',
+      'dependencies: !!set {policy, evil}\n',
+      'dependencies: !!omap [ {policy: allow}, {evil: 1} ]\n',
+      'approvers: !!pairs [ {login: a}, {email: b} ]\n',
+      'trigger_label: !!binary aGVsbG8=\n',
+      'trigger_label: !!timestamp 2026-01-01\n',
+    ]) {
+      const errors = errorsOf(parseFactoryConfig(source));
+      expect(errors, source).toHaveLength(1);
+      expect(errors[0], source).toMatchObject({
+        path: '(yaml)',
+        message: expect.stringContaining('not supported'),
+      });
+    }
   });
 
   it('refuses non-mapping and multi-document files', () => {
