@@ -38,7 +38,6 @@ const HANDLER_ENV: Record<string, string> = {
   POWERTOOLS_SERVICE_NAME: 'code-factory',
   POWERTOOLS_METRICS_NAMESPACE: 'CodeFactory',
   POWERTOOLS_LOG_LEVEL: 'INFO',
-  NODE_OPTIONS: '--enable-source-maps',
 };
 
 export interface BundleFigure {
@@ -94,8 +93,7 @@ export async function benchBundles(options: { importSamples: number }): Promise<
       mainFields: ['module', 'main'],
       banner: { js: ESM_REQUIRE_BANNER },
       minify: true,
-      sourcemap: true,
-      sourcesContent: false,
+      sourcemap: false,
       external: ['@aws-sdk/*'],
       logLevel: 'error',
     });

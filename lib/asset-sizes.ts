@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** SPEC §8: each Lambda bundle ≤ 1 MB minified (MB as Lambda counts it: 2^20 bytes). */
@@ -9,10 +9,10 @@ export const WEBHOOK_BUNDLE_LIMIT_BYTES = 300 * 1024;
 export interface LambdaAssetSize {
   /** Construct path of the function (`CodeFactory/Functions/Webhook/Function`), else its logical id. */
   name: string;
-  /** Bytes of the minified bundle (index.mjs), source map excluded. */
+  /** Bytes of the minified bundle (index.mjs). */
   bundleBytes: number;
-  /** Bytes of the source map shipped beside it (not loaded unless an error is mapped). */
-  sourceMapBytes: number;
+  /** Bytes of everything in the asset folder (what is zipped and uploaded); the bundle alone today. */
+  assetBytes: number;
 }
 
 interface TemplateResource {
@@ -38,12 +38,13 @@ export function lambdaAssetSizes(assemblyDir: string, stackName: string): Lambda
     const assetDir = join(assemblyDir, `asset.${s3Key.replace(/\.zip$/, '')}`);
     const bundle = ['index.mjs', 'index.js'].map((file) => join(assetDir, file)).find(existsSync);
     if (!bundle) throw new Error(`no bundle in ${assetDir} (function ${logicalId})`);
-    const map = `${bundle}.map`;
     const cdkPath = resource.Metadata?.['aws:cdk:path'];
     sizes.push({
       name: typeof cdkPath === 'string' ? cdkPath.replace(/\/Resource$/, '') : logicalId,
       bundleBytes: statSync(bundle).size,
-      sourceMapBytes: existsSync(map) ? statSync(map).size : 0,
+      assetBytes: readdirSync(assetDir, { recursive: true, withFileTypes: true })
+        .filter((entry) => entry.isFile())
+        .reduce((sum, entry) => sum + statSync(join(entry.parentPath, entry.name)).size, 0),
     });
   }
   return sizes;

@@ -96,6 +96,7 @@ export class FactoryStack extends Stack {
       DEFAULT_APPROVERS: config.mail.defaultApprovers.join(','),
       ...(config.github.botLogin ? { FACTORY_BOT_LOGIN: config.github.botLogin } : {}),
       MODEL_CONFIG: modelConfigEnvironment(config.models),
+      LLM_CALL_TIMEOUT_SECONDS: String(llmCallTimeoutSeconds(config.llm.workerTimeoutSeconds)),
     };
 
     // The stage runner's Lambda timeout exceeds the TimeoutSeconds of its tasks in the ASL, so a
@@ -181,4 +182,12 @@ export class FactoryStack extends Stack {
       environment: { ...this.baseEnvironment, ...props.environment },
     });
   }
+}
+
+/**
+ * One model request must end (answered or timed out) before the worker Lambda is killed, so the
+ * worker can still record the outcome and delay the message; the rest is for that bookkeeping.
+ */
+export function llmCallTimeoutSeconds(workerTimeoutSeconds: number): number {
+  return Math.max(5, workerTimeoutSeconds - Math.min(20, Math.ceil(workerTimeoutSeconds / 4)));
 }

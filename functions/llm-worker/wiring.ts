@@ -11,12 +11,17 @@ import { ModelPacer } from './pacing';
 import type { LlmWorkerDeps } from './turn';
 
 /** The Anthropic client needs the key from Secrets Manager: built on the first call, then kept. */
-export function lazyAnthropic(secrets: Secrets, secretId: string, baseURL: string | undefined): Llm {
+export function lazyAnthropic(
+  secrets: Secrets,
+  secretId: string,
+  baseURL: string | undefined,
+  timeoutMs: number,
+): Llm {
   let client: Promise<Llm> | undefined;
   const get = () => {
     client ??= secrets
       .get(secretId)
-      .then((apiKey) => new AnthropicLlm({ apiKey, ...(baseURL ? { baseURL } : {}) }));
+      .then((apiKey) => new AnthropicLlm({ apiKey, timeoutMs, ...(baseURL ? { baseURL } : {}) }));
     client.catch(() => {
       client = undefined; // a failed secret read is retried on the next call
     });
@@ -34,7 +39,12 @@ export function llmWorkerDeps(config: Env): LlmWorkerDeps {
     store: makeStore(config),
     workflow: makeWorkflow(config),
     queue: new SqsQueue(new SQSClient({}), config.LLM_QUEUE_URL),
-    llm: lazyAnthropic(secrets, config.ANTHROPIC_SECRET_ID, config.ANTHROPIC_BASE_URL),
+    llm: lazyAnthropic(
+      secrets,
+      config.ANTHROPIC_SECRET_ID,
+      config.ANTHROPIC_BASE_URL,
+      config.LLM_CALL_TIMEOUT_SECONDS * 1000,
+    ),
     clock: systemClock,
     log,
     pricing: createPricing(parseModelConfig(config.MODEL_CONFIG).prices),

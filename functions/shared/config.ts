@@ -32,6 +32,8 @@ const EnvSchema = z.object({
   MAX_ACTIVE_RUNS_PER_REPO: z.coerce.number().int().min(1).max(100).default(3),
   /** How long one queued model turn may take, SQS-delayed retries included. */
   LLM_TURN_TIMEOUT_SECONDS: z.coerce.number().int().min(10).max(86_400).default(900),
+  /** One model request's timeout: shorter than the worker Lambda's (CDK derives it from that). */
+  LLM_CALL_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(900).default(100),
   /** Deployment-wide caps on human and CI waits, in seconds (JSON; short in tests). */
   MAX_WAIT_SECONDS: z.string().optional(),
 });

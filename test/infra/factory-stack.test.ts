@@ -11,6 +11,7 @@ import { env } from '../../functions/shared/config';
 import { BUNDLE_LIMIT_BYTES, lambdaAssetSizes, WEBHOOK_BUNDLE_LIMIT_BYTES } from '../../lib/asset-sizes';
 import { FactoryConfigError } from '../../lib/config';
 import { longestLambdaTaskSeconds } from '../../lib/constructs/workflow';
+import { llmCallTimeoutSeconds } from '../../lib/factory-stack';
 
 // No factory.config.json here: only the context given to each app counts.
 const cwd = mkdtempSync(join(tmpdir(), 'factory-stack-'));
@@ -135,15 +136,27 @@ describe('FactoryStack', () => {
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       ScalingConfig: { MaximumConcurrency: 5 },
     });
+    // A model request times out before the worker is killed, so its outcome is still recorded.
+    const worker = propsOf(fns.llmWorker.fn);
+    const callTimeout = Number(worker.Environment.Variables.LLM_CALL_TIMEOUT_SECONDS);
+    expect(callTimeout).toBeGreaterThanOrEqual(5);
+    expect(callTimeout).toBeLessThanOrEqual(worker.Timeout - 10);
+    for (const seconds of [10, 30, 120, 900]) {
+      expect(llmCallTimeoutSeconds(seconds), String(seconds)).toBeLessThan(seconds);
+    }
   });
 
   it('keeps every Lambda bundle within 1 MB and the webhook within 300 KB (SPEC §8)', () => {
     const sizes = lambdaAssetSizes(assembly.directory, 'CodeFactory');
     expect(sizes).toHaveLength(6);
-    for (const size of sizes) expect(size.bundleBytes, size.name).toBeLessThanOrEqual(BUNDLE_LIMIT_BYTES);
+    for (const size of sizes) {
+      // The whole asset folder counts, not just the bundle: nothing else may ride along.
+      expect(size.assetBytes, size.name).toBe(size.bundleBytes);
+      expect(size.assetBytes, size.name).toBeLessThanOrEqual(BUNDLE_LIMIT_BYTES);
+    }
     const webhook = sizes.find((s) => /Webhook/.test(s.name));
     expect(webhook).toBeDefined();
-    expect(webhook?.bundleBytes).toBeLessThanOrEqual(WEBHOOK_BUNDLE_LIMIT_BYTES);
+    expect(webhook?.assetBytes).toBeLessThanOrEqual(WEBHOOK_BUNDLE_LIMIT_BYTES);
   });
 
   it('applies a production configuration and still passes cdk-nag', () => {
