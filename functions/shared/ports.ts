@@ -249,13 +249,15 @@ export interface Store {
   putApiKey(record: ApiKeyRecord): Promise<void>;
   getApiKey(keyHash: string): Promise<ApiKeyRecord | undefined>;
 
-  // Idempotency-Key for POST /v1/runs: first writer wins, later callers get the stored run id.
+  // Idempotency-Key for POST /v1/runs: first writer wins, later callers get the stored run id and
+  // the fingerprint of the first request (so a different request under the same key is refused).
   claimIdempotencyKey(
     scope: string,
     key: string,
     runId: string,
     ttlSeconds: number,
-  ): Promise<{ first: boolean; runId: string }>;
+    fingerprint?: string,
+  ): Promise<{ first: boolean; runId: string; fingerprint?: string }>;
 
   // Conversations (LLM turns), stored turn by turn
   putConversation(meta: ConversationMeta): Promise<void>;

@@ -1,4 +1,4 @@
-import type { RunKind } from '../shared/domain/run';
+import { type RunKind, workItemKeyOf } from '../shared/domain/run';
 import { type CommandName, parseCommand } from './commands';
 
 /**
@@ -73,7 +73,7 @@ function issueTargetOf(payload: Json): IssueTarget | undefined {
   return {
     repo,
     issueNumber,
-    workItemKey: `${repo}#${issueNumber}`,
+    workItemKey: workItemKeyOf(repo, issueNumber),
     isPull: isObject(issue.pull_request),
     ...(title === undefined ? {} : { title: title.slice(0, 1000) }),
     sender,

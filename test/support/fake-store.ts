@@ -41,7 +41,7 @@ export class FakeStore implements Store {
   readonly events = new Map<string, StoredAuditEvent[]>();
   readonly deliveries = new Map<string, { record: DeliveryRecord; expiresAt: number }>();
   readonly waits = new Map<string, PendingWait>();
-  readonly idempotency = new Map<string, { runId: string; expiresAt: number }>();
+  readonly idempotency = new Map<string, { runId: string; expiresAt: number; fingerprint?: string }>();
   readonly cache = new Map<string, { value: string; expiresAt: number }>();
   /** Set to make the next call of a method throw (one shot). */
   readonly failNext = new Map<string, Error>();
@@ -217,15 +217,24 @@ export class FakeStore implements Store {
     key: string,
     runId: string,
     ttlSeconds: number,
-  ): Promise<{ first: boolean; runId: string }> {
+    fingerprint?: string,
+  ): Promise<{ first: boolean; runId: string; fingerprint?: string }> {
     await this.enter('claimIdempotencyKey');
     const itemKey = `${scope}#${key}`;
     const existing = this.idempotency.get(itemKey);
     if (existing && existing.expiresAt > this.nowSeconds()) {
       await this.leave();
-      return { first: false, runId: existing.runId };
+      return {
+        first: false,
+        runId: existing.runId,
+        ...(existing.fingerprint === undefined ? {} : { fingerprint: existing.fingerprint }),
+      };
     }
-    this.idempotency.set(itemKey, { runId, expiresAt: this.nowSeconds() + ttlSeconds });
+    this.idempotency.set(itemKey, {
+      runId,
+      expiresAt: this.nowSeconds() + ttlSeconds,
+      ...(fingerprint === undefined ? {} : { fingerprint }),
+    });
     await this.leave();
     return { first: true, runId };
   }

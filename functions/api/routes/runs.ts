@@ -1,6 +1,6 @@
 import { cancelRun as cancelSharedRun } from '../../shared/cancel-run';
 import { createHash } from 'node:crypto';
-import { isTerminal, type Run, workItemKeyOf } from '../../shared/domain/run';
+import { canonicalRepo, isTerminal, type Run, workItemKeyOf } from '../../shared/domain/run';
 import { header, rawBody, rawBodyLength } from '../../shared/http';
 import { admitToWorkItem, startRun } from '../../shared/start-run';
 import {
@@ -45,8 +45,12 @@ function jsonBody(ctx: RouteContext, request: ApiRequest): unknown {
 
 const sha256 = (value: string) => createHash('sha256').update(value, 'utf8').digest('hex');
 
+/** What makes two POST /v1/runs the same request (the repo's case does not). */
+const requestFingerprint = (body: CreateRunBody) =>
+  sha256(JSON.stringify([canonicalRepo(body.repo), body.kind, body.issue ?? null, body.task ?? null]));
+
 const sameRequest = (run: Run, body: CreateRunBody) =>
-  run.repo.toLowerCase() === body.repo.toLowerCase() &&
+  canonicalRepo(run.repo) === canonicalRepo(body.repo) &&
   run.kind === body.kind &&
   run.issueNumber === body.issue &&
   run.task === body.task;
@@ -64,20 +68,30 @@ export async function createRun(ctx: RouteContext, request: ApiRequest): Promise
       throw new ApiError(400, 'BadRequest', 'Idempotency-Key must be 1-255 printable ASCII characters');
     }
     // Scoped by the caller's key hash: two callers can never see each other's runs through it.
+    const fingerprint = requestFingerprint(body);
     const claim = await ctx.store.claimIdempotencyKey(
       principal.keyHash,
       sha256(idempotencyKey),
       runId,
       ctx.settings.idempotencyTtlSeconds,
+      fingerprint,
     );
     runId = claim.runId;
     if (!claim.first) {
-      const existing = await ctx.store.getRun(runId);
+      // Compared even when the first attempt was refused and created nothing.
+      if (claim.fingerprint !== undefined && claim.fingerprint !== fingerprint) {
+        throw new ApiError(409, 'Conflict', 'this Idempotency-Key was used with a different request');
+      }
+      const [existing, approvals, ledger] = await Promise.all([
+        ctx.store.getRun(runId),
+        ctx.store.listApprovalsForRun(runId),
+        ctx.store.listLedger(runId),
+      ]);
       if (existing) {
         if (!sameRequest(existing, body)) {
           throw new ApiError(409, 'Conflict', 'this Idempotency-Key was used with a different request');
         }
-        return reply(200, { data: runView(existing, [], []) }, { location: `/v1/runs/${runId}` });
+        return reply(200, { data: runView(existing, approvals, ledger) }, { location: `/v1/runs/${runId}` });
       }
       // Claimed, but the first attempt never created the run (it crashed or was refused): go on
       // with the claimed id, so every retry converges on one run.
@@ -85,7 +99,9 @@ export async function createRun(ctx: RouteContext, request: ApiRequest): Promise
   }
 
   const workItemKey =
-    body.issue === undefined ? `${body.repo}@task-${runId}` : workItemKeyOf(body.repo, body.issue);
+    body.issue === undefined
+      ? `${canonicalRepo(body.repo)}@task-${runId}`
+      : workItemKeyOf(body.repo, body.issue);
   const admission = await admitToWorkItem(ctx.store, workItemKey, runId);
   if (!admission.ok) {
     throw new ApiError(
@@ -134,7 +150,13 @@ export async function listRuns(ctx: RouteContext, request: ApiRequest): Promise<
     throw new ApiError(400, 'ValidationError', 'query: give repo or status (or both)');
   }
   if (query.repo !== undefined) requireRepo(principal, query.repo);
-  const binding = ['runs', query.repo?.toLowerCase(), query.status, query.kind, principal.keyHash];
+  const binding = [
+    'runs',
+    query.repo && canonicalRepo(query.repo),
+    query.status,
+    query.kind,
+    principal.keyHash,
+  ];
   const cursor = await ctx.tokens.open(query.next_token, binding);
   const page = { limit: query.limit, ...(cursor === undefined ? {} : { cursor }) };
   const result =

@@ -190,4 +190,12 @@ export const WorkItem = z.object({
 });
 export type WorkItem = z.infer<typeof WorkItem>;
 
-export const workItemKeyOf = (repo: string, issueNumber: number): string => `${repo}#${issueNumber}`;
+/**
+ * GitHub owner and repository names are case-insensitive: `Acme/Widgets` and `acme/widgets` are
+ * one repository, so every key built from a repo name uses this form (one work item, one active
+ * run, one listing, one monthly budget per repository, whatever case a caller writes).
+ */
+export const canonicalRepo = (repo: string): string => repo.toLowerCase();
+
+export const workItemKeyOf = (repo: string, issueNumber: number): string =>
+  `${canonicalRepo(repo)}#${issueNumber}`;

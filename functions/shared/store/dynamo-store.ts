@@ -582,19 +582,25 @@ export class DynamoStore implements Store {
     key: string,
     runId: string,
     ttlSeconds: number,
-  ): Promise<{ first: boolean; runId: string }> {
+    fingerprint?: string,
+  ): Promise<{ first: boolean; runId: string; fingerprint?: string }> {
     const itemKey = keys.idempotency(scope, key);
     const claimed = await this.putIfAbsentOrExpired({
       ...itemKey,
       runId,
+      ...(fingerprint === undefined ? {} : { fingerprint }),
       expiresAt: this.expiry(ttlSeconds),
     });
-    if (claimed) return { first: true, runId };
+    if (claimed) return { first: true, runId, ...(fingerprint === undefined ? {} : { fingerprint }) };
     const existing = await this.get(itemKey);
     if (typeof existing?.runId !== 'string') {
       throw new FactoryError('IdempotencyConflict', 'idempotency key is held but unreadable; retry');
     }
-    return { first: false, runId: existing.runId };
+    return {
+      first: false,
+      runId: existing.runId,
+      ...(typeof existing.fingerprint === 'string' ? { fingerprint: existing.fingerprint } : {}),
+    };
   }
 
   // -------------------------------------------------------------------------------------------

@@ -34,6 +34,8 @@
  * the listing; the APPROVAL#<id> item decides (store/dynamo-store.ts documents each request).
  */
 
+import { canonicalRepo } from '../domain/run';
+
 export const TABLE_KEYS = {
   partitionKey: 'pk',
   sortKey: 'sk',
@@ -74,7 +76,10 @@ export const keys = {
   }),
   runLedgerPrefix: 'CALL#',
   /** GSI projections written on the run item. */
-  runByRepo: (repo: string, runId: string) => ({ gsi1pk: `REPO#${repo}`, gsi1sk: `RUN#${runId}` }),
+  runByRepo: (repo: string, runId: string) => ({
+    gsi1pk: `REPO#${canonicalRepo(repo)}`,
+    gsi1sk: `RUN#${runId}`,
+  }),
   runByStatus: (status: string, runId: string) => ({ gsi2pk: `STATUS#${status}`, gsi2sk: `RUN#${runId}` }),
   runByWorkItem: (workItemKey: string, runId: string) => ({
     gsi3pk: `WI#${workItemKey}`,
@@ -104,4 +109,4 @@ export const keys = {
 
 /** The budget account of a repository's calendar month (UTC), for the optional monthly cap. */
 export const monthlyBudgetAccount = (repo: string, atMs: number): string =>
-  `repo-month:${repo}:${new Date(atMs).toISOString().slice(0, 7)}`;
+  `repo-month:${canonicalRepo(repo)}:${new Date(atMs).toISOString().slice(0, 7)}`;

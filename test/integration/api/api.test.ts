@@ -75,6 +75,20 @@ describe('POST /v1/runs', () => {
     expect(again.json.error.code).toBe('Conflict');
   });
 
+  it('treats the repo name case-insensitively, as GitHub does: one work item, one listing', async () => {
+    const shouted = await api.call('POST', '/v1/runs', {
+      key: writer,
+      body: { repo: 'ACME/Widgets', issue: 7 },
+    });
+    expect(shouted.status).toBe(409);
+    const listed = await api.call('GET', '/v1/runs?repo=Acme/WIDGETS&limit=100', { key: reader });
+    expect(listed.status).toBe(200);
+    expect(listed.json.data.some((r: { issue?: number }) => r.issue === 7)).toBe(true);
+    const item = await api.call('GET', '/v1/work-items/ACME/widgets/7', { key: reader });
+    expect(item.status).toBe(200);
+    expect(item.json.data.work_item.key).toBe('acme/widgets#7');
+  });
+
   it('starts a free-text task on a synthetic WorkItem', async () => {
     const response = await api.call('POST', '/v1/runs', {
       key: writer,
@@ -103,6 +117,24 @@ describe('POST /v1/runs', () => {
       headers,
     });
     expect(other.status).toBe(409);
+  });
+
+  it('refuses an Idempotency-Key reused with another request even when its first use was refused', async () => {
+    const headers = { 'idempotency-key': 'refused-first' };
+    // Issue 7's run is still active: the first use is refused and creates nothing.
+    const refused = await api.call('POST', '/v1/runs', {
+      key: writer,
+      body: { repo: 'acme/widgets', issue: 7 },
+      headers,
+    });
+    expect(refused.status).toBe(409);
+    const other = await api.call('POST', '/v1/runs', {
+      key: writer,
+      body: { repo: 'acme/widgets', task: 'something else entirely' },
+      headers,
+    });
+    expect(other.status).toBe(409);
+    expect(other.json.error.message).toContain('different request');
   });
 
   it('validates the body with zod: 400 with field paths, 415 for non-JSON, 400 for broken JSON', async () => {

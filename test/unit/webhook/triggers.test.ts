@@ -26,6 +26,21 @@ describe('start triggers', () => {
     expect(store.delivery('delivery-alice-1')).toMatchObject({ state: 'STARTED', runId: data.runId });
   });
 
+  it('one work item per issue whatever case the payload spells the repository in', async () => {
+    const { invoke, store, workflow } = makeWebhook();
+    const first = await invoke(
+      await signedEvent('issues', labeledPayload('alice'), { deliveryId: 'case-1' }),
+    );
+    expect(parseBody(first).data).toMatchObject({ status: 'started' });
+    const shouted = labeledPayload('alice');
+    const renamed = { ...shouted, repository: { ...shouted.repository, full_name: 'ACME/Widgets' } };
+    const second = await invoke(await signedEvent('issues', renamed, { deliveryId: 'case-2' }));
+    expect(parseBody(second).data).not.toMatchObject({ status: 'started' });
+    expect(store.runs.size).toBe(1);
+    expect(workflow.starts).toHaveLength(1);
+    expect([...store.workItems.keys()]).toEqual(['acme/widgets#1']);
+  });
+
   it('mallory (read) labelling → no run, reason recorded, one explanatory comment per issue', async () => {
     const { invoke, store, workflow, github } = makeWebhook();
     const first = await invoke(await signedEvent('issues', labeledPayload('mallory'), { deliveryId: 'm-1' }));
