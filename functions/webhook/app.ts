@@ -1,3 +1,4 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { verify } from '@octokit/webhooks-methods';
 import { cancelRun } from '../shared/cancel-run';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
@@ -471,14 +472,23 @@ export function createWebhookCore(ports: WebhookPorts) {
       return errorResponse(413, 'PayloadTooLarge', `body exceeds ${config.maxBodyBytes} bytes`, requestId);
     }
     const signature = header(event, 'x-hub-signature-256');
-    const body = rawBody(event).toString('utf8');
-    if (!signature?.startsWith('sha256=') || body.length === 0) {
+    const bytes = rawBody(event);
+    if (!signature?.startsWith('sha256=') || bytes.length === 0) {
       log.warn('webhook without a sha256 signature', { requestId });
       return errorResponse(401, 'Unauthorized', 'missing or unsupported signature', requestId);
     }
     const secret = await secrets.get(config.webhookSecretId);
-    const valid = await verify(secret, body, signature).catch(() => false);
-    if (!valid) {
+    // The signature covers the bytes. verify() takes a string, which is exact only for valid
+    // UTF-8 (a lenient decode would map other bytes to U+FFFD and verify a different body).
+    const body = strictUtf8(bytes);
+    const valid =
+      body === undefined
+        ? signedBytesMatch(secret, bytes, signature)
+        : await verify(secret, body, signature).catch(() => false);
+    if (valid && body === undefined) {
+      return errorResponse(400, 'BadRequest', 'body is not UTF-8 JSON', requestId);
+    }
+    if (!valid || body === undefined) {
       log.warn('webhook signature mismatch', { requestId });
       metrics.addMetric('Webhook_unauthorized', 'Count', 1);
       return errorResponse(401, 'Unauthorized', 'signature does not match', requestId);
@@ -533,4 +543,24 @@ export function createWebhookHandler(ports: WebhookPorts) {
 
 function errorName(error: unknown): string {
   return error instanceof Error ? error.name : 'Error';
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+function strictUtf8(bytes: Uint8Array): string | undefined {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Only for bodies that are not UTF-8 (never GitHub's), so a correctly signed one is told 400
+ * rather than 401: the same HMAC-SHA256 as verify(), over the raw bytes, compared in constant time.
+ */
+function signedBytesMatch(secret: string, bytes: Uint8Array, signature: string): boolean {
+  const expected = Buffer.from(`sha256=${createHmac('sha256', secret).update(bytes).digest('hex')}`);
+  const given = Buffer.from(signature);
+  return given.length === expected.length && timingSafeEqual(given, expected);
 }

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { sign } from '@octokit/webhooks-methods';
 import { describe, expect, it } from 'vitest';
@@ -86,6 +87,34 @@ describe('webhook signature verification', () => {
     const response = await invoke(event);
     expect(response.statusCode).toBe(200);
     expect(parseBody(response).data?.status).toBe('pong');
+  });
+
+  it("verifies bytes, not a lenient decoding: a byte swapped for U+FFFD's encoding is refused", async () => {
+    const { invoke, store } = makeWebhook();
+    // Signed: a body holding U+FFFD (EF BF BD). Sent: the same body with 0xFF in its place, which
+    // a lenient UTF-8 decoder would turn back into U+FFFD and so "verify".
+    const signedText = JSON.stringify({ zen: 'a\uFFFDb', hook_id: 1 });
+    const signature = await sign(TEST_SECRET, signedText);
+    const sent = Buffer.from(signedText, 'utf8');
+    const at = sent.indexOf(Buffer.from([0xef, 0xbf, 0xbd]));
+    const forged = Buffer.concat([sent.subarray(0, at), Buffer.from([0xff]), sent.subarray(at + 3)]);
+    const headers = {
+      'x-github-event': 'ping',
+      'x-github-delivery': newDeliveryId(),
+      'x-hub-signature-256': signature,
+    };
+    const event = { ...apiEvent('', headers), body: forged.toString('base64'), isBase64Encoded: true };
+    expect((await invoke(event)).statusCode).toBe(401);
+    // Correctly signed bytes that are not UTF-8: authentic but unreadable, so 400, still no write.
+    const hmac = createHmac('sha256', TEST_SECRET).update(forged).digest('hex');
+    const signedGarbage = {
+      ...apiEvent('', { ...headers, 'x-hub-signature-256': `sha256=${hmac}` }),
+      body: forged.toString('base64'),
+      isBase64Encoded: true,
+    };
+    const garbage = await invoke(signedGarbage);
+    expect(garbage.statusCode).toBe(400);
+    expect(store.calls).toEqual([]);
   });
 
   it('refuses a body over the limit with 413 before reading the secret', async () => {
