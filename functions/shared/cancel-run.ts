@@ -1,4 +1,4 @@
-import { isTerminal, type Run } from './domain/run';
+import { checksWaitKeyOf, isTerminal, type Run } from './domain/run';
 import type { GitHub, Log, RepoRef, Store, Workflow } from './ports';
 import { closeOpenStage, mutateRun } from './run-state';
 
@@ -68,7 +68,7 @@ async function cleanUp(deps: CancelDeps, run: Run): Promise<Record<string, unkno
     ['approval', run.runId],
     ['clarify', run.workItemKey],
   ];
-  if (run.headSha) waits.push(['checks', `${run.repo}@${run.headSha}`]);
+  if (run.headSha) waits.push(['checks', checksWaitKeyOf(run.repo, run.headSha)]);
   for (const [kind, key] of waits) {
     const wait = await deps.store.getWait(kind, key);
     // Waits are keyed by issue or commit: only this run's own wait is taken.

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Run } from '../shared/domain/run';
+import { checksWaitKeyOf, type Run } from '../shared/domain/run';
 import type { CheckSummary } from '../shared/ports';
 import type { StageDeps } from './deps';
 import { enterStage, mutateRun } from '../shared/run-state';
@@ -15,7 +15,7 @@ export async function waitForChecks(deps: StageDeps, runId: string, taskToken: s
   if (!run.headSha) throw new Error('run has no head SHA to check');
   const repo = deps.repoOf(run);
   const contract = deps.contractOf(run);
-  const key = `${run.repo}@${run.headSha}`;
+  const key = checksWaitKeyOf(run.repo, run.headSha);
   await deps.store.putWait({
     kind: 'checks',
     key,

@@ -1,4 +1,10 @@
-import { isTerminal, type Run, type RunStatus, RunStatus as RunStatusSchema } from '../shared/domain/run';
+import {
+  checksWaitKeyOf,
+  isTerminal,
+  type Run,
+  type RunStatus,
+  RunStatus as RunStatusSchema,
+} from '../shared/domain/run';
 import type { WaitKind } from '../shared/ports';
 import { updateStatusComment } from './comments';
 import type { StageDeps } from './deps';
@@ -88,7 +94,7 @@ async function releaseLeftovers(
     ['approval', run.runId],
     ['clarify', run.workItemKey],
   ];
-  if (run.headSha) waits.push(['checks', `${run.repo}@${run.headSha}`]);
+  if (run.headSha) waits.push(['checks', checksWaitKeyOf(run.repo, run.headSha)]);
   let waitsReleased = 0;
   for (const [kind, key] of waits) {
     const wait = await deps.store.getWait(kind, key);

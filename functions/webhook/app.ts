@@ -3,6 +3,7 @@ import { verify } from '@octokit/webhooks-methods';
 import { cancelRun } from '../shared/cancel-run';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import {
+  checksWaitKeyOf,
   isTerminal,
   type Run,
   type RunKind,
@@ -185,7 +186,11 @@ export function createWebhookCore(ports: WebhookPorts) {
     if (result.first) return { owned: true, record };
     const existing = result.existing;
     if (!existing) return { owned: false, outcome: { status: 200, data: { status: 'duplicate' } } };
-    const runId = existing.runId ? { runId: existing.runId } : {};
+    // A refused or ignored delivery never created the run its claim reserved: do not point at it.
+    const runId =
+      existing.runId && (existing.state === 'STARTED' || existing.state === 'RECORDED')
+        ? { runId: existing.runId }
+        : {};
     if (existing.state !== 'RECORDED') {
       return {
         owned: false,
@@ -419,7 +424,7 @@ export function createWebhookCore(ports: WebhookPorts) {
     delivery: Delivery,
     intent: Extract<Intent, { type: 'checks-completed' }>,
   ): Promise<Outcome> {
-    const wait = await store.getWait('checks', `${intent.repo}@${intent.sha}`);
+    const wait = await store.getWait('checks', checksWaitKeyOf(intent.repo, intent.sha));
     if (!wait) return ignore('no run waits on this commit');
     return resume(delivery, wait, { sha: intent.sha, conclusion: intent.conclusion });
   }
@@ -432,6 +437,14 @@ export function createWebhookCore(ports: WebhookPorts) {
     const reason = `unknown command ${intent.word || '(none)'}`;
     const claimed = await claim(delivery, { state: 'IGNORED', reason });
     if (!claimed.owned) return claimed.outcome;
+    // Only people who may steer runs get an answer: anyone else could make the bot comment at will.
+    const permission = await permissionOf(intent.repo, intent.sender.login);
+    if (!WRITERS.has(permission)) {
+      const refusal = `${reason} from @${intent.sender.login} (${permission} permission): not answered`;
+      if (claimed.record.state === 'RECORDED')
+        await store.updateDelivery(delivery.id, { state: 'IGNORED', reason: refusal });
+      return { status: 200, data: { status: 'ignored', reason: refusal } };
+    }
     const said = intent.word ? `\`/factory ${intent.word}\` is not a command I know.` : 'Which command?';
     await comment(intent.repo, intent.issueNumber, `@${intent.sender.login} ${said}\n\n${HELP_TEXT}`);
     if (claimed.record.state === 'RECORDED')

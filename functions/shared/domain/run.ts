@@ -199,3 +199,6 @@ export const canonicalRepo = (repo: string): string => repo.toLowerCase();
 
 export const workItemKeyOf = (repo: string, issueNumber: number): string =>
   `${canonicalRepo(repo)}#${issueNumber}`;
+
+/** What a run waiting on CI is found by when a check_suite / workflow_run webhook arrives. */
+export const checksWaitKeyOf = (repo: string, sha: string): string => `${canonicalRepo(repo)}@${sha}`;

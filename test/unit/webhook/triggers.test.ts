@@ -171,6 +171,27 @@ describe('comment commands', () => {
     expect(store.runs.size).toBe(0);
   });
 
+  it('answers unknown commands only from people who may steer runs (no bot comments on demand)', async () => {
+    const { invoke, store, github } = makeWebhook();
+    for (const body of ['/factory frobnicate', '/factory', '/factory frobnicate again']) {
+      const response = await invoke(await signedEvent('issue_comment', commentPayload('mallory', body)));
+      expect(response.statusCode).toBe(200);
+      expect(parseBody(response).data).toMatchObject({ status: 'ignored' });
+    }
+    expect(github.comments).toEqual([]);
+    expect(store.runs.size).toBe(0);
+  });
+
+  it('a redelivered refused trigger does not point at the run its claim reserved', async () => {
+    const { invoke, store } = makeWebhook();
+    const event = await signedEvent('issues', labeledPayload('mallory'), { deliveryId: 'refused-twice' });
+    await invoke(event);
+    const again = parseBody(await invoke(event)).data as Record<string, unknown>;
+    expect(again).toMatchObject({ status: 'duplicate', state: 'REFUSED' });
+    expect(again.runId).toBeUndefined();
+    expect(store.runs.size).toBe(0);
+  });
+
   it('ignores edited comments, quoted commands and commands inside code blocks', async () => {
     const { invoke, workflow } = makeWebhook();
     const bodies = ['> /factory run\nquoting the above', '```\n/factory run\n```', 'please /factory run'];
