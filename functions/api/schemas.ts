@@ -124,7 +124,7 @@ export const LedgerView = z
 export const ApprovalView = z
   .object({
     approver: z.string(),
-    state: z.enum(['PENDING', 'APPROVED', 'REJECTED', 'SUPERSEDED']),
+    state: z.enum(['PENDING', 'APPROVED', 'REJECTED', 'SUPERSEDED', 'EXPIRED']),
     head_sha: z.string(),
     expires_at: z.string(),
     decided_at: z.string().optional(),

@@ -1,4 +1,4 @@
-import type { Run, WorkItem } from '../shared/domain/run';
+import { isTerminal, type Run, type WorkItem } from '../shared/domain/run';
 import type { ApprovalRecord, LedgerEntry, StoredAuditEvent } from '../shared/ports';
 import type { RunSummaryView, RunView } from './schemas';
 
@@ -84,10 +84,19 @@ export function ledgerView(run: Run, entries: LedgerEntry[]): RunView['ledger'] 
   };
 }
 
-export function approvalView(record: ApprovalRecord): RunView['approvals'][number] {
+/**
+ * A link still PENDING on a run that has ended can no longer be used (a decision on an expired
+ * link cannot be written, so it keeps its stored state): it shows as EXPIRED when the run expired,
+ * else SUPERSEDED.
+ */
+export function approvalView(
+  record: ApprovalRecord,
+  run?: Pick<Run, 'status'>,
+): RunView['approvals'][number] {
+  const dead = record.state === 'PENDING' && run !== undefined && isTerminal(run.status);
   return defined({
     approver: record.approver,
-    state: record.state,
+    state: dead ? (run?.status === 'EXPIRED' ? 'EXPIRED' : 'SUPERSEDED') : record.state,
     head_sha: record.headSha,
     expires_at: new Date(record.expiresAt * 1000).toISOString(),
     decided_at: record.decidedAt,
@@ -131,7 +140,7 @@ export function runView(run: Run, approvals: ApprovalRecord[], ledger: LedgerEnt
     approvals: approvals
       .slice()
       .sort((a, b) => a.approver.localeCompare(b.approver))
-      .map(approvalView),
+      .map((record) => approvalView(record, run)),
     ledger: ledgerView(run, ledger),
     error: run.error ? { class: run.error.class, cause: run.error.cause } : undefined,
     fix_attempts: run.fixAttempts,

@@ -2,6 +2,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import type { Run } from '../shared/domain/run';
 import { type HttpResult, header, rawBody, rawBodyLength, requestIdOf } from '../shared/http';
 import { metrics, withHttpMiddleware } from '../shared/middleware';
+import { fenced } from '../shared/run-cleanup';
 import type {
   ApprovalDecision,
   ApprovalRecord,
@@ -361,12 +362,8 @@ export function approvalsCore(deps: ApprovalsDeps) {
   /** A comment on the issue and on the PR. Courtesy: a GitHub failure never undoes a decision. */
   async function announce(run: Run, record: ApprovalRecord, decision: ApprovalDecision, comment: string) {
     const verb = decision === 'approve' ? 'approved' : 'rejected';
-    const quoted = comment
-      ? `\n\n${comment
-          .split('\n')
-          .map((line) => `> ${line}`)
-          .join('\n')}`
-      : '';
+    // In a fence, not a quote: the approver's words render as text (no HTML, images or @mentions).
+    const quoted = comment ? `\n\n${fenced(comment)}` : '';
     const body = `@${record.approver} ${verb} commit \`${record.headSha.slice(0, 7)}\` of run \`${run.runId}\` from the approval email.${quoted}`;
     const targets = [run.issueNumber, run.prNumber].filter((n): n is number => n !== undefined);
     for (const number of new Set(targets)) {

@@ -1,5 +1,6 @@
-import { checksWaitKeyOf, isTerminal, type Run } from './domain/run';
-import type { GitHub, Log, RepoRef, Store, Workflow } from './ports';
+import { isTerminal, type Run } from './domain/run';
+import type { GitHub, Log, Store, Workflow } from './ports';
+import { releaseWaitsAndApprovals, updateStatusComment, withdrawChange } from './run-cleanup';
 import { closeOpenStage, mutateRun } from './run-state';
 
 export interface CancelDeps {
@@ -22,7 +23,8 @@ export interface CancelResult {
  * Cancels a run, for the REST API and `/factory cancel` alike. CANCELLED is written first
  * (optimistic lock, transition table), then the execution is stopped — in that order, so whatever
  * notices the stopped execution finds the run already terminal — then the leftovers are cleaned
- * up: the run's pending waits taken, pending approvals superseded, the PR closed. Repeating it on a
+ * up: the run's pending waits taken, pending approvals superseded, the PR closed and its branch
+ * deleted, the issue's status comment updated. Repeating it on a
  * cancelled run redoes the (idempotent) cleanup; on a run that ended otherwise it changes nothing.
  */
 export async function cancelRun(
@@ -53,6 +55,10 @@ export async function cancelRun(
   }
   const cleanup = await cleanUp(deps, run);
   if (transitioned) {
+    const closed = cleanup.prClosed ? ' Its pull request was closed and its branch deleted.' : '';
+    // The causes are written by the callers (who and how), never free text from a request.
+    await updateStatusComment(deps, run, `The run was ${who.cause}.${closed}`);
+    // Last: the event marks the end of the cleanup.
     await deps.store.appendEvent(runId, {
       type: 'run.cancelled',
       actor: who.actor,
@@ -63,44 +69,13 @@ export async function cancelRun(
 }
 
 async function cleanUp(deps: CancelDeps, run: Run): Promise<Record<string, unknown>> {
-  const done: Record<string, unknown> = { waitsTaken: 0, approvalsSuperseded: 0 };
-  const waits: Array<['clarify' | 'checks' | 'approval', string]> = [
-    ['approval', run.runId],
-    ['clarify', run.workItemKey],
-  ];
-  if (run.headSha) waits.push(['checks', checksWaitKeyOf(run.repo, run.headSha)]);
-  for (const [kind, key] of waits) {
-    const wait = await deps.store.getWait(kind, key);
-    // Waits are keyed by issue or commit: only this run's own wait is taken.
-    if (wait?.runId === run.runId && (await deps.store.takeWait(kind, key))) {
-      done.waitsTaken = Number(done.waitsTaken) + 1;
-    }
-  }
-  for (const approval of await deps.store.listApprovalsForRun(run.runId)) {
-    if (approval.state !== 'PENDING') continue;
-    if (
-      await deps.store.decideApproval(approval.approvalId, { state: 'SUPERSEDED', decidedAt: deps.now() })
-    ) {
-      done.approvalsSuperseded = Number(done.approvalsSuperseded) + 1;
-    }
-  }
-  if (run.prNumber) {
-    const [owner = '', repo = ''] = run.repo.split('/');
-    const ref: RepoRef = { owner, repo };
-    try {
-      const pull = await deps.github.getPull(ref, run.prNumber);
-      if (pull.state === 'open' && !pull.merged) {
-        await deps.github.updatePull(ref, run.prNumber, { state: 'closed' });
-        done.prClosed = run.prNumber;
-      }
-    } catch (error) {
-      // The run is cancelled either way; the PR can be closed by hand, and the event says so.
-      deps.log.warn('could not close the PR of a cancelled run', {
-        runId: run.runId,
-        error: error instanceof Error ? error.name : 'Error',
-      });
-      done.prCloseFailed = run.prNumber;
-    }
-  }
-  return done;
+  const released = await releaseWaitsAndApprovals(deps, run);
+  const withdrawn = await withdrawChange(deps, run);
+  return {
+    waitsTaken: released.waitsReleased,
+    approvalsSuperseded: released.approvalsSuperseded,
+    ...(withdrawn.prClosed ? { prClosed: withdrawn.prClosed } : {}),
+    ...(withdrawn.branchDeleted ? { branchDeleted: withdrawn.branchDeleted } : {}),
+    ...(withdrawn.failed ? { cleanupFailed: withdrawn.failed } : {}),
+  };
 }

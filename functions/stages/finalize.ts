@@ -1,11 +1,5 @@
-import {
-  checksWaitKeyOf,
-  isTerminal,
-  type Run,
-  type RunStatus,
-  RunStatus as RunStatusSchema,
-} from '../shared/domain/run';
-import type { WaitKind } from '../shared/ports';
+import { isTerminal, type Run, type RunStatus, RunStatus as RunStatusSchema } from '../shared/domain/run';
+import { fenced, releaseWaitsAndApprovals, type Withdrawal, withdrawChange } from '../shared/run-cleanup';
 import { updateStatusComment } from './comments';
 import type { StageDeps } from './deps';
 import { closeOpenStage, mutateRun } from '../shared/run-state';
@@ -59,55 +53,37 @@ export async function finalize(
       ...(target !== 'SUCCEEDED' && (fromState ?? r.error) ? { error: fromState ?? r.error } : {}),
     };
   });
-  const leftovers = await releaseLeftovers(deps, run, at);
+  const { waitsReleased, approvalsSuperseded } = await releaseWaitsAndApprovals(deps, run);
+  // A change nobody will merge is taken back (PR closed, branch deleted); a FAILED run's PR stays
+  // for a person to pick up unless revert already withdrew it.
+  const withdrawn = WITHDRAWN_ON.has(run.status) ? await withdrawChange(deps, run) : {};
   await deps.store.appendEvent(runId, {
     type: 'run.finished',
     actor: 'stage-runner',
-    data: { status: run.status, error: run.error?.class, costUsd: run.ledger.costUsd, ...leftovers },
+    data: {
+      status: run.status,
+      error: run.error?.class,
+      costUsd: run.ledger.costUsd,
+      ...(waitsReleased > 0 ? { waitsReleased } : {}),
+      ...(approvalsSuperseded > 0 ? { approvalsSuperseded } : {}),
+      ...withdrawn,
+    },
   });
-  if (run.status === 'REJECTED' && run.prNumber) {
-    const pull = await deps.github.getPull(deps.repoOf(run), run.prNumber).catch(() => undefined);
-    if (pull?.state === 'open')
-      await deps.github.updatePull(deps.repoOf(run), run.prNumber, { state: 'closed' });
-  }
-  const detail =
-    run.status === 'SUCCEEDED'
-      ? `Done: merged${run.mergedSha ? ` as ${run.mergedSha.slice(0, 7)}` : ''}. Total cost $${run.ledger.costUsd.toFixed(2)}.`
-      : run.error
-        ? `${DETAIL[run.status] ?? '**Failed.**'} (${run.error.class})\n\`\`\`\n${run.error.cause}\n\`\`\``
-        : DETAIL[run.status];
-  await updateStatusComment(deps, run, detail);
+  await updateStatusComment(deps, run, statusDetail(run, withdrawn));
   return { status: run.status };
 }
 
-/**
- * A run that ended (timed out, expired, failed) leaves nothing to resume: its own pending waits
- * are taken, so a late reply, CI result or click finds nothing, and its pending approval links
- * are superseded. Waits are keyed by issue or commit: only this run's own are taken.
- */
-async function releaseLeftovers(
-  deps: StageDeps,
-  run: Run,
-  at: string,
-): Promise<{ waitsReleased?: number; approvalsSuperseded?: number }> {
-  const waits: Array<[WaitKind, string]> = [
-    ['approval', run.runId],
-    ['clarify', run.workItemKey],
-  ];
-  if (run.headSha) waits.push(['checks', checksWaitKeyOf(run.repo, run.headSha)]);
-  let waitsReleased = 0;
-  for (const [kind, key] of waits) {
-    const wait = await deps.store.getWait(kind, key);
-    if (wait?.runId === run.runId && (await deps.store.takeWait(kind, key))) waitsReleased += 1;
+const WITHDRAWN_ON = new Set<RunStatus>(['REJECTED', 'EXPIRED', 'CANCELLED']);
+
+/** The closing words of the status comment. Causes are quoted: they may hold a person's text. */
+export function statusDetail(run: Run, withdrawn: Withdrawal = {}): string | undefined {
+  if (run.status === 'SUCCEEDED') {
+    return `Done: merged${run.mergedSha ? ` as ${run.mergedSha.slice(0, 7)}` : ''}. Total cost $${run.ledger.costUsd.toFixed(2)}.`;
   }
-  let approvalsSuperseded = 0;
-  for (const approval of await deps.store.listApprovalsForRun(run.runId)) {
-    if (approval.state !== 'PENDING') continue;
-    if (await deps.store.decideApproval(approval.approvalId, { state: 'SUPERSEDED', decidedAt: at }))
-      approvalsSuperseded += 1;
-  }
-  return {
-    ...(waitsReleased > 0 ? { waitsReleased } : {}),
-    ...(approvalsSuperseded > 0 ? { approvalsSuperseded } : {}),
-  };
+  const closed = withdrawn.prClosed ? ' The pull request was closed and its branch deleted.' : '';
+  const headline = `${DETAIL[run.status] ?? '**Failed.**'}${closed}`;
+  if (!run.error) return headline;
+  // A timeout's cause is just its class again: say what it means instead of repeating it.
+  const cause = run.error.cause && run.error.cause !== run.error.class ? `\n${fenced(run.error.cause)}` : '';
+  return `${headline} (${run.error.class})${cause}`;
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { Run } from '../shared/domain/run';
+import { isTerminal, type Run } from '../shared/domain/run';
+import { withdrawChange } from '../shared/run-cleanup';
 import type { TreeEntry, WorkspaceFile } from '../shared/ports';
 import { updateStatusComment } from './comments';
 import type { StageDeps } from './deps';
@@ -63,11 +64,15 @@ export async function publish(
   const message =
     commitMessage ??
     `${run.issueTitle ?? 'Code Factory change'}${run.issueNumber ? ` (#${run.issueNumber})` : ''}`;
-  const parent = previousHead ?? run.baseSha;
+  // On top of this run's own last commit, or of the base on its first attempt: never on what an
+  // earlier run (rejected, cancelled) or anyone else left on the branch. Each commit carries the
+  // whole tree, so the branch is forced back to this run's line when it holds anything else.
+  const parent = run.headSha ?? run.baseSha;
   const headSha = await deps.github.createCommit(repo, `${message}\n\nCode-Factory-Run: ${run.runId}`, tree, [
     parent,
   ]);
-  if (previousHead) await deps.github.updateRef(repo, ref, headSha, false);
+  const foreignHead = previousHead !== undefined && previousHead !== parent;
+  if (previousHead) await deps.github.updateRef(repo, ref, headSha, foreignHead);
   else await deps.github.createRef(repo, `refs/${ref}`, headSha);
 
   const defaultBranch = (await deps.github.getDefaultBranch(repo)).name;
@@ -87,16 +92,31 @@ export async function publish(
       ? await deps.github.updatePull(repo, existing.number, { title, body })
       : await deps.github.createPull(repo, { title, body, head: branch, base: defaultBranch, draft: true });
 
-  run = await mutateRun(deps, runId, () => ({
-    branch,
-    headSha,
-    prNumber: pull.number,
-    prUrl: pull.url,
-  }));
+  // Serialized with a cancel on the run's version: either this write lands first (and the cancel
+  // closes the PR it names), or the run is already over and publish takes its own PR back.
+  run = await mutateRun(deps, runId, (r) =>
+    isTerminal(r.status) ? undefined : { branch, headSha, prNumber: pull.number, prUrl: pull.url },
+  );
+  if (isTerminal(run.status)) {
+    const withdrawn = await withdrawChange(deps, { runId, repo: run.repo, prNumber: pull.number, branch });
+    await deps.store.appendEvent(runId, {
+      type: 'change.withdrawn',
+      actor: 'stage-runner',
+      data: { reason: `the run ended ${run.status} while publishing`, ...withdrawn },
+    });
+    return { headSha, prNumber: pull.number };
+  }
   await deps.store.appendEvent(runId, {
     type: 'change.published',
     actor: 'stage-runner',
-    data: { headSha, branch, prNumber: pull.number, files: files.length, diffSha256: diffHash(files) },
+    data: {
+      headSha,
+      branch,
+      prNumber: pull.number,
+      files: files.length,
+      diffSha256: diffHash(files),
+      ...(foreignHead ? { replacedBranchHead: previousHead } : {}),
+    },
   });
   await updateStatusComment(deps, run);
   return { headSha, prNumber: pull.number };

@@ -1,3 +1,4 @@
+import { fenced, withdrawChange } from '../shared/run-cleanup';
 import { updateStatusComment } from './comments';
 import type { StageDeps } from './deps';
 import { enterStage, mutateRun } from '../shared/run-state';
@@ -8,15 +9,9 @@ import { enterStage, mutateRun } from '../shared/run-state';
  */
 export async function revert(deps: StageDeps, runId: string): Promise<{ reverted: true }> {
   const run = await mutateRun(deps, runId, (r) => enterStage(r, 'revert', deps.now()));
-  const repo = deps.repoOf(run);
-  if (run.prNumber) {
-    const pull = await deps.github.getPull(repo, run.prNumber);
-    if (pull.state === 'open') await deps.github.updatePull(repo, run.prNumber, { state: 'closed' });
-  }
-  if (run.branch) {
-    const head = await deps.github.getRef(repo, `heads/${run.branch}`);
-    if (head) await deps.github.deleteRef(repo, `heads/${run.branch}`);
-  }
+  const withdrawn = await withdrawChange(deps, run);
+  // A step GitHub refused is retried by the state machine (the stage is idempotent).
+  if (withdrawn.failed) throw new Error(`revert could not ${withdrawn.failed.join(' and ')}`);
   await deps.store.appendEvent(runId, {
     type: 'change.reverted',
     actor: 'stage-runner',
@@ -25,7 +20,7 @@ export async function revert(deps: StageDeps, runId: string): Promise<{ reverted
   await updateStatusComment(
     deps,
     run,
-    `CI kept failing, so the pull request was closed and its branch deleted.\n\n**Root cause:**\n\`\`\`\n${run.error?.cause ?? 'unknown'}\n\`\`\``,
+    `CI kept failing, so the pull request was closed and its branch deleted.\n\n**Root cause:**\n${fenced(run.error?.cause ?? 'unknown')}`,
   );
   return { reverted: true };
 }

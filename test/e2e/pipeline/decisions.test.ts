@@ -3,6 +3,7 @@ import { sampleScript } from '../../../local/model/scripts';
 import type { Stack } from '../../../local/stack';
 import { api, eventually, sleep, startTestStack, waitForStatus } from '../../support/e2e';
 import {
+  branchExists,
   decideRun,
   eventTypes,
   executionEnded,
@@ -49,6 +50,8 @@ describe('rejection', () => {
     expect(done.status).toBe('REJECTED');
     expect(done.error?.class).toBe('Rejected');
     expect(done.error?.cause).toContain(reason);
+    // A rejected change is taken back: the next run starts from the default branch.
+    expect(await branchExists(stack, box, done.branch as string)).toBe(false);
 
     const pull = await pullOf(stack, box, done.prNumber as number);
     expect(pull.state).toBe('closed');
@@ -82,6 +85,11 @@ describe('cancel', () => {
 
     const prNumber = published.prNumber as number;
     expect((await pullOf(stack, box, prNumber)).state).toBe('closed');
+    // The cancel took the change back and said so where people look.
+    expect(await branchExists(stack, box, published.branch as string)).toBe(false);
+    const status = (await issueComments(stack, box)).find((c) => String(c.body).includes(run.runId));
+    expect(status?.body).toContain('cancelled');
+    expect(status?.body).toContain('branch deleted');
     const callsAtCancel = messageCalls().length;
     const before = await forgeSnapshot(box, prNumber);
     // Let the slow CI finish and its webhook arrive: nothing may resume the run.
@@ -95,11 +103,6 @@ describe('cancel', () => {
     expect(await fileAt(stack, box, 'src/slugify.js')).toBeUndefined();
   }, 60_000);
 
-  // SKIPPED: functions/webhook/app.ts `cancel` stops the execution BEFORE it writes CANCELLED, so
-  // the embedded stack's execution-end hook marks the run FAILED (class Cancelled) first and the
-  // webhook's stale-version write gives up; it also takes no waits and leaves the PR open. The API
-  // route does it right (CANCELLED first, then stop, then clean up). Unskip once the webhook
-  // cancel follows the API's order and cleanup (reported to the lead; not this helper's file).
   it('a `/factory cancel` comment by alice cancels a run mid-CI, closes its PR; nothing continues', async () => {
     const box = await sandbox(stack, 'cancel-comment');
     stack.forge.actions.setCiCommand(box.owner, box.name, 'sleep 2 && node --test');
@@ -111,11 +114,14 @@ describe('cancel', () => {
     expect(done.status).toBe('CANCELLED');
     expect(await executionEnded(stack, run.runId)).toBe('ABORTED');
     const prNumber = published.prNumber as number;
+    // The webhook answers once CANCELLED is written; the cleanup ends with the audit event.
     await eventually(
-      'the PR to close',
-      async () => (await pullOf(stack, box, prNumber)).state === 'closed',
+      'the cancel to finish its cleanup',
+      async () => (await eventTypes(stack, run.runId)).includes('run.cancelled'),
       10_000,
     );
+    expect((await pullOf(stack, box, prNumber)).state).toBe('closed');
+    expect(await branchExists(stack, box, published.branch as string)).toBe(false);
 
     const callsAtCancel = messageCalls().length;
     const before = await forgeSnapshot(box, prNumber);

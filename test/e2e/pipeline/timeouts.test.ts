@@ -1,8 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clarifyScenario, sampleScript } from '../../../local/model/scripts';
 import type { Stack } from '../../../local/stack';
-import { eventually, startTestStack, waitForStatus } from '../../support/e2e';
-import { eventTypes, executionEnded, issueComments, sandbox, startScenario, finished } from './support';
+import { api, eventually, startTestStack, waitForStatus } from '../../support/e2e';
+import {
+  branchExists,
+  eventTypes,
+  executionEnded,
+  finished,
+  issueComments,
+  pullOf,
+  sandbox,
+  startScenario,
+} from './support';
 
 /** No run can hang: every human and CI wait ends in a definite status (short waits here). */
 
@@ -56,6 +65,16 @@ describe('waits end', () => {
       expect(approval.state).not.toBe('APPROVED');
     }
     expect(await stack.store.getWait('approval', run.runId)).toBeUndefined();
+    // What API consumers see: no link still PENDING; and the change was taken back.
+    const view = await api(stack, 'GET', `/v1/runs/${run.runId}`);
+    expect(view.json.data.approvals.map((a: { state: string }) => a.state)).not.toContain('PENDING');
+    expect(view.json.data.approvals.length).toBeGreaterThan(0);
+    const prNumber = done.prNumber as number;
+    expect((await pullOf(stack, box, prNumber)).state).toBe('closed');
+    expect(await branchExists(stack, box, done.branch as string)).toBe(false);
+    const status = (await issueComments(stack, box)).find((c) => c.body.includes(run.runId));
+    expect(status?.body).toContain('Nobody approved the change in time.');
+    expect(status?.body).not.toMatch(/```\s*States\.Timeout/);
   }, 30_000);
 
   it('CI that never reports ends FAILED with ChecksTimedOut', async () => {

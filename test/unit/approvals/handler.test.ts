@@ -195,7 +195,8 @@ describe('POST decides once', () => {
     const decisionComments = world.github.comments.filter((c) => c.body.includes('approved commit'));
     expect(decisionComments.map((c) => c.number).sort()).toEqual([12, 7]);
     expect(decisionComments[0]?.body).toContain('@alice approved commit `a1b2c3d`');
-    expect(decisionComments[0]?.body).toContain('> LGTM <b>ship</b>');
+    // Fenced, so the approver's words render as text (no HTML, images or @mentions).
+    expect(decisionComments[0]?.body).toContain('```text\nLGTM <b>ship</b>\n```');
     expect(JSON.stringify([result, [...store.approvals.values()]])).not.toContain(TASK_TOKEN);
   });
 
