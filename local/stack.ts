@@ -127,8 +127,24 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
 
   try {
-    const webhookSecret = options.webhookSecret ?? randomBytes(24).toString('base64url');
     const persistent = !ownsDir;
+    // Secrets first: a restart on the same data dir keeps its webhook secret and approval key, so
+    // the forge signs with what the webhook handler verifies and old links stay valid. A secret
+    // given explicitly (FACTORY_WEBHOOK_SECRET, ANTHROPIC_API_KEY) replaces the stored one.
+    const secrets = await startSecrets({
+      ...(persistent ? { dataDir: path.join(dataDir, 'secrets') } : {}),
+      seed: {
+        [SECRET_IDS.webhook]: options.webhookSecret ?? randomBytes(24).toString('base64url'),
+        [SECRET_IDS.anthropic]: options.anthropicApiKey ?? 'local-model-key',
+        [SECRET_IDS.approvalKey]: randomBytes(32).toString('base64url'),
+      },
+    });
+    closers.push(() => secrets.close());
+    if (options.webhookSecret) await secrets.set(SECRET_IDS.webhook, options.webhookSecret);
+    if (options.anthropicApiKey) await secrets.set(SECRET_IDS.anthropic, options.anthropicApiKey);
+    const webhookSecret = await secrets.value(SECRET_IDS.webhook);
+    if (!webhookSecret) throw new Error('the local secrets store has no webhook secret');
+
     const dynamo = await startDynamo(persistent ? { dataDir: path.join(dataDir, 'dynamodb') } : {});
     closers.push(() => dynamo.close());
     await ensureTable(dynamo.endpoint, TABLE_NAME);
@@ -159,16 +175,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     closers.push(() => forge.close());
     if (!(await forgeHasSample(forge))) await forge.seedSample();
 
-    const secrets = await startSecrets({
-      ...(persistent ? { dataDir: path.join(dataDir, 'secrets') } : {}),
-      seed: {
-        [SECRET_IDS.webhook]: webhookSecret,
-        [SECRET_IDS.github]: JSON.stringify({ token: forge.botToken }),
-        [SECRET_IDS.anthropic]: options.anthropicApiKey ?? 'local-model-key',
-        [SECRET_IDS.approvalKey]: randomBytes(32).toString('base64url'),
-      },
-    });
-    closers.push(() => secrets.close());
+    // The factory's GitHub token is the forge bot's, kept in step with the forge on every start.
+    await secrets.set(SECRET_IDS.github, JSON.stringify({ token: forge.botToken }));
 
     // The gateway first: its URL is the public base URL the approval links point at.
     const routes: Record<string, LambdaHttpHandler> = {};

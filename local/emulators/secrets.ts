@@ -18,6 +18,10 @@ import { LOCAL_REGION } from './dynamodb';
 export interface SecretsEmulator {
   /** http://127.0.0.1:<port> */
   endpoint: string;
+  /** The current string value of a secret, or undefined when there is none. */
+  value(name: string): Promise<string | undefined>;
+  /** Creates the secret, or gives it a new current value when it differs. */
+  set(name: string, value: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -449,8 +453,19 @@ export async function startSecrets(options: SecretsOptions = {}): Promise<Secret
   });
   port = (server.address() as AddressInfo).port;
   let closed: Promise<void> | undefined;
+  const value = async (name: string): Promise<string | undefined> => {
+    if (!store.has(name)) return undefined;
+    const current = (await ops.GetSecretValue?.({ SecretId: name })) as { SecretString?: string } | undefined;
+    return current?.SecretString;
+  };
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    value,
+    async set(name, next) {
+      if (!store.has(name)) await ops.CreateSecret?.({ Name: name, SecretString: next });
+      else if ((await value(name)) !== next)
+        await ops.PutSecretValue?.({ SecretId: name, SecretString: next });
+    },
     close() {
       closed ??= new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
