@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type { Run } from '../shared/domain/run';
+import { isTerminal, type Run } from '../shared/domain/run';
 import { type HttpResult, header, rawBody, rawBodyLength, requestIdOf } from '../shared/http';
 import { metrics, withHttpMiddleware } from '../shared/middleware';
 import { fenced } from '../shared/run-cleanup';
@@ -50,7 +50,8 @@ export interface ApprovalsDeps {
   settings: ApprovalsSettings;
 }
 
-const DEFAULT_MAX_BODY_BYTES = 16 * 1024;
+// A 2000-character comment in a non-Latin script is ~18 KB once form-encoded (9 bytes a character).
+const DEFAULT_MAX_BODY_BYTES = 32 * 1024;
 const MAX_COMMENT_CHARS = 2000;
 const MAX_USER_AGENT_CHARS = 500;
 
@@ -95,7 +96,7 @@ export const REFUSALS = {
   'stale-head': [
     409,
     'The change moved',
-    'The pull request has new commits since this link was sent. A new approval request will follow if the change is ready.',
+    'The pull request has new commits since this link was sent, so this approval no longer applies and the run stops. Comment /factory retry on the issue to start a new run.',
   ],
   'unsupported-media-type': [
     415,
@@ -176,7 +177,12 @@ export function approvalsCore(deps: ApprovalsDeps) {
   }
 
   async function checkState(record: ApprovalRecord): Promise<Run> {
-    if (record.state === 'SUPERSEDED') throw new Refusal('superseded');
+    if (record.state === 'SUPERSEDED') {
+      // Superseded because the run ended (cancelled, failed, expired) says more than "replaced".
+      const run = await store.getRun(record.runId);
+      const decidedByOthers = run?.status === 'SUCCEEDED' || run?.status === 'REJECTED';
+      throw new Refusal(run && isTerminal(run.status) && !decidedByOthers ? 'run-not-waiting' : 'superseded');
+    }
     if (record.state !== 'PENDING') throw new Refusal('already-decided');
     if (clock.now() >= record.expiresAt * 1000) throw new Refusal('expired');
     const run = await store.getRun(record.runId);

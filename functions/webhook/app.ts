@@ -4,6 +4,7 @@ import { cancelRun } from '../shared/cancel-run';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import {
   checksWaitKeyOf,
+  workItemKeyOf,
   isTerminal,
   type Run,
   type RunKind,
@@ -429,6 +430,42 @@ export function createWebhookCore(ports: WebhookPorts) {
     return resume(delivery, wait, { sha: intent.sha, conclusion: intent.conclusion });
   }
 
+  /**
+   * pull_request.synchronize on the PR of a run waiting for approval, to a head other than the one
+   * the approvers were asked about: the approval no longer applies. The approval task fails with
+   * HeadMoved (the run ends FAILED, its links dead), exactly once, whoever pushed.
+   */
+  async function headMoved(
+    delivery: Delivery,
+    intent: Extract<Intent, { type: 'head-moved' }>,
+  ): Promise<Outcome> {
+    const { runs } = await store.getWorkItemWithRuns(workItemKeyOf(intent.repo, intent.issueNumber), {
+      limit: 1,
+    });
+    const run = runs.items[0];
+    if (!run || run.prNumber !== intent.prNumber || run.status !== 'AWAITING_APPROVAL')
+      return ignore('no run waits for approval on this pull request');
+    if (run.headSha === intent.sha) return ignore('the head the approvers were asked about');
+    const wait = await store.getWait('approval', run.runId);
+    if (!wait || wait.runId !== run.runId) return ignore('no approval pending');
+    const claimed = await claim(delivery, { runId: run.runId });
+    if (!claimed.owned) return claimed.outcome;
+    const taken = await store.takeWait('approval', run.runId);
+    if (!taken) {
+      await store.updateDelivery(delivery.id, { state: 'IGNORED', reason: 'approval already decided' });
+      return { status: 200, data: { status: 'ignored', reason: 'approval already decided' } };
+    }
+    const cause = `the pull request's head moved from ${run.headSha?.slice(0, 7)} to ${intent.sha.slice(0, 7)} (pushed by ${intent.sender.login}) while it waited for approval; comment /factory retry to start a new run`;
+    try {
+      await workflow.sendTaskFailure(taken.taskToken, 'HeadMoved', cause);
+    } catch (error) {
+      await store.putWait(taken); // a redelivery can still end the wait
+      throw error;
+    }
+    await store.updateDelivery(delivery.id, { state: 'RESUMED', runId: run.runId });
+    return { status: 200, data: { status: 'resumed', runId: run.runId, reason: 'head moved' } };
+  }
+
   async function help(
     delivery: Delivery,
     intent: Extract<Intent, { type: 'unknown-command' }>,
@@ -473,6 +510,8 @@ export function createWebhookCore(ports: WebhookPorts) {
         return reply(delivery, intent);
       case 'checks-completed':
         return checksCompleted(delivery, intent);
+      case 'head-moved':
+        return headMoved(delivery, intent);
     }
   }
 

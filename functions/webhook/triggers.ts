@@ -28,7 +28,8 @@ export type Intent =
   | (IssueTarget & { type: 'command'; command: CommandName; commentId: number })
   | (IssueTarget & { type: 'unknown-command'; word: string; commentId: number })
   | (IssueTarget & { type: 'reply'; commentId: number; issueAuthor: string })
-  | { type: 'checks-completed'; repo: string; sha: string; conclusion: string; sender: Sender };
+  | { type: 'checks-completed'; repo: string; sha: string; conclusion: string; sender: Sender }
+  | { type: 'head-moved'; repo: string; prNumber: number; issueNumber: number; sha: string; sender: Sender };
 
 /** Which run a start command makes. `retry` is a new `change` run. */
 export const KIND_OF_COMMAND: Record<'run' | 'retry' | 'review' | 'rescue', RunKind> = {
@@ -127,6 +128,22 @@ export function classify(eventName: string, payload: unknown): Intent {
         conclusion: str(subject.conclusion) ?? 'unknown',
         sender,
       };
+    }
+    case 'pull_request': {
+      // New commits on a factory PR: an approval asked for the old head no longer applies.
+      if (action !== 'synchronize') return { type: 'ignore', reason: `pull_request.${action ?? '?'}` };
+      const pull = payload.pull_request;
+      const repository = payload.repository;
+      if (!isObject(pull) || !isObject(repository) || !isObject(pull.head))
+        return { type: 'ignore', reason: 'pull_request malformed' };
+      const repo = str(repository.full_name);
+      const sha = str(pull.head.sha);
+      const prNumber = typeof pull.number === 'number' ? pull.number : undefined;
+      const issueNumber = Number(/^factory\/(\d{1,9})-/.exec(str(pull.head.ref) ?? '')?.[1] ?? Number.NaN);
+      if (!repo || !sha || prNumber === undefined || !Number.isSafeInteger(issueNumber))
+        return { type: 'ignore', reason: 'pull_request.synchronize not on a factory branch' };
+      const sender = senderOf(payload) ?? { login: 'unknown', type: 'User' };
+      return { type: 'head-moved', repo, prNumber, issueNumber, sha, sender };
     }
     default:
       return { type: 'ignore', reason: `event ${eventName}${action ? `.${action}` : ''} not handled` };

@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleScript } from '../../../local/model/scripts';
+import type { Run } from '../../../functions/shared/domain/run';
 import type { Stack } from '../../../local/stack';
 import { api, eventually, sleep, startTestStack, waitForStatus } from '../../support/e2e';
 import {
+  approvalLinkOf,
   branchExists,
   decideRun,
   eventTypes,
@@ -65,6 +67,34 @@ describe('rejection', () => {
     const types = await eventTypes(stack, run.runId);
     expect(types).toContain('approval.decided');
     expect(types).not.toContain('change.merged');
+  }, 60_000);
+});
+
+describe('new commits while waiting for approval', () => {
+  it('a push to the PR ends the run FAILED HeadMoved, and the old link decides nothing', async () => {
+    const box = await sandbox(stack, 'head-moved');
+    const run = await startScenario(stack, box, sampleScript);
+    await waitForStatus(stack, run.runId, ['AWAITING_APPROVAL']);
+    const link = await approvalLinkOf(stack, run.runId, 'approve');
+    const waiting = (await stack.store.getRun(run.runId)) as Run;
+    await stack.forge.actions.pushCommit(
+      'bob',
+      box.owner,
+      box.name,
+      waiting.branch as string,
+      { 'NOTES.md': 'pushed by hand\n' },
+      'A commit nobody reviewed',
+    );
+    const done = await finished(stack, run.runId, 30_000);
+    expect(done.status).toBe('FAILED');
+    expect(done.error?.class).toBe('HeadMoved');
+    expect(done.error?.cause).toContain('/factory retry');
+    expect(done.mergedSha).toBeUndefined();
+    const page = await fetch(link);
+    expect(page.status).toBe(409);
+    expect(await page.text()).toContain('no longer waiting for approval');
+    expect((await stack.store.getRun(run.runId))?.status).toBe('FAILED');
+    expect(await eventTypes(stack, run.runId)).not.toContain('change.merged');
   }, 60_000);
 });
 

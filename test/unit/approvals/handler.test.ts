@@ -424,7 +424,7 @@ describe('refusals: 4xx page, audited, no task-token call', () => {
     expect((await s.invoke(approvalEvent('PUT', id, { body: 'x' }))).statusCode).toBe(405);
     expect((await s.invoke(approvalEvent('POST', 'z'.repeat(22), { body: 't=x' }))).statusCode).toBe(404);
     expect(
-      (await s.invoke(approvalEvent('POST', id, { body: `comment=${'x'.repeat(20_000)}` }))).statusCode,
+      (await s.invoke(approvalEvent('POST', id, { body: `comment=${'x'.repeat(40_000)}` }))).statusCode,
     ).toBe(413);
     expect(s.world.workflow.calls).toBe(0);
   });
