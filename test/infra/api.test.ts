@@ -52,6 +52,7 @@ describe('FactoryHttpApi', () => {
       'POST /v1/runs/{id}/cancel': rest,
       'GET /v1/work-items/{owner}/{repo}/{issue}': rest,
       'GET /v1/openapi.json': rest,
+      'ANY /v1/{proxy+}': rest,
       'GET /approvals/{id}': approvals,
       'HEAD /approvals/{id}': approvals,
       'POST /approvals/{id}': approvals,
@@ -62,7 +63,7 @@ describe('FactoryHttpApi', () => {
     });
     // One integration (and one invoke permission per route) per function.
     template.resourceCountIs('AWS::ApiGatewayV2::Integration', 3);
-    template.resourceCountIs('AWS::Lambda::Permission', 11);
+    template.resourceCountIs('AWS::Lambda::Permission', 12);
   });
 
   it('throttles the stage, approvals harder, and auto-deploys one $default stage', () => {
