@@ -31,6 +31,16 @@ const standardHeaders = z.object({
 const cachedHeaders = standardHeaders.extend({
   etag: z.string().meta({ description: 'Send it back as If-None-Match: 304 when nothing changed' }),
 });
+const createdHeaders = standardHeaders.extend({
+  location: z.string().meta({ description: 'The run’s URL: /v1/runs/{id}' }),
+});
+/** Conditional GETs: polling an unchanged resource costs a 304 and no body. */
+const conditional = z.object({
+  'if-none-match': z
+    .string()
+    .optional()
+    .meta({ description: 'An ETag from an earlier answer (or a list of them, or *): 304 if unchanged' }),
+});
 const runHeaders = cachedHeaders.extend({
   'retry-after': z
     .string()
@@ -90,8 +100,8 @@ function routes(): RouteConfig[] {
       ...secured,
       request: { headers: IdempotencyHeader, body: { required: true, content: json(CreateRunBody) } },
       responses: {
-        201: ok('The run was created and its execution started', RunEnvelope, standardHeaders),
-        200: ok('A replay of an Idempotency-Key: the run it created', RunEnvelope, standardHeaders),
+        201: ok('The run was created and its execution started', RunEnvelope, createdHeaders),
+        200: ok('A replay of an Idempotency-Key: the run it created', RunEnvelope, createdHeaders),
         ...pick(400, 401, 403, 409, 413, 415, 500),
       },
     },
@@ -101,7 +111,7 @@ function routes(): RouteConfig[] {
       operationId: 'listRuns',
       summary: 'Runs by repository and/or status, newest first',
       ...secured,
-      request: { query: ListRunsQuery },
+      request: { query: ListRunsQuery, headers: conditional },
       responses: { 200: ok('A page of runs', RunPage), 304: notModified, ...pick(400, 401, 403, 500) },
     },
     {
@@ -110,7 +120,7 @@ function routes(): RouteConfig[] {
       operationId: 'getRun',
       summary: 'A run: status, stage timeline, PR, checks, approvals, ledger, error',
       ...secured,
-      request: { params: RunIdParams },
+      request: { params: RunIdParams, headers: conditional },
       responses: {
         200: ok('The run', RunEnvelope, runHeaders),
         304: notModified,
@@ -123,7 +133,7 @@ function routes(): RouteConfig[] {
       operationId: 'listRunEvents',
       summary: 'The run’s audit timeline (hash-chained), oldest first',
       ...secured,
-      request: { params: RunIdParams, query: PageQuery },
+      request: { params: RunIdParams, query: PageQuery, headers: conditional },
       responses: {
         200: ok('A page of events', EventPage),
         304: notModified,
@@ -148,7 +158,7 @@ function routes(): RouteConfig[] {
       operationId: 'getWorkItem',
       summary: 'A WorkItem (owner/repo#issue) and its runs, newest first',
       ...secured,
-      request: { params: WorkItemParams, query: PageQuery },
+      request: { params: WorkItemParams, query: PageQuery, headers: conditional },
       responses: {
         200: ok('The WorkItem and a page of its runs', WorkItemEnvelope),
         304: notModified,

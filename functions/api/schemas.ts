@@ -44,7 +44,19 @@ export const CreateRunBody = z
   .meta({ id: 'CreateRunRequest' });
 export type CreateRunBody = z.infer<typeof CreateRunBody>;
 
-const Limit = (fallback: number) => z.coerce.number().int().min(1).max(100).default(fallback);
+/** A whole number written plainly in digits: no `0x10`, `1e1`, `1.0`, signs or spaces. */
+const DigitsInt = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^(0|[1-9][0-9]{0,9})$/, { error: 'must be a whole number written in digits' })
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const Limit = (fallback: number) =>
+  DigitsInt(1, 100)
+    .optional()
+    .transform((value) => value ?? fallback)
+    .meta({ description: `Page size, 1-100 (default ${fallback})` });
 const NextToken = z
   .string()
   .min(1)
@@ -67,11 +79,7 @@ export const RunIdParams = z.strictObject({ id: RunId.meta({ description: 'Run i
 export const WorkItemParams = z.strictObject({
   owner: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/),
   repo: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/),
-  issue: z.coerce
-    .number()
-    .int()
-    .positive()
-    .max(2 ** 31),
+  issue: DigitsInt(1, 2 ** 31),
 });
 
 export const IdempotencyHeader = z.object({

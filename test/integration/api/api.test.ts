@@ -374,6 +374,16 @@ describe('GET /v1/runs', () => {
     expect((await api.call('GET', '/v1/runs?repo=other/status', { key: reader })).status).toBe(403);
     expect((await api.call('GET', '/v1/runs?repo=acme/pages&limit=101', { key: reader })).status).toBe(400);
     expect((await api.call('GET', '/v1/runs?repo=acme/pages&limit=0', { key: reader })).status).toBe(400);
+    // Numbers are digits only: no hex, exponents, fractions or signs slipping through coercion.
+    for (const limit of ['0x10', '1e1', '1.0', '+5', '%205', 'abc', '']) {
+      const response = await api.call('GET', `/v1/runs?repo=acme/pages&limit=${limit}`, { key: reader });
+      expect(response.status, limit).toBe(400);
+    }
+    expect((await api.call('GET', '/v1/runs?repo=acme/pages&limit=7', { key: reader })).status).toBe(200);
+    for (const issue of ['1.0', '0x1', '1e0', '0', '-1']) {
+      const response = await api.call('GET', `/v1/work-items/acme/wi/${issue}`, { key: reader });
+      expect(response.status, issue).toBe(400);
+    }
   });
 });
 
