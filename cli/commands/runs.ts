@@ -24,6 +24,7 @@ const MAX_INTERVAL_S = 60;
  */
 const MAX_HINTED_WAIT_S = 10;
 const MAX_CONSECUTIVE_NETWORK_ERRORS = 5;
+const TRANSIENT_STATUSES = new Set([429, 500, 502, 503, 504]);
 
 class UsageError extends Error {}
 
@@ -243,8 +244,12 @@ async function watch(ctx: CliContext, runId: string, options: WatchOptions): Pro
       }
       draw(); // on a TTY this also refreshes the elapsed times when nothing changed
     } catch (error) {
-      // Ride out a short outage mid-watch; a first request that fails (wrong URL) fails at once.
-      const transient = error instanceof NetworkError && run !== undefined;
+      // Ride out a short outage mid-watch (network, throttling, a 5xx); a first request that
+      // fails (wrong URL, bad key) fails at once.
+      const transient =
+        run !== undefined &&
+        (error instanceof NetworkError ||
+          (error instanceof ApiRequestError && TRANSIENT_STATUSES.has(error.status)));
       if (!transient || ++networkErrors >= MAX_CONSECUTIVE_NETWORK_ERRORS) throw error;
     }
     if (run && TERMINAL.has(run.status)) break;
@@ -252,11 +257,12 @@ async function watch(ctx: CliContext, runId: string, options: WatchOptions): Pro
       Math.max(intervalS, Math.min(retryAfterS ?? 0, MAX_HINTED_WAIT_S)),
       MAX_INTERVAL_S,
     );
-    if (Date.now() + waitS * 1000 > deadline) {
+    const remainingMs = deadline - Date.now();
+    if (remainingMs <= 0) {
       ctx.io.stderr(`code-factory: gave up watching ${runId} after ${duration(timeoutS * 1000)}\n`);
       return EXIT.error;
     }
-    await sleep(waitS * 1000);
+    await sleep(Math.min(waitS * 1000, remainingMs));
   }
 
   const final = run as RunView;

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { progressLines } from '../../../cli/commands/runs';
 import type { CliIo } from '../../../cli/io';
@@ -115,6 +117,68 @@ describe('code-factory runs', () => {
     ).toBe(3);
     expect(down.err()).toMatch(/cannot reach/);
   }, 20_000);
+
+  it('watch rides out throttling and 5xx answers mid-watch, and gives up only at --timeout', async () => {
+    const run = await api.seedRun({ repo: 'acme/cli', status: 'REVIEWING', stage: 'review', issueNumber: 8 });
+    // A proxy in front of the API: the first poll passes, the next two are 503 and 429.
+    let polls = 0;
+    const proxy = createServer(async (request, response) => {
+      polls += 1;
+      if (polls === 2 || polls === 3) {
+        response.writeHead(polls === 2 ? 503 : 429, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ error: { code: 'ServiceUnavailable', message: 'try again' } }));
+        return;
+      }
+      const upstream = await fetch(`${api.gateway.url}${request.url}`, {
+        headers: request.headers as Record<string, string>,
+      });
+      response.writeHead(upstream.status, Object.fromEntries(upstream.headers));
+      response.end(Buffer.from(await upstream.arrayBuffer()));
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const { port } = proxy.address() as AddressInfo;
+    try {
+      const c = collector();
+      const watching = main(
+        [
+          'runs',
+          'watch',
+          run.runId,
+          '--interval',
+          '1',
+          '--url',
+          `http://127.0.0.1:${port}`,
+          '--api-key',
+          key,
+        ],
+        c.io,
+      );
+      for (let i = 0; i < 100 && polls < 4; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(polls).toBeGreaterThanOrEqual(4);
+      const current = await api.dynamo.store.getRun(run.runId);
+      await api.dynamo.store.updateRun(run.runId, current?.version ?? 0, {
+        status: 'SUCCEEDED',
+        endedAt: new Date(api.dynamo.clock.now() + 1000).toISOString(),
+      });
+      expect(await watching).toBe(0);
+    } finally {
+      proxy.close();
+    }
+
+    const still = await api.seedRun({
+      repo: 'acme/cli',
+      status: 'REVIEWING',
+      stage: 'review',
+      issueNumber: 9,
+    });
+    const started = Date.now();
+    const c = collector();
+    expect(
+      await main(['runs', 'watch', still.runId, '--interval', '1', '--timeout', '2', ...connection()], c.io),
+    ).toBe(3);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
+    expect(c.err()).toMatch(/gave up watching/);
+  }, 40_000);
 
   it('cancel cancels an active run (0) and refuses a finished one (1)', async () => {
     const active = await api.seedRun({ repo: 'acme/cli', status: 'IMPLEMENTING', issueNumber: 7 });
