@@ -43,16 +43,27 @@ const approver = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,38}:[^\s@:,]+@[^\s
   error: 'must be login:email pairs such as "alice:alice@your-domain.com"',
 });
 
+/**
+ * Numbers arrive as text from `-c` context and as numbers from the config file. Only plain decimal
+ * text becomes a number (no "" → 0, no "abc" → NaN), so an error can quote what was written.
+ */
+const decimal = <T extends z.ZodType>(schema: T) =>
+  z.preprocess(
+    (value) => (typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value) ? Number(value) : value),
+    schema,
+  );
+
 export const FactoryConfigSchema = z
   .object({
     github: z
       .object({
         mode: z.enum(['app', 'token'], { error: 'must be "app" or "token"' }).default('token'),
-        appId: z.coerce
-          .number({ error: 'must be the numeric id of your GitHub App' })
-          .int({ error: 'must be the numeric id of your GitHub App' })
-          .positive({ error: 'must be the numeric id of your GitHub App' })
-          .optional(),
+        appId: decimal(
+          z
+            .number({ error: 'must be the numeric id of your GitHub App' })
+            .int({ error: 'must be the numeric id of your GitHub App' })
+            .positive({ error: 'must be the numeric id of your GitHub App' }),
+        ).optional(),
         apiUrl: z
           .url({ protocol: /^https$/, error: 'must be an https URL' })
           .default('https://api.github.com'),
@@ -90,33 +101,37 @@ export const FactoryConfigSchema = z
       .default({}),
     budgets: z
       .object({
-        perRunUsd: z.coerce
-          .number({ error: 'must be a number of US dollars' })
-          .positive({ error: 'must be more than 0' })
-          .max(1000, { error: 'must be at most 1000' })
-          .default(5),
-        perRepoMonthlyUsd: z.coerce
-          .number({ error: 'must be a number of US dollars' })
-          .positive({ error: 'must be more than 0' })
-          .max(100_000, { error: 'must be at most 100000' })
-          .optional(),
+        perRunUsd: decimal(
+          z
+            .number({ error: 'must be a number of US dollars' })
+            .positive({ error: 'must be more than 0' })
+            .max(1000, { error: 'must be at most 1000' }),
+        ).default(5),
+        perRepoMonthlyUsd: decimal(
+          z
+            .number({ error: 'must be a number of US dollars' })
+            .positive({ error: 'must be more than 0' })
+            .max(100_000, { error: 'must be at most 100000' }),
+        ).optional(),
       })
       .strict()
       .prefault({}),
     llm: z
       .object({
-        maxConcurrency: z.coerce
-          .number({ error: 'must be a whole number between 2 and 1000' })
-          .int({ error: 'must be a whole number between 2 and 1000' })
-          .min(2, { error: 'must be between 2 and 1000 (the SQS event source minimum is 2)' })
-          .max(1000, { error: 'must be between 2 and 1000' })
-          .default(5),
-        workerTimeoutSeconds: z.coerce
-          .number({ error: 'must be a whole number of seconds' })
-          .int({ error: 'must be a whole number of seconds' })
-          .min(10, { error: 'must be between 10 and 900 seconds' })
-          .max(900, { error: 'must be between 10 and 900 seconds (the Lambda maximum)' })
-          .default(120),
+        maxConcurrency: decimal(
+          z
+            .number({ error: 'must be a whole number between 2 and 1000' })
+            .int({ error: 'must be a whole number between 2 and 1000' })
+            .min(2, { error: 'must be between 2 and 1000 (the SQS event source minimum is 2)' })
+            .max(1000, { error: 'must be between 2 and 1000' }),
+        ).default(5),
+        workerTimeoutSeconds: decimal(
+          z
+            .number({ error: 'must be a whole number of seconds' })
+            .int({ error: 'must be a whole number of seconds' })
+            .min(10, { error: 'must be between 10 and 900 seconds' })
+            .max(900, { error: 'must be between 10 and 900 seconds (the Lambda maximum)' }),
+        ).default(120),
       })
       .strict()
       .prefault({}),
@@ -128,12 +143,13 @@ export const FactoryConfigSchema = z
     encryption: z
       .enum(['aws-managed', 'customer-managed'], { error: 'must be "aws-managed" or "customer-managed"' })
       .default('aws-managed'),
-    logRetentionDays: z.coerce
-      .number()
-      .refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), {
-        error: `must be one of ${LOG_RETENTION_DAYS.join(', ')}`,
-      })
-      .default(30),
+    logRetentionDays: decimal(
+      z
+        .number({ error: `must be one of ${LOG_RETENTION_DAYS.join(', ')}` })
+        .refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), {
+          error: `must be one of ${LOG_RETENTION_DAYS.join(', ')}`,
+        }),
+    ).default(30),
     alarmEmail: z.email({ error: 'must be a valid email address' }).optional(),
   })
   .strict();

@@ -161,6 +161,10 @@ export class FactoryStack extends Stack {
       value: this.api.webhookUrl,
       description: 'Payload URL for the GitHub App webhook',
     });
+    new CfnOutput(this, 'WebhookLogGroupName', {
+      value: this.functions.functions.webhook.logGroup.logGroupName,
+      description: 'Log group of the webhook function (aws logs tail <name>)',
+    });
     new CfnOutput(this, 'StateMachineArn', { value: this.workflow.stateMachine.stateMachineArn });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn });
     new CfnOutput(this, 'TableName', { value: this.table.table.tableName });

@@ -53,6 +53,20 @@ describe('deployment configuration', () => {
     );
   });
 
+  it('quotes what was written when a number is not one (no NaN, no "" read as 0)', () => {
+    for (const [key, value] of [
+      ['factory.github.appId', 'abc'],
+      ['factory.github.appId', ''],
+      ['factory.logRetentionDays', 'abc'],
+      ['factory.budgets.perRunUsd', '0x10'],
+    ] as const) {
+      const problems = problemsOf({ 'factory.github.mode': 'app', [key]: value });
+      const problem = problems.find((p) => p.startsWith(key));
+      expect(problem, `${key}=${value}`).toContain(`(got ${JSON.stringify(value)})`);
+      expect(problem).not.toMatch(/NaN|got null|got 0\)/);
+    }
+  });
+
   it('rejects approvers without an email, reporting the list as a whole', () => {
     expect(problemsOf({ 'factory.mail.defaultApprovers': 'alice:alice@acme.io,bob' })).toEqual([
       'factory.mail.defaultApprovers must be login:email pairs such as "alice:alice@your-domain.com" (got "bob"): set it with -c factory.mail.defaultApprovers=alice:alice@your-domain.com or in factory.config.json',

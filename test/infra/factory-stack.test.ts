@@ -90,6 +90,7 @@ describe('FactoryStack', () => {
       'LlmQueueUrl',
       'StateMachineArn',
       'TableName',
+      'WebhookLogGroupName',
       'WebhookSecretArn',
       'WebhookUrl',
     ]);
