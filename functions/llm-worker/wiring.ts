@@ -6,7 +6,7 @@ import { createPricing } from '../shared/domain/ledger';
 import { parseModelConfig } from '../shared/domain/models';
 import type { Llm, Secrets } from '../shared/ports';
 import { log } from '../shared/middleware';
-import { makeSecrets, makeStore, makeWorkflow, systemClock } from '../shared/runtime';
+import { awsClientConfig, makeSecrets, makeStore, makeWorkflow, systemClock } from '../shared/runtime';
 import { ModelPacer } from './pacing';
 import type { LlmWorkerDeps } from './turn';
 
@@ -38,7 +38,7 @@ export function llmWorkerDeps(config: Env): LlmWorkerDeps {
   return {
     store: makeStore(config),
     workflow: makeWorkflow(config),
-    queue: new SqsQueue(new SQSClient({}), config.LLM_QUEUE_URL),
+    queue: new SqsQueue(new SQSClient(awsClientConfig), config.LLM_QUEUE_URL),
     llm: lazyAnthropic(
       secrets,
       config.ANTHROPIC_SECRET_ID,

@@ -18,6 +18,14 @@ import { createDocumentClient, DynamoStore } from './store/dynamo-store';
  * `buildPorts`) so a function's bundle holds only the clients it uses.
  */
 
+/**
+ * Every AWS SDK client gives up on a connection or a silent request instead of waiting for the
+ * Lambda timeout (its own retries then apply); the calls here answer in milliseconds when healthy.
+ */
+export const awsClientConfig = {
+  requestHandler: { connectionTimeout: 3_000, requestTimeout: 15_000 },
+} as const;
+
 export const systemClock: Clock = { now: () => Date.now() };
 
 export const cryptoIds: Ids = {
@@ -27,18 +35,18 @@ export const cryptoIds: Ids = {
 
 export function makeStore(config: Pick<Env, 'TABLE_NAME'>, clock: Clock = systemClock): Store {
   return new DynamoStore({
-    doc: createDocumentClient(new DynamoDBClient({})),
+    doc: createDocumentClient(new DynamoDBClient(awsClientConfig)),
     tableName: config.TABLE_NAME,
     clock,
   });
 }
 
 export function makeWorkflow(config: Pick<Env, 'STATE_MACHINE_ARN'>): Workflow {
-  return new SfnWorkflow(new SFNClient({}), config.STATE_MACHINE_ARN);
+  return new SfnWorkflow(new SFNClient(awsClientConfig), config.STATE_MACHINE_ARN);
 }
 
 export function makeSecrets(): Secrets {
-  return new SecretsManagerSecrets(new SecretsManagerClient({}));
+  return new SecretsManagerSecrets(new SecretsManagerClient(awsClientConfig));
 }
 
 export function makeGitHub(

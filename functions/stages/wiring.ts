@@ -5,6 +5,7 @@ import { parseModelConfig } from '../shared/domain/models';
 import { log } from '../shared/middleware';
 import {
   cryptoIds,
+  awsClientConfig,
   makeGitHub,
   makeSecrets,
   makeStore,
@@ -36,7 +37,7 @@ export function stageDeps(config: Env): StageDeps {
     store: makeStore(config, clock),
     github: makeGitHub(config, secrets),
     workflow: makeWorkflow(config),
-    mailer: new SesMailer(new SESv2Client({})),
+    mailer: new SesMailer(new SESv2Client(awsClientConfig)),
     secrets,
     ids: cryptoIds,
     clock,

@@ -66,6 +66,8 @@ export interface OctokitGitHubOptions {
   credentials: GitHubCredentials | (() => Promise<GitHubCredentials>);
   /** Replaces the global fetch (tests). */
   fetch?: typeof globalThis.fetch;
+  /** One request's time limit (default 20 s): a hung connection fails and is retried. */
+  requestTimeoutMs?: number;
   log?: Log;
   /** Retries of 5xx and network errors (plugin-retry). */
   retries?: number;
@@ -156,7 +158,7 @@ export class OctokitGitHub implements GitHub {
     const common = {
       baseUrl: options.baseUrl.replace(/\/+$/, ''),
       userAgent: 'code-factory',
-      request: options.fetch ? { fetch: options.fetch } : {},
+      request: { fetch: withTimeout(options.fetch ?? globalThis.fetch, options.requestTimeoutMs ?? 20_000) },
       // 409 (conflict: a moved head, an existing ref) is an answer, not a transient failure.
       retry: { retries: options.retries ?? 2, retryAfterBaseValue: retryBaseMs, doNotRetry: DO_NOT_RETRY },
       throttle: throttle as never,
@@ -645,4 +647,13 @@ function intervalGroup(minTimeMs: number) {
     },
   };
   return { key: () => lane };
+}
+
+/** fetch with a time limit per request, on top of any signal the caller passes. */
+function withTimeout(fetchImpl: typeof globalThis.fetch, timeoutMs: number): typeof globalThis.fetch {
+  return (input, init) => {
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
+    return fetchImpl(input, { ...init, signal });
+  };
 }

@@ -285,3 +285,27 @@ describe('OctokitGitHub (GitHub App mode)', () => {
     expect(calls.every((s) => s.auth === 'token ghs_installation')).toBe(true);
   });
 });
+
+describe('request time limit', () => {
+  it('fails a request that never answers after requestTimeoutMs, instead of hanging', async () => {
+    let started = 0;
+    const silent = ((_input: unknown, init?: RequestInit) => {
+      started += 1;
+      return new Promise<Response>((_resolve, reject) => {
+        init?.signal?.addEventListener('abort', () => reject(init.signal?.reason));
+      });
+    }) as typeof globalThis.fetch;
+    const github = new OctokitGitHub({
+      baseUrl,
+      credentials: { kind: 'token', token: 'ghp_test' },
+      fetch: silent,
+      pacing: { writeIntervalMs: 0, notificationIntervalMs: 0 },
+      retries: 0,
+      requestTimeoutMs: 150,
+    });
+    const begun = Date.now();
+    await expect(github.getDefaultBranch({ owner: 'acme', repo: 'widgets' })).rejects.toThrow();
+    expect(Date.now() - begun).toBeLessThan(5_000);
+    expect(started).toBe(1);
+  });
+});
