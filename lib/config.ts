@@ -131,7 +131,7 @@ export const FactoryConfigSchema = z
             .int({ error: 'must be a whole number of seconds' })
             .min(10, { error: 'must be between 10 and 900 seconds' })
             .max(900, { error: 'must be between 10 and 900 seconds (the Lambda maximum)' }),
-        ).default(120),
+        ).default(300),
       })
       .strict()
       .prefault({}),
@@ -168,7 +168,7 @@ const EXAMPLES: Record<string, string> = {
   'budgets.perRunUsd': '5',
   'budgets.perRepoMonthlyUsd': '200',
   'llm.maxConcurrency': '5',
-  'llm.workerTimeoutSeconds': '120',
+  'llm.workerTimeoutSeconds': '300',
   'table.deletionProtection': 'true',
   encryption: 'aws-managed',
   logRetentionDays: '30',

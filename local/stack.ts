@@ -264,6 +264,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         .join(','),
       GITHUB_WRITE_INTERVAL_MS: '0',
       LLM_TURN_TIMEOUT_SECONDS: String(options.llmTurnTimeoutSeconds ?? 900),
+      // The local worker's function timeout is 120 s (and the queue's visibility 120 s): a model
+      // request gives up first, and a dead worker's turn lease (call + 20 s) expires before the
+      // message is visible again.
+      LLM_CALL_TIMEOUT_SECONDS: '90',
     });
     if (model) process.env.ANTHROPIC_BASE_URL = model.url;
     else delete process.env.ANTHROPIC_BASE_URL;

@@ -6,6 +6,8 @@ export interface LlmDlqDeps {
   log: Log;
   /** Emits the alarm-worthy metric (Powertools Metrics on AWS). */
   countDeadLetter: (count: number) => void;
+  /** Gives back what the dead turn still holds on its run's and its repo's budgets. */
+  releaseReservation?: (turn: { runId: string; conversationId: string; turn: number }) => Promise<void>;
 }
 
 /**
@@ -19,8 +21,15 @@ export function createLlmDlqHandler(deps: LlmDlqDeps) {
     for (const record of event.Records) {
       let token: unknown;
       let runId: unknown;
+      let conversationId: unknown;
+      let turn: unknown;
       try {
-        ({ taskToken: token, runId } = JSON.parse(record.body) as { taskToken?: unknown; runId?: unknown });
+        ({
+          taskToken: token,
+          runId,
+          conversationId,
+          turn,
+        } = JSON.parse(record.body) as Record<string, unknown>);
       } catch {
         deps.log.error('dead letter without a readable body', { messageId: record.messageId });
         continue;
@@ -38,6 +47,21 @@ export function createLlmDlqHandler(deps: LlmDlqDeps) {
         )
         .catch(() => false);
       deps.log.warn('dead-lettered LLM turn failed', { messageId: record.messageId, runId, accepted });
+      if (
+        deps.releaseReservation &&
+        typeof runId === 'string' &&
+        typeof conversationId === 'string' &&
+        Number.isSafeInteger(turn)
+      ) {
+        await deps
+          .releaseReservation({ runId, conversationId, turn: turn as number })
+          .catch((error: unknown) =>
+            deps.log.warn("could not release the dead turn's reservation", {
+              runId,
+              error: error instanceof Error ? error.name : 'Error',
+            }),
+          );
+      }
     }
   };
 }

@@ -1,15 +1,27 @@
+import { releaseTurnReservation } from '../llm-worker/turn';
 import type { Env } from '../shared/config';
 import { log, metrics } from '../shared/middleware';
-import { makeWorkflow } from '../shared/runtime';
+import { makeStore, makeWorkflow } from '../shared/runtime';
 import type { LlmDlqDeps } from './app';
 
 export function llmDlqDeps(config: Env): LlmDlqDeps {
+  const store = makeStore(config);
   return {
     workflow: makeWorkflow(config),
     log,
     countDeadLetter: (count) => {
       // Alarm-worthy: every dead letter is a model turn that never got an answer.
       metrics.addMetric('LlmDeadLetters', 'Count', count);
+    },
+    releaseReservation: async (dead) => {
+      const { meta, turns } = await store.getConversationWithTurns(dead.conversationId);
+      if (!meta || meta.runId !== dead.runId) return;
+      await releaseTurnReservation(
+        { store },
+        dead,
+        meta,
+        turns.find((t) => t.turn === dead.turn),
+      );
     },
   };
 }

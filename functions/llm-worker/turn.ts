@@ -54,6 +54,12 @@ export interface LlmWorkerDeps {
   pricing: Pricing;
   /** Per-model pacing memory of this container; by default one per deps object (see pacerOf). */
   pacer?: ModelPacer;
+  /**
+   * How long a turn's lease outlives a worker that died holding it: longer than one invocation
+   * can run (the model call's timeout and the bookkeeping around it), shorter than the queue's
+   * visibility timeout, so the redelivery after a crash finds it expired.
+   */
+  turnLeaseSeconds?: number;
 }
 
 const pacers = new WeakMap<LlmWorkerDeps, ModelPacer>();
@@ -81,7 +87,7 @@ export interface Delivery {
  * makes sure only one of them calls the model; the others come back later and find the answer.
  * It outlives the queue's visibility timeout, and a crashed owner's lease simply expires.
  */
-export const TURN_LEASE_SECONDS = 900;
+export const TURN_LEASE_SECONDS = 160;
 const LEASE_BUSY_DELAY_SECONDS = 10;
 
 /** Thrown to leave the message on the queue: it comes back after the visibility we set. */
@@ -139,34 +145,14 @@ export async function processLlmMessage(
   delivery: Delivery,
 ): Promise<void> {
   const { store, log } = deps;
-  // One Query: the conversation's meta and turns (the answer, if a previous delivery stored it).
-  const { meta, turns } = await store.getConversationWithTurns(message.conversationId);
-  const existing = turns.find((t) => t.turn === message.turn);
-  if (existing?.role === 'assistant') {
-    log.info('turn already answered: re-sending the stored result', {
-      runId: message.runId,
-      turn: message.turn,
-    });
-    await finishAccounting(deps, message, existing, meta);
-    await answer(deps, message, resultOf(existing));
-    return;
-  }
-
-  // A message outliving its run (expired token, redelivered after the run ended) must not spend.
-  const run = await store.getRun(message.runId);
-  if (run && isTerminal(run.status)) {
-    log.warn('run already ended: LLM message acknowledged without a model call', {
-      runId: message.runId,
-      status: run.status,
-    });
-    await fail(deps, message, 'LlmProtocolError', `run ${message.runId} already ended`);
-    return;
-  }
-
+  // The lease is held per receive (SQS may hand two workers the same message at once, with one
+  // MessageId and two receipt handles) and given back when this attempt ends, however it ends.
+  // Everything that spends or settles happens under it.
+  const leaseKey = `llm-turn#${message.conversationId}#${message.turn}`;
   const leased = await store.claimLease(
-    `llm-turn#${message.conversationId}#${message.turn}`,
-    delivery.messageId,
-    TURN_LEASE_SECONDS,
+    leaseKey,
+    delivery.receiptHandle,
+    deps.turnLeaseSeconds ?? TURN_LEASE_SECONDS,
   );
   if (!leased) {
     log.info('another copy of this turn is in flight: delaying this one', {
@@ -176,6 +162,52 @@ export async function processLlmMessage(
     await deps.queue.changeVisibility(delivery.receiptHandle, LEASE_BUSY_DELAY_SECONDS);
     throw new RetryLater('turn in flight elsewhere', LEASE_BUSY_DELAY_SECONDS);
   }
+  try {
+    // One Query: the conversation's meta and turns (the answer, if a previous delivery stored it).
+    const { meta, turns } = await store.getConversationWithTurns(message.conversationId);
+    const existing = turns.find((t) => t.turn === message.turn);
+    if (existing?.role === 'assistant') {
+      log.info('turn already answered: re-sending the stored result', {
+        runId: message.runId,
+        turn: message.turn,
+      });
+      await finishAccounting(deps, message, existing, meta);
+      await answer(deps, message, resultOf(existing));
+      return;
+    }
+    // A message outliving its run (expired token, redelivered after the run ended) must not spend.
+    const run = await store.getRun(message.runId);
+    if (run && isTerminal(run.status)) {
+      log.warn('run already ended: LLM message acknowledged without a model call', {
+        runId: message.runId,
+        status: run.status,
+      });
+      // Under the lease: a reservation an earlier attempt made (before a 429, say) is given back,
+      // and no other copy is mid-call on it.
+      await releaseTurnReservation(deps, message, meta, existing);
+      await fail(deps, message, 'LlmProtocolError', `run ${message.runId} already ended`);
+      return;
+    }
+    await callAndRecord(deps, message, delivery, meta, turns);
+  } finally {
+    await store.releaseLease(leaseKey, delivery.receiptHandle).catch((error: unknown) =>
+      log.warn('could not release the turn lease (it expires on its own)', {
+        runId: message.runId,
+        error: error instanceof Error ? error.name : 'Error',
+      }),
+    );
+  }
+}
+
+/** The model call of a leased turn: budget, call, record, settle, answer. */
+async function callAndRecord(
+  deps: LlmWorkerDeps,
+  message: LlmMessage,
+  delivery: Delivery,
+  meta: ConversationMeta | undefined,
+  turns: ConversationTurn[],
+): Promise<void> {
+  const { store, log } = deps;
 
   if (!meta || meta.runId !== message.runId) {
     await fail(deps, message, 'LlmProtocolError', 'conversation not found for this run');
@@ -218,6 +250,8 @@ export async function processLlmMessage(
   }
 
   // Budget: reserve the worst case before spending anything.
+  // Sized for the model this attempt calls: a failed attempt gives its reservation back (see
+  // onCallError), so a fallback to a dearer model reserves anew at that model's prices.
   const inputTokens = await deps.llm.countTokens(request);
   const worstCase = deps.pricing.worstCaseUsd(model, inputTokens, meta.maxTokens);
   const reserved = await store.reserveBudget(
@@ -251,6 +285,7 @@ export async function processLlmMessage(
     );
     if (!fits) {
       await store.settleBudget(message.runId, reservationId(message), 0);
+      await store.forgetSettlement(message.runId, reservationId(message));
       const budget = await store.getBudget(monthly);
       const left = budget
         ? budget.limitUsd - budget.spentUsd - budget.reservedUsd
@@ -319,8 +354,7 @@ export async function processLlmMessage(
       latencyMs,
       at,
     });
-    await store.settleBudget(message.runId, reservationId(message), costUsd);
-    if (monthly) await store.settleBudget(monthly, reservationId(message), costUsd);
+    await settleTurn(deps, message, costUsd, monthly);
     await store.appendEvent(message.runId, {
       type: 'llm.call',
       actor: 'llm-worker',
@@ -363,6 +397,11 @@ async function onCallError(
   overloadedSoFar: number,
   monthlyAccount?: string,
 ): Promise<void> {
+  // No answer, so nothing to charge (a failed request is not billed): the attempt's reservation is
+  // given back before anything else, whatever comes next (a retry reserves again).
+  await deps.store.settleBudget(message.runId, reservationId(message), 0);
+  if (monthlyAccount) await deps.store.settleBudget(monthlyAccount, reservationId(message), 0);
+  await forgetSettlements(deps, message, monthlyAccount);
   if (!(error instanceof LlmError)) throw error;
   const ids = { runId: message.runId, stage: message.stage, turn: message.turn, kind: error.kind };
   switch (error.kind) {
@@ -388,8 +427,6 @@ async function onCallError(
     }
     case 'spend_limit':
     case 'permanent': {
-      await deps.store.settleBudget(message.runId, reservationId(message), 0);
-      if (monthlyAccount) await deps.store.settleBudget(monthlyAccount, reservationId(message), 0);
       const errorName = error.kind === 'spend_limit' ? 'LlmSpendLimit' : 'LlmPermanentError';
       await fail(deps, message, errorName, error.message);
       return;
@@ -427,11 +464,60 @@ async function finishAccounting(
     latencyMs: 0,
     at: turn.createdAt,
   });
-  await deps.store.settleBudget(message.runId, reservationId(message), costUsd);
-  if (meta?.monthlyBudget) {
-    const account = monthlyBudgetAccount(meta.monthlyBudget.repo, Date.parse(meta.createdAt));
-    await deps.store.settleBudget(account, reservationId(message), costUsd);
+  const monthly = meta?.monthlyBudget
+    ? monthlyBudgetAccount(meta.monthlyBudget.repo, Date.parse(meta.createdAt))
+    : undefined;
+  if (turn.settled) {
+    await forgetSettlements(deps, message, monthly); // in case a crash came between flag and forget
+    return;
   }
+  await settleTurn(deps, message, costUsd, monthly);
+}
+
+/**
+ * Settles the turn on the run's budget and the monthly account, marks the turn settled, then
+ * drops the accounts' settled markers: from then on the turn's flag is what keeps a redelivery
+ * from settling twice, so the accounts hold markers only for turns in flight.
+ */
+async function settleTurn(
+  deps: Pick<LlmWorkerDeps, 'store'>,
+  message: Pick<LlmMessage, 'runId' | 'conversationId' | 'turn'>,
+  costUsd: number,
+  monthly: string | undefined,
+): Promise<void> {
+  await deps.store.settleBudget(message.runId, reservationId(message), costUsd);
+  if (monthly) await deps.store.settleBudget(monthly, reservationId(message), costUsd);
+  await deps.store.markTurnSettled(message.conversationId, message.turn);
+  await forgetSettlements(deps, message, monthly);
+}
+
+async function forgetSettlements(
+  deps: Pick<LlmWorkerDeps, 'store'>,
+  message: Pick<LlmMessage, 'runId' | 'conversationId' | 'turn'>,
+  monthly: string | undefined,
+): Promise<void> {
+  await deps.store.forgetSettlement(message.runId, reservationId(message));
+  if (monthly) await deps.store.forgetSettlement(monthly, reservationId(message));
+}
+
+/**
+ * Gives back what an unfinished turn holds (its worst-case reservation on the run and on the
+ * month) when it will never be answered: its run ended, or its message was dead-lettered. A turn
+ * that was answered keeps its settlement.
+ */
+export async function releaseTurnReservation(
+  deps: Pick<LlmWorkerDeps, 'store'>,
+  message: Pick<LlmMessage, 'runId' | 'conversationId' | 'turn'>,
+  meta: ConversationMeta | undefined,
+  stored: ConversationTurn | undefined,
+): Promise<void> {
+  if (stored?.role === 'assistant') return;
+  const monthly = meta?.monthlyBudget
+    ? monthlyBudgetAccount(meta.monthlyBudget.repo, Date.parse(meta.createdAt))
+    : undefined;
+  await deps.store.settleBudget(message.runId, reservationId(message), 0);
+  if (monthly) await deps.store.settleBudget(monthly, reservationId(message), 0);
+  await forgetSettlements(deps, message, monthly);
 }
 
 async function answer(deps: LlmWorkerDeps, message: LlmMessage, result: TurnResult): Promise<void> {

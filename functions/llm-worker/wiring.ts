@@ -49,5 +49,8 @@ export function llmWorkerDeps(config: Env): LlmWorkerDeps {
     log,
     pricing: createPricing(parseModelConfig(config.MODEL_CONFIG).prices),
     pacer: new ModelPacer(),
+    // As long as an invocation can run (the call's timeout plus a little bookkeeping), which is
+    // shorter than the queue's visibility timeout.
+    turnLeaseSeconds: config.LLM_CALL_TIMEOUT_SECONDS + 20,
   };
 }

@@ -151,6 +151,8 @@ export interface ConversationTurn {
   costUsd?: number;
   /** On a tool-result turn: what the stage runner decided from it (lets a retried step answer alike). */
   outcome?: string;
+  /** Set once the turn's cost is settled on every budget account (see forgetSettlement). */
+  settled?: boolean;
   createdAt: string;
 }
 
@@ -267,6 +269,8 @@ export interface Store {
     conversationId: string,
   ): Promise<{ meta?: ConversationMeta; turns: ConversationTurn[] }>;
   putTurn(turn: ConversationTurn): Promise<{ first: boolean; existing?: ConversationTurn }>;
+  /** UpdateItem: the turn's cost is settled on every budget account. */
+  markTurnSettled(conversationId: string, turn: number): Promise<void>;
   getTurn(conversationId: string, turn: number): Promise<ConversationTurn | undefined>;
   listTurns(conversationId: string): Promise<ConversationTurn[]>;
 
@@ -283,6 +287,12 @@ export interface Store {
   reserveBudget(runId: string, reservationId: string, usd: number, limitUsd: number): Promise<boolean>;
   /** Replaces a reservation by the actual cost (idempotent per reservationId). */
   settleBudget(runId: string, reservationId: string, actualUsd: number): Promise<void>;
+  /**
+   * Drops the settled marker of a reservation once its turn is marked settled (markTurnSettled):
+   * the marker only has to outlive the window in which a redelivery could settle again, so a
+   * month's account never grows with every call.
+   */
+  forgetSettlement(runId: string, reservationId: string): Promise<void>;
   getBudget(runId: string): Promise<{ limitUsd: number; reservedUsd: number; spentUsd: number } | undefined>;
 
   // Workspace overlay (pending change of a run)
@@ -295,6 +305,8 @@ export interface Store {
    * a time until `ttlSeconds` pass; used so concurrent copies of one queue message never both act.
    */
   claimLease(key: string, owner: string, ttlSeconds: number): Promise<boolean>;
+  /** Deletes the lease if `owner` still holds it. */
+  releaseLease(key: string, owner: string): Promise<void>;
 
   // Short-lived cache (collaborator permissions, installation tokens metadata)
   cacheGet(key: string): Promise<string | undefined>;

@@ -83,9 +83,9 @@ export const FUNCTION_SPECS: Record<FunctionName, FunctionSpec> = {
   },
   llmDlq: {
     dir: 'llm-dlq',
-    description: 'Code Factory LLM dead letters: fail their task tokens',
+    description: 'Code Factory LLM dead letters: fail their task tokens, release their reservations',
     memorySize: 256,
-    table: 'none',
+    table: 'readWrite',
     secrets: [],
     states: ['taskFailure'],
     sendEmail: false,

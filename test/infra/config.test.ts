@@ -26,7 +26,7 @@ describe('deployment configuration', () => {
       mail: { from: 'factory@example.com', defaultApprovers: [] },
       models: {},
       budgets: { perRunUsd: 5 },
-      llm: { maxConcurrency: 5, workerTimeoutSeconds: 120 },
+      llm: { maxConcurrency: 5, workerTimeoutSeconds: 300 },
       table: { deletionProtection: true },
       encryption: 'aws-managed',
       logRetentionDays: 30,

@@ -256,6 +256,15 @@ export class FakeStore implements Store {
   putApproval(): Promise<void> {
     return this.unsupported('putApproval');
   }
+  releaseLease(): Promise<void> {
+    return this.unsupported('releaseLease');
+  }
+  markTurnSettled(): Promise<void> {
+    return this.unsupported('markTurnSettled');
+  }
+  forgetSettlement(): Promise<void> {
+    return this.unsupported('forgetSettlement');
+  }
   claimLease(): Promise<boolean> {
     return this.unsupported('claimLease');
   }

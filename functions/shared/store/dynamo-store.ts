@@ -637,6 +637,24 @@ export class DynamoStore implements Store {
     return { first: false, existing: existing ? ConversationTurnSchema.parse(existing) : undefined };
   }
 
+  /** UpdateItem CONV#<id>/TURN#<n> SET settled = true if the turn exists. */
+  async markTurnSettled(conversationId: string, turn: number): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.turn(conversationId, turn),
+          UpdateExpression: 'SET #settled = :true',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#settled': 'settled' },
+          ExpressionAttributeValues: { ':true': true },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
+    }
+  }
+
   /** GetItem CONV#<id>/TURN#<n>. */
   async getTurn(conversationId: string, turn: number): Promise<ConversationTurn | undefined> {
     const item = await this.get(keys.turn(conversationId, turn));
@@ -750,7 +768,8 @@ export class DynamoStore implements Store {
    * available -= amount. When the condition fails, a consistent GetItem says why: no item yet →
    * create it with `limitUsd` (PutItem if attribute_not_exists(pk)) and retry; id already seen →
    * true (idempotent); not enough left → false (refused); otherwise the write raced, retry
-   * (bounded; fail closed). The stored limit wins over later arguments.
+   * (bounded; fail closed). The caller's limit applies: when the stored one differs (a repo's
+   * monthly cap edited mid-month), limit and available are moved together first.
    */
   async reserveBudget(runId: string, reservationId: string, usd: number, limitUsd: number): Promise<boolean> {
     this.checkReservationId(reservationId);
@@ -770,7 +789,8 @@ export class DynamoStore implements Store {
             TableName: this.table,
             Key: key,
             UpdateExpression: `SET ${reservation} = ${amountValue}, ${reserved} = ${reserved} + ${amountValue}, ${available} = ${available} - ${amountValue}`,
-            ConditionExpression: `attribute_exists(pk) AND attribute_not_exists(${reservation}) AND attribute_not_exists(${settled}) AND ${available} >= ${amountValue}`,
+            // The stored limit must be the caller's: a changed cap is applied first (below).
+            ConditionExpression: `attribute_exists(pk) AND ${expr.name('limitMicros')} = ${expr.value(limit)} AND attribute_not_exists(${reservation}) AND attribute_not_exists(${settled}) AND ${available} >= ${amountValue}`,
             ...expr.attributes,
           }),
         );
@@ -796,10 +816,35 @@ export class DynamoStore implements Store {
         continue;
       }
       if (reservationId in budget.reservations || reservationId in budget.settled) return true;
+      // The limit was changed (a repo's monthly cap edited mid-month): the account follows it.
+      if (budget.limitMicros !== limit) {
+        await this.changeBudgetLimit(runId, budget.limitMicros, limit);
+        continue;
+      }
       // Enough left now: the write raced with the item's creation or a settlement; try again.
       if (budget.availableMicros < amount) return false;
     }
     return false;
+  }
+
+  /** UpdateItem RUN#<id>/BUDGET: limit and available move together, if the limit is still `from`. */
+  private async changeBudgetLimit(runId: string, from: number, to: number): Promise<void> {
+    const expr = new Expression();
+    const limit = expr.name('limitMicros');
+    const available = expr.name('availableMicros');
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.runBudget(runId),
+          UpdateExpression: `SET ${limit} = ${expr.value(to)}, ${available} = ${available} + ${expr.value(to - from)}`,
+          ConditionExpression: `${limit} = ${expr.value(from)}`,
+          ...expr.attributes,
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
+    }
   }
 
   /**
@@ -856,6 +901,26 @@ export class DynamoStore implements Store {
       }
     }
     throw new FactoryError('BudgetContention', `could not settle reservation on run ${runId}; retry`);
+  }
+
+  /** UpdateItem RUN#<id>/BUDGET REMOVE settled.<id> if present (a no-op otherwise). */
+  async forgetSettlement(runId: string, reservationId: string): Promise<void> {
+    this.checkReservationId(reservationId);
+    const expr = new Expression();
+    const settled = `${expr.name('settled')}.${expr.name(reservationId)}`;
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.runBudget(runId),
+          UpdateExpression: `REMOVE ${settled}`,
+          ConditionExpression: `attribute_exists(${settled})`,
+          ...expr.attributes,
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
+    }
   }
 
   /** GetItem RUN#<id>/BUDGET, converted to USD. */
@@ -999,6 +1064,23 @@ export class DynamoStore implements Store {
     } catch (error) {
       if (isConditionFailed(error)) return false;
       throw error;
+    }
+  }
+
+  /** DeleteItem LEASE#<key> if owner = the given owner. */
+  async releaseLease(key: string, owner: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: keys.lease(key),
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':owner': owner },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
     }
   }
 

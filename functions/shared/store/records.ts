@@ -81,6 +81,7 @@ export const ConversationTurnSchema = z.object({
   usage: z.record(z.string(), z.number()).optional(),
   costUsd: z.number().optional(),
   outcome: z.string().optional(),
+  settled: z.boolean().optional(),
   createdAt: z.string(),
 }) satisfies z.ZodType<ConversationTurn>;
 

@@ -9,7 +9,10 @@ import {
   type Pricing,
   processLlmMessage,
   RetryLater,
+  releaseTurnReservation,
+  reservationId,
 } from '../../../functions/llm-worker/turn';
+import { monthlyBudgetAccount } from '../../../functions/shared/store/keys';
 import { ModelPacer, notBeforeKey } from '../../../functions/llm-worker/pacing';
 import { LlmError } from '../../../functions/shared/errors';
 import type {
@@ -171,9 +174,10 @@ async function fixture(
   return { deps, llm, workflow, queue, message };
 }
 
-const delivery = (receiveCount = 1, messageId = 'm-1') => ({
+/** Every receive of a message gets its own receipt handle; copies of one message share its id. */
+const delivery = (receiveCount = 1, messageId = 'm-1', receiptHandle = `rh-${receiveCount}`) => ({
   messageId,
-  receiptHandle: `rh-${receiveCount}`,
+  receiptHandle,
   receiveCount,
 });
 
@@ -235,8 +239,8 @@ describe('LLM worker', () => {
   it('lets only one of two concurrent copies of a turn call the model; the other backs off', async () => {
     f = await fixture([toolUse, toolUse]);
     const results = await Promise.allSettled([
-      processLlmMessage(f.deps, f.message, delivery(1, 'copy-a')),
-      processLlmMessage(f.deps, f.message, delivery(1, 'copy-b')),
+      processLlmMessage(f.deps, f.message, delivery(1, 'copy-a', 'rh-a')),
+      processLlmMessage(f.deps, f.message, delivery(1, 'copy-b', 'rh-b')),
     ]);
     expect(f.llm.calls).toHaveLength(1);
     const backedOff = results.filter((r) => r.status === 'rejected');
@@ -247,6 +251,24 @@ describe('LLM worker', () => {
     expect(f.llm.calls).toHaveLength(1);
     expect(f.workflow.successes).toHaveLength(2);
     expect(await db.store.listLedger(f.message.runId)).toHaveLength(1);
+  });
+
+  it('lets only one of two simultaneous SQS deliveries of the SAME message call the model', async () => {
+    // At-least-once delivery: one MessageId, two receives, two receipt handles, at the same time.
+    f = await fixture([toolUse, toolUse]);
+    const results = await Promise.allSettled([
+      processLlmMessage(f.deps, f.message, delivery(1, 'same', 'rh-first')),
+      processLlmMessage(f.deps, f.message, delivery(1, 'same', 'rh-second')),
+    ]);
+    expect(f.llm.calls).toHaveLength(1);
+    expect(results.filter((r) => r.status === 'rejected')).toHaveLength(1);
+    await processLlmMessage(f.deps, f.message, delivery(2, 'same', 'rh-third'));
+    expect(f.llm.calls).toHaveLength(1);
+    const ledger = await db.store.listLedger(f.message.runId);
+    expect(ledger).toHaveLength(1);
+    const budget = await db.store.getBudget(f.message.runId);
+    expect(budget?.reservedUsd).toBe(0);
+    expect(budget?.spentUsd).toBeCloseTo(ledger[0]?.costUsd ?? -1, 6);
   });
 
   it('survives a crash between the call and the callback without a second call or charge', async () => {
@@ -329,6 +351,80 @@ describe('LLM worker', () => {
     expect(third.workflow.failures[0]?.cause).toContain('monthly budget');
     const runBudget = await db.store.getBudget(third.message.runId);
     expect(runBudget?.reservedUsd ?? 0).toBe(0);
+  });
+
+  it("reserves anew at the fallback model's prices: a dearer fallback that does not fit is refused", async () => {
+    const storm = Array.from(
+      { length: OVERLOADED_PER_MODEL },
+      () => new LlmError('overloaded', 'overloaded'),
+    );
+    // model-a: worst case $0.063; model-b costs ten times as much ($0.63), over the $0.10 budget.
+    f = await fixture([...storm, toolUse], { budgetUsd: 0.1, models: ['model-a', 'model-b'] });
+    const tenfold: Pricing = {
+      costUsd: (model, u) => pricing.costUsd(model, u) * (model === 'model-b' ? 10 : 1),
+      worstCaseUsd: (model, i, m) => pricing.worstCaseUsd(model, i, m) * (model === 'model-b' ? 10 : 1),
+    };
+    const deps = { ...f.deps, pricing: tenfold };
+    for (let i = 1; i <= OVERLOADED_PER_MODEL; i++) {
+      await expect(processLlmMessage(deps, f.message, delivery(i))).rejects.toBeInstanceOf(RetryLater);
+      // Each failed attempt gave its reservation back.
+      expect((await db.store.getBudget(f.message.runId))?.reservedUsd).toBe(0);
+    }
+    await processLlmMessage(deps, f.message, delivery(OVERLOADED_PER_MODEL + 1));
+    expect(f.llm.calls.map((c) => c.model)).not.toContain('model-b');
+    expect(f.workflow.failures.map((x) => x.error)).toEqual(['BudgetExceeded']);
+    const budget = await db.store.getBudget(f.message.runId);
+    expect((budget?.spentUsd ?? 0) + (budget?.reservedUsd ?? 0)).toBeLessThanOrEqual(0.1);
+  });
+
+  it('gives back a reservation when the run ended before the turn could finish', async () => {
+    const monthlyBudget = { repo: `acme/ended-${newRunId()}`, limitUsd: 1 };
+    f = await fixture([toolUse], { monthlyBudget });
+    // A reservation left by an attempt that died mid-call (crash: nothing released it).
+    const id = reservationId(f.message);
+    const account = monthlyBudgetAccount(monthlyBudget.repo, db.clock.now());
+    expect(await db.store.reserveBudget(f.message.runId, id, 0.066, 5)).toBe(true);
+    expect(await db.store.reserveBudget(account, id, 0.066, 1)).toBe(true);
+    const run = await db.store.getRun(f.message.runId);
+    await db.store.updateRun(f.message.runId, run?.version ?? 0, { status: 'CANCELLED' });
+    await processLlmMessage(f.deps, f.message, delivery(2));
+    expect(f.llm.calls).toHaveLength(0);
+    expect((await db.store.getBudget(f.message.runId))?.reservedUsd).toBe(0);
+    expect((await db.store.getBudget(account))?.reservedUsd).toBe(0);
+  });
+
+  it('follows a monthly cap lowered mid-month', async () => {
+    const repo = `acme/lowered-${newRunId()}`;
+    const first = await fixture([toolUse], { monthlyBudget: { repo, limitUsd: 100 } });
+    await processLlmMessage(first.deps, first.message, delivery());
+    expect(first.workflow.successes).toHaveLength(1);
+    const second = await fixture([toolUse], { monthlyBudget: { repo, limitUsd: 0.01 } });
+    await processLlmMessage(second.deps, second.message, delivery());
+    expect(second.llm.calls).toHaveLength(0);
+    expect(second.workflow.failures.map((x) => x.error)).toEqual(['BudgetExceeded']);
+  });
+
+  it('keeps no per-call marker on the accounts once a turn is settled (a month of calls fits one item)', async () => {
+    const repo = `acme/markers-${newRunId()}`;
+    for (let i = 0; i < 3; i++) {
+      const g = await fixture([toolUse], { monthlyBudget: { repo, limitUsd: 100 } });
+      await processLlmMessage(g.deps, g.message, delivery());
+      expect(g.workflow.successes).toHaveLength(1);
+      const runItem = await (
+        db.store as unknown as { getBudgetItem(id: string): Promise<{ settled: object }> }
+      ).getBudgetItem(g.message.runId);
+      expect(Object.keys(runItem.settled)).toEqual([]);
+      // A redelivery after the answer settles nothing twice.
+      await processLlmMessage(g.deps, g.message, delivery(2));
+      expect((await db.store.getBudget(g.message.runId))?.spentUsd).toBeCloseTo(0.006, 6);
+    }
+    const account = monthlyBudgetAccount(repo, db.clock.now());
+    const monthItem = await (
+      db.store as unknown as { getBudgetItem(id: string): Promise<{ settled: object; reservations: object }> }
+    ).getBudgetItem(account);
+    expect(Object.keys(monthItem.settled)).toEqual([]);
+    expect(Object.keys(monthItem.reservations)).toEqual([]);
+    expect((await db.store.getBudget(account))?.spentUsd).toBeCloseTo(0.018, 6);
   });
 
   it('settles and records the ledger on a redelivery after a crash between storing the turn and settling', async () => {
@@ -534,5 +630,40 @@ describe('LLM dead-letter consumer', () => {
       ['t1', 'LlmUnavailable'],
       ['t3', 'LlmUnavailable'],
     ]);
+  });
+
+  it("gives back the dead turn's reservation on its run and on the repo's month", async () => {
+    const monthlyBudget = { repo: `acme/dlq-${newRunId()}`, limitUsd: 1 };
+    const f = await fixture([toolUse], { monthlyBudget });
+    const id = reservationId(f.message);
+    const account = monthlyBudgetAccount(monthlyBudget.repo, db.clock.now());
+    // Left by an attempt that died mid-call, every time, until the message was dead-lettered.
+    expect(await db.store.reserveBudget(f.message.runId, id, 0.066, 5)).toBe(true);
+    expect(await db.store.reserveBudget(account, id, 0.066, 1)).toBe(true);
+    const workflow = new RecordingWorkflow();
+    const handler = createLlmDlqHandler({
+      workflow,
+      log: silent,
+      countDeadLetter: () => {},
+      releaseReservation: async (dead) => {
+        const { meta, turns } = await db.store.getConversationWithTurns(dead.conversationId);
+        await releaseTurnReservation(
+          { store: db.store },
+          dead,
+          meta,
+          turns.find((t) => t.turn === dead.turn),
+        );
+      },
+    });
+    const record = {
+      messageId: 'dead',
+      body: JSON.stringify(f.message),
+      attributes: { ApproximateReceiveCount: '5' },
+    };
+    await handler({ Records: [record] } as unknown as SQSEvent);
+    expect(workflow.failures.map((x) => x.error)).toEqual(['LlmUnavailable']);
+    expect((await db.store.getBudget(f.message.runId))?.reservedUsd).toBe(0);
+    expect((await db.store.getBudget(account))?.reservedUsd).toBe(0);
+    expect((await db.store.getBudget(account))?.spentUsd).toBe(0);
   });
 });

@@ -24,9 +24,11 @@ describe('budget', () => {
     expect(await db.store.reserveBudget(runId, 'r2', 0.5, 1)).toBe(false);
     expect(await db.store.reserveBudget(runId, 'r3', 0.4, 1)).toBe(true);
     expect(await db.store.reserveBudget(runId, 'r4', 0.000001, 1)).toBe(false);
-    // The stored limit wins over a later, larger argument.
-    expect(await db.store.reserveBudget(runId, 'r5', 0.1, 100)).toBe(false);
-    expect(await db.store.getBudget(runId)).toEqual({ limitUsd: 1, reservedUsd: 1, spentUsd: 0 });
+    // The caller's limit applies: a cap raised (or lowered) since the account was opened.
+    expect(await db.store.reserveBudget(runId, 'r5', 0.1, 100)).toBe(true);
+    expect(await db.store.getBudget(runId)).toEqual({ limitUsd: 100, reservedUsd: 1.1, spentUsd: 0 });
+    expect(await db.store.reserveBudget(runId, 'r6', 0.1, 1)).toBe(false);
+    expect(await db.store.getBudget(runId)).toEqual({ limitUsd: 1, reservedUsd: 1.1, spentUsd: 0 });
     // A single call bigger than the whole budget never fits.
     expect(await db.store.reserveBudget(newRunId(), 'big', 2, 1)).toBe(false);
   });
