@@ -25,7 +25,7 @@ import type { Store } from '../functions/shared/ports';
 import { withEventMiddleware } from '../functions/shared/middleware';
 import { makeStore } from '../functions/shared/runtime';
 import { createStageHandler } from '../functions/stages/app';
-import { mutateRun } from '../functions/shared/run-state';
+import { closeOpenStage, mutateRun } from '../functions/shared/run-state';
 import { stageDeps } from '../functions/stages/wiring';
 import { createWebhookHandler } from '../functions/webhook/app';
 import { webhookPorts } from '../functions/webhook/wiring';
@@ -289,12 +289,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       if (record.status === 'RUNNING' || record.status === 'SUCCEEDED') return;
       const run = await store.getRun(record.name).catch(() => undefined);
       if (!run || isTerminal(run.status)) return;
+      const endedAt = new Date().toISOString();
       await mutateRun({ store }, run.runId, (r) =>
         isTerminal(r.status)
           ? undefined
           : {
               status: 'FAILED',
-              endedAt: new Date().toISOString(),
+              // The stage it was in ends with it, so no timeline shows it still running.
+              stages: closeOpenStage(r.stages, endedAt, 'FAILED'),
+              endedAt,
               error: {
                 class: record.error ?? `Execution${record.status}`,
                 cause: (record.cause ?? 'the execution ended without a final status').slice(0, 4000),

@@ -104,6 +104,11 @@ export function startEventSource(options: EventSourceOptions): EventSourceMappin
       wakeSleepers.push(done);
     });
 
+  let requestStop: () => void = () => {};
+  const stopRequested = new Promise<void>((resolve) => {
+    requestStop = resolve;
+  });
+
   async function receive(): Promise<Message[]> {
     const output = await options.client.send(
       new ReceiveMessageCommand({
@@ -124,12 +129,15 @@ export function startEventSource(options: EventSourceOptions): EventSourceMappin
       timer = setTimeout(() => resolve('timeout'), timeoutMs);
     });
     stats.invocations++;
+    const running = options.handler({ Records: records }, context);
     try {
-      // Lambda would kill a function at its timeout; here the handler's promise is abandoned and
-      // the batch counts as failed.
-      const outcome = await Promise.race([options.handler({ Records: records }, context), timedOut]);
+      // Lambda would kill a function at its timeout. A promise cannot be killed: the batch counts
+      // as failed at once, and this poller's slot stays taken until the handler really ends, so
+      // maximumConcurrency still bounds what runs (until stop() is asked for).
+      const outcome = await Promise.race([running, timedOut]);
       if (outcome === 'timeout') {
         report({ kind: 'timeout', message: `handler exceeded ${timeoutMs} ms`, messageIds: ids(records) });
+        await Promise.race([running.catch(() => undefined), stopRequested]);
         return { ok: false };
       }
       return { ok: true, response: outcome };
@@ -229,6 +237,7 @@ export function startEventSource(options: EventSourceOptions): EventSourceMappin
     stop() {
       stopped ??= (async () => {
         stopping = true;
+        requestStop();
         for (const wake of wakeSleepers) wake();
         await Promise.all(loops);
       })();

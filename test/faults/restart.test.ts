@@ -162,6 +162,9 @@ describe('the embedded stack killed mid-run', () => {
     expect(ended.status).toBe('FAILED');
     expect(ended.error?.class).toBe('LocalEngineRestarted');
     expect(ended.ended_at).toBeTruthy();
+    // No stage of an ended run is still running.
+    expect(ended.stages.map((s: Json) => s.status)).not.toContain('RUNNING');
+    expect(ended.stages.every((s: Json) => s.ended_at)).toBe(true);
     expect(ended.ledger.llm_calls).toBe(waiting.ledger.llm_calls);
 
     const eventsAfter: Json[] = (await api(second.ready, 'GET', `/v1/runs/${runId}/events?limit=100`)).json

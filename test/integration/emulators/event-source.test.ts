@@ -307,6 +307,31 @@ describe('event source poller (Lambda SQS event source mapping)', () => {
     expect(problems).toContain('timeout');
   });
 
+  it('keeps maximumConcurrency even when handlers outlive their timeout (no pile-up)', async () => {
+    const queues = await newQueues();
+    await sendAll(
+      queues.queueUrl,
+      Array.from({ length: 4 }, (_, index) => `hung-${index}`),
+    );
+    let active = 0;
+    let maxActive = 0;
+    let calls = 0;
+    map(
+      queues,
+      async () => {
+        calls++;
+        active++;
+        maxActive = Math.max(maxActive, active);
+        // Outlives the 100 ms function timeout and the queue's visibility: Lambda would kill it.
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        active--;
+      },
+      { maximumConcurrency: 2, batchSize: 1, functionTimeoutMs: 100 },
+    );
+    await until(() => calls >= 4, 15_000);
+    expect(maxActive).toBeLessThanOrEqual(2);
+  }, 20_000);
+
   it('stop() drains the invocation in flight, then polls no more', async () => {
     const queues = await newQueues();
     await sendAll(queues.queueUrl, ['in-flight']);
