@@ -2,7 +2,7 @@ import './quiet';
 import './polyfills';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -167,11 +167,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       if (options.llmFaults) model.faults.push(...parseFaultList(options.llmFaults));
     }
 
-    const forge = await startForge({
-      webhookSecret,
-      ...(persistent ? { dataDir: path.join(dataDir, 'forge') } : {}),
-      ...(options.ciTimeoutMs ? { ciTimeoutMs: options.ciTimeoutMs } : {}),
-    });
+    // PR and approval links are stored with the data: on a restart the forge and the gateway
+    // take the ports they had, if still free, so those links keep working.
+    const ports = persistent ? new SavedPorts(path.join(dataDir, 'ports.json')) : undefined;
+    const forge = await onSavedPort(ports, 'forge', undefined, (port) =>
+      startForge({
+        webhookSecret,
+        ...(port ? { port } : {}),
+        ...(persistent ? { dataDir: path.join(dataDir, 'forge') } : {}),
+        ...(options.ciTimeoutMs ? { ciTimeoutMs: options.ciTimeoutMs } : {}),
+      }),
+    );
     closers.push(() => forge.close());
     if (!(await forgeHasSample(forge))) await forge.seedSample();
 
@@ -192,11 +198,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       { method: 'ANY', path: '/v1/{proxy+}', handler: lazy('api') },
       { method: 'ANY', path: '/approvals/{id}', handler: lazy('approvals') },
     ];
-    const gateway = await startGateway({
-      ...(options.port ? { port: options.port } : {}),
-      routes: gatewayRoutes,
-      onError: (_error, route) => log(`gateway: handler error on ${route}`),
-    });
+    const gateway = await onSavedPort(ports, 'gateway', options.port || undefined, (port) =>
+      startGateway({
+        ...(port ? { port } : {}),
+        routes: gatewayRoutes,
+        onError: (_error, route) => log(`gateway: handler error on ${route}`),
+      }),
+    );
     closers.push(() => gateway.close());
 
     // Step Functions with a late-bound stage runner: the runner needs the service's endpoint.
@@ -401,3 +409,52 @@ async function forgeHasSample(forge: Forge): Promise<boolean> {
 
 /** For the demo and tests: a context for invoking a handler directly. */
 export const localContext = lambdaContext;
+
+/** The ports a persistent stack listened on, in `<data dir>/ports.json`. */
+class SavedPorts {
+  constructor(private readonly file: string) {}
+
+  async get(name: string): Promise<number | undefined> {
+    try {
+      const port = (JSON.parse(await readFile(this.file, 'utf8')) as Record<string, unknown>)[name];
+      return typeof port === 'number' && Number.isInteger(port) && port > 0 && port < 65_536
+        ? port
+        : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async set(name: string, port: number): Promise<void> {
+    let saved: Record<string, unknown> = {};
+    try {
+      saved = JSON.parse(await readFile(this.file, 'utf8')) as Record<string, unknown>;
+    } catch {
+      // first start, or an unreadable file: start afresh
+    }
+    await writeFile(this.file, JSON.stringify({ ...saved, [name]: port }));
+  }
+}
+
+/**
+ * Starts a server on the port asked for, else on the one it had last time (falling back to an
+ * OS-chosen port if that one is taken now), and remembers the port it got.
+ */
+async function onSavedPort<T extends { url: string }>(
+  ports: SavedPorts | undefined,
+  name: string,
+  asked: number | undefined,
+  start: (port: number | undefined) => Promise<T>,
+): Promise<T> {
+  const saved = asked ?? (await ports?.get(name));
+  let server: T;
+  try {
+    server = await start(saved);
+  } catch (error) {
+    if (asked !== undefined || saved === undefined || (error as NodeJS.ErrnoException).code !== 'EADDRINUSE')
+      throw error;
+    server = await start(undefined);
+  }
+  await ports?.set(name, Number(new URL(server.url).port));
+  return server;
+}

@@ -9,7 +9,7 @@ import { eventually, labelIssue, startTestStack } from '../../support/e2e';
  * A restart on the same data dir without FACTORY_WEBHOOK_SECRET: the forge must sign with the
  * secret the webhook handler reads from the (persisted) secrets store, or no delivery verifies.
  */
-describe('restart on the same data dir without an explicit webhook secret', () => {
+describe('restart on the same data dir (no explicit webhook secret, no --port)', () => {
   let dataDir = '';
   let stack: Stack | undefined;
 
@@ -21,9 +21,12 @@ describe('restart on the same data dir without an explicit webhook secret', () =
   it('still verifies the forge’s deliveries: a label after the restart starts a run', async () => {
     dataDir = await mkdtemp(path.join(tmpdir(), 'restart-secrets-'));
     const first = await startTestStack({ dataDir });
+    const before = { forge: first.forge.url, gateway: first.url };
     await first.stop();
 
     stack = await startTestStack({ dataDir });
+    // The same ports again, so PR and approval links stored with the data still open.
+    expect({ forge: stack.forge.url, gateway: stack.url }).toEqual(before);
     await labelIssue(stack, 'alice');
     const run = await eventually(
       'a run on acme/widgets#1',
