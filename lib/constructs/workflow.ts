@@ -181,6 +181,16 @@ export class PipelineWorkflow extends Construct {
       destinations: [{ cloudWatchLogsLogGroup: { logGroupArn: this.logGroup.logGroupArn } }],
     };
     cfn.tracingConfiguration = { enabled: true };
+    // With the stack's own key, execution data (inputs, outputs, task parameters — and so the task
+    // tokens in TaskScheduled events) is encrypted with it: reading a history needs kms:Decrypt on
+    // the key, which no operator role gets by default (decision 0004).
+    if (props.encryptionKey) {
+      cfn.encryptionConfiguration = {
+        type: 'CUSTOMER_MANAGED_KMS_KEY',
+        kmsKeyId: props.encryptionKey.keyArn,
+        kmsDataKeyReusePeriodSeconds: 300,
+      };
+    }
     this.stateMachine.node.addDependency(observability);
   }
 }

@@ -153,6 +153,13 @@ describe('PipelineWorkflow', () => {
       .flatMap((s) => ([] as string[]).concat(s.Action));
     expect(actions).toEqual(expect.arrayContaining(['kms:GenerateDataKey', 'kms:Decrypt']));
     expect(workflowFindings(cmk.app)).toEqual([]);
+    // Execution data (task parameters, so task tokens too) is encrypted with the stack's key.
+    cmk.template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      EncryptionConfiguration: { Type: 'CUSTOMER_MANAGED_KMS_KEY', KmsKeyId: Match.anyValue() },
+    });
+    const plain = workflowStack(definitionPath, false);
+    const [machine] = Object.values(plain.template.findResources('AWS::StepFunctions::StateMachine'));
+    expect(machine?.Properties.EncryptionConfiguration).toBeUndefined();
   });
 
   it('sizes the stage runner from the longest lambda:invoke task of the ASL', () => {
