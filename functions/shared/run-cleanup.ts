@@ -58,11 +58,11 @@ export interface Withdrawal {
 /**
  * Takes back a change that will not be merged: closes the run's PR if it is still open and deletes
  * its branch, so the next run on the issue starts from the default branch, not from this one.
- * A merged PR and its branch are left alone.
+ * Both only while they still hold this run's head commit; a merged PR and its branch are left alone.
  */
 export async function withdrawChange(
   deps: CleanupDeps,
-  run: Pick<Run, 'runId' | 'repo' | 'prNumber' | 'branch'>,
+  run: Pick<Run, 'runId' | 'repo' | 'prNumber' | 'branch' | 'headSha'>,
 ): Promise<Withdrawal> {
   const repo = repoRefOf(run);
   const done: Withdrawal = {};
@@ -72,7 +72,8 @@ export async function withdrawChange(
     try {
       const pull = await deps.github.getPull(repo, run.prNumber);
       merged = pull.merged;
-      if (pull.state === 'open' && !pull.merged) {
+      // Only this run's own change: a PR a later run took over (new head) is that run's business.
+      if (pull.state === 'open' && !pull.merged && pull.headSha === run.headSha) {
         await deps.github.updatePull(repo, run.prNumber, { state: 'closed' });
         done.prClosed = run.prNumber;
       }
@@ -81,9 +82,11 @@ export async function withdrawChange(
       deps.log.warn('could not close the PR of an ended run', { runId: run.runId, error: errorName(error) });
     }
   }
-  if (run.branch && !merged && !failed.length) {
+  if (run.branch && run.headSha && !merged && !failed.length) {
     try {
-      if (await deps.github.getRef(repo, `heads/${run.branch}`)) {
+      // Every run on an issue uses the same branch name: delete it only while it still holds
+      // this run's commit, never a later run's (a repeated cancel) or someone's push.
+      if ((await deps.github.getRef(repo, `heads/${run.branch}`)) === run.headSha) {
         await deps.github.deleteRef(repo, `heads/${run.branch}`);
         done.branchDeleted = run.branch;
       }

@@ -15,7 +15,8 @@ export async function awaitClarification(deps: StageDeps, runId: string, taskTok
   const contract = deps.contractOf(run);
   await deps.store.putWait({
     kind: 'clarify',
-    key: `${run.repo}#${run.issueNumber}`,
+    // The work item's key: what a reply on the issue is matched by (canonical repo name).
+    key: run.workItemKey,
     runId,
     taskToken,
     createdAt: deps.now(),

@@ -64,15 +64,16 @@ export async function publish(
   const message =
     commitMessage ??
     `${run.issueTitle ?? 'Code Factory change'}${run.issueNumber ? ` (#${run.issueNumber})` : ''}`;
-  // On top of this run's own last commit, or of the base on its first attempt: never on what an
-  // earlier run (rejected, cancelled) or anyone else left on the branch. Each commit carries the
-  // whole tree, so the branch is forced back to this run's line when it holds anything else.
-  const parent = run.headSha ?? run.baseSha;
+  // On top of whatever the branch holds (this run's previous attempt, a failed run's PR left for
+  // people, someone's push), never forced: each commit carries the whole tree, so the PR shows
+  // exactly this change, and nobody's commits are dropped from history. A run that will not merge
+  // deletes its branch (run-cleanup.ts), so a new run usually starts from the base.
+  const parent = previousHead ?? run.baseSha;
   const headSha = await deps.github.createCommit(repo, `${message}\n\nCode-Factory-Run: ${run.runId}`, tree, [
     parent,
   ]);
-  const foreignHead = previousHead !== undefined && previousHead !== parent;
-  if (previousHead) await deps.github.updateRef(repo, ref, headSha, foreignHead);
+  const foreignHead = previousHead !== undefined && previousHead !== run.headSha;
+  if (previousHead) await deps.github.updateRef(repo, ref, headSha, false);
   else await deps.github.createRef(repo, `refs/${ref}`, headSha);
 
   const defaultBranch = (await deps.github.getDefaultBranch(repo)).name;
@@ -98,7 +99,7 @@ export async function publish(
     isTerminal(r.status) ? undefined : { branch, headSha, prNumber: pull.number, prUrl: pull.url },
   );
   if (isTerminal(run.status)) {
-    const withdrawn = await withdrawChange(deps, { runId, repo: run.repo, prNumber: pull.number, branch });
+    const withdrawn = await withdrawChange(deps, { runId, repo: run.repo, prNumber: pull.number, branch, headSha });
     await deps.store.appendEvent(runId, {
       type: 'change.withdrawn',
       actor: 'stage-runner',
@@ -115,7 +116,7 @@ export async function publish(
       prNumber: pull.number,
       files: files.length,
       diffSha256: diffHash(files),
-      ...(foreignHead ? { replacedBranchHead: previousHead } : {}),
+      ...(foreignHead ? { builtOnForeignHead: previousHead } : {}),
     },
   });
   await updateStatusComment(deps, run);

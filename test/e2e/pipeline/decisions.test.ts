@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleScript } from '../../../local/model/scripts';
 import type { Run } from '../../../functions/shared/domain/run';
 import type { Stack } from '../../../local/stack';
-import { api, eventually, sleep, startTestStack, waitForStatus } from '../../support/e2e';
+import { api, eventually, runsOf, sleep, startTestStack, waitForStatus } from '../../support/e2e';
 import {
   approvalLinkOf,
   branchExists,
@@ -186,6 +186,32 @@ describe('budget', () => {
     const status = (await issueComments(stack, box)).find((c) => c.body.includes(run.runId));
     expect(status?.body).toContain('BudgetExceeded');
   }, 60_000);
+});
+
+describe('a repeated cancel', () => {
+  it('leaves the change of a newer run on the same issue alone (same branch name)', async () => {
+    const box = await sandbox(stack, 'recancel');
+    stack.forge.actions.setCiCommand(box.owner, box.name, 'sleep 3 && node --test');
+    const first = await startScenario(stack, box, sampleScript);
+    await waitForPr(first.runId);
+    expect((await api(stack, 'POST', `/v1/runs/${first.runId}/cancel`)).status).toBe(200);
+    await eventually('the first cancel to finish', async () =>
+      (await eventTypes(stack, first.runId)).includes('run.cancelled'),
+    );
+
+    await stack.forge.actions.comment('alice', box.owner, box.name, box.issue, '/factory run');
+    const second = await eventually('a second run', async () =>
+      (await runsOf(stack, box.full)).find((r) => r.runId !== first.runId),
+    );
+    const published = await waitForPr(second.runId);
+    expect(published.branch).toBe((await stack.store.getRun(first.runId))?.branch);
+
+    // Cancelling the first run again redoes its cleanup: nothing of the second run may go.
+    expect((await api(stack, 'POST', `/v1/runs/${first.runId}/cancel`)).status).toBe(200);
+    expect(await branchExists(stack, box, published.branch as string)).toBe(true);
+    expect((await pullOf(stack, box, published.prNumber as number)).state).toBe('open');
+    await api(stack, 'POST', `/v1/runs/${second.runId}/cancel`);
+  }, 90_000);
 });
 
 async function waitForPr(runId: string) {

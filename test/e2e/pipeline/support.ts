@@ -35,7 +35,9 @@ export async function sandbox(
   issue: { title?: string; body?: string; author?: string } = {},
 ): Promise<Sandbox> {
   repoCounter += 1;
-  const name = `widgets-${label}-${repoCounter}`;
+  // Capitals on purpose: GitHub names are case-insensitive, and every key the factory builds from
+  // one (work item, CI wait, clarification wait) must still match what webhooks send.
+  const name = `Widgets-${label}-${repoCounter}`;
   await stack.forge.actions.createRepo({
     owner: SAMPLE_OWNER,
     name,

@@ -38,7 +38,7 @@ function recordingGitHub(options: { branchHead?: string; onCreatePull?: () => Pr
     },
     getDefaultBranch: async () => ({ name: 'main' }),
     findOpenPull: async () => undefined,
-    getPull: async (_repo: unknown, number: number) => ({ number, state: 'open', merged: false }),
+    getPull: async (_repo: unknown, number: number) => ({ number, state: 'open', merged: false, headSha: head }),
     createPull: async () => {
       calls.push(['createPull']);
       await options.onCreatePull?.();
@@ -87,18 +87,25 @@ async function setUp(github: GitHub) {
 }
 
 describe('publish', () => {
-  it("starts a run's first commit from the base, not from what an earlier run left on the branch", async () => {
-    const { github, calls } = recordingGitHub({ branchHead: 'sha-left-by-a-rejected-run' });
+  it('starts from the base on a fresh branch', async () => {
+    const { github, calls } = recordingGitHub({});
     const { store, deps } = await setUp(github);
     const result = await publish(deps, RUN_ID);
     expect(result).toEqual({ headSha: 'sha-new', prNumber: 7 });
     expect(calls).toContainEqual(['createCommit', ['sha-base']]);
-    // The branch held someone else's line: it is forced back to this run's.
-    expect(calls).toContainEqual(['updateRef', 'heads/factory/1-add-a-slugify-helper', 'sha-new', true]);
-    const run = store.runs.get(RUN_ID);
-    expect(run).toMatchObject({ status: 'VERIFYING', headSha: 'sha-new', prNumber: 7 });
+    expect(calls).toContainEqual(['createRef', 'refs/heads/factory/1-add-a-slugify-helper', 'sha-new']);
+    expect(store.runs.get(RUN_ID)).toMatchObject({ status: 'VERIFYING', headSha: 'sha-new', prNumber: 7 });
+  });
+
+  it("never force-pushes over commits it did not make (a person's push, a failed run's PR)", async () => {
+    const { github, calls } = recordingGitHub({ branchHead: 'sha-pushed-by-bob' });
+    const { store, deps } = await setUp(github);
+    await publish(deps, RUN_ID);
+    expect(calls).toContainEqual(['createCommit', ['sha-pushed-by-bob']]);
+    expect(calls).toContainEqual(['updateRef', 'heads/factory/1-add-a-slugify-helper', 'sha-new', false]);
+    expect(calls.filter((c) => c[0] === 'updateRef' && c[3] === true)).toEqual([]);
     const published = store.events.get(RUN_ID)?.find((e) => e.type === 'change.published');
-    expect(published?.data).toMatchObject({ replacedBranchHead: 'sha-left-by-a-rejected-run' });
+    expect(published?.data).toMatchObject({ builtOnForeignHead: 'sha-pushed-by-bob' });
   });
 
   it("builds a later attempt on the run's own previous commit, without forcing", async () => {
