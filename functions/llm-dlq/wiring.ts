@@ -1,4 +1,4 @@
-import { releaseTurnReservation } from '../llm-worker/turn';
+import { releaseTurnReservation, turnLeaseKey } from '../llm-worker/turn';
 import type { Env } from '../shared/config';
 import { log, metrics } from '../shared/middleware';
 import { makeStore, makeWorkflow } from '../shared/runtime';
@@ -14,14 +14,21 @@ export function llmDlqDeps(config: Env): LlmDlqDeps {
       metrics.addMetric('LlmDeadLetters', 'Count', count);
     },
     releaseReservation: async (dead) => {
-      const { meta, turns } = await store.getConversationWithTurns(dead.conversationId);
-      if (!meta || meta.runId !== dead.runId) return;
-      await releaseTurnReservation(
-        { store },
-        dead,
-        meta,
-        turns.find((t) => t.turn === dead.turn),
-      );
+      // Under the turn's lease: a copy still mid-call (a rare SQS duplicate) settles it itself.
+      const owner = `dlq:${dead.conversationId}#${dead.turn}`;
+      if (!(await store.claimLease(turnLeaseKey(dead), owner, 60))) return;
+      try {
+        const { meta, turns } = await store.getConversationWithTurns(dead.conversationId);
+        if (!meta || meta.runId !== dead.runId) return;
+        await releaseTurnReservation(
+          { store },
+          dead,
+          meta,
+          turns.find((t) => t.turn === dead.turn),
+        );
+      } finally {
+        await store.releaseLease(turnLeaseKey(dead), owner);
+      }
     },
   };
 }

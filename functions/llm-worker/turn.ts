@@ -116,6 +116,10 @@ const overloadKey = (m: LlmMessage) => `llm-overloaded#${m.conversationId}#${m.t
 export const reservationId = (m: Pick<LlmMessage, 'conversationId' | 'turn'>) =>
   `${m.conversationId}#${m.turn}`;
 
+/** Whoever spends or settles a turn holds this lease (the worker per receive, the DLQ consumer). */
+export const turnLeaseKey = (m: Pick<LlmMessage, 'conversationId' | 'turn'>) =>
+  `llm-turn#${m.conversationId}#${m.turn}`;
+
 function toolNamesOf(content: unknown[]): string[] {
   return content
     .filter((b): b is { type: 'tool_use'; name: string } => {
@@ -148,7 +152,7 @@ export async function processLlmMessage(
   // The lease is held per receive (SQS may hand two workers the same message at once, with one
   // MessageId and two receipt handles) and given back when this attempt ends, however it ends.
   // Everything that spends or settles happens under it.
-  const leaseKey = `llm-turn#${message.conversationId}#${message.turn}`;
+  const leaseKey = turnLeaseKey(message);
   const leased = await store.claimLease(
     leaseKey,
     delivery.receiptHandle,
@@ -503,7 +507,8 @@ async function forgetSettlements(
 /**
  * Gives back what an unfinished turn holds (its worst-case reservation on the run and on the
  * month) when it will never be answered: its run ended, or its message was dead-lettered. A turn
- * that was answered keeps its settlement.
+ * that was answered is settled at its cost instead. Call it under the turn's lease (see
+ * turnLeaseKey), so no other copy is mid-call.
  */
 export async function releaseTurnReservation(
   deps: Pick<LlmWorkerDeps, 'store'>,
@@ -511,10 +516,14 @@ export async function releaseTurnReservation(
   meta: ConversationMeta | undefined,
   stored: ConversationTurn | undefined,
 ): Promise<void> {
-  if (stored?.role === 'assistant') return;
   const monthly = meta?.monthlyBudget
     ? monthlyBudgetAccount(meta.monthlyBudget.repo, Date.parse(meta.createdAt))
     : undefined;
+  if (stored?.role === 'assistant') {
+    // Answered but never settled (the message died first): charge what the call cost.
+    if (!stored.settled) await settleTurn(deps, message, stored.costUsd ?? 0, monthly);
+    return;
+  }
   await deps.store.settleBudget(message.runId, reservationId(message), 0);
   if (monthly) await deps.store.settleBudget(monthly, reservationId(message), 0);
   await forgetSettlements(deps, message, monthly);

@@ -99,7 +99,13 @@ export async function publish(
     isTerminal(r.status) ? undefined : { branch, headSha, prNumber: pull.number, prUrl: pull.url },
   );
   if (isTerminal(run.status)) {
-    const withdrawn = await withdrawChange(deps, { runId, repo: run.repo, prNumber: pull.number, branch, headSha });
+    const withdrawn = await withdrawChange(deps, {
+      runId,
+      repo: run.repo,
+      prNumber: pull.number,
+      branch,
+      headSha,
+    });
     await deps.store.appendEvent(runId, {
       type: 'change.withdrawn',
       actor: 'stage-runner',

@@ -189,7 +189,7 @@ export function createWebhookCore(ports: WebhookPorts) {
     if (!existing) return { owned: false, outcome: { status: 200, data: { status: 'duplicate' } } };
     // A refused or ignored delivery never created the run its claim reserved: do not point at it.
     const runId =
-      existing.runId && (existing.state === 'STARTED' || existing.state === 'RECORDED')
+      existing.runId && existing.state !== 'REFUSED' && existing.state !== 'IGNORED'
         ? { runId: existing.runId }
         : {};
     if (existing.state !== 'RECORDED') {

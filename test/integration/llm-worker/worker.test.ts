@@ -632,6 +632,32 @@ describe('LLM dead-letter consumer', () => {
     ]);
   });
 
+  it('settles a dead turn that was answered but never settled at what it cost', async () => {
+    const f = await fixture([toolUse]);
+    const id = reservationId(f.message);
+    expect(await db.store.reserveBudget(f.message.runId, id, 0.066, 5)).toBe(true);
+    const answered = {
+      conversationId: f.message.conversationId,
+      turn: f.message.turn,
+      runId: f.message.runId,
+      stage: 'plan',
+      role: 'assistant' as const,
+      content: toolUse.content,
+      costUsd: 0.006,
+      createdAt: new Date(db.clock.now()).toISOString(),
+    };
+    await db.store.putTurn(answered);
+    const { meta } = await db.store.getConversationWithTurns(f.message.conversationId);
+    await releaseTurnReservation({ store: db.store }, f.message, meta, answered);
+    const budget = await db.store.getBudget(f.message.runId);
+    expect(budget?.reservedUsd).toBe(0);
+    expect(budget?.spentUsd).toBeCloseTo(0.006, 6);
+    // Once settled, a second release changes nothing.
+    const settled = await db.store.getTurn(f.message.conversationId, f.message.turn);
+    await releaseTurnReservation({ store: db.store }, f.message, meta, settled);
+    expect((await db.store.getBudget(f.message.runId))?.spentUsd).toBeCloseTo(0.006, 6);
+  });
+
   it("gives back the dead turn's reservation on its run and on the repo's month", async () => {
     const monthlyBudget = { repo: `acme/dlq-${newRunId()}`, limitUsd: 1 };
     const f = await fixture([toolUse], { monthlyBudget });
