@@ -38,7 +38,12 @@ function recordingGitHub(options: { branchHead?: string; onCreatePull?: () => Pr
     },
     getDefaultBranch: async () => ({ name: 'main' }),
     findOpenPull: async () => undefined,
-    getPull: async (_repo: unknown, number: number) => ({ number, state: 'open', merged: false, headSha: head }),
+    getPull: async (_repo: unknown, number: number) => ({
+      number,
+      state: 'open',
+      merged: false,
+      headSha: head,
+    }),
     createPull: async () => {
       calls.push(['createPull']);
       await options.onCreatePull?.();
