@@ -198,7 +198,9 @@ export class StepFunctionsEngine {
   private machineByArn(arn: string): RegisteredMachine {
     const machine = this.machines.get(arn);
     if (machine) return machine;
-    if (!arn.startsWith('arn:aws:states:')) throw new SfnServiceError('InvalidArn', `Invalid Arn: '${arn}'`);
+    // An ARN of another resource type (an execution's, say) is invalid here, as on AWS.
+    if (!/^arn:aws:states:[^:]*:[^:]*:stateMachine:[^:]+$/.test(arn))
+      throw new SfnServiceError('InvalidArn', `Invalid Arn: '${arn}'`);
     throw new SfnServiceError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
   }
 
@@ -274,7 +276,7 @@ export class StepFunctionsEngine {
   describeExecution(executionArn: string): ExecutionRecord {
     const record = this.executions.get(executionArn);
     if (record) return record;
-    if (!executionArn.startsWith('arn:aws:states:')) {
+    if (!/^arn:aws:states:[^:]*:[^:]*:execution:[^:]+:[^:]+$/.test(executionArn)) {
       throw new SfnServiceError('InvalidArn', `Invalid Arn: '${executionArn}'`);
     }
     throw new SfnServiceError('ExecutionDoesNotExist', `Execution Does Not Exist: '${executionArn}'`);
@@ -309,7 +311,10 @@ export class StepFunctionsEngine {
   // Callback answers
   // -------------------------------------------------------------------------------------------
   sendTaskSuccess(taskToken: string, output: string): void {
-    if (Buffer.byteLength(output ?? '') > MAX_PAYLOAD_BYTES) {
+    if (typeof output !== 'string' || output.length === 0) {
+      throw new SfnServiceError('InvalidOutput', 'Invalid output: it must be a JSON text');
+    }
+    if (Buffer.byteLength(output) > MAX_PAYLOAD_BYTES) {
       throw new SfnServiceError('InvalidOutput', 'Task output exceeds the 262144 byte limit');
     }
     const parsed = parseJson(output, 'InvalidOutput', 'Invalid output');
@@ -395,6 +400,13 @@ export class StepFunctionsEngine {
       this.appendTaskEvent(execution, 'TaskStarted', 'taskStartedEventDetails', resourceFields);
       try {
         const output = await invokeIntegration(bound, taskInput, this.options, deadline ? { deadline } : {});
+        // As on AWS: a result over the payload limit fails the execution, past any States.ALL.
+        if (Buffer.byteLength(JSON.stringify(output) ?? '') > MAX_PAYLOAD_BYTES) {
+          throw new UncatchableTaskError(
+            'States.DataLimitExceeded',
+            `the state/task '${stateName}' returned a result with a size exceeding the maximum number of bytes service limit (262144)`,
+          );
+        }
         if (!active.settled) {
           this.settleTask(execution, active);
           this.appendTaskEvent(execution, 'TaskSucceeded', 'taskSucceededEventDetails', {

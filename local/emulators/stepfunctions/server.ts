@@ -80,8 +80,19 @@ function optionalString(body: Body, field: string): string | undefined {
 
 /** Offset paging with an opaque token; maxResults 1-1000 (AWS default 100). */
 function paginate<T>(items: T[], body: Body): { page: T[]; nextToken?: string } {
-  const max =
-    typeof body.maxResults === 'number' && body.maxResults > 0 ? Math.min(body.maxResults, 1000) : 100;
+  const asked = body.maxResults;
+  if (
+    asked !== undefined &&
+    asked !== null &&
+    (!Number.isInteger(asked) || (asked as number) < 0 || (asked as number) > 1000)
+  ) {
+    throw new SfnServiceError(
+      'ValidationException',
+      "1 validation error detected: Value at 'maxResults' failed to satisfy constraint: Member must have value between 0 and 1000",
+    );
+  }
+  // 0 or absent: the default page size, as on AWS.
+  const max = typeof asked === 'number' && asked > 0 ? asked : 100;
   let offset = 0;
   const token = optionalString(body, 'nextToken');
   if (token) {
@@ -187,7 +198,9 @@ const operations: Record<string, Operation> = {
     };
   },
   SendTaskSuccess(engine, body) {
-    engine.sendTaskSuccess(requireString(body, 'taskToken'), requireString(body, 'output'));
+    // Missing output is a ValidationException; an empty one is not JSON (InvalidOutput), as on AWS.
+    const output = body.output === '' ? '' : requireString(body, 'output');
+    engine.sendTaskSuccess(requireString(body, 'taskToken'), output);
     return {};
   },
   SendTaskFailure(engine, body) {

@@ -79,6 +79,7 @@ describe('local Step Functions through @aws-sdk/client-sfn', () => {
     workerCalls.push(event);
     const mode = (event as { mode?: string }).mode;
     if (mode === 'broken') throw new TypeError('cannot read the thing');
+    if (mode === 'huge') return { blob: 'a'.repeat(300_000) };
     if (failuresLeft > 0) {
       failuresLeft--;
       const error = new Error('try again');
@@ -267,6 +268,19 @@ describe('local Step Functions through @aws-sdk/client-sfn', () => {
     expect(end.cause).toMatch(/arn:aws:states:::sns:publish.*cannot run/);
   });
 
+  it('fails an execution whose task returns more than 256 KB, past its States.ALL catcher', async () => {
+    const { executionArn } = await client.send(
+      new StartExecutionCommand({
+        stateMachineArn: sfn.stateMachineArn('lambda'),
+        name: 'too-big',
+        input: '{"mode":"huge"}',
+      }),
+    );
+    const end = await waitForEnd(client, executionArn!);
+    expect(end.status).toBe('FAILED');
+    expect(end.error).toBe('States.DataLimitExceeded');
+  });
+
   it('StartExecution is idempotent by name while running with the same input; otherwise ExecutionAlreadyExists', async () => {
     const stateMachineArn = sfn.stateMachineArn('park');
     const first = await client.send(
@@ -343,6 +357,25 @@ describe('local Step Functions through @aws-sdk/client-sfn', () => {
         new StartExecutionCommand({ stateMachineArn: sfn.stateMachineArn('park'), input: '{not json' }),
       ),
     ).rejects.toMatchObject({ name: 'InvalidExecutionInput' });
+    // The wrong kind of ARN is InvalidArn, not "does not exist"; page sizes are validated.
+    await expect(
+      client.send(new DescribeExecutionCommand({ executionArn: sfn.stateMachineArn('park') })),
+    ).rejects.toMatchObject({ name: 'InvalidArn' });
+    await expect(
+      client.send(
+        new StartExecutionCommand({
+          stateMachineArn: 'arn:aws:states:us-east-1:000000000000:execution:park:some-run',
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'InvalidArn' });
+    for (const maxResults of [1001, -1]) {
+      await expect(client.send(new ListStateMachinesCommand({ maxResults }))).rejects.toMatchObject({
+        name: 'ValidationException',
+      });
+    }
+    expect((await client.send(new ListStateMachinesCommand({ maxResults: 2 }))).stateMachines).toHaveLength(
+      2,
+    );
   });
 });
 
