@@ -15,8 +15,12 @@ export const VISIBILITY_PER_WORKER_TIMEOUT = 6;
 /** The DLQ consumer only fails task tokens: a few Step Functions calls per batch. */
 export const DEAD_LETTER_HANDLER_TIMEOUT = Duration.seconds(10);
 
-/** Receives before a message goes to the DLQ; ≥ 5 so throttling retries do not dead-letter it. */
-export const MAX_RECEIVE_COUNT = 5;
+/**
+ * Receives before a message goes to the DLQ. Every delay the worker asks for (a 429's
+ * retry-after, a 529 backoff, pacing) is a receive: ten leave room for a rate-limit storm, and
+ * the turn's own timeout still bounds how long a run waits.
+ */
+export const MAX_RECEIVE_COUNT = 10;
 
 /**
  * The LLM queue (`sqs:sendMessage.waitForTaskToken` target, consumed by the LLM worker) and its
