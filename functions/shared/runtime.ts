@@ -66,6 +66,31 @@ export function makeGitHub(
   });
 }
 
+/**
+ * The ports of a function that answers an HTTP request (webhook, REST API): GitHub is asked with
+ * one short retry at most, since a request must never wait out a long rate limit.
+ */
+export function requestPathPorts(config: Env): {
+  store: Store;
+  workflow: Workflow;
+  github: GitHub;
+  secrets: Secrets;
+  clock: Clock;
+  ids: Ids;
+  log: typeof log;
+} {
+  const secrets = makeSecrets();
+  return {
+    store: makeStore(config),
+    workflow: makeWorkflow(config),
+    github: makeGitHub(config, secrets, { maxRetryAfterSeconds: 3, retries: 1 }),
+    secrets,
+    clock: systemClock,
+    ids: cryptoIds,
+    log,
+  };
+}
+
 /** `alice:alice@example.com,bob:bob@example.com` → approvers. */
 export function parseApprovers(value: string): Array<{ login: string; email: string }> {
   return value
