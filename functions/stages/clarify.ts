@@ -11,7 +11,18 @@ export async function awaitClarification(deps: StageDeps, runId: string, taskTok
     ...enterStage(r, 'clarify', deps.now(), 'AWAITING_CLARIFICATION'),
     clarifyRounds: r.clarifyRounds + 1,
   }));
-  if (!run.issueNumber) throw new Error('clarification needs an issue to ask on');
+  if (!run.issueNumber) {
+    // A free-text task has no issue to ask on and nobody to answer: the run ends, saying what
+    // the model wanted to know, so the task can be given again with the answers in it.
+    const error = new Error(
+      `the task needs answers before it can be planned, and a task given through the API has no issue to ask them on; start it again with the answers: ${run.questions.join(' / ')}`.slice(
+        0,
+        4000,
+      ),
+    );
+    error.name = 'ClarificationNeedsAnIssue';
+    throw error;
+  }
   const contract = deps.contractOf(run);
   await deps.store.putWait({
     kind: 'clarify',

@@ -1,7 +1,18 @@
 import * as z from 'zod';
-import type { Run } from '../shared/domain/run';
+import { type Run, taskTitle } from '../shared/domain/run';
 import type { ResolvedModelConfig } from '../shared/domain/models';
-import type { Clock, GitHub, Ids, Log, Mailer, RepoRef, Secrets, Store, Workflow } from '../shared/ports';
+import type {
+  Clock,
+  GitHub,
+  Ids,
+  IssueInfo,
+  Log,
+  Mailer,
+  RepoRef,
+  Secrets,
+  Store,
+  Workflow,
+} from '../shared/ports';
 
 const Models = z.array(z.string().min(1)).min(1).max(5);
 
@@ -73,4 +84,23 @@ export function repoOf(run: Pick<Run, 'repo'>): RepoRef {
 export function contractOf(run: Run): RunContract {
   if (!run.contract) throw new Error(`run ${run.runId} has no contract snapshot (admit did not run)`);
   return RunContract.parse(run.contract);
+}
+
+/**
+ * What a run works on: its issue, or for a free-text task started through the API the task in
+ * the issue's shape (number 0: there is no issue to comment on or close).
+ */
+export async function workOf(deps: Pick<StageDeps, 'github'>, run: Run): Promise<IssueInfo> {
+  if (run.issueNumber) return deps.github.getIssue(repoOf(run), run.issueNumber);
+  if (run.task) {
+    return {
+      number: 0,
+      title: run.issueTitle ?? taskTitle(run.task),
+      body: run.task,
+      author: run.trigger.sender,
+      state: 'open',
+      labels: [],
+    };
+  }
+  throw new Error(`run ${run.runId} has neither an issue nor a task`);
 }

@@ -1,6 +1,6 @@
 import { parseStageResult, stageResultJsonSchema } from '../shared/domain/stage-result';
 import { type AgentSpec, type LoopPointer, runAgentTools, startAgent } from './agent';
-import type { StageDeps } from './deps';
+import { type StageDeps, workOf } from './deps';
 import { implementPrompt } from './prompts';
 import { enterStage, mutateRun } from '../shared/run-state';
 
@@ -51,8 +51,7 @@ export const implementSpec: AgentSpec = {
 /** First attempt, or fix mode: `run.feedback` (boundary, checks or review) goes into the prompt. */
 export async function startImplement(deps: StageDeps, runId: string): Promise<LoopPointer> {
   const run = await mutateRun(deps, runId, (r) => enterStage(r, 'implement', deps.now(), 'IMPLEMENTING'));
-  if (!run.issueNumber) throw new Error('implementing needs an issue');
-  const issue = await deps.github.getIssue(deps.repoOf(run), run.issueNumber);
+  const issue = await workOf(deps, run);
   return startAgent(deps, run, implementSpec, implementPrompt(run, issue, deps.contractOf(run)));
 }
 

@@ -1,7 +1,7 @@
 import { parseStageResult, stageResultJsonSchema } from '../shared/domain/stage-result';
 import { type AgentSpec, type LoopPointer, runAgentTools, startAgent } from './agent';
 import { updateStatusComment } from './comments';
-import type { StageDeps } from './deps';
+import { type StageDeps, workOf } from './deps';
 import { planPrompt } from './prompts';
 import { enterStage, mutateRun } from '../shared/run-state';
 
@@ -66,7 +66,7 @@ interface Resume {
 export async function startPlan(deps: StageDeps, runId: string, resume: unknown): Promise<LoopPointer> {
   const commentId = (resume as Resume | null)?.answer?.commentId;
   let run = await deps.store.getRun(runId);
-  if (!run?.issueNumber) throw new Error('planning needs an issue');
+  if (!run) throw new Error(`run ${runId} not found`);
   const repo = deps.repoOf(run);
   let answer: string | undefined;
   if (typeof commentId === 'number') {
@@ -77,7 +77,7 @@ export async function startPlan(deps: StageDeps, runId: string, resume: unknown)
     ...enterStage(r, 'plan', deps.now(), 'PLANNING'),
     ...(answer ? { answers: [...r.answers, answer].slice(-3) } : {}),
   }));
-  const issue = await deps.github.getIssue(repo, run.issueNumber as number);
+  const issue = await workOf(deps, run);
   return startAgent(deps, run, planSpec, planPrompt(run, issue, deps.contractOf(run), run.answers));
 }
 

@@ -61,7 +61,7 @@ done within the contract.
 Contract:
 ${contractLines(contract)}`,
     user: [
-      `Repository: ${run.repo}. Issue #${issue.number} by @${issue.author}.`,
+      `Repository: ${run.repo}. ${workLine(issue)} by ${issue.number ? '@' : ''}${issue.author}.`,
       fence('Issue title', issue.title),
       fence('Issue body', issue.body || '(empty)'),
       ...answers.map((a, i) => fence(`Answer ${i + 1} to your questions`, a)),
@@ -94,7 +94,7 @@ commit message. Keep the change small and focused on the plan.
 Contract:
 ${contractLines(contract)}`,
     user: [
-      `Repository: ${run.repo}. Issue #${issue.number}.`,
+      `Repository: ${run.repo}. ${workLine(issue)}.`,
       fence('Issue title', issue.title),
       fence('Issue body', issue.body || '(empty)'),
       run.planSummary ? fence('Accepted plan', run.planSummary) : undefined,
@@ -113,7 +113,7 @@ Stage: REVIEW. Review the change against the plan and the issue's acceptance cri
 needed, then call submit_review once. Mark a finding "blocking" only for a real defect: wrong
 behaviour, missing tests for the requested behaviour, a security problem, or a contract breach.`,
     user: [
-      `Repository: ${run.repo}. Issue #${issue.number}. Pull request #${run.prNumber ?? '?'}.`,
+      `Repository: ${run.repo}. ${workLine(issue)}. Pull request #${run.prNumber ?? '?'}.`,
       fence('Issue title', issue.title),
       fence('Issue body', issue.body || '(empty)'),
       run.planSummary ? fence('Accepted plan', run.planSummary) : undefined,
@@ -122,4 +122,9 @@ behaviour, missing tests for the requested behaviour, a security problem, or a c
       .filter(Boolean)
       .join('\n\n'),
   };
+}
+
+/** An issue, or a free-text task started through the API (issue number 0: there is none). */
+function workLine(issue: IssueInfo): string {
+  return issue.number ? `Issue #${issue.number}` : 'A task given through the API (no issue)';
 }

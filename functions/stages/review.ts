@@ -1,7 +1,7 @@
 import { hasBlockingFindings, parseStageResult, stageResultJsonSchema } from '../shared/domain/stage-result';
 import { type AgentSpec, type LoopPointer, runAgentTools, startAgent } from './agent';
 import { describeChange } from './boundary';
-import type { StageDeps } from './deps';
+import { type StageDeps, workOf } from './deps';
 import { reviewPrompt } from './prompts';
 import { enterStage, mutateRun } from '../shared/run-state';
 
@@ -81,9 +81,8 @@ export async function startReview(deps: StageDeps, runId: string): Promise<LoopP
   const run = await mutateRun(deps, runId, (r) =>
     r.stage === 'review' ? undefined : enterStage(r, 'review', deps.now(), 'REVIEWING'),
   );
-  if (!run.issueNumber) throw new Error('reviewing needs an issue');
   const repo = deps.repoOf(run);
-  const issue = await deps.github.getIssue(repo, run.issueNumber);
+  const issue = await workOf(deps, run);
   const diff = await describeChange(deps, {
     github: deps.github,
     store: deps.store,

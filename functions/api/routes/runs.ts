@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { canonicalRepo, isTerminal, type Run, workItemKeyOf } from '../../shared/domain/run';
 import { header, rawBody, rawBodyLength } from '../../shared/http';
 import { admitToWorkItem, startRun } from '../../shared/start-run';
+import { taskTitle } from '../../shared/domain/run';
 import {
   ApiError,
   type ApiReply,
@@ -116,7 +117,7 @@ export async function createRun(ctx: RouteContext, request: ApiRequest): Promise
     repo: body.repo,
     workItemKey,
     ...(body.issue === undefined ? {} : { issueNumber: body.issue }),
-    ...(body.task === undefined ? {} : { task: body.task }),
+    ...(body.task === undefined ? {} : { task: body.task, title: taskTitle(body.task) }),
     trigger: { source: 'api', sender: `api:${principal.name}`.slice(0, 100) },
     ...(admission.workItem ? { workItem: admission.workItem } : {}),
     eventData: { apiKey: principal.keyHash.slice(0, 12), requestId: request.requestId },

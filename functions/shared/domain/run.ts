@@ -202,3 +202,9 @@ export const workItemKeyOf = (repo: string, issueNumber: number): string =>
 
 /** What a run waiting on CI is found by when a check_suite / workflow_run webhook arrives. */
 export const checksWaitKeyOf = (repo: string, sha: string): string => `${canonicalRepo(repo)}@${sha}`;
+
+/** A free-text task's first line, as the run's title (PR title, branch slug). */
+export function taskTitle(task: string): string {
+  const line = task.trim().split('\n')[0]?.trim() ?? '';
+  return (line.length > 80 ? `${line.slice(0, 77)}...` : line) || 'Code Factory task';
+}

@@ -70,6 +70,26 @@ describe('rejection', () => {
   }, 60_000);
 });
 
+describe('a free-text task started through the API', () => {
+  it('is planned, implemented, reviewed, approved and merged like an issue', async () => {
+    const box = await sandbox(stack, 'task');
+    stack.model?.setScript(sampleScript);
+    const task = 'Add a slugify helper\n\nExport slugify(text) from src/slugify.js, with tests.';
+    const started = await api(stack, 'POST', '/v1/runs', { repo: box.full, task });
+    expect(started.status).toBe(201);
+    const runId = started.json.data.id as string;
+    expect(await decideRun(stack, runId, 'approve')).toBe(200);
+    const done = await finished(stack, runId);
+    expect(done.status).toBe('SUCCEEDED');
+    expect(done.mergedSha).toBeDefined();
+    expect(done.issueTitle).toBe('Add a slugify helper');
+    const pull = await pullOf(stack, box, done.prNumber as number);
+    expect(pull.title).toBe('Add a slugify helper');
+    expect(String(pull.body)).not.toContain('Closes #');
+    expect(await fileAt(stack, box, 'src/slugify.js')).toContain('export function slugify');
+  }, 60_000);
+});
+
 describe('new commits while waiting for approval', () => {
   it('a push to the PR ends the run FAILED HeadMoved, and the old link decides nothing', async () => {
     const box = await sandbox(stack, 'head-moved');
