@@ -96,7 +96,7 @@ export const REFUSALS = {
   'stale-head': [
     409,
     'The change moved',
-    'The pull request has new commits since this link was sent, so this approval no longer applies and the run stops. Comment /factory retry on the issue to start a new run.',
+    'The pull request has new commits since this link was sent, so this approval no longer applies: nothing was decided. The run ends (HeadMoved) when GitHub reports the push; comment /factory retry on the issue to start a new run.',
   ],
   'unsupported-media-type': [
     415,

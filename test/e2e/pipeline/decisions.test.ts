@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleScript } from '../../../local/model/scripts';
 import type { Run } from '../../../functions/shared/domain/run';
+import { approveThroughPage } from '../../../local/demo';
 import type { Stack } from '../../../local/stack';
 import { api, eventually, runsOf, sleep, startTestStack, waitForStatus } from '../../support/e2e';
 import {
@@ -205,6 +206,24 @@ describe('budget', () => {
     expect(done.ledger.costUsd).toBe(0);
     const status = (await issueComments(stack, box)).find((c) => c.body.includes(run.runId));
     expect(status?.body).toContain('BudgetExceeded');
+  }, 60_000);
+});
+
+describe('cancel while waiting for approval', () => {
+  it('kills the emailed links: the page refuses and decides nothing', async () => {
+    const box = await sandbox(stack, 'cancel-approval');
+    const run = await startScenario(stack, box, sampleScript);
+    await waitForStatus(stack, run.runId, ['AWAITING_APPROVAL']);
+    const link = await approvalLinkOf(stack, run.runId, 'approve');
+    expect((await api(stack, 'POST', `/v1/runs/${run.runId}/cancel`)).status).toBe(200);
+    const page = await fetch(link);
+    expect(page.status).toBe(409);
+    expect(await page.text()).toContain('no longer waiting for approval');
+    await expect(approveThroughPage(link, 'approve')).rejects.toThrow(/no approve form/);
+    const after = await stack.store.getRun(run.runId);
+    expect(after?.status).toBe('CANCELLED');
+    expect(after?.approvedSha).toBeUndefined();
+    expect(await eventTypes(stack, run.runId)).not.toContain('approval.decided');
   }, 60_000);
 });
 

@@ -3,6 +3,7 @@ import { clarifyScenario, sampleScript } from '../../../local/model/scripts';
 import type { Stack } from '../../../local/stack';
 import { api, eventually, startTestStack, waitForStatus } from '../../support/e2e';
 import {
+  approvalLinkOf,
   branchExists,
   eventTypes,
   executionEnded,
@@ -49,6 +50,7 @@ describe('waits end', () => {
     const box = await sandbox(stack, 'approval-timeout');
     const run = await startScenario(stack, box, sampleScript);
     await waitForStatus(stack, run.runId, ['AWAITING_APPROVAL']);
+    const link = await approvalLinkOf(stack, run.runId, 'approve');
     const done = await finished(stack, run.runId, 20_000);
     expect(done.status).toBe('EXPIRED');
     expect(done.mergedSha).toBeUndefined();
@@ -75,6 +77,9 @@ describe('waits end', () => {
     const status = (await issueComments(stack, box)).find((c) => c.body.includes(run.runId));
     expect(status?.body).toContain('Nobody approved the change in time.');
     expect(status?.body).not.toMatch(/```\s*States\.Timeout/);
+    // The emailed link is dead too.
+    const page = await fetch(link);
+    expect([409, 410]).toContain(page.status);
   }, 30_000);
 
   it('CI that never reports ends FAILED with ChecksTimedOut', async () => {
