@@ -217,6 +217,8 @@ export interface Store {
   updateRun(runId: string, expectedVersion: number, patch: Partial<Run>): Promise<Run>;
   /** One Query: the run item and its audit events in order. */
   getRunWithEvents(runId: string, page: PageRequest): Promise<{ run?: Run; events: Page<StoredAuditEvent> }>;
+  /** The run with its approvals and ledger entries, in one Query. */
+  getRunDetail(runId: string): Promise<{ run?: Run; approvals: ApprovalRecord[]; ledger: LedgerEntry[] }>;
   listRunsByRepo(repo: string, page: PageRequest): Promise<Page<Run>>;
   listRunsByStatus(status: RunStatus, page: PageRequest): Promise<Page<Run>>;
 

@@ -120,6 +120,10 @@ export class FakeStore implements Store {
     const run = await this.getRun(runId);
     return { ...(run ? { run } : {}), events: await this.listEvents(runId, page) };
   }
+  async getRunDetail(runId: string) {
+    const run = await this.getRun(runId);
+    return { ...(run ? { run } : {}), approvals: await this.listApprovalsForRun(), ledger: [] };
+  }
   async listRunsByRepo(repo: string, page: PageRequest): Promise<Page<Run>> {
     await this.enter('listRunsByRepo');
     const items = [...this.runs.values()]

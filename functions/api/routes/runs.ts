@@ -126,15 +126,11 @@ export async function createRun(ctx: RouteContext, request: ApiRequest): Promise
   return reply(created ? 201 : 200, { data: runView(run, [], []) }, { location: `/v1/runs/${runId}` });
 }
 
-/** GET /v1/runs/{id}: the run, its approvals and its ledger (three reads in parallel). */
+/** GET /v1/runs/{id}: the run, its approvals and its ledger, in one Query (getRunDetail). */
 export async function getRun(ctx: RouteContext, request: ApiRequest): Promise<ApiReply> {
   const principal = requireScope(request, 'runs:read');
   const { id } = parseInput(RunIdParams, request.params, 'path');
-  const [stored, approvals, ledger] = await Promise.all([
-    ctx.store.getRun(id),
-    ctx.store.listApprovalsForRun(id),
-    ctx.store.listLedger(id),
-  ]);
+  const { run: stored, approvals, ledger } = await ctx.store.getRunDetail(id);
   const run = visibleRun(principal, id, stored);
   return reply(200, { data: runView(run, approvals, ledger) }, retryAfterOf(ctx, run));
 }
@@ -181,11 +177,13 @@ export async function listRunEvents(ctx: RouteContext, request: ApiRequest): Pro
   const query = parseInput(PageQuery, request.query, 'query');
   const binding = ['events', id, principal.keyHash];
   const cursor = await ctx.tokens.open(query.next_token, binding);
-  const [stored, events] = await Promise.all([
-    ctx.store.getRun(id),
-    ctx.store.listEvents(id, { limit: query.limit, ...(cursor === undefined ? {} : { cursor }) }),
-  ]);
-  visibleRun(principal, id, stored);
+  // One Query (SPEC §5 "run + its events timeline"): the run item sorts after its events, so it
+  // comes with the last page; only an earlier page of a long timeline reads the run on its own.
+  const { run, events } = await ctx.store.getRunWithEvents(id, {
+    limit: query.limit,
+    ...(cursor === undefined ? {} : { cursor }),
+  });
+  visibleRun(principal, id, run ?? (await ctx.store.getRun(id)));
   const nextToken = await ctx.tokens.sign(events.cursor, binding);
   return reply(200, { data: events.items.map(eventView), ...(nextToken ? { next_token: nextToken } : {}) });
 }

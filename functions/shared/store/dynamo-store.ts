@@ -321,6 +321,44 @@ export class DynamoStore implements Store {
     return { run, events: { items: events, cursor: result.cursor } };
   }
 
+  /**
+   * Query pk=RUN#<id> with a filter that drops the events: the run, its approvals (copies) and its
+   * ledger entries in one request (more only if the partition passes 1 MB). What
+   * GET /v1/runs/{id} shows.
+   */
+  async getRunDetail(
+    runId: string,
+  ): Promise<{ run?: Run; approvals: ApprovalRecord[]; ledger: LedgerEntry[] }> {
+    const runKey = keys.run(runId);
+    let run: Run | undefined;
+    const approvals: ApprovalRecord[] = [];
+    const ledger: LedgerEntry[] = [];
+    let startKey: Item | undefined;
+    for (let pageNumber = 0; pageNumber < MAX_PAGES; pageNumber++) {
+      const result = await this.doc.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk',
+          // A filter cannot name the sort key; only audit events carry a prevHash.
+          FilterExpression: 'attribute_not_exists(#prevHash)',
+          ExpressionAttributeNames: { '#prevHash': 'prevHash' },
+          ExpressionAttributeValues: { ':pk': runKey.pk },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of result.Items ?? []) {
+        const sk = String(item.sk);
+        if (sk === runKey.sk) run = Run.parse(item);
+        else if (sk.startsWith(keys.runApprovalPrefix)) approvals.push(ApprovalRecordSchema.parse(item));
+        else if (sk.startsWith(keys.runLedgerPrefix)) ledger.push(LedgerEntrySchema.parse(item));
+      }
+      startKey = result.LastEvaluatedKey;
+      if (!startKey) return { run, approvals, ledger };
+    }
+    throw new FactoryError('TooManyItems', `${runKey.pk}: more than ${MAX_PAGES} pages`);
+  }
+
   /** Query GSI1 gsi1pk=REPO#<owner/repo>, newest first (gsi1sk RUN#<ulid>). */
   async listRunsByRepo(repo: string, page: PageRequest): Promise<Page<Run>> {
     return this.queryRunIndex(0, keys.runByRepo(repo, '').gsi1pk, page);

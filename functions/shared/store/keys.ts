@@ -12,6 +12,7 @@
  * | -------------------------------- | ----------------------------------------------------------- |
  * | run by id                        | GetItem pk=RUN#<id> sk=RUN                                  |
  * | run + events timeline            | Query pk=RUN#<id> sk between "EVT#" and "RUN" (EVT# < RUN)  |
+ * | run + approvals + ledger         | Query pk=RUN#<id>, filter attribute_not_exists(prevHash)    |
  * | runs by repo, newest first       | Query GSI1 gsi1pk=REPO#<owner/repo>, ScanIndexForward=false |
  * | runs by status, newest first     | Query GSI2 gsi2pk=STATUS#<status>, ScanIndexForward=false   |
  * | WorkItem + its runs              | Query GSI3 gsi3pk=WI#<key>, ScanIndexForward=false          |

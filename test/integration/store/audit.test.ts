@@ -88,6 +88,21 @@ describe('audit events', () => {
       csrfHash: 'h',
     });
 
+    // The run view of GET /v1/runs/{id}: run, approvals and ledger in one request, no events.
+    const sent: string[] = [];
+    const send = db.doc.send.bind(db.doc);
+    db.doc.send = ((command: { constructor: { name: string } }, ...rest: unknown[]) => {
+      sent.push(command.constructor.name);
+      return (send as (...args: unknown[]) => unknown)(command, ...rest);
+    }) as typeof db.doc.send;
+    const detail = await db.store.getRunDetail(run.runId);
+    db.doc.send = send;
+    expect(sent).toEqual(['QueryCommand']);
+    expect(detail.run?.runId).toBe(run.runId);
+    expect(detail.approvals.map((a) => a.approvalId)).toEqual(['appr-timeline']);
+    expect(detail.ledger.map((l) => l.costUsd)).toEqual([0.01]);
+    expect((await db.store.getRunDetail(newRunId())).run).toBeUndefined();
+
     const all = await db.store.getRunWithEvents(run.runId, { limit: 50 });
     expect(all.run?.runId).toBe(run.runId);
     expect(all.run?.ledger.llmCalls).toBe(1);
