@@ -10,20 +10,35 @@ describe('page tokens', () => {
     expect(openPageToken(key, token, binding)).toBe('eyJwayI6IlJVTiMxIn0');
   });
 
-  it('refuses another binding, another key, an edited payload or MAC, and junk', () => {
+  it('refuses another binding, another key, an edited iv or ciphertext, and junk', () => {
     const token = signPageToken(key, 'cursor', binding);
-    const [payload = '', mac = ''] = token.split('.');
+    const [iv = '', sealed = ''] = token.split('.');
     expect(
       openPageToken(key, token, bindingOf(['runs', 'other/x', undefined, undefined, 'keyhash'])),
     ).toBeUndefined();
     expect(openPageToken(derivePageKey('t'.repeat(40)), token, binding)).toBeUndefined();
-    const edited = Buffer.from(JSON.stringify({ v: 1, c: 'other', b: binding })).toString('base64url');
-    expect(openPageToken(key, `${edited}.${mac}`, binding)).toBeUndefined();
-    const flipped = `${payload}.${mac[0] === 'A' ? 'B' : 'A'}${mac.slice(1)}`;
-    expect(openPageToken(key, flipped, binding)).toBeUndefined();
-    for (const junk of ['', '.', 'abc', `${payload}.`, 'x'.repeat(5000)]) {
+    const flip = (text: string) => `${text[0] === 'A' ? 'B' : 'A'}${text.slice(1)}`;
+    expect(openPageToken(key, `${flip(iv)}.${sealed}`, binding)).toBeUndefined();
+    expect(openPageToken(key, `${iv}.${flip(sealed)}`, binding)).toBeUndefined();
+    expect(openPageToken(key, `${iv}.${sealed.slice(0, -4)}`, binding)).toBeUndefined();
+    for (const junk of ['', '.', 'abc', `${iv}.`, 'x'.repeat(5000)]) {
       expect(openPageToken(key, junk, binding)).toBeUndefined();
     }
+  });
+
+  it('reveals nothing of the cursor it carries (a run id the caller may not see)', () => {
+    const cursor = Buffer.from(JSON.stringify({ pk: 'RUN#01M802E9NZ8PM3WE0WDBC36C9Z' })).toString(
+      'base64url',
+    );
+    const token = signPageToken(key, cursor, binding);
+    const visible = token
+      .split('.')
+      .map((part) => Buffer.from(part, 'base64url').toString('latin1'))
+      .join(' ');
+    expect(visible).not.toContain('RUN#');
+    expect(token).not.toContain(cursor);
+    // Two tokens for the same cursor differ (fresh iv), so they cannot be compared either.
+    expect(signPageToken(key, cursor, binding)).not.toBe(token);
   });
 
   it('derives a key distinct from its input and refuses short key material', () => {
