@@ -24,6 +24,8 @@ const MAX_INTERVAL_S = 60;
  */
 const MAX_HINTED_WAIT_S = 10;
 const MAX_CONSECUTIVE_NETWORK_ERRORS = 5;
+/** `runs list` reads at most this many API pages to fill one of its own. */
+const MAX_LIST_PAGES = 10;
 const TRANSIENT_STATUSES = new Set([429, 500, 502, 503, 504]);
 
 class UsageError extends Error {}
@@ -309,13 +311,24 @@ export function registerRunsCommands(program: Command, ctx: CliContext): void {
         if (!Number.isInteger(limit) || limit < 1 || limit > 100)
           throw new UsageError('--limit must be 1-100');
         if (!options.repo && !options.status) throw new UsageError('give --repo or --status (or both)');
-        const page = await clientOf(options).listRuns({
-          ...(options.repo ? { repo: options.repo } : {}),
-          ...(options.status ? { status: options.status.toUpperCase() } : {}),
-          ...(options.kind ? { kind: options.kind } : {}),
-          limit,
-          ...(options.nextToken ? { nextToken: options.nextToken } : {}),
-        });
+        // The API filters within an index page, so a page can hold fewer matches than asked for
+        // (even none) while more follow: read on, a few pages at most, to show what was asked.
+        const client = clientOf(options);
+        const page: { runs: RunSummaryView[]; nextToken?: string } = { runs: [] };
+        let nextToken = options.nextToken;
+        for (let request = 0; request < MAX_LIST_PAGES; request++) {
+          const answer = await client.listRuns({
+            ...(options.repo ? { repo: options.repo } : {}),
+            ...(options.status ? { status: options.status.toUpperCase() } : {}),
+            ...(options.kind ? { kind: options.kind } : {}),
+            limit,
+            ...(nextToken ? { nextToken } : {}),
+          });
+          page.runs.push(...answer.runs);
+          nextToken = answer.nextToken;
+          if (!nextToken || page.runs.length >= limit) break;
+        }
+        if (nextToken) page.nextToken = nextToken;
         if (options.json) json(ctx.io, { runs: page.runs, next_token: page.nextToken ?? null });
         else {
           ctx.io.stdout(page.runs.length > 0 ? `${formatRunList(page.runs)}\n` : 'no runs\n');

@@ -180,6 +180,25 @@ describe('code-factory runs', () => {
     expect(c.err()).toMatch(/gave up watching/);
   }, 40_000);
 
+  it('list reads on past pages the filter left empty, to show the runs asked for', async () => {
+    const repo = `acme/fill-${Date.now()}`;
+    const older = [
+      await api.seedRun({ repo, status: 'SUCCEEDED', issueNumber: 1 }),
+      await api.seedRun({ repo, status: 'SUCCEEDED', issueNumber: 2 }),
+    ];
+    // Newer runs that do not match: the API's first pages (newest first) hold no SUCCEEDED run.
+    for (let i = 3; i < 7; i++) await api.seedRun({ repo, status: 'FAILED', issueNumber: i });
+    const c = collector();
+    const code = await main(
+      ['runs', 'list', '--repo', repo, '--status', 'succeeded', '--limit', '2', '--json', ...connection()],
+      c.io,
+    );
+    expect(code).toBe(0);
+    const listed = JSON.parse(c.out()) as { runs: Array<{ id: string; status: string }> };
+    expect(listed.runs.map((r) => r.id).sort()).toEqual(older.map((r) => r.runId).sort());
+    expect(listed.runs.every((r) => r.status === 'SUCCEEDED')).toBe(true);
+  });
+
   it('cancel cancels an active run (0) and refuses a finished one (1)', async () => {
     const active = await api.seedRun({ repo: 'acme/cli', status: 'IMPLEMENTING', issueNumber: 7 });
     const c = collector();
