@@ -1085,7 +1085,6 @@ export class DynamoStore implements Store {
     );
   }
 
-  /** One conditional put: true when this call created the item (or replaced an expired one). */
   /** PutItem LEASE#<key> if absent, expired, or already held by `owner`: one conditional write. */
   async claimLease(key: string, owner: string, ttlSeconds: number): Promise<boolean> {
     const expr = new Expression();
@@ -1122,6 +1121,7 @@ export class DynamoStore implements Store {
     }
   }
 
+  /** One conditional put: true when this call created the item (or replaced an expired one). */
   private async putIfAbsentOrExpired(item: Item): Promise<boolean> {
     const expr = new Expression();
     try {

@@ -87,6 +87,23 @@ describe('Idempotency-Key', () => {
   });
 });
 
+describe('leases', () => {
+  it('one owner at a time: refused to others, re-entered by the owner, released only by it, taken over once expired', async () => {
+    const key = `lease-${Date.now()}`;
+    const claims = await Promise.all(['a', 'b', 'c'].map((owner) => db.store.claimLease(key, owner, 30)));
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    const owner = ['a', 'b', 'c'][claims.indexOf(true)] as string;
+    const other = owner === 'a' ? 'b' : 'a';
+    expect(await db.store.claimLease(key, owner, 30)).toBe(true);
+    await db.store.releaseLease(key, other); // not its lease: no effect
+    expect(await db.store.claimLease(key, other, 30)).toBe(false);
+    await db.store.releaseLease(key, owner);
+    expect(await db.store.claimLease(key, other, 30)).toBe(true);
+    db.clock.advance(31_000); // the holder died: its lease expires
+    expect(await db.store.claimLease(key, owner, 30)).toBe(true);
+  });
+});
+
 describe('conversations', () => {
   const turn = (conversationId: string, n: number, text: string): ConversationTurn => ({
     conversationId,
