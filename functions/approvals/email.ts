@@ -1,32 +1,32 @@
 import type { Run } from '../shared/domain/run';
-import type { WorkspaceFile } from '../shared/ports';
 import { escapeHtml, formatTime } from './pages';
 
-/** What changed, from the workspace overlay only (no GitHub compare call). */
+/** What changed against the base commit, as `git diff --stat` would count it. */
 export interface DiffStat {
   files: number;
-  written: number;
-  deleted: number;
-  /** Lines in the written files' new versions (the overlay keeps no base content to diff against). */
-  linesWritten: number;
-  paths: Array<{ path: string; deleted: boolean; lines: number }>;
+  added: number;
+  removed: number;
+  paths: Array<{ path: string; status: 'added' | 'modified' | 'deleted'; added: number; removed: number }>;
 }
 
 const MAX_PATHS_SHOWN = 25;
 
-export function diffStatOf(files: WorkspaceFile[]): DiffStat {
-  const paths = files
-    .map((f) => ({
-      path: f.path,
-      deleted: f.deleted,
-      lines: f.deleted || !f.content ? 0 : f.content.split('\n').length - (f.content.endsWith('\n') ? 1 : 0),
-    }))
+/** From the boundary stage's change set (functions/stages/boundary.ts changeSetOf). */
+export function diffStatOf(
+  changes: ReadonlyArray<{
+    path: string;
+    status: 'added' | 'modified' | 'deleted';
+    addedLines: readonly string[];
+    removedLineCount: number;
+  }>,
+): DiffStat {
+  const paths = changes
+    .map((c) => ({ path: c.path, status: c.status, added: c.addedLines.length, removed: c.removedLineCount }))
     .sort((a, b) => a.path.localeCompare(b.path));
   return {
     files: paths.length,
-    written: paths.filter((p) => !p.deleted).length,
-    deleted: paths.filter((p) => p.deleted).length,
-    linesWritten: paths.reduce((sum, p) => sum + p.lines, 0),
+    added: paths.reduce((sum, p) => sum + p.added, 0),
+    removed: paths.reduce((sum, p) => sum + p.removed, 0),
     paths,
   };
 }
@@ -58,7 +58,7 @@ export function approvalSubject(run: Run): string {
 }
 
 function diffLine(diff: DiffStat): string {
-  return `${diff.files} file${diff.files === 1 ? '' : 's'} changed (${diff.written} written, ${diff.deleted} deleted), ${diff.linesWritten} lines in the written files`;
+  return `${diff.files} file${diff.files === 1 ? '' : 's'} changed, +${diff.added} −${diff.removed} lines`;
 }
 
 export function approvalText(input: ApprovalEmailInput): string {
@@ -89,7 +89,7 @@ export function approvalText(input: ApprovalEmailInput): string {
     run.planSummary ?? '(no plan summary)',
     '',
     `Diff: ${diffLine(diff)}`,
-    ...diff.paths.slice(0, MAX_PATHS_SHOWN).map((p) => `  ${p.deleted ? '-' : '+'} ${p.path}`),
+    ...diff.paths.slice(0, MAX_PATHS_SHOWN).map((p) => `  ${p.path} (${p.status}) +${p.added} −${p.removed}`),
     ...(diff.paths.length > MAX_PATHS_SHOWN ? [`  … and ${diff.paths.length - MAX_PATHS_SHOWN} more`] : []),
   );
   if (run.warnings.length > 0) lines.push('', 'Warnings:', ...run.warnings.map((w) => `  - ${w}`));
@@ -122,7 +122,7 @@ export function approvalHtml(input: ApprovalEmailInput): string {
     .slice(0, MAX_PATHS_SHOWN)
     .map(
       (p) =>
-        `<li><code>${p.deleted ? '−' : '+'} ${escapeHtml(p.path)}</code>${p.deleted ? '' : ` (${p.lines} lines)`}</li>`,
+        `<li><code>${escapeHtml(p.path)}</code> ${p.status}, <span style="color:#1a7f37">+${p.added}</span> <span style="color:#cf222e">−${p.removed}</span></li>`,
     )
     .join('');
   const more =

@@ -1,4 +1,5 @@
 import { approvalHtml, approvalSubject, approvalText, diffStatOf } from '../approvals/email';
+import { changeSetOf } from './boundary';
 import { approvalKey, approvalUrl, csrfHashOf, signLink } from '../approvals/links';
 import { FactoryError } from '../shared/errors';
 import type { ApprovalRecord } from '../shared/ports';
@@ -55,7 +56,16 @@ export async function requestApproval(deps: StageDeps, runId: string, taskToken:
     expiresAt: expiresAt + WAIT_GRACE_SECONDS,
   });
 
-  const diff = diffStatOf(await deps.store.listWorkspaceFiles(runId));
+  const diff = diffStatOf(
+    await changeSetOf(deps, {
+      github: deps.github,
+      store: deps.store,
+      repo: deps.repoOf(run),
+      runId,
+      baseSha: run.baseSha ?? '',
+      now: deps.now,
+    }),
+  );
   const expiry = new Date(expiresAt * 1000);
   const failed: string[] = [];
   for (const approver of approvers) {

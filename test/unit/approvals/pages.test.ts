@@ -70,8 +70,8 @@ describe('confirmation page', () => {
 describe('approval email', () => {
   const run = reviewedRun({ issueTitle: `Fix\r\nBcc: evil@example.test ${EVIL}`, planSummary: EVIL });
   const diff = diffStatOf([
-    { path: 'src/greet.ts', content: 'a\nb\nc\n', deleted: false, updatedAt: '' },
-    { path: 'old.txt', deleted: true, updatedAt: '' },
+    { path: 'src/greet.ts', status: 'modified', addedLines: ['a', 'b', 'c'], removedLineCount: 1 },
+    { path: 'old.txt', status: 'deleted', addedLines: [], removedLineCount: 4 },
   ]);
   const input = {
     run,
@@ -83,8 +83,18 @@ describe('approval email', () => {
     rejectUrl: 'https://f.example/approvals/x?t=T&d=reject',
   };
 
-  it('computes the diff stat from the overlay', () => {
-    expect(diff).toMatchObject({ files: 2, written: 1, deleted: 1, linesWritten: 3 });
+  it('computes a +/- diff stat from the change set against the base', () => {
+    expect(diff).toEqual({
+      files: 2,
+      added: 3,
+      removed: 5,
+      paths: [
+        { path: 'old.txt', status: 'deleted', added: 0, removed: 4 },
+        { path: 'src/greet.ts', status: 'modified', added: 3, removed: 1 },
+      ],
+    });
+    expect(approvalText(input)).toContain('2 files changed, +3 −5 lines');
+    expect(approvalText(input)).toContain('src/greet.ts (modified) +3 −1');
   });
 
   it('has a one-line subject', () => {
@@ -100,7 +110,7 @@ describe('approval email', () => {
       'No blocking findings.',
       '$0.42',
       'https://github.test/acme/widgets/pull/12',
-      '2 files changed (1 written, 1 deleted), 3 lines',
+      '2 files changed, +3 −5 lines',
       '+ src/greet.ts',
       '- old.txt',
       `Approve: ${input.approveUrl}`,

@@ -154,6 +154,13 @@ export class ApprovalGitHub {
       draft: false,
     };
   }
+  /** The base commit's files (for the email's diff stat): empty, so every change is an addition. */
+  async listFiles(): Promise<string[]> {
+    return [];
+  }
+  async getFile(): Promise<undefined> {
+    return undefined;
+  }
   async markReadyForReview(_repo: RepoRef, number: number): Promise<void> {
     this.readied.push(number);
   }
