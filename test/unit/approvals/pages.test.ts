@@ -111,8 +111,8 @@ describe('approval email', () => {
       '$0.42',
       'https://github.test/acme/widgets/pull/12',
       '2 files changed, +3 −5 lines',
-      '+ src/greet.ts',
-      '- old.txt',
+      'src/greet.ts (modified) +3 −1',
+      'old.txt (deleted) +0 −4',
       `Approve: ${input.approveUrl}`,
       `Reject:  ${input.rejectUrl}`,
     ]) {
