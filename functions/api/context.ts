@@ -2,7 +2,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type * as z from 'zod';
 import type { Run } from '../shared/domain/run';
 import type { ErrorCode } from '../shared/http';
-import type { Clock, GitHub, Ids, Log, Secrets, Store, Workflow } from '../shared/ports';
+import type { RequestPorts } from '../shared/ports';
 import type { Principal, Scope } from './auth';
 import { bindingOf, derivePageKey, openPageToken, signPageToken } from './cursor';
 
@@ -18,15 +18,8 @@ export interface ApiConfig {
   retryAfterActiveSeconds?: number;
 }
 
-export interface ApiPorts {
-  store: Store;
-  workflow: Workflow;
-  /** Closing the PR of a cancelled run. */
-  github: GitHub;
-  secrets: Secrets;
-  clock: Clock;
-  ids: Ids;
-  log: Log;
+/** `github` only closes the PR of a cancelled run. */
+export interface ApiPorts extends RequestPorts {
   config: ApiConfig;
 }
 

@@ -456,3 +456,14 @@ export interface Log {
   warn(message: string, extra?: Record<string, unknown>): void;
   error(message: string, extra?: Record<string, unknown> | Error): void;
 }
+
+/** The ports of a function that answers an HTTP request (webhook, REST API). */
+export interface RequestPorts {
+  store: Store;
+  workflow: Workflow;
+  github: GitHub;
+  secrets: Secrets;
+  clock: Clock;
+  ids: Ids;
+  log: Log;
+}

@@ -8,7 +8,7 @@ import { SecretsManagerSecrets } from './adapters/secrets';
 import { SfnWorkflow } from './adapters/workflow';
 import type { Env } from './config';
 import { log } from './middleware';
-import type { Clock, GitHub, Ids, Secrets, Store, Workflow } from './ports';
+import type { Clock, GitHub, Ids, RequestPorts, Secrets, Store, Workflow } from './ports';
 import { createDocumentClient, DynamoStore } from './store/dynamo-store';
 
 /**
@@ -70,15 +70,7 @@ export function makeGitHub(
  * The ports of a function that answers an HTTP request (webhook, REST API): GitHub is asked with
  * one short retry at most, since a request must never wait out a long rate limit.
  */
-export function requestPathPorts(config: Env): {
-  store: Store;
-  workflow: Workflow;
-  github: GitHub;
-  secrets: Secrets;
-  clock: Clock;
-  ids: Ids;
-  log: typeof log;
-} {
+export function requestPathPorts(config: Env): RequestPorts {
   const secrets = makeSecrets();
   return {
     store: makeStore(config),

@@ -1,15 +1,8 @@
 import type { Run, Stage } from '../shared/domain/run';
 import type { ConversationMeta } from '../shared/ports';
-import type { StageDeps } from './deps';
+import { type StageDeps, toolContextOf } from './deps';
 import { mutateRun } from '../shared/run-state';
-import {
-  executeTool,
-  READ_TOOLS,
-  type ToolContext,
-  type ToolDefinition,
-  truncate,
-  WRITE_TOOLS,
-} from './tools';
+import { executeTool, READ_TOOLS, type ToolDefinition, truncate, WRITE_TOOLS } from './tools';
 
 /**
  * The agent loop as state-machine steps (docs/architecture.md): `start` writes the conversation's
@@ -116,14 +109,7 @@ export async function runAgentTools(
 
   const blocks = Array.isArray(assistant.content) ? assistant.content : [];
   const calls = blocks.filter(isToolUse);
-  const ctx: ToolContext = {
-    github: deps.github,
-    store: deps.store,
-    repo: deps.repoOf(run),
-    runId: run.runId,
-    baseSha: run.baseSha ?? '',
-    now: deps.now,
-  };
+  const ctx = toolContextOf(deps, run);
 
   const results: unknown[] = [];
   let outcome = 'continue';

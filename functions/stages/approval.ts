@@ -4,7 +4,7 @@ import { approvalKey, approvalUrl, csrfHashOf, signLink } from '../approvals/lin
 import { FactoryError } from '../shared/errors';
 import type { ApprovalRecord } from '../shared/ports';
 import { updateStatusComment } from './comments';
-import type { StageDeps } from './deps';
+import { type StageDeps, toolContextOf } from './deps';
 import { enterStage, mutateRun } from '../shared/run-state';
 
 /** Neither the repo's factory.yml nor the deployment names anyone who may approve. */
@@ -56,16 +56,7 @@ export async function requestApproval(deps: StageDeps, runId: string, taskToken:
     expiresAt: expiresAt + WAIT_GRACE_SECONDS,
   });
 
-  const diff = diffStatOf(
-    await changeSetOf(deps, {
-      github: deps.github,
-      store: deps.store,
-      repo: deps.repoOf(run),
-      runId,
-      baseSha: run.baseSha ?? '',
-      now: deps.now,
-    }),
-  );
+  const diff = diffStatOf(await changeSetOf(deps, toolContextOf(deps, run)));
   const expiry = new Date(expiresAt * 1000);
   const failed: string[] = [];
   for (const approver of approvers) {

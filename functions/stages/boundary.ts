@@ -1,6 +1,6 @@
 import { type FileChange, checkBoundary, describeViolations } from '../shared/domain/boundary';
 import type { Contract } from '../shared/domain/contract';
-import type { StageDeps } from './deps';
+import { type StageDeps, toolContextOf } from './deps';
 import { enterStage, mutateRun } from '../shared/run-state';
 import type { ToolContext } from './tools';
 import { readText } from './tools';
@@ -62,14 +62,7 @@ export async function checkChangeBoundary(
 ): Promise<{ outcome: BoundaryOutcome }> {
   const run = await mutateRun(deps, runId, (r) => enterStage(r, 'boundary', deps.now()));
   const contract = deps.contractOf(run);
-  const ctx: ToolContext = {
-    github: deps.github,
-    store: deps.store,
-    repo: deps.repoOf(run),
-    runId,
-    baseSha: run.baseSha ?? '',
-    now: deps.now,
-  };
+  const ctx = toolContextOf(deps, run);
   const changes = await changeSetOf(deps, ctx);
   const violations =
     changes.length === 0

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { type Run, taskTitle } from '../shared/domain/run';
+import type { ToolContext } from './tools';
 import type { ResolvedModelConfig } from '../shared/domain/models';
 import type {
   Clock,
@@ -103,4 +104,16 @@ export async function workOf(deps: Pick<StageDeps, 'github'>, run: Run): Promise
     };
   }
   throw new Error(`run ${run.runId} has neither an issue nor a task`);
+}
+
+/** What the tools and the change-set readers work on: the run's repo at its base, its overlay. */
+export function toolContextOf(deps: StageDeps, run: Run): ToolContext {
+  return {
+    github: deps.github,
+    store: deps.store,
+    repo: deps.repoOf(run),
+    runId: run.runId,
+    baseSha: run.baseSha ?? '',
+    now: deps.now,
+  };
 }

@@ -1,7 +1,7 @@
 import { hasBlockingFindings, parseStageResult, stageResultJsonSchema } from '../shared/domain/stage-result';
 import { type AgentSpec, type LoopPointer, runAgentTools, startAgent } from './agent';
 import { describeChange } from './boundary';
-import { type StageDeps, workOf } from './deps';
+import { type StageDeps, toolContextOf, workOf } from './deps';
 import { reviewPrompt } from './prompts';
 import { enterStage, mutateRun } from '../shared/run-state';
 
@@ -81,16 +81,8 @@ export async function startReview(deps: StageDeps, runId: string): Promise<LoopP
   const run = await mutateRun(deps, runId, (r) =>
     r.stage === 'review' ? undefined : enterStage(r, 'review', deps.now(), 'REVIEWING'),
   );
-  const repo = deps.repoOf(run);
   const issue = await workOf(deps, run);
-  const diff = await describeChange(deps, {
-    github: deps.github,
-    store: deps.store,
-    repo,
-    runId,
-    baseSha: run.baseSha ?? '',
-    now: deps.now,
-  });
+  const diff = await describeChange(deps, toolContextOf(deps, run));
   return startAgent(deps, run, reviewSpec, reviewPrompt(run, issue, diff));
 }
 

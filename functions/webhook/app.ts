@@ -22,19 +22,7 @@ import {
   requestIdOf,
 } from '../shared/http';
 import { metrics, withHttpMiddleware } from '../shared/middleware';
-import type {
-  Clock,
-  DeliveryRecord,
-  GitHub,
-  Ids,
-  Log,
-  PendingWait,
-  Permission,
-  RepoRef,
-  Secrets,
-  Store,
-  Workflow,
-} from '../shared/ports';
+import type { DeliveryRecord, PendingWait, Permission, RepoRef, RequestPorts } from '../shared/ports';
 import { HELP_TEXT } from './commands';
 import {
   classify,
@@ -70,14 +58,7 @@ export interface WebhookConfig {
   commentTimeoutMs?: number;
 }
 
-export interface WebhookPorts {
-  store: Store;
-  workflow: Workflow;
-  github: GitHub;
-  secrets: Secrets;
-  clock: Clock;
-  ids: Ids;
-  log: Log;
+export interface WebhookPorts extends RequestPorts {
   config: WebhookConfig;
 }
 
