@@ -83,11 +83,7 @@ export async function createRun(ctx: RouteContext, request: ApiRequest): Promise
       if (claim.fingerprint !== undefined && claim.fingerprint !== fingerprint) {
         throw new ApiError(409, 'Conflict', 'this Idempotency-Key was used with a different request');
       }
-      const [existing, approvals, ledger] = await Promise.all([
-        ctx.store.getRun(runId),
-        ctx.store.listApprovalsForRun(runId),
-        ctx.store.listLedger(runId),
-      ]);
+      const { run: existing, approvals, ledger } = await ctx.store.getRunDetail(runId);
       if (existing) {
         if (!sameRequest(existing, body)) {
           throw new ApiError(409, 'Conflict', 'this Idempotency-Key was used with a different request');
@@ -205,9 +201,6 @@ export async function cancelRun(ctx: RouteContext, request: ApiRequest): Promise
   if (run.status !== 'CANCELLED') {
     throw new ApiError(409, 'Conflict', `run ${id} already ended ${run.status}`);
   }
-  const [approvals, ledger] = await Promise.all([
-    ctx.store.listApprovalsForRun(id),
-    ctx.store.listLedger(id),
-  ]);
-  return reply(200, { data: runView(run, approvals, ledger) });
+  const detail = await ctx.store.getRunDetail(id);
+  return reply(200, { data: runView(run, detail.approvals, detail.ledger) });
 }
