@@ -367,7 +367,15 @@ export function createWebhookCore(ports: WebhookPorts) {
   // ------------------------------------------------------------------------------------------
   // resumes
   // ------------------------------------------------------------------------------------------
-  async function resume(delivery: Delivery, wait: PendingWait, output: unknown): Promise<Outcome> {
+  /**
+   * Answers a pending wait exactly once: the task succeeds with `answer.output`, or fails with
+   * `answer.error` (a pushed PR head ends an approval wait).
+   */
+  async function resume(
+    delivery: Delivery,
+    wait: PendingWait,
+    answer: { output: unknown } | { error: string; cause: string },
+  ): Promise<Outcome> {
     const claimed = await claim(delivery, { runId: wait.runId });
     if (!claimed.owned) return claimed.outcome;
     const taken = await store.takeWait(wait.kind, wait.key);
@@ -377,7 +385,10 @@ export function createWebhookCore(ports: WebhookPorts) {
     }
     let accepted: boolean;
     try {
-      accepted = await workflow.sendTaskSuccess(taken.taskToken, output);
+      accepted =
+        'error' in answer
+          ? await workflow.sendTaskFailure(taken.taskToken, answer.error, answer.cause)
+          : await workflow.sendTaskSuccess(taken.taskToken, answer.output);
     } catch (error) {
       // Give the wait back so a redelivery (or the next reply) can still resume the run.
       await store.putWait(taken);
@@ -399,7 +410,9 @@ export function createWebhookCore(ports: WebhookPorts) {
     if (!isAuthor && !WRITERS.has(await permissionOf(intent.repo, intent.sender.login))) {
       return ignore('reply by neither the issue author nor a writer');
     }
-    return resume(delivery, wait, { answer: { commentId: intent.commentId, author: intent.sender.login } });
+    return resume(delivery, wait, {
+      output: { answer: { commentId: intent.commentId, author: intent.sender.login } },
+    });
   }
 
   async function checksCompleted(
@@ -408,7 +421,7 @@ export function createWebhookCore(ports: WebhookPorts) {
   ): Promise<Outcome> {
     const wait = await store.getWait('checks', checksWaitKeyOf(intent.repo, intent.sha));
     if (!wait) return ignore('no run waits on this commit');
-    return resume(delivery, wait, { sha: intent.sha, conclusion: intent.conclusion });
+    return resume(delivery, wait, { output: { sha: intent.sha, conclusion: intent.conclusion } });
   }
 
   /**
@@ -429,22 +442,8 @@ export function createWebhookCore(ports: WebhookPorts) {
     if (run.headSha === intent.sha) return ignore('the head the approvers were asked about');
     const wait = await store.getWait('approval', run.runId);
     if (!wait || wait.runId !== run.runId) return ignore('no approval pending');
-    const claimed = await claim(delivery, { runId: run.runId });
-    if (!claimed.owned) return claimed.outcome;
-    const taken = await store.takeWait('approval', run.runId);
-    if (!taken) {
-      await store.updateDelivery(delivery.id, { state: 'IGNORED', reason: 'approval already decided' });
-      return { status: 200, data: { status: 'ignored', reason: 'approval already decided' } };
-    }
     const cause = `the pull request's head moved from ${run.headSha?.slice(0, 7)} to ${intent.sha.slice(0, 7)} (pushed by ${intent.sender.login}) while it waited for approval; comment /factory retry to start a new run`;
-    try {
-      await workflow.sendTaskFailure(taken.taskToken, 'HeadMoved', cause);
-    } catch (error) {
-      await store.putWait(taken); // a redelivery can still end the wait
-      throw error;
-    }
-    await store.updateDelivery(delivery.id, { state: 'RESUMED', runId: run.runId });
-    return { status: 200, data: { status: 'resumed', runId: run.runId, reason: 'head moved' } };
+    return resume(delivery, wait, { error: 'HeadMoved', cause });
   }
 
   async function help(
