@@ -288,8 +288,7 @@ async function callAndRecord(
       meta.monthlyBudget.limitUsd,
     );
     if (!fits) {
-      await store.settleBudget(message.runId, reservationId(message), 0);
-      await store.forgetSettlement(message.runId, reservationId(message));
+      await giveBack(deps, message, undefined); // only the run's reservation was made
       const budget = await store.getBudget(monthly);
       const left = budget
         ? budget.limitUsd - budget.spentUsd - budget.reservedUsd
@@ -403,9 +402,7 @@ async function onCallError(
 ): Promise<void> {
   // No answer, so nothing to charge (a failed request is not billed): the attempt's reservation is
   // given back before anything else, whatever comes next (a retry reserves again).
-  await deps.store.settleBudget(message.runId, reservationId(message), 0);
-  if (monthlyAccount) await deps.store.settleBudget(monthlyAccount, reservationId(message), 0);
-  await forgetSettlements(deps, message, monthlyAccount);
+  await giveBack(deps, message, monthlyAccount);
   if (!(error instanceof LlmError)) throw error;
   const ids = { runId: message.runId, stage: message.stage, turn: message.turn, kind: error.kind };
   switch (error.kind) {
@@ -524,6 +521,15 @@ export async function releaseTurnReservation(
     if (!stored.settled) await settleTurn(deps, message, stored.costUsd ?? 0, monthly);
     return;
   }
+  await giveBack(deps, message, monthly);
+}
+
+/** Releases a turn's reservation on the run (and the month): settled at 0, marker dropped. */
+async function giveBack(
+  deps: Pick<LlmWorkerDeps, 'store'>,
+  message: Pick<LlmMessage, 'runId' | 'conversationId' | 'turn'>,
+  monthly: string | undefined,
+): Promise<void> {
   await deps.store.settleBudget(message.runId, reservationId(message), 0);
   if (monthly) await deps.store.settleBudget(monthly, reservationId(message), 0);
   await forgetSettlements(deps, message, monthly);
