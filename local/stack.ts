@@ -414,25 +414,22 @@ export const localContext = lambdaContext;
 class SavedPorts {
   constructor(private readonly file: string) {}
 
-  async get(name: string): Promise<number | undefined> {
+  /** The saved ports; {} on a first start or an unreadable file. */
+  private async read(): Promise<Record<string, unknown>> {
     try {
-      const port = (JSON.parse(await readFile(this.file, 'utf8')) as Record<string, unknown>)[name];
-      return typeof port === 'number' && Number.isInteger(port) && port > 0 && port < 65_536
-        ? port
-        : undefined;
+      return JSON.parse(await readFile(this.file, 'utf8')) as Record<string, unknown>;
     } catch {
-      return undefined;
+      return {};
     }
   }
 
+  async get(name: string): Promise<number | undefined> {
+    const port = (await this.read())[name];
+    return typeof port === 'number' && Number.isInteger(port) && port > 0 && port < 65_536 ? port : undefined;
+  }
+
   async set(name: string, port: number): Promise<void> {
-    let saved: Record<string, unknown> = {};
-    try {
-      saved = JSON.parse(await readFile(this.file, 'utf8')) as Record<string, unknown>;
-    } catch {
-      // first start, or an unreadable file: start afresh
-    }
-    await writeFile(this.file, JSON.stringify({ ...saved, [name]: port }));
+    await writeFile(this.file, JSON.stringify({ ...(await this.read()), [name]: port }));
   }
 }
 
