@@ -3,6 +3,7 @@ import '../../polyfills';
 import { randomUUID } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { Activities, DEFAULT_ACTIVITY_POLL_MS } from './activities';
 import { SfnServiceError, TaskError, UncatchableTaskError } from './errors';
 import { type BoundResource, bindResource, type IntegrationClients, invokeIntegration } from './integrations';
 import {
@@ -34,6 +35,23 @@ const RESTARTED_ERROR = 'LocalEngineRestarted';
  */
 const TIMEOUT_FIELD = '__localTimeoutSeconds';
 const HEARTBEAT_FIELD = '__localHeartbeatSeconds';
+
+/** History event types and detail keys of a callback task's outcomes, as AWS names them. */
+interface OutcomeEvents {
+  succeeded: [string, string];
+  failed: [string, string];
+  timedOut: [string, string];
+}
+const TASK_OUTCOMES: OutcomeEvents = {
+  succeeded: ['TaskSucceeded', 'taskSucceededEventDetails'],
+  failed: ['TaskFailed', 'taskFailedEventDetails'],
+  timedOut: ['TaskTimedOut', 'taskTimedOutEventDetails'],
+};
+const ACTIVITY_OUTCOMES: OutcomeEvents = {
+  succeeded: ['ActivitySucceeded', 'activitySucceededEventDetails'],
+  failed: ['ActivityFailed', 'activityFailedEventDetails'],
+  timedOut: ['ActivityTimedOut', 'activityTimedOutEventDetails'],
+};
 
 /**
  * Replaces every `${Name}` in ASL text with its value (JSON-string escaped, as the placeholders
@@ -70,6 +88,10 @@ export interface EngineOptions extends IntegrationClients {
   log?: (message: string, extra?: Record<string, unknown>) => void;
   /** Run asl-validator on each definition at start (default true; it costs ~0.5 s per machine). */
   validateDefinitions?: boolean;
+  /** Activities that exist from the start (as a deployment creates them), by name. */
+  activities?: string[];
+  /** GetActivityTask's long poll (default 60 s, as on AWS; short in tests). */
+  activityPollMs?: number;
 }
 
 type AslState = Record<string, unknown> & { Type?: string };
@@ -121,6 +143,7 @@ export class StepFunctionsEngine {
   private readonly executions = new Map<string, ExecutionRecord>();
   private readonly running = new Map<string, RunningExecution>();
   private readonly tokens = new TaskTokens();
+  readonly activities: Activities;
   private readonly files: ExecutionFiles | undefined;
   private readonly log: NonNullable<EngineOptions['log']>;
   /** Stands in for `$$.Task.Token` in the context; each callback task swaps in its own real token. */
@@ -130,6 +153,12 @@ export class StepFunctionsEngine {
   constructor(private readonly options: EngineOptions) {
     this.log = options.log ?? ((message, extra) => console.warn(`[stepfunctions] ${message}`, extra ?? ''));
     for (const spec of options.stateMachines) this.register(spec);
+    this.activities = new Activities(
+      LOCAL_REGION,
+      LOCAL_ACCOUNT,
+      options.activityPollMs ?? DEFAULT_ACTIVITY_POLL_MS,
+    );
+    for (const name of options.activities ?? []) this.activities.create(name);
     this.files = options.dataDir ? new ExecutionFiles(options.dataDir) : undefined;
   }
 
@@ -329,12 +358,19 @@ export class StepFunctionsEngine {
     this.tokens.peek(taskToken).heartbeat();
   }
 
+  /** GetActivityTask: the oldest scheduled task of the activity, or undefined after the long poll. */
+  getActivityTask(activityArn: string, workerName?: string) {
+    if (this.closing) throw new SfnServiceError('ServiceUnavailable', 'the engine is shutting down', 503);
+    return this.activities.take(activityArn, workerName);
+  }
+
   /**
    * Stops every running execution without ending it: on disk they stay RUNNING, so the next
    * start with the same data dir ends them FAILED `LocalEngineRestarted`.
    */
   async close(): Promise<void> {
     this.closing = true;
+    this.activities.close();
     for (const execution of this.running.values()) {
       for (const task of [...execution.tasks]) {
         this.settleTask(execution, task);
@@ -358,9 +394,13 @@ export class StepFunctionsEngine {
     const active: ActiveTask = { settled: false, timers: [] };
     execution.tasks.add(active);
     const bound = task.bound;
+    const isActivity = bound?.resourceType === 'activity';
+    const outcomes = isActivity ? ACTIVITY_OUTCOMES : TASK_OUTCOMES;
     const resourceFields = bound
       ? { resourceType: bound.resourceType, resource: bound.resource }
       : { resourceType: 'unknown', resource: task.resource };
+    // Activity events name no resource past ActivityScheduled, as on AWS.
+    const outcomeFields = isActivity ? {} : resourceFields;
     const { parameters: taskInput, timeoutSeconds, heartbeatSeconds } = resolveTimeouts(task, input);
     const deadline = timeoutSeconds === undefined ? undefined : Date.now() + timeoutSeconds * 1000;
 
@@ -372,8 +412,8 @@ export class StepFunctionsEngine {
         setTimeout(() => {
           if (active.settled) return;
           this.settleTask(execution, active);
-          this.appendTaskEvent(execution, 'TaskTimedOut', 'taskTimedOutEventDetails', {
-            ...resourceFields,
+          this.appendTaskEvent(execution, ...outcomes.timedOut, {
+            ...outcomeFields,
             error: 'States.Timeout',
             cause: `Task did not complete within ${timeoutSeconds} seconds`,
           });
@@ -390,7 +430,7 @@ export class StepFunctionsEngine {
     }
 
     if (!bound) {
-      const cause = `Task state '${stateName}' uses the resource '${task.resource}', which the local engine cannot run (supported: lambda:invoke, sqs:sendMessage, each optionally .waitForTaskToken, and dynamodb:putItem|updateItem|getItem|deleteItem)`;
+      const cause = `Task state '${stateName}' uses the resource '${task.resource}', which the local engine cannot run (supported: lambda:invoke, sqs:sendMessage, each optionally .waitForTaskToken, dynamodb:putItem|updateItem|getItem|deleteItem, and activities)`;
       this.settleTask(execution, active);
       throw new UncatchableTaskError('States.Runtime', cause);
     }
@@ -433,17 +473,18 @@ export class StepFunctionsEngine {
       succeed: (output) => {
         if (active.settled) return;
         this.settleTask(execution, active);
-        this.appendTaskEvent(execution, 'TaskSucceeded', 'taskSucceededEventDetails', {
-          ...resourceFields,
+        this.appendTaskEvent(execution, ...outcomes.succeeded, {
+          ...outcomeFields,
           output: JSON.stringify(output),
+          ...(isActivity && { outputDetails: { truncated: false } }),
         });
         answer.resolve(output);
       },
       fail: (error, cause) => {
         if (active.settled) return;
         this.settleTask(execution, active);
-        this.appendTaskEvent(execution, 'TaskFailed', 'taskFailedEventDetails', {
-          ...resourceFields,
+        this.appendTaskEvent(execution, ...outcomes.failed, {
+          ...outcomeFields,
           error,
           cause,
         });
@@ -465,8 +506,8 @@ export class StepFunctionsEngine {
         if (active.settled) return;
         this.settleTask(execution, active);
         const cause = `No heartbeat received within ${seconds} seconds`;
-        this.appendTaskEvent(execution, 'TaskTimedOut', 'taskTimedOutEventDetails', {
-          ...resourceFields,
+        this.appendTaskEvent(execution, ...outcomes.timedOut, {
+          ...outcomeFields,
           error: 'States.HeartbeatTimeout',
           cause,
         });
@@ -474,6 +515,15 @@ export class StepFunctionsEngine {
       }, seconds * 1000);
       active.timers.push(heartbeatTimer);
     };
+
+    if (isActivity)
+      return this.scheduleActivity(execution, active, task.resource, taskInput, {
+        token,
+        answer: answer.promise,
+        timeoutSeconds,
+        heartbeatSeconds,
+        armHeartbeat,
+      });
 
     const parameters = replaceText(taskInput, this.tokenPlaceholder, token);
     this.appendTaskScheduled(execution, resourceFields, parameters, timeoutSeconds, heartbeatSeconds);
@@ -496,6 +546,52 @@ export class StepFunctionsEngine {
       throw this.taskFailed(execution, active, resourceFields, error);
     }
     return answer.promise;
+  }
+
+  /**
+   * An activity task: scheduled with its input only (the token is not part of it, so it never
+   * reaches the history), queued until a worker takes it with GetActivityTask, then answered by
+   * that worker's SendTask* calls like any callback.
+   */
+  private scheduleActivity(
+    execution: RunningExecution,
+    active: ActiveTask,
+    activityArn: string,
+    input: unknown,
+    wait: {
+      token: string;
+      answer: Promise<unknown>;
+      timeoutSeconds: number | undefined;
+      heartbeatSeconds: number | undefined;
+      armHeartbeat: () => void;
+    },
+  ): Promise<unknown> {
+    if (!this.activities.exists(activityArn)) {
+      const cause = `Activity Does Not Exist: '${activityArn}'`;
+      this.settleTask(execution, active);
+      this.appendTaskEvent(execution, 'ActivityScheduleFailed', 'activityScheduleFailedEventDetails', {
+        error: 'States.Runtime',
+        cause,
+      });
+      throw new UncatchableTaskError('States.Runtime', cause);
+    }
+    const inputText = JSON.stringify(input ?? null);
+    this.appendTaskEvent(execution, 'ActivityScheduled', 'activityScheduledEventDetails', {
+      resource: activityArn,
+      input: inputText,
+      inputDetails: { truncated: false },
+      ...(wait.timeoutSeconds !== undefined && { timeoutInSeconds: wait.timeoutSeconds }),
+      ...(wait.heartbeatSeconds !== undefined && { heartbeatInSeconds: wait.heartbeatSeconds }),
+    });
+    if (wait.heartbeatSeconds !== undefined) wait.armHeartbeat();
+    this.activities.schedule(activityArn, {
+      token: wait.token,
+      input: inputText,
+      isOpen: () => !active.settled && execution.record.status === 'RUNNING',
+      onStarted: (workerName) =>
+        this.appendTaskEvent(execution, 'ActivityStarted', 'activityStartedEventDetails', { workerName }),
+    });
+    return wait.answer;
   }
 
   private taskFailed(
