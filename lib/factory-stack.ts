@@ -15,6 +15,7 @@ import { FactoryFunction, type FactoryFunctionProps } from './constructs/node-fu
 import { LlmQueues } from './constructs/queues';
 import { FactorySecrets } from './constructs/secrets';
 import { FactoryTable } from './constructs/table';
+import { PipelineWaits } from './constructs/waits';
 import { longestLambdaTaskSeconds, PipelineArns, PipelineWorkflow } from './constructs/workflow';
 
 const REPOSITORY_ROOT = join(import.meta.dirname, '..');
@@ -53,6 +54,7 @@ export class FactoryStack extends Stack {
   readonly secrets: FactorySecrets;
   readonly sender: SenderIdentity;
   readonly pipeline: PipelineArns;
+  readonly waits: PipelineWaits;
   readonly functions: FactoryFunctions;
   readonly workflow: PipelineWorkflow;
   readonly api: FactoryHttpApi;
@@ -85,10 +87,12 @@ export class FactoryStack extends Stack {
     this.secrets = new FactorySecrets(this, 'Secrets', { github: config.github, encryptionKey });
     this.sender = new SenderIdentity(this, 'Email', { from: config.mail.from });
     this.pipeline = new PipelineArns(this);
+    this.waits = new PipelineWaits(this, 'Waits', { encryptionKey });
 
     this.baseEnvironment = {
       TABLE_NAME: this.table.table.tableName,
       STATE_MACHINE_ARN: this.pipeline.stateMachineArn,
+      WAIT_ACTIVITY_ARN: this.waits.activity.activityArn,
       LLM_QUEUE_URL: this.queues.queue.queueUrl,
       ...this.secrets.environment(),
       GITHUB_API_URL: config.github.apiUrl,
@@ -115,6 +119,7 @@ export class FactoryStack extends Stack {
       secrets: this.secrets,
       encryptionKey,
       pipeline: this.pipeline,
+      waits: this.waits,
       sender: this.sender,
       stageRunnerTimeout,
       llmMaxConcurrency: config.llm.maxConcurrency,
@@ -126,6 +131,7 @@ export class FactoryStack extends Stack {
       definitionPath,
       stageRunner: fns.stages.fn,
       llmQueue: this.queues.queue,
+      waitActivity: this.waits.activity,
       encryptionKey,
       logRetentionDays: config.logRetentionDays,
     });

@@ -4,13 +4,15 @@
  * identical. `npm run asl` regenerates the JSON; a test fails when the two drift apart.
  *
  * Conventions (docs/architecture.md):
- * - state data: { runId, admit, loop, llm, step, wait, error }; stage runner results land in
+ * - state data: { runId, admit, loop, step, wait, error }; stage runner results land in
  *   `$.<slot>.out` (ResultSelector {"out.$": "$.Payload"}), small pointers only;
  * - the stage runner's event is { stage: "<stage>.<step>", runId, ... }; state `PlanTools` calls
  *   stage "plan.tools" (functions/stages/plan.ts);
  * - timeouts of human and CI waits come from `$.admit.out.timeouts` (configurable per repo and
- *   short in tests), so every Task has TimeoutSeconds or TimeoutSecondsPath.
- * Placeholders: ${StageRunnerFunctionArn}, ${LlmQueueUrl}.
+ *   short in tests), so every Task has TimeoutSeconds or TimeoutSecondsPath;
+ * - a human or CI wait (`Clarify`, `Checks`, `Approval`) is a Parallel of `<Name>Wait`, an
+ *   activity task, and `<Name>Claim`, stage "wait.claim" (functions/stages/wait.ts).
+ * Placeholders: ${StageRunnerFunctionArn}, ${LlmQueueUrl}, ${WaitActivityArn}.
  */
 
 type State = Record<string, unknown>;
@@ -50,18 +52,50 @@ function stageTask(stage: string, slot: string, next: string, extra: Record<stri
   };
 }
 
-/** A human or CI wait: the stage runner stores the task token; a webhook or link resumes it. */
-function waitTask(stage: string, timeoutPath: string, next: string, onTimeout: string): State {
+/**
+ * A human or CI wait whose task token never passes through the state machine's data: `<name>Wait`
+ * is an activity task scheduled with the run id only; `<name>Claim`, beside it, has the stage
+ * runner take a scheduled wait with GetActivityTask, store its token server-side and open the wait
+ * (ask the questions, read CI, email the approvers). A webhook or an approval link answers it.
+ * Callback parameters (`$$.Task.Token`) would be recorded in the execution history; an
+ * activity's token is handed to the worker alone (decision 0004). `$.wait.resume` holds the answer.
+ */
+function waitTask(stage: string, name: string, timeoutPath: string, next: string, onTimeout: string): State {
   return {
-    Type: 'Task',
-    Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
-    Parameters: {
-      FunctionName: '${StageRunnerFunctionArn}',
-      Payload: { stage, 'runId.$': '$.runId', 'taskToken.$': '$$.Task.Token' },
-    },
+    Type: 'Parallel',
+    Branches: [
+      {
+        StartAt: `${name}Wait`,
+        States: {
+          [`${name}Wait`]: {
+            Type: 'Task',
+            Resource: '${WaitActivityArn}',
+            Parameters: { stage, 'runId.$': '$.runId' },
+            TimeoutSecondsPath: timeoutPath,
+            End: true,
+          },
+        },
+      },
+      {
+        StartAt: `${name}Claim`,
+        States: {
+          [`${name}Claim`]: {
+            Type: 'Task',
+            Resource: 'arn:aws:states:::lambda:invoke',
+            Parameters: {
+              FunctionName: '${StageRunnerFunctionArn}',
+              Payload: { stage: 'wait.claim', 'runId.$': '$.runId' },
+            },
+            ResultSelector: { 'claimed.$': '$.Payload.claimed' },
+            TimeoutSeconds: STAGE_RUNNER_TIMEOUT_SECONDS,
+            Retry: retryTransient,
+            End: true,
+          },
+        },
+      },
+    ],
+    ResultSelector: { 'resume.$': '$[0]' },
     ResultPath: '$.wait',
-    TimeoutSecondsPath: timeoutPath,
-    Retry: retryTransient,
     Catch: [
       { ErrorEquals: ['States.Timeout', 'States.HeartbeatTimeout'], ResultPath: '$.error', Next: onTimeout },
       ...catchAll(),
@@ -97,14 +131,16 @@ function agentLoop(
           modelAlias,
         },
       },
-      ResultPath: '$.llm',
+      // The answer is only a signal: `<prefix>Tools` reads the assistant turn the worker stored at
+      // the turn the loop expects, so a forged SendTaskSuccess cannot put words in the model's mouth.
+      ResultPath: null,
       TimeoutSecondsPath: '$.admit.out.timeouts.llmTurnSeconds',
       Catch: catchAll(),
       Next: `${prefix}Tools`,
     },
     [`${prefix}Tools`]: stageTask(`${stage}.tools`, 'loop', `${prefix}Route`, {
       'conversationId.$': '$.loop.out.conversationId',
-      'turn.$': '$.llm.turn',
+      'turn.$': '$.loop.out.turn',
     }),
     [`${prefix}Route`]: {
       Type: 'Choice',
@@ -153,10 +189,14 @@ function finalize(name: string, status: string, end: 'Succeed' | 'Fail'): Record
 export function buildPipeline(): Record<string, unknown> {
   const states: Record<string, State> = {
     // `$.error` and `$.wait` must exist on every path: later states pass them to the stage runner.
-    Init: { Type: 'Pass', Parameters: { 'runId.$': '$.runId', error: null, wait: null }, Next: 'Admit' },
+    Init: {
+      Type: 'Pass',
+      Parameters: { 'runId.$': '$.runId', error: null, wait: { resume: null } },
+      Next: 'Admit',
+    },
     Admit: stageTask('admit', 'admit', 'PlanStart'),
 
-    // `$.wait` carries the answer that resumed a clarification round (null on the first plan).
+    // `$.wait.resume` carries the answer that resumed a clarification round (null on the first plan).
     ...agentLoop(
       'Plan',
       'plan',
@@ -166,9 +206,15 @@ export function buildPipeline(): Record<string, unknown> {
         { outcome: 'clarify', next: 'Clarify' },
         { outcome: 'blocked', next: 'FinalizeBlocked' },
       ],
-      { 'resume.$': '$.wait' },
+      { 'resume.$': '$.wait.resume' },
     ),
-    Clarify: waitTask('clarify', '$.admit.out.timeouts.clarifySeconds', 'PlanStart', 'FinalizeTimedOut'),
+    Clarify: waitTask(
+      'clarify',
+      'Clarify',
+      '$.admit.out.timeouts.clarifySeconds',
+      'PlanStart',
+      'FinalizeTimedOut',
+    ),
 
     ...agentLoop('Implement', 'implement', 'coder', [
       { outcome: 'complete', next: 'Boundary' },
@@ -184,7 +230,13 @@ export function buildPipeline(): Record<string, unknown> {
       Default: 'FinalizeFailed',
     },
     Publish: stageTask('publish', 'step', 'Checks'),
-    Checks: waitTask('checks', '$.admit.out.timeouts.checksSeconds', 'ChecksDecide', 'ChecksTimedOut'),
+    Checks: waitTask(
+      'checks',
+      'Checks',
+      '$.admit.out.timeouts.checksSeconds',
+      'ChecksDecide',
+      'ChecksTimedOut',
+    ),
     // CI that never reports ends the run with a cause people can act on, not a bare States.Timeout.
     ChecksTimedOut: {
       Type: 'Pass',
@@ -214,7 +266,13 @@ export function buildPipeline(): Record<string, unknown> {
       { outcome: 'blocked', next: 'FinalizeBlocked' },
     ]),
 
-    Approval: waitTask('approval', '$.admit.out.timeouts.approvalSeconds', 'Merge', 'FinalizeExpired'),
+    Approval: waitTask(
+      'approval',
+      'Approval',
+      '$.admit.out.timeouts.approvalSeconds',
+      'Merge',
+      'FinalizeExpired',
+    ),
     Merge: stageTask('merge', 'step', 'FinalizeSucceeded'),
     Revert: stageTask('revert', 'step', 'FinalizeFailed'),
 

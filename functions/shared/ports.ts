@@ -40,6 +40,19 @@ export interface Workflow {
   sendTaskHeartbeat(taskToken: string): Promise<boolean>;
 }
 
+/** A wait scheduled as an activity task, as GetActivityTask hands it to one worker. */
+export interface ClaimedWait {
+  taskToken: string;
+  /** The activity task's input (JSON text), as the state machine scheduled it. */
+  input: string;
+}
+
+/** The pipeline's wait activity: where the stage runner takes the token of a scheduled wait. */
+export interface WaitActivity {
+  /** The oldest scheduled wait, or undefined when none arrived within the long poll. */
+  take(): Promise<ClaimedWait | undefined>;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Queue (SQS), mail (SES v2), secrets (Secrets Manager)
 // ---------------------------------------------------------------------------------------------

@@ -5,10 +5,10 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { ulid } from 'ulid';
 import { OctokitGitHub, type OctokitGitHubOptions, parseGitHubCredentials } from './adapters/github';
 import { SecretsManagerSecrets } from './adapters/secrets';
-import { SfnWorkflow } from './adapters/workflow';
+import { SfnWaitActivity, SfnWorkflow } from './adapters/workflow';
 import type { Env } from './config';
 import { log } from './middleware';
-import type { Clock, GitHub, Ids, RequestPorts, Secrets, Store, Workflow } from './ports';
+import type { Clock, GitHub, Ids, RequestPorts, Secrets, Store, WaitActivity, Workflow } from './ports';
 import { createDocumentClient, DynamoStore } from './store/dynamo-store';
 
 /**
@@ -24,6 +24,11 @@ import { createDocumentClient, DynamoStore } from './store/dynamo-store';
  */
 export const awsClientConfig = {
   requestHandler: { connectionTimeout: 3_000, requestTimeout: 15_000 },
+} as const;
+
+/** GetActivityTask holds the request for up to 60 s before an empty answer. */
+export const longPollClientConfig = {
+  requestHandler: { connectionTimeout: 3_000, requestTimeout: 70_000 },
 } as const;
 
 export const systemClock: Clock = { now: () => Date.now() };
@@ -43,6 +48,11 @@ export function makeStore(config: Pick<Env, 'TABLE_NAME'>, clock: Clock = system
 
 export function makeWorkflow(config: Pick<Env, 'STATE_MACHINE_ARN'>): Workflow {
   return new SfnWorkflow(new SFNClient(awsClientConfig), config.STATE_MACHINE_ARN);
+}
+
+/** The stage runner's end of the wait activity (its worker name shows in ActivityStarted events). */
+export function makeWaitActivity(config: Pick<Env, 'WAIT_ACTIVITY_ARN'>): WaitActivity {
+  return new SfnWaitActivity(new SFNClient(longPollClientConfig), config.WAIT_ACTIVITY_ARN, 'stage-runner');
 }
 
 export function makeSecrets(): Secrets {

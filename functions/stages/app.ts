@@ -1,8 +1,7 @@
 import * as z from 'zod';
 import { admit } from './admit';
 import { checkChangeBoundary } from './boundary';
-import { decideAfterChecks, waitForChecks } from './checks';
-import { awaitClarification } from './clarify';
+import { decideAfterChecks } from './checks';
 import type { StageDeps } from './deps';
 import { finalize } from './finalize';
 import { implementTools, startImplement } from './implement';
@@ -11,16 +10,15 @@ import { planTools, startPlan } from './plan';
 import { publish } from './publish';
 import { revert } from './revert';
 import { reviewTools, startReview } from './review';
-import { requestApproval } from './approval';
+import { claimWait } from './wait';
 
 /**
  * The stage runner: one Lambda, dispatched by `stage` (state `PlanTools` → `plan.tools` →
- * functions/stages/plan.ts). Results are small pointers; the run item holds the state.
+ * functions/stages/plan.ts; `ApprovalClaim` → `wait.claim` → wait.ts, which opens approval.ts). Results are small pointers; the run item holds the state.
  */
 export const StageEvent = z.object({
   stage: z.string().min(1).max(40),
   runId: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/),
-  taskToken: z.string().min(1).max(4096).optional(),
   conversationId: z.string().min(1).max(80).optional(),
   turn: z.number().int().min(1).max(200).optional(),
   resume: z.unknown().optional(),
@@ -41,18 +39,17 @@ export const STAGES: Record<string, StageFn> = {
   'plan.start': (d, e) => startPlan(d, e.runId, e.resume),
   'plan.tools': (d, e) =>
     planTools(d, e.runId, need(e.conversationId, 'conversationId'), need(e.turn, 'turn')),
-  clarify: (d, e) => awaitClarification(d, e.runId, need(e.taskToken, 'taskToken')),
   'implement.start': (d, e) => startImplement(d, e.runId),
   'implement.tools': (d, e) =>
     implementTools(d, e.runId, need(e.conversationId, 'conversationId'), need(e.turn, 'turn')),
   boundary: (d, e) => checkChangeBoundary(d, e.runId),
   publish: (d, e) => publish(d, e.runId),
-  checks: (d, e) => waitForChecks(d, e.runId, need(e.taskToken, 'taskToken')),
   'checks.decide': (d, e) => decideAfterChecks(d, e.runId),
   'review.start': (d, e) => startReview(d, e.runId),
   'review.tools': (d, e) =>
     reviewTools(d, e.runId, need(e.conversationId, 'conversationId'), need(e.turn, 'turn')),
-  approval: (d, e) => requestApproval(d, e.runId, need(e.taskToken, 'taskToken')),
+  // The human and CI waits (clarify, checks, approval) open through the wait activity.
+  'wait.claim': (d, e) => claimWait(d, e.runId),
   merge: (d, e) => merge(d, e.runId),
   revert: (d, e) => revert(d, e.runId),
   finalize: (d, e) =>

@@ -12,6 +12,7 @@ import type {
   RepoRef,
   Secrets,
   Store,
+  WaitActivity,
   Workflow,
 } from '../shared/ports';
 
@@ -64,6 +65,8 @@ export interface StageDeps {
   store: Store;
   github: GitHub;
   workflow: Workflow;
+  /** Where `wait.claim` takes the tokens of scheduled waits. */
+  waits: WaitActivity;
   mailer: Mailer;
   secrets: Secrets;
   ids: Ids;

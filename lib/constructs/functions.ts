@@ -10,12 +10,16 @@ import type { SenderIdentity } from './email';
 import { FactoryFunction } from './node-function';
 import { DEAD_LETTER_HANDLER_TIMEOUT, type LlmQueues } from './queues';
 import type { FactorySecrets } from './secrets';
+import type { PipelineWaits } from './waits';
 import type { PipelineArns } from './workflow';
 
 export type FunctionName = 'webhook' | 'api' | 'approvals' | 'stages' | 'llmWorker' | 'llmDlq';
 type SecretName = 'github' | 'webhookSecret' | 'anthropic' | 'approvalKey';
-/** Step Functions access: start (+ describe, to confirm a retried start), stop, answer tokens. */
-type StatesAccess = 'start' | 'stop' | 'taskSuccess' | 'taskFailure';
+/**
+ * Step Functions access: start (+ describe, to confirm a retried start), stop, answer tokens
+ * (`waitTokens`: also the wait activity's), take scheduled waits (GetActivityTask).
+ */
+type StatesAccess = 'start' | 'stop' | 'taskSuccess' | 'taskFailure' | 'waitTokens' | 'takeWaits';
 
 interface FunctionSpec {
   /** Folder under functions/ holding handler.ts. */
@@ -40,7 +44,8 @@ export const FUNCTION_SPECS: Record<FunctionName, FunctionSpec> = {
     memorySize: 512,
     table: 'readWrite',
     secrets: ['webhookSecret', 'github'],
-    states: ['start', 'stop', 'taskSuccess'],
+    // Replies and CI results answer waits; a push to a PR awaiting approval fails its wait.
+    states: ['start', 'stop', 'taskSuccess', 'taskFailure', 'waitTokens'],
     sendEmail: false,
   },
   api: {
@@ -59,7 +64,7 @@ export const FUNCTION_SPECS: Record<FunctionName, FunctionSpec> = {
     memorySize: 256,
     table: 'readWrite',
     secrets: ['approvalKey', 'github'],
-    states: ['taskSuccess', 'taskFailure'],
+    states: ['taskSuccess', 'taskFailure', 'waitTokens'],
     sendEmail: false,
   },
   stages: {
@@ -69,7 +74,8 @@ export const FUNCTION_SPECS: Record<FunctionName, FunctionSpec> = {
     memorySize: 1024,
     table: 'readWrite',
     secrets: ['github', 'approvalKey'],
-    states: ['taskSuccess'],
+    // wait.claim takes scheduled waits, and fails one it cannot open.
+    states: ['taskSuccess', 'taskFailure', 'waitTokens', 'takeWaits'],
     sendEmail: true,
   },
   llmWorker: {
@@ -138,6 +144,7 @@ export interface FactoryFunctionsProps {
   secrets: FactorySecrets;
   encryptionKey?: kms.IKey;
   pipeline: PipelineArns;
+  waits: PipelineWaits;
   sender: SenderIdentity;
   /** The stage runner's timeout: longer than its longest state machine task. */
   stageRunnerTimeout: Duration;
@@ -176,7 +183,7 @@ export class FactoryFunctions extends Construct {
       this.grantTable(fn, spec.table, props);
       for (const secretName of spec.secrets)
         this.grantSecret(fn, props.secrets[secretName], props.encryptionKey);
-      this.grantStates(fn, spec.states, props.pipeline);
+      this.grantStates(fn, spec.states, props.pipeline, props.waits);
       if (spec.sendEmail) props.sender.grantSend(fn.role);
       return fn;
     };
@@ -237,21 +244,38 @@ export class FactoryFunctions extends Construct {
     key?.grant(fn.role, 'kms:Decrypt');
   }
 
-  private grantStates(fn: FactoryFunction, access: StatesAccess[], pipeline: PipelineArns): void {
+  private grantStates(
+    fn: FactoryFunction,
+    access: StatesAccess[],
+    pipeline: PipelineArns,
+    waits: PipelineWaits,
+  ): void {
     if (access.length === 0) return;
     const statements: iam.PolicyStatement[] = [];
     const onMachine: string[] = [];
+    const onActivity: string[] = [];
     const onExecutions: string[] = [];
     if (access.includes('start')) {
       onMachine.push('states:StartExecution');
       onExecutions.push('states:DescribeExecution');
     }
     if (access.includes('stop')) onExecutions.push('states:StopExecution');
-    // Task tokens are answered on the state machine that issued them.
-    if (access.includes('taskSuccess')) onMachine.push('states:SendTaskSuccess');
-    if (access.includes('taskFailure')) onMachine.push('states:SendTaskFailure');
+    // Callback tokens (LLM turns) are answered on the state machine that issued them; the waits'
+    // activity tokens on the activity (as CDK's Activity.grant documents for SendTaskSuccess).
+    const answers = [
+      ...(access.includes('taskSuccess') ? ['states:SendTaskSuccess'] : []),
+      ...(access.includes('taskFailure') ? ['states:SendTaskFailure'] : []),
+    ];
+    onMachine.push(...answers);
+    if (access.includes('waitTokens')) onActivity.push(...answers);
+    if (access.includes('takeWaits')) onActivity.push('states:GetActivityTask');
     if (onMachine.length > 0) {
       statements.push(new iam.PolicyStatement({ actions: onMachine, resources: [pipeline.stateMachineArn] }));
+    }
+    if (onActivity.length > 0) {
+      statements.push(
+        new iam.PolicyStatement({ actions: onActivity, resources: [waits.activity.activityArn] }),
+      );
     }
     if (onExecutions.length > 0) {
       statements.push(

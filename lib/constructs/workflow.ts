@@ -9,7 +9,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 
 /** The placeholders of statemachines/pipeline.asl.json, each substituted by this construct. */
-export const PIPELINE_PLACEHOLDERS = ['LlmQueueUrl', 'StageRunnerFunctionArn'] as const;
+export const PIPELINE_PLACEHOLDERS = ['LlmQueueUrl', 'StageRunnerFunctionArn', 'WaitActivityArn'] as const;
 
 /** `${Name}` placeholders used in an ASL document, sorted and deduplicated. */
 export function placeholdersOf(definition: string): string[] {
@@ -78,6 +78,8 @@ export interface PipelineWorkflowProps {
   definitionPath: string;
   stageRunner: lambda.IFunction;
   llmQueue: sqs.IQueue;
+  /** The activity of the human and CI waits (`${WaitActivityArn}`). */
+  waitActivity: sfn.IActivity;
   /** The LLM queue's customer managed key, if any: sending needs it. */
   encryptionKey?: kms.IKey;
   logRetentionDays: number;
@@ -99,6 +101,9 @@ export class PipelineWorkflow extends Construct {
     const substitutions: Record<(typeof PIPELINE_PLACEHOLDERS)[number], string> = {
       StageRunnerFunctionArn: props.stageRunner.functionArn,
       LlmQueueUrl: props.llmQueue.queueUrl,
+      // Scheduling an activity task needs no IAM action; with a customer managed key, the role's
+      // kms:GenerateDataKey below encrypts the task's input.
+      WaitActivityArn: props.waitActivity.activityArn,
     };
     const used = placeholdersOf(definition).join(', ');
     if (used !== Object.keys(substitutions).sort().join(', ')) {

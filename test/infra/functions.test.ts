@@ -14,6 +14,7 @@ import {
 import { LlmQueues } from '../../lib/constructs/queues';
 import { FactorySecrets } from '../../lib/constructs/secrets';
 import { FactoryTable } from '../../lib/constructs/table';
+import { PipelineWaits } from '../../lib/constructs/waits';
 import { PipelineArns } from '../../lib/constructs/workflow';
 
 // The six handlers are fixtures re-exporting one tiny module: bundling stays fast, while every
@@ -37,6 +38,7 @@ function functionsStack(customerKey: boolean) {
     secrets,
     encryptionKey,
     pipeline: new PipelineArns(stack),
+    waits: new PipelineWaits(stack, 'Waits', { encryptionKey }),
     sender: new SenderIdentity(stack, 'Email', { from: 'factory@acme.io' }),
     stageRunnerTimeout: Duration.seconds(150),
     llmMaxConcurrency: 7,
@@ -47,6 +49,7 @@ function functionsStack(customerKey: boolean) {
 type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
 
 const { app, stack, functions, template } = functionsStack(false);
+const waitsOf = (scope: Stack) => scope.node.findChild('Waits') as PipelineWaits;
 const resources = template.toJSON().Resources as ReturnType<Template['findResources']>;
 const logicalId = (construct: { node: { defaultChild?: unknown } }) =>
   stack.getLogicalId(construct.node.defaultChild as never);
@@ -63,11 +66,15 @@ function statementsOf(name: FunctionName): Statement[] {
     .flatMap((r) => r.Properties.PolicyDocument.Statement as Statement[])
     .map((s) => ({ ...s, Action: ([] as string[]).concat(s.Action) }));
 }
-const actionsOf = (name: FunctionName, prefix: string) =>
-  statementsOf(name)
-    .flatMap((s) => s.Action as string[])
-    .filter((action) => action.startsWith(prefix))
-    .sort();
+/** The distinct actions with this prefix (one action may be granted on several resources). */
+const actionsOf = (name: FunctionName, prefix: string) => [
+  ...new Set(
+    statementsOf(name)
+      .flatMap((s) => s.Action as string[])
+      .filter((action) => action.startsWith(prefix))
+      .sort(),
+  ),
+];
 const resourcesOf = (name: FunctionName, action: string) =>
   statementsOf(name)
     .filter((s) => (s.Action as string[]).includes(action))
@@ -126,6 +133,7 @@ describe('FactoryFunctions', () => {
   it('grants Step Functions access per function, nothing more', () => {
     expect(actionsOf('webhook', 'states:')).toEqual([
       'states:DescribeExecution',
+      'states:SendTaskFailure',
       'states:SendTaskSuccess',
       'states:StartExecution',
       'states:StopExecution',
@@ -136,7 +144,11 @@ describe('FactoryFunctions', () => {
       'states:StopExecution',
     ]);
     expect(actionsOf('approvals', 'states:')).toEqual(['states:SendTaskFailure', 'states:SendTaskSuccess']);
-    expect(actionsOf('stages', 'states:')).toEqual(['states:SendTaskSuccess']);
+    expect(actionsOf('stages', 'states:')).toEqual([
+      'states:GetActivityTask',
+      'states:SendTaskFailure',
+      'states:SendTaskSuccess',
+    ]);
     expect(actionsOf('llmWorker', 'states:')).toEqual(['states:SendTaskFailure', 'states:SendTaskSuccess']);
     expect(actionsOf('llmDlq', 'states:')).toEqual(['states:SendTaskFailure']);
 
@@ -146,6 +158,18 @@ describe('FactoryFunctions', () => {
     const [executions] = resourcesOf('webhook', 'states:StopExecution');
     expect(executions).toContain(':execution:FunctionsTest-Pipeline:*"');
     expect(resourcesOf('llmDlq', 'states:SendTaskFailure')).toEqual([machine]);
+
+    // The waits' tokens: only the stage runner takes them from the wait activity; it, the webhook
+    // and the approval links answer them there. The LLM functions answer callback tokens only.
+    const activity = JSON.stringify({ Ref: logicalId(waitsOf(stack).activity) });
+    expect(resourcesOf('stages', 'states:GetActivityTask')).toEqual([activity]);
+    for (const name of ['webhook', 'approvals', 'stages'] as const) {
+      expect(resourcesOf(name, 'states:SendTaskSuccess').sort(), name).toEqual([machine, activity].sort());
+    }
+    for (const name of ['webhook', 'api', 'approvals', 'llmWorker', 'llmDlq'] as const) {
+      expect(resourcesOf(name, 'states:GetActivityTask'), name).toEqual([]);
+    }
+    expect(resourcesOf('llmWorker', 'states:SendTaskSuccess')).toEqual([machine]);
   });
 
   it('grants table access on the table and its named indexes only', () => {

@@ -8,6 +8,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, describe, expect, it } from 'vitest';
+import { PipelineWaits } from '../../lib/constructs/waits';
 import {
   longestLambdaTaskSeconds,
   PIPELINE_PLACEHOLDERS,
@@ -32,18 +33,20 @@ function workflowStack(path = definitionPath, customerKey = false) {
   });
   const llmQueue = new sqs.Queue(stack, 'LlmQueue', { encryptionMasterKey: encryptionKey });
   const arns = new PipelineArns(stack);
+  const waits = new PipelineWaits(stack, 'Waits', { encryptionKey });
   const workflow = new PipelineWorkflow(stack, 'Workflow', {
     arns,
     definitionPath: path,
     stageRunner,
     llmQueue,
+    waitActivity: waits.activity,
     encryptionKey,
     logRetentionDays: 90,
   });
-  return { app, stack, workflow, arns, stageRunner, llmQueue, template: Template.fromStack(stack) };
+  return { app, stack, workflow, arns, stageRunner, llmQueue, waits, template: Template.fromStack(stack) };
 }
 
-const { app, stack, workflow, arns, stageRunner, llmQueue, template } = workflowStack();
+const { app, stack, workflow, arns, stageRunner, llmQueue, waits, template } = workflowStack();
 /** cdk-nag findings on this construct (the test's stand-in function and queue are not its concern). */
 const workflowFindings = (scope: App) =>
   new AwsSolutionsChecks()
@@ -61,6 +64,7 @@ describe('PipelineWorkflow', () => {
     expect(machine.DefinitionSubstitutions).toEqual({
       StageRunnerFunctionArn: { 'Fn::GetAtt': [idOf(stageRunner), 'Arn'] },
       LlmQueueUrl: { Ref: idOf(llmQueue) },
+      WaitActivityArn: { Ref: idOf(waits.activity) },
     });
     // The definition is the file itself, shipped as an asset.
     expect(machine.DefinitionS3Location).toBeDefined();
@@ -71,7 +75,7 @@ describe('PipelineWorkflow', () => {
     // One of the three LlmQueueUrl placeholders renamed: the file now uses a third name.
     writeFileSync(stray, definition.replace('{LlmQueueUrl}', '{OtherQueueUrl}'));
     expect(() => workflowStack(stray)).toThrow(
-      /uses the placeholders \[LlmQueueUrl, OtherQueueUrl, StageRunnerFunctionArn\] but .* substitutes \[LlmQueueUrl, StageRunnerFunctionArn\]/,
+      /uses the placeholders \[LlmQueueUrl, OtherQueueUrl, StageRunnerFunctionArn, WaitActivityArn\] but .* substitutes \[LlmQueueUrl, StageRunnerFunctionArn, WaitActivityArn\]/,
     );
   });
 

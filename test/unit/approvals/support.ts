@@ -5,6 +5,7 @@ import { parseModelConfig } from '../../../functions/shared/domain/models';
 import type { Run } from '../../../functions/shared/domain/run';
 import type {
   ApprovalRecord,
+  ClaimedWait,
   Clock,
   GitHub,
   Ids,
@@ -16,6 +17,7 @@ import type {
   Secrets,
   StartRunResult,
   Store,
+  WaitActivity,
   Workflow,
   WorkspaceFile,
 } from '../../../functions/shared/ports';
@@ -132,6 +134,17 @@ export class RecordingWorkflow implements Workflow {
   }
   async sendTaskHeartbeat(): Promise<boolean> {
     return true;
+  }
+}
+
+/** The wait activity: waits scheduled by a test, taken in order as GetActivityTask would. */
+export class QueuedWaits implements WaitActivity {
+  readonly queue: ClaimedWait[] = [];
+  schedule(input: unknown, taskToken: string): void {
+    this.queue.push({ taskToken, input: typeof input === 'string' ? input : JSON.stringify(input) });
+  }
+  async take(): Promise<ClaimedWait | undefined> {
+    return this.queue.shift();
   }
 }
 
@@ -267,6 +280,7 @@ export interface World {
   store: Store;
   github: ApprovalGitHub;
   workflow: RecordingWorkflow;
+  waits: QueuedWaits;
   mailer: CapturingMailer;
   stageDeps: StageDeps;
   approvalsDeps: ApprovalsDeps;
@@ -279,6 +293,7 @@ export function makeWorld(
   const store = options.store ?? new ApprovalFakeStore(clock);
   const github = new ApprovalGitHub();
   const workflow = new RecordingWorkflow();
+  const waits = new QueuedWaits();
   const mailer = new CapturingMailer();
   const secrets = staticSecrets();
   const sender = options.mailer ?? mailer;
@@ -286,6 +301,7 @@ export function makeWorld(
     store,
     github: github as unknown as GitHub,
     workflow,
+    waits,
     mailer: sender,
     secrets,
     ids: options.ids ?? testIds,
@@ -314,7 +330,7 @@ export function makeWorld(
     log: silentLog,
     settings: { approvalKeySecretId: KEY_SECRET_ID, defaultApprovers: [] },
   };
-  return { clock, store, github, workflow, mailer, stageDeps, approvalsDeps };
+  return { clock, store, github, workflow, waits, mailer, stageDeps, approvalsDeps };
 }
 
 /** The approve/reject links of an email's text part. */

@@ -13,6 +13,17 @@ const text = readFileSync(new URL('../../../statemachines/pipeline.asl.json', im
 const asl = JSON.parse(text) as { StartAt: string; States: Record<string, Record<string, unknown>> };
 const states = asl.States;
 
+type AslState = Record<string, unknown>;
+/** Every state, those inside Parallel branches included. */
+function everyState(from: Record<string, AslState> = states): Array<[string, AslState]> {
+  return Object.entries(from).flatMap(([name, state]) => [
+    [name, state] as [string, AslState],
+    ...((state.Branches as Array<{ States: Record<string, AslState> }> | undefined) ?? []).flatMap((b) =>
+      everyState(b.States),
+    ),
+  ]);
+}
+
 const LAMBDA_TRANSIENT = [
   'Lambda.ServiceException',
   'Lambda.AWSLambdaException',
@@ -48,7 +59,7 @@ describe('statemachines/pipeline.asl.json', () => {
   });
 
   it('gives every Task a timeout', () => {
-    for (const [name, s] of Object.entries(states)) {
+    for (const [name, s] of everyState()) {
       if (s.Type !== 'Task') continue;
       const has = typeof s.TimeoutSeconds === 'number' || typeof s.TimeoutSecondsPath === 'string';
       expect(has, `${name} has no TimeoutSeconds`).toBe(true);
@@ -56,9 +67,7 @@ describe('statemachines/pipeline.asl.json', () => {
   });
 
   it("retries AWS's transient Lambda errors on every Lambda task", () => {
-    const lambdaTasks = Object.entries(states).filter(([, s]) =>
-      String(s.Resource).includes(':lambda:invoke'),
-    );
+    const lambdaTasks = everyState().filter(([, s]) => String(s.Resource).includes(':lambda:invoke'));
     expect(lambdaTasks.length).toBeGreaterThan(10);
     for (const [name, s] of lambdaTasks) {
       const retried = ((s.Retry as Array<{ ErrorEquals: string[] }>) ?? []).flatMap((r) => r.ErrorEquals);
@@ -67,9 +76,9 @@ describe('statemachines/pipeline.asl.json', () => {
     }
   });
 
-  it('catches every error on every Task', () => {
+  it('catches every error on every Task and Parallel (a branch fails its Parallel)', () => {
     for (const [name, s] of Object.entries(states)) {
-      if (s.Type !== 'Task') continue;
+      if (s.Type !== 'Task' && s.Type !== 'Parallel') continue;
       const caught = ((s.Catch as Array<{ ErrorEquals: string[] }>) ?? []).flatMap((c) => c.ErrorEquals);
       expect(caught, `${name} has no States.ALL catch`).toContain('States.ALL');
     }
@@ -111,7 +120,55 @@ describe('statemachines/pipeline.asl.json', () => {
 
   it('uses only the placeholders the CDK stack and the embedded stack substitute', () => {
     const placeholders = new Set([...text.matchAll(/\$\{([A-Za-z]+)\}/g)].map((m) => m[1]));
-    expect([...placeholders].sort()).toEqual(['LlmQueueUrl', 'StageRunnerFunctionArn']);
+    expect([...placeholders].sort()).toEqual(['LlmQueueUrl', 'StageRunnerFunctionArn', 'WaitActivityArn']);
+  });
+
+  it("ignores an LLM turn's task output: Tools reads the stored turn the loop expects", () => {
+    for (const stage of ['Plan', 'Implement', 'Review']) {
+      expect(states[`${stage}Turn`]?.ResultPath, stage).toBeNull();
+      const tools = states[`${stage}Tools`] as { Parameters: { Payload: Record<string, string> } };
+      expect(tools.Parameters.Payload['turn.$'], stage).toBe('$.loop.out.turn');
+    }
+  });
+
+  it('passes a task token in no parameters but the LLM turns (SPEC §4): the waits are activity tasks', () => {
+    const withToken = everyState()
+      .filter(([, s]) => JSON.stringify(s.Parameters ?? {}).includes('$$.Task.Token'))
+      .map(([name, s]) => [name, s.Resource]);
+    expect(withToken.sort()).toEqual(
+      ['ImplementTurn', 'PlanTurn', 'ReviewTurn'].map((name) => [
+        name,
+        'arn:aws:states:::sqs:sendMessage.waitForTaskToken',
+      ]),
+    );
+    expect(text).not.toContain('lambda:invoke.waitForTaskToken');
+
+    for (const [wait, stage] of [
+      ['Clarify', 'clarify'],
+      ['Checks', 'checks'],
+      ['Approval', 'approval'],
+    ] as const) {
+      const parallel = states[wait] as {
+        Type: string;
+        Branches: Array<{ States: Record<string, AslState> }>;
+      };
+      expect(parallel.Type, wait).toBe('Parallel');
+      const [waiting, claim] = parallel.Branches.map((b) => b.States);
+      expect(waiting?.[`${wait}Wait`]).toMatchObject({
+        Type: 'Task',
+        Resource: '${WaitActivityArn}',
+        Parameters: { stage, 'runId.$': '$.runId' },
+        TimeoutSecondsPath: `$.admit.out.timeouts.${stage}Seconds`,
+      });
+      expect(claim?.[`${wait}Claim`]).toMatchObject({
+        Resource: 'arn:aws:states:::lambda:invoke',
+        Parameters: { Payload: { stage: 'wait.claim', 'runId.$': '$.runId' } },
+      });
+      // A wait's timeout ends the run with its own status, not as a fault.
+      const timeout = (parallel as unknown as { Catch: Array<{ ErrorEquals: string[]; Next: string }> })
+        .Catch[0];
+      expect(timeout?.ErrorEquals).toContain('States.Timeout');
+    }
   });
 
   it('fails the execution only for FAILED runs (the ExecutionsFailed alarm means faults)', () => {
