@@ -22,12 +22,13 @@ const ESM_REQUIRE_BANNER =
   "import { createRequire as __factoryCreateRequire } from 'node:module'; const require = __factoryCreateRequire(import.meta.url);";
 
 /** The environment contract with placeholder values: enough for module scope to build its clients. */
-const HANDLER_ENV: Record<string, string> = {
+export const HANDLER_ENV: Record<string, string> = {
   AWS_REGION: 'us-east-1',
   AWS_ACCESS_KEY_ID: 'bench',
   AWS_SECRET_ACCESS_KEY: 'bench',
   TABLE_NAME: 'code-factory',
   STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:code-factory-pipeline',
+  WAIT_ACTIVITY_ARN: 'arn:aws:states:us-east-1:000000000000:activity:code-factory-waits',
   LLM_QUEUE_URL: 'http://127.0.0.1:9/000000000000/code-factory-llm',
   WEBHOOK_SECRET_ID: 'code-factory/webhook-secret',
   GITHUB_SECRET_ID: 'code-factory/github',

@@ -130,6 +130,7 @@ export async function benchLlmRate(options: {
       ...process.env,
       TABLE_NAME: 'code-factory',
       STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:bench',
+      WAIT_ACTIVITY_ARN: 'arn:aws:states:us-east-1:000000000000:activity:bench-waits',
       LLM_QUEUE_URL: queues.queueUrl,
       WEBHOOK_SECRET_ID: 'unused',
       GITHUB_SECRET_ID: 'unused',
