@@ -6,6 +6,7 @@ import { FAKE_CREDENTIALS, LOCAL_REGION } from '../../local/emulators/dynamodb';
 import type { Stack } from '../../local/stack';
 import { forgeGet, type Sandbox } from '../e2e/pipeline/support';
 import {
+  api,
   approvalLinks,
   decide,
   firstRun,
@@ -13,14 +14,16 @@ import {
   SAMPLE,
   startTestStack,
   waitForEnd,
+  waitForStatus,
 } from '../support/e2e';
 import { localClient } from '../support/dynamodb';
 import { historyOf } from './support';
 
 /**
  * Fault suite: after a full run (label → … → approval through the real page → merge), no secret
- * may appear in any DynamoDB item, execution history, log line, or on the forge (PR bodies,
- * comments, reviews, commit messages). The approval wait's task token lives only in its pending
+ * may appear in any DynamoDB item, execution history, log line, API response (read while the run
+ * waits for approval and after it ends), or on the forge (PR bodies, comments, reviews, commit
+ * messages). The approval wait's task token lives only in its pending
  * wait item: the waits are activity tasks, so it is in no execution history event at all. The LLM
  * turns' callback tokens (SPEC §4: `sqs:sendMessage.waitForTaskToken`) may appear only where Step
  * Functions itself records them, the TaskScheduled parameters of those SQS tasks (decision 0004).
@@ -102,6 +105,23 @@ async function scanTable(): Promise<string[]> {
   return items;
 }
 
+/** What API consumers can read about the run: the run, its events, the run list, the work item. */
+async function apiTexts(runId: string): Promise<string[]> {
+  const paths = [
+    `/v1/runs/${runId}`,
+    `/v1/runs/${runId}/events?limit=100`,
+    `/v1/runs?repo=${SAMPLE}`,
+    `/v1/work-items/${SAMPLE}/1`,
+  ];
+  const texts: string[] = [];
+  for (const path of paths) {
+    const response = await api(stack, 'GET', path);
+    expect(response.status, path).toBe(200);
+    texts.push(JSON.stringify(response.json));
+  }
+  return texts;
+}
+
 async function allHistories(): Promise<Array<{ name: string; text: string; events: HistoryEvent[] }>> {
   const result: Array<{ name: string; text: string; events: HistoryEvent[] }> = [];
   for await (const page of paginateListExecutions(
@@ -157,6 +177,11 @@ describe('no secret leaks after a full run', () => {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     })();
+    // What the API shows while the run waits for approval (its wait token stored), and after.
+    await waitForStatus(stack, run.runId, ['AWAITING_APPROVAL']);
+    const waiting = await stack.store.getWait('approval', run.runId);
+    if (waiting) waitTokens.add(waiting.taskToken);
+    const apiResponses = await apiTexts(run.runId);
     expect(await decide(stack, run.runId, 'approve')).toBeLessThan(400);
     const ended = await waitForEnd(stack, run.runId, 60_000);
     expect(ended.status).toBe('SUCCEEDED');
@@ -196,6 +221,7 @@ describe('no secret leaks after a full run', () => {
 
     const items = await scanTable();
     const forge = await forgeTexts();
+    apiResponses.push(...(await apiTexts(run.runId)));
     const logText = logs.join('\n');
     expect(items.length).toBeGreaterThan(10);
     expect(logText.length).toBeGreaterThan(0);
@@ -208,6 +234,7 @@ describe('no secret leaks after a full run', () => {
     for (const item of items) look(`table item ${item.slice(0, 80)}`, item, { ...secrets, ...tokens });
     for (const text of forge) look('the forge', text, { ...secrets, ...tokens });
     look('the logs', logText, { ...secrets, ...tokens });
+    for (const text of apiResponses) look('an API response', text, { ...secrets, ...tokens });
     for (const history of histories) {
       look(`execution ${history.name} input/output`, history.text, { ...secrets, ...tokens });
       for (const event of history.events) {
