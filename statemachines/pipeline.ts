@@ -54,15 +54,23 @@ function stageTask(stage: string, slot: string, next: string, extra: Record<stri
 
 /**
  * A human or CI wait whose task token never passes through the state machine's data: `<name>Wait`
- * is an activity task scheduled with the run id only; `<name>Claim`, beside it, has the stage
- * runner take a scheduled wait with GetActivityTask, store its token server-side and open the wait
- * (ask the questions, read CI, email the approvers). A webhook or an approval link answers it.
- * Callback parameters (`$$.Task.Token`) would be recorded in the execution history; an
- * activity's token is handed to the worker alone (decision 0004). `$.wait.resume` holds the answer.
+ * is an activity task scheduled with `{stage, runId, waitId}` only; `<name>Claim`, beside it, has
+ * the stage runner take scheduled waits with GetActivityTask until this one is taken, storing each
+ * token server-side and opening its wait (ask the questions, read CI, email the approvers). A
+ * webhook or an approval link answers it. Callback parameters (`$$.Task.Token`) would be recorded
+ * in the execution history; an activity's token is handed to the worker alone (decision 0004).
+ * `waitId` (a UUID per entry) tells this wait from earlier ones of the same run. A claim that
+ * fails ends the run `WaitNotOpened`, never as the wait's own timeout. `$.wait.resume` holds the
+ * answer.
  */
 function waitTask(stage: string, name: string, timeoutPath: string, next: string, onTimeout: string): State {
   return {
     Type: 'Parallel',
+    Parameters: {
+      'runId.$': '$.runId',
+      'waitId.$': 'States.UUID()',
+      'timeoutSeconds.$': timeoutPath,
+    },
     Branches: [
       {
         StartAt: `${name}Wait`,
@@ -70,8 +78,8 @@ function waitTask(stage: string, name: string, timeoutPath: string, next: string
           [`${name}Wait`]: {
             Type: 'Task',
             Resource: '${WaitActivityArn}',
-            Parameters: { stage, 'runId.$': '$.runId' },
-            TimeoutSecondsPath: timeoutPath,
+            Parameters: { stage, 'runId.$': '$.runId', 'waitId.$': '$.waitId' },
+            TimeoutSecondsPath: '$.timeoutSeconds',
             End: true,
           },
         },
@@ -84,13 +92,17 @@ function waitTask(stage: string, name: string, timeoutPath: string, next: string
             Resource: 'arn:aws:states:::lambda:invoke',
             Parameters: {
               FunctionName: '${StageRunnerFunctionArn}',
-              Payload: { stage: 'wait.claim', 'runId.$': '$.runId' },
+              Payload: { stage: 'wait.claim', wait: stage, 'runId.$': '$.runId', 'waitId.$': '$.waitId' },
             },
-            ResultSelector: { 'claimed.$': '$.Payload.claimed' },
+            ResultSelector: { 'opened.$': '$.Payload.opened' },
             TimeoutSeconds: STAGE_RUNNER_TIMEOUT_SECONDS,
             Retry: retryTransient,
+            // Within the branch: a claim's own failure (its timeout included) must not reach the
+            // Parallel's Catch as States.Timeout, which means "nobody answered in time".
+            Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$', Next: `${name}NotOpened` }],
             End: true,
           },
+          [`${name}NotOpened`]: { Type: 'Fail', Error: 'WaitNotOpened', CausePath: '$.Cause' },
         },
       },
     ],

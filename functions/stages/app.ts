@@ -10,7 +10,7 @@ import { planTools, startPlan } from './plan';
 import { publish } from './publish';
 import { revert } from './revert';
 import { reviewTools, startReview } from './review';
-import { claimWait } from './wait';
+import { claimWait, WaitKind } from './wait';
 
 /**
  * The stage runner: one Lambda, dispatched by `stage` (state `PlanTools` → `plan.tools` →
@@ -24,6 +24,9 @@ export const StageEvent = z.object({
   resume: z.unknown().optional(),
   status: z.string().max(40).optional(),
   error: z.unknown().optional(),
+  /** wait.claim: which wait this claim's run scheduled, and its id. */
+  wait: WaitKind.optional(),
+  waitId: z.string().uuid().optional(),
 });
 export type StageEvent = z.infer<typeof StageEvent>;
 
@@ -49,7 +52,8 @@ export const STAGES: Record<string, StageFn> = {
   'review.tools': (d, e) =>
     reviewTools(d, e.runId, need(e.conversationId, 'conversationId'), need(e.turn, 'turn')),
   // The human and CI waits (clarify, checks, approval) open through the wait activity.
-  'wait.claim': (d, e) => claimWait(d, e.runId),
+  'wait.claim': (d, e) =>
+    claimWait(d, { stage: need(e.wait, 'wait'), runId: e.runId, waitId: need(e.waitId, 'waitId') }),
   merge: (d, e) => merge(d, e.runId),
   revert: (d, e) => revert(d, e.runId),
   finalize: (d, e) =>

@@ -22,12 +22,21 @@ export class NoApprovers extends FactoryError {
 const WAIT_GRACE_SECONDS = 3600;
 
 /**
- * approval (callback): mark the PR ready, store the task token server-side as the run's approval
- * wait, and email each approver a personal signed link. The links carry an approval id and an
- * HMAC, never the task token; functions/approvals decides and answers the token.
+ * approval (opened by wait.claim with the wait's token): mark the PR ready, store the task token
+ * server-side as the run's approval wait, and email each approver a personal signed link. The
+ * links carry an approval id and an HMAC, never the task token; functions/approvals decides and
+ * answers the token.
  */
-export async function requestApproval(deps: StageDeps, runId: string, taskToken: string): Promise<void> {
-  const run = await mutateRun(deps, runId, (r) => enterStage(r, 'approval', deps.now(), 'AWAITING_APPROVAL'));
+export async function requestApproval(
+  deps: StageDeps,
+  runId: string,
+  taskToken: string,
+  waitId: string,
+): Promise<void> {
+  const run = await mutateRun(deps, runId, (r) => ({
+    ...enterStage(r, 'approval', deps.now(), 'AWAITING_APPROVAL'),
+    openWaitId: waitId,
+  }));
   if (!run.prNumber || !run.headSha) throw new Error('approval needs a published pull request');
   const repo = deps.repoOf(run);
   const contract = deps.contractOf(run);
@@ -37,7 +46,7 @@ export async function requestApproval(deps: StageDeps, runId: string, taskToken:
 
   await deps.github.markReadyForReview(repo, run.prNumber);
 
-  // A retried invocation (new task token) makes earlier links of this run stale.
+  // Links of an earlier approval wait of this run (another waitId) are stale.
   const decidedAt = deps.now();
   for (const earlier of await deps.store.listApprovalsForRun(runId)) {
     if (earlier.state === 'PENDING')

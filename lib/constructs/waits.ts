@@ -3,6 +3,9 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 
+/** Step Functions' limit on activity names. */
+const MAX_ACTIVITY_NAME = 80;
+
 export interface PipelineWaitsProps {
   /** The stack's customer managed key, if any: the activity's task inputs are encrypted with it. */
   encryptionKey?: kms.IKey;
@@ -20,9 +23,15 @@ export class PipelineWaits extends Construct {
 
   constructor(scope: Construct, id: string, props: PipelineWaitsProps = {}) {
     super(scope, id);
+    // One per stack, like the pipeline (lib/constructs/workflow.ts PipelineArns).
+    const activityName = `${Stack.of(this).stackName}-Waits`;
+    if (activityName.length > MAX_ACTIVITY_NAME) {
+      throw new Error(
+        `the stack name '${Stack.of(this).stackName}' is too long: the wait activity '${activityName}' would exceed Step Functions' ${MAX_ACTIVITY_NAME}-character limit on activity names`,
+      );
+    }
     this.activity = new sfn.Activity(this, 'Activity', {
-      // One per stack, like the pipeline (lib/constructs/workflow.ts PipelineArns).
-      activityName: `${Stack.of(this).stackName}-Waits`,
+      activityName,
       ...(props.encryptionKey && {
         encryptionConfiguration: new sfn.CustomerManagedEncryptionConfiguration(
           props.encryptionKey,

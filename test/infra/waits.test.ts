@@ -37,6 +37,14 @@ describe('PipelineWaits', () => {
     );
   });
 
+  it('refuses a stack name that would make the activity name longer than Step Functions allows', () => {
+    const app = new App();
+    const stack = new Stack(app, `C${'o'.repeat(74)}`);
+    expect(() => new PipelineWaits(stack, 'Waits')).toThrow(
+      /too long: the wait activity .* 80-character limit/,
+    );
+  });
+
   it('passes cdk-nag', () => {
     for (const customerKey of [false, true]) {
       const { app } = waitsStack(customerKey);

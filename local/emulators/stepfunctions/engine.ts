@@ -3,7 +3,7 @@ import '../../polyfills';
 import { randomUUID } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
-import { Activities, DEFAULT_ACTIVITY_POLL_MS } from './activities';
+import { Activities, DEFAULT_ACTIVITY_POLL_MS, isActivityArn } from './activities';
 import { SfnServiceError, TaskError, UncatchableTaskError } from './errors';
 import { type BoundResource, bindResource, type IntegrationClients, invokeIntegration } from './integrations';
 import {
@@ -103,6 +103,8 @@ interface TaskSpec {
   /** TimeoutSecondsPath / HeartbeatSecondsPath, resolved through injected Parameters fields. */
   timeoutFromInput?: boolean;
   heartbeatFromInput?: boolean;
+  /** The Parallel states this task sits in (innermost last): their failure withdraws it. */
+  enclosing: string[];
 }
 interface RegisteredMachine {
   name: string;
@@ -116,6 +118,7 @@ interface RegisteredMachine {
 
 /** One Task invocation in flight. */
 interface ActiveTask {
+  stateName: string;
   settled: boolean;
   timers: NodeJS.Timeout[];
   token?: string;
@@ -391,7 +394,7 @@ export class StepFunctionsEngine {
     task: TaskSpec,
     input: unknown,
   ): Promise<unknown> {
-    const active: ActiveTask = { settled: false, timers: [] };
+    const active: ActiveTask = { stateName, settled: false, timers: [] };
     execution.tasks.add(active);
     const bound = task.bound;
     const isActivity = bound?.resourceType === 'activity';
@@ -406,8 +409,9 @@ export class StepFunctionsEngine {
 
     // Armed before the engine's own Task timer (same delay, created after this call returns), so
     // it fires first: it records TaskTimedOut and spends the token; the engine then raises its
-    // States.Timeout (which, unlike ours, States.TaskFailed does not match, as on AWS).
-    if (timeoutSeconds !== undefined) {
+    // States.Timeout (which, unlike ours, States.TaskFailed does not match, as on AWS). An
+    // activity's clock starts when a worker takes it instead (scheduleActivity).
+    if (timeoutSeconds !== undefined && !isActivity) {
       active.timers.push(
         setTimeout(() => {
           if (active.settled) return;
@@ -516,14 +520,15 @@ export class StepFunctionsEngine {
       active.timers.push(heartbeatTimer);
     };
 
-    if (isActivity)
+    if (isActivity) {
       return this.scheduleActivity(execution, active, task.resource, taskInput, {
         token,
-        answer: answer.promise,
+        answer,
         timeoutSeconds,
         heartbeatSeconds,
         armHeartbeat,
       });
+    }
 
     const parameters = replaceText(taskInput, this.tokenPlaceholder, token);
     this.appendTaskScheduled(execution, resourceFields, parameters, timeoutSeconds, heartbeatSeconds);
@@ -551,7 +556,9 @@ export class StepFunctionsEngine {
   /**
    * An activity task: scheduled with its input only (the token is not part of it, so it never
    * reaches the history), queued until a worker takes it with GetActivityTask, then answered by
-   * that worker's SendTask* calls like any callback.
+   * that worker's SendTask* calls like any callback. As on AWS, TimeoutSeconds and
+   * HeartbeatSeconds count from ActivityStarted: a task no worker takes waits (the execution's
+   * own timeout still applies).
    */
   private scheduleActivity(
     execution: RunningExecution,
@@ -560,7 +567,7 @@ export class StepFunctionsEngine {
     input: unknown,
     wait: {
       token: string;
-      answer: Promise<unknown>;
+      answer: { promise: Promise<unknown>; reject: (error: Error) => void };
       timeoutSeconds: number | undefined;
       heartbeatSeconds: number | undefined;
       armHeartbeat: () => void;
@@ -583,15 +590,30 @@ export class StepFunctionsEngine {
       ...(wait.timeoutSeconds !== undefined && { timeoutInSeconds: wait.timeoutSeconds }),
       ...(wait.heartbeatSeconds !== undefined && { heartbeatInSeconds: wait.heartbeatSeconds }),
     });
-    if (wait.heartbeatSeconds !== undefined) wait.armHeartbeat();
+    const { timeoutSeconds } = wait;
     this.activities.schedule(activityArn, {
       token: wait.token,
       input: inputText,
       isOpen: () => !active.settled && execution.record.status === 'RUNNING',
-      onStarted: (workerName) =>
-        this.appendTaskEvent(execution, 'ActivityStarted', 'activityStartedEventDetails', { workerName }),
+      onStarted: (workerName) => {
+        this.appendTaskEvent(execution, 'ActivityStarted', 'activityStartedEventDetails', { workerName });
+        if (wait.heartbeatSeconds !== undefined) wait.armHeartbeat();
+        if (timeoutSeconds === undefined) return;
+        active.timers.push(
+          setTimeout(() => {
+            if (active.settled) return;
+            this.settleTask(execution, active);
+            const cause = `Task did not complete within ${timeoutSeconds} seconds`;
+            this.appendTaskEvent(execution, ...ACTIVITY_OUTCOMES.timedOut, {
+              error: 'States.Timeout',
+              cause,
+            });
+            wait.answer.reject(new TaskError('States.Timeout', cause));
+          }, timeoutSeconds * 1000),
+        );
+      },
     });
-    return wait.answer;
+    return wait.answer.promise;
   }
 
   private taskFailed(
@@ -683,6 +705,15 @@ export class StepFunctionsEngine {
           output: JSON.stringify(event.state.output ?? null),
         });
         break;
+      case 'StateFailed':
+      case 'StateCaught':
+        // A failed Parallel stops its other branches: their tasks end unanswered (an activity
+        // still queued is never handed out; a callback token stops working).
+        if (event.state.type === 'Parallel') this.withdrawTasksIn(execution, event.state.name);
+        return;
+      case 'ParallelBranchFailed':
+        this.withdrawTasksIn(execution, event.parentState.name);
+        return;
       case 'MapIterationStarted':
       case 'MapIterationSucceeded':
       case 'MapIterationFailed': {
@@ -731,6 +762,13 @@ export class StepFunctionsEngine {
         return;
     }
     this.afterAppend(execution);
+  }
+
+  private withdrawTasksIn(execution: RunningExecution, parallelName: string): void {
+    for (const active of [...execution.tasks]) {
+      if (execution.machine.tasks.get(active.stateName)?.enclosing.includes(parallelName))
+        this.settleTask(execution, active);
+    }
   }
 
   private afterAppend(execution: RunningExecution): void {
@@ -826,11 +864,15 @@ function prepareDefinition(
   const copy = JSON.parse(JSON.stringify(definition)) as StateMachineDefinition & Record<string, unknown>;
   if (typeof copy.TimeoutSeconds === 'number')
     copy.TimeoutSeconds = Math.min(copy.TimeoutSeconds, MAX_TIMER_SECONDS);
-  visitStates(copy.States as unknown as Record<string, AslState>, tasks);
+  visitStates(copy.States as unknown as Record<string, AslState>, tasks, []);
   return copy;
 }
 
-function visitStates(states: Record<string, AslState>, tasks: Map<string, TaskSpec>): void {
+function visitStates(
+  states: Record<string, AslState>,
+  tasks: Map<string, TaskSpec>,
+  enclosing: string[],
+): void {
   for (const [name, state] of Object.entries(states)) {
     if (state.Type === 'Task') {
       if (tasks.has(name)) {
@@ -872,15 +914,22 @@ function visitStates(states: Record<string, AslState>, tasks: Map<string, TaskSp
         ...(heartbeatSeconds !== undefined && { heartbeatSeconds }),
         ...(timeoutPath !== undefined && { timeoutFromInput: true }),
         ...(heartbeatPath !== undefined && { heartbeatFromInput: true }),
+        enclosing,
       });
-      if (!timeoutPath) state.TimeoutSeconds = timeoutSeconds ?? MAX_TIMER_SECONDS;
+      if (isActivityArn(resource)) {
+        // The engine's own timers would count from scheduling; this engine times an activity
+        // from ActivityStarted, as AWS does (scheduleActivity).
+        delete state.TimeoutSecondsPath;
+        delete state.HeartbeatSeconds;
+        state.TimeoutSeconds = MAX_TIMER_SECONDS;
+      } else if (!timeoutPath) state.TimeoutSeconds = timeoutSeconds ?? MAX_TIMER_SECONDS;
     }
     for (const branch of (state.Branches as Array<{ States: Record<string, AslState> }> | undefined) ?? []) {
-      visitStates(branch.States, tasks);
+      visitStates(branch.States, tasks, [...enclosing, name]);
     }
     for (const key of ['Iterator', 'ItemProcessor'] as const) {
       const nested = state[key] as { States?: Record<string, AslState> } | undefined;
-      if (nested?.States) visitStates(nested.States, tasks);
+      if (nested?.States) visitStates(nested.States, tasks, enclosing);
     }
   }
 }

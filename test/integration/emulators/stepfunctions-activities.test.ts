@@ -85,6 +85,46 @@ const machine = (activityArn: string) => ({
   },
 });
 
+/** A Parallel whose second branch fails at once: the activity beside it must be withdrawn. */
+const failingBeside = (activityArn: string) => ({
+  StartAt: 'Waiting',
+  States: {
+    Waiting: {
+      Type: 'Parallel',
+      Branches: [
+        {
+          StartAt: 'Wait',
+          States: {
+            Wait: {
+              Type: 'Task',
+              Resource: activityArn,
+              Parameters: { 'runId.$': '$.runId' },
+              TimeoutSeconds: 30,
+              End: true,
+            },
+          },
+        },
+        {
+          StartAt: 'Boom',
+          States: {
+            Boom: {
+              Type: 'Task',
+              Resource: 'arn:aws:states:::lambda:invoke',
+              Parameters: { FunctionName: 'boom', Payload: {} },
+              End: true,
+            },
+          },
+        },
+      ],
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Failed' }],
+      End: true,
+    },
+    // The execution goes on after the failed Parallel (as a run goes on to finalize).
+    Failed: { Type: 'Wait', Seconds: 1, Next: 'Done' },
+    Done: { Type: 'Pass', Result: 'branch failed', ResultPath: '$.outcome', End: true },
+  },
+});
+
 describe('activities: GetActivityTask hands a scheduled task to one worker; its token stays out of the history', () => {
   let sfn: StepFunctionsEmulator;
   let client: SFNClient;
@@ -98,8 +138,14 @@ describe('activities: GetActivityTask hands a scheduled task to one worker; its 
       stateMachines: [
         { name: 'waiting', definition: machine(arn) },
         { name: 'missing', definition: machine(`arn:aws:states:${REGION}:000000000000:activity:nope`) },
+        { name: 'failing-beside', definition: failingBeside(arn) },
       ],
-      lambdas: {},
+      lambdas: {
+        boom: async () => {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          throw new Error('boom');
+        },
+      },
       activities,
       activityPollMs: POLL_MS,
     });
@@ -207,6 +253,43 @@ describe('activities: GetActivityTask hands a scheduled task to one worker; its 
     const answer = await take();
     expect(answer.taskToken).toBeUndefined();
     expect(Date.now() - started).toBeGreaterThanOrEqual(POLL_MS - 50);
+  });
+
+  it('times a task from when a worker takes it, as AWS does: one nobody takes keeps waiting', async () => {
+    const executionArn = await start('run-untaken', 1);
+    await waitForEvent(client, executionArn, 'ActivityScheduled');
+    await new Promise((resolve) => setTimeout(resolve, 1_300));
+    expect((await client.send(new DescribeExecutionCommand({ executionArn }))).status).toBe('RUNNING');
+
+    const task = await take();
+    expect(task.taskToken).toBeTruthy();
+    const ended = await waitForEnd(client, executionArn);
+    expect(JSON.parse(ended.output as string).outcome).toBe('timed out');
+    const types = (await history(client, executionArn)).map((event) => event.type);
+    expect(types.indexOf('ActivityStarted')).toBeLessThan(types.indexOf('ActivityTimedOut'));
+  });
+
+  it('withdraws a queued task when a sibling branch fails its Parallel: no worker ever gets it', async () => {
+    const executionArn = await client
+      .send(
+        new StartExecutionCommand({
+          stateMachineArn: sfn.stateMachineArn('failing-beside'),
+          name: 'run-withdrawn',
+          input: JSON.stringify({ runId: 'run-withdrawn' }),
+        }),
+      )
+      .then((out) => out.executionArn as string);
+    await waitForEvent(client, executionArn, 'WaitStateEntered');
+    // Still running, its activity task still queued had it not been withdrawn: a poll gets nothing.
+    expect((await take()).taskToken).toBeUndefined();
+    const ended = await waitForEnd(client, executionArn);
+    expect(JSON.parse(ended.output as string).outcome).toBe('branch failed');
+    // A later execution's task is the one a worker gets, not the withdrawn one.
+    const next = await start('run-after-withdrawal');
+    const task = await take();
+    expect(JSON.parse(task.input as string).runId).toBe('run-after-withdrawal');
+    await client.send(new SendTaskSuccessCommand({ taskToken: task.taskToken, output: '{}' }));
+    expect((await waitForEnd(client, next)).status).toBe('SUCCEEDED');
   });
 
   it('an activity that does not exist fails the execution; polling it is ActivityDoesNotExist', async () => {

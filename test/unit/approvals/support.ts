@@ -140,11 +140,17 @@ export class RecordingWorkflow implements Workflow {
 /** The wait activity: waits scheduled by a test, taken in order as GetActivityTask would. */
 export class QueuedWaits implements WaitActivity {
   readonly queue: ClaimedWait[] = [];
+  takes = 0;
+  /** What happens during an empty poll (another claim's work, time passing) before it answers. */
+  onEmpty?: () => Promise<void> | void;
   schedule(input: unknown, taskToken: string): void {
     this.queue.push({ taskToken, input: typeof input === 'string' ? input : JSON.stringify(input) });
   }
   async take(): Promise<ClaimedWait | undefined> {
-    return this.queue.shift();
+    this.takes += 1;
+    const next = this.queue.shift();
+    if (!next) await this.onEmpty?.();
+    return next;
   }
 }
 

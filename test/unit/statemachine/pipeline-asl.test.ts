@@ -150,24 +150,36 @@ describe('statemachines/pipeline.asl.json', () => {
     ] as const) {
       const parallel = states[wait] as {
         Type: string;
+        Parameters: Record<string, string>;
         Branches: Array<{ States: Record<string, AslState> }>;
+        Catch: Array<{ ErrorEquals: string[]; Next: string }>;
       };
       expect(parallel.Type, wait).toBe('Parallel');
+      // One id per entry into the wait, so a claim can tell its wait from an earlier one.
+      expect(parallel.Parameters).toMatchObject({
+        'runId.$': '$.runId',
+        'waitId.$': 'States.UUID()',
+        'timeoutSeconds.$': `$.admit.out.timeouts.${stage}Seconds`,
+      });
       const [waiting, claim] = parallel.Branches.map((b) => b.States);
+      // (asl-validator, run above, adds QueryLanguage to the parsed states.)
       expect(waiting?.[`${wait}Wait`]).toMatchObject({
         Type: 'Task',
         Resource: '${WaitActivityArn}',
-        Parameters: { stage, 'runId.$': '$.runId' },
-        TimeoutSecondsPath: `$.admit.out.timeouts.${stage}Seconds`,
+        Parameters: { stage, 'runId.$': '$.runId', 'waitId.$': '$.waitId' },
+        TimeoutSecondsPath: '$.timeoutSeconds',
+        End: true,
       });
       expect(claim?.[`${wait}Claim`]).toMatchObject({
         Resource: 'arn:aws:states:::lambda:invoke',
-        Parameters: { Payload: { stage: 'wait.claim', 'runId.$': '$.runId' } },
+        Parameters: {
+          Payload: { stage: 'wait.claim', wait: stage, 'runId.$': '$.runId', 'waitId.$': '$.waitId' },
+        },
+        Catch: [{ ErrorEquals: ['States.ALL'], Next: `${wait}NotOpened` }],
       });
-      // A wait's timeout ends the run with its own status, not as a fault.
-      const timeout = (parallel as unknown as { Catch: Array<{ ErrorEquals: string[]; Next: string }> })
-        .Catch[0];
-      expect(timeout?.ErrorEquals).toContain('States.Timeout');
+      // A claim that fails is a fault of its own, never the wait's timeout.
+      expect(claim?.[`${wait}NotOpened`]).toMatchObject({ Type: 'Fail', Error: 'WaitNotOpened' });
+      expect(parallel.Catch[0]?.ErrorEquals).toContain('States.Timeout');
     }
   });
 
