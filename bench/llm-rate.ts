@@ -131,6 +131,7 @@ export async function benchLlmRate(options: {
       TABLE_NAME: 'code-factory',
       STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:bench',
       WAIT_ACTIVITY_ARN: 'arn:aws:states:us-east-1:000000000000:activity:bench-waits',
+      LLM_TURN_ACTIVITY_ARN: 'arn:aws:states:us-east-1:000000000000:activity:bench-llm-turns',
       LLM_QUEUE_URL: queues.queueUrl,
       WEBHOOK_SECRET_ID: 'unused',
       GITHUB_SECRET_ID: 'unused',

@@ -11,8 +11,9 @@
  * - timeouts of human and CI waits come from `$.admit.out.timeouts` (configurable per repo and
  *   short in tests), so every Task has TimeoutSeconds or TimeoutSecondsPath;
  * - a human or CI wait (`Clarify`, `Checks`, `Approval`) is a Parallel of `<Name>Wait`, an
- *   activity task, and `<Name>Claim`, stage "wait.claim" (functions/stages/wait.ts).
- * Placeholders: ${StageRunnerFunctionArn}, ${LlmQueueUrl}, ${WaitActivityArn}.
+ *   activity task, and `<Name>Claim`, stage "wait.claim" (functions/stages/wait.ts); an LLM turn
+ *   (`PlanTurn`) of `PlanTurnWait` and `PlanTurnSend`, stage "turn.send" (turn-send.ts).
+ * Placeholders: ${StageRunnerFunctionArn}, ${WaitActivityArn}, ${LlmTurnActivityArn}.
  */
 
 type State = Record<string, unknown>;
@@ -53,23 +54,41 @@ function stageTask(stage: string, slot: string, next: string, extra: Record<stri
 }
 
 /**
- * A human or CI wait whose task token never passes through the state machine's data: `<name>Wait`
- * is an activity task scheduled with `{stage, runId, waitId}` only; `<name>Claim`, beside it, has
- * the stage runner take scheduled waits with GetActivityTask until this one is taken, storing each
- * token server-side and opening its wait (ask the questions, read CI, email the approvers). A
- * webhook or an approval link answers it. Callback parameters (`$$.Task.Token`) would be recorded
- * in the execution history; an activity's token is handed to the worker alone (decision 0004).
- * `waitId` (a UUID per entry) tells this wait from earlier ones of the same run. A claim that
- * fails ends the run `WaitNotOpened`, never as the wait's own timeout. `$.wait.resume` holds the
- * answer.
+ * An activity task and its claim, side by side: the token-free way to pause on a task token.
+ * `<name>Wait` is a task on the activity `${activity}`, scheduled with `taskInput` only (plus the
+ * entry's `id`, a UUID); `<name>Claim` (stage `claimStage`, or `<name>Send`) has the stage runner
+ * take scheduled tasks with GetActivityTask until this one is taken, and act on each with the
+ * token in hand (functions/stages/activity-claim.ts). A callback's `$$.Task.Token` would be in
+ * the task's parameters and so in the execution history; an activity's token is handed to the
+ * worker alone (decision 0004). A claim that fails (its own timeout included) ends in `failError`
+ * inside its branch, so the Parallel never reports it as the task's own timeout.
  */
-function waitTask(stage: string, name: string, timeoutPath: string, next: string, onTimeout: string): State {
+function claimedActivity(spec: {
+  name: string;
+  claimName: string;
+  activity: string;
+  idField: string;
+  claimStage: string;
+  /** Fields of the activity task's input, JSONPath refs into the Parallel's Parameters. */
+  taskInput: Record<string, string | number>;
+  /** Extra fields of the claim's event. */
+  claimPayload: Record<string, string>;
+  /** The Parallel's Parameters besides runId, the id and timeoutSeconds. */
+  carried: Record<string, string>;
+  timeoutPath: string;
+  /** The Fail state `<name><failName>` and its error. */
+  failName: string;
+  failError: string;
+  rest: Record<string, unknown>;
+}): State {
+  const { name, claimName } = spec;
   return {
     Type: 'Parallel',
     Parameters: {
       'runId.$': '$.runId',
-      'waitId.$': 'States.UUID()',
-      'timeoutSeconds.$': timeoutPath,
+      [`${spec.idField}.$`]: 'States.UUID()',
+      'timeoutSeconds.$': spec.timeoutPath,
+      ...spec.carried,
     },
     Branches: [
       {
@@ -77,43 +96,79 @@ function waitTask(stage: string, name: string, timeoutPath: string, next: string
         States: {
           [`${name}Wait`]: {
             Type: 'Task',
-            Resource: '${WaitActivityArn}',
-            Parameters: { stage, 'runId.$': '$.runId', 'waitId.$': '$.waitId' },
+            Resource: spec.activity,
+            Parameters: {
+              ...spec.taskInput,
+              'runId.$': '$.runId',
+              [`${spec.idField}.$`]: `$.${spec.idField}`,
+            },
             TimeoutSecondsPath: '$.timeoutSeconds',
             End: true,
           },
         },
       },
       {
-        StartAt: `${name}Claim`,
+        StartAt: `${name}${claimName}`,
         States: {
-          [`${name}Claim`]: {
+          [`${name}${claimName}`]: {
             Type: 'Task',
             Resource: 'arn:aws:states:::lambda:invoke',
             Parameters: {
               FunctionName: '${StageRunnerFunctionArn}',
-              Payload: { stage: 'wait.claim', wait: stage, 'runId.$': '$.runId', 'waitId.$': '$.waitId' },
+              Payload: {
+                stage: spec.claimStage,
+                ...spec.claimPayload,
+                'runId.$': '$.runId',
+                [`${spec.idField}.$`]: `$.${spec.idField}`,
+              },
             },
-            ResultSelector: { 'opened.$': '$.Payload.opened' },
+            ResultSelector: { 'handled.$': '$.Payload' },
             TimeoutSeconds: STAGE_RUNNER_TIMEOUT_SECONDS,
             Retry: retryTransient,
-            // Within the branch: a claim's own failure (its timeout included) must not reach the
-            // Parallel's Catch as States.Timeout, which means "nobody answered in time".
-            Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$', Next: `${name}NotOpened` }],
+            Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$', Next: `${name}${spec.failName}` }],
             End: true,
           },
-          [`${name}NotOpened`]: { Type: 'Fail', Error: 'WaitNotOpened', CausePath: '$.Cause' },
+          [`${name}${spec.failName}`]: { Type: 'Fail', Error: spec.failError, CausePath: '$.Cause' },
         },
       },
     ],
-    ResultSelector: { 'resume.$': '$[0]' },
-    ResultPath: '$.wait',
-    Catch: [
-      { ErrorEquals: ['States.Timeout', 'States.HeartbeatTimeout'], ResultPath: '$.error', Next: onTimeout },
-      ...catchAll(),
-    ],
-    Next: next,
+    ...spec.rest,
   };
+}
+
+/**
+ * A human or CI wait (clarify, checks, approval): opened by `wait.claim` (functions/stages/wait.ts:
+ * ask the questions, read CI, email the approvers), answered by a webhook or an approval link.
+ * `waitId` tells this wait from earlier ones of the same run; `$.wait.resume` holds the answer.
+ * Its timeout (from when it is taken) ends the run with the wait's own status.
+ */
+function waitTask(stage: string, name: string, timeoutPath: string, next: string, onTimeout: string): State {
+  return claimedActivity({
+    name,
+    claimName: 'Claim',
+    activity: '${WaitActivityArn}',
+    idField: 'waitId',
+    claimStage: 'wait.claim',
+    taskInput: { stage },
+    claimPayload: { wait: stage },
+    carried: {},
+    timeoutPath,
+    failName: 'NotOpened',
+    failError: 'WaitNotOpened',
+    rest: {
+      ResultSelector: { 'resume.$': '$[0]' },
+      ResultPath: '$.wait',
+      Catch: [
+        {
+          ErrorEquals: ['States.Timeout', 'States.HeartbeatTimeout'],
+          ResultPath: '$.error',
+          Next: onTimeout,
+        },
+        ...catchAll(),
+      ],
+      Next: next,
+    },
+  });
 }
 
 /**
@@ -129,27 +184,29 @@ function agentLoop(
 ): Record<string, State> {
   return {
     [`${prefix}Start`]: stageTask(`${stage}.start`, 'loop', `${prefix}Turn`, startExtra),
-    [`${prefix}Turn`]: {
-      Type: 'Task',
-      Resource: 'arn:aws:states:::sqs:sendMessage.waitForTaskToken',
-      Parameters: {
-        QueueUrl: '${LlmQueueUrl}',
-        MessageBody: {
-          'taskToken.$': '$$.Task.Token',
-          'runId.$': '$.runId',
-          stage,
-          'conversationId.$': '$.loop.out.conversationId',
-          'turn.$': '$.loop.out.turn',
-          modelAlias,
-        },
+    // One model turn: the LLM worker answers it (SPEC §4); `turn.send` puts it on the LLM queue
+    // with its token (functions/stages/turn-send.ts). The answer is only a signal: `<prefix>Tools`
+    // reads the assistant turn the worker stored at the turn the loop expects, so a forged
+    // SendTaskSuccess cannot put words in the model's mouth.
+    [`${prefix}Turn`]: claimedActivity({
+      name: `${prefix}Turn`,
+      claimName: 'Send',
+      activity: '${LlmTurnActivityArn}',
+      idField: 'turnId',
+      claimStage: 'turn.send',
+      taskInput: {
+        stage,
+        modelAlias,
+        'conversationId.$': '$.conversationId',
+        'turn.$': '$.turn',
       },
-      // The answer is only a signal: `<prefix>Tools` reads the assistant turn the worker stored at
-      // the turn the loop expects, so a forged SendTaskSuccess cannot put words in the model's mouth.
-      ResultPath: null,
-      TimeoutSecondsPath: '$.admit.out.timeouts.llmTurnSeconds',
-      Catch: catchAll(),
-      Next: `${prefix}Tools`,
-    },
+      claimPayload: { 'conversationId.$': '$.conversationId', 'turn.$': '$.turn' },
+      carried: { 'conversationId.$': '$.loop.out.conversationId', 'turn.$': '$.loop.out.turn' },
+      timeoutPath: '$.admit.out.timeouts.llmTurnSeconds',
+      failName: 'NotSent',
+      failError: 'TurnNotSent',
+      rest: { ResultPath: null, Catch: catchAll(), Next: `${prefix}Tools` },
+    }),
     [`${prefix}Tools`]: stageTask(`${stage}.tools`, 'loop', `${prefix}Route`, {
       'conversationId.$': '$.loop.out.conversationId',
       'turn.$': '$.loop.out.turn',

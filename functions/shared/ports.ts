@@ -40,17 +40,20 @@ export interface Workflow {
   sendTaskHeartbeat(taskToken: string): Promise<boolean>;
 }
 
-/** A wait scheduled as an activity task, as GetActivityTask hands it to one worker. */
-export interface ClaimedWait {
+/** A task scheduled on an activity, as GetActivityTask hands it to one worker. */
+export interface ActivityTask {
   taskToken: string;
   /** The activity task's input (JSON text), as the state machine scheduled it. */
   input: string;
 }
 
-/** The pipeline's wait activity: where the stage runner takes the token of a scheduled wait. */
-export interface WaitActivity {
-  /** The oldest scheduled wait, or undefined when none arrived within the long poll. */
-  take(): Promise<ClaimedWait | undefined>;
+/**
+ * One of the pipeline's activities (the human/CI waits, the LLM turns): where the stage runner
+ * takes the token of a scheduled task, so no token is ever part of a state's parameters.
+ */
+export interface ActivityTasks {
+  /** The oldest scheduled task, or undefined when none arrived within the long poll. */
+  take(): Promise<ActivityTask | undefined>;
 }
 
 // ---------------------------------------------------------------------------------------------

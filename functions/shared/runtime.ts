@@ -5,10 +5,10 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { ulid } from 'ulid';
 import { OctokitGitHub, type OctokitGitHubOptions, parseGitHubCredentials } from './adapters/github';
 import { SecretsManagerSecrets } from './adapters/secrets';
-import { SfnWaitActivity, SfnWorkflow } from './adapters/workflow';
+import { SfnActivityTasks, SfnWorkflow } from './adapters/workflow';
 import type { Env } from './config';
 import { log } from './middleware';
-import type { Clock, GitHub, Ids, RequestPorts, Secrets, Store, WaitActivity, Workflow } from './ports';
+import type { Clock, GitHub, Ids, RequestPorts, Secrets, Store, ActivityTasks, Workflow } from './ports';
 import { createDocumentClient, DynamoStore } from './store/dynamo-store';
 
 /**
@@ -50,9 +50,9 @@ export function makeWorkflow(config: Pick<Env, 'STATE_MACHINE_ARN'>): Workflow {
   return new SfnWorkflow(new SFNClient(awsClientConfig), config.STATE_MACHINE_ARN);
 }
 
-/** The stage runner's end of the wait activity (its worker name shows in ActivityStarted events). */
-export function makeWaitActivity(config: Pick<Env, 'WAIT_ACTIVITY_ARN'>): WaitActivity {
-  return new SfnWaitActivity(new SFNClient(longPollClientConfig), config.WAIT_ACTIVITY_ARN, 'stage-runner');
+/** The stage runner's end of an activity (its worker name shows in ActivityStarted events). */
+export function makeActivityTasks(activityArn: string): ActivityTasks {
+  return new SfnActivityTasks(new SFNClient(longPollClientConfig), activityArn, 'stage-runner');
 }
 
 export function makeSecrets(): Secrets {

@@ -10,11 +10,13 @@ import { planTools, startPlan } from './plan';
 import { publish } from './publish';
 import { revert } from './revert';
 import { reviewTools, startReview } from './review';
+import { sendTurn } from './turn-send';
 import { claimWait, WaitKind } from './wait';
 
 /**
  * The stage runner: one Lambda, dispatched by `stage` (state `PlanTools` → `plan.tools` →
- * functions/stages/plan.ts; `ApprovalClaim` → `wait.claim` → wait.ts, which opens approval.ts). Results are small pointers; the run item holds the state.
+ * functions/stages/plan.ts; `ApprovalClaim` → `wait.claim` → wait.ts, which opens approval.ts;
+ * `PlanTurnSend` → `turn.send` → turn-send.ts). Results are small pointers; the run item holds the state.
  */
 export const StageEvent = z.object({
   stage: z.string().min(1).max(40),
@@ -27,6 +29,8 @@ export const StageEvent = z.object({
   /** wait.claim: which wait this claim's run scheduled, and its id. */
   wait: WaitKind.optional(),
   waitId: z.string().uuid().optional(),
+  /** turn.send: the id of the LLM turn this claim's run scheduled. */
+  turnId: z.string().uuid().optional(),
 });
 export type StageEvent = z.infer<typeof StageEvent>;
 
@@ -52,6 +56,14 @@ export const STAGES: Record<string, StageFn> = {
   'review.tools': (d, e) =>
     reviewTools(d, e.runId, need(e.conversationId, 'conversationId'), need(e.turn, 'turn')),
   // The human and CI waits (clarify, checks, approval) open through the wait activity.
+  // Each LLM turn reaches the LLM queue through the turn activity (decision 0004).
+  'turn.send': (d, e) =>
+    sendTurn(d, {
+      runId: e.runId,
+      conversationId: need(e.conversationId, 'conversationId'),
+      turn: need(e.turn, 'turn'),
+      turnId: need(e.turnId, 'turnId'),
+    }),
   'wait.claim': (d, e) =>
     claimWait(d, { stage: need(e.wait, 'wait'), runId: e.runId, waitId: need(e.waitId, 'waitId') }),
   merge: (d, e) => merge(d, e.runId),

@@ -9,10 +9,11 @@ import type {
   IssueInfo,
   Log,
   Mailer,
+  Queue,
   RepoRef,
   Secrets,
   Store,
-  WaitActivity,
+  ActivityTasks,
   Workflow,
 } from '../shared/ports';
 
@@ -66,7 +67,11 @@ export interface StageDeps {
   github: GitHub;
   workflow: Workflow;
   /** Where `wait.claim` takes the tokens of scheduled waits. */
-  waits: WaitActivity;
+  waits: ActivityTasks;
+  /** Where `turn.send` takes the tokens of scheduled LLM turns... */
+  turns: ActivityTasks;
+  /** ...and the LLM queue it puts them on, as `{taskToken, runId, stage, conversationId, turn, modelAlias}`. */
+  llmQueue: Queue;
   mailer: Mailer;
   secrets: Secrets;
   ids: Ids;

@@ -1,5 +1,7 @@
 import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { SesMailer } from '../shared/adapters/mailer';
+import { SqsQueue } from '../shared/adapters/queue';
 import type { Env } from '../shared/config';
 import { parseModelConfig } from '../shared/domain/models';
 import { log } from '../shared/middleware';
@@ -9,7 +11,7 @@ import {
   makeGitHub,
   makeSecrets,
   makeStore,
-  makeWaitActivity,
+  makeActivityTasks,
   makeWorkflow,
   parseApprovers,
   systemClock,
@@ -38,7 +40,9 @@ export function stageDeps(config: Env): StageDeps {
     store: makeStore(config, clock),
     github: makeGitHub(config, secrets),
     workflow: makeWorkflow(config),
-    waits: makeWaitActivity(config),
+    waits: makeActivityTasks(config.WAIT_ACTIVITY_ARN),
+    turns: makeActivityTasks(config.LLM_TURN_ACTIVITY_ARN),
+    llmQueue: new SqsQueue(new SQSClient(awsClientConfig), config.LLM_QUEUE_URL),
     mailer: new SesMailer(new SESv2Client(awsClientConfig)),
     secrets,
     ids: cryptoIds,

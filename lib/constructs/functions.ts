@@ -10,18 +10,28 @@ import type { SenderIdentity } from './email';
 import { FactoryFunction } from './node-function';
 import { DEAD_LETTER_HANDLER_TIMEOUT, type LlmQueues } from './queues';
 import type { FactorySecrets } from './secrets';
-import type { PipelineWaits } from './waits';
+import type { PipelineActivities } from './activities';
 import type { PipelineArns } from './workflow';
 
 export type FunctionName = 'webhook' | 'api' | 'approvals' | 'stages' | 'llmWorker' | 'llmDlq';
 type SecretName = 'github' | 'webhookSecret' | 'anthropic' | 'approvalKey';
 /**
- * Step Functions access: start (+ describe, to confirm a retried start), stop, answer tokens
- * (`waitTokens`: also the wait activity's), take scheduled waits (GetActivityTask).
+ * Step Functions access: start (+ describe, to confirm a retried start), stop, answer tokens of
+ * the human/CI waits (`waitTokens`) or of the LLM turns (`turnTokens`), and take scheduled tasks
+ * from both activities (`takeTasks`: GetActivityTask).
  */
-type StatesAccess = 'start' | 'stop' | 'taskSuccess' | 'taskFailure' | 'waitTokens' | 'takeWaits';
+type StatesAccess =
+  | 'start'
+  | 'stop'
+  | 'taskSuccess'
+  | 'taskFailure'
+  | 'waitTokens'
+  | 'turnTokens'
+  | 'takeTasks';
 
 interface FunctionSpec {
+  /** Sends to the LLM queue (the stage runner, which puts each LLM turn on it). */
+  sendsLlmTurns?: boolean;
   /** Folder under functions/ holding handler.ts. */
   dir: string;
   description: string;
@@ -74,8 +84,10 @@ export const FUNCTION_SPECS: Record<FunctionName, FunctionSpec> = {
     memorySize: 1024,
     table: 'readWrite',
     secrets: ['github', 'approvalKey'],
-    // wait.claim takes scheduled waits, and fails one it cannot open.
-    states: ['taskSuccess', 'taskFailure', 'waitTokens', 'takeWaits'],
+    // wait.claim and turn.send take scheduled tasks; a wait it cannot open, or a task that is
+    // not of its kind, it fails.
+    states: ['taskSuccess', 'taskFailure', 'waitTokens', 'turnTokens', 'takeTasks'],
+    sendsLlmTurns: true,
     sendEmail: true,
   },
   llmWorker: {
@@ -84,7 +96,7 @@ export const FUNCTION_SPECS: Record<FunctionName, FunctionSpec> = {
     memorySize: 512,
     table: 'readWrite',
     secrets: ['anthropic'],
-    states: ['taskSuccess', 'taskFailure'],
+    states: ['taskSuccess', 'taskFailure', 'turnTokens'],
     sendEmail: false,
   },
   llmDlq: {
@@ -93,7 +105,7 @@ export const FUNCTION_SPECS: Record<FunctionName, FunctionSpec> = {
     memorySize: 256,
     table: 'readWrite',
     secrets: [],
-    states: ['taskFailure'],
+    states: ['taskFailure', 'turnTokens'],
     sendEmail: false,
   },
 };
@@ -144,7 +156,7 @@ export interface FactoryFunctionsProps {
   secrets: FactorySecrets;
   encryptionKey?: kms.IKey;
   pipeline: PipelineArns;
-  waits: PipelineWaits;
+  activities: PipelineActivities;
   sender: SenderIdentity;
   /** The stage runner's timeout: longer than its longest state machine task. */
   stageRunnerTimeout: Duration;
@@ -183,7 +195,14 @@ export class FactoryFunctions extends Construct {
       this.grantTable(fn, spec.table, props);
       for (const secretName of spec.secrets)
         this.grantSecret(fn, props.secrets[secretName], props.encryptionKey);
-      this.grantStates(fn, spec.states, props.pipeline, props.waits);
+      this.grantStates(fn, spec.states, props.pipeline, props.activities);
+      if (spec.sendsLlmTurns) {
+        // Named actions only (grantSendMessages adds kms:ReEncrypt* and kms:GenerateDataKey*).
+        fn.role.addToPrincipalPolicy(
+          new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [props.queues.queue.queueArn] }),
+        );
+        props.encryptionKey?.grant(fn.role, 'kms:GenerateDataKey', 'kms:Decrypt');
+      }
       if (spec.sendEmail) props.sender.grantSend(fn.role);
       return fn;
     };
@@ -248,34 +267,43 @@ export class FactoryFunctions extends Construct {
     fn: FactoryFunction,
     access: StatesAccess[],
     pipeline: PipelineArns,
-    waits: PipelineWaits,
+    activities: PipelineActivities,
   ): void {
     if (access.length === 0) return;
     const statements: iam.PolicyStatement[] = [];
     const onMachine: string[] = [];
-    const onActivity: string[] = [];
+    const onWaits: string[] = [];
+    const onTurns: string[] = [];
     const onExecutions: string[] = [];
     if (access.includes('start')) {
       onMachine.push('states:StartExecution');
       onExecutions.push('states:DescribeExecution');
     }
     if (access.includes('stop')) onExecutions.push('states:StopExecution');
-    // Callback tokens (LLM turns) are answered on the state machine that issued them; the waits'
-    // activity tokens on the activity (as CDK's Activity.grant documents for SendTaskSuccess).
+    // Activity tokens are answered on their activity (as CDK's Activity.grant documents for
+    // SendTaskSuccess), and on the state machine that scheduled them as well.
     const answers = [
       ...(access.includes('taskSuccess') ? ['states:SendTaskSuccess'] : []),
       ...(access.includes('taskFailure') ? ['states:SendTaskFailure'] : []),
     ];
     onMachine.push(...answers);
-    if (access.includes('waitTokens')) onActivity.push(...answers);
-    if (access.includes('takeWaits')) onActivity.push('states:GetActivityTask');
+    if (access.includes('waitTokens')) onWaits.push(...answers);
+    if (access.includes('turnTokens')) onTurns.push(...answers);
+    if (access.includes('takeTasks')) {
+      onWaits.push('states:GetActivityTask');
+      onTurns.push('states:GetActivityTask');
+    }
     if (onMachine.length > 0) {
       statements.push(new iam.PolicyStatement({ actions: onMachine, resources: [pipeline.stateMachineArn] }));
     }
-    if (onActivity.length > 0) {
-      statements.push(
-        new iam.PolicyStatement({ actions: onActivity, resources: [waits.activity.activityArn] }),
-      );
+    for (const [actions, activity] of [
+      [onWaits, activities.waits],
+      [onTurns, activities.llmTurns],
+    ] as const) {
+      if (actions.length > 0)
+        statements.push(
+          new iam.PolicyStatement({ actions: [...actions], resources: [activity.activityArn] }),
+        );
     }
     if (onExecutions.length > 0) {
       statements.push(

@@ -4,12 +4,16 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import type { PipelineActivities } from './activities';
 
 /** The placeholders of statemachines/pipeline.asl.json, each substituted by this construct. */
-export const PIPELINE_PLACEHOLDERS = ['LlmQueueUrl', 'StageRunnerFunctionArn', 'WaitActivityArn'] as const;
+export const PIPELINE_PLACEHOLDERS = [
+  'LlmTurnActivityArn',
+  'StageRunnerFunctionArn',
+  'WaitActivityArn',
+] as const;
 
 /** `${Name}` placeholders used in an ASL document, sorted and deduplicated. */
 export function placeholdersOf(definition: string): string[] {
@@ -77,10 +81,9 @@ export interface PipelineWorkflowProps {
   /** statemachines/pipeline.asl.json. */
   definitionPath: string;
   stageRunner: lambda.IFunction;
-  llmQueue: sqs.IQueue;
-  /** The activity of the human and CI waits (`${WaitActivityArn}`). */
-  waitActivity: sfn.IActivity;
-  /** The LLM queue's customer managed key, if any: sending needs it. */
+  /** The activities of the human and CI waits and of the LLM turns. */
+  activities: PipelineActivities;
+  /** The stack's customer managed key, if any: execution data and activity inputs use it. */
   encryptionKey?: kms.IKey;
   logRetentionDays: number;
 }
@@ -100,10 +103,10 @@ export class PipelineWorkflow extends Construct {
     const definition = readFileSync(props.definitionPath, 'utf8');
     const substitutions: Record<(typeof PIPELINE_PLACEHOLDERS)[number], string> = {
       StageRunnerFunctionArn: props.stageRunner.functionArn,
-      LlmQueueUrl: props.llmQueue.queueUrl,
       // Scheduling an activity task needs no IAM action; with a customer managed key, the role's
       // kms:GenerateDataKey below encrypts the task's input.
-      WaitActivityArn: props.waitActivity.activityArn,
+      WaitActivityArn: props.activities.waits.activityArn,
+      LlmTurnActivityArn: props.activities.llmTurns.activityArn,
     };
     const used = placeholdersOf(definition).join(', ');
     if (used !== Object.keys(substitutions).sort().join(', ')) {
@@ -122,16 +125,13 @@ export class PipelineWorkflow extends Construct {
       assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
       description: 'Code Factory pipeline state machine',
     });
-    // Exactly the substituted resources: the stage runner (sync and callback invokes use its
-    // unqualified ARN) and the LLM queue (sendMessage.waitForTaskToken).
+    // Exactly the one resource it calls: the stage runner (its unqualified ARN). The LLM queue is
+    // the stage runner's to send to (turn.send), so no task token passes through this machine.
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['lambda:InvokeFunction'],
         resources: [props.stageRunner.functionArn],
       }),
-    );
-    this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [props.llmQueue.queueArn] }),
     );
     props.encryptionKey?.grant(this.role, 'kms:GenerateDataKey', 'kms:Decrypt');
 
@@ -186,9 +186,8 @@ export class PipelineWorkflow extends Construct {
       destinations: [{ cloudWatchLogsLogGroup: { logGroupArn: this.logGroup.logGroupArn } }],
     };
     cfn.tracingConfiguration = { enabled: true };
-    // With the stack's own key, execution data (inputs, outputs, task parameters — and so the task
-    // tokens in TaskScheduled events) is encrypted with it: reading a history needs kms:Decrypt on
-    // the key, which no operator role gets by default (decision 0004).
+    // With the stack's own key, execution data (inputs, outputs, task parameters) is encrypted
+    // with it: reading a history needs kms:Decrypt on the key as well (decision 0004).
     if (props.encryptionKey) {
       cfn.encryptionConfiguration = {
         type: 'CUSTOMER_MANAGED_KMS_KEY',

@@ -15,8 +15,15 @@ import { FAKE_CREDENTIALS, LOCAL_REGION } from './dynamodb';
 export interface SqsEmulator {
   /** http://127.0.0.1:<port>; queue URLs are http://127.0.0.1:<port>/000000000000/<name>. */
   endpoint: string;
+  /**
+   * The bodies sent to a queue (by its name), oldest first, the last MAX_SENT_KEPT of them: what
+   * the queue received, for tests and the console, as SQS itself would hold it.
+   */
+  sent(queueName: string): string[];
   close(): Promise<void>;
 }
+
+const MAX_SENT_KEPT = 1_000;
 
 /**
  * Starts fauxqs (SQS JSON protocol, in memory) on 127.0.0.1 only. fauxqs' own `startFauxqs()`
@@ -24,11 +31,31 @@ export interface SqsEmulator {
  */
 export async function startSqs(options: { port?: number } = {}): Promise<SqsEmulator> {
   const app = buildApp({ logger: false, defaultRegion: LOCAL_REGION, stores: await loopbackStores() });
+  const sent = new Map<string, string[]>();
+  const record = (queueUrl: unknown, body: unknown) => {
+    if (typeof queueUrl !== 'string' || typeof body !== 'string') return;
+    const name = queueUrl.split('/').at(-1) ?? '';
+    const bodies = sent.get(name) ?? [];
+    bodies.push(body);
+    if (bodies.length > MAX_SENT_KEPT) bodies.shift();
+    sent.set(name, bodies);
+  };
+  // SDK v3 speaks the JSON protocol: `X-Amz-Target: AmazonSQS.SendMessage[Batch]`.
+  app.addHook('preHandler', async (request: { headers: Record<string, unknown>; body: unknown }) => {
+    const target = request.headers['x-amz-target'];
+    const body = request.body as { QueueUrl?: unknown; MessageBody?: unknown; Entries?: unknown } | null;
+    if (!body || typeof body !== 'object') return;
+    if (target === 'AmazonSQS.SendMessage') record(body.QueueUrl, body.MessageBody);
+    if (target === 'AmazonSQS.SendMessageBatch' && Array.isArray(body.Entries)) {
+      for (const entry of body.Entries as Array<{ MessageBody?: unknown }>) record(body.QueueUrl, entry.MessageBody);
+    }
+  });
   await app.listen({ port: options.port ?? 0, host: '127.0.0.1' });
   const { port } = app.server.address() as AddressInfo;
   let closed: Promise<void> | undefined;
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    sent: (queueName) => [...(sent.get(queueName) ?? [])],
     close(): Promise<void> {
       // buildApp sets forceCloseConnections and cancels pending long polls on close.
       closed ??= Promise.resolve(app.close()).then(() => undefined);

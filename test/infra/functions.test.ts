@@ -14,7 +14,7 @@ import {
 import { LlmQueues } from '../../lib/constructs/queues';
 import { FactorySecrets } from '../../lib/constructs/secrets';
 import { FactoryTable } from '../../lib/constructs/table';
-import { PipelineWaits } from '../../lib/constructs/waits';
+import { PipelineActivities } from '../../lib/constructs/activities';
 import { PipelineArns } from '../../lib/constructs/workflow';
 
 // The six handlers are fixtures re-exporting one tiny module: bundling stays fast, while every
@@ -38,7 +38,7 @@ function functionsStack(customerKey: boolean) {
     secrets,
     encryptionKey,
     pipeline: new PipelineArns(stack),
-    waits: new PipelineWaits(stack, 'Waits', { encryptionKey }),
+    activities: new PipelineActivities(stack, 'Activities', { encryptionKey }),
     sender: new SenderIdentity(stack, 'Email', { from: 'factory@acme.io' }),
     stageRunnerTimeout: Duration.seconds(150),
     llmMaxConcurrency: 7,
@@ -49,7 +49,7 @@ function functionsStack(customerKey: boolean) {
 type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
 
 const { app, stack, functions, template } = functionsStack(false);
-const waitsOf = (scope: Stack) => scope.node.findChild('Waits') as PipelineWaits;
+const activitiesOf = (scope: Stack) => scope.node.findChild('Activities') as PipelineActivities;
 const resources = template.toJSON().Resources as ReturnType<Template['findResources']>;
 const logicalId = (construct: { node: { defaultChild?: unknown } }) =>
   stack.getLogicalId(construct.node.defaultChild as never);
@@ -157,19 +157,27 @@ describe('FactoryFunctions', () => {
     expect(machine).toContain(':stateMachine:FunctionsTest-Pipeline"');
     const [executions] = resourcesOf('webhook', 'states:StopExecution');
     expect(executions).toContain(':execution:FunctionsTest-Pipeline:*"');
-    expect(resourcesOf('llmDlq', 'states:SendTaskFailure')).toEqual([machine]);
 
-    // The waits' tokens: only the stage runner takes them from the wait activity; it, the webhook
-    // and the approval links answer them there. The LLM functions answer callback tokens only.
-    const activity = JSON.stringify({ Ref: logicalId(waitsOf(stack).activity) });
-    expect(resourcesOf('stages', 'states:GetActivityTask')).toEqual([activity]);
-    for (const name of ['webhook', 'approvals', 'stages'] as const) {
-      expect(resourcesOf(name, 'states:SendTaskSuccess').sort(), name).toEqual([machine, activity].sort());
-    }
+    // Activity tokens: only the stage runner takes them (from both activities). The waits' are
+    // answered by the webhook, the approval links and the stage runner; the LLM turns' by the
+    // LLM worker and the DLQ handler (and the stage runner, refusing a task not of its kind).
+    const waits = JSON.stringify({ Ref: logicalId(activitiesOf(stack).waits) });
+    const turns = JSON.stringify({ Ref: logicalId(activitiesOf(stack).llmTurns) });
+    expect(resourcesOf('stages', 'states:GetActivityTask').sort()).toEqual([waits, turns].sort());
     for (const name of ['webhook', 'api', 'approvals', 'llmWorker', 'llmDlq'] as const) {
       expect(resourcesOf(name, 'states:GetActivityTask'), name).toEqual([]);
     }
-    expect(resourcesOf('llmWorker', 'states:SendTaskSuccess')).toEqual([machine]);
+    for (const name of ['webhook', 'approvals'] as const) {
+      expect(resourcesOf(name, 'states:SendTaskSuccess').sort(), name).toEqual([machine, waits].sort());
+    }
+    expect(resourcesOf('stages', 'states:SendTaskFailure').sort()).toEqual([machine, waits, turns].sort());
+    expect(resourcesOf('llmWorker', 'states:SendTaskSuccess').sort()).toEqual([machine, turns].sort());
+    expect(resourcesOf('llmDlq', 'states:SendTaskFailure').sort()).toEqual([machine, turns].sort());
+    // The LLM queue: only the stage runner sends to it.
+    const senders = (Object.keys(functions.functions) as FunctionName[]).filter(
+      (name) => resourcesOf(name, 'sqs:SendMessage').length > 0,
+    );
+    expect(senders).toEqual(['stages']);
   });
 
   it('grants table access on the table and its named indexes only', () => {

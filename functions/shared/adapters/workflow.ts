@@ -8,7 +8,7 @@ import {
   StartExecutionCommand,
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import type { ClaimedWait, StartRunResult, WaitActivity, Workflow } from '../ports';
+import type { ActivityTask, StartRunResult, ActivityTasks, Workflow } from '../ports';
 
 /** Errors meaning "this token can no longer be answered": the caller moves on, nothing to retry. */
 const SPENT_TOKEN_ERRORS = new Set(['TaskDoesNotExist', 'TaskTimedOut', 'InvalidToken']);
@@ -114,14 +114,14 @@ export class SfnWorkflow implements Workflow {
  * The wait activity over Step Functions' GetActivityTask. The client's request timeout must
  * exceed the service's 60 s long poll (see `longPollClientConfig`).
  */
-export class SfnWaitActivity implements WaitActivity {
+export class SfnActivityTasks implements ActivityTasks {
   constructor(
     private readonly client: SFNClient,
     private readonly activityArn: string,
     private readonly workerName: string,
   ) {}
 
-  async take(): Promise<ClaimedWait | undefined> {
+  async take(): Promise<ActivityTask | undefined> {
     const task = await this.client.send(
       new GetActivityTaskCommand({ activityArn: this.activityArn, workerName: this.workerName }),
     );

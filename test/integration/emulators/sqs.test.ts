@@ -2,6 +2,7 @@ import {
   ChangeMessageVisibilityCommand,
   DeleteMessageCommand,
   ReceiveMessageCommand,
+  SendMessageBatchCommand,
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
@@ -37,6 +38,30 @@ async function receiveOne(queueUrl: string, visibilityTimeout?: number) {
 }
 
 describe('local SQS (fauxqs) through the real SQS client', () => {
+  it('keeps what each queue was sent (SendMessage and SendMessageBatch), by queue name', async () => {
+    const queues = await createQueues(sqs.endpoint, {
+      name: 'tapped',
+      dlqName: 'tapped-dlq',
+      maxReceiveCount: 3,
+      visibilityTimeoutSeconds: 1,
+    });
+    await new SqsQueue(client, queues.queueUrl).send({ turn: 1 });
+    await client.send(
+      new SendMessageBatchCommand({
+        QueueUrl: queues.queueUrl,
+        Entries: [
+          { Id: 'a', MessageBody: 'two' },
+          { Id: 'b', MessageBody: 'three' },
+        ],
+      }),
+    );
+    expect(sqs.sent('tapped')).toEqual([JSON.stringify({ turn: 1 }), 'two', 'three']);
+    expect(sqs.sent('tapped-dlq')).toEqual([]);
+    // Receiving does not change what was sent.
+    expect(await receiveOne(queues.queueUrl)).toBeDefined();
+    expect(sqs.sent('tapped')).toHaveLength(3);
+  });
+
   it('listens on loopback and names queues by its loopback endpoint', async () => {
     expect(sqs.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const queues = await createQueues(sqs.endpoint, {

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { mutateRun } from '../../../functions/shared/run-state';
 import { createStageHandler } from '../../../functions/stages/app';
-import { claimWait, LAST_POLL_AFTER_MS, MAX_TAKES, WaitNotOpened } from '../../../functions/stages/wait';
+import { LAST_POLL_AFTER_MS, MAX_TAKES } from '../../../functions/stages/activity-claim';
+import { claimWait, WaitNotOpened } from '../../../functions/stages/wait';
 import { type ApprovalFakeStore, makeWorld, reviewedRun, runContract } from '../approvals/support';
 
 const TOKEN_A = 'activity-token-a';

@@ -14,6 +14,8 @@ const asl = JSON.parse(text) as { StartAt: string; States: Record<string, Record
 const states = asl.States;
 
 type AslState = Record<string, unknown>;
+/** `${Name}` as the ASL file spells a CDK substitution. */
+const placeholder = (name: string) => `$\{${name}}`;
 /** Every state, those inside Parallel branches included. */
 function everyState(from: Record<string, AslState> = states): Array<[string, AslState]> {
   return Object.entries(from).flatMap(([name, state]) => [
@@ -120,7 +122,11 @@ describe('statemachines/pipeline.asl.json', () => {
 
   it('uses only the placeholders the CDK stack and the embedded stack substitute', () => {
     const placeholders = new Set([...text.matchAll(/\$\{([A-Za-z]+)\}/g)].map((m) => m[1]));
-    expect([...placeholders].sort()).toEqual(['LlmQueueUrl', 'StageRunnerFunctionArn', 'WaitActivityArn']);
+    expect([...placeholders].sort()).toEqual([
+      'LlmTurnActivityArn',
+      'StageRunnerFunctionArn',
+      'WaitActivityArn',
+    ]);
   });
 
   it("ignores an LLM turn's task output: Tools reads the stored turn the loop expects", () => {
@@ -131,17 +137,39 @@ describe('statemachines/pipeline.asl.json', () => {
     }
   });
 
-  it('passes a task token in no parameters but the LLM turns (SPEC §4): the waits are activity tasks', () => {
-    const withToken = everyState()
-      .filter(([, s]) => JSON.stringify(s.Parameters ?? {}).includes('$$.Task.Token'))
+  it('passes a task token in no parameters: the waits and the LLM turns are activity tasks', () => {
+    expect(text).not.toContain('$$.Task.Token');
+    expect(text).not.toContain('waitForTaskToken');
+    const activityTasks = everyState()
+      .filter(([, s]) => s.Type === 'Task' && !String(s.Resource).startsWith('arn:aws:states:::'))
       .map(([name, s]) => [name, s.Resource]);
-    expect(withToken.sort()).toEqual(
-      ['ImplementTurn', 'PlanTurn', 'ReviewTurn'].map((name) => [
-        name,
-        'arn:aws:states:::sqs:sendMessage.waitForTaskToken',
-      ]),
+    expect(activityTasks.sort()).toEqual(
+      [
+        ['ApprovalWait', placeholder('WaitActivityArn')],
+        ['ChecksWait', placeholder('WaitActivityArn')],
+        ['ClarifyWait', placeholder('WaitActivityArn')],
+        ['ImplementTurnWait', placeholder('LlmTurnActivityArn')],
+        ['PlanTurnWait', placeholder('LlmTurnActivityArn')],
+        ['ReviewTurnWait', placeholder('LlmTurnActivityArn')],
+      ].sort(),
     );
-    expect(text).not.toContain('lambda:invoke.waitForTaskToken');
+
+    for (const stage of ['Plan', 'Implement', 'Review']) {
+      const turn = states[`${stage}Turn`] as {
+        Type: string;
+        Branches: Array<{ States: Record<string, AslState> }>;
+      };
+      expect(turn.Type).toBe('Parallel');
+      const [waiting, send] = turn.Branches.map((b) => b.States);
+      expect(waiting?.[`${stage}TurnWait`]).toMatchObject({
+        Parameters: { 'conversationId.$': '$.conversationId', 'turn.$': '$.turn', 'turnId.$': '$.turnId' },
+        TimeoutSecondsPath: '$.timeoutSeconds',
+      });
+      expect(send?.[`${stage}TurnSend`]).toMatchObject({
+        Parameters: { Payload: { stage: 'turn.send', 'turnId.$': '$.turnId', 'turn.$': '$.turn' } },
+        Catch: [{ ErrorEquals: ['States.ALL'], Next: `${stage}TurnNotSent` }],
+      });
+    }
 
     for (const [wait, stage] of [
       ['Clarify', 'clarify'],
@@ -165,7 +193,7 @@ describe('statemachines/pipeline.asl.json', () => {
       // (asl-validator, run above, adds QueryLanguage to the parsed states.)
       expect(waiting?.[`${wait}Wait`]).toMatchObject({
         Type: 'Task',
-        Resource: '${WaitActivityArn}',
+        Resource: placeholder('WaitActivityArn'),
         Parameters: { stage, 'runId.$': '$.runId', 'waitId.$': '$.waitId' },
         TimeoutSecondsPath: '$.timeoutSeconds',
         End: true,
