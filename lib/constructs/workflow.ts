@@ -89,9 +89,10 @@ export interface PipelineWorkflowProps {
 }
 
 /**
- * The pipeline state machine (Standard) from the ASL file, with `${StageRunnerFunctionArn}` and
- * `${LlmQueueUrl}` substituted, explicit grants for exactly those two resources, every event logged
- * (without execution data: task tokens and payload pointers stay out of the logs) and X-Ray.
+ * The pipeline state machine (Standard) from the ASL file, with `${StageRunnerFunctionArn}`,
+ * `${WaitActivityArn}` and `${LlmTurnActivityArn}` substituted, invoke granted on the stage runner
+ * alone, every event logged (without execution data: payload pointers stay out of the logs) and
+ * X-Ray.
  */
 export class PipelineWorkflow extends Construct {
   readonly stateMachine: sfn.StateMachine;

@@ -47,7 +47,8 @@ export async function startSqs(options: { port?: number } = {}): Promise<SqsEmul
     if (!body || typeof body !== 'object') return;
     if (target === 'AmazonSQS.SendMessage') record(body.QueueUrl, body.MessageBody);
     if (target === 'AmazonSQS.SendMessageBatch' && Array.isArray(body.Entries)) {
-      for (const entry of body.Entries as Array<{ MessageBody?: unknown }>) record(body.QueueUrl, entry.MessageBody);
+      for (const entry of body.Entries as Array<{ MessageBody?: unknown }>)
+        record(body.QueueUrl, entry.MessageBody);
     }
   });
   await app.listen({ port: options.port ?? 0, host: '127.0.0.1' });
