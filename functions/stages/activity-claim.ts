@@ -18,8 +18,11 @@ export interface ClaimLoop<T> {
   /** A task that is not of this kind: fail it, so its execution does not wait for nothing. */
   refuse(task: ActivityTask): Promise<void>;
   isOwn(item: T): boolean;
-  /** The claim's own task has been taken (by any claim), or no longer matters. */
-  ownTaken(): Promise<boolean>;
+  /**
+   * The claim's own task has been taken (by any claim), or no longer matters (the run ended).
+   * `first`: the check before any poll, which only has to catch a retried claim.
+   */
+  ownTaken(first: boolean): Promise<boolean>;
 }
 
 /**
@@ -35,7 +38,7 @@ export async function takeUntilOwn<T>(loop: ClaimLoop<T>): Promise<number | unde
   const started = loop.clock.now();
   let handled = 0;
   // A retried claim, or another run's claim, may already have taken it.
-  if (await loop.ownTaken()) return handled;
+  if (await loop.ownTaken(true)) return handled;
   for (let take = 0; take < MAX_TAKES; take++) {
     const task = await loop.tasks.take();
     if (task) {
@@ -45,7 +48,7 @@ export async function takeUntilOwn<T>(loop: ClaimLoop<T>): Promise<number | unde
       handled += 1;
       if (item !== undefined && loop.isOwn(item)) return handled;
     }
-    if (await loop.ownTaken()) return handled;
+    if (await loop.ownTaken(false)) return handled;
     if (loop.clock.now() - started >= LAST_POLL_AFTER_MS) break;
   }
   return undefined;

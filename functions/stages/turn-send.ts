@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { RunId } from '../shared/domain/run';
+import { isTerminal, RunId } from '../shared/domain/run';
 import { FactoryError } from '../shared/errors';
 import { parseJson, takeUntilOwn } from './activity-claim';
 import type { StageDeps } from './deps';
@@ -46,7 +46,13 @@ export async function sendTurn(
     clock: deps.clock,
     parse: (input) => TurnInput.safeParse(parseJson(input)).data,
     isOwn: (turn) => turn.turnId === own.turnId,
-    ownTaken: async () => (await deps.store.cacheGet(takenMarkOf(own.turnId))) !== undefined,
+    ownTaken: async (first) => {
+      if ((await deps.store.cacheGet(takenMarkOf(own.turnId))) !== undefined) return true;
+      if (first) return false;
+      // A run cancelled meanwhile: its turn was withdrawn, nobody will take it.
+      const run = await deps.store.getRun(own.runId);
+      return !run || isTerminal(run.status);
+    },
     refuse: async (task) => {
       deps.log.error('an activity task that is not an LLM turn');
       await deps.workflow.sendTaskFailure(

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { mutateRun } from '../../../functions/shared/run-state';
 import { MAX_TAKES } from '../../../functions/stages/activity-claim';
 import { createStageHandler } from '../../../functions/stages/app';
 import { sendTurn, TurnNotSent } from '../../../functions/stages/turn-send';
@@ -71,6 +72,16 @@ describe('turn.send: take scheduled LLM turns from the activity onto the LLM que
     await expect(sendTurn(w.stageDeps, turnOf(w.runs[0]!.runId))).rejects.toBeInstanceOf(TurnNotSent);
     expect(w.turns.takes).toBe(MAX_TAKES);
     expect(w.llmQueue.sent).toEqual([]);
+  });
+
+  it('stops after an empty poll when its run has ended (its turn was withdrawn with the execution)', async () => {
+    const w = await world();
+    const own = turnOf(w.runs[0]!.runId);
+    w.turns.onEmpty = async () => {
+      await mutateRun(w.stageDeps, own.runId, () => ({ status: 'CANCELLED' }));
+    };
+    await expect(sendTurn(w.stageDeps, own)).resolves.toEqual({ sent: 0 });
+    expect(w.turns.takes).toBe(1);
   });
 
   it('is dispatched as stage "turn.send" with the turn the loop expects', async () => {
