@@ -1,4 +1,4 @@
-import type { ActivityTask, ActivityTasks, Clock } from '../shared/ports';
+import type { ActivityTask, ActivityTasks, Clock, Log, Workflow } from '../shared/ports';
 
 /**
  * A poll may last 60 s (GetActivityTask's long poll) and a claim task's timeout is 120 s: no
@@ -11,12 +11,14 @@ export const MAX_TAKES = 20;
 export interface ClaimLoop<T> {
   tasks: ActivityTasks;
   clock: Clock;
+  workflow: Workflow;
+  log: Log;
   /** The task's input as this claim's kind of task, or undefined when it is not one. */
   parse(input: string): T | undefined;
   /** Does what the task asks (open the wait, send the turn), token in hand. */
   handle(task: ActivityTask, item: T): Promise<void>;
-  /** A task that is not of this kind: fail it, so its execution does not wait for nothing. */
-  refuse(task: ActivityTask): Promise<void>;
+  /** A task that is not of this kind is failed with this, so its execution does not wait for nothing. */
+  refusal: { error: string; cause: string };
   isOwn(item: T): boolean;
   /**
    * The claim's own task has been taken (by any claim), or no longer matters (the run ended).
@@ -43,8 +45,10 @@ export async function takeUntilOwn<T>(loop: ClaimLoop<T>): Promise<number | unde
     const task = await loop.tasks.take();
     if (task) {
       const item = loop.parse(task.input);
-      if (item === undefined) await loop.refuse(task);
-      else await loop.handle(task, item);
+      if (item === undefined) {
+        loop.log.error('an activity task not of the kind its activity holds', { error: loop.refusal.error });
+        await loop.workflow.sendTaskFailure(task.taskToken, loop.refusal.error, loop.refusal.cause);
+      } else await loop.handle(task, item);
       handled += 1;
       if (item !== undefined && loop.isOwn(item)) return handled;
     }

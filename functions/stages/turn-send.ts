@@ -44,6 +44,8 @@ export async function sendTurn(
   const sent = await takeUntilOwn<TurnInput>({
     tasks: deps.turns,
     clock: deps.clock,
+    workflow: deps.workflow,
+    log: deps.log,
     parse: (input) => TurnInput.safeParse(parseJson(input)).data,
     isOwn: (turn) => turn.turnId === own.turnId,
     ownTaken: async (first) => {
@@ -53,13 +55,9 @@ export async function sendTurn(
       const run = await deps.store.getRun(own.runId);
       return !run || isTerminal(run.status);
     },
-    refuse: async (task) => {
-      deps.log.error('an activity task that is not an LLM turn');
-      await deps.workflow.sendTaskFailure(
-        task.taskToken,
-        'InvalidTurn',
-        'the LLM turn activity task does not name a run, conversation and turn',
-      );
+    refusal: {
+      error: 'InvalidTurn',
+      cause: 'the LLM turn activity task does not name a run, conversation and turn',
     },
     handle: async (task, turn) => {
       const { turnId, ...message } = turn;

@@ -52,20 +52,15 @@ export async function claimWait(deps: StageDeps, own: WaitInput): Promise<{ open
   const opened = await takeUntilOwn<WaitInput>({
     tasks: deps.waits,
     clock: deps.clock,
+    workflow: deps.workflow,
+    log: deps.log,
     parse: (input) => WaitInput.safeParse(parseJson(input)).data,
     isOwn: (wait) => wait.runId === own.runId && wait.waitId === own.waitId,
     ownTaken: async () => {
       const run = await deps.store.getRun(own.runId);
       return !run || isTerminal(run.status) || run.openWaitId === own.waitId;
     },
-    refuse: async (task) => {
-      deps.log.error('an activity task that is not a pipeline wait');
-      await deps.workflow.sendTaskFailure(
-        task.taskToken,
-        'InvalidWait',
-        'the wait activity task does not name a known wait and run',
-      );
-    },
+    refusal: { error: 'InvalidWait', cause: 'the wait activity task does not name a known wait and run' },
     handle: async (task, wait) => {
       try {
         await WAIT_OPENERS[wait.stage](deps, wait.runId, task.taskToken, wait.waitId);

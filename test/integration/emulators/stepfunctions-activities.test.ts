@@ -2,9 +2,7 @@ import {
   ActivityDoesNotExist,
   CreateActivityCommand,
   DescribeExecutionCommand,
-  type DescribeExecutionCommandOutput,
   GetActivityTaskCommand,
-  GetExecutionHistoryCommand,
   type HistoryEvent,
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
@@ -19,25 +17,10 @@ import {
   type StepFunctionsEmulator,
   startStepFunctions,
 } from '../../../local/emulators/stepfunctions/server';
+import { history, waitForEnd } from './sfn-support';
 
 const REGION = 'us-east-1';
 const POLL_MS = 300;
-
-async function waitForEnd(client: SFNClient, executionArn: string, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  let last: DescribeExecutionCommandOutput | undefined;
-  while (Date.now() < deadline) {
-    last = await client.send(new DescribeExecutionCommand({ executionArn }));
-    if (last.status !== 'RUNNING') return last;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`execution still ${last?.status} after ${timeoutMs} ms`);
-}
-
-async function history(client: SFNClient, executionArn: string): Promise<HistoryEvent[]> {
-  const { events } = await client.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }));
-  return events ?? [];
-}
 
 async function waitForEvent(client: SFNClient, executionArn: string, type: string): Promise<HistoryEvent[]> {
   for (let attempt = 0; attempt < 250; attempt++) {

@@ -2,9 +2,6 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import {
   DescribeExecutionCommand,
-  type DescribeExecutionCommandOutput,
-  GetExecutionHistoryCommand,
-  type HistoryEvent,
   InvalidToken,
   SendTaskFailureCommand,
   SendTaskHeartbeatCommand,
@@ -29,28 +26,13 @@ import {
   startStepFunctions,
   substitute,
 } from '../../../local/emulators/stepfunctions/server';
+import { history, waitForEnd } from './sfn-support';
 
 const REGION = 'us-east-1';
 const PARK_ARN = 'arn:aws:lambda:us-east-1:000000000000:function:park';
 
 const fixture = (name: string, values: Record<string, string> = {}) =>
   substitute(readFileSync(new URL(`../../fixtures/asl/${name}.json`, import.meta.url), 'utf8'), values);
-
-async function waitForEnd(client: SFNClient, executionArn: string, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  let last: DescribeExecutionCommandOutput | undefined;
-  while (Date.now() < deadline) {
-    last = await client.send(new DescribeExecutionCommand({ executionArn }));
-    if (last.status !== 'RUNNING') return last;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`execution still ${last?.status} after ${timeoutMs} ms`);
-}
-
-async function history(client: SFNClient, executionArn: string): Promise<HistoryEvent[]> {
-  const { events } = await client.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }));
-  return events ?? [];
-}
 
 describe('callback tasks: state machine → SQS → worker → SendTask* → execution continues', () => {
   let fauxqs: ReturnType<typeof buildApp>;

@@ -4,12 +4,9 @@ import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DescribeExecutionCommand,
-  type DescribeExecutionCommandOutput,
   DescribeStateMachineCommand,
   ExecutionAlreadyExists,
   ExecutionDoesNotExist,
-  GetExecutionHistoryCommand,
-  type HistoryEvent,
   ListExecutionsCommand,
   ListStateMachinesCommand,
   SFNClient,
@@ -26,6 +23,7 @@ import {
   startStepFunctions,
   substitute,
 } from '../../../local/emulators/stepfunctions/server';
+import { history, waitForEnd } from './sfn-support';
 
 const REGION = 'us-east-1';
 const WORKER_ARN = 'arn:aws:lambda:us-east-1:000000000000:function:worker';
@@ -37,23 +35,6 @@ const fixture = (name: string, values: Record<string, string> = {}) =>
 
 const sfnClient = (endpoint: string) =>
   new SFNClient({ endpoint, region: REGION, credentials: FAKE_CREDENTIALS });
-
-/** Polls DescribeExecution until the status leaves RUNNING (bounded). */
-async function waitForEnd(client: SFNClient, executionArn: string, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  let last: DescribeExecutionCommandOutput | undefined;
-  while (Date.now() < deadline) {
-    last = await client.send(new DescribeExecutionCommand({ executionArn }));
-    if (last.status !== 'RUNNING') return last;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`execution still ${last?.status} after ${timeoutMs} ms`);
-}
-
-async function history(client: SFNClient, executionArn: string): Promise<HistoryEvent[]> {
-  const { events } = await client.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }));
-  return events ?? [];
-}
 
 /** Resolves when `predicate` holds (bounded polling). */
 async function eventually(predicate: () => boolean, timeoutMs = 5_000): Promise<void> {
