@@ -5,8 +5,11 @@ import type { ActivityTask, ActivityTasks, Clock, Log, Workflow } from '../share
  * poll starts after this, so the claim ends with time to spare.
  */
 export const LAST_POLL_AFTER_MS = 40_000;
-/** At most this many tasks taken by one claim (others' included): every loop is bounded. */
-export const MAX_TAKES = 20;
+/**
+ * At most this many tasks taken by one claim (others' included): every loop is bounded. The time
+ * limit above is what usually ends a long claim; this one only caps a burst of quick handlings.
+ */
+export const MAX_TAKES = 100;
 
 export interface ClaimLoop<T> {
   tasks: ActivityTasks;

@@ -35,7 +35,8 @@ export class TurnNotSent extends FactoryError {
  * `{taskToken, runId, stage, conversationId, turn, modelAlias}` (SPEC §4), where the LLM worker
  * answers it; until this run's turn (`own`) has been taken (activity-claim.ts). The token reaches
  * the queue from here, never through the state machine's parameters, so it is in no execution
- * history (decision 0004). Each turn taken is marked, so a retried or later claim knows.
+ * history (decision 0004). Each turn taken is marked, so a retried or later claim knows; a turn
+ * that cannot be queued is failed (`LlmQueueUnavailable`) at once.
  */
 export async function sendTurn(
   deps: StageDeps,
@@ -61,8 +62,21 @@ export async function sendTurn(
     },
     handle: async (task, turn) => {
       const { turnId, ...message } = turn;
-      await deps.llmQueue.send({ taskToken: task.taskToken, ...message });
+      // Marked first: a claim waiting for this turn stops looking as soon as it is taken.
       await deps.store.cachePut(takenMarkOf(turnId), turn.runId, TAKEN_MARK_SECONDS);
+      try {
+        await deps.llmQueue.send({ taskToken: task.taskToken, ...message });
+      } catch (error) {
+        // The turn is taken and on no queue: fail it now (its run ends with the cause) rather than
+        // let it wait out its timeout, and go on with the claim.
+        const name = error instanceof Error && error.name ? error.name : 'Error';
+        deps.log.warn('an LLM turn could not be queued', { runId: turn.runId, error: name });
+        await deps.workflow.sendTaskFailure(
+          task.taskToken,
+          'LlmQueueUnavailable',
+          `the LLM turn could not be put on the LLM queue (${name})`,
+        );
+      }
     },
   });
   if (sent === undefined) throw new TurnNotSent(own);

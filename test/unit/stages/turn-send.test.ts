@@ -74,6 +74,33 @@ describe('turn.send: take scheduled LLM turns from the activity onto the LLM que
     expect(w.llmQueue.sent).toEqual([]);
   });
 
+  it("fails a turn it cannot queue, at once, and still sends its own: one SQS error fails one run's turn", async () => {
+    const w = await world();
+    const [mine, theirs] = [turnOf(w.runs[0]!.runId), turnOf(w.runs[1]!.runId, 7)];
+    w.turns.schedule(theirs, 'turn-token-theirs');
+    w.turns.schedule(mine, 'turn-token-mine');
+    let sends = 0;
+    const send = w.llmQueue.send.bind(w.llmQueue);
+    w.llmQueue.send = async (body) => {
+      sends += 1;
+      if (sends === 1) throw Object.assign(new Error('throttled'), { name: 'RequestThrottled' });
+      await send(body);
+    };
+
+    await expect(sendTurn(w.stageDeps, mine)).resolves.toEqual({ sent: 2 });
+
+    expect(w.workflow.failures).toEqual([
+      {
+        token: 'turn-token-theirs',
+        error: 'LlmQueueUnavailable',
+        cause: expect.stringContaining('RequestThrottled'),
+      },
+    ]);
+    expect(w.llmQueue.sent.map((m) => (m as { taskToken: string }).taskToken)).toEqual(['turn-token-mine']);
+    // The failed turn was taken all the same: its own claim stops at once.
+    await expect(sendTurn(w.stageDeps, theirs)).resolves.toEqual({ sent: 0 });
+  });
+
   it('stops after an empty poll when its run has ended (its turn was withdrawn with the execution)', async () => {
     const w = await world();
     const own = turnOf(w.runs[0]!.runId);
