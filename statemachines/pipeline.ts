@@ -55,10 +55,10 @@ function stageTask(stage: string, slot: string, next: string, extra: Record<stri
 
 /**
  * An activity task and its claim, side by side: the token-free way to pause on a task token.
- * `<name>Wait` is a task on the activity `${activity}`, scheduled with `taskInput` only (plus the
- * entry's `id`, a UUID); `<name>Claim` (stage `claimStage`, or `<name>Send`) has the stage runner
- * take scheduled tasks with GetActivityTask until this one is taken, and act on each with the
- * token in hand (functions/stages/activity-claim.ts). A callback's `$$.Task.Token` would be in
+ * `<name>Wait` is a task on `activity`, scheduled with `taskInput` (plus the run id and the
+ * entry's id, a UUID); `<name><claimName>` (`ApprovalClaim`, `PlanTurnSend`: stage `claimStage`)
+ * has the stage runner take scheduled tasks with GetActivityTask until this one is taken, and act
+ * on each with the token in hand (functions/stages/activity-claim.ts). A callback's `$$.Task.Token` would be in
  * the task's parameters and so in the execution history; an activity's token is handed to the
  * worker alone (decision 0004). A claim that fails (its own timeout included) ends in `failError`
  * inside its branch, so the Parallel never reports it as the task's own timeout.
