@@ -281,7 +281,6 @@ export interface Store {
 
   // Conversations (LLM turns), stored turn by turn
   putConversation(meta: ConversationMeta): Promise<void>;
-  getConversation(conversationId: string): Promise<ConversationMeta | undefined>;
   /** One Query of the conversation's partition: its meta and every turn, in order. */
   getConversationWithTurns(
     conversationId: string,
@@ -290,7 +289,6 @@ export interface Store {
   /** UpdateItem: the turn's cost is settled on every budget account. */
   markTurnSettled(conversationId: string, turn: number): Promise<void>;
   getTurn(conversationId: string, turn: number): Promise<ConversationTurn | undefined>;
-  listTurns(conversationId: string): Promise<ConversationTurn[]>;
 
   /**
    * Exactly once per (conversationId, turn): a conditional put of the ledger entry and a

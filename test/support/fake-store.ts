@@ -296,17 +296,11 @@ export class FakeStore implements Store {
   putConversation(): Promise<void> {
     return this.unsupported('putConversation');
   }
-  getConversation(): Promise<undefined> {
-    return this.unsupported('getConversation');
-  }
   putTurn(): Promise<{ first: boolean }> {
     return this.unsupported('putTurn');
   }
   getTurn(): Promise<undefined> {
     return this.unsupported('getTurn');
-  }
-  listTurns(): Promise<never[]> {
-    return this.unsupported('listTurns');
   }
   recordLlmCall(): Promise<void> {
     return this.unsupported('recordLlmCall');

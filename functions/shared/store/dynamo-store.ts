@@ -333,30 +333,20 @@ export class DynamoStore implements Store {
     let run: Run | undefined;
     const approvals: ApprovalRecord[] = [];
     const ledger: LedgerEntry[] = [];
-    let startKey: Item | undefined;
-    for (let pageNumber = 0; pageNumber < MAX_PAGES; pageNumber++) {
-      const result = await this.doc.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk',
-          // A filter cannot name the sort key; only audit events carry a prevHash.
-          FilterExpression: 'attribute_not_exists(#prevHash)',
-          ExpressionAttributeNames: { '#prevHash': 'prevHash' },
-          ExpressionAttributeValues: { ':pk': runKey.pk },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of result.Items ?? []) {
-        const sk = String(item.sk);
-        if (sk === runKey.sk) run = Run.parse(item);
-        else if (sk.startsWith(keys.runApprovalPrefix)) approvals.push(ApprovalRecordSchema.parse(item));
-        else if (sk.startsWith(keys.runLedgerPrefix)) ledger.push(LedgerEntrySchema.parse(item));
-      }
-      startKey = result.LastEvaluatedKey;
-      if (!startKey) return { run, approvals, ledger };
+    const items = await this.queryEvery({
+      KeyConditionExpression: 'pk = :pk',
+      // A filter cannot name the sort key; only audit events carry a prevHash.
+      FilterExpression: 'attribute_not_exists(#prevHash)',
+      ExpressionAttributeNames: { '#prevHash': 'prevHash' },
+      ExpressionAttributeValues: { ':pk': runKey.pk },
+    });
+    for (const item of items) {
+      const sk = String(item.sk);
+      if (sk === runKey.sk) run = Run.parse(item);
+      else if (sk.startsWith(keys.runApprovalPrefix)) approvals.push(ApprovalRecordSchema.parse(item));
+      else if (sk.startsWith(keys.runLedgerPrefix)) ledger.push(LedgerEntrySchema.parse(item));
     }
-    throw new FactoryError('TooManyItems', `${runKey.pk}: more than ${MAX_PAGES} pages`);
+    return { run, approvals, ledger };
   }
 
   /** Query GSI1 gsi1pk=REPO#<owner/repo>, newest first (gsi1sk RUN#<ulid>). */
@@ -655,12 +645,6 @@ export class DynamoStore implements Store {
     }
   }
 
-  /** GetItem CONV#<id>/META. */
-  async getConversation(conversationId: string): Promise<ConversationMeta | undefined> {
-    const item = await this.get(keys.conversation(conversationId));
-    return item ? ConversationMetaSchema.parse(item) : undefined;
-  }
-
   /** PutItem CONV#<id>/TURN#<n> if attribute_not_exists(pk): first writer wins, others get it. */
   async putTurn(turn: ConversationTurn): Promise<{ first: boolean; existing?: ConversationTurn }> {
     const parsed = ConversationTurnSchema.parse(turn);
@@ -703,36 +687,20 @@ export class DynamoStore implements Store {
   async getConversationWithTurns(
     conversationId: string,
   ): Promise<{ meta?: ConversationMeta; turns: ConversationTurn[] }> {
-    const pk = keys.conversation(conversationId).pk;
+    const conversation = keys.conversation(conversationId);
     let meta: ConversationMeta | undefined;
     const turns: ConversationTurn[] = [];
-    let startKey: Item | undefined;
-    for (let pageNumber = 0; pageNumber < MAX_PAGES; pageNumber++) {
-      const result = await this.doc.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': pk },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of result.Items ?? []) {
-        if (item.sk === keys.conversation(conversationId).sk) meta = ConversationMetaSchema.parse(item);
-        else if (typeof item.sk === 'string' && item.sk.startsWith(keys.turnPrefix)) {
-          turns.push(ConversationTurnSchema.parse(item));
-        }
+    const items = await this.queryEvery({
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': conversation.pk },
+    });
+    for (const item of items) {
+      if (item.sk === conversation.sk) meta = ConversationMetaSchema.parse(item);
+      else if (typeof item.sk === 'string' && item.sk.startsWith(keys.turnPrefix)) {
+        turns.push(ConversationTurnSchema.parse(item));
       }
-      startKey = result.LastEvaluatedKey;
-      if (!startKey) return { ...(meta ? { meta } : {}), turns };
     }
-    throw new FactoryError('TooManyItems', `${pk}: more than ${MAX_PAGES} pages`);
-  }
-
-  /** Query pk=CONV#<id> begins_with(sk, "TURN#"), ascending (all pages, bounded). */
-  async listTurns(conversationId: string): Promise<ConversationTurn[]> {
-    const items = await this.queryAll(keys.conversation(conversationId).pk, keys.turnPrefix);
-    return items.map((i) => ConversationTurnSchema.parse(i));
+    return { ...(meta ? { meta } : {}), turns };
   }
 
   // -------------------------------------------------------------------------------------------
@@ -1198,15 +1166,24 @@ export class DynamoStore implements Store {
   }
 
   /** Every item of pk with an sk prefix, ascending, following at most MAX_PAGES pages. */
-  private async queryAll(pk: string, skPrefix: string): Promise<Item[]> {
+  private queryAll(pk: string, skPrefix: string): Promise<Item[]> {
+    return this.queryEvery({
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': pk, ':prefix': skPrefix },
+    });
+  }
+
+  /** Every item a consistent Query returns, ascending, following at most MAX_PAGES pages. */
+  private async queryEvery(
+    query: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey' | 'ConsistentRead'>,
+  ): Promise<Item[]> {
     const items: Item[] = [];
     let startKey: Item | undefined;
     for (let pageNumber = 0; pageNumber < MAX_PAGES; pageNumber++) {
       const result = await this.doc.send(
         new QueryCommand({
+          ...query,
           TableName: this.table,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': pk, ':prefix': skPrefix },
           ConsistentRead: true,
           ExclusiveStartKey: startKey,
         }),
@@ -1215,7 +1192,8 @@ export class DynamoStore implements Store {
       startKey = result.LastEvaluatedKey;
       if (!startKey) return items;
     }
-    throw new FactoryError('TooManyItems', `${pk} ${skPrefix}: more than ${MAX_PAGES} pages`);
+    const pk = query.ExpressionAttributeValues?.[':pk'];
+    throw new FactoryError('TooManyItems', `${String(pk)}: more than ${MAX_PAGES} pages`);
   }
 
   private keyOf(item: Item, extra: string[]): Item {
