@@ -275,11 +275,8 @@ async function callAndRecord(
     );
     return;
   }
-  // The repo's monthly cap, if any: the conversation counts in the month it started, so a
-  // redelivery reserves against the same account. Refused → release the run's reservation too.
-  const monthly = meta.monthlyBudget
-    ? monthlyBudgetAccount(meta.monthlyBudget.repo, Date.parse(meta.createdAt))
-    : undefined;
+  // The repo's monthly cap, if any. Refused → release the run's reservation too.
+  const monthly = monthlyAccountOf(meta);
   if (monthly && meta.monthlyBudget) {
     const fits = await store.reserveBudget(
       monthly,
@@ -436,6 +433,16 @@ async function onCallError(
 }
 
 /**
+ * The repo's monthly budget account of a conversation, if its contract sets a cap: the
+ * conversation counts in the month it started, so every delivery of a turn uses the same account.
+ */
+function monthlyAccountOf(meta: ConversationMeta | undefined): string | undefined {
+  return meta?.monthlyBudget
+    ? monthlyBudgetAccount(meta.monthlyBudget.repo, Date.parse(meta.createdAt))
+    : undefined;
+}
+
+/**
  * A redelivery after a crash between storing the turn and settling: the ledger entry and the
  * settlements are idempotent per (conversation, turn), so they are simply done again from the
  * stored turn. Nothing is charged twice; nothing stays reserved.
@@ -465,9 +472,7 @@ async function finishAccounting(
     latencyMs: 0,
     at: turn.createdAt,
   });
-  const monthly = meta?.monthlyBudget
-    ? monthlyBudgetAccount(meta.monthlyBudget.repo, Date.parse(meta.createdAt))
-    : undefined;
+  const monthly = monthlyAccountOf(meta);
   if (turn.settled) {
     await forgetSettlements(deps, message, monthly); // in case a crash came between flag and forget
     return;
@@ -513,9 +518,7 @@ export async function releaseTurnReservation(
   meta: ConversationMeta | undefined,
   stored: ConversationTurn | undefined,
 ): Promise<void> {
-  const monthly = meta?.monthlyBudget
-    ? monthlyBudgetAccount(meta.monthlyBudget.repo, Date.parse(meta.createdAt))
-    : undefined;
+  const monthly = monthlyAccountOf(meta);
   if (stored?.role === 'assistant') {
     // Answered but never settled (the message died first): charge what the call cost.
     if (!stored.settled) await settleTurn(deps, message, stored.costUsd ?? 0, monthly);
