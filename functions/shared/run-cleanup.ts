@@ -1,5 +1,5 @@
-import { checksWaitKeyOf, type Run } from './domain/run';
-import type { GitHub, Log, RepoRef, Store, WaitKind } from './ports';
+import { checksWaitKeyOf, repoRefOf, type Run } from './domain/run';
+import type { GitHub, Log, Store, WaitKind } from './ports';
 import { mutateRun } from './run-state';
 
 /**
@@ -14,11 +14,6 @@ export interface CleanupDeps {
   /** ISO timestamp. */
   now(): string;
 }
-
-export const repoRefOf = (run: Pick<Run, 'repo'>): RepoRef => {
-  const [owner = '', repo = ''] = run.repo.split('/');
-  return { owner, repo };
-};
 
 /**
  * The run's own pending waits are taken, so a late reply, CI result or click finds nothing, and
@@ -64,7 +59,7 @@ export async function withdrawChange(
   deps: CleanupDeps,
   run: Pick<Run, 'runId' | 'repo' | 'prNumber' | 'branch' | 'headSha'>,
 ): Promise<Withdrawal> {
-  const repo = repoRefOf(run);
+  const repo = repoRefOf(run.repo);
   const done: Withdrawal = {};
   const failed: string[] = [];
   let merged = false;
@@ -143,7 +138,7 @@ export function renderStatus(run: Run, detail?: string): string {
 /** Creates or updates the run's status comment. Never fails the caller: comments are courtesy. */
 export async function updateStatusComment(deps: CleanupDeps, run: Run, detail?: string): Promise<void> {
   if (!run.issueNumber) return;
-  const repo = repoRefOf(run);
+  const repo = repoRefOf(run.repo);
   const body = renderStatus(run, detail);
   try {
     if (run.statusCommentId) {

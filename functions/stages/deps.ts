@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { type Run, taskTitle } from '../shared/domain/run';
+import { repoRefOf, type Run, taskTitle } from '../shared/domain/run';
 import type { ToolContext } from './tools';
 import type { ResolvedModelConfig } from '../shared/domain/models';
 import type {
@@ -86,8 +86,7 @@ export interface StageDeps {
 }
 
 export function repoOf(run: Pick<Run, 'repo'>): RepoRef {
-  const [owner = '', repo = ''] = run.repo.split('/');
-  return { owner, repo };
+  return repoRefOf(run.repo);
 }
 
 export function contractOf(run: Run): RunContract {

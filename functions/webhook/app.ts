@@ -6,6 +6,7 @@ import {
   checksWaitKeyOf,
   workItemKeyOf,
   isTerminal,
+  repoRefOf,
   type Run,
   type RunKind,
   Run as RunSchema,
@@ -22,7 +23,7 @@ import {
   requestIdOf,
 } from '../shared/http';
 import { metrics, withHttpMiddleware } from '../shared/middleware';
-import type { DeliveryRecord, PendingWait, Permission, RepoRef, RequestPorts } from '../shared/ports';
+import type { DeliveryRecord, PendingWait, Permission, RequestPorts } from '../shared/ports';
 import { HELP_TEXT } from './commands';
 import {
   classify,
@@ -96,10 +97,6 @@ export function createWebhookCore(ports: WebhookPorts) {
   const memo = new Map<string, { value: string; expiresAt: number }>();
 
   const iso = () => new Date(clock.now()).toISOString();
-  const repoRef = (fullName: string): RepoRef => {
-    const [owner = '', repo = ''] = fullName.split('/');
-    return { owner, repo };
-  };
 
   async function memoized(key: string, load: () => Promise<string>): Promise<string> {
     const now = clock.now();
@@ -117,7 +114,7 @@ export function createWebhookCore(ports: WebhookPorts) {
     const value = await memoized(key, async () => {
       const cached = await store.cacheGet(key);
       if (cached) return cached;
-      const permission = await github.getPermission(repoRef(repo), login);
+      const permission = await github.getPermission(repoRefOf(repo), login);
       await store.cachePut(key, permission, config.permissionCacheSeconds);
       return permission;
     });
@@ -139,7 +136,7 @@ export function createWebhookCore(ports: WebhookPorts) {
         resolve();
       }, config.commentTimeoutMs);
     });
-    const post = github.createComment(repoRef(repo), issueNumber, body).then(
+    const post = github.createComment(repoRefOf(repo), issueNumber, body).then(
       () => undefined,
       (error: unknown) => log.warn('comment failed', { repo, issueNumber, error: errorName(error) }),
     );

@@ -202,6 +202,12 @@ export type WorkItem = z.infer<typeof WorkItem>;
  */
 export const canonicalRepo = (repo: string): string => repo.toLowerCase();
 
+/** `owner/repo` as the GitHub port addresses it. */
+export function repoRefOf(fullName: string): { owner: string; repo: string } {
+  const [owner = '', repo = ''] = fullName.split('/');
+  return { owner, repo };
+}
+
 export const workItemKeyOf = (repo: string, issueNumber: number): string =>
   `${canonicalRepo(repo)}#${issueNumber}`;
 
