@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { HANDLER_ENV } from './bundles';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -126,20 +127,8 @@ export async function benchLlmRate(options: {
       AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
       ANTHROPIC_BASE_URL: model.url,
     });
-    const config = env({
-      ...process.env,
-      TABLE_NAME: 'code-factory',
-      STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:bench',
-      WAIT_ACTIVITY_ARN: 'arn:aws:states:us-east-1:000000000000:activity:bench-waits',
-      LLM_TURN_ACTIVITY_ARN: 'arn:aws:states:us-east-1:000000000000:activity:bench-llm-turns',
-      LLM_QUEUE_URL: queues.queueUrl,
-      WEBHOOK_SECRET_ID: 'unused',
-      GITHUB_SECRET_ID: 'unused',
-      ANTHROPIC_SECRET_ID: 'code-factory/anthropic-api-key',
-      APPROVAL_KEY_SECRET_ID: 'unused',
-      PUBLIC_BASE_URL: 'http://127.0.0.1:9',
-      MAIL_FROM: 'factory@code-factory.local',
-    });
+    // The contract's placeholder values (bench/bundles.ts), with this bench's endpoints and queue.
+    const config = env({ ...process.env, ...HANDLER_ENV, LLM_QUEUE_URL: queues.queueUrl });
     const store = makeStore(config);
 
     // One conversation per turn: a plan stage's first turn, as startAgent stores it.
