@@ -50,9 +50,19 @@ export function makeWorkflow(config: Pick<Env, 'STATE_MACHINE_ARN'>): Workflow {
   return new SfnWorkflow(new SFNClient(awsClientConfig), config.STATE_MACHINE_ARN);
 }
 
-/** The stage runner's end of an activity (its worker name shows in ActivityStarted events). */
-export function makeActivityTasks(activityArn: string): ActivityTasks {
-  return new SfnActivityTasks(new SFNClient(longPollClientConfig), activityArn, 'stage-runner');
+/**
+ * The stage runner's end of the pipeline's activities, sharing one long-poll client (its worker
+ * name shows in ActivityStarted events).
+ */
+export function makeActivityTasks(config: Pick<Env, 'WAIT_ACTIVITY_ARN' | 'LLM_TURN_ACTIVITY_ARN'>): {
+  waits: ActivityTasks;
+  turns: ActivityTasks;
+} {
+  const client = new SFNClient(longPollClientConfig);
+  return {
+    waits: new SfnActivityTasks(client, config.WAIT_ACTIVITY_ARN, 'stage-runner'),
+    turns: new SfnActivityTasks(client, config.LLM_TURN_ACTIVITY_ARN, 'stage-runner'),
+  };
 }
 
 export function makeSecrets(): Secrets {

@@ -35,13 +35,14 @@ export function stageSettings(config: Env): StageSettings {
 /** Real ports for the stage runner (Lambda's handler.ts and the embedded stack both use it). */
 export function stageDeps(config: Env): StageDeps {
   const secrets = makeSecrets();
+  const activities = makeActivityTasks(config);
   const clock = systemClock;
   return {
     store: makeStore(config, clock),
     github: makeGitHub(config, secrets),
     workflow: makeWorkflow(config),
-    waits: makeActivityTasks(config.WAIT_ACTIVITY_ARN),
-    turns: makeActivityTasks(config.LLM_TURN_ACTIVITY_ARN),
+    waits: activities.waits,
+    turns: activities.turns,
     llmQueue: new SqsQueue(new SQSClient(awsClientConfig), config.LLM_QUEUE_URL),
     mailer: new SesMailer(new SESv2Client(awsClientConfig)),
     secrets,
