@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { isTerminal, type Run } from '../functions/shared/domain/run';
 import { SAMPLE_ISSUE, SAMPLE_LABEL, SAMPLE_OWNER, SAMPLE_REPO, SAMPLE_USERS } from './forge';
 import { readMailStore } from './emulators/ses';
-import { type Stack, startStack } from './stack';
+import { anthropicFromEnv, type Stack, startStack } from './stack';
 
 /**
  * `npm run demo -- [--auto-approve] [--json] [--llm-faults 429,529,500,reset]`
@@ -121,9 +121,10 @@ export async function runDemo(options: {
   const say = progress(options.json);
   const started = Date.now();
   const deadline = started + (options.timeoutMs ?? 10 * 60_000);
+  const realModel = anthropicFromEnv(process.env);
   const stack = await startStack({
     ...(options.llmFaults ? { llmFaults: options.llmFaults } : {}),
-    ...(process.env.ANTHROPIC_API_KEY ? { anthropicApiKey: process.env.ANTHROPIC_API_KEY } : {}),
+    ...realModel,
   });
   try {
     say(`Embedded stack up at ${stack.url} (forge ${stack.forgeUrl}, mail ${stack.mailUrl}/store)`);

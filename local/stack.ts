@@ -71,6 +71,8 @@ export interface StackOptions {
   webhookSecret?: string;
   /** Use the real Anthropic API with this key instead of the local stand-in. */
   anthropicApiKey?: string;
+  /** With `anthropicApiKey`: where the Anthropic API is (a gateway, a proxy, a test's server). */
+  anthropicBaseUrl?: string;
   modelScript?: Script;
   /** Faults injected into the first model calls: `429,529,500,reset`. */
   llmFaults?: string;
@@ -102,6 +104,29 @@ export interface Stack {
   /** The bodies a queue was sent (`code-factory-llm`, ...), oldest first: the local SQS keeps them. */
   sqsSent(queueName: string): string[];
   stop(): Promise<void>;
+}
+
+/**
+ * The real-model options of `npm start` and `npm run demo`: with ANTHROPIC_API_KEY set, model
+ * calls go to ANTHROPIC_BASE_URL when it is given, else to the public API. Throws on a base URL
+ * that is not an http(s) URL, so a typo is not mistaken for the public API.
+ */
+export function anthropicFromEnv(
+  environment: NodeJS.ProcessEnv,
+): Pick<StackOptions, 'anthropicApiKey' | 'anthropicBaseUrl'> {
+  const apiKey = environment.ANTHROPIC_API_KEY;
+  if (!apiKey) return {};
+  const baseUrl = environment.ANTHROPIC_BASE_URL;
+  if (!baseUrl) return { anthropicApiKey: apiKey };
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(baseUrl);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || !['http:', 'https:'].includes(parsed.protocol))
+    throw new Error(`ANTHROPIC_BASE_URL must be an http(s) URL, not ${JSON.stringify(baseUrl)}`);
+  return { anthropicApiKey: apiKey, anthropicBaseUrl: baseUrl.replace(/\/+$/, '') };
 }
 
 const lambdaContext = (name: string, timeoutMs: number): Context => {
@@ -289,7 +314,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       // message is visible again.
       LLM_CALL_TIMEOUT_SECONDS: '90',
     });
-    if (model) process.env.ANTHROPIC_BASE_URL = model.url;
+    const anthropicBaseUrl = model?.url ?? options.anthropicBaseUrl;
+    if (anthropicBaseUrl) process.env.ANTHROPIC_BASE_URL = anthropicBaseUrl;
     else delete process.env.ANTHROPIC_BASE_URL;
     if (options.maxWaitSeconds) process.env.MAX_WAIT_SECONDS = JSON.stringify(options.maxWaitSeconds);
     else delete process.env.MAX_WAIT_SECONDS;

@@ -1,6 +1,6 @@
 import './quiet';
 import { Command } from 'commander';
-import { startStack } from './stack';
+import { anthropicFromEnv, startStack } from './stack';
 
 /**
  * `npm start -- [--port N] [--data-dir DIR]`: runs the embedded stack until interrupted and
@@ -20,11 +20,19 @@ if (!Number.isInteger(port) || port < 0 || port > 65_535) {
   process.exit(2);
 }
 
+let realModel: ReturnType<typeof anthropicFromEnv>;
+try {
+  realModel = anthropicFromEnv(process.env);
+} catch (error) {
+  process.stderr.write(`${(error as Error).message}\n`);
+  process.exit(2);
+}
+
 const stack = await startStack({
   port,
   dataDir: opts.dataDir,
   ...(process.env.FACTORY_WEBHOOK_SECRET ? { webhookSecret: process.env.FACTORY_WEBHOOK_SECRET } : {}),
-  ...(process.env.ANTHROPIC_API_KEY ? { anthropicApiKey: process.env.ANTHROPIC_API_KEY } : {}),
+  ...realModel,
   log: (line) => process.stderr.write(`${line}\n`),
 });
 
