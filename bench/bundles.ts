@@ -28,8 +28,6 @@ export const HANDLER_ENV: Record<string, string> = {
   AWS_SECRET_ACCESS_KEY: 'bench',
   TABLE_NAME: 'code-factory',
   STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:code-factory-pipeline',
-  WAIT_ACTIVITY_ARN: 'arn:aws:states:us-east-1:000000000000:activity:code-factory-waits',
-  LLM_TURN_ACTIVITY_ARN: 'arn:aws:states:us-east-1:000000000000:activity:code-factory-llm-turns',
   LLM_QUEUE_URL: 'http://127.0.0.1:9/000000000000/code-factory-llm',
   WEBHOOK_SECRET_ID: 'code-factory/webhook-secret',
   GITHUB_SECRET_ID: 'code-factory/github',

@@ -227,26 +227,19 @@ async function historyOf(stack: Stack, runId: string): Promise<HistoryEvent[]> {
 }
 
 export interface TaskDurations {
-  /** Stage-runner invocations: TaskStarted → TaskSucceeded (the claims beside activities included). */
+  /** Stage-runner invocations: TaskStarted → TaskSucceeded (or TaskSubmitted for callback tasks). */
   stageRunnerMs: number[];
-  /**
-   * LLM turns: the turn taken from its activity (ActivityStarted, when turn.send puts it on the
-   * queue) → answered (queue wait + worker), an upper bound of the worker's time.
-   */
+  /** LLM turns: message sent → answer (queue wait + worker), an upper bound of the worker's time. */
   llmTurnMs: number[];
   transitions: number;
 }
 
-/**
- * Reads Lambda and LLM task durations off an execution history. Lambda tasks run one at a time per
- * run; so do activity tasks (a turn or a wait), whose claim Lambda runs beside them.
- */
+/** Reads Lambda and LLM task durations off an execution history (tasks run one at a time per run). */
 export function taskDurations(events: HistoryEvent[]): TaskDurations {
   const stageRunnerMs: number[] = [];
   const llmTurnMs: number[] = [];
   let transitions = 0;
-  let current: { type: string; started?: number } | undefined;
-  let activity: { llmTurn: boolean; started?: number } | undefined;
+  let current: { type: string; started?: number; submitted?: number; done?: boolean } | undefined;
   for (const event of events) {
     const at = event.timestamp ? new Date(event.timestamp).getTime() : 0;
     if (event.type?.endsWith('StateEntered')) transitions += 1;
@@ -254,25 +247,18 @@ export function taskDurations(events: HistoryEvent[]): TaskDurations {
       current = { type: event.taskScheduledEventDetails?.resourceType ?? '' };
     } else if (event.type === 'TaskStarted' && current) {
       current.started = at;
+    } else if (event.type === 'TaskSubmitted' && current?.started !== undefined) {
+      current.submitted = at;
+      if (current.type === 'lambda') stageRunnerMs.push(at - current.started);
     } else if (
       (event.type === 'TaskSucceeded' || event.type === 'TaskFailed' || event.type === 'TaskTimedOut') &&
-      current?.started !== undefined
+      current?.started !== undefined &&
+      !current.done
     ) {
-      if (current.type === 'lambda') stageRunnerMs.push(at - current.started);
-      current = undefined;
-    } else if (event.type === 'ActivityScheduled') {
-      const input = event.activityScheduledEventDetails?.input ?? '';
-      activity = { llmTurn: input.includes('"conversationId"') };
-    } else if (event.type === 'ActivityStarted' && activity) {
-      activity.started = at;
-    } else if (
-      (event.type === 'ActivitySucceeded' ||
-        event.type === 'ActivityFailed' ||
-        event.type === 'ActivityTimedOut') &&
-      activity?.started !== undefined
-    ) {
-      if (activity.llmTurn) llmTurnMs.push(at - activity.started);
-      activity = undefined;
+      current.done = true;
+      if (current.type === 'lambda' && current.submitted === undefined)
+        stageRunnerMs.push(at - current.started);
+      if (current.type === 'sqs') llmTurnMs.push(at - (current.submitted ?? current.started));
     }
   }
   return { stageRunnerMs, llmTurnMs, transitions };

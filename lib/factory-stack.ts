@@ -15,7 +15,6 @@ import { FactoryFunction, type FactoryFunctionProps } from './constructs/node-fu
 import { LlmQueues } from './constructs/queues';
 import { FactorySecrets } from './constructs/secrets';
 import { FactoryTable } from './constructs/table';
-import { PipelineActivities } from './constructs/activities';
 import { longestLambdaTaskSeconds, PipelineArns, PipelineWorkflow } from './constructs/workflow';
 
 const REPOSITORY_ROOT = join(import.meta.dirname, '..');
@@ -54,7 +53,6 @@ export class FactoryStack extends Stack {
   readonly secrets: FactorySecrets;
   readonly sender: SenderIdentity;
   readonly pipeline: PipelineArns;
-  readonly activities: PipelineActivities;
   readonly functions: FactoryFunctions;
   readonly workflow: PipelineWorkflow;
   readonly api: FactoryHttpApi;
@@ -87,13 +85,10 @@ export class FactoryStack extends Stack {
     this.secrets = new FactorySecrets(this, 'Secrets', { github: config.github, encryptionKey });
     this.sender = new SenderIdentity(this, 'Email', { from: config.mail.from });
     this.pipeline = new PipelineArns(this);
-    this.activities = new PipelineActivities(this, 'Activities', { encryptionKey });
 
     this.baseEnvironment = {
       TABLE_NAME: this.table.table.tableName,
       STATE_MACHINE_ARN: this.pipeline.stateMachineArn,
-      WAIT_ACTIVITY_ARN: this.activities.waits.activityArn,
-      LLM_TURN_ACTIVITY_ARN: this.activities.llmTurns.activityArn,
       LLM_QUEUE_URL: this.queues.queue.queueUrl,
       ...this.secrets.environment(),
       GITHUB_API_URL: config.github.apiUrl,
@@ -120,7 +115,6 @@ export class FactoryStack extends Stack {
       secrets: this.secrets,
       encryptionKey,
       pipeline: this.pipeline,
-      activities: this.activities,
       sender: this.sender,
       stageRunnerTimeout,
       llmMaxConcurrency: config.llm.maxConcurrency,
@@ -131,7 +125,7 @@ export class FactoryStack extends Stack {
       arns: this.pipeline,
       definitionPath,
       stageRunner: fns.stages.fn,
-      activities: this.activities,
+      llmQueue: this.queues.queue,
       encryptionKey,
       logRetentionDays: config.logRetentionDays,
     });

@@ -49,12 +49,6 @@ import { type ModelServer, parseFaultList, type Script, startModel } from './mod
 export const TABLE_NAME = 'code-factory';
 export const STATE_MACHINE_NAME = 'code-factory-pipeline';
 export const STAGE_RUNNER_ARN = `arn:aws:lambda:${LOCAL_REGION}:000000000000:function:code-factory-stages`;
-/** The activity the pipeline's human and CI waits are scheduled on (created with the engine). */
-export const WAIT_ACTIVITY_NAME = 'code-factory-waits';
-export const WAIT_ACTIVITY_ARN = `arn:aws:states:${LOCAL_REGION}:000000000000:activity:${WAIT_ACTIVITY_NAME}`;
-/** The activity the LLM turns are scheduled on (the stage runner puts them on the LLM queue). */
-export const LLM_TURN_ACTIVITY_NAME = 'code-factory-llm-turns';
-export const LLM_TURN_ACTIVITY_ARN = `arn:aws:states:${LOCAL_REGION}:000000000000:activity:${LLM_TURN_ACTIVITY_NAME}`;
 const PIPELINE_ASL = fileURLToPath(new URL('../statemachines/pipeline.asl.json', import.meta.url));
 const SECRET_IDS = {
   webhook: 'code-factory/webhook-secret',
@@ -250,8 +244,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     };
     const definition = substitute(readFileSync(PIPELINE_ASL, 'utf8'), {
       StageRunnerFunctionArn: STAGE_RUNNER_ARN,
-      WaitActivityArn: WAIT_ACTIVITY_ARN,
-      LlmTurnActivityArn: LLM_TURN_ACTIVITY_ARN,
+      LlmQueueUrl: queues.queueUrl,
     });
     const sqsClient = new SQSClient({
       endpoint: sqs.endpoint,
@@ -261,7 +254,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const sfnEmulator = await startStepFunctions({
       ...(persistent ? { dataDir: path.join(dataDir, 'stepfunctions') } : {}),
       stateMachines: [{ name: STATE_MACHINE_NAME, definition }],
-      activities: [WAIT_ACTIVITY_NAME, LLM_TURN_ACTIVITY_NAME],
       lambdas: {
         [STAGE_RUNNER_ARN]: (event, context) => {
           if (!stageRunner) throw new Error('stage runner not ready');
@@ -292,8 +284,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
       TABLE_NAME,
       STATE_MACHINE_ARN: stateMachineArn,
-      WAIT_ACTIVITY_ARN,
-      LLM_TURN_ACTIVITY_ARN,
       LLM_QUEUE_URL: queues.queueUrl,
       WEBHOOK_SECRET_ID: SECRET_IDS.webhook,
       GITHUB_SECRET_ID: SECRET_IDS.github,

@@ -10,10 +10,10 @@
  *   stage "plan.tools" (functions/stages/plan.ts);
  * - timeouts of human and CI waits come from `$.admit.out.timeouts` (configurable per repo and
  *   short in tests), so every Task has TimeoutSeconds or TimeoutSecondsPath;
- * - a human or CI wait (`Clarify`, `Checks`, `Approval`) is a Parallel of `<Name>Wait`, an
- *   activity task, and `<Name>Claim`, stage "wait.claim" (functions/stages/wait.ts); an LLM turn
- *   (`PlanTurn`) of `PlanTurnWait` and `PlanTurnSend`, stage "turn.send" (turn-send.ts).
- * Placeholders: ${StageRunnerFunctionArn}, ${WaitActivityArn}, ${LlmTurnActivityArn}.
+ * - every pause is a plain task-token callback: a human or CI wait (`Clarify`, `Checks`,
+ *   `Approval`) invokes the stage runner with the token (stage "clarify", "checks", "approval"),
+ *   an LLM turn (`PlanTurn`) sends SPEC §4's message to the LLM queue (decision 0004).
+ * Placeholders: ${StageRunnerFunctionArn}, ${LlmQueueUrl}.
  */
 
 type State = Record<string, unknown>;
@@ -54,121 +54,30 @@ function stageTask(stage: string, slot: string, next: string, extra: Record<stri
 }
 
 /**
- * An activity task and its claim, side by side: the token-free way to pause on a task token.
- * `<name>Wait` is a task on `activity`, scheduled with `taskInput` (plus the run id and the
- * entry's id, a UUID); `<name><claimName>` (`ApprovalClaim`, `PlanTurnSend`: stage `claimStage`)
- * has the stage runner take scheduled tasks with GetActivityTask until this one is taken, and act
- * on each with the token in hand (functions/stages/activity-claim.ts). A callback's `$$.Task.Token` would be in
- * the task's parameters and so in the execution history; an activity's token is handed to the
- * worker alone (decision 0004). A claim that fails (its own timeout included) ends in `failError`
- * inside its branch, so the Parallel never reports it as the task's own timeout.
+ * A human or CI wait (clarify, checks, approval): a callback task whose Lambda (stage `clarify`,
+ * `checks` or `approval`) stores the token in the pending-wait item, then asks the questions,
+ * reads CI or emails the approvers. A webhook or an approval link answers it; `$.wait.resume`
+ * holds the answer. The token is in this task's parameters and so in the execution history, which
+ * is safe because no answer is trusted for a decision (decision 0004).
  */
-function claimedActivity(spec: {
-  name: string;
-  claimName: string;
-  activity: string;
-  idField: string;
-  claimStage: string;
-  /** Fields of the activity task's input, JSONPath refs into the Parallel's Parameters. */
-  taskInput: Record<string, string | number>;
-  /** Extra fields of the claim's event. */
-  claimPayload: Record<string, string>;
-  /** The Parallel's Parameters besides runId, the id and timeoutSeconds. */
-  carried: Record<string, string>;
-  timeoutPath: string;
-  /** The Fail state `<name><failName>` and its error. */
-  failName: string;
-  failError: string;
-  rest: Record<string, unknown>;
-}): State {
-  const { name, claimName } = spec;
+function waitTask(stage: string, timeoutPath: string, next: string, onTimeout: string): State {
   return {
-    Type: 'Parallel',
+    Type: 'Task',
+    Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
     Parameters: {
-      'runId.$': '$.runId',
-      [`${spec.idField}.$`]: 'States.UUID()',
-      'timeoutSeconds.$': spec.timeoutPath,
-      ...spec.carried,
+      FunctionName: '${StageRunnerFunctionArn}',
+      Payload: { stage, 'runId.$': '$.runId', 'taskToken.$': '$$.Task.Token' },
     },
-    Branches: [
-      {
-        StartAt: `${name}Wait`,
-        States: {
-          [`${name}Wait`]: {
-            Type: 'Task',
-            Resource: spec.activity,
-            Parameters: {
-              ...spec.taskInput,
-              'runId.$': '$.runId',
-              [`${spec.idField}.$`]: `$.${spec.idField}`,
-            },
-            TimeoutSecondsPath: '$.timeoutSeconds',
-            End: true,
-          },
-        },
-      },
-      {
-        StartAt: `${name}${claimName}`,
-        States: {
-          [`${name}${claimName}`]: {
-            Type: 'Task',
-            Resource: 'arn:aws:states:::lambda:invoke',
-            Parameters: {
-              FunctionName: '${StageRunnerFunctionArn}',
-              Payload: {
-                stage: spec.claimStage,
-                ...spec.claimPayload,
-                'runId.$': '$.runId',
-                [`${spec.idField}.$`]: `$.${spec.idField}`,
-              },
-            },
-            ResultSelector: { 'handled.$': '$.Payload' },
-            TimeoutSeconds: STAGE_RUNNER_TIMEOUT_SECONDS,
-            Retry: retryTransient,
-            Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$', Next: `${name}${spec.failName}` }],
-            End: true,
-          },
-          [`${name}${spec.failName}`]: { Type: 'Fail', Error: spec.failError, CausePath: '$.Cause' },
-        },
-      },
+    ResultSelector: { 'resume.$': '$' },
+    ResultPath: '$.wait',
+    TimeoutSecondsPath: timeoutPath,
+    Retry: retryTransient,
+    Catch: [
+      { ErrorEquals: ['States.Timeout', 'States.HeartbeatTimeout'], ResultPath: '$.error', Next: onTimeout },
+      ...catchAll(),
     ],
-    ...spec.rest,
+    Next: next,
   };
-}
-
-/**
- * A human or CI wait (clarify, checks, approval): opened by `wait.claim` (functions/stages/wait.ts:
- * ask the questions, read CI, email the approvers), answered by a webhook or an approval link.
- * `waitId` tells this wait from earlier ones of the same run; `$.wait.resume` holds the answer.
- * Its timeout (from when it is taken) ends the run with the wait's own status.
- */
-function waitTask(stage: string, name: string, timeoutPath: string, next: string, onTimeout: string): State {
-  return claimedActivity({
-    name,
-    claimName: 'Claim',
-    activity: '${WaitActivityArn}',
-    idField: 'waitId',
-    claimStage: 'wait.claim',
-    taskInput: { stage },
-    claimPayload: { wait: stage },
-    carried: {},
-    timeoutPath,
-    failName: 'NotOpened',
-    failError: 'WaitNotOpened',
-    rest: {
-      ResultSelector: { 'resume.$': '$[0]' },
-      ResultPath: '$.wait',
-      Catch: [
-        {
-          ErrorEquals: ['States.Timeout', 'States.HeartbeatTimeout'],
-          ResultPath: '$.error',
-          Next: onTimeout,
-        },
-        ...catchAll(),
-      ],
-      Next: next,
-    },
-  });
 }
 
 /**
@@ -184,29 +93,30 @@ function agentLoop(
 ): Record<string, State> {
   return {
     [`${prefix}Start`]: stageTask(`${stage}.start`, 'loop', `${prefix}Turn`, startExtra),
-    // One model turn: the LLM worker answers it (SPEC §4); `turn.send` puts it on the LLM queue
-    // with its token (functions/stages/turn-send.ts). The answer is only a signal: `<prefix>Tools`
-    // reads the assistant turn the worker stored at the turn the loop expects, so a forged
-    // SendTaskSuccess cannot put words in the model's mouth.
-    [`${prefix}Turn`]: claimedActivity({
-      name: `${prefix}Turn`,
-      claimName: 'Send',
-      activity: '${LlmTurnActivityArn}',
-      idField: 'turnId',
-      claimStage: 'turn.send',
-      taskInput: {
-        stage,
-        modelAlias,
-        'conversationId.$': '$.conversationId',
-        'turn.$': '$.turn',
+    // One model turn (SPEC §4): the LLM worker answers the token from the queue message. The
+    // answer is only a signal: `<prefix>Tools` reads the assistant turn the worker stored at the
+    // turn the loop expects, so a forged SendTaskSuccess cannot put words in the model's mouth.
+    [`${prefix}Turn`]: {
+      Type: 'Task',
+      Resource: 'arn:aws:states:::sqs:sendMessage.waitForTaskToken',
+      Parameters: {
+        QueueUrl: '${LlmQueueUrl}',
+        MessageBody: {
+          'taskToken.$': '$$.Task.Token',
+          'runId.$': '$.runId',
+          stage,
+          'conversationId.$': '$.loop.out.conversationId',
+          'turn.$': '$.loop.out.turn',
+          modelAlias,
+        },
       },
-      claimPayload: { 'conversationId.$': '$.conversationId', 'turn.$': '$.turn' },
-      carried: { 'conversationId.$': '$.loop.out.conversationId', 'turn.$': '$.loop.out.turn' },
-      timeoutPath: '$.admit.out.timeouts.llmTurnSeconds',
-      failName: 'NotSent',
-      failError: 'TurnNotSent',
-      rest: { ResultPath: null, Catch: catchAll(), Next: `${prefix}Tools` },
-    }),
+      ResultPath: null,
+      TimeoutSecondsPath: '$.admit.out.timeouts.llmTurnSeconds',
+      // A message that could not be queued was never seen by a worker: sending it again is safe.
+      Retry: [{ ErrorEquals: ['States.TaskFailed'], IntervalSeconds: 1, MaxAttempts: 2, BackoffRate: 2 }],
+      Catch: catchAll(),
+      Next: `${prefix}Tools`,
+    },
     [`${prefix}Tools`]: stageTask(`${stage}.tools`, 'loop', `${prefix}Route`, {
       'conversationId.$': '$.loop.out.conversationId',
       'turn.$': '$.loop.out.turn',
@@ -277,13 +187,7 @@ export function buildPipeline(): Record<string, unknown> {
       ],
       { 'resume.$': '$.wait.resume' },
     ),
-    Clarify: waitTask(
-      'clarify',
-      'Clarify',
-      '$.admit.out.timeouts.clarifySeconds',
-      'PlanStart',
-      'FinalizeTimedOut',
-    ),
+    Clarify: waitTask('clarify', '$.admit.out.timeouts.clarifySeconds', 'PlanStart', 'FinalizeTimedOut'),
 
     ...agentLoop('Implement', 'implement', 'coder', [
       { outcome: 'complete', next: 'Boundary' },
@@ -299,13 +203,7 @@ export function buildPipeline(): Record<string, unknown> {
       Default: 'FinalizeFailed',
     },
     Publish: stageTask('publish', 'step', 'Checks'),
-    Checks: waitTask(
-      'checks',
-      'Checks',
-      '$.admit.out.timeouts.checksSeconds',
-      'ChecksDecide',
-      'ChecksTimedOut',
-    ),
+    Checks: waitTask('checks', '$.admit.out.timeouts.checksSeconds', 'ChecksDecide', 'ChecksTimedOut'),
     // CI that never reports ends the run with a cause people can act on, not a bare States.Timeout.
     ChecksTimedOut: {
       Type: 'Pass',
@@ -335,13 +233,7 @@ export function buildPipeline(): Record<string, unknown> {
       { outcome: 'blocked', next: 'FinalizeBlocked' },
     ]),
 
-    Approval: waitTask(
-      'approval',
-      'Approval',
-      '$.admit.out.timeouts.approvalSeconds',
-      'Merge',
-      'FinalizeExpired',
-    ),
+    Approval: waitTask('approval', '$.admit.out.timeouts.approvalSeconds', 'Merge', 'FinalizeExpired'),
     Merge: stageTask('merge', 'step', 'FinalizeSucceeded'),
     Revert: stageTask('revert', 'step', 'FinalizeFailed'),
 

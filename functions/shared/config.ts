@@ -8,10 +8,6 @@ import * as z from 'zod';
 const EnvSchema = z.object({
   TABLE_NAME: z.string().min(1),
   STATE_MACHINE_ARN: z.string().min(1),
-  /** The activity the pipeline's human and CI waits are scheduled on (the stage runner takes them). */
-  WAIT_ACTIVITY_ARN: z.string().min(1),
-  /** The activity the LLM turns are scheduled on (the stage runner takes them onto the LLM queue). */
-  LLM_TURN_ACTIVITY_ARN: z.string().min(1),
   LLM_QUEUE_URL: z.string().min(1),
   /** Secrets Manager ids. */
   WEBHOOK_SECRET_ID: z.string().min(1),

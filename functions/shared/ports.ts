@@ -40,22 +40,6 @@ export interface Workflow {
   sendTaskHeartbeat(taskToken: string): Promise<boolean>;
 }
 
-/** A task scheduled on an activity, as GetActivityTask hands it to one worker. */
-export interface ActivityTask {
-  taskToken: string;
-  /** The activity task's input (JSON text), as the state machine scheduled it. */
-  input: string;
-}
-
-/**
- * One of the pipeline's activities (the human/CI waits, the LLM turns): where the stage runner
- * takes the token of a scheduled task, so no token is ever part of a state's parameters.
- */
-export interface ActivityTasks {
-  /** The oldest scheduled task, or undefined when none arrived within the long poll. */
-  take(): Promise<ActivityTask | undefined>;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Queue (SQS), mail (SES v2), secrets (Secrets Manager)
 // ---------------------------------------------------------------------------------------------

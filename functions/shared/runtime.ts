@@ -5,10 +5,10 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { ulid } from 'ulid';
 import { OctokitGitHub, type OctokitGitHubOptions, parseGitHubCredentials } from './adapters/github';
 import { SecretsManagerSecrets } from './adapters/secrets';
-import { SfnActivityTasks, SfnWorkflow } from './adapters/workflow';
+import { SfnWorkflow } from './adapters/workflow';
 import type { Env } from './config';
 import { log } from './middleware';
-import type { Clock, GitHub, Ids, RequestPorts, Secrets, Store, ActivityTasks, Workflow } from './ports';
+import type { Clock, GitHub, Ids, RequestPorts, Secrets, Store, Workflow } from './ports';
 import { createDocumentClient, DynamoStore } from './store/dynamo-store';
 
 /**
@@ -24,11 +24,6 @@ import { createDocumentClient, DynamoStore } from './store/dynamo-store';
  */
 export const awsClientConfig = {
   requestHandler: { connectionTimeout: 3_000, requestTimeout: 15_000 },
-} as const;
-
-/** GetActivityTask holds the request for up to 60 s before an empty answer. */
-export const longPollClientConfig = {
-  requestHandler: { connectionTimeout: 3_000, requestTimeout: 70_000 },
 } as const;
 
 export const systemClock: Clock = { now: () => Date.now() };
@@ -48,21 +43,6 @@ export function makeStore(config: Pick<Env, 'TABLE_NAME'>, clock: Clock = system
 
 export function makeWorkflow(config: Pick<Env, 'STATE_MACHINE_ARN'>): Workflow {
   return new SfnWorkflow(new SFNClient(awsClientConfig), config.STATE_MACHINE_ARN);
-}
-
-/**
- * The stage runner's end of the pipeline's activities, sharing one long-poll client (its worker
- * name shows in ActivityStarted events).
- */
-export function makeActivityTasks(config: Pick<Env, 'WAIT_ACTIVITY_ARN' | 'LLM_TURN_ACTIVITY_ARN'>): {
-  waits: ActivityTasks;
-  turns: ActivityTasks;
-} {
-  const client = new SFNClient(longPollClientConfig);
-  return {
-    waits: new SfnActivityTasks(client, config.WAIT_ACTIVITY_ARN, 'stage-runner'),
-    turns: new SfnActivityTasks(client, config.LLM_TURN_ACTIVITY_ARN, 'stage-runner'),
-  };
 }
 
 export function makeSecrets(): Secrets {

@@ -1,7 +1,9 @@
 import * as z from 'zod';
 import { admit } from './admit';
+import { requestApproval } from './approval';
 import { checkChangeBoundary } from './boundary';
-import { decideAfterChecks } from './checks';
+import { decideAfterChecks, waitForChecks } from './checks';
+import { awaitClarification } from './clarify';
 import type { StageDeps } from './deps';
 import { finalize } from './finalize';
 import { implementTools, startImplement } from './implement';
@@ -10,13 +12,11 @@ import { planTools, startPlan } from './plan';
 import { publish } from './publish';
 import { revert } from './revert';
 import { reviewTools, startReview } from './review';
-import { sendTurn } from './turn-send';
-import { claimWait, WaitKind } from './wait';
 
 /**
  * The stage runner: one Lambda, dispatched by `stage` (state `PlanTools` → `plan.tools` →
- * functions/stages/plan.ts; `ApprovalClaim` → `wait.claim` → wait.ts, which opens approval.ts;
- * `PlanTurnSend` → `turn.send` → turn-send.ts). Results are small pointers; the run item holds the state.
+ * functions/stages/plan.ts; `Approval` → `approval` → approval.ts). Results are small pointers;
+ * the run item holds the state.
  */
 export const StageEvent = z.object({
   stage: z.string().min(1).max(40),
@@ -26,11 +26,8 @@ export const StageEvent = z.object({
   resume: z.unknown().optional(),
   status: z.string().max(40).optional(),
   error: z.unknown().optional(),
-  /** wait.claim: which wait this claim's run scheduled, and its id. */
-  wait: WaitKind.optional(),
-  waitId: z.string().uuid().optional(),
-  /** turn.send: the id of the LLM turn this claim's run scheduled. */
-  turnId: z.string().uuid().optional(),
+  /** clarify, checks, approval: the wait's task token, stored in its pending-wait item only. */
+  taskToken: z.string().min(1).max(2048).optional(),
 });
 export type StageEvent = z.infer<typeof StageEvent>;
 
@@ -55,17 +52,10 @@ export const STAGES: Record<string, StageFn> = {
   'review.start': (d, e) => startReview(d, e.runId),
   'review.tools': (d, e) =>
     reviewTools(d, e.runId, need(e.conversationId, 'conversationId'), need(e.turn, 'turn')),
-  // The human and CI waits (clarify, checks, approval) open through the wait activity.
-  // Each LLM turn reaches the LLM queue through the turn activity (decision 0004).
-  'turn.send': (d, e) =>
-    sendTurn(d, {
-      runId: e.runId,
-      conversationId: need(e.conversationId, 'conversationId'),
-      turn: need(e.turn, 'turn'),
-      turnId: need(e.turnId, 'turnId'),
-    }),
-  'wait.claim': (d, e) =>
-    claimWait(d, { stage: need(e.wait, 'wait'), runId: e.runId, waitId: need(e.waitId, 'waitId') }),
+  // The human and CI waits: callback tasks whose token is stored in the pending-wait item.
+  clarify: (d, e) => awaitClarification(d, e.runId, need(e.taskToken, 'taskToken')),
+  checks: (d, e) => waitForChecks(d, e.runId, need(e.taskToken, 'taskToken')),
+  approval: (d, e) => requestApproval(d, e.runId, need(e.taskToken, 'taskToken')),
   merge: (d, e) => merge(d, e.runId),
   revert: (d, e) => revert(d, e.runId),
   finalize: (d, e) =>

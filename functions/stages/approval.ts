@@ -27,15 +27,9 @@ const WAIT_GRACE_SECONDS = 3600;
  * links carry an approval id and an HMAC, never the task token; functions/approvals decides and
  * answers the token.
  */
-export async function requestApproval(
-  deps: StageDeps,
-  runId: string,
-  taskToken: string,
-  waitId: string,
-): Promise<void> {
+export async function requestApproval(deps: StageDeps, runId: string, taskToken: string): Promise<void> {
   const run = await mutateRun(deps, runId, (r) => ({
     ...enterStage(r, 'approval', deps.now(), 'AWAITING_APPROVAL'),
-    openWaitId: waitId,
   }));
   if (!run.prNumber || !run.headSha) throw new Error('approval needs a published pull request');
   const repo = deps.repoOf(run);

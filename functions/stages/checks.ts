@@ -10,15 +10,9 @@ import { truncate } from './tools';
  * current state read second, so a CI result that arrived before the wait existed is not lost:
  * whoever takes the wait (this stage or the webhook) resumes the execution, exactly once.
  */
-export async function waitForChecks(
-  deps: StageDeps,
-  runId: string,
-  taskToken: string,
-  waitId: string,
-): Promise<void> {
+export async function waitForChecks(deps: StageDeps, runId: string, taskToken: string): Promise<void> {
   const run = await mutateRun(deps, runId, (r) => ({
     ...enterStage(r, 'checks', deps.now()),
-    openWaitId: waitId,
   }));
   if (!run.headSha) throw new Error('run has no head SHA to check');
   const repo = deps.repoOf(run);

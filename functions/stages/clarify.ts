@@ -6,16 +6,10 @@ import { enterStage, mutateRun } from '../shared/run-state';
  * comment is posted, so even an instant reply finds it. A reply by the issue author or a repo
  * writer resumes the run (functions/webhook); the state machine's timeout ends it TIMED_OUT.
  */
-export async function awaitClarification(
-  deps: StageDeps,
-  runId: string,
-  taskToken: string,
-  waitId: string,
-): Promise<void> {
+export async function awaitClarification(deps: StageDeps, runId: string, taskToken: string): Promise<void> {
   const run = await mutateRun(deps, runId, (r) => ({
     ...enterStage(r, 'clarify', deps.now(), 'AWAITING_CLARIFICATION'),
     clarifyRounds: r.clarifyRounds + 1,
-    openWaitId: waitId,
   }));
   if (!run.issueNumber) {
     // A free-text task has no issue to ask on and nobody to answer: the run ends, saying what

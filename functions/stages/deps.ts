@@ -9,11 +9,9 @@ import type {
   IssueInfo,
   Log,
   Mailer,
-  Queue,
   RepoRef,
   Secrets,
   Store,
-  ActivityTasks,
   Workflow,
 } from '../shared/ports';
 
@@ -66,12 +64,6 @@ export interface StageDeps {
   store: Store;
   github: GitHub;
   workflow: Workflow;
-  /** Where `wait.claim` takes the tokens of scheduled waits. */
-  waits: ActivityTasks;
-  /** Where `turn.send` takes the tokens of scheduled LLM turns... */
-  turns: ActivityTasks;
-  /** ...and the LLM queue it puts them on, as `{taskToken, runId, stage, conversationId, turn, modelAlias}`. */
-  llmQueue: Queue;
   mailer: Mailer;
   secrets: Secrets;
   ids: Ids;

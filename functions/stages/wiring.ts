@@ -1,17 +1,14 @@
 import { SESv2Client } from '@aws-sdk/client-sesv2';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { SesMailer } from '../shared/adapters/mailer';
-import { SqsQueue } from '../shared/adapters/queue';
 import type { Env } from '../shared/config';
 import { parseModelConfig } from '../shared/domain/models';
 import { log } from '../shared/middleware';
 import {
-  cryptoIds,
   awsClientConfig,
+  cryptoIds,
   makeGitHub,
   makeSecrets,
   makeStore,
-  makeActivityTasks,
   makeWorkflow,
   parseApprovers,
   systemClock,
@@ -35,15 +32,11 @@ export function stageSettings(config: Env): StageSettings {
 /** Real ports for the stage runner (Lambda's handler.ts and the embedded stack both use it). */
 export function stageDeps(config: Env): StageDeps {
   const secrets = makeSecrets();
-  const activities = makeActivityTasks(config);
   const clock = systemClock;
   return {
     store: makeStore(config, clock),
     github: makeGitHub(config, secrets),
     workflow: makeWorkflow(config),
-    waits: activities.waits,
-    turns: activities.turns,
-    llmQueue: new SqsQueue(new SQSClient(awsClientConfig), config.LLM_QUEUE_URL),
     mailer: new SesMailer(new SESv2Client(awsClientConfig)),
     secrets,
     ids: cryptoIds,

@@ -10,28 +10,17 @@ import type { SenderIdentity } from './email';
 import { FactoryFunction } from './node-function';
 import { DEAD_LETTER_HANDLER_TIMEOUT, type LlmQueues } from './queues';
 import type { FactorySecrets } from './secrets';
-import type { PipelineActivities } from './activities';
 import type { PipelineArns } from './workflow';
 
 export type FunctionName = 'webhook' | 'api' | 'approvals' | 'stages' | 'llmWorker' | 'llmDlq';
 type SecretName = 'github' | 'webhookSecret' | 'anthropic' | 'approvalKey';
 /**
- * Step Functions access: start (+ describe, to confirm a retried start), stop, answer tokens of
- * the human/CI waits (`waitTokens`) or of the LLM turns (`turnTokens`), and take scheduled tasks
- * from both activities (`takeTasks`: GetActivityTask).
+ * Step Functions access: start (+ describe, to confirm a retried start), stop, and answer task
+ * tokens (SendTaskSuccess, SendTaskFailure on the state machine).
  */
-type StatesAccess =
-  | 'start'
-  | 'stop'
-  | 'taskSuccess'
-  | 'taskFailure'
-  | 'waitTokens'
-  | 'turnTokens'
-  | 'takeTasks';
+type StatesAccess = 'start' | 'stop' | 'taskSuccess' | 'taskFailure';
 
 interface FunctionSpec {
-  /** Sends to the LLM queue (the stage runner, which puts each LLM turn on it). */
-  sendsLlmTurns?: boolean;
   /** Folder under functions/ holding handler.ts. */
   dir: string;
   description: string;
@@ -55,7 +44,7 @@ export const FUNCTION_SPECS: Record<FunctionName, FunctionSpec> = {
     table: 'readWrite',
     secrets: ['webhookSecret', 'github'],
     // Replies and CI results answer waits; a push to a PR awaiting approval fails its wait.
-    states: ['start', 'stop', 'taskSuccess', 'taskFailure', 'waitTokens'],
+    states: ['start', 'stop', 'taskSuccess', 'taskFailure'],
     sendEmail: false,
   },
   api: {
@@ -74,7 +63,7 @@ export const FUNCTION_SPECS: Record<FunctionName, FunctionSpec> = {
     memorySize: 256,
     table: 'readWrite',
     secrets: ['approvalKey', 'github'],
-    states: ['taskSuccess', 'taskFailure', 'waitTokens'],
+    states: ['taskSuccess', 'taskFailure'],
     sendEmail: false,
   },
   stages: {
@@ -84,10 +73,8 @@ export const FUNCTION_SPECS: Record<FunctionName, FunctionSpec> = {
     memorySize: 1024,
     table: 'readWrite',
     secrets: ['github', 'approvalKey'],
-    // wait.claim and turn.send take scheduled tasks; a wait it cannot open, or a task that is
-    // not of its kind, it fails.
-    states: ['taskSuccess', 'taskFailure', 'waitTokens', 'turnTokens', 'takeTasks'],
-    sendsLlmTurns: true,
+    // checks answers its own wait when CI had already settled before the wait was stored.
+    states: ['taskSuccess'],
     sendEmail: true,
   },
   llmWorker: {
@@ -96,7 +83,7 @@ export const FUNCTION_SPECS: Record<FunctionName, FunctionSpec> = {
     memorySize: 512,
     table: 'readWrite',
     secrets: ['anthropic'],
-    states: ['taskSuccess', 'taskFailure', 'turnTokens'],
+    states: ['taskSuccess', 'taskFailure'],
     sendEmail: false,
   },
   llmDlq: {
@@ -105,7 +92,7 @@ export const FUNCTION_SPECS: Record<FunctionName, FunctionSpec> = {
     memorySize: 256,
     table: 'readWrite',
     secrets: [],
-    states: ['taskFailure', 'turnTokens'],
+    states: ['taskFailure'],
     sendEmail: false,
   },
 };
@@ -156,7 +143,6 @@ export interface FactoryFunctionsProps {
   secrets: FactorySecrets;
   encryptionKey?: kms.IKey;
   pipeline: PipelineArns;
-  activities: PipelineActivities;
   sender: SenderIdentity;
   /** The stage runner's timeout: longer than its longest state machine task. */
   stageRunnerTimeout: Duration;
@@ -195,14 +181,7 @@ export class FactoryFunctions extends Construct {
       this.grantTable(fn, spec.table, props);
       for (const secretName of spec.secrets)
         this.grantSecret(fn, props.secrets[secretName], props.encryptionKey);
-      this.grantStates(fn, spec.states, props.pipeline, props.activities);
-      if (spec.sendsLlmTurns) {
-        // Named actions only (grantSendMessages adds kms:ReEncrypt* and kms:GenerateDataKey*).
-        fn.role.addToPrincipalPolicy(
-          new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [props.queues.queue.queueArn] }),
-        );
-        props.encryptionKey?.grant(fn.role, 'kms:GenerateDataKey', 'kms:Decrypt');
-      }
+      this.grantStates(fn, spec.states, props.pipeline);
       if (spec.sendEmail) props.sender.grantSend(fn.role);
       return fn;
     };
@@ -263,47 +242,21 @@ export class FactoryFunctions extends Construct {
     key?.grant(fn.role, 'kms:Decrypt');
   }
 
-  private grantStates(
-    fn: FactoryFunction,
-    access: StatesAccess[],
-    pipeline: PipelineArns,
-    activities: PipelineActivities,
-  ): void {
+  private grantStates(fn: FactoryFunction, access: StatesAccess[], pipeline: PipelineArns): void {
     if (access.length === 0) return;
     const statements: iam.PolicyStatement[] = [];
     const onMachine: string[] = [];
-    const onWaits: string[] = [];
-    const onTurns: string[] = [];
     const onExecutions: string[] = [];
     if (access.includes('start')) {
       onMachine.push('states:StartExecution');
       onExecutions.push('states:DescribeExecution');
     }
     if (access.includes('stop')) onExecutions.push('states:StopExecution');
-    // Activity tokens are answered on their activity (as CDK's Activity.grant documents for
-    // SendTaskSuccess), and on the state machine that scheduled them as well.
-    const answers = [
-      ...(access.includes('taskSuccess') ? ['states:SendTaskSuccess'] : []),
-      ...(access.includes('taskFailure') ? ['states:SendTaskFailure'] : []),
-    ];
-    onMachine.push(...answers);
-    if (access.includes('waitTokens')) onWaits.push(...answers);
-    if (access.includes('turnTokens')) onTurns.push(...answers);
-    if (access.includes('takeTasks')) {
-      onWaits.push('states:GetActivityTask');
-      onTurns.push('states:GetActivityTask');
-    }
+    // Task tokens are answered on the state machine that issued them.
+    if (access.includes('taskSuccess')) onMachine.push('states:SendTaskSuccess');
+    if (access.includes('taskFailure')) onMachine.push('states:SendTaskFailure');
     if (onMachine.length > 0) {
       statements.push(new iam.PolicyStatement({ actions: onMachine, resources: [pipeline.stateMachineArn] }));
-    }
-    for (const [actions, activity] of [
-      [onWaits, activities.waits],
-      [onTurns, activities.llmTurns],
-    ] as const) {
-      if (actions.length > 0)
-        statements.push(
-          new iam.PolicyStatement({ actions: [...actions], resources: [activity.activityArn] }),
-        );
     }
     if (onExecutions.length > 0) {
       statements.push(

@@ -6,14 +6,10 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import type { PipelineActivities } from './activities';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 
 /** The placeholders of statemachines/pipeline.asl.json, each substituted by this construct. */
-export const PIPELINE_PLACEHOLDERS = [
-  'LlmTurnActivityArn',
-  'StageRunnerFunctionArn',
-  'WaitActivityArn',
-] as const;
+export const PIPELINE_PLACEHOLDERS = ['LlmQueueUrl', 'StageRunnerFunctionArn'] as const;
 
 /** `${Name}` placeholders used in an ASL document, sorted and deduplicated. */
 export function placeholdersOf(definition: string): string[] {
@@ -81,18 +77,17 @@ export interface PipelineWorkflowProps {
   /** statemachines/pipeline.asl.json. */
   definitionPath: string;
   stageRunner: lambda.IFunction;
-  /** The activities of the human and CI waits and of the LLM turns. */
-  activities: PipelineActivities;
-  /** The stack's customer managed key, if any: execution data and activity inputs use it. */
+  /** Where each LLM turn is sent with its task token (`sqs:sendMessage.waitForTaskToken`). */
+  llmQueue: sqs.IQueue;
+  /** The stack's customer managed key, if any: execution data and the LLM queue use it. */
   encryptionKey?: kms.IKey;
   logRetentionDays: number;
 }
 
 /**
- * The pipeline state machine (Standard) from the ASL file, with `${StageRunnerFunctionArn}`,
- * `${WaitActivityArn}` and `${LlmTurnActivityArn}` substituted, invoke granted on the stage runner
- * alone, every event logged (without execution data: payload pointers stay out of the logs) and
- * X-Ray.
+ * The pipeline state machine (Standard) from the ASL file, with `${StageRunnerFunctionArn}` and
+ * `${LlmQueueUrl}` substituted, grants on exactly those two resources, every event logged
+ * (without execution data: task tokens and payload pointers stay out of the logs) and X-Ray.
  */
 export class PipelineWorkflow extends Construct {
   readonly stateMachine: sfn.StateMachine;
@@ -104,10 +99,7 @@ export class PipelineWorkflow extends Construct {
     const definition = readFileSync(props.definitionPath, 'utf8');
     const substitutions: Record<(typeof PIPELINE_PLACEHOLDERS)[number], string> = {
       StageRunnerFunctionArn: props.stageRunner.functionArn,
-      // Scheduling an activity task needs no IAM action; with a customer managed key, the role's
-      // kms:GenerateDataKey below encrypts the task's input.
-      WaitActivityArn: props.activities.waits.activityArn,
-      LlmTurnActivityArn: props.activities.llmTurns.activityArn,
+      LlmQueueUrl: props.llmQueue.queueUrl,
     };
     const used = placeholdersOf(definition).join(', ');
     if (used !== Object.keys(substitutions).sort().join(', ')) {
@@ -126,13 +118,16 @@ export class PipelineWorkflow extends Construct {
       assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
       description: 'Code Factory pipeline state machine',
     });
-    // Exactly the one resource it calls: the stage runner (its unqualified ARN). The LLM queue is
-    // the stage runner's to send to (turn.send), so no task token passes through this machine.
+    // Exactly the resources it calls: the stage runner (sync and callback invokes use its
+    // unqualified ARN) and the LLM queue (sendMessage.waitForTaskToken).
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['lambda:InvokeFunction'],
         resources: [props.stageRunner.functionArn],
       }),
+    );
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [props.llmQueue.queueArn] }),
     );
     props.encryptionKey?.grant(this.role, 'kms:GenerateDataKey', 'kms:Decrypt');
 

@@ -1,11 +1,11 @@
-import { GetQueueUrlCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAKE_CREDENTIALS, LOCAL_REGION } from '../../local/emulators/dynamodb';
 import { sampleScript } from '../../local/model/scripts';
 import type { Stack } from '../../local/stack';
 import { sandbox, startScenario } from '../e2e/pipeline/support';
 import { eventually, startTestStack, waitForStatus } from '../support/e2e';
-import { historyOf, llmTurnOutcomes } from './support';
+import { historyOf } from './support';
 
 /**
  * Fault suite: an SQS redelivery storm on the LLM queue. Copies of a real turn message (same task
@@ -32,17 +32,22 @@ interface LlmTask {
   body: { conversationId: string; turn: number; runId: string; taskToken: string };
 }
 
-/** The first LLM turn message of the run, as the LLM queue received it (from turn.send). */
+/** The first LLM turn the execution queued, read from its TaskScheduled event. */
 async function firstLlmTask(runId: string): Promise<LlmTask> {
-  const queueUrl = (await sqs.send(new GetQueueUrlCommand({ QueueName: 'code-factory-llm' }))).QueueUrl ?? '';
   return eventually(
     'the first LLM turn to be queued',
     async () => {
-      const body = stack
-        .sqsSent('code-factory-llm')
-        .map((text) => JSON.parse(text) as LlmTask['body'])
-        .find((message) => message.runId === runId);
-      return body ? { queueUrl, body } : undefined;
+      const history = await historyOf(stack.sfn, stack.stateMachineArn, runId);
+      const scheduled = history.find(
+        (e) => e.type === 'TaskScheduled' && e.taskScheduledEventDetails?.resourceType === 'sqs',
+      );
+      if (!scheduled?.taskScheduledEventDetails?.parameters) return undefined;
+      const parameters = JSON.parse(scheduled.taskScheduledEventDetails.parameters);
+      const body =
+        typeof parameters.MessageBody === 'string'
+          ? JSON.parse(parameters.MessageBody)
+          : parameters.MessageBody;
+      return { queueUrl: String(parameters.QueueUrl), body };
     },
     30_000,
     50,
@@ -87,7 +92,11 @@ async function storm(): Promise<StormOutcome> {
   const waiting = await waitForStatus(stack, run.runId, ['AWAITING_APPROVAL'], 90_000);
   const ledger = await stack.store.listLedger(run.runId);
   const history = await historyOf(stack.sfn, stack.stateMachineArn, run.runId);
-  const turns = llmTurnOutcomes(history);
+  const llm = (type: string) =>
+    history.filter((e) => {
+      const details = e.taskScheduledEventDetails ?? e.taskSucceededEventDetails ?? e.taskFailedEventDetails;
+      return e.type === type && details?.resourceType === 'sqs';
+    }).length;
   outcome = {
     task,
     billableCalls: model.calls().filter((c) => c.path === '/v1/messages' && c.status === 200).length,
@@ -95,9 +104,9 @@ async function storm(): Promise<StormOutcome> {
     runLlmCalls: waiting.ledger.llmCalls,
     charged: ledger.filter((e) => e.conversationId === task.body.conversationId && e.turn === task.body.turn)
       .length,
-    llmScheduled: turns.scheduled,
-    llmSucceeded: turns.succeeded,
-    llmFailed: turns.failed,
+    llmScheduled: llm('TaskScheduled'),
+    llmSucceeded: llm('TaskSucceeded'),
+    llmFailed: llm('TaskFailed'),
   };
   return outcome;
 }

@@ -23,26 +23,3 @@ export async function historyOf(
 /** Names of the states entered, in order. */
 export const statesEntered = (events: HistoryEvent[]): string[] =>
   events.flatMap((e) => (e.stateEnteredEventDetails?.name ? [e.stateEnteredEventDetails.name] : []));
-
-/**
- * How the run's LLM turns ended: the activity tasks scheduled with a conversation (the turns; the
- * waits have none), and their outcomes. Activity tasks of one run never overlap, so each outcome
- * belongs to the task scheduled last.
- */
-export function llmTurnOutcomes(events: HistoryEvent[]): {
-  scheduled: number;
-  succeeded: number;
-  failed: number;
-} {
-  const counts = { scheduled: 0, succeeded: 0, failed: 0 };
-  let isTurn = false;
-  for (const event of events) {
-    if (event.type === 'ActivityScheduled') {
-      isTurn = (event.activityScheduledEventDetails?.input ?? '').includes('"conversationId"');
-      if (isTurn) counts.scheduled += 1;
-    } else if (isTurn && event.type === 'ActivitySucceeded') counts.succeeded += 1;
-    else if (isTurn && (event.type === 'ActivityFailed' || event.type === 'ActivityTimedOut'))
-      counts.failed += 1;
-  }
-  return counts;
-}

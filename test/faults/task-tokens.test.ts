@@ -82,10 +82,9 @@ describe('task tokens under faults', () => {
     expect(await workflow.sendTaskHeartbeat(wait.taskToken)).toBe(false);
 
     const history = await historyOf(stack.sfn, stack.stateMachineArn, run.runId);
-    // The approval wait is an activity task (decision 0004).
-    const timedOut = history.filter((e) => e.type === 'ActivityTimedOut');
+    const timedOut = history.filter((e) => e.type === 'TaskTimedOut');
     expect(timedOut).toHaveLength(1);
-    expect(timedOut[0]?.activityTimedOutEventDetails?.error).toBe('States.Timeout');
+    expect(timedOut[0]?.taskTimedOutEventDetails?.error).toBe('States.Timeout');
     const entered = statesEntered(history);
     expect(entered).toContain('FinalizeExpired');
     expect(entered).not.toContain('Merge');

@@ -14,7 +14,6 @@ import {
 import { LlmQueues } from '../../lib/constructs/queues';
 import { FactorySecrets } from '../../lib/constructs/secrets';
 import { FactoryTable } from '../../lib/constructs/table';
-import { PipelineActivities } from '../../lib/constructs/activities';
 import { PipelineArns } from '../../lib/constructs/workflow';
 
 // The six handlers are fixtures re-exporting one tiny module: bundling stays fast, while every
@@ -38,7 +37,6 @@ function functionsStack(customerKey: boolean) {
     secrets,
     encryptionKey,
     pipeline: new PipelineArns(stack),
-    activities: new PipelineActivities(stack, 'Activities', { encryptionKey }),
     sender: new SenderIdentity(stack, 'Email', { from: 'factory@acme.io' }),
     stageRunnerTimeout: Duration.seconds(150),
     llmMaxConcurrency: 7,
@@ -49,7 +47,6 @@ function functionsStack(customerKey: boolean) {
 type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
 
 const { app, stack, functions, template } = functionsStack(false);
-const activitiesOf = (scope: Stack) => scope.node.findChild('Activities') as PipelineActivities;
 const resources = template.toJSON().Resources as ReturnType<Template['findResources']>;
 const logicalId = (construct: { node: { defaultChild?: unknown } }) =>
   stack.getLogicalId(construct.node.defaultChild as never);
@@ -66,15 +63,11 @@ function statementsOf(name: FunctionName): Statement[] {
     .flatMap((r) => r.Properties.PolicyDocument.Statement as Statement[])
     .map((s) => ({ ...s, Action: ([] as string[]).concat(s.Action) }));
 }
-/** The distinct actions with this prefix (one action may be granted on several resources). */
-const actionsOf = (name: FunctionName, prefix: string) => [
-  ...new Set(
-    statementsOf(name)
-      .flatMap((s) => s.Action as string[])
-      .filter((action) => action.startsWith(prefix))
-      .sort(),
-  ),
-];
+const actionsOf = (name: FunctionName, prefix: string) =>
+  statementsOf(name)
+    .flatMap((s) => s.Action as string[])
+    .filter((action) => action.startsWith(prefix))
+    .sort();
 const resourcesOf = (name: FunctionName, action: string) =>
   statementsOf(name)
     .filter((s) => (s.Action as string[]).includes(action))
@@ -144,11 +137,7 @@ describe('FactoryFunctions', () => {
       'states:StopExecution',
     ]);
     expect(actionsOf('approvals', 'states:')).toEqual(['states:SendTaskFailure', 'states:SendTaskSuccess']);
-    expect(actionsOf('stages', 'states:')).toEqual([
-      'states:GetActivityTask',
-      'states:SendTaskFailure',
-      'states:SendTaskSuccess',
-    ]);
+    expect(actionsOf('stages', 'states:')).toEqual(['states:SendTaskSuccess']);
     expect(actionsOf('llmWorker', 'states:')).toEqual(['states:SendTaskFailure', 'states:SendTaskSuccess']);
     expect(actionsOf('llmDlq', 'states:')).toEqual(['states:SendTaskFailure']);
 
@@ -157,27 +146,7 @@ describe('FactoryFunctions', () => {
     expect(machine).toContain(':stateMachine:FunctionsTest-Pipeline"');
     const [executions] = resourcesOf('webhook', 'states:StopExecution');
     expect(executions).toContain(':execution:FunctionsTest-Pipeline:*"');
-
-    // Activity tokens: only the stage runner takes them (from both activities). The waits' are
-    // answered by the webhook, the approval links and the stage runner; the LLM turns' by the
-    // LLM worker and the DLQ handler (and the stage runner, refusing a task not of its kind).
-    const waits = JSON.stringify({ Ref: logicalId(activitiesOf(stack).waits) });
-    const turns = JSON.stringify({ Ref: logicalId(activitiesOf(stack).llmTurns) });
-    expect(resourcesOf('stages', 'states:GetActivityTask').sort()).toEqual([waits, turns].sort());
-    for (const name of ['webhook', 'api', 'approvals', 'llmWorker', 'llmDlq'] as const) {
-      expect(resourcesOf(name, 'states:GetActivityTask'), name).toEqual([]);
-    }
-    for (const name of ['webhook', 'approvals'] as const) {
-      expect(resourcesOf(name, 'states:SendTaskSuccess').sort(), name).toEqual([machine, waits].sort());
-    }
-    expect(resourcesOf('stages', 'states:SendTaskFailure').sort()).toEqual([machine, waits, turns].sort());
-    expect(resourcesOf('llmWorker', 'states:SendTaskSuccess').sort()).toEqual([machine, turns].sort());
-    expect(resourcesOf('llmDlq', 'states:SendTaskFailure').sort()).toEqual([machine, turns].sort());
-    // The LLM queue: only the stage runner sends to it.
-    const senders = (Object.keys(functions.functions) as FunctionName[]).filter(
-      (name) => resourcesOf(name, 'sqs:SendMessage').length > 0,
-    );
-    expect(senders).toEqual(['stages']);
+    expect(resourcesOf('llmDlq', 'states:SendTaskFailure')).toEqual([machine]);
   });
 
   it('grants table access on the table and its named indexes only', () => {

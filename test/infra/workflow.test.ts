@@ -5,9 +5,9 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PipelineActivities } from '../../lib/constructs/activities';
 import {
   longestLambdaTaskSeconds,
   PIPELINE_PLACEHOLDERS,
@@ -30,20 +30,20 @@ function workflowStack(path = definitionPath, customerKey = false) {
     handler: 'index.handler',
     code: lambda.Code.fromInline('exports.handler = async () => ({});'),
   });
+  const llmQueue = new sqs.Queue(stack, 'LlmQueue', { encryptionMasterKey: encryptionKey });
   const arns = new PipelineArns(stack);
-  const activities = new PipelineActivities(stack, 'Activities', { encryptionKey });
   const workflow = new PipelineWorkflow(stack, 'Workflow', {
     arns,
     definitionPath: path,
     stageRunner,
-    activities,
+    llmQueue,
     encryptionKey,
     logRetentionDays: 90,
   });
-  return { app, stack, workflow, arns, stageRunner, activities, template: Template.fromStack(stack) };
+  return { app, stack, workflow, arns, stageRunner, llmQueue, template: Template.fromStack(stack) };
 }
 
-const { app, stack, workflow, arns, stageRunner, activities, template } = workflowStack();
+const { app, stack, workflow, arns, stageRunner, llmQueue, template } = workflowStack();
 /** cdk-nag findings on this construct (the test's stand-in function and queue are not its concern). */
 const workflowFindings = (scope: App) =>
   new AwsSolutionsChecks()
@@ -60,8 +60,7 @@ describe('PipelineWorkflow', () => {
     expect(Object.keys(machine.DefinitionSubstitutions).sort()).toEqual(placeholdersOf(definition));
     expect(machine.DefinitionSubstitutions).toEqual({
       StageRunnerFunctionArn: { 'Fn::GetAtt': [idOf(stageRunner), 'Arn'] },
-      WaitActivityArn: { Ref: idOf(activities.waits) },
-      LlmTurnActivityArn: { Ref: idOf(activities.llmTurns) },
+      LlmQueueUrl: { Ref: idOf(llmQueue) },
     });
     // The definition is the file itself, shipped as an asset.
     expect(machine.DefinitionS3Location).toBeDefined();
@@ -69,10 +68,10 @@ describe('PipelineWorkflow', () => {
 
   it('refuses an ASL whose placeholders differ from the substitutions', () => {
     const stray = join(scratch, 'stray.asl.json');
-    // One of the three LlmTurnActivityArn placeholders renamed: the file now uses a fourth name.
-    writeFileSync(stray, definition.replace('{LlmTurnActivityArn}', '{OtherActivityArn}'));
+    // One of the three LlmQueueUrl placeholders renamed: the file now uses a third name.
+    writeFileSync(stray, definition.replace('{LlmQueueUrl}', '{OtherQueueUrl}'));
     expect(() => workflowStack(stray)).toThrow(
-      /uses the placeholders \[LlmTurnActivityArn, OtherActivityArn, StageRunnerFunctionArn, WaitActivityArn\] but .* substitutes \[LlmTurnActivityArn, StageRunnerFunctionArn, WaitActivityArn\]/,
+      /uses the placeholders \[LlmQueueUrl, OtherQueueUrl, StageRunnerFunctionArn\] but .* substitutes \[LlmQueueUrl, StageRunnerFunctionArn\]/,
     );
   });
 
@@ -117,7 +116,7 @@ describe('PipelineWorkflow', () => {
     });
   });
 
-  it('grants invoke on the stage runner alone: no queue, since no task token passes through it', () => {
+  it('grants invoke on the stage runner and send on the LLM queue, explicitly', () => {
     const roleId = idOf(workflow.role);
     const statements = Object.values(template.findResources('AWS::IAM::Policy'))
       .filter((p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: roleId }]))
@@ -129,6 +128,10 @@ describe('PipelineWorkflow', () => {
       expect.objectContaining({
         Action: 'lambda:InvokeFunction',
         Resource: { 'Fn::GetAtt': [idOf(stageRunner), 'Arn'] },
+      }),
+      expect.objectContaining({
+        Action: 'sqs:SendMessage',
+        Resource: { 'Fn::GetAtt': [idOf(llmQueue), 'Arn'] },
       }),
     ]);
     // The "*" statements are log delivery and X-Ray only, in their own policy.
@@ -143,14 +146,14 @@ describe('PipelineWorkflow', () => {
     });
   });
 
-  it("may use the stack's key, when there is one, for execution data and the activities' inputs", () => {
+  it('may use the LLM queue key when the queue has one', () => {
     const cmk = workflowStack(definitionPath, true);
     const actions = Object.values(cmk.template.findResources('AWS::IAM::Policy'))
       .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[] }[])
       .flatMap((s) => ([] as string[]).concat(s.Action));
     expect(actions).toEqual(expect.arrayContaining(['kms:GenerateDataKey', 'kms:Decrypt']));
     expect(workflowFindings(cmk.app)).toEqual([]);
-    // Execution data (inputs, outputs, task parameters) is encrypted with the stack's key.
+    // Execution data (task parameters, so task tokens too) is encrypted with the stack's key.
     cmk.template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
       EncryptionConfiguration: { Type: 'CUSTOMER_MANAGED_KMS_KEY', KmsKeyId: Match.anyValue() },
     });

@@ -1,6 +1,5 @@
 import {
   DescribeExecutionCommand,
-  GetActivityTaskCommand,
   SendTaskFailureCommand,
   SendTaskHeartbeatCommand,
   SendTaskSuccessCommand,
@@ -8,7 +7,7 @@ import {
   StartExecutionCommand,
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import type { ActivityTask, StartRunResult, ActivityTasks, Workflow } from '../ports';
+import type { StartRunResult, Workflow } from '../ports';
 
 /** Errors meaning "this token can no longer be answered": the caller moves on, nothing to retry. */
 const SPENT_TOKEN_ERRORS = new Set(['TaskDoesNotExist', 'TaskTimedOut', 'InvalidToken']);
@@ -107,26 +106,5 @@ export class SfnWorkflow implements Workflow {
       if (SPENT_TOKEN_ERRORS.has(errorName(error))) return false;
       throw error;
     }
-  }
-}
-
-/**
- * The wait activity over Step Functions' GetActivityTask. The client's request timeout must
- * exceed the service's 60 s long poll (see `longPollClientConfig`).
- */
-export class SfnActivityTasks implements ActivityTasks {
-  constructor(
-    private readonly client: SFNClient,
-    private readonly activityArn: string,
-    private readonly workerName: string,
-  ) {}
-
-  async take(): Promise<ActivityTask | undefined> {
-    const task = await this.client.send(
-      new GetActivityTaskCommand({ activityArn: this.activityArn, workerName: this.workerName }),
-    );
-    // An empty poll answers without a token (the service's "null string").
-    if (!task.taskToken) return undefined;
-    return { taskToken: task.taskToken, input: task.input ?? '{}' };
   }
 }

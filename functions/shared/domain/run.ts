@@ -173,11 +173,6 @@ export const Run = z.object({
   /** The head SHA a human approved; merge refuses any other head. */
   approvedSha: z.string().optional(),
   approvedBy: z.string().max(100).optional(),
-  /**
-   * The wait (a `waitId`, one per entry into Clarify, Checks or Approval) taken from the wait
-   * activity and being opened: the claim that scheduled it stops looking once it is set.
-   */
-  openWaitId: z.string().max(64).optional(),
   reviewSummary: z.string().max(4000).optional(),
 });
 export type Run = z.infer<typeof Run>;

@@ -3,7 +3,6 @@ import '../../polyfills';
 import { randomUUID } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
-import { Activities, DEFAULT_ACTIVITY_POLL_MS, isActivityArn } from './activities';
 import { SfnServiceError, TaskError, UncatchableTaskError } from './errors';
 import { type BoundResource, bindResource, type IntegrationClients, invokeIntegration } from './integrations';
 import {
@@ -35,23 +34,6 @@ const RESTARTED_ERROR = 'LocalEngineRestarted';
  */
 const TIMEOUT_FIELD = '__localTimeoutSeconds';
 const HEARTBEAT_FIELD = '__localHeartbeatSeconds';
-
-/** History event types and detail keys of a callback task's outcomes, as AWS names them. */
-interface OutcomeEvents {
-  succeeded: [string, string];
-  failed: [string, string];
-  timedOut: [string, string];
-}
-const TASK_OUTCOMES: OutcomeEvents = {
-  succeeded: ['TaskSucceeded', 'taskSucceededEventDetails'],
-  failed: ['TaskFailed', 'taskFailedEventDetails'],
-  timedOut: ['TaskTimedOut', 'taskTimedOutEventDetails'],
-};
-const ACTIVITY_OUTCOMES: OutcomeEvents = {
-  succeeded: ['ActivitySucceeded', 'activitySucceededEventDetails'],
-  failed: ['ActivityFailed', 'activityFailedEventDetails'],
-  timedOut: ['ActivityTimedOut', 'activityTimedOutEventDetails'],
-};
 
 /**
  * Replaces every `${Name}` in ASL text with its value (JSON-string escaped, as the placeholders
@@ -88,10 +70,6 @@ export interface EngineOptions extends IntegrationClients {
   log?: (message: string, extra?: Record<string, unknown>) => void;
   /** Run asl-validator on each definition at start (default true; it costs ~0.5 s per machine). */
   validateDefinitions?: boolean;
-  /** Activities that exist from the start (as a deployment creates them), by name. */
-  activities?: string[];
-  /** GetActivityTask's long poll (default 60 s, as on AWS; short in tests). */
-  activityPollMs?: number;
 }
 
 type AslState = Record<string, unknown> & { Type?: string };
@@ -103,8 +81,6 @@ interface TaskSpec {
   /** TimeoutSecondsPath / HeartbeatSecondsPath, resolved through injected Parameters fields. */
   timeoutFromInput?: boolean;
   heartbeatFromInput?: boolean;
-  /** The Parallel states this task sits in (innermost last): their failure withdraws it. */
-  enclosing: string[];
 }
 interface RegisteredMachine {
   name: string;
@@ -118,7 +94,6 @@ interface RegisteredMachine {
 
 /** One Task invocation in flight. */
 interface ActiveTask {
-  stateName: string;
   settled: boolean;
   timers: NodeJS.Timeout[];
   token?: string;
@@ -146,7 +121,6 @@ export class StepFunctionsEngine {
   private readonly executions = new Map<string, ExecutionRecord>();
   private readonly running = new Map<string, RunningExecution>();
   private readonly tokens = new TaskTokens();
-  readonly activities: Activities;
   private readonly files: ExecutionFiles | undefined;
   private readonly log: NonNullable<EngineOptions['log']>;
   /** Stands in for `$$.Task.Token` in the context; each callback task swaps in its own real token. */
@@ -156,12 +130,6 @@ export class StepFunctionsEngine {
   constructor(private readonly options: EngineOptions) {
     this.log = options.log ?? ((message, extra) => console.warn(`[stepfunctions] ${message}`, extra ?? ''));
     for (const spec of options.stateMachines) this.register(spec);
-    this.activities = new Activities(
-      LOCAL_REGION,
-      LOCAL_ACCOUNT,
-      options.activityPollMs ?? DEFAULT_ACTIVITY_POLL_MS,
-    );
-    for (const name of options.activities ?? []) this.activities.create(name);
     this.files = options.dataDir ? new ExecutionFiles(options.dataDir) : undefined;
   }
 
@@ -361,19 +329,12 @@ export class StepFunctionsEngine {
     this.tokens.peek(taskToken).heartbeat();
   }
 
-  /** GetActivityTask: the oldest scheduled task of the activity, or undefined after the long poll. */
-  getActivityTask(activityArn: string, workerName?: string) {
-    if (this.closing) throw new SfnServiceError('ServiceUnavailable', 'the engine is shutting down', 503);
-    return this.activities.take(activityArn, workerName);
-  }
-
   /**
    * Stops every running execution without ending it: on disk they stay RUNNING, so the next
    * start with the same data dir ends them FAILED `LocalEngineRestarted`.
    */
   async close(): Promise<void> {
     this.closing = true;
-    this.activities.close();
     for (const execution of this.running.values()) {
       for (const task of [...execution.tasks]) {
         this.settleTask(execution, task);
@@ -394,30 +355,25 @@ export class StepFunctionsEngine {
     task: TaskSpec,
     input: unknown,
   ): Promise<unknown> {
-    const active: ActiveTask = { stateName, settled: false, timers: [] };
+    const active: ActiveTask = { settled: false, timers: [] };
     execution.tasks.add(active);
     const bound = task.bound;
-    const isActivity = bound?.resourceType === 'activity';
-    const outcomes = isActivity ? ACTIVITY_OUTCOMES : TASK_OUTCOMES;
     const resourceFields = bound
       ? { resourceType: bound.resourceType, resource: bound.resource }
       : { resourceType: 'unknown', resource: task.resource };
-    // Activity events name no resource past ActivityScheduled, as on AWS.
-    const outcomeFields = isActivity ? {} : resourceFields;
     const { parameters: taskInput, timeoutSeconds, heartbeatSeconds } = resolveTimeouts(task, input);
     const deadline = timeoutSeconds === undefined ? undefined : Date.now() + timeoutSeconds * 1000;
 
     // Armed before the engine's own Task timer (same delay, created after this call returns), so
     // it fires first: it records TaskTimedOut and spends the token; the engine then raises its
-    // States.Timeout (which, unlike ours, States.TaskFailed does not match, as on AWS). An
-    // activity's clock starts when a worker takes it instead (scheduleActivity).
-    if (timeoutSeconds !== undefined && !isActivity) {
+    // States.Timeout (which, unlike ours, States.TaskFailed does not match, as on AWS).
+    if (timeoutSeconds !== undefined) {
       active.timers.push(
         setTimeout(() => {
           if (active.settled) return;
           this.settleTask(execution, active);
-          this.appendTaskEvent(execution, ...outcomes.timedOut, {
-            ...outcomeFields,
+          this.appendTaskEvent(execution, 'TaskTimedOut', 'taskTimedOutEventDetails', {
+            ...resourceFields,
             error: 'States.Timeout',
             cause: `Task did not complete within ${timeoutSeconds} seconds`,
           });
@@ -434,7 +390,7 @@ export class StepFunctionsEngine {
     }
 
     if (!bound) {
-      const cause = `Task state '${stateName}' uses the resource '${task.resource}', which the local engine cannot run (supported: lambda:invoke, sqs:sendMessage, each optionally .waitForTaskToken, dynamodb:putItem|updateItem|getItem|deleteItem, and activities)`;
+      const cause = `Task state '${stateName}' uses the resource '${task.resource}', which the local engine cannot run (supported: lambda:invoke, sqs:sendMessage, each optionally .waitForTaskToken, and dynamodb:putItem|updateItem|getItem|deleteItem)`;
       this.settleTask(execution, active);
       throw new UncatchableTaskError('States.Runtime', cause);
     }
@@ -477,18 +433,17 @@ export class StepFunctionsEngine {
       succeed: (output) => {
         if (active.settled) return;
         this.settleTask(execution, active);
-        this.appendTaskEvent(execution, ...outcomes.succeeded, {
-          ...outcomeFields,
+        this.appendTaskEvent(execution, 'TaskSucceeded', 'taskSucceededEventDetails', {
+          ...resourceFields,
           output: JSON.stringify(output),
-          ...(isActivity && { outputDetails: { truncated: false } }),
         });
         answer.resolve(output);
       },
       fail: (error, cause) => {
         if (active.settled) return;
         this.settleTask(execution, active);
-        this.appendTaskEvent(execution, ...outcomes.failed, {
-          ...outcomeFields,
+        this.appendTaskEvent(execution, 'TaskFailed', 'taskFailedEventDetails', {
+          ...resourceFields,
           error,
           cause,
         });
@@ -510,8 +465,8 @@ export class StepFunctionsEngine {
         if (active.settled) return;
         this.settleTask(execution, active);
         const cause = `No heartbeat received within ${seconds} seconds`;
-        this.appendTaskEvent(execution, ...outcomes.timedOut, {
-          ...outcomeFields,
+        this.appendTaskEvent(execution, 'TaskTimedOut', 'taskTimedOutEventDetails', {
+          ...resourceFields,
           error: 'States.HeartbeatTimeout',
           cause,
         });
@@ -519,16 +474,6 @@ export class StepFunctionsEngine {
       }, seconds * 1000);
       active.timers.push(heartbeatTimer);
     };
-
-    if (isActivity) {
-      return this.scheduleActivity(execution, active, task.resource, taskInput, {
-        token,
-        answer,
-        timeoutSeconds,
-        heartbeatSeconds,
-        armHeartbeat,
-      });
-    }
 
     const parameters = replaceText(taskInput, this.tokenPlaceholder, token);
     this.appendTaskScheduled(execution, resourceFields, parameters, timeoutSeconds, heartbeatSeconds);
@@ -551,69 +496,6 @@ export class StepFunctionsEngine {
       throw this.taskFailed(execution, active, resourceFields, error);
     }
     return answer.promise;
-  }
-
-  /**
-   * An activity task: scheduled with its input only (the token is not part of it, so it never
-   * reaches the history), queued until a worker takes it with GetActivityTask, then answered by
-   * that worker's SendTask* calls like any callback. As on AWS, TimeoutSeconds and
-   * HeartbeatSeconds count from ActivityStarted: a task no worker takes waits (the execution's
-   * own timeout still applies).
-   */
-  private scheduleActivity(
-    execution: RunningExecution,
-    active: ActiveTask,
-    activityArn: string,
-    input: unknown,
-    wait: {
-      token: string;
-      answer: { promise: Promise<unknown>; reject: (error: Error) => void };
-      timeoutSeconds: number | undefined;
-      heartbeatSeconds: number | undefined;
-      armHeartbeat: () => void;
-    },
-  ): Promise<unknown> {
-    if (!this.activities.exists(activityArn)) {
-      const cause = `Activity Does Not Exist: '${activityArn}'`;
-      this.settleTask(execution, active);
-      this.appendTaskEvent(execution, 'ActivityScheduleFailed', 'activityScheduleFailedEventDetails', {
-        error: 'States.Runtime',
-        cause,
-      });
-      throw new UncatchableTaskError('States.Runtime', cause);
-    }
-    const inputText = JSON.stringify(input ?? null);
-    this.appendTaskEvent(execution, 'ActivityScheduled', 'activityScheduledEventDetails', {
-      resource: activityArn,
-      input: inputText,
-      inputDetails: { truncated: false },
-      ...(wait.timeoutSeconds !== undefined && { timeoutInSeconds: wait.timeoutSeconds }),
-      ...(wait.heartbeatSeconds !== undefined && { heartbeatInSeconds: wait.heartbeatSeconds }),
-    });
-    const { timeoutSeconds } = wait;
-    this.activities.schedule(activityArn, {
-      token: wait.token,
-      input: inputText,
-      isOpen: () => !active.settled && execution.record.status === 'RUNNING',
-      onStarted: (workerName) => {
-        this.appendTaskEvent(execution, 'ActivityStarted', 'activityStartedEventDetails', { workerName });
-        if (wait.heartbeatSeconds !== undefined) wait.armHeartbeat();
-        if (timeoutSeconds === undefined) return;
-        active.timers.push(
-          setTimeout(() => {
-            if (active.settled) return;
-            this.settleTask(execution, active);
-            const cause = `Task did not complete within ${timeoutSeconds} seconds`;
-            this.appendTaskEvent(execution, ...ACTIVITY_OUTCOMES.timedOut, {
-              error: 'States.Timeout',
-              cause,
-            });
-            wait.answer.reject(new TaskError('States.Timeout', cause));
-          }, timeoutSeconds * 1000),
-        );
-      },
-    });
-    return wait.answer.promise;
   }
 
   private taskFailed(
@@ -705,15 +587,6 @@ export class StepFunctionsEngine {
           output: JSON.stringify(event.state.output ?? null),
         });
         break;
-      case 'StateFailed':
-      case 'StateCaught':
-        // A failed Parallel stops its other branches: their tasks end unanswered (an activity
-        // still queued is never handed out; a callback token stops working).
-        if (event.state.type === 'Parallel') this.withdrawTasksIn(execution, event.state.name);
-        return;
-      case 'ParallelBranchFailed':
-        this.withdrawTasksIn(execution, event.parentState.name);
-        return;
       case 'MapIterationStarted':
       case 'MapIterationSucceeded':
       case 'MapIterationFailed': {
@@ -762,13 +635,6 @@ export class StepFunctionsEngine {
         return;
     }
     this.afterAppend(execution);
-  }
-
-  private withdrawTasksIn(execution: RunningExecution, parallelName: string): void {
-    for (const active of [...execution.tasks]) {
-      if (execution.machine.tasks.get(active.stateName)?.enclosing.includes(parallelName))
-        this.settleTask(execution, active);
-    }
   }
 
   private afterAppend(execution: RunningExecution): void {
@@ -864,15 +730,11 @@ function prepareDefinition(
   const copy = JSON.parse(JSON.stringify(definition)) as StateMachineDefinition & Record<string, unknown>;
   if (typeof copy.TimeoutSeconds === 'number')
     copy.TimeoutSeconds = Math.min(copy.TimeoutSeconds, MAX_TIMER_SECONDS);
-  visitStates(copy.States as unknown as Record<string, AslState>, tasks, []);
+  visitStates(copy.States as unknown as Record<string, AslState>, tasks);
   return copy;
 }
 
-function visitStates(
-  states: Record<string, AslState>,
-  tasks: Map<string, TaskSpec>,
-  enclosing: string[],
-): void {
+function visitStates(states: Record<string, AslState>, tasks: Map<string, TaskSpec>): void {
   for (const [name, state] of Object.entries(states)) {
     if (state.Type === 'Task') {
       if (tasks.has(name)) {
@@ -914,22 +776,15 @@ function visitStates(
         ...(heartbeatSeconds !== undefined && { heartbeatSeconds }),
         ...(timeoutPath !== undefined && { timeoutFromInput: true }),
         ...(heartbeatPath !== undefined && { heartbeatFromInput: true }),
-        enclosing,
       });
-      if (isActivityArn(resource)) {
-        // The engine's own timers would count from scheduling; this engine times an activity
-        // from ActivityStarted, as AWS does (scheduleActivity).
-        delete state.TimeoutSecondsPath;
-        delete state.HeartbeatSeconds;
-        state.TimeoutSeconds = MAX_TIMER_SECONDS;
-      } else if (!timeoutPath) state.TimeoutSeconds = timeoutSeconds ?? MAX_TIMER_SECONDS;
+      if (!timeoutPath) state.TimeoutSeconds = timeoutSeconds ?? MAX_TIMER_SECONDS;
     }
     for (const branch of (state.Branches as Array<{ States: Record<string, AslState> }> | undefined) ?? []) {
-      visitStates(branch.States, tasks, [...enclosing, name]);
+      visitStates(branch.States, tasks);
     }
     for (const key of ['Iterator', 'ItemProcessor'] as const) {
       const nested = state[key] as { States?: Record<string, AslState> } | undefined;
-      if (nested?.States) visitStates(nested.States, tasks, enclosing);
+      if (nested?.States) visitStates(nested.States, tasks);
     }
   }
 }

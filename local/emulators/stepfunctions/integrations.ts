@@ -12,7 +12,6 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, type SendMessageCommandInput, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
-import { isActivityArn } from './activities';
 import { TaskError, UncatchableTaskError } from './errors';
 
 /** A local Lambda: the same handler function the AWS deployment runs. */
@@ -29,8 +28,8 @@ export interface IntegrationClients {
 
 /** A Task `Resource` this engine can run, as the history names it. */
 export interface BoundResource {
-  resourceType: 'lambda' | 'sqs' | 'dynamodb' | 'activity';
-  /** e.g. `invoke`, `sendMessage.waitForTaskToken`, `putItem`; an activity's ARN. */
+  resourceType: 'lambda' | 'sqs' | 'dynamodb';
+  /** e.g. `invoke`, `sendMessage.waitForTaskToken`, `putItem`. */
   resource: string;
   action: string;
   callback: boolean;
@@ -43,10 +42,6 @@ const RESOURCE_PATTERN = /^arn:aws:states:::(lambda|sqs|dynamodb):([A-Za-z]+)(\.
 
 /** Binds a Task's Resource to a local integration, or undefined when this engine cannot run it. */
 export function bindResource(resourceArn: string): BoundResource | undefined {
-  // An activity is answered by whichever worker takes it with GetActivityTask (activities.ts).
-  if (isActivityArn(resourceArn)) {
-    return { resourceType: 'activity', resource: resourceArn, action: 'activity', callback: true };
-  }
   const match = RESOURCE_PATTERN.exec(resourceArn);
   if (!match) return undefined;
   const [, service, action, waitSuffix] = match as unknown as [
@@ -84,8 +79,6 @@ export async function invokeIntegration(
       return sendMessage(params, clients);
     case 'dynamodb':
       return callDynamo(bound.action as DynamoAction, params, clients);
-    case 'activity':
-      throw new UncatchableTaskError('States.Runtime', 'an activity has no integration to invoke');
   }
 }
 

@@ -33,10 +33,6 @@ export interface StepFunctionsOptions {
   lambdaTimeoutMs?: number;
   /** Run asl-validator on each definition at start (default true; ~0.5 s per state machine). */
   validateDefinitions?: boolean;
-  /** Activities created at start, by name (CreateActivity also works). */
-  activities?: string[];
-  /** GetActivityTask's long poll (default 60 s, as on AWS). */
-  activityPollMs?: number;
 }
 
 export interface StepFunctionsEmulator {
@@ -219,31 +215,6 @@ const operations: Record<string, Operation> = {
     engine.sendTaskHeartbeat(requireString(body, 'taskToken'));
     return {};
   },
-  CreateActivity(engine, body) {
-    const created = engine.activities.create(requireString(body, 'name'));
-    return { activityArn: created.activityArn, creationDate: seconds(created.creationDate) };
-  },
-  DescribeActivity(engine, body) {
-    const arn = requireString(body, 'activityArn');
-    const found = engine.activities.list().find((activity) => activity.activityArn === arn);
-    if (!found) throw new SfnServiceError('ActivityDoesNotExist', `Activity Does Not Exist: '${arn}'`);
-    return { ...found, creationDate: seconds(found.creationDate) };
-  },
-  ListActivities(engine, body) {
-    const { page, nextToken } = paginate(engine.activities.list(), body);
-    return {
-      activities: page.map((a) => ({ ...a, creationDate: seconds(a.creationDate) })),
-      ...(nextToken && { nextToken }),
-    };
-  },
-  /** Long poll: answers with a task as soon as one is scheduled, or `{}` after the poll time. */
-  async GetActivityTask(engine, body) {
-    const task = await engine.getActivityTask(
-      requireString(body, 'activityArn'),
-      optionalString(body, 'workerName'),
-    );
-    return task ?? {};
-  },
 };
 
 async function readBody(request: IncomingMessage): Promise<Body> {
@@ -295,8 +266,6 @@ export async function startStepFunctions(options: StepFunctionsOptions): Promise
     ...(options.log && { log: options.log }),
     ...(options.lambdaTimeoutMs !== undefined && { lambdaTimeoutMs: options.lambdaTimeoutMs }),
     ...(options.validateDefinitions !== undefined && { validateDefinitions: options.validateDefinitions }),
-    ...(options.activities && { activities: options.activities }),
-    ...(options.activityPollMs !== undefined && { activityPollMs: options.activityPollMs }),
   });
   await engine.init();
 

@@ -15,7 +15,7 @@ const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 const REMEMBERED_FINISHED = 10_000;
 
 /**
- * Task tokens for `.waitForTaskToken` and activity tasks: 32 CSPRNG bytes (base64url), unguessable and single
+ * Task tokens for `.waitForTaskToken` tasks: 32 CSPRNG bytes (base64url), unguessable and single
  * use. A token that finished (answered, timed out, execution stopped) answers `TaskTimedOut` as on
  * AWS; one this engine never issued (or long forgot) answers `InvalidToken`.
  */

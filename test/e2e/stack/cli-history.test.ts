@@ -105,7 +105,7 @@ describe('CLI watch and execution history on the embedded stack', () => {
     expect(runs.find((r) => r.id === runId)?.status).toBe('SUCCEEDED');
   });
 
-  it('the execution history holds no task token (every pause is an activity task), and no approval link token', async () => {
+  it('the execution history holds task tokens only in scheduled-task parameters, all spent, and no approval link token', async () => {
     // The run's status is written by the last stage; the execution ends a moment later.
     const events = await eventually('the execution to end', async () => {
       const all: HistoryEvent[] = [];
@@ -127,24 +127,25 @@ describe('CLI watch and execution history on the embedded stack', () => {
     });
     expect(events.at(-1)?.type).toBe('ExecutionSucceeded');
 
-    // The run's LLM turn tokens, as its turns reached the LLM queue (turn.send took each from the
-    // turn activity): none is in the history, nor anything shaped like a token.
-    const tokens = new Set(
-      stack
-        .sqsSent('code-factory-llm')
-        .map((body) => JSON.parse(body) as { runId: string; taskToken: string })
-        .filter((message) => message.runId === runId)
-        .map((message) => message.taskToken),
+    // The tokens Step Functions handed to callback tasks (LLM turns, checks, approval).
+    const tokens = new Set<string>();
+    for (const event of events.filter((e) => e.type === 'TaskScheduled')) {
+      const text = event.taskScheduledEventDetails?.parameters ?? '';
+      for (const match of text.matchAll(
+        /\\?"(?:taskToken|TaskToken)\\?"\s*:\s*\\?"([A-Za-z0-9_-]{20,})\\?"/g,
+      ))
+        if (match[1]) tokens.add(match[1]);
+    }
+    const callbacks = events.filter((e) =>
+      e.taskScheduledEventDetails?.resource?.endsWith('.waitForTaskToken'),
     );
-    expect(tokens.size).toBeGreaterThan(3);
-    const text = JSON.stringify(events);
-    expect(text).not.toMatch(/taskToken|TaskToken/);
-    for (const token of tokens) expect(text).not.toContain(token);
-    // The pauses were activity tasks, each taken by the stage runner.
-    const scheduled = events.filter((e) => e.type === 'ActivityScheduled').length;
-    expect(scheduled).toBe(tokens.size + 2); // the turns, the checks wait and the approval wait
-    expect(events.filter((e) => e.type === 'ActivityStarted')).toHaveLength(scheduled);
-    // And every one is spent: a token that leaked anyhow could not answer a task again.
+    expect(callbacks.length).toBeGreaterThan(0);
+    expect(tokens.size).toBe(callbacks.length);
+
+    // Nowhere else: no state input or output, no task result, no failure cause carries one.
+    const elsewhere = JSON.stringify(events.filter((e) => e.type !== 'TaskScheduled'));
+    for (const token of tokens) expect(elsewhere).not.toContain(token);
+    // And every one is spent: the history cannot be used to answer a task again.
     for (const token of [...tokens].slice(0, 5)) {
       await expect(
         stack.sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: '{}' })),

@@ -5,6 +5,7 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import { GetExecutionHistoryCommand } from '@aws-sdk/client-sfn';
 import { ulid } from 'ulid';
 import { afterAll, afterEach, beforeAll, describe, expect, it, type MockInstance, vi } from 'vitest';
 import { FAKE_CREDENTIALS, LOCAL_REGION } from '../../../local/emulators/dynamodb';
@@ -109,11 +110,20 @@ describe('LLM queue dead letters and stale tokens on the embedded stack', () => 
       turn: 1,
       modelAlias: 'planner',
     };
-    // Expired: the ended run's own first LLM message, as the LLM queue received it (its token now spent).
-    const expired = stack
-      .sqsSent('code-factory-llm')
-      .map((body) => JSON.parse(body) as typeof unknown)
-      .find((message) => message.runId === ended?.runId && message.turn === 1);
+    // Expired: the ended run's own LLM message, as Step Functions sent it (its token now spent).
+    const history = await stack.sfn.send(
+      new GetExecutionHistoryCommand({
+        executionArn: `${stack.stateMachineArn.replace(':stateMachine:', ':execution:')}:${ended?.runId}`,
+        maxResults: 1000,
+      }),
+    );
+    const scheduled = history.events?.find((e) =>
+      e.taskScheduledEventDetails?.resource?.startsWith('sendMessage'),
+    )?.taskScheduledEventDetails?.parameters;
+    const messageBody: unknown = JSON.parse(scheduled ?? '{}').MessageBody;
+    const expired = (
+      typeof messageBody === 'string' ? JSON.parse(messageBody) : messageBody
+    ) as typeof unknown;
     expect(expired).toMatchObject({ runId: ended?.runId, turn: 1, modelAlias: 'planner' });
     for (const body of [unknown, expired])
       await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(body) }));
@@ -132,6 +142,6 @@ describe('LLM queue dead letters and stale tokens on the embedded stack', () => 
     expect(stack.model?.calls().filter((c) => c.path === '/v1/messages')).toEqual([]);
     const logged = output.join('');
     expect(logged).not.toContain(unknown.taskToken);
-    expect(logged).not.toContain(expired?.taskToken ?? unknown.taskToken);
+    expect(logged).not.toContain(expired.taskToken);
   }, 40_000);
 });

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -65,7 +64,7 @@ async function waitingRun(overrides: Partial<Run> = {}) {
   const taskToken = `task-token-${run.runId}`;
   world.workflow.liveTokens.add(taskToken);
   const sentBefore = world.mailer.sent.length;
-  await requestApproval(world.stageDeps, run.runId, taskToken, randomUUID());
+  await requestApproval(world.stageDeps, run.runId, taskToken);
   const emails = world.mailer.sent.slice(sentBefore);
   const links = (login: string) => {
     const message = emails.find((m) => m.to[0] === `${login}@example.test`);
@@ -367,7 +366,7 @@ describe('the email through the SES emulator', () => {
     const original = world.stageDeps.mailer;
     world.stageDeps.mailer = new SesMailer(client);
     try {
-      await requestApproval(world.stageDeps, run.runId, taskToken, randomUUID());
+      await requestApproval(world.stageDeps, run.runId, taskToken);
     } finally {
       world.stageDeps.mailer = original;
     }

@@ -5,7 +5,6 @@ import { parseModelConfig } from '../../../functions/shared/domain/models';
 import type { Run } from '../../../functions/shared/domain/run';
 import type {
   ApprovalRecord,
-  ActivityTask,
   Clock,
   GitHub,
   Ids,
@@ -13,12 +12,10 @@ import type {
   MailMessage,
   Mailer,
   PullInfo,
-  Queue,
   RepoRef,
   Secrets,
   StartRunResult,
   Store,
-  ActivityTasks,
   Workflow,
   WorkspaceFile,
 } from '../../../functions/shared/ports';
@@ -135,32 +132,6 @@ export class RecordingWorkflow implements Workflow {
   }
   async sendTaskHeartbeat(): Promise<boolean> {
     return true;
-  }
-}
-
-/** An activity: tasks scheduled by a test, taken in order as GetActivityTask would. */
-/** The LLM queue: the messages sent, in order. */
-export class RecordingQueue implements Queue {
-  readonly sent: unknown[] = [];
-  async send(body: unknown): Promise<void> {
-    this.sent.push(body);
-  }
-  async changeVisibility(): Promise<void> {}
-}
-
-export class QueuedTasks implements ActivityTasks {
-  readonly queue: ActivityTask[] = [];
-  takes = 0;
-  /** What happens during an empty poll (another claim's work, time passing) before it answers. */
-  onEmpty?: () => Promise<void> | void;
-  schedule(input: unknown, taskToken: string): void {
-    this.queue.push({ taskToken, input: typeof input === 'string' ? input : JSON.stringify(input) });
-  }
-  async take(): Promise<ActivityTask | undefined> {
-    this.takes += 1;
-    const next = this.queue.shift();
-    if (!next) await this.onEmpty?.();
-    return next;
   }
 }
 
@@ -296,9 +267,6 @@ export interface World {
   store: Store;
   github: ApprovalGitHub;
   workflow: RecordingWorkflow;
-  waits: QueuedTasks;
-  turns: QueuedTasks;
-  llmQueue: RecordingQueue;
   mailer: CapturingMailer;
   stageDeps: StageDeps;
   approvalsDeps: ApprovalsDeps;
@@ -311,9 +279,6 @@ export function makeWorld(
   const store = options.store ?? new ApprovalFakeStore(clock);
   const github = new ApprovalGitHub();
   const workflow = new RecordingWorkflow();
-  const waits = new QueuedTasks();
-  const turns = new QueuedTasks();
-  const llmQueue = new RecordingQueue();
   const mailer = new CapturingMailer();
   const secrets = staticSecrets();
   const sender = options.mailer ?? mailer;
@@ -321,9 +286,6 @@ export function makeWorld(
     store,
     github: github as unknown as GitHub,
     workflow,
-    waits,
-    turns,
-    llmQueue,
     mailer: sender,
     secrets,
     ids: options.ids ?? testIds,
@@ -352,7 +314,7 @@ export function makeWorld(
     log: silentLog,
     settings: { approvalKeySecretId: KEY_SECRET_ID, defaultApprovers: [] },
   };
-  return { clock, store, github, workflow, waits, turns, llmQueue, mailer, stageDeps, approvalsDeps };
+  return { clock, store, github, workflow, mailer, stageDeps, approvalsDeps };
 }
 
 /** The approve/reject links of an email's text part. */
