@@ -112,8 +112,8 @@ function agentLoop(
       },
       ResultPath: null,
       TimeoutSecondsPath: '$.admit.out.timeouts.llmTurnSeconds',
-      // A message that could not be queued was never seen by a worker: sending it again is safe.
-      Retry: [{ ErrorEquals: ['States.TaskFailed'], IntervalSeconds: 1, MaxAttempts: 2, BackoffRate: 2 }],
+      // No Retry: the worker's own failures (BudgetExceeded, LlmUnavailable, ...) are final, and
+      // the worker already retries what can be retried.
       Catch: catchAll(),
       Next: `${prefix}Tools`,
     },

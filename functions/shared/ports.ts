@@ -364,7 +364,11 @@ export interface GitHub {
   listFiles(repo: RepoRef, ref: string): Promise<string[]>;
   getIssue(repo: RepoRef, issueNumber: number): Promise<IssueInfo>;
   createComment(repo: RepoRef, issueNumber: number, body: string): Promise<{ id: number }>;
-  getComment(repo: RepoRef, commentId: number): Promise<{ id: number; body: string; author: string }>;
+  /** `issueNumber` is the issue or pull request the comment is on (from its `issue_url`). */
+  getComment(
+    repo: RepoRef,
+    commentId: number,
+  ): Promise<{ id: number; body: string; author: string; issueNumber: number }>;
   updateComment(repo: RepoRef, commentId: number, body: string): Promise<void>;
 
   // git data

@@ -1,3 +1,4 @@
+import { FactoryError } from '../shared/errors';
 import type { Run, Stage } from '../shared/domain/run';
 import type { ConversationMeta } from '../shared/ports';
 import { type StageDeps, toolContextOf } from './deps';
@@ -92,6 +93,19 @@ const isToolUse = (block: unknown): block is ToolUseBlock => {
   return b?.type === 'tool_use' && typeof b.id === 'string' && typeof b.name === 'string';
 };
 
+/**
+ * The turn's task was answered, but the LLM worker stored no such assistant turn: the answer did
+ * not come from the worker (a forged SendTaskSuccess), so there is nothing to act on.
+ */
+export class TurnNotRecorded extends FactoryError {
+  constructor(conversationId: string, turn: number) {
+    super(
+      'TurnNotRecorded',
+      `the model turn ${turn} of ${conversationId} was answered, but the LLM worker recorded no such turn`,
+    );
+  }
+}
+
 export async function runAgentTools(
   deps: StageDeps,
   run: Run,
@@ -100,9 +114,8 @@ export async function runAgentTools(
   turn: number,
 ): Promise<LoopPointer> {
   const assistant = await deps.store.getTurn(conversationId, turn);
-  if (assistant?.role !== 'assistant' || assistant.runId !== run.runId) {
-    throw new Error(`assistant turn ${turn} of ${conversationId} not found`);
-  }
+  if (assistant?.role !== 'assistant' || assistant.runId !== run.runId)
+    throw new TurnNotRecorded(conversationId, turn);
   // Idempotent on retry: if this step already stored the next user turn, answer from it.
   const next = await deps.store.getTurn(conversationId, turn + 1);
   if (next) return { conversationId, turn: turn + 2, outcome: next.outcome ?? 'continue' };

@@ -100,6 +100,12 @@ export async function decideAfterChecks(deps: StageDeps, runId: string): Promise
       return { outcome: 'fail' };
     }
     await mutateRun(deps, runId, (r) => ({ checksRounds: r.checksRounds + 1 }));
+    // What CI says decides, not what resumed the wait (decision 0004).
+    await deps.store.appendEvent(runId, {
+      type: 'checks.still-pending',
+      actor: 'stage-runner',
+      data: { headSha: run.headSha, round: run.checksRounds + 1 },
+    });
     return { outcome: 'wait' };
   }
   if (summary.state === 'success' || summary.state === 'none') {

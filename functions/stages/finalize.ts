@@ -1,3 +1,4 @@
+import { FactoryError } from '../shared/errors';
 import { isTerminal, type Run, type RunStatus, RunStatus as RunStatusSchema } from '../shared/domain/run';
 import { fenced, releaseWaitsAndApprovals, type Withdrawal, withdrawChange } from '../shared/run-cleanup';
 import { updateStatusComment } from './comments';
@@ -31,6 +32,33 @@ const DETAIL: Partial<Record<RunStatus, string>> = {
 };
 
 /**
+ * A REJECTED or CANCELLED path was reached by a task failure that no stored record backs (a
+ * forged SendTaskFailure): the run ends FAILED with this, and so does its execution.
+ */
+export class UnverifiedDecision extends FactoryError {
+  constructor(claimed: RunStatus) {
+    super(
+      'UnverifiedDecision',
+      claimed === 'REJECTED'
+        ? 'a wait of the run was failed as Rejected, but no approver rejected the change'
+        : 'a wait of the run was failed as Cancelled, but nobody cancelled the run',
+    );
+  }
+}
+
+/**
+ * REJECTED and CANCELLED come only from a stored human decision or cancel request, never from the
+ * error a task was failed with (anyone holding a token could choose it; decision 0004).
+ */
+async function isBacked(deps: StageDeps, runId: string, target: RunStatus): Promise<boolean> {
+  if (target === 'REJECTED')
+    return (await deps.store.listApprovalsForRun(runId)).some((a) => a.state === 'REJECTED');
+  // A cancel writes CANCELLED before it stops the execution: a live run was never cancelled.
+  if (target === 'CANCELLED') return (await deps.store.getRun(runId))?.status === 'CANCELLED';
+  return true;
+}
+
+/**
  * finalize: every path of the state machine ends here, writing a definite terminal status with
  * the error class and cause, closing the timeline and updating the issue comment.
  */
@@ -38,10 +66,15 @@ export async function finalize(
   deps: StageDeps,
   runId: string,
   status: string,
-  error: StateError | null | undefined,
+  stateError: StateError | null | undefined,
 ): Promise<{ status: RunStatus }> {
-  const target = RunStatusSchema.parse(status);
-  if (!isTerminal(target)) throw new Error(`finalize needs a terminal status, got ${status}`);
+  const claimed = RunStatusSchema.parse(status);
+  if (!isTerminal(claimed)) throw new Error(`finalize needs a terminal status, got ${status}`);
+  const unverified = (await isBacked(deps, runId, claimed)) ? undefined : new UnverifiedDecision(claimed);
+  const target: RunStatus = unverified ? 'FAILED' : claimed;
+  const error: StateError | null | undefined = unverified
+    ? { Error: unverified.name, Cause: unverified.message }
+    : stateError;
   const at = deps.now();
   const run = await mutateRun(deps, runId, (r) => {
     if (isTerminal(r.status)) return undefined; // already final (e.g. cancelled meanwhile)
@@ -70,6 +103,8 @@ export async function finalize(
     },
   });
   await updateStatusComment(deps, run, statusDetail(run, withdrawn));
+  // The execution fails too, so the ExecutionsFailed alarm shows it.
+  if (unverified && run.status === 'FAILED') throw unverified;
   return { status: run.status };
 }
 

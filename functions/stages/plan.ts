@@ -1,3 +1,6 @@
+import { WRITERS } from '../shared/domain/permission';
+import type { Run } from '../shared/domain/run';
+import { FactoryError } from '../shared/errors';
 import { parseStageResult, stageResultJsonSchema } from '../shared/domain/stage-result';
 import { type AgentSpec, type LoopPointer, runAgentTools, startAgent } from './agent';
 import { updateStatusComment } from './comments';
@@ -63,16 +66,41 @@ interface Resume {
   answer?: { commentId?: number };
 }
 
-export async function startPlan(deps: StageDeps, runId: string, resume: unknown): Promise<LoopPointer> {
+/** The answer that resumed a clarification is not a reply this run may take. */
+export class ClarificationRefused extends FactoryError {
+  constructor(reason: string) {
+    super('ClarificationRefused', `the clarification was resumed without a valid answer: ${reason}`);
+  }
+}
+
+/**
+ * The reply a clarification round resumed with, checked again here: the wait's token can be
+ * answered by anyone allowed to call SendTaskSuccess, so the comment must be on the run's issue
+ * and written by the issue's author or a repository writer (decision 0004).
+ */
+async function verifiedAnswer(deps: StageDeps, run: Run, resume: unknown): Promise<string | undefined> {
+  const resumed = run.status === 'AWAITING_CLARIFICATION';
   const commentId = (resume as Resume | null)?.answer?.commentId;
+  if (!resumed) return undefined;
+  if (typeof commentId !== 'number' || !Number.isInteger(commentId) || commentId <= 0)
+    throw new ClarificationRefused('it names no reply on the issue');
+  const repo = deps.repoOf(run);
+  const comment = await deps.github.getComment(repo, commentId);
+  if (!run.issueNumber || comment.issueNumber !== run.issueNumber)
+    throw new ClarificationRefused(`comment ${commentId} is not on issue #${run.issueNumber}`);
+  const issue = await workOf(deps, run);
+  if (comment.author.toLowerCase() === deps.settings.botLogin.toLowerCase())
+    throw new ClarificationRefused(`comment ${commentId} is the factory's own`);
+  const isAuthor = comment.author.toLowerCase() === issue.author.toLowerCase();
+  if (!isAuthor && !WRITERS.has(await deps.github.getPermission(repo, comment.author)))
+    throw new ClarificationRefused(`@${comment.author} is neither the issue's author nor a writer`);
+  return `@${comment.author}: ${comment.body}`.slice(0, 8000);
+}
+
+export async function startPlan(deps: StageDeps, runId: string, resume: unknown): Promise<LoopPointer> {
   let run = await deps.store.getRun(runId);
   if (!run) throw new Error(`run ${runId} not found`);
-  const repo = deps.repoOf(run);
-  let answer: string | undefined;
-  if (typeof commentId === 'number') {
-    const comment = await deps.github.getComment(repo, commentId);
-    answer = `@${comment.author}: ${comment.body}`.slice(0, 8000);
-  }
+  const answer = await verifiedAnswer(deps, run, resume);
   run = await mutateRun(deps, runId, (r) => ({
     ...enterStage(r, 'plan', deps.now(), 'PLANNING'),
     ...(answer ? { answers: [...r.answers, answer].slice(-3) } : {}),

@@ -23,6 +23,7 @@ import {
   requestIdOf,
 } from '../shared/http';
 import { metrics, withHttpMiddleware } from '../shared/middleware';
+import { WRITERS } from '../shared/domain/permission';
 import type { DeliveryRecord, PendingWait, Permission, RequestPorts } from '../shared/ports';
 import { HELP_TEXT } from './commands';
 import {
@@ -75,7 +76,6 @@ export const WEBHOOK_DEFAULTS = {
 const START_CLAIM_TTL_SECONDS = 24 * 3600;
 const REFUSAL_COMMENT_TTL_SECONDS = 7 * 24 * 3600;
 const MEMO_MS = 60_000;
-const WRITERS: ReadonlySet<Permission> = new Set(['write', 'maintain', 'admin']);
 const DELIVERY_ID = /^[A-Za-z0-9._-]{1,100}$/;
 const EVENT_NAME = /^[a-z_]{1,60}$/;
 

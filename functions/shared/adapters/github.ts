@@ -321,14 +321,27 @@ export class OctokitGitHub implements GitHub {
     return { id: (data as { id: number }).id };
   }
 
-  async getComment(repo: RepoRef, commentId: number): Promise<{ id: number; body: string; author: string }> {
+  async getComment(
+    repo: RepoRef,
+    commentId: number,
+  ): Promise<{ id: number; body: string; author: string; issueNumber: number }> {
     const octokit = await this.client(repo);
     const { data } = await octokit.request('GET /repos/{owner}/{repo}/issues/comments/{comment_id}', {
       ...repo,
       comment_id: commentId,
     });
-    const comment = data as { id: number; body?: string | null; user?: { login: string } | null };
-    return { id: comment.id, body: comment.body ?? '', author: comment.user?.login ?? '' };
+    const comment = data as {
+      id: number;
+      body?: string | null;
+      user?: { login: string } | null;
+      issue_url?: string;
+    };
+    return {
+      id: comment.id,
+      body: comment.body ?? '',
+      author: comment.user?.login ?? '',
+      issueNumber: Number(/\/issues\/(\d+)$/.exec(comment.issue_url ?? '')?.[1] ?? 0),
+    };
   }
 
   async updateComment(repo: RepoRef, commentId: number, body: string): Promise<void> {

@@ -32,7 +32,7 @@ let repoCounter = 0;
 export async function sandbox(
   stack: Stack,
   label: string,
-  issue: { title?: string; body?: string; author?: string } = {},
+  issue: { title?: string; body?: string; author?: string; ciCommand?: string } = {},
 ): Promise<Sandbox> {
   repoCounter += 1;
   // Capitals on purpose: GitHub names are case-insensitive, and every key the factory builds from
@@ -44,7 +44,7 @@ export async function sandbox(
     defaultBranch: 'main',
     files: SAMPLE_FILES,
     roles: { ...SAMPLE_COLLABORATORS, [BOT_LOGIN]: 'write' },
-    ciCommand: SAMPLE_CI_COMMAND,
+    ciCommand: issue.ciCommand ?? SAMPLE_CI_COMMAND,
     labels: [{ name: SAMPLE_LABEL }],
     author: SAMPLE_ISSUE.author,
   });
