@@ -24,7 +24,7 @@ import {
   isDecision,
   MAC_TOKEN,
   verifyLink,
-} from './links';
+} from '../shared/approval-links';
 import { type ChangeSummary, confirmPage, outcomePage, PAGE_HEADERS, refusalPage } from './pages';
 
 /**
