@@ -1,4 +1,4 @@
-import { approvalHtml, approvalSubject, approvalText, diffStatOf } from '../approvals/email';
+import { approvalHtml, approvalSubject, approvalText, diffStatOf } from '../shared/approval-email';
 import { changeSetOf } from './boundary';
 import { approvalKey, approvalUrl, csrfHashOf, signLink } from '../shared/approval-links';
 import { FactoryError } from '../shared/errors';
