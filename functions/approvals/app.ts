@@ -14,7 +14,7 @@ import type {
   Store,
   Workflow,
 } from '../shared/ports';
-import { contractOf, repoOf } from '../stages/deps';
+import { contractOf, repoOf } from '../shared/run-contract';
 import { mutateRun } from '../shared/run-state';
 import {
   APPROVAL_ID,

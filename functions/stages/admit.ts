@@ -9,7 +9,8 @@ import { isTerminal } from '../shared/domain/run';
 import { FactoryError } from '../shared/errors';
 import { triggerLabelCacheKey } from '../webhook/triggers';
 import { updateStatusComment } from './comments';
-import type { RunContract, StageDeps } from './deps';
+import type { StageDeps } from './deps';
+import type { RunContract } from '../shared/run-contract';
 import { enterStage, mutateRun } from '../shared/run-state';
 
 /** A run that cannot proceed, refused at admit with a reason people can act on. */
