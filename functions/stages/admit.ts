@@ -7,7 +7,7 @@ import {
 import { resolveModels, unpricedModels } from '../shared/domain/models';
 import { isTerminal } from '../shared/domain/run';
 import { FactoryError } from '../shared/errors';
-import { triggerLabelCacheKey } from '../webhook/triggers';
+import { triggerLabelCacheKey } from '../shared/trigger-label';
 import { updateStatusComment } from './comments';
 import type { StageDeps } from './deps';
 import type { RunContract } from '../shared/run-contract';
