@@ -14,7 +14,7 @@ import type {
   Store,
   Workflow,
 } from '../shared/ports';
-import { contractOf, repoOf } from '../stages/deps';
+import { contractOf, repoOf } from '../shared/run-contract';
 import { mutateRun } from '../shared/run-state';
 import {
   APPROVAL_ID,
@@ -24,7 +24,7 @@ import {
   isDecision,
   MAC_TOKEN,
   verifyLink,
-} from './links';
+} from '../shared/approval-links';
 import { type ChangeSummary, confirmPage, outcomePage, PAGE_HEADERS, refusalPage } from './pages';
 
 /**

@@ -1,5 +1,5 @@
 import type { ApprovalDecision } from '../shared/ports';
-import { escapeHtml } from '../shared/html';
+import { escapeHtml, formatTime } from '../shared/html';
 
 /**
  * Server-rendered approval pages: plain HTML that works without JavaScript, labelled form
@@ -101,8 +101,6 @@ export function riskBanner(risky: string[]): string {
     .map((r) => `<code>${escapeHtml(r)}</code>`)
     .join(', ')}</div>`;
 }
-
-export const formatTime = (at: Date): string => `${at.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 
 export interface ConfirmView extends ChangeSummary {
   approvalId: string;

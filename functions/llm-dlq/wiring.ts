@@ -1,4 +1,4 @@
-import { releaseTurnReservation, turnLeaseKey } from '../llm-worker/turn';
+import { releaseTurnReservation, turnLeaseKey } from '../shared/llm-lease';
 import type { Env } from '../shared/config';
 import { log, metrics } from '../shared/middleware';
 import { makeStore, makeWorkflow } from '../shared/runtime';

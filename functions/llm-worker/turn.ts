@@ -3,7 +3,15 @@ import * as z from 'zod';
 import { canonicalJson } from '../shared/domain/audit';
 import { isTerminal } from '../shared/domain/run';
 import { LlmError } from '../shared/errors';
-import { monthlyBudgetAccount } from '../shared/store/keys';
+import {
+  forgetSettlements,
+  giveBack,
+  monthlyAccountOf,
+  releaseTurnReservation,
+  reservationId,
+  settleTurn,
+  turnLeaseKey,
+} from '../shared/llm-lease';
 import type {
   Clock,
   ConversationMeta,
@@ -112,13 +120,6 @@ const rateLimitDelaySeconds = (error: LlmError): number =>
   Math.min(Math.max(Math.ceil(error.retryAfterSeconds ?? 10), 1), MAX_DELAY_SECONDS);
 
 const overloadKey = (m: LlmMessage) => `llm-overloaded#${m.conversationId}#${m.turn}`;
-
-export const reservationId = (m: Pick<LlmMessage, 'conversationId' | 'turn'>) =>
-  `${m.conversationId}#${m.turn}`;
-
-/** Whoever spends or settles a turn holds this lease (the worker per receive, the DLQ consumer). */
-export const turnLeaseKey = (m: Pick<LlmMessage, 'conversationId' | 'turn'>) =>
-  `llm-turn#${m.conversationId}#${m.turn}`;
 
 function toolNamesOf(content: unknown[]): string[] {
   return content
@@ -433,16 +434,6 @@ async function onCallError(
 }
 
 /**
- * The repo's monthly budget account of a conversation, if its contract sets a cap: the
- * conversation counts in the month it started, so every delivery of a turn uses the same account.
- */
-function monthlyAccountOf(meta: ConversationMeta | undefined): string | undefined {
-  return meta?.monthlyBudget
-    ? monthlyBudgetAccount(meta.monthlyBudget.repo, Date.parse(meta.createdAt))
-    : undefined;
-}
-
-/**
  * A redelivery after a crash between storing the turn and settling: the ledger entry and the
  * settlements are idempotent per (conversation, turn), so they are simply done again from the
  * stored turn. Nothing is charged twice; nothing stays reserved.
@@ -478,64 +469,6 @@ async function finishAccounting(
     return;
   }
   await settleTurn(deps, message, costUsd, monthly);
-}
-
-/**
- * Settles the turn on the run's budget and the monthly account, marks the turn settled, then
- * drops the accounts' settled markers: from then on the turn's flag is what keeps a redelivery
- * from settling twice, so the accounts hold markers only for turns in flight.
- */
-async function settleTurn(
-  deps: Pick<LlmWorkerDeps, 'store'>,
-  message: Pick<LlmMessage, 'runId' | 'conversationId' | 'turn'>,
-  costUsd: number,
-  monthly: string | undefined,
-): Promise<void> {
-  await deps.store.settleBudget(message.runId, reservationId(message), costUsd);
-  if (monthly) await deps.store.settleBudget(monthly, reservationId(message), costUsd);
-  await deps.store.markTurnSettled(message.conversationId, message.turn);
-  await forgetSettlements(deps, message, monthly);
-}
-
-async function forgetSettlements(
-  deps: Pick<LlmWorkerDeps, 'store'>,
-  message: Pick<LlmMessage, 'runId' | 'conversationId' | 'turn'>,
-  monthly: string | undefined,
-): Promise<void> {
-  await deps.store.forgetSettlement(message.runId, reservationId(message));
-  if (monthly) await deps.store.forgetSettlement(monthly, reservationId(message));
-}
-
-/**
- * Gives back what an unfinished turn holds (its worst-case reservation on the run and on the
- * month) when it will never be answered: its run ended, or its message was dead-lettered. A turn
- * that was answered is settled at its cost instead. Call it under the turn's lease (see
- * turnLeaseKey), so no other copy is mid-call.
- */
-export async function releaseTurnReservation(
-  deps: Pick<LlmWorkerDeps, 'store'>,
-  message: Pick<LlmMessage, 'runId' | 'conversationId' | 'turn'>,
-  meta: ConversationMeta | undefined,
-  stored: ConversationTurn | undefined,
-): Promise<void> {
-  const monthly = monthlyAccountOf(meta);
-  if (stored?.role === 'assistant') {
-    // Answered but never settled (the message died first): charge what the call cost.
-    if (!stored.settled) await settleTurn(deps, message, stored.costUsd ?? 0, monthly);
-    return;
-  }
-  await giveBack(deps, message, monthly);
-}
-
-/** Releases a turn's reservation on the run (and the month): settled at 0, marker dropped. */
-async function giveBack(
-  deps: Pick<LlmWorkerDeps, 'store'>,
-  message: Pick<LlmMessage, 'runId' | 'conversationId' | 'turn'>,
-  monthly: string | undefined,
-): Promise<void> {
-  await deps.store.settleBudget(message.runId, reservationId(message), 0);
-  if (monthly) await deps.store.settleBudget(monthly, reservationId(message), 0);
-  await forgetSettlements(deps, message, monthly);
 }
 
 async function answer(deps: LlmWorkerDeps, message: LlmMessage, result: TurnResult): Promise<void> {

@@ -7,9 +7,10 @@ import {
 import { resolveModels, unpricedModels } from '../shared/domain/models';
 import { isTerminal } from '../shared/domain/run';
 import { FactoryError } from '../shared/errors';
-import { triggerLabelCacheKey } from '../webhook/triggers';
+import { triggerLabelCacheKey } from '../shared/trigger-label';
 import { updateStatusComment } from './comments';
-import type { RunContract, StageDeps } from './deps';
+import type { StageDeps } from './deps';
+import type { RunContract } from '../shared/run-contract';
 import { enterStage, mutateRun } from '../shared/run-state';
 
 /** A run that cannot proceed, refused at admit with a reason people can act on. */

@@ -1,6 +1,6 @@
-import { approvalHtml, approvalSubject, approvalText, diffStatOf } from '../approvals/email';
+import { approvalHtml, approvalSubject, approvalText, diffStatOf } from '../shared/approval-email';
 import { changeSetOf } from './boundary';
-import { approvalKey, approvalUrl, csrfHashOf, signLink } from '../approvals/links';
+import { approvalKey, approvalUrl, csrfHashOf, signLink } from '../shared/approval-links';
 import { FactoryError } from '../shared/errors';
 import type { ApprovalRecord } from '../shared/ports';
 import { updateStatusComment } from './comments';

@@ -1,5 +1,5 @@
-import * as z from 'zod';
-import { repoRefOf, type Run, taskTitle } from '../shared/domain/run';
+import { type Run, taskTitle } from '../shared/domain/run';
+import { type RunContract, repoOf } from '../shared/run-contract';
 import type { ToolContext } from './tools';
 import type { ResolvedModelConfig } from '../shared/domain/models';
 import type {
@@ -14,32 +14,6 @@ import type {
   Store,
   Workflow,
 } from '../shared/ports';
-
-const Models = z.array(z.string().min(1)).min(1).max(5);
-
-/**
- * What a run may do, snapshotted on the run at admit: the repo's contract (from
- * `.github/factory.yml` on the default branch, merged over safe defaults) plus the resolved model
- * lists, budget and wait timeouts. Later stages read only this snapshot, never the PR's branch.
- */
-export const RunContract = z.object({
-  /** The repo's path/size rules as parsed by domain/contract.ts. */
-  policy: z.record(z.string(), z.unknown()),
-  models: z.object({ planner: Models, coder: Models, reviewer: Models, fast: Models }),
-  budgetUsd: z.number().positive(),
-  monthlyBudgetUsd: z.number().positive().optional(),
-  maxFixAttempts: z.number().int().min(0).max(10),
-  approvers: z.array(z.object({ login: z.string(), email: z.string().email() })).max(20),
-  requiredChecks: z.array(z.string()).max(50),
-  riskyPermissions: z.array(z.string()).max(20),
-  timeouts: z.object({
-    llmTurnSeconds: z.number().int().positive(),
-    clarifySeconds: z.number().int().positive(),
-    checksSeconds: z.number().int().positive(),
-    approvalSeconds: z.number().int().positive(),
-  }),
-});
-export type RunContract = z.infer<typeof RunContract>;
 
 /** Deployment-level settings of the stage runner (from the environment contract). */
 export interface StageSettings {
@@ -75,15 +49,6 @@ export interface StageDeps {
   repoOf(run: Run): RepoRef;
   /** The run's contract snapshot; throws if admit has not written it. */
   contractOf(run: Run): RunContract;
-}
-
-export function repoOf(run: Pick<Run, 'repo'>): RepoRef {
-  return repoRefOf(run.repo);
-}
-
-export function contractOf(run: Run): RunContract {
-  if (!run.contract) throw new Error(`run ${run.runId} has no contract snapshot (admit did not run)`);
-  return RunContract.parse(run.contract);
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Run } from '../shared/domain/run';
 import type { IssueInfo } from '../shared/ports';
-import type { RunContract } from './deps';
+import type { RunContract } from '../shared/run-contract';
 
 /**
  * Prompts. The system prompt and tools are the stable prefix (cached by the LLM worker); the

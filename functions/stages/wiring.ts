@@ -13,7 +13,8 @@ import {
   parseApprovers,
   systemClock,
 } from '../shared/runtime';
-import { contractOf, repoOf, type StageDeps, type StageSettings } from './deps';
+import type { StageDeps, StageSettings } from './deps';
+import { contractOf, repoOf } from '../shared/run-contract';
 
 export function stageSettings(config: Env): StageSettings {
   return {

@@ -26,14 +26,8 @@ import { metrics, withHttpMiddleware } from '../shared/middleware';
 import { WRITERS } from '../shared/domain/permission';
 import type { DeliveryRecord, PendingWait, Permission, RequestPorts } from '../shared/ports';
 import { HELP_TEXT } from './commands';
-import {
-  classify,
-  DEFAULT_TRIGGER_LABEL,
-  type Intent,
-  isBotSender,
-  KIND_OF_COMMAND,
-  triggerLabelCacheKey,
-} from './triggers';
+import { classify, DEFAULT_TRIGGER_LABEL, type Intent, isBotSender, KIND_OF_COMMAND } from './triggers';
+import { triggerLabelCacheKey } from '../shared/trigger-label';
 
 /**
  * POST /v1/webhooks/github: the front door. The ack path does only verify → record → start/resume;

@@ -42,12 +42,6 @@ export const KIND_OF_COMMAND: Record<'run' | 'retry' | 'review' | 'rescue', RunK
 /** The label that starts a run unless the repo's contract names another one. */
 export const DEFAULT_TRIGGER_LABEL = 'factory';
 
-/**
- * Store cache key under which the pipeline's admit stage records a repo's configured trigger label
- * after loading its contract (the webhook never reads factory.yml on the ack path).
- */
-export const triggerLabelCacheKey = (repo: string): string => `trigger-label:${repo.toLowerCase()}`;
-
 type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null;
 const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);

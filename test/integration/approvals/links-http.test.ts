@@ -1,7 +1,7 @@
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { approvalKey, csrfHashOf, formToken, signLink } from '../../../functions/approvals/links';
+import { approvalKey, csrfHashOf, formToken, signLink } from '../../../functions/shared/approval-links';
 import { SesMailer } from '../../../functions/shared/adapters/mailer';
 import type { Run } from '../../../functions/shared/domain/run';
 import { cryptoIds } from '../../../functions/shared/runtime';

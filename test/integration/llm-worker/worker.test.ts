@@ -9,9 +9,8 @@ import {
   type Pricing,
   processLlmMessage,
   RetryLater,
-  releaseTurnReservation,
-  reservationId,
 } from '../../../functions/llm-worker/turn';
+import { releaseTurnReservation, reservationId } from '../../../functions/shared/llm-lease';
 import { monthlyBudgetAccount } from '../../../functions/shared/store/keys';
 import { ModelPacer, notBeforeKey } from '../../../functions/llm-worker/pacing';
 import { LlmError } from '../../../functions/shared/errors';

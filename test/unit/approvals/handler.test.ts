@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { approvalKey, csrfHashOf, formToken, signLink } from '../../../functions/approvals/links';
+import { approvalKey, csrfHashOf, formToken, signLink } from '../../../functions/shared/approval-links';
 import type { Run } from '../../../functions/shared/domain/run';
 import { NoApprovers, requestApproval } from '../../../functions/stages/approval';
 import {

@@ -8,7 +8,7 @@ import {
   type LinkClaims,
   signLink,
   verifyLink,
-} from '../../../functions/approvals/links';
+} from '../../../functions/shared/approval-links';
 import { SIGNING_KEY } from './support';
 
 const key = approvalKey(SIGNING_KEY);

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { approvalHtml, approvalSubject, approvalText, diffStatOf } from '../../../functions/approvals/email';
+import {
+  approvalHtml,
+  approvalSubject,
+  approvalText,
+  diffStatOf,
+} from '../../../functions/shared/approval-email';
 import { confirmPage, escapeHtml, outcomePage, refusalPage } from '../../../functions/approvals/pages';
 import { reviewedRun } from './support';
 

@@ -19,7 +19,8 @@ import type {
   Workflow,
   WorkspaceFile,
 } from '../../../functions/shared/ports';
-import { contractOf, type RunContract, repoOf, type StageDeps } from '../../../functions/stages/deps';
+import { contractOf, type RunContract, repoOf } from '../../../functions/shared/run-contract';
+import type { StageDeps } from '../../../functions/stages/deps';
 import { FakeStore } from '../../support/fake-store';
 import { lambdaContext } from '../webhook/helpers';
 

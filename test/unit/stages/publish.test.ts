@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Run as RunSchema } from '../../../functions/shared/domain/run';
 import type { GitHub, WorkspaceFile } from '../../../functions/shared/ports';
-import { repoOf, type StageDeps } from '../../../functions/stages/deps';
+import { repoOf } from '../../../functions/shared/run-contract';
+import type { StageDeps } from '../../../functions/stages/deps';
 import { publish } from '../../../functions/stages/publish';
 import { FakeStore } from '../../support/fake-store';
 

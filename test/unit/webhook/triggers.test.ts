@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { triggerLabelCacheKey } from '../../../functions/webhook/triggers';
+import { triggerLabelCacheKey } from '../../../functions/shared/trigger-label';
 import { commentPayload, labeledPayload, makeWebhook, parseBody, signedEvent } from './helpers';
 
 describe('start triggers', () => {

@@ -1,5 +1,5 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import type { ApprovalDecision, ApprovalRecord } from '../shared/ports';
+import type { ApprovalDecision, ApprovalRecord } from './ports';
 
 /**
  * Approval links and their form tokens (docs/decisions/0002-approval-links.md).

@@ -1,5 +1,5 @@
-import type { Run } from '../shared/domain/run';
-import { escapeHtml, formatTime } from './pages';
+import type { Run } from './domain/run';
+import { escapeHtml, formatTime } from './html';
 
 /** What changed against the base commit, as `git diff --stat` would count it. */
 export interface DiffStat {
