@@ -9,8 +9,7 @@ import {
 import type { Clock, Store, Workflow } from './ports';
 
 /**
- * Starting a run, shared by the front doors (the webhook's start path does the same steps inline;
- * the REST API calls these). Every step is idempotent for a given run id, so a retried start —
+ * Starting a run: the one way both front doors (the webhook and the REST API) do it. Every step is idempotent for a given run id, so a retried start —
  * a redelivered webhook, a replayed Idempotency-Key — converges on the same run and execution.
  */
 
@@ -23,8 +22,8 @@ export type WorkItemAdmission =
 
 /**
  * One active run per WorkItem: the newest run must be terminal (or be this very run, when a
- * crashed start is retried), and the claim on "the run after <newest>" must be ours. Uses the
- * same claim key as the webhook, so API and webhook starts race fairly for one WorkItem.
+ * crashed start is retried), and the claim on "the run after <newest>" must be ours, so API and
+ * webhook starts race fairly for one WorkItem.
  */
 export async function admitToWorkItem(
   store: Store,

@@ -1,17 +1,15 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { verify } from '@octokit/webhooks-methods';
 import { cancelRun } from '../shared/cancel-run';
+import { admitToWorkItem, startRun } from '../shared/start-run';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import {
   checksWaitKeyOf,
   workItemKeyOf,
   isTerminal,
   repoRefOf,
-  type Run,
   type RunKind,
-  Run as RunSchema,
   type Trigger,
-  type WorkItem,
 } from '../shared/domain/run';
 import {
   errorResponse,
@@ -66,8 +64,6 @@ export const WEBHOOK_DEFAULTS = {
   commentTimeoutMs: 2_000,
 } as const;
 
-/** Claims on "the next run of this WorkItem" live a day: long enough to outlast any duplicate. */
-const START_CLAIM_TTL_SECONDS = 24 * 3600;
 const REFUSAL_COMMENT_TTL_SECONDS = 7 * 24 * 3600;
 const MEMO_MS = 60_000;
 const DELIVERY_ID = /^[A-Za-z0-9._-]{1,100}$/;
@@ -241,13 +237,9 @@ export function createWebhookCore(ports: WebhookPorts) {
       return refuse(delivery, `${kind} needs a pull request`);
     }
 
-    // One active run per WorkItem: the newest run must be terminal (or be this very run, when a
-    // crashed start is retried), and the claim on "the run after <newest>" must be ours.
-    const { workItem, runs } = await store.getWorkItemWithRuns(intent.workItemKey, { limit: 1 });
-    const newest = runs.items[0];
-    if (newest && newest.runId !== runId && !isTerminal(newest.status)) {
-      const reason = `run ${newest.runId} is still ${newest.status}`;
-      await store.appendEvent(newest.runId, {
+    const admission = await admitToWorkItem(store, intent.workItemKey, runId);
+    if (!admission.ok && admission.activeStatus) {
+      await store.appendEvent(admission.activeRunId, {
         type: 'trigger.refused',
         actor: intent.sender.login,
         data: { deliveryId: delivery.id, event: delivery.event, reason: 'a run is already active' },
@@ -255,75 +247,39 @@ export function createWebhookCore(ports: WebhookPorts) {
       await comment(
         intent.repo,
         intent.issueNumber,
-        `@${intent.sender.login} a Code Factory run is already active here (${newest.runId}, ${newest.status}); use \`/factory cancel\` first.`,
+        `@${intent.sender.login} a Code Factory run is already active here (${admission.activeRunId}, ${admission.activeStatus}); use \`/factory cancel\` first.`,
       );
-      return refuse(delivery, reason, { activeRunId: newest.runId });
-    }
-    if (newest?.runId !== runId) {
-      // Deliveries racing for the same WorkItem all saw the same newest run: one claim wins.
-      const startClaim = await store.claimIdempotencyKey(
-        'workitem-start',
-        `${intent.workItemKey}:after:${newest?.runId ?? '-'}`,
-        runId,
-        START_CLAIM_TTL_SECONDS,
-      );
-      if (!startClaim.first && startClaim.runId !== runId) {
-        return refuse(delivery, `run ${startClaim.runId} was started concurrently`, {
-          activeRunId: startClaim.runId,
-        });
-      }
-    }
-
-    const now = iso();
-    const trigger: Trigger = {
-      source,
-      sender: intent.sender.login.slice(0, 100),
-      deliveryId: delivery.id,
-      ...(intent.type === 'labeled'
-        ? { command: `label:${intent.label}`.slice(0, 40) }
-        : { command: intent.command }),
-    };
-    // Parsed so every defaulted field of the schema is present (the store validates it again).
-    const run: Run = RunSchema.parse({
-      runId,
-      kind,
-      repo: intent.repo,
-      issueNumber: intent.issueNumber,
-      workItemKey: intent.workItemKey,
-      status: 'QUEUED',
-      version: 0,
-      createdAt: now,
-      updatedAt: now,
-      trigger,
-      ...(intent.title === undefined ? {} : { issueTitle: intent.title }),
-    });
-    let created = true;
-    try {
-      await store.createRun(run);
-    } catch (error) {
-      if (errorName(error) !== 'AlreadyExists') throw error;
-      created = false;
-    }
-    const item: WorkItem = {
-      ...(workItem ?? {}),
-      key: intent.workItemKey,
-      repo: intent.repo,
-      issueNumber: intent.issueNumber,
-      ...(intent.title === undefined ? {} : { title: intent.title }),
-      createdAt: workItem?.createdAt ?? now,
-      updatedAt: now,
-      latestRunId: runId,
-    };
-    await store.putWorkItem(item);
-    const needsCreatedEvent = created || (await store.listEvents(runId, { limit: 1 })).items.length === 0;
-    if (needsCreatedEvent) {
-      await store.appendEvent(runId, {
-        type: 'run.created',
-        actor: intent.sender.login,
-        data: { deliveryId: delivery.id, event: delivery.event, kind, source },
+      return refuse(delivery, `run ${admission.activeRunId} is still ${admission.activeStatus}`, {
+        activeRunId: admission.activeRunId,
       });
     }
-    await workflow.startRun(runId, { runId });
+    if (!admission.ok) {
+      return refuse(delivery, `run ${admission.activeRunId} was started concurrently`, {
+        activeRunId: admission.activeRunId,
+      });
+    }
+
+    await startRun(
+      { store, workflow, clock },
+      {
+        runId,
+        kind,
+        repo: intent.repo,
+        workItemKey: intent.workItemKey,
+        issueNumber: intent.issueNumber,
+        ...(intent.title === undefined ? {} : { title: intent.title }),
+        trigger: {
+          source,
+          sender: intent.sender.login.slice(0, 100),
+          deliveryId: delivery.id,
+          ...(intent.type === 'labeled'
+            ? { command: `label:${intent.label}`.slice(0, 40) }
+            : { command: intent.command }),
+        },
+        ...(admission.workItem ? { workItem: admission.workItem } : {}),
+        eventData: { deliveryId: delivery.id, event: delivery.event },
+      },
+    );
     await store.updateDelivery(delivery.id, { state: 'STARTED', runId });
     return { status: 202, data: { status: 'started', runId } };
   }
