@@ -139,10 +139,14 @@ export const FactoryConfigSchema = z
       .object({ deletionProtection: z.boolean({ error: 'must be true or false' }).default(true) })
       .strict()
       .prefault({}),
-    /** `aws-managed`: AWS owned/managed keys; `customer-managed`: one rotating KMS key of this stack. */
+    /**
+     * `customer-managed` (default): one rotating KMS key of this stack encrypts the table, queues,
+     * secrets and execution histories, which hold task tokens (decision 0004); `aws-managed`
+     * opts out to AWS owned/managed keys.
+     */
     encryption: z
       .enum(['aws-managed', 'customer-managed'], { error: 'must be "aws-managed" or "customer-managed"' })
-      .default('aws-managed'),
+      .default('customer-managed'),
     logRetentionDays: decimal(
       z
         .number({ error: `must be one of ${LOG_RETENTION_DAYS.join(', ')}` })

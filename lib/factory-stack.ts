@@ -88,7 +88,8 @@ export class FactoryStack extends Stack {
 
     this.baseEnvironment = {
       TABLE_NAME: this.table.table.tableName,
-      STATE_MACHINE_ARN: this.pipeline.stateMachineArn,
+      // Runs start through the live alias (the executions keep the version they started on).
+      STATE_MACHINE_ARN: this.pipeline.liveAliasArn,
       LLM_QUEUE_URL: this.queues.queue.queueUrl,
       ...this.secrets.environment(),
       GITHUB_API_URL: config.github.apiUrl,

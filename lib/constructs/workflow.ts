@@ -11,6 +11,9 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 /** The placeholders of statemachines/pipeline.asl.json, each substituted by this construct. */
 export const PIPELINE_PLACEHOLDERS = ['LlmQueueUrl', 'StageRunnerFunctionArn'] as const;
 
+/** The alias runs start through; each deployment points it at the version it publishes. */
+export const PIPELINE_ALIAS = 'live';
+
 /** `${Name}` placeholders used in an ASL document, sorted and deduplicated. */
 export function placeholdersOf(definition: string): string[] {
   return [
@@ -51,6 +54,12 @@ export function longestLambdaTaskSeconds(definition: string): number {
 export class PipelineArns {
   readonly stateMachineName: string;
   readonly stateMachineArn: string;
+  /**
+   * Where runs start: the `live` alias, pointing at the version the last deployment published.
+   * IAM authorizes calls through it on the unqualified state machine ARN (AWS docs, "Authorization
+   * for versions and aliases").
+   */
+  readonly liveAliasArn: string;
   /** Every execution of the pipeline: executions are named by run id, unknown at deploy time. */
   readonly executionArnPattern: string;
 
@@ -63,6 +72,7 @@ export class PipelineArns {
       resourceName: this.stateMachineName,
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
+    this.liveAliasArn = `${this.stateMachineArn}:${PIPELINE_ALIAS}`;
     this.executionArnPattern = stack.formatArn({
       service: 'states',
       resource: 'execution',
@@ -91,6 +101,9 @@ export interface PipelineWorkflowProps {
  */
 export class PipelineWorkflow extends Construct {
   readonly stateMachine: sfn.StateMachine;
+  /** The version this deployment published; the `live` alias points at it. */
+  readonly version: sfn.CfnStateMachineVersion;
+  readonly alias: sfn.CfnStateMachineAlias;
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
 
@@ -192,5 +205,20 @@ export class PipelineWorkflow extends Construct {
       };
     }
     this.stateMachine.node.addDependency(observability);
+
+    // Each deployment publishes a version and points the alias at it; runs start on the alias,
+    // and an execution keeps the version it started on, so runs in flight finish on the
+    // definition they began with. Old versions are retained (docs/deploy.md, Upgrading).
+    this.version = new sfn.CfnStateMachineVersion(this, 'Version', {
+      stateMachineArn: this.stateMachine.stateMachineArn,
+      stateMachineRevisionId: this.stateMachine.stateMachineRevisionId,
+      description: 'Published by cdk deploy; runs start through the live alias',
+    });
+    this.version.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    this.alias = new sfn.CfnStateMachineAlias(this, 'LiveAlias', {
+      name: PIPELINE_ALIAS,
+      description: 'Where new runs start: the version of the latest deployment',
+      routingConfiguration: [{ stateMachineVersionArn: this.version.attrArn, weight: 100 }],
+    });
   }
 }

@@ -28,7 +28,8 @@ describe('deployment configuration', () => {
       budgets: { perRunUsd: 5 },
       llm: { maxConcurrency: 5, workerTimeoutSeconds: 300 },
       table: { deletionProtection: true },
-      encryption: 'aws-managed',
+      // Execution histories hold task tokens: encrypted with the stack's own key unless opted out.
+      encryption: 'customer-managed',
       logRetentionDays: 30,
     });
   });

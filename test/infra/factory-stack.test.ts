@@ -73,10 +73,15 @@ describe('FactoryStack', () => {
     template.resourceCountIs('AWS::DynamoDB::Table', 1);
     template.resourceCountIs('AWS::SQS::Queue', 2);
     template.resourceCountIs('AWS::SecretsManager::Secret', 4);
-    template.resourceCountIs('AWS::KMS::Key', 0);
+    // The default encrypts with the stack's own key, execution histories included (decision 0004).
+    template.resourceCountIs('AWS::KMS::Key', 1);
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      EncryptionConfiguration: { Type: 'CUSTOMER_MANAGED_KMS_KEY' },
+    });
     template.resourceCountIs('AWS::SES::EmailIdentity', 1);
     template.resourceCountIs('AWS::Lambda::Function', 6);
     template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+    template.resourceCountIs('AWS::StepFunctions::StateMachineAlias', 1);
     template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
     template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
@@ -106,8 +111,9 @@ describe('FactoryStack', () => {
       expect(missing, name).toEqual([]);
       expect(variables, name).toMatchObject({
         PUBLIC_BASE_URL: apiEndpoint,
+        // Runs start through the live alias of the named state machine.
         STATE_MACHINE_ARN: {
-          'Fn::Join': ['', expect.arrayContaining([':stateMachine:CodeFactory-Pipeline'])],
+          'Fn::Join': ['', expect.arrayContaining([':stateMachine:CodeFactory-Pipeline:live'])],
         },
         POWERTOOLS_SERVICE_NAME: expect.any(String),
       });

@@ -99,6 +99,23 @@ describe('PipelineWorkflow', () => {
     );
   });
 
+  it('publishes a retained version per deployment and points the live alias at it', () => {
+    const versions = template.findResources('AWS::StepFunctions::StateMachineVersion');
+    expect(Object.values(versions)).toHaveLength(1);
+    const [versionId, version] = Object.entries(versions)[0] ?? [];
+    // An execution keeps its version: a deployment must not delete the one runs in flight use.
+    expect(version?.DeletionPolicy).toBe('Retain');
+    expect(version?.UpdateReplacePolicy).toBe('Retain');
+    expect(version?.Properties.StateMachineRevisionId).toEqual({
+      'Fn::GetAtt': [idOf(workflow.stateMachine), 'StateMachineRevisionId'],
+    });
+    template.hasResourceProperties('AWS::StepFunctions::StateMachineAlias', {
+      Name: 'live',
+      RoutingConfiguration: [{ StateMachineVersionArn: { 'Fn::GetAtt': [versionId, 'Arn'] }, Weight: 100 }],
+    });
+    expect(arns.liveAliasArn).toContain(':live');
+  });
+
   it('logs ALL events (without execution data) to its log group, and traces with X-Ray', () => {
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
       LoggingConfiguration: {

@@ -17,10 +17,13 @@ const MAX_CAUSE_CHARS = 32_768;
 
 const errorName = (error: unknown) => (error instanceof Error ? error.name : '');
 
-/** `arn:aws:states:r:a:stateMachine:Name` + run id → `arn:aws:states:r:a:execution:Name:runId`. */
+/**
+ * `arn:aws:states:r:a:stateMachine:Name` (or a version or alias of it, `…:Name:live`) + run id →
+ * `arn:aws:states:r:a:execution:Name:runId`: an execution's ARN names no version or alias.
+ */
 export function executionArnFor(stateMachineArn: string, runId: string): string {
   const parts = stateMachineArn.split(':');
-  if (parts.length !== 7 || parts[5] !== 'stateMachine') {
+  if ((parts.length !== 7 && parts.length !== 8) || parts[5] !== 'stateMachine') {
     throw new Error(`not a state machine ARN: ${stateMachineArn}`);
   }
   return [...parts.slice(0, 5), 'execution', parts[6], runId].join(':');

@@ -1,4 +1,4 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Run } from '../../../functions/shared/domain/run';
 import {
@@ -38,6 +38,22 @@ describe('runs', () => {
     expect(read).not.toHaveProperty('pk');
     expect(read).not.toHaveProperty('gsi1pk');
     expect(await db.store.getRun(newRunId())).toBeUndefined();
+  });
+
+  it('reads a run item written by the activity-based version (its openWaitId is ignored)', async () => {
+    const run = makeRun({ status: 'VERIFYING' });
+    await db.store.createRun(run);
+    await db.doc.send(
+      new UpdateCommand({
+        TableName: db.tableName,
+        Key: keys.run(run.runId),
+        UpdateExpression: 'SET openWaitId = :id',
+        ExpressionAttributeValues: { ':id': '0b8f5a52-3c1e-4c55-9f0e-2f3d7c1a9e11' },
+      }),
+    );
+    const read = await db.store.getRun(run.runId);
+    expect(read?.status).toBe('VERIFYING');
+    expect(read).not.toHaveProperty('openWaitId');
   });
 
   it('refuses a second run with the same id', async () => {

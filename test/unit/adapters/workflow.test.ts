@@ -30,6 +30,8 @@ beforeEach(() => sfn.reset());
 describe('SfnWorkflow', () => {
   it('derives the execution ARN from the state machine ARN and the run id', () => {
     expect(executionArnFor(STATE_MACHINE, RUN_ID)).toBe(EXECUTION);
+    // Runs start through the `live` alias; their executions are named on the state machine.
+    expect(executionArnFor(`${STATE_MACHINE}:live`, RUN_ID)).toBe(EXECUTION);
     expect(() => executionArnFor('arn:aws:lambda:us-east-1:1:function:f', RUN_ID)).toThrow(
       /not a state machine ARN/,
     );
