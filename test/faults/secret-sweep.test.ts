@@ -9,6 +9,7 @@ import {
   api,
   approvalLinks,
   decide,
+  eventually,
   firstRun,
   labelIssue,
   SAMPLE,
@@ -173,7 +174,8 @@ describe('no secret leaks after a full run', () => {
     })();
     // What the API shows while the run waits for approval (its wait token stored), and after.
     await waitForStatus(stack, run.runId, ['AWAITING_APPROVAL']);
-    const waiting = await stack.store.getWait('approval', run.runId);
+    // The status is written first, then the wait item.
+    const waiting = await eventually('the approval wait', () => stack.store.getWait('approval', run.runId));
     if (waiting) waitTokens.add(waiting.taskToken);
     const apiResponses = await apiTexts(run.runId);
     // While it waits, the approval token is in its own wait item and in no other item.
