@@ -340,7 +340,11 @@ export interface RunBench {
   /** Approval email sent → approval POST received (the emulated human). */
   humanMs: number;
   overheadMs: number;
+  /** The overhead spread over the model turns (SPEC §8: ≤ 100 ms a turn). */
+  overheadPerTurnMs: number;
   transitions: number;
+  /** Transitions per model call (SPEC §8: ≤ 4 per call + 10 for the run). */
+  transitionsPerTurn: number;
   llmCalls: number;
   modelCostUsd: number;
   requests: RequestCounts;
@@ -416,6 +420,8 @@ export async function benchOneRun(
       // Per-run requests; the event source's idle long polls are a fixed cost per hour, not per run.
       sqsRequests: requests.sqs.requests + Math.min(requests.sqs.receivePolls, tasks.llmTurnMs.length),
     };
+    const overheadMs = wallMs - requests.modelMs - ciMs - humanMs;
+    const turns = Math.max(1, run.ledger.llmCalls);
     return {
       runId: run.runId,
       status: run.status,
@@ -424,8 +430,10 @@ export async function benchOneRun(
       modelMs: requests.modelMs,
       ciMs,
       humanMs,
-      overheadMs: wallMs - requests.modelMs - ciMs - humanMs,
+      overheadMs,
+      overheadPerTurnMs: overheadMs / turns,
       transitions: tasks.transitions,
+      transitionsPerTurn: tasks.transitions / turns,
       llmCalls: run.ledger.llmCalls,
       modelCostUsd: run.ledger.costUsd,
       requests,
