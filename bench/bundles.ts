@@ -29,6 +29,7 @@ export const HANDLER_ENV: Record<string, string> = {
   TABLE_NAME: 'code-factory',
   STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:code-factory-pipeline',
   LLM_QUEUE_URL: 'http://127.0.0.1:9/000000000000/code-factory-llm',
+  WORKSPACE_BUCKET: 'code-factory-workspaces',
   WEBHOOK_SECRET_ID: 'code-factory/webhook-secret',
   GITHUB_SECRET_ID: 'code-factory/github',
   ANTHROPIC_SECRET_ID: 'code-factory/anthropic-api-key',

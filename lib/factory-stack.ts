@@ -16,6 +16,7 @@ import { LlmQueues } from './constructs/queues';
 import { FactorySecrets } from './constructs/secrets';
 import { FactoryTable } from './constructs/table';
 import { longestLambdaTaskSeconds, PipelineArns, PipelineWorkflow } from './constructs/workflow';
+import { Workspaces } from './constructs/workspaces';
 
 const REPOSITORY_ROOT = join(import.meta.dirname, '..');
 
@@ -55,6 +56,7 @@ export class FactoryStack extends Stack {
   readonly pipeline: PipelineArns;
   readonly functions: FactoryFunctions;
   readonly workflow: PipelineWorkflow;
+  readonly workspaces: Workspaces;
   readonly api: FactoryHttpApi;
   readonly alarms: FactoryAlarms;
   /**
@@ -85,12 +87,14 @@ export class FactoryStack extends Stack {
     this.secrets = new FactorySecrets(this, 'Secrets', { github: config.github, encryptionKey });
     this.sender = new SenderIdentity(this, 'Email', { from: config.mail.from });
     this.pipeline = new PipelineArns(this);
+    this.workspaces = new Workspaces(this, 'Workspaces', { encryptionKey });
 
     this.baseEnvironment = {
       TABLE_NAME: this.table.table.tableName,
       // Runs start through the live alias (the executions keep the version they started on).
       STATE_MACHINE_ARN: this.pipeline.liveAliasArn,
       LLM_QUEUE_URL: this.queues.queue.queueUrl,
+      WORKSPACE_BUCKET: this.workspaces.bucket.bucketName,
       ...this.secrets.environment(),
       GITHUB_API_URL: config.github.apiUrl,
       MAIL_FROM: config.mail.from,
@@ -116,6 +120,7 @@ export class FactoryStack extends Stack {
       secrets: this.secrets,
       encryptionKey,
       pipeline: this.pipeline,
+      workspaces: this.workspaces.bucket,
       sender: this.sender,
       stageRunnerTimeout,
       llmMaxConcurrency: config.llm.maxConcurrency,

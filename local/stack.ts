@@ -33,6 +33,7 @@ import { startConsole } from './console/server';
 import { ensureTable, FAKE_CREDENTIALS, LOCAL_REGION, startDynamo } from './emulators/dynamodb';
 import { type EventSourceMapping, startEventSource } from './emulators/event-source';
 import { startSecrets } from './emulators/secrets';
+import { startS3 } from './emulators/s3';
 import { startSes } from './emulators/ses';
 import { createQueues, startSqs } from './emulators/sqs';
 import { type ExecutionRecord, startStepFunctions, substitute } from './emulators/stepfunctions/server';
@@ -48,6 +49,7 @@ import { type ModelServer, parseFaultList, type Script, startModel } from './mod
 
 export const TABLE_NAME = 'code-factory';
 export const STATE_MACHINE_NAME = 'code-factory-pipeline';
+export const WORKSPACE_BUCKET = 'code-factory-workspaces';
 export const STAGE_RUNNER_ARN = `arn:aws:lambda:${LOCAL_REGION}:000000000000:function:code-factory-stages`;
 const PIPELINE_ASL = fileURLToPath(new URL('../statemachines/pipeline.asl.json', import.meta.url));
 const SECRET_IDS = {
@@ -87,7 +89,14 @@ export interface Stack {
   mailUrl: string;
   consoleUrl: string;
   apiKey?: string;
-  endpoints: { dynamodb: string; sqs: string; stepfunctions: string; ses: string; secretsmanager: string };
+  endpoints: {
+    dynamodb: string;
+    sqs: string;
+    stepfunctions: string;
+    ses: string;
+    secretsmanager: string;
+    s3: string;
+  };
   dataDir: string;
   stateMachineArn: string;
   webhookSecret: string;
@@ -145,7 +154,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const log = options.log ?? (() => undefined);
   const ownsDir = !options.dataDir;
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'code-factory-')));
-  for (const sub of ['dynamodb', 'forge', 'stepfunctions', 'secrets'])
+  for (const sub of ['dynamodb', 'forge', 'stepfunctions', 'secrets', 's3'])
     await mkdir(path.join(dataDir, sub), { recursive: true });
   const closers: Array<() => Promise<unknown>> = [];
   const stopAll = async () => {
@@ -183,6 +192,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       maxReceiveCount: options.llmQueue?.maxReceiveCount ?? 6,
       visibilityTimeoutSeconds: options.llmQueue?.visibilityTimeoutSeconds ?? 120,
     });
+    const s3 = await startS3({
+      directory: path.join(dataDir, 's3'),
+      buckets: [WORKSPACE_BUCKET],
+      credentials: FAKE_CREDENTIALS,
+    });
+    closers.push(() => s3.close());
     const ses = await startSes();
     closers.push(() => ses.close());
 
@@ -282,9 +297,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       AWS_ENDPOINT_URL_SFN: sfnEmulator.endpoint,
       AWS_ENDPOINT_URL_SESV2: ses.endpoint,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+      AWS_ENDPOINT_URL_S3: s3.endpoint,
       TABLE_NAME,
       STATE_MACHINE_ARN: stateMachineArn,
       LLM_QUEUE_URL: queues.queueUrl,
+      WORKSPACE_BUCKET,
       WEBHOOK_SECRET_ID: SECRET_IDS.webhook,
       GITHUB_SECRET_ID: SECRET_IDS.github,
       ANTHROPIC_SECRET_ID: SECRET_IDS.anthropic,
@@ -412,6 +429,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         stepfunctions: sfnEmulator.endpoint,
         ses: ses.endpoint,
         secretsmanager: secrets.endpoint,
+        s3: s3.endpoint,
       },
       dataDir,
       stateMachineArn,

@@ -9,6 +9,8 @@ const EnvSchema = z.object({
   TABLE_NAME: z.string().min(1),
   STATE_MACHINE_ARN: z.string().min(1),
   LLM_QUEUE_URL: z.string().min(1),
+  /** The S3 bucket of workspace snapshots (and later CI logs and sandbox transfers). */
+  WORKSPACE_BUCKET: z.string().min(1),
   /** Secrets Manager ids. */
   WEBHOOK_SECRET_ID: z.string().min(1),
   GITHUB_SECRET_ID: z.string().min(1),

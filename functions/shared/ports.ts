@@ -65,6 +65,14 @@ export interface Secrets {
   get(secretId: string): Promise<string>;
 }
 
+/** Objects too large for the table (workspace snapshots, CI logs), kept by key in one bucket. */
+export interface Blobs {
+  put(key: string, body: Uint8Array, contentType?: string): Promise<void>;
+  /** undefined when no object has the key. */
+  get(key: string): Promise<Uint8Array | undefined>;
+  exists(key: string): Promise<boolean>;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Store (DynamoDB single table; see store/keys.ts for the access patterns)
 // ---------------------------------------------------------------------------------------------

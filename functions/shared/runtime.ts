@@ -1,14 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { ulid } from 'ulid';
+import { S3Blobs } from './adapters/blobs';
 import { OctokitGitHub, type OctokitGitHubOptions, parseGitHubCredentials } from './adapters/github';
 import { SecretsManagerSecrets } from './adapters/secrets';
 import { SfnWorkflow } from './adapters/workflow';
 import type { Env } from './config';
 import { log } from './middleware';
-import type { Clock, GitHub, Ids, RequestPorts, Secrets, Store, Workflow } from './ports';
+import type { Blobs, Clock, GitHub, Ids, RequestPorts, Secrets, Store, Workflow } from './ports';
 import { createDocumentClient, DynamoStore } from './store/dynamo-store';
 
 /**
@@ -43,6 +45,14 @@ export function makeStore(config: Pick<Env, 'TABLE_NAME'>, clock: Clock = system
 
 export function makeWorkflow(config: Pick<Env, 'STATE_MACHINE_ARN'>): Workflow {
   return new SfnWorkflow(new SFNClient(awsClientConfig), config.STATE_MACHINE_ARN);
+}
+
+/**
+ * Path-style addressing: it works on every S3 endpoint, AWS's included, while virtual-hosted names
+ * cannot resolve on an IP endpoint such as the embedded stack's.
+ */
+export function makeBlobs(config: Pick<Env, 'WORKSPACE_BUCKET'>): Blobs {
+  return new S3Blobs(new S3Client({ ...awsClientConfig, forcePathStyle: true }), config.WORKSPACE_BUCKET);
 }
 
 export function makeSecrets(): Secrets {

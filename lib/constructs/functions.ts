@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { Duration, Validations } from 'aws-cdk-lib';
+import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as eventSources from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { SenderIdentity } from './email';
 import { FactoryFunction } from './node-function';
@@ -29,6 +30,10 @@ interface FunctionSpec {
   secrets: SecretName[];
   states: StatesAccess[];
   sendEmail: boolean;
+  /** Reads and writes workspace snapshots in the workspaces bucket. */
+  workspaces?: boolean;
+  /** /tmp in MB: the stage runner unpacks repositories there. */
+  ephemeralStorageMb?: number;
 }
 
 /**
@@ -76,6 +81,9 @@ export const FUNCTION_SPECS: Record<FunctionName, FunctionSpec> = {
     // checks answers its own wait when CI had already settled before the wait was stored.
     states: ['taskSuccess'],
     sendEmail: true,
+    workspaces: true,
+    // Room for a large repository unpacked while the container lives.
+    ephemeralStorageMb: 4096,
   },
   llmWorker: {
     dir: 'llm-worker',
@@ -143,6 +151,8 @@ export interface FactoryFunctionsProps {
   secrets: FactorySecrets;
   encryptionKey?: kms.IKey;
   pipeline: PipelineArns;
+  /** The workspaces bucket (snapshots). */
+  workspaces: s3.IBucket;
   sender: SenderIdentity;
   /** The stage runner's timeout: longer than its longest state machine task. */
   stageRunnerTimeout: Duration;
@@ -177,8 +187,10 @@ export class FactoryFunctions extends Construct {
         logRetentionDays: props.logRetentionDays,
         serviceName: spec.dir,
         environment: props.environment,
+        ...(spec.ephemeralStorageMb ? { ephemeralStorageMb: spec.ephemeralStorageMb } : {}),
       });
       this.grantTable(fn, spec.table, props);
+      if (spec.workspaces) this.grantWorkspaces(fn, props);
       for (const secretName of spec.secrets)
         this.grantSecret(fn, props.secrets[secretName], props.encryptionKey);
       this.grantStates(fn, spec.states, props.pipeline);
@@ -233,6 +245,27 @@ export class FactoryFunctions extends Construct {
       ...(access === 'readWrite' ? ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt']),
       'kms:DescribeKey',
     );
+  }
+
+  /** Named actions on the bucket's objects only: no listing, no deleting (the lifecycle expires them). */
+  private grantWorkspaces(fn: FactoryFunction, props: FactoryFunctionsProps): void {
+    const policy = new iam.Policy(fn, 'WorkspacesPolicy', {
+      roles: [fn.role],
+      statements: [
+        new iam.PolicyStatement({
+          actions: ['s3:GetObject', 's3:PutObject'],
+          resources: [props.workspaces.arnForObjects('*')],
+        }),
+      ],
+    });
+    fn.fn.node.addDependency(policy);
+    props.encryptionKey?.grant(fn.role, 'kms:Decrypt', 'kms:GenerateDataKey');
+    const stack = Stack.of(fn);
+    const bucketId = stack.resolve(stack.getLogicalId(props.workspaces.node.defaultChild as CfnElement));
+    Validations.of(policy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/*]`,
+      reason: 'Objects are keyed by run id, minted at run time; the grant is limited to this bucket.',
+    });
   }
 
   private grantSecret(fn: FactoryFunction, secret: { secretArn: string }, key: kms.IKey | undefined): void {

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Size, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -26,6 +26,8 @@ export interface FactoryFunctionProps {
    */
   bundleAwsSdk?: boolean;
   reservedConcurrentExecutions?: number;
+  /** /tmp in MB (512 to 10,240); default Lambda's 512. */
+  ephemeralStorageMb?: number;
 }
 
 /** ESM bundles have no `require`; CommonJS dependencies bundled inside still call it. */
@@ -69,6 +71,7 @@ export class FactoryFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      ...(props.ephemeralStorageMb ? { ephemeralStorageSize: Size.mebibytes(props.ephemeralStorageMb) } : {}),
       environment: {
         POWERTOOLS_SERVICE_NAME: props.serviceName ?? 'code-factory',
         POWERTOOLS_METRICS_NAMESPACE,

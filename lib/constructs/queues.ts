@@ -23,9 +23,8 @@ export const DEAD_LETTER_HANDLER_TIMEOUT = Duration.seconds(10);
 export const MAX_RECEIVE_COUNT = 10;
 
 /**
- * The LLM queue (the stage runner's turn.send puts each LLM turn on it with its task token; the
- * LLM worker consumes it) and its
- * DLQ (consumed by the DLQ handler, which fails the task token so no execution hangs). Both
+ * The LLM queue (the state machine sends each LLM turn to it with its task token; the LLM worker
+ * consumes it) and its DLQ (consumed by the DLQ handler, which fails the task token so no execution hangs). Both
  * encrypted and TLS-only (`enforceSSL` adds a deny on aws:SecureTransport=false).
  */
 export class LlmQueues extends Construct {

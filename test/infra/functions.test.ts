@@ -15,6 +15,7 @@ import { LlmQueues } from '../../lib/constructs/queues';
 import { FactorySecrets } from '../../lib/constructs/secrets';
 import { FactoryTable } from '../../lib/constructs/table';
 import { PipelineArns } from '../../lib/constructs/workflow';
+import { Workspaces } from '../../lib/constructs/workspaces';
 
 // The six handlers are fixtures re-exporting one tiny module: bundling stays fast, while every
 // property of the construct (sizes, environment, grants, event sources) is what production gets.
@@ -37,6 +38,7 @@ function functionsStack(customerKey: boolean) {
     secrets,
     encryptionKey,
     pipeline: new PipelineArns(stack),
+    workspaces: new Workspaces(stack, 'Workspaces', { encryptionKey }).bucket,
     sender: new SenderIdentity(stack, 'Email', { from: 'factory@acme.io' }),
     stageRunnerTimeout: Duration.seconds(150),
     llmMaxConcurrency: 7,
@@ -147,6 +149,17 @@ describe('FactoryFunctions', () => {
     const [executions] = resourcesOf('webhook', 'states:StopExecution');
     expect(executions).toContain(':execution:FunctionsTest-Pipeline:*"');
     expect(resourcesOf('llmDlq', 'states:SendTaskFailure')).toEqual([machine]);
+  });
+
+  it('lets the stage runner alone get and put workspace objects, with room in /tmp', () => {
+    for (const name of ['webhook', 'api', 'approvals', 'llmWorker', 'llmDlq'] as const)
+      expect(actionsOf(name, 's3:'), name).toEqual([]);
+    expect(actionsOf('stages', 's3:')).toEqual(['s3:GetObject', 's3:PutObject']);
+    const [objects] = resourcesOf('stages', 's3:GetObject');
+    expect(objects).toContain('/*');
+    expect(
+      resources[stack.getLogicalId(functions.functions.stages.fn.node.defaultChild as never)]?.Properties,
+    ).toMatchObject({ EphemeralStorage: { Size: 4096 } });
   });
 
   it('grants table access on the table and its named indexes only', () => {

@@ -19,7 +19,14 @@ export interface ReadyLine {
   forgeUrl: string;
   mailUrl: string;
   apiKey: string;
-  endpoints: { dynamodb: string; sqs: string; stepfunctions: string; ses: string; secretsmanager: string };
+  endpoints: {
+    dynamodb: string;
+    sqs: string;
+    stepfunctions: string;
+    ses: string;
+    secretsmanager: string;
+    s3: string;
+  };
 }
 
 export interface StartedStack {

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import {
@@ -129,6 +130,7 @@ describe('npm start (child process)', () => {
     expect(ready.webhookUrl).toBe(`${ready.url}/v1/webhooks/github`);
     expect(Object.keys(ready.endpoints).sort()).toEqual([
       'dynamodb',
+      's3',
       'secretsmanager',
       'ses',
       'sqs',
@@ -151,6 +153,11 @@ describe('npm start (child process)', () => {
       'code-factory-llm',
       'code-factory-llm-dlq',
     ]);
+
+    const buckets = await new S3Client({ ...clientConfig(endpoints.s3), forcePathStyle: true }).send(
+      new ListBucketsCommand({}),
+    );
+    expect(buckets.Buckets?.map((b) => b.Name)).toEqual(['code-factory-workspaces']);
 
     const sfn = new SFNClient(clientConfig(endpoints.stepfunctions));
     const machines = await sfn.send(new ListStateMachinesCommand({}));
