@@ -370,6 +370,8 @@ export interface GitHub {
   getFile(repo: RepoRef, path: string, ref: string): Promise<{ content: string; sha: string } | undefined>;
   /** All blob paths at a commit (recursive tree). */
   listFiles(repo: RepoRef, ref: string): Promise<string[]>;
+  /** The repository at `ref` as a gzipped tarball (one call; GitHub answers with a redirect). */
+  getTarball(repo: RepoRef, ref: string): Promise<Uint8Array>;
   getIssue(repo: RepoRef, issueNumber: number): Promise<IssueInfo>;
   createComment(repo: RepoRef, issueNumber: number, body: string): Promise<{ id: number }>;
   /** `issueNumber` is the issue or pull request the comment is on (from its `issue_url`). */

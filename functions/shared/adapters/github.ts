@@ -285,6 +285,12 @@ export class OctokitGitHub implements GitHub {
     return tree.tree.filter((entry) => entry.type === 'blob').map((entry) => entry.path);
   }
 
+  async getTarball(repo: RepoRef, ref: string): Promise<Uint8Array> {
+    const octokit = await this.client(repo);
+    const { data } = await octokit.request('GET /repos/{owner}/{repo}/tarball/{ref}', { ...repo, ref });
+    return new Uint8Array(data as ArrayBuffer);
+  }
+
   async getIssue(repo: RepoRef, issueNumber: number): Promise<IssueInfo> {
     const octokit = await this.client(repo);
     const { data } = await octokit.request('GET /repos/{owner}/{repo}/issues/{issue_number}', {
