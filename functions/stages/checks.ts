@@ -1,4 +1,11 @@
-import { createHash } from 'node:crypto';
+import {
+  type ExtractedFailures,
+  extractFailures,
+  failureSignature,
+  MAX_FAILURES,
+  renderFailures,
+  renderTail,
+} from '../shared/domain/ci-failures';
 import { checksWaitKeyOf, type Run } from '../shared/domain/run';
 import type { CheckSummary } from '../shared/ports';
 import type { StageDeps } from './deps';
@@ -42,7 +49,14 @@ export async function waitForChecks(deps: StageDeps, runId: string, taskToken: s
 
 const FAILURE_LINE = /(not ok|error|fail|assert|expected|exception|cannot|undefined|timed out)/i;
 
-/** The lines that explain a failure, and a fingerprint that ignores numbers, paths and times. */
+/**
+ * What failed, for the fix loop: `rootCause` lists the failing tests and diagnostics extracted from
+ * the failed checks' output (issue 17; the lines around the first error when none is recognised),
+ * `log` is the bounded tail of that output, and `signature` fingerprints the extracted failures
+ * (test ids and messages, normalised of numbers, paths and times), so a repeated signature means
+ * the same tests failed the same way. Only when nothing is extracted does it fall back to the
+ * failed checks' names and their error-looking lines.
+ */
 export function summarizeFailure(summary: CheckSummary): {
   rootCause: string;
   signature: string;
@@ -54,27 +68,39 @@ export function summarizeFailure(summary: CheckSummary): {
   const log = failed
     .map((r) => `## ${r.name}: ${r.conclusion}\n${r.summary ?? ''}\n${r.text ?? ''}`)
     .join('\n\n');
+  // Each check's output on its own (its text, then its summary), so one check's heading or
+  // summary is never taken for another's first error.
+  const perCheck = failed.map((r) => ({
+    name: r.name,
+    conclusion: r.conclusion,
+    ...extractFailures(`${r.text ?? ''}\n${r.summary ?? ''}`),
+  }));
+  const found = perCheck.flatMap((c) => c.failures);
+  const firstError = perCheck.find((c) => c.firstError)?.firstError;
+  const extracted: ExtractedFailures = {
+    failures: found.slice(0, MAX_FAILURES),
+    truncated: found.length > MAX_FAILURES || perCheck.some((c) => c.truncated),
+    ...(firstError ? { firstError } : {}),
+    tail: perCheck.map((c) => `## ${c.name}: ${c.conclusion}\n${c.tail}`).join('\n\n'),
+  };
   const lines = log
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => FAILURE_LINE.test(l))
     .slice(0, 20);
-  const rootCause =
-    lines.length > 0 ? lines.join('\n') : log.split('\n').slice(-20).join('\n') || 'checks failed';
-  const normalized = lines
-    .map((l) => l.replace(/\d+(\.\d+)?(ms|s)?/g, 'N').replace(/\/[^\s:]+/g, 'P'))
+  const fallback = `${failed
+    .map((r) => r.name)
     .sort()
-    .join('\n');
-  const signature = createHash('sha256')
-    .update(
-      `${failed
-        .map((r) => r.name)
-        .sort()
-        .join(',')}\n${normalized}`,
-    )
-    .digest('hex')
-    .slice(0, 32);
-  return { rootCause: truncate(rootCause, 3000), signature, log: truncate(log, 12_000) };
+    .join(',')}\n${[...lines].sort().join('\n')}`;
+  const rootCause =
+    extracted.failures.length > 0 || extracted.firstError
+      ? renderFailures(extracted, 4000)
+      : truncate(lines.join('\n') || log.split('\n').slice(-20).join('\n') || 'checks failed', 4000);
+  return {
+    rootCause,
+    signature: failureSignature(extracted.failures, fallback),
+    log: renderTail(extracted, 8000),
+  };
 }
 
 export type ChecksOutcome = 'pass' | 'fix' | 'revert' | 'wait' | 'fail';

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { summarizeFailure } from '../../../functions/stages/checks';
 import { errorOf } from '../../../functions/stages/finalize';
@@ -121,14 +122,15 @@ describe('executeTool', () => {
 });
 
 describe('summarizeFailure', () => {
-  const failing = (detail: string) => ({
+  const failing = (detail: string, name = 'test') => ({
     state: 'failure' as const,
-    runs: [
-      { name: 'test', status: 'completed', conclusion: 'failure', summary: 'node --test', text: detail },
-    ],
+    runs: [{ name, status: 'completed', conclusion: 'failure', summary: 'npm test', text: detail }],
   });
+  // Real CI logs (test/fixtures/ci-logs/README.md).
+  const ciLog = (file: string) =>
+    readFileSync(new URL(`../../fixtures/ci-logs/${file}`, import.meta.url), 'utf8');
 
-  it('keeps the explaining lines and fingerprints the same failure alike across runs', () => {
+  it('lists the extracted failures as the root cause and fingerprints the same failure alike across runs', () => {
     const first = summarizeFailure(
       failing('ok 1 - a\nnot ok 2 - slugify\n  AssertionError: expected "a-b" (12ms)'),
     );
@@ -136,10 +138,51 @@ describe('summarizeFailure', () => {
       failing('ok 1 - a\nnot ok 2 - slugify\n  AssertionError: expected "a-b" (48ms)'),
     );
     const other = summarizeFailure(failing('not ok 3 - capitalize\n  TypeError: cannot read x'));
-    expect(first.rootCause).toContain('not ok 2 - slugify');
-    expect(first.rootCause).not.toContain('ok 1 - a');
+    expect(first.rootCause).toBe(
+      '1 failure extracted from the CI log:\n1. [tap] slugify\n   AssertionError: expected "a-b" (12ms)',
+    );
     expect(first.signature).toBe(again.signature);
     expect(first.signature).not.toBe(other.signature);
+  });
+
+  it('knows a test that failed twice with other timestamps and temp paths in the log for the same failure', () => {
+    for (const runner of ['jest', 'pytest', 'go']) {
+      const first = summarizeFailure(failing(ciLog(`${runner}-b.log`)));
+      const again = summarizeFailure(failing(ciLog(`${runner}-b-rerun.log`), 'test (rerun)'));
+      const other = summarizeFailure(failing(ciLog(`${runner}-a.log`)));
+      expect(first.signature).toBe(again.signature);
+      expect(first.signature).not.toBe(other.signature);
+    }
+  });
+
+  it('gives the failures first and then the bounded tail of the log', () => {
+    const failure = summarizeFailure(failing(ciLog('pytest-b.log')));
+    expect(failure.rootCause).toMatch(
+      /^1 failure extracted from the CI log:\n1\. \[pytest\] test_slug\.py::test_read_config_reads_config_json \(slug\.py:14\)\n {3}FileNotFoundError: \[Errno 2\] No such file or directory: '\/tmp\/pytest-of-root\//,
+    );
+    expect(failure.log).toMatch(
+      /^Log tail \(last \d+ lines\):\n## test: failure\nRun \/usr\/bin\/python3 -m pytest/,
+    );
+    expect(failure.log).toContain('1 failed, 2 passed');
+    expect(failure.log).not.toMatch(/##\[|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z/);
+    const huge = summarizeFailure(failing(`${'noise line\n'.repeat(100_000)}${ciLog('jest-a.log')}`));
+    expect(huge.rootCause.length).toBeLessThanOrEqual(4000);
+    expect(huge.log.length).toBeLessThanOrEqual(8000);
+    expect(huge.rootCause).toContain('slug › slugify joins words with dashes');
+  });
+
+  it('falls back to the failed checks and their error lines when nothing is extracted', () => {
+    const generic = ciLog('generic-script-a.log');
+    const first = summarizeFailure(failing(generic));
+    expect(first.rootCause).toContain(
+      "FileNotFoundError: [Errno 2] No such file or directory: 'deploy.json'",
+    );
+    expect(summarizeFailure(failing(generic.replaceAll('line 11', 'line 12'))).signature).toBe(
+      first.signature,
+    );
+    expect(summarizeFailure(failing(generic, 'lint')).signature).not.toBe(first.signature);
+    expect(summarizeFailure(failing('')).rootCause).toBe('## test: failure');
+    expect(summarizeFailure({ state: 'failure', runs: [] }).rootCause).toBe('checks failed');
   });
 });
 

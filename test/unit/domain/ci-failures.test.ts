@@ -1,0 +1,374 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  extractFailures,
+  type Failure,
+  failureReport,
+  failureSignature,
+  MAX_FAILURES,
+} from '../../../functions/shared/domain/ci-failures';
+
+// Real logs of real runners on small failing projects (test/fixtures/ci-logs/README.md).
+const fixture = (name: string) =>
+  readFileSync(new URL(`../../fixtures/ci-logs/${name}`, import.meta.url), 'utf8');
+const extract = (name: string) => extractFailures(fixture(name));
+const signatureOf = (name: string) => failureSignature(extract(name).failures);
+
+type Expected = { [K in keyof Failure]?: string | RegExp } & { message: string | RegExp };
+
+/** What each fixture's runner printed as failing, by the test names and messages of the projects. */
+const EXPECTED: Record<string, Expected[]> = {
+  'node-spec-a.log': [
+    {
+      runner: 'node',
+      id: 'slugify joins words with dashes',
+      message:
+        "AssertionError [ERR_ASSERTION]: Expected values to be strictly equal:\n+ actual - expected\n\n+ 'hello world'\n- 'hello-world'\n        ^",
+      location: 'test/slug.test.js:12:1',
+    },
+  ],
+  'node-spec-b.log': [
+    {
+      runner: 'node',
+      id: 'readConfig reads config.json from a directory',
+      message: /^Error: ENOENT: no such file or directory, open '\/tmp\/cfg-\w{6}\/settings\.json'$/,
+      location: 'test/slug.test.js:16:1',
+    },
+  ],
+  'node-tap-a.log': [
+    {
+      runner: 'tap',
+      id: 'slugify joins words with dashes',
+      message:
+        "AssertionError: Expected values to be strictly equal:\n+ actual - expected\n\n+ 'hello world'\n- 'hello-world'\n        ^",
+    },
+  ],
+  'node-tap-b.log': [
+    {
+      runner: 'tap',
+      id: 'readConfig reads config.json from a directory',
+      message: /^ENOENT: no such file or directory, open '\/tmp\/cfg-\w{6}\/settings\.json'$/,
+    },
+  ],
+  'jest-a.log': [
+    {
+      runner: 'jest',
+      id: 'slug › slugify joins words with dashes',
+      message:
+        'expect(received).toBe(expected) // Object.is equality\n\nExpected: "hello-world"\nReceived: "hello world"',
+      location: 'test/slug.test.js:12:36',
+    },
+  ],
+  'jest-b.log': [
+    {
+      runner: 'jest',
+      id: 'slug › readConfig reads config.json from a directory',
+      message: /^ENOENT: no such file or directory, open '\/tmp\/cfg-\w{6}\/settings\.json'$/,
+      location: 'src/slug.js:13:21',
+    },
+  ],
+  'jest-junit-b.log': [
+    { runner: 'jest', id: 'slug › readConfig reads config.json from a directory', message: /ENOENT/ },
+  ],
+  'vitest-a.log': [
+    {
+      runner: 'vitest',
+      id: 'slug > slugify joins words with dashes',
+      message:
+        'AssertionError: expected \'hello world\' to be \'hello-world\' // Object.is equality\n\nExpected: "hello-world"\nReceived: "hello world"',
+      location: 'test/slug.test.js:13:36',
+    },
+  ],
+  'vitest-b.log': [
+    {
+      runner: 'vitest',
+      id: 'slug > readConfig reads config.json from a directory',
+      message: /^Error: ENOENT: no such file or directory, open '\/tmp\/cfg-\w{6}\/settings\.json'$/,
+      location: 'src/slug.js:13:21',
+    },
+  ],
+  'pytest-a.log': [
+    {
+      runner: 'pytest',
+      id: 'test_slug.py::test_slugify_joins_words_with_dashes',
+      message:
+        "AssertionError: assert 'hello world' == 'hello-world'\n  - hello-world\n  ?      ^\n  + hello world\n  ?      ^",
+      location: 'test_slug.py:9',
+    },
+  ],
+  'pytest-b.log': [
+    {
+      runner: 'pytest',
+      id: 'test_slug.py::test_read_config_reads_config_json',
+      message:
+        /^FileNotFoundError: \[Errno 2\] No such file or directory: '\/tmp\/pytest-of-root\/pytest-\d+\/test_read_config_reads_config_0\/settings\.json'$/,
+      location: 'slug.py:14',
+    },
+  ],
+  'junit-pytest-a.xml': [
+    {
+      runner: 'junit',
+      id: 'test_slug.test_slugify_joins_words_with_dashes',
+      message: /^AssertionError: assert 'hello world' == 'hello-world'\n/,
+    },
+  ],
+  'junit-pytest-b.xml': [
+    {
+      runner: 'junit',
+      id: 'test_slug.test_read_config_reads_config_json',
+      message: /^FileNotFoundError: \[Errno 2\] No such file or directory: '\/tmp\/pytest-of-root\//,
+    },
+  ],
+  'junit-jest-b.xml': [
+    {
+      runner: 'junit',
+      id: 'slug readConfig reads config.json from a directory',
+      message: /^Error: ENOENT: no such file or directory, open '\/tmp\/cfg-\w{6}\/settings\.json'$/,
+    },
+  ],
+  'go-a.log': [
+    {
+      runner: 'go',
+      id: 'TestSlugify',
+      message: 'Slugify("Hello World") = "hello world", want "hello-world"',
+      location: 'slug_test.go:17',
+    },
+  ],
+  'go-b.log': [
+    {
+      runner: 'go',
+      id: 'TestReadConfig',
+      message: /^ReadConfig: open \/tmp\/TestReadConfig\d+\/001\/settings\.json: no such file or directory$/,
+      location: 'slug_test.go:28',
+    },
+  ],
+  'cargo-a.log': [
+    {
+      runner: 'cargo',
+      id: 'tests::slugify_joins_words_with_dashes',
+      message: 'assertion failed: `(left == right)`\n  left: `"hello world"`,\n right: `"hello-world"`',
+      location: 'src/lib.rs:33:9',
+    },
+  ],
+  'cargo-b.log': [
+    {
+      runner: 'cargo',
+      id: 'tests::read_config_reads_config_json',
+      message: /^cannot read the config in \/tmp\/cfg-\d+-\d+: No such file or directory \(os error 2\)$/,
+      location: 'src/lib.rs:46:33',
+    },
+  ],
+  'cargo-new-color-a.log': [
+    {
+      runner: 'cargo',
+      id: 'tests::slugify_joins_words_with_dashes',
+      message: 'assertion `left == right` failed\n  left: "hello world"\n right: "hello-world"',
+      location: 'src/lib.rs:33:9',
+    },
+  ],
+  'tsc-a.log': [
+    {
+      runner: 'tsc',
+      id: 'src/slug.ts TS2322',
+      message: "Type 'number' is not assignable to type 'string'.",
+      location: 'src/slug.ts:2:3',
+    },
+  ],
+  'tsc-b.log': [
+    {
+      runner: 'tsc',
+      id: 'src/slug.ts TS2551',
+      message: "Property 'slic' does not exist on type 'string'. Did you mean 'slice'?",
+      location: 'src/slug.ts:6:46',
+    },
+  ],
+  'eslint-a.log': [
+    {
+      runner: 'eslint',
+      id: /src\/slug\.js no-unused-vars$/,
+      message: "'words' is assigned a value but never used",
+    },
+    {
+      runner: 'eslint',
+      id: /src\/slug\.js no-unused-vars$/,
+      message: "'separator' is assigned a value but never used",
+    },
+  ],
+  'eslint-b.log': [
+    { runner: 'eslint', id: /src\/slug\.js no-undef$/, message: "'separator' is not defined" },
+  ],
+  'biome-a.log': [
+    {
+      runner: 'biome',
+      id: 'src/slug.js lint/suspicious/noDoubleEquals',
+      message: 'Using == may be unsafe if you are relying on type coercion.',
+      location: 'src/slug.js:2:28',
+    },
+  ],
+  'biome-b.log': [
+    {
+      runner: 'biome',
+      id: 'src/slug.js lint/suspicious/noDebugger',
+      message: 'This is an unexpected use of the debugger statement.',
+      location: 'src/slug.js:2:2',
+    },
+  ],
+};
+
+const matcher = (value: unknown) => (value instanceof RegExp ? expect.stringMatching(value) : value);
+
+describe('extractFailures on real runner logs', () => {
+  for (const [name, expected] of Object.entries(EXPECTED)) {
+    it(`${name}: the failing tests and their messages`, () => {
+      const { failures, truncated } = extract(name);
+      expect(truncated).toBe(false);
+      expect(failures).toEqual(
+        expected.map((e) =>
+          expect.objectContaining(Object.fromEntries(Object.entries(e).map(([k, v]) => [k, matcher(v)]))),
+        ),
+      );
+    });
+  }
+
+  it('strips the Actions timestamps and markers and the ANSI colours from the tail', () => {
+    const { tail } = extract('vitest-a.log');
+    expect(fixture('vitest-a.log')).toContain('\u001b[');
+    expect(tail).not.toContain('\u001b');
+    expect(tail).not.toMatch(/##\[|^\d{4}-\d\d-\d\dT/m);
+    expect(tail).toContain('Run npx vitest run');
+    expect(tail.split('\n').at(-1)).toBe('Process completed with exit code 1.');
+  });
+
+  it('falls back to the lines around the first error on a log no parser knows', () => {
+    const extracted = extract('generic-script-a.log');
+    expect(extracted.failures).toEqual([]);
+    expect(extracted.firstError).toContain('Traceback (most recent call last):');
+    expect(extracted.firstError).toContain(
+      "FileNotFoundError: [Errno 2] No such file or directory: 'deploy.json'",
+    );
+    const report = failureReport(extracted, { maxChars: 4000 });
+    expect(report).toMatch(/^No failing test or diagnostic was recognised; the first error in the log:\n/);
+    expect(report).toContain('Log tail (last');
+  });
+
+  it('recognises nothing in a passing log, and keeps its tail', () => {
+    const extracted = extractFailures(
+      '2026-01-01T00:00:00.0000000Z ok 1 - a\n2026-01-01T00:00:00.0000000Z # pass 1',
+    );
+    expect(extracted).toEqual({ failures: [], truncated: false, tail: 'ok 1 - a\n# pass 1' });
+  });
+});
+
+describe('failureSignature', () => {
+  const runners = [
+    'node-spec',
+    'node-tap',
+    'jest',
+    'vitest',
+    'pytest',
+    'go',
+    'cargo',
+    'tsc',
+    'eslint',
+    'biome',
+  ];
+
+  for (const runner of runners) {
+    it(`${runner}: the same failure re-run (other times, durations and temp paths) has the same signature`, () => {
+      for (const variant of ['a', 'b']) {
+        const first = fixture(`${runner}-${variant}.log`);
+        const again = fixture(`${runner}-${variant}-rerun.log`);
+        expect(first).not.toBe(again);
+        expect(signatureOf(`${runner}-${variant}.log`)).toBe(signatureOf(`${runner}-${variant}-rerun.log`));
+      }
+    });
+
+    it(`${runner}: a different failing test has a different signature`, () => {
+      expect(signatureOf(`${runner}-a.log`)).not.toBe(signatureOf(`${runner}-b.log`));
+    });
+  }
+
+  it('JUnit reports: the same failure re-run has the same signature, another test another', () => {
+    expect(signatureOf('junit-pytest-a.xml')).toBe(signatureOf('junit-pytest-a-rerun.xml'));
+    expect(signatureOf('junit-pytest-b.xml')).toBe(signatureOf('junit-pytest-b-rerun.xml'));
+    expect(signatureOf('junit-pytest-a.xml')).not.toBe(signatureOf('junit-pytest-b.xml'));
+  });
+
+  it('a test failing twice with different temp paths in its message is the same failure', () => {
+    for (const name of ['node-spec-b', 'jest-b', 'vitest-b', 'pytest-b', 'go-b', 'cargo-b']) {
+      const [first] = extract(`${name}.log`).failures;
+      const [again] = extract(`${name}-rerun.log`).failures;
+      expect(first!.message).not.toBe(again!.message);
+      expect(failureSignature([first!])).toBe(failureSignature([again!]));
+    }
+  });
+
+  it('ignores order, keeps numbers in test ids, and hashes the fallback text when nothing was extracted', () => {
+    const a = { id: 'case 1', message: 'expected 2 got 3', runner: 'jest' };
+    const b = { id: 'case 2', message: 'expected 2 got 3', runner: 'jest' };
+    expect(failureSignature([a, b])).toBe(failureSignature([b, a]));
+    expect(failureSignature([a])).not.toBe(failureSignature([b]));
+    expect(failureSignature([a])).toBe(failureSignature([{ ...a, message: 'expected 5 got 7' }]));
+    expect(failureSignature([], 'build failed at 12:00:01 in /tmp/x1/a.c')).toBe(
+      failureSignature([], 'build failed at 13:14:15 in /tmp/y2/a.c'),
+    );
+    expect(failureSignature([], 'build failed')).not.toBe(failureSignature([], 'link failed'));
+  });
+});
+
+describe('failureReport', () => {
+  it('puts the failures first and the log tail after, within maxChars', () => {
+    const report = failureReport(extract('jest-a.log'), { maxChars: 2000 });
+    expect(report.length).toBeLessThanOrEqual(2000);
+    expect(report).toMatch(
+      /^1 failure extracted from the CI log:\n1\. \[jest\] slug › slugify joins words with dashes \(test\/slug\.test\.js:12:36\)\n {3}expect\(received\)/,
+    );
+    expect(report.indexOf('Log tail')).toBeGreaterThan(report.indexOf('Received: "hello world"'));
+    expect(report).toContain('Tests:       1 failed, 2 passed, 3 total');
+  });
+});
+
+describe('bounds', () => {
+  it('extracts from a 5 MB log with hostile lines quickly, and caps what it keeps', () => {
+    const stamp = '2026-12-01T21:49:12.5605290Z ';
+    const noise = [
+      'a'.repeat(5000),
+      '('.repeat(3000),
+      ': '.repeat(2000),
+      '_ '.repeat(2000),
+      `--- FAIL: ${'x'.repeat(3000)}`,
+      `src/x.ts(${'1,'.repeat(2000)}`,
+      `/${'a/'.repeat(2000)}`,
+      `  ● ${'›'.repeat(2000)}`,
+      `FAILED ${'x '.repeat(2000)}`,
+      `thread 'x' panicked at '${"'".repeat(2000)}`,
+      `<testcase name="${'"'.repeat(2000)}`,
+      `\u001b[31m${'\u001b['.repeat(2000)}`,
+      'not ok 1 - a test that failed',
+      '  ---',
+      `  error: '${'x'.repeat(1000)}'`,
+      '  ...',
+    ];
+    const parts: string[] = [];
+    let size = 0;
+    for (let i = 0; size < 5_000_000; i++) {
+      const line = `${stamp}${noise[i % noise.length]} ${i}`;
+      parts.push(line);
+      size += line.length + 1;
+    }
+    const log = `${parts.join('\n')}\n${fixture('jest-b.log')}`;
+    expect(log.length).toBeGreaterThan(5_000_000);
+    const started = performance.now();
+    const extracted = extractFailures(log);
+    const report = failureReport(extracted, { maxChars: 12_000 });
+    const signature = failureSignature(extracted.failures);
+    const elapsed = performance.now() - started;
+    expect(elapsed).toBeLessThan(3000);
+    expect(extracted.failures.length).toBe(MAX_FAILURES);
+    expect(extracted.truncated).toBe(true);
+    expect(report.length).toBeLessThanOrEqual(12_000);
+    expect(extracted.tail.split('\n').length).toBeLessThanOrEqual(200);
+    expect(extracted.tail).toContain('● slug › readConfig reads config.json from a directory');
+    expect(signature).toMatch(/^[0-9a-f]{32}$/);
+  });
+});
