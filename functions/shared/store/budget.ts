@@ -41,13 +41,13 @@ const MICROS_PER_USD = 1_000_000;
  * exactly, but JavaScript floats do not, and the refusal test `available >= amount` must not
  * flip on a rounding error. Converted at this boundary only.
  */
-const usdToMicros = (usd: number): number => {
+export const usdToMicros = (usd: number): number => {
   if (!Number.isFinite(usd) || usd < 0) throw new ValidationError(`invalid USD amount ${usd}`);
   return Math.round(usd * MICROS_PER_USD);
 };
-const microsToUsd = (micros: number): number => micros / MICROS_PER_USD;
+export const microsToUsd = (micros: number): number => micros / MICROS_PER_USD;
 
-const checkReservationId = (reservationId: string): void => {
+export const checkReservationId = (reservationId: string): void => {
   if (reservationId.length === 0 || reservationId.length > 200) {
     throw new ValidationError('reservation id must have 1 to 200 characters');
   }

@@ -17,6 +17,9 @@ export const DeliveryRecord = z.object({
 });
 export type DeliveryRecord = z.infer<typeof DeliveryRecord>;
 
+/** What updateDelivery may change: anything but the id. */
+export const DeliveryPatch = DeliveryRecord.omit({ deliveryId: true }).partial();
+
 export interface DeliveryStore {
   /** true when this call recorded it first; otherwise the first record, if still readable. */
   recordDelivery(
@@ -44,7 +47,7 @@ export function dynamoDeliveries(t: Table): DeliveryStore {
     /** UpdateItem DELIVERY#<id> if attribute_exists(pk): SETs the patched fields (not the id). */
     async updateDelivery(deliveryId, patch) {
       const { deliveryId: _ignored, ...rest } = patch;
-      const checked = DeliveryRecord.omit({ deliveryId: true }).partial().safeParse(rest);
+      const checked = DeliveryPatch.safeParse(rest);
       if (!checked.success) throw new ValidationError('invalid delivery patch');
       const fields: Item = checked.data;
       await t.updateFields(keys.delivery(deliveryId), fields, `delivery ${deliveryId}`);

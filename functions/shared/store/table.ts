@@ -99,11 +99,8 @@ export class Table {
     return new Date(this.clock.now()).toISOString();
   }
 
-  /** The `expiresAt` of an item that lives `ttlSeconds` from now. */
   expiry(ttlSeconds: number): number {
-    if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0)
-      throw new ValidationError('ttlSeconds must be positive');
-    return this.nowSeconds() + Math.ceil(ttlSeconds);
+    return expiryOf(this.nowSeconds(), ttlSeconds);
   }
 
   /** Live = no TTL, or a TTL still in the future. */
@@ -219,6 +216,13 @@ export class Table {
     const pk = query.ExpressionAttributeValues?.[':pk'];
     throw new FactoryError('TooManyItems', `${String(pk)}: more than ${MAX_PAGES} pages`);
   }
+}
+
+/** The `expiresAt` (epoch seconds) of an item that lives `ttlSeconds` from `nowSeconds`. */
+export function expiryOf(nowSeconds: number, ttlSeconds: number): number {
+  if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0)
+    throw new ValidationError('ttlSeconds must be positive');
+  return nowSeconds + Math.ceil(ttlSeconds);
 }
 
 export function checkLimit(limit: number): number {

@@ -22,24 +22,24 @@ export interface WorkspaceStore {
 /** Largest workspace file content (UTF-8 bytes): keeps the item far below DynamoDB's 400 KB. */
 export const MAX_WORKSPACE_FILE_BYTES = 256 * 1024;
 
+/** A file as the store accepts it: a path of at most 1024 characters, content within the cap, none for a deletion. */
+export function checkWorkspaceFile(file: WorkspaceFile): WorkspaceFile {
+  const parsed = WorkspaceFile.parse(file);
+  if (parsed.path.length > 1024) throw new ValidationError('workspace path longer than 1024 characters');
+  if (parsed.content !== undefined && Buffer.byteLength(parsed.content, 'utf8') > MAX_WORKSPACE_FILE_BYTES) {
+    throw new ValidationError(`${parsed.path}: file larger than ${MAX_WORKSPACE_FILE_BYTES} bytes`);
+  }
+  if (parsed.deleted && parsed.content !== undefined) {
+    throw new ValidationError(`${parsed.path}: a deletion has no content`);
+  }
+  return parsed;
+}
+
 export function dynamoWorkspace(t: Table): WorkspaceStore {
   return {
-    /**
-     * PutItem WS#<runId>/FILE#<path> (overwrites: the latest write is the file). Content is capped
-     * at MAX_WORKSPACE_FILE_BYTES (256 KiB of UTF-8) so the item stays well under 400 KB.
-     */
+    /** PutItem WS#<runId>/FILE#<path> (overwrites: the latest write is the file), checked first. */
     async putWorkspaceFile(runId, file) {
-      const parsed = WorkspaceFile.parse(file);
-      if (parsed.path.length > 1024) throw new ValidationError('workspace path longer than 1024 characters');
-      if (
-        parsed.content !== undefined &&
-        Buffer.byteLength(parsed.content, 'utf8') > MAX_WORKSPACE_FILE_BYTES
-      ) {
-        throw new ValidationError(`${parsed.path}: file larger than ${MAX_WORKSPACE_FILE_BYTES} bytes`);
-      }
-      if (parsed.deleted && parsed.content !== undefined) {
-        throw new ValidationError(`${parsed.path}: a deletion has no content`);
-      }
+      const parsed = checkWorkspaceFile(file);
       await t.put({ ...keys.workspaceFile(runId, parsed.path), ...parsed });
     },
 
