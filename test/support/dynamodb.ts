@@ -41,7 +41,7 @@ export function localClient(endpoint: string): DynamoDBClient {
   });
 }
 
-/** In-memory dynalite (or on disk with dataDir) + the table + a DynamoStore over the real SDK. */
+/** In-memory dynalite (or on disk with dataDir) + the table + the DynamoDB store over the real SDK. */
 export async function startTestDynamo(
   options: { dataDir?: string; tableName?: string; clock?: TestClock } = {},
 ): Promise<TestDynamo> {
