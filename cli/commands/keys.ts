@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Command } from 'commander';
 import { checkNewApiKey, createApiKey, SCOPES, type Scope } from '../../functions/api/auth';
-import { createDocumentClient, DynamoStore } from '../../functions/shared/store/dynamo-store';
+import { createDocumentClient, createDynamoStore } from '../../functions/shared/store/dynamo-store';
 import type { CliContext } from '../io';
 
 /**
@@ -56,7 +56,7 @@ export function registerKeysCommands(program: Command, ctx: CliContext): void {
           maxAttempts: 3,
         });
         try {
-          const store = new DynamoStore({
+          const store = createDynamoStore({
             doc: createDocumentClient(client),
             tableName: table as string,
             clock: { now: () => Date.now() },

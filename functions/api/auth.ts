@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import picomatch from 'picomatch';
-import type { ApiKeyRecord, Clock, Store } from '../shared/ports';
+import type { ApiKeyRecord, ApiKeyStore, Clock } from '../shared/ports';
 
 /**
  * API keys (SPEC §3): `cf_` + 32 random bytes (base64url), shown once, stored only as their
@@ -39,7 +39,10 @@ export function principalOf(record: ApiKeyRecord): Principal {
 export type AuthResult = { ok: true; principal: Principal } | { ok: false; message: string };
 
 /** `Authorization: Bearer cf_…` → the key's principal, or why not (always a 401). */
-export async function authenticate(store: Store, authorization: string | undefined): Promise<AuthResult> {
+export async function authenticate(
+  store: ApiKeyStore,
+  authorization: string | undefined,
+): Promise<AuthResult> {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
   if (!match?.[1]) return { ok: false, message: 'missing bearer API key' };
   const key = match[1];
@@ -84,7 +87,7 @@ export function checkNewApiKey(input: NewApiKey): string[] {
  * `code-factory keys create` and by the embedded stack to print one key.
  */
 export async function createApiKey(
-  store: Store,
+  store: ApiKeyStore,
   input: NewApiKey,
   clock: Clock = { now: () => Date.now() },
 ): Promise<{ apiKey: string; record: ApiKeyRecord }> {

@@ -2,7 +2,16 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type * as z from 'zod';
 import type { Run } from '../shared/domain/run';
 import type { ErrorCode } from '../shared/http';
-import type { RequestPorts } from '../shared/ports';
+import type {
+  ApiKeyStore,
+  ApprovalStore,
+  ClaimStore,
+  EventStore,
+  RequestPorts,
+  RunStore,
+  RunViewStore,
+  WaitStore,
+} from '../shared/ports';
 import type { Principal, Scope } from './auth';
 import { bindingOf, derivePageKey, openPageToken, signPageToken } from './cursor';
 
@@ -18,8 +27,18 @@ export interface ApiConfig {
   retryAfterActiveSeconds?: number;
 }
 
+/** The store slices the API reads and writes (waits and approvals: only to cancel a run). */
+export type ApiStore = RunStore &
+  RunViewStore &
+  EventStore &
+  ClaimStore &
+  ApiKeyStore &
+  WaitStore &
+  ApprovalStore;
+
 /** `github` only closes the PR of a cancelled run. */
-export interface ApiPorts extends RequestPorts {
+export interface ApiPorts extends Omit<RequestPorts, 'store'> {
+  store: ApiStore;
   config: ApiConfig;
 }
 

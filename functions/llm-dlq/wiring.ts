@@ -1,11 +1,12 @@
 import { releaseTurnReservation, turnLeaseKey } from '../shared/llm-lease';
 import type { Env } from '../shared/config';
+import type { BudgetStore, ClaimStore, ConversationStore } from '../shared/ports';
 import { log, metrics } from '../shared/middleware';
 import { makeStore, makeWorkflow } from '../shared/runtime';
 import type { LlmDlqDeps } from './app';
 
 export function llmDlqDeps(config: Env): LlmDlqDeps {
-  const store = makeStore(config);
+  const store: ClaimStore & ConversationStore & BudgetStore = makeStore(config);
   return {
     workflow: makeWorkflow(config),
     log,

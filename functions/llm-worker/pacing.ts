@@ -1,4 +1,4 @@
-import type { LlmRateLimit, Log, Store } from '../shared/ports';
+import type { CacheStore, LlmRateLimit, Log } from '../shared/ports';
 
 /**
  * Per-model pacing of model calls, so a rate-limited model is used up to its limit without
@@ -52,7 +52,7 @@ export class ModelPacer {
    * any await, so concurrent messages see it) and `seq` goes to `afterCall`. Otherwise: how many
    * milliseconds to hold the message.
    */
-  async admit(store: Store, model: string, now: number): Promise<{ seq: number } | { waitMs: number }> {
+  async admit(store: CacheStore, model: string, now: number): Promise<{ seq: number } | { waitMs: number }> {
     const s = this.state(model);
     if (now >= s.notBefore) {
       const shared = Number((await store.cacheGet(notBeforeKey(model))) ?? '0');
@@ -86,7 +86,7 @@ export class ModelPacer {
    * retry-after. Sharing through the store is best effort: a failed write never fails the turn.
    */
   async afterCall(
-    deps: { store: Store; log: Log },
+    deps: { store: CacheStore; log: Log },
     model: string,
     seq: number,
     now: number,

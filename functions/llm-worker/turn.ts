@@ -13,15 +13,21 @@ import {
   turnLeaseKey,
 } from '../shared/llm-lease';
 import type {
+  BudgetStore,
+  CacheStore,
+  ClaimStore,
   Clock,
   ConversationMeta,
+  ConversationStore,
   ConversationTurn,
+  EventStore,
+  LedgerStore,
   Llm,
   LlmRequest,
   LlmUsage,
   Log,
   Queue,
-  Store,
+  RunStore,
   Workflow,
 } from '../shared/ports';
 import { ModelPacer } from './pacing';
@@ -53,7 +59,7 @@ export interface Pricing {
 }
 
 export interface LlmWorkerDeps {
-  store: Store;
+  store: RunStore & EventStore & ConversationStore & LedgerStore & BudgetStore & ClaimStore & CacheStore;
   workflow: Workflow;
   queue: Queue;
   llm: Llm;

@@ -1,10 +1,10 @@
 import { isTerminal, type Run } from './domain/run';
-import type { GitHub, Log, Store, Workflow } from './ports';
+import type { ApprovalStore, EventStore, GitHub, Log, RunStore, WaitStore, Workflow } from './ports';
 import { releaseWaitsAndApprovals, updateStatusComment, withdrawChange } from './run-cleanup';
 import { closeOpenStage, mutateRun } from './run-state';
 
 export interface CancelDeps {
-  store: Store;
+  store: RunStore & EventStore & WaitStore & ApprovalStore;
   workflow: Workflow;
   github: GitHub;
   log: Log;

@@ -1,4 +1,4 @@
-import type { ConversationMeta, ConversationTurn, Store } from './ports';
+import type { BudgetStore, ConversationMeta, ConversationStore, ConversationTurn } from './ports';
 import { monthlyBudgetAccount } from './store/keys';
 
 /**
@@ -36,7 +36,7 @@ export function monthlyAccountOf(meta: ConversationMeta | undefined): string | u
  * from settling twice, so the accounts hold markers only for turns in flight.
  */
 export async function settleTurn(
-  deps: { store: Store },
+  deps: { store: BudgetStore & ConversationStore },
   message: TurnRef,
   costUsd: number,
   monthly: string | undefined,
@@ -48,7 +48,7 @@ export async function settleTurn(
 }
 
 export async function forgetSettlements(
-  deps: { store: Store },
+  deps: { store: BudgetStore },
   message: TurnRef,
   monthly: string | undefined,
 ): Promise<void> {
@@ -63,7 +63,7 @@ export async function forgetSettlements(
  * turnLeaseKey), so no other copy is mid-call.
  */
 export async function releaseTurnReservation(
-  deps: { store: Store },
+  deps: { store: BudgetStore & ConversationStore },
   message: TurnRef,
   meta: ConversationMeta | undefined,
   stored: ConversationTurn | undefined,
@@ -79,7 +79,7 @@ export async function releaseTurnReservation(
 
 /** Releases a turn's reservation on the run (and the month): settled at 0, marker dropped. */
 export async function giveBack(
-  deps: { store: Store },
+  deps: { store: BudgetStore },
   message: TurnRef,
   monthly: string | undefined,
 ): Promise<void> {

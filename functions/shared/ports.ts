@@ -4,7 +4,19 @@
  * same adapters through AWS_ENDPOINT_URL_<SERVICE>, Anthropic baseURL and Octokit baseUrl).
  * Unit tests pass fakes. Nothing here knows whether it runs locally.
  */
-import type { Run, RunStatus, WorkItem } from './domain/run';
+import type { ApiKeyStore } from './store/api-keys';
+import type { ApprovalStore } from './store/approvals';
+import type { BudgetStore } from './store/budget';
+import type { CacheStore } from './store/cache';
+import type { ClaimStore } from './store/claims';
+import type { ConversationStore } from './store/conversations';
+import type { DeliveryStore } from './store/deliveries';
+import type { EventStore } from './store/events';
+import type { LedgerStore } from './store/ledger';
+import type { RunViewStore } from './store/run-views';
+import type { RunStore } from './store/runs';
+import type { WaitStore } from './store/waits';
+import type { WorkspaceStore } from './store/workspace';
 
 // ---------------------------------------------------------------------------------------------
 // Clock and ids
@@ -74,252 +86,42 @@ export interface Blobs {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Store (DynamoDB single table; see store/keys.ts for the access patterns)
+// Store (DynamoDB single table): one slice per aggregate under store/, each holding its record
+// schemas and operations; store/keys.ts has every key and the access patterns.
 // ---------------------------------------------------------------------------------------------
-export interface Page<T> {
-  items: T[];
-  /** Opaque to callers above the store; the API signs it before handing it out. */
-  cursor?: string;
-}
-export interface PageRequest {
-  limit: number;
-  cursor?: string;
-}
+export type { ApiKeyRecord, ApiKeyStore } from './store/api-keys';
+export type { ApprovalRecord, ApprovalStore, ApprovalUpdate } from './store/approvals';
+export type { BudgetStore } from './store/budget';
+export type { CacheStore } from './store/cache';
+export type { ClaimStore } from './store/claims';
+export type { ConversationMeta, ConversationStore, ConversationTurn } from './store/conversations';
+export type { DeliveryRecord, DeliveryState, DeliveryStore } from './store/deliveries';
+export type { AuditEventInput, EventStore, StoredAuditEvent } from './store/events';
+export type { LedgerEntry, LedgerStore } from './store/ledger';
+export type { RunViewStore } from './store/run-views';
+export type { RunStore } from './store/runs';
+export type { Page, PageRequest } from './store/table';
+export type { PendingWait, WaitKind, WaitStore } from './store/waits';
+export type { WorkspaceFile, WorkspaceStore } from './store/workspace';
 
-export interface AuditEventInput {
-  type: string;
-  actor: string;
-  /** Small JSON-safe details: hashes and ids, never secrets or file contents. */
-  data?: Record<string, unknown>;
-}
-export interface StoredAuditEvent extends AuditEventInput {
-  runId: string;
-  seq: number;
-  at: string;
-  prevHash: string;
-  hash: string;
-}
-
-export type DeliveryState = 'RECORDED' | 'STARTED' | 'IGNORED' | 'REFUSED' | 'RESUMED';
-export interface DeliveryRecord {
-  deliveryId: string;
-  event: string;
-  state: DeliveryState;
-  runId?: string;
-  reason?: string;
-  receivedAt: string;
-}
-
-export type WaitKind = 'clarify' | 'checks' | 'approval';
-export interface PendingWait {
-  kind: WaitKind;
-  /** clarify: `owner/repo#issue`; checks: `owner/repo@sha`; approval: run id. */
-  key: string;
-  runId: string;
-  taskToken: string;
-  createdAt: string;
-  expiresAt: number;
-}
-
+/** What an approval link decides (the record's state is APPROVED or REJECTED). */
 export type ApprovalDecision = 'approve' | 'reject';
-export interface ApprovalRecord {
-  approvalId: string;
-  runId: string;
-  approver: string;
-  email: string;
-  headSha: string;
-  expiresAt: number;
-  state: 'PENDING' | 'APPROVED' | 'REJECTED' | 'SUPERSEDED';
-  csrfHash: string;
-  decidedAt?: string;
-  comment?: string;
-  userAgent?: string;
-}
 
-export interface ApiKeyRecord {
-  keyHash: string;
-  name: string;
-  scopes: Array<'runs:read' | 'runs:write'>;
-  repoPatterns: string[];
-  createdAt: string;
-  revoked?: boolean;
-}
-
-export interface ConversationTurn {
-  conversationId: string;
-  turn: number;
-  runId: string;
-  stage: string;
-  role: 'user' | 'assistant';
-  /** Anthropic content blocks; large tool outputs truncated with a marker before storing. */
-  content: unknown;
-  model?: string;
-  stopReason?: string;
-  usage?: Record<string, number>;
-  costUsd?: number;
-  /** On a tool-result turn: what the stage runner decided from it (lets a retried step answer alike). */
-  outcome?: string;
-  /** Set once the turn's cost is settled on every budget account (see forgetSettlement). */
-  settled?: boolean;
-  createdAt: string;
-}
-
-/** A conversation's stable prefix, written once when an agent loop starts. */
-export interface ConversationMeta {
-  conversationId: string;
-  runId: string;
-  stage: string;
-  modelAlias: 'planner' | 'coder' | 'reviewer' | 'fast';
-  system: string;
-  tools: Array<{ name: string; description: string; input_schema: Record<string, unknown> }>;
-  maxTokens: number;
-  /** Model ids for the alias, resolved by the stage runner from the repo's contract: first is preferred. */
-  models: string[];
-  /** The run's budget in USD; the worker reserves against it before every call. */
-  budgetUsd: number;
-  /** The repo's monthly cap, if its contract sets one: reserved too, per calendar month (UTC). */
-  monthlyBudget?: { repo: string; limitUsd: number };
-  createdAt: string;
-}
-
-/** One model call as billed: the ledger's source of truth (one item per conversation turn). */
-export interface LedgerEntry {
-  runId: string;
-  stage: string;
-  conversationId: string;
-  turn: number;
-  model: string;
-  inputTokens: number;
-  outputTokens: number;
-  cacheReadTokens: number;
-  cacheWriteTokens: number;
-  /** The cache writes split by lifetime (they are priced differently); they sum to cacheWriteTokens. */
-  cacheWrite5mTokens?: number;
-  cacheWrite1hTokens?: number;
-  costUsd: number;
-  latencyMs: number;
-  at: string;
-}
-
-export interface WorkspaceFile {
-  path: string;
-  /** undefined with deleted=true for a deletion. */
-  content?: string;
-  deleted: boolean;
-  updatedAt: string;
-}
-
-export interface Store {
-  // WorkItems and runs
-  putWorkItem(item: WorkItem): Promise<void>;
-  getWorkItem(key: string): Promise<WorkItem | undefined>;
-  /** One Query: the WorkItem and its runs, newest first. */
-  getWorkItemWithRuns(key: string, page: PageRequest): Promise<{ workItem?: WorkItem; runs: Page<Run> }>;
-  /** Conditional put: throws AlreadyExistsError when the run id exists. */
-  createRun(run: Run): Promise<void>;
-  getRun(runId: string): Promise<Run | undefined>;
-  /**
-   * Optimistic lock: applies `patch` only if the stored version equals `expectedVersion`,
-   * increments it and returns the new run; throws VersionConflictError otherwise.
-   */
-  updateRun(runId: string, expectedVersion: number, patch: Partial<Run>): Promise<Run>;
-  /** One Query: the run item and its audit events in order. */
-  getRunWithEvents(runId: string, page: PageRequest): Promise<{ run?: Run; events: Page<StoredAuditEvent> }>;
-  /** The run with its approvals and ledger entries, in one Query. */
-  getRunDetail(runId: string): Promise<{ run?: Run; approvals: ApprovalRecord[]; ledger: LedgerEntry[] }>;
-  listRunsByRepo(repo: string, page: PageRequest): Promise<Page<Run>>;
-  listRunsByStatus(status: RunStatus, page: PageRequest): Promise<Page<Run>>;
-
-  // Audit (append-only, hash-chained; conditional put on the next sequence number)
-  appendEvent(runId: string, event: AuditEventInput): Promise<StoredAuditEvent>;
-  listEvents(runId: string, page: PageRequest): Promise<Page<StoredAuditEvent>>;
-
-  // Webhook delivery dedupe: true when this call recorded it first.
-  recordDelivery(
-    record: DeliveryRecord,
-    ttlSeconds: number,
-  ): Promise<{ first: boolean; existing?: DeliveryRecord }>;
-  updateDelivery(deliveryId: string, patch: Partial<DeliveryRecord>): Promise<void>;
-
-  // Waits (task tokens for clarify / checks / approval)
-  putWait(wait: PendingWait): Promise<void>;
-  getWait(kind: WaitKind, key: string): Promise<PendingWait | undefined>;
-  /** Conditional delete returning the wait: exactly one caller ever receives it. */
-  takeWait(kind: WaitKind, key: string): Promise<PendingWait | undefined>;
-
-  // Approvals
-  putApproval(record: ApprovalRecord): Promise<void>;
-  getApproval(approvalId: string): Promise<ApprovalRecord | undefined>;
-  /** Conditional on state PENDING: true if this call decided it. */
-  decideApproval(
-    approvalId: string,
-    update: Pick<ApprovalRecord, 'state' | 'decidedAt' | 'comment' | 'userAgent'>,
-  ): Promise<boolean>;
-  listApprovalsForRun(runId: string): Promise<ApprovalRecord[]>;
-
-  // API keys (stored by hash only)
-  putApiKey(record: ApiKeyRecord): Promise<void>;
-  getApiKey(keyHash: string): Promise<ApiKeyRecord | undefined>;
-
-  // Idempotency-Key for POST /v1/runs: first writer wins, later callers get the stored run id and
-  // the fingerprint of the first request (so a different request under the same key is refused).
-  claimIdempotencyKey(
-    scope: string,
-    key: string,
-    runId: string,
-    ttlSeconds: number,
-    fingerprint?: string,
-  ): Promise<{ first: boolean; runId: string; fingerprint?: string }>;
-
-  // Conversations (LLM turns), stored turn by turn
-  putConversation(meta: ConversationMeta): Promise<void>;
-  /** One Query of the conversation's partition: its meta and every turn, in order. */
-  getConversationWithTurns(
-    conversationId: string,
-  ): Promise<{ meta?: ConversationMeta; turns: ConversationTurn[] }>;
-  putTurn(turn: ConversationTurn): Promise<{ first: boolean; existing?: ConversationTurn }>;
-  /** UpdateItem: the turn's cost is settled on every budget account. */
-  markTurnSettled(conversationId: string, turn: number): Promise<void>;
-  getTurn(conversationId: string, turn: number): Promise<ConversationTurn | undefined>;
-
-  /**
-   * Exactly once per (conversationId, turn): a conditional put of the ledger entry and a
-   * conditional ADD to the run's totals (guarded by a set of applied call keys on the run item,
-   * without bumping `version`). Safe to call again after a crash between the two.
-   */
-  recordLlmCall(entry: LedgerEntry): Promise<void>;
-  listLedger(runId: string): Promise<LedgerEntry[]>;
-
-  // Budget (per run; conditional writes, fail closed)
-  /** Reserves `usd` if reserved + spent + usd <= limit. false = refused. */
-  reserveBudget(runId: string, reservationId: string, usd: number, limitUsd: number): Promise<boolean>;
-  /** Replaces a reservation by the actual cost (idempotent per reservationId). */
-  settleBudget(runId: string, reservationId: string, actualUsd: number): Promise<void>;
-  /**
-   * Drops the settled marker of a reservation once its turn is marked settled (markTurnSettled):
-   * the marker only has to outlive the window in which a redelivery could settle again, so a
-   * month's account never grows with every call.
-   */
-  forgetSettlement(runId: string, reservationId: string): Promise<void>;
-  getBudget(runId: string): Promise<{ limitUsd: number; reservedUsd: number; spentUsd: number } | undefined>;
-
-  // Workspace overlay (pending change of a run)
-  putWorkspaceFile(runId: string, file: WorkspaceFile): Promise<void>;
-  getWorkspaceFile(runId: string, path: string): Promise<WorkspaceFile | undefined>;
-  listWorkspaceFiles(runId: string): Promise<WorkspaceFile[]>;
-
-  /**
-   * A lease: acquired when absent, expired, or already held by `owner` (re-entrant). One owner at
-   * a time until `ttlSeconds` pass; used so concurrent copies of one queue message never both act.
-   */
-  claimLease(key: string, owner: string, ttlSeconds: number): Promise<boolean>;
-  /** Deletes the lease if `owner` still holds it. */
-  releaseLease(key: string, owner: string): Promise<void>;
-
-  // Short-lived cache (collaborator permissions, installation tokens metadata)
-  cacheGet(key: string): Promise<string | undefined>;
-  cachePut(key: string, value: string, ttlSeconds: number): Promise<void>;
-}
+/** Every slice: what the composed DynamoDB store implements. Handlers ask for the slices they use. */
+export interface Store
+  extends RunStore,
+    RunViewStore,
+    EventStore,
+    DeliveryStore,
+    WaitStore,
+    ApprovalStore,
+    ApiKeyStore,
+    ClaimStore,
+    ConversationStore,
+    LedgerStore,
+    BudgetStore,
+    WorkspaceStore,
+    CacheStore {}
 
 // ---------------------------------------------------------------------------------------------
 // GitHub (Octokit adapter; the embedded stack's forge answers the same REST calls)

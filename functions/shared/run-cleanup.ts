@@ -1,5 +1,5 @@
 import { checksWaitKeyOf, repoRefOf, type Run } from './domain/run';
-import type { GitHub, Log, Store, WaitKind } from './ports';
+import type { ApprovalStore, GitHub, Log, RunStore, WaitKind, WaitStore } from './ports';
 import { mutateRun } from './run-state';
 
 /**
@@ -8,7 +8,7 @@ import { mutateRun } from './run-state';
  * cancelled under it). Every step tolerates having been done already.
  */
 export interface CleanupDeps {
-  store: Store;
+  store: RunStore & WaitStore & ApprovalStore;
   github: GitHub;
   log: Log;
   /** ISO timestamp. */

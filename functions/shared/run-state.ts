@@ -1,7 +1,7 @@
 import type { Run, RunStatus, StageRecord } from './domain/run';
 import { assertTransition } from './domain/transitions';
 import { VersionConflictError } from './errors';
-import type { Store } from './ports';
+import type { RunStore } from './ports';
 
 const MAX_CONFLICT_RETRIES = 8;
 
@@ -10,7 +10,7 @@ const MAX_CONFLICT_RETRIES = 8;
  * current run; a lost race re-reads and recomputes (bounded).
  */
 export async function mutateRun(
-  deps: { store: Store },
+  deps: { store: RunStore },
   runId: string,
   change: (current: Run) => Partial<Run> | undefined,
 ): Promise<Run> {

@@ -11,7 +11,7 @@ import { SfnWorkflow } from './adapters/workflow';
 import type { Env } from './config';
 import { log } from './middleware';
 import type { Blobs, Clock, GitHub, Ids, RequestPorts, Secrets, Store, Workflow } from './ports';
-import { createDocumentClient, DynamoStore } from './store/dynamo-store';
+import { createDocumentClient, createDynamoStore } from './store/dynamo-store';
 
 /**
  * Port factories shared by the functions' `wiring.ts` modules. Each builds real AWS SDK / Octokit
@@ -36,7 +36,7 @@ export const cryptoIds: Ids = {
 };
 
 export function makeStore(config: Pick<Env, 'TABLE_NAME'>, clock: Clock = systemClock): Store {
-  return new DynamoStore({
+  return createDynamoStore({
     doc: createDocumentClient(new DynamoDBClient(awsClientConfig)),
     tableName: config.TABLE_NAME,
     clock,

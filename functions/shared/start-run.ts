@@ -6,7 +6,7 @@ import {
   type Trigger,
   type WorkItem,
 } from './domain/run';
-import type { Clock, Store, Workflow } from './ports';
+import type { ClaimStore, Clock, EventStore, RunStore, Workflow } from './ports';
 
 /**
  * Starting a run: the one way both front doors (the webhook and the REST API) do it. Every step is idempotent for a given run id, so a retried start —
@@ -26,7 +26,7 @@ export type WorkItemAdmission =
  * webhook starts race fairly for one WorkItem.
  */
 export async function admitToWorkItem(
-  store: Store,
+  store: RunStore & ClaimStore,
   workItemKey: string,
   runId: string,
 ): Promise<WorkItemAdmission> {
@@ -68,7 +68,7 @@ export interface StartRunInput {
  * created it.
  */
 export async function startRun(
-  ports: { store: Store; workflow: Workflow; clock: Clock },
+  ports: { store: RunStore & EventStore; workflow: Workflow; clock: Clock },
   input: StartRunInput,
 ): Promise<{ run: Run; created: boolean }> {
   const { store, workflow, clock } = ports;

@@ -3,16 +3,22 @@ import { type RunContract, repoOf } from '../shared/run-contract';
 import type { ToolContext } from './tools';
 import type { ResolvedModelConfig } from '../shared/domain/models';
 import type {
+  ApprovalStore,
+  CacheStore,
   Clock,
+  ConversationStore,
+  EventStore,
   GitHub,
   Ids,
   IssueInfo,
   Log,
   Mailer,
   RepoRef,
+  RunStore,
   Secrets,
-  Store,
+  WaitStore,
   Workflow,
+  WorkspaceStore,
 } from '../shared/ports';
 
 /** Deployment-level settings of the stage runner (from the environment contract). */
@@ -34,8 +40,17 @@ export interface StageSettings {
   >;
 }
 
+/** The store slices the stages use: no deliveries, API keys, ledger, budget or claims. */
+export type StageStore = RunStore &
+  EventStore &
+  WaitStore &
+  ApprovalStore &
+  ConversationStore &
+  WorkspaceStore &
+  CacheStore;
+
 export interface StageDeps {
-  store: Store;
+  store: StageStore;
   github: GitHub;
   workflow: Workflow;
   mailer: Mailer;

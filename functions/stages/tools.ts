@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import type { GitHub, RepoRef, Store } from '../shared/ports';
+import type { GitHub, RepoRef, WorkspaceStore } from '../shared/ports';
 
 /**
  * The agents' tools. Reads see the repository at the run's base SHA through the GitHub API with
@@ -99,7 +99,7 @@ export function normalizeRepoPath(raw: unknown): { path: string } | { error: str
 
 export interface ToolContext {
   github: GitHub;
-  store: Store;
+  store: WorkspaceStore;
   repo: RepoRef;
   runId: string;
   baseSha: string;

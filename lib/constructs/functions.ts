@@ -224,7 +224,7 @@ export class FactoryFunctions extends Construct {
     if (access === 'none') return;
     const { tableArn } = props.table;
     const indexArns = props.indexNames.map((name) => `${tableArn}/index/${name}`);
-    // Exactly the operations of store/dynamo-store.ts: no Scan, no batch or transaction APIs.
+    // Exactly the operations of the store slices (functions/shared/store/): no Scan, no batch or transaction APIs.
     fn.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['dynamodb:GetItem', 'dynamodb:Query'],

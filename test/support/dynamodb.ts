@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Clock } from '../../functions/shared/ports';
-import { createDocumentClient, DynamoStore } from '../../functions/shared/store/dynamo-store';
+import type { Clock, Store } from '../../functions/shared/ports';
+import { createDocumentClient, createDynamoStore } from '../../functions/shared/store/dynamo-store';
 import {
   type DynamoEmulator,
   ensureTable,
@@ -27,7 +27,7 @@ export interface TestDynamo {
   doc: DynamoDBDocumentClient;
   tableName: string;
   clock: TestClock;
-  store: DynamoStore;
+  store: Store;
   close(): Promise<void>;
 }
 
@@ -41,7 +41,7 @@ export function localClient(endpoint: string): DynamoDBClient {
   });
 }
 
-/** In-memory dynalite (or on disk with dataDir) + the table + a DynamoStore over the real SDK. */
+/** In-memory dynalite (or on disk with dataDir) + the table + the DynamoDB store over the real SDK. */
 export async function startTestDynamo(
   options: { dataDir?: string; tableName?: string; clock?: TestClock } = {},
 ): Promise<TestDynamo> {
@@ -51,7 +51,7 @@ export async function startTestDynamo(
   const client = localClient(emulator.endpoint);
   const doc = createDocumentClient(client);
   const clock = options.clock ?? new TestClock();
-  const store = new DynamoStore({ doc, tableName, clock });
+  const store = createDynamoStore({ doc, tableName, clock });
   return {
     emulator,
     client,

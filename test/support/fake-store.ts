@@ -1,25 +1,43 @@
-import { AlreadyExistsError, NotFoundError, VersionConflictError } from '../../functions/shared/errors';
-import type { Run, RunStatus, WorkItem } from '../../functions/shared/domain/run';
-import type {
-  AuditEventInput,
-  Clock,
-  DeliveryRecord,
-  Page,
-  PageRequest,
-  PendingWait,
-  Store,
+import { canonicalJson, GENESIS_HASH, hashEvent } from '../../functions/shared/domain/audit';
+import { canonicalRepo, Run, type RunStatus, WorkItem } from '../../functions/shared/domain/run';
+import {
+  AlreadyExistsError,
+  NotFoundError,
+  ValidationError,
+  VersionConflictError,
+} from '../../functions/shared/errors';
+import type { Clock, Store } from '../../functions/shared/ports';
+import { ApiKeyRecord } from '../../functions/shared/store/api-keys';
+import { ApprovalRecord, type ApprovalUpdate } from '../../functions/shared/store/approvals';
+import {
+  type BudgetItem,
+  checkReservationId,
+  microsToUsd,
+  usdToMicros,
+} from '../../functions/shared/store/budget';
+import { ConversationMeta, ConversationTurn } from '../../functions/shared/store/conversations';
+import { DeliveryPatch, DeliveryRecord } from '../../functions/shared/store/deliveries';
+import {
+  type AuditEventInput,
+  MAX_EVENT_DATA_BYTES,
   StoredAuditEvent,
-  WaitKind,
-} from '../../functions/shared/ports';
+} from '../../functions/shared/store/events';
+import { pad } from '../../functions/shared/store/keys';
+import { LedgerEntry } from '../../functions/shared/store/ledger';
+import { checkRunPatch } from '../../functions/shared/store/runs';
+import { checkLimit, expiryOf, type Page, type PageRequest } from '../../functions/shared/store/table';
+import { PendingWait, type WaitKind } from '../../functions/shared/store/waits';
+import { checkWorkspaceFile, type WorkspaceFile } from '../../functions/shared/store/workspace';
 
 /**
- * An in-memory Store for unit tests that honours the conditional semantics of the real one:
- * every method yields to the event loop before and after deciding (so concurrent callers
- * interleave as they would over the network), and each decision itself is atomic, as a single
- * DynamoDB conditional write is. Expired items (ttl) are filtered on read, like DynamoStore.
+ * An in-memory Store for unit tests, held to the DynamoDB slices by
+ * test/integration/store/contract.test.ts: the same validation, conditions, ordering, expiry and
+ * paging (a full page carries a cursor, as DynamoDB's Limit does). Every method yields to the event
+ * loop before and after deciding, so concurrent callers interleave as they would over the network,
+ * and each decision itself is atomic, as a single conditional write is.
  *
- * Implements the methods the webhook, API and approvals handlers use; the others throw.
- * `calls` lists every method invoked, `writes` only the mutating ones (tests assert on both).
+ * `calls` lists every method invoked, `writes` only the mutating ones (tests assert on both); the
+ * maps are public so a test can look at or arrange what is stored.
  */
 const WRITE_METHODS = new Set([
   'putWorkItem',
@@ -30,9 +48,24 @@ const WRITE_METHODS = new Set([
   'updateDelivery',
   'putWait',
   'takeWait',
+  'putApproval',
+  'decideApproval',
+  'putApiKey',
   'claimIdempotencyKey',
+  'claimLease',
+  'releaseLease',
+  'putConversation',
+  'putTurn',
+  'markTurnSettled',
+  'recordLlmCall',
+  'reserveBudget',
+  'settleBudget',
+  'forgetSettlement',
+  'putWorkspaceFile',
   'cachePut',
 ]);
+
+type Expiring<T> = T & { expiresAt: number };
 
 export class FakeStore implements Store {
   readonly calls: string[] = [];
@@ -41,7 +74,19 @@ export class FakeStore implements Store {
   readonly events = new Map<string, StoredAuditEvent[]>();
   readonly deliveries = new Map<string, { record: DeliveryRecord; expiresAt: number }>();
   readonly waits = new Map<string, PendingWait>();
-  readonly idempotency = new Map<string, { runId: string; expiresAt: number; fingerprint?: string }>();
+  readonly approvals = new Map<string, ApprovalRecord>();
+  readonly apiKeys = new Map<string, ApiKeyRecord>();
+  readonly idempotency = new Map<string, Expiring<{ runId: string; fingerprint?: string }>>();
+  readonly leases = new Map<string, Expiring<{ owner: string }>>();
+  readonly conversations = new Map<string, ConversationMeta>();
+  /** By conversation id, then turn number. */
+  readonly turns = new Map<string, Map<number, ConversationTurn>>();
+  /** By `<runId>#<conversationId>#<turn>`; `appliedCalls` by run, as on the run item. */
+  readonly ledger = new Map<string, LedgerEntry>();
+  readonly appliedCalls = new Map<string, Set<string>>();
+  readonly budgets = new Map<string, BudgetItem>();
+  /** By run id, then path. */
+  readonly workspace = new Map<string, Map<string, WorkspaceFile>>();
   readonly cache = new Map<string, { value: string; expiresAt: number }>();
   /** Set to make the next call of a method throw (one shot). */
   readonly failNext = new Map<string, Error>();
@@ -67,14 +112,52 @@ export class FakeStore implements Store {
   private nowSeconds(): number {
     return Math.floor(this.clock.now() / 1000);
   }
+  private isoNow(): string {
+    return new Date(this.clock.now()).toISOString();
+  }
   private clone<T>(value: T): T {
     return structuredClone(value);
   }
 
-  // WorkItems and runs --------------------------------------------------------------------
+  /**
+   * One page of `items`, already in query order by `sortKey`, after the cursor's key. The cursor
+   * names its query, so one from another listing is refused, as the table refuses another partition.
+   */
+  private page<T>(
+    query: string,
+    items: T[],
+    sortKey: (item: T) => string,
+    page: PageRequest,
+    options: { descending?: boolean } = {},
+  ): Page<T> {
+    const limit = checkLimit(page.limit);
+    let rest = items;
+    if (page.cursor !== undefined) {
+      const after = this.decodeCursor(query, page.cursor);
+      rest = items.filter((i) => (options.descending ? sortKey(i) < after : sortKey(i) > after));
+    }
+    const taken = rest.slice(0, limit);
+    const last = taken.at(-1);
+    if (taken.length < limit || last === undefined) return { items: taken };
+    const cursor = Buffer.from(JSON.stringify({ q: query, k: sortKey(last) })).toString('base64url');
+    return { items: taken, cursor };
+  }
+  private decodeCursor(query: string, cursor: string): string {
+    try {
+      const decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as {
+        q?: unknown;
+        k?: unknown;
+      };
+      if (decoded.q === query && typeof decoded.k === 'string') return decoded.k;
+    } catch {}
+    throw new ValidationError('malformed page cursor', ['cursor: malformed']);
+  }
+
+  // Runs ----------------------------------------------------------------------------------
   async putWorkItem(item: WorkItem): Promise<void> {
     await this.enter('putWorkItem');
-    this.workItems.set(item.key, this.clone(item));
+    const parsed = WorkItem.parse(item);
+    this.workItems.set(parsed.key, parsed);
     await this.leave();
   }
   async getWorkItem(key: string): Promise<WorkItem | undefined> {
@@ -87,18 +170,17 @@ export class FakeStore implements Store {
     page: PageRequest,
   ): Promise<{ workItem?: WorkItem; runs: Page<Run> }> {
     await this.enter('getWorkItemWithRuns');
-    const runs = [...this.runs.values()]
-      .filter((run) => run.workItemKey === key)
-      .sort((a, b) => (a.runId < b.runId ? 1 : -1))
-      .slice(0, page.limit)
-      .map((run) => this.clone(run));
-    const workItem = this.workItems.get(key);
-    return { ...(workItem ? { workItem: this.clone(workItem) } : {}), runs: { items: runs } };
+    // As on GSI3, where the WorkItem sorts before its runs: it comes with the first page only.
+    const workItem = page.cursor === undefined ? this.workItems.get(key) : undefined;
+    const runs = this.runsWhere((run) => run.workItemKey === key);
+    const found = this.page(`wi:${key}`, runs, (run) => run.runId, page, { descending: true });
+    return { ...(workItem ? { workItem: this.clone(workItem) } : {}), runs: this.clonePage(found) };
   }
   async createRun(run: Run): Promise<void> {
     await this.enter('createRun');
-    if (this.runs.has(run.runId)) throw new AlreadyExistsError(`run ${run.runId}`);
-    this.runs.set(run.runId, this.clone(run));
+    const parsed = Run.parse(run);
+    if (this.runs.has(parsed.runId)) throw new AlreadyExistsError(`run ${parsed.runId}`);
+    this.runs.set(parsed.runId, parsed);
     await this.leave();
   }
   async getRun(runId: string): Promise<Run | undefined> {
@@ -108,52 +190,83 @@ export class FakeStore implements Store {
   }
   async updateRun(runId: string, expectedVersion: number, patch: Partial<Run>): Promise<Run> {
     await this.enter('updateRun');
+    const checked = checkRunPatch(patch);
     const run = this.runs.get(runId);
     if (!run) throw new NotFoundError(`run ${runId}`);
     if (run.version !== expectedVersion) throw new VersionConflictError(runId, expectedVersion);
-    const updated = { ...run, ...this.clone(patch), runId, version: run.version + 1 };
-    this.runs.set(runId, updated);
+    const updated: Record<string, unknown> = { ...run, updatedAt: this.isoNow() };
+    for (const [field, value] of checked) {
+      if (value === undefined) delete updated[field];
+      else updated[field] = this.clone(value);
+    }
+    const stored = Run.parse({ ...updated, version: expectedVersion + 1 });
+    this.runs.set(runId, stored);
     await this.leave();
-    return this.clone(updated);
-  }
-  async getRunWithEvents(runId: string, page: PageRequest) {
-    const run = await this.getRun(runId);
-    return { ...(run ? { run } : {}), events: await this.listEvents(runId, page) };
-  }
-  async getRunDetail(runId: string) {
-    const run = await this.getRun(runId);
-    return { ...(run ? { run } : {}), approvals: await this.listApprovalsForRun(), ledger: [] };
+    return this.clone(stored);
   }
   async listRunsByRepo(repo: string, page: PageRequest): Promise<Page<Run>> {
     await this.enter('listRunsByRepo');
-    const items = [...this.runs.values()]
-      .filter((run) => run.repo === repo)
-      .sort((a, b) => (a.runId < b.runId ? 1 : -1))
-      .slice(0, page.limit);
-    return { items: items.map((run) => this.clone(run)) };
+    const runs = this.runsWhere((run) => canonicalRepo(run.repo) === canonicalRepo(repo));
+    return this.clonePage(
+      this.page(`repo:${canonicalRepo(repo)}`, runs, (r) => r.runId, page, { descending: true }),
+    );
   }
   async listRunsByStatus(status: RunStatus, page: PageRequest): Promise<Page<Run>> {
     await this.enter('listRunsByStatus');
-    const items = [...this.runs.values()]
-      .filter((run) => run.status === status)
-      .sort((a, b) => (a.runId < b.runId ? 1 : -1))
-      .slice(0, page.limit);
-    return { items: items.map((run) => this.clone(run)) };
+    const runs = this.runsWhere((run) => run.status === status);
+    return this.clonePage(this.page(`status:${status}`, runs, (r) => r.runId, page, { descending: true }));
+  }
+  /** Newest first (run ids are ULIDs), as the run indexes are. */
+  private runsWhere(test: (run: Run) => boolean): Run[] {
+    return [...this.runs.values()].filter(test).sort((a, b) => (a.runId < b.runId ? 1 : -1));
+  }
+  private clonePage<T>(page: Page<T>): Page<T> {
+    return { ...page, items: page.items.map((item) => this.clone(item)) };
   }
 
-  // Audit ---------------------------------------------------------------------------------
+  // Run views -----------------------------------------------------------------------------
+  /** As the partition sorts: the events (EVT#…) and then the run (RUN), so the run ends the last page. */
+  async getRunWithEvents(runId: string, page: PageRequest) {
+    await this.enter('getRunWithEvents');
+    const run = this.runs.get(runId);
+    const items: Array<StoredAuditEvent | Run> = [...(this.events.get(runId) ?? []), ...(run ? [run] : [])];
+    const sortKey = (item: StoredAuditEvent | Run) => ('prevHash' in item ? `EVT#${pad(item.seq)}` : 'RUN');
+    const found = this.page(`run:${runId}`, items, sortKey, page);
+    const events = found.items.filter((i): i is StoredAuditEvent => 'prevHash' in i);
+    const withRun = found.items.find((i): i is Run => !('prevHash' in i));
+    return {
+      ...(withRun ? { run: this.clone(withRun) } : {}),
+      events: { items: events.map((e) => this.clone(e)), cursor: found.cursor },
+    };
+  }
+  async getRunDetail(runId: string) {
+    await this.enter('getRunDetail');
+    const run = this.runs.get(runId);
+    return {
+      ...(run ? { run: this.clone(run) } : {}),
+      approvals: this.approvalsOf(runId),
+      ledger: this.ledgerOf(runId),
+    };
+  }
+
+  // Events --------------------------------------------------------------------------------
   async appendEvent(runId: string, event: AuditEventInput): Promise<StoredAuditEvent> {
     await this.enter('appendEvent');
+    if (event.data !== undefined && canonicalJson(event.data).length > MAX_EVENT_DATA_BYTES) {
+      throw new ValidationError(`audit event data exceeds ${MAX_EVENT_DATA_BYTES} bytes`);
+    }
     const list = this.events.get(runId) ?? [];
     const previous = list.at(-1);
-    const stored: StoredAuditEvent = {
-      ...this.clone(event),
+    const body = {
       runId,
       seq: list.length,
-      at: new Date(this.clock.now()).toISOString(),
-      prevHash: previous?.hash ?? 'genesis',
-      hash: `h${list.length}`,
+      at: this.isoNow(),
+      type: event.type,
+      actor: event.actor,
+      ...(event.data === undefined ? {} : { data: this.clone(event.data) }),
     };
+    const prevHash = previous?.hash ?? GENESIS_HASH;
+    const stored = StoredAuditEvent.parse({ ...body, prevHash, hash: hashEvent(prevHash, body) });
     list.push(stored);
     this.events.set(runId, list);
     await this.leave();
@@ -161,7 +274,8 @@ export class FakeStore implements Store {
   }
   async listEvents(runId: string, page: PageRequest): Promise<Page<StoredAuditEvent>> {
     await this.enter('listEvents');
-    return { items: (this.events.get(runId) ?? []).slice(0, page.limit).map((e) => this.clone(e)) };
+    const events = this.events.get(runId) ?? [];
+    return this.clonePage(this.page(`events:${runId}`, events, (e) => pad(e.seq), page));
   }
 
   // Deliveries ----------------------------------------------------------------------------
@@ -170,23 +284,26 @@ export class FakeStore implements Store {
     ttlSeconds: number,
   ): Promise<{ first: boolean; existing?: DeliveryRecord }> {
     await this.enter('recordDelivery');
-    const existing = this.deliveries.get(record.deliveryId);
+    const parsed = DeliveryRecord.parse(record);
+    const expiresAt = expiryOf(this.nowSeconds(), ttlSeconds);
+    const existing = this.deliveries.get(parsed.deliveryId);
     if (existing && existing.expiresAt > this.nowSeconds()) {
       await this.leave();
       return { first: false, existing: this.clone(existing.record) };
     }
-    this.deliveries.set(record.deliveryId, {
-      record: this.clone(record),
-      expiresAt: this.nowSeconds() + ttlSeconds,
-    });
+    this.deliveries.set(parsed.deliveryId, { record: parsed, expiresAt });
     await this.leave();
     return { first: true };
   }
   async updateDelivery(deliveryId: string, patch: Partial<DeliveryRecord>): Promise<void> {
     await this.enter('updateDelivery');
+    const { deliveryId: _ignored, ...rest } = patch;
+    const checked = DeliveryPatch.safeParse(rest);
+    if (!checked.success) throw new ValidationError('invalid delivery patch');
     const existing = this.deliveries.get(deliveryId);
     if (!existing) throw new NotFoundError(`delivery ${deliveryId}`);
-    existing.record = { ...existing.record, ...this.clone(patch), deliveryId };
+    const fields = Object.entries(checked.data).filter(([, value]) => value !== undefined);
+    existing.record = { ...existing.record, ...Object.fromEntries(fields) };
     await this.leave();
   }
   delivery(deliveryId: string): DeliveryRecord | undefined {
@@ -199,7 +316,8 @@ export class FakeStore implements Store {
   }
   async putWait(wait: PendingWait): Promise<void> {
     await this.enter('putWait');
-    this.waits.set(this.waitKey(wait.kind, wait.key), this.clone(wait));
+    const parsed = PendingWait.parse(wait);
+    this.waits.set(this.waitKey(parsed.kind, parsed.key), parsed);
     await this.leave();
   }
   async getWait(kind: WaitKind, key: string): Promise<PendingWait | undefined> {
@@ -215,7 +333,55 @@ export class FakeStore implements Store {
     return wait && wait.expiresAt > this.nowSeconds() ? wait : undefined;
   }
 
-  // Idempotency and cache -----------------------------------------------------------------
+  // Approvals -----------------------------------------------------------------------------
+  async putApproval(record: ApprovalRecord): Promise<void> {
+    await this.enter('putApproval');
+    const parsed = ApprovalRecord.parse(record);
+    if (this.approvals.has(parsed.approvalId)) throw new AlreadyExistsError(`approval ${parsed.approvalId}`);
+    this.approvals.set(parsed.approvalId, parsed);
+    await this.leave();
+  }
+  async getApproval(approvalId: string): Promise<ApprovalRecord | undefined> {
+    await this.enter('getApproval');
+    const record = this.approvals.get(approvalId);
+    return record ? this.clone(record) : undefined;
+  }
+  async decideApproval(approvalId: string, update: ApprovalUpdate): Promise<boolean> {
+    await this.enter('decideApproval');
+    if (update.state === 'PENDING') throw new ValidationError('a decision cannot be PENDING');
+    const record = this.approvals.get(approvalId);
+    if (record?.state !== 'PENDING' || record.expiresAt <= this.nowSeconds()) return false;
+    const fields = Object.entries(update).filter(([, value]) => value !== undefined);
+    this.approvals.set(approvalId, ApprovalRecord.parse({ ...record, ...Object.fromEntries(fields) }));
+    await this.leave();
+    return true;
+  }
+  async listApprovalsForRun(runId: string): Promise<ApprovalRecord[]> {
+    await this.enter('listApprovalsForRun');
+    return this.approvalsOf(runId);
+  }
+  /** In approval id order, as the run's APPROVAL#<id> copies sort. */
+  private approvalsOf(runId: string): ApprovalRecord[] {
+    return [...this.approvals.values()]
+      .filter((r) => r.runId === runId)
+      .sort((a, b) => (a.approvalId < b.approvalId ? -1 : 1))
+      .map((r) => this.clone(r));
+  }
+
+  // API keys ------------------------------------------------------------------------------
+  async putApiKey(record: ApiKeyRecord): Promise<void> {
+    await this.enter('putApiKey');
+    const parsed = ApiKeyRecord.parse(record);
+    this.apiKeys.set(parsed.keyHash, parsed);
+    await this.leave();
+  }
+  async getApiKey(keyHash: string): Promise<ApiKeyRecord | undefined> {
+    await this.enter('getApiKey');
+    const record = this.apiKeys.get(keyHash);
+    return record ? this.clone(record) : undefined;
+  }
+
+  // Claims --------------------------------------------------------------------------------
   async claimIdempotencyKey(
     scope: string,
     key: string,
@@ -224,6 +390,7 @@ export class FakeStore implements Store {
     fingerprint?: string,
   ): Promise<{ first: boolean; runId: string; fingerprint?: string }> {
     await this.enter('claimIdempotencyKey');
+    const expiresAt = expiryOf(this.nowSeconds(), ttlSeconds);
     const itemKey = `${scope}#${key}`;
     const existing = this.idempotency.get(itemKey);
     if (existing && existing.expiresAt > this.nowSeconds()) {
@@ -234,14 +401,185 @@ export class FakeStore implements Store {
         ...(existing.fingerprint === undefined ? {} : { fingerprint: existing.fingerprint }),
       };
     }
-    this.idempotency.set(itemKey, {
-      runId,
-      expiresAt: this.nowSeconds() + ttlSeconds,
-      ...(fingerprint === undefined ? {} : { fingerprint }),
-    });
+    const claim = { runId, ...(fingerprint === undefined ? {} : { fingerprint }) };
+    this.idempotency.set(itemKey, { ...claim, expiresAt });
     await this.leave();
-    return { first: true, runId };
+    return { first: true, ...claim };
   }
+  async claimLease(key: string, owner: string, ttlSeconds: number): Promise<boolean> {
+    await this.enter('claimLease');
+    const expiresAt = expiryOf(this.nowSeconds(), ttlSeconds);
+    const held = this.leases.get(key);
+    if (held && held.expiresAt > this.nowSeconds() && held.owner !== owner) return false;
+    this.leases.set(key, { owner, expiresAt });
+    await this.leave();
+    return true;
+  }
+  async releaseLease(key: string, owner: string): Promise<void> {
+    await this.enter('releaseLease');
+    if (this.leases.get(key)?.owner === owner) this.leases.delete(key);
+    await this.leave();
+  }
+
+  // Conversations -------------------------------------------------------------------------
+  async putConversation(meta: ConversationMeta): Promise<void> {
+    await this.enter('putConversation');
+    const parsed = ConversationMeta.parse(meta);
+    if (!this.conversations.has(parsed.conversationId)) this.conversations.set(parsed.conversationId, parsed);
+    await this.leave();
+  }
+  async getConversationWithTurns(
+    conversationId: string,
+  ): Promise<{ meta?: ConversationMeta; turns: ConversationTurn[] }> {
+    await this.enter('getConversationWithTurns');
+    const meta = this.conversations.get(conversationId);
+    const turns = [...(this.turns.get(conversationId)?.values() ?? [])].sort((a, b) => a.turn - b.turn);
+    return { ...(meta ? { meta: this.clone(meta) } : {}), turns: turns.map((t) => this.clone(t)) };
+  }
+  async putTurn(turn: ConversationTurn): Promise<{ first: boolean; existing?: ConversationTurn }> {
+    await this.enter('putTurn');
+    const parsed = ConversationTurn.parse(turn);
+    const turns = this.turns.get(parsed.conversationId) ?? new Map<number, ConversationTurn>();
+    const existing = turns.get(parsed.turn);
+    if (existing) return { first: false, existing: this.clone(existing) };
+    turns.set(parsed.turn, parsed);
+    this.turns.set(parsed.conversationId, turns);
+    await this.leave();
+    return { first: true };
+  }
+  async markTurnSettled(conversationId: string, turn: number): Promise<void> {
+    await this.enter('markTurnSettled');
+    const stored = this.turns.get(conversationId)?.get(turn);
+    if (stored) stored.settled = true;
+    await this.leave();
+  }
+  async getTurn(conversationId: string, turn: number): Promise<ConversationTurn | undefined> {
+    await this.enter('getTurn');
+    const stored = this.turns.get(conversationId)?.get(turn);
+    return stored ? this.clone(stored) : undefined;
+  }
+
+  // Ledger --------------------------------------------------------------------------------
+  /** The entry first, then the run's totals once per call (as the two idempotent writes do). */
+  async recordLlmCall(entry: LedgerEntry): Promise<void> {
+    await this.enter('recordLlmCall');
+    const parsed = LedgerEntry.parse(entry);
+    const callKey = `${parsed.conversationId}#${parsed.turn}`;
+    const entryKey = `${parsed.runId}#${parsed.conversationId}#${pad(parsed.turn, 5)}`;
+    if (!this.ledger.has(entryKey)) this.ledger.set(entryKey, parsed);
+    const run = this.runs.get(parsed.runId);
+    if (!run) throw new NotFoundError(`run ${parsed.runId}`);
+    const applied = this.appliedCalls.get(parsed.runId) ?? new Set<string>();
+    if (!applied.has(callKey)) {
+      applied.add(callKey);
+      this.appliedCalls.set(parsed.runId, applied);
+      const totals = run.ledger;
+      totals.llmCalls += 1;
+      totals.inputTokens += parsed.inputTokens;
+      totals.outputTokens += parsed.outputTokens;
+      totals.cacheReadTokens += parsed.cacheReadTokens;
+      totals.cacheWriteTokens += parsed.cacheWriteTokens;
+      totals.costUsd += parsed.costUsd;
+    }
+    await this.leave();
+  }
+  async listLedger(runId: string): Promise<LedgerEntry[]> {
+    await this.enter('listLedger');
+    return this.ledgerOf(runId);
+  }
+  /** In CALL#<conversation>#<turn> order, as the run's partition sorts. */
+  private ledgerOf(runId: string): LedgerEntry[] {
+    return [...this.ledger.entries()]
+      .filter(([, entry]) => entry.runId === runId)
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([, entry]) => this.clone(entry));
+  }
+
+  // Budget (integer micro-dollars, as the budget item keeps them) ---------------------------
+  async reserveBudget(runId: string, reservationId: string, usd: number, limitUsd: number): Promise<boolean> {
+    await this.enter('reserveBudget');
+    checkReservationId(reservationId);
+    const amount = usdToMicros(usd);
+    const limit = usdToMicros(limitUsd);
+    const budget = this.budgets.get(runId) ?? {
+      limitMicros: limit,
+      reservedMicros: 0,
+      spentMicros: 0,
+      availableMicros: limit,
+      reservations: {},
+      settled: {},
+    };
+    this.budgets.set(runId, budget);
+    if (reservationId in budget.reservations || reservationId in budget.settled) return true;
+    // The caller's limit applies: a cap edited mid-month moves limit and available together.
+    budget.availableMicros += limit - budget.limitMicros;
+    budget.limitMicros = limit;
+    if (budget.availableMicros < amount) return false;
+    budget.reservations[reservationId] = amount;
+    budget.reservedMicros += amount;
+    budget.availableMicros -= amount;
+    await this.leave();
+    return true;
+  }
+  async settleBudget(runId: string, reservationId: string, actualUsd: number): Promise<void> {
+    await this.enter('settleBudget');
+    checkReservationId(reservationId);
+    const actual = usdToMicros(actualUsd);
+    const budget = this.budgets.get(runId);
+    if (!budget) {
+      if (actual === 0) return;
+      throw new NotFoundError(`budget of run ${runId}`);
+    }
+    if (reservationId in budget.settled) return;
+    const held = budget.reservations[reservationId] ?? 0;
+    delete budget.reservations[reservationId];
+    budget.settled[reservationId] = actual;
+    budget.spentMicros += actual;
+    budget.reservedMicros -= held;
+    budget.availableMicros += held - actual;
+    await this.leave();
+  }
+  async forgetSettlement(runId: string, reservationId: string): Promise<void> {
+    await this.enter('forgetSettlement');
+    checkReservationId(reservationId);
+    const budget = this.budgets.get(runId);
+    if (budget) delete budget.settled[reservationId];
+    await this.leave();
+  }
+  async getBudget(runId: string) {
+    await this.enter('getBudget');
+    const budget = this.budgets.get(runId);
+    if (!budget) return undefined;
+    return {
+      limitUsd: microsToUsd(budget.limitMicros),
+      reservedUsd: microsToUsd(budget.reservedMicros),
+      spentUsd: microsToUsd(budget.spentMicros),
+    };
+  }
+
+  // Workspace -----------------------------------------------------------------------------
+  async putWorkspaceFile(runId: string, file: WorkspaceFile): Promise<void> {
+    await this.enter('putWorkspaceFile');
+    const parsed = checkWorkspaceFile(file);
+    const files = this.workspace.get(runId) ?? new Map<string, WorkspaceFile>();
+    files.set(parsed.path, parsed);
+    this.workspace.set(runId, files);
+    await this.leave();
+  }
+  async getWorkspaceFile(runId: string, path: string): Promise<WorkspaceFile | undefined> {
+    await this.enter('getWorkspaceFile');
+    const file = this.workspace.get(runId)?.get(path);
+    return file ? this.clone(file) : undefined;
+  }
+  /** In path order, as FILE#<path> sorts. */
+  async listWorkspaceFiles(runId: string): Promise<WorkspaceFile[]> {
+    await this.enter('listWorkspaceFiles');
+    return [...(this.workspace.get(runId)?.values() ?? [])]
+      .sort((a, b) => (a.path < b.path ? -1 : 1))
+      .map((f) => this.clone(f));
+  }
+
+  // Cache ---------------------------------------------------------------------------------
   async cacheGet(key: string): Promise<string | undefined> {
     await this.enter('cacheGet');
     const hit = this.cache.get(key);
@@ -249,81 +587,7 @@ export class FakeStore implements Store {
   }
   async cachePut(key: string, value: string, ttlSeconds: number): Promise<void> {
     await this.enter('cachePut');
-    this.cache.set(key, { value, expiresAt: this.nowSeconds() + ttlSeconds });
+    this.cache.set(key, { value, expiresAt: expiryOf(this.nowSeconds(), ttlSeconds) });
     await this.leave();
-  }
-
-  // Not used by the HTTP handlers ---------------------------------------------------------
-  private unsupported(name: string): never {
-    throw new Error(`FakeStore.${name} is not implemented`);
-  }
-  putApproval(): Promise<void> {
-    return this.unsupported('putApproval');
-  }
-  releaseLease(): Promise<void> {
-    return this.unsupported('releaseLease');
-  }
-  markTurnSettled(): Promise<void> {
-    return this.unsupported('markTurnSettled');
-  }
-  forgetSettlement(): Promise<void> {
-    return this.unsupported('forgetSettlement');
-  }
-  claimLease(): Promise<boolean> {
-    return this.unsupported('claimLease');
-  }
-  getConversationWithTurns(): Promise<never> {
-    return this.unsupported('getConversationWithTurns');
-  }
-  getApproval(): Promise<undefined> {
-    return this.unsupported('getApproval');
-  }
-  decideApproval(): Promise<boolean> {
-    return this.unsupported('decideApproval');
-  }
-  /** The fake holds no approvals (putApproval is unsupported), so every run has none. */
-  async listApprovalsForRun(): Promise<never[]> {
-    await this.enter('listApprovalsForRun');
-    await this.leave();
-    return [];
-  }
-  putApiKey(): Promise<void> {
-    return this.unsupported('putApiKey');
-  }
-  getApiKey(): Promise<undefined> {
-    return this.unsupported('getApiKey');
-  }
-  putConversation(): Promise<void> {
-    return this.unsupported('putConversation');
-  }
-  putTurn(): Promise<{ first: boolean }> {
-    return this.unsupported('putTurn');
-  }
-  getTurn(): Promise<undefined> {
-    return this.unsupported('getTurn');
-  }
-  recordLlmCall(): Promise<void> {
-    return this.unsupported('recordLlmCall');
-  }
-  listLedger(): Promise<never[]> {
-    return this.unsupported('listLedger');
-  }
-  reserveBudget(): Promise<boolean> {
-    return this.unsupported('reserveBudget');
-  }
-  settleBudget(): Promise<void> {
-    return this.unsupported('settleBudget');
-  }
-  getBudget(): Promise<undefined> {
-    return this.unsupported('getBudget');
-  }
-  putWorkspaceFile(): Promise<void> {
-    return this.unsupported('putWorkspaceFile');
-  }
-  getWorkspaceFile(): Promise<undefined> {
-    return this.unsupported('getWorkspaceFile');
-  }
-  listWorkspaceFiles(): Promise<never[]> {
-    return this.unsupported('listWorkspaceFiles');
   }
 }

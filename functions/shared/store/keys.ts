@@ -32,7 +32,8 @@
  *
  * Under pk=RUN#<id> the sort keys order as APPROVAL# < BUDGET < CALL# < EVT# < RUN, so only the
  * events and the run item fall between "EVT#" and "RUN". The approval items there are copies for
- * the listing; the APPROVAL#<id> item decides (store/dynamo-store.ts documents each request).
+ * the listing; the APPROVAL#<id> item decides. Each slice file (runs.ts, events.ts, ...) documents
+ * the requests of its operations.
  */
 
 import { canonicalRepo } from '../domain/run';

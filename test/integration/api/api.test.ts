@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiHarness, startApiHarness } from './support';
 
-// Real HTTP → local API Gateway (/v1/{proxy+}) → API handler → DynamoStore on dynalite.
+// Real HTTP → local API Gateway (/v1/{proxy+}) → API handler → the DynamoDB store on dynalite.
 let api: ApiHarness;
 let writer: string; // runs:read + runs:write on acme/*
 let reader: string; // runs:read on acme/*

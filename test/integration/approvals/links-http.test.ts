@@ -22,7 +22,7 @@ import {
 } from '../../unit/approvals/support';
 import { createApprovalsHandler } from '../../../functions/approvals/app';
 
-// Real HTTP → local API Gateway → approvals handler → DynamoStore on dynalite, with a recording
+// Real HTTP → local API Gateway → approvals handler → the DynamoDB store on dynalite, with a recording
 // Workflow (the Step Functions stand-in) and the stage runner's requestApproval creating the links.
 let dynamo: TestDynamo;
 let gateway: Gateway;

@@ -1,3 +1,4 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLlmDlqHandler } from '../../../functions/llm-dlq/app';
@@ -11,7 +12,8 @@ import {
   RetryLater,
 } from '../../../functions/llm-worker/turn';
 import { releaseTurnReservation, reservationId } from '../../../functions/shared/llm-lease';
-import { monthlyBudgetAccount } from '../../../functions/shared/store/keys';
+import { BudgetItem } from '../../../functions/shared/store/budget';
+import { keys, monthlyBudgetAccount } from '../../../functions/shared/store/keys';
 import { ModelPacer, notBeforeKey } from '../../../functions/llm-worker/pacing';
 import { LlmError } from '../../../functions/shared/errors';
 import type {
@@ -112,6 +114,13 @@ beforeAll(async () => {
 afterAll(async () => {
   await db?.close();
 });
+
+/** A budget account's item as stored, with its reservation and settlement markers. */
+const budgetItem = async (account: string) => {
+  const item = (await db.doc.send(new GetCommand({ TableName: db.tableName, Key: keys.runBudget(account) })))
+    .Item;
+  return item ? BudgetItem.parse(item) : undefined;
+};
 
 interface Fixture {
   deps: LlmWorkerDeps;
@@ -409,20 +418,16 @@ describe('LLM worker', () => {
       const g = await fixture([toolUse], { monthlyBudget: { repo, limitUsd: 100 } });
       await processLlmMessage(g.deps, g.message, delivery());
       expect(g.workflow.successes).toHaveLength(1);
-      const runItem = await (
-        db.store as unknown as { getBudgetItem(id: string): Promise<{ settled: object }> }
-      ).getBudgetItem(g.message.runId);
-      expect(Object.keys(runItem.settled)).toEqual([]);
+      const runItem = await budgetItem(g.message.runId);
+      expect(Object.keys(runItem?.settled ?? {})).toEqual([]);
       // A redelivery after the answer settles nothing twice.
       await processLlmMessage(g.deps, g.message, delivery(2));
       expect((await db.store.getBudget(g.message.runId))?.spentUsd).toBeCloseTo(0.006, 6);
     }
     const account = monthlyBudgetAccount(repo, db.clock.now());
-    const monthItem = await (
-      db.store as unknown as { getBudgetItem(id: string): Promise<{ settled: object; reservations: object }> }
-    ).getBudgetItem(account);
-    expect(Object.keys(monthItem.settled)).toEqual([]);
-    expect(Object.keys(monthItem.reservations)).toEqual([]);
+    const monthItem = await budgetItem(account);
+    expect(Object.keys(monthItem?.settled ?? {})).toEqual([]);
+    expect(Object.keys(monthItem?.reservations ?? {})).toEqual([]);
     expect((await db.store.getBudget(account))?.spentUsd).toBeCloseTo(0.018, 6);
   });
 

@@ -2,7 +2,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NotFoundError, ValidationError } from '../../../functions/shared/errors';
 import type { LedgerEntry } from '../../../functions/shared/ports';
-import { MAX_WORKSPACE_FILE_BYTES } from '../../../functions/shared/store/dynamo-store';
+import { MAX_WORKSPACE_FILE_BYTES } from '../../../functions/shared/store/workspace';
 import { keys } from '../../../functions/shared/store/keys';
 import { startTestDynamo, type TestDynamo } from '../../support/dynamodb';
 import { makeRun, newRunId } from './fixtures';

@@ -16,7 +16,7 @@ import {
   TEST_SECRET,
 } from '../../unit/webhook/helpers';
 
-// Real HTTP → local API Gateway → webhook handler → DynamoStore on dynalite.
+// Real HTTP → local API Gateway → webhook handler → the DynamoDB store on dynalite.
 let dynamo: TestDynamo;
 let gateway: Gateway;
 const workflow = new FakeWorkflow();

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { authenticate, checkNewApiKey, createApiKey, hashApiKey } from '../../../functions/api/auth';
-import type { ApiKeyRecord, Store } from '../../../functions/shared/ports';
+import type { ApiKeyRecord, ApiKeyStore } from '../../../functions/shared/ports';
 
 /** Only the two key methods; a Map keyed by hash, like the table. */
 function keyStore() {
   const keys = new Map<string, ApiKeyRecord>();
-  const store = {
+  const store: ApiKeyStore = {
     putApiKey: async (record: ApiKeyRecord) => void keys.set(record.keyHash, structuredClone(record)),
     getApiKey: async (hash: string) => keys.get(hash),
-  } as unknown as Store;
+  };
   return { keys, store };
 }
 

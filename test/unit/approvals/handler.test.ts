@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { approvalKey, csrfHashOf, formToken, signLink } from '../../../functions/shared/approval-links';
 import type { Run } from '../../../functions/shared/domain/run';
 import { NoApprovers, requestApproval } from '../../../functions/stages/approval';
+import type { FakeStore } from '../../support/fake-store';
 import {
-  type ApprovalFakeStore,
   approvalEvent,
   formOf,
   HEAD_SHA,
@@ -23,7 +23,7 @@ const tamper = (token: string): string =>
 
 async function waitingRun(options: { contract?: ReturnType<typeof runContract>; run?: Partial<Run> } = {}) {
   const world = makeWorld();
-  const store = world.store as ApprovalFakeStore;
+  const store = world.store as FakeStore;
   const run = reviewedRun(options.run, options.contract);
   await store.createRun(run);
   world.workflow.liveTokens.add(TASK_TOKEN);

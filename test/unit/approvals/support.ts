@@ -4,7 +4,6 @@ import { type ApprovalsDeps, createApprovalsHandler } from '../../../functions/a
 import { parseModelConfig } from '../../../functions/shared/domain/models';
 import type { Run } from '../../../functions/shared/domain/run';
 import type {
-  ApprovalRecord,
   Clock,
   GitHub,
   Ids,
@@ -17,7 +16,6 @@ import type {
   StartRunResult,
   Store,
   Workflow,
-  WorkspaceFile,
 } from '../../../functions/shared/ports';
 import { contractOf, type RunContract, repoOf } from '../../../functions/shared/run-contract';
 import type { StageDeps } from '../../../functions/stages/deps';
@@ -44,67 +42,6 @@ export class MutableClock implements MovableClock {
   }
   advance(ms: number): void {
     this.current += ms;
-  }
-}
-
-const APPROVAL_WRITES = new Set(['putApproval', 'decideApproval', 'putWorkspaceFile']);
-
-/** FakeStore plus the approval and workspace methods, with DynamoStore's conditions. */
-export class ApprovalFakeStore extends FakeStore {
-  readonly approvals = new Map<string, ApprovalRecord>();
-  readonly workspace = new Map<string, WorkspaceFile[]>();
-
-  constructor(private readonly testClock: Clock) {
-    super(testClock);
-    // FakeStore declares these as parameterless stubs that throw; install the real ones per instance.
-    const store = this as unknown as Store;
-    store.putApproval = (record) => this.putApprovalImpl(record);
-    store.getApproval = (approvalId) => this.getApprovalImpl(approvalId);
-    store.decideApproval = (approvalId, update) => this.decideApprovalImpl(approvalId, update);
-    store.listApprovalsForRun = (runId) => this.listApprovalsImpl(runId);
-    store.putWorkspaceFile = (runId, file) => this.putWorkspaceFileImpl(runId, file);
-    store.listWorkspaceFiles = (runId) => this.listWorkspaceFilesImpl(runId);
-  }
-  override get writes(): string[] {
-    return [...super.writes, ...this.calls.filter((name) => APPROVAL_WRITES.has(name))];
-  }
-  private async tick(method: string): Promise<void> {
-    this.calls.push(method);
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
-  private async putApprovalImpl(record: ApprovalRecord): Promise<void> {
-    await this.tick('putApproval');
-    if (this.approvals.has(record.approvalId)) throw new Error('approval exists');
-    this.approvals.set(record.approvalId, structuredClone(record));
-  }
-  private async getApprovalImpl(approvalId: string): Promise<ApprovalRecord | undefined> {
-    await this.tick('getApproval');
-    const record = this.approvals.get(approvalId);
-    return record ? structuredClone(record) : undefined;
-  }
-  private async decideApprovalImpl(
-    approvalId: string,
-    update: Pick<ApprovalRecord, 'state' | 'decidedAt' | 'comment' | 'userAgent'>,
-  ): Promise<boolean> {
-    await this.tick('decideApproval');
-    const record = this.approvals.get(approvalId);
-    if (record?.state !== 'PENDING' || record.expiresAt <= Math.floor(this.testClock.now() / 1000))
-      return false;
-    this.approvals.set(approvalId, { ...record, ...update });
-    return true;
-  }
-  private async listApprovalsImpl(runId: string): Promise<ApprovalRecord[]> {
-    await this.tick('listApprovalsForRun');
-    return [...this.approvals.values()].filter((r) => r.runId === runId).map((r) => structuredClone(r));
-  }
-  private async putWorkspaceFileImpl(runId: string, file: WorkspaceFile): Promise<void> {
-    await this.tick('putWorkspaceFile');
-    const files = (this.workspace.get(runId) ?? []).filter((f) => f.path !== file.path);
-    this.workspace.set(runId, [...files, file]);
-  }
-  private async listWorkspaceFilesImpl(runId: string): Promise<WorkspaceFile[]> {
-    await this.tick('listWorkspaceFiles');
-    return structuredClone(this.workspace.get(runId) ?? []);
   }
 }
 
@@ -277,7 +214,7 @@ export function makeWorld(
   options: { store?: Store; clock?: MovableClock; ids?: Ids; mailer?: Mailer } = {},
 ): World {
   const clock = options.clock ?? new MutableClock();
-  const store = options.store ?? new ApprovalFakeStore(clock);
+  const store = options.store ?? new FakeStore(clock);
   const github = new ApprovalGitHub();
   const workflow = new RecordingWorkflow();
   const mailer = new CapturingMailer();

@@ -10,7 +10,7 @@ import {
   type ToolContext,
   truncate,
 } from '../../../functions/stages/tools';
-import type { GitHub, Store, WorkspaceFile } from '../../../functions/shared/ports';
+import type { GitHub, WorkspaceFile, WorkspaceStore } from '../../../functions/shared/ports';
 
 /** The repository at the base SHA plus an in-memory overlay: just what the tools touch. */
 function context(base: Record<string, string>) {
@@ -20,13 +20,13 @@ function context(base: Record<string, string>) {
     getFile: async (_repo: unknown, path: string) =>
       base[path] === undefined ? undefined : { content: base[path]!, sha: 'x' },
   } as unknown as GitHub;
-  const store = {
+  const store: WorkspaceStore = {
     listWorkspaceFiles: async () => [...overlay.values()],
     getWorkspaceFile: async (_run: string, path: string) => overlay.get(path),
     putWorkspaceFile: async (_run: string, file: WorkspaceFile) => {
       overlay.set(file.path, file);
     },
-  } as unknown as Store;
+  };
   const ctx: ToolContext = {
     github,
     store,

@@ -1,0 +1,128 @@
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import * as z from 'zod';
+import { keys } from './keys';
+import { isConditionFailed, type Table } from './table';
+
+/** A conversation's stable prefix, written once when an agent loop starts. */
+export const ConversationMeta = z.object({
+  conversationId: z.string().min(1),
+  runId: z.string(),
+  stage: z.string(),
+  modelAlias: z.enum(['planner', 'coder', 'reviewer', 'fast']),
+  system: z.string(),
+  tools: z.array(
+    z.object({ name: z.string(), description: z.string(), input_schema: z.record(z.string(), z.unknown()) }),
+  ),
+  maxTokens: z.number().int().positive(),
+  /** Model ids for the alias, resolved by the stage runner from the repo's contract: first is preferred. */
+  models: z.array(z.string()),
+  /** The run's budget in USD; the worker reserves against it before every call. */
+  budgetUsd: z.number().nonnegative(),
+  /** The repo's monthly cap, if its contract sets one: reserved too, per calendar month (UTC). */
+  monthlyBudget: z.object({ repo: z.string(), limitUsd: z.number().positive() }).optional(),
+  createdAt: z.string(),
+});
+export type ConversationMeta = z.infer<typeof ConversationMeta>;
+
+/** One message of an LLM conversation, stored turn by turn. */
+export const ConversationTurn = z.object({
+  conversationId: z.string().min(1),
+  turn: z.number().int().nonnegative(),
+  runId: z.string(),
+  stage: z.string(),
+  role: z.enum(['user', 'assistant']),
+  /** Anthropic content blocks; large tool outputs truncated with a marker before storing. */
+  content: z.custom<unknown>(() => true),
+  model: z.string().optional(),
+  stopReason: z.string().optional(),
+  usage: z.record(z.string(), z.number()).optional(),
+  costUsd: z.number().optional(),
+  /** On a tool-result turn: what the stage runner decided from it (lets a retried step answer alike). */
+  outcome: z.string().optional(),
+  /** Set once the turn's cost is settled on every budget account (see BudgetStore.forgetSettlement). */
+  settled: z.boolean().optional(),
+  createdAt: z.string(),
+});
+export type ConversationTurn = z.infer<typeof ConversationTurn>;
+
+export interface ConversationStore {
+  putConversation(meta: ConversationMeta): Promise<void>;
+  /** One Query of the conversation's partition: its meta and every turn, in order. */
+  getConversationWithTurns(
+    conversationId: string,
+  ): Promise<{ meta?: ConversationMeta; turns: ConversationTurn[] }>;
+  putTurn(turn: ConversationTurn): Promise<{ first: boolean; existing?: ConversationTurn }>;
+  /** UpdateItem: the turn's cost is settled on every budget account. */
+  markTurnSettled(conversationId: string, turn: number): Promise<void>;
+  getTurn(conversationId: string, turn: number): Promise<ConversationTurn | undefined>;
+}
+
+export function dynamoConversations(t: Table): ConversationStore {
+  return {
+    /** PutItem CONV#<id>/META if attribute_not_exists(pk): written once, a retried start keeps it. */
+    async putConversation(meta) {
+      const parsed = ConversationMeta.parse(meta);
+      try {
+        await t.put({ ...keys.conversation(parsed.conversationId), ...parsed }, 'attribute_not_exists(pk)');
+      } catch (error) {
+        if (!isConditionFailed(error)) throw error;
+      }
+    },
+
+    /** Query pk=CONV#<id> (META sorts before TURN#), ascending, all pages (bounded): one request per page. */
+    async getConversationWithTurns(conversationId) {
+      const conversation = keys.conversation(conversationId);
+      let meta: ConversationMeta | undefined;
+      const turns: ConversationTurn[] = [];
+      const items = await t.queryEvery({
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': conversation.pk },
+      });
+      for (const item of items) {
+        if (item.sk === conversation.sk) meta = ConversationMeta.parse(item);
+        else if (typeof item.sk === 'string' && item.sk.startsWith(keys.turnPrefix)) {
+          turns.push(ConversationTurn.parse(item));
+        }
+      }
+      return { ...(meta ? { meta } : {}), turns };
+    },
+
+    /** PutItem CONV#<id>/TURN#<n> if attribute_not_exists(pk): first writer wins, others get it. */
+    async putTurn(turn) {
+      const parsed = ConversationTurn.parse(turn);
+      const key = keys.turn(parsed.conversationId, parsed.turn);
+      try {
+        await t.put({ ...key, ...parsed }, 'attribute_not_exists(pk)');
+        return { first: true };
+      } catch (error) {
+        if (!isConditionFailed(error)) throw error;
+      }
+      const existing = await t.get(key);
+      return { first: false, existing: existing ? ConversationTurn.parse(existing) : undefined };
+    },
+
+    /** UpdateItem CONV#<id>/TURN#<n> SET settled = true if the turn exists. */
+    async markTurnSettled(conversationId, turn) {
+      try {
+        await t.doc.send(
+          new UpdateCommand({
+            TableName: t.name,
+            Key: keys.turn(conversationId, turn),
+            UpdateExpression: 'SET #settled = :true',
+            ConditionExpression: 'attribute_exists(pk)',
+            ExpressionAttributeNames: { '#settled': 'settled' },
+            ExpressionAttributeValues: { ':true': true },
+          }),
+        );
+      } catch (error) {
+        if (!isConditionFailed(error)) throw error;
+      }
+    },
+
+    /** GetItem CONV#<id>/TURN#<n>. */
+    async getTurn(conversationId, turn) {
+      const item = await t.get(keys.turn(conversationId, turn));
+      return item ? ConversationTurn.parse(item) : undefined;
+    },
+  };
+}

@@ -1,0 +1,93 @@
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import * as z from 'zod';
+import { NotFoundError } from '../errors';
+import { keys } from './keys';
+import { Expression, isConditionFailed, type Table } from './table';
+
+/** One model call as billed: the ledger's source of truth (one item per conversation turn). */
+export const LedgerEntry = z.object({
+  runId: z.string(),
+  stage: z.string(),
+  conversationId: z.string(),
+  turn: z.number().int().nonnegative(),
+  model: z.string(),
+  inputTokens: z.number().int().nonnegative(),
+  outputTokens: z.number().int().nonnegative(),
+  cacheReadTokens: z.number().int().nonnegative(),
+  cacheWriteTokens: z.number().int().nonnegative(),
+  /** The cache writes split by lifetime (they are priced differently); they sum to cacheWriteTokens. */
+  cacheWrite5mTokens: z.number().int().nonnegative().optional(),
+  cacheWrite1hTokens: z.number().int().nonnegative().optional(),
+  costUsd: z.number().nonnegative(),
+  latencyMs: z.number().nonnegative(),
+  at: z.string(),
+});
+export type LedgerEntry = z.infer<typeof LedgerEntry>;
+
+export interface LedgerStore {
+  /**
+   * Exactly once per (conversationId, turn): a conditional put of the ledger entry and a
+   * conditional ADD to the run's totals (guarded by a set of applied call keys on the run item,
+   * without bumping `version`). Safe to call again after a crash between the two.
+   */
+  recordLlmCall(entry: LedgerEntry): Promise<void>;
+  listLedger(runId: string): Promise<LedgerEntry[]>;
+}
+
+export function dynamoLedger(t: Table): LedgerStore {
+  return {
+    /**
+     * 1. PutItem RUN#<id>/CALL#<conv>#<turn> if attribute_not_exists(pk) (a repeat is ignored);
+     * 2. UpdateItem RUN#<id>/RUN if NOT contains(appliedCalls, "<conv>#<turn>"): SET ledger.* =
+     *    ledger.* + the entry's counts, ADD the call key to appliedCalls; version is untouched.
+     * Each step is idempotent on its own, so calling again after a crash between them is safe.
+     */
+    async recordLlmCall(entry) {
+      const parsed = LedgerEntry.parse(entry);
+      try {
+        await t.put(
+          { ...keys.runLedger(parsed.runId, parsed.conversationId, parsed.turn), ...parsed },
+          'attribute_not_exists(pk)',
+        );
+      } catch (error) {
+        if (!isConditionFailed(error)) throw error;
+      }
+      const expr = new Expression();
+      const ledger = expr.name('ledger');
+      const add = (field: string, amount: number) => {
+        const path = `${ledger}.${expr.name(field)}`;
+        return `${path} = ${path} + ${expr.value(amount)}`;
+      };
+      const applied = expr.name('appliedCalls');
+      const callKey = `${parsed.conversationId}#${parsed.turn}`;
+      try {
+        await t.doc.send(
+          new UpdateCommand({
+            TableName: t.name,
+            Key: keys.run(parsed.runId),
+            UpdateExpression: `SET ${[
+              add('llmCalls', 1),
+              add('inputTokens', parsed.inputTokens),
+              add('outputTokens', parsed.outputTokens),
+              add('cacheReadTokens', parsed.cacheReadTokens),
+              add('cacheWriteTokens', parsed.cacheWriteTokens),
+              add('costUsd', parsed.costUsd),
+            ].join(', ')} ADD ${applied} ${expr.value(new Set([callKey]))}`,
+            ConditionExpression: `attribute_exists(pk) AND NOT contains(${applied}, ${expr.value(callKey)})`,
+            ...expr.attributes,
+          }),
+        );
+      } catch (error) {
+        if (!isConditionFailed(error)) throw error;
+        if (!(await t.get(keys.run(parsed.runId)))) throw new NotFoundError(`run ${parsed.runId}`);
+        // Already applied: the totals count this call once.
+      }
+    },
+
+    /** Query pk=RUN#<id> begins_with(sk, "CALL#") (all pages, bounded). */
+    async listLedger(runId) {
+      const items = await t.queryAll(keys.run(runId).pk, keys.runLedgerPrefix);
+      return items.map((i) => LedgerEntry.parse(i));
+    },
+  };
+}
