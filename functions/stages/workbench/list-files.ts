@@ -5,9 +5,9 @@ import type { Snapshot } from './view';
 /**
  * list_files: the files under a directory (default the root) as an indented tree, directories
  * first, each file with its size and each directory with its file count and total size; files
- * with pending changes are marked [new] or [modified]. Over MAX_LIST_ENTRIES entries, deeper
- * directories are collapsed into their summary line; if even the first level is too long, the
- * listing is cut. Either way a note says so.
+ * with pending changes are marked [new] or [modified]. Over MAX_LIST_ENTRIES entries, the
+ * directories that do not fit are shown as their summary line only, marked [not expanded]; if
+ * even the first level is too long, the listing is cut. Either way a note says so.
  */
 
 export const MAX_LIST_ENTRIES = 1000;
@@ -55,54 +55,55 @@ export function listFiles(snapshot: Snapshot, input: ListFilesInput): string {
     node.files = 1;
   }
 
-  // The deepest level whose listing fits; deeper directories show as their summary line.
-  const perDepth: number[] = [];
-  const tally = (node: Node, depth: number) => {
-    for (const child of node.children.values()) {
-      perDepth[depth] = (perDepth[depth] ?? 0) + 1;
-      if (child.dir) tally(child, depth + 1);
-    }
-  };
-  tally(root, 0);
-  let maxDepth = 0;
-  for (let total = 0; maxDepth < perDepth.length; maxDepth++) {
-    total += perDepth[maxDepth] ?? 0;
-    if (total > MAX_LIST_ENTRIES) break;
+  // Breadth first, a directory is expanded while its entries fit the budget; a directory too
+  // big to fit stays one summary line, and smaller ones after it may still be expanded.
+  const expanded = new Set<Node>([root]);
+  let used = root.children.size;
+  const queue = sorted(root).filter((child) => child.dir);
+  for (let next = queue.shift(); next; next = queue.shift()) {
+    if (used + next.children.size > MAX_LIST_ENTRIES) continue;
+    expanded.add(next);
+    used += next.children.size;
+    queue.push(...sorted(next).filter((child) => child.dir));
   }
-  const depthLimit = Math.max(maxDepth, 1);
 
   const lines = [`${root.name}/  (${plural(root.files, 'file')}, ${formatBytes(root.size)})`];
   let cut = false;
+  let collapsed = 0;
   const emit = (node: Node, depth: number) => {
-    const children = [...node.children.values()].sort((a, b) =>
-      a.dir === b.dir ? (a.name < b.name ? -1 : 1) : a.dir ? -1 : 1,
-    );
-    for (const child of children) {
+    for (const child of sorted(node)) {
       if (lines.length > MAX_LIST_ENTRIES) {
         cut = true;
         return;
       }
       const indent = '  '.repeat(depth + 1);
       if (child.dir) {
-        lines.push(`${indent}${child.name}/  (${plural(child.files, 'file')}, ${formatBytes(child.size)})`);
-        if (depth + 1 < depthLimit) emit(child, depth + 1);
+        const open = expanded.has(child);
+        if (!open) collapsed++;
+        lines.push(
+          `${indent}${child.name}/  (${plural(child.files, 'file')}, ${formatBytes(child.size)})${open ? '' : ' [not expanded]'}`,
+        );
+        if (open) emit(child, depth + 1);
       } else {
         lines.push(`${indent}${child.name}  (${formatBytes(child.size)})${changeMark(snapshot, child.path)}`);
       }
     }
   };
   emit(root, 0);
-  const entries = perDepth.reduce((sum, count) => sum + count, 0);
   if (cut) {
     lines.push(`[listing cut at ${MAX_LIST_ENTRIES} entries; use glob or list_files with a narrower path]`);
-  } else if (depthLimit < perDepth.length) {
+  } else if (collapsed > 0) {
     lines.push(
-      `[${entries} entries in all: directories below depth ${depthLimit} are shown collapsed; ` +
-        'call list_files with path set to one of them to see inside]',
+      `[${plural(collapsed, 'directory', 'directories')} not expanded, to keep the listing within ` +
+        `${MAX_LIST_ENTRIES} entries: call list_files with path set to one to see inside]`,
     );
   }
   return lines.join('\n');
 }
+
+/** Directories first, then files, each by name. */
+const sorted = (node: Node): Node[] =>
+  [...node.children.values()].sort((a, b) => (a.dir === b.dir ? (a.name < b.name ? -1 : 1) : a.dir ? -1 : 1));
 
 const newNode = (name: string, path: string, dir: boolean): Node => ({
   name,
