@@ -63,10 +63,15 @@ function fileDiff(path: string, before: string | undefined, after: string | unde
   header.push(after === undefined ? '+++ /dev/null' : `+++ b/${path}`);
   const oldText = before ?? '';
   const newText = after ?? '';
-  const patch = structuredPatch(`a/${path}`, `b/${path}`, oldText, newText, undefined, undefined, {
-    context: CONTEXT_LINES,
-    timeout: DIFF_TIMEOUT_MS,
-  });
+  // New and deleted files are one hunk (jsdiff 5 wrongly marks a deleted file's last line as
+  // having no newline); so is a rewrite too big to diff in time.
+  const patch =
+    before === undefined || after === undefined
+      ? undefined
+      : structuredPatch(`a/${path}`, `b/${path}`, oldText, newText, undefined, undefined, {
+          context: CONTEXT_LINES,
+          timeout: DIFF_TIMEOUT_MS,
+        });
   const hunks = patch?.hunks ?? [wholeFileHunk(oldText, newText)];
   return [...header, ...hunks.flatMap(hunkLines)].join('\n');
 }
@@ -79,14 +84,22 @@ function hunkLines(hunk: Hunk): string[] {
 }
 
 function wholeFileHunk(oldText: string, newText: string): Hunk {
-  const split = (text: string) => (text === '' ? [] : text.replace(/\n$/, '').split('\n'));
-  const oldLines = split(oldText);
-  const newLines = split(newText);
+  const side = (text: string, mark: string) => {
+    if (text === '') return [];
+    const lines = text
+      .replace(/\n$/, '')
+      .split('\n')
+      .map((line) => `${mark}${line}`);
+    return text.endsWith('\n') ? lines : [...lines, '\\ No newline at end of file'];
+  };
+  const removed = side(oldText, '-');
+  const added = side(newText, '+');
+  const count = (lines: string[]) => lines.filter((line) => !line.startsWith('\\')).length;
   return {
     oldStart: 1,
-    oldLines: oldLines.length,
+    oldLines: count(removed),
     newStart: 1,
-    newLines: newLines.length,
-    lines: [...oldLines.map((l) => `-${l}`), ...newLines.map((l) => `+${l}`)],
+    newLines: count(added),
+    lines: [...removed, ...added],
   };
 }
