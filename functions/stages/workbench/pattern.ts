@@ -12,6 +12,13 @@ export interface CompiledPattern {
   scan: RegExp;
   /** Tests one line. */
   line: RegExp;
+  /** Has a lookaround, which can see past a line's end in the whole text: candidates are re-tested. */
+  lookaround: boolean;
+  /**
+   * Has a negative lookaround, which can fail in the whole text where it holds in a line alone
+   * (`a(?![\s\S])` at a line's end): such patterns are tested line by line, slower but exact.
+   */
+  negative: boolean;
 }
 
 export function compilePattern(pattern: string, ignoreCase: boolean): CompiledPattern | { error: string } {
@@ -33,6 +40,8 @@ export function compilePattern(pattern: string, ignoreCase: boolean): CompiledPa
       return {
         scan: new RegExp(source, `gm${flags}${unicode}`),
         line: new RegExp(source, `m${flags}${unicode}`),
+        lookaround: /\(\?<?[=!]/.test(source),
+        negative: /\(\?<?!/.test(source),
       };
     } catch (error) {
       problem = (error as Error).message;
@@ -54,6 +63,14 @@ export function matchingLines(
 ): number[] {
   const found: number[] = [];
   const { scan, line: lineTest } = pattern;
+  if (pattern.negative) {
+    const lines = text.split('\n');
+    if (lines.at(-1) === '' && lines.length > 1) lines.pop();
+    for (let i = 0; i < lines.length && found.length < limit; i++) {
+      if (lineTest.test(lines[i] as string)) found.push(i + 1);
+    }
+    return found;
+  }
   let lineNo = 1;
   let lineStart = 0;
   scan.lastIndex = 0;
@@ -71,7 +88,7 @@ export function matchingLines(
     const end = text.indexOf('\n', lineStart);
     const lineEnd = end === -1 ? text.length : end;
     const confirmed =
-      candidate.index + candidate[0].length <= lineEnd && candidate.index >= lineStart && !hasLookaround(scan)
+      candidate.index + candidate[0].length <= lineEnd && !pattern.lookaround
         ? true
         : lineTest.test(text.slice(lineStart, lineEnd));
     if (confirmed) found.push(lineNo);
@@ -81,16 +98,4 @@ export function matchingLines(
     scan.lastIndex = lineStart;
   }
   return found;
-}
-
-const lookaround = new WeakMap<RegExp, boolean>();
-
-/** Lookarounds can see past a line's end in the whole text: such matches are re-tested per line. */
-function hasLookaround(re: RegExp): boolean {
-  let has = lookaround.get(re);
-  if (has === undefined) {
-    has = /\(\?<?[=!]/.test(re.source);
-    lookaround.set(re, has);
-  }
-  return has;
 }
