@@ -1,5 +1,6 @@
 import { type Dirent, lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { join, sep } from 'node:path';
+import { join, relative, sep } from 'node:path';
+import { isSecretPath } from './paths';
 import { bodyOfBytes, type FileBody, MAX_FILE_BYTES } from './text';
 
 /**
@@ -7,8 +8,9 @@ import { bodyOfBytes, type FileBody, MAX_FILE_BYTES } from './text';
  * tarball unpacked), never changed by the tools. On first use it is indexed once (paths, sizes)
  * and file bodies are cached in memory up to a byte budget, so repeated searches do not touch
  * the disk. Symbolic links are followed only to regular files inside the root; links that leave
- * the root, dangle or point at directories are recorded and never read. Nothing outside the
- * root is ever read: every read path comes from the index, which only holds files inside it.
+ * the root, dangle, or point at a directory or at a file holding secrets are recorded and never
+ * read. Nothing outside the root is ever read: every read path comes from the index, which only
+ * holds files inside it.
  *
  * Disk access is synchronous on purpose: for thousands of small local files the thread pool's
  * round trips cost more than the reads (5,000 files, 50 MB: about 100-250 ms synchronously,
@@ -101,7 +103,9 @@ function buildIndex(root: string): TreeIndex {
       return;
     }
     const target = statSync(real);
-    if (target.isFile()) files.set(path, { path, size: target.size, real });
+    if (target.isFile() && isSecretPath(relative(realRoot, real).split(sep).join('/'))) {
+      links.set(path, 'is a symbolic link to a file that holds secrets by convention');
+    } else if (target.isFile()) files.set(path, { path, size: target.size, real });
     else links.set(path, 'is a symbolic link to a directory (not followed)');
   };
 

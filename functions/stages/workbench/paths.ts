@@ -29,8 +29,8 @@ export function repoPath(raw: string, options: { allowRoot?: boolean } = {}): Pa
   }
   const problem = pathProblem(path);
   if (problem) return { error: `path ${shown} ${problem}` };
-  if (path === '.git' || path.startsWith('.git/')) {
-    return { error: `path ${shown} is inside .git, which is not part of the workspace` };
+  if (path.split('/').includes('.git')) {
+    return { error: `path ${shown} is inside a .git directory, which is not part of the workspace` };
   }
   return { path };
 }

@@ -19,7 +19,9 @@ beforeAll(async () => {
     '.git/config': '[core]\n',
     'vendor/.git': 'gitdir: ../.git/modules/vendor\n',
     'bin.dat': Buffer.from([1, 2, 0, 3]),
+    'conf/.env': 'TOKEN=abc\n',
   });
+  await symlink('conf/.env', join(root, 'settings.txt'));
   await symlink(join(outside, 'secret.txt'), join(root, 'abs-out.txt'));
   await symlink('../../' + outside.split('/').pop() + '/secret.txt', join(root, 'src/rel-out.txt'));
   await symlink('src/a.ts', join(root, 'alias.ts'));
@@ -36,7 +38,7 @@ afterAll(async () => {
 describe('BaseTree', () => {
   it('indexes regular files and links to files inside the root, sorted, without .git or special files', async () => {
     const index = await new BaseTree(root).index();
-    expect(index.paths).toEqual(['alias.ts', 'bin.dat', 'src/a.ts', 'src/b.ts']);
+    expect(index.paths).toEqual(['alias.ts', 'bin.dat', 'conf/.env', 'src/a.ts', 'src/b.ts']);
     expect(index.files.get('src/b.ts')?.size).toBe(3);
     expect(index.truncated).toBe(false);
   });
@@ -49,10 +51,12 @@ describe('BaseTree', () => {
       'src/rel-out.txt': 'is a symbolic link that points outside the workspace',
       'src-link': 'is a symbolic link to a directory (not followed)',
       'broken.txt': 'is a broken symbolic link',
+      'settings.txt': 'is a symbolic link to a file that holds secrets by convention',
     });
     expect(await tree.read('abs-out.txt')).toBeUndefined();
     expect(await tree.read('src/rel-out.txt')).toBeUndefined();
     expect(await tree.read('src-link/a.ts')).toBeUndefined();
+    expect(await tree.read('settings.txt')).toBeUndefined();
   });
 
   it('reads text and recognises binary files', async () => {

@@ -23,7 +23,8 @@ describe('repoPath', () => {
     ['..', 'outside the repository'],
     ['a\\b', 'backslashes'],
     ['a\u0000b', 'control characters'],
-    ['.git/config', 'inside .git'],
+    ['.git/config', 'inside a .git directory'],
+    ['vendor/lib/.git/hooks/pre-commit', 'inside a .git directory'],
     ['.', 'repository root'],
     ['', 'repository root'],
   ])('refuses %j', (raw, why) => {
