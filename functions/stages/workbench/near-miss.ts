@@ -9,6 +9,8 @@ import { splitLines } from './text';
  */
 
 const MAX_SCANNED_LINES = 50_000;
+/** Longer old_text is not compared line by line (that could take lines x lines steps). */
+const MAX_LOOSE_LINES = 200;
 const MIN_SIMILARITY = 0.5;
 const SHOWN_CANDIDATES = 3;
 
@@ -19,7 +21,7 @@ export function nearMissHint(text: string, oldText: string): string {
   while (wanted[0] === '') wanted.shift();
   if (wanted.length === 0) return 'old_text is only whitespace.';
 
-  const loose = looseMatch(fileLines.map(squash), wanted);
+  const loose = wanted.length <= MAX_LOOSE_LINES ? looseMatch(fileLines.map(squash), wanted) : undefined;
   if (loose !== undefined) {
     return (
       `It would match at line ${loose} if whitespace were ignored: copy the exact text from read_file, ` +

@@ -3,14 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  isErrorText,
+  MAX_OUTPUT_CHARS,
+  MemoryOverlay,
+  runWorkbenchTool,
   WORKBENCH_READ_TOOLS,
+  WORKBENCH_TOOL_NAMES,
   WORKBENCH_TOOLS,
   WORKBENCH_WRITE_TOOLS,
-} from '../../../../functions/stages/workbench/definitions';
-import { runWorkbenchTool, WORKBENCH_TOOL_NAMES } from '../../../../functions/stages/workbench/dispatch';
-import { isErrorText, MAX_OUTPUT_CHARS } from '../../../../functions/stages/workbench/output';
-import { MemoryOverlay } from '../../../../functions/stages/workbench/overlay';
-import { Workspace } from '../../../../functions/stages/workbench/workspace';
+  Workspace,
+} from '../../../../functions/stages/workbench';
 import { writeTree } from '../../../support/workbench-tree';
 
 let root: string;
