@@ -52,7 +52,7 @@ export async function grep(
   const scope = repoPath(input.path ?? '', { allowRoot: true });
   if ('error' in scope) return fail(scope.error);
   const dir = scope.path;
-  if (dir !== '' && isSecretPath(dir)) return fail(secretRefusal(dir));
+  if (snapshot.isFile(dir) && isSecretPath(dir)) return fail(secretRefusal(dir));
   if (!snapshot.isFile(dir) && !snapshot.isDirectory(dir)) {
     const link = snapshot.linkAbove(dir);
     return fail(link ? `${link.path} ${link.reason}` : `${dir}: no such file or directory`);

@@ -34,6 +34,7 @@ beforeAll(async () => {
     'many.txt': `${Array.from({ length: 300 }, (_, i) => `hit ${i}`).join('\n')}\n`,
     'redos.txt': `${'a'.repeat(5000)}!\n`,
     'crlf.txt': 'first\r\nTODO crlf\r\nlast\r\n',
+    'src/credentials/store.ts': 'export const store = "keychain";\n',
   });
   await symlink(join(outside, 'leak.ts'), join(root, 'leak.ts'));
   ws = Workspace.fromDirectory(root, overlay, { grepTimeoutMs: 300 });
@@ -82,6 +83,10 @@ describe('grep files_with_matches (the default)', () => {
       'lib/e.js',
       'package-lock.json',
     ]);
+  });
+
+  it('searches a directory whose name only looks like a secret file', async () => {
+    expect(await ws.grep({ pattern: 'keychain', path: 'src/credentials' })).toBe('src/credentials/store.ts');
   });
 
   it('searches vendored files when path points inside them', async () => {
