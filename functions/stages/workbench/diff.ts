@@ -1,4 +1,4 @@
-import { type Hunk, structuredPatch } from 'diff';
+import { type StructuredPatchHunk as Hunk, structuredPatch } from 'diff';
 import { fail, plural } from './output';
 import { isSecretPath, isUnder, repoPath } from './paths';
 import type { Snapshot } from './view';
@@ -63,7 +63,7 @@ function fileDiff(path: string, before: string | undefined, after: string | unde
   header.push(after === undefined ? '+++ /dev/null' : `+++ b/${path}`);
   const oldText = before ?? '';
   const newText = after ?? '';
-  // New and deleted files are one hunk (jsdiff 5 wrongly marks a deleted file's last line as
+  // New and deleted files are one hunk (jsdiff wrongly marks a deleted file's last line as
   // having no newline); so is a rewrite too big to diff in time.
   const patch =
     before === undefined || after === undefined
