@@ -8,7 +8,7 @@ import {
   parseApprovers,
   systemClock,
 } from '../shared/runtime';
-import type { ApprovalsDeps } from './app';
+import type { ApprovalsDeps } from './context';
 
 /** Real ports for the approvals handler (Lambda's handler.ts and the embedded stack both use it). */
 export function approvalsDeps(config: Env): ApprovalsDeps {
