@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { monotonicFactory } from 'ulid';
 import { type ApprovalsDeps, createApprovalsHandler } from '../../../functions/approvals/app';
+import { approvalKey, csrfHashOf, formToken, signLink } from '../../../functions/shared/approval-links';
 import { parseModelConfig } from '../../../functions/shared/domain/models';
 import type { Run } from '../../../functions/shared/domain/run';
 import type {
@@ -316,6 +317,39 @@ export function makeWorld(
     settings: { approvalKeySecretId: KEY_SECRET_ID, defaultApprovers: [] },
   };
   return { clock, store, github, workflow, mailer, stageDeps, approvalsDeps };
+}
+
+/**
+ * An approval record as the approval stage stores it, signed with SIGNING_KEY, with its link token
+ * and the form tokens of its confirmation page.
+ */
+export function signedApproval(overrides: Partial<ApprovalRecord> = {}) {
+  const key = approvalKey(SIGNING_KEY);
+  const claims = {
+    approvalId: 'aliceAliceAliceAlice00',
+    runId: '01JABCDEFGHJKMNPQRSTVWXYZ0',
+    approver: 'alice',
+    headSha: HEAD_SHA,
+    expiresAt: Math.floor(Date.parse('2025-03-02T12:00:00Z') / 1000),
+    ...overrides,
+  };
+  const token = signLink(key, claims);
+  const record: ApprovalRecord = {
+    email: `${claims.approver}@example.test`,
+    state: 'PENDING',
+    csrfHash: csrfHashOf(key, claims.approvalId, token),
+    ...claims,
+    ...overrides,
+  };
+  return {
+    key,
+    record,
+    token,
+    csrf: {
+      approve: formToken(key, claims.approvalId, token, 'approve'),
+      reject: formToken(key, claims.approvalId, token, 'reject'),
+    },
+  };
 }
 
 /** The approve/reject links of an email's text part. */
