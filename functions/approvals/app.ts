@@ -2,20 +2,20 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { APPROVAL_ID } from '../shared/approval-links';
 import { type HttpResult, requestIdOf } from '../shared/http';
 import { metrics, withHttpMiddleware } from '../shared/middleware';
-import type { ApprovalsDeps } from './context';
+import type { ApprovalsPorts } from './context';
 import { submitDecision } from './decide';
 import { htmlResponse, refusalPage } from './pages';
 import { refusalResponse } from './refusals';
 import { showDecisionForm } from './show';
 
-export type { ApprovalsDeps, ApprovalsSettings } from './context';
+export type { ApprovalsPorts, ApprovalsSettings } from './context';
 
 /**
  * GET|HEAD /approvals/{id}?t=…&d=…  renders a confirmation page and writes nothing (mail scanners
  * follow links); POST /approvals/{id} performs the decision once. Every refusal is a page with a
  * 4xx, audited on POST, and never touches the task token. docs/decisions/0002-approval-links.md.
  */
-export function createApprovalsHandler(ports: ApprovalsDeps) {
+export function createApprovalsHandler(ports: ApprovalsPorts) {
   const handler = withHttpMiddleware((event) => handleApproval(ports, event));
   return handler as unknown as (
     event: APIGatewayProxyEventV2,
@@ -23,7 +23,7 @@ export function createApprovalsHandler(ports: ApprovalsDeps) {
   ) => Promise<APIGatewayProxyStructuredResultV2>;
 }
 
-async function handleApproval(ports: ApprovalsDeps, event: APIGatewayProxyEventV2): Promise<HttpResult> {
+async function handleApproval(ports: ApprovalsPorts, event: APIGatewayProxyEventV2): Promise<HttpResult> {
   const requestId = requestIdOf(event);
   const method = (event.requestContext?.http?.method ?? 'GET').toUpperCase();
   const headOnly = method === 'HEAD';

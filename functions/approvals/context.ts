@@ -9,7 +9,7 @@ export interface ApprovalsSettings {
   maxBodyBytes?: number;
 }
 
-export interface ApprovalsDeps {
+export interface ApprovalsPorts {
   store: Store;
   github: GitHub;
   workflow: Workflow;
@@ -20,6 +20,6 @@ export interface ApprovalsDeps {
 }
 
 /** The key that signs links and forms, derived from the secret (read through the cache of `secrets`). */
-export async function signingKeyOf(ports: Pick<ApprovalsDeps, 'secrets' | 'settings'>): Promise<Buffer> {
+export async function signingKeyOf(ports: Pick<ApprovalsPorts, 'secrets' | 'settings'>): Promise<Buffer> {
   return approvalKey(await ports.secrets.get(ports.settings.approvalKeySecretId));
 }

@@ -3,7 +3,7 @@ import { type HttpResult, header, rawBody, rawBodyLength } from '../shared/http'
 import { metrics } from '../shared/middleware';
 import type { PendingWait } from '../shared/ports';
 import { repoOf } from '../shared/run-contract';
-import { type ApprovalsDeps, signingKeyOf } from './context';
+import { type ApprovalsPorts, signingKeyOf } from './context';
 import { deliverDecision } from './deliver';
 import { announceDecision, audit, supersedeOthers } from './follow-up';
 import { readDecisionForm } from './form';
@@ -22,7 +22,7 @@ const MAX_USER_AGENT_CHARS = 500;
  * the run told. Every refusal is audited and leaves the task token alone.
  */
 export async function submitDecision(
-  ports: ApprovalsDeps,
+  ports: ApprovalsPorts,
   event: APIGatewayProxyEventV2,
   approvalId: string,
   requestId: string,

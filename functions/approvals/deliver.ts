@@ -1,7 +1,7 @@
 import type { Run } from '../shared/domain/run';
 import type { ApprovalDecision, ApprovalRecord } from '../shared/ports';
 import { mutateRun } from '../shared/run-state';
-import type { ApprovalsDeps } from './context';
+import type { ApprovalsPorts } from './context';
 
 /**
  * Writes a won decision on the run (the approved head, or the rejection merge and finalize will
@@ -9,7 +9,7 @@ import type { ApprovalsDeps } from './context';
  * stopped waiting meanwhile (cancelled, its head moved) is not answered.
  */
 export async function deliverDecision(
-  ports: Pick<ApprovalsDeps, 'store' | 'workflow'>,
+  ports: Pick<ApprovalsPorts, 'store' | 'workflow'>,
   run: Run,
   record: ApprovalRecord,
   decision: ApprovalDecision,

@@ -2,11 +2,11 @@ import type { Run } from '../shared/domain/run';
 import type { ApprovalDecision, ApprovalRecord } from '../shared/ports';
 import { fenced } from '../shared/run-cleanup';
 import { repoOf } from '../shared/run-contract';
-import type { ApprovalsDeps } from './context';
+import type { ApprovalsPorts } from './context';
 
 /** The run's other pending links stop working once one approver decided. */
 export async function supersedeOthers(
-  ports: Pick<ApprovalsDeps, 'store'>,
+  ports: Pick<ApprovalsPorts, 'store'>,
   runId: string,
   decidedId: string,
   decidedAt: string,
@@ -20,7 +20,7 @@ export async function supersedeOthers(
 
 /** An audit event that never fails the request: the decision is already made, or nothing is. */
 export async function audit(
-  ports: Pick<ApprovalsDeps, 'store' | 'log'>,
+  ports: Pick<ApprovalsPorts, 'store' | 'log'>,
   runId: string,
   type: string,
   actor: string,
@@ -39,7 +39,7 @@ export async function audit(
 
 /** A comment on the issue and on the PR. Courtesy: a GitHub failure never undoes a decision. */
 export async function announceDecision(
-  ports: Pick<ApprovalsDeps, 'github' | 'log'>,
+  ports: Pick<ApprovalsPorts, 'github' | 'log'>,
   run: Run,
   record: ApprovalRecord,
   decision: ApprovalDecision,

@@ -2,10 +2,10 @@ import { verifyLink } from '../shared/approval-links';
 import { isTerminal, type Run } from '../shared/domain/run';
 import type { ApprovalRecord } from '../shared/ports';
 import { contractOf } from '../shared/run-contract';
-import { type ApprovalsDeps, signingKeyOf } from './context';
+import { type ApprovalsPorts, signingKeyOf } from './context';
 import { Refusal } from './refusals';
 
-type CheckPorts = Pick<ApprovalsDeps, 'store' | 'clock' | 'secrets' | 'settings'>;
+type CheckPorts = Pick<ApprovalsPorts, 'store' | 'clock' | 'secrets' | 'settings'>;
 
 /** The checks the page (GET) and the decision (POST) share, in order. Throws a Refusal; writes nothing. */
 export async function checkLink(ports: CheckPorts, record: ApprovalRecord, token: string): Promise<Run> {
@@ -34,7 +34,7 @@ export async function checkState(ports: CheckPorts, record: ApprovalRecord): Pro
 }
 
 /** The run contract's approvers, else the deployment's; lower-cased logins. */
-function approversOf(ports: Pick<ApprovalsDeps, 'settings'>, run: Run): string[] {
+function approversOf(ports: Pick<ApprovalsPorts, 'settings'>, run: Run): string[] {
   let listed: Array<{ login: string }> = [];
   try {
     listed = contractOf(run).approvers;

@@ -2,7 +2,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { formToken, isDecision, MAC_TOKEN } from '../shared/approval-links';
 import type { HttpResult } from '../shared/http';
 import type { ApprovalDecision } from '../shared/ports';
-import { type ApprovalsDeps, signingKeyOf } from './context';
+import { type ApprovalsPorts, signingKeyOf } from './context';
 import { checkLink } from './link-checks';
 import { confirmPage, htmlResponse } from './pages';
 import { Refusal, refusalResponse } from './refusals';
@@ -13,7 +13,7 @@ import { summaryOf } from './summary';
  * It writes nothing, not even an audit event: mail scanners follow links.
  */
 export async function showDecisionForm(
-  ports: ApprovalsDeps,
+  ports: ApprovalsPorts,
   event: APIGatewayProxyEventV2,
   approvalId: string,
   requestId: string,

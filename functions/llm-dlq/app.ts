@@ -1,7 +1,7 @@
 import type { SQSEvent } from 'aws-lambda';
 import type { Log, Workflow } from '../shared/ports';
 
-export interface LlmDlqDeps {
+export interface LlmDlqPorts {
   workflow: Workflow;
   log: Log;
   /** Emits the alarm-worthy metric (Powertools Metrics on AWS). */
@@ -15,7 +15,7 @@ export interface LlmDlqDeps {
  * `LlmUnavailable`, so no execution waits for a model answer that will never come.
  * It never throws: a failing DLQ consumer would only loop the same messages.
  */
-export function createLlmDlqHandler(deps: LlmDlqDeps) {
+export function createLlmDlqHandler(deps: LlmDlqPorts) {
   return async (event: SQSEvent): Promise<void> => {
     deps.countDeadLetter(event.Records.length);
     for (const record of event.Records) {

@@ -2,9 +2,10 @@ import { releaseTurnReservation, turnLeaseKey } from '../shared/llm-lease';
 import type { Env } from '../shared/config';
 import { log, metrics } from '../shared/middleware';
 import { makeStore, makeWorkflow } from '../shared/runtime';
-import type { LlmDlqDeps } from './app';
+import type { LlmDlqPorts } from './app';
 
-export function llmDlqDeps(config: Env): LlmDlqDeps {
+/** Real ports for the LLM dead-letter consumer (Lambda's handler.ts and the embedded stack both use it). */
+export function llmDlqPorts(config: Env): LlmDlqPorts {
   const store = makeStore(config);
   return {
     workflow: makeWorkflow(config),

@@ -1,13 +1,13 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { type LlmWorkerDeps, LlmMessage, processLlmMessage, RetryLater } from './turn';
+import { type LlmWorkerPorts, LlmMessage, processLlmMessage, RetryLater } from './turn';
 
 /**
  * The LLM queue consumer. Each record is one model turn; a record that must be retried later
  * (429 retry-after, 529, 5xx, reset) is reported as a batch item failure after its visibility was
  * set to the wanted delay, so SQS redelivers it then and no function sleeps meanwhile.
  */
-export function createLlmWorkerHandler(deps: LlmWorkerDeps) {
+export function createLlmWorkerHandler(deps: LlmWorkerPorts) {
   const processor = new BatchProcessor(EventType.SQS);
 
   const recordHandler = async (record: SQSRecord): Promise<void> => {

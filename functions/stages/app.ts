@@ -4,7 +4,7 @@ import { requestApproval } from './approval';
 import { checkChangeBoundary } from './boundary';
 import { decideAfterChecks, waitForChecks } from './checks';
 import { awaitClarification } from './clarify';
-import type { StageDeps } from './deps';
+import type { StagePorts } from './deps';
 import { finalize } from './finalize';
 import { implementTools, startImplement } from './implement';
 import { merge } from './merge';
@@ -36,7 +36,7 @@ const need = <T>(value: T | undefined, name: string): T => {
   return value;
 };
 
-type StageFn = (deps: StageDeps, event: StageEvent) => Promise<unknown>;
+type StageFn = (deps: StagePorts, event: StageEvent) => Promise<unknown>;
 
 export const STAGES: Record<string, StageFn> = {
   admit: (d, e) => admit(d, e.runId),
@@ -67,7 +67,7 @@ export const STAGES: Record<string, StageFn> = {
     ),
 };
 
-export function createStageHandler(deps: StageDeps) {
+export function createStageHandler(deps: StagePorts) {
   return async (raw: unknown): Promise<unknown> => {
     const event = StageEvent.parse(raw);
     const run = STAGES[event.stage];

@@ -4,7 +4,7 @@ import { createLlmDlqHandler } from '../../../functions/llm-dlq/app';
 import { createLlmWorkerHandler } from '../../../functions/llm-worker/app';
 import {
   type LlmMessage,
-  type LlmWorkerDeps,
+  type LlmWorkerPorts,
   OVERLOADED_PER_MODEL,
   type Pricing,
   processLlmMessage,
@@ -114,7 +114,7 @@ afterAll(async () => {
 });
 
 interface Fixture {
-  deps: LlmWorkerDeps;
+  deps: LlmWorkerPorts;
   llm: ScriptedLlm;
   workflow: RecordingWorkflow;
   queue: RecordingQueue;
@@ -153,7 +153,7 @@ async function fixture(
   const llm = new ScriptedLlm(steps);
   const workflow = new RecordingWorkflow();
   const queue = new RecordingQueue();
-  const deps: LlmWorkerDeps = {
+  const deps: LlmWorkerPorts = {
     store: db.store,
     workflow,
     queue,

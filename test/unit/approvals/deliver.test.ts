@@ -16,7 +16,7 @@ async function setUp(run: Partial<Run> = {}) {
   await (world.store as ApprovalFakeStore).createRun(stored);
   world.workflow.liveTokens.add(TASK_TOKEN);
   const { record } = signedApproval({ runId: stored.runId });
-  return { world, ports: world.approvalsDeps, run: stored, record };
+  return { world, ports: world.approvalsPorts, run: stored, record };
 }
 
 describe('deliverDecision', () => {

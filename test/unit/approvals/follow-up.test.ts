@@ -24,7 +24,7 @@ describe('supersedeOthers', () => {
     for (const record of [alice, bob, old, elsewhere]) await world.store.putApproval(record);
 
     const before = store.calls.length;
-    await supersedeOthers(world.approvalsDeps, runId, alice.approvalId, '2025-03-01T12:00:00.000Z');
+    await supersedeOthers(world.approvalsPorts, runId, alice.approvalId, '2025-03-01T12:00:00.000Z');
     // One conditional write, for the one link still pending.
     expect(store.calls.slice(before)).toEqual(['listApprovalsForRun', 'decideApproval']);
     expect(store.approvals.get(bob.approvalId)).toMatchObject({
@@ -58,7 +58,7 @@ describe('announceDecision', () => {
     const world = makeWorld();
     const run = reviewedRun();
     const { record } = signedApproval({ runId: run.runId });
-    await announceDecision(world.approvalsDeps, run, record, 'reject', 'no @everyone <b>please</b>');
+    await announceDecision(world.approvalsPorts, run, record, 'reject', 'no @everyone <b>please</b>');
     expect(world.github.comments.map((c) => c.number)).toEqual([7, 12]);
     const body = world.github.comments[0]?.body ?? '';
     expect(body).toMatch(
@@ -73,11 +73,11 @@ describe('announceDecision', () => {
     const { log, warnings } = capturingLog();
     const run = reviewedRun({ prNumber: 7 });
     const { record } = signedApproval({ runId: run.runId });
-    await announceDecision(world.approvalsDeps, run, record, 'approve', '');
+    await announceDecision(world.approvalsPorts, run, record, 'approve', '');
     expect(world.github.comments).toHaveLength(1);
     world.github.createComment = () => Promise.reject(new Error('502'));
     await expect(
-      announceDecision({ ...world.approvalsDeps, log }, run, record, 'approve', ''),
+      announceDecision({ ...world.approvalsPorts, log }, run, record, 'approve', ''),
     ).resolves.toBeUndefined();
     expect(warnings).toEqual(['approval comment failed']);
   });

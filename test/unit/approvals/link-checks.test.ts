@@ -21,7 +21,7 @@ async function setUp(
   const stored = reviewedRun({ status: 'AWAITING_APPROVAL', ...run }, contract);
   if (run !== undefined) await (world.store as ApprovalFakeStore).createRun(stored);
   const signed = signedApproval({ runId: stored.runId, ...record });
-  return { world, ports: world.approvalsDeps, run: stored, ...signed };
+  return { world, ports: world.approvalsPorts, run: stored, ...signed };
 }
 
 async function reasonOf(check: Promise<Run>): Promise<RefusalReason | 'ok'> {

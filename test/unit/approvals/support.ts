@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { monotonicFactory } from 'ulid';
-import { type ApprovalsDeps, createApprovalsHandler } from '../../../functions/approvals/app';
+import { type ApprovalsPorts, createApprovalsHandler } from '../../../functions/approvals/app';
 import { approvalKey, csrfHashOf, formToken, signLink } from '../../../functions/shared/approval-links';
 import { parseModelConfig } from '../../../functions/shared/domain/models';
 import type { Run } from '../../../functions/shared/domain/run';
@@ -21,7 +21,7 @@ import type {
   WorkspaceFile,
 } from '../../../functions/shared/ports';
 import { contractOf, type RunContract, repoOf } from '../../../functions/shared/run-contract';
-import type { StageDeps } from '../../../functions/stages/deps';
+import type { StagePorts } from '../../../functions/stages/deps';
 import { FakeStore } from '../../support/fake-store';
 import { lambdaContext } from '../webhook/helpers';
 
@@ -270,8 +270,8 @@ export interface World {
   github: ApprovalGitHub;
   workflow: RecordingWorkflow;
   mailer: CapturingMailer;
-  stageDeps: StageDeps;
-  approvalsDeps: ApprovalsDeps;
+  stagePorts: StagePorts;
+  approvalsPorts: ApprovalsPorts;
 }
 
 export function makeWorld(
@@ -284,7 +284,7 @@ export function makeWorld(
   const mailer = new CapturingMailer();
   const secrets = staticSecrets();
   const sender = options.mailer ?? mailer;
-  const stageDeps: StageDeps = {
+  const stagePorts: StagePorts = {
     store,
     github: github as unknown as GitHub,
     workflow,
@@ -307,7 +307,7 @@ export function makeWorld(
     repoOf,
     contractOf,
   };
-  const approvalsDeps: ApprovalsDeps = {
+  const approvalsPorts: ApprovalsPorts = {
     store,
     github: github as unknown as GitHub,
     workflow,
@@ -316,7 +316,7 @@ export function makeWorld(
     log: silentLog,
     settings: { approvalKeySecretId: KEY_SECRET_ID, defaultApprovers: [] },
   };
-  return { clock, store, github, workflow, mailer, stageDeps, approvalsDeps };
+  return { clock, store, github, workflow, mailer, stagePorts, approvalsPorts };
 }
 
 /**
@@ -423,7 +423,7 @@ export function approvalEvent(
   };
 }
 
-export function invoker(deps: ApprovalsDeps) {
+export function invoker(deps: ApprovalsPorts) {
   const handler = createApprovalsHandler(deps);
   return async (event: APIGatewayProxyEventV2): Promise<HttpOut> =>
     (await handler(event, lambdaContext('approvals'))) as HttpOut;
