@@ -22,7 +22,6 @@ import { llmWorkerPorts } from '../functions/llm-worker/wiring';
 import { env } from '../functions/shared/config';
 import { isTerminal } from '../functions/shared/domain/run';
 import type { Store } from '../functions/shared/ports';
-import { withEventMiddleware } from '../functions/shared/middleware';
 import { makeStore } from '../functions/shared/runtime';
 import { createStageHandler } from '../functions/stages/app';
 import { closeOpenStage, mutateRun } from '../functions/shared/run-state';
@@ -312,7 +311,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     // A copy: env() caches only what it parses from process.env itself.
     const config = env({ ...process.env });
 
-    const stages = withEventMiddleware(createStageHandler(stagePorts(config)));
+    const stages = createStageHandler(stagePorts(config));
     stageRunner = stages as (event: unknown, context: Context) => Promise<unknown>;
     routes.webhook = createWebhookHandler(webhookPorts(config)) as LambdaHttpHandler;
     routes.api = createApiHandler(apiPorts(config)) as LambdaHttpHandler;
@@ -345,8 +344,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     for (const record of endedBeforeReady.splice(0)) await onExecutionEnd(record);
 
     // The same chains as the Lambda entry points (functions/*/handler.ts).
-    const worker = withEventMiddleware(createLlmWorkerHandler(llmWorkerPorts(config)));
-    const dlq = withEventMiddleware(createLlmDlqHandler(llmDlqPorts(config)));
+    const worker = createLlmWorkerHandler(llmWorkerPorts(config));
+    const dlq = createLlmDlqHandler(llmDlqPorts(config));
     const mappings: EventSourceMapping[] = [
       startEventSource({
         client: sqsClient,

@@ -25,6 +25,7 @@ import type {
 } from '../../../functions/shared/ports';
 import { makeRun, newRunId } from '../store/fixtures';
 import { startTestDynamo, type TestDynamo } from '../../support/dynamodb';
+import { lambdaContext } from '../../unit/webhook/helpers';
 
 /** $3 per million input tokens, $15 per million output, cache reads at a tenth, writes at 1.25x. */
 const pricing: Pricing = {
@@ -623,7 +624,7 @@ describe('LLM dead-letter consumer', () => {
       { messageId: '2', body: 'garbage', attributes: {} },
       { messageId: '3', body: JSON.stringify({ taskToken: 't3' }), attributes: {} },
     ];
-    await handler({ Records: records } as unknown as SQSEvent);
+    await handler({ Records: records } as unknown as SQSEvent, lambdaContext('dlq'));
     expect(counted).toBe(3);
     expect(workflow.failures.map((x) => [x.token, x.error])).toEqual([
       ['t1', 'LlmUnavailable'],
@@ -685,7 +686,7 @@ describe('LLM dead-letter consumer', () => {
       body: JSON.stringify(f.message),
       attributes: { ApproximateReceiveCount: '5' },
     };
-    await handler({ Records: [record] } as unknown as SQSEvent);
+    await handler({ Records: [record] } as unknown as SQSEvent, lambdaContext('dlq'));
     expect(workflow.failures.map((x) => x.error)).toEqual(['LlmUnavailable']);
     expect((await db.store.getBudget(f.message.runId))?.reservedUsd).toBe(0);
     expect((await db.store.getBudget(account))?.reservedUsd).toBe(0);
