@@ -3,6 +3,8 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { withEventMiddleware } from '../shared/middleware';
 import { type LlmWorkerPorts, LlmMessage, processLlmMessage, RetryLater } from './turn';
 
+export type { LlmWorkerPorts } from './turn';
+
 /**
  * The LLM queue consumer. Each record is one model turn; a record that must be retried later
  * (429 retry-after, 529, 5xx, reset) is reported as a batch item failure after its visibility was

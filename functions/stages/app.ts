@@ -14,6 +14,8 @@ import { publish } from './publish';
 import { revert } from './revert';
 import { reviewTools, startReview } from './review';
 
+export type { StagePorts } from './deps';
+
 /**
  * The stage runner: one Lambda, dispatched by `stage` (state `PlanTools` → `plan.tools` →
  * functions/stages/plan.ts; `Approval` → `approval` → approval.ts). Results are small pointers;
