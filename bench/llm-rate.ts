@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { ulid } from 'ulid';
 import { createLlmWorkerHandler } from '../functions/llm-worker/app';
-import { llmWorkerDeps } from '../functions/llm-worker/wiring';
+import { llmWorkerPorts } from '../functions/llm-worker/wiring';
 import { env } from '../functions/shared/config';
 import { DEFAULT_MODEL_ALIASES } from '../functions/shared/domain/models';
 import { Run } from '../functions/shared/domain/run';
@@ -191,7 +191,7 @@ export async function benchLlmRate(options: {
       );
     }
 
-    const worker = createLlmWorkerHandler(llmWorkerDeps(config));
+    const worker = createLlmWorkerHandler(llmWorkerPorts(config));
     const mapping = startEventSource({
       client: sqsClient,
       queueUrl: queues.queueUrl,

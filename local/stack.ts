@@ -14,19 +14,18 @@ import { createApiHandler } from '../functions/api/app';
 import { createApiKey } from '../functions/api/auth';
 import { apiPorts } from '../functions/api/wiring';
 import { createApprovalsHandler } from '../functions/approvals/app';
-import { approvalsDeps } from '../functions/approvals/wiring';
+import { approvalsPorts } from '../functions/approvals/wiring';
 import { createLlmDlqHandler } from '../functions/llm-dlq/app';
-import { llmDlqDeps } from '../functions/llm-dlq/wiring';
+import { llmDlqPorts } from '../functions/llm-dlq/wiring';
 import { createLlmWorkerHandler } from '../functions/llm-worker/app';
-import { llmWorkerDeps } from '../functions/llm-worker/wiring';
+import { llmWorkerPorts } from '../functions/llm-worker/wiring';
 import { env } from '../functions/shared/config';
 import { isTerminal } from '../functions/shared/domain/run';
 import type { Store } from '../functions/shared/ports';
-import { withEventMiddleware } from '../functions/shared/middleware';
 import { makeStore } from '../functions/shared/runtime';
 import { createStageHandler } from '../functions/stages/app';
 import { closeOpenStage, mutateRun } from '../functions/shared/run-state';
-import { stageDeps } from '../functions/stages/wiring';
+import { stagePorts } from '../functions/stages/wiring';
 import { createWebhookHandler } from '../functions/webhook/app';
 import { webhookPorts } from '../functions/webhook/wiring';
 import { startConsole } from './console/server';
@@ -329,11 +328,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     // A copy: env() caches only what it parses from process.env itself.
     const config = env({ ...process.env });
 
-    const stages = withEventMiddleware(createStageHandler(stageDeps(config)));
+    const stages = createStageHandler(stagePorts(config));
     stageRunner = stages as (event: unknown, context: Context) => Promise<unknown>;
     routes.webhook = createWebhookHandler(webhookPorts(config)) as LambdaHttpHandler;
     routes.api = createApiHandler(apiPorts(config)) as LambdaHttpHandler;
-    routes.approvals = createApprovalsHandler(approvalsDeps(config)) as LambdaHttpHandler;
+    routes.approvals = createApprovalsHandler(approvalsPorts(config)) as LambdaHttpHandler;
 
     const store = makeStore(config);
     onExecutionEnd = async (record) => {
@@ -362,8 +361,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     for (const record of endedBeforeReady.splice(0)) await onExecutionEnd(record);
 
     // The same chains as the Lambda entry points (functions/*/handler.ts).
-    const worker = withEventMiddleware(createLlmWorkerHandler(llmWorkerDeps(config)));
-    const dlq = withEventMiddleware(createLlmDlqHandler(llmDlqDeps(config)));
+    const worker = createLlmWorkerHandler(llmWorkerPorts(config));
+    const dlq = createLlmDlqHandler(llmDlqPorts(config));
     const mappings: EventSourceMapping[] = [
       startEventSource({
         client: sqsClient,

@@ -1,6 +1,6 @@
 import { env } from '../shared/config';
 import { createApprovalsHandler } from './app';
-import { approvalsDeps } from './wiring';
+import { approvalsPorts } from './wiring';
 
 // Module scope: clients are built once per container.
-export const handler = createApprovalsHandler(approvalsDeps(env()));
+export const handler = createApprovalsHandler(approvalsPorts(env()));

@@ -1,5 +1,6 @@
 import type { ApprovalDecision } from '../shared/ports';
 import { escapeHtml, formatTime } from '../shared/html';
+import type { HttpResult } from '../shared/http';
 
 /**
  * Server-rendered approval pages: plain HTML that works without JavaScript, labelled form
@@ -18,6 +19,21 @@ export const PAGE_HEADERS: Readonly<Record<string, string>> = {
   'x-frame-options': 'DENY',
   'x-content-type-options': 'nosniff',
 };
+
+/** A page as the handler's answer; HEAD gets the same status and headers without the body. */
+export function htmlResponse(
+  status: number,
+  html: string,
+  requestId: string,
+  headOnly: boolean,
+  extra: Record<string, string> = {},
+): HttpResult {
+  return {
+    statusCode: status,
+    headers: { ...PAGE_HEADERS, 'x-request-id': requestId, ...extra },
+    body: headOnly ? '' : html,
+  };
+}
 
 const STYLE = `
 :root{color-scheme:light dark;--fg:#1f2328;--muted:#59636e;--bg:#fff;--card:#f6f8fa;--line:#d1d9e0;--ok:#1a7f37;--no:#cf222e;--warn:#9a6700}

@@ -8,10 +8,10 @@ import {
   parseApprovers,
   systemClock,
 } from '../shared/runtime';
-import type { ApprovalsDeps } from './app';
+import type { ApprovalsPorts } from './context';
 
 /** Real ports for the approvals handler (Lambda's handler.ts and the embedded stack both use it). */
-export function approvalsDeps(config: Env): ApprovalsDeps {
+export function approvalsPorts(config: Env): ApprovalsPorts {
   const secrets = makeSecrets();
   return {
     store: makeStore(config),

@@ -1,7 +1,8 @@
 import type { SQSEvent } from 'aws-lambda';
+import { withEventMiddleware } from '../shared/middleware';
 import type { Log, Workflow } from '../shared/ports';
 
-export interface LlmDlqDeps {
+export interface LlmDlqPorts {
   workflow: Workflow;
   log: Log;
   /** Emits the alarm-worthy metric (Powertools Metrics on AWS). */
@@ -15,9 +16,9 @@ export interface LlmDlqDeps {
  * `LlmUnavailable`, so no execution waits for a model answer that will never come.
  * It never throws: a failing DLQ consumer would only loop the same messages.
  */
-export function createLlmDlqHandler(deps: LlmDlqDeps) {
-  return async (event: SQSEvent): Promise<void> => {
-    deps.countDeadLetter(event.Records.length);
+export function createLlmDlqHandler(ports: LlmDlqPorts) {
+  return withEventMiddleware(async (event: SQSEvent): Promise<void> => {
+    ports.countDeadLetter(event.Records.length);
     for (const record of event.Records) {
       let token: unknown;
       let runId: unknown;
@@ -31,37 +32,37 @@ export function createLlmDlqHandler(deps: LlmDlqDeps) {
           turn,
         } = JSON.parse(record.body) as Record<string, unknown>);
       } catch {
-        deps.log.error('dead letter without a readable body', { messageId: record.messageId });
+        ports.log.error('dead letter without a readable body', { messageId: record.messageId });
         continue;
       }
       if (typeof token !== 'string' || token.length === 0) {
-        deps.log.error('dead letter without a task token', { messageId: record.messageId });
+        ports.log.error('dead letter without a task token', { messageId: record.messageId });
         continue;
       }
       const receives = record.attributes.ApproximateReceiveCount;
-      const accepted = await deps.workflow
+      const accepted = await ports.workflow
         .sendTaskFailure(
           token,
           'LlmUnavailable',
           `the model call failed after ${receives ?? 'several'} attempts`,
         )
         .catch(() => false);
-      deps.log.warn('dead-lettered LLM turn failed', { messageId: record.messageId, runId, accepted });
+      ports.log.warn('dead-lettered LLM turn failed', { messageId: record.messageId, runId, accepted });
       if (
-        deps.releaseReservation &&
+        ports.releaseReservation &&
         typeof runId === 'string' &&
         typeof conversationId === 'string' &&
         Number.isSafeInteger(turn)
       ) {
-        await deps
+        await ports
           .releaseReservation({ runId, conversationId, turn: turn as number })
           .catch((error: unknown) =>
-            deps.log.warn("could not release the dead turn's reservation", {
+            ports.log.warn("could not release the dead turn's reservation", {
               runId,
               error: error instanceof Error ? error.name : 'Error',
             }),
           );
       }
     }
-  };
+  });
 }

@@ -3,9 +3,10 @@ import type { Env } from '../shared/config';
 import type { BudgetStore, ClaimStore, ConversationStore } from '../shared/ports';
 import { log, metrics } from '../shared/middleware';
 import { makeStore, makeWorkflow } from '../shared/runtime';
-import type { LlmDlqDeps } from './app';
+import type { LlmDlqPorts } from './app';
 
-export function llmDlqDeps(config: Env): LlmDlqDeps {
+/** Real ports for the LLM dead-letter consumer (Lambda's handler.ts and the embedded stack both use it). */
+export function llmDlqPorts(config: Env): LlmDlqPorts {
   const store: ClaimStore & ConversationStore & BudgetStore = makeStore(config);
   return {
     workflow: makeWorkflow(config),

@@ -1,13 +1,16 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { type LlmWorkerDeps, LlmMessage, processLlmMessage, RetryLater } from './turn';
+import { withEventMiddleware } from '../shared/middleware';
+import { type LlmWorkerPorts, LlmMessage, processLlmMessage, RetryLater } from './turn';
+
+export type { LlmWorkerPorts } from './turn';
 
 /**
  * The LLM queue consumer. Each record is one model turn; a record that must be retried later
  * (429 retry-after, 529, 5xx, reset) is reported as a batch item failure after its visibility was
  * set to the wanted delay, so SQS redelivers it then and no function sleeps meanwhile.
  */
-export function createLlmWorkerHandler(deps: LlmWorkerDeps) {
+export function createLlmWorkerHandler(ports: LlmWorkerPorts) {
   const processor = new BatchProcessor(EventType.SQS);
 
   const recordHandler = async (record: SQSRecord): Promise<void> => {
@@ -15,7 +18,7 @@ export function createLlmWorkerHandler(deps: LlmWorkerDeps) {
     try {
       body = JSON.parse(record.body);
     } catch {
-      deps.log.error('unparseable LLM message: dropped', { messageId: record.messageId });
+      ports.log.error('unparseable LLM message: dropped', { messageId: record.messageId });
       return;
     }
     const parsed = LlmMessage.safeParse(body);
@@ -23,20 +26,20 @@ export function createLlmWorkerHandler(deps: LlmWorkerDeps) {
       // Fail the task if the token is readable, so the execution does not wait for its timeout.
       const token = (body as { taskToken?: unknown } | null)?.taskToken;
       if (typeof token === 'string' && token.length > 0 && token.length <= 4096) {
-        await deps.workflow.sendTaskFailure(token, 'LlmProtocolError', 'malformed LLM queue message');
+        await ports.workflow.sendTaskFailure(token, 'LlmProtocolError', 'malformed LLM queue message');
       }
-      deps.log.error('malformed LLM message: dropped', { messageId: record.messageId });
+      ports.log.error('malformed LLM message: dropped', { messageId: record.messageId });
       return;
     }
     try {
-      await processLlmMessage(deps, parsed.data, {
+      await processLlmMessage(ports, parsed.data, {
         messageId: record.messageId,
         receiptHandle: record.receiptHandle,
         receiveCount: Number(record.attributes.ApproximateReceiveCount ?? '1'),
       });
     } catch (error) {
       if (error instanceof RetryLater) throw error;
-      deps.log.error('LLM turn failed unexpectedly: will be redelivered', {
+      ports.log.error('LLM turn failed unexpectedly: will be redelivered', {
         messageId: record.messageId,
         error: error instanceof Error ? error.name : 'unknown',
       });
@@ -44,6 +47,8 @@ export function createLlmWorkerHandler(deps: LlmWorkerDeps) {
     }
   };
 
-  return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-    processPartialResponse(event, recordHandler, processor, { context, throwOnFullBatchFailure: false });
+  return withEventMiddleware(
+    async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
+      processPartialResponse(event, recordHandler, processor, { context, throwOnFullBatchFailure: false }),
+  );
 }

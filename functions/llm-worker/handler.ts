@@ -1,7 +1,6 @@
 import { env } from '../shared/config';
-import { withEventMiddleware } from '../shared/middleware';
 import { createLlmWorkerHandler } from './app';
-import { llmWorkerDeps } from './wiring';
+import { llmWorkerPorts } from './wiring';
 
 // Module scope: clients are built once per container.
-export const handler = withEventMiddleware(createLlmWorkerHandler(llmWorkerDeps(env())));
+export const handler = createLlmWorkerHandler(llmWorkerPorts(env()));

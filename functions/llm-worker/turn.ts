@@ -58,7 +58,7 @@ export interface Pricing {
   worstCaseUsd(model: string, inputTokens: number, maxTokens: number): number;
 }
 
-export interface LlmWorkerDeps {
+export interface LlmWorkerPorts {
   store: RunStore & EventStore & ConversationStore & LedgerStore & BudgetStore & ClaimStore & CacheStore;
   workflow: Workflow;
   queue: Queue;
@@ -76,9 +76,9 @@ export interface LlmWorkerDeps {
   turnLeaseSeconds?: number;
 }
 
-const pacers = new WeakMap<LlmWorkerDeps, ModelPacer>();
+const pacers = new WeakMap<LlmWorkerPorts, ModelPacer>();
 /** The container's pacer: the handler keeps one deps object for its lifetime (module scope). */
-function pacerOf(deps: LlmWorkerDeps): ModelPacer {
+function pacerOf(deps: LlmWorkerPorts): ModelPacer {
   if (deps.pacer) return deps.pacer;
   let pacer = pacers.get(deps);
   if (!pacer) {
@@ -151,7 +151,7 @@ const resultOf = (turn: ConversationTurn): TurnResult => ({
  * Transient model errors throw RetryLater after delaying the message; nothing sleeps here.
  */
 export async function processLlmMessage(
-  deps: LlmWorkerDeps,
+  deps: LlmWorkerPorts,
   message: LlmMessage,
   delivery: Delivery,
 ): Promise<void> {
@@ -212,7 +212,7 @@ export async function processLlmMessage(
 
 /** The model call of a leased turn: budget, call, record, settle, answer. */
 async function callAndRecord(
-  deps: LlmWorkerDeps,
+  deps: LlmWorkerPorts,
   message: LlmMessage,
   delivery: Delivery,
   meta: ConversationMeta | undefined,
@@ -397,7 +397,7 @@ async function callAndRecord(
 }
 
 async function onCallError(
-  deps: LlmWorkerDeps,
+  deps: LlmWorkerPorts,
   message: LlmMessage,
   delivery: Delivery,
   error: unknown,
@@ -445,7 +445,7 @@ async function onCallError(
  * stored turn. Nothing is charged twice; nothing stays reserved.
  */
 async function finishAccounting(
-  deps: LlmWorkerDeps,
+  deps: LlmWorkerPorts,
   message: LlmMessage,
   turn: ConversationTurn,
   meta: ConversationMeta | undefined,
@@ -477,7 +477,7 @@ async function finishAccounting(
   await settleTurn(deps, message, costUsd, monthly);
 }
 
-async function answer(deps: LlmWorkerDeps, message: LlmMessage, result: TurnResult): Promise<void> {
+async function answer(deps: LlmWorkerPorts, message: LlmMessage, result: TurnResult): Promise<void> {
   const accepted = await deps.workflow.sendTaskSuccess(message.taskToken, result);
   if (!accepted) {
     deps.log.warn('task token no longer accepted (expired, used or unknown): message acknowledged', {
@@ -487,7 +487,7 @@ async function answer(deps: LlmWorkerDeps, message: LlmMessage, result: TurnResu
   }
 }
 
-async function fail(deps: LlmWorkerDeps, message: LlmMessage, error: string, cause: string): Promise<void> {
+async function fail(deps: LlmWorkerPorts, message: LlmMessage, error: string, cause: string): Promise<void> {
   deps.log.warn('failing the LLM task', { runId: message.runId, stage: message.stage, error });
   const accepted = await deps.workflow.sendTaskFailure(message.taskToken, error, cause);
   if (!accepted)

@@ -8,7 +8,7 @@ import type { Llm, Secrets } from '../shared/ports';
 import { log } from '../shared/middleware';
 import { awsClientConfig, makeSecrets, makeStore, makeWorkflow, systemClock } from '../shared/runtime';
 import { ModelPacer } from './pacing';
-import type { LlmWorkerDeps } from './turn';
+import type { LlmWorkerPorts } from './turn';
 
 /** The Anthropic client needs the key from Secrets Manager: built on the first call, then kept. */
 export function lazyAnthropic(
@@ -33,7 +33,8 @@ export function lazyAnthropic(
   };
 }
 
-export function llmWorkerDeps(config: Env): LlmWorkerDeps {
+/** Real ports for the LLM worker (Lambda's handler.ts and the embedded stack both use it). */
+export function llmWorkerPorts(config: Env): LlmWorkerPorts {
   const secrets = makeSecrets();
   return {
     store: makeStore(config),

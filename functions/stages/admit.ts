@@ -9,7 +9,7 @@ import { isTerminal } from '../shared/domain/run';
 import { FactoryError } from '../shared/errors';
 import { triggerLabelCacheKey } from '../shared/trigger-label';
 import { updateStatusComment } from './comments';
-import type { StageDeps } from './deps';
+import type { StagePorts } from './deps';
 import type { RunContract } from '../shared/run-contract';
 import { enterStage, mutateRun } from '../shared/run-state';
 
@@ -22,7 +22,7 @@ export class AdmissionRefusedError extends FactoryError {
 
 /** The repo's contract from the DEFAULT branch (never a branch the factory or a PR wrote). */
 export async function loadContract(
-  deps: StageDeps,
+  deps: StagePorts,
   repo: { owner: string; repo: string },
   sha: string,
 ): Promise<Contract> {
@@ -42,7 +42,7 @@ export async function loadContract(
   return defaultContract();
 }
 
-export function runContractOf(deps: StageDeps, contract: Contract): RunContract {
+export function runContractOf(deps: StagePorts, contract: Contract): RunContract {
   const models = resolveModels(contract.models, deps.settings.models.aliases);
   const cap = deps.settings.maxWaitSeconds ?? {};
   const capped = (seconds: number, max?: number) => Math.max(1, Math.min(seconds, max ?? seconds));
@@ -68,7 +68,7 @@ export function runContractOf(deps: StageDeps, contract: Contract): RunContract 
  * admit: load the run, the issue and the contract; check the trigger, the per-repo concurrency
  * cap and the budget. A doomed run fails here, fast, with a clear comment on the issue.
  */
-export async function admit(deps: StageDeps, runId: string): Promise<{ timeouts: RunContract['timeouts'] }> {
+export async function admit(deps: StagePorts, runId: string): Promise<{ timeouts: RunContract['timeouts'] }> {
   const run = await deps.store.getRun(runId);
   if (!run) throw new Error(`run ${runId} not found`);
   if (run.status === 'CANCELLED') throw new AdmissionRefusedError('Cancelled', 'the run was cancelled');

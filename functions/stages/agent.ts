@@ -1,7 +1,7 @@
 import { FactoryError } from '../shared/errors';
 import type { Run, Stage } from '../shared/domain/run';
 import type { ConversationMeta } from '../shared/ports';
-import { type StageDeps, toolContextOf } from './deps';
+import { type StagePorts, toolContextOf } from './deps';
 import { mutateRun } from '../shared/run-state';
 import { executeTool, READ_TOOLS, type ToolDefinition, truncate, WRITE_TOOLS } from './tools';
 
@@ -28,7 +28,7 @@ export interface AgentSpec {
   terminalTool: ToolDefinition;
   maxTokens: number;
   /** Validates the terminal tool's input and records what it decided on the run. */
-  onSubmit(deps: StageDeps, run: Run, input: Record<string, unknown>): Promise<SubmitDecision>;
+  onSubmit(deps: StagePorts, run: Run, input: Record<string, unknown>): Promise<SubmitDecision>;
 }
 
 export interface LoopPointer {
@@ -43,7 +43,7 @@ export function toolsFor(spec: AgentSpec): ToolDefinition[] {
 }
 
 export async function startAgent(
-  deps: StageDeps,
+  deps: StagePorts,
   run: Run,
   spec: AgentSpec,
   prompt: { system: string; user: string },
@@ -107,7 +107,7 @@ export class TurnNotRecorded extends FactoryError {
 }
 
 export async function runAgentTools(
-  deps: StageDeps,
+  deps: StagePorts,
   run: Run,
   spec: AgentSpec,
   conversationId: string,

@@ -1,10 +1,11 @@
 import * as z from 'zod';
+import { withEventMiddleware } from '../shared/middleware';
 import { admit } from './admit';
 import { requestApproval } from './approval';
 import { checkChangeBoundary } from './boundary';
 import { decideAfterChecks, waitForChecks } from './checks';
 import { awaitClarification } from './clarify';
-import type { StageDeps } from './deps';
+import type { StagePorts } from './deps';
 import { finalize } from './finalize';
 import { implementTools, startImplement } from './implement';
 import { merge } from './merge';
@@ -12,6 +13,8 @@ import { planTools, startPlan } from './plan';
 import { publish } from './publish';
 import { revert } from './revert';
 import { reviewTools, startReview } from './review';
+
+export type { StagePorts } from './deps';
 
 /**
  * The stage runner: one Lambda, dispatched by `stage` (state `PlanTools` → `plan.tools` →
@@ -36,7 +39,7 @@ const need = <T>(value: T | undefined, name: string): T => {
   return value;
 };
 
-type StageFn = (deps: StageDeps, event: StageEvent) => Promise<unknown>;
+type StageFn = (ports: StagePorts, event: StageEvent) => Promise<unknown>;
 
 export const STAGES: Record<string, StageFn> = {
   admit: (d, e) => admit(d, e.runId),
@@ -67,23 +70,28 @@ export const STAGES: Record<string, StageFn> = {
     ),
 };
 
-export function createStageHandler(deps: StageDeps) {
-  return async (raw: unknown): Promise<unknown> => {
+/** The Lambda handler: the dispatcher inside the shared event chain. */
+export function createStageHandler(ports: StagePorts) {
+  return withEventMiddleware(async (raw: unknown): Promise<unknown> => {
     const event = StageEvent.parse(raw);
     const run = STAGES[event.stage];
     if (!run) throw new Error(`unknown stage ${event.stage}`);
-    const started = deps.clock.now();
+    const started = ports.clock.now();
     try {
-      const result = await run(deps, event);
-      deps.log.info('stage done', { stage: event.stage, runId: event.runId, ms: deps.clock.now() - started });
+      const result = await run(ports, event);
+      ports.log.info('stage done', {
+        stage: event.stage,
+        runId: event.runId,
+        ms: ports.clock.now() - started,
+      });
       return result ?? {};
     } catch (error) {
-      deps.log.warn('stage failed', {
+      ports.log.warn('stage failed', {
         stage: event.stage,
         runId: event.runId,
         error: error instanceof Error ? error.name : 'unknown',
       });
       throw error;
     }
-  };
+  });
 }

@@ -4,7 +4,7 @@ import { approvalKey, approvalUrl, csrfHashOf, signLink } from '../shared/approv
 import { FactoryError } from '../shared/errors';
 import type { ApprovalRecord } from '../shared/ports';
 import { updateStatusComment } from './comments';
-import { type StageDeps, toolContextOf } from './deps';
+import { type StagePorts, toolContextOf } from './deps';
 import { enterStage, mutateRun } from '../shared/run-state';
 
 /** Neither the repo's factory.yml nor the deployment names anyone who may approve. */
@@ -27,7 +27,7 @@ const WAIT_GRACE_SECONDS = 3600;
  * links carry an approval id and an HMAC, never the task token; functions/approvals decides and
  * answers the token.
  */
-export async function requestApproval(deps: StageDeps, runId: string, taskToken: string): Promise<void> {
+export async function requestApproval(deps: StagePorts, runId: string, taskToken: string): Promise<void> {
   const run = await mutateRun(deps, runId, (r) => ({
     ...enterStage(r, 'approval', deps.now(), 'AWAITING_APPROVAL'),
   }));

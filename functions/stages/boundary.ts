@@ -1,6 +1,6 @@
 import { type FileChange, checkBoundary, describeViolations } from '../shared/domain/boundary';
 import type { Contract } from '../shared/domain/contract';
-import { type StageDeps, toolContextOf } from './deps';
+import { type StagePorts, toolContextOf } from './deps';
 import { enterStage, mutateRun } from '../shared/run-state';
 import type { ToolContext } from './tools';
 import { readText } from './tools';
@@ -28,7 +28,7 @@ export function lineDelta(
 }
 
 /** The workspace overlay as a change set against the base commit. */
-export async function changeSetOf(deps: StageDeps, ctx: ToolContext): Promise<FileChange[]> {
+export async function changeSetOf(deps: StagePorts, ctx: ToolContext): Promise<FileChange[]> {
   const files = await deps.store.listWorkspaceFiles(ctx.runId);
   const basePaths = new Set(await deps.github.listFiles(ctx.repo, ctx.baseSha));
   const changes: FileChange[] = [];
@@ -57,7 +57,7 @@ export type BoundaryOutcome = 'pass' | 'retry' | 'fail';
  * No model is involved and nothing the model or the issue said can widen the contract.
  */
 export async function checkChangeBoundary(
-  deps: StageDeps,
+  deps: StagePorts,
   runId: string,
 ): Promise<{ outcome: BoundaryOutcome }> {
   const run = await mutateRun(deps, runId, (r) => enterStage(r, 'boundary', deps.now()));
@@ -95,7 +95,7 @@ export async function checkChangeBoundary(
 }
 
 /** Used by the reviewer's prompt and the approval email: what changed, bounded. */
-export async function describeChange(deps: StageDeps, ctx: ToolContext, maxChars = 30_000): Promise<string> {
+export async function describeChange(deps: StagePorts, ctx: ToolContext, maxChars = 30_000): Promise<string> {
   const files = await deps.store.listWorkspaceFiles(ctx.runId);
   const parts: string[] = [];
   let size = 0;

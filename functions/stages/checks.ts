@@ -8,7 +8,7 @@ import {
 } from '../shared/domain/ci-failures';
 import { checksWaitKeyOf, type Run } from '../shared/domain/run';
 import type { CheckSummary } from '../shared/ports';
-import type { StageDeps } from './deps';
+import type { StagePorts } from './deps';
 import { enterStage, mutateRun } from '../shared/run-state';
 import { truncate } from './tools';
 
@@ -17,7 +17,7 @@ import { truncate } from './tools';
  * current state read second, so a CI result that arrived before the wait existed is not lost:
  * whoever takes the wait (this stage or the webhook) resumes the execution, exactly once.
  */
-export async function waitForChecks(deps: StageDeps, runId: string, taskToken: string): Promise<void> {
+export async function waitForChecks(deps: StagePorts, runId: string, taskToken: string): Promise<void> {
   const run = await mutateRun(deps, runId, (r) => ({
     ...enterStage(r, 'checks', deps.now()),
   }));
@@ -109,7 +109,10 @@ export type ChecksOutcome = 'pass' | 'fix' | 'revert' | 'wait' | 'fail';
 export const MAX_CHECKS_ROUNDS = 20;
 
 /** After CI: pass on green (or no CI), otherwise fix with the failure as feedback, or revert. */
-export async function decideAfterChecks(deps: StageDeps, runId: string): Promise<{ outcome: ChecksOutcome }> {
+export async function decideAfterChecks(
+  deps: StagePorts,
+  runId: string,
+): Promise<{ outcome: ChecksOutcome }> {
   const run = (await deps.store.getRun(runId)) as Run;
   if (!run.headSha) throw new Error('run has no head SHA');
   const summary = await deps.github.getChecks(deps.repoOf(run), run.headSha);

@@ -1,4 +1,4 @@
-import type { StageDeps } from './deps';
+import type { StagePorts } from './deps';
 import { enterStage, mutateRun } from '../shared/run-state';
 
 /**
@@ -6,7 +6,7 @@ import { enterStage, mutateRun } from '../shared/run-state';
  * comment is posted, so even an instant reply finds it. A reply by the issue author or a repo
  * writer resumes the run (functions/webhook); the state machine's timeout ends it TIMED_OUT.
  */
-export async function awaitClarification(deps: StageDeps, runId: string, taskToken: string): Promise<void> {
+export async function awaitClarification(deps: StagePorts, runId: string, taskToken: string): Promise<void> {
   const run = await mutateRun(deps, runId, (r) => ({
     ...enterStage(r, 'clarify', deps.now(), 'AWAITING_CLARIFICATION'),
     clarifyRounds: r.clarifyRounds + 1,

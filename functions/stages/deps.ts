@@ -49,7 +49,7 @@ export type StageStore = RunStore &
   WorkspaceStore &
   CacheStore;
 
-export interface StageDeps {
+export interface StagePorts {
   store: StageStore;
   github: GitHub;
   workflow: Workflow;
@@ -70,7 +70,7 @@ export interface StageDeps {
  * What a run works on: its issue, or for a free-text task started through the API the task in
  * the issue's shape (number 0: there is no issue to comment on or close).
  */
-export async function workOf(deps: Pick<StageDeps, 'github'>, run: Run): Promise<IssueInfo> {
+export async function workOf(deps: Pick<StagePorts, 'github'>, run: Run): Promise<IssueInfo> {
   if (run.issueNumber) return deps.github.getIssue(repoOf(run), run.issueNumber);
   if (run.task) {
     return {
@@ -86,7 +86,7 @@ export async function workOf(deps: Pick<StageDeps, 'github'>, run: Run): Promise
 }
 
 /** What the tools and the change-set readers work on: the run's repo at its base, its overlay. */
-export function toolContextOf(deps: StageDeps, run: Run): ToolContext {
+export function toolContextOf(deps: StagePorts, run: Run): ToolContext {
   return {
     github: deps.github,
     store: deps.store,

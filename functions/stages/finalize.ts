@@ -2,7 +2,7 @@ import { FactoryError } from '../shared/errors';
 import { isTerminal, type Run, type RunStatus, RunStatus as RunStatusSchema } from '../shared/domain/run';
 import { fenced, releaseWaitsAndApprovals, type Withdrawal, withdrawChange } from '../shared/run-cleanup';
 import { updateStatusComment } from './comments';
-import type { StageDeps } from './deps';
+import type { StagePorts } from './deps';
 import { closeOpenStage, mutateRun } from '../shared/run-state';
 
 /** `$.error` as Step Functions hands it over: Cause is often the Lambda error as JSON. */
@@ -50,7 +50,7 @@ export class UnverifiedDecision extends FactoryError {
  * REJECTED and CANCELLED come only from a stored human decision or cancel request, never from the
  * error a task was failed with (anyone holding a token could choose it; decision 0004).
  */
-async function isBacked(deps: StageDeps, runId: string, target: RunStatus): Promise<boolean> {
+async function isBacked(deps: StagePorts, runId: string, target: RunStatus): Promise<boolean> {
   if (target === 'REJECTED')
     return (await deps.store.listApprovalsForRun(runId)).some((a) => a.state === 'REJECTED');
   // A cancel writes CANCELLED before it stops the execution: a live run was never cancelled.
@@ -63,7 +63,7 @@ async function isBacked(deps: StageDeps, runId: string, target: RunStatus): Prom
  * the error class and cause, closing the timeline and updating the issue comment.
  */
 export async function finalize(
-  deps: StageDeps,
+  deps: StagePorts,
   runId: string,
   status: string,
   stateError: StateError | null | undefined,

@@ -1,7 +1,6 @@
 import { env } from '../shared/config';
-import { withEventMiddleware } from '../shared/middleware';
 import { createStageHandler } from './app';
-import { stageDeps } from './wiring';
+import { stagePorts } from './wiring';
 
 // Module scope: clients are built once per container.
-export const handler = withEventMiddleware(createStageHandler(stageDeps(env())));
+export const handler = createStageHandler(stagePorts(env()));

@@ -1,6 +1,6 @@
 import { parseStageResult, stageResultJsonSchema } from '../shared/domain/stage-result';
 import { type AgentSpec, type LoopPointer, runAgentTools, startAgent } from './agent';
-import { type StageDeps, workOf } from './deps';
+import { type StagePorts, workOf } from './deps';
 import { implementPrompt } from './prompts';
 import { enterStage, mutateRun } from '../shared/run-state';
 
@@ -49,13 +49,13 @@ export const implementSpec: AgentSpec = {
 };
 
 /** First attempt, or fix mode: `run.feedback` (boundary, checks or review) goes into the prompt. */
-export async function startImplement(deps: StageDeps, runId: string): Promise<LoopPointer> {
+export async function startImplement(deps: StagePorts, runId: string): Promise<LoopPointer> {
   const run = await mutateRun(deps, runId, (r) => enterStage(r, 'implement', deps.now(), 'IMPLEMENTING'));
   const issue = await workOf(deps, run);
   return startAgent(deps, run, implementSpec, implementPrompt(run, issue, deps.contractOf(run)));
 }
 
-export async function implementTools(deps: StageDeps, runId: string, conversationId: string, turn: number) {
+export async function implementTools(deps: StagePorts, runId: string, conversationId: string, turn: number) {
   const run = await deps.store.getRun(runId);
   if (!run) throw new Error(`run ${runId} not found`);
   return runAgentTools(deps, run, implementSpec, conversationId, turn);

@@ -1,5 +1,5 @@
 import { updateStatusComment } from './comments';
-import type { StageDeps } from './deps';
+import type { StagePorts } from './deps';
 import { enterStage, mutateRun } from '../shared/run-state';
 
 export class MergeRefusedError extends Error {
@@ -13,7 +13,7 @@ export class MergeRefusedError extends Error {
  * merge: only the head a human approved, and only with green checks. GitHub's own `sha`
  * precondition on the merge call closes the race with a push after this check.
  */
-export async function merge(deps: StageDeps, runId: string): Promise<{ mergedSha: string }> {
+export async function merge(deps: StagePorts, runId: string): Promise<{ mergedSha: string }> {
   const run = await mutateRun(deps, runId, (r) => enterStage(r, 'merge', deps.now(), 'MERGING'));
   const repo = deps.repoOf(run);
   if (!run.prNumber || !run.headSha) throw new MergeRefusedError('the run has no pull request');

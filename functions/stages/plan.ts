@@ -4,7 +4,7 @@ import { FactoryError } from '../shared/errors';
 import { parseStageResult, stageResultJsonSchema } from '../shared/domain/stage-result';
 import { type AgentSpec, type LoopPointer, runAgentTools, startAgent } from './agent';
 import { updateStatusComment } from './comments';
-import { type StageDeps, workOf } from './deps';
+import { type StagePorts, workOf } from './deps';
 import { planPrompt } from './prompts';
 import { enterStage, mutateRun } from '../shared/run-state';
 
@@ -78,7 +78,7 @@ export class ClarificationRefused extends FactoryError {
  * answered by anyone allowed to call SendTaskSuccess, so the comment must be on the run's issue
  * and written by the issue's author or a repository writer (decision 0004).
  */
-async function verifiedAnswer(deps: StageDeps, run: Run, resume: unknown): Promise<string | undefined> {
+async function verifiedAnswer(deps: StagePorts, run: Run, resume: unknown): Promise<string | undefined> {
   const resumed = run.status === 'AWAITING_CLARIFICATION';
   const commentId = (resume as Resume | null)?.answer?.commentId;
   if (!resumed) return undefined;
@@ -97,7 +97,7 @@ async function verifiedAnswer(deps: StageDeps, run: Run, resume: unknown): Promi
   return `@${comment.author}: ${comment.body}`.slice(0, 8000);
 }
 
-export async function startPlan(deps: StageDeps, runId: string, resume: unknown): Promise<LoopPointer> {
+export async function startPlan(deps: StagePorts, runId: string, resume: unknown): Promise<LoopPointer> {
   let run = await deps.store.getRun(runId);
   if (!run) throw new Error(`run ${runId} not found`);
   const answer = await verifiedAnswer(deps, run, resume);
@@ -109,7 +109,7 @@ export async function startPlan(deps: StageDeps, runId: string, resume: unknown)
   return startAgent(deps, run, planSpec, planPrompt(run, issue, deps.contractOf(run), run.answers));
 }
 
-export async function planTools(deps: StageDeps, runId: string, conversationId: string, turn: number) {
+export async function planTools(deps: StagePorts, runId: string, conversationId: string, turn: number) {
   const run = await deps.store.getRun(runId);
   if (!run) throw new Error(`run ${runId} not found`);
   return runAgentTools(deps, run, planSpec, conversationId, turn);

@@ -3,7 +3,7 @@ import { isTerminal, type Run } from '../shared/domain/run';
 import { withdrawChange } from '../shared/run-cleanup';
 import type { TreeEntry, WorkspaceFile } from '../shared/ports';
 import { updateStatusComment } from './comments';
-import type { StageDeps } from './deps';
+import type { StagePorts } from './deps';
 import { enterStage, mutateRun } from '../shared/run-state';
 
 /**
@@ -37,7 +37,7 @@ export interface PublishResult {
 }
 
 export async function publish(
-  deps: StageDeps,
+  deps: StagePorts,
   runId: string,
   commitMessage?: string,
 ): Promise<PublishResult> {

@@ -1,13 +1,13 @@
 import { fenced, withdrawChange } from '../shared/run-cleanup';
 import { updateStatusComment } from './comments';
-import type { StageDeps } from './deps';
+import type { StagePorts } from './deps';
 import { enterStage, mutateRun } from '../shared/run-state';
 
 /**
  * revert (test-and-commit-or-revert): out of fix attempts, or the same failure twice. Close the
  * PR, delete the branch, and say why on the issue. Each step tolerates having been done already.
  */
-export async function revert(deps: StageDeps, runId: string): Promise<{ reverted: true }> {
+export async function revert(deps: StagePorts, runId: string): Promise<{ reverted: true }> {
   const run = await mutateRun(deps, runId, (r) => enterStage(r, 'revert', deps.now()));
   const withdrawn = await withdrawChange(deps, run);
   // A step GitHub refused is retried by the state machine (the stage is idempotent).

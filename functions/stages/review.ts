@@ -1,7 +1,7 @@
 import { hasBlockingFindings, parseStageResult, stageResultJsonSchema } from '../shared/domain/stage-result';
 import { type AgentSpec, type LoopPointer, runAgentTools, startAgent } from './agent';
 import { describeChange } from './boundary';
-import { type StageDeps, toolContextOf, workOf } from './deps';
+import { type StagePorts, toolContextOf, workOf } from './deps';
 import { reviewPrompt } from './prompts';
 import { enterStage, mutateRun } from '../shared/run-state';
 
@@ -77,7 +77,7 @@ export const reviewSpec: AgentSpec = {
   },
 };
 
-export async function startReview(deps: StageDeps, runId: string): Promise<LoopPointer> {
+export async function startReview(deps: StagePorts, runId: string): Promise<LoopPointer> {
   const run = await mutateRun(deps, runId, (r) =>
     r.stage === 'review' ? undefined : enterStage(r, 'review', deps.now(), 'REVIEWING'),
   );
@@ -86,7 +86,7 @@ export async function startReview(deps: StageDeps, runId: string): Promise<LoopP
   return startAgent(deps, run, reviewSpec, reviewPrompt(run, issue, diff));
 }
 
-export async function reviewTools(deps: StageDeps, runId: string, conversationId: string, turn: number) {
+export async function reviewTools(deps: StagePorts, runId: string, conversationId: string, turn: number) {
   const run = await deps.store.getRun(runId);
   if (!run) throw new Error(`run ${runId} not found`);
   return runAgentTools(deps, run, reviewSpec, conversationId, turn);

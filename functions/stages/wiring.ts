@@ -13,7 +13,7 @@ import {
   parseApprovers,
   systemClock,
 } from '../shared/runtime';
-import type { StageDeps, StageSettings } from './deps';
+import type { StagePorts, StageSettings } from './deps';
 import { contractOf, repoOf } from '../shared/run-contract';
 
 export function stageSettings(config: Env): StageSettings {
@@ -31,7 +31,7 @@ export function stageSettings(config: Env): StageSettings {
 }
 
 /** Real ports for the stage runner (Lambda's handler.ts and the embedded stack both use it). */
-export function stageDeps(config: Env): StageDeps {
+export function stagePorts(config: Env): StagePorts {
   const secrets = makeSecrets();
   const clock = systemClock;
   return {

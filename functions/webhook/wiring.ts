@@ -1,6 +1,6 @@
 import type { Env } from '../shared/config';
 import { requestPathPorts } from '../shared/runtime';
-import type { WebhookPorts } from './app';
+import type { WebhookPorts } from './context';
 
 /** Real ports for the webhook handler (Lambda's handler.ts and the embedded stack both use it). */
 export function webhookPorts(config: Env): WebhookPorts {

@@ -31,12 +31,12 @@ let world: World;
 beforeAll(async () => {
   dynamo = await startTestDynamo();
   world = makeWorld({ store: dynamo.store, clock: dynamo.clock, ids: cryptoIds });
-  const handler = createApprovalsHandler(world.approvalsDeps);
+  const handler = createApprovalsHandler(world.approvalsPorts);
   gateway = await startGateway({
     routes: [{ method: 'ANY', path: '/approvals/{id}', handler }],
     timeoutMs: 10_000,
   });
-  world.stageDeps.settings.publicBaseUrl = gateway.url;
+  world.stagePorts.settings.publicBaseUrl = gateway.url;
 });
 
 afterAll(async () => {
@@ -64,7 +64,7 @@ async function waitingRun(overrides: Partial<Run> = {}) {
   const taskToken = `task-token-${run.runId}`;
   world.workflow.liveTokens.add(taskToken);
   const sentBefore = world.mailer.sent.length;
-  await requestApproval(world.stageDeps, run.runId, taskToken);
+  await requestApproval(world.stagePorts, run.runId, taskToken);
   const emails = world.mailer.sent.slice(sentBefore);
   const links = (login: string) => {
     const message = emails.find((m) => m.to[0] === `${login}@example.test`);
@@ -363,12 +363,12 @@ describe('the email through the SES emulator', () => {
     await dynamo.store.createRun(run);
     const taskToken = `task-token-${run.runId}`;
     world.workflow.liveTokens.add(taskToken);
-    const original = world.stageDeps.mailer;
-    world.stageDeps.mailer = new SesMailer(client);
+    const original = world.stagePorts.mailer;
+    world.stagePorts.mailer = new SesMailer(client);
     try {
-      await requestApproval(world.stageDeps, run.runId, taskToken);
+      await requestApproval(world.stagePorts, run.runId, taskToken);
     } finally {
-      world.stageDeps.mailer = original;
+      world.stagePorts.mailer = original;
     }
     const store = await readMailStore(ses.mailUrl);
     const email = store.emails.find(

@@ -5,7 +5,7 @@ import { createLlmDlqHandler } from '../../../functions/llm-dlq/app';
 import { createLlmWorkerHandler } from '../../../functions/llm-worker/app';
 import {
   type LlmMessage,
-  type LlmWorkerDeps,
+  type LlmWorkerPorts,
   OVERLOADED_PER_MODEL,
   type Pricing,
   processLlmMessage,
@@ -27,6 +27,7 @@ import type {
 } from '../../../functions/shared/ports';
 import { makeRun, newRunId } from '../store/fixtures';
 import { startTestDynamo, type TestDynamo } from '../../support/dynamodb';
+import { lambdaContext } from '../../unit/webhook/helpers';
 
 /** $3 per million input tokens, $15 per million output, cache reads at a tenth, writes at 1.25x. */
 const pricing: Pricing = {
@@ -123,7 +124,7 @@ const budgetItem = async (account: string) => {
 };
 
 interface Fixture {
-  deps: LlmWorkerDeps;
+  deps: LlmWorkerPorts;
   llm: ScriptedLlm;
   workflow: RecordingWorkflow;
   queue: RecordingQueue;
@@ -162,7 +163,7 @@ async function fixture(
   const llm = new ScriptedLlm(steps);
   const workflow = new RecordingWorkflow();
   const queue = new RecordingQueue();
-  const deps: LlmWorkerDeps = {
+  const deps: LlmWorkerPorts = {
     store: db.store,
     workflow,
     queue,
@@ -628,7 +629,7 @@ describe('LLM dead-letter consumer', () => {
       { messageId: '2', body: 'garbage', attributes: {} },
       { messageId: '3', body: JSON.stringify({ taskToken: 't3' }), attributes: {} },
     ];
-    await handler({ Records: records } as unknown as SQSEvent);
+    await handler({ Records: records } as unknown as SQSEvent, lambdaContext('dlq'));
     expect(counted).toBe(3);
     expect(workflow.failures.map((x) => [x.token, x.error])).toEqual([
       ['t1', 'LlmUnavailable'],
@@ -690,7 +691,7 @@ describe('LLM dead-letter consumer', () => {
       body: JSON.stringify(f.message),
       attributes: { ApproximateReceiveCount: '5' },
     };
-    await handler({ Records: [record] } as unknown as SQSEvent);
+    await handler({ Records: [record] } as unknown as SQSEvent, lambdaContext('dlq'));
     expect(workflow.failures.map((x) => x.error)).toEqual(['LlmUnavailable']);
     expect((await db.store.getBudget(f.message.runId))?.reservedUsd).toBe(0);
     expect((await db.store.getBudget(account))?.reservedUsd).toBe(0);

@@ -27,8 +27,8 @@ async function waitingRun(options: { contract?: ReturnType<typeof runContract>; 
   const run = reviewedRun(options.run, options.contract);
   await store.createRun(run);
   world.workflow.liveTokens.add(TASK_TOKEN);
-  await requestApproval(world.stageDeps, run.runId, TASK_TOKEN);
-  const invoke = invoker(world.approvalsDeps);
+  await requestApproval(world.stagePorts, run.runId, TASK_TOKEN);
+  const invoke = invoker(world.approvalsPorts);
   const links = (login: string) => {
     const message = world.mailer.sent.find((m) => m.to[0] === `${login}@example.test`);
     if (!message) throw new Error(`no email for ${login}`);
@@ -93,9 +93,11 @@ describe('approval stage', () => {
     const world = makeWorld();
     const run = reviewedRun({}, runContract({ approvers: [] }));
     await world.store.createRun(run);
-    await expect(requestApproval(world.stageDeps, run.runId, TASK_TOKEN)).rejects.toBeInstanceOf(NoApprovers);
-    world.stageDeps.settings.defaultApprovers = [{ login: 'dora', email: 'dora@example.test' }];
-    await requestApproval(world.stageDeps, run.runId, TASK_TOKEN);
+    await expect(requestApproval(world.stagePorts, run.runId, TASK_TOKEN)).rejects.toBeInstanceOf(
+      NoApprovers,
+    );
+    world.stagePorts.settings.defaultApprovers = [{ login: 'dora', email: 'dora@example.test' }];
+    await requestApproval(world.stagePorts, run.runId, TASK_TOKEN);
     expect(world.mailer.sent.map((m) => m.to[0])).toEqual(['dora@example.test']);
   });
 
@@ -103,7 +105,7 @@ describe('approval stage', () => {
     const { world, store, run, links, open } = await waitingRun();
     const first = links('alice').approve;
     world.mailer.sent.length = 0;
-    await requestApproval(world.stageDeps, run.runId, `${TASK_TOKEN}-2`);
+    await requestApproval(world.stagePorts, run.runId, `${TASK_TOKEN}-2`);
     expect([...store.approvals.values()].map((r) => r.state)).toEqual([
       'SUPERSEDED',
       'SUPERSEDED',
@@ -119,7 +121,7 @@ describe('approval stage', () => {
     world.mailer.failFor.add('bob@example.test');
     const run = reviewedRun();
     await world.store.createRun(run);
-    await requestApproval(world.stageDeps, run.runId, TASK_TOKEN);
+    await requestApproval(world.stagePorts, run.runId, TASK_TOKEN);
     expect(world.mailer.sent.map((m) => m.to[0])).toEqual(['alice@example.test']);
     const events = (await world.store.listEvents(run.runId, { limit: 10 })).items;
     expect(events[0]?.data).toMatchObject({ emailFailed: ['bob'] });

@@ -1,9 +1,11 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { monotonicFactory } from 'ulid';
-import { type ApprovalsDeps, createApprovalsHandler } from '../../../functions/approvals/app';
+import { type ApprovalsPorts, createApprovalsHandler } from '../../../functions/approvals/app';
+import { approvalKey, csrfHashOf, formToken, signLink } from '../../../functions/shared/approval-links';
 import { parseModelConfig } from '../../../functions/shared/domain/models';
 import type { Run } from '../../../functions/shared/domain/run';
 import type {
+  ApprovalRecord,
   Clock,
   GitHub,
   Ids,
@@ -18,7 +20,7 @@ import type {
   Workflow,
 } from '../../../functions/shared/ports';
 import { contractOf, type RunContract, repoOf } from '../../../functions/shared/run-contract';
-import type { StageDeps } from '../../../functions/stages/deps';
+import type { StagePorts } from '../../../functions/stages/deps';
 import { FakeStore } from '../../support/fake-store';
 import { lambdaContext } from '../webhook/helpers';
 
@@ -206,8 +208,8 @@ export interface World {
   github: ApprovalGitHub;
   workflow: RecordingWorkflow;
   mailer: CapturingMailer;
-  stageDeps: StageDeps;
-  approvalsDeps: ApprovalsDeps;
+  stagePorts: StagePorts;
+  approvalsPorts: ApprovalsPorts;
 }
 
 export function makeWorld(
@@ -220,7 +222,7 @@ export function makeWorld(
   const mailer = new CapturingMailer();
   const secrets = staticSecrets();
   const sender = options.mailer ?? mailer;
-  const stageDeps: StageDeps = {
+  const stagePorts: StagePorts = {
     store,
     github: github as unknown as GitHub,
     workflow,
@@ -243,7 +245,7 @@ export function makeWorld(
     repoOf,
     contractOf,
   };
-  const approvalsDeps: ApprovalsDeps = {
+  const approvalsPorts: ApprovalsPorts = {
     store,
     github: github as unknown as GitHub,
     workflow,
@@ -252,7 +254,40 @@ export function makeWorld(
     log: silentLog,
     settings: { approvalKeySecretId: KEY_SECRET_ID, defaultApprovers: [] },
   };
-  return { clock, store, github, workflow, mailer, stageDeps, approvalsDeps };
+  return { clock, store, github, workflow, mailer, stagePorts, approvalsPorts };
+}
+
+/**
+ * An approval record as the approval stage stores it, signed with SIGNING_KEY, with its link token
+ * and the form tokens of its confirmation page.
+ */
+export function signedApproval(overrides: Partial<ApprovalRecord> = {}) {
+  const key = approvalKey(SIGNING_KEY);
+  const claims = {
+    approvalId: 'aliceAliceAliceAlice00',
+    runId: '01JABCDEFGHJKMNPQRSTVWXYZ0',
+    approver: 'alice',
+    headSha: HEAD_SHA,
+    expiresAt: Math.floor(Date.parse('2025-03-02T12:00:00Z') / 1000),
+    ...overrides,
+  };
+  const token = signLink(key, claims);
+  const record: ApprovalRecord = {
+    email: `${claims.approver}@example.test`,
+    state: 'PENDING',
+    csrfHash: csrfHashOf(key, claims.approvalId, token),
+    ...claims,
+    ...overrides,
+  };
+  return {
+    key,
+    record,
+    token,
+    csrf: {
+      approve: formToken(key, claims.approvalId, token, 'approve'),
+      reject: formToken(key, claims.approvalId, token, 'reject'),
+    },
+  };
 }
 
 /** The approve/reject links of an email's text part. */
@@ -326,7 +361,7 @@ export function approvalEvent(
   };
 }
 
-export function invoker(deps: ApprovalsDeps) {
+export function invoker(deps: ApprovalsPorts) {
   const handler = createApprovalsHandler(deps);
   return async (event: APIGatewayProxyEventV2): Promise<HttpOut> =>
     (await handler(event, lambdaContext('approvals'))) as HttpOut;

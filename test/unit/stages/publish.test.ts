@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Run as RunSchema } from '../../../functions/shared/domain/run';
 import type { GitHub, WorkspaceFile } from '../../../functions/shared/ports';
 import { repoOf } from '../../../functions/shared/run-contract';
-import type { StageDeps } from '../../../functions/stages/deps';
+import type { StagePorts } from '../../../functions/stages/deps';
 import { publish } from '../../../functions/stages/publish';
 import { FakeStore } from '../../support/fake-store';
 
@@ -88,7 +88,7 @@ async function setUp(github: GitHub) {
     log: silent,
     now: () => new Date().toISOString(),
     repoOf,
-  } as unknown as StageDeps;
+  } as unknown as StagePorts;
   return { store, deps };
 }
 

@@ -10,7 +10,8 @@ import type {
   StartRunResult,
   Workflow,
 } from '../../../functions/shared/ports';
-import { createWebhookHandler, type WebhookConfig } from '../../../functions/webhook/app';
+import { createWebhookHandler, type WebhookConfig, type WebhookPorts } from '../../../functions/webhook/app';
+import { webhookContext } from '../../../functions/webhook/context';
 import { FakeStore } from '../../support/fake-store';
 
 export const TEST_SECRET = 'test-webhook-secret';
@@ -32,6 +33,7 @@ export class FakeWorkflow implements Workflow {
   readonly executions = new Set<string>();
   readonly stops: Array<{ runId: string; error: string; cause: string }> = [];
   readonly successes: Array<{ token: string; output: unknown }> = [];
+  readonly failures: Array<{ token: string; error: string; cause: string }> = [];
   readonly liveTokens = new Set<string>();
   failNextStart?: Error;
 
@@ -56,7 +58,8 @@ export class FakeWorkflow implements Workflow {
     this.successes.push({ token, output });
     return true;
   }
-  async sendTaskFailure(): Promise<boolean> {
+  async sendTaskFailure(token: string, error: string, cause: string): Promise<boolean> {
+    this.failures.push({ token, error, cause });
     return true;
   }
   async sendTaskHeartbeat(): Promise<boolean> {
@@ -92,7 +95,8 @@ export class CountingSecrets implements Secrets {
 
 export const silentLog: Log = { debug() {}, info() {}, warn() {}, error() {} };
 
-export function makeWebhook(overrides: Partial<WebhookConfig> = {}) {
+/** The webhook's ports over fakes: alice is an admin, bob a writer, mallory a reader. */
+export function makeWebhookPorts(overrides: Partial<WebhookConfig> = {}) {
   const clock = new MutableClock();
   const store = new FakeStore(clock);
   const workflow = new FakeWorkflow();
@@ -101,7 +105,7 @@ export function makeWebhook(overrides: Partial<WebhookConfig> = {}) {
   github.permissions.set('bob', 'write');
   github.permissions.set('mallory', 'read');
   const secrets = new CountingSecrets();
-  const handler = createWebhookHandler({
+  const ports: WebhookPorts = {
     store,
     workflow,
     github: github as unknown as GitHub,
@@ -110,7 +114,19 @@ export function makeWebhook(overrides: Partial<WebhookConfig> = {}) {
     ids: { ulid: () => ulid(clock.now()), secret: () => 'not-used' },
     log: silentLog,
     config: { webhookSecretId: SECRET_ID, factoryLogin: FACTORY_LOGIN, ...overrides },
-  });
+  };
+  return { clock, store, workflow, github, secrets, ports };
+}
+
+/** The context the webhook's modules take, for testing one module on its own. */
+export function makeWebhookContext(overrides: Partial<WebhookConfig> = {}) {
+  const fakes = makeWebhookPorts(overrides);
+  return { ...fakes, ctx: webhookContext(fakes.ports) };
+}
+
+export function makeWebhook(overrides: Partial<WebhookConfig> = {}) {
+  const { clock, store, workflow, github, secrets, ports } = makeWebhookPorts(overrides);
+  const handler = createWebhookHandler(ports);
   let requests = 0;
   const invoke = async (event: APIGatewayProxyEventV2) =>
     (await handler(event, lambdaContext(`req-${++requests}`))) as APIGatewayProxyStructuredResultV2 & {

@@ -1,0 +1,36 @@
+import { cancelRun } from '../shared/cancel-run';
+import { WRITERS } from '../shared/domain/permission';
+import { isTerminal } from '../shared/domain/run';
+import { isoNow, type WebhookContext } from './context';
+import { claim, type Delivery, type Outcome, refuse } from './deliveries';
+import { permissionOf } from './permissions';
+import { refuseBot, refuseNonWriter } from './refusals';
+import { type Intent, isBotSender } from './triggers';
+
+/** `/factory cancel` by a writer: the work item's newest run, if it is still active, ends CANCELLED. */
+export async function cancelActiveRun(
+  ctx: WebhookContext,
+  delivery: Delivery,
+  intent: Extract<Intent, { type: 'command' }>,
+): Promise<Outcome> {
+  if (isBotSender(intent.sender, ctx.config.factoryLogin)) return refuseBot(ctx, delivery, intent.sender);
+  const claimed = await claim(ctx, delivery, {});
+  if (!claimed.owned) return claimed.outcome;
+  const permission = await permissionOf(ctx, intent.repo, intent.sender.login);
+  if (!WRITERS.has(permission)) return refuseNonWriter(ctx, delivery, intent, permission);
+
+  const { runs } = await ctx.store.getWorkItemWithRuns(intent.workItemKey, { limit: 1 });
+  const run = runs.items[0];
+  if (!run || isTerminal(run.status)) return refuse(ctx, delivery, 'no active run to cancel');
+  const runId = run.runId;
+  // CANCELLED first, then stop, then clean up (functions/shared/cancel-run.ts): stopping first
+  // would let the execution's end be recorded as a failure before the cancel is.
+  const { store, workflow, github, log } = ctx;
+  await cancelRun({ store, workflow, github, log, now: () => isoNow(ctx) }, runId, {
+    actor: intent.sender.login,
+    cause: `cancelled by @${intent.sender.login} with /factory cancel`,
+    data: { deliveryId: delivery.id },
+  });
+  await ctx.store.updateDelivery(delivery.id, { state: 'RESUMED', runId, reason: 'cancel' });
+  return { status: 200, data: { status: 'cancelled', runId } };
+}

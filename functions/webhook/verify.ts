@@ -1,0 +1,71 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { verify } from '@octokit/webhooks-methods';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { errorResponse, type HttpResult, header, rawBody, rawBodyLength } from '../shared/http';
+import { metrics } from '../shared/middleware';
+import type { WebhookContext } from './context';
+
+export type Verified = { ok: true; body: string } | { ok: false; response: HttpResult };
+
+/**
+ * The body, once its size and its X-Hub-Signature-256 check out. Nothing is parsed before this:
+ * 413 before the secret is read, 401 on any signature problem, 400 for a correctly signed body
+ * that is not UTF-8.
+ */
+export async function verifySignedBody(
+  ctx: WebhookContext,
+  event: APIGatewayProxyEventV2,
+  requestId: string,
+): Promise<Verified> {
+  const { config, log } = ctx;
+  if (rawBodyLength(event) > config.maxBodyBytes) {
+    log.warn('webhook body too large', { requestId, bytes: rawBodyLength(event) });
+    return refused(413, 'PayloadTooLarge', `body exceeds ${config.maxBodyBytes} bytes`, requestId);
+  }
+  const signature = header(event, 'x-hub-signature-256');
+  const bytes = rawBody(event);
+  if (!signature?.startsWith('sha256=') || bytes.length === 0) {
+    log.warn('webhook without a sha256 signature', { requestId });
+    return refused(401, 'Unauthorized', 'missing or unsupported signature', requestId);
+  }
+  const secret = await ctx.secrets.get(config.webhookSecretId);
+  // The signature covers the bytes. verify() takes a string, which is exact only for valid
+  // UTF-8 (a lenient decode would map other bytes to U+FFFD and verify a different body).
+  const body = strictUtf8(bytes);
+  const valid =
+    body === undefined
+      ? signedBytesMatch(secret, bytes, signature)
+      : await verify(secret, body, signature).catch(() => false);
+  if (valid && body === undefined) return refused(400, 'BadRequest', 'body is not UTF-8 JSON', requestId);
+  if (!valid || body === undefined) {
+    log.warn('webhook signature mismatch', { requestId });
+    metrics.addMetric('Webhook_unauthorized', 'Count', 1);
+    return refused(401, 'Unauthorized', 'signature does not match', requestId);
+  }
+  return { ok: true, body };
+}
+
+const refused = (...args: Parameters<typeof errorResponse>): Verified => ({
+  ok: false,
+  response: errorResponse(...args),
+});
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+function strictUtf8(bytes: Uint8Array): string | undefined {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Only for bodies that are not UTF-8 (never GitHub's), so a correctly signed one is told 400
+ * rather than 401: the same HMAC-SHA256 as verify(), over the raw bytes, compared in constant time.
+ */
+function signedBytesMatch(secret: string, bytes: Uint8Array, signature: string): boolean {
+  const expected = Buffer.from(`sha256=${createHmac('sha256', secret).update(bytes).digest('hex')}`);
+  const given = Buffer.from(signature);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
