@@ -1,10 +1,10 @@
-import { issueJson, pullJson, type RenderContext, roleRank } from '../payloads';
+import { issueJson, type RenderContext, roleRank } from '../payloads';
 import { type ForgeState, type IssueRecord, nowIso, type RepoRecord, type UserRecord } from '../state';
 import { ForgeError } from './errors';
 import type { Events } from './events';
 import type { Labels } from './labels';
 import type { PullLifecycle } from './pull-lifecycle';
-import { pullOf, type PullViews } from './pull-views';
+import type { PullViews } from './pull-views';
 import type { Repos } from './repos';
 import { requireUser } from './users';
 
@@ -109,7 +109,7 @@ export class Issues {
         changes,
         ...(issue.isPull
           ? { number: issue.number, ...this.pullViews.eventFields(repo, issue.number) }
-          : this.eventFields(repo, issue)),
+          : { issue: this.json(repo, issue) }),
       });
     }
     if (patch.labels !== undefined) {
@@ -132,17 +132,6 @@ export class Issues {
     }
     await this.state.persist();
     return issue;
-  }
-
-  private eventFields(repo: RepoRecord, issue: IssueRecord): Record<string, unknown> {
-    if (issue.isPull) {
-      const pull = pullOf(repo, issue.number);
-      return {
-        issue: this.json(repo, issue),
-        pull_request: pullJson(this.render, repo, this.render.user(repo.owner), issue, pull),
-      };
-    }
-    return { issue: this.json(repo, issue) };
   }
 
   close(actor: UserRecord, repo: RepoRecord, issue: IssueRecord, reason: 'completed' | 'not_planned'): void {
