@@ -44,7 +44,7 @@ export class Checks {
     private readonly repos: Repos,
     private readonly users: Users,
     private readonly events: Events,
-    private readonly options: { timeoutMs: number; concurrency: number; maxOutputBytes?: number },
+    private readonly options: { timeoutMs: number; concurrency: number },
   ) {
     this.limiter = new Limiter(options.concurrency);
   }
@@ -152,7 +152,6 @@ export class Checks {
       command,
       checkout: (dir) => git.checkout(suite.headSha, dir),
       timeoutMs: this.options.timeoutMs,
-      maxOutputBytes: this.options.maxOutputBytes ?? 64 * 1024,
       signal: this.stopping.signal,
     });
     if (this.closed) return;

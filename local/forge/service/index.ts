@@ -28,8 +28,6 @@ export interface ForgeServiceOptions {
   webhooks: WebhookSender;
   ciTimeoutMs: number;
   ciConcurrency: number;
-  /** Bytes of CI output kept for a check run (the tail). */
-  ciMaxOutputBytes?: number;
 }
 
 export class ForgeService {
@@ -63,7 +61,6 @@ export class ForgeService {
     this.checks = new Checks(state, urls, this.repos, this.users, this.events, {
       timeoutMs: options.ciTimeoutMs,
       concurrency: options.ciConcurrency,
-      ...(options.ciMaxOutputBytes !== undefined ? { maxOutputBytes: options.ciMaxOutputBytes } : {}),
     });
     this.pullViews = new PullViews(state, this.repos, this.users, render);
     const lifecycle = new PullLifecycle(state, this.repos, this.events, this.pullViews, this.checks);
