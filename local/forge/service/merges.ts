@@ -7,8 +7,6 @@ import { pullOf, type PullViews } from './pull-views';
 import type { Repos } from './repos';
 import type { Users } from './users';
 
-type MergeMethod = 'merge' | 'squash' | 'rebase';
-
 const CLOSING_KEYWORDS = /\b(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?)\s+#(\d+)\b/gi;
 
 /** Merging a pull request into its base branch with real git commits. */
@@ -36,7 +34,7 @@ export class Merges {
     const actor = this.repos.requireRole(repo, actorIn, 'write');
     const pull = pullOf(repo, number);
     const issue = issueOf(repo, number);
-    const method = (input.merge_method ?? 'merge') as MergeMethod;
+    const method = input.merge_method ?? 'merge';
     if (method !== 'merge' && method !== 'squash') {
       throw new ForgeError(422, `Merge method ${method} is not supported by the local forge (merge, squash)`);
     }
