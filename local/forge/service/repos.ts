@@ -3,7 +3,7 @@ import { GitRepo, isSha } from '../git';
 import { repoJson, roleRank, type Urls } from '../payloads';
 import { type ForgeState, nowIso, type RepoRecord, type Role, type UserRecord } from '../state';
 import { ForgeError } from './errors';
-import type { Users } from './users';
+import { requireUser, type Users } from './users';
 
 export interface CreateRepoInput {
   owner: string;
@@ -66,8 +66,8 @@ export class Repos {
   }
 
   /** Writes need a signed-in user with at least `minimum`; reads of these public repos need nothing. */
-  requireRole(repo: RepoRecord, actor: UserRecord | undefined, minimum: Role): UserRecord {
-    if (!actor) throw new ForgeError(401, 'Requires authentication');
+  requireRole(repo: RepoRecord, actorIn: UserRecord | undefined, minimum: Role): UserRecord {
+    const actor = requireUser(actorIn);
     if (roleRank(this.roleOf(repo, actor.login)) < roleRank(minimum)) {
       throw new ForgeError(
         403,
