@@ -46,6 +46,7 @@ export class ForgeService {
   private readonly events: Events;
   private readonly webhooks: WebhookSender;
 
+  // Built bottom-up: each part is handed only parts built before it, so none needs late binding.
   constructor(options: ForgeServiceOptions) {
     const { state, urls } = options;
     this.urls = urls;
