@@ -370,7 +370,7 @@ export async function benchOneRun(
   // The forge stamps check runs to the second, as GitHub does: watch them at 10 ms instead.
   const ciSeen = new Map<number, { from: number; to?: number }>();
   const ciWatch = setInterval(() => {
-    for (const check of stack.forge.service.repo(owner, name).checkRuns) {
+    for (const check of stack.forge.service.repos.get(owner, name).checkRuns) {
       const seen = ciSeen.get(check.id) ?? { from: performance.now() };
       if (check.status === 'completed' && seen.to === undefined) seen.to = performance.now();
       ciSeen.set(check.id, seen);

@@ -17,7 +17,9 @@ import {
   SAMPLE_REPO,
   SAMPLE_USER_EMAILS,
 } from './sample';
-import { type CreateRepoInput, ForgeError, ForgeService } from './service';
+import { ForgeService } from './service';
+import { ForgeError } from './service/errors';
+import type { CreateRepoInput } from './service/repos';
 import { handleGitHttp, matchGitPath } from './smart-http';
 import { ForgeState, type IssueRecord, type RepoRecord, type Role, type UserRecord } from './state';
 import { type DeliveryRecord, WebhookSender } from './webhooks';
@@ -138,49 +140,50 @@ export async function startForge(options: ForgeOptions): Promise<Forge> {
   urls.web = `http://127.0.0.1:${port}`;
   urls.api = `${urls.web}/api/v3`;
 
-  const bot = service.ensureUser(BOT_LOGIN, 'Bot');
+  const bot = service.users.ensure(BOT_LOGIN, 'Bot');
   await state.persist();
 
   const actorOf = (login: string): UserRecord => {
-    const user = service.user(login);
+    const user = service.users.get(login);
     if (!user) throw new ForgeError(404, `no user ${login}`);
     return user;
   };
 
   const actions: ForgeActions = {
     createUser: (login, userOptions) =>
-      service.ensureUser(login, userOptions?.type ?? 'User', userOptions?.email),
-    createRepo: (input) => service.createRepo(input),
-    setRole: (owner, repo, login, role) => service.setRole(service.repo(owner, repo), login, role),
-    setCiCommand: (owner, repo, command) => service.setCiCommand(service.repo(owner, repo), command),
+      service.users.ensure(login, userOptions?.type ?? 'User', userOptions?.email),
+    createRepo: (input) => service.repos.create(input),
+    setRole: (owner, repo, login, role) => service.repos.setRole(service.repos.get(owner, repo), login, role),
+    setCiCommand: (owner, repo, command) =>
+      service.repos.setCiCommand(service.repos.get(owner, repo), command),
     createIssue: (user, owner, repo, issue) =>
-      service.createIssue(actorOf(user), service.repo(owner, repo), {
+      service.issues.create(actorOf(user), service.repos.get(owner, repo), {
         title: issue.title,
         body: issue.body ?? '',
         ...(issue.labels ? { labels: issue.labels } : {}),
       }),
     labelIssue: async (user, owner, repo, issueNumber, label) => {
-      await service.addLabels(actorOf(user), service.repo(owner, repo), issueNumber, [label]);
+      await service.labels.add(actorOf(user), service.repos.get(owner, repo), issueNumber, [label]);
     },
     comment: async (user, owner, repo, issueNumber, body) => {
-      const comment = await service.createComment(
+      const comment = await service.comments.create(
         actorOf(user),
-        service.repo(owner, repo),
+        service.repos.get(owner, repo),
         issueNumber,
         body,
       );
       return { id: comment.id };
     },
     pushCommit: (user, owner, repo, branch, files, message) =>
-      service.pushFiles(actorOf(user), service.repo(owner, repo), branch, files, message),
+      service.gitData.pushFiles(actorOf(user), service.repos.get(owner, repo), branch, files, message),
     setWebhookUrl: (webhookUrl) => webhooks.setUrl(webhookUrl),
   };
 
   const seedSample = async () => {
-    if (service.hasRepo(SAMPLE_OWNER, SAMPLE_REPO)) return;
+    if (service.repos.has(SAMPLE_OWNER, SAMPLE_REPO)) return;
     for (const login of Object.keys(SAMPLE_COLLABORATORS))
-      service.ensureUser(login, 'User', SAMPLE_USER_EMAILS[login]);
-    await service.createRepo({
+      service.users.ensure(login, 'User', SAMPLE_USER_EMAILS[login]);
+    await service.repos.create({
       owner: SAMPLE_OWNER,
       name: SAMPLE_REPO,
       description: 'Small string helpers (the Code Factory sample).',
@@ -193,9 +196,9 @@ export async function startForge(options: ForgeOptions): Promise<Forge> {
       ],
       author: SAMPLE_ISSUE.author,
     });
-    const issue = await service.createIssue(
+    const issue = await service.issues.create(
       actorOf(SAMPLE_ISSUE.author),
-      service.repo(SAMPLE_OWNER, SAMPLE_REPO),
+      service.repos.get(SAMPLE_OWNER, SAMPLE_REPO),
       {
         title: SAMPLE_ISSUE.title,
         body: SAMPLE_ISSUE.body,
@@ -220,7 +223,7 @@ export async function startForge(options: ForgeOptions): Promise<Forge> {
     url: urls.web,
     apiUrl: urls.api,
     get tokens() {
-      return service.tokens();
+      return service.users.tokens();
     },
     botToken: bot.token as string,
     botLogin: bot.login,
@@ -230,7 +233,7 @@ export async function startForge(options: ForgeOptions): Promise<Forge> {
     deliveries: () => webhooks.deliveries(),
     redeliver: (deliveryId) => webhooks.redeliver(deliveryId),
     waitForIdle,
-    checkout: (owner, repo, sha, dir) => service.git(service.repo(owner, repo)).checkout(sha, dir),
+    checkout: (owner, repo, sha, dir) => service.repos.git(service.repos.get(owner, repo)).checkout(sha, dir),
     close: async () => {
       if (closed) return;
       closed = true;

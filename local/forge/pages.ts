@@ -22,8 +22,8 @@ export async function renderPage(
   if (!match || match[1] === 'repos' || match[1] === 'users') return false;
   const owner = decodeURIComponent(match[1] as string);
   const name = decodeURIComponent(match[2] as string);
-  if (!forge.hasRepo(owner, name)) return false;
-  const repo = forge.repo(owner, name);
+  if (!forge.repos.has(owner, name)) return false;
+  const repo = forge.repos.get(owner, name);
   const number = match[4] ? Number(match[4]) : undefined;
   let body: string;
   if (number === undefined) {
@@ -56,13 +56,13 @@ function repoPage(repo: RepoRecord): string {
 }
 
 async function itemPage(forge: ForgeService, repo: RepoRecord, number: number): Promise<string> {
-  const issue = forge.issue(repo, number);
+  const issue = forge.issues.get(repo, number);
   const parts = [
     `<p><a href="/${repo.owner}/${repo.name}">${escapeHtml(`${repo.owner}/${repo.name}`)}</a></p>`,
     `<h1>${escapeHtml(issue.title)} <span class="meta">#${number}</span></h1>`,
   ];
   if (issue.isPull) {
-    const pull = forge.pull(repo, number);
+    const pull = forge.pullViews.get(repo, number);
     const state = pull.merged ? 'merged' : issue.state;
     const runs = repo.checkRuns.filter((run) => run.headSha === pull.headSha);
     const checks =

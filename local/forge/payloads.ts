@@ -267,7 +267,7 @@ export function pullJson(
   owner: UserRecord,
   issue: IssueRecord,
   pull: PullRecord,
-  extras?: PullExtras,
+  extras: PullExtras,
 ) {
   const api = repoApiUrl(ctx.urls, repo);
   const web = repoWebUrl(ctx.urls, repo);
@@ -279,7 +279,7 @@ export function pullJson(
     user: userJson(ctx.urls, owner),
     repo: repository,
   });
-  const mergeable = issue.state === 'open' ? (extras?.mergeable ?? null) : null;
+  const mergeable = issue.state === 'open' ? extras.mergeable : null;
   const mergeableState = pull.draft
     ? 'draft'
     : mergeable === null
@@ -317,7 +317,7 @@ export function pullJson(
     requested_teams: [],
     draft: pull.draft,
     head: side(pull.headRef, pull.headSha),
-    base: side(pull.baseRef, extras?.baseTip ?? pull.baseSha),
+    base: side(pull.baseRef, extras.baseTip),
     author_association: authorAssociation(repo, issue.author),
     auto_merge: null,
     merged: pull.merged,
@@ -328,10 +328,10 @@ export function pullJson(
     comments: repo.comments.filter((comment) => comment.issueNumber === pull.number).length,
     review_comments: 0,
     maintainer_can_modify: pull.maintainerCanModify,
-    commits: extras?.commits ?? 0,
+    commits: extras.commits,
     additions: 0,
     deletions: 0,
-    changed_files: extras?.changedFiles ?? 0,
+    changed_files: extras.changedFiles,
     _links: {
       self: { href: `${api}/pulls/${pull.number}` },
       html: { href: `${web}/pull/${pull.number}` },

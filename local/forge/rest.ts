@@ -10,7 +10,8 @@ import {
   repoWebUrl,
   userJson,
 } from './payloads';
-import { ForgeError, type ForgeService } from './service';
+import type { ForgeService } from './service';
+import { ForgeError } from './service/errors';
 import type { RepoRecord, UserRecord } from './state';
 
 /**
@@ -164,7 +165,7 @@ const errorBody = (message: string, status: number) => ({
 function authenticate(forge: ForgeService, header: string | undefined): UserRecord | undefined {
   if (!header) return undefined;
   const match = /^(?:token|bearer)\s+(\S+)$/i.exec(header.trim());
-  const user = match?.[1] ? forge.userByToken(match[1]) : undefined;
+  const user = match?.[1] ? forge.users.byToken(match[1]) : undefined;
   if (!user) throw new ForgeError(401, 'Bad credentials');
   return user;
 }
@@ -189,7 +190,7 @@ async function readJson(request: IncomingMessage): Promise<unknown> {
 // helpers
 // -------------------------------------------------------------------------------------------------
 const repoOf = (ctx: Context): RepoRecord =>
-  ctx.forge.repo(ctx.params.owner as string, ctx.params.repo as string);
+  ctx.forge.repos.get(ctx.params.owner as string, ctx.params.repo as string);
 
 const numberParam = (ctx: Context, name: string): number => {
   const value = Number(ctx.params[name]);
@@ -231,19 +232,19 @@ route('GET', '/user', (ctx) => {
 });
 
 route('GET', '/users/:username', (ctx) => {
-  const user = ctx.forge.user(ctx.params.username as string);
+  const user = ctx.forge.users.get(ctx.params.username as string);
   if (!user) throw new ForgeError(404, 'Not Found');
   return { status: 200, body: fullUserJson(ctx.forge.urls, user) };
 });
 
 route('GET', '/repos/:owner/:repo', (ctx) => ({
   status: 200,
-  body: ctx.forge.repoJson(repoOf(ctx), ctx.actor),
+  body: ctx.forge.repos.json(repoOf(ctx), ctx.actor),
 }));
 
 route('GET', '/repos/:owner/:repo/installation', (ctx) => {
   const repo = repoOf(ctx);
-  const owner = ctx.forge.user(repo.owner);
+  const owner = ctx.forge.users.get(repo.owner);
   return {
     status: 200,
     body: {
@@ -258,16 +259,19 @@ route('GET', '/repos/:owner/:repo/installation', (ctx) => {
 
 route('GET', '/repos/:owner/:repo/collaborators/:username/permission', (ctx) => {
   const repo = repoOf(ctx);
-  const user = ctx.forge.user(ctx.params.username as string);
+  const user = ctx.forge.users.get(ctx.params.username as string);
   if (!user) throw new ForgeError(404, 'Not Found');
-  return { status: 200, body: permissionJson(ctx.forge.urls, user, ctx.forge.roleOf(repo, user.login)) };
+  return {
+    status: 200,
+    body: permissionJson(ctx.forge.urls, user, ctx.forge.repos.roleOf(repo, user.login)),
+  };
 });
 
 route('GET', '/repos/:owner/:repo/branches/:branch', async (ctx) => {
   const repo = repoOf(ctx);
-  const sha = await ctx.forge.git(repo).resolveRef(`refs/heads/${ctx.params.branch}`);
+  const sha = await ctx.forge.repos.git(repo).resolveRef(`refs/heads/${ctx.params.branch}`);
   if (!sha) throw new ForgeError(404, 'Branch not found');
-  const commit = await ctx.forge.readCommit(repo, sha);
+  const commit = await ctx.forge.gitData.readCommit(repo, sha);
   return {
     status: 200,
     body: {
@@ -289,9 +293,9 @@ const contents: Handler = async (ctx) => {
   const repo = repoOf(ctx);
   const filePath = (ctx.params.path ?? '').replace(/^\/+|\/+$/g, '');
   const ref = ctx.query.get('ref') ?? undefined;
-  const commit = await ctx.forge.resolveCommitish(repo, ref);
+  const commit = await ctx.forge.repos.resolveCommitish(repo, ref);
   if (!commit) throw new ForgeError(404, `No commit found for the ref ${ref ?? repo.defaultBranch}`);
-  const git = ctx.forge.git(repo);
+  const git = ctx.forge.repos.git(repo);
   const entry = await git.entryAt(commit, filePath);
   if (!entry) throw new ForgeError(404, 'Not Found');
   const api = repoApiUrl(ctx.forge.urls, repo);
@@ -347,7 +351,7 @@ route('GET', '/repos/:owner/:repo/contents/*path', contents);
 // -------------------------------------------------------------------------------------------------
 route('POST', '/repos/:owner/:repo/git/blobs', async (ctx) => {
   const repo = repoOf(ctx);
-  const sha = await ctx.forge.createBlob(
+  const sha = await ctx.forge.gitData.createBlob(
     ctx.actor,
     repo,
     ctx.body.content as string,
@@ -359,7 +363,7 @@ route('POST', '/repos/:owner/:repo/git/blobs', async (ctx) => {
 route('GET', '/repos/:owner/:repo/git/blobs/:sha', async (ctx) => {
   const repo = repoOf(ctx);
   const sha = ctx.params.sha as string;
-  const blob = await ctx.forge.git(repo).readBlob(sha);
+  const blob = await ctx.forge.repos.git(repo).readBlob(sha);
   if (!blob) throw new ForgeError(404, 'Not Found');
   return {
     status: 200,
@@ -375,7 +379,7 @@ route('GET', '/repos/:owner/:repo/git/blobs/:sha', async (ctx) => {
 });
 
 async function treeBody(ctx: Context, repo: RepoRecord, treeSha: string, recursive: boolean) {
-  const git = ctx.forge.git(repo);
+  const git = ctx.forge.repos.git(repo);
   const api = repoApiUrl(ctx.forge.urls, repo);
   const { entries, truncated } = recursive
     ? await git.readTreeRecursive(treeSha)
@@ -397,8 +401,8 @@ async function treeBody(ctx: Context, repo: RepoRecord, treeSha: string, recursi
 
 route('GET', '/repos/:owner/:repo/git/trees/*sha', async (ctx) => {
   const repo = repoOf(ctx);
-  const commitish = await ctx.forge.resolveCommitish(repo, ctx.params.sha as string);
-  const tree = commitish ? await ctx.forge.git(repo).treeOf(commitish) : undefined;
+  const commitish = await ctx.forge.repos.resolveCommitish(repo, ctx.params.sha as string);
+  const tree = commitish ? await ctx.forge.repos.git(repo).treeOf(commitish) : undefined;
   if (!tree) throw new ForgeError(404, 'Not Found');
   const recursive = ['1', 'true'].includes(ctx.query.get('recursive') ?? '');
   return { status: 200, body: await treeBody(ctx, repo, tree, recursive) };
@@ -421,7 +425,7 @@ route('POST', '/repos/:owner/:repo/git/trees', async (ctx) => {
     if (typeof entry.content === 'string') change.content = entry.content;
     return change;
   });
-  const sha = await ctx.forge.createTree(ctx.actor, repo, str(ctx.body.base_tree), changes);
+  const sha = await ctx.forge.gitData.createTree(ctx.actor, repo, str(ctx.body.base_tree), changes);
   return { status: 201, body: await treeBody(ctx, repo, sha, false) };
 });
 
@@ -430,7 +434,7 @@ route('POST', '/repos/:owner/:repo/git/commits', async (ctx) => {
   const parents = Array.isArray(ctx.body.parents)
     ? ctx.body.parents.filter((parent): parent is string => typeof parent === 'string')
     : [];
-  const sha = await ctx.forge.createCommit(ctx.actor, repo, {
+  const sha = await ctx.forge.gitData.createCommit(ctx.actor, repo, {
     message: ctx.body.message as string,
     tree: ctx.body.tree as string,
     parents,
@@ -439,28 +443,35 @@ route('POST', '/repos/:owner/:repo/git/commits', async (ctx) => {
       ? { committer: ctx.body.committer as { name: string; email: string; date: string } }
       : {}),
   });
-  return { status: 201, body: gitCommitJson(ctx.forge.urls, repo, await ctx.forge.readCommit(repo, sha)) };
+  return {
+    status: 201,
+    body: gitCommitJson(ctx.forge.urls, repo, await ctx.forge.gitData.readCommit(repo, sha)),
+  };
 });
 
 route('GET', '/repos/:owner/:repo/git/commits/:sha', async (ctx) => {
   const repo = repoOf(ctx);
   return {
     status: 200,
-    body: gitCommitJson(ctx.forge.urls, repo, await ctx.forge.readCommit(repo, ctx.params.sha as string)),
+    body: gitCommitJson(
+      ctx.forge.urls,
+      repo,
+      await ctx.forge.gitData.readCommit(repo, ctx.params.sha as string),
+    ),
   };
 });
 
 route('GET', '/repos/:owner/:repo/git/ref/*ref', async (ctx) => {
   const repo = repoOf(ctx);
   const ref = fullRef(ctx.params.ref as string);
-  const sha = await ctx.forge.git(repo).resolveRef(ref);
+  const sha = await ctx.forge.repos.git(repo).resolveRef(ref);
   if (!sha || !/^refs\/(heads|tags)\//.test(ref)) throw new ForgeError(404, 'Not Found');
   return { status: 200, body: refJson(ctx.forge.urls, repo, ref, sha) };
 });
 
 const matchingRefs = async (ctx: Context, prefix: string) => {
   const repo = repoOf(ctx);
-  const refs = await ctx.forge.git(repo).listRefs();
+  const refs = await ctx.forge.repos.git(repo).listRefs();
   return refs
     .filter((ref) => ref.ref.startsWith(prefix))
     .map((ref) => refJson(ctx.forge.urls, repo, ref.ref, ref.sha));
@@ -480,7 +491,7 @@ route('GET', '/repos/:owner/:repo/git/refs', async (ctx) => ({
 route('GET', '/repos/:owner/:repo/git/refs/*ref', async (ctx) => {
   const repo = repoOf(ctx);
   const ref = fullRef(ctx.params.ref as string);
-  const sha = await ctx.forge.git(repo).resolveRef(ref);
+  const sha = await ctx.forge.repos.git(repo).resolveRef(ref);
   if (sha) return { status: 200, body: refJson(ctx.forge.urls, repo, ref, sha) };
   const matches = await matchingRefs(ctx, `${ref}/`);
   if (matches.length === 0) throw new ForgeError(404, 'Not Found');
@@ -491,7 +502,7 @@ route('POST', '/repos/:owner/:repo/git/refs', async (ctx) => {
   const repo = repoOf(ctx);
   const ref = str(ctx.body.ref) ?? '';
   const sha = str(ctx.body.sha) ?? '';
-  await ctx.forge.createRef(ctx.actor, repo, ref, sha);
+  await ctx.forge.gitData.createRef(ctx.actor, repo, ref, sha);
   return { status: 201, body: refJson(ctx.forge.urls, repo, ref, sha) };
 });
 
@@ -499,12 +510,12 @@ route('PATCH', '/repos/:owner/:repo/git/refs/*ref', async (ctx) => {
   const repo = repoOf(ctx);
   const ref = fullRef(ctx.params.ref as string);
   const sha = str(ctx.body.sha) ?? '';
-  await ctx.forge.updateRef(ctx.actor, repo, ref, sha, ctx.body.force === true);
+  await ctx.forge.gitData.updateRef(ctx.actor, repo, ref, sha, ctx.body.force === true);
   return { status: 200, body: refJson(ctx.forge.urls, repo, ref, sha) };
 });
 
 route('DELETE', '/repos/:owner/:repo/git/refs/*ref', async (ctx) => {
-  await ctx.forge.deleteRef(ctx.actor, repoOf(ctx), fullRef(ctx.params.ref as string));
+  await ctx.forge.gitData.deleteRef(ctx.actor, repoOf(ctx), fullRef(ctx.params.ref as string));
   return { status: 204 };
 });
 
@@ -512,7 +523,7 @@ route('DELETE', '/repos/:owner/:repo/git/refs/*ref', async (ctx) => {
 // commits and checks
 // -------------------------------------------------------------------------------------------------
 const commitOf = async (ctx: Context, repo: RepoRecord): Promise<string> => {
-  const sha = await ctx.forge.resolveCommitish(repo, ctx.params.ref as string);
+  const sha = await ctx.forge.repos.resolveCommitish(repo, ctx.params.ref as string);
   if (!sha) throw new ForgeError(422, `No commit found for SHA: ${ctx.params.ref}`);
   return sha;
 };
@@ -520,7 +531,7 @@ const commitOf = async (ctx: Context, repo: RepoRecord): Promise<string> => {
 route('GET', '/repos/:owner/:repo/commits/:ref', async (ctx) => {
   const repo = repoOf(ctx);
   const sha = await commitOf(ctx, repo);
-  const commit = await ctx.forge.readCommit(repo, sha);
+  const commit = await ctx.forge.gitData.readCommit(repo, sha);
   const gitJson = gitCommitJson(ctx.forge.urls, repo, commit);
   const api = repoApiUrl(ctx.forge.urls, repo);
   const files = await diffFiles(ctx, repo, commit.parents[0], commit.tree);
@@ -554,16 +565,16 @@ route('GET', '/repos/:owner/:repo/commits/:ref', async (ctx) => {
 
 function findUserByEmail(ctx: Context, email: string): UserRecord | undefined {
   const match = /^(\d+)\+(.+)@users\.noreply\.forge\.local$/.exec(email);
-  if (match?.[2]) return ctx.forge.user(match[2]);
-  for (const login of Object.keys(ctx.forge.tokens())) {
-    const user = ctx.forge.user(login);
+  if (match?.[2]) return ctx.forge.users.get(match[2]);
+  for (const login of Object.keys(ctx.forge.users.tokens())) {
+    const user = ctx.forge.users.get(login);
     if (user?.email === email) return user;
   }
   return undefined;
 }
 
 async function diffFiles(ctx: Context, repo: RepoRecord, parent: string | undefined, tree: string) {
-  const git = ctx.forge.git(repo);
+  const git = ctx.forge.repos.git(repo);
   const list = async (sha: string | undefined) => {
     if (!sha) return new Map<string, string>();
     const treeSha = await git.treeOf(sha);
@@ -606,7 +617,7 @@ route('GET', '/repos/:owner/:repo/commits/:ref/check-suites', async (ctx) => {
     status: 200,
     body: {
       total_count: suites.length,
-      check_suites: paginate(ctx, suites).map((suite) => ctx.forge.checkSuiteJson(repo, suite)),
+      check_suites: paginate(ctx, suites).map((suite) => ctx.forge.checks.suiteJson(repo, suite)),
     },
   };
 });
@@ -623,7 +634,7 @@ route('GET', '/repos/:owner/:repo/commits/:ref/check-runs', async (ctx) => {
     status: 200,
     body: {
       total_count: runs.length,
-      check_runs: paginate(ctx, runs).map((run) => ctx.forge.checkRunJson(repo, run)),
+      check_runs: paginate(ctx, runs).map((run) => ctx.forge.checks.runJson(repo, run)),
     },
   };
 });
@@ -638,7 +649,7 @@ route('GET', '/repos/:owner/:repo/commits/:ref/status', async (ctx) => {
       statuses: [],
       sha,
       total_count: 0,
-      repository: ctx.forge.repoJson(repo),
+      repository: ctx.forge.repos.json(repo),
       commit_url: `${repoApiUrl(ctx.forge.urls, repo)}/commits/${sha}`,
     },
   };
@@ -648,14 +659,14 @@ route('GET', '/repos/:owner/:repo/check-runs/:id', (ctx) => {
   const repo = repoOf(ctx);
   const run = repo.checkRuns.find((candidate) => candidate.id === Number(ctx.params.id));
   if (!run) throw new ForgeError(404, 'Not Found');
-  return { status: 200, body: ctx.forge.checkRunJson(repo, run) };
+  return { status: 200, body: ctx.forge.checks.runJson(repo, run) };
 });
 
 route('GET', '/repos/:owner/:repo/check-suites/:id', (ctx) => {
   const repo = repoOf(ctx);
   const suite = repo.checkSuites.find((candidate) => candidate.id === Number(ctx.params.id));
   if (!suite) throw new ForgeError(404, 'Not Found');
-  return { status: 200, body: ctx.forge.checkSuiteJson(repo, suite) };
+  return { status: 200, body: ctx.forge.checks.suiteJson(repo, suite) };
 });
 
 route('GET', '/repos/:owner/:repo/check-suites/:id/check-runs', (ctx) => {
@@ -665,7 +676,7 @@ route('GET', '/repos/:owner/:repo/check-suites/:id/check-runs', (ctx) => {
     status: 200,
     body: {
       total_count: runs.length,
-      check_runs: paginate(ctx, runs).map((run) => ctx.forge.checkRunJson(repo, run)),
+      check_runs: paginate(ctx, runs).map((run) => ctx.forge.checks.runJson(repo, run)),
     },
   };
 });
@@ -675,18 +686,21 @@ route('GET', '/repos/:owner/:repo/check-suites/:id/check-runs', (ctx) => {
 // -------------------------------------------------------------------------------------------------
 route('GET', '/repos/:owner/:repo/issues/comments/:id', (ctx) => {
   const repo = repoOf(ctx);
-  return { status: 200, body: ctx.forge.commentJson(repo, ctx.forge.comment(repo, numberParam(ctx, 'id'))) };
+  return {
+    status: 200,
+    body: ctx.forge.comments.json(repo, ctx.forge.comments.get(repo, numberParam(ctx, 'id'))),
+  };
 });
 
 route('PATCH', '/repos/:owner/:repo/issues/comments/:id', async (ctx) => {
   const repo = repoOf(ctx);
-  const comment = await ctx.forge.updateComment(
+  const comment = await ctx.forge.comments.update(
     ctx.actor,
     repo,
     numberParam(ctx, 'id'),
     ctx.body.body as string,
   );
-  return { status: 200, body: ctx.forge.commentJson(repo, comment) };
+  return { status: 200, body: ctx.forge.comments.json(repo, comment) };
 });
 
 route('GET', '/repos/:owner/:repo/issues', (ctx) => {
@@ -699,7 +713,7 @@ route('GET', '/repos/:owner/:repo/issues', (ctx) => {
         (state === 'all' || issue.state === state) && labels.every((label) => issue.labels.includes(label)),
     )
     .sort((a, b) => b.number - a.number);
-  return { status: 200, body: paginate(ctx, issues).map((issue) => ctx.forge.issueJson(repo, issue)) };
+  return { status: 200, body: paginate(ctx, issues).map((issue) => ctx.forge.issues.json(repo, issue)) };
 });
 
 route('POST', '/repos/:owner/:repo/issues', async (ctx) => {
@@ -709,22 +723,25 @@ route('POST', '/repos/:owner/:repo/issues', async (ctx) => {
         typeof label === 'string' ? label : (str((label as { name?: unknown }).name) ?? ''),
       )
     : [];
-  const issue = await ctx.forge.createIssue(ctx.actor, repo, {
+  const issue = await ctx.forge.issues.create(ctx.actor, repo, {
     title: ctx.body.title as string,
     body: str(ctx.body.body) ?? null,
     labels,
   });
-  return { status: 201, body: ctx.forge.issueJson(repo, issue) };
+  return { status: 201, body: ctx.forge.issues.json(repo, issue) };
 });
 
 route('GET', '/repos/:owner/:repo/issues/:number', (ctx) => {
   const repo = repoOf(ctx);
-  return { status: 200, body: ctx.forge.issueJson(repo, ctx.forge.issue(repo, numberParam(ctx, 'number'))) };
+  return {
+    status: 200,
+    body: ctx.forge.issues.json(repo, ctx.forge.issues.get(repo, numberParam(ctx, 'number'))),
+  };
 });
 
 route('PATCH', '/repos/:owner/:repo/issues/:number', async (ctx) => {
   const repo = repoOf(ctx);
-  const issue = await ctx.forge.updateIssue(ctx.actor, repo, numberParam(ctx, 'number'), {
+  const issue = await ctx.forge.issues.update(ctx.actor, repo, numberParam(ctx, 'number'), {
     ...(typeof ctx.body.title === 'string' ? { title: ctx.body.title } : {}),
     ...('body' in ctx.body ? { body: str(ctx.body.body) ?? null } : {}),
     ...(typeof ctx.body.state === 'string' ? { state: ctx.body.state } : {}),
@@ -733,29 +750,29 @@ route('PATCH', '/repos/:owner/:repo/issues/:number', async (ctx) => {
       ? { labels: ctx.body.labels.filter((label): label is string => typeof label === 'string') }
       : {}),
   });
-  return { status: 200, body: ctx.forge.issueJson(repo, issue) };
+  return { status: 200, body: ctx.forge.issues.json(repo, issue) };
 });
 
 route('GET', '/repos/:owner/:repo/issues/:number/comments', (ctx) => {
   const repo = repoOf(ctx);
   const number = numberParam(ctx, 'number');
-  ctx.forge.issue(repo, number);
+  ctx.forge.issues.get(repo, number);
   const comments = repo.comments.filter((comment) => comment.issueNumber === number);
   return {
     status: 200,
-    body: paginate(ctx, comments).map((comment) => ctx.forge.commentJson(repo, comment)),
+    body: paginate(ctx, comments).map((comment) => ctx.forge.comments.json(repo, comment)),
   };
 });
 
 route('POST', '/repos/:owner/:repo/issues/:number/comments', async (ctx) => {
   const repo = repoOf(ctx);
-  const comment = await ctx.forge.createComment(
+  const comment = await ctx.forge.comments.create(
     ctx.actor,
     repo,
     numberParam(ctx, 'number'),
     ctx.body.body as string,
   );
-  return { status: 201, body: ctx.forge.commentJson(repo, comment) };
+  return { status: 201, body: ctx.forge.comments.json(repo, comment) };
 });
 
 const labelNames = (ctx: Context): string[] => {
@@ -771,43 +788,43 @@ const labelNames = (ctx: Context): string[] => {
 
 route('GET', '/repos/:owner/:repo/issues/:number/labels', (ctx) => {
   const repo = repoOf(ctx);
-  const issue = ctx.forge.issue(repo, numberParam(ctx, 'number'));
+  const issue = ctx.forge.issues.get(repo, numberParam(ctx, 'number'));
   return {
     status: 200,
-    body: issue.labels.map((name) => ctx.forge.labelJson(repo, ctx.forge.labelOf(repo, name))),
+    body: issue.labels.map((name) => ctx.forge.labels.json(repo, ctx.forge.labels.of(repo, name))),
   };
 });
 
 route('POST', '/repos/:owner/:repo/issues/:number/labels', async (ctx) => {
   const repo = repoOf(ctx);
-  const labels = await ctx.forge.addLabels(ctx.actor, repo, numberParam(ctx, 'number'), labelNames(ctx));
-  return { status: 200, body: labels.map((label) => ctx.forge.labelJson(repo, label)) };
+  const labels = await ctx.forge.labels.add(ctx.actor, repo, numberParam(ctx, 'number'), labelNames(ctx));
+  return { status: 200, body: labels.map((label) => ctx.forge.labels.json(repo, label)) };
 });
 
 route('PUT', '/repos/:owner/:repo/issues/:number/labels', async (ctx) => {
   const repo = repoOf(ctx);
   const number = numberParam(ctx, 'number');
-  const issue = await ctx.forge.updateIssue(ctx.actor, repo, number, { labels: labelNames(ctx) });
+  const issue = await ctx.forge.issues.update(ctx.actor, repo, number, { labels: labelNames(ctx) });
   return {
     status: 200,
-    body: issue.labels.map((name) => ctx.forge.labelJson(repo, ctx.forge.labelOf(repo, name))),
+    body: issue.labels.map((name) => ctx.forge.labels.json(repo, ctx.forge.labels.of(repo, name))),
   };
 });
 
 route('DELETE', '/repos/:owner/:repo/issues/:number/labels/:name', async (ctx) => {
   const repo = repoOf(ctx);
-  const labels = await ctx.forge.removeLabel(
+  const labels = await ctx.forge.labels.remove(
     ctx.actor,
     repo,
     numberParam(ctx, 'number'),
     ctx.params.name as string,
   );
-  return { status: 200, body: labels.map((label) => ctx.forge.labelJson(repo, label)) };
+  return { status: 200, body: labels.map((label) => ctx.forge.labels.json(repo, label)) };
 });
 
 route('GET', '/repos/:owner/:repo/labels', (ctx) => {
   const repo = repoOf(ctx);
-  return { status: 200, body: paginate(ctx, repo.labels).map((label) => ctx.forge.labelJson(repo, label)) };
+  return { status: 200, body: paginate(ctx, repo.labels).map((label) => ctx.forge.labels.json(repo, label)) };
 });
 
 // -------------------------------------------------------------------------------------------------
@@ -815,17 +832,20 @@ route('GET', '/repos/:owner/:repo/labels', (ctx) => {
 // -------------------------------------------------------------------------------------------------
 route('GET', '/repos/:owner/:repo/pulls', (ctx) => {
   const repo = repoOf(ctx);
-  const pulls = ctx.forge.listPulls(repo, {
+  const pulls = ctx.forge.pullViews.list(repo, {
     state: ctx.query.get('state') ?? 'open',
     ...(ctx.query.get('head') ? { head: ctx.query.get('head') as string } : {}),
     ...(ctx.query.get('base') ? { base: ctx.query.get('base') as string } : {}),
   });
-  return { status: 200, body: paginate(ctx, pulls).map((pull) => ctx.forge.pullJsonSync(repo, pull.number)) };
+  return {
+    status: 200,
+    body: paginate(ctx, pulls).map((pull) => ctx.forge.pullViews.summaryJson(repo, pull.number)),
+  };
 });
 
 route('POST', '/repos/:owner/:repo/pulls', async (ctx) => {
   const repo = repoOf(ctx);
-  const pull = await ctx.forge.createPull(ctx.actor, repo, {
+  const pull = await ctx.forge.pulls.create(ctx.actor, repo, {
     ...(typeof ctx.body.title === 'string' ? { title: ctx.body.title } : {}),
     ...(typeof ctx.body.body === 'string' ? { body: ctx.body.body } : {}),
     ...(typeof ctx.body.head === 'string' ? { head: ctx.body.head } : {}),
@@ -835,37 +855,37 @@ route('POST', '/repos/:owner/:repo/pulls', async (ctx) => {
       ? { maintainer_can_modify: ctx.body.maintainer_can_modify }
       : {}),
   });
-  return { status: 201, body: await ctx.forge.pullJson(repo, pull.number) };
+  return { status: 201, body: await ctx.forge.pullViews.json(repo, pull.number) };
 });
 
 route('GET', '/repos/:owner/:repo/pulls/:number', async (ctx) => {
   const repo = repoOf(ctx);
-  return { status: 200, body: await ctx.forge.pullJson(repo, numberParam(ctx, 'number')) };
+  return { status: 200, body: await ctx.forge.pullViews.json(repo, numberParam(ctx, 'number')) };
 });
 
 route('PATCH', '/repos/:owner/:repo/pulls/:number', async (ctx) => {
   const repo = repoOf(ctx);
   const number = numberParam(ctx, 'number');
-  await ctx.forge.updatePull(ctx.actor, repo, number, {
+  await ctx.forge.pulls.update(ctx.actor, repo, number, {
     ...(typeof ctx.body.title === 'string' ? { title: ctx.body.title } : {}),
     ...('body' in ctx.body ? { body: str(ctx.body.body) ?? null } : {}),
     ...(typeof ctx.body.state === 'string' ? { state: ctx.body.state } : {}),
     ...(typeof ctx.body.base === 'string' ? { base: ctx.body.base } : {}),
     ...(typeof ctx.body.draft === 'boolean' ? { draft: ctx.body.draft } : {}),
   });
-  return { status: 200, body: await ctx.forge.pullJson(repo, number) };
+  return { status: 200, body: await ctx.forge.pullViews.json(repo, number) };
 });
 
 route('GET', '/repos/:owner/:repo/pulls/:number/merge', (ctx) => {
   const repo = repoOf(ctx);
-  const pull = ctx.forge.pull(repo, numberParam(ctx, 'number'));
+  const pull = ctx.forge.pullViews.get(repo, numberParam(ctx, 'number'));
   if (!pull.merged) throw new ForgeError(404, 'Not Found');
   return { status: 204 };
 });
 
 route('PUT', '/repos/:owner/:repo/pulls/:number/merge', async (ctx) => {
   const repo = repoOf(ctx);
-  const result = await ctx.forge.mergePull(ctx.actor, repo, numberParam(ctx, 'number'), {
+  const result = await ctx.forge.merges.merge(ctx.actor, repo, numberParam(ctx, 'number'), {
     ...(typeof ctx.body.sha === 'string' ? { sha: ctx.body.sha } : {}),
     ...(typeof ctx.body.merge_method === 'string' ? { merge_method: ctx.body.merge_method } : {}),
     ...(typeof ctx.body.commit_title === 'string' ? { commit_title: ctx.body.commit_title } : {}),
@@ -876,8 +896,8 @@ route('PUT', '/repos/:owner/:repo/pulls/:number/merge', async (ctx) => {
 
 route('GET', '/repos/:owner/:repo/pulls/:number/commits', async (ctx) => {
   const repo = repoOf(ctx);
-  const pull = ctx.forge.pull(repo, numberParam(ctx, 'number'));
-  const commits = (await ctx.forge.git(repo).commitsBetween([pull.baseSha], [pull.headSha])).reverse();
+  const pull = ctx.forge.pullViews.get(repo, numberParam(ctx, 'number'));
+  const commits = (await ctx.forge.repos.git(repo).commitsBetween([pull.baseSha], [pull.headSha])).reverse();
   return {
     status: 200,
     body: paginate(ctx, commits).map((commit) => {
@@ -897,24 +917,24 @@ route('GET', '/repos/:owner/:repo/pulls/:number/commits', async (ctx) => {
 route('GET', '/repos/:owner/:repo/pulls/:number/reviews', (ctx) => {
   const repo = repoOf(ctx);
   const number = numberParam(ctx, 'number');
-  ctx.forge.pull(repo, number);
+  ctx.forge.pullViews.get(repo, number);
   return {
     status: 200,
     body: paginate(
       ctx,
       repo.reviews.filter((review) => review.pullNumber === number),
-    ).map((review) => ctx.forge.reviewJson(repo, review)),
+    ).map((review) => ctx.forge.reviews.json(repo, review)),
   };
 });
 
 route('POST', '/repos/:owner/:repo/pulls/:number/reviews', async (ctx) => {
   const repo = repoOf(ctx);
-  const review = await ctx.forge.createReview(ctx.actor, repo, numberParam(ctx, 'number'), {
+  const review = await ctx.forge.reviews.create(ctx.actor, repo, numberParam(ctx, 'number'), {
     ...(typeof ctx.body.body === 'string' ? { body: ctx.body.body } : {}),
     ...(typeof ctx.body.event === 'string' ? { event: ctx.body.event } : {}),
     ...(typeof ctx.body.commit_id === 'string' ? { commit_id: ctx.body.commit_id } : {}),
   });
-  return { status: 200, body: ctx.forge.reviewJson(repo, review) };
+  return { status: 200, body: ctx.forge.reviews.json(repo, review) };
 });
 
 // -------------------------------------------------------------------------------------------------
@@ -934,7 +954,7 @@ route('POST', '/graphql', async (ctx) => {
     };
   }
   const id = str(variables.id) ?? /pullRequestId:\s*"([^"]+)"/.exec(query)?.[1];
-  const found = id ? ctx.forge.pullByNodeId(id) : undefined;
+  const found = id ? ctx.forge.pullViews.byNodeId(id) : undefined;
   if (!found) {
     return {
       status: 200,
@@ -944,7 +964,7 @@ route('POST', '/graphql', async (ctx) => {
       },
     };
   }
-  await ctx.forge.markReadyForReview(ctx.actor, found.repo, found.pull.number);
+  await ctx.forge.pulls.markReadyForReview(ctx.actor, found.repo, found.pull.number);
   return {
     status: 200,
     body: { data: { markPullRequestReadyForReview: { pullRequest: { isDraft: found.pull.draft } } } },

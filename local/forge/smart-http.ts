@@ -31,9 +31,9 @@ export async function handleGitHttp(
   target: { owner: string; repo: string; rest: string },
   search: URLSearchParams,
 ): Promise<void> {
-  if (!forge.hasRepo(target.owner, target.repo)) return sendText(response, 404, 'Repository not found\n');
-  const repo = forge.repo(target.owner, target.repo);
-  const git = forge.git(repo);
+  if (!forge.repos.has(target.owner, target.repo)) return sendText(response, 404, 'Repository not found\n');
+  const repo = forge.repos.get(target.owner, target.repo);
+  const git = forge.repos.git(repo);
   if (request.method === 'GET' && target.rest === '/info/refs') {
     const service = search.get('service');
     if (service !== 'git-upload-pack')

@@ -194,5 +194,5 @@ describe('forge git data over the GitHub REST API', () => {
 
 /** Where the forge keeps the sample's bare repositories (its temp data dir). */
 function forgeRepoDir(forge: Forge): string {
-  return path.dirname(forge.service.git(forge.service.repo(SAMPLE_OWNER, SAMPLE_REPO)).gitdir);
+  return path.dirname(forge.service.repos.git(forge.service.repos.get(SAMPLE_OWNER, SAMPLE_REPO)).gitdir);
 }
