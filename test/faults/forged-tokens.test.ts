@@ -5,7 +5,7 @@ import { SAMPLE_CI_COMMAND } from '../../local/forge';
 import { clarifyScenario, sampleScript } from '../../local/model/scripts';
 import type { Stack } from '../../local/stack';
 import { eventTypes, pullOf, sandbox, startScenario } from '../e2e/pipeline/support';
-import { eventually, sleep, startTestStack, waitForEnd, waitForStatus } from '../support/e2e';
+import { eventually, startTestStack, waitForEnd, waitForStatus } from '../support/e2e';
 import { historyOf, statesEntered } from './support';
 
 /**
@@ -141,9 +141,14 @@ describe('forged answers to a run’s pauses', () => {
       const ended = await waitForEnd(stack, run.runId, 60_000);
       expect(ended.status).toBe('FAILED');
       expect(ended.error?.class).toBe('UnverifiedDecision');
-      await sleep(200);
-      const history = await historyOf(stack.sfn, stack.stateMachineArn, run.runId);
-      expect(history.some((e) => e.type === 'ExecutionFailed')).toBe(true);
+      // The run's status is written by Finalize; the execution fails a moment later.
+      await eventually('the execution to fail', async () =>
+        (await historyOf(stack.sfn, stack.stateMachineArn, run.runId)).some(
+          (e) => e.type === 'ExecutionFailed',
+        )
+          ? true
+          : undefined,
+      );
       if (ended.prNumber) expect((await pullOf(stack, box, ended.prNumber))?.merged).toBe(false);
       stack.model?.faults.clear();
     },
