@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TreeChange } from './git';
+import { codeloadLocation } from './tarball';
 import {
   fullUserJson,
   gitCommitJson,
@@ -398,6 +399,18 @@ async function treeBody(ctx: Context, repo: RepoRecord, treeSha: string, recursi
   }
   return { sha: treeSha, url: `${api}/git/trees/${treeSha}`, tree, truncated };
 }
+
+// GitHub answers with a redirect to codeload (local/forge/tarball.ts); an unknown ref is a 404.
+const tarball: Handler = async (ctx) => {
+  if (!ctx.actor) throw new ForgeError(404, 'Not Found');
+  const repo = repoOf(ctx);
+  const sha = await ctx.forge.repos.resolveCommitish(repo, ctx.params.ref);
+  if (!sha) throw new ForgeError(404, 'Not Found');
+  ctx.setHeader('location', codeloadLocation(ctx.forge, repo, sha));
+  return { status: 302 };
+};
+route('GET', '/repos/:owner/:repo/tarball', tarball);
+route('GET', '/repos/:owner/:repo/tarball/*ref', tarball);
 
 route('GET', '/repos/:owner/:repo/git/trees/*sha', async (ctx) => {
   const repo = repoOf(ctx);

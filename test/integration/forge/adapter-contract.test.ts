@@ -1,3 +1,6 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OctokitGitHub } from '../../../functions/shared/adapters/github';
 import {
@@ -47,6 +50,33 @@ describe('the factory GitHub adapter against the forge', () => {
     expect((await github.listFiles(repo, main.sha)).sort()).toEqual(Object.keys(SAMPLE_FILES).sort());
     const issue = await github.getIssue(repo, SAMPLE_ISSUE.number);
     expect(issue).toMatchObject({ title: SAMPLE_ISSUE.title, author: SAMPLE_ISSUE.author, state: 'open' });
+  });
+
+  it("reads the whole repository at a SHA as one tarball, through GitHub's redirect", async () => {
+    const main = await github.getDefaultBranch(repo);
+    const tarball = await github.getTarball(repo, main.sha);
+    const entries: string[] = [];
+    await pipeline(
+      Readable.from([tarball]),
+      tar.t({ onReadEntry: (entry) => void entries.push(entry.path) }),
+    );
+    const top = `${SAMPLE_OWNER}-${SAMPLE_REPO}-${main.sha.slice(0, 7)}/`;
+    expect(entries.filter((p) => !p.endsWith('/')).sort()).toEqual(
+      Object.keys(SAMPLE_FILES)
+        .map((p) => top + p)
+        .sort(),
+    );
+    // GitHub's shape: a 302 to a codeload URL with a short-lived token, which alone serves the file.
+    const redirect = await fetch(`${forge.apiUrl}/repos/${SAMPLE_OWNER}/${SAMPLE_REPO}/tarball/${main.sha}`, {
+      headers: { authorization: `token ${forge.botToken}` },
+      redirect: 'manual',
+    });
+    expect(redirect.status).toBe(302);
+    const location = new URL(redirect.headers.get('location') ?? '');
+    expect(location.searchParams.get('token')).toMatch(/^[0-9a-f]{32}$/);
+    location.searchParams.set('token', '0'.repeat(32));
+    expect((await fetch(location)).status).toBe(404);
+    await expect(github.getTarball(repo, 'no-such-branch')).rejects.toThrow();
   });
 
   it('publishes, verifies and merges a change the way the pipeline does', async () => {
