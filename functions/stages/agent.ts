@@ -1,9 +1,17 @@
 import { FactoryError } from '../shared/errors';
 import type { Run, Stage } from '../shared/domain/run';
 import type { ConversationMeta } from '../shared/ports';
-import { type StagePorts, toolContextOf } from './deps';
+import type { StagePorts } from './deps';
 import { mutateRun } from '../shared/run-state';
-import { executeTool, READ_TOOLS, type ToolDefinition, truncate, WRITE_TOOLS } from './tools';
+import { truncate } from './tools';
+import {
+  isErrorText,
+  runWorkbenchTool,
+  type ToolDefinition,
+  WORKBENCH_READ_TOOLS,
+  WORKBENCH_WRITE_TOOLS,
+} from './workbench';
+import { workspaceOf } from './workspace';
 
 /**
  * The agent loop as state-machine steps (docs/architecture.md): `start` writes the conversation's
@@ -39,7 +47,7 @@ export interface LoopPointer {
 }
 
 export function toolsFor(spec: AgentSpec): ToolDefinition[] {
-  return [...READ_TOOLS, ...(spec.allowWrites ? WRITE_TOOLS : []), spec.terminalTool];
+  return [...WORKBENCH_READ_TOOLS, ...(spec.allowWrites ? WORKBENCH_WRITE_TOOLS : []), spec.terminalTool];
 }
 
 export async function startAgent(
@@ -122,8 +130,20 @@ export async function runAgentTools(
 
   const blocks = Array.isArray(assistant.content) ? assistant.content : [];
   const calls = blocks.filter(isToolUse);
-  const ctx = toolContextOf(deps, run);
+  const workbench = calls.some((call) => call.name !== spec.terminalTool.name)
+    ? await workspaceOf(deps, run)
+    : undefined;
 
+  // The workspace tools of one turn run concurrently; the terminal tool runs after them, so a
+  // submission sees every change the same turn made. Results keep the order of the calls.
+  const answers = new Map<string, Promise<string>>();
+  for (const call of calls)
+    if (call.name !== spec.terminalTool.name && workbench)
+      answers.set(
+        call.id,
+        runWorkbenchTool(workbench, call.name, call.input ?? {}, { allowWrites: spec.allowWrites }),
+      );
+  await Promise.all(answers.values());
   const results: unknown[] = [];
   let outcome = 'continue';
   for (const call of calls) {
@@ -138,12 +158,12 @@ export async function runAgentTools(
       });
       continue;
     }
-    const result = await executeTool(ctx, call.name, call.input ?? {}, spec.allowWrites);
+    const output = (await answers.get(call.id)) ?? `Error: unknown tool ${call.name}`;
     results.push({
       type: 'tool_result',
       tool_use_id: call.id,
-      content: result.output,
-      is_error: result.isError,
+      content: output,
+      is_error: isErrorText(output),
     });
   }
   if (calls.length === 0) {

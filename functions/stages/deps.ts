@@ -3,6 +3,7 @@ import { type RunContract, repoOf } from '../shared/run-contract';
 import type { ToolContext } from './tools';
 import type { ResolvedModelConfig } from '../shared/domain/models';
 import type {
+  Blobs,
   ApprovalStore,
   CacheStore,
   Clock,
@@ -52,6 +53,8 @@ export type StageStore = RunStore &
 export interface StagePorts {
   store: StageStore;
   github: GitHub;
+  /** The workspaces bucket: repository snapshots. */
+  blobs: Blobs;
   workflow: Workflow;
   mailer: Mailer;
   secrets: Secrets;

@@ -6,6 +6,7 @@ import { log } from '../shared/middleware';
 import {
   awsClientConfig,
   cryptoIds,
+  makeBlobs,
   makeGitHub,
   makeSecrets,
   makeStore,
@@ -37,6 +38,7 @@ export function stagePorts(config: Env): StagePorts {
   return {
     store: makeStore(config, clock),
     github: makeGitHub(config, secrets),
+    blobs: makeBlobs(config),
     workflow: makeWorkflow(config),
     mailer: new SesMailer(new SESv2Client(awsClientConfig)),
     secrets,

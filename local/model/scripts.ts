@@ -171,6 +171,14 @@ export function resultOf(ctx: ScriptContext, name: string, path?: string): strin
   return undefined;
 }
 
+/** A file's text from a read_file answer (`cat -n` lines, maybe a last `[lines A-B of N; …]`). */
+export function fileTextOf(answer: string | undefined): string | undefined {
+  if (answer === undefined) return undefined;
+  const lines = answer.split('\n');
+  if (/^\[lines \d+-\d+ of \d+/.test(lines.at(-1) ?? '')) lines.pop();
+  return lines.map((line) => line.replace(/^ *\d+\t/, '')).join('\n');
+}
+
 // ---------------------------------------------------------------------------------------------
 // Playbooks: a stage's behaviour as an ordered list of steps, one assistant turn each
 // ---------------------------------------------------------------------------------------------
@@ -358,7 +366,8 @@ function planSteps(options: SampleModelOptions['plan'] = {}): Step[] {
           ];
         }
         const files = resultOf(ctx, 'list_files') ?? '';
-        const hasTestDir = files.split('\n').some((p) => p.startsWith('test/'));
+        // list_files answers a tree: a top-level folder is a line `  test/  (…)`.
+        const hasTestDir = /^ *test\/ /m.test(files);
         return [
           submission(
             ctx,
@@ -439,12 +448,12 @@ function implementSteps(first: ImplementAttempt, fix: ImplementAttempt): Step[] 
     {
       say: 'Exporting it from the entry point.',
       calls: (ctx) => {
-        const index = resultOf(ctx, 'read_file', INDEX_PATH);
+        const index = fileTextOf(resultOf(ctx, 'read_file', INDEX_PATH));
         if (index === undefined) {
           return [{ name: 'write_file', input: { path: INDEX_PATH, content: `${SLUGIFY_EXPORT_LINE}\n` } }];
         }
         if (index.includes(SLUGIFY_EXPORT_LINE)) {
-          return [{ name: 'search', input: { query: 'slugify', path_prefix: 'src/' } }];
+          return [{ name: 'grep', input: { pattern: 'slugify', path: 'src/', output_mode: 'content' } }];
         }
         // Anchor on the shortest run of last lines that occurs once (as a careful model would).
         const body = index.replace(/\s+$/, '');
@@ -516,7 +525,7 @@ function reviewSteps(options: SampleModelOptions['review'] = {}): Step[] {
     },
     {
       calls: (ctx) => {
-        const tests = resultOf(ctx, 'read_file', SLUGIFY_TEST_PATH) ?? ctx.prompt;
+        const tests = fileTextOf(resultOf(ctx, 'read_file', SLUGIFY_TEST_PATH)) ?? ctx.prompt;
         const missingEdges = options.requireEdgeTests === true && !tests.includes(EMPTY_INPUT_ASSERTION);
         const findings = missingEdges
           ? [

@@ -62,6 +62,7 @@ const WRITE_METHODS = new Set([
   'settleBudget',
   'forgetSettlement',
   'putWorkspaceFile',
+  'deleteWorkspaceFile',
   'cachePut',
 ]);
 
@@ -570,6 +571,11 @@ export class FakeStore implements Store {
     await this.enter('getWorkspaceFile');
     const file = this.workspace.get(runId)?.get(path);
     return file ? this.clone(file) : undefined;
+  }
+  async deleteWorkspaceFile(runId: string, path: string): Promise<void> {
+    await this.enter('deleteWorkspaceFile');
+    this.workspace.get(runId)?.delete(path);
+    await this.leave();
   }
   /** In path order, as FILE#<path> sorts. */
   async listWorkspaceFiles(runId: string): Promise<WorkspaceFile[]> {

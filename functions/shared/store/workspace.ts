@@ -1,3 +1,4 @@
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { ValidationError } from '../errors';
 import { keys } from './keys';
@@ -17,6 +18,8 @@ export interface WorkspaceStore {
   putWorkspaceFile(runId: string, file: WorkspaceFile): Promise<void>;
   getWorkspaceFile(runId: string, path: string): Promise<WorkspaceFile | undefined>;
   listWorkspaceFiles(runId: string): Promise<WorkspaceFile[]>;
+  /** Forgets the pending change of `path` (revert_file); nothing happens when there is none. */
+  deleteWorkspaceFile(runId: string, path: string): Promise<void>;
 }
 
 /** Largest workspace file content (UTF-8 bytes): keeps the item far below DynamoDB's 400 KB. */
@@ -47,6 +50,11 @@ export function dynamoWorkspace(t: Table): WorkspaceStore {
     async getWorkspaceFile(runId, path) {
       const item = await t.get(keys.workspaceFile(runId, path));
       return item ? WorkspaceFile.parse(item) : undefined;
+    },
+
+    /** DeleteItem WS#<runId>/FILE#<path> (unconditional: deleting nothing is fine). */
+    async deleteWorkspaceFile(runId, path) {
+      await t.doc.send(new DeleteCommand({ TableName: t.name, Key: keys.workspaceFile(runId, path) }));
     },
 
     /** Query pk=WS#<runId> begins_with(sk, "FILE#") (all pages, bounded), in path order. */

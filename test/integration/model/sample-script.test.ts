@@ -17,10 +17,18 @@ import {
   sampleScript,
 } from '../../../local/model/scripts';
 import { type ModelServer, startModel } from '../../../local/model/server';
+import {
+  isErrorText,
+  MemoryOverlay,
+  runWorkbenchTool,
+  WORKBENCH_READ_TOOLS,
+  WORKBENCH_WRITE_TOOLS,
+  Workspace,
+} from '../../../functions/stages/workbench';
 
 /**
- * The scripted sample model driven turn by turn through the adapter, with the tools executed here
- * on an in-memory repository (our own copy of a small ESM package like the demo's acme/widgets).
+ * The scripted sample model driven turn by turn through the adapter, with the stage runner's own
+ * workbench tools on an in-memory repository (a small ESM package like the demo's acme/widgets).
  */
 
 const BASE_REPO: Record<string, string> = {
@@ -65,28 +73,6 @@ const stageResult = {
   blockers: strings,
 };
 
-const READ_TOOLS: LlmRequest['tools'] = [
-  { name: 'list_files', description: 'List files', input_schema: schema({ path_prefix: str }) },
-  { name: 'read_file', description: 'Read a file', input_schema: schema({ path: str }, ['path']) },
-  {
-    name: 'search',
-    description: 'Search',
-    input_schema: schema({ query: str, path_prefix: str }, ['query']),
-  },
-];
-const WRITE_TOOLS: LlmRequest['tools'] = [
-  {
-    name: 'write_file',
-    description: 'Write',
-    input_schema: schema({ path: str, content: str }, ['path', 'content']),
-  },
-  {
-    name: 'edit_file',
-    description: 'Edit',
-    input_schema: schema({ path: str, old_text: str, new_text: str }, ['path', 'old_text', 'new_text']),
-  },
-  { name: 'delete_file', description: 'Delete', input_schema: schema({ path: str }, ['path']) },
-];
 const SUBMIT_PLAN = {
   name: 'submit_plan',
   description: 'Submit the plan',
@@ -112,56 +98,25 @@ const SUBMIT_REVIEW = {
 
 type Files = Map<string, string>;
 
-/** Executes one tool call on the in-memory repository, the way the stage runner's tools do. */
-function execute(
+/** An empty base tree: the whole repository is the overlay, so writes land in `files`. */
+let emptyBase: string;
+
+/** Executes one tool call with the stage runner's own workbench, on the in-memory repository. */
+async function execute(
   files: Files,
   name: string,
   input: Record<string, unknown>,
-): { output: string; isError: boolean } {
-  const path = String(input.path ?? '');
-  switch (name) {
-    case 'list_files': {
-      const prefix = String(input.path_prefix ?? '');
-      return {
-        output: [...files.keys()]
-          .filter((p) => p.startsWith(prefix))
-          .sort()
-          .join('\n'),
-        isError: false,
-      };
-    }
-    case 'read_file': {
-      const text = files.get(path);
-      return text === undefined
-        ? { output: `${path}: no such file`, isError: true }
-        : { output: text, isError: false };
-    }
-    case 'search': {
-      const query = String(input.query).toLowerCase();
-      const hits = [...files].flatMap(([p, text]) =>
-        text
-          .split('\n')
-          .flatMap((line, i) => (line.toLowerCase().includes(query) ? [`${p}:${i + 1}: ${line}`] : [])),
-      );
-      return { output: hits.join('\n') || 'no matches', isError: false };
-    }
-    case 'write_file':
-      files.set(path, String(input.content));
-      return { output: `wrote ${path}`, isError: false };
-    case 'edit_file': {
-      const text = files.get(path);
-      const oldText = String(input.old_text);
-      if (text === undefined || !text.includes(oldText))
-        return { output: 'old_text not found', isError: true };
-      files.set(path, text.replace(oldText, String(input.new_text)));
-      return { output: `edited ${path}`, isError: false };
-    }
-    case 'delete_file':
-      if (!files.delete(path)) return { output: `${path}: no such file`, isError: true };
-      return { output: `deleted ${path}`, isError: false };
-    default:
-      return { output: `unknown tool ${name}`, isError: true };
-  }
+  writes: boolean,
+): Promise<{ output: string; isError: boolean }> {
+  const overlay = new MemoryOverlay(
+    [...files].map(([path, content]) => ({ path, deleted: false as const, content })),
+  );
+  const output = await runWorkbenchTool(Workspace.fromDirectory(emptyBase, overlay), name, input, {
+    allowWrites: writes,
+  });
+  files.clear();
+  for (const change of await overlay.list()) if (!change.deleted) files.set(change.path, change.content);
+  return { output, isError: isErrorText(output) };
 }
 
 interface AgentRun {
@@ -177,7 +132,7 @@ async function runAgent(
   user: string,
   writes: boolean,
 ): Promise<AgentRun> {
-  const tools = [...READ_TOOLS, ...(writes ? WRITE_TOOLS : []), terminal];
+  const tools = [...WORKBENCH_READ_TOOLS, ...(writes ? WORKBENCH_WRITE_TOOLS : []), terminal];
   const messages: LlmRequest['messages'] = [{ role: 'user', content: [{ type: 'text', text: user }] }];
   const toolNames: string[] = [];
   for (let turn = 1; turn <= 12; turn++) {
@@ -197,13 +152,17 @@ async function runAgent(
     const submitted = uses.find((u) => u.name === terminal.name);
     if (submitted) return { submission: submitted.input, toolNames, turns: turn };
     expect(response.stopReason).toBe('tool_use');
-    messages.push({
-      role: 'user',
-      content: uses.map((u) => {
-        const result = execute(files, u.name, u.input);
-        return { type: 'tool_result', tool_use_id: u.id, content: result.output, is_error: result.isError };
-      }),
-    });
+    const content = [];
+    for (const u of uses) {
+      const result = await execute(files, u.name, u.input, writes);
+      content.push({
+        type: 'tool_result',
+        tool_use_id: u.id,
+        content: result.output,
+        is_error: result.isError,
+      });
+    }
+    messages.push({ role: 'user', content });
   }
   throw new Error(`${terminal.name} was not called within 12 turns`);
 }
@@ -252,11 +211,13 @@ describe('the scripted sample model', () => {
   let llm: AnthropicLlm;
 
   beforeAll(async () => {
+    emptyBase = await mkdtemp(join(tmpdir(), 'cf-empty-base-'));
     model = await startModel();
     llm = new AnthropicLlm({ apiKey: 'test-key', baseURL: model.url, timeoutMs: 10_000 });
   });
   afterAll(async () => {
     await model.close();
+    await rm(emptyBase, { recursive: true, force: true });
   });
   beforeEach(() => {
     model.reset();
@@ -416,7 +377,7 @@ describe('the scripted sample model', () => {
     const request: LlmRequest = {
       model: 'claude-sample',
       system: 'x',
-      tools: [...READ_TOOLS, SUBMIT_PLAN],
+      tools: [...WORKBENCH_READ_TOOLS, SUBMIT_PLAN],
       messages: [{ role: 'user', content: ISSUE }],
       maxTokens: 1000,
     };
@@ -431,7 +392,7 @@ describe('the scripted sample model', () => {
     const response = await llm.createMessage({
       model: 'claude-sample',
       system: 'x',
-      tools: [...READ_TOOLS, ...WRITE_TOOLS, SUBMIT_CHANGE],
+      tools: [...WORKBENCH_READ_TOOLS, ...WORKBENCH_WRITE_TOOLS, SUBMIT_CHANGE],
       messages: [{ role: 'user', content: ISSUE }],
       maxTokens: 5,
     });

@@ -521,6 +521,9 @@ describe.each(subjects)('store contract: %s', (_name, start) => {
         updatedAt: 'u',
       });
       expect(await s.store.getWorkspaceFile(runId, 'nope')).toBeUndefined();
+      await s.store.deleteWorkspaceFile(runId, 'README.md');
+      await s.store.deleteWorkspaceFile(runId, 'never-written');
+      expect((await s.store.listWorkspaceFiles(runId)).map((f) => f.path)).toEqual(['src/a.ts', 'src/b.ts']);
       await expect(
         s.store.putWorkspaceFile(runId, { path: 'x', content: 'x', deleted: true, updatedAt: 'u' }),
       ).rejects.toBeInstanceOf(ValidationError);

@@ -22,6 +22,7 @@ import type {
 import { contractOf, type RunContract, repoOf } from '../../../functions/shared/run-contract';
 import type { StagePorts } from '../../../functions/stages/deps';
 import { FakeStore } from '../../support/fake-store';
+import { MemoryBlobs } from '../../support/memory-blobs';
 import { lambdaContext } from '../webhook/helpers';
 
 export const KEY_SECRET_ID = 'factory/approval-key';
@@ -225,6 +226,7 @@ export function makeWorld(
   const stagePorts: StagePorts = {
     store,
     github: github as unknown as GitHub,
+    blobs: new MemoryBlobs(),
     workflow,
     mailer: sender,
     secrets,

@@ -5,21 +5,8 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Blobs } from '../../../functions/shared/ports';
+import { MemoryBlobs } from '../../support/memory-blobs';
 import { ensureSnapshot, snapshotKeyOf, unpackedTree } from '../../../functions/stages/snapshot';
-
-class MemoryBlobs implements Blobs {
-  readonly objects = new Map<string, Uint8Array>();
-  async put(key: string, body: Uint8Array) {
-    this.objects.set(key, body);
-  }
-  async get(key: string) {
-    return this.objects.get(key);
-  }
-  async exists(key: string) {
-    return this.objects.has(key);
-  }
-}
 
 /** A raw tar stream of hand-made entries (what a hostile archive could hold), gzipped. */
 function rawTarball(

@@ -3,64 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { summarizeFailure } from '../../../functions/stages/checks';
 import { errorOf } from '../../../functions/stages/finalize';
 import { branchName, diffHash } from '../../../functions/stages/publish';
-import {
-  executeTool,
-  MAX_TOOL_OUTPUT_CHARS,
-  normalizeRepoPath,
-  type ToolContext,
-  truncate,
-} from '../../../functions/stages/tools';
-import type { GitHub, WorkspaceFile, WorkspaceStore } from '../../../functions/shared/ports';
-
-/** The repository at the base SHA plus an in-memory overlay: just what the tools touch. */
-function context(base: Record<string, string>) {
-  const overlay = new Map<string, WorkspaceFile>();
-  const github = {
-    listFiles: async () => Object.keys(base),
-    getFile: async (_repo: unknown, path: string) =>
-      base[path] === undefined ? undefined : { content: base[path]!, sha: 'x' },
-  } as unknown as GitHub;
-  const store: WorkspaceStore = {
-    listWorkspaceFiles: async () => [...overlay.values()],
-    getWorkspaceFile: async (_run: string, path: string) => overlay.get(path),
-    putWorkspaceFile: async (_run: string, file: WorkspaceFile) => {
-      overlay.set(file.path, file);
-    },
-  };
-  const ctx: ToolContext = {
-    github,
-    store,
-    repo: { owner: 'acme', repo: 'widgets' },
-    runId: 'R',
-    baseSha: 'b',
-    now: () => '2026-01-01T00:00:00.000Z',
-  };
-  return { ctx, overlay };
-}
-
-describe('normalizeRepoPath', () => {
-  it.each([
-    ['src/a.js', 'src/a.js'],
-    ['./src/a.js', 'src/a.js'],
-    ['src/../lib/b.js', 'lib/b.js'],
-  ])('accepts %s as %s', (raw, expected) => {
-    expect(normalizeRepoPath(raw)).toEqual({ path: expected });
-  });
-
-  it.each([
-    '../etc/passwd',
-    '/etc/passwd',
-    'a/../../b',
-    'a\\b',
-    'a\u0000b',
-    '.git/config',
-    '',
-    '.',
-    'x'.repeat(401),
-  ])('refuses %j', (raw) => {
-    expect(normalizeRepoPath(raw)).toHaveProperty('error');
-  });
-});
+import { truncate } from '../../../functions/stages/tools';
 
 describe('truncate', () => {
   it('keeps short text and marks cut text with the amount cut', () => {
@@ -68,56 +11,6 @@ describe('truncate', () => {
     const cut = truncate('x'.repeat(25), 10);
     expect(cut.startsWith('x'.repeat(10))).toBe(true);
     expect(cut).toContain('truncated 15 characters');
-  });
-});
-
-describe('executeTool', () => {
-  it('reads through the overlay: writes, edits and deletes are visible to later reads and listings', async () => {
-    const { ctx } = context({ 'src/index.js': 'export const a = 1;\n', 'README.md': '# hi' });
-    expect((await executeTool(ctx, 'write_file', { path: 'src/b.js', content: 'b' }, true)).isError).toBe(
-      false,
-    );
-    expect(
-      (
-        await executeTool(
-          ctx,
-          'edit_file',
-          { path: 'src/index.js', old_text: 'a = 1', new_text: 'a = 2' },
-          true,
-        )
-      ).isError,
-    ).toBe(false);
-    expect((await executeTool(ctx, 'delete_file', { path: 'README.md' }, true)).isError).toBe(false);
-    expect((await executeTool(ctx, 'read_file', { path: 'src/index.js' }, false)).output).toBe(
-      'export const a = 2;\n',
-    );
-    expect((await executeTool(ctx, 'list_files', {}, false)).output).toBe('src/b.js\nsrc/index.js');
-    expect((await executeTool(ctx, 'read_file', { path: 'README.md' }, false)).isError).toBe(true);
-    expect((await executeTool(ctx, 'search', { query: 'A = 2' }, false)).output).toBe(
-      'src/index.js:1: export const a = 2;',
-    );
-  });
-
-  it('refuses writes in read-only stages and paths outside the tree', async () => {
-    const { ctx, overlay } = context({ 'a.js': '' });
-    expect((await executeTool(ctx, 'write_file', { path: 'b.js', content: '' }, false)).isError).toBe(true);
-    expect((await executeTool(ctx, 'write_file', { path: '../b.js', content: '' }, true)).isError).toBe(true);
-    expect(overlay.size).toBe(0);
-  });
-
-  it('refuses ambiguous or missing edits', async () => {
-    const { ctx } = context({ 'a.js': 'x x' });
-    const twice = await executeTool(ctx, 'edit_file', { path: 'a.js', old_text: 'x', new_text: 'y' }, true);
-    expect(twice).toEqual({ output: 'a.js: old_text occurs more than once', isError: true });
-    const missing = await executeTool(ctx, 'edit_file', { path: 'a.js', old_text: 'z', new_text: 'y' }, true);
-    expect(missing.isError).toBe(true);
-  });
-
-  it('truncates large outputs with a marker', async () => {
-    const { ctx } = context({ 'big.txt': 'y'.repeat(MAX_TOOL_OUTPUT_CHARS * 2) });
-    const out = await executeTool(ctx, 'read_file', { path: 'big.txt' }, false);
-    expect(out.output.length).toBeLessThan(MAX_TOOL_OUTPUT_CHARS + 100);
-    expect(out.output).toContain('[... truncated');
   });
 });
 
