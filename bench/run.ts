@@ -12,6 +12,7 @@ import {
   type WebhookBench,
 } from './stack-bench';
 import { round } from './stats';
+import { benchWorkbench, type WorkbenchBench } from './workbench';
 
 /**
  * `npm run bench [-- --json] [--only webhook,run,concurrent,bundles,llm]`: the figures of SPEC §8
@@ -20,7 +21,7 @@ import { round } from './stats';
  * See docs/performance.md for what each figure means.
  */
 
-const PARTS = ['webhook', 'run', 'concurrent', 'bundles', 'llm'] as const;
+const PARTS = ['webhook', 'run', 'concurrent', 'bundles', 'llm', 'workbench'] as const;
 type Part = (typeof PARTS)[number];
 
 interface Options {
@@ -42,6 +43,7 @@ interface Results {
   concurrent?: ConcurrentBench;
   bundles?: BundleFigure[];
   llm?: LlmRateBench;
+  workbench?: WorkbenchBench;
   targets: Record<string, { target: string; value: number | string; met: boolean }>;
   errors: Record<string, string>;
 }
@@ -96,6 +98,11 @@ async function measure(options: Options): Promise<Results> {
       await stack.stop();
     }
   }
+  if (wants('workbench'))
+    await attempt('workbench', async () => {
+      say('6. The workspace tools on a generated 5,000-file (50 MB) repository');
+      results.workbench = await benchWorkbench();
+    });
   if (wants('bundles'))
     await attempt('bundles', async () => {
       say('5. Lambda bundles: size and cold import');
@@ -146,10 +153,25 @@ async function measure(options: Options): Promise<Results> {
       value: transitions,
       met: transitions <= 4 * llmCalls + 10,
     };
+    t.githubReadCalls = {
+      target: '≤ 10',
+      value: results.run.requests.githubReadCalls,
+      met: results.run.requests.githubReadCalls <= 10,
+    };
     t.overheadPerTurn = {
       target: '≤ 100 ms',
       value: round(results.run.overheadPerTurnMs, 0),
       met: results.run.overheadPerTurnMs <= 100,
+    };
+  }
+  if (results.workbench) {
+    const w = results.workbench;
+    t.grep = { target: '< 1000 ms', value: round(w.grepMs, 0), met: w.grepMs < 1000 };
+    t.readFile = { target: '< 200 ms', value: round(w.readFileMs, 0), met: w.readFileMs < 200 };
+    t.tenParallelGreps = {
+      target: '< 5000 ms',
+      value: round(w.tenParallelGrepsMs, 0),
+      met: w.tenParallelGrepsMs < 5000,
     };
   }
   if (results.concurrent) {
@@ -189,7 +211,7 @@ const usd = (n: number) => `$${n.toFixed(6)}`;
 function table(results: Results): string {
   const rows: Array<[string, string]> = [];
   const section = (title: string) => rows.push([`— ${title}`, '']);
-  const { webhook, run, concurrent, bundles, llm } = results;
+  const { webhook, run, concurrent, bundles, llm, workbench } = results;
   if (webhook) {
     section(`1. webhook ack, ${webhook.gateway.sent} deliveries at ${webhook.ratePerSecond}/s (open loop)`);
     for (const [label, r] of [
@@ -219,6 +241,10 @@ function table(results: Results): string {
     rows.push(['− approval (emulated human)', ms(run.humanMs)]);
     rows.push(['= orchestration overhead', ms(run.overheadMs)]);
     rows.push([
+      'GitHub calls per run (reading the repository)',
+      `${run.requests.githubCalls} (${run.requests.githubReadCalls})`,
+    ]);
+    rows.push([
       'state transitions',
       `${run.transitions} (${round(run.transitionsPerTurn, 2)} per model turn over ${run.llmCalls})`,
     ]);
@@ -245,6 +271,13 @@ function table(results: Results): string {
     ]);
     rows.push(['infra $ per run', usd(run.infra.totalUsd)]);
     rows.push(['model $ per run (ledger)', `$${run.modelCostUsd.toFixed(4)} over ${run.llmCalls} calls`]);
+  }
+  if (workbench) {
+    section(`6. workspace tools on ${workbench.files} files (${round(workbench.megabytes, 0)} MB)`);
+    rows.push(['first grep of a fresh tree (index + read + search)', ms(workbench.firstGrepMs)]);
+    rows.push(['whole-repo grep, median', ms(workbench.grepMs)]);
+    rows.push(['read_file of 2,000 lines at an offset, median', ms(workbench.readFileMs)]);
+    rows.push(['ten parallel greps in one turn, median', ms(workbench.tenParallelGrepsMs)]);
   }
   if (concurrent) {
     section(`3. ${concurrent.runs} concurrent runs over ${concurrent.repos} repos`);

@@ -274,6 +274,10 @@ export interface RequestCounts {
   };
   sqs: { requests: number; receivePolls: number; byOperation: Record<string, number> };
   sesEmails: number;
+  /** REST calls to the forge (GitHub's API and codeload), the webhook deliveries' answers excluded. */
+  githubCalls: number;
+  /** Of which reading the repository's files (tarball, trees, contents, blobs). */
+  githubReadCalls: number;
   modelCalls: number;
   modelMs: number;
   webhookMs: number[];
@@ -288,11 +292,14 @@ export function countRequests(served: ServedRequest[], stack: Stack): RequestCou
     ses: portOf(stack.endpoints.ses),
     gateway: portOf(stack.url),
     model: stack.model ? portOf(stack.model.url) : -1,
+    forge: portOf(stack.forgeUrl),
   };
   const counts: RequestCounts = {
     dynamo: { writes: 0, reads: 0, writeUnits: 0, readUnits: 0, byOperation: {} },
     sqs: { requests: 0, receivePolls: 0, byOperation: {} },
     sesEmails: 0,
+    githubCalls: 0,
+    githubReadCalls: 0,
     modelCalls: 0,
     modelMs: 0,
     webhookMs: [],
@@ -318,6 +325,13 @@ export function countRequests(served: ServedRequest[], stack: Stack): RequestCou
       else counts.sqs.requests += 1;
     } else if (r.port === ports.ses && r.method === 'POST' && !r.path.startsWith('/store')) {
       counts.sesEmails += 1;
+    } else if (
+      r.port === ports.forge &&
+      (r.path.startsWith('/api/v3/') || r.path.startsWith('/_codeload/'))
+    ) {
+      counts.githubCalls += 1;
+      if (/\/(tarball|git\/trees|git\/blobs|contents)(\/|$)|^\/_codeload\//.test(r.path))
+        counts.githubReadCalls += 1;
     } else if (r.port === ports.model && r.path === '/v1/messages') {
       counts.modelCalls += 1;
       counts.modelMs += ms;

@@ -59,7 +59,7 @@ export async function requestApproval(deps: StagePorts, runId: string, taskToken
     expiresAt: expiresAt + WAIT_GRACE_SECONDS,
   });
 
-  const diff = diffStatOf(await changeSetOf(deps, toolContextOf(deps, run)));
+  const diff = diffStatOf(await changeSetOf(deps, run));
   const expiry = new Date(expiresAt * 1000);
   const failed: string[] = [];
   for (const approver of approvers) {

@@ -1,3 +1,5 @@
+import type { Run } from '../shared/domain/run';
+import { workspaceOf } from './workspace';
 import { type FileChange, checkBoundary, describeViolations } from '../shared/domain/boundary';
 import type { Contract } from '../shared/domain/contract';
 import { type StagePorts, toolContextOf } from './deps';
@@ -27,17 +29,20 @@ export function lineDelta(
   return { added, removed };
 }
 
-/** The workspace overlay as a change set against the base commit. */
-export async function changeSetOf(deps: StagePorts, ctx: ToolContext): Promise<FileChange[]> {
-  const files = await deps.store.listWorkspaceFiles(ctx.runId);
-  const basePaths = new Set(await deps.github.listFiles(ctx.repo, ctx.baseSha));
+/**
+ * The workspace overlay as a change set against the base commit, read from the run's snapshot
+ * (no GitHub call per file). A binary or oversized base file counts as text-less.
+ */
+export async function changeSetOf(deps: StagePorts, run: Run): Promise<FileChange[]> {
+  const files = await deps.store.listWorkspaceFiles(run.runId);
+  const { base } = await workspaceOf(deps, run);
+  const index = await base.index();
   const changes: FileChange[] = [];
   for (const file of files) {
-    const inBase = basePaths.has(file.path);
+    const inBase = index.files.has(file.path) || index.links.has(file.path);
     if (file.deleted && !inBase) continue; // created then deleted: no change at all
-    const before = inBase
-      ? (await deps.github.getFile(ctx.repo, file.path, ctx.baseSha))?.content
-      : undefined;
+    const body = inBase ? await base.read(file.path) : undefined;
+    const before = body ? (body.kind === 'text' ? body.text : '') : undefined;
     if (!file.deleted && before === file.content) continue; // rewritten identically
     const { added, removed } = lineDelta(before, file.deleted ? undefined : file.content);
     changes.push({
@@ -62,8 +67,7 @@ export async function checkChangeBoundary(
 ): Promise<{ outcome: BoundaryOutcome }> {
   const run = await mutateRun(deps, runId, (r) => enterStage(r, 'boundary', deps.now()));
   const contract = deps.contractOf(run);
-  const ctx = toolContextOf(deps, run);
-  const changes = await changeSetOf(deps, ctx);
+  const changes = await changeSetOf(deps, run);
   const violations =
     changes.length === 0
       ? [{ rule: 'invalid-change' as const, message: 'the change is empty: nothing was written' }]
