@@ -8,14 +8,21 @@ import { dirname, join } from 'node:path';
  * holding only: the system directories read-only (/usr and the /bin, /lib, /lib64, /sbin links
  * or directories), an allowlist of /etc files (no /etc/ssl/private, no shadow, no npmrc), the
  * directory of the Node binary read-only when it is outside /usr, the workspace copy read-write
- * at /workspace, and fresh tmpfs mounts for /tmp and $HOME. Every namespace is new (no network
- * unless asked, its own PID space so /proc shows only the sandbox), capabilities are dropped,
- * the command runs as an unprivileged uid in its own session, dies with the runner, and starts
- * from an empty environment plus PATH, HOME, LANG, TMPDIR and CI.
+ * at /workspace, and fresh, size-bounded tmpfs mounts for /tmp and $HOME. Every namespace is
+ * new (no network unless asked, its own PID space so /proc shows only the sandbox), capabilities
+ * are dropped, the command runs as an unprivileged uid in its own session, dies with the runner,
+ * and starts from an empty environment plus PATH, HOME, LANG, TMPDIR and CI. The host user is
+ * mapped to that uid, so every bound file is readable inside: hence the allowlists.
+ *
+ * With network, the host's network namespace is shared, loopback included: a repository that
+ * opts into network also reaches the embedded stack's emulators.
  */
 
 export const SANDBOX_WORKDIR = '/workspace';
 export const SANDBOX_HOME = '/home/sandbox';
+/** The tmpfs mounts live in memory: bounded so a command cannot fill the machine's RAM through them. */
+export const TMP_BYTES = 512 * 1024 * 1024;
+export const HOME_BYTES = 64 * 1024 * 1024;
 
 const SYSTEM_DIRS = ['/usr', '/bin', '/lib', '/lib32', '/lib64', '/libx32', '/sbin'];
 
@@ -90,8 +97,12 @@ export function bwrapArgs(options: BwrapCommand): string[] {
     '/dev',
     '--proc',
     '/proc',
+    '--size',
+    String(TMP_BYTES),
     '--tmpfs',
     '/tmp',
+    '--size',
+    String(HOME_BYTES),
     '--tmpfs',
     SANDBOX_HOME,
     '--bind',

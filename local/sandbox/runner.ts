@@ -61,6 +61,8 @@ export class LocalSandbox implements Sandbox {
       const workspace = join(root, 'workspace');
       copyWorkspace(request.workspace, workspace);
       if (isolation.isolated) {
+        // bwrap itself starts with an empty environment, not just the command (--clearenv):
+        // its own environment stays readable inside as /proc/1/environ.
         const args = bwrapArgs({ workspace, command: request.command, network: request.network });
         return await execute(this.options.bwrap ?? 'bwrap', args, { cwd: '/', env: {} }, request);
       }

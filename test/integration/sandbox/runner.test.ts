@@ -222,6 +222,12 @@ describe.skipIf(!probe.available)(`local sandbox under bubblewrap${bwrapReason}`
     expect(text).toContain('[… 20008 characters of output omitted');
   });
 
+  it('bounds the in-memory /tmp and $HOME', async () => {
+    const result = await sandbox.run(request('head -c 100M /dev/zero > "$HOME/big"'));
+    expect(result.exitCode).not.toBe(0);
+    expect(textOf(result)).toMatch(/No space left/);
+  });
+
   it('reports the exit status and joins stderr to stdout in order', async () => {
     const result = await sandbox.run(request('echo one; echo two >&2; echo three; exit 3'));
     expect(result.exitCode).toBe(3);
