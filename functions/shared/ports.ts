@@ -281,3 +281,43 @@ export interface RequestPorts {
   ids: Ids;
   log: Log;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Sandbox (the agent's `run` tool and the checks: a command on a throwaway copy of the workspace)
+// ---------------------------------------------------------------------------------------------
+/** The workspace a command sees: a base tree with the pending change laid over it. */
+export interface SandboxWorkspace {
+  /** A directory holding the base tree; never changed (the command works on a copy). */
+  baseDir?: string;
+  /** Files written over the base (changed or added), repository-relative POSIX paths. */
+  files?: Array<{ path: string; content: string | Uint8Array }>;
+  /** Paths the pending change deletes. */
+  deleted?: string[];
+}
+export interface SandboxRequest {
+  workspace: SandboxWorkspace;
+  /** Run as `bash -c command` in the workspace copy's root. */
+  command: string;
+  timeoutSeconds: number;
+  /** False: no network at all (the default for `run` and the checks). */
+  network: boolean;
+}
+export interface SandboxResult {
+  /** The command's exit status; 124 on a timeout, 128 + N when killed by signal N. */
+  exitCode: number;
+  timedOut: boolean;
+  /**
+   * Combined stdout and stderr, bounded: the whole output when `omittedChars` is 0, otherwise
+   * `head` is its start and `tail` its end with `omittedChars` characters between them dropped.
+   */
+  head: string;
+  tail: string;
+  omittedChars: number;
+  durationMs: number;
+  /** Set when the command ran without isolation (an operator's explicit choice). */
+  warning?: string;
+}
+export interface Sandbox {
+  /** Throws when no isolated runner is available and running unisolated was not allowed. */
+  run(request: SandboxRequest): Promise<SandboxResult>;
+}

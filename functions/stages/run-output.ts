@@ -1,0 +1,36 @@
+import type { SandboxResult } from '../shared/ports';
+
+/**
+ * The `run` tool's answer as the model reads it: `exit_code: N`, then the command's combined
+ * output, at most its first 2,000 and last 8,000 characters with a marker between. A timeout
+ * answers `exit_code: 124 (timed out after N s)`.
+ */
+
+/** Characters of output kept from the start and from the end of a command's output. */
+export const RUN_HEAD_CHARS = 2_000;
+export const RUN_TAIL_CHARS = 8_000;
+
+export const DEFAULT_RUN_SECONDS = 120;
+export const DEFAULT_MAX_RUN_SECONDS = 600;
+
+/** The time limit of one command: the requested one (default 120 s), within [1, max]. */
+export function runLimitSeconds(requested: number | undefined, max = DEFAULT_MAX_RUN_SECONDS): number {
+  const wanted =
+    requested === undefined || !Number.isFinite(requested) ? DEFAULT_RUN_SECONDS : Math.ceil(requested);
+  return Math.min(Math.max(wanted, 1), max);
+}
+
+export function formatRunResult(
+  result: Pick<SandboxResult, 'exitCode' | 'timedOut' | 'head' | 'tail' | 'omittedChars'>,
+  limitSeconds: number,
+): string {
+  const status = result.timedOut
+    ? `exit_code: 124 (timed out after ${limitSeconds} s)`
+    : `exit_code: ${result.exitCode}`;
+  const output =
+    result.omittedChars > 0
+      ? `${result.head}\n[… ${result.omittedChars} characters of output omitted; showing the first ` +
+        `${result.head.length} and the last ${result.tail.length} …]\n${result.tail}`
+      : result.head + result.tail;
+  return output.length === 0 ? `${status}\n(no output)` : `${status}\n${output}`;
+}
