@@ -3,7 +3,8 @@ import { errorResponse, type HttpResult, header } from '../shared/http';
 import type { Delivery } from './deliveries';
 
 const DELIVERY_ID = /^[A-Za-z0-9._-]{1,100}$/;
-const EVENT_NAME = /^[a-z_]{1,60}$/;
+/** GitHub event names: lower case, digits (`projects_v2_item`) and underscores. */
+const EVENT_NAME = /^[a-z][a-z0-9_]{0,59}$/;
 
 export type Parsed =
   | { ok: true; delivery: Delivery; eventName: string; payload: unknown }
