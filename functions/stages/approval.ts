@@ -4,7 +4,7 @@ import { approvalKey, approvalUrl, csrfHashOf, signLink } from '../shared/approv
 import { FactoryError } from '../shared/errors';
 import type { ApprovalRecord } from '../shared/ports';
 import { updateStatusComment } from './comments';
-import { type StagePorts, toolContextOf } from './deps';
+import type { StagePorts } from './deps';
 import { enterStage, mutateRun } from '../shared/run-state';
 
 /** Neither the repo's factory.yml nor the deployment names anyone who may approve. */

@@ -2,7 +2,7 @@ import type { Run } from '../shared/domain/run';
 import { workspaceOf } from './workspace';
 import { type FileChange, checkBoundary, describeViolations } from '../shared/domain/boundary';
 import type { Contract } from '../shared/domain/contract';
-import { type StagePorts, toolContextOf } from './deps';
+import type { StagePorts } from './deps';
 import { enterStage, mutateRun } from '../shared/run-state';
 import type { ToolContext } from './tools';
 import { readText } from './tools';

@@ -148,7 +148,16 @@ export function permissionJson(urls: Urls, user: UserRecord, role: Role | 'none'
         : role === 'none'
           ? 'none'
           : 'read';
-  return { permission, role_name: role, user: { ...userJson(urls, user), permissions: {} } };
+  // GitHub's shape: the legacy permission, the role, and the collaborator's permission flags.
+  const rank = { none: 0, read: 1, triage: 2, write: 3, maintain: 4, admin: 5 }[role] ?? 0;
+  const permissions = {
+    admin: rank >= 5,
+    maintain: rank >= 4,
+    push: rank >= 3,
+    triage: rank >= 2,
+    pull: rank >= 1,
+  };
+  return { permission, role_name: role, user: { ...userJson(urls, user), permissions } };
 }
 
 export function labelJson(urls: Urls, repo: RepoRecord, label: LabelRecord) {

@@ -36,7 +36,7 @@ export interface DeliveryRecord {
 export interface WebhookSenderOptions {
   url?: string;
   secret: string;
-  /** Attempts per delivery (first try included). */
+  /** Attempts per delivery (first try included). Default 1: GitHub never retries on its own. */
   maxAttempts?: number;
   /** Per-attempt timeout; GitHub gives receivers 10 s. */
   attemptTimeoutMs?: number;
@@ -121,7 +121,8 @@ export class WebhookSender {
     }
     record.url = url;
     const signature = await sign(this.options.secret, record.body);
-    const maxAttempts = this.options.maxAttempts ?? 3;
+    const maxAttempts = this.options.maxAttempts ?? 1;
+    const targetId = repositoryIdOf(record.body);
     const delays = this.options.retryDelaysMs ?? [200, 1000];
     for (let attempt = 1; attempt <= maxAttempts && !this.closed; attempt += 1) {
       const started = Date.now();
@@ -135,6 +136,7 @@ export class WebhookSender {
             'x-github-delivery': record.id,
             'x-github-hook-id': String(HOOK_ID),
             'x-github-hook-installation-target-type': 'repository',
+            ...(targetId === undefined ? {} : { 'x-github-hook-installation-target-id': targetId }),
             'x-hub-signature-256': signature,
           },
           body: record.body,
@@ -165,5 +167,15 @@ export class WebhookSender {
     }
     record.status = 'failed';
     return record;
+  }
+}
+
+/** The repository's id in a payload: GitHub names it in X-GitHub-Hook-Installation-Target-ID. */
+function repositoryIdOf(body: string): string | undefined {
+  try {
+    const id = (JSON.parse(body) as { repository?: { id?: unknown } }).repository?.id;
+    return typeof id === 'number' ? String(id) : undefined;
+  } catch {
+    return undefined;
   }
 }

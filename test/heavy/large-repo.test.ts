@@ -70,7 +70,11 @@ describe('a 5,000-file repository', () => {
     const repo = { owner, repo: name };
     const head = await github.getDefaultBranch(repo);
     const blobs = new MemoryBlobs();
-    const key = await ensureSnapshot({ github, blobs }, { runId: '01HEAVY0000000000000000000', repo }, head.sha);
+    const key = await ensureSnapshot(
+      { github, blobs },
+      { runId: '01HEAVY0000000000000000000', repo },
+      head.sha,
+    );
     const tree = await unpackedTree({ blobs }, key, path.join(work, 'trees'));
     expect(calls).toBeLessThanOrEqual(10);
 

@@ -62,7 +62,8 @@ export class Reviews {
     if (state !== 'PENDING') {
       this.events.emit('pull_request_review', repo, actor, {
         action: 'submitted',
-        review: this.json(repo, review),
+        // The REST API says APPROVED; the webhook payload says approved (GitHub's own difference).
+        review: { ...this.json(repo, review), state: review.state.toLowerCase() },
         ...this.pullViews.eventFields(repo, number),
       });
     }

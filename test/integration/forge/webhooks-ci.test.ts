@@ -46,6 +46,8 @@ describe('forge webhooks and local CI', () => {
       webhookSecret: WEBHOOK_SECRET,
       webhookUrl: receiver.url,
       ciTimeoutMs: 20_000,
+      // This suite also checks the sender's bounded retries, which GitHub itself never makes.
+      webhookMaxAttempts: 3,
       webhookRetryDelaysMs: [20],
     });
     await forge.seedSample();
