@@ -2,6 +2,7 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Stack } from '../../../local/stack';
 
 /**
  * `npm start` as a child process, as an operator runs it: `tsx local/start.ts` in its own
@@ -19,14 +20,7 @@ export interface ReadyLine {
   forgeUrl: string;
   mailUrl: string;
   apiKey: string;
-  endpoints: {
-    dynamodb: string;
-    sqs: string;
-    stepfunctions: string;
-    ses: string;
-    secretsmanager: string;
-    s3: string;
-  };
+  endpoints: Stack['endpoints'];
 }
 
 export interface StartedStack {
