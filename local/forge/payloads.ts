@@ -54,7 +54,6 @@ export function userJson(urls: Urls, user: UserRecord) {
     events_url: `${api}/events{/privacy}`,
     received_events_url: `${api}/received_events`,
     type: user.type,
-    user_view_type: 'public',
     site_admin: false,
   };
 }
@@ -544,6 +543,69 @@ export function checkRunJson(
   };
 }
 
+/** Fields of the full repository that webhook "repository lite" objects (workflow_run's) leave out. */
+const NOT_IN_REPO_LITE = new Set([
+  'git_url',
+  'clone_url',
+  'ssh_url',
+  'svn_url',
+  'mirror_url',
+  'created_at',
+  'updated_at',
+  'pushed_at',
+  'homepage',
+  'size',
+  'language',
+  'has_issues',
+  'archived',
+  'disabled',
+  'visibility',
+  'open_issues_count',
+  'open_issues',
+  'stargazers_count',
+  'watchers_count',
+  'watchers',
+  'forks_count',
+  'forks',
+  'has_projects',
+  'has_downloads',
+  'has_wiki',
+  'has_pages',
+  'has_discussions',
+  'license',
+  'is_template',
+  'topics',
+  'web_commit_signoff_required',
+  'custom_properties',
+  'default_branch',
+  'allow_merge_commit',
+  'allow_squash_merge',
+  'allow_rebase_merge',
+  'permissions',
+]);
+
+export function repoLiteJson(urls: Urls, repo: RepoRecord, owner: UserRecord) {
+  return Object.fromEntries(
+    Object.entries(repoJson(urls, repo, owner)).filter(([key]) => !NOT_IN_REPO_LITE.has(key)),
+  );
+}
+
+/** Fields of the full pull request that webhook "simple pull request" objects (reviews') leave out. */
+export const NOT_IN_SIMPLE_PULL = [
+  'merged',
+  'mergeable',
+  'rebaseable',
+  'mergeable_state',
+  'merged_by',
+  'comments',
+  'review_comments',
+  'maintainer_can_modify',
+  'commits',
+  'additions',
+  'deletions',
+  'changed_files',
+];
+
 export function workflowRunJson(
   urls: Urls,
   repo: RepoRecord,
@@ -554,7 +616,8 @@ export function workflowRunJson(
   headCommit?: CommitData,
 ) {
   const api = repoApiUrl(urls, repo);
-  const repository = repoJson(urls, repo, owner);
+  const repository = repoLiteJson(urls, repo, owner);
+  const run = `${api}/actions/runs/${suite.workflowRunId}`;
   return {
     id: suite.workflowRunId,
     name: WORKFLOW_NAME,
@@ -582,6 +645,11 @@ export function workflowRunJson(
     jobs_url: `${api}/actions/runs/${suite.workflowRunId}/jobs`,
     logs_url: `${api}/actions/runs/${suite.workflowRunId}/logs`,
     check_suite_url: `${api}/check-suites/${suite.id}`,
+    artifacts_url: `${run}/artifacts`,
+    cancel_url: `${run}/cancel`,
+    rerun_url: `${run}/rerun`,
+    previous_attempt_url: null,
+    workflow_url: `${api}/actions/workflows/${WORKFLOW_ID}`,
     ...(headCommit ? { head_commit: headCommitJson(headCommit) } : {}),
     repository,
     head_repository: repository,
@@ -599,6 +667,7 @@ export function workflowJson(urls: Urls, repo: RepoRecord) {
     updated_at: repo.createdAt,
     url: `${repoApiUrl(urls, repo)}/actions/workflows/${WORKFLOW_ID}`,
     html_url: `${repoWebUrl(urls, repo)}/actions/workflows/ci.yml`,
+    badge_url: `${repoWebUrl(urls, repo)}/workflows/${WORKFLOW_NAME}/badge.svg`,
   };
 }
 
