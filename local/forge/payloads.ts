@@ -35,14 +35,24 @@ export const WORKFLOW_PATH = '.github/workflows/ci.yml';
 const nodeId = (type: string, id: number | string): string => Buffer.from(`${type}:${id}`).toString('base64');
 
 export function userJson(urls: Urls, user: UserRecord) {
+  const api = `${urls.api}/users/${encodeURIComponent(user.login)}`;
   return {
     login: user.login,
     id: user.id,
     node_id: nodeId(user.type, user.id),
     avatar_url: `${urls.web}/avatars/${encodeURIComponent(user.login)}`,
     gravatar_id: '',
-    url: `${urls.api}/users/${encodeURIComponent(user.login)}`,
+    url: api,
     html_url: `${urls.web}/${encodeURIComponent(user.login)}`,
+    followers_url: `${api}/followers`,
+    following_url: `${api}/following{/other_user}`,
+    gists_url: `${api}/gists{/gist_id}`,
+    starred_url: `${api}/starred{/owner}{/repo}`,
+    subscriptions_url: `${api}/subscriptions`,
+    organizations_url: `${api}/orgs`,
+    repos_url: `${api}/repos`,
+    events_url: `${api}/events{/privacy}`,
+    received_events_url: `${api}/received_events`,
     type: user.type,
     site_admin: false,
   };
@@ -87,10 +97,43 @@ export function repoJson(urls: Urls, repo: RepoRecord, owner: UserRecord, permis
     clone_url: `${web}.git`,
     ssh_url: `${web}.git`,
     svn_url: web,
-    pulls_url: `${api}/pulls{/number}`,
-    issues_url: `${api}/issues{/number}`,
-    git_refs_url: `${api}/git/refs{/sha}`,
+    mirror_url: null,
+    archive_url: `${api}/{archive_format}{/ref}`,
+    assignees_url: `${api}/assignees{/user}`,
+    blobs_url: `${api}/git/blobs{/sha}`,
+    branches_url: `${api}/branches{/branch}`,
+    collaborators_url: `${api}/collaborators{/collaborator}`,
+    comments_url: `${api}/comments{/number}`,
+    commits_url: `${api}/commits{/sha}`,
+    compare_url: `${api}/compare/{base}...{head}`,
     contents_url: `${api}/contents/{+path}`,
+    contributors_url: `${api}/contributors`,
+    deployments_url: `${api}/deployments`,
+    downloads_url: `${api}/downloads`,
+    events_url: `${api}/events`,
+    forks_url: `${api}/forks`,
+    git_commits_url: `${api}/git/commits{/sha}`,
+    git_refs_url: `${api}/git/refs{/sha}`,
+    git_tags_url: `${api}/git/tags{/sha}`,
+    hooks_url: `${api}/hooks`,
+    issue_comment_url: `${api}/issues/comments{/number}`,
+    issue_events_url: `${api}/issues/events{/number}`,
+    issues_url: `${api}/issues{/number}`,
+    keys_url: `${api}/keys{/key_id}`,
+    labels_url: `${api}/labels{/name}`,
+    languages_url: `${api}/languages`,
+    merges_url: `${api}/merges`,
+    milestones_url: `${api}/milestones{/number}`,
+    notifications_url: `${api}/notifications{?since,all,participating}`,
+    pulls_url: `${api}/pulls{/number}`,
+    releases_url: `${api}/releases{/id}`,
+    stargazers_url: `${api}/stargazers`,
+    statuses_url: `${api}/statuses/{sha}`,
+    subscribers_url: `${api}/subscribers`,
+    subscription_url: `${api}/subscription`,
+    tags_url: `${api}/tags`,
+    teams_url: `${api}/teams`,
+    trees_url: `${api}/git/trees{/sha}`,
     created_at: repo.createdAt,
     updated_at: repo.createdAt,
     pushed_at: repo.createdAt,
@@ -112,6 +155,7 @@ export function repoJson(urls: Urls, repo: RepoRecord, owner: UserRecord, permis
     has_downloads: true,
     has_wiki: false,
     has_pages: false,
+    has_discussions: false,
     license: null,
     is_template: false,
     topics: [],
@@ -157,7 +201,7 @@ export function permissionJson(urls: Urls, user: UserRecord, role: Role | 'none'
     triage: rank >= 2,
     pull: rank >= 1,
   };
-  return { permission, role_name: role, user: { ...userJson(urls, user), permissions } };
+  return { permission, role_name: role, user: { ...userJson(urls, user), permissions, role_name: role } };
 }
 
 export function labelJson(urls: Urls, repo: RepoRecord, label: LabelRecord) {
@@ -305,6 +349,9 @@ export function pullJson(
     patch_url: `${web}/pull/${pull.number}.patch`,
     issue_url: `${api}/issues/${pull.number}`,
     commits_url: `${api}/pulls/${pull.number}/commits`,
+    review_comments_url: `${api}/pulls/${pull.number}/comments`,
+    review_comment_url: `${api}/pulls/comments{/number}`,
+    comments_url: `${api}/issues/${pull.number}/comments`,
     statuses_url: `${api}/statuses/${pull.headSha}`,
     number: pull.number,
     state: issue.state,
@@ -379,6 +426,10 @@ export function reviewJson(ctx: RenderContext, repo: RepoRecord, review: ReviewR
     author_association: authorAssociation(repo, review.author),
     submitted_at: review.submittedAt ?? undefined,
     commit_id: review.commitId,
+    _links: {
+      html: { href: `${web}/pull/${review.pullNumber}#pullrequestreview-${review.id}` },
+      pull_request: { href: `${repoApiUrl(ctx.urls, repo)}/pulls/${review.pullNumber}` },
+    },
   };
 }
 
@@ -492,6 +543,69 @@ export function checkRunJson(
   };
 }
 
+/** Fields of the full repository that webhook "repository lite" objects (workflow_run's) leave out. */
+const NOT_IN_REPO_LITE = new Set([
+  'git_url',
+  'clone_url',
+  'ssh_url',
+  'svn_url',
+  'mirror_url',
+  'created_at',
+  'updated_at',
+  'pushed_at',
+  'homepage',
+  'size',
+  'language',
+  'has_issues',
+  'archived',
+  'disabled',
+  'visibility',
+  'open_issues_count',
+  'open_issues',
+  'stargazers_count',
+  'watchers_count',
+  'watchers',
+  'forks_count',
+  'forks',
+  'has_projects',
+  'has_downloads',
+  'has_wiki',
+  'has_pages',
+  'has_discussions',
+  'license',
+  'is_template',
+  'topics',
+  'web_commit_signoff_required',
+  'custom_properties',
+  'default_branch',
+  'allow_merge_commit',
+  'allow_squash_merge',
+  'allow_rebase_merge',
+  'permissions',
+]);
+
+export function repoLiteJson(urls: Urls, repo: RepoRecord, owner: UserRecord) {
+  return Object.fromEntries(
+    Object.entries(repoJson(urls, repo, owner)).filter(([key]) => !NOT_IN_REPO_LITE.has(key)),
+  );
+}
+
+/** Fields of the full pull request that webhook "simple pull request" objects (reviews') leave out. */
+export const NOT_IN_SIMPLE_PULL = [
+  'merged',
+  'mergeable',
+  'rebaseable',
+  'mergeable_state',
+  'merged_by',
+  'comments',
+  'review_comments',
+  'maintainer_can_modify',
+  'commits',
+  'additions',
+  'deletions',
+  'changed_files',
+];
+
 export function workflowRunJson(
   urls: Urls,
   repo: RepoRecord,
@@ -502,7 +616,8 @@ export function workflowRunJson(
   headCommit?: CommitData,
 ) {
   const api = repoApiUrl(urls, repo);
-  const repository = repoJson(urls, repo, owner);
+  const repository = repoLiteJson(urls, repo, owner);
+  const run = `${api}/actions/runs/${suite.workflowRunId}`;
   return {
     id: suite.workflowRunId,
     name: WORKFLOW_NAME,
@@ -530,6 +645,11 @@ export function workflowRunJson(
     jobs_url: `${api}/actions/runs/${suite.workflowRunId}/jobs`,
     logs_url: `${api}/actions/runs/${suite.workflowRunId}/logs`,
     check_suite_url: `${api}/check-suites/${suite.id}`,
+    artifacts_url: `${run}/artifacts`,
+    cancel_url: `${run}/cancel`,
+    rerun_url: `${run}/rerun`,
+    previous_attempt_url: null,
+    workflow_url: `${api}/actions/workflows/${WORKFLOW_ID}`,
     ...(headCommit ? { head_commit: headCommitJson(headCommit) } : {}),
     repository,
     head_repository: repository,
@@ -547,6 +667,7 @@ export function workflowJson(urls: Urls, repo: RepoRecord) {
     updated_at: repo.createdAt,
     url: `${repoApiUrl(urls, repo)}/actions/workflows/${WORKFLOW_ID}`,
     html_url: `${repoWebUrl(urls, repo)}/actions/workflows/ci.yml`,
+    badge_url: `${repoWebUrl(urls, repo)}/workflows/${WORKFLOW_NAME}/badge.svg`,
   };
 }
 

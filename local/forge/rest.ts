@@ -238,9 +238,10 @@ route('GET', '/users/:username', (ctx) => {
   return { status: 200, body: fullUserJson(ctx.forge.urls, user) };
 });
 
+// The full repository: the summary plus the counts only this endpoint returns.
 route('GET', '/repos/:owner/:repo', (ctx) => ({
   status: 200,
-  body: ctx.forge.repos.json(repoOf(ctx), ctx.actor),
+  body: { ...ctx.forge.repos.json(repoOf(ctx), ctx.actor), network_count: 0, subscribers_count: 0 },
 }));
 
 route('GET', '/repos/:owner/:repo/installation', (ctx) => {
@@ -664,6 +665,7 @@ route('GET', '/repos/:owner/:repo/commits/:ref/status', async (ctx) => {
       total_count: 0,
       repository: ctx.forge.repos.json(repo),
       commit_url: `${repoApiUrl(ctx.forge.urls, repo)}/commits/${sha}`,
+      url: `${repoApiUrl(ctx.forge.urls, repo)}/commits/${sha}/status`,
     },
   };
 });

@@ -208,10 +208,9 @@ export class Checks {
   ): Promise<void> {
     const headCommit = await this.repos.git(repo).readCommit(suite.headSha);
     this.events.emit('check_run', repo, actor, { action: 'completed', check_run: this.runJson(repo, run) });
-    this.events.emit('check_suite', repo, actor, {
-      action: 'completed',
-      check_suite: this.suiteJson(repo, suite, headCommit),
-    });
+    // The webhook's check_suite has no `repository` (the payload's top level carries it).
+    const { repository: _repository, ...checkSuite } = this.suiteJson(repo, suite, headCommit);
+    this.events.emit('check_suite', repo, actor, { action: 'completed', check_suite: checkSuite });
     this.events.emit('workflow_run', repo, actor, {
       action: 'completed',
       workflow_run: workflowRunJson(

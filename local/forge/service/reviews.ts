@@ -1,4 +1,4 @@
-import { type RenderContext, reviewJson } from '../payloads';
+import { NOT_IN_SIMPLE_PULL, type RenderContext, reviewJson } from '../payloads';
 import { type ForgeState, nowIso, type RepoRecord, type ReviewRecord, type UserRecord } from '../state';
 import { ForgeError } from './errors';
 import type { Events } from './events';
@@ -64,7 +64,12 @@ export class Reviews {
         action: 'submitted',
         // The REST API says APPROVED; the webhook payload says approved (GitHub's own difference).
         review: { ...this.json(repo, review), state: review.state.toLowerCase() },
-        ...this.pullViews.eventFields(repo, number),
+        // A review's pull_request is GitHub's "simple pull request": no merge state or counts.
+        pull_request: Object.fromEntries(
+          Object.entries(
+            this.pullViews.eventFields(repo, number).pull_request as Record<string, unknown>,
+          ).filter(([key]) => !NOT_IN_SIMPLE_PULL.includes(key)),
+        ),
       });
     }
     await this.state.persist();
