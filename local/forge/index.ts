@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { renderPage } from './pages';
 import { handleRest } from './rest';
-import { CODELOAD_PREFIX, handleCodeload } from './tarball';
+import { CODELOAD_PREFIX, handleCodeload, handleJobLogs, JOB_LOGS_PREFIX } from './tarball';
 import {
   BOT_LOGIN,
   SAMPLE_CI_COMMAND,
@@ -125,6 +125,8 @@ export async function startForge(options: ForgeOptions): Promise<Forge> {
       if (gitTarget) return handleGitHttp(service, request, response, gitTarget, url.searchParams);
       if (pathname.startsWith(CODELOAD_PREFIX))
         return handleCodeload(service, response, pathname, url.searchParams);
+      if (pathname.startsWith(JOB_LOGS_PREFIX))
+        return handleJobLogs(service, response, pathname, url.searchParams);
       if (pathname === '/api/graphql') pathname = '/graphql';
       else if (pathname.startsWith('/api/v3/')) pathname = pathname.slice('/api/v3'.length);
       else if (request.method === 'GET' && (await renderPage(service, pathname, response))) return;

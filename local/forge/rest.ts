@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TreeChange } from './git';
-import { codeloadLocation } from './tarball';
+import { codeloadLocation, jobLogsLocation } from './tarball';
 import {
   fullUserJson,
   gitCommitJson,
@@ -411,6 +411,17 @@ const tarball: Handler = async (ctx) => {
   return { status: 302 };
 };
 route('GET', '/repos/:owner/:repo/tarball', tarball);
+
+// A workflow job's logs (a job's id is its check run's): a redirect to a plain text file, or 404
+// while the job has none (still running, or not a job of this forge's Actions).
+route('GET', '/repos/:owner/:repo/actions/jobs/:job_id/logs', (ctx) => {
+  if (!ctx.actor) throw new ForgeError(404, 'Not Found');
+  const repo = repoOf(ctx);
+  const jobId = numberParam(ctx, 'job_id');
+  if (!repo.checkRuns.find((run) => run.id === jobId)?.log) throw new ForgeError(404, 'Not Found');
+  ctx.setHeader('location', jobLogsLocation(ctx.forge, repo, jobId));
+  return { status: 302 };
+});
 route('GET', '/repos/:owner/:repo/tarball/*ref', tarball);
 
 route('GET', '/repos/:owner/:repo/git/trees/*sha', async (ctx) => {

@@ -107,6 +107,8 @@ export interface CheckRunRecord {
   startedAt: string;
   completedAt: string | null;
   output: { title: string | null; summary: string | null; text: string | null };
+  /** The job's log in GitHub Actions' format, served only by the jobs logs endpoint. */
+  log?: string;
 }
 
 export interface RepoRecord {

@@ -16,6 +16,44 @@ import type { RepoRecord } from './state';
 const LINK_TTL_MS = 5 * 60_000;
 const MAX_LINKS = 1_000;
 const links = new Map<string, { owner: string; repo: string; sha: string; expires: number }>();
+const logLinks = new Map<string, { owner: string; repo: string; jobId: number; expires: number }>();
+
+/** Where GitHub sends a job's logs: a short-lived URL of a plain text file. */
+export const JOB_LOGS_PREFIX = '/_job-logs/';
+
+export function jobLogsLocation(forge: ForgeService, repo: RepoRecord, jobId: number): string {
+  const now = Date.now();
+  for (const [token, link] of logLinks)
+    if (link.expires < now || logLinks.size > MAX_LINKS) logLinks.delete(token);
+  const token = randomBytes(16).toString('hex');
+  logLinks.set(token, { owner: repo.owner, repo: repo.name, jobId, expires: now + LINK_TTL_MS });
+  return `${forge.urls.web}${JOB_LOGS_PREFIX}${repo.owner}/${repo.name}/${jobId}?token=${token}`;
+}
+
+export function handleJobLogs(
+  forge: ForgeService,
+  response: ServerResponse,
+  pathname: string,
+  query: URLSearchParams,
+): void {
+  const [owner = '', repoName = '', jobId = ''] = pathname.slice(JOB_LOGS_PREFIX.length).split('/');
+  const link = logLinks.get(query.get('token') ?? '');
+  const run =
+    link &&
+    link.expires >= Date.now() &&
+    link.owner === owner &&
+    link.repo === repoName &&
+    String(link.jobId) === jobId
+      ? forge.repos.get(owner, repoName).checkRuns.find((r) => r.id === link.jobId)
+      : undefined;
+  if (!run?.log) {
+    response.writeHead(404, { 'content-type': 'text/plain' });
+    response.end('404: Not Found');
+    return;
+  }
+  response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+  response.end(run.log);
+}
 
 export const CODELOAD_PREFIX = '/_codeload/';
 

@@ -554,6 +554,24 @@ export class OctokitGitHub implements GitHub {
   }
 
   /** Check runs plus legacy commit statuses, folded into one state. */
+  /** A workflow job's log (a redirect to a text file), its tail kept; undefined when it has none. */
+  private async jobLog(octokit: Awaited<ReturnType<OctokitGitHub['client']>>, repo: RepoRef, jobId: number) {
+    try {
+      const { data } = await octokit.request('GET /repos/{owner}/{repo}/actions/jobs/{job_id}/logs', {
+        ...repo,
+        job_id: jobId,
+      });
+      const text = typeof data === 'string' ? data : new TextDecoder().decode(data as ArrayBuffer);
+      return text.length > MAX_JOB_LOG_CHARS
+        ? `[log cut: last ${MAX_JOB_LOG_CHARS} characters]\n${text.slice(-MAX_JOB_LOG_CHARS)}`
+        : text;
+    } catch (error) {
+      // Not an Actions job (another app's check run), or its logs expired: the output is all there is.
+      if (statusOf(error) === 404 || statusOf(error) === 410) return undefined;
+      throw error;
+    }
+  }
+
   async getChecks(repo: RepoRef, sha: string): Promise<CheckSummary> {
     const octokit = await this.client(repo);
     const runsResponse = await octokit.request('GET /repos/{owner}/{repo}/commits/{ref}/check-runs', {
@@ -573,13 +591,23 @@ export class OctokitGitHub implements GitHub {
       if (statusOf(error) !== 404) throw error;
     }
     const runs: CheckSummary['runs'] = [
-      ...checkRuns.map((run) => ({
-        name: run.name,
-        status: run.status,
-        ...(run.conclusion ? { conclusion: run.conclusion } : {}),
-        ...(run.output?.summary ? { summary: run.output.summary } : {}),
-        ...(run.output?.text ? { text: run.output.text } : {}),
-      })),
+      ...(await Promise.all(
+        checkRuns.map(async (run) => {
+          const failed =
+            run.status === 'completed' &&
+            run.conclusion &&
+            !['success', 'skipped', 'neutral'].includes(run.conclusion);
+          // GitHub Actions leaves a check run's output empty: its log is the job's (same id).
+          const text = run.output?.text || (failed ? await this.jobLog(octokit, repo, run.id) : undefined);
+          return {
+            name: run.name,
+            status: run.status,
+            ...(run.conclusion ? { conclusion: run.conclusion } : {}),
+            ...(run.output?.summary ? { summary: run.output.summary } : {}),
+            ...(text ? { text } : {}),
+          };
+        }),
+      )),
       ...statuses.map((status) => ({
         name: status.context,
         status: status.state === 'pending' ? 'in_progress' : 'completed',
@@ -592,6 +620,9 @@ export class OctokitGitHub implements GitHub {
     return { state: foldChecks(runs), runs };
   }
 }
+
+/** The last bytes of a job's log that the fix loop reads (the failures are near the end). */
+export const MAX_JOB_LOG_CHARS = 1_000_000;
 
 export function foldChecks(runs: CheckSummary['runs']): CheckSummary['state'] {
   if (runs.length === 0) return 'none';
@@ -614,7 +645,9 @@ interface RawPull {
   base: { ref: string };
 }
 interface RawCheckRun {
+  id: number;
   name: string;
+  app?: { slug?: string } | null;
   status: string;
   conclusion?: string | null;
   output?: { summary?: string | null; text?: string | null };

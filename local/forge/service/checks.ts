@@ -169,6 +169,7 @@ export class Checks {
       truncated = true;
     }
     if (truncated) text = `[output truncated: last ${text.length} characters]\n${text}`;
+    run.log = actionsLog(command, text, result.exitCode ?? (result.conclusion === 'success' ? 0 : 1));
     await this.complete(actor, repo, suite, run, { conclusion: result.conclusion, summary, text });
   }
 
@@ -183,16 +184,14 @@ export class Checks {
     run.status = 'completed';
     run.conclusion = outcome.conclusion;
     run.completedAt = now;
-    run.output = {
-      title:
-        outcome.conclusion === 'success'
-          ? 'Checks passed'
-          : outcome.conclusion === 'timed_out'
-            ? 'Checks timed out'
-            : 'Checks failed',
-      summary: outcome.summary,
-      text: outcome.text,
-    };
+    // As GitHub Actions leaves it: the check run's output is empty, the log is the job's
+    // (GET /repos/{owner}/{repo}/actions/jobs/{job_id}/logs; a job's id is its check run's).
+    run.output = { title: null, summary: null, text: null };
+    run.log ??= actionsLog(
+      'local CI',
+      `${outcome.summary}\n${outcome.text}`,
+      outcome.conclusion === 'success' ? 0 : 1,
+    );
     suite.status = 'completed';
     suite.conclusion = outcome.conclusion === 'success' ? 'success' : 'failure';
     suite.updatedAt = now;
@@ -232,4 +231,15 @@ export class Checks {
       .filter((pull) => pull.headSha === sha && issueOf(repo, pull.number).state === 'open')
       .map((pull) => pullRefJson(this.urls, repo, pull, pull.baseSha));
   }
+}
+
+/**
+ * A job log as GitHub Actions writes it: each line stamped with its UTC time, the step in a
+ * `##[group]Run …` block, and a last `##[error]` line when the step failed.
+ */
+export function actionsLog(command: string, output: string, exitCode: number): string {
+  const stamp = () => `${new Date().toISOString().replace('Z', '0000Z')} `;
+  const lines = [`##[group]Run ${command}`, `${command}`, '##[endgroup]', ...output.split('\n')];
+  if (exitCode !== 0) lines.push(`##[error]Process completed with exit code ${exitCode}.`);
+  return `${lines.map((line) => stamp() + line).join('\n')}\n`;
 }

@@ -36,6 +36,19 @@ function missingKeys(
   });
 }
 
+/** A workflow job's log, as the factory reads it: GET …/actions/jobs/{id}/logs, a redirect to text. */
+async function jobLog(
+  client: { request: (route: string, params: Record<string, unknown>) => Promise<{ data: unknown }> },
+  where: { owner: string; repo: string },
+  jobId: number,
+): Promise<string> {
+  const { data } = await client.request('GET /repos/{owner}/{repo}/actions/jobs/{job_id}/logs', {
+    ...where,
+    job_id: jobId,
+  });
+  return typeof data === 'string' ? data : new TextDecoder().decode(data as ArrayBuffer);
+}
+
 describe('forge webhooks and local CI', () => {
   let forge: Forge;
   let receiver: Receiver;
@@ -170,8 +183,11 @@ describe('forge webhooks and local CI', () => {
     const runs = await bot.rest.checks.listForRef({ ...repo, ref: head });
     const run = runs.data.check_runs[0];
     expect(run).toMatchObject({ status: 'completed', conclusion: 'success' });
-    expect(run?.output.summary).toContain(SAMPLE_CI_COMMAND);
-    expect(run?.output.text).toMatch(/# pass 2/);
+    // As on GitHub Actions: the check run's output is empty; the log is the job's.
+    expect(run?.output).toMatchObject({ title: null, summary: null, text: null });
+    const passLog = await jobLog(bot, repo, run?.id as number);
+    expect(passLog).toContain(`##[group]Run ${SAMPLE_CI_COMMAND}`);
+    expect(passLog).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z .*# pass 2$/m);
     const single = await bot.rest.checks.get({ ...repo, check_run_id: run?.id as number });
     expect(single.data.id).toBe(run?.id);
     const suites = await bot.rest.checks.listSuitesForRef({ ...repo, ref: head });
@@ -252,9 +268,23 @@ describe('forge webhooks and local CI', () => {
     const runs = await bot.rest.checks.listForRef({ ...repo, ref: commit.data.sha });
     const run = runs.data.check_runs[0];
     expect(run?.conclusion).toBe('failure');
-    expect(run?.output.summary).toMatch(/failed with exit code 1/);
-    expect(run?.output.text).toMatch(/# fail [1-9]/);
-    expect(run?.output.text).toContain('capitalize');
+    expect(run?.output.text).toBeNull();
+    const failLog = await jobLog(bot, repo, run?.id as number);
+    expect(failLog).toMatch(/# fail [1-9]/);
+    expect(failLog).toContain('capitalize');
+    expect(failLog).toMatch(/##\[error\]Process completed with exit code 1\.\n$/);
+    // Only through the redirect's short-lived URL: a guessed token gets nothing.
+    const redirect = await fetch(
+      `${forge.apiUrl}/repos/${repo.owner}/${repo.repo}/actions/jobs/${run?.id}/logs`,
+      {
+        headers: { authorization: `token ${forge.botToken}` },
+        redirect: 'manual',
+      },
+    );
+    expect(redirect.status).toBe(302);
+    const location = new URL(redirect.headers.get('location') ?? '');
+    location.searchParams.set('token', 'f'.repeat(32));
+    expect((await fetch(location)).status).toBe(404);
   });
 
   it('sends payloads with the fields of the @octokit/webhooks-examples fixtures', async () => {
@@ -319,7 +349,9 @@ describe('forge webhooks and local CI', () => {
       await sleepy.waitForIdle(15_000);
       const runs = await client.rest.checks.listForRef({ owner: 'acme', repo: 'sleepy', ref: head });
       expect(runs.data.check_runs[0]).toMatchObject({ status: 'completed', conclusion: 'timed_out' });
-      expect(runs.data.check_runs[0]?.output.text).toContain('started');
+      expect(
+        await jobLog(client, { owner: 'acme', repo: 'sleepy' }, runs.data.check_runs[0]?.id as number),
+      ).toContain('started');
       const suite = sleepy.deliveries().find((delivery) => delivery.event === 'check_suite');
       expect(suite?.status).toBe('no_url');
       expect(JSON.parse(suite?.body ?? '{}').check_suite.conclusion).toBe('failure');
