@@ -4,8 +4,6 @@ import { type FileChange, checkBoundary, describeViolations } from '../shared/do
 import type { Contract } from '../shared/domain/contract';
 import type { StagePorts } from './deps';
 import { enterStage, mutateRun } from '../shared/run-state';
-import type { ToolContext } from './tools';
-import { readText } from './tools';
 
 /**
  * Lines added and lines removed between two texts, as multisets: enough for the contract's
@@ -99,12 +97,12 @@ export async function checkChangeBoundary(
 }
 
 /** Used by the reviewer's prompt and the approval email: what changed, bounded. */
-export async function describeChange(deps: StagePorts, ctx: ToolContext, maxChars = 30_000): Promise<string> {
-  const files = await deps.store.listWorkspaceFiles(ctx.runId);
+export async function describeChange(deps: StagePorts, run: Run, maxChars = 30_000): Promise<string> {
+  const files = await deps.store.listWorkspaceFiles(run.runId);
   const parts: string[] = [];
   let size = 0;
   for (const file of files.sort((a, b) => (a.path < b.path ? -1 : 1))) {
-    const body = file.deleted ? '(deleted)' : ((await readText(ctx, file.path)) ?? '');
+    const body = file.deleted ? '(deleted)' : (file.content ?? '');
     const part = `=== ${file.path} ${file.deleted ? '(deleted)' : '(new content)'}\n${body}`;
     if (size + part.length > maxChars) {
       parts.push(`[... ${files.length - parts.length} more files not shown ...]`);

@@ -1,6 +1,5 @@
 import { type Run, taskTitle } from '../shared/domain/run';
 import { type RunContract, repoOf } from '../shared/run-contract';
-import type { ToolContext } from './tools';
 import type { ResolvedModelConfig } from '../shared/domain/models';
 import type {
   Blobs,
@@ -86,16 +85,4 @@ export async function workOf(deps: Pick<StagePorts, 'github'>, run: Run): Promis
     };
   }
   throw new Error(`run ${run.runId} has neither an issue nor a task`);
-}
-
-/** What the tools and the change-set readers work on: the run's repo at its base, its overlay. */
-export function toolContextOf(deps: StagePorts, run: Run): ToolContext {
-  return {
-    github: deps.github,
-    store: deps.store,
-    repo: deps.repoOf(run),
-    runId: run.runId,
-    baseSha: run.baseSha ?? '',
-    now: deps.now,
-  };
 }

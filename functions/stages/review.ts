@@ -1,7 +1,7 @@
 import { hasBlockingFindings, parseStageResult, stageResultJsonSchema } from '../shared/domain/stage-result';
 import { type AgentSpec, type LoopPointer, runAgentTools, startAgent } from './agent';
 import { describeChange } from './boundary';
-import { type StagePorts, toolContextOf, workOf } from './deps';
+import { type StagePorts, workOf } from './deps';
 import { reviewPrompt } from './prompts';
 import { enterStage, mutateRun } from '../shared/run-state';
 
@@ -82,7 +82,7 @@ export async function startReview(deps: StagePorts, runId: string): Promise<Loop
     r.stage === 'review' ? undefined : enterStage(r, 'review', deps.now(), 'REVIEWING'),
   );
   const issue = await workOf(deps, run);
-  const diff = await describeChange(deps, toolContextOf(deps, run));
+  const diff = await describeChange(deps, run);
   return startAgent(deps, run, reviewSpec, reviewPrompt(run, issue, diff));
 }
 
