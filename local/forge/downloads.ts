@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as tar from 'tar';
@@ -8,85 +8,55 @@ import type { ForgeService } from './service';
 import type { RepoRecord } from './state';
 
 /**
- * The repository tarball as GitHub serves it: `GET /repos/{owner}/{repo}/tarball/{ref}` answers
- * 302 to a codeload URL holding a short-lived token, which serves a gzipped tar whose one top
- * folder is `<owner>-<repo>-<short sha>/`. The factory reads a run's whole workspace this way.
+ * Downloads GitHub hands out by redirect: `GET /repos/{owner}/{repo}/tarball/{ref}` and
+ * `GET /repos/{owner}/{repo}/actions/jobs/{job_id}/logs` answer 302 to a URL holding a
+ * short-lived token, which alone serves the file (a gzipped tar whose one top folder is
+ * `<owner>-<repo>-<short sha>/`, or the job's log as plain text).
  */
 
 const LINK_TTL_MS = 5 * 60_000;
 const MAX_LINKS = 1_000;
-const links = new Map<string, { owner: string; repo: string; sha: string; expires: number }>();
-const logLinks = new Map<string, { owner: string; repo: string; jobId: number; expires: number }>();
-
-/** Where GitHub sends a job's logs: a short-lived URL of a plain text file. */
-export const JOB_LOGS_PREFIX = '/_job-logs/';
-
-export function jobLogsLocation(forge: ForgeService, repo: RepoRecord, jobId: number): string {
-  const now = Date.now();
-  for (const [token, link] of logLinks)
-    if (link.expires < now || logLinks.size > MAX_LINKS) logLinks.delete(token);
-  const token = randomBytes(16).toString('hex');
-  logLinks.set(token, { owner: repo.owner, repo: repo.name, jobId, expires: now + LINK_TTL_MS });
-  return `${forge.urls.web}${JOB_LOGS_PREFIX}${repo.owner}/${repo.name}/${jobId}?token=${token}`;
-}
-
-export function handleJobLogs(
-  forge: ForgeService,
-  response: ServerResponse,
-  pathname: string,
-  query: URLSearchParams,
-): void {
-  const [owner = '', repoName = '', jobId = ''] = pathname.slice(JOB_LOGS_PREFIX.length).split('/');
-  const link = logLinks.get(query.get('token') ?? '');
-  const run =
-    link &&
-    link.expires >= Date.now() &&
-    link.owner === owner &&
-    link.repo === repoName &&
-    String(link.jobId) === jobId
-      ? forge.repos.get(owner, repoName).checkRuns.find((r) => r.id === link.jobId)
-      : undefined;
-  if (!run?.log) {
-    response.writeHead(404, { 'content-type': 'text/plain' });
-    response.end('404: Not Found');
-    return;
-  }
-  response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-  response.end(run.log);
-}
+/** Token → the one path it was issued for, and until when. */
+const links = new Map<string, { path: string; expires: number }>();
 
 export const CODELOAD_PREFIX = '/_codeload/';
+export const JOB_LOGS_PREFIX = '/_job-logs/';
 
-/** The Location of the redirect for `sha` of `repo`. */
-export function codeloadLocation(forge: ForgeService, repo: RepoRecord, sha: string): string {
+function issue(forge: ForgeService, downloadPath: string): string {
   const now = Date.now();
   for (const [token, link] of links) if (link.expires < now || links.size > MAX_LINKS) links.delete(token);
   const token = randomBytes(16).toString('hex');
-  links.set(token, { owner: repo.owner, repo: repo.name, sha, expires: now + LINK_TTL_MS });
-  return `${forge.urls.web}${CODELOAD_PREFIX}${repo.owner}/${repo.name}/legacy.tar.gz/${sha}?token=${token}`;
+  links.set(token, { path: downloadPath, expires: now + LINK_TTL_MS });
+  return `${forge.urls.web}${downloadPath}?token=${token}`;
 }
 
-/** Serves a codeload URL: the token must be one this forge handed out, unexpired, for that path. */
+/** The path's parts after `prefix` when the query's token was issued for exactly this path. */
+function granted(pathname: string, query: URLSearchParams, prefix: string): string[] | undefined {
+  const link = links.get(query.get('token') ?? '');
+  if (!link || link.expires < Date.now() || link.path !== pathname) return undefined;
+  return pathname.slice(prefix.length).split('/');
+}
+
+function notFound(response: ServerResponse): void {
+  response.writeHead(404, { 'content-type': 'text/plain' });
+  response.end('404: Not Found');
+}
+
+export const codeloadLocation = (forge: ForgeService, repo: RepoRecord, sha: string): string =>
+  issue(forge, `${CODELOAD_PREFIX}${repo.owner}/${repo.name}/legacy.tar.gz/${sha}`);
+
+export const jobLogsLocation = (forge: ForgeService, repo: RepoRecord, jobId: number): string =>
+  issue(forge, `${JOB_LOGS_PREFIX}${repo.owner}/${repo.name}/${jobId}`);
+
 export async function handleCodeload(
   forge: ForgeService,
   response: ServerResponse,
   pathname: string,
   query: URLSearchParams,
-  _request?: IncomingMessage,
 ): Promise<void> {
-  const [owner = '', repoName = '', , sha = ''] = pathname.slice(CODELOAD_PREFIX.length).split('/');
-  const link = links.get(query.get('token') ?? '');
-  if (
-    !link ||
-    link.expires < Date.now() ||
-    link.owner !== owner ||
-    link.repo !== repoName ||
-    link.sha !== sha
-  ) {
-    response.writeHead(404, { 'content-type': 'text/plain' });
-    response.end('404: Not Found');
-    return;
-  }
+  const parts = granted(pathname, query, CODELOAD_PREFIX);
+  if (!parts) return notFound(response);
+  const [owner = '', repoName = '', , sha = ''] = parts;
   const repo = forge.repos.get(owner, repoName);
   const work = await mkdtemp(path.join(tmpdir(), 'forge-tarball-'));
   try {
@@ -104,4 +74,20 @@ export async function handleCodeload(
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+export function handleJobLogs(
+  forge: ForgeService,
+  response: ServerResponse,
+  pathname: string,
+  query: URLSearchParams,
+): void {
+  const parts = granted(pathname, query, JOB_LOGS_PREFIX);
+  const [owner = '', repoName = '', jobId = ''] = parts ?? [];
+  const log = parts
+    ? forge.repos.get(owner, repoName).checkRuns.find((run) => String(run.id) === jobId)?.log
+    : undefined;
+  if (!log) return notFound(response);
+  response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+  response.end(log);
 }

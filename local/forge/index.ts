@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { renderPage } from './pages';
 import { handleRest } from './rest';
-import { CODELOAD_PREFIX, handleCodeload, handleJobLogs, JOB_LOGS_PREFIX } from './tarball';
+import { CODELOAD_PREFIX, handleCodeload, handleJobLogs, JOB_LOGS_PREFIX } from './downloads';
 import {
   BOT_LOGIN,
   SAMPLE_CI_COMMAND,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TreeChange } from './git';
-import { codeloadLocation, jobLogsLocation } from './tarball';
+import { codeloadLocation, jobLogsLocation } from './downloads';
 import {
   fullUserJson,
   gitCommitJson,
