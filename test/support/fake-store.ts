@@ -14,6 +14,7 @@ import {
   checkReservationId,
   microsToUsd,
   usdToMicros,
+  newBudgetItem,
 } from '../../functions/shared/store/budget';
 import { ConversationMeta, ConversationTurn } from '../../functions/shared/store/conversations';
 import { DeliveryPatch, DeliveryRecord } from '../../functions/shared/store/deliveries';
@@ -502,14 +503,7 @@ export class FakeStore implements Store {
     checkReservationId(reservationId);
     const amount = usdToMicros(usd);
     const limit = usdToMicros(limitUsd);
-    const budget = this.budgets.get(runId) ?? {
-      limitMicros: limit,
-      reservedMicros: 0,
-      spentMicros: 0,
-      availableMicros: limit,
-      reservations: {},
-      settled: {},
-    };
+    const budget = this.budgets.get(runId) ?? newBudgetItem(limit);
     this.budgets.set(runId, budget);
     if (reservationId in budget.reservations || reservationId in budget.settled) return true;
     // The caller's limit applies: a cap edited mid-month moves limit and available together.

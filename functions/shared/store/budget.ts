@@ -53,6 +53,16 @@ export const checkReservationId = (reservationId: string): void => {
   }
 };
 
+/** A run's budget before its first reservation. */
+export const newBudgetItem = (limitMicros: number): BudgetItem => ({
+  limitMicros,
+  reservedMicros: 0,
+  spentMicros: 0,
+  availableMicros: limitMicros,
+  reservations: {},
+  settled: {},
+});
+
 export function dynamoBudget(t: Table): BudgetStore {
   const getBudgetItem = async (runId: string): Promise<BudgetItem | undefined> => {
     const item = await t.get(keys.runBudget(runId));
@@ -118,14 +128,7 @@ export function dynamoBudget(t: Table): BudgetStore {
         }
         const budget = await getBudgetItem(runId);
         if (!budget) {
-          const initial: BudgetItem = {
-            limitMicros: limit,
-            reservedMicros: 0,
-            spentMicros: 0,
-            availableMicros: limit,
-            reservations: {},
-            settled: {},
-          };
+          const initial = newBudgetItem(limit);
           try {
             await t.put({ ...key, ...initial }, 'attribute_not_exists(pk)');
           } catch (error) {
