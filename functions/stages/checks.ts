@@ -11,6 +11,7 @@ import type { CheckSummary } from '../shared/ports';
 import type { StagePorts } from './deps';
 import { enterStage, mutateRun } from '../shared/run-state';
 import { truncate } from './tools';
+import { workspaceOf } from './workspace';
 
 /**
  * checks: wait for the repo's CI on the run's head SHA. The wait is stored first and the
@@ -34,13 +35,15 @@ export async function waitForChecks(deps: StagePorts, runId: string, taskToken: 
     expiresAt: Math.floor(deps.clock.now() / 1000) + contract.timeouts.checksSeconds + 3600,
   });
   const summary = await deps.github.getChecks(repo, run.headSha);
-  const ciConfigured =
-    contract.requiredChecks.length > 0 ||
-    (await deps.github.listFiles(repo, run.baseSha ?? run.headSha)).some((p) =>
+  const settled = summary.state === 'success' || summary.state === 'failure';
+  // "No CI" only when nothing reported and nothing is configured (workflows read from the snapshot).
+  const noCi =
+    summary.state === 'none' &&
+    contract.requiredChecks.length === 0 &&
+    !(await (await workspaceOf(deps, run)).base.index()).paths.some((p) =>
       p.startsWith('.github/workflows/'),
     );
-  const settled = summary.state === 'success' || summary.state === 'failure';
-  if (settled || (summary.state === 'none' && !ciConfigured)) {
+  if (settled || noCi) {
     const wait = await deps.store.takeWait('checks', key);
     if (wait)
       await deps.workflow.sendTaskSuccess(wait.taskToken, { sha: run.headSha, conclusion: summary.state });

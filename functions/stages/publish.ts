@@ -3,6 +3,7 @@ import { isTerminal, type Run } from '../shared/domain/run';
 import { withdrawChange } from '../shared/run-cleanup';
 import type { TreeEntry, WorkspaceFile } from '../shared/ports';
 import { updateStatusComment } from './comments';
+import { workspaceOf } from './workspace';
 import type { StagePorts } from './deps';
 import { enterStage, mutateRun } from '../shared/run-state';
 
@@ -47,9 +48,10 @@ export async function publish(
   const files = await deps.store.listWorkspaceFiles(runId);
   if (files.length === 0) throw new Error('nothing to publish: the workspace is empty');
 
-  const basePaths = new Set(await deps.github.listFiles(repo, run.baseSha));
+  // A deletion is published only for a file the base has (read from the run's snapshot).
+  const base = await (await workspaceOf(deps, run)).base.index();
   const entries: TreeEntry[] = files
-    .filter((f) => !f.deleted || basePaths.has(f.path))
+    .filter((f) => !f.deleted || base.files.has(f.path) || base.links.has(f.path))
     .map((f) =>
       f.deleted
         ? { path: f.path, mode: '100644', type: 'blob', sha: null }

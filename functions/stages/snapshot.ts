@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -31,6 +31,9 @@ export interface SnapshotDeps {
 
 export const snapshotKeyOf = (runId: string, sha: string) => `snapshots/${runId}/${sha}.tar.gz`;
 
+/** Snapshots this container knows are stored: each Tools step would otherwise ask S3 again. */
+const stored = new Set<string>();
+
 /** Stores the tarball of `sha` under the run's key unless it is there already; returns the key. */
 export async function ensureSnapshot(
   deps: SnapshotDeps,
@@ -38,9 +41,11 @@ export async function ensureSnapshot(
   sha: string,
 ): Promise<string> {
   const key = snapshotKeyOf(run.runId, sha);
+  if (stored.has(key)) return key;
   if (!(await deps.blobs.exists(key))) {
     await deps.blobs.put(key, await deps.github.getTarball(run.repo, sha), 'application/gzip');
   }
+  stored.add(key);
   return key;
 }
 
@@ -72,7 +77,7 @@ const defaultRoot = () => path.join(tmpdir(), 'factory-workspaces');
 
 async function unpack(deps: Pick<SnapshotDeps, 'blobs'>, key: string, root: string): Promise<string> {
   const target = path.join(root, key.replace(/[^A-Za-z0-9._-]+/g, '_'));
-  if (await exists(target)) return target;
+  if (await isDirectory(target)) return target;
   const tarball = await deps.blobs.get(key);
   if (!tarball) throw new FactoryError('SnapshotMissing', `no workspace snapshot under ${key}`);
   const partial = `${target}.partial-${randomBytes(6).toString('hex')}`;
@@ -103,7 +108,7 @@ async function unpack(deps: Pick<SnapshotDeps, 'blobs'>, key: string, root: stri
     if (tooLarge) throw tooLarge;
     await rename(partial, target).catch(async (error: unknown) => {
       // Another invocation of this container finished first: use its tree.
-      if (!(await exists(target))) throw error;
+      if (!(await isDirectory(target))) throw error;
       await rm(partial, { recursive: true, force: true });
     });
     return target;
@@ -113,10 +118,8 @@ async function unpack(deps: Pick<SnapshotDeps, 'blobs'>, key: string, root: stri
   }
 }
 
-async function exists(dir: string): Promise<boolean> {
-  try {
-    return (await stat(dir)).isDirectory() && (await readdir(dir)) !== undefined;
-  } catch {
-    return false;
-  }
-}
+const isDirectory = (dir: string): Promise<boolean> =>
+  stat(dir).then(
+    (found) => found.isDirectory(),
+    () => false,
+  );

@@ -1,5 +1,3 @@
-import { gzipSync } from 'node:zlib';
-import * as tar from 'tar';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { monotonicFactory } from 'ulid';
 import { type ApprovalsPorts, createApprovalsHandler } from '../../../functions/approvals/app';
@@ -25,20 +23,8 @@ import { contractOf, type RunContract, repoOf } from '../../../functions/shared/
 import type { StagePorts } from '../../../functions/stages/deps';
 import { FakeStore } from '../../support/fake-store';
 import { MemoryBlobs } from '../../support/memory-blobs';
+import { tarballOf } from '../../support/tarball';
 import { lambdaContext } from '../webhook/helpers';
-
-/** A gzipped tar of one empty top folder, as GitHub's tarball of an empty tree. */
-const EMPTY_TARBALL = (() => {
-  const header = Buffer.alloc(512);
-  new tar.Header({
-    path: 'acme-widgets-0000000/',
-    type: 'Directory',
-    mode: 0o755,
-    size: 0,
-    mtime: new Date(0),
-  }).encode(header, 0);
-  return new Uint8Array(gzipSync(Buffer.concat([header, Buffer.alloc(1024)])));
-})();
 
 export const KEY_SECRET_ID = 'factory/approval-key';
 export const SIGNING_KEY = 'approval-signing-key-for-tests-0123456789abcdef';
@@ -116,7 +102,7 @@ export class ApprovalGitHub {
   }
   /** An empty repository at the base: every pending file is new (as listFiles and getFile say). */
   async getTarball(): Promise<Uint8Array> {
-    return EMPTY_TARBALL;
+    return tarballOf({});
   }
   async getFile(): Promise<undefined> {
     return undefined;

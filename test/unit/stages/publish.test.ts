@@ -5,6 +5,8 @@ import { repoOf } from '../../../functions/shared/run-contract';
 import type { StagePorts } from '../../../functions/stages/deps';
 import { publish } from '../../../functions/stages/publish';
 import { FakeStore } from '../../support/fake-store';
+import { MemoryBlobs } from '../../support/memory-blobs';
+import { tarballOf } from '../../support/tarball';
 
 const RUN_ID = '01J00000000000000000000000';
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
@@ -14,7 +16,7 @@ function recordingGitHub(options: { branchHead?: string; onCreatePull?: () => Pr
   const calls: Array<[string, ...unknown[]]> = [];
   let head = options.branchHead;
   const github = {
-    listFiles: async () => ['README.md'],
+    getTarball: async () => tarballOf({ 'README.md': '# widgets\n' }),
     getRef: async (_repo: unknown, ref: string) => {
       calls.push(['getRef', ref]);
       return head;
@@ -85,6 +87,7 @@ async function setUp(github: GitHub) {
   const deps = {
     store,
     github,
+    blobs: new MemoryBlobs(),
     log: silent,
     now: () => new Date().toISOString(),
     repoOf,
