@@ -87,7 +87,10 @@ export function handleJobLogs(
   const log = parts
     ? forge.repos.get(owner, repoName).checkRuns.find((run) => String(run.id) === jobId)?.log
     : undefined;
-  if (!log) return notFound(response);
+  if (!log) {
+    notFound(response);
+    return;
+  }
   response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
   response.end(log);
 }
