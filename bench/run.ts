@@ -12,16 +12,17 @@ import {
   type WebhookBench,
 } from './stack-bench';
 import { round } from './stats';
+import { benchSandbox, type SandboxBench } from './sandbox';
 import { benchWorkbench, type WorkbenchBench } from './workbench';
 
 /**
- * `npm run bench [-- --json] [--only webhook,run,concurrent,bundles,llm]`: the figures of SPEC §8
+ * `npm run bench [-- --json] [--only webhook,run,concurrent,bundles,llm,workbench,sandbox]`: the figures of SPEC §8
  * measured on the embedded stack in one bounded run. Progress goes to stderr, the table to stdout,
  * and with --json the last stdout line is one JSON object with every figure.
  * See docs/performance.md for what each figure means.
  */
 
-const PARTS = ['webhook', 'run', 'concurrent', 'bundles', 'llm', 'workbench'] as const;
+const PARTS = ['webhook', 'run', 'concurrent', 'bundles', 'llm', 'workbench', 'sandbox'] as const;
 type Part = (typeof PARTS)[number];
 
 interface Options {
@@ -44,6 +45,7 @@ interface Results {
   bundles?: BundleFigure[];
   llm?: LlmRateBench;
   workbench?: WorkbenchBench;
+  sandbox?: SandboxBench;
   targets: Record<string, { target: string; value: number | string; met: boolean }>;
   errors: Record<string, string>;
 }
@@ -102,6 +104,11 @@ async function measure(options: Options): Promise<Results> {
     await attempt('workbench', async () => {
       say('6. The workspace tools on a generated 5,000-file (50 MB) repository');
       results.workbench = await benchWorkbench();
+    });
+  if (wants('sandbox'))
+    await attempt('sandbox', async () => {
+      say("7. The local sandbox: the sample's node --test, round trip");
+      results.sandbox = await benchSandbox();
     });
   if (wants('bundles'))
     await attempt('bundles', async () => {
@@ -211,7 +218,7 @@ const usd = (n: number) => `$${n.toFixed(6)}`;
 function table(results: Results): string {
   const rows: Array<[string, string]> = [];
   const section = (title: string) => rows.push([`— ${title}`, '']);
-  const { webhook, run, concurrent, bundles, llm, workbench } = results;
+  const { webhook, run, concurrent, bundles, llm, workbench, sandbox } = results;
   if (webhook) {
     section(`1. webhook ack, ${webhook.gateway.sent} deliveries at ${webhook.ratePerSecond}/s (open loop)`);
     for (const [label, r] of [
@@ -278,6 +285,13 @@ function table(results: Results): string {
     rows.push(['whole-repo grep, median', ms(workbench.grepMs)]);
     rows.push(['read_file of 2,000 lines at an offset, median', ms(workbench.readFileMs)]);
     rows.push(['ten parallel greps in one turn, median', ms(workbench.tenParallelGrepsMs)]);
+  }
+  if (sandbox) {
+    section(`7. local sandbox (${sandbox.isolated ? 'bubblewrap' : 'UNISOLATED: bubblewrap unavailable'})`);
+    rows.push([
+      "sample's node --test round trip, median (min / max)",
+      `${ms(sandbox.roundTripMs)} (${ms(sandbox.minMs)} / ${ms(sandbox.maxMs)})`,
+    ]);
   }
   if (concurrent) {
     section(`3. ${concurrent.runs} concurrent runs over ${concurrent.repos} repos`);

@@ -16,6 +16,7 @@ import { LlmQueues } from './constructs/queues';
 import { FactorySecrets } from './constructs/secrets';
 import { FactoryTable } from './constructs/table';
 import { longestLambdaTaskSeconds, PipelineArns, PipelineWorkflow } from './constructs/workflow';
+import { SandboxFunction } from './constructs/sandbox';
 import { Workspaces } from './constructs/workspaces';
 
 const REPOSITORY_ROOT = join(import.meta.dirname, '..');
@@ -57,6 +58,7 @@ export class FactoryStack extends Stack {
   readonly functions: FactoryFunctions;
   readonly workflow: PipelineWorkflow;
   readonly workspaces: Workspaces;
+  readonly sandbox: SandboxFunction;
   readonly api: FactoryHttpApi;
   readonly alarms: FactoryAlarms;
   /**
@@ -127,10 +129,15 @@ export class FactoryStack extends Stack {
     });
     const fns = this.functions.functions;
 
+    this.sandbox = new SandboxFunction(this, 'Sandbox', {
+      entry: join(props.functionsDir ?? join(REPOSITORY_ROOT, 'functions'), 'sandbox', 'handler.ts'),
+      logRetentionDays: config.logRetentionDays,
+    });
     this.workflow = new PipelineWorkflow(this, 'Workflow', {
       arns: this.pipeline,
       definitionPath,
       stageRunner: fns.stages.fn,
+      sandbox: this.sandbox.function.fn,
       llmQueue: this.queues.queue,
       encryptionKey,
       logRetentionDays: config.logRetentionDays,

@@ -6,7 +6,7 @@ import { readMailStore } from './emulators/ses';
 import { anthropicFromEnv, type Stack, startStack } from './stack';
 
 /**
- * `npm run demo -- [--auto-approve] [--json] [--llm-faults 429,529,500,reset]`
+ * `npm run demo -- [--auto-approve] [--json] [--llm-faults 429,529,500,reset] [--unsafe-sandbox]`
  * Boots the embedded stack in a temp dir, labels the sample issue (a signed webhook from the
  * forge), follows the run to its end — approving through the real approval endpoints with
  * --auto-approve, or printing the link and waiting for a click — then stops everything. The last
@@ -115,6 +115,7 @@ export async function runDemo(options: {
   json: boolean;
   llmFaults?: string;
   timeoutMs?: number;
+  unsafeSandbox?: boolean;
   /** Called with the stack and the result before the stack stops (tests read the model's calls). */
   inspect?: (stack: Stack, result: DemoResult) => void | Promise<void>;
 }): Promise<DemoResult> {
@@ -125,6 +126,7 @@ export async function runDemo(options: {
   const stack = await startStack({
     ...(options.llmFaults ? { llmFaults: options.llmFaults } : {}),
     ...realModel,
+    ...(options.unsafeSandbox ? { unsafeSandbox: true } : {}),
   });
   try {
     say(`Embedded stack up at ${stack.url} (forge ${stack.forgeUrl}, mail ${stack.mailUrl}/store)`);
@@ -197,14 +199,22 @@ if (isMain) {
     .option('--auto-approve', 'approve through the approval page automatically', false)
     .option('--json', 'print only the result JSON on stdout (progress on stderr)', false)
     .option('--llm-faults <list>', 'inject model faults into the first calls: 429,529,500,reset')
-    .option('--timeout <seconds>', 'give up after this long', '600');
+    .option('--timeout <seconds>', 'give up after this long', '600')
+    .option('--unsafe-sandbox', "without bubblewrap, run a real model's commands unisolated", false);
   program.parse();
-  const opts = program.opts<{ autoApprove: boolean; json: boolean; llmFaults?: string; timeout: string }>();
+  const opts = program.opts<{
+    autoApprove: boolean;
+    json: boolean;
+    llmFaults?: string;
+    timeout: string;
+    unsafeSandbox: boolean;
+  }>();
   runDemo({
     autoApprove: opts.autoApprove,
     json: opts.json,
     ...(opts.llmFaults ? { llmFaults: opts.llmFaults } : {}),
     timeoutMs: Number(opts.timeout) * 1000,
+    unsafeSandbox: opts.unsafeSandbox,
   })
     .then((result) => {
       process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -23,6 +23,7 @@ import { env } from '../functions/shared/config';
 import { isTerminal } from '../functions/shared/domain/run';
 import type { Store } from '../functions/shared/ports';
 import { makeStore } from '../functions/shared/runtime';
+import { createSandboxHandler } from '../functions/sandbox/app';
 import { createStageHandler } from '../functions/stages/app';
 import { closeOpenStage, mutateRun } from '../functions/shared/run-state';
 import { stagePorts } from '../functions/stages/wiring';
@@ -39,6 +40,7 @@ import { type ExecutionRecord, startStepFunctions, substitute } from './emulator
 import { type Forge, SAMPLE_FULL_NAME, SAMPLE_USER_EMAILS, startForge } from './forge';
 import { type GatewayRoute, type LambdaHttpHandler, startGateway } from './gateway';
 import { type ModelServer, parseFaultList, type Script, startModel } from './model/server';
+import { LocalSandbox } from './sandbox/runner';
 
 /**
  * The embedded stack: every AWS service, GitHub and Anthropic emulated on 127.0.0.1, and the
@@ -50,6 +52,7 @@ export const TABLE_NAME = 'code-factory';
 export const STATE_MACHINE_NAME = 'code-factory-pipeline';
 export const WORKSPACE_BUCKET = 'code-factory-workspaces';
 export const STAGE_RUNNER_ARN = `arn:aws:lambda:${LOCAL_REGION}:000000000000:function:code-factory-stages`;
+export const SANDBOX_ARN = `arn:aws:lambda:${LOCAL_REGION}:000000000000:function:code-factory-sandbox`;
 const PIPELINE_ASL = fileURLToPath(new URL('../statemachines/pipeline.asl.json', import.meta.url));
 const SECRET_IDS = {
   webhook: 'code-factory/webhook-secret',
@@ -77,6 +80,11 @@ export interface StackOptions {
   /** The LLM queue's redrive (tests make it short to reach the DLQ quickly); default 6 receives, 120 s. */
   llmQueue?: { maxReceiveCount?: number; visibilityTimeoutSeconds?: number };
   ciTimeoutMs?: number;
+  /**
+   * Run the agent's commands without isolation when bubblewrap is unavailable. Commands of the
+   * scripted stand-in always may (they are the stack's own); a real model's need this opt-in.
+   */
+  unsafeSandbox?: boolean;
   /** Diagnostic lines (never secrets). */
   log?: (line: string) => void;
 }
@@ -259,6 +267,23 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const definition = substitute(readFileSync(PIPELINE_ASL, 'utf8'), {
       StageRunnerFunctionArn: STAGE_RUNNER_ARN,
       LlmQueueUrl: queues.queueUrl,
+      SandboxFunctionArn: SANDBOX_ARN,
+    });
+    // The sandbox function, bound to the local runner (bubblewrap, decision 0005).
+    const sandbox = new LocalSandbox({
+      allowUnsafe: options.unsafeSandbox === true || !options.anthropicApiKey,
+    });
+    const isolation = sandbox.isolation();
+    if (!isolation.isolated)
+      log(
+        options.anthropicApiKey && !options.unsafeSandbox
+          ? `sandbox: ${isolation.reason}; the model's commands will be refused (install bubblewrap, or pass --unsafe-sandbox)`
+          : `sandbox: ${isolation.reason}; commands run WITHOUT isolation`,
+      );
+    const sandboxHandler = createSandboxHandler({
+      runner: sandbox,
+      workRoot: path.join(dataDir, 'sandbox-snapshots'),
+      log: { info: () => undefined, warn: (message) => log(`sandbox: ${message}`) },
     });
     const sqsClient = new SQSClient({
       endpoint: sqs.endpoint,
@@ -269,6 +294,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ...(persistent ? { dataDir: path.join(dataDir, 'stepfunctions') } : {}),
       stateMachines: [{ name: STATE_MACHINE_NAME, definition }],
       lambdas: {
+        [SANDBOX_ARN]: (event) => sandboxHandler(event),
         [STAGE_RUNNER_ARN]: (event, context) => {
           if (!stageRunner) throw new Error('stage runner not ready');
           return stageRunner(event, context);

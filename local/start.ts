@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { anthropicFromEnv, startStack } from './stack';
 
 /**
- * `npm start -- [--port N] [--data-dir DIR]`: runs the embedded stack until interrupted and
+ * `npm start -- [--port N] [--data-dir DIR] [--unsafe-sandbox]`: runs the embedded stack until interrupted and
  * prints one JSON line once everything listens (SPEC §7). Data in --data-dir survives restarts;
  * executions interrupted by a restart end FAILED with cause LocalEngineRestarted.
  */
@@ -11,9 +11,14 @@ const program = new Command()
   .name('start')
   .description('Runs Code Factory on this machine: AWS, GitHub and the model emulated on 127.0.0.1.')
   .option('--port <n>', 'port of the HTTP gateway (webhooks, REST API, approvals)', '0')
-  .option('--data-dir <dir>', 'where runs, repositories and secrets are kept', '.data');
+  .option('--data-dir <dir>', 'where runs, repositories and secrets are kept', '.data')
+  .option(
+    '--unsafe-sandbox',
+    "without bubblewrap, run a real model's commands anyway, unisolated (they could read this machine's files)",
+    false,
+  );
 program.parse();
-const opts = program.opts<{ port: string; dataDir: string }>();
+const opts = program.opts<{ port: string; dataDir: string; unsafeSandbox: boolean }>();
 const port = Number(opts.port);
 if (!Number.isInteger(port) || port < 0 || port > 65_535) {
   process.stderr.write(`--port must be an integer from 0 to 65535, not ${opts.port}\n`);
@@ -33,6 +38,7 @@ const stack = await startStack({
   dataDir: opts.dataDir,
   ...(process.env.FACTORY_WEBHOOK_SECRET ? { webhookSecret: process.env.FACTORY_WEBHOOK_SECRET } : {}),
   ...realModel,
+  unsafeSandbox: opts.unsafeSandbox,
   log: (line) => process.stderr.write(`${line}\n`),
 });
 

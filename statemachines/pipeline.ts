@@ -13,7 +13,10 @@
  * - every pause is a plain task-token callback: a human or CI wait (`Clarify`, `Checks`,
  *   `Approval`) invokes the stage runner with the token (stage "clarify", "checks", "approval"),
  *   an LLM turn (`PlanTurn`) sends SPEC §4's message to the LLM queue (decision 0004).
- * Placeholders: ${StageRunnerFunctionArn}, ${LlmQueueUrl}.
+ * - a tool call that runs code (`run`, and the checks before `submit_change`) is not run by the
+ *   stage runner: `ImplementTools` answers `sandbox` with a job, `ImplementSandbox` runs it on the
+ *   sandbox function, `ImplementRan` completes the turn (decision 0005).
+ * Placeholders: ${StageRunnerFunctionArn}, ${LlmQueueUrl}, ${SandboxFunctionArn}.
  */
 
 type State = Record<string, unknown>;
@@ -25,6 +28,8 @@ const LAMBDA_TRANSIENT_ERRORS = [
   'Lambda.TooManyRequestsException',
 ];
 const STAGE_RUNNER_TIMEOUT_SECONDS = 120;
+/** The sandbox function's own limit is 900 s (Lambda's maximum); the task gives it a margin. */
+const SANDBOX_TIMEOUT_SECONDS = 960;
 const MAX_AGENT_TURNS = 40;
 
 const retryTransient = [
@@ -81,17 +86,42 @@ function waitTask(stage: string, timeoutPath: string, next: string, onTimeout: s
 }
 
 /**
+ * A turn's commands on the sandbox function, then `<prefix>Ran` completes the turn. A sandbox that
+ * fails or times out is caught: `Ran` answers the model that the command gave no result.
+ */
+function sandboxSteps(prefix: string, stage: string): Record<string, State> {
+  const pointer = { 'conversationId.$': '$.loop.out.conversationId', 'turn.$': '$.loop.out.turn' };
+  return {
+    [`${prefix}Sandbox`]: {
+      Type: 'Task',
+      Resource: 'arn:aws:states:::lambda:invoke',
+      Parameters: { FunctionName: '${SandboxFunctionArn}', 'Payload.$': '$.loop.out.sandbox' },
+      ResultPath: null,
+      TimeoutSeconds: SANDBOX_TIMEOUT_SECONDS,
+      Retry: retryTransient,
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.sandboxError', Next: `${prefix}Ran` }],
+      Next: `${prefix}Ran`,
+    },
+    [`${prefix}Ran`]: stageTask(`${stage}.ran`, 'loop', `${prefix}Route`, pointer),
+  };
+}
+
+/**
  * An agent loop: Start → Turn (LLM queue) → Tools (stage runner) → Route, bounded by turns.
- * `Route` sends `done` results to the caller-supplied choices on `$.loop.out.outcome`.
+ * `Route` sends `done` results to the caller-supplied choices on `$.loop.out.outcome`; with
+ * `sandbox`, outcome `sandbox` goes through the sandbox steps back to `Route`.
  */
 function agentLoop(
   prefix: string,
   stage: string,
   modelAlias: string,
   outcomes: Array<{ outcome: string; next: string }>,
-  startExtra: Record<string, string> = {},
+  options: { startExtra?: Record<string, string>; sandbox?: boolean } = {},
 ): Record<string, State> {
+  const startExtra = options.startExtra ?? {};
+  if (options.sandbox) outcomes = [...outcomes, { outcome: 'sandbox', next: `${prefix}Sandbox` }];
   return {
+    ...(options.sandbox ? sandboxSteps(prefix, stage) : {}),
     [`${prefix}Start`]: stageTask(`${stage}.start`, 'loop', `${prefix}Turn`, startExtra),
     // One model turn (SPEC §4): the LLM worker answers the token from the queue message. The
     // answer is only a signal: `<prefix>Tools` reads the assistant turn the worker stored at the
@@ -185,14 +215,21 @@ export function buildPipeline(): Record<string, unknown> {
         { outcome: 'clarify', next: 'Clarify' },
         { outcome: 'blocked', next: 'FinalizeBlocked' },
       ],
-      { 'resume.$': '$.wait.resume' },
+      { startExtra: { 'resume.$': '$.wait.resume' } },
     ),
     Clarify: waitTask('clarify', '$.admit.out.timeouts.clarifySeconds', 'PlanStart', 'FinalizeTimedOut'),
 
-    ...agentLoop('Implement', 'implement', 'coder', [
-      { outcome: 'complete', next: 'Boundary' },
-      { outcome: 'blocked', next: 'FinalizeBlocked' },
-    ]),
+    ...agentLoop(
+      'Implement',
+      'implement',
+      'coder',
+      [
+        { outcome: 'complete', next: 'Boundary' },
+        { outcome: 'blocked', next: 'FinalizeBlocked' },
+        { outcome: 'stopped', next: 'FinalizeStopped' },
+      ],
+      { sandbox: true },
+    ),
     Boundary: stageTask('boundary', 'step', 'BoundaryRoute'),
     BoundaryRoute: {
       Type: 'Choice',
@@ -254,6 +291,7 @@ export function buildPipeline(): Record<string, unknown> {
     ...finalize('FinalizeRejected', 'REJECTED', 'Succeed'),
     ...finalize('FinalizeExpired', 'EXPIRED', 'Succeed'),
     ...finalize('FinalizeCancelled', 'CANCELLED', 'Succeed'),
+    ...finalize('FinalizeStopped', 'STOPPED', 'Succeed'),
     Succeeded: { Type: 'Succeed' },
     Failed: {
       Type: 'Fail',

@@ -9,12 +9,12 @@ import { type CliContext, type CliIo, processIo } from '../io';
  * FACTORY_URL / FACTORY_API_KEY or --url / --api-key; --json for scripts.
  *
  * Exit codes: 0 ok (watch: SUCCEEDED), 1 the run ended badly (watch: FAILED, REJECTED,
- * EXPIRED, TIMED_OUT, BLOCKED; cancel: the run had already ended otherwise), 2 watch: CANCELLED,
+ * EXPIRED, TIMED_OUT, BLOCKED, STOPPED; cancel: the run had already ended otherwise), 2 watch: CANCELLED,
  * 3 usage, network or API errors (including a watch that timed out).
  */
 export const EXIT = { ok: 0, failed: 1, cancelled: 2, error: 3 } as const;
 
-const BAD_ENDINGS = new Set(['FAILED', 'REJECTED', 'EXPIRED', 'TIMED_OUT', 'BLOCKED']);
+const BAD_ENDINGS = new Set(['FAILED', 'REJECTED', 'EXPIRED', 'TIMED_OUT', 'BLOCKED', 'STOPPED']);
 const TERMINAL = new Set([...BAD_ENDINGS, 'SUCCEEDED', 'CANCELLED']);
 const MIN_INTERVAL_S = 1;
 const MAX_INTERVAL_S = 60;

@@ -83,6 +83,8 @@ export interface Blobs {
   /** undefined when no object has the key. */
   get(key: string): Promise<Uint8Array | undefined>;
   exists(key: string): Promise<boolean>;
+  /** A URL that reads (GET) or writes (PUT) this one key until it expires: the sandbox's only access. */
+  presign(key: string, method: 'GET' | 'PUT', expiresSeconds: number): Promise<string>;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -117,6 +117,7 @@ const STATUS_LINE: Record<string, string> = {
   EXPIRED: 'approval expired',
   TIMED_OUT: 'timed out waiting for answers',
   CANCELLED: 'cancelled',
+  STOPPED: 'stopped (work kept)',
 };
 
 export const STATUS_COMMENT_MARKER = '<!-- code-factory:status -->';

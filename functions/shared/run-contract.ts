@@ -19,6 +19,15 @@ export const RunContract = z.object({
   approvers: z.array(z.object({ login: z.string(), email: z.string().email() })).max(20),
   requiredChecks: z.array(z.string()).max(50),
   riskyPermissions: z.array(z.string()).max(20),
+  /** The sandbox (absent on runs admitted before it existed: no checks, no network). */
+  environment: z
+    .object({
+      checks: z.array(z.string()).max(10),
+      network: z.boolean(),
+      checkAttempts: z.number().int().positive(),
+      maxRunSeconds: z.number().int().positive(),
+    })
+    .default({ checks: [], network: false, checkAttempts: 2, maxRunSeconds: 600 }),
   timeouts: z.object({
     llmTurnSeconds: z.number().int().positive(),
     clarifySeconds: z.number().int().positive(),

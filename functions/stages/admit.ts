@@ -55,6 +55,7 @@ export function runContractOf(deps: StagePorts, contract: Contract): RunContract
     approvers: contract.approvers.length > 0 ? contract.approvers : deps.settings.defaultApprovers,
     requiredChecks: contract.requiredChecks,
     riskyPermissions: contract.riskyPermissions,
+    environment: contract.environment,
     timeouts: {
       llmTurnSeconds: deps.settings.llmTurnSeconds,
       clarifySeconds: capped(contract.timeouts.clarifyDays * 86_400, cap.clarifySeconds),

@@ -1,3 +1,4 @@
+import type { SandboxJob, SandboxOutcome } from '../shared/domain/sandbox-job';
 import { FactoryError } from '../shared/errors';
 import type { Run, Stage } from '../shared/domain/run';
 import type { ConversationMeta } from '../shared/ports';
@@ -5,7 +6,19 @@ import type { StagePorts } from './deps';
 import { mutateRun } from '../shared/run-state';
 import { truncate } from './tools';
 import {
+  answerOf,
+  type DeferredCall,
+  deferToSandbox,
+  MAX_RUN_CALLS_PER_TURN,
+  type PendingTurn,
+  pendingTurnOf,
+  runCommandOf,
+  sandboxJob,
+  sandboxOutcomes,
+} from './sandbox';
+import {
   isErrorText,
+  RUN_TOOL,
   runWorkbenchTool,
   type ToolDefinition,
   WORKBENCH_READ_TOOLS,
@@ -27,16 +40,30 @@ export interface SubmitDecision {
   outcome: string;
   /** Told to the model when the submission is refused (outcome `continue`). */
   feedback?: string;
+  /** Commands that must pass in the sandbox before the submission is accepted. */
+  checks?: string[];
+}
+
+/** What an onSubmit call knows: `checked` once the submission's sandbox checks passed (or could not run). */
+export interface SubmitContext {
+  checked: boolean;
 }
 
 export interface AgentSpec {
   stage: Extract<Stage, 'plan' | 'implement' | 'review'>;
   alias: ModelAlias;
   allowWrites: boolean;
+  /** Offers `run` (the sandbox) to the model; the state machine must route outcome `sandbox`. */
+  sandbox?: boolean;
   terminalTool: ToolDefinition;
   maxTokens: number;
   /** Validates the terminal tool's input and records what it decided on the run. */
-  onSubmit(deps: StagePorts, run: Run, input: Record<string, unknown>): Promise<SubmitDecision>;
+  onSubmit(
+    deps: StagePorts,
+    run: Run,
+    input: Record<string, unknown>,
+    context: SubmitContext,
+  ): Promise<SubmitDecision>;
 }
 
 export interface LoopPointer {
@@ -44,10 +71,17 @@ export interface LoopPointer {
   /** The next turn the LLM worker answers (always an assistant turn: odd numbers). */
   turn: number;
   outcome: string;
+  /** Outcome `sandbox`: the job the state machine hands the sandbox function. */
+  sandbox?: SandboxJob;
 }
 
 export function toolsFor(spec: AgentSpec): ToolDefinition[] {
-  return [...WORKBENCH_READ_TOOLS, ...(spec.allowWrites ? WORKBENCH_WRITE_TOOLS : []), spec.terminalTool];
+  return [
+    ...WORKBENCH_READ_TOOLS,
+    ...(spec.allowWrites ? WORKBENCH_WRITE_TOOLS : []),
+    ...(spec.sandbox ? [RUN_TOOL] : []),
+    spec.terminalTool,
+  ];
 }
 
 export async function startAgent(
@@ -128,43 +162,71 @@ export async function runAgentTools(
   const next = await deps.store.getTurn(conversationId, turn + 1);
   if (next) return { conversationId, turn: turn + 2, outcome: next.outcome ?? 'continue' };
 
+  // A turn already handed to the sandbox: hand it over again (a retried step).
+  const waiting = await pendingTurnOf(deps, run.runId, conversationId, turn);
+  if (waiting)
+    return {
+      conversationId,
+      turn,
+      outcome: 'sandbox',
+      sandbox: await sandboxJob(deps, run, conversationId, turn, waiting),
+    };
+
   const blocks = Array.isArray(assistant.content) ? assistant.content : [];
   const calls = blocks.filter(isToolUse);
-  const workbench = calls.some((call) => call.name !== spec.terminalTool.name)
-    ? await workspaceOf(deps, run)
-    : undefined;
+  const isWorkbenchCall = (call: ToolUseBlock) =>
+    call.name !== spec.terminalTool.name && !(spec.sandbox && call.name === RUN_TOOL.name);
+  const workbench = calls.some(isWorkbenchCall) ? await workspaceOf(deps, run) : undefined;
 
   // The workspace tools of one turn run concurrently; the terminal tool runs after them, so a
   // submission sees every change the same turn made. Results keep the order of the calls.
   const answers = new Map<string, Promise<string>>();
   for (const call of calls)
-    if (call.name !== spec.terminalTool.name && workbench)
+    if (isWorkbenchCall(call) && workbench)
       answers.set(
         call.id,
         runWorkbenchTool(workbench, call.name, call.input ?? {}, { allowWrites: spec.allowWrites }),
       );
   await Promise.all(answers.values());
   const results: unknown[] = [];
+  const deferred: DeferredCall[] = [];
   let outcome = 'continue';
   for (const call of calls) {
+    const input = call.input ?? {};
     if (call.name === spec.terminalTool.name) {
-      const decision = await spec.onSubmit(deps, run, call.input ?? {});
+      const decision = await spec.onSubmit(deps, run, input, { checked: false });
+      if (decision.checks?.length) {
+        const timeoutSeconds = deps.contractOf(run).environment.maxRunSeconds;
+        const commands = decision.checks.map((command) => ({ command, timeoutSeconds }));
+        deferred.push({
+          index: results.length,
+          toolUseId: call.id,
+          kind: 'checks',
+          commands,
+          submitInput: input,
+        });
+        results.push(null);
+        continue;
+      }
       if (decision.outcome !== 'continue') outcome = decision.outcome;
-      results.push({
-        type: 'tool_result',
-        tool_use_id: call.id,
-        content: decision.feedback ?? 'submitted',
-        is_error: decision.outcome === 'continue',
-      });
+      results.push(toolResult(call.id, decision.feedback ?? 'submitted', decision.outcome === 'continue'));
+      continue;
+    }
+    if (!isWorkbenchCall(call)) {
+      const command = runCommandOf(input, deps.contractOf(run).environment.maxRunSeconds);
+      const runs = deferred.filter((d) => d.kind === 'run').length;
+      if ('error' in command || runs >= MAX_RUN_CALLS_PER_TURN) {
+        const error =
+          'error' in command ? command.error : `Error: at most ${MAX_RUN_CALLS_PER_TURN} run calls a turn`;
+        results.push(toolResult(call.id, error, true));
+        continue;
+      }
+      deferred.push({ index: results.length, toolUseId: call.id, kind: 'run', commands: [command] });
+      results.push(null);
       continue;
     }
     const output = (await answers.get(call.id)) ?? `Error: unknown tool ${call.name}`;
-    results.push({
-      type: 'tool_result',
-      tool_use_id: call.id,
-      content: output,
-      is_error: isErrorText(output),
-    });
+    results.push(toolResult(call.id, output, isErrorText(output)));
   }
   if (calls.length === 0) {
     results.push({
@@ -172,7 +234,34 @@ export async function runAgentTools(
       text: truncate(`Continue with the tools. When you are done, call ${spec.terminalTool.name}.`),
     });
   }
+  if (deferred.length > 0) {
+    const pending: PendingTurn = { results, calls: deferred, outcome };
+    return {
+      conversationId,
+      turn,
+      outcome: 'sandbox',
+      sandbox: await deferToSandbox(deps, run, conversationId, turn, pending),
+    };
+  }
+  return recordToolResults(deps, run, spec, conversationId, turn, results, outcome);
+}
 
+const toolResult = (toolUseId: string, content: string, isError: boolean) => ({
+  type: 'tool_result',
+  tool_use_id: toolUseId,
+  content,
+  is_error: isError,
+});
+
+async function recordToolResults(
+  deps: StagePorts,
+  run: Run,
+  spec: AgentSpec,
+  conversationId: string,
+  turn: number,
+  results: unknown[],
+  outcome: string,
+): Promise<LoopPointer> {
   await deps.store.putTurn({
     conversationId,
     turn: turn + 1,
@@ -184,4 +273,109 @@ export async function runAgentTools(
     createdAt: deps.now(),
   });
   return { conversationId, turn: turn + 2, outcome };
+}
+
+/**
+ * After the sandbox ran a turn's deferred calls (state `<Stage>Ran`): each `run` call gets its
+ * command's result; a submission whose checks all passed is submitted again as checked, one whose
+ * checks failed goes back to the model with their output, and after `checkAttempts` failed rounds
+ * the stage stops (outcome `stopped`). A sandbox that could not run the checks is advice missing,
+ * not a failure: the submission goes on to CI, which stays the gate.
+ */
+export async function finishSandboxTurn(
+  deps: StagePorts,
+  run: Run,
+  spec: AgentSpec,
+  conversationId: string,
+  turn: number,
+): Promise<LoopPointer> {
+  const next = await deps.store.getTurn(conversationId, turn + 1);
+  if (next) return { conversationId, turn: turn + 2, outcome: next.outcome ?? 'continue' };
+  const pending = await pendingTurnOf(deps, run.runId, conversationId, turn);
+  if (!pending) throw new Error(`turn ${turn} of ${conversationId} has no sandbox work pending`);
+  const outcomes = await sandboxOutcomes(deps, run.runId, conversationId, turn, pending);
+  const results = [...pending.results];
+  let outcome = pending.outcome;
+  for (const [i, call] of pending.calls.entries()) {
+    const answers = outcomes[i] ?? [];
+    if (call.kind === 'run') {
+      const [command] = call.commands;
+      const answer = answerOf(answers[0], command?.timeoutSeconds ?? 0);
+      results[call.index] = toolResult(
+        call.toolUseId,
+        answer,
+        answers[0] === undefined || answers[0].unavailable !== undefined,
+      );
+      continue;
+    }
+    const verdict = await judgeChecks(deps, run, spec, call, answers);
+    if (verdict.outcome !== 'continue') outcome = verdict.outcome;
+    results[call.index] = toolResult(call.toolUseId, verdict.feedback, verdict.isError);
+  }
+  return recordToolResults(deps, run, spec, conversationId, turn, results, outcome);
+}
+
+async function judgeChecks(
+  deps: StagePorts,
+  run: Run,
+  spec: AgentSpec,
+  call: DeferredCall,
+  answers: Array<SandboxOutcome | undefined>,
+): Promise<{ outcome: string; feedback: string; isError: boolean }> {
+  const contract = deps.contractOf(run);
+  const ran = call.commands.map((command, j) => ({ ...command, outcome: answers[j] }));
+  const unrun = ran.filter((c) => c.outcome === undefined || c.outcome.unavailable !== undefined);
+  const failed = ran.filter((c) => c.outcome && !c.outcome.unavailable && c.outcome.exitCode !== 0);
+  if (failed.length === 0) {
+    await deps.store.appendEvent(run.runId, {
+      type: unrun.length ? 'sandbox.checks-unverified' : 'sandbox.checks-passed',
+      actor: 'factory',
+      data: { commands: call.commands.map((c) => c.command), unrun: unrun.length },
+    });
+    const decision = await spec.onSubmit(deps, run, call.submitInput ?? {}, { checked: true });
+    const note = unrun.length
+      ? ` (environment.checks could not run here: ${answerOf(unrun[0]?.outcome, 0)}; CI will check the change)`
+      : ' (environment.checks passed)';
+    return {
+      outcome: decision.outcome,
+      feedback: (decision.feedback ?? 'submitted') + (decision.outcome === 'continue' ? '' : note),
+      isError: decision.outcome === 'continue',
+    };
+  }
+  const rounds = (
+    await mutateRun(deps, run.runId, (current) => ({
+      sandboxCheckFailures: current.sandboxCheckFailures + 1,
+    }))
+  ).sandboxCheckFailures;
+  const report = failed.map((c) => `$ ${c.command}\n${answerOf(c.outcome, c.timeoutSeconds)}`).join('\n\n');
+  await deps.store.appendEvent(run.runId, {
+    type: 'sandbox.checks-failed',
+    actor: 'factory',
+    data: { commands: failed.map((c) => c.command), round: rounds, of: contract.environment.checkAttempts },
+  });
+  if (rounds > contract.environment.checkAttempts) {
+    await mutateRun(deps, run.runId, () => ({
+      error: {
+        class: 'ChecksFailing',
+        cause:
+          `environment.checks still fail after ${contract.environment.checkAttempts} attempts to fix them:\n${report}`.slice(
+            0,
+            4000,
+          ),
+      },
+    }));
+    return {
+      outcome: 'stopped',
+      feedback: `Not submitted: environment.checks still fail.\n${report}`,
+      isError: true,
+    };
+  }
+  return {
+    outcome: 'continue',
+    feedback:
+      `Not submitted: environment.checks failed (round ${rounds}; ` +
+      `${contract.environment.checkAttempts - rounds + 1} more failing round(s) stop the run). ` +
+      `Fix the change, then call ${spec.terminalTool.name} again.\n\n${report}`,
+    isError: true,
+  };
 }

@@ -7,7 +7,7 @@ import { decideAfterChecks, waitForChecks } from './checks';
 import { awaitClarification } from './clarify';
 import type { StagePorts } from './deps';
 import { finalize } from './finalize';
-import { implementTools, startImplement } from './implement';
+import { implementRan, implementTools, startImplement } from './implement';
 import { merge } from './merge';
 import { planTools, startPlan } from './plan';
 import { publish } from './publish';
@@ -49,6 +49,8 @@ export const STAGES: Record<string, StageFn> = {
   'implement.start': (d, e) => startImplement(d, e.runId),
   'implement.tools': (d, e) =>
     implementTools(d, e.runId, need(e.conversationId, 'conversationId'), need(e.turn, 'turn')),
+  'implement.ran': (d, e) =>
+    implementRan(d, e.runId, need(e.conversationId, 'conversationId'), need(e.turn, 'turn')),
   boundary: (d, e) => checkChangeBoundary(d, e.runId),
   publish: (d, e) => publish(d, e.runId),
   'checks.decide': (d, e) => decideAfterChecks(d, e.runId),

@@ -29,6 +29,7 @@ const DETAIL: Partial<Record<RunStatus, string>> = {
   REJECTED: 'An approver rejected the change.',
   EXPIRED: 'Nobody approved the change in time.',
   CANCELLED: 'The run was cancelled.',
+  STOPPED: 'The run stopped: its work is kept, but it could not finish it.',
 };
 
 /**

@@ -1,5 +1,5 @@
 import { parseStageResult, stageResultJsonSchema } from '../shared/domain/stage-result';
-import { type AgentSpec, type LoopPointer, runAgentTools, startAgent } from './agent';
+import { type AgentSpec, finishSandboxTurn, type LoopPointer, runAgentTools, startAgent } from './agent';
 import { type StagePorts, workOf } from './deps';
 import { implementPrompt } from './prompts';
 import { enterStage, mutateRun } from '../shared/run-state';
@@ -8,13 +8,14 @@ export const implementSpec: AgentSpec = {
   stage: 'implement',
   alias: 'coder',
   allowWrites: true,
+  sandbox: true,
   maxTokens: 16000,
   terminalTool: {
     name: 'submit_change',
     description: 'Submit the change in the workspace with a summary and a commit message. Ends the stage.',
     input_schema: stageResultJsonSchema('implement'),
   },
-  async onSubmit(deps, run, input) {
+  async onSubmit(deps, run, input, { checked }) {
     const parsed = parseStageResult('implement', input);
     if (!parsed.ok)
       return { outcome: 'continue', feedback: `Invalid submission:\n${parsed.errors.join('\n')}` };
@@ -26,6 +27,8 @@ export const implementSpec: AgentSpec = {
           'Questions are settled in planning. Make a reasonable, stated assumption and finish the change, or submit BLOCKED with blockers.',
       };
     }
+    const checks = deps.contractOf(run).environment.checks;
+    if (change.status === 'COMPLETE' && !checked && checks.length > 0) return { outcome: 'continue', checks };
     await deps.store.appendEvent(run.runId, {
       type: 'change.submitted',
       actor: 'coder',
@@ -50,9 +53,19 @@ export const implementSpec: AgentSpec = {
 
 /** First attempt, or fix mode: `run.feedback` (boundary, checks or review) goes into the prompt. */
 export async function startImplement(deps: StagePorts, runId: string): Promise<LoopPointer> {
-  const run = await mutateRun(deps, runId, (r) => enterStage(r, 'implement', deps.now(), 'IMPLEMENTING'));
+  const run = await mutateRun(deps, runId, (r) => ({
+    ...enterStage(r, 'implement', deps.now(), 'IMPLEMENTING'),
+    sandboxCheckFailures: 0,
+  }));
   const issue = await workOf(deps, run);
   return startAgent(deps, run, implementSpec, implementPrompt(run, issue, deps.contractOf(run)));
+}
+
+/** After the sandbox ran the turn's commands (state `ImplementRan`). */
+export async function implementRan(deps: StagePorts, runId: string, conversationId: string, turn: number) {
+  const run = await deps.store.getRun(runId);
+  if (!run) throw new Error(`run ${runId} not found`);
+  return finishSandboxTurn(deps, run, implementSpec, conversationId, turn);
 }
 
 export async function implementTools(deps: StagePorts, runId: string, conversationId: string, turn: number) {

@@ -9,7 +9,7 @@ import { Construct } from 'constructs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 
 /** The placeholders of statemachines/pipeline.asl.json, each substituted by this construct. */
-export const PIPELINE_PLACEHOLDERS = ['LlmQueueUrl', 'StageRunnerFunctionArn'] as const;
+export const PIPELINE_PLACEHOLDERS = ['LlmQueueUrl', 'SandboxFunctionArn', 'StageRunnerFunctionArn'] as const;
 
 /** The alias runs start through; each deployment points it at the version it publishes. */
 export const PIPELINE_ALIAS = 'live';
@@ -22,8 +22,8 @@ export function placeholdersOf(definition: string): string[] {
 }
 
 /**
- * The longest `TimeoutSeconds` of the synchronous stage-runner tasks (`lambda:invoke`) in an ASL
- * document: the stage runner's Lambda timeout is sized from it.
+ * The longest `TimeoutSeconds` of the synchronous stage-runner tasks (`lambda:invoke` of
+ * `${StageRunnerFunctionArn}`) in an ASL document: the stage runner's Lambda timeout is sized from it.
  */
 export function longestLambdaTaskSeconds(definition: string): number {
   let longest = 0;
@@ -34,7 +34,12 @@ export function longestLambdaTaskSeconds(definition: string): number {
     }
     if (typeof node !== 'object' || node === null) return;
     const state = node as Record<string, unknown>;
-    if (state.Resource === 'arn:aws:states:::lambda:invoke' && typeof state.TimeoutSeconds === 'number') {
+    const target = (state.Parameters as { FunctionName?: unknown } | undefined)?.FunctionName;
+    if (
+      state.Resource === 'arn:aws:states:::lambda:invoke' &&
+      target === '${StageRunnerFunctionArn}' &&
+      typeof state.TimeoutSeconds === 'number'
+    ) {
       longest = Math.max(longest, state.TimeoutSeconds);
     }
     for (const value of Object.values(state)) visit(value);
@@ -87,6 +92,8 @@ export interface PipelineWorkflowProps {
   /** statemachines/pipeline.asl.json. */
   definitionPath: string;
   stageRunner: lambda.IFunction;
+  /** Runs the agent's commands (`<Stage>Sandbox` states). */
+  sandbox: lambda.IFunction;
   /** Where each LLM turn is sent with its task token (`sqs:sendMessage.waitForTaskToken`). */
   llmQueue: sqs.IQueue;
   /** The stack's customer managed key, if any: execution data and the LLM queue use it. */
@@ -113,6 +120,7 @@ export class PipelineWorkflow extends Construct {
     const substitutions: Record<(typeof PIPELINE_PLACEHOLDERS)[number], string> = {
       StageRunnerFunctionArn: props.stageRunner.functionArn,
       LlmQueueUrl: props.llmQueue.queueUrl,
+      SandboxFunctionArn: props.sandbox.functionArn,
     };
     const used = placeholdersOf(definition).join(', ');
     if (used !== Object.keys(substitutions).sort().join(', ')) {
@@ -136,7 +144,7 @@ export class PipelineWorkflow extends Construct {
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['lambda:InvokeFunction'],
-        resources: [props.stageRunner.functionArn],
+        resources: [props.stageRunner.functionArn, props.sandbox.functionArn],
       }),
     );
     this.role.addToPrincipalPolicy(

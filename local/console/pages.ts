@@ -32,6 +32,7 @@ const RUN_TONES: Partial<Record<RunStatus, Tone>> = {
   TIMED_OUT: 'no',
   BLOCKED: 'warn',
   CANCELLED: 'idle',
+  STOPPED: 'warn',
   AWAITING_APPROVAL: 'warn',
   AWAITING_CLARIFICATION: 'warn',
 };

@@ -11,7 +11,7 @@ import {
   SAMPLE_CI_COMMAND,
   SAMPLE_COLLABORATORS,
   SAMPLE_DEFAULT_BRANCH,
-  SAMPLE_FILES,
+  SAMPLE_REPO_FILES,
   SAMPLE_ISSUE,
   SAMPLE_LABEL,
   SAMPLE_OWNER,
@@ -193,7 +193,7 @@ export async function startForge(options: ForgeOptions): Promise<Forge> {
       name: SAMPLE_REPO,
       description: 'Small string helpers (the Code Factory sample).',
       defaultBranch: SAMPLE_DEFAULT_BRANCH,
-      files: SAMPLE_FILES,
+      files: SAMPLE_REPO_FILES,
       roles: { ...SAMPLE_COLLABORATORS, [BOT_LOGIN]: 'write' },
       ciCommand: SAMPLE_CI_COMMAND,
       labels: [

@@ -115,11 +115,25 @@ jobs:
       - run: node --test
 `;
 
-/** The files of the sample's first commit on `main`. */
+/** The sample's contract: the defaults, plus the check the agent's sandbox runs before submitting. */
+const FACTORY_YML = `# What Code Factory may do in this repository (docs/factory-yml.md).
+version: 1
+environment:
+  checks:
+    - node --test
+`;
+
+/** The sample's code without a factory config: what test repositories start from. */
 export const SAMPLE_FILES: Readonly<Record<string, string>> = {
   '.github/workflows/ci.yml': CI_WORKFLOW,
   'package.json': PACKAGE_JSON,
   'src/index.js': INDEX_JS,
   'test/index.test.js': INDEX_TEST_JS,
   'README.md': README_MD,
+};
+
+/** The files of the seeded sample's first commit on `main`. */
+export const SAMPLE_REPO_FILES: Readonly<Record<string, string>> = {
+  ...SAMPLE_FILES,
+  '.github/factory.yml': FACTORY_YML,
 };

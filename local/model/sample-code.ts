@@ -8,6 +8,8 @@ export const SLUGIFY_PATH = 'src/slugify.js';
 export const INDEX_PATH = 'src/index.js';
 export const SLUGIFY_TEST_PATH = 'test/slugify.test.js';
 export const SLUGIFY_EXPORT_LINE = "export { slugify } from './slugify.js';";
+/** What the sample model runs in the sandbox before submitting (the sample's declared check). */
+export const SAMPLE_TEST_COMMAND = 'node --test';
 
 export const SLUGIFY_SOURCE = `/**
  * Turns text into a URL slug: lower case, trimmed, every run of characters other than a-z and 0-9

@@ -9,6 +9,7 @@ import {
 import {
   EMPTY_INPUT_ASSERTION,
   INDEX_PATH,
+  SAMPLE_TEST_COMMAND,
   SLUGIFY_BUGGY_SOURCE,
   SLUGIFY_EXPORT_LINE,
   SLUGIFY_PATH,
@@ -283,6 +284,8 @@ export interface ImplementAttempt {
   skipEdgeTests?: boolean;
   /** Files written before the real work, e.g. a CI workflow the contract forbids. */
   extraFiles?: Array<{ path: string; content: string }>;
+  /** When the sandbox checks refuse the submission, write the correct slugify and submit again. */
+  fixOnChecks?: boolean;
 }
 
 export interface SampleModelOptions {
@@ -494,12 +497,27 @@ function implementSteps(first: ImplementAttempt, fix: ImplementAttempt): Step[] 
       ],
     },
     {
+      when: (ctx) => ctx.offeredTools.includes('run'),
+      say: 'Running the tests before submitting.',
+      calls: () => [{ name: 'run', input: { command: SAMPLE_TEST_COMMAND } }],
+    },
+    {
       calls: (ctx) => {
         const issue = issueNumber(ctx.prompt);
+        const last = ctx.exchanges.at(-1);
+        const checksFailed =
+          last?.name === ctx.terminalTool?.name &&
+          last?.isError &&
+          /environment\.checks failed/.test(last?.result ?? '');
+        const repair =
+          checksFailed && attemptOf(ctx).fixOnChecks
+            ? [{ name: 'write_file', input: { path: SLUGIFY_PATH, content: SLUGIFY_SOURCE } }]
+            : [];
         const summary = ctx.fixMode
           ? `Addressed the ${ctx.fixMode} feedback: slugify in src/slugify.js, exported from src/index.js, with tests.`
           : 'Added slugify(text) in src/slugify.js, exported it from src/index.js, and added node:test tests.';
         return [
+          ...repair,
           submission(
             ctx,
             { status: 'COMPLETE', summary },
@@ -606,6 +624,15 @@ export const failingThenFixedScenario: Script = createSampleModel({
   implementFix: { implementation: 'correct' },
 });
 
+/**
+ * For a repository that declares `environment.checks`: the first change is buggy, the sandbox
+ * checks refuse it, and the model repairs it inside the same implement stage before anything is
+ * pushed (so CI sees only the fixed change).
+ */
+export const checksThenFixedScenario: Script = createSampleModel({
+  implementFirst: { implementation: 'buggy', fixOnChecks: true },
+});
+
 /** Implement writes the same buggy slugify every time: the same failure repeats. */
 export const sameFailureTwiceScenario: Script = createSampleModel({
   implementFirst: { implementation: 'buggy' },
@@ -659,6 +686,7 @@ export const scenarios: Record<string, Script> = {
   'boundary-violation': boundaryViolationScenario,
   'failing-then-fixed': failingThenFixedScenario,
   'same-failure-twice': sameFailureTwiceScenario,
+  'checks-then-fixed': checksThenFixedScenario,
   'blocking-review': blockingReviewScenario,
   'prompt-injection': promptInjectionScenario,
   'stubborn-injection': stubbornInjectionScenario,

@@ -69,7 +69,7 @@ describe('FactoryStack', () => {
     expect(assembly.getStackByName('CodeFactory').template.Resources).toBeDefined();
   });
 
-  it('holds every concern: table, queues, secrets, sender, six functions, pipeline, API, alarms', () => {
+  it('holds every concern: table, queues, secrets, sender, seven functions, pipeline, API, alarms', () => {
     template.resourceCountIs('AWS::DynamoDB::Table', 1);
     template.resourceCountIs('AWS::SQS::Queue', 2);
     template.resourceCountIs('AWS::SecretsManager::Secret', 4);
@@ -79,7 +79,7 @@ describe('FactoryStack', () => {
       EncryptionConfiguration: { Type: 'CUSTOMER_MANAGED_KMS_KEY' },
     });
     template.resourceCountIs('AWS::SES::EmailIdentity', 1);
-    template.resourceCountIs('AWS::Lambda::Function', 6);
+    template.resourceCountIs('AWS::Lambda::Function', 7);
     template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
     template.resourceCountIs('AWS::StepFunctions::StateMachineAlias', 1);
     template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
@@ -153,9 +153,26 @@ describe('FactoryStack', () => {
     }
   });
 
+  it('gives the sandbox function no permission but its own logs and traces, and no factory setting', () => {
+    const sandbox = defaults.stack.sandbox.function;
+    const roleId = defaults.stack.getLogicalId(sandbox.role.node.defaultChild as never);
+    const statements = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: roleId }]))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[] }>);
+    const actions = statements.flatMap((s) => ([] as string[]).concat(s.Action));
+    expect(actions.length).toBeGreaterThan(0);
+    for (const action of actions)
+      expect(action).toMatch(/^(logs:(CreateLogStream|PutLogEvents)|xray:[A-Za-z]+)$/);
+    const role = template.toJSON().Resources[roleId].Properties;
+    expect(role.ManagedPolicyArns).toBeUndefined();
+    const variables = Object.keys(propsOf(sandbox.fn).Environment.Variables);
+    expect(variables.every((name) => name.startsWith('POWERTOOLS_'))).toBe(true);
+    expect(propsOf(sandbox.fn).Timeout).toBe(900);
+  });
+
   it('keeps every Lambda bundle within 1 MB and the webhook within 300 KB (SPEC §8)', () => {
     const sizes = lambdaAssetSizes(assembly.directory, 'CodeFactory');
-    expect(sizes).toHaveLength(6);
+    expect(sizes).toHaveLength(7);
     for (const size of sizes) {
       // The whole asset folder counts, not just the bundle: nothing else may ride along.
       expect(size.assetBytes, size.name).toBe(size.bundleBytes);

@@ -30,20 +30,26 @@ function workflowStack(path = definitionPath, customerKey = false) {
     handler: 'index.handler',
     code: lambda.Code.fromInline('exports.handler = async () => ({});'),
   });
+  const sandbox = new lambda.Function(stack, 'Sandbox', {
+    runtime: lambda.Runtime.NODEJS_22_X,
+    handler: 'index.handler',
+    code: lambda.Code.fromInline('exports.handler = async () => ({});'),
+  });
   const llmQueue = new sqs.Queue(stack, 'LlmQueue', { encryptionMasterKey: encryptionKey });
   const arns = new PipelineArns(stack);
   const workflow = new PipelineWorkflow(stack, 'Workflow', {
     arns,
     definitionPath: path,
     stageRunner,
+    sandbox,
     llmQueue,
     encryptionKey,
     logRetentionDays: 90,
   });
-  return { app, stack, workflow, arns, stageRunner, llmQueue, template: Template.fromStack(stack) };
+  return { app, stack, workflow, arns, stageRunner, sandbox, llmQueue, template: Template.fromStack(stack) };
 }
 
-const { app, stack, workflow, arns, stageRunner, llmQueue, template } = workflowStack();
+const { app, stack, workflow, arns, stageRunner, sandbox, llmQueue, template } = workflowStack();
 /** cdk-nag findings on this construct (the test's stand-in function and queue are not its concern). */
 const workflowFindings = (scope: App) =>
   new AwsSolutionsChecks()
@@ -61,6 +67,7 @@ describe('PipelineWorkflow', () => {
     expect(machine.DefinitionSubstitutions).toEqual({
       StageRunnerFunctionArn: { 'Fn::GetAtt': [idOf(stageRunner), 'Arn'] },
       LlmQueueUrl: { Ref: idOf(llmQueue) },
+      SandboxFunctionArn: { 'Fn::GetAtt': [idOf(sandbox), 'Arn'] },
     });
     // The definition is the file itself, shipped as an asset.
     expect(machine.DefinitionS3Location).toBeDefined();
@@ -71,7 +78,7 @@ describe('PipelineWorkflow', () => {
     // One of the three LlmQueueUrl placeholders renamed: the file now uses a third name.
     writeFileSync(stray, definition.replace('{LlmQueueUrl}', '{OtherQueueUrl}'));
     expect(() => workflowStack(stray)).toThrow(
-      /uses the placeholders \[LlmQueueUrl, OtherQueueUrl, StageRunnerFunctionArn\] but .* substitutes \[LlmQueueUrl, StageRunnerFunctionArn\]/,
+      /uses the placeholders \[LlmQueueUrl, OtherQueueUrl, SandboxFunctionArn, StageRunnerFunctionArn\] but .* substitutes \[LlmQueueUrl, SandboxFunctionArn, StageRunnerFunctionArn\]/,
     );
   });
 
@@ -133,7 +140,7 @@ describe('PipelineWorkflow', () => {
     });
   });
 
-  it('grants invoke on the stage runner and send on the LLM queue, explicitly', () => {
+  it('grants invoke on the stage runner and the sandbox and send on the LLM queue, explicitly', () => {
     const roleId = idOf(workflow.role);
     const statements = Object.values(template.findResources('AWS::IAM::Policy'))
       .filter((p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: roleId }]))
@@ -144,7 +151,7 @@ describe('PipelineWorkflow', () => {
     expect(scoped).toEqual([
       expect.objectContaining({
         Action: 'lambda:InvokeFunction',
-        Resource: { 'Fn::GetAtt': [idOf(stageRunner), 'Arn'] },
+        Resource: [{ 'Fn::GetAtt': [idOf(stageRunner), 'Arn'] }, { 'Fn::GetAtt': [idOf(sandbox), 'Arn'] }],
       }),
       expect.objectContaining({
         Action: 'sqs:SendMessage',
@@ -179,12 +186,21 @@ describe('PipelineWorkflow', () => {
     expect(machine?.Properties.EncryptionConfiguration).toBeUndefined();
   });
 
-  it('sizes the stage runner from the longest lambda:invoke task of the ASL', () => {
+  it('sizes the stage runner from the longest lambda:invoke task of the stage runner in the ASL', () => {
     expect(longestLambdaTaskSeconds(definition)).toBe(120);
+    const invoke = (target: string, seconds: number, next: string) => ({
+      Type: 'Task',
+      Resource: 'arn:aws:states:::lambda:invoke',
+      Parameters: { FunctionName: target },
+      TimeoutSeconds: seconds,
+      Next: next,
+    });
     const tiny = JSON.stringify({
       StartAt: 'A',
       States: {
-        A: { Type: 'Task', Resource: 'arn:aws:states:::lambda:invoke', TimeoutSeconds: 30, Next: 'B' },
+        A: invoke('${StageRunnerFunctionArn}', 30, 'S'),
+        // The sandbox function's long task does not size the stage runner.
+        S: invoke('${SandboxFunctionArn}', 960, 'B'),
         B: {
           Type: 'Task',
           Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',

@@ -1,6 +1,6 @@
 import type { Blobs } from '../../functions/shared/ports';
 
-/** The Blobs port in memory, for unit tests. */
+/** The Blobs port in memory, for unit tests; presigned URLs are `memory://<method>/<key>`. */
 export class MemoryBlobs implements Blobs {
   readonly objects = new Map<string, Uint8Array>();
   async put(key: string, body: Uint8Array) {
@@ -11,5 +11,8 @@ export class MemoryBlobs implements Blobs {
   }
   async exists(key: string) {
     return this.objects.has(key);
+  }
+  async presign(key: string, method: 'GET' | 'PUT') {
+    return `memory://${method}/${key}`;
   }
 }

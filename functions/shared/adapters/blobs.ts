@@ -1,4 +1,5 @@
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Blobs } from '../ports';
 
 const errorName = (error: unknown) => (error instanceof Error ? error.name : '');
@@ -34,5 +35,13 @@ export class S3Blobs implements Blobs {
       if (errorName(error) === 'NotFound' || errorName(error) === 'NoSuchKey') return false;
       throw error;
     }
+  }
+
+  presign(key: string, method: 'GET' | 'PUT', expiresSeconds: number): Promise<string> {
+    const command =
+      method === 'GET'
+        ? new GetObjectCommand({ Bucket: this.bucket, Key: key })
+        : new PutObjectCommand({ Bucket: this.bucket, Key: key });
+    return getSignedUrl(this.client, command, { expiresIn: expiresSeconds });
   }
 }

@@ -138,6 +138,10 @@ export const LIMITS = {
   checksMinutes: { min: 5, max: 1440, default: 60 },
   requiredChecks: 50,
   approvers: 20,
+  checkCommands: 10,
+  commandChars: 2000,
+  checkAttempts: { min: 1, max: 5, default: 2 },
+  maxRunSeconds: { min: 10, max: 900, default: 600 },
   modelsPerAlias: 5,
 } as const;
 
@@ -209,6 +213,10 @@ const Approver = z.strictObject(
   { error: (issue) => `must be a mapping with login and email, got ${describe(issue.input)}` },
 );
 
+const Command = text('a shell command').regex(/^[^\0]{1,2000}$/, {
+  error: `must be a shell command of 1 to ${LIMITS.commandChars} characters`,
+});
+
 const ModelList = z.union(
   [
     ModelId,
@@ -257,6 +265,15 @@ export const FactoryConfig = section({
     clarify_days: intInRange(LIMITS.clarifyDays).optional(),
     approval_hours: intInRange(LIMITS.approvalHours).optional(),
     checks_minutes: intInRange(LIMITS.checksMinutes).optional(),
+  }).optional(),
+  environment: section({
+    checks: z
+      .array(Command, { error: (issue) => `must be a list of shell commands, got ${describe(issue.input)}` })
+      .max(LIMITS.checkCommands, { error: `must list at most ${LIMITS.checkCommands} commands` })
+      .optional(),
+    network: z.boolean({ error: 'must be true or false' }).optional(),
+    check_attempts: intInRange(LIMITS.checkAttempts).optional(),
+    max_run_seconds: intInRange(LIMITS.maxRunSeconds).optional(),
   }).optional(),
 }).superRefine((config, ctx) => {
   const refuseFactoryConfig = (key: 'allowed_paths' | 'ci_paths') => {
@@ -353,6 +370,20 @@ export const Contract = z.strictObject({
   }),
   /** Loud warnings for the approval email: permissions beyond the safe defaults. */
   riskyPermissions: z.array(z.string()),
+  /** The sandbox: checks run before a change is submitted, network opt-in, command time cap. */
+  environment: z
+    .strictObject({
+      checks: z.array(z.string()),
+      network: z.boolean(),
+      checkAttempts: z.number().int().positive(),
+      maxRunSeconds: z.number().int().positive(),
+    })
+    .default({
+      checks: [],
+      network: false,
+      checkAttempts: LIMITS.checkAttempts.default,
+      maxRunSeconds: LIMITS.maxRunSeconds.default,
+    }),
 });
 export type Contract = z.infer<typeof Contract>;
 
@@ -373,6 +404,7 @@ export function contractFromConfig(config: FactoryConfig = {}): Contract {
   const riskyPermissions = [
     ...ciPaths.map((glob) => `may change CI/infrastructure files: ${glob}`),
     ...(dependencyPolicy === 'allow' ? ['may change dependency manifests and lock files'] : []),
+    ...(config.environment?.network === true ? ["the agent's commands may reach the network"] : []),
   ];
   return {
     version: 1,
@@ -397,6 +429,12 @@ export function contractFromConfig(config: FactoryConfig = {}): Contract {
       checksMinutes: config.timeouts?.checks_minutes ?? LIMITS.checksMinutes.default,
     },
     riskyPermissions,
+    environment: {
+      checks: config.environment?.checks ?? [],
+      network: config.environment?.network ?? false,
+      checkAttempts: config.environment?.check_attempts ?? LIMITS.checkAttempts.default,
+      maxRunSeconds: config.environment?.max_run_seconds ?? LIMITS.maxRunSeconds.default,
+    },
   };
 }
 

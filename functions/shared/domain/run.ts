@@ -25,6 +25,7 @@ export const RUN_STATUSES = [
   'EXPIRED',
   'TIMED_OUT',
   'CANCELLED',
+  'STOPPED',
 ] as const;
 export const RunStatus = z.enum(RUN_STATUSES);
 export type RunStatus = z.infer<typeof RunStatus>;
@@ -37,6 +38,7 @@ export const TERMINAL_STATUSES: ReadonlySet<RunStatus> = new Set([
   'EXPIRED',
   'TIMED_OUT',
   'CANCELLED',
+  'STOPPED',
 ]);
 export const isTerminal = (status: RunStatus): boolean => TERMINAL_STATUSES.has(status);
 
@@ -168,6 +170,8 @@ export const Run = z.object({
   checksConclusion: z.string().max(40).optional(),
   /** Resumes of the checks wait that found suites still pending (bounded). */
   checksRounds: z.number().int().nonnegative().default(0),
+  /** Failed rounds of `environment.checks` in the current implement attempt (bounded by the contract). */
+  sandboxCheckFailures: z.number().int().nonnegative().default(0),
   /** The implement stage's commit message for the next publish. */
   commitMessage: z.string().max(5000).optional(),
   /** The head SHA a human approved; merge refuses any other head. */

@@ -12,7 +12,8 @@ const FORWARD: Readonly<Record<RunStatus, readonly RunStatus[]>> = {
   AWAITING_CLARIFICATION: ['PLANNING', 'TIMED_OUT'],
   // IMPLEMENTING -> IMPLEMENTING: a boundary violation sends the change back for another attempt.
   // The coder or the reviewer may also report the work BLOCKED (outside the contract, impossible).
-  IMPLEMENTING: ['VERIFYING', 'IMPLEMENTING', 'BLOCKED'],
+  // STOPPED: the work was kept, but could not be finished (its checks kept failing).
+  IMPLEMENTING: ['VERIFYING', 'IMPLEMENTING', 'BLOCKED', 'STOPPED'],
   VERIFYING: ['IMPLEMENTING', 'REVIEWING', 'AWAITING_APPROVAL'],
   REVIEWING: ['IMPLEMENTING', 'AWAITING_APPROVAL', 'BLOCKED'],
   AWAITING_APPROVAL: ['MERGING', 'REJECTED', 'EXPIRED'],
@@ -24,6 +25,7 @@ const FORWARD: Readonly<Record<RunStatus, readonly RunStatus[]>> = {
   EXPIRED: [],
   TIMED_OUT: [],
   CANCELLED: [],
+  STOPPED: [],
 };
 
 const ABORTS: readonly RunStatus[] = ['FAILED', 'CANCELLED'];

@@ -1,6 +1,6 @@
 import { type Dirent, lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { isSecretPath } from './paths';
+import { isSecretPath } from '../../shared/domain/workspace-paths';
 import { bodyOfBytes, type FileBody, MAX_FILE_BYTES } from './text';
 
 /**

@@ -1,6 +1,6 @@
 import { fail, formatBytes, plural } from './output';
 import type { Overlay } from './overlay';
-import { isSecretPath, repoPath, secretRefusal } from './paths';
+import { isSecretPath, repoPath, secretRefusal } from '../../shared/domain/workspace-paths';
 import { splitLines } from './text';
 import type { Snapshot } from './view';
 

@@ -171,4 +171,26 @@ export const WORKBENCH_WRITE_TOOLS: ToolDefinition[] = [
   },
 ];
 
+/** Runs in the sandbox, not the workbench: the stage hands it to the state machine (see sandbox.ts). */
+export const RUN_TOOL: ToolDefinition = {
+  name: 'run',
+  description:
+    'Run `bash -c command` in the sandbox, on a fresh copy of the workspace (the base with your ' +
+    'pending changes) in the repository root: builds, tests, linters. Files the command changes are ' +
+    'discarded (change files with the write tools). No network unless the repository allows it. ' +
+    'The answer is `exit_code: N` and the combined output (its first 2,000 and last 8,000 ' +
+    'characters); a timeout answers `exit_code: 124 (timed out after N s)`.',
+  input_schema: object(
+    {
+      command: { type: 'string', description: 'The shell command, e.g. `npm test` or `node --test`' },
+      timeout_seconds: {
+        type: 'integer',
+        description:
+          'Time limit in seconds (default 120; the repository sets the maximum, 600 unless configured)',
+      },
+    },
+    ['command'],
+  ),
+};
+
 export const WORKBENCH_TOOLS: ToolDefinition[] = [...WORKBENCH_READ_TOOLS, ...WORKBENCH_WRITE_TOOLS];

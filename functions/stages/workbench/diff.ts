@@ -1,6 +1,6 @@
 import { type StructuredPatchHunk as Hunk, structuredPatch } from 'diff';
 import { fail, plural } from './output';
-import { isSecretPath, isUnder, repoPath } from './paths';
+import { isSecretPath, isUnder, repoPath } from '../../shared/domain/workspace-paths';
 import type { Snapshot } from './view';
 
 /**

@@ -1,6 +1,6 @@
 import { globMatches, globProblem } from '../../shared/domain/paths';
 import { fail } from './output';
-import { repoPath } from './paths';
+import { repoPath } from '../../shared/domain/workspace-paths';
 import type { Snapshot } from './view';
 
 /**

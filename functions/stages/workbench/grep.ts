@@ -3,7 +3,13 @@ import { mapLimit } from './concurrency';
 import { DeadlineExceeded, withDeadline } from './deadline';
 import { clipLine, fail, plural } from './output';
 import { type CompiledPattern, compilePattern, matchingLines } from './pattern';
-import { isSecretPath, isUnder, isVendoredPath, repoPath, secretRefusal } from './paths';
+import {
+  isSecretPath,
+  isUnder,
+  isVendoredPath,
+  repoPath,
+  secretRefusal,
+} from '../../shared/domain/workspace-paths';
 import { type FileBody, stripCr } from './text';
 import type { Snapshot } from './view';
 

@@ -6,6 +6,7 @@
  */
 export { BaseTree } from './base-tree';
 export {
+  RUN_TOOL,
   type ToolDefinition,
   WORKBENCH_READ_TOOLS,
   WORKBENCH_TOOLS,

@@ -1,5 +1,5 @@
 import { fail, formatBytes, plural } from './output';
-import { repoPath } from './paths';
+import { repoPath } from '../../shared/domain/workspace-paths';
 import type { Snapshot } from './view';
 
 /**

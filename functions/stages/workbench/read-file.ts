@@ -1,5 +1,5 @@
 import { clipLine, fail, formatBytes } from './output';
-import { isSecretPath, repoPath, secretRefusal } from './paths';
+import { isSecretPath, repoPath, secretRefusal } from '../../shared/domain/workspace-paths';
 import { splitLines } from './text';
 import type { Snapshot } from './view';
 

@@ -1,6 +1,6 @@
 import type { BaseTree, TreeIndex } from './base-tree';
 import type { Overlay, PendingChange } from './overlay';
-import { isUnder } from './paths';
+import { isUnder } from '../../shared/domain/workspace-paths';
 import { bodyOfText, type FileBody } from './text';
 
 /**

@@ -7,7 +7,7 @@ import { type GlobInput, glob } from './glob';
 import { DEFAULT_GREP_TIMEOUT_MS, type GrepInput, grep } from './grep';
 import { type ListFilesInput, listFiles } from './list-files';
 import type { Overlay } from './overlay';
-import { repoPath } from './paths';
+import { repoPath } from '../../shared/domain/workspace-paths';
 import { type ReadFileInput, readFile } from './read-file';
 import { type Snapshot, takeSnapshot } from './view';
 

@@ -32,7 +32,14 @@ let repoCounter = 0;
 export async function sandbox(
   stack: Stack,
   label: string,
-  issue: { title?: string; body?: string; author?: string; ciCommand?: string } = {},
+  issue: {
+    title?: string;
+    body?: string;
+    author?: string;
+    ciCommand?: string;
+    /** Files added to (or replacing) the sample's. */
+    files?: Record<string, string>;
+  } = {},
 ): Promise<Sandbox> {
   repoCounter += 1;
   // Capitals on purpose: GitHub names are case-insensitive, and every key the factory builds from
@@ -42,7 +49,7 @@ export async function sandbox(
     owner: SAMPLE_OWNER,
     name,
     defaultBranch: 'main',
-    files: SAMPLE_FILES,
+    files: { ...SAMPLE_FILES, ...issue.files },
     roles: { ...SAMPLE_COLLABORATORS, [BOT_LOGIN]: 'write' },
     ciCommand: issue.ciCommand ?? SAMPLE_CI_COMMAND,
     labels: [{ name: SAMPLE_LABEL }],

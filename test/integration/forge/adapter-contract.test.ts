@@ -6,6 +6,7 @@ import { OctokitGitHub } from '../../../functions/shared/adapters/github';
 import {
   type Forge,
   SAMPLE_FILES,
+  SAMPLE_REPO_FILES,
   SAMPLE_ISSUE,
   SAMPLE_OWNER,
   SAMPLE_REPO,
@@ -47,7 +48,7 @@ describe('the factory GitHub adapter against the forge', () => {
       SAMPLE_FILES['src/index.js'],
     );
     expect(await github.getFile(repo, 'src/missing.js', main.sha)).toBeUndefined();
-    expect((await github.listFiles(repo, main.sha)).sort()).toEqual(Object.keys(SAMPLE_FILES).sort());
+    expect((await github.listFiles(repo, main.sha)).sort()).toEqual(Object.keys(SAMPLE_REPO_FILES).sort());
     const issue = await github.getIssue(repo, SAMPLE_ISSUE.number);
     expect(issue).toMatchObject({ title: SAMPLE_ISSUE.title, author: SAMPLE_ISSUE.author, state: 'open' });
   });
@@ -62,7 +63,7 @@ describe('the factory GitHub adapter against the forge', () => {
     );
     const top = `${SAMPLE_OWNER}-${SAMPLE_REPO}-${main.sha.slice(0, 7)}/`;
     expect(entries.filter((p) => !p.endsWith('/')).sort()).toEqual(
-      Object.keys(SAMPLE_FILES)
+      Object.keys(SAMPLE_REPO_FILES)
         .map((p) => top + p)
         .sort(),
     );

@@ -2,7 +2,14 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Forge, SAMPLE_FILES, SAMPLE_OWNER, SAMPLE_REPO, startForge } from '../../../local/forge';
+import {
+  type Forge,
+  SAMPLE_FILES,
+  SAMPLE_REPO_FILES,
+  SAMPLE_OWNER,
+  SAMPLE_REPO,
+  startForge,
+} from '../../../local/forge';
 import { octokitFor, statusOf, systemGit, WEBHOOK_SECRET } from './support';
 
 const repo = { owner: SAMPLE_OWNER, repo: SAMPLE_REPO };
@@ -69,7 +76,9 @@ describe('forge git data over the GitHub REST API', () => {
     const listing = await octokit.rest.git.getTree({ ...repo, tree_sha: commit.data.sha, recursive: '1' });
     const paths = listing.data.tree.filter((entry) => entry.type === 'blob').map((entry) => entry.path);
     expect(paths).toEqual(
-      [...Object.keys(SAMPLE_FILES), 'src/answer.js', 'docs/notes/usage.md'].sort((a, b) => (a < b ? -1 : 1)),
+      [...Object.keys(SAMPLE_REPO_FILES), 'src/answer.js', 'docs/notes/usage.md'].sort((a, b) =>
+        a < b ? -1 : 1,
+      ),
     );
     const file = await octokit.rest.repos.getContent({
       ...repo,

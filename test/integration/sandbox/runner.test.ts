@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SandboxRequest } from '../../../functions/shared/ports';
-import { formatRunResult } from '../../../functions/stages/run-output';
+import { formatRunResult } from '../../../functions/shared/domain/run-output';
 import { probeBwrap } from '../../../local/sandbox/bwrap';
 import { LocalSandbox, SandboxUnavailableError } from '../../../local/sandbox/runner';
 

@@ -13,7 +13,7 @@ const EXPECTED_FORWARD: Record<string, RunStatus[]> = {
   QUEUED: ['PLANNING'],
   PLANNING: ['AWAITING_CLARIFICATION', 'IMPLEMENTING', 'BLOCKED'],
   AWAITING_CLARIFICATION: ['PLANNING', 'TIMED_OUT'],
-  IMPLEMENTING: ['VERIFYING', 'IMPLEMENTING', 'BLOCKED'],
+  IMPLEMENTING: ['VERIFYING', 'IMPLEMENTING', 'BLOCKED', 'STOPPED'],
   VERIFYING: ['IMPLEMENTING', 'REVIEWING', 'AWAITING_APPROVAL'],
   REVIEWING: ['IMPLEMENTING', 'AWAITING_APPROVAL', 'BLOCKED'],
   AWAITING_APPROVAL: ['MERGING', 'REJECTED', 'EXPIRED'],
@@ -41,6 +41,7 @@ describe('run status transitions', () => {
       'EXPIRED',
       'TIMED_OUT',
       'CANCELLED',
+      'STOPPED',
     ] as const) {
       expect(nextStatuses(status)).toEqual([]);
       expect(TRANSITIONS[status].size).toBe(0);

@@ -13,11 +13,21 @@ const folders = readdirSync(FUNCTIONS, { withFileTypes: true })
   .filter((entry) => entry.isDirectory() && entry.name !== 'shared')
   .map((entry) => entry.name);
 const read = (folder: string, file: string) => readFileSync(join(FUNCTIONS, folder, file), 'utf8');
-const HANDLER_LINE = /^export const handler = create(\w+)Handler\((\w+)Ports\(env\(\)\)\);$/;
+const HANDLER_LINE = /^export const handler = create(\w+)Handler\((\w+)Ports\((?:env\(\))?\)\);$/;
+/** The sandbox runs untrusted commands: it gets no factory setting at all, so no config either. */
+const WITHOUT_CONFIG = new Set(['sandbox']);
 
 describe('one handler shape', () => {
   it('knows every function folder', () => {
-    expect(folders.sort()).toEqual(['api', 'approvals', 'llm-dlq', 'llm-worker', 'stages', 'webhook']);
+    expect(folders.sort()).toEqual([
+      'api',
+      'approvals',
+      'llm-dlq',
+      'llm-worker',
+      'sandbox',
+      'stages',
+      'webhook',
+    ]);
   });
 
   it.each(folders)('%s: handler.ts is one line joining app.ts and wiring.ts', (folder) => {
@@ -35,8 +45,10 @@ describe('one handler shape', () => {
     expect(app).toMatch(
       new RegExp(`^export (type \\{[^}]*\\b${name}Ports\\b[^}]*\\} from|interface ${name}Ports\\b)`, 'm'),
     );
+    const config = WITHOUT_CONFIG.has(folder) ? '' : 'config: Env';
+    expect(statements[0]).toContain(WITHOUT_CONFIG.has(folder) ? 'Ports())' : 'Ports(env()))');
     expect(read(folder, 'wiring.ts')).toMatch(
-      new RegExp(`^export function ${ports}Ports\\(config: Env\\): ${name}Ports \\{`, 'm'),
+      new RegExp(`^export function ${ports}Ports\\(${config}\\): ${name}Ports \\{`, 'm'),
     );
   });
 });

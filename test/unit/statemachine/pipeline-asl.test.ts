@@ -136,7 +136,7 @@ describe('statemachines/pipeline.asl.json', () => {
 
   it('uses only the placeholders the CDK stack and the embedded stack substitute', () => {
     const placeholders = new Set([...text.matchAll(/\$\{([A-Za-z]+)\}/g)].map((m) => m[1]));
-    expect([...placeholders].sort()).toEqual(['LlmQueueUrl', 'StageRunnerFunctionArn']);
+    expect([...placeholders].sort()).toEqual(['LlmQueueUrl', 'SandboxFunctionArn', 'StageRunnerFunctionArn']);
   });
 
   it('fails the execution only for FAILED runs (the ExecutionsFailed alarm means faults)', () => {
@@ -149,6 +149,7 @@ describe('statemachines/pipeline.asl.json', () => {
       'FinalizeExpired',
       'FinalizeTimedOut',
       'FinalizeCancelled',
+      'FinalizeStopped',
     ]) {
       expect(endsIn(name), name).toBe('Succeed');
     }
@@ -158,7 +159,7 @@ describe('statemachines/pipeline.asl.json', () => {
     const finals = Object.entries(states).filter(([n]) => n.startsWith('Finalize'));
     const statuses = finals.map(([, s]) => (s.Parameters as { Payload: { status: string } }).Payload.status);
     expect(statuses.sort()).toEqual(
-      ['BLOCKED', 'CANCELLED', 'EXPIRED', 'FAILED', 'REJECTED', 'SUCCEEDED', 'TIMED_OUT'].sort(),
+      ['BLOCKED', 'CANCELLED', 'EXPIRED', 'FAILED', 'REJECTED', 'STOPPED', 'SUCCEEDED', 'TIMED_OUT'].sort(),
     );
   });
 });

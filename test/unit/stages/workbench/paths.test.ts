@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isSecretPath, isVendoredPath, repoPath } from '../../../../functions/stages/workbench/paths';
+import { isSecretPath, isVendoredPath, repoPath } from '../../../../functions/shared/domain/workspace-paths';
 
 describe('repoPath', () => {
   it.each([

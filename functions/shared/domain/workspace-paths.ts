@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { pathProblem } from '../../shared/domain/paths';
+import { pathProblem } from './paths';
 
 /**
  * Paths as the model writes them, made into clean repository-relative POSIX paths: `./src/`,

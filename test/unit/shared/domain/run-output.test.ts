@@ -4,8 +4,8 @@ import {
   RUN_HEAD_CHARS,
   RUN_TAIL_CHARS,
   runLimitSeconds,
-} from '../../../functions/stages/run-output';
-import { OutputCapture } from '../../../local/sandbox/capture';
+} from '../../../../functions/shared/domain/run-output';
+import { OutputCapture } from '../../../../functions/sandbox/capture';
 
 const captured = (chunks: Array<string | Buffer>) => {
   const capture = new OutputCapture(RUN_HEAD_CHARS, RUN_TAIL_CHARS);

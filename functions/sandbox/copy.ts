@@ -10,8 +10,8 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { repoPath, isSecretPath } from '../../functions/stages/workbench/paths';
-import type { SandboxWorkspace } from '../../functions/shared/ports';
+import { repoPath, isSecretPath } from '../shared/domain/workspace-paths';
+import type { SandboxWorkspace } from '../shared/ports';
 
 /**
  * The workspace a sandboxed command works on: a fresh copy of the base tree with the pending

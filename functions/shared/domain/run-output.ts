@@ -1,4 +1,4 @@
-import type { SandboxResult } from '../shared/ports';
+import type { SandboxResult } from '../ports';
 
 /**
  * The `run` tool's answer as the model reads it: `exit_code: N`, then the command's combined

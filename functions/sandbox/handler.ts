@@ -1,0 +1,4 @@
+import { createSandboxHandler } from './app';
+import { sandboxPorts } from './wiring';
+
+export const handler = createSandboxHandler(sandboxPorts());

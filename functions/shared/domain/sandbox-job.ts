@@ -1,0 +1,54 @@
+import * as z from 'zod';
+import { RUN_HEAD_CHARS, RUN_TAIL_CHARS } from './run-output';
+
+/**
+ * What the implement stage hands the sandbox function, and what comes back (decision 0005). The
+ * job names its inputs and outputs by short-lived presigned URLs only: the sandbox holds no role
+ * that could read another run's files, and its answer is advice to the model, never a gate.
+ */
+export const MAX_SANDBOX_COMMANDS = 10;
+
+export const SandboxJob = z.strictObject({
+  /** The run's snapshot: `key` names the unpacked tree in the function's /tmp cache. */
+  snapshot: z.strictObject({ key: z.string().min(1).max(300), url: z.url() }),
+  /** JSON of SandboxOverlay: the pending change laid over the snapshot. */
+  overlayUrl: z.url(),
+  network: z.boolean(),
+  commands: z
+    .array(
+      z.strictObject({
+        command: z.string().min(1).max(10_000),
+        timeoutSeconds: z.number().int().min(1).max(900),
+        /** Where the command's SandboxOutcome is PUT. */
+        resultUrl: z.url(),
+      }),
+    )
+    .min(1)
+    .max(MAX_SANDBOX_COMMANDS),
+});
+export type SandboxJob = z.infer<typeof SandboxJob>;
+
+export const SandboxOverlay = z.strictObject({
+  files: z.array(z.strictObject({ path: z.string(), content: z.string() })),
+  deleted: z.array(z.string()),
+});
+export type SandboxOverlay = z.infer<typeof SandboxOverlay>;
+
+/** One command's result as stored; read back with safeParse, since the sandbox is untrusted. */
+export const SandboxOutcome = z.strictObject({
+  exitCode: z.number().int(),
+  timedOut: z.boolean(),
+  head: z.string().max(RUN_HEAD_CHARS * 2),
+  tail: z.string().max(RUN_TAIL_CHARS * 2),
+  omittedChars: z.number().int().nonnegative(),
+  durationMs: z.number().nonnegative(),
+  warning: z.string().max(1000).optional(),
+  /** Set when the command did not run at all: no isolated runner, and unisolated runs not allowed. */
+  unavailable: z.string().max(1000).optional(),
+});
+export type SandboxOutcome = z.infer<typeof SandboxOutcome>;
+
+/** No isolated runner here, and running unisolated was not allowed: the command is refused. */
+export class SandboxUnavailableError extends Error {
+  override readonly name = 'SandboxUnavailableError';
+}

@@ -1,0 +1,158 @@
+import * as z from 'zod';
+import { formatRunResult, runLimitSeconds } from '../shared/domain/run-output';
+import { type SandboxJob, SandboxOutcome, type SandboxOverlay } from '../shared/domain/sandbox-job';
+import type { Run } from '../shared/domain/run';
+import type { StagePorts } from './deps';
+import { ensureSnapshot } from './snapshot';
+
+/**
+ * Tool calls that need the sandbox (`run`, and `environment.checks` before `submit_change`) are
+ * not run by the stage runner: the Tools step stores the turn's other results as a pending turn,
+ * answers `sandbox` with a job of presigned URLs, the state machine runs the job on the sandbox
+ * function (`ImplementSandbox`), and the `Ran` step reads the results and completes the turn.
+ * No function of ours waits on a command (decision 0005).
+ */
+
+/** Presigned URLs outlive the longest job: commands run at most 900 s, plus fetching and unpacking. */
+const PRESIGN_SECONDS = 3600;
+export const MAX_RUN_CALLS_PER_TURN = 10;
+
+const DeferredCall = z.object({
+  /** Where the call's tool_result goes in the turn's results. */
+  index: z.number().int().nonnegative(),
+  toolUseId: z.string(),
+  kind: z.enum(['run', 'checks']),
+  commands: z.array(z.object({ command: z.string(), timeoutSeconds: z.number().int().positive() })),
+  /** checks: the submission they guard, submitted again once they pass. */
+  submitInput: z.record(z.string(), z.unknown()).optional(),
+});
+export type DeferredCall = z.infer<typeof DeferredCall>;
+
+export const PendingTurn = z.object({
+  /** The turn's tool results in call order; deferred calls' slots are null until the sandbox answers. */
+  results: z.array(z.unknown()),
+  calls: z.array(DeferredCall).min(1),
+  outcome: z.string(),
+});
+export type PendingTurn = z.infer<typeof PendingTurn>;
+
+const prefixOf = (runId: string, conversationId: string, turn: number) =>
+  `sandbox/${runId}/${conversationId}/${turn}`;
+const resultKey = (prefix: string, call: number, command: number) =>
+  `${prefix}/result-${call}-${command}.json`;
+const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+
+/** A `run` call's input as a command, or the error the model gets for a bad one. */
+export function runCommandOf(
+  input: Record<string, unknown>,
+  maxSeconds: number,
+): { command: string; timeoutSeconds: number } | { error: string } {
+  const { command, timeout_seconds: seconds } = input;
+  if (typeof command !== 'string' || command.trim() === '')
+    return { error: 'Error: run needs `command`, a non-empty shell command string' };
+  if (command.length > 10_000) return { error: 'Error: the command is longer than 10,000 characters' };
+  if (seconds !== undefined && typeof seconds !== 'number')
+    return { error: 'Error: timeout_seconds must be a number of seconds' };
+  return { command, timeoutSeconds: runLimitSeconds(seconds, maxSeconds) };
+}
+
+export async function pendingTurnOf(
+  deps: Pick<StagePorts, 'blobs'>,
+  runId: string,
+  conversationId: string,
+  turn: number,
+): Promise<PendingTurn | undefined> {
+  const stored = await deps.blobs.get(`${prefixOf(runId, conversationId, turn)}/pending.json`);
+  return stored ? PendingTurn.parse(JSON.parse(new TextDecoder().decode(stored))) : undefined;
+}
+
+/** Stores the pending turn and the workspace's pending change; returns the job for the sandbox. */
+export async function deferToSandbox(
+  deps: StagePorts,
+  run: Run,
+  conversationId: string,
+  turn: number,
+  pending: PendingTurn,
+): Promise<SandboxJob> {
+  await deps.blobs.put(
+    `${prefixOf(run.runId, conversationId, turn)}/pending.json`,
+    json(PendingTurn.parse(pending)),
+    'application/json',
+  );
+  return sandboxJob(deps, run, conversationId, turn, pending);
+}
+
+/** The job for a pending turn (again, on a retried step: the URLs are signed afresh). */
+export async function sandboxJob(
+  deps: StagePorts,
+  run: Run,
+  conversationId: string,
+  turn: number,
+  pending: PendingTurn,
+): Promise<SandboxJob> {
+  if (!run.baseSha) throw new Error(`run ${run.runId} has no base SHA (admit did not run)`);
+  const prefix = prefixOf(run.runId, conversationId, turn);
+  const files = await deps.store.listWorkspaceFiles(run.runId);
+  const overlay: SandboxOverlay = {
+    files: files
+      .filter((file) => !file.deleted)
+      .map((file) => ({ path: file.path, content: file.content ?? '' })),
+    deleted: files.filter((file) => file.deleted).map((file) => file.path),
+  };
+  await deps.blobs.put(`${prefix}/overlay.json`, json(overlay), 'application/json');
+  const snapshotKey = await ensureSnapshot(deps, { runId: run.runId, repo: deps.repoOf(run) }, run.baseSha);
+  const presign = (key: string, method: 'GET' | 'PUT') => deps.blobs.presign(key, method, PRESIGN_SECONDS);
+  const commands = await Promise.all(
+    pending.calls.flatMap((call, i) =>
+      call.commands.map(async (command, j) => ({
+        ...command,
+        resultUrl: await presign(resultKey(prefix, i, j), 'PUT'),
+      })),
+    ),
+  );
+  return {
+    snapshot: { key: snapshotKey, url: await presign(snapshotKey, 'GET') },
+    overlayUrl: await presign(`${prefix}/overlay.json`, 'GET'),
+    network: deps.contractOf(run).environment.network,
+    commands,
+  };
+}
+
+/** Each deferred call's command results, undefined where the sandbox stored none (or nonsense). */
+export async function sandboxOutcomes(
+  deps: Pick<StagePorts, 'blobs'>,
+  runId: string,
+  conversationId: string,
+  turn: number,
+  pending: PendingTurn,
+): Promise<Array<Array<SandboxOutcome | undefined>>> {
+  const prefix = prefixOf(runId, conversationId, turn);
+  return Promise.all(
+    pending.calls.map((call, i) =>
+      Promise.all(
+        call.commands.map(async (_command, j) => {
+          const stored = await deps.blobs.get(resultKey(prefix, i, j));
+          if (!stored) return undefined;
+          try {
+            const parsed = SandboxOutcome.safeParse(JSON.parse(new TextDecoder().decode(stored)));
+            return parsed.success ? parsed.data : undefined;
+          } catch {
+            return undefined;
+          }
+        }),
+      ),
+    ),
+  );
+}
+
+export const NO_ANSWER =
+  'Error: the sandbox gave no result for this command (it failed or ran out of time); try again or ' +
+  'go on without it';
+
+/** A command's result as the model reads it. */
+export const answerOf = (outcome: SandboxOutcome | undefined, timeoutSeconds: number): string =>
+  outcome === undefined
+    ? NO_ANSWER
+    : outcome.unavailable
+      ? `Error: the command was not run: ${outcome.unavailable}`
+      : `${formatRunResult(outcome, timeoutSeconds)}${outcome.warning ? `\n[warning: ${outcome.warning}]` : ''}`;

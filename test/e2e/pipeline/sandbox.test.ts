@@ -1,0 +1,166 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FAKE_CREDENTIALS } from '../../../local/emulators/dynamodb';
+import { SLUGIFY_SOURCE } from '../../../local/model/sample-code';
+import {
+  checksThenFixedScenario,
+  createSampleModel,
+  type Script,
+  sampleScript,
+  sameFailureTwiceScenario,
+  submission,
+} from '../../../local/model/scripts';
+import type { Stack } from '../../../local/stack';
+import { startTestStack } from '../../support/e2e';
+import {
+  decideRun,
+  eventsOf,
+  fileAt,
+  finished,
+  forgeGet,
+  pullCommits,
+  sandbox,
+  startScenario,
+} from './support';
+
+/**
+ * The agent's sandbox through the whole stack: the `run` tool and `environment.checks` go from the
+ * Tools step to the sandbox function (bound to the local bubblewrap runner) and back.
+ */
+
+const CHECKS_YML = 'version: 1\nenvironment:\n  checks:\n    - node --test\n';
+
+let stack: Stack;
+
+beforeAll(async () => {
+  stack = await startTestStack();
+}, 60_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+/** Every tool result the implement conversations of a run received, by tool name. */
+async function toolResults(runId: string): Promise<Array<{ name: string; input: unknown; result: string }>> {
+  const run = await stack.store.getRun(runId);
+  const out: Array<{ name: string; input: unknown; result: string }> = [];
+  for (const { stage, conversationId } of run?.conversations ?? []) {
+    if (stage !== 'implement') continue;
+    const { turns } = await stack.store.getConversationWithTurns(conversationId);
+    const calls = new Map<string, { name: string; input: unknown }>();
+    for (const turn of turns)
+      for (const block of turn.content as Array<Record<string, unknown>>) {
+        if (block.type === 'tool_use')
+          calls.set(String(block.id), { name: String(block.name), input: block.input });
+        if (block.type === 'tool_result') {
+          const call = calls.get(String(block.tool_use_id));
+          if (call) out.push({ ...call, result: String(block.content) });
+        }
+      }
+  }
+  return out;
+}
+
+describe('sandbox', () => {
+  it('runs the sample model’s `node --test` and the declared checks before the change is submitted', async () => {
+    const box = await sandbox(stack, 'sandbox-pass', { files: { '.github/factory.yml': CHECKS_YML } });
+    const run = await startScenario(stack, box, sampleScript);
+    expect(await decideRun(stack, run.runId, 'approve')).toBe(200);
+    const done = await finished(stack, run.runId);
+    expect(done.status).toBe('SUCCEEDED');
+
+    const runs = (await toolResults(run.runId)).filter((r) => r.name === 'run');
+    expect(runs).toHaveLength(1);
+    expect(runs[0]?.result).toMatch(/^exit_code: 0\n/);
+    // node's test runner summary: the sample's own test and the new slugify tests ran.
+    expect(runs[0]?.result).toMatch(/# pass [1-9]/);
+    expect(runs[0]?.result).toMatch(/# fail 0/);
+    const types = (await eventsOf(stack, run.runId)).map((e) => e.type);
+    expect(types).toContain('sandbox.checks-passed');
+    expect(types).not.toContain('sandbox.checks-failed');
+  }, 90_000);
+
+  it('fixes a change that fails environment.checks inside implement: the first pushed commit passes CI', async () => {
+    const box = await sandbox(stack, 'sandbox-fix', { files: { '.github/factory.yml': CHECKS_YML } });
+    const run = await startScenario(stack, box, checksThenFixedScenario);
+    expect(await decideRun(stack, run.runId, 'approve')).toBe(200);
+    const done = await finished(stack, run.runId);
+    expect(done.status).toBe('SUCCEEDED');
+    expect(done.fixAttempts).toBe(0);
+
+    const events = await eventsOf(stack, run.runId);
+    const localFailures = events.filter((e) => e.type === 'sandbox.checks-failed');
+    expect(localFailures).toHaveLength(1);
+    expect(events.filter((e) => e.type === 'checks.failed')).toHaveLength(0);
+    const commits = await pullCommits(stack, box, done.prNumber as number);
+    expect(commits).toHaveLength(1);
+    const checkRuns = await forgeGet(stack, `/repos/${box.full}/commits/${commits[0]?.sha}/check-runs`);
+    expect(checkRuns.check_runs.map((c: { conclusion: string }) => c.conclusion)).toEqual(['success']);
+    expect(await fileAt(stack, box, 'src/slugify.js')).toBe(SLUGIFY_SOURCE);
+
+    // The model saw why: the refused submission carried node's failing test output.
+    const refused = (await toolResults(run.runId)).find(
+      (r) => r.name === 'submit_change' && r.result.includes('environment.checks failed'),
+    );
+    expect(refused?.result).toMatch(/exit_code: 1/);
+    expect(refused?.result).toMatch(/not ok/);
+  }, 90_000);
+
+  it('stops the run, nothing pushed, when the checks keep failing after the bounded attempts', async () => {
+    const box = await sandbox(stack, 'sandbox-stop', { files: { '.github/factory.yml': CHECKS_YML } });
+    const run = await startScenario(stack, box, sameFailureTwiceScenario);
+    const done = await finished(stack, run.runId);
+    expect(done.status).toBe('STOPPED');
+    expect(done.error?.class).toBe('ChecksFailing');
+    expect(done.error?.cause).toMatch(/node --test/);
+    expect(done.prNumber).toBeUndefined();
+    const failures = (await eventsOf(stack, run.runId)).filter((e) => e.type === 'sandbox.checks-failed');
+    // The default contract allows 2 failing rounds back to the model; the third stops the run.
+    expect(failures).toHaveLength(3);
+  }, 90_000);
+
+  it('shows a command none of the factory’s secrets, and answers a command past its limit as a timeout', async () => {
+    const box = await sandbox(stack, 'sandbox-env');
+    const sample = createSampleModel();
+    const probe: Script = (request, ctx) => {
+      if (ctx.stage !== 'implement') return sample(request, ctx);
+      if (ctx.turn === 0)
+        return {
+          content: [
+            {
+              type: 'tool_use',
+              name: 'run',
+              input: { command: 'env; cat /proc/1/environ 2>&1 | tr "\\0" "\\n"' },
+            },
+            {
+              type: 'tool_use',
+              name: 'run',
+              input: { command: 'echo started; sleep 30', timeout_seconds: 2 },
+            },
+          ],
+        };
+      return {
+        content: [
+          {
+            type: 'tool_use',
+            ...submission(ctx, { status: 'BLOCKED', summary: 'probe done', blockers: ['probe'] }, {}),
+          },
+        ],
+      };
+    };
+    const run = await startScenario(stack, box, probe);
+    const done = await finished(stack, run.runId);
+    expect(done.status).toBe('BLOCKED');
+
+    const [env, slow] = (await toolResults(run.runId)).filter((r) => r.name === 'run');
+    expect(env?.result).toMatch(/^exit_code: 0\n/);
+    expect(env?.result).toContain('PATH=');
+    for (const secret of [stack.webhookSecret, stack.forge.botToken, stack.apiKey]) {
+      expect(secret?.length).toBeGreaterThan(16);
+      expect(env?.result).not.toContain(secret);
+    }
+    // The local stack's AWS keys are short fixed words; their variables must not be there at all.
+    expect(env?.result).not.toMatch(new RegExp(`=${FAKE_CREDENTIALS.secretAccessKey}$`, 'm'));
+    expect(env?.result).not.toMatch(/AWS_|GITHUB_|ANTHROPIC_|WEBHOOK_SECRET|TABLE_NAME|SECRET_ID/);
+    expect(slow?.result).toMatch(/^exit_code: 124 \(timed out after 2 s\)\nstarted/);
+  }, 90_000);
+});
