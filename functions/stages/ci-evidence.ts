@@ -7,7 +7,7 @@ import {
   renderFailures,
   renderTail,
 } from '../shared/domain/ci-failures';
-import type { Blobs, CheckAnnotation, CheckRunInfo, CheckSummary } from '../shared/ports';
+import type { Blobs, CheckAnnotation, CheckRunInfo, CheckSummary, Log } from '../shared/ports';
 import { truncate } from './tools';
 
 /**
@@ -145,10 +145,11 @@ const MAX_KEPT_LOGS = 20;
 
 /**
  * Stores each failed check's log (already bounded by the GitHub adapter, with a marker when cut)
- * in the workspaces bucket, where the lifecycle rule expires it; returns the keys.
+ * in the workspaces bucket, where the lifecycle rule expires it; returns the keys it stored. A log
+ * that cannot be stored is logged and left out: the fix loop still has the extracted failures.
  */
 export async function keepLogs(
-  deps: { blobs: Blobs },
+  deps: { blobs: Blobs; log: Pick<Log, 'warn'> },
   runId: string,
   sha: string,
   summary: CheckSummary,
@@ -156,7 +157,7 @@ export async function keepLogs(
   const withLogs = failedChecks(summary)
     .filter((r) => r.log)
     .slice(0, MAX_KEPT_LOGS);
-  return Promise.all(
+  const stored = await Promise.allSettled(
     withLogs.map(async (r) => {
       const key = ciLogKeyOf(runId, sha, r);
       const log = r.log as string;
@@ -164,4 +165,13 @@ export async function keepLogs(
       return { check: r.name, key, chars: log.length };
     }),
   );
+  return stored.flatMap((result, i) => {
+    if (result.status === 'fulfilled') return [result.value];
+    deps.log.warn('could not keep a CI log', {
+      runId,
+      check: withLogs[i]?.name,
+      error: String(result.reason),
+    });
+    return [];
+  });
 }

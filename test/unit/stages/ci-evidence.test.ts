@@ -111,7 +111,9 @@ describe('CI evidence', () => {
   it('keeps each failed job log in the bucket under the run, by reference', async () => {
     const blobs = new MemoryBlobs();
     const log = ciLog('node-spec-b.log');
-    const kept = await keepLogs({ blobs }, 'RUN1', 'abc123', {
+    const warnings: unknown[] = [];
+    const log_ = { warn: (...args: unknown[]) => warnings.push(args) };
+    const kept = await keepLogs({ blobs, log: log_ }, 'RUN1', 'abc123', {
       state: 'failure',
       runs: [
         { name: 'test (20.x)', id: 41, status: 'completed', conclusion: 'failure', log },
@@ -124,5 +126,14 @@ describe('CI evidence', () => {
     ]);
     expect(new TextDecoder().decode(blobs.objects.get(kept[0]?.key ?? ''))).toBe(log);
     expect(ciLogKeyOf('RUN1', 'abc', { name: '../../etc' })).toBe('ci-logs/RUN1/abc/..-..-etc.log');
+    // A bucket that refuses the write loses the reference, not the run.
+    const refusing = new MemoryBlobs();
+    refusing.put = () => Promise.reject(new Error('SlowDown'));
+    const none = await keepLogs({ blobs: refusing, log: log_ }, 'RUN1', 'abc123', {
+      state: 'failure',
+      runs: [{ name: 'test', id: 1, status: 'completed', conclusion: 'failure', log }],
+    });
+    expect(none).toEqual([]);
+    expect(warnings).toHaveLength(1);
   });
 });
