@@ -48,7 +48,9 @@ describe("the forge CI's annotations", () => {
       startLine: 13,
       title: 'slugify joins words with dashes',
     });
-    expect(annotations[0]?.message).toMatch(/^AssertionError \[ERR_ASSERTION\]: Expected values to be strictly equal/);
+    expect(annotations[0]?.message).toMatch(
+      /^AssertionError \[ERR_ASSERTION\]: Expected values to be strictly equal/,
+    );
   });
 
   it('turns workflow commands into annotations and leaves a passing step without one', () => {
