@@ -1,18 +1,31 @@
-import { checksWaitKeyOf, type Run } from '../shared/domain/run';
+import { checksWaitKeyOf, type Run, type StageRecord } from '../shared/domain/run';
 import { enterStage, mutateRun } from '../shared/run-state';
 import { keepLogs, summarizeFailure } from './ci-evidence';
 import type { StagePorts } from './deps';
 import { workspaceOf } from './workspace';
 
+/** The checks stage this run is in, when it is still open (a wait that goes on). */
+function openChecksStage(run: Run): StageRecord | undefined {
+  const last = run.stages.at(-1);
+  return run.stage === 'checks' && last?.name === 'checks' && !last.endedAt ? last : undefined;
+}
+
 /**
  * checks: wait for the repo's CI on the run's head SHA. The wait is stored first and the
  * current state read second, so a CI result that arrived before the wait existed is not lost:
  * whoever takes the wait (this stage or the webhook) resumes the execution, exactly once.
+ *
+ * The state runs this again when nobody answered for `checksRecheckSeconds` (the task's heartbeat
+ * timeout) and after a suite completed while others still ran: the same wait goes on, with a new
+ * token, and the re-read finds a result whose webhook was lost (GitHub never redelivers on its
+ * own; decision 0006). The wait ends ChecksTimedOut `checksSeconds` after it began.
  */
 export async function waitForChecks(deps: StagePorts, runId: string, taskToken: string): Promise<void> {
-  const run = await mutateRun(deps, runId, (r) => ({
-    ...enterStage(r, 'checks', deps.now()),
-  }));
+  let goesOn = false;
+  const run = await mutateRun(deps, runId, (r) => {
+    goesOn = openChecksStage(r) !== undefined;
+    return goesOn ? undefined : enterStage(r, 'checks', deps.now());
+  });
   if (!run.headSha) throw new Error('run has no head SHA to check');
   const repo = deps.repoOf(run);
   const contract = deps.contractOf(run);
@@ -34,10 +47,28 @@ export async function waitForChecks(deps: StagePorts, runId: string, taskToken: 
     !(await (await workspaceOf(deps, run)).base.index()).paths.some((p) =>
       p.startsWith('.github/workflows/'),
     );
+  const since = Date.parse(openChecksStage(run)?.startedAt ?? deps.now());
+  const waitedSeconds = Math.max(0, Math.round((deps.clock.now() - since) / 1000));
   if (settled || noCi) {
     const wait = await deps.store.takeWait('checks', key);
+    if (!wait) return;
+    await deps.workflow.sendTaskSuccess(wait.taskToken, { sha: run.headSha, conclusion: summary.state });
+    if (goesOn)
+      await deps.store.appendEvent(runId, {
+        type: 'checks.reread',
+        actor: 'stage-runner',
+        data: { headSha: run.headSha, state: summary.state, waitedSeconds },
+      });
+    return;
+  }
+  if (goesOn && waitedSeconds >= contract.timeouts.checksSeconds) {
+    const wait = await deps.store.takeWait('checks', key);
     if (wait)
-      await deps.workflow.sendTaskSuccess(wait.taskToken, { sha: run.headSha, conclusion: summary.state });
+      await deps.workflow.sendTaskFailure(
+        wait.taskToken,
+        'ChecksTimedOut',
+        `CI reported no result on ${run.headSha} within ${contract.timeouts.checksSeconds} s`,
+      );
   }
 }
 
