@@ -113,6 +113,12 @@ describe('fix loop', () => {
     expect(failingTestsOf(first ?? '')).toEqual([COLLAPSE_TEST_NAME]);
     expect(first).toContain("+ 'déjà-vu'\n");
     expect(first).toContain("- 'd-j-vu'");
+    // Then the failed check, its link and its annotations (the failing assertion's file:line).
+    expect(first).toMatch(
+      new RegExp(
+        `\\n- test: failure \\(details: http[^)]+\\)\\n {2}- test/slugify\\.test\\.js:\\d+ failure ${COLLAPSE_TEST_NAME}: `,
+      ),
+    );
     expect(failingTestsOf(second ?? '')).toEqual([EMPTY_TEST_NAME]);
     expect(second).toContain("'untitled' !== ''");
 
