@@ -75,7 +75,13 @@ export interface StackOptions {
   /** Faults injected into the first model calls: `429,529,500,reset`. */
   llmFaults?: string;
   /** Caps on the human and CI waits, in seconds (tests make them short). */
-  maxWaitSeconds?: { clarifySeconds?: number; checksSeconds?: number; approvalSeconds?: number };
+  maxWaitSeconds?: {
+    clarifySeconds?: number;
+    checksSeconds?: number;
+    /** How long a checks wait sits before it re-reads CI (a lost webhook; default 300). */
+    checksRecheckSeconds?: number;
+    approvalSeconds?: number;
+  };
   llmTurnTimeoutSeconds?: number;
   /** The LLM queue's redrive (tests make it short to reach the DLQ quickly); default 6 receives, 120 s. */
   llmQueue?: { maxReceiveCount?: number; visibilityTimeoutSeconds?: number };

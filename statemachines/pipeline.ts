@@ -65,7 +65,13 @@ function stageTask(stage: string, slot: string, next: string, extra: Record<stri
  * holds the answer. The token is in this task's parameters and so in the execution history, which
  * is safe because no answer is trusted for a decision (decision 0004).
  */
-function waitTask(stage: string, timeoutPath: string, next: string, onTimeout: string): State {
+function waitTask(
+  stage: string,
+  timeoutPath: string,
+  next: string,
+  onTimeout: string,
+  recheck?: { state: string; heartbeatPath: string; timeoutError: string },
+): State {
   return {
     Type: 'Task',
     Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
@@ -76,11 +82,24 @@ function waitTask(stage: string, timeoutPath: string, next: string, onTimeout: s
     ResultSelector: { 'resume.$': '$' },
     ResultPath: '$.wait',
     TimeoutSecondsPath: timeoutPath,
+    ...(recheck ? { HeartbeatSecondsPath: recheck.heartbeatPath } : {}),
     Retry: retryTransient,
-    Catch: [
-      { ErrorEquals: ['States.Timeout', 'States.HeartbeatTimeout'], ResultPath: '$.error', Next: onTimeout },
-      ...catchAll(),
-    ],
+    Catch: recheck
+      ? [
+          // Nobody answered for a while: run the stage again, which re-reads what it waits on
+          // (decision 0006); the stage itself ends the wait with `timeoutError` at its deadline.
+          { ErrorEquals: ['States.HeartbeatTimeout'], ResultPath: '$.wait', Next: recheck.state },
+          { ErrorEquals: ['States.Timeout', recheck.timeoutError], ResultPath: '$.error', Next: onTimeout },
+          ...catchAll(),
+        ]
+      : [
+          {
+            ErrorEquals: ['States.Timeout', 'States.HeartbeatTimeout'],
+            ResultPath: '$.error',
+            Next: onTimeout,
+          },
+          ...catchAll(),
+        ],
     Next: next,
   };
 }
@@ -240,7 +259,12 @@ export function buildPipeline(): Record<string, unknown> {
       Default: 'FinalizeFailed',
     },
     Publish: stageTask('publish', 'step', 'Checks'),
-    Checks: waitTask('checks', '$.admit.out.timeouts.checksSeconds', 'ChecksDecide', 'ChecksTimedOut'),
+    // A lost check_suite/workflow_run webhook costs a re-read, not the run (decision 0006).
+    Checks: waitTask('checks', '$.admit.out.timeouts.checksSeconds', 'ChecksDecide', 'ChecksTimedOut', {
+      state: 'Checks',
+      heartbeatPath: '$.admit.out.timeouts.checksRecheckSeconds',
+      timeoutError: 'ChecksTimedOut',
+    }),
     // CI that never reports ends the run with a cause people can act on, not a bare States.Timeout.
     ChecksTimedOut: {
       Type: 'Pass',

@@ -153,10 +153,37 @@ export interface PullInfo {
   draft: boolean;
   mergeCommitSha?: string;
 }
+/** A check run's annotation (`GET /repos/{owner}/{repo}/check-runs/{id}/annotations`). */
+export interface CheckAnnotation {
+  path: string;
+  line: number;
+  /** `notice`, `warning` or `failure`. */
+  level: string;
+  title?: string;
+  message: string;
+}
+/** One check run, or one commit status (a CI that is not a GitHub App reports those). */
+export interface CheckRunInfo {
+  name: string;
+  conclusion?: string;
+  status: string;
+  /** The check run's id (an Actions job's id is its check run's); absent for commit statuses. */
+  id?: number;
+  /** A check run's output (empty for Actions), or a commit status's description as `summary`. */
+  title?: string;
+  summary?: string;
+  text?: string;
+  /** The details page: a check run's `details_url`, a commit status's `target_url`. */
+  url?: string;
+  /** A failed Actions job's log, its last MAX_JOB_LOG_CHARS with a marker when cut. */
+  log?: string;
+  /** A failed check run's annotations (at most MAX_ANNOTATIONS). */
+  annotations?: CheckAnnotation[];
+}
 export interface CheckSummary {
   /** 'none' when the repo has no CI for this SHA. */
   state: 'pending' | 'success' | 'failure' | 'none';
-  runs: Array<{ name: string; conclusion?: string; status: string; summary?: string; text?: string }>;
+  runs: CheckRunInfo[];
 }
 export interface TreeEntry {
   path: string;

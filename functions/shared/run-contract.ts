@@ -32,6 +32,8 @@ export const RunContract = z.object({
     llmTurnSeconds: z.number().int().positive(),
     clarifySeconds: z.number().int().positive(),
     checksSeconds: z.number().int().positive(),
+    /** How long the checks wait sits before it re-reads CI itself (a lost webhook; decision 0006). */
+    checksRecheckSeconds: z.number().int().positive().default(300),
     approvalSeconds: z.number().int().positive(),
   }),
 });

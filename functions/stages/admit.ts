@@ -42,10 +42,14 @@ export async function loadContract(
   return defaultContract();
 }
 
+/** A checks wait re-reads CI this often when no webhook resumed it (decision 0006). */
+export const CHECKS_RECHECK_SECONDS = 300;
+
 export function runContractOf(deps: StagePorts, contract: Contract): RunContract {
   const models = resolveModels(contract.models, deps.settings.models.aliases);
   const cap = deps.settings.maxWaitSeconds ?? {};
   const capped = (seconds: number, max?: number) => Math.max(1, Math.min(seconds, max ?? seconds));
+  const checksSeconds = capped(contract.timeouts.checksMinutes * 60, cap.checksSeconds);
   return {
     policy: contract as unknown as Record<string, unknown>,
     models,
@@ -59,7 +63,13 @@ export function runContractOf(deps: StagePorts, contract: Contract): RunContract
     timeouts: {
       llmTurnSeconds: deps.settings.llmTurnSeconds,
       clarifySeconds: capped(contract.timeouts.clarifyDays * 86_400, cap.clarifySeconds),
-      checksSeconds: capped(contract.timeouts.checksMinutes * 60, cap.checksSeconds),
+      checksSeconds,
+      // Shorter than the wait's own timeout, which each re-read restarts (Step Functions wants
+      // HeartbeatSeconds below TimeoutSeconds).
+      checksRecheckSeconds: Math.max(
+        1,
+        Math.min(capped(CHECKS_RECHECK_SECONDS, cap.checksRecheckSeconds), checksSeconds - 1),
+      ),
       approvalSeconds: capped(contract.timeouts.approvalHours * 3600, cap.approvalSeconds),
     },
   };

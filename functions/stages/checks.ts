@@ -1,27 +1,31 @@
-import {
-  type ExtractedFailures,
-  extractFailures,
-  failureSignature,
-  MAX_FAILURES,
-  renderFailures,
-  renderTail,
-} from '../shared/domain/ci-failures';
-import { checksWaitKeyOf, type Run } from '../shared/domain/run';
-import type { CheckSummary } from '../shared/ports';
-import type { StagePorts } from './deps';
+import { checksWaitKeyOf, type Run, type StageRecord } from '../shared/domain/run';
 import { enterStage, mutateRun } from '../shared/run-state';
-import { truncate } from './tools';
+import { keepLogs, summarizeFailure } from './ci-evidence';
+import type { StagePorts } from './deps';
 import { workspaceOf } from './workspace';
+
+/** The checks stage this run is in, when it is still open (a wait that goes on). */
+function openChecksStage(run: Run): StageRecord | undefined {
+  const last = run.stages.at(-1);
+  return run.stage === 'checks' && last?.name === 'checks' && !last.endedAt ? last : undefined;
+}
 
 /**
  * checks: wait for the repo's CI on the run's head SHA. The wait is stored first and the
  * current state read second, so a CI result that arrived before the wait existed is not lost:
  * whoever takes the wait (this stage or the webhook) resumes the execution, exactly once.
+ *
+ * The state runs this again when nobody answered for `checksRecheckSeconds` (the task's heartbeat
+ * timeout) and after a suite completed while others still ran: the same wait goes on, with a new
+ * token, and the re-read finds a result whose webhook was lost (GitHub never redelivers on its
+ * own; decision 0006). The wait ends ChecksTimedOut `checksSeconds` after it began.
  */
 export async function waitForChecks(deps: StagePorts, runId: string, taskToken: string): Promise<void> {
-  const run = await mutateRun(deps, runId, (r) => ({
-    ...enterStage(r, 'checks', deps.now()),
-  }));
+  let goesOn = false;
+  const run = await mutateRun(deps, runId, (r) => {
+    goesOn = openChecksStage(r) !== undefined;
+    return goesOn ? undefined : enterStage(r, 'checks', deps.now());
+  });
   if (!run.headSha) throw new Error('run has no head SHA to check');
   const repo = deps.repoOf(run);
   const contract = deps.contractOf(run);
@@ -43,67 +47,29 @@ export async function waitForChecks(deps: StagePorts, runId: string, taskToken: 
     !(await (await workspaceOf(deps, run)).base.index()).paths.some((p) =>
       p.startsWith('.github/workflows/'),
     );
+  const since = Date.parse(openChecksStage(run)?.startedAt ?? deps.now());
+  const waitedSeconds = Math.max(0, Math.round((deps.clock.now() - since) / 1000));
   if (settled || noCi) {
     const wait = await deps.store.takeWait('checks', key);
-    if (wait)
-      await deps.workflow.sendTaskSuccess(wait.taskToken, { sha: run.headSha, conclusion: summary.state });
+    if (!wait) return;
+    await deps.workflow.sendTaskSuccess(wait.taskToken, { sha: run.headSha, conclusion: summary.state });
+    if (goesOn)
+      await deps.store.appendEvent(runId, {
+        type: 'checks.reread',
+        actor: 'stage-runner',
+        data: { headSha: run.headSha, state: summary.state, waitedSeconds },
+      });
+    return;
   }
-}
-
-const FAILURE_LINE = /(not ok|error|fail|assert|expected|exception|cannot|undefined|timed out)/i;
-
-/**
- * What failed, for the fix loop: `rootCause` lists the failing tests and diagnostics extracted from
- * the failed checks' output (issue 17; the lines around the first error when none is recognised),
- * `log` is the bounded tail of that output, and `signature` fingerprints the extracted failures
- * (test ids and messages, normalised of numbers, paths and times), so a repeated signature means
- * the same tests failed the same way. Only when nothing is extracted does it fall back to the
- * failed checks' names and their error-looking lines.
- */
-export function summarizeFailure(summary: CheckSummary): {
-  rootCause: string;
-  signature: string;
-  log: string;
-} {
-  const failed = summary.runs.filter(
-    (r) => r.conclusion && r.conclusion !== 'success' && r.conclusion !== 'skipped',
-  );
-  const log = failed
-    .map((r) => `## ${r.name}: ${r.conclusion}\n${r.summary ?? ''}\n${r.text ?? ''}`)
-    .join('\n\n');
-  // Each check's output on its own (its text, then its summary), so one check's heading or
-  // summary is never taken for another's first error.
-  const perCheck = failed.map((r) => ({
-    name: r.name,
-    conclusion: r.conclusion,
-    ...extractFailures(`${r.text ?? ''}\n${r.summary ?? ''}`),
-  }));
-  const found = perCheck.flatMap((c) => c.failures);
-  const firstError = perCheck.find((c) => c.firstError)?.firstError;
-  const extracted: ExtractedFailures = {
-    failures: found.slice(0, MAX_FAILURES),
-    truncated: found.length > MAX_FAILURES || perCheck.some((c) => c.truncated),
-    ...(firstError ? { firstError } : {}),
-    tail: perCheck.map((c) => `## ${c.name}: ${c.conclusion}\n${c.tail}`).join('\n\n'),
-  };
-  const lines = log
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => FAILURE_LINE.test(l))
-    .slice(0, 20);
-  const fallback = `${failed
-    .map((r) => r.name)
-    .sort()
-    .join(',')}\n${[...lines].sort().join('\n')}`;
-  const rootCause =
-    extracted.failures.length > 0 || extracted.firstError
-      ? renderFailures(extracted, 4000)
-      : truncate(lines.join('\n') || log.split('\n').slice(-20).join('\n') || 'checks failed', 4000);
-  return {
-    rootCause,
-    signature: failureSignature(extracted.failures, fallback),
-    log: renderTail(extracted, 8000),
-  };
+  if (goesOn && waitedSeconds >= contract.timeouts.checksSeconds) {
+    const wait = await deps.store.takeWait('checks', key);
+    if (wait)
+      await deps.workflow.sendTaskFailure(
+        wait.taskToken,
+        'ChecksTimedOut',
+        `CI reported no result on ${run.headSha} within ${contract.timeouts.checksSeconds} s`,
+      );
+  }
 }
 
 export type ChecksOutcome = 'pass' | 'fix' | 'revert' | 'wait' | 'fail';
@@ -153,12 +119,20 @@ export async function decideAfterChecks(
     return { outcome: 'pass' };
   }
   const failure = summarizeFailure(summary);
+  const logs = await keepLogs(deps, runId, run.headSha, summary);
   const repeated = run.failureSignatures.includes(failure.signature);
   const outOfAttempts = run.fixAttempts >= contract.maxFixAttempts;
   await deps.store.appendEvent(runId, {
     type: 'checks.failed',
     actor: 'stage-runner',
-    data: { headSha: run.headSha, signature: failure.signature, repeated, attempt: run.fixAttempts },
+    data: {
+      headSha: run.headSha,
+      signature: failure.signature,
+      repeated,
+      attempt: run.fixAttempts,
+      // The full logs, by reference (workspaces bucket, expiring with it).
+      logs: logs.map((l) => ({ check: l.check, key: l.key, chars: l.chars })),
+    },
   });
   if (repeated || outOfAttempts) {
     await mutateRun(deps, runId, () => ({
@@ -176,8 +150,9 @@ export async function decideAfterChecks(
     failureSignatures: [...r.failureSignatures, failure.signature].slice(-50),
     feedback: {
       kind: 'checks',
-      text: `Root cause:\n${failure.rootCause}\n\nLog:\n${failure.log}`,
+      text: `Root cause:\n${failure.rootCause}\n\nFailed checks:\n${failure.checks}\n\nLog:\n${failure.log}`,
       signature: failure.signature,
+      ...(logs.length > 0 ? { logKeys: logs.map((l) => l.key) } : {}),
     },
   }));
   return { outcome: 'fix' };

@@ -36,7 +36,10 @@ export interface StageSettings {
   llmTurnSeconds: number;
   /** Deployment-wide caps on the waits (short in tests); the repo's contract sets the rest. */
   maxWaitSeconds?: Partial<
-    Pick<RunContract['timeouts'], 'clarifySeconds' | 'checksSeconds' | 'approvalSeconds'>
+    Pick<
+      RunContract['timeouts'],
+      'clarifySeconds' | 'checksSeconds' | 'checksRecheckSeconds' | 'approvalSeconds'
+    >
   >;
 }
 

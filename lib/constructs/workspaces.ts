@@ -11,8 +11,9 @@ export interface WorkspacesProps {
 }
 
 /**
- * The bucket of workspace snapshots (each run's repository tarball at its base SHA), and later
- * CI logs and sandbox transfers: private, encrypted, TLS-only, expiring.
+ * The bucket of workspace snapshots (each run's repository tarball at its base SHA,
+ * `snapshots/…`), failed CI jobs' logs (`ci-logs/…`) and later sandbox transfers: private,
+ * encrypted, TLS-only, expiring. The lifecycle rule has no prefix filter, so it covers them all.
  */
 export class Workspaces extends Construct {
   readonly bucket: s3.Bucket;

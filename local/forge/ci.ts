@@ -15,6 +15,8 @@ export interface CheckJobResult {
   /** The tail of the combined stdout/stderr. */
   log: string;
   truncated: boolean;
+  /** Where the checkout was (gone by now): the prefix of absolute paths in the log. */
+  workdir: string;
 }
 
 export interface CheckJob {
@@ -41,7 +43,13 @@ export async function runCheckJob(job: CheckJob): Promise<CheckJobResult> {
       output.push(
         Buffer.from(`checkout failed: ${error instanceof Error ? error.message : String(error)}\n`),
       );
-      return { conclusion: 'failure', exitCode: null, durationMs: Date.now() - started, ...output.result() };
+      return {
+        conclusion: 'failure',
+        exitCode: null,
+        durationMs: Date.now() - started,
+        workdir,
+        ...output.result(),
+      };
     }
     const { exitCode, timedOut } = await runCommand(
       job.command,
@@ -54,7 +62,7 @@ export async function runCheckJob(job: CheckJob): Promise<CheckJobResult> {
     if (timedOut)
       output.push(Buffer.from(`\n[forge-ci] timed out after ${Math.round(job.timeoutMs / 1000)} s\n`));
     const conclusion = timedOut ? 'timed_out' : exitCode === 0 ? 'success' : 'failure';
-    return { conclusion, exitCode, durationMs: Date.now() - started, ...output.result() };
+    return { conclusion, exitCode, durationMs: Date.now() - started, workdir, ...output.result() };
   } finally {
     await rm(root, { recursive: true, force: true });
   }

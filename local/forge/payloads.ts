@@ -1,5 +1,6 @@
 import type { CommitData, GitIdentity } from './git';
 import type {
+  AnnotationRecord,
   CheckRunRecord,
   CheckSuiteRecord,
   CommentRecord,
@@ -9,6 +10,7 @@ import type {
   RepoRecord,
   ReviewRecord,
   Role,
+  StatusRecord,
   UserRecord,
 } from './state';
 
@@ -519,7 +521,7 @@ export function checkRunJson(
       title: run.output.title,
       summary: run.output.summary,
       text: run.output.text,
-      annotations_count: 0,
+      annotations_count: run.annotations?.length ?? 0,
       annotations_url: `${api}/check-runs/${run.id}/annotations`,
     },
     name: run.name,
@@ -540,6 +542,44 @@ export function checkRunJson(
     },
     app: appJson(urls, owner),
     pull_requests: pullRequests,
+  };
+}
+
+/** A check run annotation as `GET …/check-runs/{id}/annotations` lists it. */
+export function annotationJson(
+  urls: Urls,
+  repo: RepoRecord,
+  run: CheckRunRecord,
+  annotation: AnnotationRecord,
+) {
+  return {
+    path: annotation.path,
+    blob_href: `${repoWebUrl(urls, repo)}/blob/${run.headSha}/${annotation.path}`,
+    start_line: annotation.startLine,
+    end_line: annotation.endLine,
+    start_column: null,
+    end_column: null,
+    annotation_level: annotation.level,
+    title: annotation.title,
+    message: annotation.message,
+    raw_details: '',
+  };
+}
+
+/** A commit status (`POST …/statuses/{sha}`); the combined status lists these without `creator`. */
+export function statusJson(urls: Urls, repo: RepoRecord, status: StatusRecord, creator: UserRecord) {
+  return {
+    url: `${repoApiUrl(urls, repo)}/statuses/${status.sha}`,
+    avatar_url: userJson(urls, creator).avatar_url,
+    id: status.id,
+    node_id: nodeId('StatusContext', status.id),
+    state: status.state,
+    description: status.description,
+    target_url: status.targetUrl,
+    context: status.context,
+    created_at: status.createdAt,
+    updated_at: status.updatedAt,
+    creator: userJson(urls, creator),
   };
 }
 

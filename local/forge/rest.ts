@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TreeChange } from './git';
 import { codeloadLocation, jobLogsLocation } from './downloads';
 import {
+  annotationJson,
   fullUserJson,
   gitCommitJson,
   permissionJson,
@@ -667,25 +668,29 @@ route('GET', '/repos/:owner/:repo/commits/:ref/check-runs', async (ctx) => {
 route('GET', '/repos/:owner/:repo/commits/:ref/status', async (ctx) => {
   const repo = repoOf(ctx);
   const sha = await commitOf(ctx, repo);
-  return {
-    status: 200,
-    body: {
-      state: 'pending',
-      statuses: [],
-      sha,
-      total_count: 0,
-      repository: ctx.forge.repos.json(repo),
-      commit_url: `${repoApiUrl(ctx.forge.urls, repo)}/commits/${sha}`,
-      url: `${repoApiUrl(ctx.forge.urls, repo)}/commits/${sha}/status`,
-    },
-  };
+  return { status: 200, body: ctx.forge.statuses.combined(repo, sha) };
 });
+
+route('POST', '/repos/:owner/:repo/statuses/:sha', async (ctx) => ({
+  status: 201,
+  body: await ctx.forge.statuses.create(ctx.actor, repoOf(ctx), ctx.params.sha as string, ctx.body),
+}));
 
 route('GET', '/repos/:owner/:repo/check-runs/:id', (ctx) => {
   const repo = repoOf(ctx);
   const run = repo.checkRuns.find((candidate) => candidate.id === Number(ctx.params.id));
   if (!run) throw new ForgeError(404, 'Not Found');
   return { status: 200, body: ctx.forge.checks.runJson(repo, run) };
+});
+
+route('GET', '/repos/:owner/:repo/check-runs/:id/annotations', (ctx) => {
+  const repo = repoOf(ctx);
+  const run = repo.checkRuns.find((candidate) => candidate.id === Number(ctx.params.id));
+  if (!run) throw new ForgeError(404, 'Not Found');
+  return {
+    status: 200,
+    body: paginate(ctx, run.annotations ?? []).map((a) => annotationJson(ctx.forge.urls, repo, run, a)),
+  };
 });
 
 route('GET', '/repos/:owner/:repo/check-suites/:id', (ctx) => {

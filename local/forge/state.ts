@@ -109,6 +109,30 @@ export interface CheckRunRecord {
   output: { title: string | null; summary: string | null; text: string | null };
   /** The job's log in GitHub Actions' format, served only by the jobs logs endpoint. */
   log?: string;
+  /** Served by GET /repos/{owner}/{repo}/check-runs/{id}/annotations. */
+  annotations?: AnnotationRecord[];
+}
+
+export interface AnnotationRecord {
+  path: string;
+  startLine: number;
+  endLine: number;
+  level: 'notice' | 'warning' | 'failure';
+  title: string;
+  message: string;
+}
+
+/** A commit status (`POST /repos/{owner}/{repo}/statuses/{sha}`), as CI that is not an App reports. */
+export interface StatusRecord {
+  id: number;
+  sha: string;
+  state: 'error' | 'failure' | 'pending' | 'success';
+  context: string;
+  description: string | null;
+  targetUrl: string | null;
+  creator: string;
+  createdAt: string;
+  updatedAt: string;
 }
 
 export interface RepoRecord {
@@ -130,6 +154,8 @@ export interface RepoRecord {
   reviews: ReviewRecord[];
   checkSuites: CheckSuiteRecord[];
   checkRuns: CheckRunRecord[];
+  /** Absent in state written before commit statuses existed. */
+  statuses?: StatusRecord[];
 }
 
 export interface ForgeStateData {

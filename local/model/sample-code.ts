@@ -37,6 +37,41 @@ export function slugify(text) {
 }
 `;
 
+/** Keeps accented letters (`'Déjà vu'` → `'déjà-vu'`): only "collapses runs of other characters" fails. */
+export const SLUGIFY_KEEPS_ACCENTS_SOURCE = `/**
+ * Turns text into a URL slug.
+ * @param {string} text
+ * @returns {string}
+ */
+export function slugify(text) {
+  return String(text)
+    .toLowerCase()
+    .trim()
+    .replace(/[^\\p{L}0-9]+/gu, '-')
+    .replace(/^-+|-+$/g, '');
+}
+`;
+
+/** Falls back to 'untitled' for empty results: only "returns an empty string" fails. */
+export const SLUGIFY_UNTITLED_SOURCE = `/**
+ * Turns text into a URL slug ('untitled' when nothing is left).
+ * @param {string} text
+ * @returns {string}
+ */
+export function slugify(text) {
+  const slug = String(text)
+    .toLowerCase()
+    .trim()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+  return slug || 'untitled';
+}
+`;
+
+/** The names of the tests those two versions fail (test/slugify.test.js). */
+export const COLLAPSE_TEST_NAME = 'collapses runs of other characters into one dash';
+export const EMPTY_TEST_NAME = 'returns an empty string when nothing is left';
+
 const TEST_HEADER = `import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { slugify } from '../src/index.js';

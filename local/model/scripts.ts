@@ -7,16 +7,20 @@ import {
   type ToolDefinitionParam,
 } from './api';
 import {
+  COLLAPSE_TEST_NAME,
   EMPTY_INPUT_ASSERTION,
+  EMPTY_TEST_NAME,
   INDEX_PATH,
   SAMPLE_TEST_COMMAND,
   SLUGIFY_BUGGY_SOURCE,
   SLUGIFY_EXPORT_LINE,
+  SLUGIFY_KEEPS_ACCENTS_SOURCE,
   SLUGIFY_PATH,
   SLUGIFY_SOURCE,
   SLUGIFY_TEST_PATH,
   SLUGIFY_TEST_SOURCE,
   SLUGIFY_TEST_SOURCE_WITHOUT_EDGES,
+  SLUGIFY_UNTITLED_SOURCE,
 } from './sample-code';
 
 /**
@@ -276,7 +280,15 @@ export function submission(
 // The sample model (acme/widgets issue #1: slugify), configurable into scenarios
 // ---------------------------------------------------------------------------------------------
 
-export type ImplementationMode = 'correct' | 'buggy';
+/** `buggy` keeps a trailing dash; `keeps-accents` and `untitled` each fail one other test. */
+export type ImplementationMode = 'correct' | 'buggy' | 'keeps-accents' | 'untitled';
+
+const SOURCES: Record<ImplementationMode, string> = {
+  correct: SLUGIFY_SOURCE,
+  buggy: SLUGIFY_BUGGY_SOURCE,
+  'keeps-accents': SLUGIFY_KEEPS_ACCENTS_SOURCE,
+  untitled: SLUGIFY_UNTITLED_SOURCE,
+};
 
 export interface ImplementAttempt {
   implementation: ImplementationMode;
@@ -297,8 +309,8 @@ export interface SampleModelOptions {
   };
   /** The first implement conversation (no feedback in the prompt). */
   implementFirst?: ImplementAttempt;
-  /** Implement conversations in fix mode (boundary, checks or review feedback). */
-  implementFix?: ImplementAttempt;
+  /** Implement conversations in fix mode (boundary, checks or review feedback), or a choice from it. */
+  implementFix?: ImplementAttempt | ((ctx: ScriptContext) => ImplementAttempt);
   review?: {
     /** A blocking finding while the tests lack the empty-input case. */
     requireEdgeTests?: boolean;
@@ -415,8 +427,12 @@ jobs:
       - run: node --test
 `;
 
-function implementSteps(first: ImplementAttempt, fix: ImplementAttempt): Step[] {
-  const attemptOf = (ctx: ScriptContext) => (ctx.fixMode ? fix : first);
+function implementSteps(
+  first: ImplementAttempt,
+  fix: ImplementAttempt | ((ctx: ScriptContext) => ImplementAttempt),
+): Step[] {
+  const attemptOf = (ctx: ScriptContext) =>
+    ctx.fixMode ? (typeof fix === 'function' ? fix(ctx) : fix) : first;
   return [
     {
       say: 'I will read the entry point first so the export fits the existing style.',
@@ -443,7 +459,7 @@ function implementSteps(first: ImplementAttempt, fix: ImplementAttempt): Step[] 
           name: 'write_file',
           input: {
             path: SLUGIFY_PATH,
-            content: attemptOf(ctx).implementation === 'correct' ? SLUGIFY_SOURCE : SLUGIFY_BUGGY_SOURCE,
+            content: SOURCES[attemptOf(ctx).implementation],
           },
         },
       ],
@@ -639,6 +655,31 @@ export const sameFailureTwiceScenario: Script = createSampleModel({
   implementFix: { implementation: 'buggy' },
 });
 
+/**
+ * Each change fails a different test, as a model fixing one failure and making another would:
+ * the first keeps accented letters (the "collapses runs" test fails); told so by CI, it strips
+ * them but falls back to 'untitled' (the "empty string" test fails); told that, it is right.
+ * It reads which test failed from the fix prompt alone, so the prompt must name it.
+ */
+export const twoDifferentFailuresScenario: Script = createSampleModel({
+  implementFirst: { implementation: 'keeps-accents' },
+  implementFix: (ctx) => {
+    const failing = failingTestsOf(ctx.prompt);
+    return {
+      implementation: failing.includes(COLLAPSE_TEST_NAME)
+        ? 'untitled'
+        : failing.includes(EMPTY_TEST_NAME)
+          ? 'correct'
+          : 'keeps-accents',
+    };
+  },
+});
+
+/** The tests a CI feedback lists as failed (`1. [tap] name (file:line)`), not the log's passing ones. */
+export function failingTestsOf(prompt: string): string[] {
+  return [...prompt.matchAll(/^\d+\. \[[\w-]+\] (.+?)(?: \([^()]*\))?$/gm)].map((m) => m[1] as string);
+}
+
 /** The first change lacks empty-input tests; review blocks on it; the fix adds them; review passes. */
 export const blockingReviewScenario: Script = createSampleModel({
   implementFirst: { implementation: 'correct', skipEdgeTests: true },
@@ -687,6 +728,7 @@ export const scenarios: Record<string, Script> = {
   'failing-then-fixed': failingThenFixedScenario,
   'same-failure-twice': sameFailureTwiceScenario,
   'checks-then-fixed': checksThenFixedScenario,
+  'two-different-failures': twoDifferentFailuresScenario,
   'blocking-review': blockingReviewScenario,
   'prompt-injection': promptInjectionScenario,
   'stubborn-injection': stubbornInjectionScenario,

@@ -33,6 +33,15 @@ describe('Workspaces', () => {
     });
   });
 
+  it('expires every prefix: snapshots and CI logs alike (no filter on the rule)', () => {
+    const bucket = Object.values(template.findResources('AWS::S3::Bucket'))[0];
+    const rules = bucket?.Properties.LifecycleConfiguration.Rules as Array<Record<string, unknown>>;
+    expect(rules).toHaveLength(1);
+    expect(rules[0]).not.toHaveProperty('Prefix');
+    expect(rules[0]).not.toHaveProperty('Filter');
+    expect(rules[0]).not.toHaveProperty('TagFilters');
+  });
+
   it('refuses plain HTTP', () => {
     const policy = Object.values(template.findResources('AWS::S3::BucketPolicy'))[0];
     expect(JSON.stringify(policy)).toContain('aws:SecureTransport');

@@ -12,6 +12,9 @@ import type {
   IssueInfo,
   TreeEntry,
 } from '../ports';
+import { readChecks, type RequestClient } from './github-checks';
+
+export { foldChecks, MAX_JOB_LOG_CHARS } from './github-checks';
 
 /**
  * The GitHub port over Octokit: `@octokit/core` with the retry and throttling plugins (the same
@@ -94,14 +97,6 @@ interface ThrottleOptions {
 
 const DO_NOT_RETRY = [400, 401, 403, 404, 409, 410, 422, 451];
 const PERMISSIONS: readonly Permission[] = ['admin', 'maintain', 'write', 'triage', 'read', 'none'];
-const FAILED_CONCLUSIONS = new Set([
-  'failure',
-  'cancelled',
-  'timed_out',
-  'action_required',
-  'startup_failure',
-  'stale',
-]);
 
 export class OctokitGitHub implements GitHub {
   private credentials?: Promise<GitHubCredentials>;
@@ -553,84 +548,10 @@ export class OctokitGitHub implements GitHub {
     });
   }
 
-  /** Check runs plus legacy commit statuses, folded into one state. */
-  /** A workflow job's log (a redirect to a text file), its tail kept; undefined when it has none. */
-  private async jobLog(octokit: Awaited<ReturnType<OctokitGitHub['client']>>, repo: RepoRef, jobId: number) {
-    try {
-      const { data } = await octokit.request('GET /repos/{owner}/{repo}/actions/jobs/{job_id}/logs', {
-        ...repo,
-        job_id: jobId,
-      });
-      const text = typeof data === 'string' ? data : new TextDecoder().decode(data as ArrayBuffer);
-      return text.length > MAX_JOB_LOG_CHARS
-        ? `[log cut: last ${MAX_JOB_LOG_CHARS} characters]\n${text.slice(-MAX_JOB_LOG_CHARS)}`
-        : text;
-    } catch (error) {
-      // Not an Actions job (another app's check run), or its logs expired: the output is all there is.
-      if (statusOf(error) === 404 || statusOf(error) === 410) return undefined;
-      throw error;
-    }
-  }
-
+  /** Check runs and commit statuses folded into one state, with failed runs' logs and annotations. */
   async getChecks(repo: RepoRef, sha: string): Promise<CheckSummary> {
-    const octokit = await this.client(repo);
-    const runsResponse = await octokit.request('GET /repos/{owner}/{repo}/commits/{ref}/check-runs', {
-      ...repo,
-      ref: sha,
-      per_page: 100,
-    });
-    const checkRuns = (runsResponse.data as { check_runs: RawCheckRun[] }).check_runs;
-    let statuses: RawStatus[] = [];
-    try {
-      const statusResponse = await octokit.request('GET /repos/{owner}/{repo}/commits/{ref}/status', {
-        ...repo,
-        ref: sha,
-      });
-      statuses = (statusResponse.data as { statuses?: RawStatus[] }).statuses ?? [];
-    } catch (error) {
-      if (statusOf(error) !== 404) throw error;
-    }
-    const runs: CheckSummary['runs'] = [
-      ...(await Promise.all(
-        checkRuns.map(async (run) => {
-          const failed =
-            run.status === 'completed' &&
-            run.conclusion &&
-            !['success', 'skipped', 'neutral'].includes(run.conclusion);
-          // GitHub Actions leaves a check run's output empty: its log is the job's (same id).
-          const text = run.output?.text || (failed ? await this.jobLog(octokit, repo, run.id) : undefined);
-          return {
-            name: run.name,
-            status: run.status,
-            ...(run.conclusion ? { conclusion: run.conclusion } : {}),
-            ...(run.output?.summary ? { summary: run.output.summary } : {}),
-            ...(text ? { text } : {}),
-          };
-        }),
-      )),
-      ...statuses.map((status) => ({
-        name: status.context,
-        status: status.state === 'pending' ? 'in_progress' : 'completed',
-        ...(status.state === 'pending'
-          ? {}
-          : { conclusion: status.state === 'success' ? 'success' : 'failure' }),
-        ...(status.description ? { summary: status.description } : {}),
-      })),
-    ];
-    return { state: foldChecks(runs), runs };
+    return readChecks((await this.client(repo)) as RequestClient, repo, sha);
   }
-}
-
-/** The last bytes of a job's log that the fix loop reads (the failures are near the end). */
-export const MAX_JOB_LOG_CHARS = 1_000_000;
-
-export function foldChecks(runs: CheckSummary['runs']): CheckSummary['state'] {
-  if (runs.length === 0) return 'none';
-  if (runs.some((run) => run.status === 'completed' && FAILED_CONCLUSIONS.has(run.conclusion ?? ''))) {
-    return 'failure';
-  }
-  if (runs.some((run) => run.status !== 'completed')) return 'pending';
-  return 'success';
 }
 
 interface RawPull {
@@ -643,19 +564,6 @@ interface RawPull {
   merge_commit_sha?: string | null;
   head: { sha: string; ref: string };
   base: { ref: string };
-}
-interface RawCheckRun {
-  id: number;
-  name: string;
-  app?: { slug?: string } | null;
-  status: string;
-  conclusion?: string | null;
-  output?: { summary?: string | null; text?: string | null };
-}
-interface RawStatus {
-  context: string;
-  state: string;
-  description?: string | null;
 }
 
 function toPull(pull: RawPull): PullInfo {

@@ -151,6 +151,8 @@ export const Run = z.object({
       text: z.string().max(20_000),
       /** Stable fingerprint of the failure: the same failure twice stops the fix loop early. */
       signature: z.string().max(200).optional(),
+      /** Failing checks: where their full logs are kept (workspaces bucket keys, `ci-logs/…`). */
+      logKeys: z.array(z.string().max(400)).max(20).optional(),
     })
     .optional(),
   failureSignatures: z.array(z.string().max(200)).max(50).default([]),

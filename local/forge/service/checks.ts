@@ -1,3 +1,4 @@
+import { annotationsOf, exitAnnotation } from '../annotations';
 import { Limiter, runCheckJob } from '../ci';
 import type { CommitData } from '../git';
 import {
@@ -30,7 +31,8 @@ type Outcome = { conclusion: 'success' | 'failure' | 'timed_out'; summary: strin
 
 /**
  * Local CI: each new PR head gets one check suite with one check run of the repository's command,
- * reported as GitHub Actions would (check_run, check_suite and workflow_run webhooks).
+ * reported as GitHub Actions would (check_run, check_suite and workflow_run webhooks): an empty
+ * output, the job's log behind the jobs logs endpoint, and annotations (annotations.ts).
  */
 export class Checks {
   private readonly limiter: Limiter;
@@ -169,7 +171,9 @@ export class Checks {
       truncated = true;
     }
     if (truncated) text = `[output truncated: last ${text.length} characters]\n${text}`;
-    run.log = actionsLog(command, text, result.exitCode ?? (result.conclusion === 'success' ? 0 : 1));
+    const exitCode = result.exitCode ?? (result.conclusion === 'success' ? 0 : 1);
+    run.log = actionsLog(command, text, exitCode);
+    run.annotations = annotationsOf(result.log, result.workdir, exitCode);
     await this.complete(actor, repo, suite, run, { conclusion: result.conclusion, summary, text });
   }
 
@@ -192,6 +196,7 @@ export class Checks {
       `${outcome.summary}\n${outcome.text}`,
       outcome.conclusion === 'success' ? 0 : 1,
     );
+    run.annotations ??= outcome.conclusion === 'success' ? [] : [exitAnnotation(1)];
     suite.status = 'completed';
     suite.conclusion = outcome.conclusion === 'success' ? 'success' : 'failure';
     suite.updatedAt = now;

@@ -13,6 +13,7 @@ import { PullViews } from './pull-views';
 import { Pulls } from './pulls';
 import { Repos } from './repos';
 import { Reviews } from './reviews';
+import { Statuses } from './statuses';
 import { Users } from './users';
 
 /**
@@ -42,6 +43,7 @@ export class ForgeService {
   readonly reviews: Reviews;
   readonly merges: Merges;
   readonly checks: Checks;
+  readonly statuses: Statuses;
   readonly gitData: GitData;
   private readonly events: Events;
   private readonly webhooks: WebhookSender;
@@ -63,6 +65,7 @@ export class ForgeService {
       timeoutMs: options.ciTimeoutMs,
       concurrency: options.ciConcurrency,
     });
+    this.statuses = new Statuses(state, urls, this.repos, this.users);
     this.pullViews = new PullViews(state, this.repos, this.users, render);
     const lifecycle = new PullLifecycle(state, this.repos, this.events, this.pullViews, this.checks);
     this.labels = new Labels(state, urls, this.repos, this.events, render, this.pullViews);

@@ -1,11 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMPTY_INPUT_ASSERTION, SLUGIFY_SOURCE } from '../../../local/model/sample-code';
+import { makeBlobs } from '../../../functions/shared/runtime';
+import { COLLAPSE_TEST_NAME, EMPTY_TEST_NAME } from '../../../local/model/sample-code';
 import {
   blockingReviewScenario,
+  failingTestsOf,
   failingThenFixedScenario,
+  type Script,
   sameFailureTwiceScenario,
+  twoDifferentFailuresScenario,
 } from '../../../local/model/scripts';
-import type { Stack } from '../../../local/stack';
+import { type Stack, WORKSPACE_BUCKET } from '../../../local/stack';
 import { startTestStack } from '../../support/e2e';
 import {
   branchExists,
@@ -13,6 +18,7 @@ import {
   eventsOf,
   eventTypes,
   fileAt,
+  forgeGet,
   issueComments,
   pullCommits,
   pullOf,
@@ -81,6 +87,57 @@ describe('fix loop', () => {
     expect(types).toContain('change.reverted');
     expect(types.at(-1)).toBe('run.finished');
   }, 60_000);
+
+  it('two different failing tests give two signatures, each fix prompt naming its test and assertion', async () => {
+    const box = await sandbox(stack, 'ci-two');
+    // The model's view of each fix attempt: the first user message the real worker sent it.
+    const fixPrompts: string[] = [];
+    const script: Script = (request, ctx) => {
+      if (ctx.stage === 'implement' && ctx.fixMode === 'checks' && !fixPrompts.includes(ctx.prompt))
+        fixPrompts.push(ctx.prompt);
+      return twoDifferentFailuresScenario(request, ctx);
+    };
+    const run = await startScenario(stack, box, script);
+    expect(await decideRun(stack, run.runId, 'approve')).toBe(200);
+    const done = await finished(stack, run.runId, 120_000);
+    expect(done.status).toBe('SUCCEEDED');
+    expect(done.fixAttempts).toBe(2);
+
+    const failed = (await eventsOf(stack, run.runId)).filter((e) => e.type === 'checks.failed');
+    expect(failed.map((e) => e.data?.repeated)).toEqual([false, false]);
+    expect(failed[0]?.data?.signature).not.toBe(failed[1]?.data?.signature);
+
+    // Failures first (the root cause names the failing test and its assertion), the log's tail after.
+    expect(fixPrompts).toHaveLength(2);
+    const [first, second] = fixPrompts.map((p) => p.slice(p.indexOf('Root cause:'), p.indexOf('Log tail')));
+    expect(failingTestsOf(first ?? '')).toEqual([COLLAPSE_TEST_NAME]);
+    expect(first).toContain("+ 'déjà-vu'\n");
+    expect(first).toContain("- 'd-j-vu'");
+    // Then the failed check, its link and its annotations (the failing assertion's file:line).
+    expect(first).toMatch(
+      new RegExp(
+        `\\n- test: failure \\(details: http[^)]+\\)\\n {2}- test/slugify\\.test\\.js:\\d+ failure ${COLLAPSE_TEST_NAME}: `,
+      ),
+    );
+    expect(failingTestsOf(second ?? '')).toEqual([EMPTY_TEST_NAME]);
+    expect(second).toContain("'untitled' !== ''");
+
+    const blobs = makeBlobs({ WORKSPACE_BUCKET });
+    for (const event of failed) {
+      const headSha = String(event.data?.headSha);
+      // As on GitHub Actions: no output on the check run; the log is the job's, annotations aside.
+      const { check_runs } = await forgeGet(stack, `/repos/${box.full}/commits/${headSha}/check-runs`);
+      expect(check_runs).toHaveLength(1);
+      expect(check_runs[0].output).toMatchObject({ title: null, summary: null, text: null });
+      expect(check_runs[0].output.annotations_count).toBeGreaterThan(1);
+      // The whole job log, kept by reference under the run.
+      const logs = event.data?.logs as Array<{ key: string }>;
+      expect(logs).toHaveLength(1);
+      expect(logs[0]?.key).toMatch(new RegExp(`^ci-logs/${run.runId}/${headSha}/test-\\d+\\.log$`));
+      const log = new TextDecoder().decode(await blobs.get(logs[0]?.key ?? ''));
+      expect(log).toContain('##[error]Process completed with exit code 1.');
+    }
+  }, 150_000);
 
   it('a blocking review finding goes back to implement, and the fixed change merges', async () => {
     const box = await sandbox(stack, 'review');

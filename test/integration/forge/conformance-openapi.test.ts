@@ -12,6 +12,7 @@ import {
   SAMPLE_USERS,
   startForge,
 } from '../../../local/forge';
+import type { CheckSummary } from '../../../functions/shared/ports';
 import { isAllowed } from './conformance-allowlist';
 import { WEBHOOK_SECRET } from './support';
 
@@ -96,9 +97,18 @@ function validate(response: Captured): string[] {
 
 const repo = { owner: SAMPLE_OWNER, repo: SAMPLE_REPO };
 
+const FAILING_TEST = `import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+test('slugify lowercases', () => {
+  assert.equal('Hello'.toLowerCase(), 'HELLO');
+});
+`;
+
 describe("the forge's REST responses against GitHub's OpenAPI description", () => {
   let forge: Forge;
   const captured: Captured[] = [];
+  let checks: CheckSummary | undefined;
 
   beforeAll(async () => {
     forge = await startForge({ webhookSecret: WEBHOOK_SECRET, ciTimeoutMs: 20_000 });
@@ -142,6 +152,8 @@ describe("the forge's REST responses against GitHub's OpenAPI description", () =
     const baseTree = await github.getCommitTree(repo, main.sha);
     const tree = await github.createTree(repo, baseTree, [
       { path: 'src/slugify.js', mode: '100644', type: 'blob', content: 'export const slugify = (t) => t;\n' },
+      // A failing test: the forge's CI fails, so its annotations and job log are read too.
+      { path: 'test/slugify.test.js', mode: '100644', type: 'blob', content: FAILING_TEST },
     ]);
     const commit = await github.createCommit(repo, 'Add slugify', tree, [main.sha]);
     const branch = 'factory/1-conformance';
@@ -161,7 +173,22 @@ describe("the forge's REST responses against GitHub's OpenAPI description", () =
     await github.updatePull(repo, pull.number, { body: 'Closes #1\n\nUpdated' });
     await github.getChecks(repo, second);
     await forge.waitForIdle();
-    await github.getChecks(repo, second);
+    // A CI that is not a GitHub App reports through a commit status.
+    const status = await recording(
+      `${forge.apiUrl}/repos/${SAMPLE_OWNER}/${SAMPLE_REPO}/statuses/${second}`,
+      {
+        method: 'POST',
+        headers: { authorization: `token ${forge.botToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          state: 'failure',
+          context: 'ci/jenkins',
+          description: '1 test failed',
+          target_url: 'https://jenkins.example/job/1/',
+        }),
+      },
+    );
+    expect(status.status).toBe(201);
+    checks = await github.getChecks(repo, second);
     await github.markReadyForReview(repo, pull.number);
     await github.createReview(repo, pull.number, {
       body: 'Looks right',
@@ -179,6 +206,26 @@ describe("the forge's REST responses against GitHub's OpenAPI description", () =
     await forge?.close();
   });
 
+  it("reads a failed Actions run's log and annotations, and a commit status's link", () => {
+    expect(checks?.state).toBe('failure');
+    const [test, jenkins] = checks?.runs ?? [];
+    expect(test?.log).toContain('not ok');
+    expect(test?.annotations).toEqual([
+      expect.objectContaining({
+        path: 'test/slugify.test.js',
+        line: 5,
+        level: 'failure',
+        title: 'slugify lowercases',
+      }),
+      expect.objectContaining({ path: '.github', message: 'Process completed with exit code 1.' }),
+    ]);
+    expect(jenkins).toMatchObject({
+      name: 'ci/jenkins',
+      conclusion: 'failure',
+      url: 'https://jenkins.example/job/1/',
+    });
+  });
+
   it('records the calls the pipeline makes', () => {
     const seen = new Set(
       captured.map((c) => `${c.method} ${operationFor(c.method, c.path)?.template ?? c.path}`),
@@ -186,6 +233,9 @@ describe("the forge's REST responses against GitHub's OpenAPI description", () =
     expect(seen).toContain('GET /repos/{owner}/{repo}/pulls/{pull_number}');
     expect(seen).toContain('POST /repos/{owner}/{repo}/git/commits');
     expect(seen).toContain('GET /repos/{owner}/{repo}/commits/{ref}/check-runs');
+    expect(seen).toContain('GET /repos/{owner}/{repo}/check-runs/{check_run_id}/annotations');
+    expect(seen).toContain('GET /repos/{owner}/{repo}/commits/{ref}/status');
+    expect(seen).toContain('POST /repos/{owner}/{repo}/statuses/{sha}');
   });
 
   it('every JSON response validates against its operation schema', () => {

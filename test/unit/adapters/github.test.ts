@@ -240,6 +240,114 @@ describe('OctokitGitHub (token mode)', () => {
     expect(foldChecks([{ name: 'a', status: 'completed', conclusion: 'timed_out' }])).toBe('failure');
     expect(foldChecks([{ name: 'a', status: 'completed', conclusion: 'skipped' }])).toBe('success');
   });
+
+  it("reads a failed run's evidence: the Actions job log and annotations, another app's output, a status's link", async () => {
+    const { github, seen } = tokenClient({
+      'GET /api/v3/repos/acme/widgets/commits/abc/check-runs': {
+        status: 200,
+        body: {
+          check_runs: [
+            {
+              id: 7,
+              name: 'test',
+              status: 'completed',
+              conclusion: 'failure',
+              details_url: 'https://github.com/acme/widgets/actions/runs/70/job/7',
+              output: { title: null, summary: null, text: null, annotations_count: 2 },
+            },
+            {
+              id: 8,
+              name: 'lint (buildkite)',
+              status: 'completed',
+              conclusion: 'failure',
+              output: {
+                title: 'Lint failed',
+                summary: '2 errors',
+                text: 'src/a.js:1 no-undef',
+                annotations_count: 0,
+              },
+            },
+            {
+              id: 9,
+              name: 'build',
+              status: 'completed',
+              conclusion: 'success',
+              output: { annotations_count: 0 },
+            },
+          ],
+        },
+      },
+      'GET /api/v3/repos/acme/widgets/actions/jobs/7/logs': {
+        status: 200,
+        body: '2026-01-01T00:00:00.0000000Z not ok 1 - adds\n',
+      },
+      'GET /api/v3/repos/acme/widgets/check-runs/7/annotations': {
+        status: 200,
+        body: [
+          {
+            path: 'test/add.test.js',
+            start_line: 4,
+            end_line: 4,
+            start_column: null,
+            end_column: null,
+            annotation_level: 'failure',
+            title: 'adds',
+            message: '1 !== 2',
+            raw_details: null,
+            blob_href: 'https://github.com/acme/widgets/blob/abc/test/add.test.js',
+          },
+          {
+            path: '.github',
+            start_line: 1,
+            end_line: 1,
+            start_column: null,
+            end_column: null,
+            annotation_level: 'failure',
+            title: '',
+            message: 'Process completed with exit code 1.',
+            raw_details: null,
+            blob_href: 'https://github.com/acme/widgets/blob/abc/.github',
+          },
+        ],
+      },
+      'GET /api/v3/repos/acme/widgets/commits/abc/status': {
+        status: 200,
+        body: {
+          state: 'failure',
+          statuses: [
+            {
+              context: 'ci/jenkins',
+              state: 'failure',
+              description: '3 tests failed',
+              target_url: 'https://jenkins.example/job/12',
+            },
+          ],
+        },
+      },
+    });
+    const checks = await github.getChecks(repo, 'abc');
+    expect(checks.state).toBe('failure');
+    const [actions, app, green, status] = checks.runs;
+    expect(actions).toMatchObject({ id: 7, url: 'https://github.com/acme/widgets/actions/runs/70/job/7' });
+    expect(actions?.log).toContain('not ok 1 - adds');
+    expect(actions?.annotations).toEqual([
+      { path: 'test/add.test.js', line: 4, level: 'failure', title: 'adds', message: '1 !== 2' },
+      { path: '.github', line: 1, level: 'failure', message: 'Process completed with exit code 1.' },
+    ]);
+    // Another app's run: its output is the evidence; its "job log" is a 404; no annotations asked for.
+    expect(app).toMatchObject({ title: 'Lint failed', summary: '2 errors', text: 'src/a.js:1 no-undef' });
+    expect(app?.log).toBeUndefined();
+    expect(seen.some((s) => s.path.includes('check-runs/8/annotations'))).toBe(false);
+    // A green run costs no extra calls.
+    expect(green?.log).toBeUndefined();
+    expect(seen.some((s) => s.path.includes('jobs/9/logs'))).toBe(false);
+    expect(status).toMatchObject({
+      name: 'ci/jenkins',
+      conclusion: 'failure',
+      summary: '3 tests failed',
+      url: 'https://jenkins.example/job/12',
+    });
+  });
 });
 
 describe('OctokitGitHub (GitHub App mode)', () => {

@@ -150,7 +150,13 @@ export function runContract(overrides: Partial<RunContract> = {}): RunContract {
     approvers: APPROVERS,
     requiredChecks: [],
     riskyPermissions: [],
-    timeouts: { llmTurnSeconds: 900, clarifySeconds: 3600, checksSeconds: 3600, approvalSeconds: 86_400 },
+    timeouts: {
+      llmTurnSeconds: 900,
+      clarifySeconds: 3600,
+      checksSeconds: 3600,
+      checksRecheckSeconds: 300,
+      approvalSeconds: 86_400,
+    },
     ...overrides,
   };
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { summarizeFailure } from '../../../functions/stages/checks';
+import { summarizeFailure } from '../../../functions/stages/ci-evidence';
 import { errorOf } from '../../../functions/stages/finalize';
 import { branchName, diffHash } from '../../../functions/stages/publish';
 import { truncate } from '../../../functions/stages/tools';
