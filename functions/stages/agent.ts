@@ -3,7 +3,8 @@ import type { Run, Stage } from '../shared/domain/run';
 import type { ConversationMeta } from '../shared/ports';
 import type { StagePorts } from './deps';
 import { mutateRun } from '../shared/run-state';
-import { truncate } from './tools';
+import { readAssistantTurn, type TurnReading, toolCallsOf } from './stop-reasons';
+import { toolInputError } from './tool-input';
 import {
   isErrorText,
   runWorkbenchTool,
@@ -89,18 +90,6 @@ export async function startAgent(
   return { conversationId, turn: 1, outcome: 'continue' };
 }
 
-interface ToolUseBlock {
-  type: 'tool_use';
-  id: string;
-  name: string;
-  input: Record<string, unknown>;
-}
-
-const isToolUse = (block: unknown): block is ToolUseBlock => {
-  const b = block as Partial<ToolUseBlock> | null;
-  return b?.type === 'tool_use' && typeof b.id === 'string' && typeof b.name === 'string';
-};
-
 /**
  * The turn's task was answered, but the LLM worker stored no such assistant turn: the answer did
  * not come from the worker (a forged SendTaskSuccess), so there is nothing to act on.
@@ -128,9 +117,19 @@ export async function runAgentTools(
   const next = await deps.store.getTurn(conversationId, turn + 1);
   if (next) return { conversationId, turn: turn + 2, outcome: next.outcome ?? 'continue' };
 
-  const blocks = Array.isArray(assistant.content) ? assistant.content : [];
-  const calls = blocks.filter(isToolUse);
-  const workbench = calls.some((call) => call.name !== spec.terminalTool.name)
+  // The stop reason decides (stop-reasons.ts); a cut call or an input that does not fit the
+  // tool's schema is answered with the error and never run.
+  const idle = turn >= 3 && toolCallsOf(assistant).length === 0;
+  const previous = idle ? await deps.store.getTurn(conversationId, turn - 2) : undefined;
+  const reading = readAssistantTurn(assistant, previous, spec.terminalTool.name);
+  if (reading.kind === 'stop') return stopAgent(deps, run, spec, conversationId, turn, reading);
+  const { calls, refused } = reading;
+  const tools = toolsFor(spec);
+  for (const call of calls) {
+    const problem = refused.has(call.id) ? undefined : toolInputError(tools, call.name, call.input);
+    if (problem) refused.set(call.id, problem);
+  }
+  const workbench = calls.some((call) => call.name !== spec.terminalTool.name && !refused.has(call.id))
     ? await workspaceOf(deps, run)
     : undefined;
 
@@ -138,7 +137,7 @@ export async function runAgentTools(
   // submission sees every change the same turn made. Results keep the order of the calls.
   const answers = new Map<string, Promise<string>>();
   for (const call of calls)
-    if (call.name !== spec.terminalTool.name && workbench)
+    if (call.name !== spec.terminalTool.name && workbench && !refused.has(call.id))
       answers.set(
         call.id,
         runWorkbenchTool(workbench, call.name, call.input ?? {}, { allowWrites: spec.allowWrites }),
@@ -147,8 +146,13 @@ export async function runAgentTools(
   const results: unknown[] = [];
   let outcome = 'continue';
   for (const call of calls) {
+    const refusal = refused.get(call.id);
+    if (refusal) {
+      results.push({ type: 'tool_result', tool_use_id: call.id, content: refusal, is_error: true });
+      continue;
+    }
     if (call.name === spec.terminalTool.name) {
-      const decision = await spec.onSubmit(deps, run, call.input ?? {});
+      const decision = await spec.onSubmit(deps, run, call.input as Record<string, unknown>);
       if (decision.outcome !== 'continue') outcome = decision.outcome;
       results.push({
         type: 'tool_result',
@@ -166,12 +170,7 @@ export async function runAgentTools(
       is_error: isErrorText(output),
     });
   }
-  if (calls.length === 0) {
-    results.push({
-      type: 'text',
-      text: truncate(`Continue with the tools. When you are done, call ${spec.terminalTool.name}.`),
-    });
-  }
+  if (calls.length === 0 && reading.note) results.push({ type: 'text', text: reading.note });
 
   await deps.store.putTurn({
     conversationId,
@@ -184,4 +183,34 @@ export async function runAgentTools(
     createdAt: deps.now(),
   });
   return { conversationId, turn: turn + 2, outcome };
+}
+
+/** The model refused, or ended twice without submitting: the stage ends BLOCKED, saying why. */
+async function stopAgent(
+  deps: StagePorts,
+  run: Run,
+  spec: AgentSpec,
+  conversationId: string,
+  turn: number,
+  reading: Extract<TurnReading, { kind: 'stop' }>,
+): Promise<LoopPointer> {
+  await mutateRun(deps, run.runId, () => ({
+    error: { class: reading.errorClass, cause: reading.cause.slice(0, 4000) },
+  }));
+  await deps.store.appendEvent(run.runId, {
+    type: 'agent.stopped',
+    actor: 'stage-runner',
+    data: { stage: spec.stage, reason: reading.errorClass, turn },
+  });
+  await deps.store.putTurn({
+    conversationId,
+    turn: turn + 1,
+    runId: run.runId,
+    stage: spec.stage,
+    role: 'user',
+    content: [{ type: 'text', text: reading.cause }],
+    outcome: 'blocked',
+    createdAt: deps.now(),
+  });
+  return { conversationId, turn: turn + 2, outcome: 'blocked' };
 }
