@@ -1,6 +1,7 @@
 import { parseStageResult, stageResultJsonSchema } from '../shared/domain/stage-result';
 import { type AgentSpec, type LoopPointer, runAgentTools, startAgent } from './agent';
 import { type StagePorts, workOf } from './deps';
+import { promptContext } from './prompt-context';
 import { implementPrompt } from './prompts';
 import { enterStage, mutateRun } from '../shared/run-state';
 
@@ -52,7 +53,8 @@ export const implementSpec: AgentSpec = {
 export async function startImplement(deps: StagePorts, runId: string): Promise<LoopPointer> {
   const run = await mutateRun(deps, runId, (r) => enterStage(r, 'implement', deps.now(), 'IMPLEMENTING'));
   const issue = await workOf(deps, run);
-  return startAgent(deps, run, implementSpec, implementPrompt(run, issue, deps.contractOf(run)));
+  const context = await promptContext(deps, run, 'implement');
+  return startAgent(deps, run, implementSpec, implementPrompt(run, issue, deps.contractOf(run), context));
 }
 
 export async function implementTools(deps: StagePorts, runId: string, conversationId: string, turn: number) {
