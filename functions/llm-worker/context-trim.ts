@@ -48,3 +48,11 @@ export function trimmed(messages: readonly Message[], level: number): Message[] 
       : { ...message, content: message.content.map((b) => (isBlock(b) ? clearBlock(b, level) : b)) },
   );
 }
+
+/** The next level that clears more than `level` does, or undefined when none would. */
+export function nextTrimLevel(messages: readonly Message[], level: number): number | undefined {
+  const now = JSON.stringify(trimmed(messages, level));
+  for (let next = level + 1; next <= MAX_TRIM_LEVEL; next++)
+    if (JSON.stringify(trimmed(messages, next)) !== now) return next;
+  return undefined;
+}

@@ -30,7 +30,7 @@ import type {
   RunStore,
   Workflow,
 } from '../shared/ports';
-import { MAX_TRIM_LEVEL, trimKey, trimmed } from './context-trim';
+import { MAX_TRIM_LEVEL, nextTrimLevel, trimKey, trimmed } from './context-trim';
 import { sendableMessages } from './history';
 import { maxTokensFor } from './output-budget';
 import { ModelPacer } from './pacing';
@@ -328,9 +328,12 @@ async function callAndRecord(
       } catch (error) {
         // Too long for the model's window: clear older context and call again, a bounded number of
         // times; the reservation made for the longer request covers the shorter one.
-        if (!(error instanceof LlmError && error.kind === 'prompt_too_long') || trimLevel >= MAX_TRIM_LEVEL)
-          throw error;
-        trimLevel += 1;
+        const next =
+          error instanceof LlmError && error.kind === 'prompt_too_long'
+            ? nextTrimLevel(messages, trimLevel)
+            : undefined;
+        if (next === undefined) throw error;
+        trimLevel = next;
         log.warn('prompt too long: clearing older tool results and calling again', {
           runId: message.runId,
           turn: message.turn,

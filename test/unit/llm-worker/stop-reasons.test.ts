@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { CLEARED_RESULT, MAX_TRIM_LEVEL, trimmed } from '../../../functions/llm-worker/context-trim';
+import {
+  CLEARED_RESULT,
+  MAX_TRIM_LEVEL,
+  nextTrimLevel,
+  trimmed,
+} from '../../../functions/llm-worker/context-trim';
 import { sendableMessages } from '../../../functions/llm-worker/history';
 import { MAX_OUTPUT_TOKENS, maxTokensFor } from '../../../functions/llm-worker/output-budget';
 import { type LlmWorkerPorts, type Pricing, processLlmMessage } from '../../../functions/llm-worker/turn';
@@ -223,6 +228,13 @@ describe('prompt is too long', () => {
     // Tool calls and results keep their ids and order.
     const ids = (list: typeof messages) => JSON.stringify(list).match(/t\d+/g);
     expect(ids(three)).toEqual(ids(messages));
+  });
+
+  it('skips levels that would clear nothing, and has no level left when nothing old can go', () => {
+    expect(nextTrimLevel(sendableMessages(long(3)), 0)).toBe(2); // 7 messages: level 1 keeps them all
+    expect(nextTrimLevel(sendableMessages(long(2)), 0)).toBe(3);
+    expect(nextTrimLevel(sendableMessages(long(6)), 0)).toBe(1);
+    expect(nextTrimLevel(sendableMessages(long(1)), 0)).toBeUndefined();
   });
 
   it('is recovered from: the call is made again with older results cleared, and later turns start there', async () => {
