@@ -30,6 +30,9 @@ import type {
   RunStore,
   Workflow,
 } from '../shared/ports';
+import { MAX_TRIM_LEVEL, nextTrimLevel, trimKey, trimmed } from './context-trim';
+import { sendableMessages } from './history';
+import { maxTokensFor } from './output-budget';
 import { ModelPacer } from './pacing';
 
 /** The LLM queue message (SPEC §4). */
@@ -118,6 +121,8 @@ export class RetryLater extends Error {
 /** Consecutive 529s tolerated on one model before falling back to the next in the alias's list. */
 export const OVERLOADED_PER_MODEL = 2;
 const MAX_DELAY_SECONDS = 900;
+/** How long a conversation's trim level is remembered (longer than any stage runs). */
+const TRIM_MEMORY_SECONDS = 86_400;
 
 const backoffSeconds = (receiveCount: number): number =>
   Math.min(2 ** Math.min(receiveCount, 8), 60) + Math.floor(Math.random() * 3);
@@ -237,12 +242,18 @@ async function callAndRecord(
     await fail(deps, message, 'LlmProtocolError', 'no model configured for this alias');
     return;
   }
-  const request: LlmRequest = {
+  // What is sent: no empty turns, older context cleared as far as this conversation needed before.
+  const messages = sendableMessages(history);
+  let trimLevel = Math.min(
+    Number((await store.cacheGet(trimKey(message.conversationId))) ?? '0'),
+    MAX_TRIM_LEVEL,
+  );
+  let request: LlmRequest = {
     model,
     system: meta.system,
     tools: meta.tools,
-    messages: history.map((t) => ({ role: t.role, content: t.content })),
-    maxTokens: meta.maxTokens,
+    messages: trimmed(messages, trimLevel),
+    maxTokens: maxTokensFor(meta.maxTokens, history),
   };
 
   // Pacing: hold the message, without calling or reserving, while the model's window is used up.
@@ -264,7 +275,7 @@ async function callAndRecord(
   // Sized for the model this attempt calls: a failed attempt gives its reservation back (see
   // onCallError), so a fallback to a dearer model reserves anew at that model's prices.
   const inputTokens = await deps.llm.countTokens(request);
-  const worstCase = deps.pricing.worstCaseUsd(model, inputTokens, meta.maxTokens);
+  const worstCase = deps.pricing.worstCaseUsd(model, inputTokens, request.maxTokens);
   const reserved = await store.reserveBudget(
     message.runId,
     reservationId(message),
@@ -310,7 +321,28 @@ async function callAndRecord(
   const started = deps.clock.now();
   let response: Awaited<ReturnType<Llm['createMessage']>>;
   try {
-    response = await deps.llm.createMessage(request);
+    for (;;) {
+      try {
+        response = await deps.llm.createMessage(request);
+        break;
+      } catch (error) {
+        // Too long for the model's window: clear older context and call again, a bounded number of
+        // times; the reservation made for the longer request covers the shorter one.
+        const next =
+          error instanceof LlmError && error.kind === 'prompt_too_long'
+            ? nextTrimLevel(messages, trimLevel)
+            : undefined;
+        if (next === undefined) throw error;
+        trimLevel = next;
+        log.warn('prompt too long: clearing older tool results and calling again', {
+          runId: message.runId,
+          turn: message.turn,
+          trimLevel,
+        });
+        await store.cachePut(trimKey(message.conversationId), String(trimLevel), TRIM_MEMORY_SECONDS);
+        request = { ...request, messages: trimmed(messages, trimLevel) };
+      }
+    }
   } catch (error) {
     if (error instanceof LlmError && error.kind === 'rate_limited') {
       await pacer.afterCall(deps, model, admitted.seq, deps.clock.now(), {
@@ -430,6 +462,14 @@ async function onCallError(
       await deps.queue.changeVisibility(delivery.receiptHandle, delay);
       throw new RetryLater(error.kind, delay);
     }
+    case 'prompt_too_long':
+      await fail(
+        deps,
+        message,
+        'LlmPermanentError',
+        `${error.message} (still too long with older tool results cleared)`,
+      );
+      return;
     case 'spend_limit':
     case 'permanent': {
       const errorName = error.kind === 'spend_limit' ? 'LlmSpendLimit' : 'LlmPermanentError';

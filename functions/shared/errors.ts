@@ -69,6 +69,7 @@ export type LlmErrorKind =
   | 'overloaded' // 529: retry, then fall back along the alias's list
   | 'server' // 5xx: retry
   | 'network' // connection reset / timeout: retry
+  | 'prompt_too_long' // 400 "prompt is too long": clear old context and call again (llm-worker/context-trim.ts)
   | 'permanent'; // 4xx other than the above: fail the task
 
 export class LlmError extends FactoryError {
@@ -82,7 +83,9 @@ export class LlmError extends FactoryError {
     options?: { cause?: unknown; rateLimit?: LlmRateLimit },
   ) {
     super(
-      kind === 'permanent' || kind === 'spend_limit' ? 'LlmPermanentError' : 'LlmTransientError',
+      kind === 'permanent' || kind === 'spend_limit' || kind === 'prompt_too_long'
+        ? 'LlmPermanentError'
+        : 'LlmTransientError',
       message,
       options?.cause === undefined ? undefined : { cause: options.cause },
     );

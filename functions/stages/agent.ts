@@ -4,7 +4,8 @@ import type { Run, Stage } from '../shared/domain/run';
 import type { ConversationMeta } from '../shared/ports';
 import type { StagePorts } from './deps';
 import { mutateRun } from '../shared/run-state';
-import { truncate } from './tools';
+import { readAssistantTurn, type TurnReading, toolCallsOf } from './stop-reasons';
+import { toolInputError } from './tool-input';
 import {
   answerOf,
   type DeferredCall,
@@ -123,18 +124,6 @@ export async function startAgent(
   return { conversationId, turn: 1, outcome: 'continue' };
 }
 
-interface ToolUseBlock {
-  type: 'tool_use';
-  id: string;
-  name: string;
-  input: Record<string, unknown>;
-}
-
-const isToolUse = (block: unknown): block is ToolUseBlock => {
-  const b = block as Partial<ToolUseBlock> | null;
-  return b?.type === 'tool_use' && typeof b.id === 'string' && typeof b.name === 'string';
-};
-
 /**
  * The turn's task was answered, but the LLM worker stored no such assistant turn: the answer did
  * not come from the worker (a forged SendTaskSuccess), so there is nothing to act on.
@@ -172,10 +161,22 @@ export async function runAgentTools(
       sandbox: await sandboxJob(deps, run, conversationId, turn, waiting),
     };
 
-  const blocks = Array.isArray(assistant.content) ? assistant.content : [];
-  const calls = blocks.filter(isToolUse);
-  const isWorkbenchCall = (call: ToolUseBlock) =>
-    call.name !== spec.terminalTool.name && !(spec.sandbox && call.name === RUN_TOOL.name);
+  // The stop reason decides (stop-reasons.ts); a cut call or an input that does not fit the
+  // tool's schema is answered with the error and never run.
+  const idle = turn >= 3 && toolCallsOf(assistant).length === 0;
+  const previous = idle ? await deps.store.getTurn(conversationId, turn - 2) : undefined;
+  const reading = readAssistantTurn(assistant, previous, spec.terminalTool.name);
+  if (reading.kind === 'stop') return stopAgent(deps, run, spec, conversationId, turn, reading);
+  const { calls, refused } = reading;
+  const tools = toolsFor(spec);
+  for (const call of calls) {
+    const problem = refused.has(call.id) ? undefined : toolInputError(tools, call.name, call.input);
+    if (problem) refused.set(call.id, problem);
+  }
+  const isWorkbenchCall = (call: { id: string; name: string }) =>
+    !refused.has(call.id) &&
+    call.name !== spec.terminalTool.name &&
+    !(spec.sandbox && call.name === RUN_TOOL.name);
   const workbench = calls.some(isWorkbenchCall) ? await workspaceOf(deps, run) : undefined;
 
   // The workspace tools of one turn run concurrently; the terminal tool runs after them, so a
@@ -192,7 +193,12 @@ export async function runAgentTools(
   const deferred: DeferredCall[] = [];
   let outcome = 'continue';
   for (const call of calls) {
-    const input = call.input ?? {};
+    const input = (call.input ?? {}) as Record<string, unknown>;
+    const refusal = refused.get(call.id);
+    if (refusal) {
+      results.push(toolResult(call.id, refusal, true));
+      continue;
+    }
     if (call.name === spec.terminalTool.name) {
       const decision = await spec.onSubmit(deps, run, input, { checked: false });
       if (decision.checks?.length) {
@@ -228,12 +234,7 @@ export async function runAgentTools(
     const output = (await answers.get(call.id)) ?? `Error: unknown tool ${call.name}`;
     results.push(toolResult(call.id, output, isErrorText(output)));
   }
-  if (calls.length === 0) {
-    results.push({
-      type: 'text',
-      text: truncate(`Continue with the tools. When you are done, call ${spec.terminalTool.name}.`),
-    });
-  }
+  if (calls.length === 0 && reading.note) results.push({ type: 'text', text: reading.note });
   if (deferred.length > 0) {
     const pending: PendingTurn = { results, calls: deferred, outcome };
     return {
@@ -273,6 +274,36 @@ async function recordToolResults(
     createdAt: deps.now(),
   });
   return { conversationId, turn: turn + 2, outcome };
+}
+
+/** The model refused, or ended twice without submitting: the stage ends BLOCKED, saying why. */
+async function stopAgent(
+  deps: StagePorts,
+  run: Run,
+  spec: AgentSpec,
+  conversationId: string,
+  turn: number,
+  reading: Extract<TurnReading, { kind: 'stop' }>,
+): Promise<LoopPointer> {
+  await mutateRun(deps, run.runId, () => ({
+    error: { class: reading.errorClass, cause: reading.cause.slice(0, 4000) },
+  }));
+  await deps.store.appendEvent(run.runId, {
+    type: 'agent.stopped',
+    actor: 'stage-runner',
+    data: { stage: spec.stage, reason: reading.errorClass, turn },
+  });
+  await deps.store.putTurn({
+    conversationId,
+    turn: turn + 1,
+    runId: run.runId,
+    stage: spec.stage,
+    role: 'user',
+    content: [{ type: 'text', text: reading.cause }],
+    outcome: 'blocked',
+    createdAt: deps.now(),
+  });
+  return { conversationId, turn: turn + 2, outcome: 'blocked' };
 }
 
 /**

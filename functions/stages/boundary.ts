@@ -95,21 +95,3 @@ export async function checkChangeBoundary(
   await mutateRun(deps, runId, () => ({ error: { class: 'BoundaryViolation', cause: text.slice(0, 4000) } }));
   return { outcome: 'fail' };
 }
-
-/** Used by the reviewer's prompt and the approval email: what changed, bounded. */
-export async function describeChange(deps: StagePorts, run: Run, maxChars = 30_000): Promise<string> {
-  const files = await deps.store.listWorkspaceFiles(run.runId);
-  const parts: string[] = [];
-  let size = 0;
-  for (const file of files.sort((a, b) => (a.path < b.path ? -1 : 1))) {
-    const body = file.deleted ? '(deleted)' : (file.content ?? '');
-    const part = `=== ${file.path} ${file.deleted ? '(deleted)' : '(new content)'}\n${body}`;
-    if (size + part.length > maxChars) {
-      parts.push(`[... ${files.length - parts.length} more files not shown ...]`);
-      break;
-    }
-    parts.push(part);
-    size += part.length;
-  }
-  return parts.join('\n\n');
-}

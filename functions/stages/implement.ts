@@ -1,6 +1,7 @@
 import { parseStageResult, stageResultJsonSchema } from '../shared/domain/stage-result';
 import { type AgentSpec, finishSandboxTurn, type LoopPointer, runAgentTools, startAgent } from './agent';
 import { type StagePorts, workOf } from './deps';
+import { promptContext } from './prompt-context';
 import { implementPrompt } from './prompts';
 import { enterStage, mutateRun } from '../shared/run-state';
 
@@ -58,7 +59,8 @@ export async function startImplement(deps: StagePorts, runId: string): Promise<L
     sandboxCheckFailures: 0,
   }));
   const issue = await workOf(deps, run);
-  return startAgent(deps, run, implementSpec, implementPrompt(run, issue, deps.contractOf(run)));
+  const context = await promptContext(deps, run, 'implement');
+  return startAgent(deps, run, implementSpec, implementPrompt(run, issue, deps.contractOf(run), context));
 }
 
 /** After the sandbox ran the turn's commands (state `ImplementRan`). */

@@ -5,6 +5,7 @@ import { parseStageResult, stageResultJsonSchema } from '../shared/domain/stage-
 import { type AgentSpec, type LoopPointer, runAgentTools, startAgent } from './agent';
 import { updateStatusComment } from './comments';
 import { type StagePorts, workOf } from './deps';
+import { promptContext } from './prompt-context';
 import { planPrompt } from './prompts';
 import { enterStage, mutateRun } from '../shared/run-state';
 
@@ -38,6 +39,7 @@ export const planSpec: AgentSpec = {
       const criteria = plan.acceptance_criteria.map((c) => `\n- ${c}`).join('');
       const updated = await mutateRun(deps, run.runId, () => ({
         planSummary: `${plan.summary}${criteria ? `\nAcceptance criteria:${criteria}` : ''}`.slice(0, 4000),
+        plan: { files: plan.files_to_touch, testPlan: plan.test_plan, risks: plan.risks },
         questions: [],
       }));
       await updateStatusComment(deps, updated);
@@ -106,7 +108,8 @@ export async function startPlan(deps: StagePorts, runId: string, resume: unknown
     ...(answer ? { answers: [...r.answers, answer].slice(-3) } : {}),
   }));
   const issue = await workOf(deps, run);
-  return startAgent(deps, run, planSpec, planPrompt(run, issue, deps.contractOf(run), run.answers));
+  const context = await promptContext(deps, run, 'plan');
+  return startAgent(deps, run, planSpec, planPrompt(run, issue, deps.contractOf(run), run.answers, context));
 }
 
 export async function planTools(deps: StagePorts, runId: string, conversationId: string, turn: number) {

@@ -1,7 +1,7 @@
 import { hasBlockingFindings, parseStageResult, stageResultJsonSchema } from '../shared/domain/stage-result';
 import { type AgentSpec, type LoopPointer, runAgentTools, startAgent } from './agent';
-import { describeChange } from './boundary';
 import { type StagePorts, workOf } from './deps';
+import { promptContext } from './prompt-context';
 import { reviewPrompt } from './prompts';
 import { enterStage, mutateRun } from '../shared/run-state';
 
@@ -82,8 +82,12 @@ export async function startReview(deps: StagePorts, runId: string): Promise<Loop
     r.stage === 'review' ? undefined : enterStage(r, 'review', deps.now(), 'REVIEWING'),
   );
   const issue = await workOf(deps, run);
-  const diff = await describeChange(deps, run);
-  return startAgent(deps, run, reviewSpec, reviewPrompt(run, issue, diff));
+  return startAgent(
+    deps,
+    run,
+    reviewSpec,
+    reviewPrompt(run, issue, await promptContext(deps, run, 'review')),
+  );
 }
 
 export async function reviewTools(deps: StagePorts, runId: string, conversationId: string, turn: number) {

@@ -68,7 +68,7 @@ export interface Usage {
   service_tier: 'standard';
 }
 
-export type StopReason = 'end_turn' | 'tool_use' | 'max_tokens';
+export type StopReason = 'end_turn' | 'tool_use' | 'max_tokens' | 'pause_turn' | 'refusal';
 
 export type ResponseBlock =
   | { type: 'text'; text: string }

@@ -29,7 +29,9 @@ import type { Llm, LlmRateLimit, LlmRequest, LlmResponse, LlmUsage } from '../po
  * 3. overloaded: 529, or a streamed `overloaded_error`;
  * 4. server: other 5xx, 408, 409, or a streamed `api_error`;
  * 5. network: connection errors, timeouts and aborts (no HTTP status);
- * 6. permanent: every other 4xx, and anything that is not an SDK error (a bug retrying cannot fix).
+ * 6. prompt_too_long: a 400 saying the prompt does not fit the context window
+ *    (`prompt is too long: 210000 tokens > 200000 maximum`, or input plus max_tokens over the limit);
+ * 7. permanent: every other 4xx, and anything that is not an SDK error (a bug retrying cannot fix).
  */
 
 export const DEFAULT_RETRY_AFTER_SECONDS = 10;
@@ -49,6 +51,7 @@ const SPEND_LIMIT_CODES = new Set([
   'linked_organization_billing_unavailable',
 ]);
 const SPEND_LIMIT_MESSAGE = /credit balance|spend(?:ing)? limit|usage limit|billing/i;
+const PROMPT_TOO_LONG_MESSAGE = /prompt is too long|exceed(?:s|ed)? (?:the )?context (?:limit|window)/i;
 
 export interface AnthropicLlmOptions {
   apiKey: string;
@@ -233,6 +236,7 @@ export function classifyLlmError(error: unknown, now = Date.now()): LlmError {
     if (status >= 500 || status === 408 || status === 409) {
       return wrap('server', label, retryAfterSeconds(error.headers, now));
     }
+    if (status === 400 && PROMPT_TOO_LONG_MESSAGE.test(detail)) return wrap('prompt_too_long', label);
     return wrap('permanent', label);
   }
   const message = error instanceof Error ? error.message : String(error);

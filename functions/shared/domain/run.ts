@@ -144,6 +144,14 @@ export const Run = z.object({
   issueTitle: z.string().max(1000).optional(),
   /** Short summary of the accepted plan (shown in comments, the approval email, the API). */
   planSummary: z.string().max(4000).optional(),
+  /** The rest of the accepted plan, for the implement and review prompts. */
+  plan: z
+    .object({
+      files: z.array(z.string().max(1024)).max(100).default([]),
+      testPlan: z.string().max(4000).default(''),
+      risks: z.array(z.string().max(1000)).max(20).default([]),
+    })
+    .optional(),
   /** What the next implement attempt must fix (boundary violations, failing checks, review findings). */
   feedback: z
     .object({

@@ -51,6 +51,21 @@ describe('classifyLlmError', () => {
     [503, { type: 'api_error', message: 'Unavailable' }, {}, 'server'],
     [408, { type: 'timeout_error', message: 'Timeout' }, {}, 'server'],
     [400, { type: 'invalid_request_error', message: 'messages: roles must alternate' }, {}, 'permanent'],
+    [
+      400,
+      { type: 'invalid_request_error', message: 'prompt is too long: 210000 tokens > 200000 maximum' },
+      {},
+      'prompt_too_long',
+    ],
+    [
+      400,
+      {
+        type: 'invalid_request_error',
+        message: 'input length and `max_tokens` exceed context limit: 188240 + 21333 > 200000',
+      },
+      {},
+      'prompt_too_long',
+    ],
     [401, { type: 'authentication_error', message: 'invalid x-api-key' }, {}, 'permanent'],
     [404, { type: 'not_found_error', message: 'model: claude-nope' }, {}, 'permanent'],
   ])('%i %j → %s', (status, error, headers, kind) => {
