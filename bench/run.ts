@@ -245,6 +245,7 @@ function table(results: Results): string {
     rows.push(['wall time', ms(run.wallMs)]);
     rows.push(['− model time', `${ms(run.modelMs)} over ${run.requests.modelCalls} calls`]);
     rows.push(['− CI time', ms(run.ciMs)]);
+    rows.push(['− sandbox time (the agent’s commands and checks)', ms(run.sandboxMs)]);
     rows.push(['− approval (emulated human)', ms(run.humanMs)]);
     rows.push(['= orchestration overhead', ms(run.overheadMs)]);
     rows.push([

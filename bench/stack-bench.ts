@@ -7,14 +7,14 @@ import {
   SAMPLE_CI_COMMAND,
   SAMPLE_COLLABORATORS,
   SAMPLE_DEFAULT_BRANCH,
-  SAMPLE_FILES,
+  SAMPLE_REPO_FILES,
   SAMPLE_ISSUE,
   SAMPLE_LABEL,
   SAMPLE_OWNER,
   SAMPLE_REPO,
   SAMPLE_USERS,
 } from '../local/forge';
-import type { Stack } from '../local/stack';
+import { SANDBOX_ARN, type Stack } from '../local/stack';
 import { type Recorder, portOf, type ServedRequest } from './instrument';
 import { type Delivery, type LoadResult, newDeliveryId, openLoop, signAll, startBareVerifier } from './load';
 import {
@@ -35,6 +35,7 @@ export const LAMBDA_MEMORY_MB = {
   approvals: 256,
   stages: 1024,
   llmWorker: 512,
+  sandbox: 2048,
 } as const;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -164,7 +165,7 @@ export async function createSampleCopy(stack: Stack, name: string): Promise<{ re
     name,
     description: 'Code Factory bench copy of the sample repository',
     defaultBranch: SAMPLE_DEFAULT_BRANCH,
-    files: SAMPLE_FILES,
+    files: SAMPLE_REPO_FILES,
     roles: { ...SAMPLE_COLLABORATORS, [BOT_LOGIN]: 'write' },
     ciCommand: SAMPLE_CI_COMMAND,
     labels: [{ name: SAMPLE_LABEL, color: '5319e7' }],
@@ -231,6 +232,8 @@ export interface TaskDurations {
   stageRunnerMs: number[];
   /** LLM turns: message sent → answer (queue wait + worker), an upper bound of the worker's time. */
   llmTurnMs: number[];
+  /** Sandbox function invocations (the agent's commands and checks): TaskStarted → done. */
+  sandboxMs: number[];
   transitions: number;
 }
 
@@ -238,13 +241,16 @@ export interface TaskDurations {
 export function taskDurations(events: HistoryEvent[]): TaskDurations {
   const stageRunnerMs: number[] = [];
   const llmTurnMs: number[] = [];
+  const sandboxMs: number[] = [];
   let transitions = 0;
   let current: { type: string; started?: number; submitted?: number; done?: boolean } | undefined;
   for (const event of events) {
     const at = event.timestamp ? new Date(event.timestamp).getTime() : 0;
     if (event.type?.endsWith('StateEntered')) transitions += 1;
     if (event.type === 'TaskScheduled') {
-      current = { type: event.taskScheduledEventDetails?.resourceType ?? '' };
+      const details = event.taskScheduledEventDetails;
+      const sandbox = details?.resourceType === 'lambda' && details.parameters?.includes(SANDBOX_ARN);
+      current = { type: sandbox ? 'sandbox' : (details?.resourceType ?? '') };
     } else if (event.type === 'TaskStarted' && current) {
       current.started = at;
     } else if (event.type === 'TaskSubmitted' && current?.started !== undefined) {
@@ -259,9 +265,10 @@ export function taskDurations(events: HistoryEvent[]): TaskDurations {
       if (current.type === 'lambda' && current.submitted === undefined)
         stageRunnerMs.push(at - current.started);
       if (current.type === 'sqs') llmTurnMs.push(at - (current.submitted ?? current.started));
+      if (current.type === 'sandbox') sandboxMs.push(at - current.started);
     }
   }
-  return { stageRunnerMs, llmTurnMs, transitions };
+  return { stageRunnerMs, llmTurnMs, sandboxMs, transitions };
 }
 
 export interface RequestCounts {
@@ -351,6 +358,8 @@ export interface RunBench {
   wallMs: number;
   modelMs: number;
   ciMs: number;
+  /** The sandbox function's time (the agent's commands and checks), excluded like model and CI time. */
+  sandboxMs: number;
   /** Approval email sent → approval POST received (the emulated human). */
   humanMs: number;
   overheadMs: number;
@@ -425,6 +434,7 @@ export async function benchOneRun(
       { name: 'api', memoryMb: LAMBDA_MEMORY_MB.api, durationsMs: requests.apiMs },
       { name: 'stages', memoryMb: LAMBDA_MEMORY_MB.stages, durationsMs: tasks.stageRunnerMs },
       { name: 'llm-worker', memoryMb: LAMBDA_MEMORY_MB.llmWorker, durationsMs: tasks.llmTurnMs },
+      { name: 'sandbox', memoryMb: LAMBDA_MEMORY_MB.sandbox, durationsMs: tasks.sandboxMs },
     ];
     const usage: InfraUsage = {
       transitions: tasks.transitions,
@@ -434,7 +444,8 @@ export async function benchOneRun(
       // Per-run requests; the event source's idle long polls are a fixed cost per hour, not per run.
       sqsRequests: requests.sqs.requests + Math.min(requests.sqs.receivePolls, tasks.llmTurnMs.length),
     };
-    const overheadMs = wallMs - requests.modelMs - ciMs - humanMs;
+    const sandboxMs = tasks.sandboxMs.reduce((sum, ms) => sum + ms, 0);
+    const overheadMs = wallMs - requests.modelMs - ciMs - humanMs - sandboxMs;
     const turns = Math.max(1, run.ledger.llmCalls);
     return {
       runId: run.runId,
@@ -443,6 +454,7 @@ export async function benchOneRun(
       wallMs,
       modelMs: requests.modelMs,
       ciMs,
+      sandboxMs,
       humanMs,
       overheadMs,
       overheadPerTurnMs: overheadMs / turns,

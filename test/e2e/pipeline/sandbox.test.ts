@@ -118,9 +118,15 @@ describe('sandbox', () => {
     expect(failures).toHaveLength(3);
   }, 90_000);
 
-  it('shows a command none of the factory’s secrets, and answers a command past its limit as a timeout', async () => {
+  it('shows a command none of the factory’s secrets or data, reaches no emulator, and times out a slow command', async () => {
     const box = await sandbox(stack, 'sandbox-env');
     const sample = createSampleModel();
+    // The stack's data dir (secrets, tables, repositories) and its DynamoDB and Step Functions endpoints.
+    const endpoints = [stack.endpoints.dynamodb, stack.endpoints.stepfunctions];
+    const reachCommand =
+      `ls ${stack.dataDir} 2>&1; cat ${stack.dataDir}/secrets/secrets.json 2>&1; ` +
+      `node -e 'for (const url of ${JSON.stringify(endpoints)}) fetch(url).then(` +
+      `(r) => console.log("REACHED", url, r.status), (e) => console.log("unreachable", url, e.cause?.code ?? e.message))'`;
     const probe: Script = (request, ctx) => {
       if (ctx.stage !== 'implement') return sample(request, ctx);
       if (ctx.turn === 0)
@@ -136,6 +142,7 @@ describe('sandbox', () => {
               name: 'run',
               input: { command: 'echo started; sleep 30', timeout_seconds: 2 },
             },
+            { type: 'tool_use', name: 'run', input: { command: reachCommand } },
           ],
         };
       return {
@@ -151,7 +158,10 @@ describe('sandbox', () => {
     const done = await finished(stack, run.runId);
     expect(done.status).toBe('BLOCKED');
 
-    const [env, slow] = (await toolResults(run.runId)).filter((r) => r.name === 'run');
+    const [env, slow, reach] = (await toolResults(run.runId)).filter((r) => r.name === 'run');
+    expect(reach?.result).not.toContain('REACHED');
+    expect(reach?.result.match(/unreachable/g)).toHaveLength(2);
+    expect(reach?.result).toMatch(/No such file or directory/);
     expect(env?.result).toMatch(/^exit_code: 0\n/);
     expect(env?.result).toContain('PATH=');
     for (const secret of [stack.webhookSecret, stack.forge.botToken, stack.apiKey]) {
