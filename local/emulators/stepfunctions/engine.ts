@@ -3,7 +3,8 @@ import '../../polyfills';
 import { randomUUID } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
-import { SfnServiceError, TaskError, UncatchableTaskError } from './errors';
+import { AwsServiceError } from '../loopback';
+import { TaskError, UncatchableTaskError } from './errors';
 import { type BoundResource, bindResource, type IntegrationClients, invokeIntegration } from './integrations';
 import {
   ExecutionFiles,
@@ -200,8 +201,8 @@ export class StepFunctionsEngine {
     if (machine) return machine;
     // An ARN of another resource type (an execution's, say) is invalid here, as on AWS.
     if (!/^arn:aws:states:[^:]*:[^:]*:stateMachine:[^:]+$/.test(arn))
-      throw new SfnServiceError('InvalidArn', `Invalid Arn: '${arn}'`);
-    throw new SfnServiceError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
+      throw new AwsServiceError('InvalidArn', `Invalid Arn: '${arn}'`);
+    throw new AwsServiceError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -212,13 +213,13 @@ export class StepFunctionsEngine {
     name?: string,
     input?: string,
   ): { executionArn: string; startDate: number } {
-    if (this.closing) throw new SfnServiceError('ServiceUnavailable', 'the engine is shutting down', 503);
+    if (this.closing) throw new AwsServiceError('ServiceUnavailable', 'the engine is shutting down', 503);
     const machine = this.machineByArn(stateMachineArn);
     const executionName = name ?? randomUUID();
     validateExecutionName(executionName);
     const inputText = input ?? '{}';
     if (Buffer.byteLength(inputText) > MAX_PAYLOAD_BYTES) {
-      throw new SfnServiceError('InvalidExecutionInput', 'Execution input exceeds the 262144 byte limit');
+      throw new AwsServiceError('InvalidExecutionInput', 'Execution input exceeds the 262144 byte limit');
     }
     const parsedInput = parseJson(inputText, 'InvalidExecutionInput', 'Invalid execution input');
     const executionArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${machine.name}:${executionName}`;
@@ -229,7 +230,7 @@ export class StepFunctionsEngine {
       if (existing.status === 'RUNNING' && existing.input === inputText) {
         return { executionArn, startDate: existing.startDate };
       }
-      throw new SfnServiceError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
+      throw new AwsServiceError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
     }
 
     const record: ExecutionRecord = {
@@ -277,9 +278,9 @@ export class StepFunctionsEngine {
     const record = this.executions.get(executionArn);
     if (record) return record;
     if (!/^arn:aws:states:[^:]*:[^:]*:execution:[^:]+:[^:]+$/.test(executionArn)) {
-      throw new SfnServiceError('InvalidArn', `Invalid Arn: '${executionArn}'`);
+      throw new AwsServiceError('InvalidArn', `Invalid Arn: '${executionArn}'`);
     }
-    throw new SfnServiceError('ExecutionDoesNotExist', `Execution Does Not Exist: '${executionArn}'`);
+    throw new AwsServiceError('ExecutionDoesNotExist', `Execution Does Not Exist: '${executionArn}'`);
   }
 
   listExecutions(stateMachineArn: string, statusFilter?: ExecutionStatus): ExecutionRecord[] {
@@ -312,10 +313,10 @@ export class StepFunctionsEngine {
   // -------------------------------------------------------------------------------------------
   sendTaskSuccess(taskToken: string, output: string): void {
     if (typeof output !== 'string' || output.length === 0) {
-      throw new SfnServiceError('InvalidOutput', 'Invalid output: it must be a JSON text');
+      throw new AwsServiceError('InvalidOutput', 'Invalid output: it must be a JSON text');
     }
     if (Buffer.byteLength(output) > MAX_PAYLOAD_BYTES) {
-      throw new SfnServiceError('InvalidOutput', 'Task output exceeds the 262144 byte limit');
+      throw new AwsServiceError('InvalidOutput', 'Task output exceeds the 262144 byte limit');
     }
     const parsed = parseJson(output, 'InvalidOutput', 'Invalid output');
     this.tokens.take(taskToken).succeed(parsed);
@@ -835,7 +836,7 @@ function parseJson(text: string, errorCode: string, what: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    throw new SfnServiceError(errorCode, `${what}: not valid JSON`);
+    throw new AwsServiceError(errorCode, `${what}: not valid JSON`);
   }
 }
 
@@ -844,6 +845,6 @@ function validateExecutionName(name: string): void {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is refused
   const forbidden = /[\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]/;
   if (name.length < 1 || name.length > 80 || forbidden.test(name)) {
-    throw new SfnServiceError('InvalidName', `Invalid Name: '${name}'`);
+    throw new AwsServiceError('InvalidName', `Invalid Name: '${name}'`);
   }
 }

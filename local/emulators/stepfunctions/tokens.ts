@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { SfnServiceError } from './errors';
+import { AwsServiceError } from '../loopback';
 
 /** What a waiting callback task does when its token is answered. */
 export interface CallbackWaiter {
@@ -57,13 +57,13 @@ export class TaskTokens {
 
   private lookup(token: string): CallbackWaiter {
     if (typeof token !== 'string' || !TOKEN_PATTERN.test(token)) {
-      throw new SfnServiceError('InvalidToken', 'Invalid Token');
+      throw new AwsServiceError('InvalidToken', 'Invalid Token');
     }
     const waiter = this.pending.get(token);
     if (waiter) return waiter;
     if (this.finished.has(token)) {
-      throw new SfnServiceError('TaskTimedOut', 'Task Timed Out: Provided task does not exist anymore');
+      throw new AwsServiceError('TaskTimedOut', 'Task Timed Out: Provided task does not exist anymore');
     }
-    throw new SfnServiceError('InvalidToken', 'Invalid Token: no task was issued this token');
+    throw new AwsServiceError('InvalidToken', 'Invalid Token: no task was issued this token');
   }
 }
