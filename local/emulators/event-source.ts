@@ -1,4 +1,5 @@
-import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   DeleteMessageBatchCommand,
   type Message,
@@ -14,6 +15,7 @@ import type {
   SQSRecord,
   SQSRecordAttributes,
 } from 'aws-lambda';
+import { lambdaContext } from './stepfunctions/integrations';
 
 /** As aws-lambda's SQSHandler, promise style: `async (event) => {}` must fit, hence `void`. */
 // biome-ignore lint/suspicious/noConfusingVoidType: mirrors Handler<SQSEvent, SQSBatchResponse | void>
@@ -80,8 +82,8 @@ export function startEventSource(options: EventSourceOptions): EventSourceMappin
   const waitTimeSeconds = integerIn(options.waitTimeSeconds ?? 1, 0, 20, 'waitTimeSeconds');
   const timeoutMs = integerIn(options.functionTimeoutMs ?? 60_000, 1, 900_000, 'functionTimeoutMs');
   const reportBatchItemFailures = options.reportBatchItemFailures ?? true;
-  const functionName = options.functionName ?? 'local-sqs-consumer';
   const region = options.region ?? 'us-east-1';
+  const functionArn = `arn:aws:lambda:${region}:000000000000:function:${options.functionName ?? 'local-sqs-consumer'}`;
   const report = (problem: EventSourceProblem) => {
     try {
       options.onError?.(problem);
@@ -91,23 +93,9 @@ export function startEventSource(options: EventSourceOptions): EventSourceMappin
   };
   const stats: EventSourceStats = { invocations: 0, deleted: 0, retried: 0 };
 
-  let stopping = false;
-  let wakeSleepers: Array<() => void> = [];
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        wakeSleepers = wakeSleepers.filter((wake) => wake !== done);
-        resolve();
-      }
-      wakeSleepers.push(done);
-    });
-
-  let requestStop: () => void = () => {};
-  const stopRequested = new Promise<void>((resolve) => {
-    requestStop = resolve;
-  });
+  const stop = new AbortController();
+  const sleep = (ms: number) => delay(ms, undefined, { signal: stop.signal }).catch(() => undefined);
+  const stopRequested = once(stop.signal, 'abort');
 
   async function receive(): Promise<Message[]> {
     const output = await options.client.send(
@@ -123,7 +111,7 @@ export function startEventSource(options: EventSourceOptions): EventSourceMappin
   }
 
   async function invoke(records: SQSRecord[]): Promise<{ ok: true; response: unknown } | { ok: false }> {
-    const context = lambdaContext(functionName, region, timeoutMs);
+    const context = lambdaContext(functionArn, Date.now() + timeoutMs);
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), timeoutMs);
@@ -209,13 +197,13 @@ export function startEventSource(options: EventSourceOptions): EventSourceMappin
 
   async function pollLoop(): Promise<void> {
     let backoffMs = 100;
-    while (!stopping) {
+    while (!stop.signal.aborted) {
       let messages: Message[];
       try {
         messages = await receive();
         backoffMs = 100;
       } catch (error) {
-        if (stopping) return;
+        if (stop.signal.aborted) return;
         const name = error instanceof Error ? error.name : 'Error';
         report({ kind: 'receive-error', message: `ReceiveMessage threw ${name}`, messageIds: [] });
         await sleep(backoffMs);
@@ -235,12 +223,8 @@ export function startEventSource(options: EventSourceOptions): EventSourceMappin
   return {
     stats: () => ({ ...stats }),
     stop() {
-      stopped ??= (async () => {
-        stopping = true;
-        requestStop();
-        for (const wake of wakeSleepers) wake();
-        await Promise.all(loops);
-      })();
+      stop.abort();
+      stopped ??= Promise.all(loops).then(() => undefined);
       return stopped;
     },
   };
@@ -312,27 +296,6 @@ function toRecordMessageAttributes(source: Record<string, MessageAttributeValue>
     };
   }
   return result;
-}
-
-function lambdaContext(functionName: string, region: string, timeoutMs: number): Context {
-  const deadline = Date.now() + timeoutMs;
-  const unsupported = () => {
-    throw new Error('callback-style context methods are not supported: return a promise');
-  };
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:${region}:000000000000:function:${functionName}`,
-    memoryLimitInMB: '1024',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: `local/[$LATEST]${randomUUID().replaceAll('-', '')}`,
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: unsupported,
-    fail: unsupported,
-    succeed: unsupported,
-  };
 }
 
 function ids(records: SQSRecord[]): string[] {
