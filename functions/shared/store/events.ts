@@ -3,7 +3,7 @@ import * as z from 'zod';
 import { canonicalJson, GENESIS_HASH, hashEvent } from '../domain/audit';
 import { FactoryError, ValidationError } from '../errors';
 import { keys } from './keys';
-import { isConditionFailed, type Page, type PageRequest, type Table } from './table';
+import { conditional, type Page, type PageRequest, type Table } from './table';
 
 /** A run's audit trail: append-only and hash-chained (see domain/audit.ts). */
 export const StoredAuditEvent = z.object({
@@ -81,13 +81,12 @@ export function dynamoEvents(t: Table): EventStore {
           prevHash,
           hash,
         };
-        try {
-          await t.put({ ...keys.runEvent(runId, seq), ...stored }, 'attribute_not_exists(sk)');
+        if (
+          await conditional(t.put({ ...keys.runEvent(runId, seq), ...stored }, 'attribute_not_exists(sk)'))
+        ) {
           return stored;
-        } catch (error) {
-          if (!isConditionFailed(error)) throw error;
-          await sleep(Math.floor(Math.random() * (5 + attempt * 5)));
         }
+        await sleep(Math.floor(Math.random() * (5 + attempt * 5)));
       }
       throw new FactoryError(
         'AuditAppendContention',

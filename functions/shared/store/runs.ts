@@ -1,15 +1,15 @@
-import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type * as z from 'zod';
 import { Run, type RunStatus, WorkItem } from '../domain/run';
 import { AlreadyExistsError, NotFoundError, ValidationError, VersionConflictError } from '../errors';
 import { keys, TABLE_KEYS } from './keys';
 import {
   checkLimit,
+  conditional,
   decodeCursor,
   Expression,
   encodeCursor,
   type Item,
-  isConditionFailed,
   keyOf,
   type Page,
   type PageRequest,
@@ -152,20 +152,15 @@ export function dynamoRuns(t: Table): RunStore {
      */
     async createRun(run) {
       const parsed = Run.parse(run);
-      try {
-        await t.put(
-          {
-            ...keys.run(parsed.runId),
-            ...keys.runByRepo(parsed.repo, parsed.runId),
-            ...keys.runByStatus(parsed.status, parsed.runId),
-            ...keys.runByWorkItem(parsed.workItemKey, parsed.runId),
-            ...parsed,
-          },
-          'attribute_not_exists(pk)',
-        );
-      } catch (error) {
-        if (isConditionFailed(error)) throw new AlreadyExistsError(`run ${parsed.runId}`);
-        throw error;
+      const item = {
+        ...keys.run(parsed.runId),
+        ...keys.runByRepo(parsed.repo, parsed.runId),
+        ...keys.runByStatus(parsed.status, parsed.runId),
+        ...keys.runByWorkItem(parsed.workItemKey, parsed.runId),
+        ...parsed,
+      };
+      if (!(await conditional(t.put(item, 'attribute_not_exists(pk)')))) {
+        throw new AlreadyExistsError(`run ${parsed.runId}`);
       }
     },
 
@@ -198,23 +193,18 @@ export function dynamoRuns(t: Table): RunStore {
       const version = expr.name('version');
       sets.push(`${version} = ${expr.value(expectedVersion + 1)}`);
       const update = `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`;
-      try {
-        const result = await t.doc.send(
-          new UpdateCommand({
-            TableName: t.name,
-            Key: keys.run(runId),
-            UpdateExpression: update,
-            ConditionExpression: `attribute_exists(pk) AND ${version} = ${expr.value(expectedVersion)}`,
-            ...expr.attributes,
-            ReturnValues: 'ALL_NEW',
-          }),
-        );
-        return Run.parse(result.Attributes);
-      } catch (error) {
-        if (!isConditionFailed(error)) throw error;
-        if (!(await t.get(keys.run(runId)))) throw new NotFoundError(`run ${runId}`);
-        throw new VersionConflictError(runId, expectedVersion);
-      }
+      const result = await conditional(
+        t.update({
+          Key: keys.run(runId),
+          UpdateExpression: update,
+          ConditionExpression: `attribute_exists(pk) AND ${version} = ${expr.value(expectedVersion)}`,
+          ...expr.attributes,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      if (result) return Run.parse(result.Attributes);
+      if (!(await t.get(keys.run(runId)))) throw new NotFoundError(`run ${runId}`);
+      throw new VersionConflictError(runId, expectedVersion);
     },
 
     /** Query GSI1 gsi1pk=REPO#<owner/repo>, newest first (gsi1sk RUN#<ulid>). */
