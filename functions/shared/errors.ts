@@ -55,13 +55,6 @@ export class ValidationError extends FactoryError {
   }
 }
 
-/** Budget reservation refused: the call would not fit in what is left. */
-export class BudgetExceededError extends FactoryError {
-  constructor(message: string) {
-    super('BudgetExceeded', message, { expose: true });
-  }
-}
-
 /** Classification of a failed model call, decided by the Anthropic adapter. */
 export type LlmErrorKind =
   | 'rate_limited' // 429: retry after `retryAfterSeconds`

@@ -51,10 +51,6 @@ export class TaskTokens {
     }
   }
 
-  get pendingCount(): number {
-    return this.pending.size;
-  }
-
   private lookup(token: string): CallbackWaiter {
     if (typeof token !== 'string' || !TOKEN_PATTERN.test(token)) {
       throw new AwsServiceError('InvalidToken', 'Invalid Token');
