@@ -77,12 +77,7 @@ export function rawBodyLength(event: Pick<APIGatewayProxyEventV2, 'body' | 'isBa
 
 /** Header lookup that tolerates callers (tests, other proxies) that did not lower-case names. */
 export function header(event: Pick<APIGatewayProxyEventV2, 'headers'>, name: string): string | undefined {
-  const headers = event.headers ?? {};
   const wanted = name.toLowerCase();
-  const direct = headers[wanted];
-  if (direct !== undefined) return direct;
-  for (const [key, value] of Object.entries(headers)) {
-    if (key.toLowerCase() === wanted) return value;
-  }
-  return undefined;
+  const headers = event.headers ?? {};
+  return headers[wanted] ?? Object.entries(headers).find(([key]) => key.toLowerCase() === wanted)?.[1];
 }
