@@ -99,7 +99,6 @@ interface ActiveTask {
 
 interface RunningExecution {
   record: ExecutionRecord;
-  machine: RegisteredMachine;
   tasks: Set<ActiveTask>;
   abort?: () => void;
 }
@@ -229,7 +228,7 @@ export class StepFunctionsEngine {
       history: [],
     };
     this.executions.set(executionArn, record);
-    const execution: RunningExecution = { record, machine, tasks: new Set() };
+    const execution: RunningExecution = { record, tasks: new Set() };
     this.running.set(executionArn, execution);
     this.appendEvent(record, 'ExecutionStarted', {
       input: inputText,
