@@ -62,30 +62,17 @@ export function dynamoEvents(t: Table): EventStore {
         const last = head.Items?.[0] ? StoredAuditEvent.parse(head.Items[0]) : undefined;
         const seq = last ? last.seq + 1 : 0;
         const prevHash = last ? last.hash : GENESIS_HASH;
-        const at = t.isoNow();
-        const hash = hashEvent(prevHash, {
+        const content = {
           runId,
           seq,
-          at,
-          type: event.type,
-          actor: event.actor,
-          data: event.data,
-        });
-        const stored: StoredAuditEvent = {
-          runId,
-          seq,
-          at,
+          at: t.isoNow(),
           type: event.type,
           actor: event.actor,
           ...(event.data === undefined ? {} : { data: event.data }),
-          prevHash,
-          hash,
         };
-        if (
-          await conditional(t.put({ ...keys.runEvent(runId, seq), ...stored }, 'attribute_not_exists(sk)'))
-        ) {
-          return stored;
-        }
+        const stored: StoredAuditEvent = { ...content, prevHash, hash: hashEvent(prevHash, content) };
+        const item = { ...keys.runEvent(runId, seq), ...stored };
+        if (await conditional(t.put(item, 'attribute_not_exists(sk)'))) return stored;
         await sleep(Math.floor(Math.random() * (5 + attempt * 5)));
       }
       throw new FactoryError(
