@@ -152,10 +152,6 @@ export class StepFunctionsEngine {
     return `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${name}`;
   }
 
-  listStateMachines(): Array<Pick<RegisteredMachine, 'name' | 'arn' | 'createdAt'>> {
-    return [...this.machines.values()].map(({ name, arn, createdAt }) => ({ name, arn, createdAt }));
-  }
-
   private register(spec: StateMachineSpec): void {
     const definitionText =
       typeof spec.definition === 'string' ? spec.definition : JSON.stringify(spec.definition, null, 2);
@@ -178,6 +174,10 @@ export class StepFunctionsEngine {
       }),
       tasks,
     });
+  }
+
+  listStateMachines(): RegisteredMachine[] {
+    return [...this.machines.values()];
   }
 
   describeStateMachine(arn: string): RegisteredMachine {

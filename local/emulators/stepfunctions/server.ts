@@ -58,19 +58,15 @@ function optionalString(body: Body, field: string): string | undefined {
 
 /** Offset paging with an opaque token; maxResults 1-1000 (AWS default 100). */
 function paginate<T>(items: T[], body: Body): { page: T[]; nextToken?: string } {
-  const asked = body.maxResults;
-  if (
-    asked !== undefined &&
-    asked !== null &&
-    (!Number.isInteger(asked) || (asked as number) < 0 || (asked as number) > 1000)
-  ) {
+  const asked = body.maxResults ?? 0;
+  if (typeof asked !== 'number' || !Number.isInteger(asked) || asked < 0 || asked > 1000) {
     throw new AwsServiceError(
       'ValidationException',
       "1 validation error detected: Value at 'maxResults' failed to satisfy constraint: Member must have value between 0 and 1000",
     );
   }
   // 0 or absent: the default page size, as on AWS.
-  const max = typeof asked === 'number' && asked > 0 ? asked : 100;
+  const max = asked || 100;
   let offset = 0;
   const token = optionalString(body, 'nextToken');
   if (token) {

@@ -31,14 +31,9 @@ export class TaskTokens {
 
   /** Takes the waiter for a success/failure answer: the token is spent after this call. */
   take(token: string): CallbackWaiter {
-    const waiter = this.lookup(token);
+    const waiter = this.peek(token);
     this.finish(token);
     return waiter;
-  }
-
-  /** The waiter for a heartbeat: the token stays valid. */
-  peek(token: string): CallbackWaiter {
-    return this.lookup(token);
   }
 
   /** The task ended without an answer (timeout, heartbeat timeout, stop): later answers are refused. */
@@ -51,7 +46,8 @@ export class TaskTokens {
     }
   }
 
-  private lookup(token: string): CallbackWaiter {
+  /** The waiter for a heartbeat: the token stays valid. */
+  peek(token: string): CallbackWaiter {
     if (typeof token !== 'string' || !TOKEN_PATTERN.test(token)) {
       throw new AwsServiceError('InvalidToken', 'Invalid Token');
     }
