@@ -131,19 +131,12 @@ export function dynamoRuns(t: Table): RunStore {
         else runItems.push(item);
       }
       // No WorkItem item on the first page: the extra item is a run beyond the limit.
-      if (runItems.length > limit) {
-        runItems.length = limit;
-        const last = runItems[limit - 1] as Item;
-        const lastKey = keyOf(last, [gsi.partitionKey, gsi.sortKey]);
-        return {
-          workItem,
-          runs: { items: runItems.map((i) => Run.parse(i)), cursor: encodeCursor(lastKey) },
-        };
-      }
-      return {
-        workItem,
-        runs: { items: runItems.map((i) => Run.parse(i)), cursor: encodeCursor(result.LastEvaluatedKey) },
-      };
+      const beyond = runItems.length > limit;
+      if (beyond) runItems.length = limit;
+      const lastKey = beyond
+        ? keyOf(runItems[limit - 1] as Item, [gsi.partitionKey, gsi.sortKey])
+        : result.LastEvaluatedKey;
+      return { workItem, runs: { items: runItems.map((i) => Run.parse(i)), cursor: encodeCursor(lastKey) } };
     },
 
     /**
