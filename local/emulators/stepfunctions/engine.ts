@@ -40,11 +40,8 @@ export function substitute(asl: string, values: Record<string, string>): string 
   const missing = new Set<string>();
   const text = asl.replace(/\$\{([A-Za-z0-9_]+)\}/g, (placeholder, name: string) => {
     const value = values[name];
-    if (value === undefined) {
-      missing.add(name);
-      return placeholder;
-    }
-    return JSON.stringify(value).slice(1, -1);
+    if (value === undefined) missing.add(name);
+    return value === undefined ? placeholder : JSON.stringify(value).slice(1, -1);
   });
   if (missing.size > 0) throw new Error(`unresolved ASL placeholders: ${[...missing].join(', ')}`);
   return text;
@@ -683,11 +680,7 @@ function resolveTimeouts(
   }
   if (task.heartbeatFromInput) heartbeatSeconds = positive(fields[HEARTBEAT_FIELD]);
   const { [TIMEOUT_FIELD]: _timeout, [HEARTBEAT_FIELD]: _heartbeat, ...parameters } = fields;
-  return {
-    parameters,
-    ...(timeoutSeconds !== undefined && { timeoutSeconds }),
-    ...(heartbeatSeconds !== undefined && { heartbeatSeconds }),
-  };
+  return { parameters, timeoutSeconds, heartbeatSeconds };
 }
 
 function replaceText(value: unknown, search: string, replacement: string): unknown {

@@ -73,7 +73,13 @@ export async function invokeIntegration(
   clients: IntegrationClients,
   options: InvokeOptions = {},
 ): Promise<unknown> {
-  const params = asObject(parameters, bound);
+  if (parameters === null || typeof parameters !== 'object' || Array.isArray(parameters)) {
+    throw new TaskError(
+      'States.Runtime',
+      `${bound.resourceType}:${bound.resource} needs an object of Parameters, got ${JSON.stringify(parameters)}`,
+    );
+  }
+  const params = parameters as Record<string, unknown>;
   switch (bound.resourceType) {
     case 'lambda':
       return invokeLambda(params, clients, options);
@@ -84,16 +90,6 @@ export async function invokeIntegration(
   }
 }
 
-function asObject(parameters: unknown, bound: BoundResource): Record<string, unknown> {
-  if (parameters === null || typeof parameters !== 'object' || Array.isArray(parameters)) {
-    throw new TaskError(
-      'States.Runtime',
-      `${bound.resourceType}:${bound.resource} needs an object of Parameters, got ${JSON.stringify(parameters)}`,
-    );
-  }
-  return parameters as Record<string, unknown>;
-}
-
 // ---------------------------------------------------------------------------------------------
 // lambda:invoke — result shaped like the optimized integration's
 // ---------------------------------------------------------------------------------------------
@@ -101,13 +97,12 @@ function findLambda(
   functionName: string,
   lambdas: Record<string, LambdaHandler>,
 ): { arn: string; handler: LambdaHandler } | undefined {
-  const exact = lambdas[functionName];
-  if (exact) return { arn: functionName, handler: exact };
   const wanted = functionNameOf(functionName);
-  for (const [arn, handler] of Object.entries(lambdas)) {
-    if (functionNameOf(arn) === wanted) return { arn, handler };
-  }
-  return undefined;
+  const arn = Object.hasOwn(lambdas, functionName)
+    ? functionName
+    : Object.keys(lambdas).find((candidate) => functionNameOf(candidate) === wanted);
+  const handler = arn === undefined ? undefined : lambdas[arn];
+  return arn && handler ? { arn, handler } : undefined;
 }
 
 /** `arn:aws:lambda:r:a:function:name[:qualifier]` or `name[:qualifier]` → `name`. */
