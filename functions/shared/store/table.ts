@@ -91,15 +91,11 @@ export class Expression {
 }
 
 export class Table {
-  readonly doc: DynamoDBDocumentClient;
-  readonly name: string;
-  private readonly clock: Clock;
-
-  constructor(options: TableOptions) {
-    this.doc = options.doc;
-    this.name = options.tableName;
-    this.clock = options.clock;
-  }
+  constructor(
+    readonly doc: DynamoDBDocumentClient,
+    readonly name: string,
+    private readonly clock: Clock,
+  ) {}
 
   nowSeconds(): number {
     return Math.floor(this.clock.now() / 1000);
