@@ -94,18 +94,18 @@ function versionIdOf(input: Input): string {
   return token;
 }
 
-function describe(secret: SecretRecord) {
+/** What DescribeSecret and ListSecrets say of a secret; they name its version stages differently. */
+function describe(secret: SecretRecord, stagesField: 'VersionIdsToStages' | 'SecretVersionsToStages') {
+  const labelled = secret.versions.filter((version) => version.stages.length > 0);
   return {
     ARN: secret.arn,
     Name: secret.name,
     ...(secret.description !== undefined ? { Description: secret.description } : {}),
     CreatedDate: secret.createdDate,
     LastChangedDate: secret.lastChangedDate,
+    [stagesField]: Object.fromEntries(labelled.map((version) => [version.versionId, version.stages])),
   };
 }
-
-const versionIdsToStages = (secret: SecretRecord): Record<string, string[]> =>
-  Object.fromEntries(secret.versions.filter((v) => v.stages.length > 0).map((v) => [v.versionId, v.stages]));
 
 /** Makes `version` AWSCURRENT; the previous current becomes AWSPREVIOUS; unlabelled versions are dropped. */
 function promote(secret: SecretRecord, version: SecretVersion): void {
@@ -200,8 +200,7 @@ export async function startSecrets(options: SecretsOptions = {}): Promise<Secret
     },
 
     DescribeSecret(input: Input) {
-      const secret = find(input.SecretId);
-      return { ...describe(secret), VersionIdsToStages: versionIdsToStages(secret) };
+      return describe(find(input.SecretId), 'VersionIdsToStages');
     },
 
     async CreateSecret(input: Input) {
@@ -286,10 +285,7 @@ export async function startSecrets(options: SecretsOptions = {}): Promise<Secret
         .filter(nameFilter(input.Filters));
       const page = all.slice(start, start + max);
       return {
-        SecretList: page.map((secret) => ({
-          ...describe(secret),
-          SecretVersionsToStages: versionIdsToStages(secret),
-        })),
+        SecretList: page.map((secret) => describe(secret, 'SecretVersionsToStages')),
         ...(start + page.length < all.length ? { NextToken: String(start + page.length) } : {}),
       };
     },

@@ -131,12 +131,8 @@ export class StepFunctionsEngine {
     const records = this.files.loadAll((file, error) =>
       this.log('skipping an unreadable execution record', { file, error: String(error) }),
     );
-    const interrupted: ExecutionRecord[] = [];
-    for (const record of records) {
-      this.executions.set(record.executionArn, record);
-      if (record.status === 'RUNNING') interrupted.push(record);
-    }
-    for (const record of interrupted) {
+    for (const record of records) this.executions.set(record.executionArn, record);
+    for (const record of records.filter((r) => r.status === 'RUNNING')) {
       const cause = 'The local Step Functions engine restarted while this execution was running';
       await this.finish(record, 'FAILED', 'ExecutionFailed', { error: RESTARTED_ERROR, cause });
     }
