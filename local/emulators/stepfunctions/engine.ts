@@ -392,7 +392,6 @@ export class StepFunctionsEngine {
         active.timers.push(heartbeatTimer);
       };
       active.token = this.tokens.issue({
-        executionArn: execution.record.executionArn,
         succeed: (output) => {
           if (end('TaskSucceeded', { output: JSON.stringify(output) })) resolve(output);
         },

@@ -3,7 +3,6 @@ import { AwsServiceError } from '../loopback';
 
 /** What a waiting callback task does when its token is answered. */
 export interface CallbackWaiter {
-  executionArn: string;
   succeed(output: unknown): void;
   fail(error: string, cause: string): void;
   heartbeat(): void;
