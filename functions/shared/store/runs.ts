@@ -56,19 +56,15 @@ export function checkRunPatch(patch: Partial<Run>): Array<[field: string, value:
     }
     const schema = (Run.shape as Record<string, z.ZodType | undefined>)[field];
     if (!schema) throw new ValidationError(`unknown run field ${field}`);
-    if (value === undefined) {
-      if (!schema.safeParse(undefined).success) throw new ValidationError(`run field ${field} is required`);
-      checked.push([field, undefined]);
-      continue;
-    }
     const parsed = schema.safeParse(value);
+    if (!parsed.success && value === undefined) throw new ValidationError(`run field ${field} is required`);
     if (!parsed.success) {
       throw new ValidationError(
         `invalid run field ${field}`,
         parsed.error.issues.map((i) => `${[field, ...i.path].join('.')}: ${i.message}`),
       );
     }
-    checked.push([field, parsed.data]);
+    checked.push([field, value === undefined ? undefined : parsed.data]);
   }
   return checked;
 }
