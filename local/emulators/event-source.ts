@@ -15,6 +15,7 @@ import type {
   SQSRecord,
   SQSRecordAttributes,
 } from 'aws-lambda';
+import { LOCAL_REGION } from './dynamodb';
 import { lambdaContext } from './stepfunctions/integrations';
 
 /** As aws-lambda's SQSHandler, promise style: `async (event) => {}` must fit, hence `void`. */
@@ -35,10 +36,7 @@ export interface EventSourceOptions {
   waitTimeSeconds?: number;
   /** The function timeout: context.getRemainingTimeInMillis() counts down from it. Default 60 s. */
   functionTimeoutMs?: number;
-  /** FunctionResponseTypes: ['ReportBatchItemFailures']. Default true. */
-  reportBatchItemFailures?: boolean;
   functionName?: string;
-  region?: string;
   /** Told about failed batches, timeouts and poll errors (names and ids only, never bodies). */
   onError?: (problem: EventSourceProblem) => void;
 }
@@ -68,9 +66,9 @@ const MAX_RECEIVE_BACKOFF_MS = 5_000;
 /**
  * Plays Lambda's SQS event source mapping over the real SQS API: `maximumConcurrency` pollers
  * each receive a batch, invoke the handler with a real SQSEvent and a Lambda-like context, and
- * settle the batch the way Lambda does:
- * - success → every message deleted;
- * - ReportBatchItemFailures → all but the reported ones deleted; an empty, unknown or malformed
+ * settle the batch the way Lambda does with FunctionResponseTypes ['ReportBatchItemFailures'] (as
+ * the deployment's mappings are configured):
+ * - success → all but the reported failures deleted; an empty, unknown or malformed
  *   itemIdentifier (or an unparseable response) fails the whole batch, as on AWS;
  * - thrown error or timeout → nothing deleted: the batch reappears after the visibility timeout.
  * Failed messages are left untouched: a handler that moved a message's visibility (429
@@ -81,9 +79,7 @@ export function startEventSource(options: EventSourceOptions): EventSourceMappin
   const concurrency = integerIn(options.maximumConcurrency ?? 2, 1, 1000, 'maximumConcurrency');
   const waitTimeSeconds = integerIn(options.waitTimeSeconds ?? 1, 0, 20, 'waitTimeSeconds');
   const timeoutMs = integerIn(options.functionTimeoutMs ?? 60_000, 1, 900_000, 'functionTimeoutMs');
-  const reportBatchItemFailures = options.reportBatchItemFailures ?? true;
-  const region = options.region ?? 'us-east-1';
-  const functionArn = `arn:aws:lambda:${region}:000000000000:function:${options.functionName ?? 'local-sqs-consumer'}`;
+  const functionArn = `arn:aws:lambda:${LOCAL_REGION}:000000000000:function:${options.functionName ?? 'local-sqs-consumer'}`;
   const report = (problem: EventSourceProblem) => {
     try {
       options.onError?.(problem);
@@ -170,15 +166,11 @@ export function startEventSource(options: EventSourceOptions): EventSourceMappin
     // A message without id or handle cannot be reported or deleted; SQS always sends both.
     const records = messages
       .filter((message) => message.MessageId && message.ReceiptHandle)
-      .map((message) => toRecord(message, options.queueArn, region));
+      .map((message) => toRecord(message, options.queueArn));
     if (records.length === 0) return;
     const result = await invoke(records);
     if (!result.ok) {
       stats.retried += records.length;
-      return;
-    }
-    if (!reportBatchItemFailures) {
-      await deleteMessages(records);
       return;
     }
     const failedIds = failedItemIds(result.response, records);
@@ -250,7 +242,7 @@ export function failedItemIds(response: unknown, records: SQSRecord[]): Set<stri
   return failed;
 }
 
-function toRecord(message: Message, queueArn: string, region: string): SQSRecord {
+function toRecord(message: Message, queueArn: string): SQSRecord {
   const system = message.Attributes ?? {};
   const attributes: SQSRecordAttributes = {
     ApproximateReceiveCount: system.ApproximateReceiveCount ?? '1',
@@ -278,7 +270,7 @@ function toRecord(message: Message, queueArn: string, region: string): SQSRecord
     ...(message.MD5OfMessageAttributes ? { md5OfMessageAttributes: message.MD5OfMessageAttributes } : {}),
     eventSource: 'aws:sqs',
     eventSourceARN: queueArn,
-    awsRegion: region,
+    awsRegion: LOCAL_REGION,
   };
 }
 
