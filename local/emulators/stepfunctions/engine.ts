@@ -51,7 +51,6 @@ export interface StateMachineSpec {
   name: string;
   /** ASL text or object, placeholders already substituted. */
   definition: string | Record<string, unknown>;
-  roleArn?: string;
 }
 
 export interface EngineOptions extends IntegrationClients {
@@ -61,8 +60,6 @@ export interface EngineOptions extends IntegrationClients {
   /** Called once per execution when it reaches a terminal status (also for restart failures). */
   onExecutionEnd?: (record: ExecutionRecord) => void | Promise<void>;
   log?: (message: string, extra?: Record<string, unknown>) => void;
-  /** Run asl-validator on each definition at start (default true; it costs ~0.5 s per machine). */
-  validateDefinitions?: boolean;
 }
 
 type AslState = Record<string, unknown> & { Type?: string };
@@ -159,12 +156,11 @@ export class StepFunctionsEngine {
     this.machines.set(arn, {
       name: spec.name,
       arn,
-      roleArn: spec.roleArn ?? `arn:aws:iam::${LOCAL_ACCOUNT}:role/local-stepfunctions`,
+      roleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/local-stepfunctions`,
       definitionText,
       createdAt: Date.now(),
-      machine: new StateMachine(prepared, {
-        validationOptions: { noValidate: this.options.validateDefinitions === false },
-      }),
+      // aws-local-stepfunctions runs asl-validator on it (about 0.5 s a machine).
+      machine: new StateMachine(prepared),
       tasks,
     });
   }
