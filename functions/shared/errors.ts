@@ -74,11 +74,8 @@ export class LlmError extends FactoryError {
     readonly retryAfterSeconds?: number,
     options?: { cause?: unknown; rateLimit?: LlmRateLimit },
   ) {
-    super(
-      kind === 'permanent' || kind === 'spend_limit' ? 'LlmPermanentError' : 'LlmTransientError',
-      message,
-      options?.cause === undefined ? undefined : { cause: options.cause },
-    );
+    const permanent = kind === 'permanent' || kind === 'spend_limit';
+    super(permanent ? 'LlmPermanentError' : 'LlmTransientError', message, options);
     this.rateLimit = options?.rateLimit;
   }
 }
