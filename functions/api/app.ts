@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { errorResponse, type HttpResult, header, requestIdOf } from '../shared/http';
 import { metrics, withHttpMiddleware } from '../shared/middleware';
 import { authenticate } from './auth';
@@ -118,9 +118,5 @@ export function etagMatches(ifNoneMatch: string | undefined, etag: string): bool
 
 /** The Lambda handler: the core inside the shared middy chain. */
 export function createApiHandler(ports: ApiPorts) {
-  const handler = withHttpMiddleware(buildApiCore(ports));
-  return handler as unknown as (
-    event: APIGatewayProxyEventV2,
-    context: Context,
-  ) => Promise<APIGatewayProxyStructuredResultV2>;
+  return withHttpMiddleware(buildApiCore(ports));
 }

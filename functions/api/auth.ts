@@ -9,7 +9,6 @@ import type { ApiKeyRecord, ApiKeyStore, Clock } from '../shared/ports';
 export type Scope = 'runs:read' | 'runs:write';
 export const SCOPES: readonly Scope[] = ['runs:read', 'runs:write'];
 
-export const API_KEY_PREFIX = 'cf_';
 const API_KEY_FORMAT = /^cf_[A-Za-z0-9_-]{20,100}$/;
 const MAX_PATTERNS = 50;
 
@@ -93,7 +92,7 @@ export async function createApiKey(
 ): Promise<{ apiKey: string; record: ApiKeyRecord }> {
   const problems = checkNewApiKey(input);
   if (problems.length > 0) throw new Error(`invalid API key request: ${problems.join('; ')}`);
-  const apiKey = `${API_KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
+  const apiKey = `cf_${randomBytes(32).toString('base64url')}`;
   const record: ApiKeyRecord = {
     keyHash: hashApiKey(apiKey),
     name: input.name,

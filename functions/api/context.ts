@@ -116,10 +116,8 @@ export function requireRepo(principal: Principal, repo: string): void {
 }
 
 /** The same 404 for a missing run and for one outside the key's repos: existence never leaks. */
-export const runNotFound = (runId: string) => new ApiError(404, 'NotFound', `run ${runId} not found`);
-
 export function visibleRun(principal: Principal, runId: string, run: Run | undefined): Run {
-  if (!run || !principal.canSeeRepo(run.repo)) throw runNotFound(runId);
+  if (!run || !principal.canSeeRepo(run.repo)) throw new ApiError(404, 'NotFound', `run ${runId} not found`);
   return run;
 }
 

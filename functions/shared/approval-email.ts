@@ -42,12 +42,7 @@ export interface ApprovalEmailInput {
 }
 
 /** Subjects are one line: no header folding tricks from an issue title. */
-const oneLine = (value: string, max = 120): string =>
-  value
-    .replace(/[\r\n\t]+/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim()
-    .slice(0, max);
+const oneLine = (value: string, max = 120): string => value.replace(/\s+/g, ' ').trim().slice(0, max);
 
 export function approvalSubject(run: Run): string {
   const pr = run.prNumber ? `#${run.prNumber}` : run.runId;

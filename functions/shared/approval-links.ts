@@ -13,7 +13,6 @@ import type { ApprovalDecision, ApprovalRecord } from './ports';
  */
 export type LinkClaims = Pick<ApprovalRecord, 'approvalId' | 'runId' | 'approver' | 'headSha' | 'expiresAt'>;
 
-export const DECISIONS: readonly ApprovalDecision[] = ['approve', 'reject'];
 export const isDecision = (value: unknown): value is ApprovalDecision =>
   value === 'approve' || value === 'reject';
 

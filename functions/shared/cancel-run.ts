@@ -53,7 +53,15 @@ export async function cancelRun(
     // A QUEUED run whose start never happened has no execution: cancelling it is still right.
     if (!/ExecutionDoesNotExist|NotFound/.test(error instanceof Error ? error.name : '')) throw error;
   }
-  const cleanup = await cleanUp(deps, run);
+  const released = await releaseWaitsAndApprovals(deps, run);
+  const { prClosed, branchDeleted, failed } = await withdrawChange(deps, run);
+  const cleanup = {
+    waitsTaken: released.waitsReleased,
+    approvalsSuperseded: released.approvalsSuperseded,
+    ...(prClosed && { prClosed }),
+    ...(branchDeleted && { branchDeleted }),
+    ...(failed && { cleanupFailed: failed }),
+  };
   if (transitioned) {
     const closed = cleanup.prClosed ? ' Its pull request was closed and its branch deleted.' : '';
     // The causes are written by the callers (who and how), never free text from a request.
@@ -66,16 +74,4 @@ export async function cancelRun(
     });
   }
   return { run, transitioned, cleanup };
-}
-
-async function cleanUp(deps: CancelDeps, run: Run): Promise<Record<string, unknown>> {
-  const released = await releaseWaitsAndApprovals(deps, run);
-  const withdrawn = await withdrawChange(deps, run);
-  return {
-    waitsTaken: released.waitsReleased,
-    approvalsSuperseded: released.approvalsSuperseded,
-    ...(withdrawn.prClosed ? { prClosed: withdrawn.prClosed } : {}),
-    ...(withdrawn.branchDeleted ? { branchDeleted: withdrawn.branchDeleted } : {}),
-    ...(withdrawn.failed ? { cleanupFailed: withdrawn.failed } : {}),
-  };
 }

@@ -55,13 +55,6 @@ export class ValidationError extends FactoryError {
   }
 }
 
-/** Budget reservation refused: the call would not fit in what is left. */
-export class BudgetExceededError extends FactoryError {
-  constructor(message: string) {
-    super('BudgetExceeded', message, { expose: true });
-  }
-}
-
 /** Classification of a failed model call, decided by the Anthropic adapter. */
 export type LlmErrorKind =
   | 'rate_limited' // 429: retry after `retryAfterSeconds`
@@ -82,13 +75,8 @@ export class LlmError extends FactoryError {
     readonly retryAfterSeconds?: number,
     options?: { cause?: unknown; rateLimit?: LlmRateLimit },
   ) {
-    super(
-      kind === 'permanent' || kind === 'spend_limit' || kind === 'prompt_too_long'
-        ? 'LlmPermanentError'
-        : 'LlmTransientError',
-      message,
-      options?.cause === undefined ? undefined : { cause: options.cause },
-    );
+    const permanent = kind === 'permanent' || kind === 'spend_limit' || kind === 'prompt_too_long';
+    super(permanent ? 'LlmPermanentError' : 'LlmTransientError', message, options);
     this.rateLimit = options?.rateLimit;
   }
 }

@@ -31,17 +31,14 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 export const requestIdOf = (event: Pick<APIGatewayProxyEventV2, 'requestContext'>): string =>
   event.requestContext?.requestId ?? 'unknown';
 
-export function jsonResponse(
-  statusCode: number,
-  data: unknown,
-  requestId: string,
-  headers: Record<string, string> = {},
-): HttpResult {
-  return {
-    statusCode,
-    headers: { 'content-type': JSON_TYPE, 'x-request-id': requestId, ...headers },
-    body: JSON.stringify({ data }),
-  };
+const respond = (statusCode: number, body: unknown, requestId: string, headers: Record<string, string>) => ({
+  statusCode,
+  headers: { 'content-type': JSON_TYPE, 'x-request-id': requestId, ...headers },
+  body: JSON.stringify(body),
+});
+
+export function jsonResponse(statusCode: number, data: unknown, requestId: string, headers = {}): HttpResult {
+  return respond(statusCode, { data }, requestId, headers);
 }
 
 export function errorResponse(
@@ -51,11 +48,7 @@ export function errorResponse(
   requestId: string,
   headers: Record<string, string> = {},
 ): HttpResult {
-  return {
-    statusCode,
-    headers: { 'content-type': JSON_TYPE, 'x-request-id': requestId, ...headers },
-    body: JSON.stringify({ error: { code, message, request_id: requestId } }),
-  };
+  return respond(statusCode, { error: { code, message, request_id: requestId } }, requestId, headers);
 }
 
 /** The request body exactly as received: API Gateway base64-encodes non-text bodies. */
@@ -77,12 +70,7 @@ export function rawBodyLength(event: Pick<APIGatewayProxyEventV2, 'body' | 'isBa
 
 /** Header lookup that tolerates callers (tests, other proxies) that did not lower-case names. */
 export function header(event: Pick<APIGatewayProxyEventV2, 'headers'>, name: string): string | undefined {
-  const headers = event.headers ?? {};
   const wanted = name.toLowerCase();
-  const direct = headers[wanted];
-  if (direct !== undefined) return direct;
-  for (const [key, value] of Object.entries(headers)) {
-    if (key.toLowerCase() === wanted) return value;
-  }
-  return undefined;
+  const headers = event.headers ?? {};
+  return headers[wanted] ?? Object.entries(headers).find(([key]) => key.toLowerCase() === wanted)?.[1];
 }

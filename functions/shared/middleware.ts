@@ -12,9 +12,8 @@ import type { Log } from './ports';
  * variables (POWERTOOLS_SERVICE_NAME, POWERTOOLS_LOG_LEVEL, POWERTOOLS_METRICS_NAMESPACE) set by
  * CDK and by the embedded stack.
  *
- * Tracing: Lambda's active tracing plus the Powertools Tracer pulls in the X-Ray SDK (hundreds of
- * KB); the webhook bundle must stay under 300 KB, so tracing is attached by the handlers that
- * can afford it (see `withTracing` in their own modules), not here.
+ * Tracing: Lambda's active tracing (set in CDK) only; the Powertools Tracer would pull in the
+ * X-Ray SDK (hundreds of KB), and the webhook bundle must stay under 300 KB.
  */
 export const logger = new Logger({ serviceName: 'code-factory' });
 export const metrics = new Metrics({ namespace: 'CodeFactory', serviceName: 'code-factory' });
@@ -37,23 +36,16 @@ export type HttpHandler = (
   context: Context,
 ) => Promise<APIGatewayProxyStructuredResultV2>;
 
-export interface HttpMiddlewareOptions {
-  /** Extra middy middlewares (e.g. a tracer), applied innermost. */
-  use?: middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>[];
-}
-
 /**
  * The HTTP chain: Lambda context in every log line, metrics flushed after each invocation, and a
  * last-resort catch that answers 500 in the error envelope (the handler's own errors are already
  * mapped; this only stops a stack trace or a non-JSON body from leaking).
  */
-export function withHttpMiddleware(handler: HttpHandler, options: HttpMiddlewareOptions = {}) {
-  const chain = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>(handler)
+export function withHttpMiddleware(handler: HttpHandler): HttpHandler {
+  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>(handler)
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(flushMetrics())
-    .use(lastResortErrors());
-  for (const extra of options.use ?? []) chain.use(extra);
-  return chain;
+    .use(lastResortErrors()) as unknown as HttpHandler;
 }
 
 /**

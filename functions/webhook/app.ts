@@ -1,4 +1,4 @@
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { type HttpResult, jsonResponse, requestIdOf } from '../shared/http';
 import { metrics, withHttpMiddleware } from '../shared/middleware';
 import { cancelActiveRun } from './cancel';
@@ -22,11 +22,7 @@ export type { WebhookConfig, WebhookPorts } from './context';
  */
 export function createWebhookHandler(ports: WebhookPorts) {
   const ctx = webhookContext(ports);
-  const handler = withHttpMiddleware((event) => handleWebhook(ctx, event));
-  return handler as unknown as (
-    event: APIGatewayProxyEventV2,
-    context: Context,
-  ) => Promise<APIGatewayProxyStructuredResultV2>;
+  return withHttpMiddleware((event) => handleWebhook(ctx, event));
 }
 
 async function handleWebhook(ctx: WebhookContext, event: APIGatewayProxyEventV2): Promise<HttpResult> {

@@ -25,8 +25,7 @@ export async function cancelActiveRun(
   const runId = run.runId;
   // CANCELLED first, then stop, then clean up (functions/shared/cancel-run.ts): stopping first
   // would let the execution's end be recorded as a failure before the cancel is.
-  const { store, workflow, github, log } = ctx;
-  await cancelRun({ store, workflow, github, log, now: () => isoNow(ctx) }, runId, {
+  await cancelRun({ ...ctx, now: () => isoNow(ctx) }, runId, {
     actor: intent.sender.login,
     cause: `cancelled by @${intent.sender.login} with /factory cancel`,
     data: { deliveryId: delivery.id },

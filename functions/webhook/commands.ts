@@ -19,7 +19,8 @@ export type ParsedCommand =
 
 /** Bounds the work on hostile comments (GitHub allows 65 536 characters). */
 const MAX_SCANNED_LINES = 200;
-const COMMAND_LINE = /^(?:@[A-Za-z0-9-]+(?:\[bot\])?[\s,:]+)?\/factory(?:\s+(\S+))?(.*)$/i;
+/** `/factory` then a space or the end: `/factoryfoo` is not our command. */
+const COMMAND_LINE = /^(?:@[A-Za-z0-9-]+(?:\[bot\])?[\s,:]+)?\/factory(?=\s|$)(?:\s+(\S+))?(.*)$/i;
 
 export function parseCommand(body: string | null | undefined): ParsedCommand | undefined {
   if (!body?.toLowerCase().includes('/factory')) return undefined;
@@ -34,9 +35,6 @@ export function parseCommand(body: string | null | undefined): ParsedCommand | u
     if (inFence || line.startsWith('>')) continue;
     const match = COMMAND_LINE.exec(line);
     if (!match) continue;
-    // `/factoryfoo` is not our command.
-    const afterPrefix = line.slice(line.toLowerCase().indexOf('/factory') + '/factory'.length);
-    if (afterPrefix.length > 0 && !/^\s/.test(afterPrefix)) continue;
     const word = (match[1] ?? '').toLowerCase();
     const name = COMMANDS.find((command) => command === word);
     if (name) return { kind: 'command', name, args: (match[2] ?? '').trim().slice(0, 200) };

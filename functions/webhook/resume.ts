@@ -18,11 +18,12 @@ export async function resumeWait(
   const { store, workflow } = ctx;
   const claimed = await claim(ctx, delivery, { runId: wait.runId });
   if (!claimed.owned) return claimed.outcome;
+  const ignore = async (reason: string): Promise<Outcome> => {
+    await store.updateDelivery(delivery.id, { state: 'IGNORED', reason });
+    return { status: 200, data: { status: 'ignored', reason } };
+  };
   const taken = await store.takeWait(wait.kind, wait.key);
-  if (!taken) {
-    await store.updateDelivery(delivery.id, { state: 'IGNORED', reason: 'wait already resumed' });
-    return { status: 200, data: { status: 'ignored', reason: 'wait already resumed' } };
-  }
+  if (!taken) return ignore('wait already resumed');
   let accepted: boolean;
   try {
     accepted =
@@ -34,10 +35,7 @@ export async function resumeWait(
     await store.putWait(taken);
     throw error;
   }
-  if (!accepted) {
-    await store.updateDelivery(delivery.id, { state: 'IGNORED', reason: 'task token no longer valid' });
-    return { status: 200, data: { status: 'ignored', reason: 'task token no longer valid' } };
-  }
+  if (!accepted) return ignore('task token no longer valid');
   await store.updateDelivery(delivery.id, { state: 'RESUMED', runId: taken.runId });
   return { status: 200, data: { status: 'resumed', runId: taken.runId } };
 }

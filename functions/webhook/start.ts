@@ -55,26 +55,23 @@ export async function startTriggeredRun(
   }
 
   const admission = await admitToWorkItem(ctx.store, intent.workItemKey, runId);
-  if (!admission.ok && admission.activeStatus) {
-    await ctx.store.appendEvent(admission.activeRunId, {
-      type: 'trigger.refused',
-      actor: intent.sender.login,
-      data: { deliveryId: delivery.id, event: delivery.event, reason: 'a run is already active' },
-    });
-    await courtesyComment(
-      ctx,
-      intent.repo,
-      intent.issueNumber,
-      `@${intent.sender.login} a Code Factory run is already active here (${admission.activeRunId}, ${admission.activeStatus}); use \`/factory cancel\` first.`,
-    );
-    return refuse(ctx, delivery, `run ${admission.activeRunId} is still ${admission.activeStatus}`, {
-      activeRunId: admission.activeRunId,
-    });
-  }
   if (!admission.ok) {
-    return refuse(ctx, delivery, `run ${admission.activeRunId} was started concurrently`, {
-      activeRunId: admission.activeRunId,
-    });
+    const { activeRunId, activeStatus } = admission;
+    if (activeStatus) {
+      await ctx.store.appendEvent(activeRunId, {
+        type: 'trigger.refused',
+        actor: intent.sender.login,
+        data: { deliveryId: delivery.id, event: delivery.event, reason: 'a run is already active' },
+      });
+      await courtesyComment(
+        ctx,
+        intent.repo,
+        intent.issueNumber,
+        `@${intent.sender.login} a Code Factory run is already active here (${activeRunId}, ${activeStatus}); use \`/factory cancel\` first.`,
+      );
+    }
+    const reason = activeStatus ? `is still ${activeStatus}` : 'was started concurrently';
+    return refuse(ctx, delivery, `run ${activeRunId} ${reason}`, { activeRunId });
   }
 
   await startRun(ctx, {

@@ -1,8 +1,8 @@
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { tableDefinition } from '../../functions/shared/store/schema';
+import { type Loopback, listenOnLoopback } from './loopback';
 
 /** dynalite ships no types; this is the part of its factory we use. */
 type Dynalite = (options: {
@@ -14,11 +14,7 @@ type Dynalite = (options: {
 }) => Server;
 const dynalite = createRequire(import.meta.url)('dynalite') as Dynalite;
 
-export interface DynamoEmulator {
-  /** http://127.0.0.1:<port> */
-  endpoint: string;
-  close(): Promise<void>;
-}
+export type DynamoEmulator = Loopback;
 
 /** Credentials dynalite accepts (it checks none); never real ones. */
 export const FAKE_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
@@ -37,27 +33,8 @@ export async function startDynamo(
     deleteTableMs: 0,
     updateTableMs: 0,
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  let closed: Promise<void> | undefined;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    close() {
-      closed ??= new Promise<void>((resolve, reject) => {
-        // dynalite's close waits for open sockets and then closes LevelDB (releasing its lock).
-        server.close((error) => (error ? reject(error) : resolve()));
-        // SDK clients keep connections alive; do not wait for their idle timeout.
-        server.closeAllConnections();
-      });
-      return closed;
-    },
-  };
+  // Its close waits for open sockets and then closes LevelDB (releasing its lock).
+  return listenOnLoopback(server, options.port);
 }
 
 /** Creates the Code Factory table from schema.ts unless it exists (idempotent), and waits for ACTIVE. */

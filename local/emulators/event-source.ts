@@ -1,4 +1,5 @@
-import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   DeleteMessageBatchCommand,
   type Message,
@@ -14,6 +15,8 @@ import type {
   SQSRecord,
   SQSRecordAttributes,
 } from 'aws-lambda';
+import { LOCAL_REGION } from './dynamodb';
+import { lambdaContext } from './stepfunctions/integrations';
 
 /** As aws-lambda's SQSHandler, promise style: `async (event) => {}` must fit, hence `void`. */
 // biome-ignore lint/suspicious/noConfusingVoidType: mirrors Handler<SQSEvent, SQSBatchResponse | void>
@@ -33,10 +36,7 @@ export interface EventSourceOptions {
   waitTimeSeconds?: number;
   /** The function timeout: context.getRemainingTimeInMillis() counts down from it. Default 60 s. */
   functionTimeoutMs?: number;
-  /** FunctionResponseTypes: ['ReportBatchItemFailures']. Default true. */
-  reportBatchItemFailures?: boolean;
   functionName?: string;
-  region?: string;
   /** Told about failed batches, timeouts and poll errors (names and ids only, never bodies). */
   onError?: (problem: EventSourceProblem) => void;
 }
@@ -66,9 +66,9 @@ const MAX_RECEIVE_BACKOFF_MS = 5_000;
 /**
  * Plays Lambda's SQS event source mapping over the real SQS API: `maximumConcurrency` pollers
  * each receive a batch, invoke the handler with a real SQSEvent and a Lambda-like context, and
- * settle the batch the way Lambda does:
- * - success → every message deleted;
- * - ReportBatchItemFailures → all but the reported ones deleted; an empty, unknown or malformed
+ * settle the batch the way Lambda does with FunctionResponseTypes ['ReportBatchItemFailures'] (as
+ * the deployment's mappings are configured):
+ * - success → all but the reported failures deleted; an empty, unknown or malformed
  *   itemIdentifier (or an unparseable response) fails the whole batch, as on AWS;
  * - thrown error or timeout → nothing deleted: the batch reappears after the visibility timeout.
  * Failed messages are left untouched: a handler that moved a message's visibility (429
@@ -79,9 +79,7 @@ export function startEventSource(options: EventSourceOptions): EventSourceMappin
   const concurrency = integerIn(options.maximumConcurrency ?? 2, 1, 1000, 'maximumConcurrency');
   const waitTimeSeconds = integerIn(options.waitTimeSeconds ?? 1, 0, 20, 'waitTimeSeconds');
   const timeoutMs = integerIn(options.functionTimeoutMs ?? 60_000, 1, 900_000, 'functionTimeoutMs');
-  const reportBatchItemFailures = options.reportBatchItemFailures ?? true;
-  const functionName = options.functionName ?? 'local-sqs-consumer';
-  const region = options.region ?? 'us-east-1';
+  const functionArn = `arn:aws:lambda:${LOCAL_REGION}:000000000000:function:${options.functionName ?? 'local-sqs-consumer'}`;
   const report = (problem: EventSourceProblem) => {
     try {
       options.onError?.(problem);
@@ -91,23 +89,9 @@ export function startEventSource(options: EventSourceOptions): EventSourceMappin
   };
   const stats: EventSourceStats = { invocations: 0, deleted: 0, retried: 0 };
 
-  let stopping = false;
-  let wakeSleepers: Array<() => void> = [];
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        wakeSleepers = wakeSleepers.filter((wake) => wake !== done);
-        resolve();
-      }
-      wakeSleepers.push(done);
-    });
-
-  let requestStop: () => void = () => {};
-  const stopRequested = new Promise<void>((resolve) => {
-    requestStop = resolve;
-  });
+  const stop = new AbortController();
+  const sleep = (ms: number) => delay(ms, undefined, { signal: stop.signal }).catch(() => undefined);
+  const stopRequested = once(stop.signal, 'abort');
 
   async function receive(): Promise<Message[]> {
     const output = await options.client.send(
@@ -123,7 +107,7 @@ export function startEventSource(options: EventSourceOptions): EventSourceMappin
   }
 
   async function invoke(records: SQSRecord[]): Promise<{ ok: true; response: unknown } | { ok: false }> {
-    const context = lambdaContext(functionName, region, timeoutMs);
+    const context = lambdaContext(functionArn, Date.now() + timeoutMs);
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), timeoutMs);
@@ -182,15 +166,11 @@ export function startEventSource(options: EventSourceOptions): EventSourceMappin
     // A message without id or handle cannot be reported or deleted; SQS always sends both.
     const records = messages
       .filter((message) => message.MessageId && message.ReceiptHandle)
-      .map((message) => toRecord(message, options.queueArn, region));
+      .map((message) => toRecord(message, options.queueArn));
     if (records.length === 0) return;
     const result = await invoke(records);
     if (!result.ok) {
       stats.retried += records.length;
-      return;
-    }
-    if (!reportBatchItemFailures) {
-      await deleteMessages(records);
       return;
     }
     const failedIds = failedItemIds(result.response, records);
@@ -209,13 +189,13 @@ export function startEventSource(options: EventSourceOptions): EventSourceMappin
 
   async function pollLoop(): Promise<void> {
     let backoffMs = 100;
-    while (!stopping) {
+    while (!stop.signal.aborted) {
       let messages: Message[];
       try {
         messages = await receive();
         backoffMs = 100;
       } catch (error) {
-        if (stopping) return;
+        if (stop.signal.aborted) return;
         const name = error instanceof Error ? error.name : 'Error';
         report({ kind: 'receive-error', message: `ReceiveMessage threw ${name}`, messageIds: [] });
         await sleep(backoffMs);
@@ -235,12 +215,8 @@ export function startEventSource(options: EventSourceOptions): EventSourceMappin
   return {
     stats: () => ({ ...stats }),
     stop() {
-      stopped ??= (async () => {
-        stopping = true;
-        requestStop();
-        for (const wake of wakeSleepers) wake();
-        await Promise.all(loops);
-      })();
+      stop.abort();
+      stopped ??= Promise.all(loops).then(() => undefined);
       return stopped;
     },
   };
@@ -266,7 +242,7 @@ export function failedItemIds(response: unknown, records: SQSRecord[]): Set<stri
   return failed;
 }
 
-function toRecord(message: Message, queueArn: string, region: string): SQSRecord {
+function toRecord(message: Message, queueArn: string): SQSRecord {
   const system = message.Attributes ?? {};
   const attributes: SQSRecordAttributes = {
     ApproximateReceiveCount: system.ApproximateReceiveCount ?? '1',
@@ -294,7 +270,7 @@ function toRecord(message: Message, queueArn: string, region: string): SQSRecord
     ...(message.MD5OfMessageAttributes ? { md5OfMessageAttributes: message.MD5OfMessageAttributes } : {}),
     eventSource: 'aws:sqs',
     eventSourceARN: queueArn,
-    awsRegion: region,
+    awsRegion: LOCAL_REGION,
   };
 }
 
@@ -312,27 +288,6 @@ function toRecordMessageAttributes(source: Record<string, MessageAttributeValue>
     };
   }
   return result;
-}
-
-function lambdaContext(functionName: string, region: string, timeoutMs: number): Context {
-  const deadline = Date.now() + timeoutMs;
-  const unsupported = () => {
-    throw new Error('callback-style context methods are not supported: return a promise');
-  };
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:${region}:000000000000:function:${functionName}`,
-    memoryLimitInMB: '1024',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: `local/[$LATEST]${randomUUID().replaceAll('-', '')}`,
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: unsupported,
-    fail: unsupported,
-    succeed: unsupported,
-  };
 }
 
 function ids(records: SQSRecord[]): string[] {

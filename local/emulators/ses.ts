@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
+import { loopback } from './loopback';
 
 /** aws-ses-v2-local is CommonJS with a default export; this is the part of it we use. */
 type SesServerFactory = (config?: Partial<{ host: string; port: number }>) => Promise<Server>;
@@ -52,21 +52,8 @@ export async function startSes(options: { port?: number } = {}): Promise<SesEmul
     server.close();
     throw new Error(`aws-ses-v2-local could not listen on 127.0.0.1:${options.port ?? 0}`);
   }
-  const { port } = server.address() as AddressInfo;
-  const url = `http://127.0.0.1:${port}`;
-  let closed: Promise<void> | undefined;
-  return {
-    endpoint: url,
-    mailUrl: url,
-    close() {
-      closed ??= new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        // SDK clients and viewers keep connections alive; do not wait for their idle timeout.
-        server.closeAllConnections();
-      });
-      return closed;
-    },
-  };
+  const { endpoint, close } = loopback(server);
+  return { endpoint, mailUrl: endpoint, close };
 }
 
 /** Reads the mail store over HTTP (what the console and the tests do). */

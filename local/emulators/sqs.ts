@@ -133,38 +133,33 @@ export async function createQueues(endpoint: string, options: QueuePairOptions):
   }
   const client = new SQSClient({ endpoint, region: LOCAL_REGION, credentials: FAKE_CREDENTIALS });
   try {
-    const dlqUrl = await createQueue(client, options.dlqName, {
+    const dlq = await createQueue(client, options.dlqName, {
       MessageRetentionPeriod: String(DLQ_RETENTION_SECONDS),
     });
-    const dlqArn = await queueArn(client, dlqUrl);
-    const queueUrl = await createQueue(client, options.name, {
+    const queue = await createQueue(client, options.name, {
       VisibilityTimeout: String(options.visibilityTimeoutSeconds),
       RedrivePolicy: JSON.stringify({
-        deadLetterTargetArn: dlqArn,
+        deadLetterTargetArn: dlq.arn,
         maxReceiveCount: options.maxReceiveCount,
       }),
     });
-    return { queueUrl, queueArn: await queueArn(client, queueUrl), dlqUrl, dlqArn };
+    return { queueUrl: queue.url, queueArn: queue.arn, dlqUrl: dlq.url, dlqArn: dlq.arn };
   } finally {
     client.destroy();
   }
 }
 
+/** CreateQueue, then the new queue's ARN. */
 async function createQueue(
   client: SQSClient,
   name: string,
   attributes: Record<string, string>,
-): Promise<string> {
+): Promise<{ url: string; arn: string }> {
   const { QueueUrl } = await client.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
   if (!QueueUrl) throw new Error(`CreateQueue ${name} returned no QueueUrl`);
-  return QueueUrl;
-}
-
-async function queueArn(client: SQSClient, queueUrl: string): Promise<string> {
   const { Attributes } = await client.send(
-    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: [QueueAttributeName.QueueArn] }),
+    new GetQueueAttributesCommand({ QueueUrl, AttributeNames: [QueueAttributeName.QueueArn] }),
   );
-  const arn = Attributes?.QueueArn;
-  if (!arn) throw new Error(`no QueueArn for ${queueUrl}`);
-  return arn;
+  if (!Attributes?.QueueArn) throw new Error(`no QueueArn for ${QueueUrl}`);
+  return { url: QueueUrl, arn: Attributes.QueueArn };
 }

@@ -79,15 +79,13 @@ export async function createRun(ctx: RouteContext, request: ApiRequest): Promise
     );
     runId = claim.runId;
     if (!claim.first) {
-      // Compared even when the first attempt was refused and created nothing.
-      if (claim.fingerprint !== undefined && claim.fingerprint !== fingerprint) {
+      const { run: existing, approvals, ledger } = await ctx.store.getRunDetail(runId);
+      // The fingerprint is compared even when the first attempt was refused and created nothing.
+      const differs = claim.fingerprint !== undefined && claim.fingerprint !== fingerprint;
+      if (differs || (existing && !sameRequest(existing, body))) {
         throw new ApiError(409, 'Conflict', 'this Idempotency-Key was used with a different request');
       }
-      const { run: existing, approvals, ledger } = await ctx.store.getRunDetail(runId);
       if (existing) {
-        if (!sameRequest(existing, body)) {
-          throw new ApiError(409, 'Conflict', 'this Idempotency-Key was used with a different request');
-        }
         return reply(200, { data: runView(existing, approvals, ledger) }, { location: `/v1/runs/${runId}` });
       }
       // Claimed, but the first attempt never created the run (it crashed or was refused): go on

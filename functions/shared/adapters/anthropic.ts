@@ -159,11 +159,8 @@ export function requiresStreaming(client: Anthropic, model: string, maxTokens: n
   }
 }
 
-function headerOf(headers: unknown, name: string): string | undefined {
-  if (headers && typeof (headers as Headers).get === 'function')
-    return (headers as Headers).get(name) ?? undefined;
-  return undefined;
-}
+const headerOf = (headers: unknown, name: string): string | undefined =>
+  (headers as Partial<Headers> | undefined)?.get?.(name) ?? undefined;
 
 /** Seconds to wait from the response headers, or undefined when they say nothing usable. */
 export function retryAfterSeconds(headers: unknown, now = Date.now()): number | undefined {

@@ -77,18 +77,10 @@ export const DEFAULT_PRICES: PriceTable = {
 };
 
 /** The MODEL_CONFIG environment value: alias lists and prices, both merged over the defaults. */
-export const ModelConfig = z.strictObject({
-  aliases: z
-    .strictObject({
-      planner: ModelList.optional(),
-      coder: ModelList.optional(),
-      reviewer: ModelList.optional(),
-      fast: ModelList.optional(),
-    })
-    .optional(),
+const ModelConfig = z.strictObject({
+  aliases: ModelAliases.partial().optional(),
   prices: PriceTable.optional(),
 });
-export type ModelConfig = z.infer<typeof ModelConfig>;
 
 export interface ResolvedModelConfig {
   aliases: ModelAliases;

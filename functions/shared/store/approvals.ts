@@ -1,8 +1,7 @@
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { AlreadyExistsError, ValidationError } from '../errors';
 import { keys, TABLE_KEYS } from './keys';
-import { Expression, isConditionFailed, type Table } from './table';
+import { conditional, Expression, type Table } from './table';
 
 /** One emailed approval request of a run: decided once, by the link's holder, before it expires. */
 export const ApprovalRecord = z.object({
@@ -40,11 +39,9 @@ export function dynamoApprovals(t: Table): ApprovalStore {
      */
     async putApproval(record) {
       const parsed = ApprovalRecord.parse(record);
-      try {
-        await t.put({ ...keys.approval(parsed.approvalId), ...parsed }, 'attribute_not_exists(pk)');
-      } catch (error) {
-        if (isConditionFailed(error)) throw new AlreadyExistsError(`approval ${parsed.approvalId}`);
-        throw error;
+      const approval = { ...keys.approval(parsed.approvalId), ...parsed };
+      if (!(await conditional(t.put(approval, 'attribute_not_exists(pk)')))) {
+        throw new AlreadyExistsError(`approval ${parsed.approvalId}`);
       }
       await t.put({ ...keys.runApproval(parsed.runId, parsed.approvalId), ...parsed });
     },
@@ -69,24 +66,19 @@ export function dynamoApprovals(t: Table): ApprovalStore {
       const sets = Object.entries(update)
         .filter(([, value]) => value !== undefined)
         .map(([field, value]) => `${field === 'state' ? state : expr.name(field)} = ${expr.value(value)}`);
-      try {
-        const result = await t.doc.send(
-          new UpdateCommand({
-            TableName: t.name,
-            Key: keys.approval(approvalId),
-            UpdateExpression: `SET ${sets.join(', ')}`,
-            ConditionExpression: `${state} = ${expr.value('PENDING')} AND ${expr.name(TABLE_KEYS.ttlAttribute)} > ${expr.value(t.nowSeconds())}`,
-            ...expr.attributes,
-            ReturnValues: 'ALL_NEW',
-          }),
-        );
-        const decided = ApprovalRecord.parse(result.Attributes);
-        await t.put({ ...keys.runApproval(decided.runId, decided.approvalId), ...decided });
-        return true;
-      } catch (error) {
-        if (isConditionFailed(error)) return false;
-        throw error;
-      }
+      const result = await conditional(
+        t.update({
+          Key: keys.approval(approvalId),
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: `${state} = ${expr.value('PENDING')} AND ${expr.name(TABLE_KEYS.ttlAttribute)} > ${expr.value(t.nowSeconds())}`,
+          ...expr.attributes,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      if (!result) return false;
+      const decided = ApprovalRecord.parse(result.Attributes);
+      await t.put({ ...keys.runApproval(decided.runId, decided.approvalId), ...decided });
+      return true;
     },
 
     /** Query pk=RUN#<id> begins_with(sk, "APPROVAL#") (all pages, bounded). */

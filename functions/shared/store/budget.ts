@@ -1,8 +1,7 @@
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { FactoryError, NotFoundError, ValidationError } from '../errors';
 import { keys } from './keys';
-import { Expression, isConditionFailed, type Table } from './table';
+import { conditional, Expression, type Table } from './table';
 
 /**
  * A budget account: one item RUN#<id>/BUDGET per run, or per repo and month (monthlyBudgetAccount).
@@ -74,19 +73,14 @@ export function dynamoBudget(t: Table): BudgetStore {
     const expr = new Expression();
     const limit = expr.name('limitMicros');
     const available = expr.name('availableMicros');
-    try {
-      await t.doc.send(
-        new UpdateCommand({
-          TableName: t.name,
-          Key: keys.runBudget(runId),
-          UpdateExpression: `SET ${limit} = ${expr.value(to)}, ${available} = ${available} + ${expr.value(to - from)}`,
-          ConditionExpression: `${limit} = ${expr.value(from)}`,
-          ...expr.attributes,
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailed(error)) throw error;
-    }
+    await conditional(
+      t.update({
+        Key: keys.runBudget(runId),
+        UpdateExpression: `SET ${limit} = ${expr.value(to)}, ${available} = ${available} + ${expr.value(to - from)}`,
+        ConditionExpression: `${limit} = ${expr.value(from)}`,
+        ...expr.attributes,
+      }),
+    );
   };
 
   return {
@@ -111,29 +105,17 @@ export function dynamoBudget(t: Table): BudgetStore {
         const reserved = expr.name('reservedMicros');
         const available = expr.name('availableMicros');
         const amountValue = expr.value(amount);
-        try {
-          await t.doc.send(
-            new UpdateCommand({
-              TableName: t.name,
-              Key: key,
-              UpdateExpression: `SET ${reservation} = ${amountValue}, ${reserved} = ${reserved} + ${amountValue}, ${available} = ${available} - ${amountValue}`,
-              // The stored limit must be the caller's: a changed cap is applied first (below).
-              ConditionExpression: `attribute_exists(pk) AND ${expr.name('limitMicros')} = ${expr.value(limit)} AND attribute_not_exists(${reservation}) AND attribute_not_exists(${settled}) AND ${available} >= ${amountValue}`,
-              ...expr.attributes,
-            }),
-          );
-          return true;
-        } catch (error) {
-          if (!isConditionFailed(error)) throw error;
-        }
+        const reserve = t.update({
+          Key: key,
+          UpdateExpression: `SET ${reservation} = ${amountValue}, ${reserved} = ${reserved} + ${amountValue}, ${available} = ${available} - ${amountValue}`,
+          // The stored limit must be the caller's: a changed cap is applied first (below).
+          ConditionExpression: `attribute_exists(pk) AND ${expr.name('limitMicros')} = ${expr.value(limit)} AND attribute_not_exists(${reservation}) AND attribute_not_exists(${settled}) AND ${available} >= ${amountValue}`,
+          ...expr.attributes,
+        });
+        if (await conditional(reserve)) return true;
         const budget = await getBudgetItem(runId);
         if (!budget) {
-          const initial = newBudgetItem(limit);
-          try {
-            await t.put({ ...key, ...initial }, 'attribute_not_exists(pk)');
-          } catch (error) {
-            if (!isConditionFailed(error)) throw error;
-          }
+          await conditional(t.put({ ...key, ...newBudgetItem(limit) }, 'attribute_not_exists(pk)'));
           continue;
         }
         if (reservationId in budget.reservations || reservationId in budget.settled) return true;
@@ -187,19 +169,7 @@ export function dynamoBudget(t: Table): BudgetStore {
             ConditionExpression: `${reservation} = ${heldValue} AND attribute_not_exists(${settled})`,
           };
         }
-        try {
-          await t.doc.send(
-            new UpdateCommand({
-              TableName: t.name,
-              Key: keys.runBudget(runId),
-              ...input,
-              ...expr.attributes,
-            }),
-          );
-          return;
-        } catch (error) {
-          if (!isConditionFailed(error)) throw error;
-        }
+        if (await conditional(t.update({ Key: keys.runBudget(runId), ...input, ...expr.attributes }))) return;
       }
       throw new FactoryError('BudgetContention', `could not settle reservation on run ${runId}; retry`);
     },
@@ -209,19 +179,14 @@ export function dynamoBudget(t: Table): BudgetStore {
       checkReservationId(reservationId);
       const expr = new Expression();
       const settled = `${expr.name('settled')}.${expr.name(reservationId)}`;
-      try {
-        await t.doc.send(
-          new UpdateCommand({
-            TableName: t.name,
-            Key: keys.runBudget(runId),
-            UpdateExpression: `REMOVE ${settled}`,
-            ConditionExpression: `attribute_exists(${settled})`,
-            ...expr.attributes,
-          }),
-        );
-      } catch (error) {
-        if (!isConditionFailed(error)) throw error;
-      }
+      await conditional(
+        t.update({
+          Key: keys.runBudget(runId),
+          UpdateExpression: `REMOVE ${settled}`,
+          ConditionExpression: `attribute_exists(${settled})`,
+          ...expr.attributes,
+        }),
+      );
     },
 
     /** GetItem RUN#<id>/BUDGET, converted to USD. */

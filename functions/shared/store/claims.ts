@@ -1,7 +1,6 @@
-import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { FactoryError } from '../errors';
 import { keys, TABLE_KEYS } from './keys';
-import { Expression, isConditionFailed, type Table } from './table';
+import { conditional, Expression, type Table } from './table';
 
 /**
  * Claims: one conditional put on an item that expires, so of concurrent callers exactly one holds
@@ -58,37 +57,21 @@ export function dynamoClaims(t: Table): ClaimStore {
     /** PutItem LEASE#<key> if absent, expired, or already held by `owner`: one conditional write. */
     async claimLease(key, owner, ttlSeconds) {
       const expr = new Expression();
-      try {
-        await t.doc.send(
-          new PutCommand({
-            TableName: t.name,
-            Item: { ...keys.lease(key), owner, expiresAt: t.expiry(ttlSeconds) },
-            ConditionExpression: `attribute_not_exists(pk) OR ${expr.name(TABLE_KEYS.ttlAttribute)} <= ${expr.value(t.nowSeconds())} OR ${expr.name('owner')} = ${expr.value(owner)}`,
-            ...expr.attributes,
-          }),
-        );
-        return true;
-      } catch (error) {
-        if (isConditionFailed(error)) return false;
-        throw error;
-      }
+      const lease = { ...keys.lease(key), owner, expiresAt: t.expiry(ttlSeconds) };
+      const condition = `attribute_not_exists(pk) OR ${expr.name(TABLE_KEYS.ttlAttribute)} <= ${expr.value(t.nowSeconds())} OR ${expr.name('owner')} = ${expr.value(owner)}`;
+      return Boolean(await conditional(t.put(lease, condition, expr)));
     },
 
     /** DeleteItem LEASE#<key> if owner = the given owner. */
     async releaseLease(key, owner) {
-      try {
-        await t.doc.send(
-          new DeleteCommand({
-            TableName: t.name,
-            Key: keys.lease(key),
-            ConditionExpression: '#owner = :owner',
-            ExpressionAttributeNames: { '#owner': 'owner' },
-            ExpressionAttributeValues: { ':owner': owner },
-          }),
-        );
-      } catch (error) {
-        if (!isConditionFailed(error)) throw error;
-      }
+      await conditional(
+        t.delete({
+          Key: keys.lease(key),
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':owner': owner },
+        }),
+      );
     },
   };
 }

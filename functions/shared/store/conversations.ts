@@ -1,7 +1,6 @@
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { keys } from './keys';
-import { isConditionFailed, type Table } from './table';
+import { conditional, type Table } from './table';
 
 /** A conversation's stable prefix, written once when an agent loop starts. */
 export const ConversationMeta = z.object({
@@ -62,11 +61,9 @@ export function dynamoConversations(t: Table): ConversationStore {
     /** PutItem CONV#<id>/META if attribute_not_exists(pk): written once, a retried start keeps it. */
     async putConversation(meta) {
       const parsed = ConversationMeta.parse(meta);
-      try {
-        await t.put({ ...keys.conversation(parsed.conversationId), ...parsed }, 'attribute_not_exists(pk)');
-      } catch (error) {
-        if (!isConditionFailed(error)) throw error;
-      }
+      await conditional(
+        t.put({ ...keys.conversation(parsed.conversationId), ...parsed }, 'attribute_not_exists(pk)'),
+      );
     },
 
     /** Query pk=CONV#<id> (META sorts before TURN#), ascending, all pages (bounded): one request per page. */
@@ -91,32 +88,22 @@ export function dynamoConversations(t: Table): ConversationStore {
     async putTurn(turn) {
       const parsed = ConversationTurn.parse(turn);
       const key = keys.turn(parsed.conversationId, parsed.turn);
-      try {
-        await t.put({ ...key, ...parsed }, 'attribute_not_exists(pk)');
-        return { first: true };
-      } catch (error) {
-        if (!isConditionFailed(error)) throw error;
-      }
+      if (await conditional(t.put({ ...key, ...parsed }, 'attribute_not_exists(pk)'))) return { first: true };
       const existing = await t.get(key);
       return { first: false, existing: existing ? ConversationTurn.parse(existing) : undefined };
     },
 
     /** UpdateItem CONV#<id>/TURN#<n> SET settled = true if the turn exists. */
     async markTurnSettled(conversationId, turn) {
-      try {
-        await t.doc.send(
-          new UpdateCommand({
-            TableName: t.name,
-            Key: keys.turn(conversationId, turn),
-            UpdateExpression: 'SET #settled = :true',
-            ConditionExpression: 'attribute_exists(pk)',
-            ExpressionAttributeNames: { '#settled': 'settled' },
-            ExpressionAttributeValues: { ':true': true },
-          }),
-        );
-      } catch (error) {
-        if (!isConditionFailed(error)) throw error;
-      }
+      await conditional(
+        t.update({
+          Key: keys.turn(conversationId, turn),
+          UpdateExpression: 'SET #settled = :true',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#settled': 'settled' },
+          ExpressionAttributeValues: { ':true': true },
+        }),
+      );
     },
 
     /** GetItem CONV#<id>/TURN#<n>. */

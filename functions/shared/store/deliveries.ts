@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { ValidationError } from '../errors';
 import { keys } from './keys';
-import type { Item, Table } from './table';
+import type { Table } from './table';
 
 /** A webhook delivery, remembered for a while so a redelivery is recognised (dedupe). */
 export const DeliveryState = z.enum(['RECORDED', 'STARTED', 'IGNORED', 'REFUSED', 'RESUMED']);
@@ -46,11 +46,10 @@ export function dynamoDeliveries(t: Table): DeliveryStore {
 
     /** UpdateItem DELIVERY#<id> if attribute_exists(pk): SETs the patched fields (not the id). */
     async updateDelivery(deliveryId, patch) {
-      const { deliveryId: _ignored, ...rest } = patch;
-      const checked = DeliveryPatch.safeParse(rest);
+      // Parsing drops the id: it cannot be patched.
+      const checked = DeliveryPatch.safeParse(patch);
       if (!checked.success) throw new ValidationError('invalid delivery patch');
-      const fields: Item = checked.data;
-      await t.updateFields(keys.delivery(deliveryId), fields, `delivery ${deliveryId}`);
+      await t.updateFields(keys.delivery(deliveryId), checked.data, `delivery ${deliveryId}`);
     },
   };
 }

@@ -19,7 +19,7 @@ export type DynamoStoreOptions = TableOptions;
 
 /** The whole Store port over one table (store/keys.ts): every slice over the same Table. */
 export function createDynamoStore(options: DynamoStoreOptions): Store {
-  const table = new Table(options);
+  const table = new Table(options.doc, options.tableName, options.clock);
   return {
     ...dynamoRuns(table),
     ...dynamoRunViews(table),

@@ -3,7 +3,7 @@ import * as z from 'zod';
 import { canonicalJson, GENESIS_HASH, hashEvent } from '../domain/audit';
 import { FactoryError, ValidationError } from '../errors';
 import { keys } from './keys';
-import { isConditionFailed, type Page, type PageRequest, type Table } from './table';
+import { conditional, type Page, type PageRequest, type Table } from './table';
 
 /** A run's audit trail: append-only and hash-chained (see domain/audit.ts). */
 export const StoredAuditEvent = z.object({
@@ -62,32 +62,18 @@ export function dynamoEvents(t: Table): EventStore {
         const last = head.Items?.[0] ? StoredAuditEvent.parse(head.Items[0]) : undefined;
         const seq = last ? last.seq + 1 : 0;
         const prevHash = last ? last.hash : GENESIS_HASH;
-        const at = t.isoNow();
-        const hash = hashEvent(prevHash, {
+        const content = {
           runId,
           seq,
-          at,
-          type: event.type,
-          actor: event.actor,
-          data: event.data,
-        });
-        const stored: StoredAuditEvent = {
-          runId,
-          seq,
-          at,
+          at: t.isoNow(),
           type: event.type,
           actor: event.actor,
           ...(event.data === undefined ? {} : { data: event.data }),
-          prevHash,
-          hash,
         };
-        try {
-          await t.put({ ...keys.runEvent(runId, seq), ...stored }, 'attribute_not_exists(sk)');
-          return stored;
-        } catch (error) {
-          if (!isConditionFailed(error)) throw error;
-          await sleep(Math.floor(Math.random() * (5 + attempt * 5)));
-        }
+        const stored: StoredAuditEvent = { ...content, prevHash, hash: hashEvent(prevHash, content) };
+        const item = { ...keys.runEvent(runId, seq), ...stored };
+        if (await conditional(t.put(item, 'attribute_not_exists(sk)'))) return stored;
+        await sleep(Math.floor(Math.random() * (5 + attempt * 5)));
       }
       throw new FactoryError(
         'AuditAppendContention',

@@ -1,8 +1,7 @@
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { NotFoundError } from '../errors';
 import { keys } from './keys';
-import { Expression, isConditionFailed, type Table } from './table';
+import { conditional, Expression, type Table } from './table';
 
 /** One model call as billed: the ledger's source of truth (one item per conversation turn). */
 export const LedgerEntry = z.object({
@@ -44,14 +43,12 @@ export function dynamoLedger(t: Table): LedgerStore {
      */
     async recordLlmCall(entry) {
       const parsed = LedgerEntry.parse(entry);
-      try {
-        await t.put(
+      await conditional(
+        t.put(
           { ...keys.runLedger(parsed.runId, parsed.conversationId, parsed.turn), ...parsed },
           'attribute_not_exists(pk)',
-        );
-      } catch (error) {
-        if (!isConditionFailed(error)) throw error;
-      }
+        ),
+      );
       const expr = new Expression();
       const ledger = expr.name('ledger');
       const add = (field: string, amount: number) => {
@@ -60,28 +57,23 @@ export function dynamoLedger(t: Table): LedgerStore {
       };
       const applied = expr.name('appliedCalls');
       const callKey = `${parsed.conversationId}#${parsed.turn}`;
-      try {
-        await t.doc.send(
-          new UpdateCommand({
-            TableName: t.name,
-            Key: keys.run(parsed.runId),
-            UpdateExpression: `SET ${[
-              add('llmCalls', 1),
-              add('inputTokens', parsed.inputTokens),
-              add('outputTokens', parsed.outputTokens),
-              add('cacheReadTokens', parsed.cacheReadTokens),
-              add('cacheWriteTokens', parsed.cacheWriteTokens),
-              add('costUsd', parsed.costUsd),
-            ].join(', ')} ADD ${applied} ${expr.value(new Set([callKey]))}`,
-            ConditionExpression: `attribute_exists(pk) AND NOT contains(${applied}, ${expr.value(callKey)})`,
-            ...expr.attributes,
-          }),
-        );
-      } catch (error) {
-        if (!isConditionFailed(error)) throw error;
-        if (!(await t.get(keys.run(parsed.runId)))) throw new NotFoundError(`run ${parsed.runId}`);
-        // Already applied: the totals count this call once.
-      }
+      const added = await conditional(
+        t.update({
+          Key: keys.run(parsed.runId),
+          UpdateExpression: `SET ${[
+            add('llmCalls', 1),
+            add('inputTokens', parsed.inputTokens),
+            add('outputTokens', parsed.outputTokens),
+            add('cacheReadTokens', parsed.cacheReadTokens),
+            add('cacheWriteTokens', parsed.cacheWriteTokens),
+            add('costUsd', parsed.costUsd),
+          ].join(', ')} ADD ${applied} ${expr.value(new Set([callKey]))}`,
+          ConditionExpression: `attribute_exists(pk) AND NOT contains(${applied}, ${expr.value(callKey)})`,
+          ...expr.attributes,
+        }),
+      );
+      // Not applied now: the run is missing, or the totals already count this call (once).
+      if (!added && !(await t.get(keys.run(parsed.runId)))) throw new NotFoundError(`run ${parsed.runId}`);
     },
 
     /** Query pk=RUN#<id> begins_with(sk, "CALL#") (all pages, bounded). */

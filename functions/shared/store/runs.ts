@@ -1,15 +1,15 @@
-import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type * as z from 'zod';
 import { Run, type RunStatus, WorkItem } from '../domain/run';
 import { AlreadyExistsError, NotFoundError, ValidationError, VersionConflictError } from '../errors';
 import { keys, TABLE_KEYS } from './keys';
 import {
   checkLimit,
+  conditional,
   decodeCursor,
   Expression,
   encodeCursor,
   type Item,
-  isConditionFailed,
   keyOf,
   type Page,
   type PageRequest,
@@ -56,19 +56,15 @@ export function checkRunPatch(patch: Partial<Run>): Array<[field: string, value:
     }
     const schema = (Run.shape as Record<string, z.ZodType | undefined>)[field];
     if (!schema) throw new ValidationError(`unknown run field ${field}`);
-    if (value === undefined) {
-      if (!schema.safeParse(undefined).success) throw new ValidationError(`run field ${field} is required`);
-      checked.push([field, undefined]);
-      continue;
-    }
     const parsed = schema.safeParse(value);
+    if (!parsed.success && value === undefined) throw new ValidationError(`run field ${field} is required`);
     if (!parsed.success) {
       throw new ValidationError(
         `invalid run field ${field}`,
         parsed.error.issues.map((i) => `${[field, ...i.path].join('.')}: ${i.message}`),
       );
     }
-    checked.push([field, parsed.data]);
+    checked.push([field, value === undefined ? undefined : parsed.data]);
   }
   return checked;
 }
@@ -131,19 +127,12 @@ export function dynamoRuns(t: Table): RunStore {
         else runItems.push(item);
       }
       // No WorkItem item on the first page: the extra item is a run beyond the limit.
-      if (runItems.length > limit) {
-        runItems.length = limit;
-        const last = runItems[limit - 1] as Item;
-        const lastKey = keyOf(last, [gsi.partitionKey, gsi.sortKey]);
-        return {
-          workItem,
-          runs: { items: runItems.map((i) => Run.parse(i)), cursor: encodeCursor(lastKey) },
-        };
-      }
-      return {
-        workItem,
-        runs: { items: runItems.map((i) => Run.parse(i)), cursor: encodeCursor(result.LastEvaluatedKey) },
-      };
+      const beyond = runItems.length > limit;
+      if (beyond) runItems.length = limit;
+      const lastKey = beyond
+        ? keyOf(runItems[limit - 1] as Item, [gsi.partitionKey, gsi.sortKey])
+        : result.LastEvaluatedKey;
+      return { workItem, runs: { items: runItems.map((i) => Run.parse(i)), cursor: encodeCursor(lastKey) } };
     },
 
     /**
@@ -152,20 +141,15 @@ export function dynamoRuns(t: Table): RunStore {
      */
     async createRun(run) {
       const parsed = Run.parse(run);
-      try {
-        await t.put(
-          {
-            ...keys.run(parsed.runId),
-            ...keys.runByRepo(parsed.repo, parsed.runId),
-            ...keys.runByStatus(parsed.status, parsed.runId),
-            ...keys.runByWorkItem(parsed.workItemKey, parsed.runId),
-            ...parsed,
-          },
-          'attribute_not_exists(pk)',
-        );
-      } catch (error) {
-        if (isConditionFailed(error)) throw new AlreadyExistsError(`run ${parsed.runId}`);
-        throw error;
+      const item = {
+        ...keys.run(parsed.runId),
+        ...keys.runByRepo(parsed.repo, parsed.runId),
+        ...keys.runByStatus(parsed.status, parsed.runId),
+        ...keys.runByWorkItem(parsed.workItemKey, parsed.runId),
+        ...parsed,
+      };
+      if (!(await conditional(t.put(item, 'attribute_not_exists(pk)')))) {
+        throw new AlreadyExistsError(`run ${parsed.runId}`);
       }
     },
 
@@ -198,23 +182,18 @@ export function dynamoRuns(t: Table): RunStore {
       const version = expr.name('version');
       sets.push(`${version} = ${expr.value(expectedVersion + 1)}`);
       const update = `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`;
-      try {
-        const result = await t.doc.send(
-          new UpdateCommand({
-            TableName: t.name,
-            Key: keys.run(runId),
-            UpdateExpression: update,
-            ConditionExpression: `attribute_exists(pk) AND ${version} = ${expr.value(expectedVersion)}`,
-            ...expr.attributes,
-            ReturnValues: 'ALL_NEW',
-          }),
-        );
-        return Run.parse(result.Attributes);
-      } catch (error) {
-        if (!isConditionFailed(error)) throw error;
-        if (!(await t.get(keys.run(runId)))) throw new NotFoundError(`run ${runId}`);
-        throw new VersionConflictError(runId, expectedVersion);
-      }
+      const result = await conditional(
+        t.update({
+          Key: keys.run(runId),
+          UpdateExpression: update,
+          ConditionExpression: `attribute_exists(pk) AND ${version} = ${expr.value(expectedVersion)}`,
+          ...expr.attributes,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      if (result) return Run.parse(result.Attributes);
+      if (!(await t.get(keys.run(runId)))) throw new NotFoundError(`run ${runId}`);
+      throw new VersionConflictError(runId, expectedVersion);
     },
 
     /** Query GSI1 gsi1pk=REPO#<owner/repo>, newest first (gsi1sk RUN#<ulid>). */

@@ -1,11 +1,14 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
+  DeleteCommand,
+  type DeleteCommandInput,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
   type QueryCommandInput,
   UpdateCommand,
+  type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { FactoryError, NotFoundError, ValidationError } from '../errors';
 import type { Clock } from '../ports';
@@ -53,8 +56,15 @@ export function createDocumentClient(client: DynamoDBClient): DynamoDBDocumentCl
   });
 }
 
-export const isConditionFailed = (error: unknown): boolean =>
-  error instanceof Error && error.name === 'ConditionalCheckFailedException';
+/** Awaits a conditional write: its output, or undefined when its condition failed (nothing written). */
+export async function conditional<T extends object>(write: Promise<T>): Promise<T | undefined> {
+  try {
+    return await write;
+  } catch (error) {
+    if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return undefined;
+    throw error;
+  }
+}
 
 /** Builds expression attribute names/values with generated placeholders (every word is safe). */
 export class Expression {
@@ -81,15 +91,11 @@ export class Expression {
 }
 
 export class Table {
-  readonly doc: DynamoDBDocumentClient;
-  readonly name: string;
-  private readonly clock: Clock;
-
-  constructor(options: TableOptions) {
-    this.doc = options.doc;
-    this.name = options.tableName;
-    this.clock = options.clock;
-  }
+  constructor(
+    readonly doc: DynamoDBDocumentClient,
+    readonly name: string,
+    private readonly clock: Clock,
+  ) {}
 
   nowSeconds(): number {
     return Math.floor(this.clock.now() / 1000);
@@ -117,32 +123,36 @@ export class Table {
     return result.Item;
   }
 
-  async put(item: Item, condition?: string): Promise<void> {
+  /** PutItem, refused above MAX_ITEM_BYTES; `condition` may use the placeholders of `expr`. */
+  async put(item: Item, condition?: string, expr?: Expression) {
     if (JSON.stringify(item).length > MAX_ITEM_BYTES) {
       throw new ValidationError(
         `item ${String(item.pk)} ${String(item.sk)} is larger than ${MAX_ITEM_BYTES} bytes`,
       );
     }
-    await this.doc.send(new PutCommand({ TableName: this.name, Item: item, ConditionExpression: condition }));
+    return this.doc.send(
+      new PutCommand({
+        TableName: this.name,
+        Item: item,
+        ConditionExpression: condition,
+        ...expr?.attributes,
+      }),
+    );
+  }
+
+  update(input: Omit<UpdateCommandInput, 'TableName'>) {
+    return this.doc.send(new UpdateCommand({ TableName: this.name, ...input }));
+  }
+
+  delete(input: Omit<DeleteCommandInput, 'TableName'>) {
+    return this.doc.send(new DeleteCommand({ TableName: this.name, ...input }));
   }
 
   /** One conditional put: true when this call created the item (or replaced an expired one). */
   async putIfAbsentOrExpired(item: Item): Promise<boolean> {
     const expr = new Expression();
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.name,
-          Item: item,
-          ConditionExpression: `attribute_not_exists(pk) OR ${expr.name(TABLE_KEYS.ttlAttribute)} <= ${expr.value(this.nowSeconds())}`,
-          ...expr.attributes,
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailed(error)) return false;
-      throw error;
-    }
+    const expired = `${expr.name(TABLE_KEYS.ttlAttribute)} <= ${expr.value(this.nowSeconds())}`;
+    return Boolean(await conditional(this.put(item, `attribute_not_exists(pk) OR ${expired}`, expr)));
   }
 
   /** UpdateItem SET of plain fields if attribute_exists(pk); NotFoundError otherwise. */
@@ -152,20 +162,15 @@ export class Table {
       .filter(([, value]) => value !== undefined)
       .map(([field, value]) => `${expr.name(field)} = ${expr.value(value)}`);
     if (sets.length === 0) return;
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.name,
-          Key: key,
-          UpdateExpression: `SET ${sets.join(', ')}`,
-          ConditionExpression: 'attribute_exists(pk)',
-          ...expr.attributes,
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailed(error)) throw new NotFoundError(what);
-      throw error;
-    }
+    const updated = await conditional(
+      this.update({
+        Key: key,
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ConditionExpression: 'attribute_exists(pk)',
+        ...expr.attributes,
+      }),
+    );
+    if (!updated) throw new NotFoundError(what);
   }
 
   /** One Query page; `partition` pins the cursor to this query's partition. */

@@ -1,7 +1,6 @@
-import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { keys } from './keys';
-import { isConditionFailed, type Table } from './table';
+import { conditional, type Table } from './table';
 
 /** A paused execution's task token, waiting for a reply, a CI result or a decision. */
 export const WaitKind = z.enum(['clarify', 'checks', 'approval']);
@@ -50,22 +49,15 @@ export function dynamoWaits(t: Table): WaitStore {
      * is deleted and reported as absent.
      */
     async takeWait(kind, key) {
-      try {
-        const result = await t.doc.send(
-          new DeleteCommand({
-            TableName: t.name,
-            Key: keys.wait(kind, key),
-            ConditionExpression: 'attribute_exists(pk)',
-            ReturnValues: 'ALL_OLD',
-          }),
-        );
-        const old = result.Attributes;
-        if (!old || !t.isLive(old)) return undefined;
-        return PendingWait.parse(old);
-      } catch (error) {
-        if (isConditionFailed(error)) return undefined;
-        throw error;
-      }
+      const result = await conditional(
+        t.delete({
+          Key: keys.wait(kind, key),
+          ConditionExpression: 'attribute_exists(pk)',
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      const old = result?.Attributes;
+      return old && t.isLive(old) ? PendingWait.parse(old) : undefined;
     },
   };
 }

@@ -1,4 +1,3 @@
-import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { ValidationError } from '../errors';
 import { keys } from './keys';
@@ -54,7 +53,7 @@ export function dynamoWorkspace(t: Table): WorkspaceStore {
 
     /** DeleteItem WS#<runId>/FILE#<path> (unconditional: deleting nothing is fine). */
     async deleteWorkspaceFile(runId, path) {
-      await t.doc.send(new DeleteCommand({ TableName: t.name, Key: keys.workspaceFile(runId, path) }));
+      await t.delete({ Key: keys.workspaceFile(runId, path) });
     },
 
     /** Query pk=WS#<runId> begins_with(sk, "FILE#") (all pages, bounded), in path order. */

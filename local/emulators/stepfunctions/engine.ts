@@ -3,14 +3,10 @@ import '../../polyfills';
 import { randomUUID } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
-import { SfnServiceError, TaskError, UncatchableTaskError } from './errors';
+import { AwsServiceError } from '../loopback';
+import { TaskError, UncatchableTaskError } from './errors';
 import { type BoundResource, bindResource, type IntegrationClients, invokeIntegration } from './integrations';
-import {
-  ExecutionFiles,
-  type ExecutionRecord,
-  type ExecutionStatus,
-  type HistoryEventRecord,
-} from './persistence';
+import { ExecutionFiles, type ExecutionRecord, type ExecutionStatus } from './persistence';
 import { TaskTokens } from './tokens';
 
 export type { ExecutionRecord, ExecutionStatus, HistoryEventRecord } from './persistence';
@@ -44,11 +40,8 @@ export function substitute(asl: string, values: Record<string, string>): string 
   const missing = new Set<string>();
   const text = asl.replace(/\$\{([A-Za-z0-9_]+)\}/g, (placeholder, name: string) => {
     const value = values[name];
-    if (value === undefined) {
-      missing.add(name);
-      return placeholder;
-    }
-    return JSON.stringify(value).slice(1, -1);
+    if (value === undefined) missing.add(name);
+    return value === undefined ? placeholder : JSON.stringify(value).slice(1, -1);
   });
   if (missing.size > 0) throw new Error(`unresolved ASL placeholders: ${[...missing].join(', ')}`);
   return text;
@@ -58,7 +51,6 @@ export interface StateMachineSpec {
   name: string;
   /** ASL text or object, placeholders already substituted. */
   definition: string | Record<string, unknown>;
-  roleArn?: string;
 }
 
 export interface EngineOptions extends IntegrationClients {
@@ -68,8 +60,6 @@ export interface EngineOptions extends IntegrationClients {
   /** Called once per execution when it reaches a terminal status (also for restart failures). */
   onExecutionEnd?: (record: ExecutionRecord) => void | Promise<void>;
   log?: (message: string, extra?: Record<string, unknown>) => void;
-  /** Run asl-validator on each definition at start (default true; it costs ~0.5 s per machine). */
-  validateDefinitions?: boolean;
 }
 
 type AslState = Record<string, unknown> & { Type?: string };
@@ -103,7 +93,6 @@ interface ActiveTask {
 
 interface RunningExecution {
   record: ExecutionRecord;
-  machine: RegisteredMachine;
   tasks: Set<ActiveTask>;
   abort?: () => void;
 }
@@ -139,20 +128,10 @@ export class StepFunctionsEngine {
     const records = this.files.loadAll((file, error) =>
       this.log('skipping an unreadable execution record', { file, error: String(error) }),
     );
-    const interrupted: ExecutionRecord[] = [];
-    for (const record of records) {
-      this.executions.set(record.executionArn, record);
-      if (record.status === 'RUNNING') interrupted.push(record);
-    }
-    for (const record of interrupted) {
+    for (const record of records) this.executions.set(record.executionArn, record);
+    for (const record of records.filter((r) => r.status === 'RUNNING')) {
       const cause = 'The local Step Functions engine restarted while this execution was running';
-      this.appendEvent(record, 'ExecutionFailed', 'executionFailedEventDetails', {
-        error: RESTARTED_ERROR,
-        cause,
-      });
-      Object.assign(record, { status: 'FAILED', error: RESTARTED_ERROR, cause, stopDate: Date.now() });
-      await this.files.save(record);
-      await this.notifyEnd(record);
+      await this.finish(record, 'FAILED', 'ExecutionFailed', { error: RESTARTED_ERROR, cause });
     }
   }
 
@@ -161,14 +140,6 @@ export class StepFunctionsEngine {
   // -------------------------------------------------------------------------------------------
   stateMachineArn(name: string): string {
     return `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${name}`;
-  }
-
-  listStateMachines(): Array<Pick<RegisteredMachine, 'name' | 'arn' | 'createdAt'>> {
-    return [...this.machines.values()].map(({ name, arn, createdAt }) => ({ name, arn, createdAt }));
-  }
-
-  describeStateMachine(arn: string): RegisteredMachine {
-    return this.machineByArn(arn);
   }
 
   private register(spec: StateMachineSpec): void {
@@ -185,23 +156,26 @@ export class StepFunctionsEngine {
     this.machines.set(arn, {
       name: spec.name,
       arn,
-      roleArn: spec.roleArn ?? `arn:aws:iam::${LOCAL_ACCOUNT}:role/local-stepfunctions`,
+      roleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/local-stepfunctions`,
       definitionText,
       createdAt: Date.now(),
-      machine: new StateMachine(prepared, {
-        validationOptions: { noValidate: this.options.validateDefinitions === false },
-      }),
+      // aws-local-stepfunctions runs asl-validator on it (about 0.5 s a machine).
+      machine: new StateMachine(prepared),
       tasks,
     });
   }
 
-  private machineByArn(arn: string): RegisteredMachine {
+  listStateMachines(): RegisteredMachine[] {
+    return [...this.machines.values()];
+  }
+
+  describeStateMachine(arn: string): RegisteredMachine {
     const machine = this.machines.get(arn);
     if (machine) return machine;
     // An ARN of another resource type (an execution's, say) is invalid here, as on AWS.
     if (!/^arn:aws:states:[^:]*:[^:]*:stateMachine:[^:]+$/.test(arn))
-      throw new SfnServiceError('InvalidArn', `Invalid Arn: '${arn}'`);
-    throw new SfnServiceError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
+      throw new AwsServiceError('InvalidArn', `Invalid Arn: '${arn}'`);
+    throw new AwsServiceError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -212,13 +186,13 @@ export class StepFunctionsEngine {
     name?: string,
     input?: string,
   ): { executionArn: string; startDate: number } {
-    if (this.closing) throw new SfnServiceError('ServiceUnavailable', 'the engine is shutting down', 503);
-    const machine = this.machineByArn(stateMachineArn);
+    if (this.closing) throw new AwsServiceError('ServiceUnavailable', 'the engine is shutting down', 503);
+    const machine = this.describeStateMachine(stateMachineArn);
     const executionName = name ?? randomUUID();
     validateExecutionName(executionName);
     const inputText = input ?? '{}';
     if (Buffer.byteLength(inputText) > MAX_PAYLOAD_BYTES) {
-      throw new SfnServiceError('InvalidExecutionInput', 'Execution input exceeds the 262144 byte limit');
+      throw new AwsServiceError('InvalidExecutionInput', 'Execution input exceeds the 262144 byte limit');
     }
     const parsedInput = parseJson(inputText, 'InvalidExecutionInput', 'Invalid execution input');
     const executionArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${machine.name}:${executionName}`;
@@ -229,7 +203,7 @@ export class StepFunctionsEngine {
       if (existing.status === 'RUNNING' && existing.input === inputText) {
         return { executionArn, startDate: existing.startDate };
       }
-      throw new SfnServiceError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
+      throw new AwsServiceError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
     }
 
     const record: ExecutionRecord = {
@@ -243,9 +217,9 @@ export class StepFunctionsEngine {
       history: [],
     };
     this.executions.set(executionArn, record);
-    const execution: RunningExecution = { record, machine, tasks: new Set() };
+    const execution: RunningExecution = { record, tasks: new Set() };
     this.running.set(executionArn, execution);
-    this.appendEvent(record, 'ExecutionStarted', 'executionStartedEventDetails', {
+    this.appendEvent(record, 'ExecutionStarted', {
       input: inputText,
       inputDetails: { truncated: false },
       roleArn: machine.roleArn,
@@ -277,13 +251,13 @@ export class StepFunctionsEngine {
     const record = this.executions.get(executionArn);
     if (record) return record;
     if (!/^arn:aws:states:[^:]*:[^:]*:execution:[^:]+:[^:]+$/.test(executionArn)) {
-      throw new SfnServiceError('InvalidArn', `Invalid Arn: '${executionArn}'`);
+      throw new AwsServiceError('InvalidArn', `Invalid Arn: '${executionArn}'`);
     }
-    throw new SfnServiceError('ExecutionDoesNotExist', `Execution Does Not Exist: '${executionArn}'`);
+    throw new AwsServiceError('ExecutionDoesNotExist', `Execution Does Not Exist: '${executionArn}'`);
   }
 
   listExecutions(stateMachineArn: string, statusFilter?: ExecutionStatus): ExecutionRecord[] {
-    this.machineByArn(stateMachineArn);
+    this.describeStateMachine(stateMachineArn);
     return [...this.executions.values()]
       .filter((r) => r.stateMachineArn === stateMachineArn && (!statusFilter || r.status === statusFilter))
       .sort((a, b) => b.startDate - a.startDate);
@@ -296,12 +270,7 @@ export class StepFunctionsEngine {
     if (!execution || record.status !== 'RUNNING') return record.stopDate ?? Date.now();
     const failure = { ...(error !== undefined && { error }), ...(cause !== undefined && { cause }) };
     // finish() marks the record ABORTED synchronously; abort the engine before its callbacks run.
-    const finished = this.finish(execution, 'ABORTED', {
-      type: 'ExecutionAborted',
-      detailsKey: 'executionAbortedEventDetails',
-      details: failure,
-      fields: failure,
-    });
+    const finished = this.finish(record, 'ABORTED', 'ExecutionAborted', failure);
     execution.abort?.();
     await finished;
     return record.stopDate ?? Date.now();
@@ -312,10 +281,10 @@ export class StepFunctionsEngine {
   // -------------------------------------------------------------------------------------------
   sendTaskSuccess(taskToken: string, output: string): void {
     if (typeof output !== 'string' || output.length === 0) {
-      throw new SfnServiceError('InvalidOutput', 'Invalid output: it must be a JSON text');
+      throw new AwsServiceError('InvalidOutput', 'Invalid output: it must be a JSON text');
     }
     if (Buffer.byteLength(output) > MAX_PAYLOAD_BYTES) {
-      throw new SfnServiceError('InvalidOutput', 'Task output exceeds the 262144 byte limit');
+      throw new AwsServiceError('InvalidOutput', 'Task output exceeds the 262144 byte limit');
     }
     const parsed = parseJson(output, 'InvalidOutput', 'Invalid output');
     this.tokens.take(taskToken).succeed(parsed);
@@ -363,160 +332,110 @@ export class StepFunctionsEngine {
       : { resourceType: 'unknown', resource: task.resource };
     const { parameters: taskInput, timeoutSeconds, heartbeatSeconds } = resolveTimeouts(task, input);
     const deadline = timeoutSeconds === undefined ? undefined : Date.now() + timeoutSeconds * 1000;
+    /** Ends the task once, with its last history event; false when it had ended already. */
+    const end = (type: string, details: Record<string, unknown>): boolean => {
+      if (active.settled) return false;
+      this.settleTask(execution, active);
+      this.appendTaskEvent(execution, type, { ...resourceFields, ...details });
+      return true;
+    };
 
     // Armed before the engine's own Task timer (same delay, created after this call returns), so
     // it fires first: it records TaskTimedOut and spends the token; the engine then raises its
     // States.Timeout (which, unlike ours, States.TaskFailed does not match, as on AWS).
     if (timeoutSeconds !== undefined) {
-      active.timers.push(
-        setTimeout(() => {
-          if (active.settled) return;
-          this.settleTask(execution, active);
-          this.appendTaskEvent(execution, 'TaskTimedOut', 'taskTimedOutEventDetails', {
-            ...resourceFields,
-            error: 'States.Timeout',
-            cause: `Task did not complete within ${timeoutSeconds} seconds`,
-          });
-        }, timeoutSeconds * 1000),
+      const cause = `Task did not complete within ${timeoutSeconds} seconds`;
+      const timer = setTimeout(
+        () => end('TaskTimedOut', { error: 'States.Timeout', cause }),
+        timeoutSeconds * 1000,
       );
+      active.timers.push(timer);
     }
 
     // The engine dispatched this state's StateEntered just before calling us; let the history
     // consumer record it first so Task events follow it.
     await nextTurn();
-    if (active.settled || execution.record.status !== 'RUNNING') {
+    if (active.settled || execution.record.status !== 'RUNNING' || !bound) {
       this.settleTask(execution, active);
-      throw new UncatchableTaskError('States.Runtime', 'the execution is no longer running');
-    }
-
-    if (!bound) {
-      const cause = `Task state '${stateName}' uses the resource '${task.resource}', which the local engine cannot run (supported: lambda:invoke, sqs:sendMessage, each optionally .waitForTaskToken, and dynamodb:putItem|updateItem|getItem|deleteItem)`;
-      this.settleTask(execution, active);
+      const cause = bound
+        ? 'the execution is no longer running'
+        : `Task state '${stateName}' uses the resource '${task.resource}', which the local engine cannot run (supported: lambda:invoke, sqs:sendMessage, each optionally .waitForTaskToken, and dynamodb:putItem|updateItem|getItem|deleteItem)`;
       throw new UncatchableTaskError('States.Runtime', cause);
     }
 
-    if (!bound.callback) {
-      this.appendTaskScheduled(execution, resourceFields, taskInput, timeoutSeconds, heartbeatSeconds);
-      this.appendTaskEvent(execution, 'TaskStarted', 'taskStartedEventDetails', resourceFields);
-      try {
-        const output = await invokeIntegration(bound, taskInput, this.options, deadline ? { deadline } : {});
-        // As on AWS: a result over the payload limit fails the execution, past any States.ALL.
-        if (Buffer.byteLength(JSON.stringify(output) ?? '') > MAX_PAYLOAD_BYTES) {
-          throw new UncatchableTaskError(
-            'States.DataLimitExceeded',
-            `the state/task '${stateName}' returned a result with a size exceeding the maximum number of bytes service limit (262144)`,
-          );
-        }
-        if (!active.settled) {
-          this.settleTask(execution, active);
-          this.appendTaskEvent(execution, 'TaskSucceeded', 'taskSucceededEventDetails', {
-            ...resourceFields,
-            output: JSON.stringify(output),
-          });
-        }
-        return output;
-      } catch (error) {
-        throw this.taskFailed(execution, active, resourceFields, error);
-      }
-    }
-
-    let settleAnswer!: { resolve: (value: unknown) => void; reject: (error: Error) => void };
-    const answerPromise = new Promise<unknown>((resolve, reject) => {
-      settleAnswer = { resolve, reject };
-    });
-    // Marked handled: a wait abandoned before the engine awaits it must not be an unhandled rejection.
-    answerPromise.catch(() => undefined);
-    const answer = { promise: answerPromise, ...settleAnswer };
-    active.abandon = answer.reject;
-    const token = this.tokens.issue({
-      executionArn: execution.record.executionArn,
-      succeed: (output) => {
-        if (active.settled) return;
-        this.settleTask(execution, active);
-        this.appendTaskEvent(execution, 'TaskSucceeded', 'taskSucceededEventDetails', {
-          ...resourceFields,
-          output: JSON.stringify(output),
-        });
-        answer.resolve(output);
-      },
-      fail: (error, cause) => {
-        if (active.settled) return;
-        this.settleTask(execution, active);
-        this.appendTaskEvent(execution, 'TaskFailed', 'taskFailedEventDetails', {
-          ...resourceFields,
-          error,
-          cause,
-        });
-        answer.reject(new TaskError(error, cause));
-      },
-      heartbeat: () => {
-        if (!active.settled && heartbeatSeconds !== undefined) armHeartbeat();
-      },
-    });
-    active.token = token;
-    let heartbeatTimer: NodeJS.Timeout | undefined;
-    const armHeartbeat = () => {
-      if (heartbeatTimer) {
+    let parameters = taskInput;
+    let answer: Promise<unknown> | undefined;
+    if (bound.callback) {
+      let resolve!: (value: unknown) => void;
+      let reject!: (error: Error) => void;
+      answer = new Promise<unknown>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      // Marked handled: a wait abandoned before the engine awaits it must not be an unhandled rejection.
+      answer.catch(() => undefined);
+      active.abandon = reject;
+      let heartbeatTimer: NodeJS.Timeout | undefined;
+      const armHeartbeat = (seconds: number) => {
         clearTimeout(heartbeatTimer);
         active.timers = active.timers.filter((t) => t !== heartbeatTimer);
-      }
-      const seconds = heartbeatSeconds ?? MAX_TIMER_SECONDS;
-      heartbeatTimer = setTimeout(() => {
-        if (active.settled) return;
-        this.settleTask(execution, active);
         const cause = `No heartbeat received within ${seconds} seconds`;
-        this.appendTaskEvent(execution, 'TaskTimedOut', 'taskTimedOutEventDetails', {
-          ...resourceFields,
-          error: 'States.HeartbeatTimeout',
-          cause,
-        });
-        answer.reject(new TaskError('States.HeartbeatTimeout', cause));
-      }, seconds * 1000);
-      active.timers.push(heartbeatTimer);
-    };
+        heartbeatTimer = setTimeout(() => {
+          if (end('TaskTimedOut', { error: 'States.HeartbeatTimeout', cause })) {
+            reject(new TaskError('States.HeartbeatTimeout', cause));
+          }
+        }, seconds * 1000);
+        active.timers.push(heartbeatTimer);
+      };
+      active.token = this.tokens.issue({
+        succeed: (output) => {
+          if (end('TaskSucceeded', { output: JSON.stringify(output) })) resolve(output);
+        },
+        fail: (error, cause) => {
+          if (end('TaskFailed', { error, cause })) reject(new TaskError(error, cause));
+        },
+        heartbeat: () => {
+          if (!active.settled && heartbeatSeconds !== undefined) armHeartbeat(heartbeatSeconds);
+        },
+      });
+      parameters = replaceText(taskInput, this.tokenPlaceholder, active.token);
+      if (heartbeatSeconds !== undefined) armHeartbeat(heartbeatSeconds);
+    }
 
-    const parameters = replaceText(taskInput, this.tokenPlaceholder, token);
-    this.appendTaskScheduled(execution, resourceFields, parameters, timeoutSeconds, heartbeatSeconds);
-    this.appendTaskEvent(execution, 'TaskStarted', 'taskStartedEventDetails', resourceFields);
-    if (heartbeatSeconds !== undefined) armHeartbeat();
+    this.appendTaskEvent(execution, 'TaskScheduled', {
+      ...resourceFields,
+      region: LOCAL_REGION,
+      parameters: JSON.stringify(parameters),
+      ...(timeoutSeconds !== undefined && { timeoutInSeconds: timeoutSeconds }),
+      ...(heartbeatSeconds !== undefined && { heartbeatInSeconds: heartbeatSeconds }),
+    });
+    this.appendTaskEvent(execution, 'TaskStarted', resourceFields);
+    let output: unknown;
     try {
-      const submitted = await invokeIntegration(
-        bound,
-        parameters,
-        this.options,
-        deadline ? { deadline } : {},
-      );
-      if (!active.settled) {
-        this.appendTaskEvent(execution, 'TaskSubmitted', 'taskSubmittedEventDetails', {
-          ...resourceFields,
-          output: JSON.stringify(submitted),
-        });
+      output = await invokeIntegration(bound, parameters, this.options, deadline ? { deadline } : {});
+      // As on AWS: a result over the payload limit fails the execution, past any States.ALL.
+      if (!answer && Buffer.byteLength(JSON.stringify(output) ?? '') > MAX_PAYLOAD_BYTES) {
+        throw new UncatchableTaskError(
+          'States.DataLimitExceeded',
+          `the state/task '${stateName}' returned a result with a size exceeding the maximum number of bytes service limit (262144)`,
+        );
       }
     } catch (error) {
-      throw this.taskFailed(execution, active, resourceFields, error);
+      const failure =
+        error instanceof TaskError
+          ? error
+          : new TaskError('States.TaskFailed', error instanceof Error ? error.message : String(error));
+      end('TaskFailed', { error: failure.name, cause: failure.message });
+      throw failure;
     }
-    return answer.promise;
-  }
-
-  private taskFailed(
-    execution: RunningExecution,
-    active: ActiveTask,
-    resourceFields: Record<string, string>,
-    error: unknown,
-  ): Error {
-    const failure =
-      error instanceof TaskError
-        ? error
-        : new TaskError('States.TaskFailed', error instanceof Error ? error.message : String(error));
+    if (!answer) {
+      end('TaskSucceeded', { output: JSON.stringify(output) });
+      return output;
+    }
     if (!active.settled) {
-      this.settleTask(execution, active);
-      this.appendTaskEvent(execution, 'TaskFailed', 'taskFailedEventDetails', {
-        ...resourceFields,
-        error: failure.name,
-        cause: failure.message,
-      });
+      this.appendTaskEvent(execution, 'TaskSubmitted', { ...resourceFields, output: JSON.stringify(output) });
     }
-    return failure;
+    return answer;
   }
 
   private settleTask(execution: RunningExecution, active: ActiveTask): void {
@@ -527,30 +446,9 @@ export class StepFunctionsEngine {
     execution.tasks.delete(active);
   }
 
-  private appendTaskScheduled(
-    execution: RunningExecution,
-    resourceFields: Record<string, string>,
-    parameters: unknown,
-    timeoutSeconds: number | undefined,
-    heartbeatSeconds: number | undefined,
-  ): void {
-    this.appendTaskEvent(execution, 'TaskScheduled', 'taskScheduledEventDetails', {
-      ...resourceFields,
-      region: LOCAL_REGION,
-      parameters: JSON.stringify(parameters),
-      ...(timeoutSeconds !== undefined && { timeoutInSeconds: timeoutSeconds }),
-      ...(heartbeatSeconds !== undefined && { heartbeatInSeconds: heartbeatSeconds }),
-    });
-  }
-
-  private appendTaskEvent(
-    execution: RunningExecution,
-    type: string,
-    detailsKey: string,
-    details: Record<string, unknown>,
-  ): void {
+  private appendTaskEvent(execution: RunningExecution, type: string, details: Record<string, unknown>): void {
     if (execution.record.status !== 'RUNNING' || this.closing) return;
-    this.appendEvent(execution.record, type, detailsKey, details);
+    this.appendEvent(execution.record, type, details);
     this.afterAppend(execution);
   }
 
@@ -576,58 +474,33 @@ export class StepFunctionsEngine {
     const record = execution.record;
     switch (event.type) {
       case 'StateEntered':
-        this.appendEvent(record, `${event.state.type}StateEntered`, 'stateEnteredEventDetails', {
-          name: event.state.name,
-          input: JSON.stringify(event.state.input ?? null),
-        });
-        break;
-      case 'StateExited':
-        this.appendEvent(record, `${event.state.type}StateExited`, 'stateExitedEventDetails', {
-          name: event.state.name,
-          output: JSON.stringify(event.state.output ?? null),
-        });
-        break;
-      case 'MapIterationStarted':
-      case 'MapIterationSucceeded':
-      case 'MapIterationFailed': {
-        const detailsKey = `${event.type.charAt(0).toLowerCase()}${event.type.slice(1)}EventDetails`;
-        this.appendEvent(record, event.type, detailsKey, {
-          name: event.parentState.name,
-          index: event.index,
-        });
+      case 'StateExited': {
+        const { type, name, input, output } = event.state;
+        const [suffix, field, value] =
+          event.type === 'StateEntered' ? ['Entered', 'input', input] : ['Exited', 'output', output];
+        const details = { name, [field]: JSON.stringify(value ?? null) };
+        this.appendEvent(record, `${type}State${suffix}`, details, `state${suffix}EventDetails`);
         break;
       }
+      case 'MapIterationStarted':
+      case 'MapIterationSucceeded':
+      case 'MapIterationFailed':
+        this.appendEvent(record, event.type, { name: event.parentState.name, index: event.index });
+        break;
       case 'ExecutionSucceeded': {
         const output = JSON.stringify(event.output ?? null);
-        void this.finish(execution, 'SUCCEEDED', {
-          type: 'ExecutionSucceeded',
-          detailsKey: 'executionSucceededEventDetails',
-          details: { output, outputDetails: { truncated: false } },
-          fields: { output },
-        });
+        const details = { output, outputDetails: { truncated: false } };
+        void this.finish(record, 'SUCCEEDED', 'ExecutionSucceeded', details, { output });
         return;
       }
       case 'ExecutionFailed': {
-        const failure = {
-          error: event.Error,
-          cause: typeof event.Cause === 'string' ? event.Cause : JSON.stringify(event.Cause),
-        };
-        void this.finish(execution, 'FAILED', {
-          type: 'ExecutionFailed',
-          detailsKey: 'executionFailedEventDetails',
-          details: failure,
-          fields: failure,
-        });
+        const cause = typeof event.Cause === 'string' ? event.Cause : JSON.stringify(event.Cause);
+        void this.finish(record, 'FAILED', 'ExecutionFailed', { error: event.Error, cause });
         return;
       }
       case 'ExecutionTimeout': {
         const failure = { error: 'States.Timeout', cause: 'The execution exceeded its TimeoutSeconds' };
-        void this.finish(execution, 'TIMED_OUT', {
-          type: 'ExecutionTimedOut',
-          detailsKey: 'executionTimedOutEventDetails',
-          details: failure,
-          fields: failure,
-        });
+        void this.finish(record, 'TIMED_OUT', 'ExecutionTimedOut', failure);
         return;
       }
       default:
@@ -640,39 +513,32 @@ export class StepFunctionsEngine {
   private afterAppend(execution: RunningExecution): void {
     const record = execution.record;
     if (record.history.length >= MAX_HISTORY_EVENTS - 1) {
-      const failure = {
-        error: 'States.Runtime',
-        cause: `The execution reached the ${MAX_HISTORY_EVENTS} event limit`,
-      };
-      void this.finish(execution, 'FAILED', {
-        type: 'ExecutionFailed',
-        detailsKey: 'executionFailedEventDetails',
-        details: failure,
-        fields: failure,
-      });
+      const cause = `The execution reached the ${MAX_HISTORY_EVENTS} event limit`;
+      void this.finish(record, 'FAILED', 'ExecutionFailed', { error: 'States.Runtime', cause });
       execution.abort?.();
       return;
     }
     this.files?.markDirty(record);
   }
 
+  /**
+   * Ends a running execution: its last history event, the record's terminal fields (`fields`,
+   * the event's details by default), its tasks abandoned, the record saved, onExecutionEnd told.
+   */
   private async finish(
-    execution: RunningExecution,
+    record: ExecutionRecord,
     status: Exclude<ExecutionStatus, 'RUNNING'>,
-    end: {
-      type: string;
-      detailsKey: string;
-      details: Record<string, unknown>;
-      fields: Partial<Pick<ExecutionRecord, 'output' | 'error' | 'cause'>>;
-    },
+    type: string,
+    details: Record<string, unknown>,
+    fields: Partial<Pick<ExecutionRecord, 'output' | 'error' | 'cause'>> = details,
   ): Promise<void> {
-    const record = execution.record;
     if (record.status !== 'RUNNING' || this.closing) return;
-    this.appendEvent(record, end.type, end.detailsKey, end.details);
-    Object.assign(record, end.fields, { status, stopDate: Date.now() });
+    this.appendEvent(record, type, details);
+    Object.assign(record, fields, { status, stopDate: Date.now() });
+    const execution = this.running.get(record.executionArn);
     this.running.delete(record.executionArn);
-    for (const task of [...execution.tasks]) {
-      this.settleTask(execution, task);
+    for (const task of [...(execution?.tasks ?? [])]) {
+      if (execution) this.settleTask(execution, task);
       task.abandon?.(new UncatchableTaskError('States.Runtime', `the execution ended ${status}`));
     }
     try {
@@ -683,10 +549,6 @@ export class StepFunctionsEngine {
         error: String(error),
       });
     }
-    await this.notifyEnd(record);
-  }
-
-  private async notifyEnd(record: ExecutionRecord): Promise<void> {
     if (!this.options.onExecutionEnd) return;
     try {
       await this.options.onExecutionEnd(structuredClone(record));
@@ -695,21 +557,22 @@ export class StepFunctionsEngine {
     }
   }
 
+  /** `detailsKey` names the AWS field the details go in: `taskFailedEventDetails` for TaskFailed. */
   private appendEvent(
     record: ExecutionRecord,
     type: string,
-    detailsKey: string | undefined,
-    details: Record<string, unknown> | undefined,
+    details: Record<string, unknown>,
+    detailsKey = `${type.charAt(0).toLowerCase()}${type.slice(1)}EventDetails`,
   ): void {
     const previous = record.history.at(-1);
-    const event: HistoryEventRecord = {
+    record.history.push({
       id: (previous?.id ?? 0) + 1,
       previousEventId: previous?.id ?? 0,
       timestamp: Date.now(),
       type,
-      ...(detailsKey && details && { detailsKey, details }),
-    };
-    record.history.push(event);
+      detailsKey,
+      details,
+    });
   }
 }
 
@@ -728,11 +591,13 @@ function prepareDefinition(
   tasks: Map<string, TaskSpec>,
 ): StateMachineDefinition {
   const copy = JSON.parse(JSON.stringify(definition)) as StateMachineDefinition & Record<string, unknown>;
-  if (typeof copy.TimeoutSeconds === 'number')
-    copy.TimeoutSeconds = Math.min(copy.TimeoutSeconds, MAX_TIMER_SECONDS);
+  if (copy.TimeoutSeconds !== undefined) copy.TimeoutSeconds = clampSeconds(copy.TimeoutSeconds);
   visitStates(copy.States as unknown as Record<string, AslState>, tasks);
   return copy;
 }
+
+const clampSeconds = (value: unknown): number | undefined =>
+  typeof value === 'number' ? Math.min(value, MAX_TIMER_SECONDS) : undefined;
 
 function visitStates(states: Record<string, AslState>, tasks: Map<string, TaskSpec>): void {
   for (const [name, state] of Object.entries(states)) {
@@ -740,14 +605,8 @@ function visitStates(states: Record<string, AslState>, tasks: Map<string, TaskSp
       if (tasks.has(name)) {
         throw new Error(`Task state name '${name}' is used twice; the local engine needs unique names`);
       }
-      const timeoutSeconds =
-        typeof state.TimeoutSeconds === 'number'
-          ? Math.min(state.TimeoutSeconds, MAX_TIMER_SECONDS)
-          : undefined;
-      const heartbeatSeconds =
-        typeof state.HeartbeatSeconds === 'number'
-          ? Math.min(state.HeartbeatSeconds, MAX_TIMER_SECONDS)
-          : undefined;
+      const timeoutSeconds = clampSeconds(state.TimeoutSeconds);
+      const heartbeatSeconds = clampSeconds(state.HeartbeatSeconds);
       const timeoutPath = typeof state.TimeoutSecondsPath === 'string' ? state.TimeoutSecondsPath : undefined;
       const heartbeatPath =
         typeof state.HeartbeatSecondsPath === 'string' ? state.HeartbeatSecondsPath : undefined;
@@ -812,11 +671,7 @@ function resolveTimeouts(
   }
   if (task.heartbeatFromInput) heartbeatSeconds = positive(fields[HEARTBEAT_FIELD]);
   const { [TIMEOUT_FIELD]: _timeout, [HEARTBEAT_FIELD]: _heartbeat, ...parameters } = fields;
-  return {
-    parameters,
-    ...(timeoutSeconds !== undefined && { timeoutSeconds }),
-    ...(heartbeatSeconds !== undefined && { heartbeatSeconds }),
-  };
+  return { parameters, timeoutSeconds, heartbeatSeconds };
 }
 
 function replaceText(value: unknown, search: string, replacement: string): unknown {
@@ -835,7 +690,7 @@ function parseJson(text: string, errorCode: string, what: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    throw new SfnServiceError(errorCode, `${what}: not valid JSON`);
+    throw new AwsServiceError(errorCode, `${what}: not valid JSON`);
   }
 }
 
@@ -844,6 +699,6 @@ function validateExecutionName(name: string): void {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is refused
   const forbidden = /[\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]/;
   if (name.length < 1 || name.length > 80 || forbidden.test(name)) {
-    throw new SfnServiceError('InvalidName', `Invalid Name: '${name}'`);
+    throw new AwsServiceError('InvalidName', `Invalid Name: '${name}'`);
   }
 }

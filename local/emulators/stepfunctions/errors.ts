@@ -1,19 +1,4 @@
 /**
- * Errors the local Step Functions endpoint answers with. `code` is the AWS error shape name, so
- * the real SDK raises its class of the same name (ExecutionDoesNotExist, TaskTimedOut, ...).
- */
-export class SfnServiceError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly status = 400,
-  ) {
-    super(message);
-    this.name = code;
-  }
-}
-
-/**
  * A task failure as the state machine sees it: `name` is the ASL error (matched by Retry/Catch),
  * `message` is the Cause. No `cause` property: aws-local-stepfunctions would report it instead.
  */

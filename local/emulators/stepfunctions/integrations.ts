@@ -1,14 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import {
   DeleteItemCommand,
-  type DeleteItemCommandInput,
   type DynamoDBClient,
   GetItemCommand,
   type GetItemCommandInput,
   PutItemCommand,
-  type PutItemCommandInput,
   UpdateItemCommand,
-  type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, type SendMessageCommandInput, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
@@ -35,8 +32,13 @@ export interface BoundResource {
   callback: boolean;
 }
 
-const DYNAMODB_ACTIONS = ['putItem', 'updateItem', 'getItem', 'deleteItem'] as const;
-type DynamoAction = (typeof DYNAMODB_ACTIONS)[number];
+const DYNAMODB_COMMANDS = {
+  putItem: PutItemCommand,
+  updateItem: UpdateItemCommand,
+  getItem: GetItemCommand,
+  deleteItem: DeleteItemCommand,
+};
+type DynamoAction = keyof typeof DYNAMODB_COMMANDS;
 
 const RESOURCE_PATTERN = /^arn:aws:states:::(lambda|sqs|dynamodb):([A-Za-z]+)(\.waitForTaskToken)?$/;
 
@@ -54,7 +56,7 @@ export function bindResource(resourceArn: string): BoundResource | undefined {
   const supported =
     (service === 'lambda' && action === 'invoke') ||
     (service === 'sqs' && action === 'sendMessage') ||
-    (service === 'dynamodb' && !callback && (DYNAMODB_ACTIONS as readonly string[]).includes(action));
+    (service === 'dynamodb' && !callback && Object.hasOwn(DYNAMODB_COMMANDS, action));
   if (!supported) return undefined;
   return { resourceType: service, resource: `${action}${waitSuffix ?? ''}`, action, callback };
 }
@@ -71,7 +73,13 @@ export async function invokeIntegration(
   clients: IntegrationClients,
   options: InvokeOptions = {},
 ): Promise<unknown> {
-  const params = asObject(parameters, bound);
+  if (parameters === null || typeof parameters !== 'object' || Array.isArray(parameters)) {
+    throw new TaskError(
+      'States.Runtime',
+      `${bound.resourceType}:${bound.resource} needs an object of Parameters, got ${JSON.stringify(parameters)}`,
+    );
+  }
+  const params = parameters as Record<string, unknown>;
   switch (bound.resourceType) {
     case 'lambda':
       return invokeLambda(params, clients, options);
@@ -82,16 +90,6 @@ export async function invokeIntegration(
   }
 }
 
-function asObject(parameters: unknown, bound: BoundResource): Record<string, unknown> {
-  if (parameters === null || typeof parameters !== 'object' || Array.isArray(parameters)) {
-    throw new TaskError(
-      'States.Runtime',
-      `${bound.resourceType}:${bound.resource} needs an object of Parameters, got ${JSON.stringify(parameters)}`,
-    );
-  }
-  return parameters as Record<string, unknown>;
-}
-
 // ---------------------------------------------------------------------------------------------
 // lambda:invoke — result shaped like the optimized integration's
 // ---------------------------------------------------------------------------------------------
@@ -99,13 +97,12 @@ function findLambda(
   functionName: string,
   lambdas: Record<string, LambdaHandler>,
 ): { arn: string; handler: LambdaHandler } | undefined {
-  const exact = lambdas[functionName];
-  if (exact) return { arn: functionName, handler: exact };
   const wanted = functionNameOf(functionName);
-  for (const [arn, handler] of Object.entries(lambdas)) {
-    if (functionNameOf(arn) === wanted) return { arn, handler };
-  }
-  return undefined;
+  const arn = Object.hasOwn(lambdas, functionName)
+    ? functionName
+    : Object.keys(lambdas).find((candidate) => functionNameOf(candidate) === wanted);
+  const handler = arn === undefined ? undefined : lambdas[arn];
+  return arn && handler ? { arn, handler } : undefined;
 }
 
 /** `arn:aws:lambda:r:a:function:name[:qualifier]` or `name[:qualifier]` → `name`. */
@@ -220,25 +217,15 @@ async function callDynamo(
       `dynamodb:${action} needs a DynamoDB client; none was configured`,
     );
   }
+  // Typed as one of them: all four take and return the low-level attribute-value shapes.
+  const Command = DYNAMODB_COMMANDS[action] as typeof GetItemCommand;
   try {
-    const output = await sendDynamo(client, action, params);
-    const { $metadata: _metadata, ...rest } = output;
-    return rest;
+    const { $metadata: _metadata, ...output } = await client.send(
+      new Command(params as unknown as GetItemCommandInput),
+    );
+    return output;
   } catch (error) {
     throw serviceError('DynamoDB', error);
-  }
-}
-
-function sendDynamo(client: DynamoDBClient, action: DynamoAction, params: Record<string, unknown>) {
-  switch (action) {
-    case 'putItem':
-      return client.send(new PutItemCommand(params as unknown as PutItemCommandInput));
-    case 'updateItem':
-      return client.send(new UpdateItemCommand(params as unknown as UpdateItemCommandInput));
-    case 'getItem':
-      return client.send(new GetItemCommand(params as unknown as GetItemCommandInput));
-    case 'deleteItem':
-      return client.send(new DeleteItemCommand(params as unknown as DeleteItemCommandInput));
   }
 }
 

@@ -1,38 +1,19 @@
 // aws-local-stepfunctions 3 needs Promise.withResolvers, which Node 20 lacks.
 import '../../polyfills';
-import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import { type AwsJsonOperations, AwsServiceError, serveAwsJson } from '../loopback';
 import {
   type EngineOptions,
   type ExecutionRecord,
   type ExecutionStatus,
-  type LambdaHandler,
-  type StateMachineSpec,
   StepFunctionsEngine,
 } from './engine';
-import { SfnServiceError } from './errors';
 
 export { substitute } from './engine';
 export type { ExecutionRecord, LambdaHandler, StateMachineSpec } from './engine';
 
-export interface StepFunctionsOptions {
+export interface StepFunctionsOptions extends EngineOptions {
   /** 0 (default) = OS-chosen. Always bound to 127.0.0.1. */
   port?: number;
-  /** Persist execution records here; omitted = in memory. */
-  dataDir?: string;
-  stateMachines: StateMachineSpec[];
-  /** Local Lambda handlers by function ARN, for `lambda:invoke`. */
-  lambdas: Record<string, LambdaHandler>;
-  sqsClient?: SQSClient;
-  dynamoClient?: DynamoDBClient;
-  onExecutionEnd?: EngineOptions['onExecutionEnd'];
-  log?: EngineOptions['log'];
-  lambdaTimeoutMs?: number;
-  /** Run asl-validator on each definition at start (default true; ~0.5 s per state machine). */
-  validateDefinitions?: boolean;
 }
 
 export interface StepFunctionsEmulator {
@@ -43,8 +24,6 @@ export interface StepFunctionsEmulator {
   close(): Promise<void>;
 }
 
-const MAX_BODY_BYTES = 1024 * 1024;
-const TARGET_PREFIX = 'AWSStepFunctions.';
 const EXECUTION_STATUSES: readonly ExecutionStatus[] = [
   'RUNNING',
   'SUCCEEDED',
@@ -54,7 +33,6 @@ const EXECUTION_STATUSES: readonly ExecutionStatus[] = [
 ];
 
 type Body = Record<string, unknown>;
-type Operation = (engine: StepFunctionsEngine, body: Body) => unknown | Promise<unknown>;
 
 /** AWS JSON 1.0 timestamps are epoch seconds. */
 const seconds = (ms: number | undefined) => (ms === undefined ? undefined : ms / 1000);
@@ -62,7 +40,7 @@ const seconds = (ms: number | undefined) => (ms === undefined ? undefined : ms /
 function requireString(body: Body, field: string): string {
   const value = body[field];
   if (typeof value !== 'string' || value.length === 0) {
-    throw new SfnServiceError(
+    throw new AwsServiceError(
       'ValidationException',
       `1 validation error detected: '${field}' must not be null`,
     );
@@ -74,31 +52,27 @@ function optionalString(body: Body, field: string): string | undefined {
   const value = body[field];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string')
-    throw new SfnServiceError('ValidationException', `'${field}' must be a string`);
+    throw new AwsServiceError('ValidationException', `'${field}' must be a string`);
   return value;
 }
 
 /** Offset paging with an opaque token; maxResults 1-1000 (AWS default 100). */
 function paginate<T>(items: T[], body: Body): { page: T[]; nextToken?: string } {
-  const asked = body.maxResults;
-  if (
-    asked !== undefined &&
-    asked !== null &&
-    (!Number.isInteger(asked) || (asked as number) < 0 || (asked as number) > 1000)
-  ) {
-    throw new SfnServiceError(
+  const asked = body.maxResults ?? 0;
+  if (typeof asked !== 'number' || !Number.isInteger(asked) || asked < 0 || asked > 1000) {
+    throw new AwsServiceError(
       'ValidationException',
       "1 validation error detected: Value at 'maxResults' failed to satisfy constraint: Member must have value between 0 and 1000",
     );
   }
   // 0 or absent: the default page size, as on AWS.
-  const max = typeof asked === 'number' && asked > 0 ? asked : 100;
+  const max = asked || 100;
   let offset = 0;
   const token = optionalString(body, 'nextToken');
   if (token) {
     const decoded = Number(Buffer.from(token, 'base64url').toString('utf8'));
     if (!Number.isInteger(decoded) || decoded < 0)
-      throw new SfnServiceError('InvalidToken', 'Invalid nextToken');
+      throw new AwsServiceError('InvalidToken', 'Invalid nextToken');
     offset = decoded;
   }
   const page = items.slice(offset, offset + max);
@@ -118,8 +92,8 @@ function executionSummary(record: ExecutionRecord) {
   };
 }
 
-const operations: Record<string, Operation> = {
-  StartExecution(engine, body) {
+const operations = (engine: StepFunctionsEngine): AwsJsonOperations => ({
+  StartExecution(body) {
     const started = engine.startExecution(
       requireString(body, 'stateMachineArn'),
       optionalString(body, 'name'),
@@ -127,7 +101,7 @@ const operations: Record<string, Operation> = {
     );
     return { executionArn: started.executionArn, startDate: seconds(started.startDate) };
   },
-  DescribeExecution(engine, body) {
+  DescribeExecution(body) {
     const record = engine.describeExecution(requireString(body, 'executionArn'));
     return {
       ...executionSummary(record),
@@ -138,7 +112,7 @@ const operations: Record<string, Operation> = {
       ...(record.cause !== undefined && { cause: record.cause }),
     };
   },
-  async StopExecution(engine, body) {
+  async StopExecution(body) {
     const stopDate = await engine.stopExecution(
       requireString(body, 'executionArn'),
       optionalString(body, 'error'),
@@ -146,10 +120,10 @@ const operations: Record<string, Operation> = {
     );
     return { stopDate: seconds(stopDate) };
   },
-  ListExecutions(engine, body) {
+  ListExecutions(body) {
     const statusFilter = optionalString(body, 'statusFilter');
     if (statusFilter !== undefined && !EXECUTION_STATUSES.includes(statusFilter as ExecutionStatus)) {
-      throw new SfnServiceError('ValidationException', `Invalid statusFilter '${statusFilter}'`);
+      throw new AwsServiceError('ValidationException', `Invalid statusFilter '${statusFilter}'`);
     }
     const records = engine.listExecutions(
       requireString(body, 'stateMachineArn'),
@@ -158,7 +132,7 @@ const operations: Record<string, Operation> = {
     const { page, nextToken } = paginate(records, body);
     return { executions: page.map(executionSummary), ...(nextToken && { nextToken }) };
   },
-  GetExecutionHistory(engine, body) {
+  GetExecutionHistory(body) {
     const record = engine.describeExecution(requireString(body, 'executionArn'));
     const events = body.reverseOrder === true ? [...record.history].reverse() : record.history;
     const { page, nextToken } = paginate(events, body);
@@ -173,7 +147,7 @@ const operations: Record<string, Operation> = {
       ...(nextToken && { nextToken }),
     };
   },
-  ListStateMachines(engine, body) {
+  ListStateMachines(body) {
     const { page, nextToken } = paginate(engine.listStateMachines(), body);
     return {
       stateMachines: page.map((machine) => ({
@@ -185,7 +159,7 @@ const operations: Record<string, Operation> = {
       ...(nextToken && { nextToken }),
     };
   },
-  DescribeStateMachine(engine, body) {
+  DescribeStateMachine(body) {
     const machine = engine.describeStateMachine(requireString(body, 'stateMachineArn'));
     return {
       stateMachineArn: machine.arn,
@@ -197,13 +171,13 @@ const operations: Record<string, Operation> = {
       creationDate: seconds(machine.createdAt),
     };
   },
-  SendTaskSuccess(engine, body) {
+  SendTaskSuccess(body) {
     // Missing output is a ValidationException; an empty one is not JSON (InvalidOutput), as on AWS.
     const output = body.output === '' ? '' : requireString(body, 'output');
     engine.sendTaskSuccess(requireString(body, 'taskToken'), output);
     return {};
   },
-  SendTaskFailure(engine, body) {
+  SendTaskFailure(body) {
     engine.sendTaskFailure(
       requireString(body, 'taskToken'),
       optionalString(body, 'error'),
@@ -211,114 +185,33 @@ const operations: Record<string, Operation> = {
     );
     return {};
   },
-  SendTaskHeartbeat(engine, body) {
+  SendTaskHeartbeat(body) {
     engine.sendTaskHeartbeat(requireString(body, 'taskToken'));
     return {};
   },
-};
-
-async function readBody(request: IncomingMessage): Promise<Body> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES)
-      throw new SfnServiceError('ValidationException', 'request body too large', 413);
-    chunks.push(chunk as Buffer);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (text.trim() === '') return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new SfnServiceError('SerializationException', 'request body is not valid JSON');
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new SfnServiceError('SerializationException', 'request body must be a JSON object');
-  }
-  return parsed as Body;
-}
-
-function send(response: ServerResponse, status: number, payload: unknown, errorType?: string): void {
-  const text = JSON.stringify(payload);
-  response.writeHead(status, {
-    'content-type': 'application/x-amz-json-1.0',
-    'content-length': Buffer.byteLength(text),
-    'x-amzn-requestid': randomUUID(),
-    ...(errorType && { 'x-amzn-errortype': errorType }),
-  });
-  response.end(text);
-}
+});
 
 /**
  * Starts the local Step Functions endpoint on 127.0.0.1: the AWS JSON 1.0 protocol
  * (`X-Amz-Target: AWSStepFunctions.<Operation>`) that the real `@aws-sdk/client-sfn` speaks.
  */
 export async function startStepFunctions(options: StepFunctionsOptions): Promise<StepFunctionsEmulator> {
-  const engine = new StepFunctionsEngine({
-    stateMachines: options.stateMachines,
-    lambdas: options.lambdas,
-    ...(options.sqsClient && { sqsClient: options.sqsClient }),
-    ...(options.dynamoClient && { dynamoClient: options.dynamoClient }),
-    ...(options.dataDir && { dataDir: options.dataDir }),
-    ...(options.onExecutionEnd && { onExecutionEnd: options.onExecutionEnd }),
-    ...(options.log && { log: options.log }),
-    ...(options.lambdaTimeoutMs !== undefined && { lambdaTimeoutMs: options.lambdaTimeoutMs }),
-    ...(options.validateDefinitions !== undefined && { validateDefinitions: options.validateDefinitions }),
-  });
+  const engine = new StepFunctionsEngine(options);
   await engine.init();
-
-  const server = createServer((request, response) => {
-    void (async () => {
-      try {
-        if (request.method !== 'POST')
-          throw new SfnServiceError('UnknownOperationException', 'use POST', 405);
-        const target = request.headers['x-amz-target'];
-        const operationName =
-          typeof target === 'string' && target.startsWith(TARGET_PREFIX)
-            ? target.slice(TARGET_PREFIX.length)
-            : '';
-        const operation = Object.hasOwn(operations, operationName) ? operations[operationName] : undefined;
-        if (!operation) {
-          throw new SfnServiceError('UnknownOperationException', `Unsupported operation '${String(target)}'`);
-        }
-        const body = await readBody(request);
-        send(response, 200, await operation(engine, body));
-      } catch (error) {
-        if (error instanceof SfnServiceError) {
-          send(response, error.status, { __type: error.code, message: error.message }, error.code);
-        } else {
-          options.log?.('internal error', { error: String(error) });
-          send(response, 500, { __type: 'InternalFailure', message: 'internal error' }, 'InternalFailure');
-        }
-      }
-    })();
+  const server = await serveAwsJson({
+    service: 'AWSStepFunctions',
+    version: '1.0',
+    operations: operations(engine),
+    ...(options.port !== undefined && { port: options.port }),
+    ...(options.log && { log: options.log }),
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-
-  let closed: Promise<void> | undefined;
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: server.endpoint,
     stateMachineArn: (name) => engine.stateMachineArn(name),
     engine,
-    close() {
-      closed ??= (async () => {
-        await engine.close();
-        await new Promise<void>((resolve, reject) => {
-          server.close((error) => (error ? reject(error) : resolve()));
-          // SDK clients keep connections alive; do not wait for their idle timeout.
-          server.closeAllConnections();
-        });
-      })();
-      return closed;
+    async close() {
+      await engine.close();
+      await server.close();
     },
   };
 }

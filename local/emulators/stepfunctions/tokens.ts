@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { SfnServiceError } from './errors';
+import { AwsServiceError } from '../loopback';
 
 /** What a waiting callback task does when its token is answered. */
 export interface CallbackWaiter {
-  executionArn: string;
   succeed(output: unknown): void;
   fail(error: string, cause: string): void;
   heartbeat(): void;
@@ -31,14 +30,9 @@ export class TaskTokens {
 
   /** Takes the waiter for a success/failure answer: the token is spent after this call. */
   take(token: string): CallbackWaiter {
-    const waiter = this.lookup(token);
+    const waiter = this.peek(token);
     this.finish(token);
     return waiter;
-  }
-
-  /** The waiter for a heartbeat: the token stays valid. */
-  peek(token: string): CallbackWaiter {
-    return this.lookup(token);
   }
 
   /** The task ended without an answer (timeout, heartbeat timeout, stop): later answers are refused. */
@@ -51,19 +45,16 @@ export class TaskTokens {
     }
   }
 
-  get pendingCount(): number {
-    return this.pending.size;
-  }
-
-  private lookup(token: string): CallbackWaiter {
+  /** The waiter for a heartbeat: the token stays valid. */
+  peek(token: string): CallbackWaiter {
     if (typeof token !== 'string' || !TOKEN_PATTERN.test(token)) {
-      throw new SfnServiceError('InvalidToken', 'Invalid Token');
+      throw new AwsServiceError('InvalidToken', 'Invalid Token');
     }
     const waiter = this.pending.get(token);
     if (waiter) return waiter;
     if (this.finished.has(token)) {
-      throw new SfnServiceError('TaskTimedOut', 'Task Timed Out: Provided task does not exist anymore');
+      throw new AwsServiceError('TaskTimedOut', 'Task Timed Out: Provided task does not exist anymore');
     }
-    throw new SfnServiceError('InvalidToken', 'Invalid Token: no task was issued this token');
+    throw new AwsServiceError('InvalidToken', 'Invalid Token: no task was issued this token');
   }
 }
