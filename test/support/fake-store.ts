@@ -23,7 +23,7 @@ import {
   MAX_EVENT_DATA_BYTES,
   StoredAuditEvent,
 } from '../../functions/shared/store/events';
-import { pad } from '../../functions/shared/store/keys';
+import { PRIVATE_SOURCE_TTL_SECONDS, pad } from '../../functions/shared/store/keys';
 import { LedgerEntry } from '../../functions/shared/store/ledger';
 import { checkRunPatch } from '../../functions/shared/store/runs';
 import { checkLimit, expiryOf, type Page, type PageRequest } from '../../functions/shared/store/table';
@@ -89,6 +89,8 @@ export class FakeStore implements Store {
   readonly budgets = new Map<string, BudgetItem>();
   /** By run id, then path. */
   readonly workspace = new Map<string, Map<string, WorkspaceFile>>();
+  /** When each stored conversation, turn and workspace file expires (PRIVATE_SOURCE_TTL_SECONDS). */
+  private readonly expiries = new WeakMap<object, number>();
   readonly cache = new Map<string, { value: string; expiresAt: number }>();
   /** Set to make the next call of a method throw (one shot). */
   readonly failNext = new Map<string, Error>();
@@ -423,19 +425,32 @@ export class FakeStore implements Store {
     await this.leave();
   }
 
+  private expiring<T extends object>(record: T): T {
+    this.expiries.set(record, expiryOf(this.nowSeconds(), PRIVATE_SOURCE_TTL_SECONDS));
+    return record;
+  }
+  private live<T extends object>(record: T | undefined): T | undefined {
+    return record && (this.expiries.get(record) ?? Number.POSITIVE_INFINITY) > this.nowSeconds()
+      ? record
+      : undefined;
+  }
+
   // Conversations -------------------------------------------------------------------------
   async putConversation(meta: ConversationMeta): Promise<void> {
     await this.enter('putConversation');
     const parsed = ConversationMeta.parse(meta);
-    if (!this.conversations.has(parsed.conversationId)) this.conversations.set(parsed.conversationId, parsed);
+    if (!this.conversations.has(parsed.conversationId))
+      this.conversations.set(parsed.conversationId, this.expiring(parsed));
     await this.leave();
   }
   async getConversationWithTurns(
     conversationId: string,
   ): Promise<{ meta?: ConversationMeta; turns: ConversationTurn[] }> {
     await this.enter('getConversationWithTurns');
-    const meta = this.conversations.get(conversationId);
-    const turns = [...(this.turns.get(conversationId)?.values() ?? [])].sort((a, b) => a.turn - b.turn);
+    const meta = this.live(this.conversations.get(conversationId));
+    const turns = [...(this.turns.get(conversationId)?.values() ?? [])]
+      .filter((t) => this.live(t))
+      .sort((a, b) => a.turn - b.turn);
     return { ...(meta ? { meta: this.clone(meta) } : {}), turns: turns.map((t) => this.clone(t)) };
   }
   async putTurn(turn: ConversationTurn): Promise<{ first: boolean; existing?: ConversationTurn }> {
@@ -444,7 +459,7 @@ export class FakeStore implements Store {
     const turns = this.turns.get(parsed.conversationId) ?? new Map<number, ConversationTurn>();
     const existing = turns.get(parsed.turn);
     if (existing) return { first: false, existing: this.clone(existing) };
-    turns.set(parsed.turn, parsed);
+    turns.set(parsed.turn, this.expiring(parsed));
     this.turns.set(parsed.conversationId, turns);
     await this.leave();
     return { first: true };
@@ -457,7 +472,7 @@ export class FakeStore implements Store {
   }
   async getTurn(conversationId: string, turn: number): Promise<ConversationTurn | undefined> {
     await this.enter('getTurn');
-    const stored = this.turns.get(conversationId)?.get(turn);
+    const stored = this.live(this.turns.get(conversationId)?.get(turn));
     return stored ? this.clone(stored) : undefined;
   }
 
@@ -557,13 +572,13 @@ export class FakeStore implements Store {
     await this.enter('putWorkspaceFile');
     const parsed = checkWorkspaceFile(file);
     const files = this.workspace.get(runId) ?? new Map<string, WorkspaceFile>();
-    files.set(parsed.path, parsed);
+    files.set(parsed.path, this.expiring(parsed));
     this.workspace.set(runId, files);
     await this.leave();
   }
   async getWorkspaceFile(runId: string, path: string): Promise<WorkspaceFile | undefined> {
     await this.enter('getWorkspaceFile');
-    const file = this.workspace.get(runId)?.get(path);
+    const file = this.live(this.workspace.get(runId)?.get(path));
     return file ? this.clone(file) : undefined;
   }
   async deleteWorkspaceFile(runId: string, path: string): Promise<void> {
@@ -575,6 +590,7 @@ export class FakeStore implements Store {
   async listWorkspaceFiles(runId: string): Promise<WorkspaceFile[]> {
     await this.enter('listWorkspaceFiles');
     return [...(this.workspace.get(runId)?.values() ?? [])]
+      .filter((f) => this.live(f))
       .sort((a, b) => (a.path < b.path ? -1 : 1))
       .map((f) => this.clone(f));
   }

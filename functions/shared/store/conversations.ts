@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { keys } from './keys';
+import { keys, PRIVATE_SOURCE_TTL_SECONDS } from './keys';
 import { conditional, type Table } from './table';
 
 /** A conversation's stable prefix, written once when an agent loop starts. */
@@ -62,7 +62,14 @@ export function dynamoConversations(t: Table): ConversationStore {
     async putConversation(meta) {
       const parsed = ConversationMeta.parse(meta);
       await conditional(
-        t.put({ ...keys.conversation(parsed.conversationId), ...parsed }, 'attribute_not_exists(pk)'),
+        t.put(
+          {
+            ...keys.conversation(parsed.conversationId),
+            ...parsed,
+            expiresAt: t.expiry(PRIVATE_SOURCE_TTL_SECONDS),
+          },
+          'attribute_not_exists(pk)',
+        ),
       );
     },
 
@@ -76,6 +83,7 @@ export function dynamoConversations(t: Table): ConversationStore {
         ExpressionAttributeValues: { ':pk': conversation.pk },
       });
       for (const item of items) {
+        if (!t.isLive(item)) continue;
         if (item.sk === conversation.sk) meta = ConversationMeta.parse(item);
         else if (typeof item.sk === 'string' && item.sk.startsWith(keys.turnPrefix)) {
           turns.push(ConversationTurn.parse(item));
@@ -84,11 +92,13 @@ export function dynamoConversations(t: Table): ConversationStore {
       return { ...(meta ? { meta } : {}), turns };
     },
 
-    /** PutItem CONV#<id>/TURN#<n> if attribute_not_exists(pk): first writer wins, others get it. */
+    /** PutItem CONV#<id>/TURN#<n> (expiring) if attribute_not_exists(pk): first writer wins, others get it. */
     async putTurn(turn) {
       const parsed = ConversationTurn.parse(turn);
       const key = keys.turn(parsed.conversationId, parsed.turn);
-      if (await conditional(t.put({ ...key, ...parsed }, 'attribute_not_exists(pk)'))) return { first: true };
+      const expiresAt = t.expiry(PRIVATE_SOURCE_TTL_SECONDS);
+      if (await conditional(t.put({ ...key, ...parsed, expiresAt }, 'attribute_not_exists(pk)')))
+        return { first: true };
       const existing = await t.get(key);
       return { first: false, existing: existing ? ConversationTurn.parse(existing) : undefined };
     },
@@ -106,10 +116,10 @@ export function dynamoConversations(t: Table): ConversationStore {
       );
     },
 
-    /** GetItem CONV#<id>/TURN#<n>. */
+    /** GetItem CONV#<id>/TURN#<n>; an expired turn is absent. */
     async getTurn(conversationId, turn) {
       const item = await t.get(keys.turn(conversationId, turn));
-      return item ? ConversationTurn.parse(item) : undefined;
+      return item && t.isLive(item) ? ConversationTurn.parse(item) : undefined;
     },
   };
 }

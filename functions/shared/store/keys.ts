@@ -38,6 +38,12 @@
 
 import { canonicalRepo } from '../domain/run';
 
+/**
+ * Conversations and pending changes hold private source: they expire 30 days after they are
+ * written, like the workspaces bucket's objects (docs/deploy.md, "Retention").
+ */
+export const PRIVATE_SOURCE_TTL_SECONDS = 30 * 24 * 3600;
+
 export const TABLE_KEYS = {
   partitionKey: 'pk',
   sortKey: 'sk',

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { ValidationError } from '../errors';
-import { keys } from './keys';
+import { keys, PRIVATE_SOURCE_TTL_SECONDS } from './keys';
 import type { Table } from './table';
 
 /** A file of a run's pending change (the overlay over the repo at its base commit). */
@@ -39,16 +39,20 @@ export function checkWorkspaceFile(file: WorkspaceFile): WorkspaceFile {
 
 export function dynamoWorkspace(t: Table): WorkspaceStore {
   return {
-    /** PutItem WS#<runId>/FILE#<path> (overwrites: the latest write is the file), checked first. */
+    /** PutItem WS#<runId>/FILE#<path> (overwrites: the latest write is the file; expiring), checked first. */
     async putWorkspaceFile(runId, file) {
       const parsed = checkWorkspaceFile(file);
-      await t.put({ ...keys.workspaceFile(runId, parsed.path), ...parsed });
+      await t.put({
+        ...keys.workspaceFile(runId, parsed.path),
+        ...parsed,
+        expiresAt: t.expiry(PRIVATE_SOURCE_TTL_SECONDS),
+      });
     },
 
     /** GetItem WS#<runId>/FILE#<path>. */
     async getWorkspaceFile(runId, path) {
       const item = await t.get(keys.workspaceFile(runId, path));
-      return item ? WorkspaceFile.parse(item) : undefined;
+      return item && t.isLive(item) ? WorkspaceFile.parse(item) : undefined;
     },
 
     /** DeleteItem WS#<runId>/FILE#<path> (unconditional: deleting nothing is fine). */
@@ -59,7 +63,7 @@ export function dynamoWorkspace(t: Table): WorkspaceStore {
     /** Query pk=WS#<runId> begins_with(sk, "FILE#") (all pages, bounded), in path order. */
     async listWorkspaceFiles(runId) {
       const items = await t.queryAll(keys.workspaceFile(runId, '').pk, keys.workspaceFilePrefix);
-      return items.map((i) => WorkspaceFile.parse(i));
+      return items.filter((i) => t.isLive(i)).map((i) => WorkspaceFile.parse(i));
     },
   };
 }

@@ -488,6 +488,52 @@ describe.each(subjects)('store contract: %s', (_name, start) => {
     });
   });
 
+  describe('retention of private source', () => {
+    it('forgets conversations, turns and pending files 30 days after they were written', async () => {
+      const runId = newRunId();
+      const conversationId = `retention-${runId}`;
+      await s.store.putConversation({
+        conversationId,
+        runId,
+        stage: 'plan',
+        modelAlias: 'planner',
+        system: 's',
+        tools: [],
+        maxTokens: 1000,
+        models: ['claude'],
+        budgetUsd: 1,
+        createdAt: 'c',
+      });
+      const turn = {
+        conversationId,
+        turn: 0,
+        runId,
+        stage: 'plan',
+        role: 'user' as const,
+        content: [{ type: 'text', text: 'private source' }],
+        createdAt: 'c',
+      };
+      await s.store.putTurn(turn);
+      await s.store.putWorkspaceFile(runId, {
+        path: 'src/a.ts',
+        content: 'a',
+        deleted: false,
+        updatedAt: 'u',
+      });
+
+      s.clock.advance(29 * 86_400_000);
+      expect((await s.store.getConversationWithTurns(conversationId)).turns).toHaveLength(1);
+      expect(await s.store.getTurn(conversationId, 0)).toBeDefined();
+      expect(await s.store.listWorkspaceFiles(runId)).toHaveLength(1);
+
+      s.clock.advance(2 * 86_400_000);
+      expect(await s.store.getConversationWithTurns(conversationId)).toEqual({ turns: [] });
+      expect(await s.store.getTurn(conversationId, 0)).toBeUndefined();
+      expect(await s.store.getWorkspaceFile(runId, 'src/a.ts')).toBeUndefined();
+      expect(await s.store.listWorkspaceFiles(runId)).toEqual([]);
+    });
+  });
+
   describe('workspace', () => {
     it('stores, overwrites, deletes and lists a run’s files in path order', async () => {
       const runId = newRunId();
