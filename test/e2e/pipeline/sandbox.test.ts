@@ -9,6 +9,7 @@ import {
   sameFailureTwiceScenario,
   submission,
 } from '../../../local/model/scripts';
+import { LocalSandbox } from '../../../local/sandbox/runner';
 import type { Stack } from '../../../local/stack';
 import { startTestStack } from '../../support/e2e';
 import {
@@ -26,6 +27,9 @@ import {
  * The agent's sandbox through the whole stack: the `run` tool and `environment.checks` go from the
  * Tools step to the sandbox function (bound to the local bubblewrap runner) and back.
  */
+
+/** Without a usable bubblewrap the stack runs the scripted model's commands unisolated. */
+const isolation = new LocalSandbox().isolation();
 
 const CHECKS_YML = 'version: 1\nenvironment:\n  checks:\n    - node --test\n';
 
@@ -118,59 +122,63 @@ describe('sandbox', () => {
     expect(failures).toHaveLength(3);
   }, 90_000);
 
-  it('shows a command none of the factory’s secrets or data, reaches no emulator, and times out a slow command', async () => {
-    const box = await sandbox(stack, 'sandbox-env');
-    const sample = createSampleModel();
-    // The stack's data dir (secrets, tables, repositories) and its DynamoDB and Step Functions endpoints.
-    const endpoints = [stack.endpoints.dynamodb, stack.endpoints.stepfunctions];
-    const reachCommand =
-      `ls ${stack.dataDir} 2>&1; cat ${stack.dataDir}/secrets/secrets.json 2>&1; ` +
-      `node -e 'for (const url of ${JSON.stringify(endpoints)}) fetch(url).then(` +
-      `(r) => console.log("REACHED", url, r.status), (e) => console.log("unreachable", url, e.cause?.code ?? e.message))'`;
-    const probe: Script = (request, ctx) => {
-      if (ctx.stage !== 'implement') return sample(request, ctx);
-      if (ctx.turn === 0)
+  it.skipIf(!isolation.isolated)(
+    `shows a command none of the factory’s secrets or data, reaches no emulator, and times out a slow command${isolation.isolated ? '' : ` (skipped: ${isolation.reason})`}`,
+    async () => {
+      const box = await sandbox(stack, 'sandbox-env');
+      const sample = createSampleModel();
+      // The stack's data dir (secrets, tables, repositories) and its DynamoDB and Step Functions endpoints.
+      const endpoints = [stack.endpoints.dynamodb, stack.endpoints.stepfunctions];
+      const reachCommand =
+        `ls ${stack.dataDir} 2>&1; cat ${stack.dataDir}/secrets/secrets.json 2>&1; ` +
+        `node -e 'for (const url of ${JSON.stringify(endpoints)}) fetch(url).then(` +
+        `(r) => console.log("REACHED", url, r.status), (e) => console.log("unreachable", url, e.cause?.code ?? e.message))'`;
+      const probe: Script = (request, ctx) => {
+        if (ctx.stage !== 'implement') return sample(request, ctx);
+        if (ctx.turn === 0)
+          return {
+            content: [
+              {
+                type: 'tool_use',
+                name: 'run',
+                input: { command: 'env; cat /proc/1/environ 2>&1 | tr "\\0" "\\n"' },
+              },
+              {
+                type: 'tool_use',
+                name: 'run',
+                input: { command: 'echo started; sleep 30', timeout_seconds: 2 },
+              },
+              { type: 'tool_use', name: 'run', input: { command: reachCommand } },
+            ],
+          };
         return {
           content: [
             {
               type: 'tool_use',
-              name: 'run',
-              input: { command: 'env; cat /proc/1/environ 2>&1 | tr "\\0" "\\n"' },
+              ...submission(ctx, { status: 'BLOCKED', summary: 'probe done', blockers: ['probe'] }, {}),
             },
-            {
-              type: 'tool_use',
-              name: 'run',
-              input: { command: 'echo started; sleep 30', timeout_seconds: 2 },
-            },
-            { type: 'tool_use', name: 'run', input: { command: reachCommand } },
           ],
         };
-      return {
-        content: [
-          {
-            type: 'tool_use',
-            ...submission(ctx, { status: 'BLOCKED', summary: 'probe done', blockers: ['probe'] }, {}),
-          },
-        ],
       };
-    };
-    const run = await startScenario(stack, box, probe);
-    const done = await finished(stack, run.runId);
-    expect(done.status).toBe('BLOCKED');
+      const run = await startScenario(stack, box, probe);
+      const done = await finished(stack, run.runId);
+      expect(done.status).toBe('BLOCKED');
 
-    const [env, slow, reach] = (await toolResults(run.runId)).filter((r) => r.name === 'run');
-    expect(reach?.result).not.toContain('REACHED');
-    expect(reach?.result.match(/unreachable/g)).toHaveLength(2);
-    expect(reach?.result).toMatch(/No such file or directory/);
-    expect(env?.result).toMatch(/^exit_code: 0\n/);
-    expect(env?.result).toContain('PATH=');
-    for (const secret of [stack.webhookSecret, stack.forge.botToken, stack.apiKey]) {
-      expect(secret?.length).toBeGreaterThan(16);
-      expect(env?.result).not.toContain(secret);
-    }
-    // The local stack's AWS keys are short fixed words; their variables must not be there at all.
-    expect(env?.result).not.toMatch(new RegExp(`=${FAKE_CREDENTIALS.secretAccessKey}$`, 'm'));
-    expect(env?.result).not.toMatch(/AWS_|GITHUB_|ANTHROPIC_|WEBHOOK_SECRET|TABLE_NAME|SECRET_ID/);
-    expect(slow?.result).toMatch(/^exit_code: 124 \(timed out after 2 s\)\nstarted/);
-  }, 90_000);
+      const [env, slow, reach] = (await toolResults(run.runId)).filter((r) => r.name === 'run');
+      expect(reach?.result).not.toContain('REACHED');
+      expect(reach?.result.match(/unreachable/g)).toHaveLength(2);
+      expect(reach?.result).toMatch(/No such file or directory/);
+      expect(env?.result).toMatch(/^exit_code: 0\n/);
+      expect(env?.result).toContain('PATH=');
+      for (const secret of [stack.webhookSecret, stack.forge.botToken, stack.apiKey]) {
+        expect(secret?.length).toBeGreaterThan(16);
+        expect(env?.result).not.toContain(secret);
+      }
+      // The local stack's AWS keys are short fixed words; their variables must not be there at all.
+      expect(env?.result).not.toMatch(new RegExp(`=${FAKE_CREDENTIALS.secretAccessKey}$`, 'm'));
+      expect(env?.result).not.toMatch(/AWS_|GITHUB_|ANTHROPIC_|WEBHOOK_SECRET|TABLE_NAME|SECRET_ID/);
+      expect(slow?.result).toMatch(/^exit_code: 124 \(timed out after 2 s\)\nstarted/);
+    },
+    90_000,
+  );
 });
