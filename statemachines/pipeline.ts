@@ -19,6 +19,8 @@
  * Placeholders: ${StageRunnerFunctionArn}, ${LlmQueueUrl}, ${SandboxFunctionArn}.
  */
 
+import { MAX_STAGE_TURNS } from '../functions/shared/domain/turns';
+
 type State = Record<string, unknown>;
 
 const LAMBDA_TRANSIENT_ERRORS = [
@@ -30,7 +32,12 @@ const LAMBDA_TRANSIENT_ERRORS = [
 const STAGE_RUNNER_TIMEOUT_SECONDS = 120;
 /** The sandbox function's own limit is 900 s (Lambda's maximum); the task gives it a margin. */
 const SANDBOX_TIMEOUT_SECONDS = 960;
-const MAX_AGENT_TURNS = 40;
+/**
+ * A fixed ceiling on conversation turns, behind the per-stage limit the Tools step enforces from
+ * the run contract (outcome `exhausted`): assistant turns are odd, so a stage of at most
+ * MAX_STAGE_TURNS model calls never asks for turn 2 × MAX_STAGE_TURNS.
+ */
+const MAX_AGENT_TURNS = 2 * MAX_STAGE_TURNS;
 
 const retryTransient = [
   { ErrorEquals: LAMBDA_TRANSIENT_ERRORS, IntervalSeconds: 1, MaxAttempts: 3, BackoffRate: 2 },
@@ -138,6 +145,7 @@ function agentLoop(
   options: { startExtra?: Record<string, string>; sandbox?: boolean } = {},
 ): Record<string, State> {
   const startExtra = options.startExtra ?? {};
+  outcomes = [...outcomes, { outcome: 'exhausted', next: `${prefix}Exhausted` }];
   if (options.sandbox) outcomes = [...outcomes, { outcome: 'sandbox', next: `${prefix}Sandbox` }];
   return {
     ...(options.sandbox ? sandboxSteps(prefix, stage) : {}),
