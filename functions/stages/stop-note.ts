@@ -78,6 +78,16 @@ export function stopNote(input: StopNoteInput): string {
   const touched = new Set(kept.map((c) => c.path));
   const untouched = (run.plan?.files ?? []).filter((f) => !touched.has(f));
   const left = [
+    ...(reason.class === 'TurnsExhausted'
+      ? [
+          `Finish the change: the ${input.stage} stage ran out of turns before it was submitted, so it may be incomplete and untested (\`limits.turns.${input.stage}\` in .github/factory.yml sets the turns).`,
+        ]
+      : []),
+    ...(reason.class === 'BudgetExceeded'
+      ? [
+          'Finish the change: the budget was spent before it was submitted, so it may be incomplete and untested (`budget_usd` in .github/factory.yml sets the budget).',
+        ]
+      : []),
     ...(reason.class === 'ChecksFailing'
       ? ['Make `environment.checks` pass: the last failure is above.']
       : []),

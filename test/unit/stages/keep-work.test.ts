@@ -204,6 +204,7 @@ describe('keepWork', () => {
     expect(pull.draft).toBe(true);
     expect(pull.body).toContain('BudgetExceeded');
     expect(pull.body).toContain('the next implement call could cost up to $0.24');
+    expect(pull.body).toContain('- Finish the change: the budget was spent before it was submitted');
     expect(pull.body).toContain('- ` .github/workflows/x.yml `: a CI/infrastructure path');
     const run = store.runs.get(RUN_ID);
     expect(run).toMatchObject({
