@@ -1,6 +1,6 @@
 import { checkBoundary, describeViolations, type FileChange } from '../shared/domain/boundary';
 import type { Contract } from '../shared/domain/contract';
-import type { Run } from '../shared/domain/run';
+import { isTerminal, type Run } from '../shared/domain/run';
 import { AGENT_STAGES, type AgentStage } from '../shared/domain/turns';
 import { mutateRun } from '../shared/run-state';
 import { changeSetOf } from './boundary';
@@ -65,7 +65,11 @@ export async function keepWork(
   // The reason came as the state's error (BudgetExceeded from the LLM worker, the turn ceiling) or
   // is on the run already (TurnsExhausted, ChecksFailing): the note and finalize both need it.
   const reason = errorOf(stateError);
-  const run = await mutateRun(deps, runId, () => (reason ? { error: reason } : undefined));
+  const run = await mutateRun(deps, runId, (r) =>
+    reason && !isTerminal(r.status) ? { error: reason } : undefined,
+  );
+  // Cancelled meanwhile: the cancel took the run's change back; nothing is kept.
+  if (isTerminal(run.status)) return { kept: false };
   const contract = deps.contractOf(run);
   const { kept, leftOut, overLimits } = keepableChange(
     contract.policy as unknown as Contract,

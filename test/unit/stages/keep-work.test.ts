@@ -261,6 +261,16 @@ describe('keepWork', () => {
     expect(store.runs.get(RUN_ID)?.headSha).toBe('sha-published');
   });
 
+  it('keeps nothing for a run cancelled meanwhile (the cancel took its change back)', async () => {
+    const { github, calls } = recordingGitHub();
+    const { store, deps } = await setUp(github, { 'src/slugify.js': 'x\n' }, { status: 'CANCELLED' });
+    expect(await keepWork(deps, RUN_ID, { Error: 'BudgetExceeded', Cause: 'spent' })).toEqual({
+      kept: false,
+    });
+    expect(calls).toEqual([]);
+    expect(store.runs.get(RUN_ID)?.error).toBeUndefined();
+  });
+
   it('the status comment of a STOPPED run points at its draft, or says there was nothing to keep', async () => {
     const { store } = await setUp(
       recordingGitHub().github,
