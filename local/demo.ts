@@ -1,17 +1,26 @@
 import { GetExecutionHistoryCommand } from '@aws-sdk/client-sfn';
 import { Command } from 'commander';
-import { isTerminal, type Run } from '../functions/shared/domain/run';
+import { isTerminal, type Run, type RunStatus } from '../functions/shared/domain/run';
 import { SAMPLE_ISSUE, SAMPLE_LABEL, SAMPLE_OWNER, SAMPLE_REPO, SAMPLE_USERS } from './forge';
 import { readMailStore } from './emulators/ses';
+import { type Scenario, scenarioNamed } from './model/scenarios';
 import { anthropicFromEnv, type Stack, startStack } from './stack';
+import { modelChoice } from './model/choice';
 
 /**
- * `npm run demo -- [--auto-approve] [--json] [--llm-faults 429,529,500,reset] [--unsafe-sandbox]`
+ * `npm run demo -- [--auto-approve] [--json] [--scenario NAME|list] [--model-script FILE]
+ * [--llm-faults 429,529,500,reset] [--unsafe-sandbox]`
  * Boots the embedded stack in a temp dir, labels the sample issue (a signed webhook from the
- * forge), follows the run to its end — approving through the real approval endpoints with
- * --auto-approve, or printing the link and waiting for a click — then stops everything. The last
- * line of stdout is one JSON object (SPEC §7); the exit code is 0 only when the run SUCCEEDED.
+ * forge), follows the run to its end — answering questions and approving through the real
+ * endpoints with --auto-approve, or printing the links and waiting — then stops everything. The
+ * stand-in plays the scenario (`sample` by default) or the model script. The last line of stdout
+ * is one JSON object (SPEC §7) that also names the scenario and the status it expects; the exit
+ * code is 0 only when the run reached that status (SUCCEEDED for the sample or a real model).
  */
+
+/** What --auto-approve answers when the plan asks (as the issue's author). */
+export const DEMO_ANSWER =
+  "Keep only a-z and 0-9: other characters, accented letters included, are separators. slugify('') returns ''. No length cap.";
 
 export interface DemoResult {
   runId: string;
@@ -23,6 +32,10 @@ export interface DemoResult {
   stages: Array<{ name: string; status: string; ms: number }>;
   ledger: Run['ledger'];
   transitions: number;
+  /** The model scenario played (null with a real model). */
+  scenario: string | null;
+  /** The status the scenario declares: the demo exits 0 when the run reached it. */
+  expectedStatus: RunStatus;
 }
 
 const POLL_MS = 200;
@@ -116,6 +129,8 @@ export async function runDemo(options: {
   llmFaults?: string;
   timeoutMs?: number;
   unsafeSandbox?: boolean;
+  /** The stand-in's scenario (default `sample`); ignored with a real model (ANTHROPIC_API_KEY). */
+  scenario?: Scenario;
   /** Called with the stack and the result before the stack stops (tests read the model's calls). */
   inspect?: (stack: Stack, result: DemoResult) => void | Promise<void>;
 }): Promise<DemoResult> {
@@ -123,13 +138,27 @@ export async function runDemo(options: {
   const started = Date.now();
   const deadline = started + (options.timeoutMs ?? 10 * 60_000);
   const realModel = anthropicFromEnv(process.env);
+  const scenario = realModel.anthropicApiKey ? undefined : (options.scenario ?? scenarioNamed('sample'));
   const stack = await startStack({
     ...(options.llmFaults ? { llmFaults: options.llmFaults } : {}),
     ...realModel,
+    ...(scenario ? { modelScript: scenario.script } : {}),
     ...(options.unsafeSandbox ? { unsafeSandbox: true } : {}),
   });
   try {
     say(`Embedded stack up at ${stack.url} (forge ${stack.forgeUrl}, mail ${stack.mailUrl}/store)`);
+    if (scenario) say(`Model stand-in playing scenario ${scenario.name}: ${scenario.description}`);
+    if (scenario?.files) {
+      await stack.forge.actions.pushCommit(
+        SAMPLE_USERS.admin,
+        SAMPLE_OWNER,
+        SAMPLE_REPO,
+        'main',
+        scenario.files,
+        `Set up the ${scenario.name} scenario`,
+      );
+      say(`Committed ${Object.keys(scenario.files).join(', ')} to main for the scenario`);
+    }
     say(
       `Labelling ${SAMPLE_OWNER}/${SAMPLE_REPO}#${SAMPLE_ISSUE.number} "${SAMPLE_ISSUE.title}" as ${SAMPLE_USERS.admin}…`,
     );
@@ -147,11 +176,33 @@ export async function runDemo(options: {
     let lastLine = '';
     let approved = false;
     let announced = false;
+    let answered = 0;
     while (!isTerminal(run.status)) {
       if (Date.now() > deadline) throw new Error(`the run did not finish in time (status ${run.status})`);
       const line = `  ${run.status.padEnd(24)} stage ${run.stage ?? '-'}`;
       if (line !== lastLine) say(line);
       lastLine = line;
+      if (run.status === 'AWAITING_CLARIFICATION') {
+        // A round is asked once its wait is stored and its comment posted (event clarify.asked).
+        const asked = (await stack.store.listEvents(run.runId, { limit: 500 })).items.filter(
+          (e) => e.type === 'clarify.asked',
+        ).length;
+        if (asked > answered && options.autoApprove) {
+          await stack.forge.actions.comment(
+            SAMPLE_ISSUE.author,
+            SAMPLE_OWNER,
+            SAMPLE_REPO,
+            SAMPLE_ISSUE.number,
+            DEMO_ANSWER,
+          );
+          say(`  answered the questions as @${SAMPLE_ISSUE.author}`);
+        } else if (asked > answered) {
+          say(
+            `\nAnswer the questions on the issue:\n  ${stack.forgeUrl}/${SAMPLE_OWNER}/${SAMPLE_REPO}/issues/${SAMPLE_ISSUE.number}\n`,
+          );
+        }
+        answered = asked;
+      }
       if (run.status === 'AWAITING_APPROVAL') {
         const links = await approvalLinks(stack);
         const link = links.find((l) => l.includes('d=approve')) ?? links[0];
@@ -178,8 +229,15 @@ export async function runDemo(options: {
       stages: run.stages.map((s) => ({ name: s.name, status: s.status, ms: s.ms ?? 0 })),
       ledger: run.ledger,
       transitions: await transitionsOf(stack, run.runId),
+      scenario: scenario?.name ?? null,
+      expectedStatus: scenario?.expect ?? 'SUCCEEDED',
     };
     say(`Run ${run.status}${run.error ? ` (${run.error.class}: ${run.error.cause.split('\n')[0]})` : ''}`);
+    say(
+      run.status === result.expectedStatus
+        ? `As the scenario expects (${result.expectedStatus})`
+        : `The scenario expects ${result.expectedStatus}, not ${run.status}`,
+    );
     if (run.prUrl)
       say(`Pull request: ${run.prUrl}${run.mergedSha ? ` merged as ${run.mergedSha.slice(0, 7)}` : ''}`);
     say(`Cost: $${run.ledger.costUsd.toFixed(4)} over ${run.ledger.llmCalls} model calls`);
@@ -198,6 +256,8 @@ if (isMain) {
     .description('Runs Code Factory end to end on the embedded stack: sample issue -> merged PR.')
     .option('--auto-approve', 'approve through the approval page automatically', false)
     .option('--json', 'print only the result JSON on stdout (progress on stderr)', false)
+    .option('--scenario <name>', 'the model stand-in plays this scenario (`list` prints them)')
+    .option('--model-script <file>', 'the model stand-in plays this JSON file of assistant turns per stage')
     .option('--llm-faults <list>', 'inject model faults into the first calls: 429,529,500,reset')
     .option('--timeout <seconds>', 'give up after this long', '600')
     .option('--unsafe-sandbox', "without bubblewrap, run a real model's commands unisolated", false);
@@ -205,20 +265,28 @@ if (isMain) {
   const opts = program.opts<{
     autoApprove: boolean;
     json: boolean;
+    scenario?: string;
+    modelScript?: string;
     llmFaults?: string;
     timeout: string;
     unsafeSandbox: boolean;
   }>();
+  const choice = await modelChoice(opts, process.env);
+  if ('exit' in choice) {
+    (choice.exit === 0 ? process.stdout : process.stderr).write(`${choice.text}\n`);
+    process.exit(choice.exit);
+  }
   runDemo({
     autoApprove: opts.autoApprove,
     json: opts.json,
+    ...(choice.scenario ? { scenario: choice.scenario } : {}),
     ...(opts.llmFaults ? { llmFaults: opts.llmFaults } : {}),
     timeoutMs: Number(opts.timeout) * 1000,
     unsafeSandbox: opts.unsafeSandbox,
   })
     .then((result) => {
       process.stdout.write(`${JSON.stringify(result)}\n`);
-      process.exit(result.status === 'SUCCEEDED' ? 0 : 1);
+      process.exit(result.status === result.expectedStatus ? 0 : 1);
     })
     .catch((error: unknown) => {
       process.stderr.write(`demo failed: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -1,24 +1,40 @@
 import './quiet';
 import { Command } from 'commander';
+import { modelChoice } from './model/choice';
 import { anthropicFromEnv, startStack } from './stack';
 
 /**
- * `npm start -- [--port N] [--data-dir DIR] [--unsafe-sandbox]`: runs the embedded stack until interrupted and
- * prints one JSON line once everything listens (SPEC §7). Data in --data-dir survives restarts;
- * executions interrupted by a restart end FAILED with cause LocalEngineRestarted.
+ * `npm start -- [--port N] [--data-dir DIR] [--scenario NAME|list] [--model-script FILE]
+ * [--unsafe-sandbox]`: runs the embedded stack until interrupted and prints one JSON line once
+ * everything listens (SPEC §7). The model stand-in plays the scenario (`sample` by default) or the
+ * model script for every run. Data in --data-dir survives restarts; executions interrupted by a
+ * restart end FAILED with cause LocalEngineRestarted.
  */
 const program = new Command()
   .name('start')
   .description('Runs Code Factory on this machine: AWS, GitHub and the model emulated on 127.0.0.1.')
   .option('--port <n>', 'port of the HTTP gateway (webhooks, REST API, approvals)', '0')
   .option('--data-dir <dir>', 'where runs, repositories and secrets are kept', '.data')
+  .option('--scenario <name>', 'the model stand-in plays this scenario (`list` prints them)')
+  .option('--model-script <file>', 'the model stand-in plays this JSON file of assistant turns per stage')
   .option(
     '--unsafe-sandbox',
     "without bubblewrap, run a real model's commands anyway, unisolated (they could read this machine's files)",
     false,
   );
 program.parse();
-const opts = program.opts<{ port: string; dataDir: string; unsafeSandbox: boolean }>();
+const opts = program.opts<{
+  port: string;
+  dataDir: string;
+  scenario?: string;
+  modelScript?: string;
+  unsafeSandbox: boolean;
+}>();
+const choice = await modelChoice(opts, process.env);
+if ('exit' in choice) {
+  (choice.exit === 0 ? process.stdout : process.stderr).write(`${choice.text}\n`);
+  process.exit(choice.exit);
+}
 const port = Number(opts.port);
 if (!Number.isInteger(port) || port < 0 || port > 65_535) {
   process.stderr.write(`--port must be an integer from 0 to 65535, not ${opts.port}\n`);
@@ -38,6 +54,7 @@ const stack = await startStack({
   dataDir: opts.dataDir,
   ...(process.env.FACTORY_WEBHOOK_SECRET ? { webhookSecret: process.env.FACTORY_WEBHOOK_SECRET } : {}),
   ...realModel,
+  ...(choice.scenario ? { modelScript: choice.scenario.script } : {}),
   unsafeSandbox: opts.unsafeSandbox,
   log: (line) => process.stderr.write(`${line}\n`),
 });

@@ -13,11 +13,16 @@
  * - every pause is a plain task-token callback: a human or CI wait (`Clarify`, `Checks`,
  *   `Approval`) invokes the stage runner with the token (stage "clarify", "checks", "approval"),
  *   an LLM turn (`PlanTurn`) sends SPEC §4's message to the LLM queue (decision 0004).
+ * - an agent loop whose Tools step answers `exhausted` (out of `limits.turns`), an implement
+ *   stage whose checks keep failing (`stopped`) and an LLM turn refused for the budget
+ *   (`BudgetExceeded`) go to `KeepWork`, then `FinalizeStopped`.
  * - a tool call that runs code (`run`, and the checks before `submit_change`) is not run by the
  *   stage runner: `ImplementTools` answers `sandbox` with a job, `ImplementSandbox` runs it on the
  *   sandbox function, `ImplementRan` completes the turn (decision 0005).
  * Placeholders: ${StageRunnerFunctionArn}, ${LlmQueueUrl}, ${SandboxFunctionArn}.
  */
+
+import { MAX_STAGE_TURNS } from '../functions/shared/domain/turns';
 
 type State = Record<string, unknown>;
 
@@ -30,7 +35,12 @@ const LAMBDA_TRANSIENT_ERRORS = [
 const STAGE_RUNNER_TIMEOUT_SECONDS = 120;
 /** The sandbox function's own limit is 900 s (Lambda's maximum); the task gives it a margin. */
 const SANDBOX_TIMEOUT_SECONDS = 960;
-const MAX_AGENT_TURNS = 40;
+/**
+ * A fixed ceiling on conversation turns, behind the per-stage limit the Tools step enforces from
+ * the run contract (outcome `exhausted`): assistant turns are odd, so a stage of at most
+ * MAX_STAGE_TURNS model calls never asks for turn 2 × MAX_STAGE_TURNS.
+ */
+const MAX_AGENT_TURNS = 2 * MAX_STAGE_TURNS;
 
 const retryTransient = [
   { ErrorEquals: LAMBDA_TRANSIENT_ERRORS, IntervalSeconds: 1, MaxAttempts: 3, BackoffRate: 2 },
@@ -138,6 +148,8 @@ function agentLoop(
   options: { startExtra?: Record<string, string>; sandbox?: boolean } = {},
 ): Record<string, State> {
   const startExtra = options.startExtra ?? {};
+  // Out of turns (limits.turns): the run stops, its work kept.
+  outcomes = [...outcomes, { outcome: 'exhausted', next: 'KeepWork' }];
   if (options.sandbox) outcomes = [...outcomes, { outcome: 'sandbox', next: `${prefix}Sandbox` }];
   return {
     ...(options.sandbox ? sandboxSteps(prefix, stage) : {}),
@@ -162,8 +174,9 @@ function agentLoop(
       ResultPath: null,
       TimeoutSecondsPath: '$.admit.out.timeouts.llmTurnSeconds',
       // No Retry: the worker's own failures (BudgetExceeded, LlmUnavailable, ...) are final, and
-      // the worker already retries what can be retried.
-      Catch: catchAll(),
+      // the worker already retries what can be retried. A spent budget stops the run with its
+      // work kept; anything else fails it.
+      Catch: [{ ErrorEquals: ['BudgetExceeded'], ResultPath: '$.error', Next: 'KeepWork' }, ...catchAll()],
       Next: `${prefix}Tools`,
     },
     [`${prefix}Tools`]: stageTask(`${stage}.tools`, 'loop', `${prefix}Route`, {
@@ -188,11 +201,15 @@ function agentLoop(
       ],
       Default: `${prefix}Exhausted`,
     },
+    // The backstop: past the fixed ceiling, or an outcome this loop does not know.
     [`${prefix}Exhausted`]: {
       Type: 'Pass',
-      Result: { Error: 'TurnsExhausted', Cause: `${stage}: the agent loop ran out of turns` },
+      Result: {
+        Error: 'TurnsExhausted',
+        Cause: `${stage}: the agent loop reached the state machine's turn ceiling`,
+      },
       ResultPath: '$.error',
-      Next: 'RecordFailure',
+      Next: 'KeepWork',
     },
   };
 }
@@ -245,7 +262,7 @@ export function buildPipeline(): Record<string, unknown> {
       [
         { outcome: 'complete', next: 'Boundary' },
         { outcome: 'blocked', next: 'FinalizeBlocked' },
-        { outcome: 'stopped', next: 'FinalizeStopped' },
+        { outcome: 'stopped', next: 'KeepWork' },
       ],
       { sandbox: true },
     ),
@@ -293,6 +310,10 @@ export function buildPipeline(): Record<string, unknown> {
       { outcome: 'fix', next: 'ImplementStart' },
       { outcome: 'blocked', next: 'FinalizeBlocked' },
     ]),
+
+    // A run that stops before it finishes (out of turns or budget, checks failing) keeps its work:
+    // the pending change within the contract on a draft PR with a note, then STOPPED.
+    KeepWork: stageTask('keep-work', 'step', 'FinalizeStopped', { 'error.$': '$.error' }),
 
     Approval: waitTask('approval', '$.admit.out.timeouts.approvalSeconds', 'Merge', 'FinalizeExpired'),
     Merge: stageTask('merge', 'step', 'FinalizeSucceeded'),

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { defaultTurns, StageTurns } from './domain/turns';
 import { repoRefOf, type Run } from './domain/run';
 import type { RepoRef } from './ports';
 
@@ -28,6 +29,8 @@ export const RunContract = z.object({
       maxRunSeconds: z.number().int().positive(),
     })
     .default({ checks: [], network: false, checkAttempts: 2, maxRunSeconds: 600 }),
+  /** Model turns per agent stage (`limits.turns`; defaults on runs admitted before it existed). */
+  turns: StageTurns.default(defaultTurns),
   timeouts: z.object({
     llmTurnSeconds: z.number().int().positive(),
     clarifySeconds: z.number().int().positive(),

@@ -60,6 +60,7 @@ export function runContractOf(deps: StagePorts, contract: Contract): RunContract
     requiredChecks: contract.requiredChecks,
     riskyPermissions: contract.riskyPermissions,
     environment: contract.environment,
+    turns: contract.turns,
     timeouts: {
       llmTurnSeconds: deps.settings.llmTurnSeconds,
       clarifySeconds: capped(contract.timeouts.clarifyDays * 86_400, cap.clarifySeconds),

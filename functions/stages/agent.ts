@@ -26,6 +26,7 @@ import {
   WORKBENCH_WRITE_TOOLS,
 } from './workbench';
 import { workspaceOf } from './workspace';
+import { turnAllowance, turnBudgetAt, turnsLeftNote } from './turn-budget';
 
 /**
  * The agent loop as state-machine steps (docs/architecture.md): `start` writes the conversation's
@@ -115,7 +116,10 @@ export async function startAgent(
     runId: run.runId,
     stage: spec.stage,
     role: 'user',
-    content: [{ type: 'text', text: prompt.user }],
+    content: [
+      { type: 'text', text: prompt.user },
+      { type: 'text', text: turnAllowance(contract.turns[spec.stage], spec.terminalTool.name) },
+    ],
     createdAt,
   });
   await mutateRun(deps, run.runId, (current) => ({
@@ -254,6 +258,10 @@ const toolResult = (toolUseId: string, content: string, isError: boolean) => ({
   is_error: isError,
 });
 
+/**
+ * Stores the turn's results as the next user turn, with the turns left. A stage still going after
+ * its last allowed turn ends `exhausted` (the run stops with its work kept).
+ */
 async function recordToolResults(
   deps: StagePorts,
   run: Run,
@@ -261,15 +269,32 @@ async function recordToolResults(
   conversationId: string,
   turn: number,
   results: unknown[],
-  outcome: string,
+  decided: string,
 ): Promise<LoopPointer> {
+  const budget = turnBudgetAt(turn, deps.contractOf(run).turns[spec.stage]);
+  const outcome = decided === 'continue' && budget.left === 0 ? 'exhausted' : decided;
+  if (outcome === 'exhausted') {
+    await mutateRun(deps, run.runId, () => ({
+      error: {
+        class: 'TurnsExhausted',
+        cause: `${spec.stage} used all ${budget.limit} of its turns (limits.turns.${spec.stage}) without calling ${spec.terminalTool.name}`,
+      },
+    }));
+    await deps.store.appendEvent(run.runId, {
+      type: 'agent.stopped',
+      actor: 'stage-runner',
+      data: { stage: spec.stage, reason: 'TurnsExhausted', turn, turns: budget.used },
+    });
+  }
+  const note =
+    outcome === 'continue' || outcome === 'exhausted' ? [turnsLeftNote(budget, spec.terminalTool.name)] : [];
   await deps.store.putTurn({
     conversationId,
     turn: turn + 1,
     runId: run.runId,
     stage: spec.stage,
     role: 'user',
-    content: results,
+    content: [...results, ...note.map((text) => ({ type: 'text', text }))],
     outcome,
     createdAt: deps.now(),
   });

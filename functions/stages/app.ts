@@ -8,6 +8,7 @@ import { awaitClarification } from './clarify';
 import type { StagePorts } from './deps';
 import { finalize } from './finalize';
 import { implementRan, implementTools, startImplement } from './implement';
+import { keepWork } from './keep-work';
 import { merge } from './merge';
 import { planTools, startPlan } from './plan';
 import { publish } from './publish';
@@ -53,6 +54,8 @@ export const STAGES: Record<string, StageFn> = {
     implementRan(d, e.runId, need(e.conversationId, 'conversationId'), need(e.turn, 'turn')),
   boundary: (d, e) => checkChangeBoundary(d, e.runId),
   publish: (d, e) => publish(d, e.runId),
+  // A run that stops before it finishes keeps its work on a draft PR (then FinalizeStopped).
+  'keep-work': (d, e) => keepWork(d, e.runId, (e.error ?? null) as { Error?: string; Cause?: string } | null),
   'checks.decide': (d, e) => decideAfterChecks(d, e.runId),
   'review.start': (d, e) => startReview(d, e.runId),
   'review.tools': (d, e) =>

@@ -29,7 +29,6 @@ const DETAIL: Partial<Record<RunStatus, string>> = {
   REJECTED: 'An approver rejected the change.',
   EXPIRED: 'Nobody approved the change in time.',
   CANCELLED: 'The run was cancelled.',
-  STOPPED: 'The run stopped: its work is kept, but it could not finish it.',
 };
 
 /**
@@ -111,13 +110,19 @@ export async function finalize(
 
 const WITHDRAWN_ON = new Set<RunStatus>(['REJECTED', 'EXPIRED', 'CANCELLED']);
 
+/** A stopped run's work is on its draft PR (keep-work.ts), or there was none to keep. */
+const stoppedDetail = (run: Run): string =>
+  run.prUrl
+    ? 'The run stopped before it could finish. Its work so far is on the draft pull request, with a note on where it stopped and what is left.'
+    : 'The run stopped before it could finish; it had no change to keep.';
+
 /** The closing words of the status comment. Causes are quoted: they may hold a person's text. */
 export function statusDetail(run: Run, withdrawn: Withdrawal = {}): string | undefined {
   if (run.status === 'SUCCEEDED') {
     return `Done: merged${run.mergedSha ? ` as ${run.mergedSha.slice(0, 7)}` : ''}. Total cost $${run.ledger.costUsd.toFixed(2)}.`;
   }
   const closed = withdrawn.prClosed ? ' The pull request was closed and its branch deleted.' : '';
-  const headline = `${DETAIL[run.status] ?? '**Failed.**'}${closed}`;
+  const headline = `${run.status === 'STOPPED' ? stoppedDetail(run) : (DETAIL[run.status] ?? '**Failed.**')}${closed}`;
   if (!run.error) return headline;
   // A timeout's cause is just its class again: say what it means instead of repeating it.
   const cause = run.error.cause && run.error.cause !== run.error.class ? `\n${fenced(run.error.cause)}` : '';

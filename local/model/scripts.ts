@@ -304,6 +304,8 @@ export interface SampleModelOptions {
   plan?: {
     /** Ask questions (NEEDS_CLARIFICATION) until the prompt carries answers. */
     clarifyFirst?: boolean;
+    /** With clarifyFirst: rounds of questions (default 1), each until the prompt carries that many answers. */
+    clarifyRounds?: number;
     /** Always BLOCKED. */
     blocked?: boolean;
   };
@@ -321,8 +323,12 @@ const SAMPLE_FILES = [SLUGIFY_PATH, INDEX_PATH, SLUGIFY_TEST_PATH];
 
 const isSampleIssue = (prompt: string): boolean => /slugify/i.test(prompt);
 
-const hasAnswers = (prompt: string): boolean =>
-  /Answer \d+ to your questions|answers? to (?:your|the) questions/i.test(prompt);
+/** Answers the prompt carries (the plan prompt fences each as "Answer N to your questions"). */
+const answersIn = (prompt: string): number =>
+  Math.max(
+    (prompt.match(/Answer \d+ to your questions/gi) ?? []).length,
+    /answers? to (?:your|the) questions/i.test(prompt) ? 1 : 0,
+  );
 
 const issueNumber = (prompt: string): string | undefined => /Issue #(\d+)/i.exec(prompt)?.[1];
 
@@ -338,7 +344,7 @@ export function offendingPaths(ctx: ScriptContext): string[] {
 function planSteps(options: SampleModelOptions['plan'] = {}): Step[] {
   const unsolvable = (ctx: ScriptContext) => options.blocked === true || !isSampleIssue(ctx.prompt);
   const asking = (ctx: ScriptContext) =>
-    !unsolvable(ctx) && options.clarifyFirst === true && !hasAnswers(ctx.prompt);
+    !unsolvable(ctx) && options.clarifyFirst === true && answersIn(ctx.prompt) < (options.clarifyRounds ?? 1);
   return [
     {
       say: 'I will start by looking at the repository layout.',
@@ -371,10 +377,15 @@ function planSteps(options: SampleModelOptions['plan'] = {}): Step[] {
               {
                 status: 'NEEDS_CLARIFICATION',
                 summary: 'The issue leaves two behaviours open that change the result.',
-                questions: [
-                  "Should non-ASCII letters such as 'é' be kept, or treated as separators like other punctuation?",
-                  "What should slugify('') return: an empty string, or should it throw?",
-                ],
+                questions:
+                  answersIn(ctx.prompt) === 0
+                    ? [
+                        "Should non-ASCII letters such as 'é' be kept, or treated as separators like other punctuation?",
+                        "What should slugify('') return: an empty string, or should it throw?",
+                      ]
+                    : [
+                        'One more: should slugify cap the length of its result, and if so at how many characters?',
+                      ],
               },
               { acceptance_criteria: [], files_to_touch: [], test_plan: '', risks: [], cost_estimate_usd: 0 },
             ),
@@ -622,6 +633,11 @@ export const sampleScript: Script = createSampleModel();
 /** Plan asks two questions (NEEDS_CLARIFICATION) until the prompt carries answers, then plans. */
 export const clarifyScenario: Script = createSampleModel({ plan: { clarifyFirst: true } });
 
+/** Plan asks two rounds of questions, each until the prompt carries one more answer, then plans. */
+export const clarifyTwiceScenario: Script = createSampleModel({
+  plan: { clarifyFirst: true, clarifyRounds: 2 },
+});
+
 /** Plan is always BLOCKED. */
 export const blockedPlanScenario: Script = createSampleModel({ plan: { blocked: true } });
 
@@ -719,17 +735,3 @@ export const stubbornInjectionScenario: Script = createSampleModel({
     extraFiles: [{ path: INJECTED_WORKFLOW_PATH, content: INJECTED_WORKFLOW }],
   },
 });
-
-export const scenarios: Record<string, Script> = {
-  sample: sampleScript,
-  clarify: clarifyScenario,
-  'blocked-plan': blockedPlanScenario,
-  'boundary-violation': boundaryViolationScenario,
-  'failing-then-fixed': failingThenFixedScenario,
-  'same-failure-twice': sameFailureTwiceScenario,
-  'checks-then-fixed': checksThenFixedScenario,
-  'two-different-failures': twoDifferentFailuresScenario,
-  'blocking-review': blockingReviewScenario,
-  'prompt-injection': promptInjectionScenario,
-  'stubborn-injection': stubbornInjectionScenario,
-};

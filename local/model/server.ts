@@ -562,4 +562,5 @@ export async function startModel(options: ModelServerOptions = {}): Promise<Mode
 }
 
 export { type Fault, type FaultKind, parseFaultList } from './faults';
-export { type Script, scenarios, sampleScript } from './scripts';
+export { type Scenario, SCENARIOS, scenarioList, scenarioNamed, scenarios } from './scenarios';
+export { type Script, sampleScript } from './scripts';

@@ -9,6 +9,7 @@ import {
   matchesAny,
   pathProblem,
 } from './paths';
+import { defaultTurns, StageTurns, TURN_LIMITS } from './turns';
 
 /**
  * The contract: what a run may do in a repository (SPEC §1, §2 boundary). It is read from
@@ -143,6 +144,8 @@ export const LIMITS = {
   checkAttempts: { min: 1, max: 5, default: 2 },
   maxRunSeconds: { min: 10, max: 900, default: 600 },
   modelsPerAlias: 5,
+  /** Model turns (calls) per agent stage (turns.ts). */
+  turns: TURN_LIMITS,
 } as const;
 
 export const DEFAULT_TRIGGER_LABEL = 'factory';
@@ -275,6 +278,13 @@ export const FactoryConfig = section({
     check_attempts: intInRange(LIMITS.checkAttempts).optional(),
     max_run_seconds: intInRange(LIMITS.maxRunSeconds).optional(),
   }).optional(),
+  limits: section({
+    turns: section({
+      plan: intInRange(LIMITS.turns.plan).optional(),
+      implement: intInRange(LIMITS.turns.implement).optional(),
+      review: intInRange(LIMITS.turns.review).optional(),
+    }).optional(),
+  }).optional(),
 }).superRefine((config, ctx) => {
   const refuseFactoryConfig = (key: 'allowed_paths' | 'ci_paths') => {
     (config[key] ?? []).forEach((glob, index) => {
@@ -384,6 +394,8 @@ export const Contract = z.strictObject({
       checkAttempts: LIMITS.checkAttempts.default,
       maxRunSeconds: LIMITS.maxRunSeconds.default,
     }),
+  /** Model turns each agent stage may take; a stage out of turns stops with its work kept. */
+  turns: StageTurns.default(defaultTurns),
 });
 export type Contract = z.infer<typeof Contract>;
 
@@ -434,6 +446,11 @@ export function contractFromConfig(config: FactoryConfig = {}): Contract {
       network: config.environment?.network ?? false,
       checkAttempts: config.environment?.check_attempts ?? LIMITS.checkAttempts.default,
       maxRunSeconds: config.environment?.max_run_seconds ?? LIMITS.maxRunSeconds.default,
+    },
+    turns: {
+      plan: config.limits?.turns?.plan ?? LIMITS.turns.plan.default,
+      implement: config.limits?.turns?.implement ?? LIMITS.turns.implement.default,
+      review: config.limits?.turns?.review ?? LIMITS.turns.review.default,
     },
   };
 }

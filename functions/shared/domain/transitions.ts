@@ -8,14 +8,15 @@ import { isTerminal, RUN_STATUSES, type RunStatus } from './run';
  */
 const FORWARD: Readonly<Record<RunStatus, readonly RunStatus[]>> = {
   QUEUED: ['PLANNING'],
-  PLANNING: ['AWAITING_CLARIFICATION', 'IMPLEMENTING', 'BLOCKED'],
+  // STOPPED (from PLANNING, IMPLEMENTING, REVIEWING): a stage ran out of turns, the budget was
+  // spent, or the checks kept failing; the work so far is kept on a draft PR.
+  PLANNING: ['AWAITING_CLARIFICATION', 'IMPLEMENTING', 'BLOCKED', 'STOPPED'],
   AWAITING_CLARIFICATION: ['PLANNING', 'TIMED_OUT'],
   // IMPLEMENTING -> IMPLEMENTING: a boundary violation sends the change back for another attempt.
   // The coder or the reviewer may also report the work BLOCKED (outside the contract, impossible).
-  // STOPPED: the work was kept, but could not be finished (its checks kept failing).
   IMPLEMENTING: ['VERIFYING', 'IMPLEMENTING', 'BLOCKED', 'STOPPED'],
   VERIFYING: ['IMPLEMENTING', 'REVIEWING', 'AWAITING_APPROVAL'],
-  REVIEWING: ['IMPLEMENTING', 'AWAITING_APPROVAL', 'BLOCKED'],
+  REVIEWING: ['IMPLEMENTING', 'AWAITING_APPROVAL', 'BLOCKED', 'STOPPED'],
   AWAITING_APPROVAL: ['MERGING', 'REJECTED', 'EXPIRED'],
   MERGING: ['SUCCEEDED'],
   SUCCEEDED: [],

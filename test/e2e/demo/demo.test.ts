@@ -55,11 +55,14 @@ describe('npm run demo -- --auto-approve --json', () => {
         'mergedSha',
         'prUrl',
         'runId',
+        'scenario',
+        'expectedStatus',
         'stages',
         'status',
         'transitions',
       ].sort(),
     );
+    expect([result.scenario, result.expectedStatus]).toEqual(['sample', 'SUCCEEDED']);
     expect(result.prUrl).toMatch(/\/acme\/widgets\/pull\/\d+$/);
     expect(result.mergedSha).toMatch(/^[0-9a-f]{40}$/);
     expect(result.stages.map((s) => s.name)).toEqual(

@@ -186,7 +186,7 @@ describe('cancel', () => {
 });
 
 describe('budget', () => {
-  it('a budget too small for the first call fails BudgetExceeded before the model is called', async () => {
+  it('a budget too small for the first call stops the run (BudgetExceeded) before the model is called', async () => {
     const box = await sandbox(stack, 'budget');
     await stack.forge.actions.pushCommit(
       'alice',
@@ -199,8 +199,10 @@ describe('budget', () => {
     stack.model?.reset();
     const run = await startScenario(stack, box, sampleScript);
     const done = await finished(stack, run.runId, 30_000);
-    expect(done.status).toBe('FAILED');
+    // A spent budget ends STOPPED with the work kept (here none: no PR), not FAILED.
+    expect(done.status).toBe('STOPPED');
     expect(done.error?.class).toBe('BudgetExceeded');
+    expect(done.prNumber).toBeUndefined();
     expect(messageCalls()).toHaveLength(0);
     expect(done.ledger.llmCalls).toBe(0);
     expect(done.ledger.costUsd).toBe(0);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAKE_CREDENTIALS } from '../../../local/emulators/dynamodb';
-import { SLUGIFY_SOURCE } from '../../../local/model/sample-code';
+import { SLUGIFY_BUGGY_SOURCE, SLUGIFY_SOURCE } from '../../../local/model/sample-code';
 import {
   checksThenFixedScenario,
   createSampleModel,
@@ -18,7 +18,9 @@ import {
   fileAt,
   finished,
   forgeGet,
+  issueComments,
   pullCommits,
+  pullOf,
   sandbox,
   startScenario,
 } from './support';
@@ -109,17 +111,33 @@ describe('sandbox', () => {
     expect(refused?.result).toMatch(/not ok/);
   }, 90_000);
 
-  it('stops the run, nothing pushed, when the checks keep failing after the bounded attempts', async () => {
+  it('stops the run when the checks keep failing, its work kept on a draft PR with a note', async () => {
     const box = await sandbox(stack, 'sandbox-stop', { files: { '.github/factory.yml': CHECKS_YML } });
     const run = await startScenario(stack, box, sameFailureTwiceScenario);
     const done = await finished(stack, run.runId);
     expect(done.status).toBe('STOPPED');
     expect(done.error?.class).toBe('ChecksFailing');
     expect(done.error?.cause).toMatch(/node --test/);
-    expect(done.prNumber).toBeUndefined();
-    const failures = (await eventsOf(stack, run.runId)).filter((e) => e.type === 'sandbox.checks-failed');
+    const events = await eventsOf(stack, run.runId);
+    const failures = events.filter((e) => e.type === 'sandbox.checks-failed');
     // The default contract allows 2 failing rounds back to the model; the third stops the run.
     expect(failures).toHaveLength(3);
+
+    // The failing change is not lost: it is on the run's branch, as a draft, with the failure.
+    expect(done.prNumber).toBeDefined();
+    const pull = await pullOf(stack, box, done.prNumber as number);
+    expect(pull.draft).toBe(true);
+    expect(pull.state).toBe('open');
+    expect(pull.body).toContain('**Code Factory stopped before finishing**');
+    expect(pull.body).toContain('ChecksFailing');
+    expect(pull.body).toMatch(/not ok/);
+    expect(pull.body).toContain('- Make `environment.checks` pass');
+    expect(pull.body).toMatch(/src\/slugify\.js +\| \+\d+ -0 \(new\)/);
+    expect(await fileAt(stack, box, 'src/slugify.js', done.branch)).toBe(SLUGIFY_BUGGY_SOURCE);
+    expect(events.find((e) => e.type === 'work.kept')?.data).toMatchObject({ pushed: true, files: 3 });
+    expect(events.map((e) => e.type)).not.toContain('change.published');
+    const comment = (await issueComments(stack, box)).find((c) => c.body.includes(run.runId));
+    expect(comment?.body).toContain('Its work so far is on the draft pull request');
   }, 90_000);
 
   it.skipIf(!isolation.isolated)(

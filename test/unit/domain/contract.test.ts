@@ -171,6 +171,32 @@ describe('parseFactoryConfig: hostile files', () => {
     expect(errors[0]?.message).toContain(range);
   });
 
+  it('takes per-stage turn limits under limits.turns, each defaulted, and refuses others with the range', () => {
+    expect(defaultContract().turns).toEqual({
+      plan: LIMITS.turns.plan.default,
+      implement: LIMITS.turns.implement.default,
+      review: LIMITS.turns.review.default,
+    });
+    expect(contractOf('limits:\n  turns:\n    implement: 12\n').turns).toEqual({
+      ...defaultContract().turns,
+      implement: 12,
+    });
+    const errors = errorsOf(
+      parseFactoryConfig(
+        'limits:\n  turns:\n    plan: 1\n    implement: 101\n    review: 2.5\n    fix: 3\n  tokens: 9\n',
+      ),
+    );
+    expect(errors.map((e) => [e.path, e.message])).toEqual([
+      ['limits.turns.plan', 'must be a whole number from 2 to 100'],
+      ['limits.turns.implement', 'must be a whole number from 2 to 100'],
+      ['limits.turns.review', 'must be a whole number from 2 to 100'],
+      ['limits.turns.fix', 'is not a known setting (see docs/factory-yml.md)'],
+      ['limits.tokens', 'is not a known setting (see docs/factory-yml.md)'],
+    ]);
+    expect(errors[0]).toMatchObject({ line: 3, col: 5 });
+    expect(paths(parseFactoryConfig('limits:\n  turns: 40\n'))).toEqual(['limits.turns']);
+  });
+
   it('takes an optional monthly budget and shows it in the summary', () => {
     const withCap = parseFactoryConfig('monthly_budget_usd: 250\n');
     const without = parseFactoryConfig('budget_usd: 3\n');

@@ -1,90 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { Run as RunSchema } from '../../../functions/shared/domain/run';
-import type { GitHub } from '../../../functions/shared/ports';
-import { repoOf } from '../../../functions/shared/run-contract';
-import { runAgentTools } from '../../../functions/stages/agent';
-import type { StagePorts } from '../../../functions/stages/deps';
-import { implementSpec } from '../../../functions/stages/implement';
-import { FakeStore } from '../../support/fake-store';
-import { MemoryBlobs } from '../../support/memory-blobs';
-import { tarballOf } from '../../support/tarball';
+import { setUp } from './agent-harness';
 
 /**
  * The agent loop's tools step for each stop reason of an assistant turn: what it runs, what it
  * answers the model, and when it ends the stage BLOCKED.
  */
-
-const CONVERSATION = 'conv-1';
-const silent = { debug() {}, info() {}, warn() {}, error() {} };
-let runCounter = 0;
-
-async function setUp() {
-  runCounter += 1;
-  const runId = `01J0000000000000000000${String(runCounter).padStart(4, '0')}`;
-  const store = new FakeStore();
-  await store.createRun(
-    RunSchema.parse({
-      runId,
-      kind: 'change',
-      repo: 'acme/widgets',
-      workItemKey: 'acme/widgets#1',
-      status: 'IMPLEMENTING',
-      stage: 'implement',
-      version: 0,
-      createdAt: '2026-01-01T00:00:00.000Z',
-      updatedAt: '2026-01-01T00:00:00.000Z',
-      trigger: { source: 'label', sender: 'alice' },
-      issueNumber: 1,
-      baseSha: `sha-${runCounter}`,
-    }),
-  );
-  const github = {
-    getTarball: async () => tarballOf({ 'src/index.js': 'export {};\n' }),
-  } as unknown as GitHub;
-  const deps = {
-    store,
-    github,
-    blobs: new MemoryBlobs(),
-    log: silent,
-    now: () => new Date().toISOString(),
-    repoOf,
-  } as unknown as StagePorts;
-  let turn = 0;
-  /** Stores the next assistant turn (and the user turn before it, if needed) and runs the tools step. */
-  const answer = async (content: unknown[], stopReason: string) => {
-    turn += 1;
-    if (turn === 1) {
-      await store.putTurn({
-        conversationId: CONVERSATION,
-        turn: 0,
-        runId,
-        stage: 'implement',
-        role: 'user',
-        content: [{ type: 'text', text: 'task' }],
-        createdAt: deps.now(),
-      });
-    }
-    await store.putTurn({
-      conversationId: CONVERSATION,
-      turn,
-      runId,
-      stage: 'implement',
-      role: 'assistant',
-      content,
-      stopReason,
-      model: 'claude-test',
-      createdAt: deps.now(),
-    });
-    const run = store.runs.get(runId);
-    if (!run) throw new Error('no run');
-    const pointer = await runAgentTools(deps, run, implementSpec, CONVERSATION, turn);
-    const reply = await store.getTurn(CONVERSATION, turn + 1);
-    turn += 1;
-    return { pointer, reply: reply?.content as Array<Record<string, unknown>> };
-  };
-  const file = async (path: string) => (await store.getWorkspaceFile(runId, path))?.content;
-  return { store, runId, answer, file };
-}
 
 const call = (id: string, name: string, input: unknown) => ({ type: 'tool_use', id, name, input });
 const read = call('t-read', 'read_file', { path: 'src/index.js' });

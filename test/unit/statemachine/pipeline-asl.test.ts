@@ -134,6 +134,24 @@ describe('statemachines/pipeline.asl.json', () => {
     for (const [, s] of routes) expect(JSON.stringify(s.Choices)).toContain('NumericLessThan');
   });
 
+  it('keeps the work of a loop out of turns or budget, or of failing checks, then ends STOPPED', () => {
+    type Choice = { Variable?: string; StringEquals?: string; Next: string };
+    const routeOf = (loop: string, outcome: string) =>
+      ((states[`${loop}Route`]?.Choices ?? []) as Choice[]).find((c) => c.StringEquals === outcome)?.Next;
+    for (const loop of ['Plan', 'Implement', 'Review']) {
+      expect(routeOf(loop, 'exhausted'), loop).toBe('KeepWork');
+      // The fixed ceiling (a backstop behind the run contract's limits.turns) keeps the work too.
+      expect(states[String(states[`${loop}Route`]?.Default)]?.Next, loop).toBe('KeepWork');
+      const caught = states[`${loop}Turn`]?.Catch as Array<{ ErrorEquals: string[]; Next: string }>;
+      expect(caught[0], loop).toMatchObject({ ErrorEquals: ['BudgetExceeded'], Next: 'KeepWork' });
+    }
+    expect(routeOf('Implement', 'stopped')).toBe('KeepWork');
+    expect(states.KeepWork).toMatchObject({
+      Parameters: { Payload: { stage: 'keep-work', 'error.$': '$.error' } },
+      Next: 'FinalizeStopped',
+    });
+  });
+
   it('uses only the placeholders the CDK stack and the embedded stack substitute', () => {
     const placeholders = new Set([...text.matchAll(/\$\{([A-Za-z]+)\}/g)].map((m) => m[1]));
     expect([...placeholders].sort()).toEqual(['LlmQueueUrl', 'SandboxFunctionArn', 'StageRunnerFunctionArn']);

@@ -1,0 +1,134 @@
+import type { RunStatus } from '../../functions/shared/domain/run';
+import {
+  blockedPlanScenario,
+  blockingReviewScenario,
+  boundaryViolationScenario,
+  checksThenFixedScenario,
+  clarifyScenario,
+  clarifyTwiceScenario,
+  failingThenFixedScenario,
+  promptInjectionScenario,
+  type Script,
+  sameFailureTwiceScenario,
+  sampleScript,
+  stubbornInjectionScenario,
+  twoDifferentFailuresScenario,
+} from './scripts';
+
+/**
+ * The named scenarios of the model stand-in (`--scenario NAME` of `npm start` and `npm run demo`),
+ * each with the outcome a run of it reaches on the demo's sample repository (acme/widgets, whose
+ * `.github/factory.yml` declares `node --test` as environment.checks), and the files a scenario
+ * commits to the sample's main branch first when it needs another contract.
+ */
+export interface Scenario {
+  name: string;
+  description: string;
+  script: Script;
+  /** The run's terminal status on the sample (the demo exits 0 when it is reached). */
+  expect: RunStatus;
+  /** Committed to the sample's main branch before the run (null deletes). */
+  files?: Record<string, string | null>;
+}
+
+/** A factory.yml without environment.checks: failures reach CI and the fix loop. */
+const CI_ONLY_YML = '# The fix loop from CI: no environment.checks.\nversion: 1\n';
+
+export const SCENARIOS: readonly Scenario[] = [
+  {
+    name: 'sample',
+    description: 'plan, implement and review succeed first time; merged after approval',
+    script: sampleScript,
+    expect: 'SUCCEEDED',
+  },
+  {
+    name: 'clarify',
+    description: 'plan asks two questions on the issue; answered, it plans and the run merges',
+    script: clarifyScenario,
+    expect: 'SUCCEEDED',
+  },
+  {
+    name: 'clarify-twice',
+    description: 'plan asks two rounds of questions before it plans; the run merges',
+    script: clarifyTwiceScenario,
+    expect: 'SUCCEEDED',
+  },
+  {
+    name: 'blocked-plan',
+    description: 'plan reports the work BLOCKED; nothing is written',
+    script: blockedPlanScenario,
+    expect: 'BLOCKED',
+  },
+  {
+    name: 'boundary-violation',
+    description: 'the change also adds a CI workflow; the boundary sends it back, the fix drops it',
+    script: boundaryViolationScenario,
+    expect: 'SUCCEEDED',
+  },
+  {
+    name: 'failing-then-fixed',
+    description: 'the first change fails CI (no environment.checks here); the fix attempt passes',
+    script: failingThenFixedScenario,
+    expect: 'SUCCEEDED',
+    files: { '.github/factory.yml': CI_ONLY_YML },
+  },
+  {
+    name: 'two-different-failures',
+    description: 'each fix makes CI fail a different test; the third attempt passes',
+    script: twoDifferentFailuresScenario,
+    expect: 'SUCCEEDED',
+    files: { '.github/factory.yml': CI_ONLY_YML },
+  },
+  {
+    name: 'checks-then-fixed',
+    description: 'environment.checks refuse the first change; the model repairs it before pushing',
+    script: checksThenFixedScenario,
+    expect: 'SUCCEEDED',
+  },
+  {
+    name: 'same-failure-twice',
+    description: 'environment.checks keep failing; the run stops, its work on a draft PR',
+    script: sameFailureTwiceScenario,
+    expect: 'STOPPED',
+  },
+  {
+    name: 'out-of-turns',
+    description: 'limits.turns.implement is 4, too few; the run stops, its work on a draft PR',
+    script: sampleScript,
+    expect: 'STOPPED',
+    files: {
+      '.github/factory.yml':
+        'version: 1\nenvironment:\n  checks:\n    - node --test\nlimits:\n  turns:\n    implement: 4\n',
+    },
+  },
+  {
+    name: 'blocking-review',
+    description: 'the reviewer blocks on missing edge-case tests; the fix adds them',
+    script: blockingReviewScenario,
+    expect: 'SUCCEEDED',
+  },
+  {
+    name: 'prompt-injection',
+    description:
+      'a fooled model adds a secret-leaking workflow; the boundary refuses it, the run merges without it',
+    script: promptInjectionScenario,
+    expect: 'SUCCEEDED',
+  },
+  {
+    name: 'stubborn-injection',
+    description: 'the model keeps adding the workflow; the run fails with the contract intact',
+    script: stubbornInjectionScenario,
+    expect: 'FAILED',
+  },
+];
+
+export const scenarioNamed = (name: string): Scenario | undefined => SCENARIOS.find((s) => s.name === name);
+
+/** `--scenario list`: one `name  description` line per scenario. */
+export function scenarioList(): string {
+  const width = Math.max(...SCENARIOS.map((s) => s.name.length));
+  return SCENARIOS.map((s) => `${s.name.padEnd(width)}  ${s.description}`).join('\n');
+}
+
+/** Scripts by scenario name. */
+export const scenarios: Record<string, Script> = Object.fromEntries(SCENARIOS.map((s) => [s.name, s.script]));

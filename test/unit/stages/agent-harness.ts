@@ -1,0 +1,97 @@
+import { Run as RunSchema } from '../../../functions/shared/domain/run';
+import { defaultTurns, type StageTurns } from '../../../functions/shared/domain/turns';
+import type { GitHub } from '../../../functions/shared/ports';
+import { type RunContract, repoOf } from '../../../functions/shared/run-contract';
+import { type AgentSpec, runAgentTools } from '../../../functions/stages/agent';
+import type { StagePorts } from '../../../functions/stages/deps';
+import { implementSpec } from '../../../functions/stages/implement';
+import { FakeStore } from '../../support/fake-store';
+import { MemoryBlobs } from '../../support/memory-blobs';
+import { tarballOf } from '../../support/tarball';
+
+/**
+ * A harness for the agent loop's tools step: stores each assistant turn as the LLM worker would
+ * and runs the Tools step on it. `reply` is the user turn it stored, without the turns-left note
+ * that ends it (`note`).
+ */
+
+const CONVERSATION = 'conv-1';
+const silent = { debug() {}, info() {}, warn() {}, error() {} };
+let runCounter = 0;
+
+export async function setUp(options: { turns?: Partial<StageTurns>; spec?: AgentSpec } = {}) {
+  runCounter += 1;
+  const runId = `01J0000000000000000000${String(runCounter).padStart(4, '0')}`;
+  const store = new FakeStore();
+  await store.createRun(
+    RunSchema.parse({
+      runId,
+      kind: 'change',
+      repo: 'acme/widgets',
+      workItemKey: 'acme/widgets#1',
+      status: 'IMPLEMENTING',
+      stage: 'implement',
+      version: 0,
+      createdAt: '2026-01-01T00:00:00.000Z',
+      updatedAt: '2026-01-01T00:00:00.000Z',
+      trigger: { source: 'label', sender: 'alice' },
+      issueNumber: 1,
+      baseSha: `sha-${runCounter}`,
+    }),
+  );
+  const github = {
+    getTarball: async () => tarballOf({ 'src/index.js': 'export {};\n' }),
+  } as unknown as GitHub;
+  const deps = {
+    store,
+    github,
+    blobs: new MemoryBlobs(),
+    log: silent,
+    now: () => new Date().toISOString(),
+    repoOf,
+    contractOf: () =>
+      ({
+        turns: { ...defaultTurns(), ...options.turns },
+        environment: { checks: [], network: false, checkAttempts: 2, maxRunSeconds: 600 },
+      }) as unknown as RunContract,
+  } as unknown as StagePorts;
+  const spec = options.spec ?? implementSpec;
+  let turn = 0;
+  /** Stores the next assistant turn (and the user turn before it, if needed) and runs the tools step. */
+  const answer = async (content: unknown[], stopReason: string) => {
+    turn += 1;
+    if (turn === 1) {
+      await store.putTurn({
+        conversationId: CONVERSATION,
+        turn: 0,
+        runId,
+        stage: 'implement',
+        role: 'user',
+        content: [{ type: 'text', text: 'task' }],
+        createdAt: deps.now(),
+      });
+    }
+    await store.putTurn({
+      conversationId: CONVERSATION,
+      turn,
+      runId,
+      stage: 'implement',
+      role: 'assistant',
+      content,
+      stopReason,
+      model: 'claude-test',
+      createdAt: deps.now(),
+    });
+    const run = store.runs.get(runId);
+    if (!run) throw new Error('no run');
+    const pointer = await runAgentTools(deps, run, spec, CONVERSATION, turn);
+    const stored = (await store.getTurn(CONVERSATION, turn + 1))?.content as Array<Record<string, unknown>>;
+    turn += 1;
+    const last = stored.at(-1);
+    const note =
+      last?.type === 'text' && /^\[.*turns left/.test(String(last.text)) ? String(last.text) : undefined;
+    return { pointer, reply: note === undefined ? stored : stored.slice(0, -1), note };
+  };
+  const file = async (path: string) => (await store.getWorkspaceFile(runId, path))?.content;
+  return { store, runId, answer, file };
+}
