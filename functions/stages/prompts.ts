@@ -54,6 +54,7 @@ function contractLines(contract: RunContract): string {
     dependencyManifests?: string[];
     maxFilesChanged?: number;
     maxLinesChanged?: number;
+    maxFileBytes?: number;
   };
   const allowed = policy.allowedPaths?.filter((p) => p !== '**') ?? [];
   const ciOpen = new Set(policy.ciPaths ?? []);
@@ -67,8 +68,9 @@ function contractLines(contract: RunContract): string {
       : undefined,
     policy.maxFilesChanged ? `- At most ${policy.maxFilesChanged} files changed` : undefined,
     policy.maxLinesChanged
-      ? `- At most ${policy.maxLinesChanged} lines changed (added plus removed)`
+      ? `- At most ${policy.maxLinesChanged} lines changed (added plus removed; a moved line counts twice)`
       : undefined,
+    policy.maxFileBytes ? `- At most ${policy.maxFileBytes} bytes added to any one file` : undefined,
     '- Never add secrets, tokens or credentials to any file; never print environment variables.',
   ]
     .filter(Boolean)

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { defaultContract } from '../../functions/shared/domain/contract';
+import type { GitHub } from '../../functions/shared/ports';
 import { requestApproval } from '../../functions/stages/approval';
+import { checkChangeBoundary } from '../../functions/stages/boundary';
 import type { FakeStore } from '../support/fake-store';
+import { tarballOf } from '../support/tarball';
 import {
   approvalEvent,
   BASE_URL,
@@ -9,6 +13,7 @@ import {
   linksOf,
   makeWorld,
   reviewedRun,
+  runContract,
   TASK_TOKEN,
 } from './approvals/support';
 
@@ -98,5 +103,110 @@ describe('approval POSTs from another origin', () => {
     expect(result.headers['content-security-policy']).toContain("frame-ancestors 'none'");
     // `no-referrer` would make browsers send `Origin: null` on the page's own form.
     expect(result.headers['referrer-policy']).toBe('same-origin');
+  });
+});
+
+/**
+ * The boundary stage end to end (overlay against a base tarball, default contract: 25 files, 1000
+ * lines, 128 KiB added per file, 1 MiB in total): the rules that `write` is judged by.
+ */
+async function boundaryOf(base: Record<string, string>, written: Record<string, string | null>) {
+  const world = makeWorld();
+  const store = world.store as FakeStore;
+  (world.stagePorts.github as GitHub & { getTarball: unknown }).getTarball = async () => tarballOf(base);
+  const run = reviewedRun(
+    { status: 'IMPLEMENTING', stage: 'implement', fixAttempts: 0 },
+    runContract({ policy: defaultContract() as unknown as Record<string, unknown> }),
+  );
+  await store.createRun(run);
+  for (const [path, content] of Object.entries(written)) {
+    await store.putWorkspaceFile(run.runId, {
+      path,
+      deleted: content === null,
+      ...(content === null ? {} : { content }),
+      updatedAt: '2025-03-01T12:00:00.000Z',
+    });
+  }
+  const { outcome } = await checkChangeBoundary(world.stagePorts, run.runId);
+  const feedback = (await store.getRun(run.runId))?.feedback?.text ?? '';
+  return { outcome, feedback };
+}
+
+const numbered = (count: number, from = 0) =>
+  Array.from({ length: count }, (_, i) => `const line${from + i} = ${from + i};`);
+
+describe('size limits that cannot be walked around', () => {
+  it('counts lines ended by a lone \\r (1500 lines that a \\n-only count sees as one)', async () => {
+    const { outcome, feedback } = await boundaryOf({}, { 'src/mac.ts': numbered(1500).join('\r') });
+    expect(outcome).toBe('retry');
+    expect(feedback).toContain('[too-many-lines] 1500 lines changed');
+  });
+
+  it('counts \\r\\n and mixed endings line by line', async () => {
+    const text = numbered(1200)
+      .map((line, i) => `${line}${['\r\n', '\n', '\r'][i % 3]}`)
+      .join('');
+    expect((await boundaryOf({}, { 'src/mixed.ts': text })).feedback).toContain('1200 lines changed');
+  });
+
+  it('turning \\n into lone \\r changes every line, not one', async () => {
+    const base = `${numbered(600).join('\n')}\n`;
+    const { feedback } = await boundaryOf({ 'src/a.ts': base }, { 'src/a.ts': base.replaceAll('\n', '\r') });
+    expect(feedback).toContain('[too-many-lines] 1200 lines changed');
+  });
+
+  it('a reordered file counts every moved line (a set difference saw none)', async () => {
+    const lines = numbered(800);
+    const { outcome, feedback } = await boundaryOf(
+      { 'src/a.ts': `${lines.join('\n')}\n` },
+      { 'src/a.ts': `${[...lines].reverse().join('\n')}\n` },
+    );
+    expect(outcome).toBe('retry');
+    expect(feedback).toMatch(/\[too-many-lines\] 1\d{3} lines changed/);
+  });
+
+  it('a block moved to the end of the file counts as removed and added', async () => {
+    const lines = numbered(2000);
+    const moved = [...lines.slice(600), ...lines.slice(0, 600)];
+    const { feedback } = await boundaryOf(
+      { 'src/a.ts': `${lines.join('\n')}\n` },
+      { 'src/a.ts': `${moved.join('\n')}\n` },
+    );
+    // Past the limit the diff stops and the file counts whole: an over-count, never an under-count.
+    expect(feedback).toContain('[too-many-lines] 4000 lines changed');
+    expect(feedback).toContain('One file differed too much to diff and counted as wholly rewritten');
+  });
+
+  it('a small move stays within the limits', async () => {
+    const lines = numbered(2000);
+    const moved = [...lines.slice(10), ...lines.slice(0, 10)];
+    const { outcome } = await boundaryOf(
+      { 'src/a.ts': `${lines.join('\n')}\n` },
+      { 'src/a.ts': `${moved.join('\n')}\n` },
+    );
+    expect(outcome).toBe('pass');
+  });
+
+  it('one line of 200 KiB is refused by its bytes', async () => {
+    const { outcome, feedback } = await boundaryOf(
+      {},
+      { 'src/blob.ts': `export const x = '${'a'.repeat(200 * 1024)}';\n` },
+    );
+    expect(outcome).toBe('retry');
+    expect(feedback).toContain('[file-too-large] src/blob.ts gains 204821 bytes');
+    expect(feedback).not.toContain('too-many-lines');
+  });
+
+  it('files each under the per-file limit are bounded in total', async () => {
+    const written: Record<string, string> = {};
+    for (let i = 0; i < 9; i++) written[`src/part${i}.ts`] = `// ${'b'.repeat(120 * 1024)}\n`;
+    const { feedback } = await boundaryOf({}, written);
+    expect(feedback).toContain('[too-many-bytes] the change adds 1105956 bytes');
+    expect(feedback).not.toContain('file-too-large');
+  });
+
+  it('multi-byte characters count as the bytes they are', async () => {
+    const { feedback } = await boundaryOf({}, { 'src/wide.ts': `${'€'.repeat(50 * 1024)}\n` });
+    expect(feedback).toContain('[file-too-large] src/wide.ts gains 153601 bytes');
   });
 });

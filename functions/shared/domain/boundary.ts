@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { type Contract, decidePath, isDependencyManifest, type PathRule } from './contract';
+import { type Contract, decidePath, isDependencyManifest, LIMITS, type PathRule } from './contract';
 
 /**
  * The boundary stage (SPEC §2.5): a deterministic, pure check of a pending change against the
@@ -9,11 +9,16 @@ import { type Contract, decidePath, isDependencyManifest, type PathRule } from '
 
 export const MAX_CHANGED_FILES_CHECKED = 5000;
 
+/** One file's change, as functions/stages/boundary.ts counts it from a line diff (domain/line-diff.ts). */
 export const FileChange = z.strictObject({
   path: z.string().max(4096),
   status: z.enum(['added', 'modified', 'deleted']),
   addedLines: z.array(z.string()),
   removedLineCount: z.number().int().nonnegative(),
+  /** UTF-8 bytes of the added lines, terminators included. */
+  addedBytes: z.number().int().nonnegative(),
+  /** Counted as wholly rewritten: too many edits to diff (an over-count). */
+  wholeFile: z.boolean().optional(),
 });
 export type FileChange = z.infer<typeof FileChange>;
 export const ChangeSet = z.array(FileChange).max(MAX_CHANGED_FILES_CHECKED);
@@ -23,6 +28,8 @@ export type ViolationRule =
   | 'dependency-manifest'
   | 'too-many-files'
   | 'too-many-lines'
+  | 'file-too-large'
+  | 'too-many-bytes'
   | 'secret'
   | 'invalid-change';
 
@@ -141,10 +148,19 @@ export function checkBoundary(contract: Contract, changes: readonly FileChange[]
   const violations: Violation[] = [];
   const paths = new Set<string>();
   let lines = 0;
+  let bytes = 0;
+  let wholeFiles = 0;
+  // Snapshots of runs admitted before the byte limits existed carry none: the defaults apply.
+  const maxFileBytes = contract.maxFileBytes ?? LIMITS.maxFileBytes.default;
+  const maxChangeBytes = contract.maxChangeBytes ?? LIMITS.maxChangeBytes.default;
 
   for (const change of parsed.data) {
     paths.add(change.path);
     lines += change.addedLines.length + change.removedLineCount;
+    if (change.wholeFile) wholeFiles++;
+    // Never fewer bytes than the added lines themselves hold.
+    const fileBytes = Math.max(change.addedBytes, byteLengthOf(change.addedLines));
+    bytes += fileBytes;
     // Unsafe paths are reported by rule only: their text may be hostile (control characters).
     const decision = decidePath(contract, change.path);
     const shownPath = decision.allowed || decision.rule !== 'invalid-path' ? change.path : undefined;
@@ -153,6 +169,13 @@ export function checkBoundary(contract: Contract, changes: readonly FileChange[]
         rule: decision.rule,
         ...(shownPath === undefined ? {} : { path: shownPath }),
         message: `${shownPath ?? 'a path'} cannot be ${change.status}: ${decision.reason}`,
+      });
+    }
+    if (fileBytes > maxFileBytes) {
+      violations.push({
+        rule: 'file-too-large',
+        ...(shownPath === undefined ? {} : { path: shownPath }),
+        message: `${shownPath ?? 'a file'} gains ${fileBytes} bytes; the contract allows at most ${maxFileBytes} bytes added to one file`,
       });
     }
     if (contract.dependencyPolicy === 'forbid' && isDependencyManifest(contract, change.path)) {
@@ -184,12 +207,28 @@ export function checkBoundary(contract: Contract, changes: readonly FileChange[]
     });
   }
   if (lines > contract.maxLinesChanged) {
+    const note =
+      wholeFiles > 0
+        ? `. ${wholeFiles === 1 ? 'One file' : `${wholeFiles} files`} differed too much to diff and counted as wholly rewritten`
+        : '';
     violations.push({
       rule: 'too-many-lines',
-      message: `${lines} lines changed (added + removed); the contract allows at most ${contract.maxLinesChanged}`,
+      message: `${lines} lines changed (added + removed, a moved line counts twice); the contract allows at most ${contract.maxLinesChanged}${note}`,
+    });
+  }
+  if (bytes > maxChangeBytes) {
+    violations.push({
+      rule: 'too-many-bytes',
+      message: `the change adds ${bytes} bytes; the contract allows at most ${maxChangeBytes} bytes in total`,
     });
   }
   return violations.slice(0, MAX_VIOLATIONS);
+}
+
+function byteLengthOf(lines: readonly string[]): number {
+  let total = 0;
+  for (const line of lines) total += Buffer.byteLength(line, 'utf8');
+  return total;
 }
 
 /** The violations as one feedback text for the next implement attempt. */

@@ -130,6 +130,9 @@ export const LIMITS = {
   globs: 100,
   maxFilesChanged: { min: 1, max: 1000, default: 25 },
   maxLinesChanged: { min: 1, max: 50_000, default: 1000 },
+  /** Bytes a change may add to one file (the workspace holds files up to 256 KiB), and in total. */
+  maxFileBytes: { min: 1024, max: 1024 * 1024, default: 128 * 1024 },
+  maxChangeBytes: { min: 1024, max: 100 * 1024 * 1024, default: 1024 * 1024 },
   maxFixAttempts: { min: 0, max: 10, default: 3 },
   budgetUsd: { min: 0.01, max: 500, default: 5 },
   monthlyBudgetUsd: { min: 0.01, max: 100_000 },
@@ -238,6 +241,8 @@ export const FactoryConfig = section({
   forbidden_paths: globList().optional(),
   max_files_changed: intInRange(LIMITS.maxFilesChanged).optional(),
   max_lines_changed: intInRange(LIMITS.maxLinesChanged).optional(),
+  max_file_bytes: intInRange(LIMITS.maxFileBytes).optional(),
+  max_change_bytes: intInRange(LIMITS.maxChangeBytes).optional(),
   max_fix_attempts: intInRange(LIMITS.maxFixAttempts).optional(),
   dependencies: section({
     policy: z.enum(['allow', 'forbid'], { error: "must be 'allow' or 'forbid'" }).optional(),
@@ -353,6 +358,9 @@ export const Contract = z.strictObject({
   ciPaths: z.array(z.string()),
   maxFilesChanged: z.number().int().positive(),
   maxLinesChanged: z.number().int().positive(),
+  /** UTF-8 bytes a change may add per file and in total (absent on runs admitted before: defaults). */
+  maxFileBytes: z.number().int().positive().default(LIMITS.maxFileBytes.default),
+  maxChangeBytes: z.number().int().positive().default(LIMITS.maxChangeBytes.default),
   maxFixAttempts: z.number().int().nonnegative(),
   dependencyPolicy: z.enum(['allow', 'forbid']),
   dependencyManifests: z.array(z.string()),
@@ -415,6 +423,8 @@ export function contractFromConfig(config: FactoryConfig = {}): Contract {
     ciPaths,
     maxFilesChanged: config.max_files_changed ?? LIMITS.maxFilesChanged.default,
     maxLinesChanged: config.max_lines_changed ?? LIMITS.maxLinesChanged.default,
+    maxFileBytes: config.max_file_bytes ?? LIMITS.maxFileBytes.default,
+    maxChangeBytes: config.max_change_bytes ?? LIMITS.maxChangeBytes.default,
     maxFixAttempts: config.max_fix_attempts ?? LIMITS.maxFixAttempts.default,
     dependencyPolicy,
     dependencyManifests: unique([...DEFAULT_DEPENDENCY_MANIFESTS, ...(config.dependencies?.manifests ?? [])]),
