@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { checkBoundary } from '../../functions/shared/domain/boundary';
 import { defaultContract } from '../../functions/shared/domain/contract';
+import { repoPath } from '../../functions/shared/domain/workspace-paths';
 import type { GitHub } from '../../functions/shared/ports';
 import { requestApproval } from '../../functions/stages/approval';
 import { checkChangeBoundary } from '../../functions/stages/boundary';
@@ -208,5 +210,97 @@ describe('size limits that cannot be walked around', () => {
   it('multi-byte characters count as the bytes they are', async () => {
     const { feedback } = await boundaryOf({}, { 'src/wide.ts': `${'€'.repeat(50 * 1024)}\n` });
     expect(feedback).toContain('[file-too-large] src/wide.ts gains 153601 bytes');
+  });
+});
+
+describe('paths that are .git, or a protected path, in disguise', () => {
+  const written = (path: string) => [
+    { path, status: 'added' as const, addedLines: ['x'], removedLineCount: 0, addedBytes: 2 },
+  ];
+  /** The boundary's one violation for `path`, and what the write tools say. */
+  const refusal = (path: string) => {
+    const violations = checkBoundary(defaultContract(), written(path));
+    const tool = repoPath(path);
+    return { violations, tool: 'error' in tool ? tool.error : undefined };
+  };
+
+  const dotGit: Array<[string, string, string]> = [
+    ['trailing dot', '.git./hooks/post-checkout', 'trailing dots or spaces'],
+    ['trailing dots and spaces', '.git . ./config', 'trailing dots or spaces'],
+    ['trailing space', '.git /config', 'trailing dots or spaces'],
+    ['8.3 short name', 'git~1/hooks/pre-commit', '8.3 short name'],
+    ['8.3 short name, upper case', 'GIT~2/config', '8.3 short name'],
+    ['zero-width space', '.g\u200bit/config', 'invisible or look-alike'],
+    ['zero-width joiner', '.gi\u200dt/config', 'invisible or look-alike'],
+    ['word joiner', '.git\u2060/config', 'invisible or look-alike'],
+    ['byte order mark', '\ufeff.git/config', 'invisible or look-alike'],
+    ['right-to-left override', '\u202e.git/config', 'invisible or look-alike'],
+    ['soft hyphen', '.gi\u00adt/config', 'invisible or look-alike'],
+    ['variation selector', '.git\ufe0f/config', 'invisible or look-alike'],
+    ['NTFS index stream', '.git::$INDEX_ALLOCATION/config', 'alternate data stream'],
+    ['NTFS named stream', '.git:x/config', 'alternate data stream'],
+    ['other case', '.GIT/config', 'another case'],
+    ['Cyrillic і', '.g\u0456t/config', 'look-alike'],
+    ['Latin script ɡ', '.\u0261it/config', 'look-alike'],
+    ['dotless ı', '.g\u0131t/config', 'look-alike'],
+    ['fullwidth full stop (NFKC)', '\uff0egit/config', 'look-alike'],
+    ['one dot leader (skeleton, not NFKC)', '\u2024git/config', 'look-alike'],
+    ['combining diaeresis', '.gi\u0308t/config', 'look-alike'],
+    ['nested, deeper down', 'vendor/lib/.g\u0456t/config', 'look-alike'],
+  ];
+  for (const [name, path, why] of dotGit) {
+    it(`refuses .git disguised by ${name}`, () => {
+      const { violations, tool } = refusal(path);
+      expect(violations.map((v) => v.rule)).toEqual(['invalid-path']);
+      expect(violations[0]?.message).toContain('names .git in disguise');
+      expect(violations[0]?.message).toContain(why);
+      // The hostile name is not echoed by the boundary, and the tools show invisible characters escaped.
+      expect(violations[0]?.path).toBeUndefined();
+      expect(tool).toContain('names .git in disguise');
+      expect(tool).not.toMatch(/\p{Default_Ignorable_Code_Point}|\p{Bidi_Control}/u);
+    });
+  }
+
+  it.each([
+    ['a trailing dot anywhere', 'src/index.ts.', 'ending in a dot or a space'],
+    ['an NTFS stream of an ordinary file', 'src/index.ts::$DATA', 'alternate data stream'],
+    ['an 8.3 short name', 'PROGRA~1/x.ts', '8.3 short name'],
+    ['a bidi override hiding an extension', 'src/evil\u202esj.ts', 'invisible characters'],
+  ])('refuses %s, which another file system reads as another name', (_name, path, why) => {
+    const { violations } = refusal(path);
+    expect(violations.map((v) => v.rule)).toEqual(['invalid-path']);
+    expect(violations[0]?.message).toContain(why);
+  });
+
+  const protectedLookalikes: Array<[string, string, string]> = [
+    ['a workflow under a Cyrillic і', '.g\u0456thub/workflows/deploy.yml', '.github/'],
+    ['a workflow under a Cyrillic о', '.github/w\u043erkflows/deploy.yml', '.github/'],
+    ['the factory config with a Cyrillic а', '.github/f\u0430ctory.yml', '.github/factory.yml'],
+    ['CODEOWNERS with a Cyrillic һ', '.git\u04bbub/CODEOWNERS', '.github/'],
+    ['an env file with a Cyrillic е', 'config/.\u0435nv', '**/.env'],
+    ['an ssh key with a Cyrillic а', 'keys/id_rs\u0430', '**/id_rsa'],
+    ['a Dockerfile with a Cyrillic і', 'Dockerf\u0456le', 'Dockerfile'],
+    ['a workflow behind a fullwidth solidus', '.github\uff0fworkflows/deploy.yml', '.github/'],
+  ];
+  for (const [name, path, imitated] of protectedLookalikes) {
+    it(`refuses ${name} (UTS #39 skeleton)`, () => {
+      const violations = checkBoundary(defaultContract(), written(path));
+      expect(violations.map((v) => v.rule)).toEqual(['lookalike-path']);
+      expect(violations[0]?.message).toContain('looks like a protected path');
+      expect(violations[0]?.message).toContain(imitated);
+    });
+  }
+
+  it('leaves ordinary names alone, accents and other scripts included', () => {
+    for (const path of [
+      'src/main.ts',
+      'docs/über.md',
+      'src/naïve.ts',
+      'docs/日本語.md',
+      '.github-pages/x.md',
+      'src/.gitkeep',
+    ]) {
+      expect(checkBoundary(defaultContract(), written(path)), path).toEqual([]);
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { type CST, Composer, isMap, isScalar, isSeq, LineCounter, type Node, Parser } from 'yaml';
 import * as z from 'zod';
+import { lookalikeFold, lookalikeFoldGlob } from './lookalike';
 import { MODEL_ALIASES, ModelId } from './models';
 import {
   firstMatchNoCase,
@@ -455,7 +456,13 @@ export const defaultContract = (): Contract => contractFromConfig({});
 // Path decisions
 // ---------------------------------------------------------------------------------------------
 
-export type PathRule = 'invalid-path' | 'factory-config' | 'forbidden-path' | 'ci-path' | 'not-allowed-path';
+export type PathRule =
+  | 'invalid-path'
+  | 'factory-config'
+  | 'forbidden-path'
+  | 'ci-path'
+  | 'lookalike-path'
+  | 'not-allowed-path';
 export type PathDecision = { allowed: true } | { allowed: false; rule: PathRule; reason: string };
 
 const isFactoryConfig = (path: string): boolean =>
@@ -482,10 +489,46 @@ export function decidePath(contract: Contract, path: string): PathDecision {
       reason: `CI/infrastructure path ('${ci}'), forbidden unless the config opts in with allow_ci_changes and ci_paths`,
     };
   }
+  const imitated = optedIn ? undefined : protectedLookalike(contract, path);
+  if (imitated) {
+    return {
+      allowed: false,
+      rule: 'lookalike-path',
+      reason: `looks like a protected path ('${imitated}') spelled with look-alike characters; use the real name or another one`,
+    };
+  }
   if (!optedIn && !matchesAny(path, contract.allowedPaths)) {
     return { allowed: false, rule: 'not-allowed-path', reason: 'not matched by any allowed_paths glob' };
   }
   return { allowed: true };
+}
+
+/**
+ * The protected glob (factory config, forbidden or CI list) that `path` imitates: the two match
+ * once both are folded by their UTS #39 skeleton (domain/lookalike.ts), e.g. `.gіthub/workflows/x.yml`
+ * with a Cyrillic `і`. Called only for paths the plain globs did not match.
+ */
+function protectedLookalike(contract: Contract, path: string): string | undefined {
+  const folded = path.split('/').map(lookalikeFold).join('/');
+  const globs = [
+    ...FACTORY_CONFIG_PATHS,
+    ...BUILTIN_FORBIDDEN_PATHS,
+    ...contract.forbiddenPaths,
+    ...CI_PROTECTED_PATHS,
+    ...contract.ciProtectedPaths,
+  ];
+  return globs.find((glob) => globMatches(foldedGlob(glob), folded, true));
+}
+
+const foldedGlobs = new Map<string, string>();
+function foldedGlob(glob: string): string {
+  let folded = foldedGlobs.get(glob);
+  if (folded === undefined) {
+    if (foldedGlobs.size >= 2000) foldedGlobs.clear();
+    folded = lookalikeFoldGlob(glob);
+    foldedGlobs.set(glob, folded);
+  }
+  return folded;
 }
 
 export const isPathAllowed = (contract: Contract, path: string): boolean =>
