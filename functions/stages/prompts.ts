@@ -62,7 +62,9 @@ function contractLines(contract: RunContract): string {
   return [
     allowed.length ? `- You may change only: ${allowed.join(', ')}` : undefined,
     policy.forbiddenPaths?.length ? `- Never change: ${strip(policy.forbiddenPaths)}` : undefined,
-    ci.length ? `- CI, build and governance files are protected; never change: ${strip(ci)}` : undefined,
+    ci.length
+      ? `- CI, build, governance, git and package-manager settings are protected; never change: ${strip(ci)}`
+      : undefined,
     policy.dependencyPolicy !== 'allow' && policy.dependencyManifests?.length
       ? `- Dependency manifests and lock files must not change, so add no dependencies (use what the project already has): ${strip(policy.dependencyManifests)}`
       : undefined,

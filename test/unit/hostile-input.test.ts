@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkBoundary } from '../../functions/shared/domain/boundary';
-import { defaultContract } from '../../functions/shared/domain/contract';
+import { contractFromConfig, decidePath, defaultContract } from '../../functions/shared/domain/contract';
 import { repoPath } from '../../functions/shared/domain/workspace-paths';
 import type { GitHub } from '../../functions/shared/ports';
 import { requestApproval } from '../../functions/stages/approval';
@@ -274,8 +274,8 @@ describe('paths that are .git, or a protected path, in disguise', () => {
 
   const protectedLookalikes: Array<[string, string, string]> = [
     ['a workflow under a Cyrillic і', '.g\u0456thub/workflows/deploy.yml', '.github/'],
-    ['a workflow under a Cyrillic о', '.github/w\u043erkflows/deploy.yml', '.github/'],
-    ['the factory config with a Cyrillic а', '.github/f\u0430ctory.yml', '.github/factory.yml'],
+    ['.gitmodules with a Cyrillic о', '.gitm\u043edules', '.gitmodules'],
+    ['.gitattributes with an Armenian ս', 'src/.gitattrib\u057dtes', '.gitattributes'],
     ['CODEOWNERS with a Cyrillic һ', '.git\u04bbub/CODEOWNERS', '.github/'],
     ['an env file with a Cyrillic е', 'config/.\u0435nv', '**/.env'],
     ['an ssh key with a Cyrillic а', 'keys/id_rs\u0430', '**/id_rsa'],
@@ -291,6 +291,14 @@ describe('paths that are .git, or a protected path, in disguise', () => {
     });
   }
 
+  it('a repository that opts in to .github/** still cannot write a look-alike of the factory config', () => {
+    const optedIn = contractFromConfig({ allow_ci_changes: true, ci_paths: ['.github/**'] });
+    expect(checkBoundary(optedIn, written('.github/ISSUE_TEMPLATE/bug.md'))).toEqual([]);
+    const violations = checkBoundary(optedIn, written('.github/f\u0430ctory.yml'));
+    expect(violations.map((v) => v.rule)).toEqual(['lookalike-path']);
+    expect(violations[0]?.message).toContain('.github/factory.yml');
+  });
+
   it('leaves ordinary names alone, accents and other scripts included', () => {
     for (const path of [
       'src/main.ts',
@@ -302,5 +310,64 @@ describe('paths that are .git, or a protected path, in disguise', () => {
     ]) {
       expect(checkBoundary(defaultContract(), written(path)), path).toEqual([]);
     }
+  });
+});
+
+describe('protected by default', () => {
+  const protectedPaths = [
+    // all of .github, not only workflows
+    '.github/ISSUE_TEMPLATE/bug.yml',
+    '.github/pull_request_template.md',
+    '.github/settings.yml',
+    '.github/labeler.yml',
+    '.github/copilot-instructions.md',
+    '.github/workflows/ci.yml',
+    // git settings
+    '.gitattributes',
+    'src/.gitattributes',
+    '.gitmodules',
+    '.lfsconfig',
+    // package managers
+    '.yarnrc',
+    '.yarnrc.yml',
+    '.yarn/releases/yarn-4.1.0.cjs',
+    '.yarn/plugins/plugin.cjs',
+    '.pnpmfile.cjs',
+    'bunfig.toml',
+    'pip.conf',
+    'pip.ini',
+    '.condarc',
+    '.cargo/config.toml',
+    '.bundle/config',
+    '.gemrc',
+    'NuGet.Config',
+    '.mvn/extensions.xml',
+    'gradle/wrapper/gradle-wrapper.properties',
+    'gradle.properties',
+  ];
+
+  it.each(protectedPaths)('%s cannot change by default, even when allowed_paths covers it', (path) => {
+    const covering = contractFromConfig({ allowed_paths: ['**'] });
+    const decision = decidePath(covering, path);
+    expect(decision).toMatchObject({ allowed: false, rule: 'ci-path' });
+    expect(decision.allowed ? '' : decision.reason).toContain('forbidden unless the config opts in');
+  });
+
+  it('stays secret material whatever the config says: .npmrc and .pypirc', () => {
+    const optedIn = contractFromConfig({ allow_ci_changes: true, ci_paths: ['**/.npmrc', '**/.pypirc'] });
+    expect(decidePath(optedIn, '.npmrc')).toMatchObject({ allowed: false, rule: 'forbidden-path' });
+    expect(decidePath(optedIn, 'pkg/.pypirc')).toMatchObject({ allowed: false, rule: 'forbidden-path' });
+  });
+
+  it('an explicit opt-in allows exactly the named paths and flags them as risky', () => {
+    const optedIn = contractFromConfig({ allow_ci_changes: true, ci_paths: ['.github/ISSUE_TEMPLATE/**'] });
+    expect(decidePath(optedIn, '.github/ISSUE_TEMPLATE/bug.yml')).toEqual({ allowed: true });
+    expect(decidePath(optedIn, '.github/workflows/ci.yml')).toMatchObject({
+      allowed: false,
+      rule: 'ci-path',
+    });
+    expect(optedIn.riskyPermissions).toEqual([
+      'may change CI/infrastructure files: .github/ISSUE_TEMPLATE/**',
+    ]);
   });
 });

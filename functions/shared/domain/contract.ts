@@ -44,18 +44,17 @@ export const BUILTIN_FORBIDDEN_PATHS: readonly string[] = [
 ];
 
 /**
- * CI, build-infrastructure and governance paths: code that runs with the repository's secrets or
- * decides who reviews. Forbidden unless the config opts in with `allow_ci_changes: true` and names
- * the paths in `ci_paths`; the contract then lists them in `riskyPermissions`.
+ * Paths protected by default: CI, build infrastructure and governance (code that runs with the
+ * repository's secrets or decides who reviews), and the settings that change what git or a package
+ * manager does (attributes and filters, submodule URLs, registries, install hooks, wrappers).
+ * Forbidden unless the config opts in with `allow_ci_changes: true` and names the paths in
+ * `ci_paths`; the contract then lists them in `riskyPermissions`.
  */
 export const CI_PROTECTED_PATHS: readonly string[] = [
-  '.github/workflows/**',
-  '.github/actions/**',
-  '.github/CODEOWNERS',
+  // All of .github (workflows, actions, CODEOWNERS, dependabot, templates, settings apps), not only workflows.
+  '.github/**',
   'CODEOWNERS',
   'docs/CODEOWNERS',
-  '.github/dependabot.yml',
-  '.github/dependabot.yaml',
   '.gitlab-ci.yml',
   '.gitlab/**',
   '.circleci/**',
@@ -75,11 +74,36 @@ export const CI_PROTECTED_PATHS: readonly string[] = [
   '**/compose.yaml',
   '.devcontainer/**',
   '.husky/**',
+  '.githooks/**',
   '.pre-commit-config.yaml',
   'infra/**',
   'terraform/**',
   '**/*.tf',
   '**/*.tfvars',
+  // git: filters and diff drivers, submodule URLs, LFS endpoints.
+  '**/.gitattributes',
+  '**/.gitmodules',
+  '**/.lfsconfig',
+  // Package managers: registries, install hooks and the binaries they run.
+  '**/.yarnrc',
+  '**/.yarnrc.yml',
+  '**/.yarn/releases/**',
+  '**/.yarn/plugins/**',
+  '**/.pnpmfile.cjs',
+  '**/.pnpmfile.mjs',
+  '**/bunfig.toml',
+  '**/pip.conf',
+  '**/pip.ini',
+  '**/.condarc',
+  '**/.cargo/config',
+  '**/.cargo/config.toml',
+  '**/.bundle/config',
+  '**/.gemrc',
+  '**/nuget.config',
+  '**/.mvn/**',
+  '**/gradle/wrapper/**',
+  '**/gradle.properties',
+  '**/.gradle/**',
 ];
 
 /** Dependency manifests and lock files (matched case-insensitively, at any depth). */
@@ -486,10 +510,10 @@ export function decidePath(contract: Contract, path: string): PathDecision {
     return {
       allowed: false,
       rule: 'ci-path',
-      reason: `CI/infrastructure path ('${ci}'), forbidden unless the config opts in with allow_ci_changes and ci_paths`,
+      reason: `protected by default ('${ci}': CI, infrastructure, git or package-manager settings); forbidden unless the config opts in with allow_ci_changes and ci_paths`,
     };
   }
-  const imitated = optedIn ? undefined : protectedLookalike(contract, path);
+  const imitated = protectedLookalike(contract, path, !optedIn);
   if (imitated) {
     return {
       allowed: false,
@@ -504,18 +528,18 @@ export function decidePath(contract: Contract, path: string): PathDecision {
 }
 
 /**
- * The protected glob (factory config, forbidden or CI list) that `path` imitates: the two match
+ * The protected glob (factory config, forbidden or, unless opted in, CI list) that `path` imitates: the two match
  * once both are folded by their UTS #39 skeleton (domain/lookalike.ts), e.g. `.gіthub/workflows/x.yml`
  * with a Cyrillic `і`. Called only for paths the plain globs did not match.
  */
-function protectedLookalike(contract: Contract, path: string): string | undefined {
+function protectedLookalike(contract: Contract, path: string, withCi: boolean): string | undefined {
   const folded = path.split('/').map(lookalikeFold).join('/');
   const globs = [
     ...FACTORY_CONFIG_PATHS,
     ...BUILTIN_FORBIDDEN_PATHS,
     ...contract.forbiddenPaths,
-    ...CI_PROTECTED_PATHS,
-    ...contract.ciProtectedPaths,
+    // A path the config opted in to may look like another CI path; never like a forbidden one.
+    ...(withCi ? [...CI_PROTECTED_PATHS, ...contract.ciProtectedPaths] : []),
   ];
   return globs.find((glob) => globMatches(foldedGlob(glob), folded, true));
 }
