@@ -3,7 +3,10 @@ import { checkBoundary } from '../../functions/shared/domain/boundary';
 import { contractFromConfig, decidePath, defaultContract } from '../../functions/shared/domain/contract';
 import { repoPath } from '../../functions/shared/domain/workspace-paths';
 import type { GitHub } from '../../functions/shared/ports';
+import { redactSecrets, scanSecrets } from '../../functions/shared/domain/secret-scan';
 import { requestApproval } from '../../functions/stages/approval';
+import { workOf } from '../../functions/stages/deps';
+import { redactText } from '../../functions/stages/redaction';
 import { checkChangeBoundary } from '../../functions/stages/boundary';
 import type { FakeStore } from '../support/fake-store';
 import { tarballOf } from '../support/tarball';
@@ -369,5 +372,165 @@ describe('protected by default', () => {
     expect(optedIn.riskyPermissions).toEqual([
       'may change CI/infrastructure files: .github/ISSUE_TEMPLATE/**',
     ]);
+  });
+});
+
+// Fake credentials, assembled at run time so no scanner mistakes this file for a leak.
+const join = (...parts: string[]) => parts.join('');
+const b64 = (text: string) => Buffer.from(text).toString('base64');
+const SECRET = {
+  awsKeyId: join('AK', 'IA', 'QWERTYU2OPASDFGH'),
+  ghp: join('gh', 'p_', 'a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8'),
+  npm: join('np', 'm_', 'a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8'),
+  anthropic: join('sk-', 'ant-', 'api03-Xy7Qk2LmN9pR4sT6vW8zA1bC3dE5fG'),
+  openai: join('sk-', 'proj-', 'Xy7Qk2LmN9pR4sT6vW8zA1bC3dE5fGh'),
+  stripe: join('sk_', 'live_', '4eC39HqLyjWDarjtT1zdp7dc'),
+  rsaHeader: join('-----BEGIN ', 'RSA PRIVATE', ' KEY-----'),
+  opensshHeader: join('-----BEGIN ', 'OPENSSH PRIVATE', ' KEY-----'),
+  pkcs8Header: join('-----BEGIN ', 'PRIVATE', ' KEY-----'),
+  pkcs8Body: join('MIIEvQIBADANBgkqhkiG9w0BAQEFAASC', 'BKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj'),
+  jwt: join(
+    'eyJhbGciOiJIUzI1NiJ9',
+    '.eyJzdWIiOiIxMjM0NTY3ODkwIn0',
+    '.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U',
+  ),
+  password: join('q8Zr3Lw9', 'Xt2Vb7Nk4Mh6Jp1Y'),
+};
+
+describe('secrets in added lines, in every form', () => {
+  const cases: Array<[string, string, string]> = [
+    ['an AWS key id glued to a prefix', `AWS_KEY_${SECRET.awsKeyId}=1`, 'aws-access-key-id'],
+    ['an AWS key id after a lower-case prefix', `const awskey${SECRET.awsKeyId} = 1;`, 'aws-access-key-id'],
+    [
+      'an AWS key id written in groups',
+      `id: ${SECRET.awsKeyId.replace(/(.{4})(?!$)/g, '$1-')}`,
+      'aws-access-key-id',
+    ],
+    ['a GitHub token glued to a prefix', `TOKEN_${SECRET.ghp}`, 'github-token'],
+    ['an npm token', `//registry.npmjs.org/:_authToken=${SECRET.npm}`, 'npm-token'],
+    ['an Anthropic key', `ANTHROPIC_KEY_${SECRET.anthropic}`, 'anthropic-api-key'],
+    ['an OpenAI key', `OPENAI=${SECRET.openai}`, 'openai-api-key'],
+    ['a Stripe live key', `stripe(${JSON.stringify(SECRET.stripe)})`, 'stripe-secret-key'],
+    ['an RSA private key block', SECRET.rsaHeader, 'private-key'],
+    ['an OpenSSH private key block', SECRET.opensshHeader, 'private-key'],
+    [
+      'a PKCS#8 key inside a JSON string',
+      `"private_key": "${SECRET.pkcs8Header}\\n${SECRET.pkcs8Body}"`,
+      'private-key',
+    ],
+    ['a private key body without its header', `const der = '${SECRET.pkcs8Body}';`, 'private-key-body'],
+    ['a base64-encoded GitHub token', `const t = atob("${b64(SECRET.ghp)}");`, 'github-token'],
+    ['a base64-encoded AWS key id', `KEY=${b64(`id=${SECRET.awsKeyId}`)}`, 'aws-access-key-id'],
+    ['a base64-encoded private key block', `pem: ${b64(`${SECRET.rsaHeader}\nMIIEow`)}`, 'private-key'],
+    [
+      'a base64url-encoded token',
+      `t=${b64(SECRET.ghp).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '')}`,
+      'github-token',
+    ],
+    [
+      'a percent-encoded private key block',
+      `key=${encodeURIComponent(SECRET.rsaHeader).replaceAll('-', '%2D')}`,
+      'private-key',
+    ],
+    ['a JWT', `Authorization: ${SECRET.jwt}`, 'jwt'],
+    ['a password in a URL', `DATABASE_URL=postgres://app:${SECRET.password}@db:5432/app`, 'basic-auth-url'],
+    ['a bearer token', `curl -H "Authorization: Bearer ${SECRET.password}x"`, 'bearer-token'],
+    [
+      'a high-entropy value under a secret-like name',
+      `const dbPassword = '${SECRET.password}';`,
+      'generic-secret',
+    ],
+  ];
+
+  for (const [name, line, id] of cases) {
+    it(`refuses ${name}`, () => {
+      const violations = checkBoundary(defaultContract(), [
+        {
+          path: 'src/config.ts',
+          status: 'added',
+          addedLines: ['ok', line],
+          removedLineCount: 0,
+          addedBytes: 100,
+        },
+      ]);
+      const secrets = violations.filter((v) => v.rule === 'secret');
+      expect(secrets.map((v) => v.message).join('\n')).toContain(`(${id}`);
+      expect(secrets[0]?.message).toContain('added line 2 of src/config.ts');
+      for (const value of Object.values(SECRET)) expect(JSON.stringify(violations)).not.toContain(value);
+    });
+  }
+
+  it.each([
+    'const sha = "3f786850e387550fdab836ed7e6dc881de23001b";',
+    'import { createReadStream } from "node:fs";',
+    `const integrity = "${b64('just some ordinary text, nothing secret in it')}";`,
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell-style variable, not a template
+    'const url = "https://user:${PASSWORD}@example.com";',
+    'const ASIA_PACIFIC_REGION_NAME = 1;',
+    'some_very_long_snake_case_identifier_name_here = other_long_snake_case_identifier',
+  ])('leaves ordinary lines alone: %s', (line) => {
+    expect(scanSecrets(line)).toEqual([]);
+  });
+});
+
+describe('secrets in issue and comment text are redacted before any prompt', () => {
+  const planted = [
+    `key ${SECRET.awsKeyId}`,
+    `AWS_KEY_${SECRET.awsKeyId}`,
+    `token ${SECRET.ghp}`,
+    `encoded ${b64(SECRET.ghp)}`,
+    `${SECRET.rsaHeader}\n${SECRET.pkcs8Body}\n-----END RSA PRIVATE KEY-----`,
+    `db postgres://app:${SECRET.password}@db/app`,
+  ].join('\n');
+
+  it('the work item reaches the prompt redacted, and the redaction is audited without the values', async () => {
+    const world = makeWorld();
+    const run = reviewedRun({ status: 'PLANNING', stage: 'plan' });
+    await world.store.createRun(run);
+    (world.stagePorts.github as GitHub & { getIssue: unknown }).getIssue = async () => ({
+      number: 7,
+      title: `Fix login (my token is ${SECRET.ghp})`,
+      body: `Please fix it.\n${planted}\nThanks!`,
+      author: 'octocat',
+      state: 'open',
+      labels: [],
+    });
+    const work = await workOf(world.stagePorts, run);
+    expect(work.title).toBe('Fix login (my token is [REDACTED:github-token])');
+    expect(work.body).toContain('Please fix it.');
+    expect(work.body).toContain('Thanks!');
+    const leaked = [...Object.values(SECRET), b64(SECRET.ghp)];
+    for (const value of leaked) expect(work.body).not.toContain(value);
+    expect(work.body).toContain('[REDACTED:private-key]');
+    const events = (await world.store.listEvents(run.runId, { limit: 10 })).items;
+    const audit = events.find((e) => e.type === 'secrets.redacted');
+    expect(audit?.data).toMatchObject({ source: 'issue', fields: ['title', 'body'], stage: 'plan' });
+    expect(audit?.data?.kinds).toEqual(
+      expect.arrayContaining([
+        'aws-access-key-id',
+        'github-token',
+        'github-token (base64)',
+        'private-key',
+        'basic-auth-url',
+      ]),
+    );
+    for (const value of leaked) expect(JSON.stringify(events)).not.toContain(value);
+  });
+
+  it('a clean issue is passed through and writes no audit event', async () => {
+    const world = makeWorld();
+    const run = reviewedRun();
+    await world.store.createRun(run);
+    const cleaned = await redactText(world.stagePorts, run, 'comment', {
+      body: 'Use the existing helper, please.',
+    });
+    expect(cleaned.body).toBe('Use the existing helper, please.');
+    expect((await world.store.listEvents(run.runId, { limit: 10 })).items).toEqual([]);
+  });
+
+  it('redaction keeps the text around the secret and merges overlapping finds', () => {
+    const { text, findings } = redactSecrets(`a ${SECRET.ghp} b TOKEN=${SECRET.ghp}`);
+    expect(text).toBe('a [REDACTED:github-token] b TOKEN=[REDACTED:github-token]');
+    expect(findings.map((f) => f.id)).toContain('github-token');
   });
 });

@@ -98,6 +98,11 @@ describe('secret patterns', () => {
       'secret_'.repeat(30_000),
       `token${' '.repeat(100_000)}`,
       'aws_secret_access_key '.repeat(10_000),
+      // Encoded candidates: one huge base64 run, and thousands of short mixed-case ones.
+      Buffer.from(Array.from({ length: 150_000 }, (_, i) => (i * 7919) % 251)).toString('base64'),
+      Array.from({ length: 8000 }, (_, i) => `Zm9vYmFyQmF6cXV4${i}AbCdEfGhIjKl`).join(' '),
+      `${'%41'.repeat(50_000)} ${'%2D'.repeat(30_000)}`,
+      'MII'.repeat(60_000),
     ];
     for (const line of lines) {
       const started = performance.now();
