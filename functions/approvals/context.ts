@@ -3,6 +3,8 @@ import type { Clock, GitHub, Log, Secrets, Store, Workflow } from '../shared/por
 
 export interface ApprovalsSettings {
   approvalKeySecretId: string;
+  /** Where the approval pages are served (PUBLIC_BASE_URL): its origin is the only one that may POST a decision. */
+  publicBaseUrl: string;
   /** Approvers for runs whose contract names none (the stage runner's fallback too). */
   defaultApprovers: Array<{ login: string; email: string }>;
   /** Larger POST bodies are refused before parsing. */

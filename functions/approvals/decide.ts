@@ -8,6 +8,7 @@ import { deliverDecision } from './deliver';
 import { announceDecision, audit, supersedeOthers } from './follow-up';
 import { readDecisionForm } from './form';
 import { checkState } from './link-checks';
+import { originOf, originVerdict } from './origin';
 import { htmlResponse, outcomePage } from './pages';
 import { Refusal, refusalResponse } from './refusals';
 import { summaryOf } from './summary';
@@ -15,6 +16,7 @@ import { summaryOf } from './summary';
 // A 2000-character comment in a non-Latin script is ~18 KB once form-encoded (9 bytes a character).
 const DEFAULT_MAX_BODY_BYTES = 32 * 1024;
 const MAX_USER_AGENT_CHARS = 500;
+const MAX_ORIGIN_CHARS = 200;
 
 /**
  * POST /approvals/{id}: decides exactly once. The form and the link are checked, then the run's
@@ -44,6 +46,9 @@ export async function submitDecision(
   let taken: PendingWait | undefined;
   let decidedHere = false;
   try {
+    // A browser told us the form came from elsewhere: refuse before looking at any token.
+    if (originVerdict(event, originOf(ports.settings.publicBaseUrl)) === 'cross-origin')
+      throw new Refusal('cross-origin');
     const { decision, comment } = readDecisionForm(await signingKeyOf(ports), record, form);
     const run = await checkState(ports, record);
     if (!(await store.getWait('approval', run.runId))) throw new Refusal('run-not-waiting');
@@ -96,10 +101,12 @@ export async function submitDecision(
       await store.putWait(taken).catch(() => undefined);
     }
     if (!(error instanceof Refusal)) throw error;
+    const origin = header(event, 'origin')?.slice(0, MAX_ORIGIN_CHARS);
     await audit(ports, record.runId, 'approval.refused', 'approval-link', {
       approver: record.approver,
       reason: error.reason,
       userAgent,
+      ...(error.reason === 'cross-origin' && origin !== undefined ? { origin } : {}),
     });
     log.info('approval refused', { requestId, runId: record.runId, reason: error.reason });
     return refusalResponse(error.reason, requestId, false);

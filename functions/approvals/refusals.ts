@@ -12,6 +12,11 @@ export const REFUSALS = {
     'Link not valid',
     'This approval link is not valid. Use the link from your email as sent.',
   ],
+  'cross-origin': [
+    403,
+    'Decision from another site',
+    'This decision was not sent from the approval page itself (it came from another site or a frame), so nothing was decided. Open the link from your email and decide on that page.',
+  ],
   'bad-request': [400, 'Request not valid', 'The form was incomplete or malformed.'],
   'bad-decision': [400, 'Decision not valid', 'The decision must be exactly one of approve or reject.'],
   'csrf-mismatch': [

@@ -23,6 +23,7 @@ export function approvalsPorts(config: Env): ApprovalsPorts {
     log,
     settings: {
       approvalKeySecretId: config.APPROVAL_KEY_SECRET_ID,
+      publicBaseUrl: config.PUBLIC_BASE_URL,
       defaultApprovers: parseApprovers(config.DEFAULT_APPROVERS),
     },
   };

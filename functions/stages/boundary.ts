@@ -2,52 +2,42 @@ import type { Run } from '../shared/domain/run';
 import { workspaceOf } from './workspace';
 import { type FileChange, checkBoundary, describeViolations } from '../shared/domain/boundary';
 import type { Contract } from '../shared/domain/contract';
+import { lineDelta } from '../shared/domain/line-diff';
 import type { StagePorts } from './deps';
 import { enterStage, mutateRun } from '../shared/run-state';
 
 /**
- * Lines added and lines removed between two texts, as multisets: enough for the contract's
- * size limits and for scanning every added line for secrets, without a diff algorithm.
- */
-export function lineDelta(
-  before: string | undefined,
-  after: string | undefined,
-): { added: string[]; removed: number } {
-  const oldLines = before === undefined ? [] : before.split('\n');
-  const newLines = after === undefined ? [] : after.split('\n');
-  const pool = new Map<string, number>();
-  for (const line of oldLines) pool.set(line, (pool.get(line) ?? 0) + 1);
-  const added: string[] = [];
-  for (const line of newLines) {
-    const left = pool.get(line) ?? 0;
-    if (left > 0) pool.set(line, left - 1);
-    else added.push(line);
-  }
-  const removed = [...pool.values()].reduce((a, b) => a + b, 0);
-  return { added, removed };
-}
-
-/**
  * The workspace overlay as a change set against the base commit, read from the run's snapshot
- * (no GitHub call per file). A binary or oversized base file counts as text-less.
+ * (no GitHub call per file), each file counted from a line diff. A binary or oversized base file
+ * counts as text-less. With `maxLines`, diffing stops once the whole change is past it (the
+ * remaining files count as wholly rewritten: the limit is blown anyway).
  */
-export async function changeSetOf(deps: StagePorts, run: Run): Promise<FileChange[]> {
+export async function changeSetOf(
+  deps: StagePorts,
+  run: Run,
+  options: { maxLines?: number } = {},
+): Promise<FileChange[]> {
   const files = await deps.store.listWorkspaceFiles(run.runId);
   const { base } = await workspaceOf(deps, run);
   const index = await base.index();
   const changes: FileChange[] = [];
+  let lines = 0;
   for (const file of files) {
     const inBase = index.files.has(file.path) || index.links.has(file.path);
     if (file.deleted && !inBase) continue; // created then deleted: no change at all
     const body = inBase ? await base.read(file.path) : undefined;
     const before = body ? (body.kind === 'text' ? body.text : '') : undefined;
     if (!file.deleted && before === file.content) continue; // rewritten identically
-    const { added, removed } = lineDelta(before, file.deleted ? undefined : file.content);
+    const budget = options.maxLines === undefined ? {} : { maxEditLength: options.maxLines - lines + 1 };
+    const delta = lineDelta(before, file.deleted ? undefined : file.content, budget);
+    lines += delta.added.length + delta.removed;
     changes.push({
       path: file.path,
       status: file.deleted ? 'deleted' : inBase ? 'modified' : 'added',
-      addedLines: added,
-      removedLineCount: removed,
+      addedLines: delta.added,
+      removedLineCount: delta.removed,
+      addedBytes: delta.addedBytes,
+      ...(delta.wholeFile ? { wholeFile: true } : {}),
     });
   }
   return changes;
@@ -65,7 +55,9 @@ export async function checkChangeBoundary(
 ): Promise<{ outcome: BoundaryOutcome }> {
   const run = await mutateRun(deps, runId, (r) => enterStage(r, 'boundary', deps.now()));
   const contract = deps.contractOf(run);
-  const changes = await changeSetOf(deps, run);
+  const changes = await changeSetOf(deps, run, {
+    maxLines: (contract.policy as { maxLinesChanged?: number }).maxLinesChanged,
+  });
   const violations =
     changes.length === 0
       ? [{ rule: 'invalid-change' as const, message: 'the change is empty: nothing was written' }]
@@ -76,6 +68,7 @@ export async function checkChangeBoundary(
     data: {
       files: changes.length,
       lines: changes.reduce((n, c) => n + c.addedLines.length + c.removedLineCount, 0),
+      bytes: changes.reduce((n, c) => n + c.addedBytes, 0),
       rules: [...new Set(violations.map((v) => v.rule))],
     },
   });

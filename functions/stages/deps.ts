@@ -1,6 +1,7 @@
 import { type Run, taskTitle } from '../shared/domain/run';
 import { type RunContract, repoOf } from '../shared/run-contract';
 import type { ResolvedModelConfig } from '../shared/domain/models';
+import { redactWork } from './redaction';
 import type {
   Blobs,
   ApprovalStore,
@@ -75,7 +76,12 @@ export interface StagePorts {
  * What a run works on: its issue, or for a free-text task started through the API the task in
  * the issue's shape (number 0: there is no issue to comment on or close).
  */
-export async function workOf(deps: Pick<StagePorts, 'github'>, run: Run): Promise<IssueInfo> {
+export async function workOf(deps: Pick<StagePorts, 'github' | 'store'>, run: Run): Promise<IssueInfo> {
+  // Secrets in the text are redacted before any prompt sees it (an audit event when there are).
+  return redactWork(deps, run, await unredactedWorkOf(deps, run));
+}
+
+async function unredactedWorkOf(deps: Pick<StagePorts, 'github'>, run: Run): Promise<IssueInfo> {
   if (run.issueNumber) return deps.github.getIssue(repoOf(run), run.issueNumber);
   if (run.task) {
     return {

@@ -7,6 +7,7 @@ import { updateStatusComment } from './comments';
 import { type StagePorts, workOf } from './deps';
 import { promptContext } from './prompt-context';
 import { planPrompt } from './prompts';
+import { redactText } from './redaction';
 import { enterStage, mutateRun } from '../shared/run-state';
 
 export const MAX_CLARIFY_ROUNDS = 3;
@@ -96,7 +97,9 @@ async function verifiedAnswer(deps: StagePorts, run: Run, resume: unknown): Prom
   const isAuthor = comment.author.toLowerCase() === issue.author.toLowerCase();
   if (!isAuthor && !WRITERS.has(await deps.github.getPermission(repo, comment.author)))
     throw new ClarificationRefused(`@${comment.author} is neither the issue's author nor a writer`);
-  return `@${comment.author}: ${comment.body}`.slice(0, 8000);
+  // Redacted before it is stored on the run and shown to the model.
+  const { body } = await redactText(deps, run, 'comment', { body: comment.body });
+  return `@${comment.author}: ${body ?? ''}`.slice(0, 8000);
 }
 
 export async function startPlan(deps: StagePorts, runId: string, resume: unknown): Promise<LoopPointer> {

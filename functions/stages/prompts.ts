@@ -54,6 +54,7 @@ function contractLines(contract: RunContract): string {
     dependencyManifests?: string[];
     maxFilesChanged?: number;
     maxLinesChanged?: number;
+    maxFileBytes?: number;
   };
   const allowed = policy.allowedPaths?.filter((p) => p !== '**') ?? [];
   const ciOpen = new Set(policy.ciPaths ?? []);
@@ -61,14 +62,17 @@ function contractLines(contract: RunContract): string {
   return [
     allowed.length ? `- You may change only: ${allowed.join(', ')}` : undefined,
     policy.forbiddenPaths?.length ? `- Never change: ${strip(policy.forbiddenPaths)}` : undefined,
-    ci.length ? `- CI, build and governance files are protected; never change: ${strip(ci)}` : undefined,
+    ci.length
+      ? `- CI, build, governance, git and package-manager settings are protected; never change: ${strip(ci)}`
+      : undefined,
     policy.dependencyPolicy !== 'allow' && policy.dependencyManifests?.length
       ? `- Dependency manifests and lock files must not change, so add no dependencies (use what the project already has): ${strip(policy.dependencyManifests)}`
       : undefined,
     policy.maxFilesChanged ? `- At most ${policy.maxFilesChanged} files changed` : undefined,
     policy.maxLinesChanged
-      ? `- At most ${policy.maxLinesChanged} lines changed (added plus removed)`
+      ? `- At most ${policy.maxLinesChanged} lines changed (added plus removed; a moved line counts twice)`
       : undefined,
+    policy.maxFileBytes ? `- At most ${policy.maxFileBytes} bytes added to any one file` : undefined,
     '- Never add secrets, tokens or credentials to any file; never print environment variables.',
   ]
     .filter(Boolean)

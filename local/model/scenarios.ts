@@ -10,6 +10,7 @@ import {
   promptInjectionScenario,
   type Script,
   sameFailureTwiceScenario,
+  secretLeakScenario,
   sampleScript,
   stubbornInjectionScenario,
   twoDifferentFailuresScenario,
@@ -119,6 +120,13 @@ export const SCENARIOS: readonly Scenario[] = [
     description: 'the model keeps adding the workflow; the run fails with the contract intact',
     script: stubbornInjectionScenario,
     expect: 'FAILED',
+  },
+  {
+    name: 'secret-leak',
+    description:
+      'the model commits credentials in disguise; the boundary refuses them, the run merges without them',
+    script: secretLeakScenario,
+    expect: 'SUCCEEDED',
   },
 ];
 

@@ -735,3 +735,57 @@ export const stubbornInjectionScenario: Script = createSampleModel({
     extraFiles: [{ path: INJECTED_WORKFLOW_PATH, content: INJECTED_WORKFLOW }],
   },
 });
+
+/**
+ * Fake credentials in the forms a secret scanner must see through (prefixed, grouped, base64,
+ * percent-encoded, a private key block and a bare key body), assembled at run time so that no
+ * scanner mistakes this file for a leak. `tag` (one capital letter) makes a distinct set, so a test
+ * can tell the issue's secrets from the ones the model writes.
+ */
+const fake = (...parts: string[]) => parts.join('');
+const base64 = (text: string) => Buffer.from(text).toString('base64');
+export function fakeSecrets(tag = 'M') {
+  return {
+    awsKeyId: fake('AK', 'IA', `ZXCVBNM2QWERTYU${tag}`),
+    githubToken: fake('gh', 'p_', `Zq9Xw8Vu7Ts6Rq5Po4Nm3Lk2Jh1Gf0EdCbA${tag}`),
+    privateKeyHeader: fake('-----BEGIN ', 'RSA PRIVATE', ' KEY-----'),
+    privateKeyBody: fake('MIIEowIBAAKCAQEA', `u1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gunVTL${tag}`),
+    password: fake('Vq3Lp8Zr', `Xt2Wb7Nk4Mh${tag}`),
+  };
+}
+/** The forms of `tag`'s secrets that must never reach a prompt, an item or a comment. */
+export function secretForms(tag = 'M'): string[] {
+  const s = fakeSecrets(tag);
+  return [s.awsKeyId, s.githubToken, base64(s.githubToken), s.privateKeyBody, s.password];
+}
+/** A text holding every fake secret of `tag` in every form. */
+export function secretsText(tag = 'M'): string {
+  const s = fakeSecrets(tag);
+  return [
+    `aws key: ${s.awsKeyId}`,
+    `AWS_KEY_${s.awsKeyId}`,
+    `github: ${s.githubToken}`,
+    `encoded: ${base64(s.githubToken)}`,
+    s.privateKeyHeader,
+    s.privateKeyBody,
+    '-----END RSA PRIVATE KEY-----',
+    `escaped: ${encodeURIComponent(s.privateKeyHeader).replaceAll('-', '%2D')}`,
+    `db: postgres://app:${s.password}@db:5432/app`,
+  ].join('\n');
+}
+export const LEAKED_SECRETS_PATH = 'src/settings.js';
+/** A model fooled into committing credentials: the boundary must refuse them; on feedback it removes the file. */
+export const secretLeakScenario: Script = createSampleModel({
+  implementFirst: {
+    implementation: 'correct',
+    extraFiles: [
+      {
+        path: LEAKED_SECRETS_PATH,
+        content: `${secretsText()
+          .split('\n')
+          .map((line) => `// ${line}`)
+          .join('\n')}\nexport const settings = {};\n`,
+      },
+    ],
+  },
+});

@@ -1,5 +1,6 @@
 import { type CST, Composer, isMap, isScalar, isSeq, LineCounter, type Node, Parser } from 'yaml';
 import * as z from 'zod';
+import { lookalikeFold, lookalikeFoldGlob } from './lookalike';
 import { MODEL_ALIASES, ModelId } from './models';
 import {
   firstMatchNoCase,
@@ -44,18 +45,17 @@ export const BUILTIN_FORBIDDEN_PATHS: readonly string[] = [
 ];
 
 /**
- * CI, build-infrastructure and governance paths: code that runs with the repository's secrets or
- * decides who reviews. Forbidden unless the config opts in with `allow_ci_changes: true` and names
- * the paths in `ci_paths`; the contract then lists them in `riskyPermissions`.
+ * Paths protected by default: CI, build infrastructure and governance (code that runs with the
+ * repository's secrets or decides who reviews), and the settings that change what git or a package
+ * manager does (attributes and filters, submodule URLs, registries, install hooks, wrappers).
+ * Forbidden unless the config opts in with `allow_ci_changes: true` and names the paths in
+ * `ci_paths`; the contract then lists them in `riskyPermissions`.
  */
 export const CI_PROTECTED_PATHS: readonly string[] = [
-  '.github/workflows/**',
-  '.github/actions/**',
-  '.github/CODEOWNERS',
+  // All of .github (workflows, actions, CODEOWNERS, dependabot, templates, settings apps), not only workflows.
+  '.github/**',
   'CODEOWNERS',
   'docs/CODEOWNERS',
-  '.github/dependabot.yml',
-  '.github/dependabot.yaml',
   '.gitlab-ci.yml',
   '.gitlab/**',
   '.circleci/**',
@@ -75,11 +75,36 @@ export const CI_PROTECTED_PATHS: readonly string[] = [
   '**/compose.yaml',
   '.devcontainer/**',
   '.husky/**',
+  '.githooks/**',
   '.pre-commit-config.yaml',
   'infra/**',
   'terraform/**',
   '**/*.tf',
   '**/*.tfvars',
+  // git: filters and diff drivers, submodule URLs, LFS endpoints.
+  '**/.gitattributes',
+  '**/.gitmodules',
+  '**/.lfsconfig',
+  // Package managers: registries, install hooks and the binaries they run.
+  '**/.yarnrc',
+  '**/.yarnrc.yml',
+  '**/.yarn/releases/**',
+  '**/.yarn/plugins/**',
+  '**/.pnpmfile.cjs',
+  '**/.pnpmfile.mjs',
+  '**/bunfig.toml',
+  '**/pip.conf',
+  '**/pip.ini',
+  '**/.condarc',
+  '**/.cargo/config',
+  '**/.cargo/config.toml',
+  '**/.bundle/config',
+  '**/.gemrc',
+  '**/nuget.config',
+  '**/.mvn/**',
+  '**/gradle/wrapper/**',
+  '**/gradle.properties',
+  '**/.gradle/**',
 ];
 
 /** Dependency manifests and lock files (matched case-insensitively, at any depth). */
@@ -131,6 +156,9 @@ export const LIMITS = {
   globs: 100,
   maxFilesChanged: { min: 1, max: 1000, default: 25 },
   maxLinesChanged: { min: 1, max: 50_000, default: 1000 },
+  /** Bytes a change may add to one file (the workspace holds files up to 256 KiB), and in total. */
+  maxFileBytes: { min: 1024, max: 1024 * 1024, default: 128 * 1024 },
+  maxChangeBytes: { min: 1024, max: 100 * 1024 * 1024, default: 1024 * 1024 },
   maxFixAttempts: { min: 0, max: 10, default: 3 },
   budgetUsd: { min: 0.01, max: 500, default: 5 },
   monthlyBudgetUsd: { min: 0.01, max: 100_000 },
@@ -241,6 +269,8 @@ export const FactoryConfig = section({
   forbidden_paths: globList().optional(),
   max_files_changed: intInRange(LIMITS.maxFilesChanged).optional(),
   max_lines_changed: intInRange(LIMITS.maxLinesChanged).optional(),
+  max_file_bytes: intInRange(LIMITS.maxFileBytes).optional(),
+  max_change_bytes: intInRange(LIMITS.maxChangeBytes).optional(),
   max_fix_attempts: intInRange(LIMITS.maxFixAttempts).optional(),
   dependencies: section({
     policy: z.enum(['allow', 'forbid'], { error: "must be 'allow' or 'forbid'" }).optional(),
@@ -363,6 +393,9 @@ export const Contract = z.strictObject({
   ciPaths: z.array(z.string()),
   maxFilesChanged: z.number().int().positive(),
   maxLinesChanged: z.number().int().positive(),
+  /** UTF-8 bytes a change may add per file and in total (absent on runs admitted before: defaults). */
+  maxFileBytes: z.number().int().positive().default(LIMITS.maxFileBytes.default),
+  maxChangeBytes: z.number().int().positive().default(LIMITS.maxChangeBytes.default),
   maxFixAttempts: z.number().int().nonnegative(),
   dependencyPolicy: z.enum(['allow', 'forbid']),
   dependencyManifests: z.array(z.string()),
@@ -427,6 +460,8 @@ export function contractFromConfig(config: FactoryConfig = {}): Contract {
     ciPaths,
     maxFilesChanged: config.max_files_changed ?? LIMITS.maxFilesChanged.default,
     maxLinesChanged: config.max_lines_changed ?? LIMITS.maxLinesChanged.default,
+    maxFileBytes: config.max_file_bytes ?? LIMITS.maxFileBytes.default,
+    maxChangeBytes: config.max_change_bytes ?? LIMITS.maxChangeBytes.default,
     maxFixAttempts: config.max_fix_attempts ?? LIMITS.maxFixAttempts.default,
     dependencyPolicy,
     dependencyManifests: unique([...DEFAULT_DEPENDENCY_MANIFESTS, ...(config.dependencies?.manifests ?? [])]),
@@ -462,7 +497,13 @@ export const defaultContract = (): Contract => contractFromConfig({});
 // Path decisions
 // ---------------------------------------------------------------------------------------------
 
-export type PathRule = 'invalid-path' | 'factory-config' | 'forbidden-path' | 'ci-path' | 'not-allowed-path';
+export type PathRule =
+  | 'invalid-path'
+  | 'factory-config'
+  | 'forbidden-path'
+  | 'ci-path'
+  | 'lookalike-path'
+  | 'not-allowed-path';
 export type PathDecision = { allowed: true } | { allowed: false; rule: PathRule; reason: string };
 
 const isFactoryConfig = (path: string): boolean =>
@@ -486,13 +527,49 @@ export function decidePath(contract: Contract, path: string): PathDecision {
     return {
       allowed: false,
       rule: 'ci-path',
-      reason: `CI/infrastructure path ('${ci}'), forbidden unless the config opts in with allow_ci_changes and ci_paths`,
+      reason: `protected by default ('${ci}': CI, infrastructure, git or package-manager settings); forbidden unless the config opts in with allow_ci_changes and ci_paths`,
+    };
+  }
+  const imitated = protectedLookalike(contract, path, !optedIn);
+  if (imitated) {
+    return {
+      allowed: false,
+      rule: 'lookalike-path',
+      reason: `looks like a protected path ('${imitated}') spelled with look-alike characters; use the real name or another one`,
     };
   }
   if (!optedIn && !matchesAny(path, contract.allowedPaths)) {
     return { allowed: false, rule: 'not-allowed-path', reason: 'not matched by any allowed_paths glob' };
   }
   return { allowed: true };
+}
+
+/**
+ * The protected glob (factory config, forbidden or, unless opted in, CI list) that `path` imitates: the two match
+ * once both are folded by their UTS #39 skeleton (domain/lookalike.ts), e.g. `.gіthub/workflows/x.yml`
+ * with a Cyrillic `і`. Called only for paths the plain globs did not match.
+ */
+function protectedLookalike(contract: Contract, path: string, withCi: boolean): string | undefined {
+  const folded = path.split('/').map(lookalikeFold).join('/');
+  const globs = [
+    ...FACTORY_CONFIG_PATHS,
+    ...BUILTIN_FORBIDDEN_PATHS,
+    ...contract.forbiddenPaths,
+    // A path the config opted in to may look like another CI path; never like a forbidden one.
+    ...(withCi ? [...CI_PROTECTED_PATHS, ...contract.ciProtectedPaths] : []),
+  ];
+  return globs.find((glob) => globMatches(foldedGlob(glob), folded, true));
+}
+
+const foldedGlobs = new Map<string, string>();
+function foldedGlob(glob: string): string {
+  let folded = foldedGlobs.get(glob);
+  if (folded === undefined) {
+    if (foldedGlobs.size >= 2000) foldedGlobs.clear();
+    folded = lookalikeFoldGlob(glob);
+    foldedGlobs.set(glob, folded);
+  }
+  return folded;
 }
 
 export const isPathAllowed = (contract: Contract, path: string): boolean =>

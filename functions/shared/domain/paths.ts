@@ -1,3 +1,5 @@
+import { lookalikeFold } from './lookalike';
+
 /**
  * Repository paths and path globs, shared by the contract (what may change) and the boundary check
  * (what did change). Paths are repository-relative POSIX paths; anything that could escape the
@@ -18,6 +20,15 @@ const MAX_BRACE_ALTERNATIVES = 64;
 // Control characters (NUL included) have no business in a path or a glob.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+// Invisible characters (zero-width, bidi controls, soft hyphen, variation selectors, ...): a name
+// with one shows as another name; HFS+ even drops some (`.git\u200c` is `.git` on a Mac).
+const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\p{Bidi_Control}]/u;
+// Windows and NTFS: a name ending in dots or spaces loses them (`.git.` is `.git`), `name:stream`
+// and `name::$DATA` address an alternate data stream of `name`, `GIT~1` is the 8.3 short name of a
+// long one (`.git`). Git for Windows refuses these for `.git`; the factory refuses them everywhere.
+const TRAILING_DOT_OR_SPACE = /[. ]$/;
+const NTFS_STREAM = /:/;
+const SHORT_NAME = /^[^~]{1,6}~[0-9]{1,6}(?:\.[^.]{0,3})?$/;
 
 /** Why `path` is not a clean repository-relative path, or undefined when it is. */
 export function pathProblem(path: unknown): string | undefined {
@@ -35,6 +46,40 @@ export function pathProblem(path: unknown): string | undefined {
   if (segments.includes('')) return 'must not contain empty segments (// or a trailing /)';
   if (segments.some((segment) => segment.length > MAX_SEGMENT_LENGTH)) {
     return `must not have a file or directory name longer than ${MAX_SEGMENT_LENGTH} characters`;
+  }
+  return disguiseProblem(segments);
+}
+
+/**
+ * Why a name is not what it shows, or is another name on some file system (`.git` in disguise
+ * included), or undefined. Messages never quote the name: it may be hostile.
+ */
+function disguiseProblem(segments: readonly string[]): string | undefined {
+  for (const segment of segments) {
+    const dotGit = (name: string) => name !== '.git' && lookalikeFold(name) === '.git';
+    if (dotGit(segment)) {
+      return 'names .git in disguise (invisible or look-alike characters, or another case): git internals are never part of a change';
+    }
+    if (INVISIBLE.test(segment)) {
+      return 'must not contain invisible characters (zero-width, bidi controls or other default-ignorable code points): the name would not be what it shows';
+    }
+    if (TRAILING_DOT_OR_SPACE.test(segment)) {
+      const windowsName = segment.replace(/[. ]+$/, '');
+      return windowsName === '.git' || dotGit(windowsName)
+        ? 'names .git in disguise (trailing dots or spaces, which Windows drops)'
+        : 'must not have a name ending in a dot or a space: Windows drops them, so it is another name there';
+    }
+    if (NTFS_STREAM.test(segment)) {
+      const file = segment.slice(0, segment.indexOf(':'));
+      return file === '.git' || dotGit(file)
+        ? 'names .git in disguise (an NTFS alternate data stream such as .git::$INDEX_ALLOCATION)'
+        : "must not contain ':': on NTFS it names an alternate data stream of another file (name::$DATA)";
+    }
+    if (SHORT_NAME.test(segment)) {
+      return /^git~[0-9]+$/i.test(segment)
+        ? 'names .git in disguise (GIT~1 is its Windows 8.3 short name)'
+        : 'must not look like a Windows 8.3 short name (NAME~1): there it stands for another, longer name';
+    }
   }
   return undefined;
 }

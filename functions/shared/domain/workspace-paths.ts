@@ -11,7 +11,7 @@ import { pathProblem } from './paths';
 export type PathResult = { path: string } | { error: string };
 
 export function repoPath(raw: string, options: { allowRoot?: boolean } = {}): PathResult {
-  const shown = JSON.stringify(raw.length > 200 ? `${raw.slice(0, 200)}…` : raw);
+  const shown = showPath(raw);
   if (raw.startsWith('/') || /^[A-Za-z]:/.test(raw) || raw.startsWith('~')) {
     return {
       error: `path ${shown} must be relative to the repository root (no leading /, ~ or drive letter)`,
@@ -33,6 +33,15 @@ export function repoPath(raw: string, options: { allowRoot?: boolean } = {}): Pa
     return { error: `path ${shown} is inside a .git directory, which is not part of the workspace` };
   }
   return { path };
+}
+
+// Shown escaped: invisible and bidi characters would make the message lie about the name.
+const HIDDEN = /[\p{Default_Ignorable_Code_Point}\p{Bidi_Control}\u2028\u2029]/gu;
+
+/** `raw` quoted for a message: at most 200 characters, invisible ones as `\u{…}` escapes. */
+export function showPath(raw: string): string {
+  const quoted = JSON.stringify(raw.length > 200 ? `${raw.slice(0, 200)}…` : raw);
+  return quoted.replace(HIDDEN, (char) => `\\u{${(char.codePointAt(0) ?? 0).toString(16)}}`);
 }
 
 /** True when `path` is `dir` or lies below it (`dir` '' is the root). */

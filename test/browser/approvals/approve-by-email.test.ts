@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { GetExecutionHistoryCommand } from '@aws-sdk/client-sfn';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -61,6 +63,28 @@ describe('approval by email in a browser', () => {
     // Only viewing changed nothing.
     expect((await stack.store.getRun(run.runId))?.approvedSha).toBeUndefined();
 
+    // The same valid form, copied onto another origin's page and submitted there, is refused.
+    const copied = await page.locator('form.approve').evaluate((form) => form.outerHTML);
+    const action = new URL((await page.locator('form.approve').getAttribute('action')) ?? '', link).href;
+    const foreign = await serveOnce(
+      `<!doctype html><title>Free gift</title>${copied.replace(/action="[^"]*"/, `action="${action}"`)}`,
+    );
+    try {
+      const attack = await browser.newPage();
+      await attack.goto(foreign.url);
+      await attack.getByRole('button', { name: 'Approve and merge' }).click();
+      await attack.waitForLoadState();
+      await expect(attack.getByRole('heading', { level: 1 }).textContent()).resolves.toBe(
+        'Decision from another site',
+      );
+      await attack.close();
+    } finally {
+      await new Promise((resolve) => foreign.server.close(resolve));
+    }
+    const waiting = await stack.store.getRun(run.runId);
+    expect(waiting?.status).toBe('AWAITING_APPROVAL');
+    expect(waiting?.approvedSha).toBeUndefined();
+
     await page.getByLabel('Comment (optional)').fill('Looks good from the browser');
     await page.getByRole('button', { name: 'Approve and merge' }).click();
     await page.waitForLoadState();
@@ -88,3 +112,13 @@ describe('approval by email in a browser', () => {
     await page.close();
   });
 });
+
+/** One HTML page on another loopback origin (an attacker's site). */
+async function serveOnce(html: string): Promise<{ server: Server; url: string }> {
+  const server = createServer((_request, response) => {
+    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    response.end(html);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` };
+}

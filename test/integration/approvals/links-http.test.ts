@@ -37,6 +37,7 @@ beforeAll(async () => {
     timeoutMs: 10_000,
   });
   world.stagePorts.settings.publicBaseUrl = gateway.url;
+  world.approvalsPorts.settings.publicBaseUrl = gateway.url;
 });
 
 afterAll(async () => {
@@ -97,10 +98,19 @@ async function formFor(link: URL, decision: 'approve' | 'reject') {
   return { target: new URL(action, link), fields };
 }
 
-const post = (target: URL, fields: Record<string, string>, extra = '') =>
+const post = (
+  target: URL,
+  fields: Record<string, string>,
+  extra = '',
+  headers: Record<string, string> = {},
+) =>
   fetch(target, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'Mozilla/5.0 Human' },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'user-agent': 'Mozilla/5.0 Human',
+      ...headers,
+    },
     body: new URLSearchParams(fields).toString() + extra,
     redirect: 'manual',
     signal: AbortSignal.timeout(10_000),
@@ -172,6 +182,28 @@ describe('approval links through real HTTP on dynalite', () => {
     });
     // No task token anywhere in the table after the decision (the wait item is gone).
     expect((await scanTable()).join('\n')).not.toContain(s.taskToken);
+  });
+
+  it('a cross-origin POST with valid fields is refused and the run keeps waiting; from the page itself it decides', async () => {
+    const s = await waitingRun();
+    const { target, fields } = await formFor(s.links('alice').approve, 'approve');
+    const hostile = await post(target, fields, '', {
+      origin: 'https://attacker.example',
+      'sec-fetch-site': 'cross-site',
+    });
+    expect(hostile.status).toBe(403);
+    expect(await hostile.text()).toContain('Decision from another site');
+    expect(s.calls()).toBe(0);
+    expect(await dynamo.store.getWait('approval', s.run.runId)).toBeDefined();
+    expect(await s.refusals()).toEqual(['cross-origin']);
+
+    const own = await post(target, fields, '', {
+      origin: new URL(gateway.url).origin,
+      'sec-fetch-site': 'same-origin',
+    });
+    expect(own.status).toBe(200);
+    expect(await own.text()).toContain('<h1>Approved</h1>');
+    expect(s.calls()).toBe(1);
   });
 
   it('10 concurrent POSTs of one approval answer the task token exactly once', async () => {

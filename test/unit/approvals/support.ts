@@ -267,7 +267,7 @@ export function makeWorld(
     secrets,
     clock,
     log: silentLog,
-    settings: { approvalKeySecretId: KEY_SECRET_ID, defaultApprovers: [] },
+    settings: { approvalKeySecretId: KEY_SECRET_ID, publicBaseUrl: BASE_URL, defaultApprovers: [] },
   };
   return { clock, store, github, workflow, mailer, stagePorts, approvalsPorts };
 }

@@ -29,6 +29,7 @@ const change = (
   status,
   addedLines,
   removedLineCount,
+  addedBytes: addedLines.reduce((n, line) => n + Buffer.byteLength(line) + 1, 0),
 });
 const rules = (contract: Contract, changes: FileChange[]) =>
   checkBoundary(contract, changes).map((v) => v.rule);
@@ -97,6 +98,11 @@ describe('secret patterns', () => {
       'secret_'.repeat(30_000),
       `token${' '.repeat(100_000)}`,
       'aws_secret_access_key '.repeat(10_000),
+      // Encoded candidates: one huge base64 run, and thousands of short mixed-case ones.
+      Buffer.from(Array.from({ length: 150_000 }, (_, i) => (i * 7919) % 251)).toString('base64'),
+      Array.from({ length: 8000 }, (_, i) => `Zm9vYmFyQmF6cXV4${i}AbCdEfGhIjKl`).join(' '),
+      `${'%41'.repeat(50_000)} ${'%2D'.repeat(30_000)}`,
+      'MII'.repeat(60_000),
     ];
     for (const line of lines) {
       const started = performance.now();
@@ -155,6 +161,24 @@ describe('checkBoundary', () => {
     ]);
     // The same path listed twice is one file.
     expect(rules(contract, [change('src/a.ts'), change('src/a.ts'), change('src/b.ts')])).toEqual([]);
+  });
+
+  it('bounds the bytes added per file and in total, with the defaults on older snapshots', () => {
+    const small = contractOf('max_file_bytes: 1024\nmax_change_bytes: 2048\n');
+    const kib = 'k'.repeat(1023);
+    expect(rules(small, [change('src/a.ts', [kib])])).toEqual([]);
+    expect(rules(small, [change('src/a.ts', [kib, 'x'])])).toEqual(['file-too-large']);
+    expect(
+      rules(small, [change('src/a.ts', [kib]), change('src/b.ts', [kib]), change('src/c.ts', ['x'])]),
+    ).toEqual(['too-many-bytes']);
+    // addedBytes never counts fewer than the added lines hold.
+    expect(rules(small, [{ ...change('src/a.ts', ['y'.repeat(5000)]), addedBytes: 0 }])).toContain(
+      'file-too-large',
+    );
+    const { maxFileBytes: _f, maxChangeBytes: _c, ...older } = defaultContract();
+    expect(rules(older as Contract, [change('src/a.ts', ['z'.repeat(200 * 1024)])])).toEqual([
+      'file-too-large',
+    ]);
   });
 
   it('applies the dependency policy', () => {

@@ -35,6 +35,8 @@ forbidden_paths:
   - src/generated/**
 max_files_changed: 10
 max_lines_changed: 400
+max_file_bytes: 65536
+max_change_bytes: 262144
 max_fix_attempts: 2
 dependencies:
   policy: allow
@@ -72,6 +74,7 @@ describe('parseFactoryConfig: valid files', () => {
     expect(d.riskyPermissions).toEqual([]);
     expect(d.budgetUsd).toBe(LIMITS.budgetUsd.default);
     expect(d.maxFixAttempts).toBe(3);
+    expect([d.maxFileBytes, d.maxChangeBytes]).toEqual([128 * 1024, 1024 * 1024]);
     expect(d.timeouts).toEqual({ clarifyDays: 7, approvalHours: 72, checksMinutes: 60 });
     expect(Contract.safeParse(d).success).toBe(true);
   });
@@ -86,6 +89,7 @@ describe('parseFactoryConfig: valid files', () => {
     expect(c.forbiddenPaths).toContain('src/generated/**');
     expect(c.forbiddenPaths).toContain('.github/factory.yml');
     expect([c.maxFilesChanged, c.maxLinesChanged, c.maxFixAttempts]).toEqual([10, 400, 2]);
+    expect([c.maxFileBytes, c.maxChangeBytes]).toEqual([65536, 262144]);
     expect(c.dependencyPolicy).toBe('allow');
     expect(c.dependencyManifests).toContain('**/deps.edn');
     expect(c.dependencyManifests).toContain('**/package.json');
@@ -155,6 +159,8 @@ describe('parseFactoryConfig: hostile files', () => {
     ['max_files_changed', 1e9, '1 to 1000'],
     ['max_files_changed', 2.5, '1 to 1000'],
     ['max_lines_changed', 100000000000000000000, '1 to 50000'],
+    ['max_file_bytes', 100, '1024 to 1048576'],
+    ['max_change_bytes', 1e12, '1024 to 104857600'],
     ['max_fix_attempts', 11, '0 to 10'],
     ['max_fix_attempts', -1, '0 to 10'],
     ['budget_usd', 0, '0.01 to 500'],
