@@ -18,7 +18,7 @@ import { type LeftOutFile, stopNote } from './stop-note';
  * adds no second commit.
  */
 
-const COUNT_RULES = new Set(['too-many-files', 'too-many-lines']);
+const COUNT_RULES = new Set(['too-many-files', 'too-many-lines', 'too-many-bytes']);
 
 export interface Keepable {
   kept: FileChange[];

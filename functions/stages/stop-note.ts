@@ -26,6 +26,9 @@ const RULE_TEXT: Record<ViolationRule, string> = {
   'too-many-files': 'over max_files_changed',
   'too-many-lines': 'over max_lines_changed',
   'invalid-change': 'not a valid change',
+  'lookalike-path': 'a look-alike of a protected path',
+  'file-too-large': 'over max_file_bytes',
+  'too-many-bytes': 'over max_change_bytes',
 };
 
 export interface StopNoteInput {

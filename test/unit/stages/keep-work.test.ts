@@ -27,6 +27,7 @@ const change = (path: string, added: string[], status: FileChange['status'] = 'a
   status,
   addedLines: added,
   removedLineCount: 0,
+  addedBytes: Buffer.byteLength(added.join('\n')),
 });
 
 /** A GitHub recording the tree, commits and PR calls; `headTree` is the branch head's tree. */
