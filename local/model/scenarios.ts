@@ -33,7 +33,12 @@ export interface Scenario {
 }
 
 /** A factory.yml without environment.checks: failures reach CI and the fix loop. */
-const CI_ONLY_YML = '# The fix loop from CI: no environment.checks.\nversion: 1\n';
+/**
+ * The fix loop from CI: the sandbox checks run only the package's original tests, while CI runs
+ * every test (as real CI often runs more than the checks), so the new tests' failures reach CI.
+ */
+export const CI_ONLY_YML =
+  '# The sandbox checks run the original tests only; CI runs them all.\nversion: 1\nenvironment:\n  checks:\n    - node --test test/index.test.js\n';
 
 export const SCENARIOS: readonly Scenario[] = [
   {

@@ -10,6 +10,7 @@ import {
   sameFailureTwiceScenario,
   twoDifferentFailuresScenario,
 } from '../../../local/model/scripts';
+import { CI_ONLY_YML } from '../../../local/model/scenarios';
 import { type Stack, WORKSPACE_BUCKET } from '../../../local/stack';
 import { startTestStack } from '../../support/e2e';
 import {
@@ -89,7 +90,8 @@ describe('fix loop', () => {
   }, 60_000);
 
   it('two different failing tests give two signatures, each fix prompt naming its test and assertion', async () => {
-    const box = await sandbox(stack, 'ci-two');
+    // CI runs every test; the repository's sandbox checks run only its original ones.
+    const box = await sandbox(stack, 'ci-two', { files: { '.github/factory.yml': CI_ONLY_YML } });
     // The model's view of each fix attempt: the first user message the real worker sent it.
     const fixPrompts: string[] = [];
     const script: Script = (request, ctx) => {
@@ -106,6 +108,10 @@ describe('fix loop', () => {
     const failed = (await eventsOf(stack, run.runId)).filter((e) => e.type === 'checks.failed');
     expect(failed.map((e) => e.data?.repeated)).toEqual([false, false]);
     expect(failed[0]?.data?.signature).not.toBe(failed[1]?.data?.signature);
+    // The sandbox checks ran before each push and passed: only CI saw the failing tests.
+    const types = await eventTypes(stack, run.runId);
+    expect(types.filter((t) => t === 'sandbox.checks-passed')).toHaveLength(3);
+    expect(types).not.toContain('sandbox.checks-failed');
 
     // Failures first (the root cause names the failing test and its assertion), the log's tail after.
     expect(fixPrompts).toHaveLength(2);
