@@ -255,7 +255,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
       const bytes = await readBody(request, maxBodyBytes);
       if (!bytes) {
-        send(response, 413, '{"message":"Request Entity Too Large"}', { 'apigw-requestid': requestId });
+        // The handlers' own answers carry X-Request-Id; so does the gateway's refusal before them.
+        send(response, 413, '{"message":"Request Entity Too Large"}', {
+          'apigw-requestid': requestId,
+          'x-request-id': requestId,
+        });
         return;
       }
       const { headers, cookies } = flatHeaders(request);

@@ -31,6 +31,8 @@ const LAMBDA_TRANSIENT_ERRORS = [
   'Lambda.AWSLambdaException',
   'Lambda.SdkClientException',
   'Lambda.TooManyRequestsException',
+  // The invoke itself timed out before Lambda answered (AWS's recommended Lambda retry list).
+  'Lambda.ClientExecutionTimeoutException',
 ];
 const STAGE_RUNNER_TIMEOUT_SECONDS = 120;
 /** The sandbox function's own limit is 900 s (Lambda's maximum); the task gives it a margin. */

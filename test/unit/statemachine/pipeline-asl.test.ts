@@ -18,6 +18,7 @@ const LAMBDA_TRANSIENT = [
   'Lambda.AWSLambdaException',
   'Lambda.SdkClientException',
   'Lambda.TooManyRequestsException',
+  'Lambda.ClientExecutionTimeoutException',
 ];
 
 /** Every state a state can go to next: Next, Default, Choices, Catch. */

@@ -150,6 +150,9 @@ describe('local API Gateway', () => {
     expect(JSON.parse(notFound.body.toString())).toEqual({ message: 'Not Found' });
     const tooLarge = await call('POST', '/v1/webhooks/github', { body: Buffer.alloc(65 * 1024, 0x61) });
     expect(tooLarge.status).toBe(413);
+    // Like the handlers' answers, the gateway's own refusal names its request.
+    expect(tooLarge.headers['x-request-id']).toMatch(/\S+/);
+    expect(tooLarge.headers['x-request-id']).toBe(tooLarge.headers['apigw-requestid']);
     const slow = await call('GET', '/slow');
     expect(slow.status).toBe(504);
     const boom = await call('GET', '/boom');
