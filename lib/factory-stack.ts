@@ -158,6 +158,7 @@ export class FactoryStack extends Stack {
       httpApi: this.api.httpApi,
       functions: Object.fromEntries(Object.entries(fns).map(([name, fn]) => [name, fn.fn])),
       llmWorker: fns.llmWorker.fn,
+      llmDlq: fns.llmDlq.fn,
       alarmEmail: config.alarmEmail,
       encryptionKey: encryptionKey as kms.Key | undefined,
     });

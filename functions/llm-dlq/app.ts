@@ -1,4 +1,4 @@
-import type { SQSEvent } from 'aws-lambda';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { withEventMiddleware } from '../shared/middleware';
 import type { Log, Workflow } from '../shared/ports';
 
@@ -14,11 +14,14 @@ export interface LlmDlqPorts {
 /**
  * Every message that lands in the LLM dead-letter queue fails its task token with
  * `LlmUnavailable`, so no execution waits for a model answer that will never come.
- * It never throws: a failing DLQ consumer would only loop the same messages.
+ * It never throws: a message it cannot read is dropped (retrying would loop it), and one whose
+ * failure Step Functions could not take (throttled, unreachable) is reported as a partial batch
+ * failure, so only that message comes back.
  */
 export function createLlmDlqHandler(ports: LlmDlqPorts) {
-  return withEventMiddleware(async (event: SQSEvent): Promise<void> => {
+  return withEventMiddleware(async (event: SQSEvent): Promise<SQSBatchResponse> => {
     ports.countDeadLetter(event.Records.length);
+    const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
     for (const record of event.Records) {
       let token: unknown;
       let runId: unknown;
@@ -40,13 +43,21 @@ export function createLlmDlqHandler(ports: LlmDlqPorts) {
         continue;
       }
       const receives = record.attributes.ApproximateReceiveCount;
-      const accepted = await ports.workflow
-        .sendTaskFailure(
+      let accepted: boolean;
+      try {
+        accepted = await ports.workflow.sendTaskFailure(
           token,
           'LlmUnavailable',
           `the model call failed after ${receives ?? 'several'} attempts`,
-        )
-        .catch(() => false);
+        );
+      } catch (error) {
+        ports.log.warn('could not fail the dead turn; it comes back later', {
+          messageId: record.messageId,
+          error: error instanceof Error ? error.name : 'Error',
+        });
+        batchItemFailures.push({ itemIdentifier: record.messageId });
+        continue;
+      }
       ports.log.warn('dead-lettered LLM turn failed', { messageId: record.messageId, runId, accepted });
       if (
         ports.releaseReservation &&
@@ -64,5 +75,6 @@ export function createLlmDlqHandler(ports: LlmDlqPorts) {
           );
       }
     }
+    return { batchItemFailures };
   });
 }

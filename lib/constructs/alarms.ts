@@ -19,6 +19,8 @@ export interface FactoryAlarmsProps {
   /** Every function, for the dashboard; the worker also gets an errors alarm. */
   functions: Record<string, lambda.IFunction>;
   llmWorker: lambda.IFunction;
+  /** The LLM dead-letter consumer: its errors alarm too (a dead turn it cannot fail waits on). */
+  llmDlq: lambda.IFunction;
   /** `alarmEmail` of the configuration: subscribed to the topic when set. */
   alarmEmail?: string;
   /** The stack's customer managed key, if any: the topic is encrypted with it. */
@@ -29,12 +31,18 @@ const FIVE_MINUTES = Duration.minutes(5);
 
 /**
  * The operator's view: alarms on what needs a person (a dead-lettered model turn, failed or timed
- * out runs, API 5xx, LLM worker errors) sent to one SNS topic, and a small dashboard.
+ * out runs, API 5xx, LLM worker and dead-letter consumer errors) sent to one SNS topic, and a small
+ * dashboard.
  */
 export class FactoryAlarms extends Construct {
   readonly topic: sns.Topic;
   readonly alarms: Record<
-    'deadLetters' | 'executionsFailed' | 'executionsTimedOut' | 'api5xx' | 'workerErrors',
+    | 'deadLetters'
+    | 'executionsFailed'
+    | 'executionsTimedOut'
+    | 'api5xx'
+    | 'workerErrors'
+    | 'deadLetterConsumerErrors',
     cloudwatch.Alarm
   >;
   readonly dashboard: cloudwatch.Dashboard;
@@ -122,6 +130,11 @@ export class FactoryAlarms extends Construct {
         'WorkerErrors',
         props.llmWorker.metricErrors({ statistic: cloudwatch.Stats.SUM, period: FIVE_MINUTES }),
         'The LLM worker failed invocations (errors, timeouts). Inspect its logs.',
+      ),
+      deadLetterConsumerErrors: anyOf(
+        'DeadLetterConsumerErrors',
+        props.llmDlq.metricErrors({ statistic: cloudwatch.Stats.SUM, period: FIVE_MINUTES }),
+        'The LLM dead-letter consumer failed invocations: dead turns may not have failed their runs. Inspect its logs and the DLQ.',
       ),
     };
 

@@ -216,7 +216,12 @@ export class FactoryFunctions extends Construct {
       }),
     );
     this.functions.llmDlq.fn.addEventSource(
-      new eventSources.SqsEventSource(props.queues.deadLetterQueue, { batchSize: 10, maxConcurrency: 2 }),
+      new eventSources.SqsEventSource(props.queues.deadLetterQueue, {
+        batchSize: 10,
+        maxConcurrency: 2,
+        // A dead turn whose failure Step Functions did not take comes back alone.
+        reportBatchItemFailures: true,
+      }),
     );
   }
 

@@ -17,6 +17,7 @@ function alarmsStack(options: { alarmEmail?: string; customerKey?: boolean }) {
     : undefined;
   const fn = (id: string) => lambda.Function.fromFunctionName(stack, id, id.toLowerCase());
   const worker = fn('Worker');
+  const deadLetterConsumer = fn('DlqConsumer');
   const alarms = new FactoryAlarms(stack, 'Alarms', {
     deadLetterQueue: sqs.Queue.fromQueueArn(stack, 'Dlq', 'arn:aws:sqs:eu-west-1:111122223333:dlq'),
     llmQueue: sqs.Queue.fromQueueArn(stack, 'Queue', 'arn:aws:sqs:eu-west-1:111122223333:llm'),
@@ -24,6 +25,7 @@ function alarmsStack(options: { alarmEmail?: string; customerKey?: boolean }) {
     httpApi: apigwv2.HttpApi.fromHttpApiAttributes(stack, 'Api', { httpApiId: 'api123' }),
     functions: { webhook: fn('Webhook'), llmWorker: worker },
     llmWorker: worker,
+    llmDlq: deadLetterConsumer,
     alarmEmail: options.alarmEmail,
     encryptionKey,
   });
@@ -34,7 +36,7 @@ const { app, stack, alarms, template } = alarmsStack({ alarmEmail: 'oncall@acme.
 const topicRef = { Ref: stack.getLogicalId(alarms.topic.node.defaultChild as never) };
 
 describe('FactoryAlarms', () => {
-  it('alarms on DLQ depth > 0, failed and timed-out executions, API 5xx and worker errors', () => {
+  it('alarms on DLQ depth > 0, failed and timed-out executions, API 5xx, worker and DLQ consumer errors', () => {
     const byMetric = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((alarm) => {
       const p = alarm.Properties;
       expect(p).toMatchObject({
@@ -49,6 +51,7 @@ describe('FactoryAlarms', () => {
     });
     expect(byMetric.sort()).toEqual([
       'AWS/ApiGateway/5xx',
+      'AWS/Lambda/Errors',
       'AWS/Lambda/Errors',
       'AWS/SQS/ApproximateNumberOfMessagesVisible',
       'AWS/States/ExecutionsFailed',
@@ -67,6 +70,11 @@ describe('FactoryAlarms', () => {
       MetricName: 'Errors',
       Dimensions: [{ Name: 'FunctionName', Value: Match.anyValue() }],
     });
+    // One errors alarm each for the worker and the dead-letter consumer.
+    const erroring = Object.values(template.findResources('AWS::CloudWatch::Alarm'))
+      .filter((alarm) => alarm.Properties.MetricName === 'Errors')
+      .map((alarm) => JSON.stringify(alarm.Properties.Dimensions));
+    expect(new Set(erroring).size).toBe(2);
   });
 
   it('sends alarms to a TLS-only topic subscribed by the operator email', () => {

@@ -83,7 +83,7 @@ describe('FactoryStack', () => {
     template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
     template.resourceCountIs('AWS::StepFunctions::StateMachineAlias', 1);
     template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     template.hasResourceProperties('AWS::SQS::Queue', { VisibilityTimeout: 1800 });
     expect(Object.keys(template.toJSON().Outputs).sort()).toEqual([

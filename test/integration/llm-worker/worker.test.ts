@@ -637,6 +637,26 @@ describe('LLM dead-letter consumer', () => {
     ]);
   });
 
+  it('reports a message whose task failure Step Functions did not take as a partial batch failure', async () => {
+    const workflow = new RecordingWorkflow();
+    const send = workflow.sendTaskFailure.bind(workflow);
+    workflow.sendTaskFailure = async (token, error, cause) => {
+      if (token === 'throttled')
+        throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+      return send(token, error, cause);
+    };
+    const handler = createLlmDlqHandler({ workflow, log: silent, countDeadLetter: () => {} });
+    const records = [
+      { messageId: 'a', body: JSON.stringify({ taskToken: 'throttled' }), attributes: {} },
+      { messageId: 'b', body: JSON.stringify({ taskToken: 'fine' }), attributes: {} },
+      { messageId: 'c', body: 'garbage', attributes: {} },
+    ];
+    const result = await handler({ Records: records } as unknown as SQSEvent, lambdaContext('dlq'));
+    // Only the throttled one comes back; the unreadable one would only loop, so it is dropped.
+    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: 'a' }] });
+    expect(workflow.failures.map((x) => x.token)).toEqual(['fine']);
+  });
+
   it('settles a dead turn that was answered but never settled at what it cost', async () => {
     const f = await fixture([toolUse]);
     const id = reservationId(f.message);
