@@ -15,14 +15,14 @@ import { FactoryFunction, type FactoryFunctionProps } from './constructs/node-fu
 import { LlmQueues } from './constructs/queues';
 import { FactorySecrets } from './constructs/secrets';
 import { FactoryTable } from './constructs/table';
-import { longestLambdaTaskSeconds, PipelineArns, PipelineWorkflow } from './constructs/workflow';
+import { PipelineArns, PipelineWorkflow, shortestStageTaskSeconds } from './constructs/workflow';
 import { SandboxFunction } from './constructs/sandbox';
 import { Workspaces } from './constructs/workspaces';
 
 const REPOSITORY_ROOT = join(import.meta.dirname, '..');
 
-/** Seconds the stage runner may run beyond its longest state machine task (see the constructor). */
-export const STAGE_RUNNER_MARGIN_SECONDS = 30;
+/** Seconds the stage runner's Lambda timeout stays below its shortest state machine task (see the constructor). */
+export const STAGE_RUNNER_MARGIN_SECONDS = 10;
 
 export interface FactoryStackProps extends StackProps {
   config: FactoryConfig;
@@ -106,11 +106,11 @@ export class FactoryStack extends Stack {
       LLM_CALL_TIMEOUT_SECONDS: String(llmCallTimeoutSeconds(config.llm.workerTimeoutSeconds)),
     };
 
-    // The stage runner's Lambda timeout exceeds the TimeoutSeconds of its tasks in the ASL, so a
-    // slow stage ends as the task's States.Timeout, which the state machine catches and records,
-    // rather than as a function killed mid-write.
+    // The stage runner's Lambda timeout is below the TimeoutSeconds of every task that runs it, so
+    // a slow stage is stopped by Lambda and reported as the task's error: a task the state machine
+    // already gave up on can never keep writing (pushing, commenting) behind its back.
     const stageRunnerTimeout = Duration.seconds(
-      longestLambdaTaskSeconds(readFileSync(definitionPath, 'utf8')) + STAGE_RUNNER_MARGIN_SECONDS,
+      shortestStageTaskSeconds(readFileSync(definitionPath, 'utf8')) - STAGE_RUNNER_MARGIN_SECONDS,
     );
     this.functions = new FactoryFunctions(this, 'Functions', {
       functionsDir: props.functionsDir ?? join(REPOSITORY_ROOT, 'functions'),

@@ -22,11 +22,11 @@ export function placeholdersOf(definition: string): string[] {
 }
 
 /**
- * The longest `TimeoutSeconds` of the synchronous stage-runner tasks (`lambda:invoke` of
- * `${StageRunnerFunctionArn}`) in an ASL document: the stage runner's Lambda timeout is sized from it.
+ * The shortest `TimeoutSeconds` of the synchronous stage-runner tasks (`lambda:invoke` of
+ * `${StageRunnerFunctionArn}`) in an ASL document: the stage runner's Lambda timeout stays below it.
  */
-export function longestLambdaTaskSeconds(definition: string): number {
-  let longest = 0;
+export function shortestStageTaskSeconds(definition: string): number {
+  let shortest = Number.POSITIVE_INFINITY;
   const visit = (node: unknown): void => {
     if (Array.isArray(node)) {
       for (const item of node) visit(item);
@@ -40,12 +40,13 @@ export function longestLambdaTaskSeconds(definition: string): number {
       target === '${StageRunnerFunctionArn}' &&
       typeof state.TimeoutSeconds === 'number'
     ) {
-      longest = Math.max(longest, state.TimeoutSeconds);
+      shortest = Math.min(shortest, state.TimeoutSeconds);
     }
     for (const value of Object.values(state)) visit(value);
   };
   visit(JSON.parse(definition));
-  return longest;
+  if (!Number.isFinite(shortest)) throw new Error('the ASL has no stage-runner task with a TimeoutSeconds');
+  return shortest;
 }
 
 /**

@@ -10,7 +10,7 @@ import { parseModelConfig } from '../../functions/shared/domain/models';
 import { env } from '../../functions/shared/config';
 import { BUNDLE_LIMIT_BYTES, lambdaAssetSizes, WEBHOOK_BUNDLE_LIMIT_BYTES } from '../../lib/asset-sizes';
 import { FactoryConfigError } from '../../lib/config';
-import { longestLambdaTaskSeconds } from '../../lib/constructs/workflow';
+import { shortestStageTaskSeconds } from '../../lib/constructs/workflow';
 import { llmCallTimeoutSeconds } from '../../lib/factory-stack';
 
 // No factory.config.json here: only the context given to each app counts.
@@ -132,10 +132,21 @@ describe('FactoryStack', () => {
     }
   });
 
-  it('sizes the stage runner beyond its ASL task timeouts and the worker to the queue visibility', () => {
+  it('keeps the stage runner and the sandbox below their ASL task timeouts and sizes the worker to the queue visibility', () => {
     const asl = readFileSync(join(import.meta.dirname, '../../statemachines/pipeline.asl.json'), 'utf8');
-    expect(propsOf(fns.stages.fn).Timeout).toBeGreaterThan(longestLambdaTaskSeconds(asl));
-    expect(propsOf(fns.stages.fn).Timeout).toBeGreaterThan(120);
+    // A task the state machine gave up on must not keep running: each function times out first.
+    expect(propsOf(fns.stages.fn).Timeout).toBeLessThan(shortestStageTaskSeconds(asl));
+    expect(propsOf(fns.stages.fn).Timeout).toBe(110);
+    const sandboxTask = Object.values(
+      (
+        JSON.parse(asl) as {
+          States: Record<string, { Parameters?: { FunctionName?: string }; TimeoutSeconds?: number }>;
+        }
+      ).States,
+    ).find((state) => state.Parameters?.FunctionName === '${SandboxFunctionArn}');
+    expect(propsOf(defaults.stack.sandbox.function.fn).Timeout).toBeLessThan(
+      sandboxTask?.TimeoutSeconds ?? 0,
+    );
     const queue =
       resources[defaults.stack.getLogicalId(defaults.stack.queues.queue.node.defaultChild as never)]
         ?.Properties;
