@@ -282,7 +282,12 @@ export class OctokitGitHub implements GitHub {
 
   async getTarball(repo: RepoRef, ref: string): Promise<Uint8Array> {
     const octokit = await this.client(repo);
-    const { data } = await octokit.request('GET /repos/{owner}/{repo}/tarball/{ref}', { ...repo, ref });
+    const { data } = await octokit.request('GET /repos/{owner}/{repo}/tarball/{ref}', {
+      ...repo,
+      ref,
+      // A whole repository, tens of MB: more than one API call's limit, within the stage's.
+      request: { signal: AbortSignal.timeout(TARBALL_TIMEOUT_MS) },
+    });
     return new Uint8Array(data as ArrayBuffer);
   }
 
@@ -609,11 +614,10 @@ function intervalGroup(minTimeMs: number) {
   return { key: () => lane };
 }
 
-/** fetch with a time limit per request, on top of any signal the caller passes. */
+/** fetch with a time limit per request, unless the call brings its own signal (and so its own limit). */
+const TARBALL_TIMEOUT_MS = 90_000;
+
 function withTimeout(fetchImpl: typeof globalThis.fetch, timeoutMs: number): typeof globalThis.fetch {
-  return (input, init) => {
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
-    return fetchImpl(input, { ...init, signal });
-  };
+  return (input, init) =>
+    fetchImpl(input, { ...init, signal: init?.signal ?? AbortSignal.timeout(timeoutMs) });
 }
