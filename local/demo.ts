@@ -5,7 +5,7 @@ import { SAMPLE_ISSUE, SAMPLE_LABEL, SAMPLE_OWNER, SAMPLE_REPO, SAMPLE_USERS } f
 import { readMailStore } from './emulators/ses';
 import { type Scenario, scenarioNamed } from './model/scenarios';
 import { anthropicFromEnv, type Stack, startStack } from './stack';
-import { modelChoice } from './model/choice';
+import { modelChoiceOrExit, withModelOptions } from './model/choice';
 
 /**
  * `npm run demo -- [--auto-approve] [--json] [--scenario NAME|list] [--model-script FILE]
@@ -256,12 +256,9 @@ if (isMain) {
     .description('Runs Code Factory end to end on the embedded stack: sample issue -> merged PR.')
     .option('--auto-approve', 'approve through the approval page automatically', false)
     .option('--json', 'print only the result JSON on stdout (progress on stderr)', false)
-    .option('--scenario <name>', 'the model stand-in plays this scenario (`list` prints them)')
-    .option('--model-script <file>', 'the model stand-in plays this JSON file of assistant turns per stage')
     .option('--llm-faults <list>', 'inject model faults into the first calls: 429,529,500,reset')
-    .option('--timeout <seconds>', 'give up after this long', '600')
-    .option('--unsafe-sandbox', "without bubblewrap, run a real model's commands unisolated", false);
-  program.parse();
+    .option('--timeout <seconds>', 'give up after this long', '600');
+  withModelOptions(program).parse();
   const opts = program.opts<{
     autoApprove: boolean;
     json: boolean;
@@ -271,11 +268,7 @@ if (isMain) {
     timeout: string;
     unsafeSandbox: boolean;
   }>();
-  const choice = await modelChoice(opts, process.env);
-  if ('exit' in choice) {
-    (choice.exit === 0 ? process.stdout : process.stderr).write(`${choice.text}\n`);
-    process.exit(choice.exit);
-  }
+  const choice = await modelChoiceOrExit(opts, process.env);
   runDemo({
     autoApprove: opts.autoApprove,
     json: opts.json,

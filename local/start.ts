@@ -1,6 +1,6 @@
 import './quiet';
 import { Command } from 'commander';
-import { modelChoice } from './model/choice';
+import { modelChoiceOrExit, withModelOptions } from './model/choice';
 import { anthropicFromEnv, startStack } from './stack';
 
 /**
@@ -14,15 +14,8 @@ const program = new Command()
   .name('start')
   .description('Runs Code Factory on this machine: AWS, GitHub and the model emulated on 127.0.0.1.')
   .option('--port <n>', 'port of the HTTP gateway (webhooks, REST API, approvals)', '0')
-  .option('--data-dir <dir>', 'where runs, repositories and secrets are kept', '.data')
-  .option('--scenario <name>', 'the model stand-in plays this scenario (`list` prints them)')
-  .option('--model-script <file>', 'the model stand-in plays this JSON file of assistant turns per stage')
-  .option(
-    '--unsafe-sandbox',
-    "without bubblewrap, run a real model's commands anyway, unisolated (they could read this machine's files)",
-    false,
-  );
-program.parse();
+  .option('--data-dir <dir>', 'where runs, repositories and secrets are kept', '.data');
+withModelOptions(program).parse();
 const opts = program.opts<{
   port: string;
   dataDir: string;
@@ -30,11 +23,7 @@ const opts = program.opts<{
   modelScript?: string;
   unsafeSandbox: boolean;
 }>();
-const choice = await modelChoice(opts, process.env);
-if ('exit' in choice) {
-  (choice.exit === 0 ? process.stdout : process.stderr).write(`${choice.text}\n`);
-  process.exit(choice.exit);
-}
+const choice = await modelChoiceOrExit(opts, process.env);
 const port = Number(opts.port);
 if (!Number.isInteger(port) || port < 0 || port > 65_535) {
   process.stderr.write(`--port must be an integer from 0 to 65535, not ${opts.port}\n`);

@@ -1,3 +1,4 @@
+import type { Command } from 'commander';
 import { loadModelScript } from './script-file';
 import { type Scenario, scenarioList, scenarioNamed } from './scenarios';
 
@@ -33,4 +34,26 @@ export async function modelChoice(
       text: `no scenario named ${JSON.stringify(options.scenario)}; the scenarios are:\n${scenarioList()}`,
     };
   return { scenario };
+}
+
+/** The model and sandbox options `npm start` and `npm run demo` share. */
+export const withModelOptions = (command: Command): Command =>
+  command
+    .option('--scenario <name>', 'the model stand-in plays this scenario (`list` prints them)')
+    .option('--model-script <file>', 'the model stand-in plays this JSON file of assistant turns per stage')
+    .option(
+      '--unsafe-sandbox',
+      "without bubblewrap, run a real model's commands anyway, unisolated (they could read this machine's files)",
+      false,
+    );
+
+/** modelChoice, or its text printed and the process ended with its exit code. */
+export async function modelChoiceOrExit(
+  options: { scenario?: string; modelScript?: string },
+  environment: Record<string, string | undefined>,
+): Promise<{ scenario?: Scenario }> {
+  const choice = await modelChoice(options, environment);
+  if (!('exit' in choice)) return choice;
+  (choice.exit === 0 ? process.stdout : process.stderr).write(`${choice.text}\n`);
+  process.exit(choice.exit);
 }
