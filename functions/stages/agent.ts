@@ -288,13 +288,27 @@ async function recordToolResults(
   }
   const note =
     outcome === 'continue' || outcome === 'exhausted' ? [turnsLeftNote(budget, spec.terminalTool.name)] : [];
+  const content = [...results, ...note.map((text) => ({ type: 'text', text }))];
+  return putAnswerTurn(deps, run, spec, conversationId, turn, content, outcome);
+}
+
+/** Stores the user turn that answers assistant turn `turn`; the loop goes on at `turn + 2`. */
+async function putAnswerTurn(
+  deps: StagePorts,
+  run: Run,
+  spec: AgentSpec,
+  conversationId: string,
+  turn: number,
+  content: unknown[],
+  outcome: string,
+): Promise<LoopPointer> {
   await deps.store.putTurn({
     conversationId,
     turn: turn + 1,
     runId: run.runId,
     stage: spec.stage,
     role: 'user',
-    content: [...results, ...note.map((text) => ({ type: 'text', text }))],
+    content,
     outcome,
     createdAt: deps.now(),
   });
@@ -318,17 +332,15 @@ async function stopAgent(
     actor: 'stage-runner',
     data: { stage: spec.stage, reason: reading.errorClass, turn },
   });
-  await deps.store.putTurn({
+  return putAnswerTurn(
+    deps,
+    run,
+    spec,
     conversationId,
-    turn: turn + 1,
-    runId: run.runId,
-    stage: spec.stage,
-    role: 'user',
-    content: [{ type: 'text', text: reading.cause }],
-    outcome: 'blocked',
-    createdAt: deps.now(),
-  });
-  return { conversationId, turn: turn + 2, outcome: 'blocked' };
+    turn,
+    [{ type: 'text', text: reading.cause }],
+    'blocked',
+  );
 }
 
 /**
