@@ -25,7 +25,8 @@ export interface S3Emulator {
 /**
  * s3rver on 127.0.0.1 (its default address is `localhost`), objects kept under `directory`,
  * the named buckets created at start. It knows only the stack's access key and refuses others;
- * s3rver does not verify SigV4 signatures themselves (a known limit of the stand-in).
+ * s3rver does not verify SigV4 signatures themselves, nor the expiry of a presigned URL: a job URL
+ * past its hour still works here, where S3 answers 403 (a known limit of the stand-in).
  */
 export async function startS3(options: {
   directory: string;
