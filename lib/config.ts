@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Construct } from 'constructs';
 import * as z from 'zod';
+import { LLM_DEFAULTS } from './llm-queue-settings';
 
 /**
  * The deployment configuration of Code Factory, read at synth time from (lowest precedence first):
@@ -124,14 +125,14 @@ export const FactoryConfigSchema = z
             .int({ error: 'must be a whole number between 2 and 1000' })
             .min(2, { error: 'must be between 2 and 1000 (the SQS event source minimum is 2)' })
             .max(1000, { error: 'must be between 2 and 1000' }),
-        ).default(5),
+        ).default(LLM_DEFAULTS.maxConcurrency),
         workerTimeoutSeconds: decimal(
           z
             .number({ error: 'must be a whole number of seconds' })
             .int({ error: 'must be a whole number of seconds' })
             .min(10, { error: 'must be between 10 and 900 seconds' })
             .max(900, { error: 'must be between 10 and 900 seconds (the Lambda maximum)' }),
-        ).default(300),
+        ).default(LLM_DEFAULTS.workerTimeoutSeconds),
       })
       .strict()
       .prefault({}),

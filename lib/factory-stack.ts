@@ -13,6 +13,7 @@ import { Encryption } from './constructs/encryption';
 import { FactoryFunctions } from './constructs/functions';
 import { FactoryFunction, type FactoryFunctionProps } from './constructs/node-function';
 import { LlmQueues } from './constructs/queues';
+import { llmQueueSettings } from './llm-queue-settings';
 import { FactorySecrets } from './constructs/secrets';
 import { FactoryTable } from './constructs/table';
 import { PipelineArns, PipelineWorkflow, shortestStageTaskSeconds } from './constructs/workflow';
@@ -83,7 +84,7 @@ export class FactoryStack extends Stack {
       encryptionKey,
     });
     this.queues = new LlmQueues(this, 'Llm', {
-      workerTimeout: Duration.seconds(config.llm.workerTimeoutSeconds),
+      settings: llmQueueSettings(config.llm),
       encryptionKey,
     });
     this.secrets = new FactorySecrets(this, 'Secrets', { github: config.github, encryptionKey });
@@ -103,7 +104,7 @@ export class FactoryStack extends Stack {
       DEFAULT_APPROVERS: config.mail.defaultApprovers.join(','),
       ...(config.github.botLogin ? { FACTORY_BOT_LOGIN: config.github.botLogin } : {}),
       MODEL_CONFIG: modelConfigEnvironment(config.models),
-      LLM_CALL_TIMEOUT_SECONDS: String(llmCallTimeoutSeconds(config.llm.workerTimeoutSeconds)),
+      LLM_CALL_TIMEOUT_SECONDS: String(this.queues.settings.callTimeoutSeconds),
     };
 
     // The stage runner's Lambda timeout is below the TimeoutSeconds of every task that runs it, so
@@ -125,7 +126,6 @@ export class FactoryStack extends Stack {
       workspaces: this.workspaces.bucket,
       sender: this.sender,
       stageRunnerTimeout,
-      llmMaxConcurrency: config.llm.maxConcurrency,
     });
     const fns = this.functions.functions;
 
@@ -200,12 +200,4 @@ export class FactoryStack extends Stack {
       environment: { ...this.baseEnvironment, ...props.environment },
     });
   }
-}
-
-/**
- * One model request must end (answered or timed out) before the worker Lambda is killed, so the
- * worker can still record the outcome and delay the message; the rest is for that bookkeeping.
- */
-export function llmCallTimeoutSeconds(workerTimeoutSeconds: number): number {
-  return Math.max(5, workerTimeoutSeconds - Math.min(20, Math.ceil(workerTimeoutSeconds / 4)));
 }

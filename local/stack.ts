@@ -41,6 +41,7 @@ import { type Forge, SAMPLE_FULL_NAME, SAMPLE_USER_EMAILS, startForge } from './
 import { type GatewayRoute, type LambdaHttpHandler, startGateway } from './gateway';
 import { type ModelServer, parseFaultList, type Script, startModel } from './model/server';
 import { LocalSandbox } from './sandbox/runner';
+import { LLM_DEFAULTS, llmQueueSettings } from '../lib/llm-queue-settings';
 
 /**
  * The embedded stack: every AWS service, GitHub and Anthropic emulated on 127.0.0.1, and the
@@ -83,7 +84,10 @@ export interface StackOptions {
     approvalSeconds?: number;
   };
   llmTurnTimeoutSeconds?: number;
-  /** The LLM queue's redrive (tests make it short to reach the DLQ quickly); default 6 receives, 120 s. */
+  /**
+   * The LLM queue's redrive. Default: the deployment's (lib/llm-queue-settings.ts from the default
+   * `llm` settings); tests make it short to reach the DLQ quickly.
+   */
   llmQueue?: { maxReceiveCount?: number; visibilityTimeoutSeconds?: number };
   ciTimeoutMs?: number;
   /**
@@ -197,13 +201,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const dynamo = await startDynamo(persistent ? { dataDir: path.join(dataDir, 'dynamodb') } : {});
     closers.push(() => dynamo.close());
     await ensureTable(dynamo.endpoint, TABLE_NAME);
+    const llm = llmQueueSettings(LLM_DEFAULTS);
     const sqs = await startSqs();
     closers.push(() => sqs.close());
     const queues = await createQueues(sqs.endpoint, {
       name: 'code-factory-llm',
       dlqName: 'code-factory-llm-dlq',
-      maxReceiveCount: options.llmQueue?.maxReceiveCount ?? 6,
-      visibilityTimeoutSeconds: options.llmQueue?.visibilityTimeoutSeconds ?? 120,
+      maxReceiveCount: options.llmQueue?.maxReceiveCount ?? llm.queue.maxReceiveCount,
+      visibilityTimeoutSeconds:
+        options.llmQueue?.visibilityTimeoutSeconds ?? llm.queue.visibilityTimeoutSeconds,
+      retentionSeconds: llm.queue.retentionDays * 86_400,
+      dlqVisibilityTimeoutSeconds: llm.deadLetter.visibilityTimeoutSeconds,
     });
     const s3 = await startS3({
       directory: path.join(dataDir, 's3'),
@@ -348,10 +356,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         .join(','),
       GITHUB_WRITE_INTERVAL_MS: '0',
       LLM_TURN_TIMEOUT_SECONDS: String(options.llmTurnTimeoutSeconds ?? 900),
-      // The local worker's function timeout is 120 s (and the queue's visibility 120 s): a model
-      // request gives up first, and a dead worker's turn lease (call + 20 s) expires before the
-      // message is visible again.
-      LLM_CALL_TIMEOUT_SECONDS: '90',
+      LLM_CALL_TIMEOUT_SECONDS: String(llm.callTimeoutSeconds),
     });
     const anthropicBaseUrl = model?.url ?? options.anthropicBaseUrl;
     if (anthropicBaseUrl) process.env.ANTHROPIC_BASE_URL = anthropicBaseUrl;
@@ -402,9 +407,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         queueUrl: queues.queueUrl,
         queueArn: queues.queueArn,
         handler: worker,
-        batchSize: 5,
-        maximumConcurrency: 5,
-        functionTimeoutMs: 120_000,
+        batchSize: llm.worker.batchSize,
+        maximumConcurrency: llm.worker.maxConcurrency,
+        functionTimeoutMs: llm.worker.timeoutSeconds * 1000,
         functionName: 'code-factory-llm-worker',
         onError: (p) => log(`llm worker: ${p.kind}: ${p.message}`),
       }),
@@ -415,8 +420,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         handler: async (event, context) => {
           await dlq(event, context);
         },
-        batchSize: 10,
-        maximumConcurrency: 1,
+        batchSize: llm.deadLetter.batchSize,
+        maximumConcurrency: llm.deadLetter.maxConcurrency,
+        functionTimeoutMs: llm.deadLetter.handlerTimeoutSeconds * 1000,
         functionName: 'code-factory-llm-dlq',
       }),
     ];

@@ -11,7 +11,7 @@ import { env } from '../../functions/shared/config';
 import { BUNDLE_LIMIT_BYTES, lambdaAssetSizes, WEBHOOK_BUNDLE_LIMIT_BYTES } from '../../lib/asset-sizes';
 import { FactoryConfigError } from '../../lib/config';
 import { shortestStageTaskSeconds } from '../../lib/constructs/workflow';
-import { llmCallTimeoutSeconds } from '../../lib/factory-stack';
+import { llmCallTimeoutSeconds } from '../../lib/llm-queue-settings';
 
 // No factory.config.json here: only the context given to each app counts.
 const cwd = mkdtempSync(join(tmpdir(), 'factory-stack-'));
