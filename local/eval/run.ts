@@ -139,6 +139,8 @@ async function runTask(
     body: task.body,
   });
   if (options.script) stack.model?.setScript(options.script.script);
+  // Each task's conversations count from one (`implement#2` is this task's fix attempt).
+  stack.model?.reset();
   const started = Date.now();
   await stack.forge.actions.labelIssue(SAMPLE_USERS.admin, SAMPLE_OWNER, name, issue.number, SAMPLE_LABEL);
   const run = await followRun(stack, task, repo, started + (task.timeoutSeconds ?? 600) * 1000);
