@@ -62,7 +62,10 @@ export interface SeededChange {
  * deletions). Idempotent: a retried admit writes the same items again.
  */
 export async function seedFromBranch(deps: StagePorts, run: Run, point: ResumePoint): Promise<SeededChange> {
-  const [base, head] = await Promise.all([treeAt(deps, run, point.baseSha), treeAt(deps, run, point.headSha)]);
+  const [base, head] = await Promise.all([
+    treeAt(deps, run, point.baseSha),
+    treeAt(deps, run, point.headSha),
+  ]);
   const [baseIndex, headIndex] = await Promise.all([base.index(), head.index()]);
   const now = deps.now();
   const seeded: SeededChange = { files: 0, deleted: 0, skipped: [] };
@@ -86,7 +89,12 @@ export async function seedFromBranch(deps: StagePorts, run: Run, point: ResumePo
       seeded.skipped.push(path);
       continue;
     }
-    await deps.store.putWorkspaceFile(run.runId, { path, content: body.text, deleted: false, updatedAt: now });
+    await deps.store.putWorkspaceFile(run.runId, {
+      path,
+      content: body.text,
+      deleted: false,
+      updatedAt: now,
+    });
     seeded.files += 1;
   }
   for (const path of removed) {
