@@ -32,7 +32,7 @@ export async function resumePointOf(deps: StagePorts, run: Run): Promise<ResumeP
   if (run.trigger.source !== 'retry' || run.kind !== 'change') return undefined;
   const { runs } = await deps.store.getWorkItemWithRuns(run.workItemKey, { limit: 5 });
   const previous = runs.items.find((r) => r.runId < run.runId);
-  if (!previous || previous.status !== 'STOPPED' || !previous.branch || !previous.baseSha) return undefined;
+  if (previous?.status !== 'STOPPED' || !previous.branch || !previous.baseSha) return undefined;
   const headSha = await deps.github.getRef(deps.repoOf(run), `heads/${previous.branch}`);
   if (!headSha) return undefined;
   return {
