@@ -3,7 +3,7 @@ import { SLUGIFY_SOURCE } from '../../../local/model/sample-code';
 import { parseModelScript, scriptOf } from '../../../local/model/script-file';
 import { sampleScript } from '../../../local/model/scripts';
 import type { Stack } from '../../../local/stack';
-import { eventually, runsOf, startTestStack } from '../../support/e2e';
+import { api, eventually, runsOf, startTestStack } from '../../support/e2e';
 import { decideRun, eventsOf, fileAt, finished, pullOf, sandbox, startScenario } from './support';
 
 /**
@@ -152,5 +152,30 @@ describe('/factory retry after a stopped run', () => {
     expect(await fileAt(stack, box, 'src/slugify.js')).toBe(SLUGIFY_SOURCE);
     expect(await fileAt(stack, box, 'test/slugify.test.js')).toContain("from '../src/index.js'");
     expect(await fileAt(stack, box, 'src/index.js')).toContain("export { slugify } from './slugify.js';");
+  }, 180_000);
+
+  it('POST /v1/runs/{id}/retry resumes it too, with the larger budget it asks for', async () => {
+    const box = await sandbox(stack, 'resume-api', {
+      files: {
+        '.github/factory.yml':
+          'version: 1\nbudget_usd: 2\nmonthly_budget_usd: 50\nenvironment:\n  checks:\n    - node --test\nlimits:\n  turns:\n    implement: 4\n',
+      },
+    });
+    const first = await startScenario(stack, box, sampleScript);
+    const stopped = await finished(stack, first.runId);
+    expect(stopped.status).toBe('STOPPED');
+
+    stack.model?.setScript(RESUME_SCRIPT);
+    const started = await api(stack, 'POST', `/v1/runs/${first.runId}/retry`, { budget_usd: 8 });
+    expect(started.status).toBe(201);
+    const retryId = started.json.data.id as string;
+    expect(await decideRun(stack, retryId, 'approve')).toBeLessThan(400);
+    const done = await finished(stack, retryId);
+    expect(done.status).toBe('SUCCEEDED');
+    expect(done.trigger.source).toBe('retry');
+    expect(done.resumedFrom?.runId).toBe(first.runId);
+    expect((done.contract as { budgetUsd?: number }).budgetUsd).toBe(8);
+    expect(done.prNumber).toBe(stopped.prNumber);
+    expect(await fileAt(stack, box, 'src/slugify.js')).toBe(SLUGIFY_SOURCE);
   }, 180_000);
 });
