@@ -21,10 +21,10 @@ export interface PromptContext {
   resumedNote?: string;
 }
 
-/** The stopped run's note, and where its change is. */
-const resumedBlock = (context: PromptContext): string | undefined =>
+/** The stopped run's note, and where its change is (plan reads it; implement also diffs it). */
+const resumedBlock = (context: PromptContext, stage: 'plan' | 'implement'): string | undefined =>
   context.resumedNote
-    ? `This run resumes a run that stopped before it finished. Its change is already in your workspace as your pending change (diff shows it): build on it rather than starting over.\n\n${fence('Where the stopped run stopped and what is left', context.resumedNote)}`
+    ? `This run resumes a run that stopped before it finished. ${stage === 'plan' ? 'Its change is already in your workspace (its files read as changed): plan what is left' : 'Its change is already in your workspace as your pending change (diff shows it): build on it'} rather than starting over.\n\n${fence('Where the stopped run stopped and what is left', context.resumedNote)}`
     : undefined;
 
 type Prompt = { system: string; user: string };
@@ -135,7 +135,7 @@ ${contractLines(contract)}`,
       fence('Issue body', issue.body || '(empty)'),
       ...answers.map((a, i) => fence(`Answer ${i + 1} to your questions`, a)),
       ...guidanceBlocks(context.guidance),
-      resumedBlock(context),
+      resumedBlock(context, 'plan'),
     ]
       .filter(Boolean)
       .join('\n\n'),
@@ -191,7 +191,7 @@ ${contractLines(contract)}`,
       fence('Issue body', issue.body || '(empty)'),
       ...guidanceBlocks(context.guidance),
       planBlock(run),
-      resumedBlock(context),
+      resumedBlock(context, 'implement'),
       context.previousDiff
         ? fence(
             context.resumedNote && !run.feedback
