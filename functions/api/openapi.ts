@@ -7,6 +7,7 @@ import {
 import * as z from 'zod';
 import {
   CreateRunBody,
+  RetryRunBody,
   ErrorBody,
   EventPage,
   IdempotencyHeader,
@@ -150,6 +151,19 @@ function routes(): RouteConfig[] {
       responses: {
         200: ok('The cancelled run', RunEnvelope, standardHeaders),
         ...pick(400, 401, 403, 404, 409, 500),
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/runs/{id}/retry',
+      operationId: 'retryRun',
+      summary:
+        'Start a new run on an ended run’s work item; after a STOPPED run it resumes from that run’s branch',
+      ...secured,
+      request: { params: RunIdParams, body: { required: false, content: json(RetryRunBody) } },
+      responses: {
+        201: ok('The new run was created and its execution started', RunEnvelope, createdHeaders),
+        ...pick(400, 401, 403, 404, 409, 413, 415, 500),
       },
     },
     {

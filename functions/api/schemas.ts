@@ -44,6 +44,14 @@ export const CreateRunBody = z
   .meta({ id: 'CreateRunRequest' });
 export type CreateRunBody = z.infer<typeof CreateRunBody>;
 
+/** POST /v1/runs/{id}/retry: optionally a budget for the new run, within the repository's cap. */
+export const RetryRunBody = z.strictObject({
+  budget_usd: z.number().min(0.01).max(500).optional().meta({
+    description:
+      "The new run's budget in USD instead of the repository's budget_usd; admit refuses it over the repository's monthly_budget_usd",
+  }),
+});
+
 /** A whole number written plainly in digits: no `0x10`, `1e1`, `1.0`, signs or spaces. */
 const DigitsInt = (min: number, max: number) =>
   z

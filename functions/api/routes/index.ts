@@ -1,6 +1,7 @@
 import type { ApiReply, ApiRequest, RouteContext } from '../context';
 import { reply } from '../context';
 import { openApiDocument } from '../openapi';
+import { retryRun } from './retry';
 import { cancelRun, createRun, getRun, listRunEvents, listRuns } from './runs';
 import { getWorkItem } from './work-items';
 
@@ -26,6 +27,7 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'GET', path: '/v1/runs/{id}', handle: getRun },
   { method: 'GET', path: '/v1/runs/{id}/events', handle: listRunEvents },
   { method: 'POST', path: '/v1/runs/{id}/cancel', handle: cancelRun },
+  { method: 'POST', path: '/v1/runs/{id}/retry', handle: retryRun },
   { method: 'GET', path: '/v1/work-items/{owner}/{repo}/{issue}', handle: getWorkItem },
 ];
 

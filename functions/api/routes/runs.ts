@@ -29,7 +29,7 @@ export function retryAfterOf(ctx: RouteContext, run: Run): Record<string, string
   return { 'retry-after': String(seconds) };
 }
 
-function jsonBody(ctx: RouteContext, request: ApiRequest): unknown {
+export function jsonBody(ctx: RouteContext, request: ApiRequest): unknown {
   if (rawBodyLength(request.event) > ctx.settings.maxBodyBytes) {
     throw new ApiError(413, 'PayloadTooLarge', `body exceeds ${ctx.settings.maxBodyBytes} bytes`);
   }
