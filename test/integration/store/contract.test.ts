@@ -202,6 +202,28 @@ describe.each(subjects)('store contract: %s', (_name, start) => {
         events: { items: [] },
       });
     });
+
+    it('records the chain head on the run item at each append, and reads only events after a seq', async () => {
+      const run = makeRun();
+      await s.store.createRun(run);
+      const appended = [];
+      for (let i = 0; i < 4; i++) appended.push(await s.store.appendEvent(run.runId, { type: 't', actor: 'a' }));
+      const all = await s.store.getRunWithEvents(run.runId, { limit: 10 });
+      expect(all.head).toEqual({ seq: 3, hash: appended[3]?.hash });
+      expect(verifyChain(all.events.items, { expectedHead: all.head })).toEqual({ ok: true });
+      const newer = await s.store.getRunWithEvents(run.runId, { limit: 10 }, 1);
+      expect(newer.events.items.map((e) => e.seq)).toEqual([2, 3]);
+      expect(newer.run?.runId).toBe(run.runId);
+      expect((await s.store.getRunWithEvents(run.runId, { limit: 10 }, 3)).events.items).toEqual([]);
+      // The head is not part of the Run: updates leave it alone and reads do not show it.
+      const updated = await s.store.updateRun(run.runId, run.version, { stage: 'plan' });
+      expect(updated).not.toHaveProperty('auditHeadSeq');
+      expect((await s.store.getRunWithEvents(run.runId, { limit: 10 })).head?.seq).toBe(3);
+      // Events of a run without a run item record no head anywhere.
+      const orphan = newRunId();
+      await s.store.appendEvent(orphan, { type: 't', actor: 'a' });
+      expect((await s.store.getRunWithEvents(orphan, { limit: 10 })).head).toBeUndefined();
+    });
   });
 
   describe('deliveries', () => {
