@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import type { RunSummaryView, RunView } from '../../functions/api/schemas';
 import { STAGES } from '../../functions/shared/domain/run';
-import { ApiRequestError, FactoryClient, NetworkError } from '../client';
+import { ApiRequestError, NetworkError } from '../client';
+import { type ConnectionOptions, clientOf, UsageError } from '../connection';
 import { type CliContext, type CliIo, processIo } from '../io';
 
 /**
@@ -28,26 +29,10 @@ const MAX_CONSECUTIVE_NETWORK_ERRORS = 5;
 const MAX_LIST_PAGES = 10;
 const TRANSIENT_STATUSES = new Set([429, 500, 502, 503, 504]);
 
-class UsageError extends Error {}
-
-interface ConnectionOptions {
-  url?: string;
-  apiKey?: string;
-  json?: boolean;
-}
-
 export function exitCodeOf(status: string): number {
   if (status === 'SUCCEEDED') return EXIT.ok;
   if (status === 'CANCELLED') return EXIT.cancelled;
   return BAD_ENDINGS.has(status) ? EXIT.failed : EXIT.error;
-}
-
-function clientOf(options: ConnectionOptions): FactoryClient {
-  const url = options.url ?? process.env.FACTORY_URL;
-  const apiKey = options.apiKey ?? process.env.FACTORY_API_KEY;
-  if (!url) throw new UsageError('set FACTORY_URL or pass --url');
-  if (!apiKey) throw new UsageError('set FACTORY_API_KEY or pass --api-key');
-  return new FactoryClient({ url, apiKey });
 }
 
 /** Runs a command body, turning every expected failure into a message and an exit code. */

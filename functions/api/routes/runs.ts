@@ -15,7 +15,8 @@ import {
   requireScope,
   visibleRun,
 } from '../context';
-import { CreateRunBody, ListRunsQuery, PageQuery, RunIdParams } from '../schemas';
+import { GENESIS_HASH } from '../../shared/domain/audit';
+import { AuditQuery, CreateRunBody, EventsQuery, ListRunsQuery, RunIdParams } from '../schemas';
 import { eventView, runSummaryView, runView } from '../views';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -164,22 +165,50 @@ export async function listRuns(ctx: RouteContext, request: ApiRequest): Promise<
   return reply(200, { data: runs.map(runSummaryView), ...(nextToken ? { next_token: nextToken } : {}) });
 }
 
-/** GET /v1/runs/{id}/events: the audit timeline in order, paginated. */
+/**
+ * GET /v1/runs/{id}/events: the audit timeline in order, paginated; with `after`, only the events
+ * after that seq, so a poller never re-reads what it has (an unchanged answer is a 304).
+ */
 export async function listRunEvents(ctx: RouteContext, request: ApiRequest): Promise<ApiReply> {
   const principal = requireScope(request, 'runs:read');
   const { id } = parseInput(RunIdParams, request.params, 'path');
-  const query = parseInput(PageQuery, request.query, 'query');
-  const binding = ['events', id, principal.keyHash];
+  const query = parseInput(EventsQuery, request.query, 'query');
+  const binding = ['events', id, query.after, principal.keyHash];
   const cursor = await ctx.tokens.open(query.next_token, binding);
   // One Query (SPEC §5 "run + its events timeline"): the run item sorts after its events, so it
   // comes with the last page; only an earlier page of a long timeline reads the run on its own.
-  const { run, events } = await ctx.store.getRunWithEvents(id, {
+  const { run, events } = await ctx.store.getRunWithEvents(
+    id,
+    { limit: query.limit, ...(cursor === undefined ? {} : { cursor }) },
+    query.after,
+  );
+  visibleRun(principal, id, run ?? (await ctx.store.getRun(id)));
+  const nextToken = await ctx.tokens.sign(events.cursor, binding);
+  return reply(200, { data: events.items.map(eventView), ...(nextToken ? { next_token: nextToken } : {}) });
+}
+
+/**
+ * GET /v1/runs/{id}/audit: the hash chain, page by page, and on the last page the head the run
+ * item recorded, so a verifier (code-factory audit verify) can tell a cut-off tail from the end.
+ */
+export async function getRunAudit(ctx: RouteContext, request: ApiRequest): Promise<ApiReply> {
+  const principal = requireScope(request, 'runs:read');
+  const { id } = parseInput(RunIdParams, request.params, 'path');
+  const query = parseInput(AuditQuery, request.query, 'query');
+  const binding = ['audit', id, principal.keyHash];
+  const cursor = await ctx.tokens.open(query.next_token, binding);
+  const { run, head, events } = await ctx.store.getRunWithEvents(id, {
     limit: query.limit,
     ...(cursor === undefined ? {} : { cursor }),
   });
   visibleRun(principal, id, run ?? (await ctx.store.getRun(id)));
   const nextToken = await ctx.tokens.sign(events.cursor, binding);
-  return reply(200, { data: events.items.map(eventView), ...(nextToken ? { next_token: nextToken } : {}) });
+  // The run item ends the partition: the page that holds it is the last and carries the head.
+  const headField = run ? { head: head ? { seq: head.seq, hash: head.hash } : null } : {};
+  return reply(200, {
+    data: { run_id: id, genesis_hash: GENESIS_HASH, ...headField, events: events.items.map(eventView) },
+    ...(nextToken ? { next_token: nextToken } : {}),
+  });
 }
 
 /**

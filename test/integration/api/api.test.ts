@@ -404,6 +404,71 @@ describe('GET /v1/runs/{id}/events', () => {
     }
     expect(types).toEqual(['step.0', 'step.1', 'step.2', 'step.3', 'step.4']);
   });
+
+  it('with after=<seq> returns only newer events; an unchanged answer is a 304 to its ETag', async () => {
+    const run = await api.seedRun({ repo: 'acme/events' });
+    for (let i = 0; i < 3; i++)
+      await api.dynamo.store.appendEvent(run.runId, { type: `step.${i}`, actor: 'test' });
+    const newer = await api.call('GET', `/v1/runs/${run.runId}/events?after=1`, { key: reader });
+    expect(newer.status).toBe(200);
+    expect(newer.json.data.map((e: { seq: number }) => e.seq)).toEqual([2]);
+    const none = await api.call('GET', `/v1/runs/${run.runId}/events?after=2`, { key: reader });
+    expect(none.status).toBe(200);
+    expect(none.json.data).toEqual([]);
+    const etag = none.headers.get('etag') ?? '';
+    const still = await api.call('GET', `/v1/runs/${run.runId}/events?after=2`, {
+      key: reader,
+      headers: { 'if-none-match': etag },
+    });
+    expect(still.status).toBe(304);
+    await api.dynamo.store.appendEvent(run.runId, { type: 'step.3', actor: 'test' });
+    const moved = await api.call('GET', `/v1/runs/${run.runId}/events?after=2`, {
+      key: reader,
+      headers: { 'if-none-match': etag },
+    });
+    expect(moved.status).toBe(200);
+    expect(moved.json.data.map((e: { type: string }) => e.type)).toEqual(['step.3']);
+    for (const bad of ['-1', '1.5', 'x', '0x1']) {
+      const refused = await api.call('GET', `/v1/runs/${run.runId}/events?after=${bad}`, { key: reader });
+      expect(refused.status, bad).toBe(400);
+    }
+    // A page token is bound to its `after`: it cannot be replayed with another one.
+    const paged = await api.call('GET', `/v1/runs/${run.runId}/events?after=0&limit=1`, { key: reader });
+    const token = encodeURIComponent(paged.json.next_token);
+    const replayed = await api.call('GET', `/v1/runs/${run.runId}/events?after=1&next_token=${token}`, {
+      key: reader,
+    });
+    expect(replayed.status).toBe(400);
+  });
+});
+
+describe('GET /v1/runs/{id}/audit', () => {
+  it('returns the chain and, on the page that reaches its end, the recorded head', async () => {
+    const run = await api.seedRun({ repo: 'acme/events' });
+    for (let i = 0; i < 3; i++)
+      await api.dynamo.store.appendEvent(run.runId, { type: `step.${i}`, actor: 'test' });
+    const whole = await api.call('GET', `/v1/runs/${run.runId}/audit`, { key: reader });
+    expect(whole.status).toBe(200);
+    expect(whole.headers.get('etag')).toMatch(/.+/);
+    const last = whole.json.data.events.at(-1);
+    expect(whole.json.data).toMatchObject({
+      run_id: run.runId,
+      genesis_hash: '0'.repeat(64),
+      head: { seq: 2, hash: last.hash },
+    });
+    expect(whole.json.data.events.map((e: { seq: number }) => e.seq)).toEqual([0, 1, 2]);
+    const first = await api.call('GET', `/v1/runs/${run.runId}/audit?limit=2`, { key: reader });
+    expect(first.json.data).not.toHaveProperty('head');
+    expect(first.json.next_token).toEqual(expect.any(String));
+    const other = await api.call('GET', `/v1/runs/${run.runId}/audit`, { key: otherWriter });
+    expect(other.status).toBe(404);
+  });
+
+  it('says null when the run item records no head', async () => {
+    const run = await api.seedRun({ repo: 'acme/events' });
+    const answer = await api.call('GET', `/v1/runs/${run.runId}/audit`, { key: reader });
+    expect(answer.json.data).toMatchObject({ head: null, events: [] });
+  });
 });
 
 describe('POST /v1/runs/{id}/cancel', () => {

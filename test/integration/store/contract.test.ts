@@ -207,7 +207,8 @@ describe.each(subjects)('store contract: %s', (_name, start) => {
       const run = makeRun();
       await s.store.createRun(run);
       const appended = [];
-      for (let i = 0; i < 4; i++) appended.push(await s.store.appendEvent(run.runId, { type: 't', actor: 'a' }));
+      for (let i = 0; i < 4; i++)
+        appended.push(await s.store.appendEvent(run.runId, { type: 't', actor: 'a' }));
       const all = await s.store.getRunWithEvents(run.runId, { limit: 10 });
       expect(all.head).toEqual({ seq: 3, hash: appended[3]?.hash });
       expect(verifyChain(all.events.items, { expectedHead: all.head })).toEqual({ ok: true });
