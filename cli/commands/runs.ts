@@ -274,7 +274,9 @@ export function registerRunsCommands(program: Command, ctx: CliContext): void {
 
   runs
     .command('list')
-    .description('runs of a repository and/or with a status, newest first')
+    .description(
+      'runs of a repository and/or with a status, newest first; with neither, the key’s recent runs across its repositories',
+    )
     .option('--repo <owner/repo>', 'only this repository')
     .option('--status <status>', 'only runs with this status')
     .option('--kind <kind>', 'only change, review or rescue runs')
@@ -295,7 +297,6 @@ export function registerRunsCommands(program: Command, ctx: CliContext): void {
         const limit = Number(options.limit);
         if (!Number.isInteger(limit) || limit < 1 || limit > 100)
           throw new UsageError('--limit must be 1-100');
-        if (!options.repo && !options.status) throw new UsageError('give --repo or --status (or both)');
         // The API filters within an index page, so a page can hold fewer matches than asked for
         // (even none) while more follow: read on, a few pages at most, to show what was asked.
         const client = clientOf(options);

@@ -112,7 +112,8 @@ function routes(): RouteConfig[] {
       method: 'get',
       path: '/v1/runs',
       operationId: 'listRuns',
-      summary: 'Runs by repository and/or status, newest first',
+      summary:
+        'Runs by repository and/or status, or the key’s recent runs across its repositories, newest first',
       ...secured,
       request: { query: ListRunsQuery, headers: conditional },
       responses: { 200: ok('A page of runs', RunPage), 304: notModified, ...pick(400, 401, 403, 500) },

@@ -26,7 +26,7 @@ import {
 } from '../../functions/shared/store/events';
 import { PRIVATE_SOURCE_TTL_SECONDS, pad } from '../../functions/shared/store/keys';
 import { LedgerEntry } from '../../functions/shared/store/ledger';
-import { checkRunPatch } from '../../functions/shared/store/runs';
+import { checkRunPatch, monthBefore, RECENT_MONTHS } from '../../functions/shared/store/runs';
 import { checkLimit, expiryOf, type Page, type PageRequest } from '../../functions/shared/store/table';
 import { PendingWait, type WaitKind } from '../../functions/shared/store/waits';
 import { checkWorkspaceFile, type WorkspaceFile } from '../../functions/shared/store/workspace';
@@ -222,6 +222,13 @@ export class FakeStore implements Store {
     await this.enter('listRunsByStatus');
     const runs = this.runsWhere((run) => run.status === status);
     return this.clonePage(this.page(`status:${status}`, runs, (r) => r.runId, page, { descending: true }));
+  }
+  /** Runs created this month or in the RECENT_MONTHS - 1 before it (UTC), newest first. */
+  async listRecentRuns(page: PageRequest): Promise<Page<Run>> {
+    await this.enter('listRecentRuns');
+    const oldest = monthBefore(this.clock.now(), RECENT_MONTHS - 1);
+    const runs = this.runsWhere((run) => run.createdAt.slice(0, 7) >= oldest);
+    return this.clonePage(this.page('recent', runs, (r) => r.runId, page, { descending: true }));
   }
   /** Newest first (run ids are ULIDs), as the run indexes are. */
   private runsWhere(test: (run: Run) => boolean): Run[] {

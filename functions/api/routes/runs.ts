@@ -131,16 +131,14 @@ export async function getRun(ctx: RouteContext, request: ApiRequest): Promise<Ap
 }
 
 /**
- * GET /v1/runs: by repo (GSI1) or by status (GSI2), newest first, one Query per page. Other
- * filters and the key's repo patterns apply within the page, so a page may hold fewer than
- * `limit` runs while `next_token` is present.
+ * GET /v1/runs: by repo (GSI1), by status (GSI2), or with neither the recent runs of every
+ * repository (GSI4, by month), newest first, one Query per page (the recent runs: one per month
+ * the page reaches). Other filters and the key's repo patterns apply within the page, so a page
+ * may hold fewer than `limit` runs while `next_token` is present.
  */
 export async function listRuns(ctx: RouteContext, request: ApiRequest): Promise<ApiReply> {
   const principal = requireScope(request, 'runs:read');
   const query = parseInput(ListRunsQuery, request.query, 'query');
-  if (query.repo === undefined && query.status === undefined) {
-    throw new ApiError(400, 'ValidationError', 'query: give repo or status (or both)');
-  }
   if (query.repo !== undefined) requireRepo(principal, query.repo);
   const binding = [
     'runs',
@@ -154,7 +152,9 @@ export async function listRuns(ctx: RouteContext, request: ApiRequest): Promise<
   const result =
     query.repo !== undefined
       ? await ctx.store.listRunsByRepo(query.repo, page)
-      : await ctx.store.listRunsByStatus(query.status ?? 'QUEUED', page);
+      : query.status !== undefined
+        ? await ctx.store.listRunsByStatus(query.status, page)
+        : await ctx.store.listRecentRuns(page);
   const runs = result.items.filter(
     (run) =>
       principal.canSeeRepo(run.repo) &&

@@ -367,8 +367,30 @@ describe('GET /v1/runs', () => {
     expect(reviews.json.data).toEqual([]);
   });
 
-  it('needs repo or status, refuses a repo outside the key, and validates limit', async () => {
-    expect((await api.call('GET', '/v1/runs', { key: reader })).status).toBe(400);
+  it('with no filter lists the key’s recent runs across its repositories, newest first', async () => {
+    const one = await api.seedRun({ repo: 'acme/recent-one' });
+    const hidden = await api.seedRun({ repo: 'other/recent' });
+    const two = await api.seedRun({ repo: 'acme/recent-two' });
+    const ids: string[] = [];
+    let token: string | undefined;
+    for (let page = 0; page < 50; page++) {
+      const suffix = token ? `&next_token=${encodeURIComponent(token)}` : '';
+      const response = await api.call('GET', `/v1/runs?limit=3${suffix}`, { key: reader });
+      expect(response.status).toBe(200);
+      ids.push(...response.json.data.map((r: { id: string }) => r.id));
+      token = response.json.next_token;
+      if (!token) break;
+    }
+    expect(token).toBeUndefined();
+    expect(ids.indexOf(two.runId)).toBeGreaterThanOrEqual(0);
+    expect(ids.indexOf(two.runId)).toBeLessThan(ids.indexOf(one.runId));
+    expect(ids).not.toContain(hidden.runId);
+    const others = await api.call('GET', '/v1/runs?limit=100', { key: otherWriter });
+    expect(others.json.data.map((r: { id: string }) => r.id)).toContain(hidden.runId);
+    expect(others.json.data.every((r: { repo: string }) => r.repo.startsWith('other/'))).toBe(true);
+  });
+
+  it('refuses a repo outside the key, and validates limit', async () => {
     expect((await api.call('GET', '/v1/runs?repo=other/status', { key: reader })).status).toBe(403);
     expect((await api.call('GET', '/v1/runs?repo=acme/pages&limit=101', { key: reader })).status).toBe(400);
     expect((await api.call('GET', '/v1/runs?repo=acme/pages&limit=0', { key: reader })).status).toBe(400);

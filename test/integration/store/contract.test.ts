@@ -1,3 +1,4 @@
+import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashEvent, verifyChain } from '../../../functions/shared/domain/audit';
 import {
@@ -52,6 +53,30 @@ describe.each(subjects)('store contract: %s', (_name, start) => {
   const firsts = (results: Array<{ first: boolean }>) => results.filter((r) => r.first).length;
 
   describe('runs', () => {
+    it('lists recent runs of every repository, newest first, over month boundaries, bounded in time', async () => {
+      // The clock stands at 2025-01-01: recent = January, December and November.
+      const made = (iso: string) =>
+        makeRun({ runId: ulid(Date.parse(iso)), repo: 'acme/recent', createdAt: iso, updatedAt: iso });
+      const runs = [
+        made('2024-09-20T00:00:00.000Z'),
+        made('2024-11-03T00:00:00.000Z'),
+        made('2024-12-30T00:00:00.000Z'),
+        made('2025-01-01T00:00:00.000Z'),
+        made('2025-01-01T00:00:00.001Z'),
+      ];
+      for (const run of runs) await s.store.createRun(run);
+      const { items } = await readAllPages((cursor) =>
+        s.store.listRecentRuns({ limit: 2, ...(cursor ? { cursor } : {}) }),
+      );
+      const mine = items.filter((run) => run.repo === 'acme/recent').map((run) => run.runId);
+      expect(mine).toEqual([runs[4], runs[3], runs[2], runs[1]].map((run) => run?.runId));
+      expect(new Set(items.map((run) => run.runId)).size).toBe(items.length);
+      await expect(s.store.listRecentRuns({ limit: 2, cursor: '1999-01.' })).rejects.toBeInstanceOf(
+        ValidationError,
+      );
+      await expect(s.store.listRecentRuns({ limit: 0 })).rejects.toBeInstanceOf(ValidationError);
+    });
+
     it('creates once, reads back, updates under the optimistic lock', async () => {
       const run = makeRun({ repo: 'acme/contract', workItemKey: 'acme/contract#1' });
       await s.store.createRun(run);

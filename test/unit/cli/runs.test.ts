@@ -52,6 +52,19 @@ describe('code-factory runs', () => {
     expect(human.out()).toContain(newer.runId);
   });
 
+  it('list with no filter shows the key’s recent runs across its repositories, and no others', async () => {
+    const mine = await api.seedRun({ repo: 'acme/everywhere', issueNumber: 1 });
+    const theirs = await api.seedRun({ repo: 'other/hidden', issueNumber: 1 });
+    const c = collector();
+    expect(await main(['runs', 'list', '--limit', '100', '--json', ...connection()], c.io)).toBe(0);
+    const ids = JSON.parse(c.out()).runs.map((r: { id: string }) => r.id);
+    expect(ids).toContain(mine.runId);
+    expect(ids).not.toContain(theirs.runId);
+    const human = collector();
+    expect(await main(['runs', 'list', ...connection()], human.io)).toBe(0);
+    expect(human.out()).toContain('acme/everywhere');
+  });
+
   it('show --json prints the run; show of an unknown run exits 3 with the API error', async () => {
     const run = await api.seedRun({ repo: 'acme/cli', status: 'VERIFYING', stage: 'checks', issueNumber: 3 });
     const c = collector();
