@@ -113,9 +113,12 @@ export function formatRun(run: RunView): string {
     lines.push(`pr         #${run.pull_request.number} ${run.pull_request.url ?? ''}`.trimEnd());
   if (run.checks.conclusion) lines.push(`checks     ${run.checks.conclusion}`);
   for (const approval of run.approvals) lines.push(`approval   ${approval.approver}: ${approval.state}`);
+  const l = run.ledger;
+  lines.push(`cost       ${money(l.cost_usd)} (${l.llm_calls} model calls)`);
   lines.push(
-    `cost       ${money(run.ledger.cost_usd)} (${run.ledger.llm_calls} model calls, ${run.ledger.input_tokens} in / ${run.ledger.output_tokens} out tokens)`,
+    `tokens in  ${l.total_input_tokens} total = ${l.input_tokens} uncached + ${l.cache_write_tokens} cache writes + ${l.cache_read_tokens} cache reads`,
   );
+  lines.push(`tokens out ${l.output_tokens}`);
   if (run.error) lines.push(`error      ${run.error.class}: ${run.error.cause}`);
   if (run.stages.length > 0) {
     lines.push('stages');

@@ -115,10 +115,27 @@ export const StageView = z
 
 const Tokens = {
   llm_calls: z.number().int().nonnegative(),
-  input_tokens: z.number().int().nonnegative(),
+  input_tokens: z
+    .number()
+    .int()
+    .nonnegative()
+    .meta({ description: 'Uncached input tokens (the model API’s input_tokens)' }),
   output_tokens: z.number().int().nonnegative(),
-  cache_read_tokens: z.number().int().nonnegative(),
-  cache_write_tokens: z.number().int().nonnegative(),
+  cache_read_tokens: z
+    .number()
+    .int()
+    .nonnegative()
+    .meta({ description: 'Input tokens read from the prompt cache' }),
+  cache_write_tokens: z
+    .number()
+    .int()
+    .nonnegative()
+    .meta({ description: 'Input tokens written to the prompt cache' }),
+  total_input_tokens: z
+    .number()
+    .int()
+    .nonnegative()
+    .meta({ description: 'input_tokens + cache_write_tokens + cache_read_tokens' }),
   cost_usd: z.number().nonnegative(),
 };
 

@@ -218,7 +218,7 @@ describe('GET /v1/runs/{id}', () => {
         model: 'claude-test',
         inputTokens: 100,
         outputTokens: 10,
-        cacheReadTokens: 0,
+        cacheReadTokens: 500,
         cacheWriteTokens: 40,
         cacheWrite5mTokens: 30,
         cacheWrite1hTokens: 10,
@@ -239,14 +239,25 @@ describe('GET /v1/runs/{id}', () => {
       approvals: [{ approver: 'alice', state: 'PENDING' }],
     });
     expect(data.stages[0]).toMatchObject({ name: 'plan', duration_ms: 5000 });
-    expect(data.ledger).toMatchObject({ llm_calls: 3, input_tokens: 300, cost_usd: 0.03 });
+    // input_tokens is uncached input; the total adds cache writes and cache reads.
+    expect(data.ledger).toMatchObject({
+      llm_calls: 3,
+      input_tokens: 300,
+      cache_write_tokens: 120,
+      cache_read_tokens: 1500,
+      total_input_tokens: 1920,
+      cost_usd: 0.03,
+    });
     expect(data.ledger.by_stage).toEqual(
       expect.arrayContaining([
         expect.objectContaining({
           stage: 'plan',
           model: 'claude-test',
           llm_calls: 2,
+          input_tokens: 200,
           cache_write_tokens: 80,
+          cache_read_tokens: 1000,
+          total_input_tokens: 1280,
           cache_write_5m_tokens: 60,
           cache_write_1h_tokens: 20,
         }),

@@ -76,6 +76,31 @@ describe('code-factory runs', () => {
     expect(missing.err()).toMatch(/404 NotFound/);
   });
 
+  it('show prints uncached input, cache writes and cache reads each, and their total', async () => {
+    const run = await api.seedRun({ repo: 'acme/cli', issueNumber: 9 });
+    for (const turn of [1, 2]) {
+      await api.dynamo.store.recordLlmCall({
+        runId: run.runId,
+        stage: 'plan',
+        conversationId: 'conv-plan',
+        turn,
+        model: 'claude-test',
+        inputTokens: 120,
+        outputTokens: 30,
+        cacheReadTokens: 4000,
+        cacheWriteTokens: 700,
+        costUsd: 0.02,
+        latencyMs: 5,
+        at: '2025-01-01T00:00:01.000Z',
+      });
+    }
+    const c = collector();
+    expect(await main(['runs', 'show', run.runId, ...connection()], c.io)).toBe(0);
+    expect(c.out()).toContain('tokens in  9640 total = 240 uncached + 1400 cache writes + 8000 cache reads');
+    expect(c.out()).toContain('tokens out 60');
+    expect(c.out()).toMatch(/cost\s+\$0\.04 \(2 model calls\)/);
+  });
+
   it('watch follows a run as it advances until SUCCEEDED and exits 0', async () => {
     const run = await api.seedRun({ repo: 'acme/cli', status: 'PLANNING', stage: 'plan', issueNumber: 4 });
     const c = collector();
