@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerAuditCommands } from './commands/audit';
 import { registerConfigCommands } from './commands/config';
 import { registerKeysCommands } from './commands/keys';
+import { registerLocalCommands } from './commands/local';
 import { registerRunsCommands } from './commands/runs';
 import { type CliContext, type CliIo, processIo } from './io';
 
@@ -25,6 +26,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerRunsCommands(program, ctx);
   registerKeysCommands(program, ctx);
   registerAuditCommands(program, ctx);
+  registerLocalCommands(program, ctx);
   // Subcommands inherit exitOverride and output only when set before they are created; set again.
   for (const command of program.commands) {
     command.exitOverride().configureOutput(program.configureOutput());
