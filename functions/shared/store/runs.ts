@@ -155,7 +155,8 @@ export function dynamoRuns(t: Table): RunStore {
 
     /**
      * PutItem RUN#<id>/RUN if attribute_not_exists(pk), with the GSI projections runs by repo
-     * (gsi1), by status (gsi2), by WorkItem (gsi3) and by month (gsi4). Throws AlreadyExistsError on a duplicate id.
+     * (gsi1), by status (gsi2), by WorkItem (gsi3) and by month (gsi4). Throws AlreadyExistsError
+     * on a duplicate id.
      */
     async createRun(run) {
       const parsed = Run.parse(run);
