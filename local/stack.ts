@@ -39,6 +39,7 @@ import { createQueues, startSqs } from './emulators/sqs';
 import { type ExecutionRecord, startStepFunctions, substitute } from './emulators/stepfunctions/server';
 import { type Forge, SAMPLE_FULL_NAME, SAMPLE_USER_EMAILS, startForge } from './forge';
 import { type GatewayRoute, type LambdaHttpHandler, startGateway } from './gateway';
+import { localInfoHandler } from './info';
 import { type ModelServer, parseFaultList, type Script, startModel } from './model/server';
 import { LocalSandbox } from './sandbox/runner';
 import { LLM_DEFAULTS, llmQueueSettings } from '../lib/llm-queue-settings';
@@ -260,6 +261,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       { method: 'POST', path: '/v1/webhooks/github', handler: lazy('webhook'), timeoutMs: 10_000 },
       { method: 'ANY', path: '/v1/{proxy+}', handler: lazy('api') },
       { method: 'ANY', path: '/approvals/{id}', handler: lazy('approvals') },
+      { method: 'GET', path: '/local/info', handler: lazy('localInfo') },
     ];
     const gateway = await onSavedPort(ports, 'gateway', options.port || undefined, (port) =>
       startGateway({
@@ -452,6 +454,18 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       forgeToken: forge.botToken,
     });
     closers.push(() => consoleServer.close());
+
+    routes.localInfo = localInfoHandler({
+      url: gateway.url,
+      forgeUrl: forge.url,
+      forgeApiUrl: forge.apiUrl,
+      consoleUrl: consoleServer.url,
+      mailUrl: ses.mailUrl,
+      users: () => {
+        const { [forge.botLogin]: _bot, ...users } = forge.tokens;
+        return users;
+      },
+    });
 
     log(`stack ready at ${gateway.url}`);
     return {

@@ -6,10 +6,13 @@ import {
 } from '@asteasolutions/zod-to-openapi';
 import * as z from 'zod';
 import {
+  AuditPage,
+  AuditQuery,
   CreateRunBody,
   RetryRunBody,
   ErrorBody,
   EventPage,
+  EventsQuery,
   IdempotencyHeader,
   ListRunsQuery,
   PageQuery,
@@ -110,7 +113,8 @@ function routes(): RouteConfig[] {
       method: 'get',
       path: '/v1/runs',
       operationId: 'listRuns',
-      summary: 'Runs by repository and/or status, newest first',
+      summary:
+        'Runs by repository and/or status, or the key’s recent runs across its repositories, newest first',
       ...secured,
       request: { query: ListRunsQuery, headers: conditional },
       responses: { 200: ok('A page of runs', RunPage), 304: notModified, ...pick(400, 401, 403, 500) },
@@ -132,11 +136,24 @@ function routes(): RouteConfig[] {
       method: 'get',
       path: '/v1/runs/{id}/events',
       operationId: 'listRunEvents',
-      summary: 'The run’s audit timeline (hash-chained), oldest first',
+      summary: 'The run’s audit timeline (hash-chained), oldest first; `after` for only what is new',
       ...secured,
-      request: { params: RunIdParams, query: PageQuery, headers: conditional },
+      request: { params: RunIdParams, query: EventsQuery, headers: conditional },
       responses: {
         200: ok('A page of events', EventPage),
+        304: notModified,
+        ...pick(400, 401, 403, 404, 500),
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/runs/{id}/audit',
+      operationId: 'getRunAudit',
+      summary: 'The run’s audit hash chain with its recorded head, to verify (docs/api.md, "Audit")',
+      ...secured,
+      request: { params: RunIdParams, query: AuditQuery, headers: conditional },
+      responses: {
+        200: ok('A page of the chain; the page that reaches its end carries the head', AuditPage),
         304: notModified,
         ...pick(400, 401, 403, 404, 500),
       },

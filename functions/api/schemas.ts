@@ -82,6 +82,14 @@ export type ListRunsQuery = z.infer<typeof ListRunsQuery>;
 
 export const PageQuery = z.strictObject({ limit: Limit(50), next_token: NextToken.optional() });
 
+export const EventsQuery = PageQuery.extend({
+  after: DigitsInt(0, 2 ** 31)
+    .optional()
+    .meta({ description: 'Only events with a larger seq: what a poller has not seen yet' }),
+});
+
+export const AuditQuery = z.strictObject({ limit: Limit(100), next_token: NextToken.optional() });
+
 export const RunIdParams = z.strictObject({ id: RunId.meta({ description: 'Run id (ULID)' }) });
 
 export const WorkItemParams = z.strictObject({
@@ -115,10 +123,27 @@ export const StageView = z
 
 const Tokens = {
   llm_calls: z.number().int().nonnegative(),
-  input_tokens: z.number().int().nonnegative(),
+  input_tokens: z
+    .number()
+    .int()
+    .nonnegative()
+    .meta({ description: 'Uncached input tokens (the model API’s input_tokens)' }),
   output_tokens: z.number().int().nonnegative(),
-  cache_read_tokens: z.number().int().nonnegative(),
-  cache_write_tokens: z.number().int().nonnegative(),
+  cache_read_tokens: z
+    .number()
+    .int()
+    .nonnegative()
+    .meta({ description: 'Input tokens read from the prompt cache' }),
+  cache_write_tokens: z
+    .number()
+    .int()
+    .nonnegative()
+    .meta({ description: 'Input tokens written to the prompt cache' }),
+  total_input_tokens: z
+    .number()
+    .int()
+    .nonnegative()
+    .meta({ description: 'input_tokens + cache_write_tokens + cache_read_tokens' }),
   cost_usd: z.number().nonnegative(),
 };
 
@@ -204,6 +229,21 @@ export const EventView = z
   })
   .meta({ id: 'AuditEvent' });
 
+const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
+
+export const AuditChainView = z
+  .object({
+    run_id: RunId,
+    genesis_hash: Sha256Hex.meta({ description: 'prev_hash of event 0: 64 zeros' }),
+    head: z.object({ seq: z.number().int().nonnegative(), hash: Sha256Hex }).nullable().optional().meta({
+      description:
+        'The chain head recorded on the run item at each append; on the last page only (null: none recorded)',
+    }),
+    events: z.array(EventView),
+  })
+  .meta({ id: 'AuditChain', description: 'The hash chain of a run (docs/api.md, "Audit")' });
+export type AuditChainView = z.infer<typeof AuditChainView>;
+
 export const WorkItemView = z
   .object({
     key: z.string(),
@@ -235,6 +275,7 @@ export const pageOf = <T extends z.ZodType>(schema: T) =>
 export const RunEnvelope = dataOf(RunView);
 export const RunPage = pageOf(RunSummaryView);
 export const EventPage = pageOf(EventView);
+export const AuditPage = z.object({ data: AuditChainView, next_token: z.string().optional() });
 export const WorkItemEnvelope = z.object({
   data: z.object({
     // Present on the first page only.
