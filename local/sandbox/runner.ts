@@ -64,7 +64,12 @@ export class LocalSandbox implements Sandbox {
       // bwrap itself starts with an empty environment, not just the command (--clearenv):
       // its own environment stays readable inside as /proc/1/environ.
       const args = bwrapArgs({ workspace, command: request.command, network: request.network });
-      const result = await execute(this.options.bwrap ?? 'bwrap', args, { cwd: '/', env: {} }, request.timeoutSeconds);
+      const result = await execute(
+        this.options.bwrap ?? 'bwrap',
+        args,
+        { cwd: '/', env: {} },
+        request.timeoutSeconds,
+      );
       if (before && request.collectInto) collectCreated(workspace, before, request.collectInto);
       return result;
     } finally {
