@@ -15,10 +15,15 @@
 
 export type FaultKind = '429' | '529' | '500' | 'reset' | 'spend-limit';
 
+/** The wire formats the stand-in speaks: a fault may be meant for one of them only. */
+export type ModelApi = 'anthropic' | 'bedrock' | 'openai';
+
 export interface Fault {
   kind: FaultKind;
-  /** For `429`: the `retry-after` header in seconds. */
+  /** For `429`: the `retry-after` header in seconds (Bedrock's throttling never sends one). */
   retryAfterSeconds?: number;
+  /** Only calls in this wire format take the fault (default: any). */
+  api?: ModelApi;
 }
 
 const KINDS: readonly FaultKind[] = ['429', '529', '500', 'reset', 'spend-limit'];
@@ -56,9 +61,10 @@ export class FaultQueue {
     }
   }
 
-  /** The next fault, removed from the queue. */
-  take(): Fault | undefined {
-    return this.queue.shift();
+  /** The next fault for a call in `api` (one without an `api` fits any), removed from the queue. */
+  take(api?: ModelApi): Fault | undefined {
+    const index = this.queue.findIndex((f) => f.api === undefined || api === undefined || f.api === api);
+    return index < 0 ? undefined : this.queue.splice(index, 1)[0];
   }
 
   pending(): Fault[] {

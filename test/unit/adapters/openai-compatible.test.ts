@@ -60,7 +60,7 @@ function adapterAnswering(status: number, body: unknown, headers: Record<string,
       sent.push({
         url: String(url),
         body: JSON.parse(String(init?.body)) as Record<string, unknown>,
-        headers: new Headers(init?.headers as HeadersInit),
+        headers: new Headers(init?.headers as ConstructorParameters<typeof Headers>[0]),
       });
       return new Response(JSON.stringify(body), {
         status,
