@@ -84,8 +84,11 @@ export interface StackOptions {
   /** With provider openai-compatible: a real endpoint (with its `/v1`) and its key. */
   openaiBaseUrl?: string;
   openaiApiKey?: string;
-  /** MODEL_CONFIG as is (JSON), instead of the one `provider` implies (tests of mixed lists). */
-  modelConfig?: string;
+  /**
+   * MODEL_CONFIG as is (JSON), instead of the one `provider` implies (tests of mixed lists); a
+   * function is given the stand-in's URL.
+   */
+  modelConfig?: string | ((modelUrl: string) => string);
   modelScript?: Script;
   /** Faults injected into the first model calls: `429,529,500,reset`. */
   llmFaults?: string;
@@ -421,7 +424,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       LLM_CALL_TIMEOUT_SECONDS: '90',
     });
     const modelConfig =
-      options.modelConfig ??
+      (typeof options.modelConfig === 'function'
+        ? options.modelConfig(model?.url ?? '')
+        : options.modelConfig) ??
       providerModelConfig(provider, {
         ...(options.modelName ? { modelName: options.modelName } : {}),
         openaiBaseUrl: options.openaiBaseUrl ?? `${model?.url ?? ''}/v1`,

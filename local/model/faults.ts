@@ -28,25 +28,33 @@ export interface Fault {
 
 const KINDS: readonly FaultKind[] = ['429', '529', '500', 'reset', 'spend-limit'];
 const MAX_QUEUED = 1_000;
+const APIS: readonly ModelApi[] = ['anthropic', 'bedrock', 'openai'];
 
 export const isFaultKind = (value: string): value is FaultKind =>
   (KINDS as readonly string[]).includes(value);
 
-/** `'429,529,500,reset'` → faults in order. `429:7` sets a 7 s retry-after. Throws on unknown kinds. */
+/**
+ * `'429,529,500,reset'` → faults in order. `429:7` sets a 7 s retry-after; `429@bedrock` is taken
+ * only by a call in that wire format (anthropic, bedrock, openai). Throws on unknown kinds.
+ */
 export function parseFaultList(list: string): Fault[] {
   return list
     .split(',')
     .map((item) => item.trim())
     .filter((item) => item.length > 0)
     .map((item) => {
-      const [kind = '', seconds] = item.split(':');
+      const [spec = '', api] = item.split('@');
+      if (api !== undefined && !(APIS as readonly string[]).includes(api))
+        throw new Error(`unknown wire format in model fault "${item}" (known: ${APIS.join(', ')})`);
+      const only = api === undefined ? {} : { api: api as ModelApi };
+      const [kind = '', seconds] = spec.split(':');
       if (!isFaultKind(kind)) throw new Error(`unknown model fault "${item}" (known: ${KINDS.join(', ')})`);
-      if (seconds === undefined) return { kind };
+      if (seconds === undefined) return { kind, ...only };
       const retryAfterSeconds = Number(seconds);
       if (kind !== '429' || !Number.isFinite(retryAfterSeconds) || retryAfterSeconds < 0) {
         throw new Error(`invalid model fault "${item}": only 429 takes a retry-after in seconds`);
       }
-      return { kind, retryAfterSeconds };
+      return { kind, retryAfterSeconds, ...only };
     });
 }
 
