@@ -124,4 +124,33 @@ describe('npm run demo -- --provider …', () => {
     const total = seen.ledger.reduce((sum, e) => sum + Math.round(e.costUsd * 1e6), 0) / 1e6;
     expect(result.costUsd).toBeCloseTo(total, 6);
   }, 300_000);
+
+  it('refuses a run on an unpriced model at admission, before any call, naming the key to set', async () => {
+    let error: { class: string; cause: string } | undefined;
+    let calls: RecordedCall[] = [];
+    const result = await runDemo({
+      autoApprove: true,
+      json: true,
+      timeoutMs: 120_000,
+      models: {
+        real: false,
+        stack: {
+          modelConfig: (url) =>
+            JSON.stringify({
+              endpoints: { local: { baseUrl: `${url}/v1` } },
+              aliases: { planner: ['openai-compatible:local/unpriced'] },
+            }),
+        },
+      },
+      inspect: async (stack, outcome) => {
+        error = (await stack.store.getRun(outcome.runId))?.error;
+        calls = stack.model?.calls() ?? [];
+      },
+    });
+    expect(result.status).not.toBe('SUCCEEDED');
+    expect(result.ledger.llmCalls).toBe(0);
+    expect(calls).toEqual([]);
+    expect(error?.class).toBe('UnpricedModel');
+    expect(error?.cause).toContain('MODEL_CONFIG.prices["openai-compatible:local/unpriced"]');
+  }, 180_000);
 });
