@@ -24,7 +24,7 @@ const MAX_SKEW_MS = 5 * 60_000;
 const sha256 = (data: string) => createHash('sha256').update(data, 'utf8').digest('hex');
 const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data, 'utf8').digest();
 /** RFC 3986 encoding as AWS does it (encodeURIComponent leaves !'()* alone). */
-const escape = (s: string) =>
+const uriEscape = (s: string) =>
   encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
 export function verifySigV4(
@@ -57,9 +57,9 @@ export function verifySigV4(
       return `${name}:${String(text).trim().replace(/\s+/g, ' ')}\n`;
     })
     .join('');
-  const canonicalPath = escape(request.rawPath).replace(/%2F/g, '/');
+  const canonicalPath = uriEscape(request.rawPath).replace(/%2F/g, '/');
   const canonicalQuery = [...request.query.entries()]
-    .map(([k, v]) => [escape(k), escape(v)])
+    .map(([k, v]) => [uriEscape(k), uriEscape(v)])
     .sort(([a = '', x = ''], [b = '', y = '']) => (a === b ? (x < y ? -1 : 1) : a < b ? -1 : 1))
     .map(([k, v]) => `${k}=${v}`)
     .join('&');
