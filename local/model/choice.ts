@@ -10,17 +10,25 @@ import { type Scenario, scenarioList, scenarioNamed } from './scenarios';
  * usage error: 2).
  */
 export async function modelChoice(
-  options: { scenario?: string; modelScript?: string },
+  options: { scenario?: string; modelScript?: string; provider?: string },
   environment: Record<string, string | undefined>,
 ): Promise<{ scenario?: Scenario } | { exit: number; text: string }> {
   if (options.scenario === 'list') return { exit: 0, text: scenarioList() };
   if (options.scenario === undefined && options.modelScript === undefined) return {};
   if (options.scenario !== undefined && options.modelScript !== undefined)
     return { exit: 2, text: '--scenario and --model-script are alternatives: give one of them' };
-  if (environment.ANTHROPIC_API_KEY)
+  // The variable that makes the chosen provider a real model instead of the stand-in.
+  const provider = options.provider ?? 'anthropic';
+  const real =
+    provider === 'anthropic' && environment.ANTHROPIC_API_KEY
+      ? 'ANTHROPIC_API_KEY'
+      : provider === 'openai-compatible' && environment.OPENAI_BASE_URL
+        ? 'OPENAI_BASE_URL'
+        : undefined;
+  if (real)
     return {
       exit: 2,
-      text: `${options.scenario !== undefined ? '--scenario' : '--model-script'} is played by the local model stand-in, but ANTHROPIC_API_KEY is set: unset it to use the stand-in`,
+      text: `${options.scenario !== undefined ? '--scenario' : '--model-script'} is played by the local model stand-in, but ${real} is set: unset it to use the stand-in`,
     };
   if (options.modelScript !== undefined) {
     try {
@@ -138,7 +146,7 @@ export const withModelOptions = (command: Command): Command =>
 
 /** modelChoice, or its text printed and the process ended with its exit code. */
 export async function modelChoiceOrExit(
-  options: { scenario?: string; modelScript?: string },
+  options: { scenario?: string; modelScript?: string; provider?: string },
   environment: Record<string, string | undefined>,
 ): Promise<{ scenario?: Scenario }> {
   const choice = await modelChoice(options, environment);
