@@ -277,10 +277,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
     const provider = options.provider ?? 'anthropic';
     // A real model: the Anthropic API with a key, or an OpenAI-compatible endpoint of the user's.
+    // Bedrock is always the stand-in locally (the stack's credentials are fake).
     const realModel =
       provider === 'openai-compatible'
         ? options.openaiBaseUrl !== undefined
-        : options.anthropicApiKey !== undefined;
+        : provider === 'anthropic' && options.anthropicApiKey !== undefined;
     const model = realModel
       ? undefined
       : await startModel({
