@@ -35,6 +35,7 @@ import { sendableMessages } from './history';
 import { maxTokensFor } from './output-budget';
 import { ModelPacer } from './pacing';
 import { unpricedMessage } from '../shared/domain/models';
+import { providerPrefixOf } from '../shared/domain/providers';
 
 /** The LLM queue message (SPEC §4). */
 export const LlmMessage = z.object({
@@ -548,12 +549,14 @@ async function finishAccounting(
   const costUsd = turn.costUsd ?? 0;
   const usage = turn.usage ?? {};
   const n = (key: string) => Math.max(0, Math.round(usage[key] ?? 0));
+  const provider = providerPrefixOf(turn.model ?? '');
   await deps.store.recordLlmCall({
     runId: message.runId,
     stage: message.stage,
     conversationId: message.conversationId,
     turn: message.turn,
     model: turn.model ?? 'unknown',
+    ...(provider ? { provider } : {}),
     inputTokens: n('inputTokens'),
     outputTokens: n('outputTokens'),
     cacheReadTokens: n('cacheReadTokens'),

@@ -50,6 +50,12 @@ export function parseModelRef(id: string, defaultProvider: Provider = 'anthropic
   return { provider: chosen, endpoint, model, id: `openai-compatible:${rest}` };
 }
 
+/** The provider an id names by its prefix, or undefined for an unprefixed id. */
+export function providerPrefixOf(id: string): Provider | undefined {
+  const prefix = id.slice(0, Math.max(id.indexOf(':'), 0));
+  return (PROVIDERS as readonly string[]).includes(prefix) ? (prefix as Provider) : undefined;
+}
+
 /** Bedrock's cross-region inference profile prefixes (`us.anthropic.…`, `global.anthropic.…`). */
 const INFERENCE_PROFILE_PREFIX = /^(?:us|eu|apac|jp|au|ca|us-gov|global)\./;
 
