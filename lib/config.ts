@@ -100,6 +100,51 @@ export const FactoryConfigSchema = z
         ),
       )
       .default({}),
+    /**
+     * Which provider unprefixed model ids mean, the OpenAI-compatible endpoints the functions may
+     * call (by name, as `openai-compatible:<name>/<model>`), and prices of models the built-in
+     * table lacks (USD per million tokens). See docs/deploy.md "Model providers".
+     */
+    providers: z
+      .object({
+        default: z
+          .enum(['anthropic', 'bedrock', 'openai-compatible'], {
+            error: 'must be "anthropic", "bedrock" or "openai-compatible"',
+          })
+          .default('anthropic'),
+        endpoints: z
+          .record(
+            z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, { error: 'must be a lowercase endpoint name' }),
+            z
+              .object({
+                baseUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL ending in /v1' }),
+                apiKeySecretArn: z
+                  .string()
+                  .regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/, {
+                    error: 'must be the ARN of a Secrets Manager secret holding the API key',
+                  })
+                  .optional(),
+              })
+              .strict(),
+          )
+          .default({}),
+        prices: z
+          .record(
+            modelId,
+            z
+              .object({
+                input: z.number().min(0).max(1000),
+                output: z.number().min(0).max(1000),
+                cacheWrite5m: z.number().min(0).max(1000),
+                cacheWrite1h: z.number().min(0).max(1000),
+                cacheRead: z.number().min(0).max(1000),
+              })
+              .strict(),
+          )
+          .default({}),
+      })
+      .strict()
+      .prefault({}),
     budgets: z
       .object({
         perRunUsd: decimal(
@@ -173,6 +218,7 @@ const EXAMPLES: Record<string, string> = {
   'budgets.perRunUsd': '5',
   'budgets.perRepoMonthlyUsd': '200',
   'llm.maxConcurrency': '5',
+  'providers.default': 'bedrock',
   'llm.workerTimeoutSeconds': '300',
   'table.deletionProtection': 'true',
   encryption: 'aws-managed',

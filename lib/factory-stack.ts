@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Annotations, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
-import { parseModelConfig } from '../functions/shared/domain/models';
+import { MODEL_ALIASES, parseModelConfig } from '../functions/shared/domain/models';
+import { parseModelRef } from '../functions/shared/domain/providers';
 import { TABLE_KEYS } from '../functions/shared/store/keys';
 import { type FactoryConfig, PLACEHOLDER_MAIL_FROM } from './config';
 import { FactoryAlarms } from './constructs/alarms';
@@ -12,6 +14,7 @@ import { SenderIdentity } from './constructs/email';
 import { Encryption } from './constructs/encryption';
 import { FactoryFunctions } from './constructs/functions';
 import { FactoryFunction, type FactoryFunctionProps } from './constructs/node-function';
+import { BedrockAccess } from './constructs/model-access';
 import { LlmQueues } from './constructs/queues';
 import { llmQueueSettings } from './llm-queue-settings';
 import { FactorySecrets } from './constructs/secrets';
@@ -34,13 +37,42 @@ export interface FactoryStackProps extends StackProps {
 }
 
 /**
- * MODEL_CONFIG for the functions: the configured aliases, `{}` (the built-in aliases and prices)
- * when none are. Checked with the functions' own parser so a bad value fails synth, not a run.
+ * MODEL_CONFIG for the functions: the configured aliases, default provider, endpoints and prices,
+ * `{}` (the built-in aliases and prices) when none are. Checked with the functions' own parser so
+ * a bad value fails synth, not a run.
  */
-export function modelConfigEnvironment(models: FactoryConfig['models']): string {
-  const value = JSON.stringify(Object.keys(models).length > 0 ? { aliases: models } : {});
+export function modelConfigEnvironment(
+  models: FactoryConfig['models'],
+  providers?: FactoryConfig['providers'],
+): string {
+  const endpoints = Object.fromEntries(
+    Object.entries(providers?.endpoints ?? {}).map(([name, e]) => [
+      name,
+      { baseUrl: e.baseUrl, ...(e.apiKeySecretArn ? { apiKeySecretId: e.apiKeySecretArn } : {}) },
+    ]),
+  );
+  const value = JSON.stringify({
+    ...(Object.keys(models).length > 0 ? { aliases: models } : {}),
+    ...(providers && providers.default !== 'anthropic' ? { defaultProvider: providers.default } : {}),
+    ...(Object.keys(endpoints).length > 0 ? { endpoints } : {}),
+    ...(providers && Object.keys(providers.prices).length > 0 ? { prices: providers.prices } : {}),
+  });
   parseModelConfig(value);
   return value;
+}
+
+/** The Bedrock model ids the configuration names (the ones the LLM worker is granted). */
+export function bedrockModelsOf(modelConfig: string): string[] {
+  const config = parseModelConfig(modelConfig);
+  const ids = MODEL_ALIASES.flatMap((alias) => config.aliases[alias]);
+  return [
+    ...new Set(
+      ids
+        .map((id) => parseModelRef(id, config.defaultProvider))
+        .filter((ref) => ref.provider === 'bedrock')
+        .map((ref) => ref.model),
+    ),
+  ];
 }
 
 /**
@@ -103,7 +135,7 @@ export class FactoryStack extends Stack {
       MAIL_FROM: config.mail.from,
       DEFAULT_APPROVERS: config.mail.defaultApprovers.join(','),
       ...(config.github.botLogin ? { FACTORY_BOT_LOGIN: config.github.botLogin } : {}),
-      MODEL_CONFIG: modelConfigEnvironment(config.models),
+      MODEL_CONFIG: modelConfigEnvironment(config.models, config.providers),
       LLM_CALL_TIMEOUT_SECONDS: String(this.queues.settings.callTimeoutSeconds),
     };
 
@@ -128,6 +160,17 @@ export class FactoryStack extends Stack {
       stageRunnerTimeout,
     });
     const fns = this.functions.functions;
+    // Model providers: Bedrock on the configured models only; each endpoint's key secret.
+    const bedrockModels = bedrockModelsOf(this.baseEnvironment.MODEL_CONFIG ?? '');
+    if (bedrockModels.length > 0)
+      new BedrockAccess(this, 'Bedrock', { role: fns.llmWorker.role, models: bedrockModels });
+    const endpointSecrets = Object.values(config.providers.endpoints).flatMap((e) =>
+      e.apiKeySecretArn ? [e.apiKeySecretArn] : [],
+    );
+    if (endpointSecrets.length > 0)
+      fns.llmWorker.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: endpointSecrets }),
+      );
 
     this.sandbox = new SandboxFunction(this, 'Sandbox', {
       entry: join(props.functionsDir ?? join(REPOSITORY_ROOT, 'functions'), 'sandbox', 'handler.ts'),

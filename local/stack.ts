@@ -21,6 +21,7 @@ import { createLlmWorkerHandler } from '../functions/llm-worker/app';
 import { llmWorkerPorts } from '../functions/llm-worker/wiring';
 import { env } from '../functions/shared/config';
 import { isTerminal } from '../functions/shared/domain/run';
+import type { Provider } from '../functions/shared/domain/providers';
 import type { Store } from '../functions/shared/ports';
 import { makeStore } from '../functions/shared/runtime';
 import { createSandboxHandler } from '../functions/sandbox/app';
@@ -60,6 +61,7 @@ const SECRET_IDS = {
   webhook: 'code-factory/webhook-secret',
   github: 'code-factory/github',
   anthropic: 'code-factory/anthropic-api-key',
+  openai: 'code-factory/openai-api-key',
   approvalKey: 'code-factory/approval-signing-key',
 } as const;
 
@@ -73,6 +75,22 @@ export interface StackOptions {
   anthropicApiKey?: string;
   /** With `anthropicApiKey`: where the Anthropic API is (a gateway, a proxy, a test's server). */
   anthropicBaseUrl?: string;
+  /**
+   * The provider every model call goes to (default anthropic). bedrock: the stand-in answers
+   * Bedrock's InvokeModel, SigV4-signed; openai-compatible: `openaiBaseUrl` if given (a real
+   * endpoint), else the stand-in's `/v1/chat/completions`.
+   */
+  provider?: Provider;
+  /** The provider's model id (`--model`); a default per provider otherwise. */
+  modelName?: string;
+  /** With provider openai-compatible: a real endpoint (with its `/v1`) and its key. */
+  openaiBaseUrl?: string;
+  openaiApiKey?: string;
+  /**
+   * MODEL_CONFIG as is (JSON), instead of the one `provider` implies (tests of mixed lists); a
+   * function is given the stand-in's URL.
+   */
+  modelConfig?: string | ((modelUrl: string) => string);
   modelScript?: Script;
   /** Faults injected into the first model calls: `429,529,500,reset`. */
   llmFaults?: string;
@@ -150,6 +168,47 @@ export function anthropicFromEnv(
   return { anthropicApiKey: apiKey, anthropicBaseUrl: baseUrl.replace(/\/+$/, '') };
 }
 
+/** Bedrock's ids for the stand-in's defaults (cross-region inference profiles, as most accounts use). */
+export const LOCAL_BEDROCK_MODELS = {
+  main: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
+  fast: 'us.anthropic.claude-haiku-4-5-20251001-v1:0',
+};
+export const LOCAL_OPENAI_MODEL = 'local-model';
+
+/**
+ * MODEL_CONFIG for a stack whose every call goes to one provider: each alias lists that
+ * provider's model. An OpenAI-compatible model is priced at 0 unless MODEL_CONFIG prices it.
+ */
+export function providerModelConfig(
+  provider: Provider,
+  options: { modelName?: string; openaiBaseUrl: string },
+): string | undefined {
+  const all = (main: string, fast = main) => ({
+    planner: [main],
+    coder: [main],
+    reviewer: [main],
+    fast: [fast],
+  });
+  if (provider === 'bedrock') {
+    const main = `bedrock:${options.modelName ?? LOCAL_BEDROCK_MODELS.main}`;
+    return JSON.stringify({
+      defaultProvider: 'bedrock',
+      aliases: all(main, options.modelName ? main : `bedrock:${LOCAL_BEDROCK_MODELS.fast}`),
+    });
+  }
+  if (provider === 'openai-compatible') {
+    const id = `openai-compatible:local/${options.modelName ?? LOCAL_OPENAI_MODEL}`;
+    const free = { input: 0, output: 0, cacheWrite5m: 0, cacheWrite1h: 0, cacheRead: 0 };
+    return JSON.stringify({
+      defaultProvider: 'openai-compatible',
+      endpoints: { local: { baseUrl: options.openaiBaseUrl, apiKeySecretId: SECRET_IDS.openai } },
+      aliases: all(id),
+      prices: { [id]: free },
+    });
+  }
+  return undefined;
+}
+
 const lambdaContext = (name: string, timeoutMs: number): Context => {
   const deadline = Date.now() + timeoutMs;
   return {
@@ -190,12 +249,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       seed: {
         [SECRET_IDS.webhook]: options.webhookSecret ?? randomBytes(24).toString('base64url'),
         [SECRET_IDS.anthropic]: options.anthropicApiKey ?? 'local-model-key',
+        [SECRET_IDS.openai]: options.openaiApiKey ?? 'local-model-key',
         [SECRET_IDS.approvalKey]: randomBytes(32).toString('base64url'),
       },
     });
     closers.push(() => secrets.close());
     if (options.webhookSecret) await secrets.set(SECRET_IDS.webhook, options.webhookSecret);
     if (options.anthropicApiKey) await secrets.set(SECRET_IDS.anthropic, options.anthropicApiKey);
+    if (options.openaiApiKey) await secrets.set(SECRET_IDS.openai, options.openaiApiKey);
     const webhookSecret = await secrets.value(SECRET_IDS.webhook);
     if (!webhookSecret) throw new Error('the local secrets store has no webhook secret');
 
@@ -223,9 +284,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const ses = await startSes();
     closers.push(() => ses.close());
 
-    const model = options.anthropicApiKey
+    const provider = options.provider ?? 'anthropic';
+    // A real model: the Anthropic API with a key, or an OpenAI-compatible endpoint of the user's.
+    // Bedrock is always the stand-in locally (the stack's credentials are fake).
+    const realModel =
+      provider === 'openai-compatible'
+        ? options.openaiBaseUrl !== undefined
+        : provider === 'anthropic' && options.anthropicApiKey !== undefined;
+    const model = realModel
       ? undefined
-      : await startModel(options.modelScript ? { script: options.modelScript } : {});
+      : await startModel({
+          ...(options.modelScript ? { script: options.modelScript } : {}),
+          awsCredentials: FAKE_CREDENTIALS,
+        });
     if (model) {
       closers.push(() => model.close());
       if (options.llmFaults) model.faults.push(...parseFaultList(options.llmFaults));
@@ -287,12 +358,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     });
     // The sandbox function, bound to the local runner (bubblewrap, decision 0005).
     const sandbox = new LocalSandbox({
-      allowUnsafe: options.unsafeSandbox === true || !options.anthropicApiKey,
+      allowUnsafe: options.unsafeSandbox === true || !realModel,
     });
     const isolation = sandbox.isolation();
     if (!isolation.isolated)
       log(
-        options.anthropicApiKey && !options.unsafeSandbox
+        realModel && !options.unsafeSandbox
           ? `sandbox: ${isolation.reason}; the model's commands will be refused (install bubblewrap, or pass --unsafe-sandbox)`
           : `sandbox: ${isolation.reason}; commands run WITHOUT isolation`,
       );
@@ -360,6 +431,18 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       LLM_TURN_TIMEOUT_SECONDS: String(options.llmTurnTimeoutSeconds ?? 900),
       LLM_CALL_TIMEOUT_SECONDS: String(llm.callTimeoutSeconds),
     });
+    const modelConfig =
+      (typeof options.modelConfig === 'function'
+        ? options.modelConfig(model?.url ?? '')
+        : options.modelConfig) ??
+      providerModelConfig(provider, {
+        ...(options.modelName ? { modelName: options.modelName } : {}),
+        openaiBaseUrl: options.openaiBaseUrl ?? `${model?.url ?? ''}/v1`,
+      });
+    if (modelConfig) process.env.MODEL_CONFIG = modelConfig;
+    else delete process.env.MODEL_CONFIG;
+    if (model) process.env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME = model.url;
+    else delete process.env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME;
     const anthropicBaseUrl = model?.url ?? options.anthropicBaseUrl;
     if (anthropicBaseUrl) process.env.ANTHROPIC_BASE_URL = anthropicBaseUrl;
     else delete process.env.ANTHROPIC_BASE_URL;

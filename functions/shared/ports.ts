@@ -277,6 +277,8 @@ export interface LlmRateLimit {
 }
 export interface LlmResponse {
   model: string;
+  /** Which provider answered (anthropic, bedrock, openai-compatible), when the adapter knows. */
+  provider?: string;
   content: unknown[];
   stopReason: string;
   usage: LlmUsage;

@@ -5,7 +5,7 @@ import {
   FACTORY_CONFIG_PATHS,
   parseFactoryConfig,
 } from '../shared/domain/contract';
-import { resolveModels, unpricedModels } from '../shared/domain/models';
+import { disallowedModels, resolveModels, unpricedMessage, unpricedModels } from '../shared/domain/models';
 import { isTerminal } from '../shared/domain/run';
 import { FactoryError } from '../shared/errors';
 import { triggerLabelCacheKey } from '../shared/trigger-label';
@@ -120,10 +120,16 @@ export async function admit(deps: StagePorts, runId: string): Promise<{ timeouts
       );
     }
     const runContract = withRetryBudget(runContractOf(deps, contract), run.budgetUsd);
-    const unpriced = unpricedModels(runContract.models, deps.settings.models.prices);
-    if (unpriced.length > 0) {
-      throw new AdmissionRefusedError('UnpricedModel', `no price is configured for ${unpriced.join(', ')}`);
+    const disallowed = disallowedModels(runContract.models, deps.settings.models);
+    if (disallowed.length > 0) {
+      throw new AdmissionRefusedError(
+        'ModelNotAllowed',
+        `${disallowed.join(', ')}: not a provider or endpoint this deployment allows (MODEL_CONFIG.allowedProviders, MODEL_CONFIG.endpoints)`,
+      );
     }
+    const { prices, defaultProvider } = deps.settings.models;
+    const unpriced = unpricedModels(runContract.models, prices, defaultProvider);
+    if (unpriced.length > 0) throw new AdmissionRefusedError('UnpricedModel', unpricedMessage(unpriced));
     const active = (await deps.store.listRunsByRepo(run.repo, { limit: 100 })).items.filter(
       (r) => r.runId !== runId && !isTerminal(r.status) && r.status !== 'QUEUED',
     );

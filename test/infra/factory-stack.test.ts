@@ -49,6 +49,7 @@ const contractVariables = [...schemaBody.matchAll(/^\s+([A-Z][A-Z0-9_]+):/gm)].m
 /** Variables the stack leaves to the handlers' defaults on purpose. */
 const LEFT_TO_DEFAULTS = [
   'ANTHROPIC_BASE_URL', // unset = the real Anthropic API
+  'AWS_ENDPOINT_URL_BEDROCK_RUNTIME', // unset = the region's Bedrock runtime
   'GITHUB_WRITE_INTERVAL_MS', // unset = the throttling plugin's guidance
   'MAX_ACTIVE_RUNS_PER_REPO',
   'LLM_TURN_TIMEOUT_SECONDS',
