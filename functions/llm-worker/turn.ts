@@ -34,7 +34,7 @@ import { MAX_TRIM_LEVEL, nextTrimLevel, trimKey, trimmed } from './context-trim'
 import { sendableMessages } from './history';
 import { maxTokensFor } from './output-budget';
 import { ModelPacer } from './pacing';
-import { unpricedMessage } from '../shared/domain/models';
+import { contextWindowOf, unpricedMessage } from '../shared/domain/models';
 import { providerPrefixOf } from '../shared/domain/providers';
 
 /** The LLM queue message (SPEC §4). */
@@ -307,7 +307,23 @@ async function callAndRecord(
   // Budget: reserve the worst case before spending anything.
   // Sized for the model this attempt calls: a failed attempt gives its reservation back (see
   // onCallError), so a fallback to a dearer model reserves anew at that model's prices.
-  const inputTokens = await deps.llm.countTokens(request);
+  let inputTokens = await deps.llm.countTokens(request);
+  // Near the model's window: clear older context before the call rather than after a refusal.
+  const window = contextWindowOf(model);
+  for (let next = nextTrimLevel(messages, trimLevel); inputTokens + request.maxTokens > window && next; ) {
+    trimLevel = next;
+    request = { ...request, messages: trimmed(messages, trimLevel) };
+    inputTokens = await deps.llm.countTokens(request);
+    log.warn('prompt near the context window: clearing older tool results before the call', {
+      runId: message.runId,
+      turn: message.turn,
+      trimLevel,
+      inputTokens,
+      window,
+    });
+    await store.cachePut(trimKey(message.conversationId), String(trimLevel), TRIM_MEMORY_SECONDS);
+    next = nextTrimLevel(messages, trimLevel);
+  }
   const worstCase = deps.pricing.worstCaseUsd(model, inputTokens, request.maxTokens);
   const reserved = await store.reserveBudget(
     message.runId,

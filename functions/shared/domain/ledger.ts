@@ -28,7 +28,8 @@ const count = (tokens: number | undefined): bigint => {
 function worstPrice(prices: PriceTable): ModelPrice {
   const all = Object.values(prices);
   if (all.length === 0) throw new RangeError('the price table is empty');
-  const pick = (key: keyof ModelPrice) => Math.max(...all.map((p) => p[key]));
+  type Rate = 'input' | 'output' | 'cacheWrite5m' | 'cacheWrite1h' | 'cacheRead';
+  const pick = (key: Rate) => Math.max(...all.flatMap((p) => [p[key], p.longPrompt?.[key] ?? 0]));
   return {
     input: pick('input'),
     output: pick('output'),
@@ -45,9 +46,16 @@ const priceOrWorst = (model: string, prices: PriceTable): ModelPrice =>
 const toMicros = (microTokens: bigint): number =>
   Number((microTokens + TOKENS_PER_PRICE_UNIT / 2n) / TOKENS_PER_PRICE_UNIT);
 
+/** The rates one request pays: the long-prompt tier when its prompt is over the threshold. */
+function ratesFor(price: ModelPrice, usage: LlmUsage): ModelPrice {
+  const prompt =
+    usage.inputTokens + usage.cacheReadTokens + usage.cacheWrite5mTokens + usage.cacheWrite1hTokens;
+  return price.longPrompt && prompt > price.longPrompt.thresholdTokens ? price.longPrompt : price;
+}
+
 /** Cost of one call in integer micro-dollars. */
 export function costMicros(usage: LlmUsage, model: string, prices: PriceTable = DEFAULT_PRICES): number {
-  const price = priceOrWorst(model, prices);
+  const price = ratesFor(priceOrWorst(model, prices), usage);
   const total =
     count(usage.inputTokens) * rate(price.input) +
     count(usage.outputTokens) * rate(price.output) +
@@ -71,7 +79,9 @@ export function worstCaseCost(
   model: string,
   prices: PriceTable = DEFAULT_PRICES,
 ): number {
-  const price = priceOrWorst(model, prices);
+  const card = priceOrWorst(model, prices);
+  // The estimate may be short of the real prompt: reserve at the dearer tier whenever there is one.
+  const price = card.longPrompt ?? card;
   const inputRate = [price.input, price.cacheWrite5m, price.cacheWrite1h].reduce((a, b) => Math.max(a, b));
   const total = count(inputTokens) * rate(inputRate) + count(maxTokens) * rate(price.output);
   // Round up: a reservation must never be smaller than what it covers.

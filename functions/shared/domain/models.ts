@@ -49,12 +49,22 @@ const UsdPerMTok = z
   .max(1000)
   .refine((n) => Math.abs(n * 1e6 - Math.round(n * 1e6)) < 1e-3, { error: 'at most 6 decimals' });
 
-export const ModelPrice = z.strictObject({
+const Rates = {
   input: UsdPerMTok,
   output: UsdPerMTok,
   cacheWrite5m: UsdPerMTok,
   cacheWrite1h: UsdPerMTok,
   cacheRead: UsdPerMTok,
+};
+
+/**
+ * A model's rates; `longPrompt` is a second tier some models have: a request whose prompt (input,
+ * cache reads and cache writes together) is over `thresholdTokens` pays those rates on every token
+ * of that request, output included.
+ */
+export const ModelPrice = z.strictObject({
+  ...Rates,
+  longPrompt: z.strictObject({ thresholdTokens: z.number().int().positive(), ...Rates }).optional(),
 });
 export type ModelPrice = z.infer<typeof ModelPrice>;
 
@@ -70,8 +80,39 @@ const standard = (input: number, output: number): ModelPrice => ({
   cacheRead: Math.round(input * 0.1 * 1e6) / 1e6,
 });
 
-/** Anthropic list prices, USD per million tokens (platform.claude.com/docs/en/about-claude/pricing). */
+/** A rate card whose cache reads cost 0.05 × input (Opus 5.5, Sonnet 5.5 from 2026-10-07). */
+const cheapReads = (input: number, output: number): ModelPrice => ({
+  ...standard(input, output),
+  cacheRead: Math.round(input * 0.05 * 1e6) / 1e6,
+});
+
+/**
+ * Anthropic list prices, USD per million tokens, as the models pages and
+ * platform.claude.com/docs/en/about-claude/pricing publish them (checked 2026-12).
+ */
 export const DEFAULT_PRICES: PriceTable = {
+  'claude-fable-5-1': standard(10, 50),
+  'claude-fable-5': standard(10, 50),
+  'claude-opus-5-5': cheapReads(4, 20),
+  'claude-opus-5': standard(5, 25),
+  'claude-sonnet-5-5': cheapReads(2, 10),
+  'claude-sonnet-5': standard(2, 10),
+  // Priced by prompt length: up to 100,000 tokens, then every token of the request at the long rates.
+  'claude-haiku-5-5': {
+    input: 0.1,
+    output: 0.5,
+    cacheWrite5m: 0.125,
+    cacheWrite1h: 0.2,
+    cacheRead: 0.01,
+    longPrompt: {
+      thresholdTokens: 100_000,
+      input: 0.5,
+      output: 2.5,
+      cacheWrite5m: 0.625,
+      cacheWrite1h: 1,
+      cacheRead: 0.05,
+    },
+  },
   'claude-opus-4-8': standard(5, 25),
   'claude-opus-4-7': standard(5, 25),
   'claude-opus-4-6': standard(5, 25),
@@ -83,6 +124,30 @@ export const DEFAULT_PRICES: PriceTable = {
   'claude-sonnet-4-0': standard(3, 15),
   'claude-haiku-4-5': standard(1, 5),
 };
+
+/**
+ * Context windows (input plus output, tokens) as the models pages publish them; a model not listed
+ * is taken to have the smallest current window, so trimming starts early rather than late.
+ */
+const CONTEXT_WINDOWS: Record<string, number> = {
+  'claude-fable-5-1': 1_000_000,
+  'claude-fable-5': 1_000_000,
+  'claude-opus-5-5': 1_000_000,
+  'claude-opus-5': 1_000_000,
+  'claude-sonnet-5-5': 1_000_000,
+  'claude-sonnet-5': 1_000_000,
+  'claude-haiku-5-5': 1_000_000,
+};
+export const DEFAULT_CONTEXT_WINDOW = 200_000;
+
+/** The model's context window: by id, without a provider prefix, region prefix or snapshot suffix. */
+export function contextWindowOf(model: string): number {
+  const bare = model
+    .replace(/^(anthropic|bedrock):/, '')
+    .replace(/^([a-z]{2,6}\.)?anthropic\./, '')
+    .replace(/(-\d{8})?(-v\d+(:\d+)?)?$/, '');
+  return CONTEXT_WINDOWS[bare] ?? DEFAULT_CONTEXT_WINDOW;
+}
 
 /**
  * The MODEL_CONFIG environment value: alias lists and prices, both merged over the defaults; the

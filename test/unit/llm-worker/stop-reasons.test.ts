@@ -3,6 +3,7 @@ import {
   CLEARED_RESULT,
   MAX_TRIM_LEVEL,
   nextTrimLevel,
+  trimKey,
   trimmed,
 } from '../../../functions/llm-worker/context-trim';
 import { sendableMessages } from '../../../functions/llm-worker/history';
@@ -47,7 +48,10 @@ const answerText: LlmResponse = {
 class ScriptedLlm implements Llm {
   readonly calls: LlmRequest[] = [];
   readonly counted: LlmRequest[] = [];
-  constructor(private readonly steps: Array<LlmResponse | LlmError>) {}
+  constructor(
+    private readonly steps: Array<LlmResponse | LlmError>,
+    private readonly tokensOf: (request: LlmRequest) => number = () => 1000,
+  ) {}
   async createMessage(request: LlmRequest): Promise<LlmResponse> {
     this.calls.push(structuredClone(request));
     const step = this.steps.shift();
@@ -57,7 +61,7 @@ class ScriptedLlm implements Llm {
   }
   async countTokens(request: LlmRequest): Promise<number> {
     this.counted.push(request);
-    return 1000;
+    return this.tokensOf(request);
   }
 }
 
@@ -70,7 +74,11 @@ const tooLong = () =>
 type Turn = Pick<ConversationTurn, 'role' | 'content'> & { stopReason?: string };
 
 /** A conversation whose stored turns are `turns`; the worker answers the next one. */
-async function worker(turns: Turn[], steps: Array<LlmResponse | LlmError>) {
+async function worker(
+  turns: Turn[],
+  steps: Array<LlmResponse | LlmError>,
+  tokensOf?: (request: LlmRequest) => number,
+) {
   const store = new FakeStore();
   const runId = '01J00000000000000000000001';
   await store.createRun(
@@ -100,7 +108,7 @@ async function worker(turns: Turn[], steps: Array<LlmResponse | LlmError>) {
   });
   for (const [turn, t] of turns.entries())
     await store.putTurn({ conversationId: 'conv', turn, runId, stage: 'implement', createdAt: 'x', ...t });
-  const llm = new ScriptedLlm(steps);
+  const llm = new ScriptedLlm(steps, tokensOf);
   const outcomes: Array<{ ok: boolean; detail: unknown }> = [];
   const workflow = {
     sendTaskSuccess: async (_t: string, output: unknown) => outcomes.push({ ok: true, detail: output }) > 0,
@@ -259,6 +267,20 @@ describe('prompt is too long', () => {
     await next(15);
     expect(llm.calls).toHaveLength(3);
     expect(JSON.stringify(llm.calls[2]?.messages)).toContain(CLEARED_RESULT);
+  });
+
+  it('is avoided: a prompt counted near the model’s window is trimmed before the first call', async () => {
+    // 50 tokens a character: the whole conversation is well over a 200,000-token window, its
+    // trimmed form under it (model `m` is not in the catalogue: the smallest window counts).
+    const tokensOf = (request: LlmRequest) => JSON.stringify(request.messages).length * 50;
+    const { llm, outcomes, store, next } = await worker(long(6), [answerText], tokensOf);
+    expect(tokensOf({ messages: sendableMessages(long(6)) } as LlmRequest)).toBeGreaterThan(200_000);
+    await next(13);
+    expect(outcomes).toEqual([{ ok: true, detail: expect.objectContaining({ turn: 13 }) }]);
+    expect(llm.calls).toHaveLength(1);
+    expect(JSON.stringify(llm.calls[0]?.messages)).toContain(CLEARED_RESULT);
+    expect(tokensOf(llm.calls[0] as LlmRequest) + 4000).toBeLessThanOrEqual(200_000);
+    expect(await store.cacheGet(trimKey('conv'))).toMatch(/^[1-3]$/);
   });
 
   it('is bounded: still too long after the last level fails the task, saying so', async () => {
