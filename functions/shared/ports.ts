@@ -234,6 +234,8 @@ export interface GitHub {
   ): Promise<PullInfo>;
   getPull(repo: RepoRef, number: number): Promise<PullInfo>;
   markReadyForReview(repo: RepoRef, number: number): Promise<void>;
+  /** Back to draft (an open PR a failed run leaves for a person, `on_failure: draft`). */
+  convertToDraft(repo: RepoRef, number: number): Promise<void>;
   /** Merges only if the PR head equals `sha` (GitHub's `sha` parameter). */
   mergePull(
     repo: RepoRef,

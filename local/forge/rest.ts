@@ -969,18 +969,20 @@ route('POST', '/repos/:owner/:repo/pulls/:number/reviews', async (ctx) => {
 });
 
 // -------------------------------------------------------------------------------------------------
-// GraphQL: only the mutation REST lacks (mark a draft pull request ready for review)
+// GraphQL: only the mutations REST lacks (a pull request's draft state, both ways)
 // -------------------------------------------------------------------------------------------------
+const DRAFT_MUTATIONS = ['markPullRequestReadyForReview', 'convertPullRequestToDraft'] as const;
 route('POST', '/graphql', async (ctx) => {
   if (!ctx.actor) throw new ForgeError(401, 'This endpoint requires you to be authenticated.');
   const query = str(ctx.body.query) ?? '';
   const variables = (ctx.body.variables ?? {}) as Record<string, unknown>;
-  if (!/markPullRequestReadyForReview/.test(query)) {
+  const mutation = DRAFT_MUTATIONS.find((name) => new RegExp(`\\b${name}\\b`).test(query));
+  if (!mutation) {
     return {
       status: 200,
       body: {
         data: null,
-        errors: [{ message: 'The local forge only answers markPullRequestReadyForReview' }],
+        errors: [{ message: `The local forge only answers ${DRAFT_MUTATIONS.join(' and ')}` }],
       },
     };
   }
@@ -995,9 +997,11 @@ route('POST', '/graphql', async (ctx) => {
       },
     };
   }
-  await ctx.forge.pulls.markReadyForReview(ctx.actor, found.repo, found.pull.number);
+  if (mutation === 'markPullRequestReadyForReview')
+    await ctx.forge.pulls.markReadyForReview(ctx.actor, found.repo, found.pull.number);
+  else await ctx.forge.pulls.convertToDraft(ctx.actor, found.repo, found.pull.number);
   return {
     status: 200,
-    body: { data: { markPullRequestReadyForReview: { pullRequest: { isDraft: found.pull.draft } } } },
+    body: { data: { [mutation]: { pullRequest: { isDraft: found.pull.draft } } } },
   };
 });

@@ -512,6 +512,21 @@ export class OctokitGitHub implements GitHub {
     }
   }
 
+  /** GraphQL only, as marking it ready (REST ignores `draft` on update). */
+  async convertToDraft(repo: RepoRef, number: number): Promise<void> {
+    const octokit = await this.client(repo);
+    const { data } = await octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', {
+      ...repo,
+      pull_number: number,
+    });
+    const pull = data as RawPull & { node_id?: string };
+    if (pull.draft || pull.state !== 'open') return;
+    await octokit.graphql(
+      'mutation($id: ID!) { convertPullRequestToDraft(input: {pullRequestId: $id}) { pullRequest { isDraft } } }',
+      { id: pull.node_id },
+    );
+  }
+
   async mergePull(
     repo: RepoRef,
     number: number,
