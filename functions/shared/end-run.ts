@@ -94,12 +94,15 @@ const DETAIL: Partial<Record<RunStatus, string>> = {
 /** Ends that a new run may well get past: the comment says how to start one. */
 const RETRYABLE = new Set<RunStatus>(['FAILED', 'TIMED_OUT', 'EXPIRED', 'STOPPED']);
 const RETRY_HINT = 'Comment `/factory retry` on this issue to start a new run.';
+const REVIEW_AGAIN_HINT = 'Comment `/factory review` on this pull request to ask for a review again.';
 
 /** A stopped run's work is on its draft PR (keep-work.ts), or there was none to keep. */
 const stoppedDetail = (run: Run): string =>
-  run.prUrl
-    ? 'The run stopped before it could finish. Its work so far is on the draft pull request, with a note on where it stopped and what is left.'
-    : 'The run stopped before it could finish; it had no change to keep.';
+  run.kind === 'review'
+    ? 'The review stopped before it could finish (out of turns or budget); no review was posted.'
+    : run.prUrl
+      ? 'The run stopped before it could finish. Its work so far is on the draft pull request, with a note on where it stopped and what is left.'
+      : 'The run stopped before it could finish; it had no change to keep.';
 
 function withdrawnDetail(withdrawn: Withdrawal): string {
   if (withdrawn.prClosed)
@@ -116,7 +119,9 @@ export function statusDetail(run: Run, withdrawn: Withdrawal = {}): string | und
     return `Done: merged${run.mergedSha ? ` as ${run.mergedSha.slice(0, 7)}` : ''}. Total cost $${run.ledger.costUsd.toFixed(2)}.`;
   }
   const headline = `${run.status === 'STOPPED' ? stoppedDetail(run) : (DETAIL[run.status] ?? '**Failed.**')}${withdrawnDetail(withdrawn)}`;
-  const retry = RETRYABLE.has(run.status) && run.issueNumber ? `\n\n${RETRY_HINT}` : '';
+  // `/factory retry` starts a change run: a review is asked for again with `/factory review`.
+  const hint = run.kind === 'review' ? REVIEW_AGAIN_HINT : RETRY_HINT;
+  const retry = RETRYABLE.has(run.status) && run.issueNumber ? `\n\n${hint}` : '';
   if (!run.error) return `${headline}${retry}`;
   // A timeout's cause is just its class again: say what it means instead of repeating it.
   const cause = run.error.cause && run.error.cause !== run.error.class ? `\n${fenced(run.error.cause)}` : '';

@@ -1,4 +1,4 @@
-import { checksWaitKeyOf, repoRefOf, type Run } from './domain/run';
+import { checksWaitKeyOf, isTerminal, repoRefOf, type Run } from './domain/run';
 import type { ApprovalStore, GitHub, Log, RunStore, WaitKind, WaitStore } from './ports';
 import { mutateRun } from './run-state';
 
@@ -184,6 +184,8 @@ export function renderStatus(run: Run, detail?: string): string {
 /** Creates or updates the run's status comment. Never fails the caller: comments are courtesy. */
 export async function updateStatusComment(deps: CleanupDeps, run: Run, detail?: string): Promise<void> {
   if (!run.issueNumber) return;
+  // A review run answers with its review: the PR hears from it otherwise only when it fails.
+  if (run.kind === 'review' && (!isTerminal(run.status) || run.status === 'SUCCEEDED')) return;
   const repo = repoRefOf(run.repo);
   const body = renderStatus(run, detail);
   try {

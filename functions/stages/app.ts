@@ -14,6 +14,7 @@ import { planTools, startPlan } from './plan';
 import { publish } from './publish';
 import { revert } from './revert';
 import { reviewTools, startReview } from './review';
+import { reviewPrTools, startReviewPr } from './review-pr';
 
 export type { StagePorts } from './deps';
 
@@ -60,6 +61,10 @@ export const STAGES: Record<string, StageFn> = {
   'review.start': (d, e) => startReview(d, e.runId),
   'review.tools': (d, e) =>
     reviewTools(d, e.runId, need(e.conversationId, 'conversationId'), need(e.turn, 'turn')),
+  // A review run: the reviewer on someone's pull request (states ReviewPr*).
+  'review-pr.start': (d, e) => startReviewPr(d, e.runId),
+  'review-pr.tools': (d, e) =>
+    reviewPrTools(d, e.runId, need(e.conversationId, 'conversationId'), need(e.turn, 'turn')),
   // The human and CI waits: callback tasks whose token is stored in the pending-wait item.
   clarify: (d, e) => awaitClarification(d, e.runId, need(e.taskToken, 'taskToken')),
   checks: (d, e) => waitForChecks(d, e.runId, need(e.taskToken, 'taskToken')),
