@@ -19,13 +19,15 @@ function* walk(
 ): Generator<{ text: string; kind: 'header' | 'add' | 'del' | 'ctx'; oldLine?: number; newLine?: number }> {
   let oldLine = 0;
   let newLine = 0;
+  let inHunk = false;
   for (const text of patch.split('\n')) {
     const hunk = HUNK.exec(text);
     if (hunk) {
+      inHunk = true;
       oldLine = Number(hunk[1]);
       newLine = Number(hunk[2]);
       yield { text, kind: 'header' };
-    } else if (text.startsWith('\\')) {
+    } else if (!inHunk || text.startsWith('\\')) {
       yield { text, kind: 'header' };
     } else if (text.startsWith('+')) {
       yield { text, kind: 'add', newLine: newLine++ };

@@ -80,7 +80,10 @@ function diffFile(
   let deletions = 0;
   const parts: string[] = [];
   for (const hunk of hunks) {
-    const header = `@@ -${hunk.oldStart},${hunk.oldLines} +${hunk.newStart},${hunk.newLines} @@`;
+    // As git writes it: an empty side starts at the line before it (`@@ -0,0 +1,3 @@` for a new file).
+    const oldStart = hunk.oldLines === 0 ? hunk.oldStart - 1 : hunk.oldStart;
+    const newStart = hunk.newLines === 0 ? hunk.newStart - 1 : hunk.newStart;
+    const header = `@@ -${oldStart},${hunk.oldLines} +${newStart},${hunk.newLines} @@`;
     const body = hunk.lines.filter((line) => !line.startsWith('\\'));
     const text = [header, ...body].join('\n');
     parts.push(text);
