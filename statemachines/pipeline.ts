@@ -247,8 +247,22 @@ export function buildPipeline(): Record<string, unknown> {
     // Each run kind has its own path: a change run plans; a review run reviews someone's PR.
     KindRoute: {
       Type: 'Choice',
-      Choices: [{ Variable: '$.admit.out.kind', StringEquals: 'review', Next: 'ReviewPrStart' }],
+      Choices: [
+        { Variable: '$.admit.out.kind', StringEquals: 'review', Next: 'ReviewPrStart' },
+        { Variable: '$.admit.out.kind', StringEquals: 'rescue', Next: 'RescueNotBuilt' },
+      ],
       Default: 'PlanStart',
+    },
+    // Rescue runs have no path yet: they end BLOCKED, saying so, rather than run the change
+    // pipeline from the default branch and open a PR nobody asked for.
+    RescueNotBuilt: {
+      Type: 'Pass',
+      Result: {
+        Error: 'RescueNotBuilt',
+        Cause: 'rescue runs (fixing a pull request whose checks fail) are not built yet; nothing was changed',
+      },
+      ResultPath: '$.error',
+      Next: 'FinalizeBlocked',
     },
 
     // The review run: read the PR's diff and the repository, post ONE review; no branch, no PR.
