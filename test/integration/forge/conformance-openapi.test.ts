@@ -112,6 +112,7 @@ describe("the forge's REST responses against GitHub's OpenAPI description", () =
   let reviewFiles: PullFile[] = [];
   let reviewComments: Array<Record<string, unknown>> = [];
   let offDiff: { status?: number; message?: string } | undefined;
+  let draftAgain: boolean | undefined;
 
   beforeAll(async () => {
     forge = await startForge({ webhookSecret: WEBHOOK_SECRET, ciTimeoutMs: 20_000 });
@@ -193,6 +194,10 @@ describe("the forge's REST responses against GitHub's OpenAPI description", () =
     expect(status.status).toBe(201);
     checks = await github.getChecks(repo, second);
     await github.markReadyForReview(repo, pull.number);
+    // A failed run under `on_failure: draft` turns its PR back into a draft (GraphQL, as GitHub).
+    await github.convertToDraft(repo, pull.number);
+    draftAgain = (await github.getPull(repo, pull.number)).draft;
+    await github.markReadyForReview(repo, pull.number);
     await github.createReview(repo, pull.number, {
       body: 'Looks right',
       event: 'COMMENT',
@@ -253,7 +258,7 @@ describe("the forge's REST responses against GitHub's OpenAPI description", () =
     });
   });
 
-  it("lists a PR's files with their patch, and takes review comments only on lines of the diff", () => {
+  it("lists a PR's files with their patch, takes review comments only on lines of the diff, and turns a PR back into a draft", () => {
     expect(reviewFiles.map((f) => [f.path, f.status])).toEqual([
       ['src/slugify.js', 'added'],
       ['test/slugify.test.js', 'added'],
@@ -268,6 +273,7 @@ describe("the forge's REST responses against GitHub's OpenAPI description", () =
       }),
     ]);
     expect(offDiff?.status).toBe(422);
+    expect(draftAgain).toBe(true);
     expect(offDiff?.message).toContain('Pull request review thread line must be part of the diff');
   });
 
