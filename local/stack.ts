@@ -20,7 +20,6 @@ import { llmDlqPorts } from '../functions/llm-dlq/wiring';
 import { createLlmWorkerHandler } from '../functions/llm-worker/app';
 import { llmWorkerPorts } from '../functions/llm-worker/wiring';
 import { env } from '../functions/shared/config';
-import { failRun } from '../functions/shared/end-run';
 import { isTerminal } from '../functions/shared/domain/run';
 import type { Store } from '../functions/shared/ports';
 import { makeStore } from '../functions/shared/runtime';
@@ -376,10 +375,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       if (record.status === 'RUNNING' || record.status === 'SUCCEEDED') return;
       const run = await store.getRun(record.name).catch(() => undefined);
       if (!run || isTerminal(run.status)) return;
-      await failRun(stageDeps, run.runId, {
-        class: record.error ?? `Execution${record.status}`,
-        cause: record.cause ?? 'the execution ended without a final status',
-      }).catch((error: unknown) => log(`could not record the end of ${record.name}: ${String(error)}`));
+      // What EventBridge's rule does on AWS (lib/constructs/execution-sweep.ts): the stage runner's
+      // `execution-ended`, with the engine's own error (e.g. LocalEngineRestarted).
+      await stages(
+        {
+          stage: 'execution-ended',
+          runId: run.runId,
+          status: record.status,
+          error: { Error: record.error, Cause: record.cause },
+        },
+        lambdaContext('code-factory-stages', 110_000),
+      ).catch((error: unknown) => log(`could not record the end of ${record.name}: ${String(error)}`));
     };
 
     for (const record of endedBeforeReady.splice(0)) await onExecutionEnd(record);

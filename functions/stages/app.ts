@@ -6,6 +6,7 @@ import { checkChangeBoundary } from './boundary';
 import { decideAfterChecks, waitForChecks } from './checks';
 import { awaitClarification } from './clarify';
 import type { StagePorts } from './deps';
+import { executionEnded } from './execution-ended';
 import { finalize } from './finalize';
 import { implementRan, implementTools, startImplement } from './implement';
 import { keepWork } from './keep-work';
@@ -71,6 +72,9 @@ export const STAGES: Record<string, StageFn> = {
   approval: (d, e) => requestApproval(d, e.runId, need(e.taskToken, 'taskToken')),
   merge: (d, e) => merge(d, e.runId),
   revert: (d, e) => revert(d, e.runId),
+  // Not a state: the execution ended without reaching finalize (EventBridge, or the local engine).
+  'execution-ended': (d, e) =>
+    executionEnded(d, e.runId, e.status, (e.error ?? null) as { Error?: string; Cause?: string } | null),
   finalize: (d, e) =>
     finalize(
       d,
