@@ -36,10 +36,10 @@ export interface DemoResult {
   scenario: string | null;
   /** The status the scenario declares: the demo exits 0 when the run reached it. */
   expectedStatus: RunStatus;
-  /** The run's kind: `review` for a scenario on someone's pull request. */
-  kind: Run['kind'];
+  /** Only for a run on someone's pull request (a review scenario): its kind. */
+  kind?: Run['kind'];
   /** A review run: the pull request it reviewed (it opens none, and merges nothing). */
-  reviewedPr: { number: number; url: string | null } | null;
+  reviewedPr?: { number: number; url: string | null };
 }
 
 const POLL_MS = 200;
@@ -261,9 +261,10 @@ export async function runDemo(options: {
       transitions: await transitionsOf(stack, run.runId),
       scenario: scenario?.name ?? null,
       expectedStatus: scenario?.expect ?? 'SUCCEEDED',
-      kind: run.kind,
-      reviewedPr:
-        run.kind === 'review' && run.prNumber ? { number: run.prNumber, url: run.prUrl ?? null } : null,
+      // The SPEC §7 shape stays as it is for change runs.
+      ...(run.kind === 'review' && run.prNumber
+        ? { kind: run.kind, reviewedPr: { number: run.prNumber, url: run.prUrl ?? null } }
+        : {}),
     };
     say(`Run ${run.status}${run.error ? ` (${run.error.class}: ${run.error.cause.split('\n')[0]})` : ''}`);
     say(
