@@ -27,7 +27,7 @@ const BUGGY_LINE =
   SLUGIFY_BUGGY_SOURCE.split('\n').findIndex((line) => line.includes(".replace(/[^a-z0-9]+/g, '-');")) + 1;
 
 describe('a review run on a pull request', () => {
-  it("reviews bob's PR with a bug: one review, CHANGES_REQUESTED, an inline comment on the buggy line, nothing pushed", async () => {
+  it("reviews bob's PR with a bug (webhook, then REST API): one review each, CHANGES_REQUESTED, an inline comment on the buggy line, nothing pushed", async () => {
     const scenario = scenarioNamed('review');
     expect(scenario?.pullRequest).toEqual(BUGGY_PULL);
     expect(BUGGY_LINE).toBeGreaterThan(0);
@@ -68,6 +68,24 @@ describe('a review run on a pull request', () => {
         });
         expect(comments[0].body).toContain('```suggestion');
         expect(comments[0].diff_hunk).toContain(".replace(/[^a-z0-9]+/g, '-');");
+
+        // The same through the REST API: POST /v1/runs {kind: "review", repo, pr}.
+        const started = await fetch(`${stack.url}/v1/runs`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ kind: 'review', repo: 'acme/widgets', pr: number }),
+        });
+        expect(started.status).toBe(201);
+        const runId: string = ((await started.json()) as Json).data.id;
+        for (let i = 0; i < 150; i++) {
+          const run = await stack.store.getRun(runId);
+          if (run?.status === 'SUCCEEDED' || run?.status === 'FAILED') break;
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+        expect((await stack.store.getRun(runId))?.status).toBe('SUCCEEDED');
+        const again: Json[] = await forgeGet(stack, `/repos/acme/widgets/pulls/${number}/reviews`);
+        expect(again.map((r) => r.state)).toEqual(['CHANGES_REQUESTED', 'CHANGES_REQUESTED']);
+        expect((await forgeGet(stack, '/repos/acme/widgets/pulls?state=all')).length).toBe(1);
         checked = true;
       },
     });
