@@ -1,4 +1,4 @@
-import type { RunSummaryView, RunView } from '../functions/api/schemas';
+import type { AuditChainView, RunSummaryView, RunView } from '../functions/api/schemas';
 
 /**
  * A small client of the Code Factory REST API (docs/api.md) for the CLI: bearer key, error
@@ -99,6 +99,17 @@ export class FactoryClient {
       ...(newEtag ? { etag: newEtag } : {}),
       ...hint,
     };
+  }
+
+  /** One page of GET /v1/runs/{id}/audit. */
+  async getAuditPage(
+    runId: string,
+    nextToken?: string,
+  ): Promise<{ chain: AuditChainView; nextToken?: string }> {
+    const query = new URLSearchParams({ limit: '100', ...(nextToken ? { next_token: nextToken } : {}) });
+    const { body } = await this.request('GET', `/v1/runs/${encodeURIComponent(runId)}/audit?${query}`);
+    const page = body as { data: AuditChainView; next_token?: string };
+    return { chain: page.data, ...(page.next_token ? { nextToken: page.next_token } : {}) };
   }
 
   async cancelRun(runId: string): Promise<RunView> {

@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
+import { registerAuditCommands } from './commands/audit';
 import { registerConfigCommands } from './commands/config';
 import { registerKeysCommands } from './commands/keys';
+import { registerLocalCommands } from './commands/local';
 import { registerRunsCommands } from './commands/runs';
 import { type CliContext, type CliIo, processIo } from './io';
 
@@ -13,7 +15,7 @@ export const USAGE_ERROR = 2;
  */
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('code-factory')
-    .description('Code Factory: runs, API keys and config checks')
+    .description('Code Factory: runs, audit, API keys and config checks')
     .exitOverride()
     .configureOutput({
       writeOut: (text) => ctx.io.stdout(text),
@@ -23,6 +25,8 @@ export function buildProgram(ctx: CliContext): Command {
   registerConfigCommands(program, ctx);
   registerRunsCommands(program, ctx);
   registerKeysCommands(program, ctx);
+  registerAuditCommands(program, ctx);
+  registerLocalCommands(program, ctx);
   // Subcommands inherit exitOverride and output only when set before they are created; set again.
   for (const command of program.commands) {
     command.exitOverride().configureOutput(program.configureOutput());

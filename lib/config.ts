@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Construct } from 'constructs';
 import * as z from 'zod';
+import { LLM_DEFAULTS } from './llm-queue-settings';
 
 /**
  * The deployment configuration of Code Factory, read at synth time from (lowest precedence first):
@@ -99,6 +100,51 @@ export const FactoryConfigSchema = z
         ),
       )
       .default({}),
+    /**
+     * Which provider unprefixed model ids mean, the OpenAI-compatible endpoints the functions may
+     * call (by name, as `openai-compatible:<name>/<model>`), and prices of models the built-in
+     * table lacks (USD per million tokens). See docs/deploy.md "Model providers".
+     */
+    providers: z
+      .object({
+        default: z
+          .enum(['anthropic', 'bedrock', 'openai-compatible'], {
+            error: 'must be "anthropic", "bedrock" or "openai-compatible"',
+          })
+          .default('anthropic'),
+        endpoints: z
+          .record(
+            z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, { error: 'must be a lowercase endpoint name' }),
+            z
+              .object({
+                baseUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL ending in /v1' }),
+                apiKeySecretArn: z
+                  .string()
+                  .regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/, {
+                    error: 'must be the ARN of a Secrets Manager secret holding the API key',
+                  })
+                  .optional(),
+              })
+              .strict(),
+          )
+          .default({}),
+        prices: z
+          .record(
+            modelId,
+            z
+              .object({
+                input: z.number().min(0).max(1000),
+                output: z.number().min(0).max(1000),
+                cacheWrite5m: z.number().min(0).max(1000),
+                cacheWrite1h: z.number().min(0).max(1000),
+                cacheRead: z.number().min(0).max(1000),
+              })
+              .strict(),
+          )
+          .default({}),
+      })
+      .strict()
+      .prefault({}),
     budgets: z
       .object({
         perRunUsd: decimal(
@@ -124,14 +170,14 @@ export const FactoryConfigSchema = z
             .int({ error: 'must be a whole number between 2 and 1000' })
             .min(2, { error: 'must be between 2 and 1000 (the SQS event source minimum is 2)' })
             .max(1000, { error: 'must be between 2 and 1000' }),
-        ).default(5),
+        ).default(LLM_DEFAULTS.maxConcurrency),
         workerTimeoutSeconds: decimal(
           z
             .number({ error: 'must be a whole number of seconds' })
             .int({ error: 'must be a whole number of seconds' })
             .min(10, { error: 'must be between 10 and 900 seconds' })
             .max(900, { error: 'must be between 10 and 900 seconds (the Lambda maximum)' }),
-        ).default(300),
+        ).default(LLM_DEFAULTS.workerTimeoutSeconds),
       })
       .strict()
       .prefault({}),
@@ -172,6 +218,7 @@ const EXAMPLES: Record<string, string> = {
   'budgets.perRunUsd': '5',
   'budgets.perRepoMonthlyUsd': '200',
   'llm.maxConcurrency': '5',
+  'providers.default': 'bedrock',
   'llm.workerTimeoutSeconds': '300',
   'table.deletionProtection': 'true',
   encryption: 'aws-managed',

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Annotations, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
-import { parseModelConfig } from '../functions/shared/domain/models';
+import { MODEL_ALIASES, parseModelConfig } from '../functions/shared/domain/models';
+import { parseModelRef } from '../functions/shared/domain/providers';
 import { TABLE_KEYS } from '../functions/shared/store/keys';
 import { type FactoryConfig, PLACEHOLDER_MAIL_FROM } from './config';
 import { FactoryAlarms } from './constructs/alarms';
@@ -12,7 +14,9 @@ import { SenderIdentity } from './constructs/email';
 import { Encryption } from './constructs/encryption';
 import { FactoryFunctions } from './constructs/functions';
 import { FactoryFunction, type FactoryFunctionProps } from './constructs/node-function';
+import { BedrockAccess } from './constructs/model-access';
 import { LlmQueues } from './constructs/queues';
+import { llmQueueSettings } from './llm-queue-settings';
 import { FactorySecrets } from './constructs/secrets';
 import { FactoryTable } from './constructs/table';
 import { PipelineArns, PipelineWorkflow, shortestStageTaskSeconds } from './constructs/workflow';
@@ -34,13 +38,42 @@ export interface FactoryStackProps extends StackProps {
 }
 
 /**
- * MODEL_CONFIG for the functions: the configured aliases, `{}` (the built-in aliases and prices)
- * when none are. Checked with the functions' own parser so a bad value fails synth, not a run.
+ * MODEL_CONFIG for the functions: the configured aliases, default provider, endpoints and prices,
+ * `{}` (the built-in aliases and prices) when none are. Checked with the functions' own parser so
+ * a bad value fails synth, not a run.
  */
-export function modelConfigEnvironment(models: FactoryConfig['models']): string {
-  const value = JSON.stringify(Object.keys(models).length > 0 ? { aliases: models } : {});
+export function modelConfigEnvironment(
+  models: FactoryConfig['models'],
+  providers?: FactoryConfig['providers'],
+): string {
+  const endpoints = Object.fromEntries(
+    Object.entries(providers?.endpoints ?? {}).map(([name, e]) => [
+      name,
+      { baseUrl: e.baseUrl, ...(e.apiKeySecretArn ? { apiKeySecretId: e.apiKeySecretArn } : {}) },
+    ]),
+  );
+  const value = JSON.stringify({
+    ...(Object.keys(models).length > 0 ? { aliases: models } : {}),
+    ...(providers && providers.default !== 'anthropic' ? { defaultProvider: providers.default } : {}),
+    ...(Object.keys(endpoints).length > 0 ? { endpoints } : {}),
+    ...(providers && Object.keys(providers.prices).length > 0 ? { prices: providers.prices } : {}),
+  });
   parseModelConfig(value);
   return value;
+}
+
+/** The Bedrock model ids the configuration names (the ones the LLM worker is granted). */
+export function bedrockModelsOf(modelConfig: string): string[] {
+  const config = parseModelConfig(modelConfig);
+  const ids = MODEL_ALIASES.flatMap((alias) => config.aliases[alias]);
+  return [
+    ...new Set(
+      ids
+        .map((id) => parseModelRef(id, config.defaultProvider))
+        .filter((ref) => ref.provider === 'bedrock')
+        .map((ref) => ref.model),
+    ),
+  ];
 }
 
 /**
@@ -85,7 +118,7 @@ export class FactoryStack extends Stack {
       encryptionKey,
     });
     this.queues = new LlmQueues(this, 'Llm', {
-      workerTimeout: Duration.seconds(config.llm.workerTimeoutSeconds),
+      settings: llmQueueSettings(config.llm),
       encryptionKey,
     });
     this.secrets = new FactorySecrets(this, 'Secrets', { github: config.github, encryptionKey });
@@ -104,8 +137,8 @@ export class FactoryStack extends Stack {
       MAIL_FROM: config.mail.from,
       DEFAULT_APPROVERS: config.mail.defaultApprovers.join(','),
       ...(config.github.botLogin ? { FACTORY_BOT_LOGIN: config.github.botLogin } : {}),
-      MODEL_CONFIG: modelConfigEnvironment(config.models),
-      LLM_CALL_TIMEOUT_SECONDS: String(llmCallTimeoutSeconds(config.llm.workerTimeoutSeconds)),
+      MODEL_CONFIG: modelConfigEnvironment(config.models, config.providers),
+      LLM_CALL_TIMEOUT_SECONDS: String(this.queues.settings.callTimeoutSeconds),
     };
 
     // The stage runner's Lambda timeout is below the TimeoutSeconds of every task that runs it, so
@@ -127,9 +160,19 @@ export class FactoryStack extends Stack {
       workspaces: this.workspaces.bucket,
       sender: this.sender,
       stageRunnerTimeout,
-      llmMaxConcurrency: config.llm.maxConcurrency,
     });
     const fns = this.functions.functions;
+    // Model providers: Bedrock on the configured models only; each endpoint's key secret.
+    const bedrockModels = bedrockModelsOf(this.baseEnvironment.MODEL_CONFIG ?? '');
+    if (bedrockModels.length > 0)
+      new BedrockAccess(this, 'Bedrock', { role: fns.llmWorker.role, models: bedrockModels });
+    const endpointSecrets = Object.values(config.providers.endpoints).flatMap((e) =>
+      e.apiKeySecretArn ? [e.apiKeySecretArn] : [],
+    );
+    if (endpointSecrets.length > 0)
+      fns.llmWorker.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: endpointSecrets }),
+      );
 
     this.sandbox = new SandboxFunction(this, 'Sandbox', {
       entry: join(props.functionsDir ?? join(REPOSITORY_ROOT, 'functions'), 'sandbox', 'handler.ts'),
@@ -206,12 +249,4 @@ export class FactoryStack extends Stack {
       environment: { ...this.baseEnvironment, ...props.environment },
     });
   }
-}
-
-/**
- * One model request must end (answered or timed out) before the worker Lambda is killed, so the
- * worker can still record the outcome and delay the message; the rest is for that bookkeeping.
- */
-export function llmCallTimeoutSeconds(workerTimeoutSeconds: number): number {
-  return Math.max(5, workerTimeoutSeconds - Math.min(20, Math.ceil(workerTimeoutSeconds / 4)));
 }

@@ -4,12 +4,19 @@ import { isTerminal, type Run, type RunStatus } from '../functions/shared/domain
 import { SAMPLE_ISSUE, SAMPLE_LABEL, SAMPLE_OWNER, SAMPLE_REPO, SAMPLE_USERS } from './forge';
 import { readMailStore } from './emulators/ses';
 import { type Scenario, type SeededPull, scenarioNamed } from './model/scenarios';
-import { anthropicFromEnv, type Stack, startStack } from './stack';
-import { modelChoiceOrExit, withModelOptions } from './model/choice';
+import { type Stack, startStack } from './stack';
+import {
+  modelChoiceOrExit,
+  type ProviderStackOptions,
+  providerOptions,
+  providerOptionsOrExit,
+  withModelOptions,
+} from './model/choice';
 
 /**
  * `npm run demo -- [--auto-approve] [--json] [--scenario NAME|list] [--model-script FILE]
- * [--llm-faults 429,529,500,reset] [--unsafe-sandbox]`
+ * [--provider anthropic|bedrock|openai-compatible] [--model NAME] [--llm-faults 429,529,500,reset]
+ * [--unsafe-sandbox]`
  * Boots the embedded stack in a temp dir, labels the sample issue (a signed webhook from the
  * forge), follows the run to its end — answering questions and approving through the real
  * endpoints with --auto-approve, or printing the links and waiting — then stops everything. The
@@ -146,6 +153,8 @@ export async function runDemo(options: {
   llmFaults?: string;
   timeoutMs?: number;
   unsafeSandbox?: boolean;
+  /** Provider and model (`--provider`, `--model`); default: from the environment, anthropic. */
+  models?: { stack: ProviderStackOptions; real: boolean };
   /** The stand-in's scenario (default `sample`); ignored with a real model (ANTHROPIC_API_KEY). */
   scenario?: Scenario;
   /** Called with the stack and the result before the stack stops (tests read the model's calls). */
@@ -154,11 +163,11 @@ export async function runDemo(options: {
   const say = progress(options.json);
   const started = Date.now();
   const deadline = started + (options.timeoutMs ?? 10 * 60_000);
-  const realModel = anthropicFromEnv(process.env);
-  const scenario = realModel.anthropicApiKey ? undefined : (options.scenario ?? scenarioNamed('sample'));
+  const models = options.models ?? providerOptions({}, process.env);
+  const scenario = models.real ? undefined : (options.scenario ?? scenarioNamed('sample'));
   const stack = await startStack({
     ...(options.llmFaults ? { llmFaults: options.llmFaults } : {}),
-    ...realModel,
+    ...models.stack,
     ...(scenario ? { modelScript: scenario.script } : {}),
     ...(options.unsafeSandbox ? { unsafeSandbox: true } : {}),
   });
@@ -298,12 +307,16 @@ if (isMain) {
     json: boolean;
     scenario?: string;
     modelScript?: string;
+    provider?: string;
+    model?: string;
     llmFaults?: string;
     timeout: string;
     unsafeSandbox: boolean;
   }>();
   const choice = await modelChoiceOrExit(opts, process.env);
+  const models = providerOptionsOrExit(opts, process.env);
   runDemo({
+    models,
     autoApprove: opts.autoApprove,
     json: opts.json,
     ...(choice.scenario ? { scenario: choice.scenario } : {}),

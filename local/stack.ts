@@ -21,6 +21,7 @@ import { createLlmWorkerHandler } from '../functions/llm-worker/app';
 import { llmWorkerPorts } from '../functions/llm-worker/wiring';
 import { env } from '../functions/shared/config';
 import { isTerminal } from '../functions/shared/domain/run';
+import type { Provider } from '../functions/shared/domain/providers';
 import type { Store } from '../functions/shared/ports';
 import { makeStore } from '../functions/shared/runtime';
 import { createSandboxHandler } from '../functions/sandbox/app';
@@ -38,8 +39,10 @@ import { createQueues, startSqs } from './emulators/sqs';
 import { type ExecutionRecord, startStepFunctions, substitute } from './emulators/stepfunctions/server';
 import { type Forge, SAMPLE_FULL_NAME, SAMPLE_USER_EMAILS, startForge } from './forge';
 import { type GatewayRoute, type LambdaHttpHandler, startGateway } from './gateway';
+import { localInfoHandler } from './info';
 import { type ModelServer, parseFaultList, type Script, startModel } from './model/server';
 import { LocalSandbox } from './sandbox/runner';
+import { LLM_DEFAULTS, llmQueueSettings } from '../lib/llm-queue-settings';
 
 /**
  * The embedded stack: every AWS service, GitHub and Anthropic emulated on 127.0.0.1, and the
@@ -57,6 +60,7 @@ const SECRET_IDS = {
   webhook: 'code-factory/webhook-secret',
   github: 'code-factory/github',
   anthropic: 'code-factory/anthropic-api-key',
+  openai: 'code-factory/openai-api-key',
   approvalKey: 'code-factory/approval-signing-key',
 } as const;
 
@@ -70,6 +74,22 @@ export interface StackOptions {
   anthropicApiKey?: string;
   /** With `anthropicApiKey`: where the Anthropic API is (a gateway, a proxy, a test's server). */
   anthropicBaseUrl?: string;
+  /**
+   * The provider every model call goes to (default anthropic). bedrock: the stand-in answers
+   * Bedrock's InvokeModel, SigV4-signed; openai-compatible: `openaiBaseUrl` if given (a real
+   * endpoint), else the stand-in's `/v1/chat/completions`.
+   */
+  provider?: Provider;
+  /** The provider's model id (`--model`); a default per provider otherwise. */
+  modelName?: string;
+  /** With provider openai-compatible: a real endpoint (with its `/v1`) and its key. */
+  openaiBaseUrl?: string;
+  openaiApiKey?: string;
+  /**
+   * MODEL_CONFIG as is (JSON), instead of the one `provider` implies (tests of mixed lists); a
+   * function is given the stand-in's URL.
+   */
+  modelConfig?: string | ((modelUrl: string) => string);
   modelScript?: Script;
   /** Faults injected into the first model calls: `429,529,500,reset`. */
   llmFaults?: string;
@@ -82,7 +102,10 @@ export interface StackOptions {
     approvalSeconds?: number;
   };
   llmTurnTimeoutSeconds?: number;
-  /** The LLM queue's redrive (tests make it short to reach the DLQ quickly); default 6 receives, 120 s. */
+  /**
+   * The LLM queue's redrive. Default: the deployment's (lib/llm-queue-settings.ts from the default
+   * `llm` settings); tests make it short to reach the DLQ quickly.
+   */
   llmQueue?: { maxReceiveCount?: number; visibilityTimeoutSeconds?: number };
   ciTimeoutMs?: number;
   /**
@@ -144,6 +167,47 @@ export function anthropicFromEnv(
   return { anthropicApiKey: apiKey, anthropicBaseUrl: baseUrl.replace(/\/+$/, '') };
 }
 
+/** Bedrock's ids for the stand-in's defaults (cross-region inference profiles, as most accounts use). */
+export const LOCAL_BEDROCK_MODELS = {
+  main: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
+  fast: 'us.anthropic.claude-haiku-4-5-20251001-v1:0',
+};
+export const LOCAL_OPENAI_MODEL = 'local-model';
+
+/**
+ * MODEL_CONFIG for a stack whose every call goes to one provider: each alias lists that
+ * provider's model. An OpenAI-compatible model is priced at 0 unless MODEL_CONFIG prices it.
+ */
+export function providerModelConfig(
+  provider: Provider,
+  options: { modelName?: string; openaiBaseUrl: string },
+): string | undefined {
+  const all = (main: string, fast = main) => ({
+    planner: [main],
+    coder: [main],
+    reviewer: [main],
+    fast: [fast],
+  });
+  if (provider === 'bedrock') {
+    const main = `bedrock:${options.modelName ?? LOCAL_BEDROCK_MODELS.main}`;
+    return JSON.stringify({
+      defaultProvider: 'bedrock',
+      aliases: all(main, options.modelName ? main : `bedrock:${LOCAL_BEDROCK_MODELS.fast}`),
+    });
+  }
+  if (provider === 'openai-compatible') {
+    const id = `openai-compatible:local/${options.modelName ?? LOCAL_OPENAI_MODEL}`;
+    const free = { input: 0, output: 0, cacheWrite5m: 0, cacheWrite1h: 0, cacheRead: 0 };
+    return JSON.stringify({
+      defaultProvider: 'openai-compatible',
+      endpoints: { local: { baseUrl: options.openaiBaseUrl, apiKeySecretId: SECRET_IDS.openai } },
+      aliases: all(id),
+      prices: { [id]: free },
+    });
+  }
+  return undefined;
+}
+
 const lambdaContext = (name: string, timeoutMs: number): Context => {
   const deadline = Date.now() + timeoutMs;
   return {
@@ -184,25 +248,31 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       seed: {
         [SECRET_IDS.webhook]: options.webhookSecret ?? randomBytes(24).toString('base64url'),
         [SECRET_IDS.anthropic]: options.anthropicApiKey ?? 'local-model-key',
+        [SECRET_IDS.openai]: options.openaiApiKey ?? 'local-model-key',
         [SECRET_IDS.approvalKey]: randomBytes(32).toString('base64url'),
       },
     });
     closers.push(() => secrets.close());
     if (options.webhookSecret) await secrets.set(SECRET_IDS.webhook, options.webhookSecret);
     if (options.anthropicApiKey) await secrets.set(SECRET_IDS.anthropic, options.anthropicApiKey);
+    if (options.openaiApiKey) await secrets.set(SECRET_IDS.openai, options.openaiApiKey);
     const webhookSecret = await secrets.value(SECRET_IDS.webhook);
     if (!webhookSecret) throw new Error('the local secrets store has no webhook secret');
 
     const dynamo = await startDynamo(persistent ? { dataDir: path.join(dataDir, 'dynamodb') } : {});
     closers.push(() => dynamo.close());
     await ensureTable(dynamo.endpoint, TABLE_NAME);
+    const llm = llmQueueSettings(LLM_DEFAULTS);
     const sqs = await startSqs();
     closers.push(() => sqs.close());
     const queues = await createQueues(sqs.endpoint, {
       name: 'code-factory-llm',
       dlqName: 'code-factory-llm-dlq',
-      maxReceiveCount: options.llmQueue?.maxReceiveCount ?? 6,
-      visibilityTimeoutSeconds: options.llmQueue?.visibilityTimeoutSeconds ?? 120,
+      maxReceiveCount: options.llmQueue?.maxReceiveCount ?? llm.queue.maxReceiveCount,
+      visibilityTimeoutSeconds:
+        options.llmQueue?.visibilityTimeoutSeconds ?? llm.queue.visibilityTimeoutSeconds,
+      retentionSeconds: llm.queue.retentionDays * 86_400,
+      dlqVisibilityTimeoutSeconds: llm.deadLetter.visibilityTimeoutSeconds,
     });
     const s3 = await startS3({
       directory: path.join(dataDir, 's3'),
@@ -213,9 +283,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const ses = await startSes();
     closers.push(() => ses.close());
 
-    const model = options.anthropicApiKey
+    const provider = options.provider ?? 'anthropic';
+    // A real model: the Anthropic API with a key, or an OpenAI-compatible endpoint of the user's.
+    // Bedrock is always the stand-in locally (the stack's credentials are fake).
+    const realModel =
+      provider === 'openai-compatible'
+        ? options.openaiBaseUrl !== undefined
+        : provider === 'anthropic' && options.anthropicApiKey !== undefined;
+    const model = realModel
       ? undefined
-      : await startModel(options.modelScript ? { script: options.modelScript } : {});
+      : await startModel({
+          ...(options.modelScript ? { script: options.modelScript } : {}),
+          awsCredentials: FAKE_CREDENTIALS,
+        });
     if (model) {
       closers.push(() => model.close());
       if (options.llmFaults) model.faults.push(...parseFaultList(options.llmFaults));
@@ -251,6 +331,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       { method: 'POST', path: '/v1/webhooks/github', handler: lazy('webhook'), timeoutMs: 10_000 },
       { method: 'ANY', path: '/v1/{proxy+}', handler: lazy('api') },
       { method: 'ANY', path: '/approvals/{id}', handler: lazy('approvals') },
+      { method: 'GET', path: '/local/info', handler: lazy('localInfo') },
     ];
     const gateway = await onSavedPort(ports, 'gateway', options.port || undefined, (port) =>
       startGateway({
@@ -276,12 +357,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     });
     // The sandbox function, bound to the local runner (bubblewrap, decision 0005).
     const sandbox = new LocalSandbox({
-      allowUnsafe: options.unsafeSandbox === true || !options.anthropicApiKey,
+      allowUnsafe: options.unsafeSandbox === true || !realModel,
     });
     const isolation = sandbox.isolation();
     if (!isolation.isolated)
       log(
-        options.anthropicApiKey && !options.unsafeSandbox
+        realModel && !options.unsafeSandbox
           ? `sandbox: ${isolation.reason}; the model's commands will be refused (install bubblewrap, or pass --unsafe-sandbox)`
           : `sandbox: ${isolation.reason}; commands run WITHOUT isolation`,
       );
@@ -347,11 +428,20 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         .join(','),
       GITHUB_WRITE_INTERVAL_MS: '0',
       LLM_TURN_TIMEOUT_SECONDS: String(options.llmTurnTimeoutSeconds ?? 900),
-      // The local worker's function timeout is 120 s (and the queue's visibility 120 s): a model
-      // request gives up first, and a dead worker's turn lease (call + 20 s) expires before the
-      // message is visible again.
-      LLM_CALL_TIMEOUT_SECONDS: '90',
+      LLM_CALL_TIMEOUT_SECONDS: String(llm.callTimeoutSeconds),
     });
+    const modelConfig =
+      (typeof options.modelConfig === 'function'
+        ? options.modelConfig(model?.url ?? '')
+        : options.modelConfig) ??
+      providerModelConfig(provider, {
+        ...(options.modelName ? { modelName: options.modelName } : {}),
+        openaiBaseUrl: options.openaiBaseUrl ?? `${model?.url ?? ''}/v1`,
+      });
+    if (modelConfig) process.env.MODEL_CONFIG = modelConfig;
+    else delete process.env.MODEL_CONFIG;
+    if (model) process.env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME = model.url;
+    else delete process.env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME;
     const anthropicBaseUrl = model?.url ?? options.anthropicBaseUrl;
     if (anthropicBaseUrl) process.env.ANTHROPIC_BASE_URL = anthropicBaseUrl;
     else delete process.env.ANTHROPIC_BASE_URL;
@@ -399,9 +489,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         queueUrl: queues.queueUrl,
         queueArn: queues.queueArn,
         handler: worker,
-        batchSize: 5,
-        maximumConcurrency: 5,
-        functionTimeoutMs: 120_000,
+        batchSize: llm.worker.batchSize,
+        maximumConcurrency: llm.worker.maxConcurrency,
+        functionTimeoutMs: llm.worker.timeoutSeconds * 1000,
         functionName: 'code-factory-llm-worker',
         onError: (p) => log(`llm worker: ${p.kind}: ${p.message}`),
       }),
@@ -412,8 +502,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         handler: async (event, context) => {
           await dlq(event, context);
         },
-        batchSize: 10,
-        maximumConcurrency: 1,
+        batchSize: llm.deadLetter.batchSize,
+        maximumConcurrency: llm.deadLetter.maxConcurrency,
+        functionTimeoutMs: llm.deadLetter.handlerTimeoutSeconds * 1000,
         functionName: 'code-factory-llm-dlq',
       }),
     ];
@@ -443,6 +534,18 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       forgeToken: forge.botToken,
     });
     closers.push(() => consoleServer.close());
+
+    routes.localInfo = localInfoHandler({
+      url: gateway.url,
+      forgeUrl: forge.url,
+      forgeApiUrl: forge.apiUrl,
+      consoleUrl: consoleServer.url,
+      mailUrl: ses.mailUrl,
+      users: () => {
+        const { [forge.botLogin]: _bot, ...users } = forge.tokens;
+        return users;
+      },
+    });
 
     log(`stack ready at ${gateway.url}`);
     return {

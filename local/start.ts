@@ -1,11 +1,11 @@
 import './quiet';
 import { Command } from 'commander';
-import { modelChoiceOrExit, withModelOptions } from './model/choice';
-import { anthropicFromEnv, startStack } from './stack';
+import { modelChoiceOrExit, providerOptionsOrExit, withModelOptions } from './model/choice';
+import { startStack } from './stack';
 
 /**
  * `npm start -- [--port N] [--data-dir DIR] [--scenario NAME|list] [--model-script FILE]
- * [--unsafe-sandbox]`: runs the embedded stack until interrupted and prints one JSON line once
+ * [--provider anthropic|bedrock|openai-compatible] [--model NAME] [--unsafe-sandbox]`: runs the embedded stack until interrupted and prints one JSON line once
  * everything listens (SPEC §7). The model stand-in plays the scenario (`sample` by default) or the
  * model script for every run. Data in --data-dir survives restarts; executions interrupted by a
  * restart end FAILED with cause LocalEngineRestarted.
@@ -21,6 +21,8 @@ const opts = program.opts<{
   dataDir: string;
   scenario?: string;
   modelScript?: string;
+  provider?: string;
+  model?: string;
   unsafeSandbox: boolean;
 }>();
 const choice = await modelChoiceOrExit(opts, process.env);
@@ -30,19 +32,13 @@ if (!Number.isInteger(port) || port < 0 || port > 65_535) {
   process.exit(2);
 }
 
-let realModel: ReturnType<typeof anthropicFromEnv>;
-try {
-  realModel = anthropicFromEnv(process.env);
-} catch (error) {
-  process.stderr.write(`${(error as Error).message}\n`);
-  process.exit(2);
-}
+const models = providerOptionsOrExit(opts, process.env);
 
 const stack = await startStack({
   port,
   dataDir: opts.dataDir,
   ...(process.env.FACTORY_WEBHOOK_SECRET ? { webhookSecret: process.env.FACTORY_WEBHOOK_SECRET } : {}),
-  ...realModel,
+  ...models.stack,
   ...(choice.scenario ? { modelScript: choice.scenario.script } : {}),
   unsafeSandbox: opts.unsafeSandbox,
   log: (line) => process.stderr.write(`${line}\n`),

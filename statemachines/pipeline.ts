@@ -351,7 +351,14 @@ export function buildPipeline(): Record<string, unknown> {
     // the pending change within the contract on a draft PR with a note, then STOPPED.
     KeepWork: stageTask('keep-work', 'step', 'FinalizeStopped', { 'error.$': '$.error' }),
 
-    Approval: waitTask('approval', '$.admit.out.timeouts.approvalSeconds', 'Merge', 'FinalizeExpired'),
+    Approval: waitTask('approval', '$.admit.out.timeouts.approvalSeconds', 'Merge', 'ApprovalExpired'),
+    // An approval nobody gave in time reports its own class, not the engine's States.Timeout.
+    ApprovalExpired: {
+      Type: 'Pass',
+      Result: { Error: 'ApprovalExpired', Cause: 'Nobody approved the change before the approval timeout' },
+      ResultPath: '$.error',
+      Next: 'FinalizeExpired',
+    },
     Merge: stageTask('merge', 'step', 'FinalizeSucceeded'),
     Revert: stageTask('revert', 'step', 'FinalizeFailed'),
 

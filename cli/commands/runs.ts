@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import type { RunSummaryView, RunView } from '../../functions/api/schemas';
 import { STAGES } from '../../functions/shared/domain/run';
-import { ApiRequestError, FactoryClient, NetworkError } from '../client';
+import { ApiRequestError, NetworkError } from '../client';
+import { type ConnectionOptions, clientOf, UsageError } from '../connection';
 import { type CliContext, type CliIo, processIo } from '../io';
 
 /**
@@ -28,26 +29,10 @@ const MAX_CONSECUTIVE_NETWORK_ERRORS = 5;
 const MAX_LIST_PAGES = 10;
 const TRANSIENT_STATUSES = new Set([429, 500, 502, 503, 504]);
 
-class UsageError extends Error {}
-
-interface ConnectionOptions {
-  url?: string;
-  apiKey?: string;
-  json?: boolean;
-}
-
 export function exitCodeOf(status: string): number {
   if (status === 'SUCCEEDED') return EXIT.ok;
   if (status === 'CANCELLED') return EXIT.cancelled;
   return BAD_ENDINGS.has(status) ? EXIT.failed : EXIT.error;
-}
-
-function clientOf(options: ConnectionOptions): FactoryClient {
-  const url = options.url ?? process.env.FACTORY_URL;
-  const apiKey = options.apiKey ?? process.env.FACTORY_API_KEY;
-  if (!url) throw new UsageError('set FACTORY_URL or pass --url');
-  if (!apiKey) throw new UsageError('set FACTORY_API_KEY or pass --api-key');
-  return new FactoryClient({ url, apiKey });
 }
 
 /** Runs a command body, turning every expected failure into a message and an exit code. */
@@ -128,9 +113,12 @@ export function formatRun(run: RunView): string {
     lines.push(`pr         #${run.pull_request.number} ${run.pull_request.url ?? ''}`.trimEnd());
   if (run.checks.conclusion) lines.push(`checks     ${run.checks.conclusion}`);
   for (const approval of run.approvals) lines.push(`approval   ${approval.approver}: ${approval.state}`);
+  const l = run.ledger;
+  lines.push(`cost       ${money(l.cost_usd)} (${l.llm_calls} model calls)`);
   lines.push(
-    `cost       ${money(run.ledger.cost_usd)} (${run.ledger.llm_calls} model calls, ${run.ledger.input_tokens} in / ${run.ledger.output_tokens} out tokens)`,
+    `tokens in  ${l.total_input_tokens} total = ${l.input_tokens} uncached + ${l.cache_write_tokens} cache writes + ${l.cache_read_tokens} cache reads`,
   );
+  lines.push(`tokens out ${l.output_tokens}`);
   if (run.error) lines.push(`error      ${run.error.class}: ${run.error.cause}`);
   if (run.stages.length > 0) {
     lines.push('stages');
@@ -289,7 +277,9 @@ export function registerRunsCommands(program: Command, ctx: CliContext): void {
 
   runs
     .command('list')
-    .description('runs of a repository and/or with a status, newest first')
+    .description(
+      'runs of a repository and/or with a status, newest first; with neither, the key’s recent runs across its repositories',
+    )
     .option('--repo <owner/repo>', 'only this repository')
     .option('--status <status>', 'only runs with this status')
     .option('--kind <kind>', 'only change, review or rescue runs')
@@ -310,7 +300,6 @@ export function registerRunsCommands(program: Command, ctx: CliContext): void {
         const limit = Number(options.limit);
         if (!Number.isInteger(limit) || limit < 1 || limit > 100)
           throw new UsageError('--limit must be 1-100');
-        if (!options.repo && !options.status) throw new UsageError('give --repo or --status (or both)');
         // The API filters within an index page, so a page can hold fewer matches than asked for
         // (even none) while more follow: read on, a few pages at most, to show what was asked.
         const client = clientOf(options);

@@ -6,9 +6,13 @@ import {
 } from '@asteasolutions/zod-to-openapi';
 import * as z from 'zod';
 import {
+  AuditPage,
+  AuditQuery,
   CreateRunBody,
+  RetryRunBody,
   ErrorBody,
   EventPage,
+  EventsQuery,
   IdempotencyHeader,
   ListRunsQuery,
   PageQuery,
@@ -109,7 +113,8 @@ function routes(): RouteConfig[] {
       method: 'get',
       path: '/v1/runs',
       operationId: 'listRuns',
-      summary: 'Runs by repository and/or status, newest first',
+      summary:
+        'Runs by repository and/or status, or the key’s recent runs across its repositories, newest first',
       ...secured,
       request: { query: ListRunsQuery, headers: conditional },
       responses: { 200: ok('A page of runs', RunPage), 304: notModified, ...pick(400, 401, 403, 500) },
@@ -131,11 +136,24 @@ function routes(): RouteConfig[] {
       method: 'get',
       path: '/v1/runs/{id}/events',
       operationId: 'listRunEvents',
-      summary: 'The run’s audit timeline (hash-chained), oldest first',
+      summary: 'The run’s audit timeline (hash-chained), oldest first; `after` for only what is new',
       ...secured,
-      request: { params: RunIdParams, query: PageQuery, headers: conditional },
+      request: { params: RunIdParams, query: EventsQuery, headers: conditional },
       responses: {
         200: ok('A page of events', EventPage),
+        304: notModified,
+        ...pick(400, 401, 403, 404, 500),
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/runs/{id}/audit',
+      operationId: 'getRunAudit',
+      summary: 'The run’s audit hash chain with its recorded head, to verify (docs/api.md, "Audit")',
+      ...secured,
+      request: { params: RunIdParams, query: AuditQuery, headers: conditional },
+      responses: {
+        200: ok('A page of the chain; the page that reaches its end carries the head', AuditPage),
         304: notModified,
         ...pick(400, 401, 403, 404, 500),
       },
@@ -150,6 +168,19 @@ function routes(): RouteConfig[] {
       responses: {
         200: ok('The cancelled run', RunEnvelope, standardHeaders),
         ...pick(400, 401, 403, 404, 409, 500),
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/runs/{id}/retry',
+      operationId: 'retryRun',
+      summary:
+        'Start a new run on an ended run’s work item; after a STOPPED run it resumes from that run’s branch',
+      ...secured,
+      request: { params: RunIdParams, body: { required: false, content: json(RetryRunBody) } },
+      responses: {
+        201: ok('The new run was created and its execution started', RunEnvelope, createdHeaders),
+        ...pick(400, 401, 403, 404, 409, 413, 415, 500),
       },
     },
     {

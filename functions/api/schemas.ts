@@ -54,6 +54,14 @@ export const CreateRunBody = z
   .meta({ id: 'CreateRunRequest' });
 export type CreateRunBody = z.infer<typeof CreateRunBody>;
 
+/** POST /v1/runs/{id}/retry: optionally a budget for the new run, within the repository's cap. */
+export const RetryRunBody = z.strictObject({
+  budget_usd: z.number().min(0.01).max(500).optional().meta({
+    description:
+      "The new run's budget in USD instead of the repository's budget_usd; admit refuses it over the repository's monthly_budget_usd",
+  }),
+});
+
 /** A whole number written plainly in digits: no `0x10`, `1e1`, `1.0`, signs or spaces. */
 const DigitsInt = (min: number, max: number) =>
   z
@@ -83,6 +91,14 @@ export const ListRunsQuery = z.strictObject({
 export type ListRunsQuery = z.infer<typeof ListRunsQuery>;
 
 export const PageQuery = z.strictObject({ limit: Limit(50), next_token: NextToken.optional() });
+
+export const EventsQuery = PageQuery.extend({
+  after: DigitsInt(0, 2 ** 31)
+    .optional()
+    .meta({ description: 'Only events with a larger seq: what a poller has not seen yet' }),
+});
+
+export const AuditQuery = z.strictObject({ limit: Limit(100), next_token: NextToken.optional() });
 
 export const RunIdParams = z.strictObject({ id: RunId.meta({ description: 'Run id (ULID)' }) });
 
@@ -117,10 +133,27 @@ export const StageView = z
 
 const Tokens = {
   llm_calls: z.number().int().nonnegative(),
-  input_tokens: z.number().int().nonnegative(),
+  input_tokens: z
+    .number()
+    .int()
+    .nonnegative()
+    .meta({ description: 'Uncached input tokens (the model API’s input_tokens)' }),
   output_tokens: z.number().int().nonnegative(),
-  cache_read_tokens: z.number().int().nonnegative(),
-  cache_write_tokens: z.number().int().nonnegative(),
+  cache_read_tokens: z
+    .number()
+    .int()
+    .nonnegative()
+    .meta({ description: 'Input tokens read from the prompt cache' }),
+  cache_write_tokens: z
+    .number()
+    .int()
+    .nonnegative()
+    .meta({ description: 'Input tokens written to the prompt cache' }),
+  total_input_tokens: z
+    .number()
+    .int()
+    .nonnegative()
+    .meta({ description: 'input_tokens + cache_write_tokens + cache_read_tokens' }),
   cost_usd: z.number().nonnegative(),
 };
 
@@ -206,6 +239,21 @@ export const EventView = z
   })
   .meta({ id: 'AuditEvent' });
 
+const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
+
+export const AuditChainView = z
+  .object({
+    run_id: RunId,
+    genesis_hash: Sha256Hex.meta({ description: 'prev_hash of event 0: 64 zeros' }),
+    head: z.object({ seq: z.number().int().nonnegative(), hash: Sha256Hex }).nullable().optional().meta({
+      description:
+        'The chain head recorded on the run item at each append; on the last page only (null: none recorded)',
+    }),
+    events: z.array(EventView),
+  })
+  .meta({ id: 'AuditChain', description: 'The hash chain of a run (docs/api.md, "Audit")' });
+export type AuditChainView = z.infer<typeof AuditChainView>;
+
 export const WorkItemView = z
   .object({
     key: z.string(),
@@ -237,6 +285,7 @@ export const pageOf = <T extends z.ZodType>(schema: T) =>
 export const RunEnvelope = dataOf(RunView);
 export const RunPage = pageOf(RunSummaryView);
 export const EventPage = pageOf(EventView);
+export const AuditPage = z.object({ data: AuditChainView, next_token: z.string().optional() });
 export const WorkItemEnvelope = z.object({
   data: z.object({
     // Present on the first page only.

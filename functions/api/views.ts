@@ -37,6 +37,8 @@ const tokenView = (t: TokenCounts) => ({
   output_tokens: t.outputTokens,
   cache_read_tokens: t.cacheReadTokens,
   cache_write_tokens: t.cacheWriteTokens,
+  // input_tokens is the model API's: uncached input only; the total counts all three.
+  total_input_tokens: t.inputTokens + t.cacheWriteTokens + t.cacheReadTokens,
   // Micro-dollar rounding: sums of floats must not print as 0.30000000000000004.
   cost_usd: Math.round(t.costUsd * 1e6) / 1e6,
 });

@@ -34,6 +34,8 @@ import { MAX_TRIM_LEVEL, nextTrimLevel, trimKey, trimmed } from './context-trim'
 import { sendableMessages } from './history';
 import { maxTokensFor } from './output-budget';
 import { ModelPacer } from './pacing';
+import { unpricedMessage } from '../shared/domain/models';
+import { providerPrefixOf } from '../shared/domain/providers';
 
 /** The LLM queue message (SPEC §4). */
 export const LlmMessage = z.object({
@@ -57,6 +59,8 @@ export interface TurnResult {
 
 export interface Pricing {
   costUsd(model: string, usage: LlmUsage): number;
+  /** Whether the model has a price (unset: every model is priced). */
+  isPriced?(model: string): boolean;
   /** Worst case of a call: all input uncached plus `maxTokens` of output. */
   worstCaseUsd(model: string, inputTokens: number, maxTokens: number): number;
 }
@@ -118,8 +122,15 @@ export class RetryLater extends Error {
   }
 }
 
-/** Consecutive 529s tolerated on one model before falling back to the next in the alias's list. */
+/**
+ * Failures (529, 429, 5xx, no connection) tolerated on one model in one turn before falling back
+ * to the next in the alias's list.
+ */
 export const OVERLOADED_PER_MODEL = 2;
+/** A model that asks to wait longer than this (429 retry-after, or its paced window) is skipped. */
+export const FALLBACK_AFTER_WAIT_SECONDS = 60;
+/** How soon a turn that fell back to the next model comes back. */
+const FALLBACK_DELAY_SECONDS = 1;
 const MAX_DELAY_SECONDS = 900;
 /** How long a conversation's trim level is remembered (longer than any stage runs). */
 const TRIM_MEMORY_SECONDS = 86_400;
@@ -235,11 +246,16 @@ async function callAndRecord(
     return;
   }
 
-  const overloaded = Number((await store.cacheGet(overloadKey(message))) ?? '0');
-  const modelIndex = Math.min(Math.floor(overloaded / OVERLOADED_PER_MODEL), meta.models.length - 1);
-  const model = meta.models[modelIndex];
+  let strikes = Number((await store.cacheGet(overloadKey(message))) ?? '0');
+  const modelIndexOf = (n: number) => Math.min(Math.floor(n / OVERLOADED_PER_MODEL), meta.models.length - 1);
+  let model = meta.models[modelIndexOf(strikes)];
   if (!model) {
     await fail(deps, message, 'LlmProtocolError', 'no model configured for this alias');
+    return;
+  }
+  // A model without a price is never called: its cost could not be reserved or charged.
+  if (deps.pricing.isPriced && !deps.pricing.isPriced(model)) {
+    await fail(deps, message, 'UnpricedModel', unpricedMessage([model]));
     return;
   }
   // What is sent: no empty turns, older context cleared as far as this conversation needed before.
@@ -256,9 +272,25 @@ async function callAndRecord(
     maxTokens: maxTokensFor(meta.maxTokens, history),
   };
 
-  // Pacing: hold the message, without calling or reserving, while the model's window is used up.
+  // Pacing: hold the message, without calling or reserving, while the model's window is used up;
+  // a wait longer than FALLBACK_AFTER_WAIT_SECONDS moves to the next model of the list, if any.
   const pacer = pacerOf(deps);
-  const admitted = await pacer.admit(store, model, deps.clock.now());
+  let admitted = await pacer.admit(store, model, deps.clock.now());
+  while ('waitMs' in admitted && admitted.waitMs > FALLBACK_AFTER_WAIT_SECONDS * 1000) {
+    const next = meta.models[modelIndexOf(strikes) + 1];
+    if (!next || (deps.pricing.isPriced && !deps.pricing.isPriced(next))) break;
+    strikes = (modelIndexOf(strikes) + 1) * OVERLOADED_PER_MODEL;
+    await store.cachePut(overloadKey(message), String(strikes), 3600);
+    log.warn('model rate window used up past the wait allowed: falling back', {
+      runId: message.runId,
+      turn: message.turn,
+      from: model,
+      to: next,
+    });
+    model = next;
+    request = { ...request, model };
+    admitted = await pacer.admit(store, model, deps.clock.now());
+  }
   if ('waitMs' in admitted) {
     const delay = Math.min(Math.max(Math.ceil(admitted.waitMs / 1000), 1), MAX_DELAY_SECONDS);
     log.info('model rate window used up: holding the message without calling', {
@@ -270,6 +302,7 @@ async function callAndRecord(
     await deps.queue.changeVisibility(delivery.receiptHandle, delay);
     throw new RetryLater('paced', delay);
   }
+  const { seq } = admitted;
 
   // Budget: reserve the worst case before spending anything.
   // Sized for the model this attempt calls: a failed attempt gives its reservation back (see
@@ -345,17 +378,18 @@ async function callAndRecord(
     }
   } catch (error) {
     if (error instanceof LlmError && error.kind === 'rate_limited') {
-      await pacer.afterCall(deps, model, admitted.seq, deps.clock.now(), {
+      await pacer.afterCall(deps, model, seq, deps.clock.now(), {
         ...(error.rateLimit ? { rateLimit: error.rateLimit } : {}),
         retryAfterSeconds: rateLimitDelaySeconds(error),
       });
     }
-    await onCallError(deps, message, delivery, error, overloaded, monthly);
+    const canFallBack = meta.models[modelIndexOf(strikes) + 1] !== undefined;
+    await onCallError(deps, message, delivery, error, { strikes, canFallBack }, monthly);
     return;
   }
   const latencyMs = deps.clock.now() - started;
   if (response.rateLimit) {
-    await pacer.afterCall(deps, model, admitted.seq, deps.clock.now(), { rateLimit: response.rateLimit });
+    await pacer.afterCall(deps, model, seq, deps.clock.now(), { rateLimit: response.rateLimit });
   }
   const costUsd = deps.pricing.costUsd(response.model, response.usage);
   const at = new Date(deps.clock.now()).toISOString();
@@ -383,6 +417,7 @@ async function callAndRecord(
       conversationId: message.conversationId,
       turn: message.turn,
       model: response.model,
+      ...(response.provider ? { provider: response.provider } : {}),
       inputTokens: usage.inputTokens,
       outputTokens: usage.outputTokens,
       cacheReadTokens: usage.cacheReadTokens,
@@ -402,6 +437,7 @@ async function callAndRecord(
         conversationId: message.conversationId,
         turn: message.turn,
         model: response.model,
+        ...(response.provider ? { provider: response.provider } : {}),
         promptSha256: createHash('sha256').update(canonicalJson(request)).digest('hex'),
         inputTokens: usage.inputTokens,
         outputTokens: usage.outputTokens,
@@ -433,7 +469,7 @@ async function onCallError(
   message: LlmMessage,
   delivery: Delivery,
   error: unknown,
-  overloadedSoFar: number,
+  fallback: { strikes: number; canFallBack: boolean },
   monthlyAccount?: string,
 ): Promise<void> {
   // No answer, so nothing to charge (a failed request is not billed): the attempt's reservation is
@@ -441,26 +477,46 @@ async function onCallError(
   await giveBack(deps, message, monthlyAccount);
   if (!(error instanceof LlmError)) throw error;
   const ids = { runId: message.runId, stage: message.stage, turn: message.turn, kind: error.kind };
+  // Overload, throttling and an unavailable provider are strikes against the model: after
+  // OVERLOADED_PER_MODEL of them (or one throttle asking to wait too long) the next attempt
+  // moves down the alias's list, which may be another provider.
+  const strike = async (count = 1): Promise<boolean> => {
+    const before = Math.floor(fallback.strikes / OVERLOADED_PER_MODEL);
+    const strikes = fallback.strikes + count;
+    await deps.store.cachePut(overloadKey(message), String(strikes), 3600);
+    return fallback.canFallBack && Math.floor(strikes / OVERLOADED_PER_MODEL) > before;
+  };
+  const delayBy = async (reason: string, delay: number, text: string) => {
+    deps.log.warn(text, { ...ids, delay });
+    await deps.queue.changeVisibility(delivery.receiptHandle, delay);
+    throw new RetryLater(reason, delay);
+  };
   switch (error.kind) {
     case 'rate_limited': {
       const delay = rateLimitDelaySeconds(error);
-      deps.log.warn('model rate limited: delaying the message', { ...ids, delay });
-      await deps.queue.changeVisibility(delivery.receiptHandle, delay);
-      throw new RetryLater('rate limited', delay);
+      const tooLong = delay > FALLBACK_AFTER_WAIT_SECONDS;
+      if (await strike(tooLong ? OVERLOADED_PER_MODEL : 1))
+        return delayBy(
+          'rate limited',
+          FALLBACK_DELAY_SECONDS,
+          'model rate limited past its wait: falling back',
+        );
+      return delayBy('rate limited', delay, 'model rate limited: delaying the message');
     }
     case 'overloaded': {
-      await deps.store.cachePut(overloadKey(message), String(overloadedSoFar + 1), 3600);
-      const delay = backoffSeconds(delivery.receiveCount);
-      deps.log.warn('model overloaded: delaying, then falling back along the alias list', { ...ids, delay });
-      await deps.queue.changeVisibility(delivery.receiptHandle, delay);
-      throw new RetryLater('overloaded', delay);
+      const fellBack = await strike();
+      const delay = fellBack ? FALLBACK_DELAY_SECONDS : backoffSeconds(delivery.receiveCount);
+      return delayBy(
+        'overloaded',
+        delay,
+        'model overloaded: delaying, then falling back along the alias list',
+      );
     }
     case 'server':
     case 'network': {
-      const delay = backoffSeconds(delivery.receiveCount);
-      deps.log.warn('model call failed transiently: delaying the message', { ...ids, delay });
-      await deps.queue.changeVisibility(delivery.receiptHandle, delay);
-      throw new RetryLater(error.kind, delay);
+      const fellBack = await strike();
+      const delay = fellBack ? FALLBACK_DELAY_SECONDS : backoffSeconds(delivery.receiveCount);
+      return delayBy(error.kind, delay, 'model call failed transiently: delaying the message');
     }
     case 'prompt_too_long':
       await fail(
@@ -493,12 +549,14 @@ async function finishAccounting(
   const costUsd = turn.costUsd ?? 0;
   const usage = turn.usage ?? {};
   const n = (key: string) => Math.max(0, Math.round(usage[key] ?? 0));
+  const provider = providerPrefixOf(turn.model ?? '');
   await deps.store.recordLlmCall({
     runId: message.runId,
     stage: message.stage,
     conversationId: message.conversationId,
     turn: message.turn,
     model: turn.model ?? 'unknown',
+    ...(provider ? { provider } : {}),
     inputTokens: n('inputTokens'),
     outputTokens: n('outputTokens'),
     cacheReadTokens: n('cacheReadTokens'),

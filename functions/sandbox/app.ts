@@ -5,13 +5,15 @@ import {
   SandboxOverlay,
   SandboxUnavailableError,
 } from '../shared/domain/sandbox-job';
-import type { Log, Sandbox } from '../shared/ports';
+import type { Log, Sandbox, SandboxWorkspace } from '../shared/ports';
 import { isDirectory, unpackTarball } from '../shared/tarball';
+import { prepareSetup } from './setup';
 
 /**
  * The sandbox function (state `ImplementSandbox`): fetches the run's snapshot and pending change
- * through the job's presigned URLs, runs each command on its own fresh copy, and PUTs each result
- * to its URL. It has no other access: no table, no secret, no bucket permission (decision 0005).
+ * through the job's presigned URLs, prepares `environment.setup` (setup.ts), runs each command on
+ * its own fresh copy, and PUTs each result to its URL. It has no other access: no table, no
+ * secret, no bucket permission (decision 0005).
  */
 export interface SandboxPorts {
   runner: Sandbox;
@@ -48,6 +50,27 @@ const refused = (reason: string): SandboxOutcome => ({
   unavailable: reason,
 });
 
+/** The setup output to lay under the commands, or the answer every command gets when setup failed. */
+async function setupOrRefusal(
+  ports: SandboxPorts,
+  setup: NonNullable<SandboxJob['setup']>,
+  workspace: SandboxWorkspace,
+): Promise<{ layer: string } | { refusal: SandboxOutcome }> {
+  try {
+    const result = await prepareSetup(ports, setup, workspace);
+    if (result.ok) {
+      ports.log.info('sandbox setup ready', { source: result.source });
+      return { layer: result.layer };
+    }
+    const { command, outcome } = result;
+    const reason = `environment.setup failed: \`${command.slice(0, 200)}\` exited ${outcome.exitCode}${outcome.timedOut ? ' (timed out)' : ''}`;
+    return { refusal: { ...outcome, unavailable: reason, setupFailed: true } };
+  } catch (error) {
+    if (!(error instanceof SandboxUnavailableError)) throw error;
+    return { refusal: refused(error.message) };
+  }
+}
+
 export function createSandboxHandler(ports: SandboxPorts) {
   return async (raw: unknown): Promise<{ commands: number }> => {
     const job = SandboxJob.parse(raw);
@@ -55,17 +78,21 @@ export function createSandboxHandler(ports: SandboxPorts) {
     const overlay = SandboxOverlay.parse(
       JSON.parse(Buffer.from(await download(job.overlayUrl)).toString('utf8')),
     );
+    const workspace = { baseDir, files: overlay.files, deleted: overlay.deleted };
     try {
+      const setup = job.setup ? await setupOrRefusal(ports, job.setup, workspace) : undefined;
       await Promise.all(
         job.commands.map(async ({ command, timeoutSeconds, resultUrl }) => {
           let outcome: SandboxOutcome;
           try {
-            outcome = await ports.runner.run({
-              workspace: { baseDir, files: overlay.files, deleted: overlay.deleted },
-              command,
-              timeoutSeconds,
-              network: job.network,
-            });
+            if (setup && 'refusal' in setup) outcome = setup.refusal;
+            else
+              outcome = await ports.runner.run({
+                workspace: { ...workspace, layers: setup ? [setup.layer] : [] },
+                command,
+                timeoutSeconds,
+                network: job.network,
+              });
           } catch (error) {
             if (!(error instanceof SandboxUnavailableError)) throw error;
             outcome = refused(error.message);

@@ -19,7 +19,8 @@ import type { SandboxWorkspace } from '../shared/ports';
  * `credentials`, …; see isSecretPath) are never copied, from the base or from the change.
  * Symbolic links are copied as links, never followed: inside the sandbox they resolve in the
  * sandbox's own file system, which holds only the copy and read-only system directories.
- * Sockets, FIFOs and devices are skipped.
+ * Sockets, FIFOs and devices are skipped. Layers (the setup output) are copied over the base the
+ * same way, before the pending change.
  */
 export interface CopyStats {
   files: number;
@@ -30,6 +31,7 @@ export function copyWorkspace(workspace: SandboxWorkspace, dest: string): CopySt
   const stats: CopyStats = { files: 0, skipped: [] };
   mkdirSync(dest, { recursive: true });
   if (workspace.baseDir) copyTree(workspace.baseDir, dest, '', stats);
+  for (const layer of workspace.layers ?? []) copyTree(layer, dest, '', stats);
   for (const raw of workspace.deleted ?? []) {
     const path = cleanPath(raw);
     if (path && parentsAreDirectories(dest, path)) rmSync(join(dest, path), { force: true, recursive: true });
@@ -67,12 +69,17 @@ function copyTree(from: string, to: string, prefix: string, stats: CopyStats): v
     if (entry.name === '.git' || isSecretPath(path)) {
       stats.skipped.push(path);
     } else if (entry.isDirectory()) {
-      mkdirSync(target);
+      if (kindOf(target) !== 'dir') {
+        rmSync(target, { force: true });
+        mkdirSync(target);
+      }
       copyTree(source, target, path, stats);
     } else if (entry.isSymbolicLink()) {
+      rmSync(target, { force: true, recursive: true });
       symlinkSync(readlinkSync(source), target);
       stats.files++;
     } else if (entry.isFile()) {
+      rmSync(target, { force: true, recursive: true });
       copyFileSync(source, target);
       chmodSync(target, lstatSync(source).mode & 0o777);
       stats.files++;

@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Sandbox, SandboxRequest, SandboxResult } from '../shared/ports';
+import { collectCreated, pathsBelow } from './collect';
 import { copyWorkspace } from './copy';
 import { execute } from './execute';
 
@@ -24,10 +25,18 @@ export class ProcessSandbox implements Sandbox {
       const home = join(root, 'home');
       const tmp = join(root, 'tmp');
       copyWorkspace(request.workspace, workspace);
+      const before = request.collectInto ? pathsBelow(workspace) : undefined;
       mkdirSync(home);
       mkdirSync(tmp);
       const env = { PATH: SANDBOX_PATH, HOME: home, TMPDIR: tmp, LANG: 'C.UTF-8', CI: 'true' };
-      return await execute('bash', ['-c', request.command], { cwd: workspace, env }, request.timeoutSeconds);
+      const result = await execute(
+        'bash',
+        ['-c', request.command],
+        { cwd: workspace, env },
+        request.timeoutSeconds,
+      );
+      if (before && request.collectInto) collectCreated(workspace, before, request.collectInto);
+      return result;
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

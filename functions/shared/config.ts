@@ -20,12 +20,14 @@ const EnvSchema = z.object({
   GITHUB_API_URL: z.string().url().default('https://api.github.com'),
   /** Anthropic SDK baseURL; unset = the real API. */
   ANTHROPIC_BASE_URL: z.string().url().optional(),
+  /** Bedrock runtime endpoint (the AWS SDKs' standard variable); unset = the region's. */
+  AWS_ENDPOINT_URL_BEDROCK_RUNTIME: z.string().url().optional(),
   /** Where approval links point (the HTTP API's URL). */
   PUBLIC_BASE_URL: z.string().url(),
   MAIL_FROM: z.string().email(),
   /** The factory's own GitHub login: its activity never triggers runs. */
   FACTORY_BOT_LOGIN: z.string().min(1).default('code-factory[bot]'),
-  /** JSON model aliases, fallbacks and price table; defaults in domain/models.ts. */
+  /** JSON model aliases, fallbacks, prices, default provider and endpoints; defaults in domain/models.ts. */
   MODEL_CONFIG: z.string().optional(),
   /** `login:email` pairs, comma separated, for repos whose factory.yml names no approvers. */
   DEFAULT_APPROVERS: z.string().default(''),

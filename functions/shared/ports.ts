@@ -301,6 +301,8 @@ export interface LlmRateLimit {
 }
 export interface LlmResponse {
   model: string;
+  /** Which provider answered (anthropic, bedrock, openai-compatible), when the adapter knows. */
+  provider?: string;
   content: unknown[];
   stopReason: string;
   usage: LlmUsage;
@@ -346,6 +348,8 @@ export interface SandboxWorkspace {
   files?: Array<{ path: string; content: string | Uint8Array }>;
   /** Paths the pending change deletes. */
   deleted?: string[];
+  /** Directories laid over the base before the pending change (the cached setup output). */
+  layers?: string[];
 }
 export interface SandboxRequest {
   workspace: SandboxWorkspace;
@@ -354,6 +358,8 @@ export interface SandboxRequest {
   timeoutSeconds: number;
   /** False: no network at all (the default for `run` and the checks). */
   network: boolean;
+  /** After the command, what it created in the workspace (paths the copy did not hold) is moved here. */
+  collectInto?: string;
 }
 export interface SandboxResult {
   /** The command's exit status; 124 on a timeout, 128 + N when killed by signal N. */

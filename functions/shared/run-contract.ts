@@ -23,12 +23,16 @@ export const RunContract = z.object({
   /** The sandbox (absent on runs admitted before it existed: no checks, no network). */
   environment: z
     .object({
+      /** Where the sandbox has no per-repository image (Lambda, the local runner), a warning only. */
+      image: z.string().optional(),
+      /** Run once per workspace with network; their new files are cached (see stages/setup-cache.ts). */
+      setup: z.array(z.string()).max(10).default([]),
       checks: z.array(z.string()).max(10),
       network: z.boolean(),
       checkAttempts: z.number().int().positive(),
       maxRunSeconds: z.number().int().positive(),
     })
-    .default({ checks: [], network: false, checkAttempts: 2, maxRunSeconds: 600 }),
+    .default({ setup: [], checks: [], network: false, checkAttempts: 2, maxRunSeconds: 600 }),
   /** Model turns per agent stage (`limits.turns`; defaults on runs admitted before it existed). */
   turns: StageTurns.default(defaultTurns),
   timeouts: z.object({

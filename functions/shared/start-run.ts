@@ -58,6 +58,8 @@ export interface StartRunInput {
   trigger: Trigger;
   /** The WorkItem as read by admitToWorkItem (its fields are kept). */
   workItem?: WorkItem;
+  /** A retry's budget in place of the repository's (admit holds it to the repository's cap). */
+  budgetUsd?: number;
   /** Extra details for the `run.created` audit event (ids and hashes only). */
   eventData?: Record<string, unknown>;
 }
@@ -87,6 +89,7 @@ export async function startRun(
     ...(input.issueNumber === undefined ? {} : { issueNumber: input.issueNumber }),
     ...(input.task === undefined ? {} : { task: input.task }),
     ...(input.title === undefined ? {} : { issueTitle: input.title }),
+    ...(input.budgetUsd === undefined ? {} : { budgetUsd: input.budgetUsd }),
   });
   let created = true;
   try {

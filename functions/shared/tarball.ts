@@ -22,11 +22,16 @@ export const isDirectory = (dir: string): Promise<boolean> =>
   );
 
 /**
- * Unpacks a GitHub tarball (one top folder, `owner-repo-sha/`, stripped) into `target` and returns
- * it. Only files, folders and links are written, never outside the target (tar refuses absolute
- * paths and `..`), within the size bounds; the tree appears at `target` whole or not at all.
+ * Unpacks a GitHub tarball (one top folder, `owner-repo-sha/`, stripped; `strip: 0` for an archive
+ * of packDirectory) into `target` and returns it. Only files, folders and links are written, never
+ * outside the target (tar refuses absolute paths and `..`), within the size bounds; the tree
+ * appears at `target` whole or not at all.
  */
-export async function unpackTarball(tarball: Uint8Array, target: string): Promise<string> {
+export async function unpackTarball(
+  tarball: Uint8Array,
+  target: string,
+  { strip = 1 }: { strip?: number } = {},
+): Promise<string> {
   const partial = `${target}.partial-${randomBytes(6).toString('hex')}`;
   await mkdir(partial, { recursive: true });
   let bytes = 0;
@@ -37,7 +42,7 @@ export async function unpackTarball(tarball: Uint8Array, target: string): Promis
       Readable.from([tarball]),
       tar.x({
         cwd: partial,
-        strip: 1,
+        strip,
         filter: (_path, entry) => {
           const type = 'type' in entry ? entry.type : undefined;
           if (type !== 'File' && type !== 'OldFile' && type !== 'Directory' && type !== 'SymbolicLink')
@@ -63,4 +68,16 @@ export async function unpackTarball(tarball: Uint8Array, target: string): Promis
     await rm(partial, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** A gzipped tar of everything in `dir` (no top folder), links kept as links. */
+export async function packDirectory(dir: string): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  await pipeline(
+    tar.c({ gzip: true, portable: true, cwd: dir }, ['.']),
+    async (source: AsyncIterable<Buffer>) => {
+      for await (const chunk of source) chunks.push(chunk);
+    },
+  );
+  return new Uint8Array(Buffer.concat(chunks));
 }

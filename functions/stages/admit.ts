@@ -1,10 +1,11 @@
 import {
   type Contract,
   defaultContract,
+  LIMITS as CONTRACT_LIMITS,
   FACTORY_CONFIG_PATHS,
   parseFactoryConfig,
 } from '../shared/domain/contract';
-import { resolveModels, unpricedModels } from '../shared/domain/models';
+import { disallowedModels, resolveModels, unpricedMessage, unpricedModels } from '../shared/domain/models';
 import { isTerminal, type RunKind } from '../shared/domain/run';
 import { FactoryError } from '../shared/errors';
 import { triggerLabelCacheKey } from '../shared/trigger-label';
@@ -12,6 +13,7 @@ import { updateStatusComment } from './comments';
 import type { StagePorts } from './deps';
 import type { RunContract } from '../shared/run-contract';
 import { enterStage, mutateRun } from '../shared/run-state';
+import { resumePointOf, seedFromBranch } from './resume';
 
 /** A run that cannot proceed, refused at admit with a reason people can act on. */
 export class AdmissionRefusedError extends FactoryError {
@@ -77,6 +79,21 @@ export function runContractOf(deps: StagePorts, contract: Contract): RunContract
 }
 
 /**
+ * A retry's `budget_usd` in place of the repository's: any amount within the repository's cap, its
+ * `monthly_budget_usd` when it sets one (else the largest `budget_usd` a config may set).
+ */
+export function withRetryBudget(contract: RunContract, budgetUsd: number | undefined): RunContract {
+  if (budgetUsd === undefined) return contract;
+  const cap = contract.monthlyBudgetUsd ?? CONTRACT_LIMITS.budgetUsd.max;
+  if (budgetUsd > cap)
+    throw new AdmissionRefusedError(
+      'BudgetOverCap',
+      `the retry asks for a $${budgetUsd.toFixed(2)} budget, over this repository's cap of $${cap.toFixed(2)} (monthly_budget_usd in .github/factory.yml)`,
+    );
+  return { ...contract, budgetUsd };
+}
+
+/**
  * admit: load the run, the issue and the contract; check the trigger, the per-repo concurrency
  * cap and the budget. A doomed run fails here, fast, with a clear comment on the issue.
  */
@@ -105,11 +122,17 @@ export async function admit(
         `this repository starts runs with the label \`${contract.triggerLabel}\`, not \`${label}\``,
       );
     }
-    const runContract = runContractOf(deps, contract);
-    const unpriced = unpricedModels(runContract.models, deps.settings.models.prices);
-    if (unpriced.length > 0) {
-      throw new AdmissionRefusedError('UnpricedModel', `no price is configured for ${unpriced.join(', ')}`);
+    const runContract = withRetryBudget(runContractOf(deps, contract), run.budgetUsd);
+    const disallowed = disallowedModels(runContract.models, deps.settings.models);
+    if (disallowed.length > 0) {
+      throw new AdmissionRefusedError(
+        'ModelNotAllowed',
+        `${disallowed.join(', ')}: not a provider or endpoint this deployment allows (MODEL_CONFIG.allowedProviders, MODEL_CONFIG.endpoints)`,
+      );
     }
+    const { prices, defaultProvider } = deps.settings.models;
+    const unpriced = unpricedModels(runContract.models, prices, defaultProvider);
+    if (unpriced.length > 0) throw new AdmissionRefusedError('UnpricedModel', unpricedMessage(unpriced));
     const active = (await deps.store.listRunsByRepo(run.repo, { limit: 100 })).items.filter(
       (r) => r.runId !== runId && !isTerminal(r.status) && r.status !== 'QUEUED',
     );
@@ -119,18 +142,39 @@ export async function admit(
         `${active.length} runs are already active in ${run.repo} (the limit is ${deps.settings.maxActiveRunsPerRepo}); try again when one finishes`,
       );
     }
+    // A retry of a stopped run goes on from its branch: that run's base, the branch's change as
+    // the pending change, the same branch and PR to publish to. The contract is still today's.
+    const resume = await resumePointOf(deps, run);
+    const seeded = resume ? await seedFromBranch(deps, run, resume) : undefined;
+    const baseSha = resume?.baseSha ?? base.sha;
     const updated = await mutateRun(deps, runId, (r) => ({
       // The state machine takes each kind its own path from here (`KindRoute`).
       ...enterStage(r, 'admit', deps.now(), r.kind === 'review' ? 'REVIEWING' : 'PLANNING'),
-      baseSha: base.sha,
+      baseSha,
       contract: runContract as unknown as Record<string, unknown>,
       ...(issue ? { issueTitle: issue.title.slice(0, 1000) } : {}),
+      // Not its head or PR number: until this run pushes, they are the stopped run's, and a run
+      // that ends without pushing must not take them back (run-cleanup.ts).
+      ...(resume ? { resumedFrom: resume, branch: resume.branch } : {}),
     }));
     await deps.store.appendEvent(runId, {
       type: 'run.admitted',
       actor: 'stage-runner',
-      data: { baseSha: base.sha, budgetUsd: runContract.budgetUsd, risky: runContract.riskyPermissions },
+      data: { baseSha, budgetUsd: runContract.budgetUsd, risky: runContract.riskyPermissions },
     });
+    if (resume && seeded)
+      await deps.store.appendEvent(runId, {
+        type: 'run.resumed',
+        actor: 'stage-runner',
+        data: {
+          fromRunId: resume.runId,
+          branch: resume.branch,
+          headSha: resume.headSha,
+          files: seeded.files,
+          deleted: seeded.deleted,
+          ...(seeded.skipped.length ? { skipped: seeded.skipped.slice(0, 20) } : {}),
+        },
+      });
     await updateStatusComment(deps, updated);
     return { timeouts: runContract.timeouts, kind: updated.kind };
   } catch (error) {

@@ -405,7 +405,7 @@ async function judgeChecks(
     });
     const decision = await spec.onSubmit(deps, run, call.submitInput ?? {}, { checked: true });
     const note = unrun.length
-      ? ` (environment.checks could not run here: ${answerOf(unrun[0]?.outcome, 0)}; CI will check the change)`
+      ? ` (environment.checks could not run here: ${unrun[0]?.outcome?.unavailable ?? 'the sandbox gave no result'}; CI will check the change)`
       : ' (environment.checks passed)';
     return {
       outcome: decision.outcome,

@@ -7,7 +7,7 @@ import { changeSetOf } from './boundary';
 import type { StagePorts } from './deps';
 import { errorOf, type StateError } from './finalize';
 import { diffHash, pushChange } from './publish';
-import { type LeftOutFile, stopNote } from './stop-note';
+import { type LeftOutFile, stopNote, stopNoteKeyOf } from './stop-note';
 
 /**
  * keep-work (state `KeepWork`): a run that stops before it finishes (a stage out of turns, the
@@ -99,6 +99,8 @@ export async function keepWork(
     kept,
     leftOut,
   });
+  // Kept for a retry, which resumes from the branch with this note in its prompts.
+  await deps.blobs.put(stopNoteKeyOf(runId), Buffer.from(body, 'utf8'), 'text/markdown');
   const paths = new Set(kept.map((c) => c.path));
   const files = (await deps.store.listWorkspaceFiles(runId)).filter((f) => paths.has(f.path));
   const pushed = await pushChange(deps, run, files, {

@@ -3,6 +3,7 @@ import type { StagePorts } from './deps';
 import { readGuidance } from './guidance';
 import type { PromptContext } from './prompts';
 import { diffForPrompt } from './prompt-diff';
+import { resumeNote } from './resume';
 import { workspaceOf } from './workspace';
 
 /**
@@ -24,9 +25,13 @@ export async function promptContext(
   const changed = stage === 'plan' ? [] : (await workspace.overlay.list()).map((change) => change.path);
   const paths = stage === 'implement' ? [...(run.plan?.files ?? []), ...changed] : changed;
   const guidance = await readGuidance(workspace.base, paths);
-  if (stage === 'plan') return { guidance };
   if (stage === 'review') return { guidance, diff: await diffForPrompt(workspace, REVIEW_DIFF_CHARS) };
-  // A fix attempt (feedback from the boundary, the checks or the review) sees what it did before.
-  if (!run.feedback || changed.length === 0) return { guidance };
-  return { guidance, previousDiff: await diffForPrompt(workspace, PREVIOUS_DIFF_CHARS) };
+  // A retry that resumes a stopped run: its note says where it stopped and what is left.
+  const note = stage === 'plan' || !run.feedback ? await resumeNote(deps, run) : undefined;
+  const resumed = note ? { resumedNote: note } : {};
+  if (stage === 'plan') return { guidance, ...resumed };
+  // A fix attempt (feedback from the boundary, the checks or the review) sees what it did before,
+  // and a resumed run what the stopped run did.
+  if ((!run.feedback && !note) || changed.length === 0) return { guidance, ...resumed };
+  return { guidance, ...resumed, previousDiff: await diffForPrompt(workspace, PREVIOUS_DIFF_CHARS) };
 }

@@ -17,7 +17,15 @@ export interface PromptContext {
   previousDiff?: string;
   /** Review: the change as a unified diff. */
   diff?: string;
+  /** A retry resuming a stopped run: that run's "where I stopped / what is left" note. */
+  resumedNote?: string;
 }
+
+/** The stopped run's note, and where its change is (plan reads it; implement also diffs it). */
+const resumedBlock = (context: PromptContext, stage: 'plan' | 'implement'): string | undefined =>
+  context.resumedNote
+    ? `This run resumes a run that stopped before it finished. ${stage === 'plan' ? 'Its change is already in your workspace (its files read as changed): plan what is left' : 'Its change is already in your workspace as your pending change (diff shows it): build on it'} rather than starting over.\n\n${fence('Where the stopped run stopped and what is left', context.resumedNote)}`
+    : undefined;
 
 type Prompt = { system: string; user: string };
 
@@ -127,7 +135,10 @@ ${contractLines(contract)}`,
       fence('Issue body', issue.body || '(empty)'),
       ...answers.map((a, i) => fence(`Answer ${i + 1} to your questions`, a)),
       ...guidanceBlocks(context.guidance),
-    ].join('\n\n'),
+      resumedBlock(context, 'plan'),
+    ]
+      .filter(Boolean)
+      .join('\n\n'),
   };
 }
 
@@ -180,9 +191,12 @@ ${contractLines(contract)}`,
       fence('Issue body', issue.body || '(empty)'),
       ...guidanceBlocks(context.guidance),
       planBlock(run),
+      resumedBlock(context, 'implement'),
       context.previousDiff
         ? fence(
-            'Your previous attempt (pending change against the base, still in the workspace)',
+            context.resumedNote && !run.feedback
+              ? "The stopped run's change (pending change against the base, in your workspace)"
+              : 'Your previous attempt (pending change against the base, still in the workspace)',
             context.previousDiff,
           )
         : undefined,

@@ -3,7 +3,10 @@ import { formatRunResult, runLimitSeconds } from '../shared/domain/run-output';
 import { type SandboxJob, SandboxOutcome, type SandboxOverlay } from '../shared/domain/sandbox-job';
 import type { Run } from '../shared/domain/run';
 import type { StagePorts } from './deps';
+import { setupCacheKey, setupCacheObject } from './setup-cache';
 import { ensureSnapshot } from './snapshot';
+import { workspaceOf } from './workspace';
+import type { RunContract } from '../shared/run-contract';
 
 /**
  * Tool calls that need the sandbox (`run`, and `environment.checks` before `submit_change`) are
@@ -110,11 +113,37 @@ export async function sandboxJob(
       })),
     ),
   );
+  const environment = deps.contractOf(run).environment;
   return {
     snapshot: { key: snapshotKey, url: await presign(snapshotKey, 'GET') },
     overlayUrl: await presign(`${prefix}/overlay.json`, 'GET'),
-    network: deps.contractOf(run).environment.network,
+    network: environment.network,
+    ...(environment.setup.length > 0 ? { setup: await setupOf(deps, run, environment, presign) } : {}),
     commands,
+  };
+}
+
+/** The job's setup: the commands, and presigned URLs for the output cached under its key. */
+async function setupOf(
+  deps: StagePorts,
+  run: Run,
+  environment: RunContract['environment'],
+  presign: (key: string, method: 'GET' | 'PUT') => Promise<string>,
+): Promise<NonNullable<SandboxJob['setup']>> {
+  const snapshot = await (await workspaceOf(deps, run)).snapshot();
+  const key = await setupCacheKey({
+    repo: run.repo,
+    setup: environment.setup,
+    ...(environment.image === undefined ? {} : { image: environment.image }),
+    read: async (path) => {
+      const body = await snapshot.body(path);
+      return body?.kind === 'text' ? body.text : body ? `${body.kind}:${body.size}` : undefined;
+    },
+  });
+  const object = setupCacheObject(run.repo, key);
+  return {
+    commands: environment.setup.map((command) => ({ command, timeoutSeconds: environment.maxRunSeconds })),
+    cache: { key, getUrl: await presign(object, 'GET'), putUrl: await presign(object, 'PUT') },
   };
 }
 
@@ -154,5 +183,6 @@ export const answerOf = (outcome: SandboxOutcome | undefined, timeoutSeconds: nu
   outcome === undefined
     ? NO_ANSWER
     : outcome.unavailable
-      ? `Error: the command was not run: ${outcome.unavailable}`
+      ? `Error: the command was not run: ${outcome.unavailable}` +
+        (outcome.setupFailed ? `\n${formatRunResult(outcome, timeoutSeconds)}` : '')
       : `${formatRunResult(outcome, timeoutSeconds)}${outcome.warning ? `\n[warning: ${outcome.warning}]` : ''}`;

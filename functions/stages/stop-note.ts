@@ -8,6 +8,9 @@ import { fenced } from '../shared/run-cleanup';
  * the stage and its turns, the cost, the plan, the diff stat, the files left out, the last failure.
  */
 
+/** Where keep-work keeps the note (workspaces bucket), for a retry that resumes the run. */
+export const stopNoteKeyOf = (runId: string): string => `notes/${runId}/stop-note.md`;
+
 export interface LeftOutFile {
   /** Absent for a path unsafe to show (control characters, traversal). */
   path?: string;
@@ -122,7 +125,7 @@ export function stopNote(input: StopNoteInput): string {
       ? [`### The last failure (${run.feedback.kind})\n${fenced(cut(run.feedback.text, MAX_FAILURE_CHARS))}`]
       : []),
     `### What is left\n${left.map((l) => `- ${l}`).join('\n')}`,
-    'To go on, push to this branch, or start a new run with `/factory retry`.',
+    'To go on, push to this branch, or comment `/factory retry`: a new run resumes from this branch (with your pushes) and this note.',
   ];
   return cut(sections.join('\n\n'), MAX_NOTE_CHARS);
 }

@@ -49,7 +49,7 @@ export const HELP_TEXT = [
   '| command | what it does |',
   '| --- | --- |',
   '| `/factory run` | start a run that turns this issue into a pull request |',
-  '| `/factory retry` | start a new run after the last one ended (on a pull request: review it again) |',
+  '| `/factory retry` | start a new run after the last one ended (after a stopped run, it resumes from its draft PR; on a pull request, it reviews it again) |',
   '| `/factory review` | AI review of this pull request |',
   "| `/factory rescue` | diagnose and fix this pull request's failing checks |",
   '| `/factory cancel` | stop the active run |',

@@ -1,4 +1,4 @@
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { type CfnResource, Duration, Stack, Validations } from 'aws-cdk-lib';
 import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -197,6 +197,11 @@ export class FactoryAlarms extends Construct {
           }),
         ],
       ],
+    });
+    // CloudFormation takes Tags on a dashboard (the template reference lists them); cfn-lint's
+    // bundled schema predates that and reports E3002.
+    (this.dashboard.node.defaultChild as CfnResource).addMetadata('cfn-lint', {
+      config: { ignore_checks: ['E3002'] },
     });
   }
 }

@@ -15,6 +15,7 @@ export const ROUTES: ReadonlyArray<{ method: apigwv2.HttpMethod; path: string; t
   { method: apigwv2.HttpMethod.POST, path: '/v1/runs', target: 'api' },
   { method: apigwv2.HttpMethod.GET, path: '/v1/runs/{id}', target: 'api' },
   { method: apigwv2.HttpMethod.GET, path: '/v1/runs/{id}/events', target: 'api' },
+  { method: apigwv2.HttpMethod.GET, path: '/v1/runs/{id}/audit', target: 'api' },
   { method: apigwv2.HttpMethod.POST, path: '/v1/runs/{id}/cancel', target: 'api' },
   { method: apigwv2.HttpMethod.GET, path: '/v1/work-items/{owner}/{repo}/{issue}', target: 'api' },
   { method: apigwv2.HttpMethod.GET, path: '/v1/openapi.json', target: 'api' },

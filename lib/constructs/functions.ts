@@ -9,7 +9,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { SenderIdentity } from './email';
 import { FactoryFunction } from './node-function';
-import { DEAD_LETTER_HANDLER_TIMEOUT, type LlmQueues } from './queues';
+import type { LlmQueues } from './queues';
 import type { FactorySecrets } from './secrets';
 import type { PipelineArns } from './workflow';
 
@@ -112,11 +112,7 @@ export const FIXED_TIMEOUTS = {
   // The HTTP API's integration limit is 30 s.
   api: Duration.seconds(15),
   approvals: Duration.seconds(15),
-  // The DLQ's visibility timeout is 6 x this (queues.ts).
-  llmDlq: DEAD_LETTER_HANDLER_TIMEOUT,
 } satisfies Partial<Record<FunctionName, Duration>>;
-
-export const LLM_WORKER_BATCH_SIZE = 1;
 
 /** A function's handler file does not exist: synth stops with the files named. */
 export class MissingHandlerError extends Error {
@@ -156,8 +152,6 @@ export interface FactoryFunctionsProps {
   sender: SenderIdentity;
   /** The stage runner's timeout: longer than its longest state machine task. */
   stageRunnerTimeout: Duration;
-  /** `llm.maxConcurrency`: the worker's event source maximum concurrency. */
-  llmMaxConcurrency: number;
 }
 
 /**
@@ -174,7 +168,8 @@ export class FactoryFunctions extends Construct {
     const timeouts: Record<FunctionName, Duration> = {
       ...FIXED_TIMEOUTS,
       stages: props.stageRunnerTimeout,
-      llmWorker: props.queues.workerTimeout,
+      llmWorker: Duration.seconds(props.queues.settings.worker.timeoutSeconds),
+      llmDlq: Duration.seconds(props.queues.settings.deadLetter.handlerTimeoutSeconds),
     };
 
     const build = (name: FunctionName): FactoryFunction => {
@@ -206,20 +201,18 @@ export class FactoryFunctions extends Construct {
       llmDlq: build('llmDlq'),
     };
 
-    // One message per invocation: a model turn can take most of the timeout, so batching would
-    // only make turns wait on each other. Concurrency is the configured cap on parallel calls.
+    const { worker, deadLetter } = props.queues.settings;
     this.functions.llmWorker.fn.addEventSource(
       new eventSources.SqsEventSource(props.queues.queue, {
-        batchSize: LLM_WORKER_BATCH_SIZE,
+        batchSize: worker.batchSize,
         reportBatchItemFailures: true,
-        maxConcurrency: props.llmMaxConcurrency,
+        maxConcurrency: worker.maxConcurrency,
       }),
     );
     this.functions.llmDlq.fn.addEventSource(
       new eventSources.SqsEventSource(props.queues.deadLetterQueue, {
-        batchSize: 10,
-        maxConcurrency: 2,
-        // A dead turn whose failure Step Functions did not take comes back alone.
+        batchSize: deadLetter.batchSize,
+        maxConcurrency: deadLetter.maxConcurrency,
         reportBatchItemFailures: true,
       }),
     );

@@ -37,6 +37,23 @@ export async function startDynamo(
   return listenOnLoopback(server, options.port);
 }
 
+/**
+ * A table kept in a --data-dir from an older version may lack an index added since; dynalite
+ * cannot add one to an existing table (it accepts UpdateTable's Create and ignores it), so say so
+ * at start rather than fail on the first query that needs it.
+ */
+function checkIndexes(tableName: string, existing: Array<{ IndexName?: string }> = []): void {
+  const have = new Set(existing.map((index) => index.IndexName));
+  const missing = (tableDefinition(tableName).GlobalSecondaryIndexes ?? [])
+    .map((index) => index.IndexName)
+    .filter((name) => !have.has(name));
+  if (missing.length > 0) {
+    throw new Error(
+      `table ${tableName} lacks index ${missing.join(', ')} (it predates them); the local emulator cannot add an index: start with a new --data-dir, or delete its dynamodb folder`,
+    );
+  }
+}
+
 /** Creates the Code Factory table from schema.ts unless it exists (idempotent), and waits for ACTIVE. */
 export async function ensureTable(endpoint: string, tableName: string): Promise<void> {
   const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: FAKE_CREDENTIALS });
@@ -48,7 +65,7 @@ export async function ensureTable(endpoint: string, tableName: string): Promise<
     }
     for (let attempt = 0; attempt < 100; attempt++) {
       const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
-      if (Table?.TableStatus === 'ACTIVE') return;
+      if (Table?.TableStatus === 'ACTIVE') return checkIndexes(tableName, Table.GlobalSecondaryIndexes);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     throw new Error(`table ${tableName} did not become ACTIVE`);

@@ -106,6 +106,10 @@ export interface QueuePairOptions {
   /** Receives after which SQS moves a message to the DLQ (AWS: 1–1000). */
   maxReceiveCount: number;
   visibilityTimeoutSeconds: number;
+  /** How long the queue keeps a message (SQS default 4 days). */
+  retentionSeconds?: number;
+  /** The DLQ consumer's visibility timeout (SQS default 30 s). */
+  dlqVisibilityTimeoutSeconds?: number;
 }
 
 export interface QueuePair {
@@ -135,9 +139,15 @@ export async function createQueues(endpoint: string, options: QueuePairOptions):
   try {
     const dlq = await createQueue(client, options.dlqName, {
       MessageRetentionPeriod: String(DLQ_RETENTION_SECONDS),
+      ...(options.dlqVisibilityTimeoutSeconds === undefined
+        ? {}
+        : { VisibilityTimeout: String(options.dlqVisibilityTimeoutSeconds) }),
     });
     const queue = await createQueue(client, options.name, {
       VisibilityTimeout: String(options.visibilityTimeoutSeconds),
+      ...(options.retentionSeconds === undefined
+        ? {}
+        : { MessageRetentionPeriod: String(options.retentionSeconds) }),
       RedrivePolicy: JSON.stringify({
         deadLetterTargetArn: dlq.arn,
         maxReceiveCount: options.maxReceiveCount,

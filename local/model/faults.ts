@@ -15,33 +15,46 @@
 
 export type FaultKind = '429' | '529' | '500' | 'reset' | 'spend-limit';
 
+/** The wire formats the stand-in speaks: a fault may be meant for one of them only. */
+export type ModelApi = 'anthropic' | 'bedrock' | 'openai';
+
 export interface Fault {
   kind: FaultKind;
-  /** For `429`: the `retry-after` header in seconds. */
+  /** For `429`: the `retry-after` header in seconds (Bedrock's throttling never sends one). */
   retryAfterSeconds?: number;
+  /** Only calls in this wire format take the fault (default: any). */
+  api?: ModelApi;
 }
 
 const KINDS: readonly FaultKind[] = ['429', '529', '500', 'reset', 'spend-limit'];
 const MAX_QUEUED = 1_000;
+const APIS: readonly ModelApi[] = ['anthropic', 'bedrock', 'openai'];
 
 export const isFaultKind = (value: string): value is FaultKind =>
   (KINDS as readonly string[]).includes(value);
 
-/** `'429,529,500,reset'` → faults in order. `429:7` sets a 7 s retry-after. Throws on unknown kinds. */
+/**
+ * `'429,529,500,reset'` → faults in order. `429:7` sets a 7 s retry-after; `429@bedrock` is taken
+ * only by a call in that wire format (anthropic, bedrock, openai). Throws on unknown kinds.
+ */
 export function parseFaultList(list: string): Fault[] {
   return list
     .split(',')
     .map((item) => item.trim())
     .filter((item) => item.length > 0)
     .map((item) => {
-      const [kind = '', seconds] = item.split(':');
+      const [spec = '', api] = item.split('@');
+      if (api !== undefined && !(APIS as readonly string[]).includes(api))
+        throw new Error(`unknown wire format in model fault "${item}" (known: ${APIS.join(', ')})`);
+      const only = api === undefined ? {} : { api: api as ModelApi };
+      const [kind = '', seconds] = spec.split(':');
       if (!isFaultKind(kind)) throw new Error(`unknown model fault "${item}" (known: ${KINDS.join(', ')})`);
-      if (seconds === undefined) return { kind };
+      if (seconds === undefined) return { kind, ...only };
       const retryAfterSeconds = Number(seconds);
       if (kind !== '429' || !Number.isFinite(retryAfterSeconds) || retryAfterSeconds < 0) {
         throw new Error(`invalid model fault "${item}": only 429 takes a retry-after in seconds`);
       }
-      return { kind, retryAfterSeconds };
+      return { kind, retryAfterSeconds, ...only };
     });
 }
 
@@ -56,9 +69,10 @@ export class FaultQueue {
     }
   }
 
-  /** The next fault, removed from the queue. */
-  take(): Fault | undefined {
-    return this.queue.shift();
+  /** The next fault for a call in `api` (one without an `api` fits any), removed from the queue. */
+  take(api?: ModelApi): Fault | undefined {
+    const index = this.queue.findIndex((f) => f.api === undefined || api === undefined || f.api === api);
+    return index < 0 ? undefined : this.queue.splice(index, 1)[0];
   }
 
   pending(): Fault[] {

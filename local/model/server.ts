@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { MessageResponse, MessagesRequest, ResponseBlock, StopReason, Usage } from './api';
-import { type Fault, FaultQueue, RollingRateLimiter } from './faults';
+import { ApiError } from './api-error';
+import { type Fault, FaultQueue, type ModelApi, RollingRateLimiter } from './faults';
 import {
   buildContext,
   conversationKey,
@@ -11,12 +12,23 @@ import {
   sampleScript,
   stageOf,
 } from './scripts';
+import { verifySigV4 } from './sigv4';
 import { countInputTokens, outputTokensOf, PromptCache } from './usage';
+import {
+  BEDROCK_INVOKE_PATH,
+  bedrockError,
+  bedrockRequest,
+  chatError,
+  chatRequest,
+  chatResponse,
+} from './wire';
 
 /**
  * A local stand-in for the Anthropic Messages API, enough for `@anthropic-ai/sdk` pointed at it
  * through `baseURL`: `POST /v1/messages` (JSON, or SSE with the real event sequence when
- * `stream: true`) and `POST /v1/messages/count_tokens`. Answers come from a script (see
+ * `stream: true`) and `POST /v1/messages/count_tokens`. It also speaks Bedrock's runtime
+ * InvokeModel (`POST /model/{modelId}/invoke`, SigV4-verified) and OpenAI chat completions
+ * (`POST /v1/chat/completions` with function tools): see wire.ts. Answers come from a script (see
  * scripts.ts); usage is deterministic and prompt caching is emulated (usage.ts); faults and a
  * request-rate limit are programmable (faults.ts). Binds 127.0.0.1 only.
  */
@@ -34,11 +46,17 @@ export interface ModelServerOptions {
   /** Added before each model answer, to emulate generation time in benchmarks (default 0). */
   latencyMs?: number;
   now?: () => number;
+  /** Bedrock calls must be SigV4-signed with these (the embedded stack's fake credentials). */
+  awsCredentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
 export interface RecordedCall {
   seq: number;
   at: number;
+  /** The wire format of the call: Anthropic Messages, Bedrock InvokeModel or OpenAI chat completions. */
+  api: ModelApi;
+  /** Bedrock calls: the SigV4 signature was verified. */
+  signed?: boolean;
   path: string;
   requestId: string;
   status: number;
@@ -75,18 +93,6 @@ const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
 const randomId = (prefix: string, length = 24): string =>
   prefix + [...randomBytes(length)].map((byte) => BASE62[byte % 62]).join('');
-
-class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly type: string,
-    message: string,
-    readonly headers: Record<string, string> = {},
-    readonly details?: Record<string, unknown>,
-  ) {
-    super(message);
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Request validation: the checks the real API makes that a client bug would trip
@@ -387,39 +393,89 @@ export async function startModel(options: ModelServerOptions = {}): Promise<Mode
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = randomId('req_011C', 20);
-    res.setHeader('request-id', requestId);
-    const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const path = url.pathname;
+    const bedrockPath = BEDROCK_INVOKE_PATH.exec(path);
+    const api: ModelApi = bedrockPath ? 'bedrock' : path === '/v1/chat/completions' ? 'openai' : 'anthropic';
+    res.setHeader(
+      { anthropic: 'request-id', bedrock: 'x-amzn-requestid', openai: 'x-request-id' }[api],
+      requestId,
+    );
     const base: Omit<RecordedCall, 'seq' | 'at' | 'status'> = {
+      api,
       path,
       requestId,
       stream: false,
       tools: [],
       toolCalls: [],
     };
+    const wireError = (error: ApiError) =>
+      api === 'bedrock' ? bedrockError(error) : api === 'openai' ? chatError(error) : undefined;
     const fail = (error: ApiError, extra: Partial<RecordedCall> = {}) => {
-      record({ ...base, ...extra, status: error.status, errorType: error.type });
-      sendError(res, error);
+      const wire = wireError(error);
+      record({ ...base, ...extra, status: wire?.status ?? error.status, errorType: error.type });
+      if (!wire) return sendError(res, error);
+      if (res.headersSent) return;
+      res.writeHead(wire.status, { 'content-type': 'application/json', ...wire.headers });
+      res.end(JSON.stringify(wire.body));
     };
 
-    if (req.method !== 'POST' || (path !== '/v1/messages' && path !== '/v1/messages/count_tokens')) {
+    const known = api !== 'anthropic' || path === '/v1/messages' || path === '/v1/messages/count_tokens';
+    if (req.method !== 'POST' || !known) {
       req.resume();
       return fail(new ApiError(404, 'not_found_error', `${req.method} ${path} not found`));
     }
-    if (!req.headers['x-api-key'] && !req.headers.authorization) {
+    if (api === 'anthropic' && !req.headers['x-api-key'] && !req.headers.authorization) {
       req.resume();
       return fail(new ApiError(401, 'authentication_error', 'x-api-key header is required'));
     }
+    if (api === 'openai' && !/^Bearer \S+$/.test(String(req.headers.authorization ?? ''))) {
+      req.resume();
+      return fail(
+        new ApiError(
+          401,
+          'authentication_error',
+          "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth.",
+        ),
+      );
+    }
     let body: unknown;
+    let text: string;
     try {
-      const text = await readBody(req);
-      try {
-        body = JSON.parse(text);
-      } catch {
-        throw invalid('The request body is not valid JSON.');
-      }
+      text = await readBody(req);
     } catch (error) {
       if (error instanceof ApiError) return fail(error);
       throw error;
+    }
+    if (api === 'bedrock') {
+      // Verify before parse: only a request signed with the stack's credentials is read.
+      const problem = options.awsCredentials
+        ? verifySigV4(
+            {
+              method: req.method ?? 'POST',
+              rawPath: path,
+              query: url.searchParams,
+              headers: req.headers,
+              body: text,
+            },
+            options.awsCredentials,
+            'bedrock',
+          )
+        : 'this stand-in has no AWS credentials to verify signatures with';
+      if (problem)
+        return fail(
+          new ApiError(
+            403,
+            problem.includes('signature') ? 'signature_error' : 'authentication_error',
+            problem,
+          ),
+        );
+      base.signed = true;
+    }
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return fail(invalid('The request body is not valid JSON.'));
     }
 
     if (path === '/v1/messages/count_tokens') {
@@ -442,10 +498,13 @@ export async function startModel(options: ModelServerOptions = {}): Promise<Mode
     }
 
     const peek = isObject(body) ? body : {};
+    const modelId = bedrockPath ? decodeURIComponent(bedrockPath[1] ?? '') : undefined;
     const info: Partial<RecordedCall> = {
-      model: typeof peek.model === 'string' ? peek.model : undefined,
-      stream: peek.stream === true,
+      model: modelId ?? (typeof peek.model === 'string' ? peek.model : undefined),
+      stream: peek.stream === true || bedrockPath?.[2] === 'invoke-with-response-stream',
     };
+    if (bedrockPath?.[2] === 'invoke-with-response-stream')
+      return fail(invalid('this stand-in answers InvokeModel only, not its response stream'), info);
 
     if (limiter) {
       const slot = limiter.tryAcquire();
@@ -460,15 +519,15 @@ export async function startModel(options: ModelServerOptions = {}): Promise<Mode
             429,
             'rate_limit_error',
             `This request would exceed the rate limit for your organization of ${limiter.limit} requests per minute. Please try again later.`,
-            { ...window, 'retry-after': String(slot.retryAfterSeconds) },
+            { ...(api === 'anthropic' ? window : {}), 'retry-after': String(slot.retryAfterSeconds) },
           ),
           { ...info, fault: 'rate-limit' },
         );
       }
-      for (const [name, value] of Object.entries(window)) res.setHeader(name, value);
+      if (api === 'anthropic') for (const [name, value] of Object.entries(window)) res.setHeader(name, value);
     }
 
-    const fault = faults.take();
+    const fault = faults.take(api);
     if (fault?.kind === 'reset') {
       record({ ...base, ...info, status: 0, fault: 'reset' });
       req.socket.destroy();
@@ -478,7 +537,10 @@ export async function startModel(options: ModelServerOptions = {}): Promise<Mode
 
     let request: MessagesRequest;
     try {
-      request = validateRequest(body);
+      request =
+        api === 'openai'
+          ? chatRequest(body)
+          : validateRequest(api === 'bedrock' ? bedrockRequest(body, modelId ?? '') : body);
     } catch (error) {
       if (error instanceof ApiError) return fail(error, info);
       throw error;
@@ -516,6 +578,21 @@ export async function startModel(options: ModelServerOptions = {}): Promise<Mode
       stopReason,
       usage,
     });
+    if (api === 'openai') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(chatResponse(message, now())));
+      return;
+    }
+    if (api === 'bedrock') {
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'x-amzn-bedrock-input-token-count': String(usage.input_tokens),
+        'x-amzn-bedrock-output-token-count': String(usage.output_tokens),
+        'x-amzn-bedrock-invocation-latency': String(options.latencyMs ?? 0),
+      });
+      res.end(JSON.stringify(message));
+      return;
+    }
     if (request.stream === true) {
       res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
       for (const { event, data } of streamEvents(message))

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { collectCreated, pathsBelow } from '../../functions/sandbox/collect';
 import { copyWorkspace } from '../../functions/sandbox/copy';
 import { execute } from '../../functions/sandbox/execute';
 import { ProcessSandbox } from '../../functions/sandbox/process-runner';
@@ -59,15 +60,18 @@ export class LocalSandbox implements Sandbox {
     try {
       const workspace = join(root, 'workspace');
       copyWorkspace(request.workspace, workspace);
+      const before = request.collectInto ? pathsBelow(workspace) : undefined;
       // bwrap itself starts with an empty environment, not just the command (--clearenv):
       // its own environment stays readable inside as /proc/1/environ.
       const args = bwrapArgs({ workspace, command: request.command, network: request.network });
-      return await execute(
+      const result = await execute(
         this.options.bwrap ?? 'bwrap',
         args,
         { cwd: '/', env: {} },
         request.timeoutSeconds,
       );
+      if (before && request.collectInto) collectCreated(workspace, before, request.collectInto);
+      return result;
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

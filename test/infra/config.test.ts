@@ -25,6 +25,7 @@ describe('deployment configuration', () => {
       github: { mode: 'token', apiUrl: 'https://api.github.com' },
       mail: { from: 'factory@example.com', defaultApprovers: [] },
       models: {},
+      providers: { default: 'anthropic', endpoints: {}, prices: {} },
       budgets: { perRunUsd: 5 },
       llm: { maxConcurrency: 5, workerTimeoutSeconds: 300 },
       table: { deletionProtection: true },

@@ -12,6 +12,7 @@ import {
   MissingHandlerError,
 } from '../../lib/constructs/functions';
 import { LlmQueues } from '../../lib/constructs/queues';
+import { llmQueueSettings } from '../../lib/llm-queue-settings';
 import { FactorySecrets } from '../../lib/constructs/secrets';
 import { FactoryTable } from '../../lib/constructs/table';
 import { PipelineArns } from '../../lib/constructs/workflow';
@@ -26,7 +27,10 @@ function functionsStack(customerKey: boolean) {
   const stack = new Stack(app, 'FunctionsTest');
   const encryptionKey = customerKey ? new kms.Key(stack, 'Key', { enableKeyRotation: true }) : undefined;
   const table = new FactoryTable(stack, 'Store', { deletionProtection: true, encryptionKey });
-  const queues = new LlmQueues(stack, 'Llm', { workerTimeout: Duration.seconds(120), encryptionKey });
+  const queues = new LlmQueues(stack, 'Llm', {
+    settings: llmQueueSettings({ workerTimeoutSeconds: 120, maxConcurrency: 7 }),
+    encryptionKey,
+  });
   const secrets = new FactorySecrets(stack, 'Secrets', { github: { mode: 'token' }, encryptionKey });
   const functions = new FactoryFunctions(stack, 'Functions', {
     functionsDir: fixtures,
@@ -41,7 +45,6 @@ function functionsStack(customerKey: boolean) {
     workspaces: new Workspaces(stack, 'Workspaces', { encryptionKey }).bucket,
     sender: new SenderIdentity(stack, 'Email', { from: 'factory@acme.io' }),
     stageRunnerTimeout: Duration.seconds(150),
-    llmMaxConcurrency: 7,
   });
   return { app, stack, functions, template: Template.fromStack(stack) };
 }

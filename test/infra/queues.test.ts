@@ -1,14 +1,15 @@
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { describe, expect, it } from 'vitest';
-import { DEAD_LETTER_HANDLER_TIMEOUT, LlmQueues } from '../../lib/constructs/queues';
+import { LlmQueues } from '../../lib/constructs/queues';
+import { llmQueueSettings } from '../../lib/llm-queue-settings';
 
 function queuesTemplate(workerTimeoutSeconds: number, customerKey = false) {
   const stack = new Stack(new App(), 'QueuesTest');
   const encryptionKey = customerKey ? new kms.Key(stack, 'Key', { enableKeyRotation: true }) : undefined;
   const queues = new LlmQueues(stack, 'Llm', {
-    workerTimeout: Duration.seconds(workerTimeoutSeconds),
+    settings: llmQueueSettings({ workerTimeoutSeconds, maxConcurrency: 5 }),
     encryptionKey,
   });
   return { template: Template.fromStack(stack), stack, queues };
@@ -36,7 +37,9 @@ describe('LlmQueues', () => {
 
   it('gives the DLQ consumer the same 6 x visibility', () => {
     const dlq = template.toJSON().Resources[dlqLogicalId].Properties;
-    expect(dlq.VisibilityTimeout).toBeGreaterThanOrEqual(6 * DEAD_LETTER_HANDLER_TIMEOUT.toSeconds());
+    expect(dlq.VisibilityTimeout).toBeGreaterThanOrEqual(
+      6 * queues.settings.deadLetter.handlerTimeoutSeconds,
+    );
   });
 
   it('keeps dead letters 14 days', () => {

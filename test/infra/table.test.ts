@@ -45,9 +45,26 @@ describe('FactoryTable', () => {
       'gsi2sk:S',
       'gsi3pk:S',
       'gsi3sk:S',
+      'gsi4pk:S',
+      'gsi4sk:S',
       'pk:S',
       'sk:S',
     ]);
+  });
+
+  it('has the recent-runs index (gsi4, runs by month) the unfiltered run listing queries', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      GlobalSecondaryIndexes: Match.arrayWith([
+        Match.objectLike({
+          IndexName: 'gsi4',
+          KeySchema: [
+            { AttributeName: 'gsi4pk', KeyType: 'HASH' },
+            { AttributeName: 'gsi4sk', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        }),
+      ]),
+    });
   });
 
   it('has PITR, encryption, TTL on expiresAt and deletion protection', () => {

@@ -20,12 +20,13 @@ import { ConversationMeta, ConversationTurn } from '../../functions/shared/store
 import { DeliveryPatch, DeliveryRecord } from '../../functions/shared/store/deliveries';
 import {
   type AuditEventInput,
+  type AuditHead,
   MAX_EVENT_DATA_BYTES,
   StoredAuditEvent,
 } from '../../functions/shared/store/events';
 import { PRIVATE_SOURCE_TTL_SECONDS, pad } from '../../functions/shared/store/keys';
 import { LedgerEntry } from '../../functions/shared/store/ledger';
-import { checkRunPatch } from '../../functions/shared/store/runs';
+import { checkRunPatch, monthBefore, RECENT_MONTHS } from '../../functions/shared/store/runs';
 import { checkLimit, expiryOf, type Page, type PageRequest } from '../../functions/shared/store/table';
 import { PendingWait, type WaitKind } from '../../functions/shared/store/waits';
 import { checkWorkspaceFile, type WorkspaceFile } from '../../functions/shared/store/workspace';
@@ -74,6 +75,8 @@ export class FakeStore implements Store {
   readonly workItems = new Map<string, WorkItem>();
   readonly runs = new Map<string, Run>();
   readonly events = new Map<string, StoredAuditEvent[]>();
+  /** The chain head recorded on each run item (raised by appendEvent when the run exists). */
+  readonly heads = new Map<string, AuditHead>();
   readonly deliveries = new Map<string, { record: DeliveryRecord; expiresAt: number }>();
   readonly waits = new Map<string, PendingWait>();
   readonly approvals = new Map<string, ApprovalRecord>();
@@ -220,6 +223,13 @@ export class FakeStore implements Store {
     const runs = this.runsWhere((run) => run.status === status);
     return this.clonePage(this.page(`status:${status}`, runs, (r) => r.runId, page, { descending: true }));
   }
+  /** Runs created this month or in the RECENT_MONTHS - 1 before it (UTC), newest first. */
+  async listRecentRuns(page: PageRequest): Promise<Page<Run>> {
+    await this.enter('listRecentRuns');
+    const oldest = monthBefore(this.clock.now(), RECENT_MONTHS - 1);
+    const runs = this.runsWhere((run) => run.createdAt.slice(0, 7) >= oldest);
+    return this.clonePage(this.page('recent', runs, (r) => r.runId, page, { descending: true }));
+  }
   /** Newest first (run ids are ULIDs), as the run indexes are. */
   private runsWhere(test: (run: Run) => boolean): Run[] {
     return [...this.runs.values()].filter(test).sort((a, b) => (a.runId < b.runId ? 1 : -1));
@@ -230,16 +240,19 @@ export class FakeStore implements Store {
 
   // Run views -----------------------------------------------------------------------------
   /** As the partition sorts: the events (EVT#…) and then the run (RUN), so the run ends the last page. */
-  async getRunWithEvents(runId: string, page: PageRequest) {
+  async getRunWithEvents(runId: string, page: PageRequest, after?: number) {
     await this.enter('getRunWithEvents');
     const run = this.runs.get(runId);
-    const items: Array<StoredAuditEvent | Run> = [...(this.events.get(runId) ?? []), ...(run ? [run] : [])];
+    const newer = (this.events.get(runId) ?? []).filter((e) => after === undefined || e.seq > after);
+    const items: Array<StoredAuditEvent | Run> = [...newer, ...(run ? [run] : [])];
     const sortKey = (item: StoredAuditEvent | Run) => ('prevHash' in item ? `EVT#${pad(item.seq)}` : 'RUN');
     const found = this.page(`run:${runId}`, items, sortKey, page);
     const events = found.items.filter((i): i is StoredAuditEvent => 'prevHash' in i);
     const withRun = found.items.find((i): i is Run => !('prevHash' in i));
+    const head = withRun ? this.heads.get(runId) : undefined;
     return {
       ...(withRun ? { run: this.clone(withRun) } : {}),
+      ...(head ? { head: { ...head } } : {}),
       events: { items: events.map((e) => this.clone(e)), cursor: found.cursor },
     };
   }
@@ -273,6 +286,7 @@ export class FakeStore implements Store {
     const stored = StoredAuditEvent.parse({ ...body, prevHash, hash: hashEvent(prevHash, body) });
     list.push(stored);
     this.events.set(runId, list);
+    if (this.runs.has(runId)) this.heads.set(runId, { seq: stored.seq, hash: stored.hash });
     await this.leave();
     return this.clone(stored);
   }

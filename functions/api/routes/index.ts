@@ -1,7 +1,8 @@
 import type { ApiReply, ApiRequest, RouteContext } from '../context';
 import { reply } from '../context';
 import { openApiDocument } from '../openapi';
-import { cancelRun, createRun, getRun, listRunEvents, listRuns } from './runs';
+import { retryRun } from './retry';
+import { cancelRun, createRun, getRun, getRunAudit, listRunEvents, listRuns } from './runs';
 import { getWorkItem } from './work-items';
 
 export interface RouteSpec {
@@ -25,7 +26,9 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'GET', path: '/v1/runs', handle: listRuns },
   { method: 'GET', path: '/v1/runs/{id}', handle: getRun },
   { method: 'GET', path: '/v1/runs/{id}/events', handle: listRunEvents },
+  { method: 'GET', path: '/v1/runs/{id}/audit', handle: getRunAudit },
   { method: 'POST', path: '/v1/runs/{id}/cancel', handle: cancelRun },
+  { method: 'POST', path: '/v1/runs/{id}/retry', handle: retryRun },
   { method: 'GET', path: '/v1/work-items/{owner}/{repo}/{issue}', handle: getWorkItem },
 ];
 

@@ -15,7 +15,8 @@ import {
   requireScope,
   visibleRun,
 } from '../context';
-import { CreateRunBody, ListRunsQuery, PageQuery, RunIdParams } from '../schemas';
+import { GENESIS_HASH } from '../../shared/domain/audit';
+import { AuditQuery, CreateRunBody, EventsQuery, ListRunsQuery, RunIdParams } from '../schemas';
 import { eventView, runSummaryView, runView } from '../views';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -29,7 +30,7 @@ export function retryAfterOf(ctx: RouteContext, run: Run): Record<string, string
   return { 'retry-after': String(seconds) };
 }
 
-function jsonBody(ctx: RouteContext, request: ApiRequest): unknown {
+export function jsonBody(ctx: RouteContext, request: ApiRequest): unknown {
   if (rawBodyLength(request.event) > ctx.settings.maxBodyBytes) {
     throw new ApiError(413, 'PayloadTooLarge', `body exceeds ${ctx.settings.maxBodyBytes} bytes`);
   }
@@ -130,16 +131,14 @@ export async function getRun(ctx: RouteContext, request: ApiRequest): Promise<Ap
 }
 
 /**
- * GET /v1/runs: by repo (GSI1) or by status (GSI2), newest first, one Query per page. Other
- * filters and the key's repo patterns apply within the page, so a page may hold fewer than
- * `limit` runs while `next_token` is present.
+ * GET /v1/runs: by repo (GSI1), by status (GSI2), or with neither the recent runs of every
+ * repository (GSI4, by month), newest first, one Query per page (the recent runs: one per month
+ * the page reaches). Other filters and the key's repo patterns apply within the page, so a page
+ * may hold fewer than `limit` runs while `next_token` is present.
  */
 export async function listRuns(ctx: RouteContext, request: ApiRequest): Promise<ApiReply> {
   const principal = requireScope(request, 'runs:read');
   const query = parseInput(ListRunsQuery, request.query, 'query');
-  if (query.repo === undefined && query.status === undefined) {
-    throw new ApiError(400, 'ValidationError', 'query: give repo or status (or both)');
-  }
   if (query.repo !== undefined) requireRepo(principal, query.repo);
   const binding = [
     'runs',
@@ -153,7 +152,9 @@ export async function listRuns(ctx: RouteContext, request: ApiRequest): Promise<
   const result =
     query.repo !== undefined
       ? await ctx.store.listRunsByRepo(query.repo, page)
-      : await ctx.store.listRunsByStatus(query.status ?? 'QUEUED', page);
+      : query.status !== undefined
+        ? await ctx.store.listRunsByStatus(query.status, page)
+        : await ctx.store.listRecentRuns(page);
   const runs = result.items.filter(
     (run) =>
       principal.canSeeRepo(run.repo) &&
@@ -164,22 +165,50 @@ export async function listRuns(ctx: RouteContext, request: ApiRequest): Promise<
   return reply(200, { data: runs.map(runSummaryView), ...(nextToken ? { next_token: nextToken } : {}) });
 }
 
-/** GET /v1/runs/{id}/events: the audit timeline in order, paginated. */
+/**
+ * GET /v1/runs/{id}/events: the audit timeline in order, paginated; with `after`, only the events
+ * after that seq, so a poller never re-reads what it has (an unchanged answer is a 304).
+ */
 export async function listRunEvents(ctx: RouteContext, request: ApiRequest): Promise<ApiReply> {
   const principal = requireScope(request, 'runs:read');
   const { id } = parseInput(RunIdParams, request.params, 'path');
-  const query = parseInput(PageQuery, request.query, 'query');
-  const binding = ['events', id, principal.keyHash];
+  const query = parseInput(EventsQuery, request.query, 'query');
+  const binding = ['events', id, query.after, principal.keyHash];
   const cursor = await ctx.tokens.open(query.next_token, binding);
   // One Query (SPEC §5 "run + its events timeline"): the run item sorts after its events, so it
   // comes with the last page; only an earlier page of a long timeline reads the run on its own.
-  const { run, events } = await ctx.store.getRunWithEvents(id, {
+  const { run, events } = await ctx.store.getRunWithEvents(
+    id,
+    { limit: query.limit, ...(cursor === undefined ? {} : { cursor }) },
+    query.after,
+  );
+  visibleRun(principal, id, run ?? (await ctx.store.getRun(id)));
+  const nextToken = await ctx.tokens.sign(events.cursor, binding);
+  return reply(200, { data: events.items.map(eventView), ...(nextToken ? { next_token: nextToken } : {}) });
+}
+
+/**
+ * GET /v1/runs/{id}/audit: the hash chain, page by page, and on the last page the head the run
+ * item recorded, so a verifier (code-factory audit verify) can tell a cut-off tail from the end.
+ */
+export async function getRunAudit(ctx: RouteContext, request: ApiRequest): Promise<ApiReply> {
+  const principal = requireScope(request, 'runs:read');
+  const { id } = parseInput(RunIdParams, request.params, 'path');
+  const query = parseInput(AuditQuery, request.query, 'query');
+  const binding = ['audit', id, principal.keyHash];
+  const cursor = await ctx.tokens.open(query.next_token, binding);
+  const { run, head, events } = await ctx.store.getRunWithEvents(id, {
     limit: query.limit,
     ...(cursor === undefined ? {} : { cursor }),
   });
   visibleRun(principal, id, run ?? (await ctx.store.getRun(id)));
   const nextToken = await ctx.tokens.sign(events.cursor, binding);
-  return reply(200, { data: events.items.map(eventView), ...(nextToken ? { next_token: nextToken } : {}) });
+  // The run item ends the partition: the page that holds it is the last and carries the head.
+  const headField = run ? { head: head ? { seq: head.seq, hash: head.hash } : null } : {};
+  return reply(200, {
+    data: { run_id: id, genesis_hash: GENESIS_HASH, ...headField, events: events.items.map(eventView) },
+    ...(nextToken ? { next_token: nextToken } : {}),
+  });
 }
 
 /**

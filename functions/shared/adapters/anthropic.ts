@@ -1,6 +1,9 @@
 import Anthropic, { APIConnectionError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
 import { LlmError, type LlmErrorKind } from '../errors';
 import type { Llm, LlmRateLimit, LlmRequest, LlmResponse, LlmUsage } from '../ports';
+import { DEFAULT_RETRY_AFTER_SECONDS, estimateInputTokens, headerOf, retryAfterSeconds } from './llm-http';
+
+export { DEFAULT_RETRY_AFTER_SECONDS, estimateInputTokens, retryAfterSeconds } from './llm-http';
 
 /**
  * The `Llm` port over `@anthropic-ai/sdk` (SPEC §4).
@@ -33,9 +36,6 @@ import type { Llm, LlmRateLimit, LlmRequest, LlmResponse, LlmUsage } from '../po
  *    (`prompt is too long: 210000 tokens > 200000 maximum`, or input plus max_tokens over the limit);
  * 7. permanent: every other 4xx, and anything that is not an SDK error (a bug retrying cannot fix).
  */
-
-export const DEFAULT_RETRY_AFTER_SECONDS = 10;
-const MAX_RETRY_AFTER_SECONDS = 3600;
 
 /** Per-model non-streaming ceilings the SDK enforces (its internal MODEL_NONSTREAMING_TOKENS). */
 const MODEL_NONSTREAMING_TOKENS: Record<string, number> = {
@@ -98,7 +98,7 @@ function toMessages(messages: LlmRequest['messages']): MessageParam[] {
   return out;
 }
 
-function requestParams(request: LlmRequest) {
+export function requestParams(request: LlmRequest) {
   const tools: ToolParam[] = request.tools.map((t, i) => ({
     name: t.name,
     description: t.description,
@@ -129,7 +129,7 @@ export function toLlmUsage(usage: Anthropic.Messages.Usage): LlmUsage {
 }
 
 /** Plain content blocks, safe to store and to send back as the next request's history. */
-function toContent(content: Anthropic.Messages.ContentBlock[]): unknown[] {
+export function toContent(content: Anthropic.Messages.ContentBlock[]): unknown[] {
   return content.map((block) => {
     switch (block.type) {
       case 'text':
@@ -142,13 +142,6 @@ function toContent(content: Anthropic.Messages.ContentBlock[]): unknown[] {
   });
 }
 
-/** Conservative local estimate (about 3 characters per token) when count_tokens is unavailable. */
-export function estimateInputTokens(request: LlmRequest): number {
-  const chars =
-    request.system.length + JSON.stringify(request.tools).length + JSON.stringify(request.messages).length;
-  return Math.ceil(chars / 3);
-}
-
 /** Whether the SDK would refuse this request without streaming. */
 export function requiresStreaming(client: Anthropic, model: string, maxTokens: number): boolean {
   try {
@@ -157,26 +150,6 @@ export function requiresStreaming(client: Anthropic, model: string, maxTokens: n
   } catch {
     return true;
   }
-}
-
-const headerOf = (headers: unknown, name: string): string | undefined =>
-  (headers as Partial<Headers> | undefined)?.get?.(name) ?? undefined;
-
-/** Seconds to wait from the response headers, or undefined when they say nothing usable. */
-export function retryAfterSeconds(headers: unknown, now = Date.now()): number | undefined {
-  const clamp = (s: number) => Math.min(Math.max(s, 0), MAX_RETRY_AFTER_SECONDS);
-  const ms = Number(headerOf(headers, 'retry-after-ms'));
-  if (headerOf(headers, 'retry-after-ms') && Number.isFinite(ms)) return clamp(Math.ceil(ms / 1000));
-  const value = headerOf(headers, 'retry-after');
-  if (value) {
-    const seconds = Number(value);
-    if (Number.isFinite(seconds)) return clamp(seconds);
-    const date = Date.parse(value);
-    if (Number.isFinite(date)) return clamp(Math.ceil((date - now) / 1000));
-  }
-  const reset = headerOf(headers, 'anthropic-ratelimit-requests-reset');
-  if (reset && Number.isFinite(Date.parse(reset))) return clamp(Math.ceil((Date.parse(reset) - now) / 1000));
-  return undefined;
 }
 
 /**

@@ -50,8 +50,9 @@ export interface VerifyChainOptions {
   /** The run the events must belong to (default: the first event's). */
   runId?: string;
   /**
-   * The chain head recorded elsewhere (e.g. on the run item). Without it, dropping events from the
-   * end is undetectable: a shorter chain is still a valid chain.
+   * The chain head recorded elsewhere (on the run item). Without it, dropping events from the end
+   * is undetectable: a shorter chain is still a valid chain. With it, the chain must end exactly
+   * at the head: shorter is truncated, longer holds events the head does not confirm.
    */
   expectedHead?: { seq: number; hash: string };
 }
@@ -91,12 +92,22 @@ export function verifyChain(events: readonly ChainedEvent[], options: VerifyChai
   }
   const head = options.expectedHead;
   if (head) {
-    const last = events.at(-1);
-    if (!last || last.seq !== head.seq || last.hash !== head.hash) {
+    const lastSeq = events.length - 1;
+    if (head.seq > lastSeq) {
       return {
         ok: false,
         index: events.length,
-        reason: `chain ends at seq ${last?.seq ?? 'none'}, expected head seq ${head.seq} (events dropped from the end)`,
+        reason: `chain ends at seq ${lastSeq < 0 ? 'none' : lastSeq}, but the recorded head is seq ${head.seq}: events were cut off the end (truncated)`,
+      };
+    }
+    if (events[head.seq]?.hash !== head.hash) {
+      return { ok: false, index: head.seq, reason: 'hash differs from the recorded head' };
+    }
+    if (head.seq < lastSeq) {
+      return {
+        ok: false,
+        index: head.seq + 1,
+        reason: `${lastSeq - head.seq} event(s) after the recorded head (seq ${head.seq}) are not confirmed by it (an append in progress or interrupted, or added behind the store's back)`,
       };
     }
   }

@@ -307,6 +307,13 @@ export const FactoryConfig = section({
     checks_minutes: intInRange(LIMITS.checksMinutes).optional(),
   }).optional(),
   environment: section({
+    image: text('a container image name')
+      .regex(/^[^\s\0]{1,200}$/, { error: 'must be an image name of 1 to 200 characters without spaces' })
+      .optional(),
+    setup: z
+      .array(Command, { error: (issue) => `must be a list of shell commands, got ${describe(issue.input)}` })
+      .max(LIMITS.checkCommands, { error: `must list at most ${LIMITS.checkCommands} commands` })
+      .optional(),
     checks: z
       .array(Command, { error: (issue) => `must be a list of shell commands, got ${describe(issue.input)}` })
       .max(LIMITS.checkCommands, { error: `must list at most ${LIMITS.checkCommands} commands` })
@@ -424,12 +431,15 @@ export const Contract = z.strictObject({
   /** The sandbox: checks run before a change is submitted, network opt-in, command time cap. */
   environment: z
     .strictObject({
+      image: z.string().optional(),
+      setup: z.array(z.string()).default([]),
       checks: z.array(z.string()),
       network: z.boolean(),
       checkAttempts: z.number().int().positive(),
       maxRunSeconds: z.number().int().positive(),
     })
     .default({
+      setup: [],
       checks: [],
       network: false,
       checkAttempts: LIMITS.checkAttempts.default,
@@ -487,6 +497,8 @@ export function contractFromConfig(config: FactoryConfig = {}): Contract {
     },
     riskyPermissions,
     environment: {
+      ...(config.environment?.image === undefined ? {} : { image: config.environment.image }),
+      setup: config.environment?.setup ?? [],
       checks: config.environment?.checks ?? [],
       network: config.environment?.network ?? false,
       checkAttempts: config.environment?.check_attempts ?? LIMITS.checkAttempts.default,

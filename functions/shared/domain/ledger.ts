@@ -1,5 +1,6 @@
 import type { LlmUsage } from '../ports';
 import { DEFAULT_PRICES, type ModelPrice, type PriceTable, priceFor } from './models';
+import { type Provider, parseModelRef } from './providers';
 import type { LedgerTotals } from './run';
 
 /**
@@ -102,13 +103,30 @@ export const sumUsd = (amounts: readonly number[]): number =>
 export const formatUsd = (usd: number): string =>
   `$${(Math.round(usdToMicros(usd) / 10_000) / 100).toFixed(2)}`;
 
-/** The shape the LLM worker's `pricing` dependency expects, over a price table. */
-export function createPricing(prices: PriceTable = DEFAULT_PRICES): {
+/**
+ * The shape the LLM worker's `pricing` dependency expects, over a price table. Unprefixed ids are
+ * priced as the default provider's.
+ */
+export function createPricing(
+  prices: PriceTable = DEFAULT_PRICES,
+  defaultProvider: Provider = 'anthropic',
+): {
   costUsd(model: string, usage: LlmUsage): number;
   worstCaseUsd(model: string, inputTokens: number, maxTokens: number): number;
+  isPriced(model: string): boolean;
 } {
+  const qualified = (model: string) => {
+    if (defaultProvider === 'anthropic' || priceFor(model, prices)) return model;
+    try {
+      return parseModelRef(model, defaultProvider).id;
+    } catch {
+      return model;
+    }
+  };
   return {
-    costUsd: (model, usage) => costOf(usage, model, prices),
-    worstCaseUsd: (model, inputTokens, maxTokens) => worstCaseCost(inputTokens, maxTokens, model, prices),
+    costUsd: (model, usage) => costOf(usage, qualified(model), prices),
+    worstCaseUsd: (model, inputTokens, maxTokens) =>
+      worstCaseCost(inputTokens, maxTokens, qualified(model), prices),
+    isPriced: (model) => priceFor(model, prices, defaultProvider) !== undefined,
   };
 }

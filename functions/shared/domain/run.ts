@@ -191,6 +191,18 @@ export const Run = z.object({
   reviewSummary: z.string().max(4000).optional(),
   /** A review run: the GitHub review it posted (a retried step never posts a second one). */
   reviewId: z.number().int().positive().optional(),
+  /** A retry that resumes a STOPPED run: its branch, the head its change was read from, its base. */
+  resumedFrom: z
+    .object({
+      runId: RunId,
+      branch: z.string().max(255),
+      headSha: z.string().max(64),
+      baseSha: z.string().max(64),
+      prNumber: z.number().int().positive().optional(),
+    })
+    .optional(),
+  /** A retry's budget (`budget_usd` of POST /v1/runs/{id}/retry), in place of the repository's. */
+  budgetUsd: z.number().positive().max(500).optional(),
 });
 export type Run = z.infer<typeof Run>;
 

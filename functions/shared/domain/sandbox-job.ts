@@ -14,6 +14,24 @@ export const SandboxJob = z.strictObject({
   /** JSON of SandboxOverlay: the pending change laid over the snapshot. */
   overlayUrl: z.url(),
   network: z.boolean(),
+  /**
+   * `environment.setup`: run in order, with network, before the commands; what they create is laid
+   * under every command's workspace and cached by `cache.key` (container /tmp, then the bucket).
+   */
+  setup: z
+    .strictObject({
+      commands: z
+        .array(
+          z.strictObject({
+            command: z.string().min(1).max(10_000),
+            timeoutSeconds: z.number().int().min(1).max(900),
+          }),
+        )
+        .min(1)
+        .max(MAX_SANDBOX_COMMANDS),
+      cache: z.strictObject({ key: z.string().regex(/^[a-f0-9]{64}$/), getUrl: z.url(), putUrl: z.url() }),
+    })
+    .optional(),
   commands: z
     .array(
       z.strictObject({
@@ -45,6 +63,8 @@ export const SandboxOutcome = z.strictObject({
   warning: z.string().max(1000).optional(),
   /** Set when the command did not run at all: no isolated runner, and unisolated runs not allowed. */
   unavailable: z.string().max(1000).optional(),
+  /** The command did not run because `environment.setup` failed: the output is the setup's. */
+  setupFailed: z.boolean().optional(),
 });
 export type SandboxOutcome = z.infer<typeof SandboxOutcome>;
 

@@ -35,6 +35,38 @@ export const MAX_APPEND_ATTEMPTS = 24;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** Where the run item records its chain head (docs/api.md, "Audit"): never part of the Run schema. */
+export const AUDIT_HEAD_FIELDS = { seq: 'auditHeadSeq', hash: 'auditHeadHash' } as const;
+
+export interface AuditHead {
+  seq: number;
+  hash: string;
+}
+
+/** The head recorded on a raw run item, if any (runs created before heads were recorded have none). */
+export function auditHeadOf(runItem: Record<string, unknown>): AuditHead | undefined {
+  const seq = runItem[AUDIT_HEAD_FIELDS.seq];
+  const hash = runItem[AUDIT_HEAD_FIELDS.hash];
+  return typeof seq === 'number' && typeof hash === 'string' ? { seq, hash } : undefined;
+}
+
+/**
+ * UpdateItem RUN#<id>/RUN SET auditHeadSeq, auditHeadHash if the run exists and its recorded head
+ * is older: the head only moves forward, so a late writer never lowers it. It lives on the run
+ * item so that deleting trailing event items cannot also take the head with it.
+ */
+async function raiseHead(t: Table, runId: string, seq: number, hash: string): Promise<void> {
+  await conditional(
+    t.update({
+      Key: keys.run(runId),
+      UpdateExpression: 'SET #seq = :seq, #hash = :hash',
+      ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(#seq) OR #seq < :seq)',
+      ExpressionAttributeNames: { '#seq': AUDIT_HEAD_FIELDS.seq, '#hash': AUDIT_HEAD_FIELDS.hash },
+      ExpressionAttributeValues: { ':seq': seq, ':hash': hash },
+    }),
+  );
+}
+
 export function dynamoEvents(t: Table): EventStore {
   return {
     /**
@@ -42,6 +74,9 @@ export function dynamoEvents(t: Table): EventStore {
      * RUN#<id>/EVT#<seq+1> if attribute_not_exists(sk), hashed with hashEvent over the head's hash.
      * A concurrent appender that took the same seq makes the put fail: re-read the head and retry
      * (bounded, with jitter), so concurrent appenders always leave a contiguous, valid chain.
+     * Then the run item's recorded head is raised to this event (raiseHead). No transaction
+     * (dynalite has none, and the put alone decides the seq): a crash between the two writes
+     * leaves the head one event behind until the next append, which verify reports.
      */
     async appendEvent(runId, event) {
       if (event.data !== undefined && canonicalJson(event.data).length > MAX_EVENT_DATA_BYTES) {
@@ -72,7 +107,10 @@ export function dynamoEvents(t: Table): EventStore {
         };
         const stored: StoredAuditEvent = { ...content, prevHash, hash: hashEvent(prevHash, content) };
         const item = { ...keys.runEvent(runId, seq), ...stored };
-        if (await conditional(t.put(item, 'attribute_not_exists(sk)'))) return stored;
+        if (await conditional(t.put(item, 'attribute_not_exists(sk)'))) {
+          await raiseHead(t, runId, seq, stored.hash);
+          return stored;
+        }
         await sleep(Math.floor(Math.random() * (5 + attempt * 5)));
       }
       throw new FactoryError(

@@ -6,6 +6,7 @@
  * GSI1 (gsi1pk, gsi1sk): runs by repo, newest first.
  * GSI2 (gsi2pk, gsi2sk): runs by status, newest first.
  * GSI3 (gsi3pk, gsi3sk): a WorkItem and its runs, in one Query.
+ * GSI4 (gsi4pk, gsi4sk): runs by the calendar month (UTC) they were created in, newest first.
  *
  * Access patterns (each one request):
  * | pattern                          | request                                                     |
@@ -16,6 +17,7 @@
  * | runs by repo, newest first       | Query GSI1 gsi1pk=REPO#<owner/repo>, ScanIndexForward=false |
  * | runs by status, newest first     | Query GSI2 gsi2pk=STATUS#<status>, ScanIndexForward=false   |
  * | WorkItem + its runs              | Query GSI3 gsi3pk=WI#<key>, ScanIndexForward=false          |
+ * | recent runs, all repos           | Query GSI4 gsi4pk=MONTH#<yyyy-mm>, ScanIndexForward=false   |
  * | pending wait by key              | GetItem pk=WAIT#<kind>#<key> sk=WAIT                        |
  * | approval by id                   | GetItem pk=APPROVAL#<id> sk=APPROVAL                        |
  * | approvals of a run               | Query pk=RUN#<id> begins_with(sk, "APPROVAL#")              |
@@ -52,6 +54,7 @@ export const TABLE_KEYS = {
     { indexName: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
     { indexName: 'gsi2', partitionKey: 'gsi2pk', sortKey: 'gsi2sk' },
     { indexName: 'gsi3', partitionKey: 'gsi3pk', sortKey: 'gsi3sk' },
+    { indexName: 'gsi4', partitionKey: 'gsi4pk', sortKey: 'gsi4sk' },
   ],
 } as const;
 
@@ -89,6 +92,14 @@ export const keys = {
     gsi1sk: `RUN#${runId}`,
   }),
   runByStatus: (status: string, runId: string) => ({ gsi2pk: `STATUS#${status}`, gsi2sk: `RUN#${runId}` }),
+  /**
+   * Month buckets, not one partition for every run: each run item update (status, ledger) also
+   * writes this index, and one month's partition is far below a partition's write limit.
+   */
+  runByMonth: (createdAt: string, runId: string) => ({
+    gsi4pk: `MONTH#${createdAt.slice(0, 7)}`,
+    gsi4sk: `RUN#${runId}`,
+  }),
   runByWorkItem: (workItemKey: string, runId: string) => ({
     gsi3pk: `WI#${workItemKey}`,
     gsi3sk: `RUN#${runId}`,

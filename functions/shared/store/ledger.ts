@@ -10,6 +10,8 @@ export const LedgerEntry = z.object({
   conversationId: z.string(),
   turn: z.number().int().nonnegative(),
   model: z.string(),
+  /** The provider that answered; absent on entries written before providers existed. */
+  provider: z.string().optional(),
   inputTokens: z.number().int().nonnegative(),
   outputTokens: z.number().int().nonnegative(),
   cacheReadTokens: z.number().int().nonnegative(),

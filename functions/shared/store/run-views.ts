@@ -1,6 +1,6 @@
 import { Run } from '../domain/run';
 import { ApprovalRecord } from './approvals';
-import { StoredAuditEvent } from './events';
+import { type AuditHead, auditHeadOf, StoredAuditEvent } from './events';
 import { keys } from './keys';
 import { LedgerEntry } from './ledger';
 import type { Page, PageRequest, Table } from './table';
@@ -10,8 +10,15 @@ import type { Page, PageRequest, Table } from './table';
  * API shows. The items belong to their own slices; only these reads span them.
  */
 export interface RunViewStore {
-  /** One Query: the run item and its audit events in order. */
-  getRunWithEvents(runId: string, page: PageRequest): Promise<{ run?: Run; events: Page<StoredAuditEvent> }>;
+  /**
+   * One Query: the run's audit events in order (only those after seq `after` when given), then the
+   * run item with the chain head it records, on the last page.
+   */
+  getRunWithEvents(
+    runId: string,
+    page: PageRequest,
+    after?: number,
+  ): Promise<{ run?: Run; head?: AuditHead; events: Page<StoredAuditEvent> }>;
   /** The run with its approvals and ledger entries, in one Query. */
   getRunDetail(runId: string): Promise<{ run?: Run; approvals: ApprovalRecord[]; ledger: LedgerEntry[] }>;
 }
@@ -19,27 +26,31 @@ export interface RunViewStore {
 export function dynamoRunViews(t: Table): RunViewStore {
   return {
     /**
-     * Query pk=RUN#<id>, sk BETWEEN "EVT#" AND "RUN", ascending: the events in sequence order and
-     * then the run item. The run sorts after its events, so it arrives with the last page; a caller
-     * that needs it earlier reads it with getRun.
+     * Query pk=RUN#<id>, sk BETWEEN "EVT#" (or "EVT#<after + 1>") AND "RUN", ascending: the events
+     * in sequence order and then the run item. The run sorts after its events, so it arrives with
+     * the last page; a caller that needs it earlier reads it with getRun.
      */
-    async getRunWithEvents(runId, page) {
+    async getRunWithEvents(runId, page, after) {
       const runKey = keys.run(runId);
+      const from = after === undefined ? keys.runEventPrefix : keys.runEvent(runId, after + 1).sk;
       const result = await t.queryPage(
         {
           KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-          ExpressionAttributeValues: { ':pk': runKey.pk, ':from': keys.runEventPrefix, ':to': runKey.sk },
+          ExpressionAttributeValues: { ':pk': runKey.pk, ':from': from, ':to': runKey.sk },
         },
         page,
         { pk: runKey.pk },
       );
       let run: Run | undefined;
+      let head: AuditHead | undefined;
       const events: StoredAuditEvent[] = [];
       for (const item of result.items) {
-        if (item.sk === runKey.sk) run = Run.parse(item);
-        else events.push(StoredAuditEvent.parse(item));
+        if (item.sk === runKey.sk) {
+          run = Run.parse(item);
+          head = auditHeadOf(item);
+        } else events.push(StoredAuditEvent.parse(item));
       }
-      return { run, events: { items: events, cursor: result.cursor } };
+      return { run, ...(head ? { head } : {}), events: { items: events, cursor: result.cursor } };
     },
 
     /**

@@ -35,6 +35,20 @@ export interface RunStore {
   updateRun(runId: string, expectedVersion: number, patch: Partial<Run>): Promise<Run>;
   listRunsByRepo(repo: string, page: PageRequest): Promise<Page<Run>>;
   listRunsByStatus(status: RunStatus, page: PageRequest): Promise<Page<Run>>;
+  /**
+   * Runs of every repository created in the last RECENT_MONTHS calendar months (UTC), newest
+   * first: what an API key without a filter sees (it keeps the runs of its own repositories).
+   */
+  listRecentRuns(page: PageRequest): Promise<Page<Run>>;
+}
+
+/** The current calendar month and the ones before it that "recent" covers. */
+export const RECENT_MONTHS = 3;
+
+/** yyyy-mm of the month `back` months before the one of `nowMs` (UTC). */
+export function monthBefore(nowMs: number, back: number): string {
+  const now = new Date(nowMs);
+  return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - back, 1)).toISOString().slice(0, 7);
 }
 
 /** Run fields the store owns or that identify the run: never patched through updateRun. */
@@ -70,7 +84,11 @@ export function checkRunPatch(patch: Partial<Run>): Array<[field: string, value:
 }
 
 export function dynamoRuns(t: Table): RunStore {
-  const queryRunIndex = async (gsiIndex: 0 | 1, partition: string, page: PageRequest): Promise<Page<Run>> => {
+  const queryRunIndex = async (
+    gsiIndex: 0 | 1 | 3,
+    partition: string,
+    page: PageRequest,
+  ): Promise<Page<Run>> => {
     const gsi = TABLE_KEYS.gsi[gsiIndex];
     const result = await t.queryPage(
       {
@@ -137,7 +155,8 @@ export function dynamoRuns(t: Table): RunStore {
 
     /**
      * PutItem RUN#<id>/RUN if attribute_not_exists(pk), with the GSI projections runs by repo
-     * (gsi1), by status (gsi2) and by WorkItem (gsi3). Throws AlreadyExistsError on a duplicate id.
+     * (gsi1), by status (gsi2), by WorkItem (gsi3) and by month (gsi4). Throws AlreadyExistsError
+     * on a duplicate id.
      */
     async createRun(run) {
       const parsed = Run.parse(run);
@@ -146,6 +165,7 @@ export function dynamoRuns(t: Table): RunStore {
         ...keys.runByRepo(parsed.repo, parsed.runId),
         ...keys.runByStatus(parsed.status, parsed.runId),
         ...keys.runByWorkItem(parsed.workItemKey, parsed.runId),
+        ...keys.runByMonth(parsed.createdAt, parsed.runId),
         ...parsed,
       };
       if (!(await conditional(t.put(item, 'attribute_not_exists(pk)')))) {
@@ -204,6 +224,39 @@ export function dynamoRuns(t: Table): RunStore {
     /** Query GSI2 gsi2pk=STATUS#<status>, newest first (gsi2sk RUN#<ulid>). */
     async listRunsByStatus(status, page) {
       return queryRunIndex(1, keys.runByStatus(status, '').gsi2pk, page);
+    },
+
+    /**
+     * Query GSI4 gsi4pk=MONTH#<yyyy-mm>, newest first, this month and then the earlier recent
+     * ones while the page has room: at most RECENT_MONTHS Queries. The cursor is
+     * "<yyyy-mm>.<that month's cursor>", the month a next page starts in (an empty inner cursor:
+     * from its newest run); a month outside the recent window is refused like any bad cursor.
+     */
+    async listRecentRuns(page) {
+      const limit = checkLimit(page.limit);
+      const months = Array.from({ length: RECENT_MONTHS }, (_, back) => monthBefore(t.nowMs(), back));
+      let start = 0;
+      let inner: string | undefined;
+      if (page.cursor !== undefined) {
+        const match = /^(\d{4}-\d{2})\.([A-Za-z0-9_-]*)$/.exec(page.cursor);
+        start = match ? months.indexOf(match[1] as string) : -1;
+        if (start < 0) throw new ValidationError('malformed page cursor', ['cursor: malformed']);
+        inner = match?.[2] || undefined;
+      }
+      const items: Run[] = [];
+      for (let index = start; index < months.length; index++) {
+        const month = months[index] as string;
+        const result = await queryRunIndex(3, keys.runByMonth(month, '').gsi4pk, {
+          limit: limit - items.length,
+          ...(inner === undefined ? {} : { cursor: inner }),
+        });
+        inner = undefined;
+        items.push(...result.items);
+        if (result.cursor !== undefined) return { items, cursor: `${month}.${result.cursor}` };
+        const older = months[index + 1];
+        if (items.length >= limit) return { items, ...(older ? { cursor: `${older}.` } : {}) };
+      }
+      return { items };
     },
   };
 }

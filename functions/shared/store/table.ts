@@ -97,6 +97,10 @@ export class Table {
     private readonly clock: Clock,
   ) {}
 
+  nowMs(): number {
+    return this.clock.now();
+  }
+
   nowSeconds(): number {
     return Math.floor(this.clock.now() / 1000);
   }

@@ -1,5 +1,6 @@
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FAKE_CREDENTIALS } from '../../../local/emulators/dynamodb';
+import { FAKE_CREDENTIALS, LOCAL_REGION } from '../../../local/emulators/dynamodb';
 import { SLUGIFY_BUGGY_SOURCE, SLUGIFY_SOURCE } from '../../../local/model/sample-code';
 import {
   checksThenFixedScenario,
@@ -10,7 +11,7 @@ import {
   submission,
 } from '../../../local/model/scripts';
 import { LocalSandbox } from '../../../local/sandbox/runner';
-import type { Stack } from '../../../local/stack';
+import { type Stack, WORKSPACE_BUCKET } from '../../../local/stack';
 import { startTestStack } from '../../support/e2e';
 import {
   decideRun,
@@ -83,6 +84,42 @@ describe('sandbox', () => {
     const types = (await eventsOf(stack, run.runId)).map((e) => e.type);
     expect(types).toContain('sandbox.checks-passed');
     expect(types).not.toContain('sandbox.checks-failed');
+  }, 90_000);
+
+  it('runs environment.setup once before the checks, lays its output under them and caches it in the bucket', async () => {
+    const yml = [
+      'version: 1',
+      'environment:',
+      '  setup:',
+      `    - mkdir -p node_modules/answer && echo 'module.exports = 42;' > node_modules/answer/index.js`,
+      '  checks:',
+      `    - node -e "require('assert').equal(require('answer'), 42)"`,
+      '    - node --test',
+      '',
+    ].join('\n');
+    const box = await sandbox(stack, 'sandbox-setup', { files: { '.github/factory.yml': yml } });
+    const run = await startScenario(stack, box, sampleScript);
+    expect(await decideRun(stack, run.runId, 'approve')).toBe(200);
+    const done = await finished(stack, run.runId);
+    expect(done.status).toBe('SUCCEEDED');
+    const types = (await eventsOf(stack, run.runId)).map((e) => e.type);
+    expect(types).toContain('sandbox.checks-passed');
+    expect(types).not.toContain('sandbox.checks-unverified');
+
+    const s3 = new S3Client({
+      endpoint: stack.endpoints.s3,
+      region: LOCAL_REGION,
+      forcePathStyle: true,
+      credentials: FAKE_CREDENTIALS,
+    });
+    const listed = await s3.send(
+      new ListObjectsV2Command({
+        Bucket: WORKSPACE_BUCKET,
+        Prefix: `setup-cache/${box.full.toLowerCase()}/`,
+      }),
+    );
+    s3.destroy();
+    expect(listed.Contents ?? []).toHaveLength(1);
   }, 90_000);
 
   it('fixes a change that fails environment.checks inside implement: the first pushed commit passes CI', async () => {

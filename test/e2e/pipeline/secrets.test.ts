@@ -1,5 +1,5 @@
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, type MockInstance, vi } from 'vitest';
 import { FAKE_CREDENTIALS, LOCAL_REGION } from '../../../local/emulators/dynamodb';
 import {
   LEAKED_SECRETS_PATH,
@@ -28,13 +28,34 @@ import {
  * same. The scan finds them all; none reaches a prompt, a stored item, a comment or the PR.
  */
 
+// Every log line the handlers can write, so the sweep below has something to search.
+vi.hoisted(() => {
+  process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
+});
+
 let stack: Stack;
+const logged: string[] = [];
+const spies: MockInstance[] = [];
+
+/** Every line the handlers and the stack write (Powertools logs JSON lines to stdout/stderr). */
+function captureLogs(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    const original = stream.write.bind(stream);
+    spies.push(
+      vi.spyOn(stream, 'write').mockImplementation(((chunk: unknown, ...rest: unknown[]) => {
+        logged.push(String(chunk));
+        return (original as (...args: unknown[]) => boolean)(chunk, ...rest);
+      }) as typeof stream.write),
+    );
+  }
+}
 
 beforeAll(async () => {
   stack = await startTestStack();
 }, 60_000);
 
 afterAll(async () => {
+  for (const spy of spies) spy.mockRestore();
   await stack?.stop();
 });
 
@@ -67,6 +88,7 @@ describe('secrets in the issue and in the change', () => {
       'Our credentials, so you can test against production:',
       secretsText('I'),
     ].join('\n');
+    captureLogs();
     const box = await sandbox(stack, 'secrets', { title: 'Add a slugify helper', body });
     const run = await startScenario(stack, box, secretLeakScenario);
     expect(await decideRun(stack, run.runId, 'approve')).toBe(200);
@@ -97,6 +119,10 @@ describe('secrets in the issue and in the change', () => {
     // events or any other item. (The model's own, different ones are in its tool calls, by design.)
     const stored = await tableText();
     for (const form of secretForms('I')) expect(stored).not.toContain(form);
+    // Nor does any log line, of the issue's secrets or of the model's.
+    expect(logged.length).toBeGreaterThan(0);
+    for (const form of [...secretForms('I'), ...secretForms('M')])
+      expect(logged.join('')).not.toContain(form);
     expect(stored).toContain('[REDACTED:github-token]');
 
     // Nothing published holds any of them.

@@ -53,6 +53,8 @@ describe('waits end', () => {
     const link = await approvalLinkOf(stack, run.runId, 'approve');
     const done = await finished(stack, run.runId, 20_000);
     expect(done.status).toBe('EXPIRED');
+    // Its own error class, not the engine's States.Timeout.
+    expect(done.error?.class).toBe('ApprovalExpired');
     expect(done.mergedSha).toBeUndefined();
     // finalize releases the leftovers before it records the end.
     await eventually('run.finished', async () =>
@@ -71,6 +73,7 @@ describe('waits end', () => {
     const view = await api(stack, 'GET', `/v1/runs/${run.runId}`);
     expect(view.json.data.approvals.map((a: { state: string }) => a.state)).not.toContain('PENDING');
     expect(view.json.data.approvals.length).toBeGreaterThan(0);
+    expect(view.json.data.error).toMatchObject({ class: 'ApprovalExpired' });
     const prNumber = done.prNumber as number;
     expect((await pullOf(stack, box, prNumber)).state).toBe('closed');
     expect(await branchExists(stack, box, done.branch as string)).toBe(false);

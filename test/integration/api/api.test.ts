@@ -238,7 +238,7 @@ describe('GET /v1/runs/{id}', () => {
         model: 'claude-test',
         inputTokens: 100,
         outputTokens: 10,
-        cacheReadTokens: 0,
+        cacheReadTokens: 500,
         cacheWriteTokens: 40,
         cacheWrite5mTokens: 30,
         cacheWrite1hTokens: 10,
@@ -259,14 +259,25 @@ describe('GET /v1/runs/{id}', () => {
       approvals: [{ approver: 'alice', state: 'PENDING' }],
     });
     expect(data.stages[0]).toMatchObject({ name: 'plan', duration_ms: 5000 });
-    expect(data.ledger).toMatchObject({ llm_calls: 3, input_tokens: 300, cost_usd: 0.03 });
+    // input_tokens is uncached input; the total adds cache writes and cache reads.
+    expect(data.ledger).toMatchObject({
+      llm_calls: 3,
+      input_tokens: 300,
+      cache_write_tokens: 120,
+      cache_read_tokens: 1500,
+      total_input_tokens: 1920,
+      cost_usd: 0.03,
+    });
     expect(data.ledger.by_stage).toEqual(
       expect.arrayContaining([
         expect.objectContaining({
           stage: 'plan',
           model: 'claude-test',
           llm_calls: 2,
+          input_tokens: 200,
           cache_write_tokens: 80,
+          cache_read_tokens: 1000,
+          total_input_tokens: 1280,
           cache_write_5m_tokens: 60,
           cache_write_1h_tokens: 20,
         }),
@@ -387,8 +398,30 @@ describe('GET /v1/runs', () => {
     expect(reviews.json.data).toEqual([]);
   });
 
-  it('needs repo or status, refuses a repo outside the key, and validates limit', async () => {
-    expect((await api.call('GET', '/v1/runs', { key: reader })).status).toBe(400);
+  it('with no filter lists the key’s recent runs across its repositories, newest first', async () => {
+    const one = await api.seedRun({ repo: 'acme/recent-one' });
+    const hidden = await api.seedRun({ repo: 'other/recent' });
+    const two = await api.seedRun({ repo: 'acme/recent-two' });
+    const ids: string[] = [];
+    let token: string | undefined;
+    for (let page = 0; page < 50; page++) {
+      const suffix = token ? `&next_token=${encodeURIComponent(token)}` : '';
+      const response = await api.call('GET', `/v1/runs?limit=3${suffix}`, { key: reader });
+      expect(response.status).toBe(200);
+      ids.push(...response.json.data.map((r: { id: string }) => r.id));
+      token = response.json.next_token;
+      if (!token) break;
+    }
+    expect(token).toBeUndefined();
+    expect(ids.indexOf(two.runId)).toBeGreaterThanOrEqual(0);
+    expect(ids.indexOf(two.runId)).toBeLessThan(ids.indexOf(one.runId));
+    expect(ids).not.toContain(hidden.runId);
+    const others = await api.call('GET', '/v1/runs?limit=100', { key: otherWriter });
+    expect(others.json.data.map((r: { id: string }) => r.id)).toContain(hidden.runId);
+    expect(others.json.data.every((r: { repo: string }) => r.repo.startsWith('other/'))).toBe(true);
+  });
+
+  it('refuses a repo outside the key, and validates limit', async () => {
     expect((await api.call('GET', '/v1/runs?repo=other/status', { key: reader })).status).toBe(403);
     expect((await api.call('GET', '/v1/runs?repo=acme/pages&limit=101', { key: reader })).status).toBe(400);
     expect((await api.call('GET', '/v1/runs?repo=acme/pages&limit=0', { key: reader })).status).toBe(400);
@@ -423,6 +456,71 @@ describe('GET /v1/runs/{id}/events', () => {
       if (!token) break;
     }
     expect(types).toEqual(['step.0', 'step.1', 'step.2', 'step.3', 'step.4']);
+  });
+
+  it('with after=<seq> returns only newer events; an unchanged answer is a 304 to its ETag', async () => {
+    const run = await api.seedRun({ repo: 'acme/events' });
+    for (let i = 0; i < 3; i++)
+      await api.dynamo.store.appendEvent(run.runId, { type: `step.${i}`, actor: 'test' });
+    const newer = await api.call('GET', `/v1/runs/${run.runId}/events?after=1`, { key: reader });
+    expect(newer.status).toBe(200);
+    expect(newer.json.data.map((e: { seq: number }) => e.seq)).toEqual([2]);
+    const none = await api.call('GET', `/v1/runs/${run.runId}/events?after=2`, { key: reader });
+    expect(none.status).toBe(200);
+    expect(none.json.data).toEqual([]);
+    const etag = none.headers.get('etag') ?? '';
+    const still = await api.call('GET', `/v1/runs/${run.runId}/events?after=2`, {
+      key: reader,
+      headers: { 'if-none-match': etag },
+    });
+    expect(still.status).toBe(304);
+    await api.dynamo.store.appendEvent(run.runId, { type: 'step.3', actor: 'test' });
+    const moved = await api.call('GET', `/v1/runs/${run.runId}/events?after=2`, {
+      key: reader,
+      headers: { 'if-none-match': etag },
+    });
+    expect(moved.status).toBe(200);
+    expect(moved.json.data.map((e: { type: string }) => e.type)).toEqual(['step.3']);
+    for (const bad of ['-1', '1.5', 'x', '0x1']) {
+      const refused = await api.call('GET', `/v1/runs/${run.runId}/events?after=${bad}`, { key: reader });
+      expect(refused.status, bad).toBe(400);
+    }
+    // A page token is bound to its `after`: it cannot be replayed with another one.
+    const paged = await api.call('GET', `/v1/runs/${run.runId}/events?after=0&limit=1`, { key: reader });
+    const token = encodeURIComponent(paged.json.next_token);
+    const replayed = await api.call('GET', `/v1/runs/${run.runId}/events?after=1&next_token=${token}`, {
+      key: reader,
+    });
+    expect(replayed.status).toBe(400);
+  });
+});
+
+describe('GET /v1/runs/{id}/audit', () => {
+  it('returns the chain and, on the page that reaches its end, the recorded head', async () => {
+    const run = await api.seedRun({ repo: 'acme/events' });
+    for (let i = 0; i < 3; i++)
+      await api.dynamo.store.appendEvent(run.runId, { type: `step.${i}`, actor: 'test' });
+    const whole = await api.call('GET', `/v1/runs/${run.runId}/audit`, { key: reader });
+    expect(whole.status).toBe(200);
+    expect(whole.headers.get('etag')).toMatch(/.+/);
+    const last = whole.json.data.events.at(-1);
+    expect(whole.json.data).toMatchObject({
+      run_id: run.runId,
+      genesis_hash: '0'.repeat(64),
+      head: { seq: 2, hash: last.hash },
+    });
+    expect(whole.json.data.events.map((e: { seq: number }) => e.seq)).toEqual([0, 1, 2]);
+    const first = await api.call('GET', `/v1/runs/${run.runId}/audit?limit=2`, { key: reader });
+    expect(first.json.data).not.toHaveProperty('head');
+    expect(first.json.next_token).toEqual(expect.any(String));
+    const other = await api.call('GET', `/v1/runs/${run.runId}/audit`, { key: otherWriter });
+    expect(other.status).toBe(404);
+  });
+
+  it('says null when the run item records no head', async () => {
+    const run = await api.seedRun({ repo: 'acme/events' });
+    const answer = await api.call('GET', `/v1/runs/${run.runId}/audit`, { key: reader });
+    expect(answer.json.data).toMatchObject({ head: null, events: [] });
   });
 });
 

@@ -6,6 +6,7 @@ import { createLlmWorkerHandler } from '../../../functions/llm-worker/app';
 import {
   type LlmMessage,
   type LlmWorkerPorts,
+  FALLBACK_AFTER_WAIT_SECONDS,
   OVERLOADED_PER_MODEL,
   type Pricing,
   processLlmMessage,
@@ -315,6 +316,40 @@ describe('LLM worker', () => {
     await processLlmMessage(f.deps, f.message, delivery(OVERLOADED_PER_MODEL + 1));
     expect(f.llm.calls.map((c) => c.model)).toEqual([...storm.map(() => 'model-a'), 'model-b']);
     expect(f.workflow.successes[0]?.output).toMatchObject({ model: 'model-b' });
+  });
+
+  it('falls back at once when a throttle asks to wait past the limit, and soon comes back on the next model', async () => {
+    const throttle = new LlmError('rate_limited', 'throttled', FALLBACK_AFTER_WAIT_SECONDS + 60);
+    f = await fixture([throttle, toolUse], { models: ['slow-a', 'model-b'] });
+    const retry = await processLlmMessage(f.deps, f.message, delivery(1)).catch((e: unknown) => e);
+    expect(retry).toBeInstanceOf(RetryLater);
+    // Not the throttle's wait: the next model is tried a second later.
+    expect((retry as RetryLater).delaySeconds).toBeLessThanOrEqual(1);
+    await processLlmMessage(f.deps, f.message, delivery(2));
+    expect(f.llm.calls.map((c) => c.model)).toEqual(['slow-a', 'model-b']);
+    expect(f.workflow.successes[0]?.output).toMatchObject({ model: 'model-b' });
+  });
+
+  it('falls back after two throttles without a usable wait (Bedrock sends none)', async () => {
+    const throttle = () => new LlmError('rate_limited', 'ThrottlingException', 10);
+    f = await fixture([throttle(), throttle(), toolUse], { models: ['throttled-a', 'model-b'] });
+    const first = await processLlmMessage(f.deps, f.message, delivery(1)).catch((e: unknown) => e);
+    expect((first as RetryLater).delaySeconds).toBe(10);
+    // The message comes back when the wait is over and calls the same model again.
+    db.clock.advance(11_000);
+    const second = await processLlmMessage(f.deps, f.message, delivery(2)).catch((e: unknown) => e);
+    expect((second as RetryLater).delaySeconds).toBeLessThanOrEqual(1);
+    await processLlmMessage(f.deps, f.message, delivery(3));
+    expect(f.llm.calls.map((c) => c.model)).toEqual(['throttled-a', 'throttled-a', 'model-b']);
+  });
+
+  it('refuses an unpriced model before any call, naming the price key to set', async () => {
+    f = await fixture([toolUse]);
+    const deps = { ...f.deps, pricing: { ...pricing, isPriced: (model: string) => model !== 'model-a' } };
+    await processLlmMessage(deps, f.message, delivery());
+    expect(f.llm.calls).toHaveLength(0);
+    expect(f.workflow.failures[0]?.error).toBe('UnpricedModel');
+    expect(f.workflow.failures[0]?.cause).toContain('MODEL_CONFIG.prices["model-a"]');
   });
 
   it.each([

@@ -1,3 +1,4 @@
+import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashEvent, verifyChain } from '../../../functions/shared/domain/audit';
 import {
@@ -52,6 +53,30 @@ describe.each(subjects)('store contract: %s', (_name, start) => {
   const firsts = (results: Array<{ first: boolean }>) => results.filter((r) => r.first).length;
 
   describe('runs', () => {
+    it('lists recent runs of every repository, newest first, over month boundaries, bounded in time', async () => {
+      // The clock stands at 2025-01-01: recent = January, December and November.
+      const made = (iso: string) =>
+        makeRun({ runId: ulid(Date.parse(iso)), repo: 'acme/recent', createdAt: iso, updatedAt: iso });
+      const runs = [
+        made('2024-09-20T00:00:00.000Z'),
+        made('2024-11-03T00:00:00.000Z'),
+        made('2024-12-30T00:00:00.000Z'),
+        made('2025-01-01T00:00:00.000Z'),
+        made('2025-01-01T00:00:00.001Z'),
+      ];
+      for (const run of runs) await s.store.createRun(run);
+      const { items } = await readAllPages((cursor) =>
+        s.store.listRecentRuns({ limit: 2, ...(cursor ? { cursor } : {}) }),
+      );
+      const mine = items.filter((run) => run.repo === 'acme/recent').map((run) => run.runId);
+      expect(mine).toEqual([runs[4], runs[3], runs[2], runs[1]].map((run) => run?.runId));
+      expect(new Set(items.map((run) => run.runId)).size).toBe(items.length);
+      await expect(s.store.listRecentRuns({ limit: 2, cursor: '1999-01.' })).rejects.toBeInstanceOf(
+        ValidationError,
+      );
+      await expect(s.store.listRecentRuns({ limit: 0 })).rejects.toBeInstanceOf(ValidationError);
+    });
+
     it('creates once, reads back, updates under the optimistic lock', async () => {
       const run = makeRun({ repo: 'acme/contract', workItemKey: 'acme/contract#1' });
       await s.store.createRun(run);
@@ -201,6 +226,29 @@ describe.each(subjects)('store contract: %s', (_name, start) => {
       expect(await s.store.getRunWithEvents(newRunId(), { limit: 5 })).toMatchObject({
         events: { items: [] },
       });
+    });
+
+    it('records the chain head on the run item at each append, and reads only events after a seq', async () => {
+      const run = makeRun();
+      await s.store.createRun(run);
+      const appended = [];
+      for (let i = 0; i < 4; i++)
+        appended.push(await s.store.appendEvent(run.runId, { type: 't', actor: 'a' }));
+      const all = await s.store.getRunWithEvents(run.runId, { limit: 10 });
+      expect(all.head).toEqual({ seq: 3, hash: appended[3]?.hash });
+      expect(verifyChain(all.events.items, { expectedHead: all.head })).toEqual({ ok: true });
+      const newer = await s.store.getRunWithEvents(run.runId, { limit: 10 }, 1);
+      expect(newer.events.items.map((e) => e.seq)).toEqual([2, 3]);
+      expect(newer.run?.runId).toBe(run.runId);
+      expect((await s.store.getRunWithEvents(run.runId, { limit: 10 }, 3)).events.items).toEqual([]);
+      // The head is not part of the Run: updates leave it alone and reads do not show it.
+      const updated = await s.store.updateRun(run.runId, run.version, { stage: 'plan' });
+      expect(updated).not.toHaveProperty('auditHeadSeq');
+      expect((await s.store.getRunWithEvents(run.runId, { limit: 10 })).head?.seq).toBe(3);
+      // Events of a run without a run item record no head anywhere.
+      const orphan = newRunId();
+      await s.store.appendEvent(orphan, { type: 't', actor: 'a' });
+      expect((await s.store.getRunWithEvents(orphan, { limit: 10 })).head).toBeUndefined();
     });
   });
 

@@ -2,10 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { tableDefinition } from '../../../functions/shared/store/schema';
 import { TABLE_KEYS } from '../../../functions/shared/store/keys';
-import { ensureTable } from '../../../local/emulators/dynamodb';
-import { startTestDynamo } from '../../support/dynamodb';
+import { ensureTable, startDynamo } from '../../../local/emulators/dynamodb';
+import { localClient, startTestDynamo } from '../../support/dynamodb';
 import { makeRun } from './fixtures';
 
 const dirs: string[] = [];
@@ -58,6 +59,28 @@ describe('dynalite on disk', () => {
       expect(db.emulator.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     } finally {
       await db.close();
+    }
+  });
+
+  it('refuses, naming the fix, a kept table that lacks an index added since', async () => {
+    const emulator = await startDynamo();
+    const client = localClient(emulator.endpoint);
+    try {
+      const current = tableDefinition('old-table');
+      const older = {
+        ...current,
+        GlobalSecondaryIndexes: current.GlobalSecondaryIndexes?.filter((g) => g.IndexName !== 'gsi4'),
+        AttributeDefinitions: current.AttributeDefinitions?.filter(
+          (a) => !a.AttributeName?.startsWith('gsi4'),
+        ),
+      };
+      await client.send(new CreateTableCommand(older));
+      await expect(ensureTable(emulator.endpoint, 'old-table')).rejects.toThrow(
+        /lacks index gsi4.*--data-dir/,
+      );
+    } finally {
+      client.destroy();
+      await emulator.close();
     }
   });
 });

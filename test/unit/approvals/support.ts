@@ -146,7 +146,7 @@ export function runContract(overrides: Partial<RunContract> = {}): RunContract {
     models: { planner: models, coder: models, reviewer: models, fast: models },
     budgetUsd: 5,
     maxFixAttempts: 2,
-    environment: { checks: [], network: false, checkAttempts: 2, maxRunSeconds: 600 },
+    environment: { setup: [], checks: [], network: false, checkAttempts: 2, maxRunSeconds: 600 },
     turns: { plan: 30, implement: 60, review: 20 },
     approvers: APPROVERS,
     requiredChecks: [],

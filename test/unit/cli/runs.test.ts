@@ -52,6 +52,19 @@ describe('code-factory runs', () => {
     expect(human.out()).toContain(newer.runId);
   });
 
+  it('list with no filter shows the key’s recent runs across its repositories, and no others', async () => {
+    const mine = await api.seedRun({ repo: 'acme/everywhere', issueNumber: 1 });
+    const theirs = await api.seedRun({ repo: 'other/hidden', issueNumber: 1 });
+    const c = collector();
+    expect(await main(['runs', 'list', '--limit', '100', '--json', ...connection()], c.io)).toBe(0);
+    const ids = JSON.parse(c.out()).runs.map((r: { id: string }) => r.id);
+    expect(ids).toContain(mine.runId);
+    expect(ids).not.toContain(theirs.runId);
+    const human = collector();
+    expect(await main(['runs', 'list', ...connection()], human.io)).toBe(0);
+    expect(human.out()).toContain('acme/everywhere');
+  });
+
   it('show --json prints the run; show of an unknown run exits 3 with the API error', async () => {
     const run = await api.seedRun({ repo: 'acme/cli', status: 'VERIFYING', stage: 'checks', issueNumber: 3 });
     const c = collector();
@@ -61,6 +74,31 @@ describe('code-factory runs', () => {
     const missing = collector();
     expect(await main(['runs', 'show', '01JZZZZZZZZZZZZZZZZZZZZZZZ', ...connection()], missing.io)).toBe(3);
     expect(missing.err()).toMatch(/404 NotFound/);
+  });
+
+  it('show prints uncached input, cache writes and cache reads each, and their total', async () => {
+    const run = await api.seedRun({ repo: 'acme/cli', issueNumber: 9 });
+    for (const turn of [1, 2]) {
+      await api.dynamo.store.recordLlmCall({
+        runId: run.runId,
+        stage: 'plan',
+        conversationId: 'conv-plan',
+        turn,
+        model: 'claude-test',
+        inputTokens: 120,
+        outputTokens: 30,
+        cacheReadTokens: 4000,
+        cacheWriteTokens: 700,
+        costUsd: 0.02,
+        latencyMs: 5,
+        at: '2025-01-01T00:00:01.000Z',
+      });
+    }
+    const c = collector();
+    expect(await main(['runs', 'show', run.runId, ...connection()], c.io)).toBe(0);
+    expect(c.out()).toContain('tokens in  9640 total = 240 uncached + 1400 cache writes + 8000 cache reads');
+    expect(c.out()).toContain('tokens out 60');
+    expect(c.out()).toMatch(/cost\s+\$0\.04 \(2 model calls\)/);
   });
 
   it('watch follows a run as it advances until SUCCEEDED and exits 0', async () => {

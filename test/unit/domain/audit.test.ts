@@ -85,6 +85,27 @@ describe('audit hash chain', () => {
     expect(verifyChain(events, { expectedHead: head })).toEqual({ ok: true });
   });
 
+  it('names truncation, a head that does not match, and events the head does not confirm', () => {
+    const events = chain(5);
+    const head = { seq: 4, hash: events[4]!.hash };
+    expect(verifyChain(events.slice(0, 3), { expectedHead: head })).toMatchObject({
+      ok: false,
+      index: 3,
+      reason: expect.stringContaining('truncated'),
+    });
+    expect(verifyChain([], { expectedHead: head })).toMatchObject({ ok: false, index: 0 });
+    expect(verifyChain(events, { expectedHead: { seq: 4, hash: 'f'.repeat(64) } })).toMatchObject({
+      ok: false,
+      index: 4,
+      reason: expect.stringContaining('recorded head'),
+    });
+    expect(verifyChain(events, { expectedHead: { seq: 2, hash: events[2]!.hash } })).toMatchObject({
+      ok: false,
+      index: 3,
+      reason: expect.stringContaining('not confirmed'),
+    });
+  });
+
   it('detects an inserted event', () => {
     const events = chain(4);
     const forged = { ...events[1]!, type: 'approval.approved', actor: 'mallory' };

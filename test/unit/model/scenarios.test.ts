@@ -87,6 +87,18 @@ describe('modelChoice', () => {
       exit: 2,
       text: expect.stringContaining('ANTHROPIC_API_KEY is set'),
     });
+    // The stand-in plays Bedrock whatever the Anthropic key; OPENAI_BASE_URL makes openai-compatible real.
+    expect(
+      await modelChoice({ scenario: 'sample', provider: 'bedrock' }, { ANTHROPIC_API_KEY: 'sk' }),
+    ).toMatchObject({
+      scenario: { name: 'sample' },
+    });
+    expect(
+      await modelChoice(
+        { scenario: 'sample', provider: 'openai-compatible' },
+        { OPENAI_BASE_URL: 'http://x/v1' },
+      ),
+    ).toMatchObject({ exit: 2, text: expect.stringContaining('OPENAI_BASE_URL is set') });
   });
 
   it('loads a model script as a scenario of its own, or names what is wrong with it', async () => {

@@ -207,6 +207,18 @@ describe('statemachines/pipeline.asl.json', () => {
     }
   });
 
+  it('reports an approval nobody gave in time as ApprovalExpired, not States.Timeout', () => {
+    const approval = states.Approval as { Catch: Array<{ ErrorEquals: string[]; Next: string }> };
+    const onTimeout = approval.Catch.find((c) => c.ErrorEquals.includes('States.Timeout'));
+    expect(onTimeout?.Next).toBe('ApprovalExpired');
+    expect(states.ApprovalExpired).toMatchObject({
+      Type: 'Pass',
+      Result: { Error: 'ApprovalExpired' },
+      ResultPath: '$.error',
+      Next: 'FinalizeExpired',
+    });
+  });
+
   it('ends every terminal status through a Finalize step that writes it', () => {
     const finals = Object.entries(states).filter(([n]) => n.startsWith('Finalize'));
     const statuses = finals.map(([, s]) => (s.Parameters as { Payload: { status: string } }).Payload.status);

@@ -1,0 +1,284 @@
+import OpenAI, { APIConnectionError, APIError, APIUserAbortError } from 'openai';
+import { LlmError, type LlmErrorKind } from '../errors';
+import type { Llm, LlmRateLimit, LlmRequest, LlmResponse, LlmUsage } from '../ports';
+import { DEFAULT_RETRY_AFTER_SECONDS, estimateInputTokens, headerOf, retryAfterSeconds } from './llm-http';
+
+/**
+ * The `Llm` port over an OpenAI-compatible chat completions endpoint (`openai` package, `baseURL`
+ * with its `/v1`): Ollama, vLLM, a LiteLLM proxy, any gateway. The factory's turn shape is the
+ * Anthropic Messages shape; this adapter translates both ways:
+ *
+ * - request: the system prompt becomes a `system` message; `tool_use` blocks become the assistant's
+ *   `tool_calls` (arguments as JSON text); `tool_result` blocks become `tool` messages, before any
+ *   text of the same user turn; thinking and images are dropped (not every server has them);
+ * - answer: text becomes a text block and each tool call (parallel calls included) a `tool_use`
+ *   block; arguments that are not a JSON object become the input `{ invalid_json_arguments: raw }`,
+ *   which every tool's schema refuses, so the tool is not run and the model is told to call again;
+ *   finish reasons map `stop`→`end_turn`, `tool_calls`→`tool_use`, `length`→`max_tokens` (a tool
+ *   call cut by the limit is dropped, as the Messages API would not return it either),
+ *   `content_filter`→`refusal`;
+ * - usage: `prompt_tokens` less `prompt_tokens_details.cached_tokens` is input, the cached part
+ *   a cache read (servers cache automatically; there is nothing to mark); an answer without usage
+ *   is charged an estimate that errs high (about 3 characters a token), never nothing;
+ * - errors: classified like the Anthropic adapter's (429 → rate_limited with `retry-after` or
+ *   `x-ratelimit-reset-requests`; 503 and 529 → overloaded, so the worker falls back; other 5xx →
+ *   server; no answer → network; a context-length 400 → prompt_too_long; `insufficient_quota` or
+ *   402 → spend_limit; other 4xx → permanent). The SDK never retries.
+ */
+
+export interface OpenAiCompatibleLlmOptions {
+  /** With its `/v1`, as the openai SDK expects. */
+  baseURL: string;
+  /** Some servers (a local Ollama) need none; the SDK still wants a value. */
+  apiKey?: string;
+  timeoutMs?: number;
+  client?: OpenAI;
+}
+
+type ChatMessage = OpenAI.Chat.Completions.ChatCompletionMessageParam;
+type ChatCompletion = OpenAI.Chat.Completions.ChatCompletion;
+type Block = Record<string, unknown>;
+
+const MAX_RAW_ARGUMENTS_CHARS = 2000;
+const CONTEXT_TOO_LONG = /context length|context window|maximum context|too many tokens|prompt is too long/i;
+const SPEND_LIMIT = /insufficient_quota|exceeded your current quota|billing|credit/i;
+
+const blocksOf = (content: unknown): Block[] =>
+  typeof content === 'string'
+    ? [{ type: 'text', text: content }]
+    : (Array.isArray(content) ? content : [content]).filter(
+        (b): b is Block => typeof b === 'object' && b !== null,
+      );
+
+const textOfResult = (content: unknown): string => {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content
+    .map((part: Block) => (typeof part.text === 'string' ? part.text : ''))
+    .filter((text) => text.length > 0)
+    .join('\n');
+};
+
+/** The Anthropic-shaped conversation as chat completion messages. */
+export function toChatMessages(request: LlmRequest): ChatMessage[] {
+  const out: ChatMessage[] = request.system ? [{ role: 'system', content: request.system }] : [];
+  for (const message of request.messages) {
+    const blocks = blocksOf(message.content);
+    const text = blocks
+      .filter((b) => b.type === 'text' && typeof b.text === 'string' && b.text.length > 0)
+      .map((b) => String(b.text))
+      .join('\n\n');
+    if (message.role === 'assistant') {
+      const calls = blocks
+        .filter((b) => b.type === 'tool_use')
+        .map((b) => ({
+          id: String(b.id),
+          type: 'function' as const,
+          function: { name: String(b.name), arguments: JSON.stringify(b.input ?? {}) },
+        }));
+      out.push({
+        role: 'assistant',
+        content: text.length > 0 ? text : null,
+        ...(calls.length > 0 ? { tool_calls: calls } : {}),
+      });
+      continue;
+    }
+    for (const result of blocks.filter((b) => b.type === 'tool_result')) {
+      const body = textOfResult(result.content);
+      out.push({
+        role: 'tool',
+        tool_call_id: String(result.tool_use_id),
+        content: result.is_error === true && !body.startsWith('Error') ? `Error: ${body}` : body,
+      });
+    }
+    if (text.length > 0) out.push({ role: 'user', content: text });
+  }
+  return out;
+}
+
+function requestParams(request: LlmRequest, model: string) {
+  return {
+    model,
+    messages: toChatMessages(request),
+    max_tokens: request.maxTokens,
+    ...(request.tools.length > 0
+      ? {
+          tools: request.tools.map((t) => ({
+            type: 'function' as const,
+            function: { name: t.name, description: t.description, parameters: t.input_schema },
+          })),
+        }
+      : {}),
+  };
+}
+
+function parseArguments(raw: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(raw === '' ? '{}' : raw);
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const STOP_REASONS: Record<string, string> = {
+  stop: 'end_turn',
+  tool_calls: 'tool_use',
+  function_call: 'tool_use',
+  length: 'max_tokens',
+  content_filter: 'refusal',
+};
+
+/** One completion as the factory's turn: content blocks, stop reason and usage. */
+export function fromCompletion(
+  completion: ChatCompletion,
+  request: LlmRequest,
+): Pick<LlmResponse, 'content' | 'stopReason' | 'usage'> {
+  const choice = completion.choices?.[0];
+  if (!choice) throw new LlmError('server', 'model call failed: the answer has no choices');
+  const cut = choice.finish_reason === 'length';
+  const content: unknown[] = [];
+  const text = typeof choice.message?.content === 'string' ? choice.message.content : '';
+  if (text.length > 0) content.push({ type: 'text', text });
+  for (const call of choice.message?.tool_calls ?? []) {
+    if (call.type !== 'function') continue;
+    const raw = call.function.arguments ?? '';
+    const input = parseArguments(raw);
+    if (!input && cut) continue; // cut mid-call by the token limit: not a call at all
+    content.push({
+      type: 'tool_use',
+      id: call.id,
+      name: call.function.name,
+      input: input ?? { invalid_json_arguments: raw.slice(0, MAX_RAW_ARGUMENTS_CHARS) },
+    });
+  }
+  const hasCalls = content.some((b) => (b as Block).type === 'tool_use');
+  const mapped = STOP_REASONS[choice.finish_reason ?? ''] ?? 'end_turn';
+  // Some servers say `stop` while returning tool calls: what was returned decides.
+  const stopReason =
+    hasCalls && mapped === 'end_turn' ? 'tool_use' : !hasCalls && mapped === 'tool_use' ? 'end_turn' : mapped;
+  return { content, stopReason, usage: usageOf(completion, request, content) };
+}
+
+function usageOf(completion: ChatCompletion, request: LlmRequest, content: unknown[]): LlmUsage {
+  const usage = completion.usage;
+  const whole = (n: unknown) =>
+    typeof n === 'number' && Number.isFinite(n) && n >= 0 ? Math.round(n) : undefined;
+  const prompt = whole(usage?.prompt_tokens);
+  const completionTokens = whole(usage?.completion_tokens);
+  const cached = Math.min(whole(usage?.prompt_tokens_details?.cached_tokens) ?? 0, prompt ?? 0);
+  return {
+    inputTokens: prompt !== undefined ? prompt - cached : estimateInputTokens(request),
+    outputTokens: completionTokens ?? Math.ceil(JSON.stringify(content).length / 3),
+    cacheReadTokens: cached,
+    cacheWrite5mTokens: 0,
+    cacheWrite1hTokens: 0,
+  };
+}
+
+/** `1s`, `6m0s`, `20ms`, `1h2m3.5s` (OpenAI's reset durations) in milliseconds. */
+export function durationMs(value: string | undefined): number | undefined {
+  if (!value) return undefined;
+  const parts = [...value.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== value.trim()) return undefined;
+  const unit: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
+  return parts.reduce((sum, p) => sum + Number(p[1]) * (unit[p[2] ?? 's'] ?? 0), 0);
+}
+
+/** The requests window from `x-ratelimit-remaining-requests` / `-reset-requests` / `-limit-requests`. */
+export function openAiRateLimitOf(headers: unknown, now = Date.now()): LlmRateLimit | undefined {
+  const remainingHeader = headerOf(headers, 'x-ratelimit-remaining-requests');
+  const remaining = Number(remainingHeader);
+  const reset = durationMs(headerOf(headers, 'x-ratelimit-reset-requests'));
+  if (!remainingHeader || !Number.isFinite(remaining) || remaining < 0 || reset === undefined)
+    return undefined;
+  const limit = Number(headerOf(headers, 'x-ratelimit-limit-requests'));
+  return { remaining, resetAt: now + reset, ...(Number.isFinite(limit) && limit > 0 ? { limit } : {}) };
+}
+
+function retryAfterOf(headers: unknown, now: number): number | undefined {
+  const fromRetryAfter = retryAfterSeconds(headers, now);
+  if (fromRetryAfter !== undefined) return fromRetryAfter;
+  const reset = durationMs(headerOf(headers, 'x-ratelimit-reset-requests'));
+  return reset === undefined ? undefined : Math.ceil(reset / 1000);
+}
+
+/** Maps any failure of a chat completion call to an LlmError (rules at the top of this file). */
+export function classifyOpenAiError(error: unknown, now = Date.now()): LlmError {
+  if (error instanceof LlmError) return error;
+  const wrap = (kind: LlmErrorKind, message: string, retryAfter?: number) => {
+    const rateLimit = error instanceof APIError ? openAiRateLimitOf(error.headers, now) : undefined;
+    return new LlmError(kind, message, retryAfter, { cause: error, ...(rateLimit ? { rateLimit } : {}) });
+  };
+  if (error instanceof APIUserAbortError || error instanceof APIConnectionError)
+    return wrap('network', `model call failed to connect or timed out: ${error.message}`);
+  if (error instanceof APIError) {
+    const status = error.status;
+    const label = `model call failed: ${status ?? 'no status'} ${error.code ?? error.type ?? 'error'}: ${error.message}`;
+    if (
+      status === 402 ||
+      error.code === 'insufficient_quota' ||
+      (status === 429 && SPEND_LIMIT.test(error.message))
+    )
+      return wrap('spend_limit', label);
+    if (status === 429)
+      return wrap('rate_limited', label, retryAfterOf(error.headers, now) ?? DEFAULT_RETRY_AFTER_SECONDS);
+    if (status === 503 || status === 529)
+      return wrap('overloaded', label, retryAfterSeconds(error.headers, now));
+    if (status === undefined || status >= 500 || status === 408 || status === 409)
+      return wrap('server', label, retryAfterSeconds(error.headers, now));
+    if (
+      (status === 400 || status === 413) &&
+      (CONTEXT_TOO_LONG.test(error.message) || error.code === 'context_length_exceeded')
+    )
+      return wrap('prompt_too_long', label);
+    return wrap('permanent', label);
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return wrap('permanent', `model call failed unexpectedly: ${message}`);
+}
+
+export class OpenAiCompatibleLlm implements Llm {
+  private readonly client: OpenAI;
+  private readonly timeoutMs: number;
+
+  constructor(options: OpenAiCompatibleLlmOptions) {
+    this.timeoutMs = options.timeoutMs ?? 10 * 60_000;
+    this.client =
+      options.client ??
+      new OpenAI({
+        baseURL: options.baseURL,
+        // The SDK refuses to start without a key; a server that needs none ignores this one.
+        apiKey: options.apiKey ?? 'no-key',
+        maxRetries: 0,
+      });
+  }
+
+  /** `request.model` is the endpoint's own model id (the router strips the provider prefix). */
+  async createMessage(request: LlmRequest): Promise<LlmResponse> {
+    let completion: ChatCompletion;
+    let headers: Headers | undefined;
+    try {
+      const { data, response } = await this.client.chat.completions
+        .create({ ...requestParams(request, request.model), stream: false }, { timeout: this.timeoutMs })
+        .withResponse();
+      completion = data;
+      headers = response.headers;
+    } catch (error) {
+      throw classifyOpenAiError(error);
+    }
+    const rateLimit = openAiRateLimitOf(headers);
+    return {
+      model: request.model,
+      ...fromCompletion(completion, request),
+      ...(rateLimit ? { rateLimit } : {}),
+    };
+  }
+
+  /** Chat completions has no token counting: the conservative estimate sizes the reservation. */
+  async countTokens(request: LlmRequest): Promise<number> {
+    return estimateInputTokens(request);
+  }
+}

@@ -1,0 +1,311 @@
+import OpenAI, { APIError } from 'openai';
+import { describe, expect, it } from 'vitest';
+import {
+  classifyOpenAiError,
+  durationMs,
+  OpenAiCompatibleLlm,
+  openAiRateLimitOf,
+  toChatMessages,
+} from '../../../functions/shared/adapters/openai-compatible';
+import { LlmError } from '../../../functions/shared/errors';
+import type { LlmRequest } from '../../../functions/shared/ports';
+
+const NOW = Date.parse('2030-01-01T00:00:00Z');
+
+const request: LlmRequest = {
+  model: 'qwen2.5-coder:7b',
+  system: 'You are the planner.',
+  tools: [
+    {
+      name: 'read_file',
+      description: 'Reads a file',
+      input_schema: { type: 'object', properties: { path: { type: 'string' } }, required: ['path'] },
+    },
+  ],
+  messages: [
+    { role: 'user', content: 'Plan issue 1.' },
+    {
+      role: 'assistant',
+      content: [
+        { type: 'text', text: 'Reading two files.' },
+        { type: 'tool_use', id: 'call_a', name: 'read_file', input: { path: 'a.ts' } },
+        { type: 'tool_use', id: 'call_b', name: 'read_file', input: { path: 'b.ts' } },
+      ],
+    },
+    {
+      role: 'user',
+      content: [
+        { type: 'tool_result', tool_use_id: 'call_a', content: 'export const a = 1;' },
+        {
+          type: 'tool_result',
+          tool_use_id: 'call_b',
+          content: [{ type: 'text', text: 'missing' }],
+          is_error: true,
+        },
+        { type: 'text', text: 'Go on.' },
+      ],
+    },
+  ],
+  maxTokens: 4096,
+};
+
+/** An adapter over the real SDK whose fetch answers `body` (and records what was sent). */
+function adapterAnswering(status: number, body: unknown, headers: Record<string, string> = {}) {
+  const sent: Array<{ url: string; body: Record<string, unknown>; headers: Headers }> = [];
+  const client = new OpenAI({
+    baseURL: 'http://127.0.0.1:1/v1',
+    apiKey: 'test-key',
+    maxRetries: 0,
+    fetch: async (url, init) => {
+      sent.push({
+        url: String(url),
+        body: JSON.parse(String(init?.body)) as Record<string, unknown>,
+        headers: new Headers(init?.headers as ConstructorParameters<typeof Headers>[0]),
+      });
+      return new Response(JSON.stringify(body), {
+        status,
+        headers: { 'content-type': 'application/json', ...headers },
+      });
+    },
+  });
+  return { llm: new OpenAiCompatibleLlm({ baseURL: 'unused', client }), sent };
+}
+
+const completion = (message: Record<string, unknown>, finish: string, usage?: Record<string, unknown>) => ({
+  id: 'chatcmpl-1',
+  object: 'chat.completion',
+  created: 1,
+  model: 'qwen2.5-coder:7b',
+  choices: [{ index: 0, message: { role: 'assistant', ...message }, finish_reason: finish }],
+  ...(usage ? { usage } : {}),
+});
+
+const call = (id: string, name: string, args: string) => ({
+  id,
+  type: 'function',
+  function: { name, arguments: args },
+});
+
+describe('toChatMessages', () => {
+  it('turns tool_use blocks into tool_calls and tool_result blocks into tool messages before the text', () => {
+    const messages = toChatMessages(request);
+    expect(messages).toEqual([
+      { role: 'system', content: 'You are the planner.' },
+      { role: 'user', content: 'Plan issue 1.' },
+      {
+        role: 'assistant',
+        content: 'Reading two files.',
+        tool_calls: [
+          { id: 'call_a', type: 'function', function: { name: 'read_file', arguments: '{"path":"a.ts"}' } },
+          { id: 'call_b', type: 'function', function: { name: 'read_file', arguments: '{"path":"b.ts"}' } },
+        ],
+      },
+      { role: 'tool', tool_call_id: 'call_a', content: 'export const a = 1;' },
+      { role: 'tool', tool_call_id: 'call_b', content: 'Error: missing' },
+      { role: 'user', content: 'Go on.' },
+    ]);
+  });
+});
+
+describe('OpenAiCompatibleLlm', () => {
+  it('posts to /chat/completions with the tools as functions and max_tokens, and never retries', async () => {
+    const { llm, sent } = adapterAnswering(
+      200,
+      completion({ content: 'Done.' }, 'stop', { prompt_tokens: 10, completion_tokens: 2, total_tokens: 12 }),
+    );
+    await llm.createMessage(request);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]?.url).toBe('http://127.0.0.1:1/v1/chat/completions');
+    expect(sent[0]?.headers.get('authorization')).toBe('Bearer test-key');
+    expect(sent[0]?.body).toMatchObject({
+      model: 'qwen2.5-coder:7b',
+      max_tokens: 4096,
+      tools: [{ type: 'function', function: { name: 'read_file', parameters: { type: 'object' } } }],
+    });
+    expect(sent[0]?.body.stream).toBe(false);
+  });
+
+  it('returns parallel tool calls as tool_use blocks in order, with stop reason tool_use', async () => {
+    const { llm } = adapterAnswering(
+      200,
+      completion(
+        {
+          content: null,
+          tool_calls: [
+            call('c1', 'read_file', '{"path":"x.ts"}'),
+            call('c2', 'read_file', '{"path":"y.ts"}'),
+          ],
+        },
+        'tool_calls',
+        {
+          prompt_tokens: 120,
+          completion_tokens: 30,
+          total_tokens: 150,
+          prompt_tokens_details: { cached_tokens: 100 },
+        },
+      ),
+    );
+    const response = await llm.createMessage(request);
+    expect(response.stopReason).toBe('tool_use');
+    expect(response.content).toEqual([
+      { type: 'tool_use', id: 'c1', name: 'read_file', input: { path: 'x.ts' } },
+      { type: 'tool_use', id: 'c2', name: 'read_file', input: { path: 'y.ts' } },
+    ]);
+    // Cached prompt tokens are a cache read, not input.
+    expect(response.usage).toEqual({
+      inputTokens: 20,
+      outputTokens: 30,
+      cacheReadTokens: 100,
+      cacheWrite5mTokens: 0,
+      cacheWrite1hTokens: 0,
+    });
+  });
+
+  it('treats tool calls answered with finish_reason stop as tool_use (some servers say stop)', async () => {
+    const { llm } = adapterAnswering(
+      200,
+      completion({ content: '', tool_calls: [call('c1', 'read_file', '{"path":"x.ts"}')] }, 'stop', {
+        prompt_tokens: 5,
+        completion_tokens: 5,
+        total_tokens: 10,
+      }),
+    );
+    expect((await llm.createMessage(request)).stopReason).toBe('tool_use');
+  });
+
+  it('maps finish_reason length to max_tokens and drops a tool call the limit cut in half', async () => {
+    const { llm } = adapterAnswering(
+      200,
+      completion(
+        {
+          content: 'Writing the file',
+          tool_calls: [
+            call('c1', 'read_file', '{"path":"x.ts"}'),
+            call('c2', 'write_file', '{"path":"y.ts","content":"exp'),
+          ],
+        },
+        'length',
+        { prompt_tokens: 5, completion_tokens: 4096, total_tokens: 4101 },
+      ),
+    );
+    const response = await llm.createMessage(request);
+    expect(response.stopReason).toBe('max_tokens');
+    expect(response.content).toEqual([
+      { type: 'text', text: 'Writing the file' },
+      { type: 'tool_use', id: 'c1', name: 'read_file', input: { path: 'x.ts' } },
+    ]);
+  });
+
+  it('charges an answer without usage an estimate that errs high, never zero', async () => {
+    const { llm } = adapterAnswering(200, completion({ content: 'A plan with several steps.' }, 'stop'));
+    const response = await llm.createMessage(request);
+    const promptChars = JSON.stringify(request.messages).length + request.system.length;
+    expect(response.usage.inputTokens).toBeGreaterThanOrEqual(Math.ceil(promptChars / 4));
+    expect(response.usage.outputTokens).toBeGreaterThan(0);
+    expect(response.stopReason).toBe('end_turn');
+  });
+
+  it('keeps a tool call whose arguments are not JSON as an input every tool schema refuses', async () => {
+    const { llm } = adapterAnswering(
+      200,
+      completion(
+        {
+          content: null,
+          tool_calls: [call('c1', 'read_file', "{path: 'x.ts'"), call('c2', 'read_file', '[1]')],
+        },
+        'tool_calls',
+        { prompt_tokens: 5, completion_tokens: 5, total_tokens: 10 },
+      ),
+    );
+    const response = await llm.createMessage(request);
+    expect(response.stopReason).toBe('tool_use');
+    expect(response.content).toEqual([
+      { type: 'tool_use', id: 'c1', name: 'read_file', input: { invalid_json_arguments: "{path: 'x.ts'" } },
+      { type: 'tool_use', id: 'c2', name: 'read_file', input: { invalid_json_arguments: '[1]' } },
+    ]);
+  });
+
+  it('maps content_filter to refusal and an answer without choices to a server error', async () => {
+    expect(
+      (await adapterAnswering(200, completion({ content: '' }, 'content_filter')).llm.createMessage(request))
+        .stopReason,
+    ).toBe('refusal');
+    await expect(
+      adapterAnswering(200, { id: 'x', object: 'chat.completion', choices: [] }).llm.createMessage(request),
+    ).rejects.toMatchObject({ kind: 'server' });
+  });
+
+  it('classifies a 429 with its retry-after, and reports the requests window', async () => {
+    const { llm } = adapterAnswering(
+      429,
+      { error: { message: 'Rate limit reached', type: 'requests', code: 'rate_limit_exceeded' } },
+      { 'retry-after': '7', 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '6s' },
+    );
+    const error = await llm.createMessage(request).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LlmError);
+    expect(error).toMatchObject({ kind: 'rate_limited', retryAfterSeconds: 7 });
+    expect((error as LlmError).rateLimit?.remaining).toBe(0);
+  });
+});
+
+describe('classifyOpenAiError', () => {
+  const apiError = (status: number, error: Record<string, unknown>, headers: Record<string, string> = {}) =>
+    APIError.generate(status, { error }, undefined, new Headers(headers));
+
+  it.each([
+    [429, { message: 'slow down' }, {}, 'rate_limited'],
+    [429, { message: 'You exceeded your current quota', code: 'insufficient_quota' }, {}, 'spend_limit'],
+    [402, { message: 'Payment required' }, {}, 'spend_limit'],
+    [503, { message: 'model is loading' }, {}, 'overloaded'],
+    [500, { message: 'boom' }, {}, 'server'],
+    [
+      400,
+      { message: "This model's maximum context length is 8192 tokens", code: 'context_length_exceeded' },
+      {},
+      'prompt_too_long',
+    ],
+    [400, { message: 'tools.0: bad schema' }, {}, 'permanent'],
+    [401, { message: 'Incorrect API key' }, {}, 'permanent'],
+    [404, { message: 'model not found' }, {}, 'permanent'],
+  ])('%i %j → %s', (status, body, headers, kind) => {
+    expect(classifyOpenAiError(apiError(status, body, headers), NOW).kind).toBe(kind);
+  });
+
+  it('waits for x-ratelimit-reset-requests when a 429 has no retry-after', () => {
+    const error = classifyOpenAiError(
+      apiError(429, { message: 'x' }, { 'x-ratelimit-reset-requests': '1m30s' }),
+      NOW,
+    );
+    expect(error.retryAfterSeconds).toBe(90);
+  });
+
+  it('reads OpenAI durations and nothing else', () => {
+    expect(durationMs('6m0s')).toBe(360_000);
+    expect(durationMs('20ms')).toBe(20);
+    expect(durationMs('1.5s')).toBe(1500);
+    expect(durationMs('soon')).toBeUndefined();
+    expect(
+      openAiRateLimitOf(
+        new Headers({
+          'x-ratelimit-remaining-requests': '3',
+          'x-ratelimit-reset-requests': '2s',
+          'x-ratelimit-limit-requests': '60',
+        }),
+        NOW,
+      ),
+    ).toEqual({ remaining: 3, resetAt: NOW + 2000, limit: 60 });
+  });
+
+  it('classifies a failed connection as network', async () => {
+    const client = new OpenAI({
+      baseURL: 'http://127.0.0.1:1/v1',
+      apiKey: 'k',
+      maxRetries: 0,
+      fetch: async () => {
+        throw new TypeError('fetch failed');
+      },
+    });
+    const llm = new OpenAiCompatibleLlm({ baseURL: 'unused', client });
+    await expect(llm.createMessage(request)).rejects.toMatchObject({ kind: 'network' });
+  });
+});
