@@ -20,6 +20,7 @@ import { llmQueueSettings } from './llm-queue-settings';
 import { FactorySecrets } from './constructs/secrets';
 import { FactoryTable } from './constructs/table';
 import { PipelineArns, PipelineWorkflow, shortestStageTaskSeconds } from './constructs/workflow';
+import { ExecutionSweep } from './constructs/execution-sweep';
 import { SandboxFunction } from './constructs/sandbox';
 import { Workspaces } from './constructs/workspaces';
 
@@ -90,6 +91,7 @@ export class FactoryStack extends Stack {
   readonly pipeline: PipelineArns;
   readonly functions: FactoryFunctions;
   readonly workflow: PipelineWorkflow;
+  readonly executionSweep: ExecutionSweep;
   readonly workspaces: Workspaces;
   readonly sandbox: SandboxFunction;
   readonly api: FactoryHttpApi;
@@ -184,6 +186,10 @@ export class FactoryStack extends Stack {
       llmQueue: this.queues.queue,
       encryptionKey,
       logRetentionDays: config.logRetentionDays,
+    });
+    this.executionSweep = new ExecutionSweep(this, 'ExecutionSweep', {
+      stateMachine: this.workflow.stateMachine,
+      stageRunner: fns.stages.fn,
     });
 
     this.api = new FactoryHttpApi(this, 'Api', {

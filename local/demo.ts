@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { isTerminal, type Run, type RunStatus } from '../functions/shared/domain/run';
 import { SAMPLE_ISSUE, SAMPLE_LABEL, SAMPLE_OWNER, SAMPLE_REPO, SAMPLE_USERS } from './forge';
 import { readMailStore } from './emulators/ses';
-import { type Scenario, scenarioNamed } from './model/scenarios';
+import { type Scenario, type SeededPull, scenarioNamed } from './model/scenarios';
 import { type Stack, startStack } from './stack';
 import {
   modelChoiceOrExit,
@@ -43,6 +43,10 @@ export interface DemoResult {
   scenario: string | null;
   /** The status the scenario declares: the demo exits 0 when the run reached it. */
   expectedStatus: RunStatus;
+  /** Only for a run on someone's pull request (a review scenario): its kind. */
+  kind?: Run['kind'];
+  /** A review run: the pull request it reviewed (it opens none, and merges nothing). */
+  reviewedPr?: { number: number; url: string | null };
 }
 
 const POLL_MS = 200;
@@ -112,6 +116,19 @@ export async function approveThroughPage(
   return response.status;
 }
 
+/** A scenario's pull request by someone else: its branch from main, then the PR. */
+async function openSeededPull(stack: Stack, pull: SeededPull): Promise<number> {
+  const { author, branch, title, body, files } = pull;
+  await stack.forge.actions.pushCommit(author, SAMPLE_OWNER, SAMPLE_REPO, branch, files, title);
+  const opened = await stack.forge.actions.openPull(author, SAMPLE_OWNER, SAMPLE_REPO, {
+    title,
+    body,
+    head: branch,
+    base: 'main',
+  });
+  return opened.number;
+}
+
 export async function transitionsOf(stack: Stack, runId: string): Promise<number> {
   let count = 0;
   let nextToken: string | undefined;
@@ -168,17 +185,30 @@ export async function runDemo(options: {
       );
       say(`Committed ${Object.keys(scenario.files).join(', ')} to main for the scenario`);
     }
-    say(
-      `Labelling ${SAMPLE_OWNER}/${SAMPLE_REPO}#${SAMPLE_ISSUE.number} "${SAMPLE_ISSUE.title}" as ${SAMPLE_USERS.admin}…`,
-    );
     const triggered = Date.now();
-    await stack.forge.actions.labelIssue(
-      SAMPLE_USERS.admin,
-      SAMPLE_OWNER,
-      SAMPLE_REPO,
-      SAMPLE_ISSUE.number,
-      SAMPLE_LABEL,
-    );
+    if (scenario?.pullRequest) {
+      const number = await openSeededPull(stack, scenario.pullRequest);
+      say(`Opened #${number} "${scenario.pullRequest.title}" as ${scenario.pullRequest.author}`);
+      say(`Commenting /factory review on #${number} as ${SAMPLE_USERS.admin}…`);
+      await stack.forge.actions.comment(
+        SAMPLE_USERS.admin,
+        SAMPLE_OWNER,
+        SAMPLE_REPO,
+        number,
+        '/factory review',
+      );
+    } else {
+      say(
+        `Labelling ${SAMPLE_OWNER}/${SAMPLE_REPO}#${SAMPLE_ISSUE.number} "${SAMPLE_ISSUE.title}" as ${SAMPLE_USERS.admin}…`,
+      );
+      await stack.forge.actions.labelIssue(
+        SAMPLE_USERS.admin,
+        SAMPLE_OWNER,
+        SAMPLE_REPO,
+        SAMPLE_ISSUE.number,
+        SAMPLE_LABEL,
+      );
+    }
     let run = await waitForRun(stack, triggered, deadline);
     say(`Run ${run.runId} started`);
 
@@ -240,6 +270,10 @@ export async function runDemo(options: {
       transitions: await transitionsOf(stack, run.runId),
       scenario: scenario?.name ?? null,
       expectedStatus: scenario?.expect ?? 'SUCCEEDED',
+      // The SPEC §7 shape stays as it is for change runs.
+      ...(run.kind === 'review' && run.prNumber
+        ? { kind: run.kind, reviewedPr: { number: run.prNumber, url: run.prUrl ?? null } }
+        : {}),
     };
     say(`Run ${run.status}${run.error ? ` (${run.error.class}: ${run.error.cause.split('\n')[0]})` : ''}`);
     say(

@@ -26,7 +26,6 @@ import type { Store } from '../functions/shared/ports';
 import { makeStore } from '../functions/shared/runtime';
 import { createSandboxHandler } from '../functions/sandbox/app';
 import { createStageHandler } from '../functions/stages/app';
-import { closeOpenStage, mutateRun } from '../functions/shared/run-state';
 import { stagePorts } from '../functions/stages/wiring';
 import { createWebhookHandler } from '../functions/webhook/app';
 import { webhookPorts } from '../functions/webhook/wiring';
@@ -451,7 +450,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     // A copy: env() caches only what it parses from process.env itself.
     const config = env({ ...process.env });
 
-    const stages = createStageHandler(stagePorts(config));
+    const stageDeps = stagePorts(config);
+    const stages = createStageHandler(stageDeps);
     stageRunner = stages as (event: unknown, context: Context) => Promise<unknown>;
     routes.webhook = createWebhookHandler(webhookPorts(config)) as LambdaHttpHandler;
     routes.api = createApiHandler(apiPorts(config)) as LambdaHttpHandler;
@@ -460,24 +460,21 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const store = makeStore(config);
     onExecutionEnd = async (record) => {
       // The pipeline writes terminal statuses itself; this catches executions that ended without
-      // doing so (engine restarted, aborted, an unexpected failure), so no run stays non-terminal.
+      // doing so (engine restarted, aborted, an unexpected failure), so no run stays non-terminal,
+      // and settles them as the pipeline's finalize does (PR, branch, status comment).
       if (record.status === 'RUNNING' || record.status === 'SUCCEEDED') return;
       const run = await store.getRun(record.name).catch(() => undefined);
       if (!run || isTerminal(run.status)) return;
-      const endedAt = new Date().toISOString();
-      await mutateRun({ store }, run.runId, (r) =>
-        isTerminal(r.status)
-          ? undefined
-          : {
-              status: 'FAILED',
-              // The stage it was in ends with it, so no timeline shows it still running.
-              stages: closeOpenStage(r.stages, endedAt, 'FAILED'),
-              endedAt,
-              error: {
-                class: record.error ?? `Execution${record.status}`,
-                cause: (record.cause ?? 'the execution ended without a final status').slice(0, 4000),
-              },
-            },
+      // What EventBridge's rule does on AWS (lib/constructs/execution-sweep.ts): the stage runner's
+      // `execution-ended`, with the engine's own error (e.g. LocalEngineRestarted).
+      await stages(
+        {
+          stage: 'execution-ended',
+          runId: run.runId,
+          status: record.status,
+          error: { Error: record.error, Cause: record.cause },
+        },
+        lambdaContext('code-factory-stages', 110_000),
       ).catch((error: unknown) => log(`could not record the end of ${record.name}: ${String(error)}`));
     };
 

@@ -83,13 +83,14 @@ const itemOf = (run: RunSummaryView) =>
   run.issue === undefined ? (run.work_item.split('@')[1] ?? '') : `#${run.issue}`;
 
 export function formatRunList(runs: RunSummaryView[]): string {
-  const rows = [['ID', 'STATUS', 'STAGE', 'REPO', 'ITEM', 'CREATED', 'COST']];
+  const rows = [['ID', 'STATUS', 'STAGE', 'REPO', 'KIND', 'ITEM', 'CREATED', 'COST']];
   for (const run of runs) {
     rows.push([
       run.id,
       run.status,
       run.stage ?? '-',
       run.repo,
+      run.kind,
       itemOf(run),
       run.created_at,
       money(run.cost_usd),

@@ -14,12 +14,13 @@ import { MAX_TOKEN_CHARS } from './cursor';
 export const CreateRunBody = z
   .strictObject({
     repo: RepoFullName.meta({ description: 'owner/repo', example: 'acme/widgets' }),
-    issue: z
+    issue: z.number().int().positive().optional().meta({ description: 'Issue number (a change run)' }),
+    pr: z
       .number()
       .int()
       .positive()
       .optional()
-      .meta({ description: 'Issue (or, for review/rescue, PR) number' }),
+      .meta({ description: 'Pull request number (a review or rescue run)' }),
     task: z
       .string()
       .trim()
@@ -30,17 +31,26 @@ export const CreateRunBody = z
     kind: RunKind.default('change'),
   })
   .superRefine((body, ctx) => {
-    if ((body.issue === undefined) === (body.task === undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['issue'], message: 'give exactly one of issue or task' });
+    if (body.kind === 'change') {
+      if ((body.issue === undefined) === (body.task === undefined))
+        ctx.addIssue({ code: 'custom', path: ['issue'], message: 'give exactly one of issue or task' });
+      if (body.pr !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['pr'],
+          message: 'a change run takes an issue or a task, not pr',
+        });
+      return;
     }
-    if (body.kind !== 'change' && body.issue === undefined) {
+    // Runs on a pull request: `pr` (`issue` is still taken for it, as before `pr` existed).
+    if ((body.pr === undefined) === (body.issue === undefined) || body.task !== undefined)
       ctx.addIssue({
         code: 'custom',
-        path: ['issue'],
-        message: `${body.kind} runs need a pull request number`,
+        path: ['pr'],
+        message: `${body.kind} runs need a pull request number in pr`,
       });
-    }
   })
+  .transform(({ pr, ...body }) => ({ ...body, issue: body.issue ?? pr }))
   .meta({ id: 'CreateRunRequest' });
 export type CreateRunBody = z.infer<typeof CreateRunBody>;
 

@@ -1,6 +1,7 @@
 import { isTerminal, type Run } from './domain/run';
 import type { ApprovalStore, EventStore, GitHub, Log, RunStore, WaitStore, Workflow } from './ports';
-import { releaseWaitsAndApprovals, updateStatusComment, withdrawChange } from './run-cleanup';
+import { withdrawEnded } from './end-run';
+import { releaseWaitsAndApprovals, updateStatusComment } from './run-cleanup';
 import { closeOpenStage, mutateRun } from './run-state';
 
 export interface CancelDeps {
@@ -54,7 +55,8 @@ export async function cancelRun(
     if (!/ExecutionDoesNotExist|NotFound/.test(error instanceof Error ? error.name : '')) throw error;
   }
   const released = await releaseWaitsAndApprovals(deps, run);
-  const { prClosed, branchDeleted, failed } = await withdrawChange(deps, run);
+  // A change run's PR and branch are taken back; a run on someone's PR (review) touches nothing.
+  const { prClosed, branchDeleted, failed } = await withdrawEnded(deps, run);
   const cleanup = {
     waitsTaken: released.waitsReleased,
     approvalsSuperseded: released.approvalsSuperseded,

@@ -194,6 +194,29 @@ export interface TreeEntry {
   content?: string;
 }
 
+/** An inline review comment on a line of the PR's diff (`side` RIGHT: the head's line numbers). */
+export interface ReviewComment {
+  path: string;
+  line: number;
+  side: 'LEFT' | 'RIGHT';
+  body: string;
+}
+export interface NewReview {
+  body: string;
+  event: 'COMMENT' | 'REQUEST_CHANGES' | 'APPROVE';
+  commitSha: string;
+  comments?: ReviewComment[];
+}
+/** One file of `GET /pulls/{n}/files`; `patch` is absent for binary or very large files. */
+export interface PullFile {
+  path: string;
+  status: string;
+  additions: number;
+  deletions: number;
+  previousPath?: string;
+  patch?: string;
+}
+
 export interface GitHub {
   getPermission(repo: RepoRef, username: string): Promise<Permission>;
   getDefaultBranch(repo: RepoRef): Promise<{ name: string; sha: string }>;
@@ -234,6 +257,8 @@ export interface GitHub {
   ): Promise<PullInfo>;
   getPull(repo: RepoRef, number: number): Promise<PullInfo>;
   markReadyForReview(repo: RepoRef, number: number): Promise<void>;
+  /** Back to draft (an open PR a failed run leaves for a person, `on_failure: draft`). */
+  convertToDraft(repo: RepoRef, number: number): Promise<void>;
   /** Merges only if the PR head equals `sha` (GitHub's `sha` parameter). */
   mergePull(
     repo: RepoRef,
@@ -241,11 +266,10 @@ export interface GitHub {
     sha: string,
     message: string,
   ): Promise<{ merged: boolean; sha?: string }>;
-  createReview(
-    repo: RepoRef,
-    number: number,
-    review: { body: string; event: 'COMMENT' | 'REQUEST_CHANGES' | 'APPROVE'; commitSha: string },
-  ): Promise<void>;
+  /** One review, posted at once with its inline comments (all or nothing, as GitHub does). */
+  createReview(repo: RepoRef, number: number, review: NewReview): Promise<{ id: number }>;
+  /** The PR's changed files against its merge base (GitHub's three-dot diff), with patches. */
+  listPullFiles(repo: RepoRef, number: number): Promise<PullFile[]>;
   getChecks(repo: RepoRef, sha: string): Promise<CheckSummary>;
 }
 

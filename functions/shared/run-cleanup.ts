@@ -1,4 +1,4 @@
-import { checksWaitKeyOf, repoRefOf, type Run } from './domain/run';
+import { checksWaitKeyOf, isTerminal, repoRefOf, type Run } from './domain/run';
 import type { ApprovalStore, GitHub, Log, RunStore, WaitKind, WaitStore } from './ports';
 import { mutateRun } from './run-state';
 
@@ -45,7 +45,11 @@ export async function releaseWaitsAndApprovals(
 
 export interface Withdrawal {
   prClosed?: number;
+  /** Left open as a draft instead (`on_failure: draft`). */
+  prDrafted?: number;
   branchDeleted?: string;
+  /** Not deleted: it holds a STOPPED run's kept work, which `/factory retry` resumes from. */
+  branchKept?: string;
   /** What could not be done (the run's end stands; a person can finish it by hand). */
   failed?: string[];
 }
@@ -57,7 +61,7 @@ export interface Withdrawal {
  */
 export async function withdrawChange(
   deps: CleanupDeps,
-  run: Pick<Run, 'runId' | 'repo' | 'prNumber' | 'branch' | 'headSha'>,
+  run: Pick<Run, 'runId' | 'repo' | 'workItemKey' | 'prNumber' | 'branch' | 'headSha'>,
 ): Promise<Withdrawal> {
   const repo = repoRefOf(run.repo);
   const done: Withdrawal = {};
@@ -81,7 +85,9 @@ export async function withdrawChange(
     try {
       // Every run on an issue uses the same branch name: delete it only while it still holds
       // this run's commit, never a later run's (a repeated cancel) or someone's push.
-      if ((await deps.github.getRef(repo, `heads/${run.branch}`)) === run.headSha) {
+      const ours = (await deps.github.getRef(repo, `heads/${run.branch}`)) === run.headSha;
+      if (ours && (await holdsStoppedCheckpoint(deps, run))) done.branchKept = run.branch;
+      else if (ours) {
         await deps.github.deleteRef(repo, `heads/${run.branch}`);
         done.branchDeleted = run.branch;
       }
@@ -94,6 +100,45 @@ export async function withdrawChange(
     }
   }
   return failed.length ? { ...done, failed } : done;
+}
+
+/** How many of a work item's newest runs are searched for a STOPPED checkpoint (bounded read). */
+const CHECKPOINT_LOOKBACK = 20;
+
+/**
+ * Does the run's head commit hold the kept work of a STOPPED run of the same work item (the
+ * checkpoint `/factory retry` resumes from)? Such a branch outlives the runs that fail on it.
+ */
+async function holdsStoppedCheckpoint(
+  deps: CleanupDeps,
+  run: Pick<Run, 'runId' | 'workItemKey' | 'headSha'>,
+): Promise<boolean> {
+  const { runs } = await deps.store.getWorkItemWithRuns(run.workItemKey, { limit: CHECKPOINT_LOOKBACK });
+  return runs.items.some((r) => r.runId !== run.runId && r.status === 'STOPPED' && r.headSha === run.headSha);
+}
+
+/**
+ * A failed run's PR left for a person (`on_failure: draft`): back to draft, so nobody merges it by
+ * mistake, its branch kept. Only while it still holds this run's head commit.
+ */
+export async function keepAsDraft(
+  deps: CleanupDeps,
+  run: Pick<Run, 'runId' | 'repo' | 'prNumber' | 'headSha'>,
+): Promise<Withdrawal> {
+  if (!run.prNumber) return {};
+  const repo = repoRefOf(run.repo);
+  try {
+    const pull = await deps.github.getPull(repo, run.prNumber);
+    if (pull.state !== 'open' || pull.merged || pull.headSha !== run.headSha) return {};
+    if (!pull.draft) await deps.github.convertToDraft(repo, run.prNumber);
+    return { prDrafted: run.prNumber };
+  } catch (error) {
+    deps.log.warn('could not turn the PR of a failed run into a draft', {
+      runId: run.runId,
+      error: errorName(error),
+    });
+    return { failed: [`turn PR #${run.prNumber} into a draft`] };
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -139,6 +184,8 @@ export function renderStatus(run: Run, detail?: string): string {
 /** Creates or updates the run's status comment. Never fails the caller: comments are courtesy. */
 export async function updateStatusComment(deps: CleanupDeps, run: Run, detail?: string): Promise<void> {
   if (!run.issueNumber) return;
+  // A review run answers with its review: the PR hears from it otherwise only when it fails.
+  if (run.kind === 'review' && (!isTerminal(run.status) || run.status === 'SUCCEEDED')) return;
   const repo = repoRefOf(run.repo);
   const body = renderStatus(run, detail);
   try {

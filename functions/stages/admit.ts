@@ -6,7 +6,7 @@ import {
   parseFactoryConfig,
 } from '../shared/domain/contract';
 import { disallowedModels, resolveModels, unpricedMessage, unpricedModels } from '../shared/domain/models';
-import { isTerminal } from '../shared/domain/run';
+import { isTerminal, type RunKind } from '../shared/domain/run';
 import { FactoryError } from '../shared/errors';
 import { triggerLabelCacheKey } from '../shared/trigger-label';
 import { updateStatusComment } from './comments';
@@ -97,7 +97,10 @@ export function withRetryBudget(contract: RunContract, budgetUsd: number | undef
  * admit: load the run, the issue and the contract; check the trigger, the per-repo concurrency
  * cap and the budget. A doomed run fails here, fast, with a clear comment on the issue.
  */
-export async function admit(deps: StagePorts, runId: string): Promise<{ timeouts: RunContract['timeouts'] }> {
+export async function admit(
+  deps: StagePorts,
+  runId: string,
+): Promise<{ timeouts: RunContract['timeouts']; kind: RunKind }> {
   const run = await deps.store.getRun(runId);
   if (!run) throw new Error(`run ${runId} not found`);
   if (run.status === 'CANCELLED') throw new AdmissionRefusedError('Cancelled', 'the run was cancelled');
@@ -145,7 +148,8 @@ export async function admit(deps: StagePorts, runId: string): Promise<{ timeouts
     const seeded = resume ? await seedFromBranch(deps, run, resume) : undefined;
     const baseSha = resume?.baseSha ?? base.sha;
     const updated = await mutateRun(deps, runId, (r) => ({
-      ...enterStage(r, 'admit', deps.now(), 'PLANNING'),
+      // The state machine takes each kind its own path from here (`KindRoute`).
+      ...enterStage(r, 'admit', deps.now(), r.kind === 'review' ? 'REVIEWING' : 'PLANNING'),
       baseSha,
       contract: runContract as unknown as Record<string, unknown>,
       ...(issue ? { issueTitle: issue.title.slice(0, 1000) } : {}),
@@ -172,7 +176,7 @@ export async function admit(deps: StagePorts, runId: string): Promise<{ timeouts
         },
       });
     await updateStatusComment(deps, updated);
-    return { timeouts: runContract.timeouts };
+    return { timeouts: runContract.timeouts, kind: updated.kind };
   } catch (error) {
     if (error instanceof AdmissionRefusedError && run.issueNumber) {
       await deps.github

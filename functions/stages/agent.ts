@@ -58,6 +58,8 @@ export interface AgentSpec {
   /** Offers `run` (the sandbox) to the model; the state machine must route outcome `sandbox`. */
   sandbox?: boolean;
   terminalTool: ToolDefinition;
+  /** Workbench tools this stage does not offer. */
+  omitTools?: readonly string[];
   maxTokens: number;
   /** Validates the terminal tool's input and records what it decided on the run. */
   onSubmit(
@@ -82,8 +84,9 @@ export function toolsFor(spec: AgentSpec): ToolDefinition[] {
     ...WORKBENCH_READ_TOOLS,
     ...(spec.allowWrites ? WORKBENCH_WRITE_TOOLS : []),
     ...(spec.sandbox ? [RUN_TOOL] : []),
-    spec.terminalTool,
-  ];
+  ]
+    .filter((tool) => !spec.omitTools?.includes(tool.name))
+    .concat(spec.terminalTool);
 }
 
 export async function startAgent(

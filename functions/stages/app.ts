@@ -6,6 +6,7 @@ import { checkChangeBoundary } from './boundary';
 import { decideAfterChecks, waitForChecks } from './checks';
 import { awaitClarification } from './clarify';
 import type { StagePorts } from './deps';
+import { executionEnded } from './execution-ended';
 import { finalize } from './finalize';
 import { implementRan, implementTools, startImplement } from './implement';
 import { keepWork } from './keep-work';
@@ -14,6 +15,7 @@ import { planTools, startPlan } from './plan';
 import { publish } from './publish';
 import { revert } from './revert';
 import { reviewTools, startReview } from './review';
+import { reviewPrTools, startReviewPr } from './review-pr';
 
 export type { StagePorts } from './deps';
 
@@ -60,12 +62,19 @@ export const STAGES: Record<string, StageFn> = {
   'review.start': (d, e) => startReview(d, e.runId),
   'review.tools': (d, e) =>
     reviewTools(d, e.runId, need(e.conversationId, 'conversationId'), need(e.turn, 'turn')),
+  // A review run: the reviewer on someone's pull request (states ReviewPr*).
+  'review-pr.start': (d, e) => startReviewPr(d, e.runId),
+  'review-pr.tools': (d, e) =>
+    reviewPrTools(d, e.runId, need(e.conversationId, 'conversationId'), need(e.turn, 'turn')),
   // The human and CI waits: callback tasks whose token is stored in the pending-wait item.
   clarify: (d, e) => awaitClarification(d, e.runId, need(e.taskToken, 'taskToken')),
   checks: (d, e) => waitForChecks(d, e.runId, need(e.taskToken, 'taskToken')),
   approval: (d, e) => requestApproval(d, e.runId, need(e.taskToken, 'taskToken')),
   merge: (d, e) => merge(d, e.runId),
   revert: (d, e) => revert(d, e.runId),
+  // Not a state: the execution ended without reaching finalize (EventBridge, or the local engine).
+  'execution-ended': (d, e) =>
+    executionEnded(d, e.runId, e.status, (e.error ?? null) as { Error?: string; Cause?: string } | null),
   finalize: (d, e) =>
     finalize(
       d,

@@ -1,7 +1,6 @@
 import { FactoryError } from '../shared/errors';
-import { isTerminal, type Run, type RunStatus, RunStatus as RunStatusSchema } from '../shared/domain/run';
-import { fenced, releaseWaitsAndApprovals, type Withdrawal, withdrawChange } from '../shared/run-cleanup';
-import { updateStatusComment } from './comments';
+import { isTerminal, type RunStatus, RunStatus as RunStatusSchema } from '../shared/domain/run';
+import { settleEndedRun } from '../shared/end-run';
 import type { StagePorts } from './deps';
 import { closeOpenStage, mutateRun } from '../shared/run-state';
 
@@ -22,14 +21,6 @@ export function errorOf(error: StateError | null | undefined): { class: string; 
   }
   return { class: error.Error.slice(0, 100), cause: cause.slice(0, 4000) };
 }
-
-const DETAIL: Partial<Record<RunStatus, string>> = {
-  BLOCKED: 'The work is blocked.',
-  TIMED_OUT: 'Nobody answered the questions in time.',
-  REJECTED: 'An approver rejected the change.',
-  EXPIRED: 'Nobody approved the change in time.',
-  CANCELLED: 'The run was cancelled.',
-};
 
 /**
  * A REJECTED or CANCELLED path was reached by a task failure that no stored record backs (a
@@ -60,7 +51,7 @@ async function isBacked(deps: StagePorts, runId: string, target: RunStatus): Pro
 
 /**
  * finalize: every path of the state machine ends here, writing a definite terminal status with
- * the error class and cause, closing the timeline and updating the issue comment.
+ * the error class and cause, closing the timeline, then settling what the run left (shared/end-run.ts).
  */
 export async function finalize(
   deps: StagePorts,
@@ -86,45 +77,8 @@ export async function finalize(
       ...(target !== 'SUCCEEDED' && (fromState ?? r.error) ? { error: fromState ?? r.error } : {}),
     };
   });
-  const { waitsReleased, approvalsSuperseded } = await releaseWaitsAndApprovals(deps, run);
-  // A change nobody will merge is taken back (PR closed, branch deleted); a FAILED run's PR stays
-  // for a person to pick up unless revert already withdrew it.
-  const withdrawn = WITHDRAWN_ON.has(run.status) ? await withdrawChange(deps, run) : {};
-  await deps.store.appendEvent(runId, {
-    type: 'run.finished',
-    actor: 'stage-runner',
-    data: {
-      status: run.status,
-      error: run.error?.class,
-      costUsd: run.ledger.costUsd,
-      ...(waitsReleased > 0 ? { waitsReleased } : {}),
-      ...(approvalsSuperseded > 0 ? { approvalsSuperseded } : {}),
-      ...withdrawn,
-    },
-  });
-  await updateStatusComment(deps, run, statusDetail(run, withdrawn));
+  await settleEndedRun(deps, run);
   // The execution fails too, so the ExecutionsFailed alarm shows it.
   if (unverified && run.status === 'FAILED') throw unverified;
   return { status: run.status };
-}
-
-const WITHDRAWN_ON = new Set<RunStatus>(['REJECTED', 'EXPIRED', 'CANCELLED']);
-
-/** A stopped run's work is on its draft PR (keep-work.ts), or there was none to keep. */
-const stoppedDetail = (run: Run): string =>
-  run.prUrl
-    ? 'The run stopped before it could finish. Its work so far is on the draft pull request, with a note on where it stopped and what is left.'
-    : 'The run stopped before it could finish; it had no change to keep.';
-
-/** The closing words of the status comment. Causes are quoted: they may hold a person's text. */
-export function statusDetail(run: Run, withdrawn: Withdrawal = {}): string | undefined {
-  if (run.status === 'SUCCEEDED') {
-    return `Done: merged${run.mergedSha ? ` as ${run.mergedSha.slice(0, 7)}` : ''}. Total cost $${run.ledger.costUsd.toFixed(2)}.`;
-  }
-  const closed = withdrawn.prClosed ? ' The pull request was closed and its branch deleted.' : '';
-  const headline = `${run.status === 'STOPPED' ? stoppedDetail(run) : (DETAIL[run.status] ?? '**Failed.**')}${closed}`;
-  if (!run.error) return headline;
-  // A timeout's cause is just its class again: say what it means instead of repeating it.
-  const cause = run.error.cause && run.error.cause !== run.error.class ? `\n${fenced(run.error.cause)}` : '';
-  return `${headline} (${run.error.class})${cause}`;
 }

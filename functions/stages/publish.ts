@@ -144,6 +144,7 @@ export async function pushChange(
   const withdrawn = await withdrawChange(deps, {
     runId,
     repo: recorded.repo,
+    workItemKey: recorded.workItemKey,
     prNumber: pull.number,
     branch,
     headSha,

@@ -6,7 +6,7 @@ import { resumeChecks } from './checks';
 import { type WebhookContext, type WebhookPorts, webhookContext } from './context';
 import { type Delivery, ignored, type Outcome } from './deliveries';
 import { failApprovalOnHeadMoved } from './head-moved';
-import { answerUnknownCommand } from './help';
+import { answerHelp, answerUnknownCommand } from './help';
 import { parseDelivery } from './parse';
 import { resumeClarification } from './reply';
 import { isTriggerLabel, startTriggeredRun } from './start';
@@ -60,6 +60,7 @@ async function dispatch(ctx: WebhookContext, delivery: Delivery, intent: Intent)
       if (!(await isTriggerLabel(ctx, intent.repo, intent.label))) return ignored(`label ${intent.label}`);
       return startTriggeredRun(ctx, delivery, intent);
     case 'command':
+      if (intent.command === 'help') return answerHelp(ctx, delivery, intent);
       return intent.command === 'cancel'
         ? cancelActiveRun(ctx, delivery, intent)
         : startTriggeredRun(ctx, delivery, intent);

@@ -8,9 +8,9 @@
  *   does not trigger;
  * - lines inside fenced code blocks and quoted lines (`> /factory run`, as in a reply quoting an
  *   earlier comment) never trigger;
- * - a bare `/factory` or an unknown word is `unknown`, answered with the help text.
+ * - a bare `/factory` or an unknown word is `unknown`, answered with the help text, as `help` is.
  */
-export const COMMANDS = ['run', 'review', 'rescue', 'cancel', 'retry'] as const;
+export const COMMANDS = ['run', 'review', 'rescue', 'cancel', 'retry', 'help'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 export type ParsedCommand =
@@ -49,8 +49,9 @@ export const HELP_TEXT = [
   '| command | what it does |',
   '| --- | --- |',
   '| `/factory run` | start a run that turns this issue into a pull request |',
-  '| `/factory retry` | start a new run after the last one ended (after a stopped run, it resumes from its draft PR) |',
+  '| `/factory retry` | start a new run after the last one ended (after a stopped run, it resumes from its draft PR; on a pull request, it reviews it again) |',
   '| `/factory review` | AI review of this pull request |',
   "| `/factory rescue` | diagnose and fix this pull request's failing checks |",
   '| `/factory cancel` | stop the active run |',
+  '| `/factory help` | this list |',
 ].join('\n');

@@ -7,13 +7,32 @@ import { permissionOf } from './permissions';
 import { type Intent, isBotSender } from './triggers';
 
 /** `/factory <unknown>` or a bare `/factory`: recorded IGNORED, and a writer gets the help text. */
-export async function answerUnknownCommand(
+export function answerUnknownCommand(
   ctx: WebhookContext,
   delivery: Delivery,
   intent: Extract<Intent, { type: 'unknown-command' }>,
 ): Promise<Outcome> {
+  const said = intent.word ? `\`/factory ${intent.word}\` is not a command I know.` : 'Which command?';
+  return answerWithHelp(ctx, delivery, intent, said, `unknown command ${intent.word || '(none)'}`);
+}
+
+/** `/factory help`, on an issue or a pull request: a writer gets the help text. */
+export function answerHelp(
+  ctx: WebhookContext,
+  delivery: Delivery,
+  intent: Extract<Intent, { type: 'command' }>,
+): Promise<Outcome> {
+  return answerWithHelp(ctx, delivery, intent, 'Here is what I can do.', 'help asked');
+}
+
+async function answerWithHelp(
+  ctx: WebhookContext,
+  delivery: Delivery,
+  intent: Extract<Intent, { type: 'unknown-command' | 'command' }>,
+  said: string,
+  reason: string,
+): Promise<Outcome> {
   if (isBotSender(intent.sender, ctx.config.factoryLogin)) return ignored('comment by a bot');
-  const reason = `unknown command ${intent.word || '(none)'}`;
   const claimed = await claim(ctx, delivery, { state: 'IGNORED', reason });
   if (!claimed.owned) return claimed.outcome;
   // Only people who may steer runs get an answer: anyone else could make the bot comment at will.
@@ -24,7 +43,6 @@ export async function answerUnknownCommand(
       await ctx.store.updateDelivery(delivery.id, { state: 'IGNORED', reason: refusal });
     return { status: 200, data: { status: 'ignored', reason: refusal } };
   }
-  const said = intent.word ? `\`/factory ${intent.word}\` is not a command I know.` : 'Which command?';
   await courtesyComment(
     ctx,
     intent.repo,

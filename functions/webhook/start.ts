@@ -33,7 +33,7 @@ export async function startTriggeredRun(
 ): Promise<Outcome> {
   const source: Trigger['source'] =
     intent.type === 'labeled' ? 'label' : intent.command === 'retry' ? 'retry' : 'comment';
-  const kind: RunKind = intent.type === 'labeled' ? 'change' : KIND_OF_COMMAND[intent.command as 'run'];
+  let kind: RunKind = intent.type === 'labeled' ? 'change' : KIND_OF_COMMAND[intent.command as 'run'];
   if (isBotSender(intent.sender, ctx.config.factoryLogin)) return refuseBot(ctx, delivery, intent.sender);
 
   const claimed = await claim(ctx, delivery, { runId: ctx.ids.ulid() });
@@ -43,6 +43,21 @@ export async function startTriggeredRun(
 
   const permission = await permissionOf(ctx, intent.repo, intent.sender.login);
   if (!WRITERS.has(permission)) return refuseNonWriter(ctx, delivery, intent, permission);
+
+  // `/factory retry` on a pull request repeats the review that ran there, never a change run.
+  if (intent.type === 'command' && intent.command === 'retry' && intent.isPull) {
+    const { runs } = await ctx.store.getWorkItemWithRuns(intent.workItemKey, { limit: 1 });
+    if (runs.items[0]?.kind !== 'review') {
+      await courtesyComment(
+        ctx,
+        intent.repo,
+        intent.issueNumber,
+        '`/factory retry` on a pull request repeats its last review, and none ran here: comment `/factory review` to ask for one.',
+      );
+      return refuse(ctx, delivery, 'retry on a pull request without a review to repeat');
+    }
+    kind = 'review';
+  }
 
   if (kind !== 'change' && !intent.isPull) {
     await courtesyComment(

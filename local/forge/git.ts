@@ -311,6 +311,12 @@ export class GitRepo {
     return git.isDescendent({ fs, gitdir: this.gitdir, oid, ancestor, depth: -1, cache: this.cache });
   }
 
+  /** The best common ancestor of two commits (what a pull request's diff starts from). */
+  async mergeBase(a: string, b: string): Promise<string | undefined> {
+    const [base] = await git.findMergeBase({ fs, gitdir: this.gitdir, oids: [a, b], cache: this.cache });
+    return base;
+  }
+
   /** The commits reachable from `heads` and not from `bases`, newest first (bounded). */
   async commitsBetween(bases: string[], heads: string[], limit = 250): Promise<CommitData[]> {
     const excluded = await this.reachableCommits(bases);

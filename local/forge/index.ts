@@ -94,6 +94,13 @@ export interface ForgeActions {
     files: Record<string, string | null>,
     message: string,
   ): Promise<string>;
+  /** Opens a pull request from `head` into `base` as `user` (webhook `pull_request.opened`). */
+  openPull(
+    user: string,
+    owner: string,
+    repo: string,
+    pull: { title: string; body: string; head: string; base: string },
+  ): Promise<{ number: number; headSha: string }>;
   setWebhookUrl(url: string | undefined): void;
 }
 
@@ -181,6 +188,10 @@ export async function startForge(options: ForgeOptions): Promise<Forge> {
     },
     pushCommit: (user, owner, repo, branch, files, message) =>
       service.gitData.pushFiles(actorOf(user), service.repos.get(owner, repo), branch, files, message),
+    openPull: async (user, owner, repo, pull) => {
+      const created = await service.pulls.create(actorOf(user), service.repos.get(owner, repo), pull);
+      return { number: created.number, headSha: created.headSha };
+    },
     setWebhookUrl: (webhookUrl) => webhooks.setUrl(webhookUrl),
   };
 

@@ -8,6 +8,7 @@ import type {
   LabelRecord,
   PullRecord,
   RepoRecord,
+  ReviewCommentRecord,
   ReviewRecord,
   Role,
   StatusRecord,
@@ -432,6 +433,43 @@ export function reviewJson(ctx: RenderContext, repo: RepoRecord, review: ReviewR
       html: { href: `${web}/pull/${review.pullNumber}#pullrequestreview-${review.id}` },
       pull_request: { href: `${repoApiUrl(ctx.urls, repo)}/pulls/${review.pullNumber}` },
     },
+  };
+}
+
+/** A pull request review comment (`GET /pulls/{n}/comments`), in its `line`/`side` form. */
+export function reviewCommentJson(ctx: RenderContext, repo: RepoRecord, comment: ReviewCommentRecord) {
+  const web = repoWebUrl(ctx.urls, repo);
+  const api = repoApiUrl(ctx.urls, repo);
+  const html = `${web}/pull/${comment.pullNumber}#discussion_r${comment.id}`;
+  const url = `${api}/pulls/comments/${comment.id}`;
+  return {
+    url,
+    pull_request_review_id: comment.reviewId,
+    id: comment.id,
+    node_id: nodeId('PullRequestReviewComment', comment.id),
+    diff_hunk: comment.diffHunk,
+    path: comment.path,
+    commit_id: comment.commitId,
+    original_commit_id: comment.commitId,
+    user: userJson(ctx.urls, ctx.user(comment.author)),
+    body: comment.body,
+    created_at: comment.createdAt,
+    updated_at: comment.createdAt,
+    html_url: html,
+    pull_request_url: `${api}/pulls/${comment.pullNumber}`,
+    author_association: authorAssociation(repo, comment.author),
+    _links: {
+      self: { href: url },
+      html: { href: html },
+      pull_request: { href: `${api}/pulls/${comment.pullNumber}` },
+    },
+    line: comment.line,
+    original_line: comment.line,
+    side: comment.side,
+    start_line: null,
+    original_start_line: null,
+    start_side: null,
+    subject_type: 'line',
   };
 }
 

@@ -14,6 +14,8 @@ import {
 } from './payloads';
 import type { ForgeService } from './service';
 import { ForgeError } from './service/errors';
+import { pullDiff } from './service/pull-diff';
+import type { ReviewCommentInput } from './service/reviews';
 import type { RepoRecord, UserRecord } from './state';
 
 /**
@@ -964,23 +966,63 @@ route('POST', '/repos/:owner/:repo/pulls/:number/reviews', async (ctx) => {
     ...(typeof ctx.body.body === 'string' ? { body: ctx.body.body } : {}),
     ...(typeof ctx.body.event === 'string' ? { event: ctx.body.event } : {}),
     ...(typeof ctx.body.commit_id === 'string' ? { commit_id: ctx.body.commit_id } : {}),
+    ...(Array.isArray(ctx.body.comments) ? { comments: ctx.body.comments as ReviewCommentInput[] } : {}),
   });
   return { status: 200, body: ctx.forge.reviews.json(repo, review) };
 });
 
+route('GET', '/repos/:owner/:repo/pulls/:number/comments', (ctx) => {
+  const repo = repoOf(ctx);
+  const number = numberParam(ctx, 'number');
+  ctx.forge.pullViews.get(repo, number);
+  return {
+    status: 200,
+    body: paginate(
+      ctx,
+      (repo.reviewComments ?? []).filter((comment) => comment.pullNumber === number),
+    ).map((comment) => ctx.forge.reviews.commentJson(repo, comment)),
+  };
+});
+
+// The pull request's files against the merge base, with GitHub's patch text (at most 3000 files).
+route('GET', '/repos/:owner/:repo/pulls/:number/files', async (ctx) => {
+  const repo = repoOf(ctx);
+  const pull = ctx.forge.pullViews.get(repo, numberParam(ctx, 'number'));
+  const { files } = await pullDiff(ctx.forge.repos.git(repo), pull);
+  const web = repoWebUrl(ctx.forge.urls, repo);
+  const api = repoApiUrl(ctx.forge.urls, repo);
+  return {
+    status: 200,
+    body: paginate(ctx, files.slice(0, 3000)).map((file) => ({
+      sha: file.sha,
+      filename: file.filename,
+      status: file.status,
+      additions: file.additions,
+      deletions: file.deletions,
+      changes: file.additions + file.deletions,
+      blob_url: `${web}/blob/${pull.headSha}/${file.filename}`,
+      raw_url: `${web}/raw/${pull.headSha}/${file.filename}`,
+      contents_url: `${api}/contents/${file.filename}?ref=${pull.headSha}`,
+      ...(file.patch === undefined ? {} : { patch: file.patch }),
+    })),
+  };
+});
+
 // -------------------------------------------------------------------------------------------------
-// GraphQL: only the mutation REST lacks (mark a draft pull request ready for review)
+// GraphQL: only the mutations REST lacks (a pull request's draft state, both ways)
 // -------------------------------------------------------------------------------------------------
+const DRAFT_MUTATIONS = ['markPullRequestReadyForReview', 'convertPullRequestToDraft'] as const;
 route('POST', '/graphql', async (ctx) => {
   if (!ctx.actor) throw new ForgeError(401, 'This endpoint requires you to be authenticated.');
   const query = str(ctx.body.query) ?? '';
   const variables = (ctx.body.variables ?? {}) as Record<string, unknown>;
-  if (!/markPullRequestReadyForReview/.test(query)) {
+  const mutation = DRAFT_MUTATIONS.find((name) => new RegExp(`\\b${name}\\b`).test(query));
+  if (!mutation) {
     return {
       status: 200,
       body: {
         data: null,
-        errors: [{ message: 'The local forge only answers markPullRequestReadyForReview' }],
+        errors: [{ message: `The local forge only answers ${DRAFT_MUTATIONS.join(' and ')}` }],
       },
     };
   }
@@ -995,9 +1037,11 @@ route('POST', '/graphql', async (ctx) => {
       },
     };
   }
-  await ctx.forge.pulls.markReadyForReview(ctx.actor, found.repo, found.pull.number);
+  if (mutation === 'markPullRequestReadyForReview')
+    await ctx.forge.pulls.markReadyForReview(ctx.actor, found.repo, found.pull.number);
+  else await ctx.forge.pulls.convertToDraft(ctx.actor, found.repo, found.pull.number);
   return {
     status: 200,
-    body: { data: { markPullRequestReadyForReview: { pullRequest: { isDraft: found.pull.draft } } } },
+    body: { data: { [mutation]: { pullRequest: { isDraft: found.pull.draft } } } },
   };
 });

@@ -79,6 +79,21 @@ export interface ReviewRecord {
   submittedAt: string | null;
 }
 
+/** An inline comment of a review, on a line of the pull request's diff. */
+export interface ReviewCommentRecord {
+  id: number;
+  reviewId: number;
+  pullNumber: number;
+  author: string;
+  path: string;
+  line: number;
+  side: 'LEFT' | 'RIGHT';
+  body: string;
+  commitId: string;
+  diffHunk: string;
+  createdAt: string;
+}
+
 export type CheckStatus = 'queued' | 'in_progress' | 'completed';
 export type CheckConclusion = 'success' | 'failure' | 'timed_out' | 'cancelled' | null;
 
@@ -152,6 +167,8 @@ export interface RepoRecord {
   comments: CommentRecord[];
   pulls: PullRecord[];
   reviews: ReviewRecord[];
+  /** Absent in state written before review comments existed. */
+  reviewComments?: ReviewCommentRecord[];
   checkSuites: CheckSuiteRecord[];
   checkRuns: CheckRunRecord[];
   /** Absent in state written before commit statuses existed. */

@@ -15,6 +15,7 @@ import {
   stubbornInjectionScenario,
   twoDifferentFailuresScenario,
 } from './scripts';
+import { SLUGIFY_BUGGY_SOURCE, SLUGIFY_PATH } from './sample-code';
 
 /**
  * The named scenarios of the model stand-in (`--scenario NAME` of `npm start` and `npm run demo`),
@@ -30,7 +31,32 @@ export interface Scenario {
   expect: RunStatus;
   /** Committed to the sample's main branch before the run (null deletes). */
   files?: Record<string, string | null>;
+  /**
+   * A scenario on someone's pull request: the PR the demo opens first (its branch from main with
+   * these files), then asks `/factory review` on it instead of labelling the issue.
+   */
+  pullRequest?: SeededPull;
 }
+
+export interface SeededPull {
+  author: string;
+  branch: string;
+  title: string;
+  body: string;
+  files: Record<string, string>;
+}
+
+/**
+ * Bob's pull request with a bug: slugify that leaves a trailing dash (`slugify('Hello!')` is
+ * `'hello-'`).
+ */
+export const BUGGY_PULL: SeededPull = {
+  author: 'bob',
+  branch: 'bob/slugify',
+  title: 'Add slugify(text)',
+  body: 'Adds a slugify helper for URLs, as asked in #1.',
+  files: { [SLUGIFY_PATH]: SLUGIFY_BUGGY_SOURCE },
+};
 
 /** A factory.yml without environment.checks: failures reach CI and the fix loop. */
 /**
@@ -125,6 +151,14 @@ export const SCENARIOS: readonly Scenario[] = [
     description: 'the model keeps adding the workflow; the run fails with the contract intact',
     script: stubbornInjectionScenario,
     expect: 'FAILED',
+  },
+  {
+    name: 'review',
+    description:
+      "a review run on bob's pull request with a bug: one review, an inline comment on the buggy line, changes requested; nothing pushed",
+    script: sampleScript,
+    expect: 'SUCCEEDED',
+    pullRequest: BUGGY_PULL,
   },
   {
     name: 'secret-leak',

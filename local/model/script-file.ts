@@ -38,7 +38,7 @@ const Turn = z.preprocess(
   ),
 );
 
-const STAGE_KEY = /^(plan|implement|review)(#[1-9]\d*)?$/;
+const STAGE_KEY = /^(plan|implement|review|pr-review)(#[1-9]\d*)?$/;
 
 export const ModelScriptFile = z.strictObject({
   description: z.string().max(500).optional(),
@@ -50,7 +50,7 @@ export const ModelScriptFile = z.strictObject({
   files: z.record(z.string().min(1), z.string().nullable()).optional(),
   stages: z.record(
     z.string().regex(STAGE_KEY, {
-      error: 'stage keys are plan, implement or review, optionally #N for the Nth conversation',
+      error: 'stage keys are plan, implement, review or pr-review, optionally #N for the Nth conversation',
     }),
     z.array(Turn).max(200),
   ),

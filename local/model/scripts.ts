@@ -32,16 +32,17 @@ import {
  * among the conversations of its stage the stand-in has seen (stable across retries).
  *
  * The stage is recognised from the terminal tool offered: `submit_plan` (plan), `submit_change`
- * (implement), `submit_review` (review).
+ * (implement), `submit_review` (review), `submit_pr_review` (pr-review: a review run on a PR).
  */
 
-export type Stage = 'plan' | 'implement' | 'review' | 'other';
+export type Stage = 'plan' | 'implement' | 'review' | 'pr-review' | 'other';
 export type FixMode = 'boundary' | 'checks' | 'review';
 
 export const TERMINAL_TOOLS: Record<string, Exclude<Stage, 'other'>> = {
   submit_plan: 'plan',
   submit_change: 'implement',
   submit_review: 'review',
+  submit_pr_review: 'pr-review',
 };
 
 export interface ToolCall {
@@ -601,6 +602,51 @@ function reviewSteps(options: SampleModelOptions['review'] = {}): Step[] {
   ];
 }
 
+/**
+ * A review run on someone's pull request: read the changed module, then comment on the line of the
+ * diff that replaces separators without stripping the dashes it leaves at the ends (the sample's
+ * classic bug), blocking; a diff without that bug gets a plain comment-free review. The line
+ * number is read from the numbered diff in the prompt, as a model would.
+ */
+export const BUGGY_SLUG_LINE = /^ *(\d+) \+.*\.replace\(\/\[\^a-z0-9\]\+\/g, '-'\);\s*$/m;
+
+function prReviewSteps(): Step[] {
+  return [
+    {
+      say: 'Reading the changed module with its surroundings.',
+      calls: () => [{ name: 'read_file', input: { path: SLUGIFY_PATH } }],
+    },
+    {
+      calls: (ctx) => {
+        const line = BUGGY_SLUG_LINE.exec(ctx.prompt)?.[1];
+        const comments = line
+          ? [
+              {
+                path: SLUGIFY_PATH,
+                line: Number(line),
+                side: 'RIGHT',
+                blocking: true,
+                body: "Separators at the start or end become a leading or trailing '-': slugify('Hello!') returns 'hello-'. Strip them:\n```suggestion\n  return String(text).toLowerCase().trim().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');\n```",
+              },
+            ]
+          : [];
+        return [
+          {
+            name: 'submit_pr_review',
+            input: {
+              status: 'COMPLETE',
+              summary: line
+                ? 'Adds slugify, but it leaves a trailing or leading dash when the text starts or ends with separators.'
+                : 'Reads well; no blocking findings.',
+              comments,
+            },
+          },
+        ];
+      },
+    },
+  ];
+}
+
 const CORRECT: ImplementAttempt = { implementation: 'correct' };
 
 export function createSampleModel(options: SampleModelOptions = {}): Script {
@@ -609,8 +655,11 @@ export function createSampleModel(options: SampleModelOptions = {}): Script {
     implementSteps(options.implementFirst ?? CORRECT, options.implementFix ?? CORRECT),
   );
   const review = playbook(reviewSteps(options.review));
+  const prReview = playbook(prReviewSteps());
   return (_request, ctx) => {
     switch (ctx.stage) {
+      case 'pr-review':
+        return prReview(ctx);
       case 'plan':
         return plan(ctx);
       case 'implement':

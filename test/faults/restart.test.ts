@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -10,9 +10,11 @@ import { FAKE_CREDENTIALS, LOCAL_REGION } from '../../local/emulators/dynamodb';
 import { eventually } from '../support/e2e';
 
 /**
- * Fault suite: the embedded stack (`local/start.ts`, a child process) is SIGKILLed while a run
- * waits for approval, then started again on the same data dir. Nothing may be silently lost: the
- * run, its audit events and its PR are still there, and the run no longer claims to be waiting.
+ * Fault suite: the embedded stack (`local/start.ts`, a child process in its own process group) is
+ * SIGKILLed while one run waits for approval and another implements, then started again on the
+ * same data dir. Nothing may be silently lost (runs, audit events), and GitHub must tell the truth:
+ * both runs FAILED with the reason, the waiting run's PR closed and its branch deleted, and both
+ * issues' status comments saying what happened and how to retry.
  */
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -32,13 +34,19 @@ interface Started {
 
 const children = new Set<ChildProcess>();
 let dataDir: string;
+let modelScript: string;
+/** How long the second run's first implement turn keeps it implementing (a `run` in the sandbox). */
+const IMPLEMENT_SLEEP_SECONDS = 60;
 
-/** `node --import tsx local/start.ts`: one process, so SIGKILL takes the whole stack down. */
+/** `node --import tsx local/start.ts`: one process group, so SIGKILL takes the whole stack down. */
 async function startChild(dir: string): Promise<Started> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts', '--data-dir', dir], {
+  const args = ['--import', 'tsx', 'local/start.ts', '--data-dir', dir, '--model-script', modelScript];
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, FACTORY_WEBHOOK_SECRET: 'restart-test-webhook-secret' },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so the kill takes its sandbox commands down with it.
+    detached: true,
   });
   children.add(child);
   child.once('exit', () => children.delete(child));
@@ -70,7 +78,7 @@ async function startChild(dir: string): Promise<Started> {
 async function kill(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGKILL');
+  process.kill(-(child.pid as number), 'SIGKILL');
   await exited;
 }
 
@@ -95,7 +103,12 @@ async function api(
   return { status: response.status, json: text ? JSON.parse(text) : {} };
 }
 
-async function forgeGet(ready: Ready, route: string): Promise<Json> {
+async function forge(
+  ready: Ready,
+  method: string,
+  route: string,
+  body?: unknown,
+): Promise<{ status: number; json: Json }> {
   const secrets = new SecretsManagerClient({
     endpoint: ready.endpoints.secretsmanager,
     region: LOCAL_REGION,
@@ -105,17 +118,53 @@ async function forgeGet(ready: Ready, route: string): Promise<Json> {
     const secret = await secrets.send(new GetSecretValueCommand({ SecretId: 'code-factory/github' }));
     const { token } = JSON.parse(secret.SecretString ?? '{}') as { token: string };
     const response = await fetch(`${ready.forgeUrl}/api/v3${route}`, {
-      headers: { authorization: `token ${token}`, accept: 'application/vnd.github+json' },
+      method,
+      headers: {
+        authorization: `token ${token}`,
+        accept: 'application/vnd.github+json',
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
-    if (!response.ok) throw new Error(`forge GET ${route}: ${response.status}`);
-    return response.json();
+    const text = await response.text();
+    return { status: response.status, json: text ? JSON.parse(text) : {} };
   } finally {
     secrets.destroy();
   }
 }
 
+async function forgeGet(ready: Ready, route: string): Promise<Json> {
+  const { status, json } = await forge(ready, 'GET', route);
+  if (status >= 300) throw new Error(`forge GET ${route}: ${status}`);
+  return json;
+}
+
+/** The factory's status comment on an issue (one per run, updated in place). */
+async function statusComment(ready: Ready, issue: number, runId: string): Promise<string> {
+  const comments: Json[] = await forgeGet(ready, `/repos/acme/widgets/issues/${issue}/comments?per_page=100`);
+  const found = comments.find(
+    (c) => c.body.includes('<!-- code-factory:status -->') && c.body.includes(runId),
+  );
+  return found?.body ?? '';
+}
+
+/**
+ * The sample's model conversation written down, with the second implement conversation (the
+ * second run's) starting with a long command in the sandbox, so that run is caught implementing.
+ */
+async function writeModelScript(file: string): Promise<void> {
+  const script = JSON.parse(await readFile(path.join(ROOT, 'local/model/examples/slugify.json'), 'utf8'));
+  script.stages['implement#2'] = [
+    [{ type: 'tool_use', name: 'run', input: { command: `sleep ${IMPLEMENT_SLEEP_SECONDS}` } }],
+    ...script.stages.implement,
+  ];
+  await writeFile(file, JSON.stringify(script));
+}
+
 beforeAll(async () => {
   dataDir = await mkdtemp(path.join(tmpdir(), 'cf-restart-'));
+  modelScript = path.join(dataDir, 'model-script.json');
+  await writeModelScript(modelScript);
 });
 
 afterAll(async () => {
@@ -124,7 +173,7 @@ afterAll(async () => {
 });
 
 describe('the embedded stack killed mid-run', () => {
-  it('keeps the run, its events and its PR, and ends the waiting run FAILED LocalEngineRestarted', async () => {
+  it('fails the waiting and the implementing run with the reason, closes what they opened and says how to retry', async () => {
     const first = await startChild(dataDir);
     const created = await api(first.ready, 'POST', '/v1/runs', { repo: 'acme/widgets', issue: 1 });
     expect(created.status).toBeLessThan(300);
@@ -143,39 +192,92 @@ describe('the embedded stack killed mid-run', () => {
       .data;
     expect(eventsBefore.length).toBeGreaterThan(0);
     const prNumber: number = waiting.pull_request.number;
+    const branch: string = waiting.pull_request.branch;
+    expect(branch).toMatch(/^factory\//);
+    expect((await forgeGet(first.ready, `/repos/acme/widgets/pulls/${prNumber}`)).state).toBe('open');
+
+    // A second issue like the first, and a run on it caught implementing.
+    const sample = await forgeGet(first.ready, '/repos/acme/widgets/issues/1');
+    const issue2 = await forge(first.ready, 'POST', '/repos/acme/widgets/issues', {
+      title: sample.title,
+      body: sample.body,
+    });
+    expect(issue2.status).toBe(201);
+    const second = await api(first.ready, 'POST', '/v1/runs', {
+      repo: 'acme/widgets',
+      issue: issue2.json.number,
+    });
+    expect(second.status).toBeLessThan(300);
+    const implementingId: string = second.json.data.id;
+    await eventually(
+      'the second run to implement',
+      async () => {
+        const { json } = await api(first.ready, 'GET', `/v1/runs/${implementingId}`);
+        if (json.data?.status === 'FAILED') throw new Error(`run failed: ${JSON.stringify(json.data.error)}`);
+        return json.data?.status === 'IMPLEMENTING' ? json.data : undefined;
+      },
+      60_000,
+      100,
+    );
 
     await kill(first.child);
 
-    const second = await startChild(dataDir);
-    const ended = await eventually(
-      'the interrupted run to end',
-      async () => {
-        const { json } = await api(second.ready, 'GET', `/v1/runs/${runId}`);
-        return json.data && json.data.status !== 'AWAITING_APPROVAL' ? json.data : undefined;
-      },
-      20_000,
-      200,
-    ).catch(async (error: Error) => {
-      const { json } = await api(second.ready, 'GET', `/v1/runs/${runId}`);
-      throw new Error(`${error.message}; the run still says ${json.data?.status} at ${json.data?.stage}`);
-    });
-    expect(ended.status).toBe('FAILED');
-    expect(ended.error?.class).toBe('LocalEngineRestarted');
-    expect(ended.ended_at).toBeTruthy();
-    // No stage of an ended run is still running.
-    expect(ended.stages.map((s: Json) => s.status)).not.toContain('RUNNING');
-    expect(ended.stages.every((s: Json) => s.ended_at)).toBe(true);
-    expect(ended.ledger.llm_calls).toBe(waiting.ledger.llm_calls);
+    const restarted = await startChild(dataDir);
+    const ended = async (id: string, was: string) =>
+      eventually(
+        `the interrupted run ${id} to end`,
+        async () => {
+          const { json } = await api(restarted.ready, 'GET', `/v1/runs/${id}`);
+          return json.data && json.data.status !== was ? json.data : undefined;
+        },
+        20_000,
+        200,
+      );
+    const awaited = await ended(runId, 'AWAITING_APPROVAL');
+    const implementing = await ended(implementingId, 'IMPLEMENTING');
+    for (const run of [awaited, implementing]) {
+      expect(run.status).toBe('FAILED');
+      expect(run.error?.class).toBe('LocalEngineRestarted');
+      expect(run.ended_at).toBeTruthy();
+      // No stage of an ended run is still running.
+      expect(run.stages.map((s: Json) => s.status)).not.toContain('RUNNING');
+      expect(run.stages.every((s: Json) => s.ended_at)).toBe(true);
+    }
+    expect(awaited.ledger.llm_calls).toBe(waiting.ledger.llm_calls);
 
-    const eventsAfter: Json[] = (await api(second.ready, 'GET', `/v1/runs/${runId}/events?limit=100`)).json
+    const eventsAfter: Json[] = (await api(restarted.ready, 'GET', `/v1/runs/${runId}/events?limit=100`)).json
       .data;
     expect(eventsAfter.slice(0, eventsBefore.length).map((e: Json) => e.hash)).toEqual(
       eventsBefore.map((e: Json) => e.hash),
     );
+    expect(eventsAfter.find((e: Json) => e.type === 'run.finished')?.data).toMatchObject({
+      status: 'FAILED',
+      prClosed: prNumber,
+      branchDeleted: branch,
+    });
 
-    const pull = await forgeGet(second.ready, `/repos/acme/widgets/pulls/${prNumber}`);
-    expect(pull.number).toBe(prNumber);
-    expect(pull.head.sha).toBe(waiting.pull_request.head_sha);
-    await kill(second.child);
-  }, 150_000);
+    // GitHub tells the truth: the waiting run's PR closed, its branch gone.
+    const pull = await forgeGet(restarted.ready, `/repos/acme/widgets/pulls/${prNumber}`);
+    expect(pull.state).toBe('closed');
+    expect(pull.merged).toBe(false);
+    expect((await forge(restarted.ready, 'GET', `/repos/acme/widgets/git/ref/heads/${branch}`)).status).toBe(
+      404,
+    );
+
+    // Both issues' status comments say what happened and how to retry.
+    for (const [issue, id] of [
+      [1, runId],
+      [issue2.json.number as number, implementingId],
+    ] as const) {
+      const body = await statusComment(restarted.ready, issue, id);
+      expect(body).toContain(': failed');
+      expect(body).toContain('LocalEngineRestarted');
+      expect(body).toContain('/factory retry');
+      expect(body).not.toContain('waiting for approval');
+    }
+    expect(await statusComment(restarted.ready, 1, runId)).toContain(
+      'The pull request was closed and its branch deleted.',
+    );
+    await kill(restarted.child);
+  }, 240_000);
 });

@@ -7,12 +7,17 @@ import type {
   GitHub,
   Log,
   Permission,
+  NewReview,
+  PullFile,
   PullInfo,
   RepoRef,
   IssueInfo,
   TreeEntry,
 } from '../ports';
 import { readChecks, type RequestClient } from './github-checks';
+
+/** 30 pages of 100: GitHub lists at most 3000 files of a pull request. */
+const MAX_PULL_FILE_PAGES = 30;
 
 export { foldChecks, MAX_JOB_LOG_CHARS } from './github-checks';
 
@@ -512,6 +517,21 @@ export class OctokitGitHub implements GitHub {
     }
   }
 
+  /** GraphQL only, as marking it ready (REST ignores `draft` on update). */
+  async convertToDraft(repo: RepoRef, number: number): Promise<void> {
+    const octokit = await this.client(repo);
+    const { data } = await octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', {
+      ...repo,
+      pull_number: number,
+    });
+    const pull = data as RawPull & { node_id?: string };
+    if (pull.draft || pull.state !== 'open') return;
+    await octokit.graphql(
+      'mutation($id: ID!) { convertPullRequestToDraft(input: {pullRequestId: $id}) { pullRequest { isDraft } } }',
+      { id: pull.node_id },
+    );
+  }
+
   async mergePull(
     repo: RepoRef,
     number: number,
@@ -538,19 +558,42 @@ export class OctokitGitHub implements GitHub {
     }
   }
 
-  async createReview(
-    repo: RepoRef,
-    number: number,
-    review: { body: string; event: 'COMMENT' | 'REQUEST_CHANGES' | 'APPROVE'; commitSha: string },
-  ): Promise<void> {
+  async createReview(repo: RepoRef, number: number, review: NewReview): Promise<{ id: number }> {
     const octokit = await this.client(repo);
-    await octokit.request('POST /repos/{owner}/{repo}/pulls/{pull_number}/reviews', {
+    const { data } = await octokit.request('POST /repos/{owner}/{repo}/pulls/{pull_number}/reviews', {
       ...repo,
       pull_number: number,
       body: review.body,
       event: review.event,
       commit_id: review.commitSha,
+      ...(review.comments?.length ? { comments: review.comments } : {}),
     });
+    return { id: Number(data.id) };
+  }
+
+  /** The PR's files against its merge base, with their patches (bounded pages). */
+  async listPullFiles(repo: RepoRef, number: number): Promise<PullFile[]> {
+    const octokit = await this.client(repo);
+    const files: PullFile[] = [];
+    for (let page = 1; page <= MAX_PULL_FILE_PAGES; page++) {
+      const { data } = await octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}/files', {
+        ...repo,
+        pull_number: number,
+        per_page: 100,
+        page,
+      });
+      for (const file of data)
+        files.push({
+          path: file.filename,
+          status: file.status,
+          additions: file.additions,
+          deletions: file.deletions,
+          ...(file.previous_filename ? { previousPath: file.previous_filename } : {}),
+          ...(file.patch === undefined ? {} : { patch: file.patch }),
+        });
+      if (data.length < 100) break;
+    }
+    return files;
   }
 
   /** Check runs and commit statuses folded into one state, with failed runs' logs and annotations. */

@@ -178,6 +178,13 @@ export const LIMITS = {
 
 export const DEFAULT_TRIGGER_LABEL = 'factory';
 
+/**
+ * What a failed change run does with its pull request: `close` it (and delete its branch, as a
+ * rejection does), or leave it open as a `draft` (branch kept) for a person to pick up.
+ */
+export const ON_FAILURE = ['close', 'draft'] as const;
+export type OnFailure = (typeof ON_FAILURE)[number];
+
 // ---------------------------------------------------------------------------------------------
 // The file's schema (snake_case, as written in YAML). Strict: unknown keys are errors.
 // ---------------------------------------------------------------------------------------------
@@ -322,6 +329,7 @@ export const FactoryConfig = section({
       review: intInRange(LIMITS.turns.review).optional(),
     }).optional(),
   }).optional(),
+  on_failure: z.enum(ON_FAILURE, { error: "must be 'close' or 'draft'" }).optional(),
 }).superRefine((config, ctx) => {
   const refuseFactoryConfig = (key: 'allowed_paths' | 'ci_paths') => {
     (config[key] ?? []).forEach((glob, index) => {
@@ -439,6 +447,8 @@ export const Contract = z.strictObject({
     }),
   /** Model turns each agent stage may take; a stage out of turns stops with its work kept. */
   turns: StageTurns.default(defaultTurns),
+  /** A failed run's PR: closed (default; absent on runs admitted before it existed) or left a draft. */
+  onFailure: z.enum(ON_FAILURE).default('close'),
 });
 export type Contract = z.infer<typeof Contract>;
 
@@ -499,6 +509,7 @@ export function contractFromConfig(config: FactoryConfig = {}): Contract {
       implement: config.limits?.turns?.implement ?? LIMITS.turns.implement.default,
       review: config.limits?.turns?.review ?? LIMITS.turns.review.default,
     },
+    onFailure: config.on_failure ?? 'close',
   };
 }
 

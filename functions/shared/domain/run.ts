@@ -116,6 +116,7 @@ export const Run = z.object({
   runId: RunId,
   kind: RunKind,
   repo: RepoFullName,
+  /** The issue; for a run on a pull request (review, rescue), the PR's number (PRs are issues). */
   issueNumber: z.number().int().positive().optional(),
   /** `owner/repo#issue`, or `owner/repo@task-<ulid>` for API-started free-text work. */
   workItemKey: z.string().max(250),
@@ -188,6 +189,8 @@ export const Run = z.object({
   approvedSha: z.string().optional(),
   approvedBy: z.string().max(100).optional(),
   reviewSummary: z.string().max(4000).optional(),
+  /** A review run: the GitHub review it posted (a retried step never posts a second one). */
+  reviewId: z.number().int().positive().optional(),
   /** A retry that resumes a STOPPED run: its branch, the head its change was read from, its base. */
   resumedFrom: z
     .object({

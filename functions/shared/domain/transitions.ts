@@ -7,7 +7,8 @@ import { isTerminal, RUN_STATUSES, type RunStatus } from './run';
  * Any non-terminal status may also move to FAILED or CANCELLED; terminal statuses never move.
  */
 const FORWARD: Readonly<Record<RunStatus, readonly RunStatus[]>> = {
-  QUEUED: ['PLANNING'],
+  // A review run goes straight to REVIEWING and ends SUCCEEDED once its review is posted.
+  QUEUED: ['PLANNING', 'REVIEWING'],
   // STOPPED (from PLANNING, IMPLEMENTING, REVIEWING): a stage ran out of turns, the budget was
   // spent, or the checks kept failing; the work so far is kept on a draft PR.
   PLANNING: ['AWAITING_CLARIFICATION', 'IMPLEMENTING', 'BLOCKED', 'STOPPED'],
@@ -16,7 +17,7 @@ const FORWARD: Readonly<Record<RunStatus, readonly RunStatus[]>> = {
   // The coder or the reviewer may also report the work BLOCKED (outside the contract, impossible).
   IMPLEMENTING: ['VERIFYING', 'IMPLEMENTING', 'BLOCKED', 'STOPPED'],
   VERIFYING: ['IMPLEMENTING', 'REVIEWING', 'AWAITING_APPROVAL'],
-  REVIEWING: ['IMPLEMENTING', 'AWAITING_APPROVAL', 'BLOCKED', 'STOPPED'],
+  REVIEWING: ['IMPLEMENTING', 'AWAITING_APPROVAL', 'BLOCKED', 'STOPPED', 'SUCCEEDED'],
   AWAITING_APPROVAL: ['MERGING', 'REJECTED', 'EXPIRED'],
   MERGING: ['SUCCEEDED'],
   SUCCEEDED: [],

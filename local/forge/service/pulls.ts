@@ -168,4 +168,9 @@ export class Pulls {
   markReadyForReview(actorIn: UserRecord | undefined, repo: RepoRecord, number: number): Promise<PullRecord> {
     return this.update(actorIn, repo, number, { draft: false });
   }
+
+  /** GraphQL's convertPullRequestToDraft. */
+  convertToDraft(actorIn: UserRecord | undefined, repo: RepoRecord, number: number): Promise<PullRecord> {
+    return this.update(actorIn, repo, number, { draft: true });
+  }
 }

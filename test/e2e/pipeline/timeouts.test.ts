@@ -96,5 +96,10 @@ describe('waits end', () => {
     expect(done.error?.class).toBe('ChecksTimedOut');
     const status = (await issueComments(stack, box)).find((c) => c.body.includes(run.runId));
     expect(status?.body).toContain('ChecksTimedOut');
+    // A failed change is taken back as a rejected one is, and the comment says how to retry.
+    expect(status?.body).toContain('The pull request was closed and its branch deleted.');
+    expect(status?.body).toContain('/factory retry');
+    expect((await pullOf(stack, box, done.prNumber as number)).state).toBe('closed');
+    expect(await branchExists(stack, box, done.branch as string)).toBe(false);
   }, 30_000);
 });

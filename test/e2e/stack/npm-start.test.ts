@@ -269,16 +269,18 @@ describe('npm start (child process)', () => {
       );
       expect(execution.error).toBe('LocalEngineRestarted');
 
-      // The forge kept the repository and what the run wrote to it (its draft PR and branch).
+      // The forge kept the repository and the run's PR, closed as the failed run's change is
+      // taken back (test/faults/restart.test.ts checks the whole cleanup), its branch deleted.
       const pulls = (await (
         await fetch(`${ready.forgeUrl}/api/v3/repos/${SAMPLE}/pulls?state=all`)
       ).json()) as Json[];
       expect(pulls).toHaveLength(1);
       expect(pulls[0].head.ref).toMatch(/^factory\/1-/);
+      expect(pulls[0].state).toBe('closed');
       const branch = await fetch(
         `${ready.forgeUrl}/api/v3/repos/${SAMPLE}/branches/${encodeURIComponent(pulls[0].head.ref)}`,
       );
-      expect(branch.status).toBe(200);
+      expect(branch.status).toBe(404);
 
       signalGroup(second.child, 'SIGINT');
       expect(await within(second.exited, 12_000, 'exit after SIGINT')).toBe(0);

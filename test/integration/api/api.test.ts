@@ -66,6 +66,26 @@ describe('POST /v1/runs', () => {
     expect((await api.dynamo.store.getWorkItem('acme/widgets#7'))?.latestRunId).toBe(run.id);
   });
 
+  it('starts a review run on a pull request with {kind, repo, pr}, and refuses pr on a change run', async () => {
+    const response = await api.call('POST', '/v1/runs', {
+      key: writer,
+      body: { kind: 'review', repo: 'acme/widgets', pr: 41 },
+    });
+    expect(response.status).toBe(201);
+    expect(response.json.data).toMatchObject({ kind: 'review', issue: 41, status: 'QUEUED' });
+    const noPr = await api.call('POST', '/v1/runs', {
+      key: writer,
+      body: { kind: 'review', repo: 'acme/widgets' },
+    });
+    expect(noPr.status).toBe(400);
+    expect(JSON.stringify(noPr.json)).toContain('pull request number in pr');
+    const prOnChange = await api.call('POST', '/v1/runs', {
+      key: writer,
+      body: { repo: 'acme/widgets', issue: 42, pr: 41 },
+    });
+    expect(prOnChange.status).toBe(400);
+  });
+
   it('refuses a second run on an issue whose run is still active (409)', async () => {
     const again = await api.call('POST', '/v1/runs', {
       key: writer,

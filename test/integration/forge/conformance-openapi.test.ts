@@ -12,7 +12,7 @@ import {
   SAMPLE_USERS,
   startForge,
 } from '../../../local/forge';
-import type { CheckSummary } from '../../../functions/shared/ports';
+import type { CheckSummary, PullFile } from '../../../functions/shared/ports';
 import { isAllowed } from './conformance-allowlist';
 import { WEBHOOK_SECRET } from './support';
 
@@ -109,6 +109,10 @@ describe("the forge's REST responses against GitHub's OpenAPI description", () =
   let forge: Forge;
   const captured: Captured[] = [];
   let checks: CheckSummary | undefined;
+  let reviewFiles: PullFile[] = [];
+  let reviewComments: Array<Record<string, unknown>> = [];
+  let offDiff: { status?: number; message?: string } | undefined;
+  let draftAgain: boolean | undefined;
 
   beforeAll(async () => {
     forge = await startForge({ webhookSecret: WEBHOOK_SECRET, ciTimeoutMs: 20_000 });
@@ -190,11 +194,39 @@ describe("the forge's REST responses against GitHub's OpenAPI description", () =
     expect(status.status).toBe(201);
     checks = await github.getChecks(repo, second);
     await github.markReadyForReview(repo, pull.number);
+    // A failed run under `on_failure: draft` turns its PR back into a draft (GraphQL, as GitHub).
+    await github.convertToDraft(repo, pull.number);
+    draftAgain = (await github.getPull(repo, pull.number)).draft;
+    await github.markReadyForReview(repo, pull.number);
     await github.createReview(repo, pull.number, {
       body: 'Looks right',
       event: 'COMMENT',
       commitSha: second,
     });
+    // A review run: the PR's files, one review with an inline comment, one refused off the diff.
+    reviewFiles = await github.listPullFiles(repo, pull.number);
+    await github.createReview(repo, pull.number, {
+      body: 'One thing',
+      event: 'COMMENT',
+      commitSha: second,
+      comments: [{ path: 'src/slugify.js', line: 1, side: 'RIGHT', body: 'Name the parameter text.' }],
+    });
+    offDiff = await github
+      .createReview(repo, pull.number, {
+        body: 'Off the diff',
+        event: 'COMMENT',
+        commitSha: second,
+        comments: [{ path: 'src/index.js', line: 1, side: 'RIGHT', body: 'Not changed here.' }],
+      })
+      .then(
+        () => undefined,
+        (error: { status?: number; message?: string }) => error,
+      );
+    const listed = await recording(
+      `${forge.apiUrl}/repos/${SAMPLE_OWNER}/${SAMPLE_REPO}/pulls/${pull.number}/comments`,
+      { headers: { authorization: `token ${forge.botToken}` } },
+    );
+    reviewComments = (await listed.json()) as Array<Record<string, unknown>>;
     await github.mergePull(repo, pull.number, main.sha, 'Wrong head');
     await github.mergePull(repo, pull.number, second, 'Add slugify (#2)\n\nCloses #1');
     await github.getPull(repo, pull.number);
@@ -226,6 +258,25 @@ describe("the forge's REST responses against GitHub's OpenAPI description", () =
     });
   });
 
+  it("lists a PR's files with their patch, takes review comments only on lines of the diff, and turns a PR back into a draft", () => {
+    expect(reviewFiles.map((f) => [f.path, f.status])).toEqual([
+      ['src/slugify.js', 'added'],
+      ['test/slugify.test.js', 'added'],
+    ]);
+    expect(reviewFiles[0]?.patch).toMatch(/^@@ -0,0 \+1,1 @@\n\+export const slugify/);
+    expect(reviewComments).toEqual([
+      expect.objectContaining({
+        path: 'src/slugify.js',
+        line: 1,
+        side: 'RIGHT',
+        body: 'Name the parameter text.',
+      }),
+    ]);
+    expect(offDiff?.status).toBe(422);
+    expect(draftAgain).toBe(true);
+    expect(offDiff?.message).toContain('Pull request review thread line must be part of the diff');
+  });
+
   it('records the calls the pipeline makes', () => {
     const seen = new Set(
       captured.map((c) => `${c.method} ${operationFor(c.method, c.path)?.template ?? c.path}`),
@@ -236,6 +287,9 @@ describe("the forge's REST responses against GitHub's OpenAPI description", () =
     expect(seen).toContain('GET /repos/{owner}/{repo}/check-runs/{check_run_id}/annotations');
     expect(seen).toContain('GET /repos/{owner}/{repo}/commits/{ref}/status');
     expect(seen).toContain('POST /repos/{owner}/{repo}/statuses/{sha}');
+    expect(seen).toContain('GET /repos/{owner}/{repo}/pulls/{pull_number}/files');
+    expect(seen).toContain('GET /repos/{owner}/{repo}/pulls/{pull_number}/comments');
+    expect(seen).toContain('POST /repos/{owner}/{repo}/pulls/{pull_number}/reviews');
   });
 
   it('every JSON response validates against its operation schema', () => {

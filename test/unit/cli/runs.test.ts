@@ -48,8 +48,9 @@ describe('code-factory runs', () => {
 
     const human = collector();
     expect(await main(['runs', 'list', '--repo', 'acme/cli', ...connection()], human.io)).toBe(0);
-    expect(human.out()).toMatch(/^ID\s+STATUS\s+STAGE\s+REPO/);
+    expect(human.out()).toMatch(/^ID\s+STATUS\s+STAGE\s+REPO\s+KIND\s+ITEM/);
     expect(human.out()).toContain(newer.runId);
+    expect(human.out()).toMatch(new RegExp(`${newer.runId}.*\\bchange\\s+#2\\b`));
   });
 
   it('list with no filter shows the key’s recent runs across its repositories, and no others', async () => {

@@ -123,7 +123,7 @@ describe('modelChoice', () => {
     const text = 'text' in refused ? refused.text : '';
     expect(text).toContain('is not a valid model script');
     expect(text).toMatch(/expect: must be a terminal status/);
-    expect(text).toMatch(/stages\.deploy: stage keys are plan, implement or review/);
+    expect(text).toMatch(/stages\.deploy: stage keys are plan, implement, review or pr-review/);
     expect(text).toContain('stages.implement.0.content.0.input: must be the tool input, an object');
     expect(await modelChoice({ modelScript: await fileWith('{nope') }, {})).toMatchObject({
       exit: 2,

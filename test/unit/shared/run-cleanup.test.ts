@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fenced } from '../../../functions/shared/run-cleanup';
-import { statusDetail } from '../../../functions/stages/finalize';
+import { statusDetail } from '../../../functions/shared/end-run';
 import type { Run } from '../../../functions/shared/domain/run';
 
 describe('fenced', () => {

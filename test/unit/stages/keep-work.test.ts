@@ -6,7 +6,7 @@ import { defaultTurns } from '../../../functions/shared/domain/turns';
 import type { GitHub, TreeEntry } from '../../../functions/shared/ports';
 import { type RunContract, repoOf } from '../../../functions/shared/run-contract';
 import type { StagePorts } from '../../../functions/stages/deps';
-import { statusDetail } from '../../../functions/stages/finalize';
+import { statusDetail } from '../../../functions/shared/end-run';
 import { keepableChange, keepWork } from '../../../functions/stages/keep-work';
 import { diffStat, stopNote } from '../../../functions/stages/stop-note';
 import { FakeStore } from '../../support/fake-store';

@@ -112,6 +112,7 @@ describe('statemachines/pipeline.asl.json', () => {
       'Clarify',
       'ImplementTurn',
       'PlanTurn',
+      'ReviewPrTurn',
       'ReviewTurn',
     ]);
     for (const [name, s] of pauses) {
@@ -130,8 +131,15 @@ describe('statemachines/pipeline.asl.json', () => {
   });
 
   it('bounds every agent loop by a turn count', () => {
-    const routes = Object.entries(states).filter(([n]) => /Route$/.test(n) && n !== 'BoundaryRoute');
-    expect(routes.map(([n]) => n).sort()).toEqual(['ImplementRoute', 'PlanRoute', 'ReviewRoute']);
+    const routes = Object.entries(states).filter(
+      ([n]) => /Route$/.test(n) && n !== 'BoundaryRoute' && n !== 'KindRoute',
+    );
+    expect(routes.map(([n]) => n).sort()).toEqual([
+      'ImplementRoute',
+      'PlanRoute',
+      'ReviewPrRoute',
+      'ReviewRoute',
+    ]);
     for (const [, s] of routes) expect(JSON.stringify(s.Choices)).toContain('NumericLessThan');
   });
 
@@ -151,6 +159,31 @@ describe('statemachines/pipeline.asl.json', () => {
       Parameters: { Payload: { stage: 'keep-work', 'error.$': '$.error' } },
       Next: 'FinalizeStopped',
     });
+  });
+
+  it('takes each run kind its own path after Admit: a review run reviews and never publishes or keeps work', () => {
+    type Choice = { Variable?: string; StringEquals?: string; Next: string };
+    expect(states.Admit?.Next).toBe('KindRoute');
+    const kinds = Object.fromEntries(
+      ((states.KindRoute?.Choices ?? []) as Choice[]).map((c) => [c.StringEquals, c.Next]),
+    );
+    expect(kinds).toEqual({ review: 'ReviewPrStart', rescue: 'RescueNotBuilt' });
+    expect(states.KindRoute?.Default).toBe('PlanStart');
+    expect(states.RescueNotBuilt?.Next).toBe('FinalizeBlocked');
+    // Everything a review run can reach: no publish, merge, revert or KeepWork on someone's PR.
+    const seen = new Set<string>();
+    const queue = ['ReviewPrStart'];
+    while (queue.length > 0) {
+      const name = queue.shift() as string;
+      if (seen.has(name)) continue;
+      seen.add(name);
+      queue.push(...successors(states[name]!));
+    }
+    for (const forbidden of ['Publish', 'Merge', 'Revert', 'KeepWork', 'Approval', 'PlanStart'])
+      expect(seen.has(forbidden), forbidden).toBe(false);
+    expect(seen.has('FinalizeSucceeded')).toBe(true);
+    const turn = states.ReviewPrTurn?.Parameters as { MessageBody?: { modelAlias?: string } } | undefined;
+    expect(turn?.MessageBody?.modelAlias).toBe('reviewer');
   });
 
   it('uses only the placeholders the CDK stack and the embedded stack substitute', () => {

@@ -157,6 +157,62 @@ describe('comment commands', () => {
     expect(store.runs.get((parseBody(rescue).data as { runId: string }).runId)?.kind).toBe('rescue');
   });
 
+  it('on a pull request, /factory help answers with the commands and /factory retry repeats the review', async () => {
+    const { invoke, store, workflow, github } = makeWebhook();
+    const help = await invoke(
+      await signedEvent(
+        'issue_comment',
+        commentPayload('bob', '/factory help', { pull: true, issueNumber: 7 }),
+        {
+          deliveryId: 'pr-help',
+        },
+      ),
+    );
+    expect(parseBody(help).data).toMatchObject({ status: 'ignored', reason: 'help asked' });
+    expect(github.comments.at(-1)?.body).toContain('/factory review');
+    expect(github.comments.at(-1)?.body).toContain('/factory help');
+    expect(workflow.starts).toEqual([]);
+
+    // Nothing was reviewed on #7 yet: retry starts nothing (never a change run from a PR).
+    const early = await invoke(
+      await signedEvent(
+        'issue_comment',
+        commentPayload('alice', '/factory retry', { pull: true, issueNumber: 7 }),
+        {
+          deliveryId: 'pr-retry-1',
+        },
+      ),
+    );
+    expect(parseBody(early).data).toMatchObject({ status: 'refused' });
+    expect(github.comments.at(-1)?.body).toContain('`/factory review`');
+    expect(store.runs.size).toBe(0);
+
+    const review = await invoke(
+      await signedEvent(
+        'issue_comment',
+        commentPayload('alice', '/factory review', { pull: true, issueNumber: 7 }),
+        {
+          deliveryId: 'pr-review',
+        },
+      ),
+    );
+    const first = parseBody(review).data as { runId: string };
+    const stored = store.runs.get(first.runId)!;
+    store.runs.set(first.runId, { ...stored, status: 'FAILED' });
+    const retry = await invoke(
+      await signedEvent(
+        'issue_comment',
+        commentPayload('alice', '/factory retry', { pull: true, issueNumber: 7 }),
+        {
+          deliveryId: 'pr-retry-2',
+        },
+      ),
+    );
+    const again = parseBody(retry).data as { status: string; runId: string };
+    expect(again.status).toBe('started');
+    expect(store.runs.get(again.runId)).toMatchObject({ kind: 'review', trigger: { source: 'retry' } });
+  });
+
   it('an unknown command gets one help reply listing the commands', async () => {
     const { invoke, store, workflow, github } = makeWebhook();
     const event = await signedEvent('issue_comment', commentPayload('bob', '/factory deploy-to-prod'));

@@ -1,0 +1,129 @@
+import type { OnFailure } from './domain/contract';
+import { isTerminal, type Run, type RunError, type RunStatus } from './domain/run';
+import type { EventStore } from './ports';
+import {
+  type CleanupDeps,
+  fenced,
+  keepAsDraft,
+  releaseWaitsAndApprovals,
+  updateStatusComment,
+  type Withdrawal,
+  withdrawChange,
+} from './run-cleanup';
+import { closeOpenStage, mutateRun } from './run-state';
+
+/**
+ * The end of a run, whoever ends it: the state machine's finalize, or (on the embedded stack) the
+ * restart sweep failing the runs a dead engine left behind. One path, so GitHub says the same
+ * thing however a run ended: waits released, the change taken back, the status comment updated.
+ */
+export interface EndRunDeps extends CleanupDeps {
+  store: CleanupDeps['store'] & EventStore;
+}
+
+/** Statuses whose change nobody will merge: taken back (closed, or left a draft on failure). */
+const WITHDRAWN_ON = new Set<RunStatus>(['REJECTED', 'EXPIRED', 'CANCELLED', 'FAILED']);
+
+/** `on_failure` from the run's contract snapshot; runs admitted before it existed close. */
+export function onFailureOf(run: Pick<Run, 'contract'>): OnFailure {
+  const policy = run.contract?.policy as { onFailure?: unknown } | undefined;
+  return policy?.onFailure === 'draft' ? 'draft' : 'close';
+}
+
+/**
+ * Takes back what an ended run opened on GitHub. Only change runs: a run on an existing pull
+ * request (review, rescue) never closes or deletes anything. A failure under `on_failure: draft`
+ * leaves the PR open as a draft, its branch kept.
+ */
+export async function withdrawEnded(deps: CleanupDeps, run: Run): Promise<Withdrawal> {
+  if (run.kind !== 'change' || !WITHDRAWN_ON.has(run.status)) return {};
+  if (run.status === 'FAILED' && onFailureOf(run) === 'draft') return keepAsDraft(deps, run);
+  return withdrawChange(deps, run);
+}
+
+/** Leftovers of a run that has just been written terminal; every step tolerates a repeat. */
+export async function settleEndedRun(deps: EndRunDeps, run: Run): Promise<Withdrawal> {
+  const { waitsReleased, approvalsSuperseded } = await releaseWaitsAndApprovals(deps, run);
+  const withdrawn = await withdrawEnded(deps, run);
+  await deps.store.appendEvent(run.runId, {
+    type: 'run.finished',
+    actor: 'stage-runner',
+    data: {
+      status: run.status,
+      error: run.error?.class,
+      costUsd: run.ledger.costUsd,
+      ...(waitsReleased > 0 ? { waitsReleased } : {}),
+      ...(approvalsSuperseded > 0 ? { approvalsSuperseded } : {}),
+      ...withdrawn,
+    },
+  });
+  await updateStatusComment(deps, run, statusDetail(run, withdrawn));
+  return withdrawn;
+}
+
+/**
+ * Ends a run FAILED from outside the state machine (its execution died without reaching
+ * finalize), then settles it as finalize would. A run already terminal is left as it is.
+ */
+export async function failRun(deps: EndRunDeps, runId: string, error: RunError): Promise<Run> {
+  let transitioned = false;
+  const run = await mutateRun(deps, runId, (r) => {
+    transitioned = !isTerminal(r.status);
+    if (!transitioned) return undefined;
+    const at = deps.now();
+    return {
+      status: 'FAILED',
+      // The stage it was in ends with it, so no timeline shows it still running.
+      stages: closeOpenStage(r.stages, at, 'FAILED'),
+      endedAt: at,
+      error: { class: error.class.slice(0, 100), cause: error.cause.slice(0, 4000) },
+    };
+  });
+  if (transitioned) await settleEndedRun(deps, run);
+  return run;
+}
+
+const DETAIL: Partial<Record<RunStatus, string>> = {
+  BLOCKED: 'The work is blocked.',
+  TIMED_OUT: 'Nobody answered the questions in time.',
+  REJECTED: 'An approver rejected the change.',
+  EXPIRED: 'Nobody approved the change in time.',
+  CANCELLED: 'The run was cancelled.',
+};
+
+/** Ends that a new run may well get past: the comment says how to start one. */
+const RETRYABLE = new Set<RunStatus>(['FAILED', 'TIMED_OUT', 'EXPIRED', 'STOPPED']);
+const RETRY_HINT = 'Comment `/factory retry` on this issue to start a new run.';
+const REVIEW_AGAIN_HINT = 'Comment `/factory review` on this pull request to ask for a review again.';
+
+/** A stopped run's work is on its draft PR (keep-work.ts), or there was none to keep. */
+const stoppedDetail = (run: Run): string =>
+  run.kind === 'review'
+    ? 'The review stopped before it could finish (out of turns or budget); no review was posted.'
+    : run.prUrl
+      ? 'The run stopped before it could finish. Its work so far is on the draft pull request, with a note on where it stopped and what is left.'
+      : 'The run stopped before it could finish; it had no change to keep.';
+
+function withdrawnDetail(withdrawn: Withdrawal): string {
+  if (withdrawn.prClosed)
+    return withdrawn.branchDeleted
+      ? ' The pull request was closed and its branch deleted.'
+      : ' The pull request was closed; its branch was kept.';
+  if (withdrawn.prDrafted) return ' The pull request was left open as a draft, with its branch.';
+  return '';
+}
+
+/** The closing words of the status comment. Causes are quoted: they may hold a person's text. */
+export function statusDetail(run: Run, withdrawn: Withdrawal = {}): string | undefined {
+  if (run.status === 'SUCCEEDED') {
+    return `Done: merged${run.mergedSha ? ` as ${run.mergedSha.slice(0, 7)}` : ''}. Total cost $${run.ledger.costUsd.toFixed(2)}.`;
+  }
+  const headline = `${run.status === 'STOPPED' ? stoppedDetail(run) : (DETAIL[run.status] ?? '**Failed.**')}${withdrawnDetail(withdrawn)}`;
+  // `/factory retry` starts a change run: a review is asked for again with `/factory review`.
+  const hint = run.kind === 'review' ? REVIEW_AGAIN_HINT : RETRY_HINT;
+  const retry = RETRYABLE.has(run.status) && run.issueNumber ? `\n\n${hint}` : '';
+  if (!run.error) return `${headline}${retry}`;
+  // A timeout's cause is just its class again: say what it means instead of repeating it.
+  const cause = run.error.cause && run.error.cause !== run.error.class ? `\n${fenced(run.error.cause)}` : '';
+  return `${headline} (${run.error.class})${cause}${retry}`;
+}

@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { runDemo } from '../../../local/demo';
+import { BUGGY_PULL, scenarioNamed } from '../../../local/model/scenarios';
+import { SLUGIFY_BUGGY_SOURCE, SLUGIFY_PATH } from '../../../local/model/sample-code';
+import type { Stack } from '../../../local/stack';
+
+/**
+ * A review run on the embedded stack (`npm run demo -- --scenario review`): bob opens a pull
+ * request whose slugify leaves a trailing dash, alice comments `/factory review` on it. The run
+ * posts ONE review, CHANGES_REQUESTED, with an inline comment on the buggy line; it pushes
+ * nothing and opens nothing.
+ */
+
+// biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary fields of forge responses
+type Json = any;
+
+async function forgeGet(stack: Stack, route: string): Promise<Json> {
+  const response = await fetch(`${stack.forgeUrl}/api/v3${route}`, {
+    headers: { authorization: `token ${stack.forge.botToken}`, accept: 'application/vnd.github+json' },
+  });
+  if (!response.ok) throw new Error(`forge GET ${route}: ${response.status}`);
+  return response.json();
+}
+
+/** The line of the buggy source that replaces separators without stripping the ends. */
+const BUGGY_LINE =
+  SLUGIFY_BUGGY_SOURCE.split('\n').findIndex((line) => line.includes(".replace(/[^a-z0-9]+/g, '-');")) + 1;
+
+describe('a review run on a pull request', () => {
+  it("reviews bob's PR with a bug (webhook, then REST API): one review each, CHANGES_REQUESTED, an inline comment on the buggy line, nothing pushed", async () => {
+    const scenario = scenarioNamed('review');
+    expect(scenario?.pullRequest).toEqual(BUGGY_PULL);
+    expect(BUGGY_LINE).toBeGreaterThan(0);
+    let checked = false;
+    const result = await runDemo({
+      autoApprove: true,
+      json: true,
+      timeoutMs: 120_000,
+      ...(scenario ? { scenario } : {}),
+      inspect: async (stack, demo) => {
+        const pulls: Json[] = await forgeGet(stack, '/repos/acme/widgets/pulls?state=all');
+        // Only bob's PR: the review run opened none.
+        expect(pulls.map((p) => [p.number, p.user.login, p.head.ref])).toEqual([
+          [demo.reviewedPr?.number, 'bob', BUGGY_PULL.branch],
+        ]);
+        const number = pulls[0].number;
+        expect(pulls[0].state).toBe('open');
+        // bob's branch is untouched: still his one commit on top of main.
+        const commits: Json[] = await forgeGet(stack, `/repos/acme/widgets/pulls/${number}/commits`);
+        expect(commits.map((c) => c.commit.author.name)).toEqual(['bob']);
+        const branches: Json[] = await forgeGet(stack, '/repos/acme/widgets/git/matching-refs/heads/');
+        expect(branches.map((b) => b.ref).sort()).toEqual(['refs/heads/bob/slugify', 'refs/heads/main']);
+
+        const reviews: Json[] = await forgeGet(stack, `/repos/acme/widgets/pulls/${number}/reviews`);
+        expect(reviews).toHaveLength(1);
+        expect(reviews[0].state).toBe('CHANGES_REQUESTED');
+        expect(reviews[0].user.login).toBe(stack.forge.botLogin);
+        expect(reviews[0].commit_id).toBe(pulls[0].head.sha);
+        expect(reviews[0].body).toContain(demo.runId);
+
+        const comments: Json[] = await forgeGet(stack, `/repos/acme/widgets/pulls/${number}/comments`);
+        expect(comments).toHaveLength(1);
+        expect(comments[0]).toMatchObject({
+          path: SLUGIFY_PATH,
+          line: BUGGY_LINE,
+          side: 'RIGHT',
+          pull_request_review_id: reviews[0].id,
+        });
+        expect(comments[0].body).toContain('```suggestion');
+        expect(comments[0].diff_hunk).toContain(".replace(/[^a-z0-9]+/g, '-');");
+
+        // The same through the REST API: POST /v1/runs {kind: "review", repo, pr}.
+        const started = await fetch(`${stack.url}/v1/runs`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ kind: 'review', repo: 'acme/widgets', pr: number }),
+        });
+        expect(started.status).toBe(201);
+        const runId: string = ((await started.json()) as Json).data.id;
+        for (let i = 0; i < 150; i++) {
+          const run = await stack.store.getRun(runId);
+          if (run?.status === 'SUCCEEDED' || run?.status === 'FAILED') break;
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+        expect((await stack.store.getRun(runId))?.status).toBe('SUCCEEDED');
+        const again: Json[] = await forgeGet(stack, `/repos/acme/widgets/pulls/${number}/reviews`);
+        expect(again.map((r) => r.state)).toEqual(['CHANGES_REQUESTED', 'CHANGES_REQUESTED']);
+        expect((await forgeGet(stack, '/repos/acme/widgets/pulls?state=all')).length).toBe(1);
+        checked = true;
+      },
+    });
+    expect(checked).toBe(true);
+    expect(result).toMatchObject({
+      status: 'SUCCEEDED',
+      kind: 'review',
+      mergedSha: null,
+      scenario: 'review',
+    });
+    expect(result.reviewedPr?.url).toMatch(/\/acme\/widgets\/pull\/\d+$/);
+    expect(result.stages.map((s) => s.name)).toEqual(['admit', 'review']);
+  }, 180_000);
+});

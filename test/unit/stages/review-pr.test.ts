@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import { Run as RunSchema } from '../../../functions/shared/domain/run';
+import type { GitHub, NewReview, PullFile } from '../../../functions/shared/ports';
+import { repoOf } from '../../../functions/shared/run-contract';
+import type { StagePorts } from '../../../functions/stages/deps';
+import { reviewPrPrompt, reviewPrSpec } from '../../../functions/stages/review-pr';
+import { toolsFor } from '../../../functions/stages/agent';
+import { FakeStore } from '../../support/fake-store';
+
+/**
+ * submit_pr_review: one review posted with its inline comments, REQUEST_CHANGES only when a comment
+ * is blocking, never APPROVE; comments off the diff go back to the model; a retried step never
+ * posts twice.
+ */
+
+const RUN_ID = '01J00000000000000000000002';
+const FILES: PullFile[] = [
+  {
+    path: 'src/slugify.js',
+    status: 'added',
+    additions: 3,
+    deletions: 0,
+    patch:
+      "@@ -0,0 +1,3 @@\n+export function slugify(text) {\n+  return String(text).replace(/[^a-z0-9]+/g, '-');\n+}",
+  },
+];
+
+async function setUp() {
+  const store = new FakeStore();
+  await store.createRun(
+    RunSchema.parse({
+      runId: RUN_ID,
+      kind: 'review',
+      repo: 'acme/widgets',
+      issueNumber: 2,
+      prNumber: 2,
+      headSha: 'b'.repeat(40),
+      workItemKey: 'acme/widgets#2',
+      status: 'REVIEWING',
+      version: 0,
+      createdAt: '2026-01-01T00:00:00.000Z',
+      updatedAt: '2026-01-01T00:00:00.000Z',
+      trigger: { source: 'comment', sender: 'alice' },
+    }),
+  );
+  const posted: NewReview[] = [];
+  const github = {
+    listPullFiles: async () => FILES,
+    createReview: async (_repo: unknown, _n: number, review: NewReview) => {
+      posted.push(review);
+      return { id: 77 };
+    },
+  } as unknown as GitHub;
+  const deps = { store, github, repoOf, now: () => '2026-01-01T00:01:00.000Z' } as unknown as StagePorts;
+  const submit = async (input: Record<string, unknown>) =>
+    reviewPrSpec.onSubmit(deps, (await store.getRun(RUN_ID)) as never, input, { checked: false });
+  return { store, posted, submit };
+}
+
+const blockingComment = { path: 'src/slugify.js', line: 2, body: 'Leaves a trailing dash.', blocking: true };
+
+describe('submit_pr_review', () => {
+  it('posts one REQUEST_CHANGES review with the inline comment when a comment is blocking', async () => {
+    const { store, posted, submit } = await setUp();
+    const decision = await submit({ status: 'COMPLETE', summary: 'One bug.', comments: [blockingComment] });
+    expect(decision.outcome).toBe('complete');
+    expect(posted).toHaveLength(1);
+    expect(posted[0]).toMatchObject({
+      event: 'REQUEST_CHANGES',
+      commitSha: 'b'.repeat(40),
+      comments: [
+        { path: 'src/slugify.js', line: 2, side: 'RIGHT', body: '**Blocking:** Leaves a trailing dash.' },
+      ],
+    });
+    expect(posted[0]?.body).toContain(RUN_ID);
+    expect((await store.getRun(RUN_ID))?.reviewId).toBe(77);
+    // A retried step: the review is there already, nothing is posted again.
+    await submit({ status: 'COMPLETE', summary: 'One bug.', comments: [blockingComment] });
+    expect(posted).toHaveLength(1);
+  });
+
+  it('comments without blocking findings, and never approves', async () => {
+    const { posted, submit } = await setUp();
+    await submit({
+      status: 'COMPLETE',
+      summary: 'Fine.',
+      comments: [{ ...blockingComment, blocking: false }],
+    });
+    expect(posted[0]?.event).toBe('COMMENT');
+    expect(JSON.stringify(reviewPrSpec.terminalTool.input_schema)).not.toContain('APPROVE');
+  });
+
+  it('sends comments off the diff back to the model with the lines it may use, posting nothing', async () => {
+    const { posted, submit } = await setUp();
+    const decision = await submit({
+      status: 'COMPLETE',
+      summary: 'x',
+      comments: [
+        { ...blockingComment, line: 9 },
+        { ...blockingComment, path: 'README.md' },
+      ],
+    });
+    expect(decision.outcome).toBe('continue');
+    expect(decision.feedback).toContain('src/slugify.js:9 (RIGHT) is not a line of the diff');
+    expect(decision.feedback).toContain('1-3');
+    expect(decision.feedback).toContain('README.md: the pull request does not change this file');
+    expect(posted).toEqual([]);
+  });
+
+  it('offers the read tools without diff or writes, and numbers the diff in the prompt', async () => {
+    const names = toolsFor(reviewPrSpec).map((t) => t.name);
+    expect(names).toContain('read_file');
+    expect(names).toContain('grep');
+    expect(names).not.toContain('diff');
+    expect(names).not.toContain('write_file');
+    expect(names.at(-1)).toBe('submit_pr_review');
+    const { store } = await setUp();
+    const prompt = reviewPrPrompt(
+      (await store.getRun(RUN_ID)) as never,
+      { number: 2, title: 'Add slugify', body: '', author: 'bob', state: 'open', labels: [] },
+      FILES,
+      [],
+    );
+    expect(prompt.user).toContain("     2 +  return String(text).replace(/[^a-z0-9]+/g, '-');");
+  });
+});
