@@ -26,6 +26,8 @@ import {
   WORKBENCH_WRITE_TOOLS,
 } from './workbench';
 import { workspaceOf } from './workspace';
+import { forgetSandboxSettlement, reserveSandbox, settleSandbox } from './sandbox-budget';
+import { sandboxEnvironmentOf } from './sandbox-environment';
 import { turnAllowance, turnBudgetAt, turnsLeftNote } from './turn-budget';
 
 /**
@@ -44,6 +46,8 @@ export interface SubmitDecision {
   feedback?: string;
   /** Commands that must pass in the sandbox before the submission is accepted. */
   checks?: string[];
+  /** The checks were detected, not declared: their failures are advice only (decision 0005). */
+  advisory?: boolean;
 }
 
 /** What an onSubmit call knows: `checked` once the submission's sandbox checks passed (or could not run). */
@@ -217,6 +221,7 @@ export async function runAgentTools(
           kind: 'checks',
           commands,
           submitInput: input,
+          ...(decision.advisory ? { advisory: true } : {}),
         });
         results.push(null);
         continue;
@@ -243,7 +248,22 @@ export async function runAgentTools(
   }
   if (calls.length === 0 && reading.note) results.push({ type: 'text', text: reading.note });
   if (deferred.length > 0) {
-    const pending: PendingTurn = { results, calls: deferred, outcome };
+    const environment = await sandboxEnvironmentOf(deps, run);
+    const setupSeconds = environment.setup.length * environment.maxRunSeconds;
+    const pending: PendingTurn = { results, calls: deferred, outcome, setupSeconds };
+    // Sandbox time is reserved like a model call's tokens; a job that does not fit never runs.
+    const reserved = await reserveSandbox(deps, run, conversationId, turn, pending);
+    if (!reserved.ok) {
+      await deps.store.appendEvent(run.runId, {
+        type: 'sandbox.refused',
+        actor: 'factory',
+        data: { reason: 'BudgetExceeded', cause: reserved.reason },
+      });
+      const refusal = `not enough budget: ${reserved.reason}`;
+      const outcomes = deferred.map((call) => call.commands.map(() => refusedOutcome(refusal)));
+      const answered = await answerSandboxCalls(deps, run, spec, pending, outcomes);
+      return recordToolResults(deps, run, spec, conversationId, turn, answered.results, answered.outcome);
+    }
     return {
       conversationId,
       turn,
@@ -361,10 +381,47 @@ export async function finishSandboxTurn(
   turn: number,
 ): Promise<LoopPointer> {
   const next = await deps.store.getTurn(conversationId, turn + 1);
-  if (next) return { conversationId, turn: turn + 2, outcome: next.outcome ?? 'continue' };
+  if (next) {
+    await forgetSandboxSettlement(deps, run, conversationId, turn);
+    return { conversationId, turn: turn + 2, outcome: next.outcome ?? 'continue' };
+  }
   const pending = await pendingTurnOf(deps, run.runId, conversationId, turn);
   if (!pending) throw new Error(`turn ${turn} of ${conversationId} has no sandbox work pending`);
   const outcomes = await sandboxOutcomes(deps, run.runId, conversationId, turn, pending);
+  await settleSandbox(deps, run, spec.stage, conversationId, turn, pending, outcomes);
+  const answered = await answerSandboxCalls(deps, run, spec, pending, outcomes);
+  const pointer = await recordToolResults(
+    deps,
+    run,
+    spec,
+    conversationId,
+    turn,
+    answered.results,
+    answered.outcome,
+  );
+  await forgetSandboxSettlement(deps, run, conversationId, turn);
+  return pointer;
+}
+
+/** A command the sandbox was not asked to run, as its result. */
+const refusedOutcome = (reason: string): SandboxOutcome => ({
+  exitCode: 126,
+  timedOut: false,
+  head: reason,
+  tail: '',
+  omittedChars: 0,
+  durationMs: 0,
+  unavailable: reason,
+});
+
+/** The deferred calls' tool results from their commands' outcomes, and the turn's outcome. */
+async function answerSandboxCalls(
+  deps: StagePorts,
+  run: Run,
+  spec: AgentSpec,
+  pending: PendingTurn,
+  outcomes: Array<Array<SandboxOutcome | undefined>>,
+): Promise<{ results: unknown[]; outcome: string }> {
   const results = [...pending.results];
   let outcome = pending.outcome;
   for (const [i, call] of pending.calls.entries()) {
@@ -383,7 +440,7 @@ export async function finishSandboxTurn(
     if (verdict.outcome !== 'continue') outcome = verdict.outcome;
     results[call.index] = toolResult(call.toolUseId, verdict.feedback, verdict.isError);
   }
-  return recordToolResults(deps, run, spec, conversationId, turn, results, outcome);
+  return { results, outcome };
 }
 
 async function judgeChecks(
@@ -413,12 +470,13 @@ async function judgeChecks(
       isError: decision.outcome === 'continue',
     };
   }
+  const report = failed.map((c) => `$ ${c.command}\n${answerOf(c.outcome, c.timeoutSeconds)}`).join('\n\n');
+  if (call.advisory) return adviseDetectedChecks(deps, run, spec, call, failed, report);
   const rounds = (
     await mutateRun(deps, run.runId, (current) => ({
       sandboxCheckFailures: current.sandboxCheckFailures + 1,
     }))
   ).sandboxCheckFailures;
-  const report = failed.map((c) => `$ ${c.command}\n${answerOf(c.outcome, c.timeoutSeconds)}`).join('\n\n');
   await deps.store.appendEvent(run.runId, {
     type: 'sandbox.checks-failed',
     actor: 'factory',
@@ -448,5 +506,49 @@ async function judgeChecks(
       `${contract.environment.checkAttempts - rounds + 1} more failing round(s) stop the run). ` +
       `Fix the change, then call ${spec.terminalTool.name} again.\n\n${report}`,
     isError: true,
+  };
+}
+
+/**
+ * Failing checks detected from the repository (none declared) are advice, never a gate: they may
+ * fail on the untouched base for reasons the change has nothing to do with (decision 0005). The
+ * first failing round of an attempt goes back to the model with the output; after that the
+ * submission goes through with a note. They never count toward `check_attempts` nor stop the run.
+ */
+async function adviseDetectedChecks(
+  deps: StagePorts,
+  run: Run,
+  spec: AgentSpec,
+  call: DeferredCall,
+  failed: Array<{ command: string }>,
+  report: string,
+): Promise<{ outcome: string; feedback: string; isError: boolean }> {
+  const rounds = (
+    await mutateRun(deps, run.runId, (current) => ({
+      detectedCheckFailures: current.detectedCheckFailures + 1,
+    }))
+  ).detectedCheckFailures;
+  await deps.store.appendEvent(run.runId, {
+    type: 'sandbox.checks-failed',
+    actor: 'factory',
+    data: { commands: failed.map((c) => c.command), round: rounds, detected: true },
+  });
+  if (rounds === 1)
+    return {
+      outcome: 'continue',
+      feedback:
+        'Not submitted yet: checks detected from the repository (it declares no environment.checks) ' +
+        'failed. They are advice and may already fail without your change: fix the change if it ' +
+        `caused the failure, then call ${spec.terminalTool.name} again; the next submission goes ` +
+        `through whatever they answer.\n\n${report}`,
+      isError: true,
+    };
+  const decision = await spec.onSubmit(deps, run, call.submitInput ?? {}, { checked: true });
+  return {
+    outcome: decision.outcome,
+    feedback:
+      (decision.feedback ?? 'submitted') +
+      (decision.outcome === 'continue' ? '' : ' (detected checks still fail; CI will check the change)'),
+    isError: decision.outcome === 'continue',
   };
 }
