@@ -73,7 +73,10 @@ describe('billed sandbox time', () => {
 describe('sandbox time on the run’s budget and ledger', () => {
   it('reserves the worst case before the job, then settles to the seconds run and writes a sandbox entry', async () => {
     const { store, runId, answer, ran } = await setUp({ pricePerSecondUsd: 0.001 });
-    const deferred = await answer([call('r-1', 'run', { command: 'npm test', timeout_seconds: 100 })], 'tool_use');
+    const deferred = await answer(
+      [call('r-1', 'run', { command: 'npm test', timeout_seconds: 100 })],
+      'tool_use',
+    );
     expect(deferred.pointer.outcome).toBe('sandbox');
     expect(await store.getBudget(runId)).toEqual({ limitUsd: 5, reservedUsd: 0.1, spentUsd: 0 });
 
