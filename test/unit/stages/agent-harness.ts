@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Run as RunSchema } from '../../../functions/shared/domain/run';
 import { defaultTurns, type StageTurns } from '../../../functions/shared/domain/turns';
 import type { GitHub } from '../../../functions/shared/ports';
@@ -46,7 +47,10 @@ export async function setUp(
       updatedAt: '2026-01-01T00:00:00.000Z',
       trigger: { source: 'label', sender: 'alice' },
       issueNumber: 1,
-      baseSha: `sha-${runCounter}`,
+      // Snapshots are cached by SHA across test files: a different tree needs a different SHA.
+      baseSha: `sha-${runCounter}-${createHash('sha1')
+        .update(JSON.stringify(options.files ?? {}))
+        .digest('hex')}`,
     }),
   );
   const github = {
