@@ -107,6 +107,19 @@ describe('sandbox', () => {
     expect((await stack.store.getBudget(run.runId))?.reservedUsd).toBe(0);
   }, 90_000);
 
+  it('detects `npm test` from package.json when factory.yml declares no environment, and runs it before submitting', async () => {
+    const box = await sandbox(stack, 'sandbox-detected');
+    const run = await startScenario(stack, box, sampleScript);
+    expect(await decideRun(stack, run.runId, 'approve')).toBe(200);
+    const done = await finished(stack, run.runId);
+    expect(done.status).toBe('SUCCEEDED');
+    const events = await eventsOf(stack, run.runId);
+    const detected = events.filter((e) => e.type === 'sandbox.checks-detected');
+    expect(detected).toHaveLength(1);
+    expect(detected[0]?.data).toMatchObject({ setup: [], checks: ['npm test'], from: ['package.json'] });
+    expect(events.map((e) => e.type)).toContain('sandbox.checks-passed');
+  }, 90_000);
+
   it('runs environment.setup once before the checks, lays its output under them and caches it in the bucket', async () => {
     const yml = [
       'version: 1',
