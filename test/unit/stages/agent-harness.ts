@@ -26,6 +26,7 @@ export async function setUp(
     turns?: Partial<StageTurns>;
     spec?: AgentSpec;
     budgetUsd?: number;
+    monthlyBudgetUsd?: number;
     pricePerSecondUsd?: number;
     environment?: Partial<RunContract['environment']>;
     files?: Record<string, string>;
@@ -68,6 +69,7 @@ export async function setUp(
       ({
         turns: { ...defaultTurns(), ...options.turns },
         budgetUsd: options.budgetUsd ?? 5,
+        ...(options.monthlyBudgetUsd ? { monthlyBudgetUsd: options.monthlyBudgetUsd } : {}),
         environment: {
           setup: [],
           checks: [],

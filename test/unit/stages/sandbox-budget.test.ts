@@ -7,6 +7,7 @@ import {
   sandboxCostUsd,
   sandboxWorstCaseUsd,
 } from '../../../functions/shared/domain/sandbox-price';
+import { monthlyBudgetAccount } from '../../../functions/shared/store/keys';
 import { billedMs, worstCaseSeconds } from '../../../functions/stages/sandbox-budget';
 import { setUp } from './agent-harness';
 
@@ -113,5 +114,22 @@ describe('sandbox time on the run’s budget and ledger', () => {
     );
     expect(await store.getBudget(runId)).toEqual({ limitUsd: 0.05, reservedUsd: 0, spentUsd: 0 });
     expect(store.events.get(runId)?.map((e) => e.type)).toContain('sandbox.refused');
+  });
+
+  it('reserves on the repository’s month too, and a month that is used up refuses with the run released', async () => {
+    const { store, runId, answer, ran } = await setUp({ pricePerSecondUsd: 0.001, monthlyBudgetUsd: 1 });
+    const month = monthlyBudgetAccount('acme/widgets', Date.parse('2026-01-01T00:00:00.000Z'));
+    await answer([call('r-1', 'run', { command: 'npm test', timeout_seconds: 100 })], 'tool_use');
+    expect((await store.getBudget(month))?.reservedUsd).toBe(0.1);
+    await ran([[passed(1000)]]);
+    expect(await store.getBudget(month)).toEqual({ limitUsd: 1, reservedUsd: 0, spentUsd: 0.001 });
+
+    expect(await store.reserveBudget(month, 'another-run', 0.95, 1)).toBe(true);
+    const { reply } = await answer(
+      [call('r-2', 'run', { command: 'npm test', timeout_seconds: 100 })],
+      'tool_use',
+    );
+    expect(String(reply[0]?.content)).toMatch(/\$0\.0490 of acme\/widgets's \$1\.00 monthly budget is left/);
+    expect(await store.getBudget(runId)).toEqual({ limitUsd: 5, reservedUsd: 0, spentUsd: 0.001 });
   });
 });
