@@ -971,6 +971,22 @@ route('POST', '/repos/:owner/:repo/pulls/:number/reviews', async (ctx) => {
   return { status: 200, body: ctx.forge.reviews.json(repo, review) };
 });
 
+route('GET', '/repos/:owner/:repo/pulls/:number/reviews/:review_id/comments', (ctx) => {
+  const repo = repoOf(ctx);
+  const number = numberParam(ctx, 'number');
+  const reviewId = numberParam(ctx, 'review_id');
+  ctx.forge.pullViews.get(repo, number);
+  if (!repo.reviews.some((review) => review.pullNumber === number && review.id === reviewId))
+    throw new ForgeError(404, 'Not Found');
+  return {
+    status: 200,
+    body: paginate(
+      ctx,
+      (repo.reviewComments ?? []).filter((comment) => comment.pullNumber === number && comment.reviewId === reviewId),
+    ).map((comment) => ctx.forge.reviews.commentJson(repo, comment)),
+  };
+});
+
 route('GET', '/repos/:owner/:repo/pulls/:number/comments', (ctx) => {
   const repo = repoOf(ctx);
   const number = numberParam(ctx, 'number');
