@@ -7,6 +7,7 @@ import {
   clarifyScenario,
   clarifyTwiceScenario,
   failingThenFixedScenario,
+  followUpScenario,
   promptInjectionScenario,
   type Script,
   sameFailureTwiceScenario,
@@ -36,6 +37,11 @@ export interface Scenario {
    * these files), then asks `/factory review` on it instead of labelling the issue.
    */
   pullRequest?: SeededPull;
+  /**
+   * A follow-up scenario: once the run waits for approval, `author` comments `comment` on its PR
+   * instead of approving; the follow-up run it starts is the one the demo follows to the end.
+   */
+  followUp?: { author: string; comment: string };
 }
 
 export interface SeededPull {
@@ -159,6 +165,14 @@ export const SCENARIOS: readonly Scenario[] = [
     script: sampleScript,
     expect: 'SUCCEEDED',
     pullRequest: BUGGY_PULL,
+  },
+  {
+    name: 'follow-up',
+    description:
+      'the run reaches approval without edge-case tests; alice comments `/factory also handle empty strings` on its PR; a follow-up adds them to the same PR and merges after a new approval',
+    script: followUpScenario,
+    expect: 'SUCCEEDED',
+    followUp: { author: 'alice', comment: '/factory also handle empty strings' },
   },
   {
     name: 'secret-leak',
