@@ -52,7 +52,9 @@ export function followUpBlock(run: Run): string | undefined {
     .join('\n\n');
   return [
     `This is a follow-up on pull request #${followUp.prNumber}: your workspace is its current head, already holding the earlier change. Make only what @${followUp.sender} asks below, on top of it; the contract still applies.`,
-    followUp.instructions ? fence(`Follow-up instructions from @${followUp.sender}`, followUp.instructions) : undefined,
+    followUp.instructions
+      ? fence(`Follow-up instructions from @${followUp.sender}`, followUp.instructions)
+      : undefined,
     comments ? fence('Review comments (file:line, then the comment)', comments) : undefined,
   ]
     .filter(Boolean)

@@ -81,7 +81,9 @@ export async function startFollowUp(
       await say(
         `@${intent.sender.login} run ${newest.runId} is still ${newest.status} on this work; ask again once it waits for CI, review or approval, or use \`/factory cancel\` on the issue.`,
       );
-      return refuse(ctx, delivery, `run ${newest.runId} is still ${newest.status}`, { activeRunId: newest.runId });
+      return refuse(ctx, delivery, `run ${newest.runId} is still ${newest.status}`, {
+        activeRunId: newest.runId,
+      });
     }
     await supersedeRun({ ...ctx, now: () => isoNow(ctx) }, newest.runId, {
       byRunId: runId,

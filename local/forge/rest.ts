@@ -982,7 +982,9 @@ route('GET', '/repos/:owner/:repo/pulls/:number/reviews/:review_id/comments', (c
     status: 200,
     body: paginate(
       ctx,
-      (repo.reviewComments ?? []).filter((comment) => comment.pullNumber === number && comment.reviewId === reviewId),
+      (repo.reviewComments ?? []).filter(
+        (comment) => comment.pullNumber === number && comment.reviewId === reviewId,
+      ),
     ).map((comment) => ctx.forge.reviews.commentJson(repo, comment)),
   };
 });

@@ -223,7 +223,13 @@ export const Run = z.object({
       instructions: z.string().max(8000).default(''),
       reviewId: z.number().int().positive().optional(),
       reviewComments: z
-        .array(z.object({ path: z.string().max(1024), line: z.number().int().nonnegative(), body: z.string().max(4000) }))
+        .array(
+          z.object({
+            path: z.string().max(1024),
+            line: z.number().int().nonnegative(),
+            body: z.string().max(4000),
+          }),
+        )
         .max(50)
         .default([]),
     })

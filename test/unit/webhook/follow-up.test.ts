@@ -1,0 +1,186 @@
+import { describe, expect, it } from 'vitest';
+import type { Run } from '../../../functions/shared/domain/run';
+import { startFollowUp } from '../../../functions/webhook/follow-up';
+import { classify } from '../../../functions/webhook/triggers';
+import { HEAD_SHA, reviewedRun } from '../approvals/support';
+import { makeWebhookContext } from './helpers';
+
+const BRANCH = 'factory/7-add-a-greeting';
+const target = {
+  repo: 'acme/widgets',
+  issueNumber: 12,
+  workItemKey: 'acme/widgets#12',
+  isPull: true,
+};
+const comment = (login: string, text = 'also handle empty strings') =>
+  ({
+    ...target,
+    type: 'unknown-command',
+    word: text.split(' ')[0] ?? '',
+    text,
+    commentId: 5,
+    sender: { login, type: 'User' },
+  }) as const;
+const review = (login: string) =>
+  ({
+    ...target,
+    type: 'changes-requested',
+    reviewId: 77,
+    body: 'Please trim the input first.',
+    headRef: BRANCH,
+    sender: { login, type: 'User' },
+  }) as const;
+
+/** Run #7's change waiting for approval on PR #12, with its wait and one pending approval link. */
+async function waitingOnPull(overrides: Partial<Run> = {}, headRef = BRANCH) {
+  const fakes = makeWebhookContext();
+  const run = reviewedRun({ status: 'AWAITING_APPROVAL', ...overrides });
+  fakes.store.runs.set(run.runId, run);
+  await fakes.store.putWorkItem({
+    key: run.workItemKey,
+    repo: run.repo,
+    issueNumber: 7,
+    createdAt: run.createdAt,
+    updatedAt: run.createdAt,
+    latestRunId: run.runId,
+  });
+  await fakes.store.putWait({
+    kind: 'approval',
+    key: run.runId,
+    runId: run.runId,
+    taskToken: 'approval-token',
+    createdAt: '2025-03-01T00:00:00Z',
+    expiresAt: Math.floor(Date.parse('2030-01-01T00:00:00Z') / 1000),
+  });
+  await fakes.store.putApproval({
+    approvalId: 'appr-1',
+    runId: run.runId,
+    approver: 'alice',
+    email: 'alice@acme.test',
+    headSha: HEAD_SHA,
+    expiresAt: Math.floor(Date.parse('2030-01-01T00:00:00Z') / 1000),
+    state: 'PENDING',
+    csrfHash: 'x',
+  });
+  fakes.github.pulls.set(12, {
+    number: 12,
+    url: 'https://github.test/acme/widgets/pull/12',
+    headSha: HEAD_SHA,
+    headRef,
+    baseRef: 'main',
+    state: 'open',
+    merged: false,
+    draft: false,
+  });
+  return { ...fakes, run };
+}
+
+describe('startFollowUp', () => {
+  it("a writer's `/factory <instructions>` on the factory PR supersedes the waiting run and starts a follow-up on the same work item, PR and branch", async () => {
+    const { ctx, run, store, workflow, github } = await waitingOnPull();
+    const outcome = await startFollowUp(ctx, { id: 'd-1', event: 'issue_comment.created' }, comment('bob'));
+    expect(outcome.status).toBe(202);
+    const runId = String(outcome.data.runId);
+    const old = await store.getRun(run.runId);
+    expect(old?.status).toBe('SUPERSEDED');
+    expect(old?.error?.class).toBe('Superseded');
+    expect(workflow.stops).toEqual([expect.objectContaining({ runId: run.runId, error: 'Superseded' })]);
+    expect(await store.getWait('approval', run.runId)).toBeUndefined();
+    expect((await store.listApprovalsForRun(run.runId)).map((a) => a.state)).toEqual(['SUPERSEDED']);
+    const created = await store.getRun(runId);
+    expect(created).toMatchObject({
+      kind: 'follow-up',
+      workItemKey: 'acme/widgets#7',
+      issueNumber: 7,
+      status: 'QUEUED',
+      trigger: { source: 'comment', sender: 'bob', command: 'follow-up' },
+      followUp: {
+        prNumber: 12,
+        branch: BRANCH,
+        fromRunId: run.runId,
+        sender: 'bob',
+        instructions: 'also handle empty strings',
+      },
+    });
+    expect(workflow.starts.map((s) => s.runId)).toEqual([runId]);
+    // Nothing closed: the fake GitHub has no updatePull or deleteRef, and no comment asks anything.
+    expect(github.comments.map((c) => c.issueNumber)).toEqual([7]);
+    expect(github.comments[0]?.body).toContain(`Superseded by follow-up run \`${runId}\``);
+  });
+
+  it('a review requesting changes starts a follow-up carrying the review id and body', async () => {
+    const { ctx, store } = await waitingOnPull();
+    const outcome = await startFollowUp(
+      ctx,
+      { id: 'd-2', event: 'pull_request_review.submitted' },
+      review('alice'),
+    );
+    const created = await store.getRun(String(outcome.data.runId));
+    expect(created?.trigger).toMatchObject({ source: 'review', command: 'review:77' });
+    expect(created?.followUp).toMatchObject({ reviewId: 77, instructions: 'Please trim the input first.' });
+  });
+
+  it('a reader is refused: the waiting run keeps waiting, nothing starts', async () => {
+    const { ctx, run, store, workflow } = await waitingOnPull();
+    const outcome = await startFollowUp(
+      ctx,
+      { id: 'd-3', event: 'issue_comment.created' },
+      comment('mallory'),
+    );
+    expect(outcome.data.status).toBe('refused');
+    expect((await store.getRun(run.runId))?.status).toBe('AWAITING_APPROVAL');
+    expect(workflow.starts).toEqual([]);
+    expect(workflow.stops).toEqual([]);
+  });
+
+  it('a run still implementing is not superseded: the follow-up is refused with a comment', async () => {
+    const { ctx, run, store, workflow, github } = await waitingOnPull({ status: 'IMPLEMENTING' });
+    const outcome = await startFollowUp(ctx, { id: 'd-4', event: 'issue_comment.created' }, comment('bob'));
+    expect(outcome.data.status).toBe('refused');
+    expect((await store.getRun(run.runId))?.status).toBe('IMPLEMENTING');
+    expect(workflow.starts).toEqual([]);
+    expect(github.comments.at(-1)?.body).toContain('is still IMPLEMENTING');
+  });
+
+  it('on a pull request the factory did not open, unknown words get the help text and a review is ignored', async () => {
+    const { ctx, workflow, github } = await waitingOnPull({}, 'bob/slugify');
+    const answered = await startFollowUp(ctx, { id: 'd-5', event: 'issue_comment.created' }, comment('bob'));
+    expect(answered.data.status).toBe('ignored');
+    expect(github.comments.at(-1)?.body).toContain('is not a command I know');
+    const ignored = await startFollowUp(
+      ctx,
+      { id: 'd-6', event: 'pull_request_review.submitted' },
+      {
+        ...review('bob'),
+        headRef: 'bob/slugify',
+      },
+    );
+    expect(ignored.data).toMatchObject({ status: 'ignored' });
+    expect(workflow.starts).toEqual([]);
+  });
+});
+
+describe('classify pull_request_review', () => {
+  const payload = (state: string) => ({
+    action: 'submitted',
+    repository: { full_name: 'acme/widgets' },
+    sender: { login: 'alice', type: 'User' },
+    pull_request: { number: 12, title: 'Add a greeting (#7)', head: { ref: BRANCH, sha: HEAD_SHA } },
+    review: { id: 77, state, body: 'Please trim the input first.' },
+  });
+
+  it('a review requesting changes is a changes-requested intent', () => {
+    expect(classify('pull_request_review', payload('changes_requested'))).toMatchObject({
+      type: 'changes-requested',
+      repo: 'acme/widgets',
+      issueNumber: 12,
+      reviewId: 77,
+      headRef: BRANCH,
+      body: 'Please trim the input first.',
+    });
+  });
+
+  it.each(['approved', 'commented'])('a review that is %s is ignored', (state) => {
+    expect(classify('pull_request_review', payload(state)).type).toBe('ignore');
+  });
+});
