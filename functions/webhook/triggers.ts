@@ -98,6 +98,11 @@ export function classify(eventName: string, payload: unknown): Intent {
       const commentId = num(comment.id);
       if (commentId === undefined) return { type: 'ignore', reason: 'issue_comment without id' };
       const parsed = parseCommand(str(comment.body));
+      // `run` is not a pull request command: on a PR, the whole text is a follow-up instruction.
+      if (parsed?.kind === 'command' && parsed.name === 'run' && target.isPull) {
+        const text = `run ${parsed.args}`.trim();
+        return { ...target, type: 'unknown-command', word: 'run', text, commentId };
+      }
       if (parsed?.kind === 'command') return { ...target, type: 'command', command: parsed.name, commentId };
       if (parsed?.kind === 'unknown')
         return { ...target, type: 'unknown-command', word: parsed.word, text: parsed.text, commentId };

@@ -160,6 +160,35 @@ describe('startFollowUp', () => {
   });
 });
 
+describe('classify a comment on a pull request', () => {
+  const on = (body: string, pull: boolean) => ({
+    action: 'created',
+    repository: { full_name: 'acme/widgets' },
+    sender: { login: 'alice', type: 'User' },
+    issue: { number: 12, title: 'Add a greeting (#7)', ...(pull ? { pull_request: {} } : {}) },
+    comment: { id: 5, body },
+  });
+
+  it('any text that is not a PR command is a follow-up instruction, `run ...` included', () => {
+    expect(classify('issue_comment', on('/factory also handle empty strings', true))).toMatchObject({
+      type: 'unknown-command',
+      text: 'also handle empty strings',
+    });
+    expect(classify('issue_comment', on('/factory run the linter too', true))).toMatchObject({
+      type: 'unknown-command',
+      text: 'run the linter too',
+    });
+    expect(classify('issue_comment', on('/factory run', false))).toMatchObject({
+      type: 'command',
+      command: 'run',
+    });
+    expect(classify('issue_comment', on('/factory review', true))).toMatchObject({
+      type: 'command',
+      command: 'review',
+    });
+  });
+});
+
 describe('classify pull_request_review', () => {
   const payload = (state: string) => ({
     action: 'submitted',
