@@ -260,9 +260,23 @@ export async function runDemo(options: {
         // Instead of approving, ask for more on the PR: a follow-up run supersedes this one.
         const links = await approvalLinks(stack);
         if (links.length > 0) {
-          const { author, comment } = scenario.followUp;
-          say(`  commenting ${comment} on #${run.prNumber} as @${author}…`);
-          await stack.forge.actions.comment(author, SAMPLE_OWNER, SAMPLE_REPO, run.prNumber, comment);
+          const ask = scenario.followUp;
+          if ('comment' in ask) {
+            say(`  commenting ${ask.comment} on #${run.prNumber} as @${ask.author}…`);
+            await stack.forge.actions.comment(
+              ask.author,
+              SAMPLE_OWNER,
+              SAMPLE_REPO,
+              run.prNumber,
+              ask.comment,
+            );
+          } else {
+            say(`  requesting changes on #${run.prNumber} as @${ask.author}…`);
+            await stack.forge.actions.review(ask.author, SAMPLE_OWNER, SAMPLE_REPO, run.prNumber, {
+              event: 'REQUEST_CHANGES',
+              ...ask.review,
+            });
+          }
           const next = await waitForNextRun(stack, run, deadline);
           const before = (await stack.store.getRun(run.runId)) ?? run;
           superseded = { runId: before.runId, status: before.status, approvalLinks: links };

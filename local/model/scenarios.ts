@@ -41,8 +41,16 @@ export interface Scenario {
    * A follow-up scenario: once the run waits for approval, `author` comments `comment` on its PR
    * instead of approving; the follow-up run it starts is the one the demo follows to the end.
    */
-  followUp?: { author: string; comment: string };
+  followUp?: FollowUpAsk;
 }
+
+/** What a person asks on the factory PR: a `/factory …` comment, or a review requesting changes. */
+export type FollowUpAsk =
+  | { author: string; comment: string }
+  | {
+      author: string;
+      review: { body: string; comments: Array<{ path: string; line: number; body: string }> };
+    };
 
 export interface SeededPull {
   author: string;
