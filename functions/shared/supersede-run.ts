@@ -4,11 +4,14 @@ import { releaseWaitsAndApprovals, updateStatusComment } from './run-cleanup';
 import { closeOpenStage, mutateRun } from './run-state';
 
 /**
- * Statuses in which a run has its PR open and only waits (CI, review, approval): a follow-up on
- * that PR may take over. A run still planning or implementing is left alone (and the follow-up
- * refused), so two runs never write one branch.
+ * Whether a run only waits on its open PR (CI, review, approval), so a follow-up on that PR may
+ * take over. A run still planning, implementing or publishing is left alone (and the follow-up
+ * refused): a push in flight must not land under the follow-up, nor be taken back from its PR.
  */
-export const SUPERSEDABLE = new Set<Run['status']>(['VERIFYING', 'REVIEWING', 'AWAITING_APPROVAL']);
+export function canSupersede(run: Pick<Run, 'status' | 'stage'>): boolean {
+  if (run.status === 'VERIFYING') return run.stage === 'checks';
+  return run.status === 'REVIEWING' || run.status === 'AWAITING_APPROVAL';
+}
 
 /**
  * Ends a run SUPERSEDED because follow-up run `byRunId` continues its pull request: written first

@@ -1,7 +1,7 @@
 import { WRITERS } from '../shared/domain/permission';
 import { isTerminal, type Run, repoRefOf, workItemKeyOf } from '../shared/domain/run';
 import { admitToWorkItem, startRun } from '../shared/start-run';
-import { SUPERSEDABLE, supersedeRun } from '../shared/supersede-run';
+import { canSupersede, supersedeRun } from '../shared/supersede-run';
 import { courtesyComment } from './comment';
 import { isoNow, type WebhookContext } from './context';
 import { claim, type Delivery, ignored, type Outcome, refuse } from './deliveries';
@@ -77,9 +77,9 @@ export async function startFollowUp(
   const { runs } = await ctx.store.getWorkItemWithRuns(workItemKey, { limit: 1 });
   const newest = runs.items[0];
   if (newest && newest.runId !== runId && !isTerminal(newest.status)) {
-    if (newest.prNumber !== intent.issueNumber || !SUPERSEDABLE.has(newest.status)) {
+    if (newest.prNumber !== intent.issueNumber || !canSupersede(newest)) {
       await say(
-        `@${intent.sender.login} run ${newest.runId} is still ${newest.status} on this work; ask again once it waits for CI, review or approval, or use \`/factory cancel\` on the issue.`,
+        `@${intent.sender.login} run ${newest.runId} is still ${newest.status} (${newest.stage ?? 'starting'}) on this work; ask again once it waits for CI, review or approval, or use \`/factory cancel\` on the issue.`,
       );
       return refuse(ctx, delivery, `run ${newest.runId} is still ${newest.status}`, {
         activeRunId: newest.runId,

@@ -133,6 +133,21 @@ describe('startFollowUp', () => {
     expect(workflow.stops).toEqual([]);
   });
 
+  it('a run still publishing is not superseded either (its push must not land under the follow-up)', async () => {
+    const { ctx, run, store, workflow } = await waitingOnPull({ status: 'VERIFYING', stage: 'publish' });
+    const outcome = await startFollowUp(ctx, { id: 'd-7', event: 'issue_comment.created' }, comment('bob'));
+    expect(outcome.data.status).toBe('refused');
+    expect((await store.getRun(run.runId))?.status).toBe('VERIFYING');
+    expect(workflow.starts).toEqual([]);
+  });
+
+  it('a run waiting for CI is superseded', async () => {
+    const { ctx, run, store } = await waitingOnPull({ status: 'VERIFYING', stage: 'checks' });
+    const outcome = await startFollowUp(ctx, { id: 'd-8', event: 'issue_comment.created' }, comment('bob'));
+    expect(outcome.status).toBe(202);
+    expect((await store.getRun(run.runId))?.status).toBe('SUPERSEDED');
+  });
+
   it('a run still implementing is not superseded: the follow-up is refused with a comment', async () => {
     const { ctx, run, store, workflow, github } = await waitingOnPull({ status: 'IMPLEMENTING' });
     const outcome = await startFollowUp(ctx, { id: 'd-4', event: 'issue_comment.created' }, comment('bob'));
