@@ -2,6 +2,7 @@ import type { Run } from '../shared/domain/run';
 import { AdmissionRefusedError } from './admission-refused';
 import type { StagePorts } from './deps';
 import { fence } from './prompts';
+import { redactText } from './redaction';
 
 /**
  * A follow-up run (`/factory <instructions>` or a review requesting changes on the factory's PR):
@@ -32,13 +33,21 @@ export async function followUpStart(deps: StagePorts, run: Run): Promise<FollowU
   const comments = followUp.reviewId
     ? await deps.github.listReviewComments(repo, followUp.prNumber, followUp.reviewId)
     : [];
+  const kept = comments.slice(0, MAX_REVIEW_COMMENTS);
+  // Secrets in the comments never reach the run record or a prompt (an audit event when redacted).
+  const bodies = await redactText(
+    deps,
+    run,
+    'comment',
+    Object.fromEntries(kept.map((c, i) => [`reviewComment${i + 1}`, c.body.slice(0, 4000)])),
+  );
   return {
     headSha: pull.headSha,
     prUrl: pull.url,
-    reviewComments: comments.slice(0, MAX_REVIEW_COMMENTS).map((c) => ({
+    reviewComments: kept.map((c, i) => ({
       path: c.path.slice(0, 1024),
       line: Math.max(0, c.line),
-      body: c.body.slice(0, 4000),
+      body: bodies[`reviewComment${i + 1}`] ?? '',
     })),
   };
 }

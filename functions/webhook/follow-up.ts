@@ -1,5 +1,6 @@
 import { WRITERS } from '../shared/domain/permission';
 import { isTerminal, type Run, repoRefOf, workItemKeyOf } from '../shared/domain/run';
+import { redactSecrets } from '../shared/domain/secret-scan';
 import { admitToWorkItem, startRun } from '../shared/start-run';
 import { canSupersede, supersedeRun } from '../shared/supersede-run';
 import { courtesyComment } from './comment';
@@ -91,6 +92,8 @@ export async function startFollowUp(
     });
   }
 
+  // Secrets in what people wrote never reach the run record or a prompt (as for issue text).
+  const asked = redactSecrets(isReview ? intent.body : intent.text);
   const admission = await admitToWorkItem(ctx.store, workItemKey, runId);
   if (!admission.ok) return refuse(ctx, delivery, `run ${admission.activeRunId} was started concurrently`);
   await startRun(ctx, {
@@ -111,12 +114,19 @@ export async function startFollowUp(
       branch: headRef,
       fromRunId: owner.runId,
       sender: intent.sender.login.slice(0, 100),
-      instructions: isReview ? intent.body : intent.text,
+      instructions: asked.text,
       ...(isReview ? { reviewId: intent.reviewId } : {}),
       reviewComments: [],
     },
     ...(admission.workItem ? { workItem: admission.workItem } : {}),
-    eventData: { deliveryId: delivery.id, event: delivery.event, prNumber: intent.issueNumber },
+    eventData: {
+      deliveryId: delivery.id,
+      event: delivery.event,
+      prNumber: intent.issueNumber,
+      ...(asked.findings.length
+        ? { instructionsRedacted: [...new Set(asked.findings.map((f) => f.id))] }
+        : {}),
+    },
   });
   await ctx.store.updateDelivery(delivery.id, { state: 'STARTED', runId });
   return { status: 202, data: { status: 'started', runId } };

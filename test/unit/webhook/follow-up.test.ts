@@ -120,6 +120,19 @@ describe('startFollowUp', () => {
     expect(created?.followUp).toMatchObject({ reviewId: 77, instructions: 'Please trim the input first.' });
   });
 
+  it('a secret in the instructions is redacted before it reaches the run record', async () => {
+    const { ctx, store } = await waitingOnPull();
+    const token = 'ghp_0123456789abcdefghijABCDEFGHIJ0123456789';
+    const outcome = await startFollowUp(
+      ctx,
+      { id: 'd-9', event: 'issue_comment.created' },
+      comment('bob', `use the token ${token} for the test`),
+    );
+    const created = await store.getRun(String(outcome.data.runId));
+    expect(created?.followUp?.instructions).not.toContain(token);
+    expect(created?.followUp?.instructions).toMatch(/use the token \[REDACTED:[^\]]+\] for the test/);
+  });
+
   it('a reader is refused: the waiting run keeps waiting, nothing starts', async () => {
     const { ctx, run, store, workflow } = await waitingOnPull();
     const outcome = await startFollowUp(
