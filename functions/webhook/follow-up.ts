@@ -20,7 +20,7 @@ const OWNER_LOOKBACK = 10;
  * The factory run that owns pull request `prNumber`: the PR's branch names the issue
  * (`factory/<issue>-…`, publish.ts), and one of that work item's newest runs recorded this PR.
  */
-async function factoryRunOf(
+export async function factoryRunOf(
   ctx: WebhookContext,
   repo: string,
   prNumber: number,

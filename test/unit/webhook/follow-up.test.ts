@@ -1,5 +1,7 @@
+import { ulid } from 'ulid';
 import { describe, expect, it } from 'vitest';
 import type { Run } from '../../../functions/shared/domain/run';
+import { cancelActiveRun } from '../../../functions/webhook/cancel';
 import { startFollowUp } from '../../../functions/webhook/follow-up';
 import { classify } from '../../../functions/webhook/triggers';
 import { HEAD_SHA, reviewedRun } from '../approvals/support';
@@ -34,7 +36,12 @@ const review = (login: string) =>
 /** Run #7's change waiting for approval on PR #12, with its wait and one pending approval link. */
 async function waitingOnPull(overrides: Partial<Run> = {}, headRef = BRANCH) {
   const fakes = makeWebhookContext();
-  const run = reviewedRun({ status: 'AWAITING_APPROVAL', ...overrides });
+  // Created before the fake clock's now, so a follow-up started in the test is the newer run.
+  const run = reviewedRun({
+    runId: ulid(Date.parse('2025-03-01T11:00:00Z')),
+    status: 'AWAITING_APPROVAL',
+    ...overrides,
+  });
   fakes.store.runs.set(run.runId, run);
   await fakes.store.putWorkItem({
     key: run.workItemKey,
@@ -106,6 +113,22 @@ describe('startFollowUp', () => {
     // Nothing closed: the fake GitHub has no updatePull or deleteRef, and no comment asks anything.
     expect(github.comments.map((c) => c.issueNumber)).toEqual([7]);
     expect(github.comments[0]?.body).toContain(`Superseded by follow-up run \`${runId}\``);
+  });
+
+  it('`/factory cancel` on the factory PR cancels the follow-up running on its issue, closing nothing', async () => {
+    const { ctx, store, workflow } = await waitingOnPull();
+    const started = await startFollowUp(ctx, { id: 'd-10', event: 'issue_comment.created' }, comment('bob'));
+    const runId = String(started.data.runId);
+    const followUp = await store.getRun(runId);
+    if (followUp) store.runs.set(runId, { ...followUp, status: 'IMPLEMENTING', stage: 'implement' });
+    const outcome = await cancelActiveRun(
+      ctx,
+      { id: 'd-11', event: 'issue_comment.created' },
+      { ...target, type: 'command', command: 'cancel', commentId: 6, sender: { login: 'bob', type: 'User' } },
+    );
+    expect(outcome.data).toEqual({ status: 'cancelled', runId });
+    expect((await store.getRun(runId))?.status).toBe('CANCELLED');
+    expect(workflow.stops.map((s) => s.runId)).toContain(runId);
   });
 
   it('a review requesting changes starts a follow-up carrying the review id and body', async () => {
