@@ -326,7 +326,10 @@ export async function runDemo(options: {
     );
     if (run.prUrl)
       say(`Pull request: ${run.prUrl}${run.mergedSha ? ` merged as ${run.mergedSha.slice(0, 7)}` : ''}`);
-    say(`Cost: $${run.ledger.costUsd.toFixed(4)} over ${run.ledger.llmCalls} model calls`);
+    const sandboxTime = run.ledger.sandboxSeconds
+      ? ` and ${run.ledger.sandboxSeconds.toFixed(1)} s of sandbox time`
+      : '';
+    say(`Cost: $${run.ledger.costUsd.toFixed(4)} over ${run.ledger.llmCalls} model calls${sandboxTime}`);
     await options.inspect?.(stack, result);
     return result;
   } finally {

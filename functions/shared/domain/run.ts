@@ -93,6 +93,8 @@ export const LedgerTotals = z.object({
   cacheReadTokens: z.number().int().nonnegative(),
   cacheWriteTokens: z.number().int().nonnegative(),
   costUsd: z.number().nonnegative(),
+  /** Sandbox seconds billed (their cost is in costUsd); absent until a run's first sandbox job. */
+  sandboxSeconds: z.number().nonnegative().optional(),
 });
 export type LedgerTotals = z.infer<typeof LedgerTotals>;
 export const emptyLedger = (): LedgerTotals => ({
@@ -190,6 +192,8 @@ export const Run = z.object({
   checksRounds: z.number().int().nonnegative().default(0),
   /** Failed rounds of `environment.checks` in the current implement attempt (bounded by the contract). */
   sandboxCheckFailures: z.number().int().nonnegative().default(0),
+  /** Failed rounds of checks detected from the repository in the current attempt (advice only). */
+  detectedCheckFailures: z.number().int().nonnegative().default(0),
   /** The implement stage's commit message for the next publish. */
   commitMessage: z.string().max(5000).optional(),
   /** The head SHA a human approved; merge refuses any other head. */
