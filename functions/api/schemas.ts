@@ -31,6 +31,15 @@ export const CreateRunBody = z
     kind: RunKind.default('change'),
   })
   .superRefine((body, ctx) => {
+    if (body.kind === 'follow-up') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['kind'],
+        message:
+          "follow-up runs start from a `/factory <instructions>` comment or a review requesting changes on the factory's pull request",
+      });
+      return;
+    }
     if (body.kind === 'change') {
       if ((body.issue === undefined) === (body.task === undefined))
         ctx.addIssue({ code: 'custom', path: ['issue'], message: 'give exactly one of issue or task' });
