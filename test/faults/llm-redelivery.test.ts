@@ -100,10 +100,13 @@ async function storm(): Promise<StormOutcome> {
   outcome = {
     task,
     billableCalls: model.calls().filter((c) => c.path === '/v1/messages' && c.status === 200).length,
-    ledgerEntries: ledger.length,
+    // Model calls only: sandbox time has ledger entries of its own (kind `sandbox`).
+    ledgerEntries: ledger.filter((e) => e.kind !== 'sandbox').length,
     runLlmCalls: waiting.ledger.llmCalls,
-    charged: ledger.filter((e) => e.conversationId === task.body.conversationId && e.turn === task.body.turn)
-      .length,
+    charged: ledger.filter(
+      (e) =>
+        e.kind !== 'sandbox' && e.conversationId === task.body.conversationId && e.turn === task.body.turn,
+    ).length,
     llmScheduled: llm('TaskScheduled'),
     llmSucceeded: llm('TaskSucceeded'),
     llmFailed: llm('TaskFailed'),

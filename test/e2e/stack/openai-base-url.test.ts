@@ -42,6 +42,7 @@ describe('--provider openai-compatible with OPENAI_BASE_URL', () => {
 
   it('sends every call of a demo run to that endpoint under --model, at no cost', async () => {
     let standIn: unknown = 'not inspected';
+    let ledger: Array<{ kind?: string; costUsd: number }> = [];
     const result = await runDemo({
       autoApprove: true,
       json: true,
@@ -51,8 +52,9 @@ describe('--provider openai-compatible with OPENAI_BASE_URL', () => {
         { provider: 'openai-compatible', model: 'my-local-model' },
         { OPENAI_BASE_URL: `${external.url}/v1`, OPENAI_API_KEY: 'sk-local' },
       ),
-      inspect: (stack) => {
+      inspect: async (stack, outcome) => {
         standIn = stack.model;
+        ledger = await stack.store.listLedger(outcome.runId);
       },
     });
     expect(result.status).toBe('SUCCEEDED');
@@ -67,7 +69,14 @@ describe('--provider openai-compatible with OPENAI_BASE_URL', () => {
         status: 200,
       });
     }
-    expect(result.costUsd).toBe(0);
+    // The model is free: the run's cost is its sandbox time alone.
+    const models = ledger.filter((entry) => entry.kind !== 'sandbox');
+    expect(models.length).toBe(result.ledger.llmCalls);
+    expect(models.every((entry) => entry.costUsd === 0)).toBe(true);
+    const sandboxMicros = ledger
+      .filter((entry) => entry.kind === 'sandbox')
+      .reduce((sum, entry) => sum + Math.round(entry.costUsd * 1e6), 0);
+    expect(Math.round(result.costUsd * 1e6)).toBe(sandboxMicros);
     expect(result.scenario).toBeNull();
   }, 240_000);
 });
