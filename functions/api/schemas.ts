@@ -200,6 +200,29 @@ export const RunSummaryView = z
   })
   .meta({ id: 'RunSummary' });
 
+const Usd = z.number().nonnegative();
+export const CostView = z
+  .object({
+    model_usd: Usd.meta({ description: "The ledger's model cost" }),
+    infra_usd: Usd.meta({ description: 'Estimated AWS cost (the sum of `infra`)' }),
+    total_usd: Usd,
+    infra: z.object({
+      step_functions_usd: Usd,
+      transitions: z.number().int().nonnegative(),
+      lambda_usd: Usd,
+      lambda_gb_seconds: z.number().nonnegative(),
+      lambda_requests: z.number().int().nonnegative(),
+      sandbox_seconds: z.number().nonnegative(),
+      dynamodb_usd: Usd,
+      sqs_usd: Usd,
+    }),
+  })
+  .meta({
+    id: 'RunCost',
+    description:
+      'Model cost from the ledger; infra cost estimated from the counts the run recorded at AWS list prices (functions/shared/domain/infra-cost.ts)',
+  });
+
 export const RunView = RunSummaryView.extend({
   title: z.string().optional(),
   task: z.string().optional(),
@@ -218,6 +241,7 @@ export const RunView = RunSummaryView.extend({
   checks: z.object({ conclusion: z.string().optional(), rounds: z.number().int().nonnegative() }),
   approvals: z.array(ApprovalView),
   ledger: LedgerView,
+  cost: CostView,
   error: z.object({ class: z.string(), cause: z.string() }).optional(),
   fix_attempts: z.number().int().nonnegative(),
   plan_summary: z.string().optional(),

@@ -4,13 +4,15 @@ import { RUN_STATUSES, type Run, RunId } from '../../functions/shared/domain/run
 import type { Store, StoredAuditEvent } from '../../functions/shared/ports';
 import { readMailStore } from '../emulators/ses';
 import { SAMPLE_FULL_NAME } from '../forge/sample';
-import { PAGE_HEADERS } from './html';
+import { type ApiProxyOptions, proxyApi } from './api-proxy';
+import { PAGE_HEADERS, SCRIPT_HEADERS } from './html';
+import { LIVE_SCRIPT } from './live-script';
 import { type ForgePull, forgePage, mailPage, messagePage, runDetailPage, runsPage } from './pages';
 
 /**
  * The local console: a small read-only web UI over the embedded stack (runs, run detail, the
- * mailbox of the local SES, the forge's pull requests). Server-rendered HTML, no client script,
- * bound to 127.0.0.1. It reads the same Store the handlers write, the SES mail store over HTTP,
+ * mailbox of the local SES, the forge's pull requests). Server-rendered HTML, bound to 127.0.0.1;
+ * the run page's one script keeps it current by polling the API through `api-proxy.ts`. It reads the same Store the handlers write, the SES mail store over HTTP,
  * and the forge over its GitHub-like REST API.
  */
 
@@ -31,6 +33,8 @@ export interface ConsoleOptions {
   /** The forge's REST base (`…/api/v3`); its web pages are the same origin without `/api/v3`. */
   forgeApiUrl: string;
   forgeToken: string;
+  /** The REST API and a `runs:read` key: the live run page polls it (without it, pages are static). */
+  api?: { url: string; key: string };
   /** 0 or absent: an OS-chosen port. */
   port?: number;
   /** The repository whose runs and pull requests are always listed (default the sample). */
@@ -152,6 +156,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
         ...(budget ? { budget } : {}),
         now,
         forgeWebUrl,
+        live: proxy !== undefined,
       });
     }
     if (pathname === '/mail') {
@@ -176,12 +181,20 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     throw new HttpError(404, 'Not found', `Nothing here at ${pathname}. Try the runs list at /.`);
   };
 
+  const proxy: ApiProxyOptions | undefined = options.api && { ...options.api, timeoutMs: FETCH_TIMEOUT_MS };
+
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.writeHead(405, { ...PAGE_HEADERS, allow: 'GET, HEAD' });
       response.end(messagePage('Method not allowed', 'The console is read-only.'));
       return;
     }
+    if (request.url === '/console.js') {
+      response.writeHead(200, SCRIPT_HEADERS);
+      response.end(request.method === 'HEAD' ? undefined : LIVE_SCRIPT);
+      return;
+    }
+    if (proxy && (await proxyApi(proxy, request, response))) return;
     let status = 200;
     let html: string;
     try {

@@ -1,0 +1,95 @@
+/**
+ * The run page's one script (served as /console.js, allowed by `script-src 'self'`): it polls the
+ * console's read-only API proxy with If-None-Match (an unchanged run costs a 304 and no body) and
+ * asks the events endpoint only for what follows the last seq it shows, so nothing is re-read.
+ * It polls only while the tab is visible and the run is active, waits as long as the API's
+ * Retry-After says, and stops after a bounded number of polls: no idle compute.
+ * It writes text only (textContent), never markup, so no value from the API can inject any.
+ */
+export const LIVE_SCRIPT = `'use strict';
+(() => {
+  const root = document.querySelector('[data-live-run]');
+  if (!root) return;
+  const runId = root.getAttribute('data-live-run');
+  const TERMINAL = new Set(${JSON.stringify(['SUCCEEDED', 'FAILED', 'REJECTED', 'EXPIRED', 'TIMED_OUT', 'BLOCKED', 'CANCELLED', 'STOPPED'])});
+  const TONES = { QUEUED: 'idle', SUCCEEDED: 'ok', FAILED: 'no', REJECTED: 'no', EXPIRED: 'no', TIMED_OUT: 'no',
+    BLOCKED: 'warn', CANCELLED: 'idle', STOPPED: 'warn', AWAITING_APPROVAL: 'warn', AWAITING_CLARIFICATION: 'warn' };
+  const MAX_POLLS = 5000;
+  const DEFAULT_WAIT_MS = 2000;
+  let etag = null;
+  let lastSeq = Number(root.getAttribute('data-last-seq') || '0');
+  let polls = 0;
+  let timer = null;
+  const usd = (n) => '$' + Number(n).toFixed(n > 0 && n < 1 ? 4 : 2);
+  const setText = (selector, text) => {
+    for (const el of document.querySelectorAll(selector)) el.textContent = text;
+  };
+  const showRun = (run) => {
+    for (const badge of document.querySelectorAll('[data-live="status"]')) {
+      badge.className = 'badge ' + (TONES[run.status] || 'run');
+      badge.setAttribute('data-status', run.status);
+      badge.textContent = run.status.replaceAll('_', ' ');
+    }
+    setText('[data-live="stage"]', run.stage || '\\u2014');
+    if (run.cost) {
+      setText('[data-live="model-cost"]', usd(run.cost.model_usd));
+      setText('[data-live="infra-cost"]', usd(run.cost.infra_usd));
+    }
+    root.setAttribute('data-live-status', run.status);
+  };
+  const addEvents = (events) => {
+    const body = document.querySelector('[data-live="events"]');
+    if (!body) return;
+    for (const event of events) {
+      if (event.seq <= lastSeq) continue;
+      const row = document.createElement('tr');
+      const cells = [String(event.seq), event.at, event.type, event.actor, JSON.stringify(event.data || {}), String(event.hash).slice(0, 10)];
+      for (const [i, text] of cells.entries()) {
+        const cell = document.createElement('td');
+        cell.textContent = text;
+        if (i === 0) cell.className = 'num';
+        row.appendChild(cell);
+      }
+      body.appendChild(row);
+      lastSeq = event.seq;
+    }
+    root.setAttribute('data-last-seq', String(lastSeq));
+  };
+  const get = (path, headers) => fetch(path, { headers, cache: 'no-store', credentials: 'same-origin' });
+  const poll = async () => {
+    timer = null;
+    if (document.hidden || polls >= MAX_POLLS) return;
+    polls += 1;
+    let wait = DEFAULT_WAIT_MS;
+    let done = false;
+    try {
+      const response = await get('/api/v1/runs/' + runId, etag ? { 'if-none-match': etag } : {});
+      const after = Number(response.headers.get('retry-after'));
+      // A person is watching: the API's hint, capped at 5 s (a 304 costs next to nothing).
+      if (after > 0) wait = Math.min(after * 1000, 5000);
+      if (response.status === 200) {
+        etag = response.headers.get('etag');
+        const run = (await response.json()).data;
+        showRun(run);
+        done = TERMINAL.has(run.status);
+        // A bounded number of pages: each asks only for events after the last one shown.
+        for (let page = 0; page < 10; page++) {
+          const events = await get('/api/v1/runs/' + runId + '/events?limit=100&after=' + lastSeq, {});
+          if (events.status !== 200) break;
+          const list = (await events.json()).data;
+          addEvents(list);
+          if (list.length < 100) break;
+        }
+      }
+    } catch (error) {
+      wait = DEFAULT_WAIT_MS * 2;
+    }
+    root.setAttribute('data-polls', String(polls));
+    if (!done) timer = setTimeout(poll, wait);
+  };
+  document.addEventListener('visibilitychange', () => {
+    if (!document.hidden && timer === null && !TERMINAL.has(root.getAttribute('data-live-status') || '')) poll();
+  });
+  if (!TERMINAL.has(root.getAttribute('data-live-status') || '')) timer = setTimeout(poll, 500);
+})();
+`;
