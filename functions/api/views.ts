@@ -1,4 +1,4 @@
-import { type RunCost, runCost, runCounts } from '../shared/domain/infra-cost';
+import { costOfRun, type RunCost } from '../shared/domain/infra-cost';
 import { isTerminal, type Run, type WorkItem } from '../shared/domain/run';
 import type { ApprovalRecord, LedgerEntry, StoredAuditEvent } from '../shared/ports';
 import type { RunSummaryView, RunView } from './schemas';
@@ -145,15 +145,7 @@ export function runView(run: Run, approvals: ApprovalRecord[], ledger: LedgerEnt
       .sort((a, b) => a.approver.localeCompare(b.approver))
       .map((record) => approvalView(record, run)),
     ledger: ledgerView(run, ledger),
-    cost: costView(
-      runCost(
-        runCounts(
-          run,
-          ledger.map((entry) => entry.latencyMs),
-        ),
-        run.ledger.costUsd,
-      ),
-    ),
+    cost: costView(costOfRun(run)),
     error: run.error ? { class: run.error.class, cause: run.error.cause } : undefined,
     fix_attempts: run.fixAttempts,
     plan_summary: run.planSummary,

@@ -1,4 +1,4 @@
-import { type RunCost, runCost, runCounts } from '../../functions/shared/domain/infra-cost';
+import { costOfRun, type RunCost } from '../../functions/shared/domain/infra-cost';
 import { isTerminal, type Run, type RunStatus, type StageRecord } from '../../functions/shared/domain/run';
 import type { ApprovalRecord, LedgerEntry, StoredAuditEvent } from '../../functions/shared/ports';
 import type { StoredEmail } from '../emulators/ses';
@@ -289,13 +289,7 @@ export function runDetailPage(view: RunDetailView): string {
   const end = run.endedAt ? Date.parse(run.endedAt) : now;
   const duration = formatDuration(Math.max(0, end - Date.parse(run.createdAt)));
   const live = view.live === true;
-  const cost = runCost(
-    runCounts(
-      run,
-      view.ledger.map((entry) => entry.latencyMs),
-    ),
-    run.ledger.costUsd,
-  );
+  const cost = costOfRun(run);
   const facts = [
     fact('Status', statusBadge(run.status, live)),
     fact('Current stage', `<span data-live="stage">${escapeHtml(run.stage ?? '—')}</span>`),

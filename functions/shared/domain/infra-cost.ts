@@ -100,16 +100,22 @@ export const RUN_ESTIMATE = {
   dynamoWritesPerCall: 2,
   /** Reads per write, as measured (274 / 191). */
   dynamoReadsPerWrite: 1.45,
+  /**
+   * The LLM worker waits for the model's answer, so it is billed for it: a typical agent turn of
+   * a hosted model (the local stand-in answers faster, so locally this overestimates).
+   */
+  llmWorkerMsPerCall: 10_000,
   /** Stage-runner invocations: one per stage attempt and one to send and collect each turn. */
   stageRunnerMsPerCall: 60,
   stageRunnerMsPerStage: 80,
 } as const;
 
-/** What a run records that the estimate reads (all of it on the Run item and its ledger). */
+/**
+ * What a run records that the estimate reads: all of it on the Run item, so the API, the CLI,
+ * the console, the issue comment and the cost roll-ups (which read run items only) agree.
+ */
 export interface RunCounts {
   llmCalls: number;
-  /** Model time of each call (ledger entries' latencyMs); the worker waits for the model. */
-  llmLatenciesMs: number[];
   stageAttempts: number;
   /** Writes to the run item (its optimistic-lock version). */
   runVersion: number;
@@ -121,12 +127,10 @@ export interface RunCounts {
 
 export function runCounts(
   run: Pick<Run, 'ledger' | 'stages' | 'version' | 'transitions'>,
-  ledgerLatenciesMs: number[] = [],
   sandboxSeconds = 0,
 ): RunCounts {
   return {
     llmCalls: run.ledger.llmCalls,
-    llmLatenciesMs: ledgerLatenciesMs,
     stageAttempts: run.stages.length,
     runVersion: run.version,
     transitions: run.transitions,
@@ -139,11 +143,6 @@ export function estimateRunUsage(counts: RunCounts, rates = RUN_ESTIMATE): Infra
   const transitions =
     counts.transitions > 0 ? counts.transitions : rates.transitionsPerCall * calls + rates.transitionsPerRun;
   const writes = counts.runVersion + rates.dynamoWritesPerCall * calls;
-  // Calls without a recorded latency (a ledger not read) count as the minimum billed duration.
-  const latencies = [
-    ...counts.llmLatenciesMs,
-    ...Array.from({ length: Math.max(0, calls - counts.llmLatenciesMs.length) }, () => 1),
-  ];
   return {
     transitions,
     lambdas: [
@@ -155,7 +154,11 @@ export function estimateRunUsage(counts: RunCounts, rates = RUN_ESTIMATE): Infra
           ...Array.from({ length: calls }, () => rates.stageRunnerMsPerCall),
         ],
       },
-      { name: 'llm-worker', memoryMb: LAMBDA_MEMORY_MB.llmWorker, durationsMs: latencies },
+      {
+        name: 'llm-worker',
+        memoryMb: LAMBDA_MEMORY_MB.llmWorker,
+        durationsMs: Array.from({ length: calls }, () => rates.llmWorkerMsPerCall),
+      },
       {
         name: 'sandbox',
         memoryMb: LAMBDA_MEMORY_MB.sandbox,
@@ -179,6 +182,8 @@ export interface RunCost {
 const micro = (usd: number): number => Math.round(usd * 1e6) / 1e6;
 
 export function runCost(counts: RunCounts, modelUsd: number, prices: AwsPrices = AWS_PRICES): RunCost {
+  if (!Number.isFinite(modelUsd) || modelUsd < 0)
+    throw new RangeError('model cost must be a non-negative number');
   const usage = estimateRunUsage(counts);
   const infra = infraCost(usage, prices);
   return {
@@ -188,3 +193,12 @@ export function runCost(counts: RunCounts, modelUsd: number, prices: AwsPrices =
     infra: { ...infra, transitions: usage.transitions, sandboxSeconds: counts.sandboxSeconds },
   };
 }
+
+/** The cost of a run as it stands, from its item alone. */
+export const costOfRun = (
+  run: Pick<Run, 'ledger' | 'stages' | 'version' | 'transitions'>,
+  prices: AwsPrices = AWS_PRICES,
+): RunCost => runCost(runCounts(run), run.ledger.costUsd, prices);
+
+/** `$0.0023`: small sums keep four decimals, as the console and the comments print them. */
+export const formatCostUsd = (usd: number): string => `$${usd.toFixed(usd > 0 && usd < 1 ? 4 : 2)}`;
