@@ -105,12 +105,16 @@ export const RunIdParams = z.strictObject({ id: RunId.meta({ description: 'Run i
 
 const Day = z
   .string()
-  .regex(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?Z)?$/, { error: 'expected YYYY-MM-DD or an ISO time in UTC' })
+  .regex(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?Z)?$/, {
+    error: 'expected YYYY-MM-DD or an ISO time in UTC',
+  })
   .refine((value) => Number.isFinite(Date.parse(value)), { error: 'not a real date' });
 
 export const CostsQuery = z.strictObject({
   repo: RepoFullName.optional(),
-  from: Day.optional().meta({ description: 'Runs created at or after (default: the 1st of this month, UTC)' }),
+  from: Day.optional().meta({
+    description: 'Runs created at or after (default: the 1st of this month, UTC)',
+  }),
   to: Day.optional().meta({ description: 'Runs created before (a date: the end of that day; default now)' }),
   group_by: z.enum(GROUP_BY).optional(),
 });
@@ -146,9 +150,14 @@ export const CostsView = z
           left_usd: z.number(),
         }),
       ),
-      left_usd: z.number().nullable().meta({ description: 'Sum over repos with a monthly cap; null when none has one' }),
+      left_usd: z
+        .number()
+        .nullable()
+        .meta({ description: 'Sum over repos with a monthly cap; null when none has one' }),
     }),
-    truncated: z.boolean().meta({ description: 'More runs matched than one answer reads: narrow the range or the repo' }),
+    truncated: z
+      .boolean()
+      .meta({ description: 'More runs matched than one answer reads: narrow the range or the repo' }),
   })
   .meta({ id: 'Costs' });
 export type CostsView = z.infer<typeof CostsView>;

@@ -1,7 +1,15 @@
 import { type CostTotals, rollUpCosts } from '../../shared/domain/cost-rollup';
 import { canonicalRepo, type Run } from '../../shared/domain/run';
 import { monthlyBudgetAccount } from '../../shared/store/keys';
-import { type ApiReply, type ApiRequest, parseInput, type RouteContext, reply, requireRepo, requireScope } from '../context';
+import {
+  type ApiReply,
+  type ApiRequest,
+  parseInput,
+  type RouteContext,
+  reply,
+  requireRepo,
+  requireScope,
+} from '../context';
 import { CostsQuery, type CostsView } from '../schemas';
 
 /** Runs one answer reads at most (10 Queries of 100), and ledgers it reads to group by model. */
@@ -88,7 +96,9 @@ export async function getCosts(ctx: RouteContext, request: ApiRequest): Promise<
   const models = query.group_by === 'model' ? await modelsOf(ctx, runs) : undefined;
   const { total, groups } = rollUpCosts(runs, query.group_by, (run) => models?.get(run.runId));
 
-  const repos = [...new Set([...(query.repo ? [query.repo] : []), ...runs.map((r) => r.repo)].map(canonicalRepo))];
+  const repos = [
+    ...new Set([...(query.repo ? [query.repo] : []), ...runs.map((r) => r.repo)].map(canonicalRepo)),
+  ];
   const budgets = await Promise.all(
     repos.slice(0, MAX_BUDGET_REPOS).map(async (repo) => ({
       repo,
