@@ -127,7 +127,7 @@ export const SCRIPT_HEADERS: Readonly<Record<string, string>> = {
   'x-content-type-options': 'nosniff',
 };
 
-export type NavItem = 'runs' | 'mail' | 'forge';
+export type NavItem = 'runs' | 'costs' | 'mail' | 'forge';
 
 export interface LayoutOptions {
   title: string;
@@ -156,7 +156,7 @@ ${refresh}<link rel="icon" href="data:,">
 </head>
 <body>
 <header><div class="bar"><a class="brand" href="/">Code Factory · local console</a>
-<nav aria-label="Console">${navLink('runs', '/', 'Runs')}${navLink('mail', '/mail', 'Mailbox')}${navLink('forge', '/forge', 'Forge PRs')}</nav></div></header>
+<nav aria-label="Console">${navLink('runs', '/', 'Runs')}${navLink('costs', '/costs', 'Costs')}${navLink('mail', '/mail', 'Mailbox')}${navLink('forge', '/forge', 'Forge PRs')}</nav></div></header>
 <main>
 ${body}
 </main>

@@ -19,6 +19,8 @@ export const LIVE_SCRIPT = `'use strict';
   let etag = null;
   let lastSeq = Number(root.getAttribute('data-last-seq') || '0');
   let polls = 0;
+  let ended = 0;
+  const MAX_TAIL_POLLS = 5;
   let timer = null;
   const usd = (n) => '$' + Number(n).toFixed(n > 0 && n < 1 ? 4 : 2);
   const setText = (selector, text) => {
@@ -67,11 +69,15 @@ export const LIVE_SCRIPT = `'use strict';
       const after = Number(response.headers.get('retry-after'));
       // A person is watching: the API's hint, capped at 5 s (a 304 costs next to nothing).
       if (after > 0) wait = Math.min(after * 1000, 5000);
+      if (response.status === 304 && ended) done = true;
       if (response.status === 200) {
         etag = response.headers.get('etag');
         const run = (await response.json()).data;
         showRun(run);
-        done = TERMINAL.has(run.status);
+        // An ended run still settles (its last events follow the status): stop at the first
+        // unchanged answer after the end, or after a few polls.
+        if (TERMINAL.has(run.status)) ended += 1;
+        done = ended > MAX_TAIL_POLLS;
         // A bounded number of pages: each asks only for events after the last one shown.
         for (let page = 0; page < 10; page++) {
           const events = await get('/api/v1/runs/' + runId + '/events?limit=100&after=' + lastSeq, {});
@@ -85,11 +91,17 @@ export const LIVE_SCRIPT = `'use strict';
       wait = DEFAULT_WAIT_MS * 2;
     }
     root.setAttribute('data-polls', String(polls));
-    if (!done) timer = setTimeout(poll, wait);
+    if (done) stopped = true;
+    schedule(wait);
+  };
+  let stopped = false;
+  const schedule = (ms) => {
+    if (!stopped) timer = setTimeout(poll, ms);
   };
   document.addEventListener('visibilitychange', () => {
-    if (!document.hidden && timer === null && !TERMINAL.has(root.getAttribute('data-live-status') || '')) poll();
+    if (!document.hidden && timer === null && !stopped) poll();
   });
-  if (!TERMINAL.has(root.getAttribute('data-live-status') || '')) timer = setTimeout(poll, 500);
+  // A page served after the run ended polls once, for events that settle after the end.
+  schedule(500);
 })();
 `;

@@ -1,10 +1,12 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { RUN_STATUSES, type Run, RunId } from '../../functions/shared/domain/run';
+import { canonicalRepo, RUN_STATUSES, type Run, RunId } from '../../functions/shared/domain/run';
+import { monthlyBudgetAccount } from '../../functions/shared/store/keys';
 import type { Store, StoredAuditEvent } from '../../functions/shared/ports';
 import { readMailStore } from '../emulators/ses';
 import { SAMPLE_FULL_NAME } from '../forge/sample';
 import { type ApiProxyOptions, proxyApi } from './api-proxy';
+import { costsPage } from './costs-page';
 import { PAGE_HEADERS, SCRIPT_HEADERS } from './html';
 import { LIVE_SCRIPT } from './live-script';
 import { type ForgePull, forgePage, mailPage, messagePage, runDetailPage, runsPage } from './pages';
@@ -157,6 +159,25 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
         now,
         forgeWebUrl,
         live: proxy !== undefined,
+      });
+    }
+    if (pathname === '/costs') {
+      const runs = await loadRuns(options.store, sampleRepo);
+      const month = new Date(now).toISOString().slice(0, 7);
+      const repos = [...new Set([sampleRepo, ...runs.map((run) => run.repo)].map(canonicalRepo))].slice(
+        0,
+        MAX_REPOS,
+      );
+      const budgets = await Promise.all(
+        repos.map(async (repo) => ({
+          repo,
+          budget: await options.store.getBudget(monthlyBudgetAccount(repo, now)),
+        })),
+      );
+      return costsPage({
+        runs,
+        month,
+        budgets: budgets.flatMap(({ repo, budget }) => (budget ? [{ repo, ...budget }] : [])),
       });
     }
     if (pathname === '/mail') {

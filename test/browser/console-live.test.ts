@@ -1,6 +1,8 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { costOfRun } from '../../functions/shared/domain/infra-cost';
 import { isTerminal, type Run } from '../../functions/shared/domain/run';
+import { formatUsd } from '../../local/console/html';
 import { approvalLinks, approveThroughPage, DEMO_ANSWER } from '../../local/demo';
 import { SAMPLE_ISSUE, SAMPLE_LABEL, SAMPLE_OWNER, SAMPLE_REPO, SAMPLE_USERS } from '../../local/forge';
 import { type Stack, startStack } from '../../local/stack';
@@ -15,6 +17,19 @@ import { launchBrowser } from '../support/browser';
 const RUN_WAIT_MS = 60_000;
 const POLL_MS = 200;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits (bounded) until the page's poll count holds still for longer than its poll interval. */
+async function pollingStopped(page: Page): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  let last = await page.locator('[data-live-run]').getAttribute('data-polls');
+  while (Date.now() < deadline) {
+    await sleep(3_000);
+    const now = await page.locator('[data-live-run]').getAttribute('data-polls');
+    if (now === last) return;
+    last = now;
+  }
+  throw new Error('the run page never stopped polling');
+}
 
 describe('live run page in headless Chromium', () => {
   let stack: Stack;
@@ -121,6 +136,8 @@ describe('live run page in headless Chromium', () => {
       'SUCCEEDED',
     );
 
+    // The page keeps polling briefly after the end, for the events that settle the run; then it stops.
+    await pollingStopped(page);
     // The timeline holds every event exactly once, in order: new ones were appended, none re-read.
     const stored = (await stack.store.listEvents(runId, { limit: 500 })).items.map((e) => e.seq);
     const shown = (await page.locator('[data-live="events"] tr td:first-child').allInnerTexts()).map(Number);
@@ -146,6 +163,25 @@ describe('live run page in headless Chromium', () => {
     await sleep(6_000);
     await expect(page.locator('[data-live-run]').getAttribute('data-polls')).resolves.toBe(polls);
     expect(apiAnswers.length).toBe(before);
+  });
+
+  it('shows the finished run on the costs page with its model and infra cost', async () => {
+    const done = (await stack.store.getRun(runId)) as Run;
+    const cost = costOfRun(done);
+    await page.getByRole('link', { name: 'Costs' }).click();
+    expect(new URL(page.url()).pathname).toBe('/costs');
+    const row = page.getByRole('table', { name: 'Run costs' }).locator(`tr[data-run-id="${runId}"]`);
+    await expect(row.locator('[data-cost="model"]').textContent()).resolves.toBe(
+      formatUsd(done.ledger.costUsd),
+    );
+    await expect(row.locator('[data-cost="infra"]').textContent()).resolves.toBe(formatUsd(cost.infraUsd));
+    expect(cost.infraUsd).toBeGreaterThan(0);
+    expect(done.ledger.costUsd).toBeGreaterThan(0);
+    await expect(row.textContent()).resolves.toContain(done.mergedSha ? 'merged' : 'not merged');
+    const all = page.getByRole('table', { name: 'Spend' }).locator('tbody tr').first();
+    const cells = await all.locator('td').allInnerTexts();
+    expect(Number(cells[0])).toBeGreaterThanOrEqual(1);
+    expect(cells[1]).toMatch(/^\$\d+\.\d{2,4}$/);
   });
 
   it('answers an unchanged run with 304 and events after a seq with only the newer ones', async () => {
