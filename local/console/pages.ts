@@ -293,7 +293,10 @@ export function runDetailPage(view: RunDetailView): string {
   const facts = [
     fact('Status', statusBadge(run.status, live)),
     fact('Current stage', `<span data-live="stage">${escapeHtml(run.stage ?? '—')}</span>`),
-    fact('Work item', issueLink(run, view.forgeWebUrl)),
+    fact(
+      'Work item',
+      `${issueLink(run, view.forgeWebUrl)}${run.issueNumber ? ` <a class="small" href="/work-items/${escapeHtml(run.repo)}/${run.issueNumber}">all runs</a>` : ''}`,
+    ),
     fact('Pull request', prLink(run)),
     fact(
       'Model cost',

@@ -1,12 +1,20 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { canonicalRepo, RUN_STATUSES, type Run, RunId } from '../../functions/shared/domain/run';
+import {
+  canonicalRepo,
+  RepoFullName,
+  RUN_STATUSES,
+  type Run,
+  RunId,
+  workItemKeyOf,
+} from '../../functions/shared/domain/run';
 import { monthlyBudgetAccount } from '../../functions/shared/store/keys';
 import type { Store, StoredAuditEvent } from '../../functions/shared/ports';
 import { readMailStore } from '../emulators/ses';
 import { SAMPLE_FULL_NAME } from '../forge/sample';
 import { type ApiProxyOptions, proxyApi } from './api-proxy';
 import { costsPage } from './costs-page';
+import { workItemPage } from './work-item-page';
 import { PAGE_HEADERS, SCRIPT_HEADERS } from './html';
 import { LIVE_SCRIPT } from './live-script';
 import { type ForgePull, forgePage, mailPage, messagePage, runDetailPage, runsPage } from './pages';
@@ -27,6 +35,7 @@ export type ConsoleStore = Pick<
   | 'listLedger'
   | 'listApprovalsForRun'
   | 'getBudget'
+  | 'getWorkItemWithRuns'
 >;
 
 export interface ConsoleOptions {
@@ -57,6 +66,7 @@ const MAX_RUNS_SHOWN = 100;
 const EVENTS_PAGE = 200;
 const MAX_EVENT_PAGES = 5;
 const MAX_EMAILS_SHOWN = 100;
+const WORK_ITEM_RUNS = 20;
 const FETCH_TIMEOUT_MS = 5_000;
 
 class HttpError extends Error {
@@ -160,6 +170,27 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
         forgeWebUrl,
         live: proxy !== undefined,
       });
+    }
+    const itemMatch = /^\/work-items\/([^/]+)\/([^/]+)\/(\d{1,9})\/?$/.exec(pathname);
+    if (itemMatch) {
+      const [owner, repo, issue] = itemMatch.slice(1).map((part) => decodeURIComponent(part as string));
+      const fullName = `${owner}/${repo}`;
+      if (!RepoFullName.safeParse(fullName).success)
+        throw new HttpError(404, 'No such work item', `"${fullName}" is not a repository name.`);
+      const key = workItemKeyOf(fullName, Number(issue));
+      const { workItem, runs } = await options.store.getWorkItemWithRuns(key, { limit: WORK_ITEM_RUNS });
+      if (!workItem && runs.items.length === 0)
+        throw new HttpError(404, 'No such work item', `There is no work item ${key}.`);
+      const threads = await Promise.all(
+        runs.items.map(async (run) => {
+          const [approvals, { events }] = await Promise.all([
+            options.store.listApprovalsForRun(run.runId),
+            loadEvents(options.store, run.runId),
+          ]);
+          return { run, approvals, events };
+        }),
+      );
+      return workItemPage({ key, ...(workItem ? { workItem } : {}), runs: threads, forgeWebUrl });
     }
     if (pathname === '/costs') {
       const runs = await loadRuns(options.store, sampleRepo);

@@ -184,6 +184,39 @@ describe('live run page in headless Chromium', () => {
     expect(cells[1]).toMatch(/^\$\d+\.\d{2,4}$/);
   });
 
+  it('shows the work item: every run with kind, PR, checks, approvals, merge commit, cost, and the timeline', async () => {
+    const done = (await stack.store.getRun(runId)) as Run;
+    await page.goto(`${stack.consoleUrl}/runs/${runId}`);
+    await page.getByRole('link', { name: 'all runs', exact: true }).click();
+    expect(new URL(page.url()).pathname).toBe(
+      `/work-items/${SAMPLE_OWNER}/${SAMPLE_REPO}/${SAMPLE_ISSUE.number}`,
+    );
+    const row = page.getByRole('table', { name: 'Work item runs' }).locator(`tr[data-run-id="${runId}"]`);
+    await expect(row.locator('[data-field="kind"]').textContent()).resolves.toBe(done.kind);
+    await expect(row.locator('[data-field="pr"] a').getAttribute('href')).resolves.toBe(done.prUrl);
+    await expect(row.locator('[data-field="checks"]').textContent()).resolves.toBe(done.checksConclusion);
+    const approvals = await stack.store.listApprovalsForRun(runId);
+    expect(approvals.length).toBeGreaterThan(0);
+    await expect(row.locator('[data-field="approvals"]').textContent()).resolves.toContain(
+      `${approvals[0]?.approver}: APPROVED`,
+    );
+    await expect(row.locator('[data-field="merge"] code').getAttribute('title')).resolves.toBe(
+      done.mergedSha,
+    );
+    await expect(row.locator('[data-field="cost"]').textContent()).resolves.toContain(
+      `infra ${formatUsd(costOfRun(done).infraUsd)}`,
+    );
+    const events = await stack.store.listEvents(runId, { limit: 500 });
+    await expect(
+      page
+        .getByRole('table', { name: 'Work item timeline' })
+        .locator(`tbody tr[data-run-id="${runId}"]`)
+        .count(),
+    ).resolves.toBe(events.items.length);
+    const missing = await fetch(`${stack.consoleUrl}/work-items/${SAMPLE_OWNER}/${SAMPLE_REPO}/999`);
+    expect(missing.status).toBe(404);
+  });
+
   it('answers an unchanged run with 304 and events after a seq with only the newer ones', async () => {
     const base = `${stack.consoleUrl}/api/v1/runs/${runId}`;
     const first = await fetch(base);
