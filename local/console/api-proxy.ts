@@ -29,6 +29,14 @@ export async function proxyApi(
   const url = new URL(request.url ?? '/', 'http://console.local');
   const match = PROXIED.exec(url.pathname);
   if (!match) return false;
+  // Only this machine's names: a page that rebinds its own DNS name to 127.0.0.1 gets nothing.
+  if (!/^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/i.test(request.headers.host ?? '')) {
+    response.writeHead(403, { 'content-type': 'application/json' });
+    response.end(
+      JSON.stringify({ error: { code: 'Forbidden', message: 'the console answers on 127.0.0.1 only' } }),
+    );
+    return true;
+  }
   if (!RunId.safeParse(match[2]).success) {
     response.writeHead(404, { 'content-type': 'application/json' });
     response.end(JSON.stringify({ error: { code: 'NotFound', message: 'not a run id' } }));

@@ -1,3 +1,4 @@
+import { get as httpGet } from 'node:http';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { costOfRun } from '../../functions/shared/domain/infra-cost';
@@ -242,6 +243,24 @@ describe('live run page in headless Chromium', () => {
     ).data;
     expect(none).toEqual([]);
 
+    // A rebound DNS name (another site's page) is refused.
+    const rebound = await new Promise<number>((resolve, reject) => {
+      const target = new URL(base);
+      const req = httpGet(
+        {
+          host: target.hostname,
+          port: target.port,
+          path: target.pathname,
+          headers: { host: 'evil.example:80' },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+    });
+    expect(rebound).toBe(403);
     // The proxy reaches nothing else of the API, and the browser never holds the key.
     expect((await fetch(`${stack.consoleUrl}/api/v1/runs`)).status).toBe(404);
     expect((await fetch(`${base}/cancel`, { method: 'POST' })).status).toBe(405);
