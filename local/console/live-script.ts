@@ -1,9 +1,13 @@
+import { isTerminal, RUN_STATUSES } from '../../functions/shared/domain/run';
+import { RUN_TONES } from './pages';
+
 /**
  * The run page's one script (served as /console.js, allowed by `script-src 'self'`): it polls the
  * console's read-only API proxy with If-None-Match (an unchanged run costs a 304 and no body) and
  * asks the events endpoint only for what follows the last seq it shows, so nothing is re-read.
- * It polls only while the tab is visible and the run is active, waits as long as the API's
- * Retry-After says, and stops after a bounded number of polls: no idle compute.
+ * It polls only while the tab is visible and the run is active (plus a short tail after the end,
+ * for the events that settle it), waits as the API's Retry-After says (at most 5 s), and stops
+ * after a bounded number of polls: no idle compute.
  * It writes text only (textContent), never markup, so no value from the API can inject any.
  */
 export const LIVE_SCRIPT = `'use strict';
@@ -11,9 +15,8 @@ export const LIVE_SCRIPT = `'use strict';
   const root = document.querySelector('[data-live-run]');
   if (!root) return;
   const runId = root.getAttribute('data-live-run');
-  const TERMINAL = new Set(${JSON.stringify(['SUCCEEDED', 'FAILED', 'REJECTED', 'EXPIRED', 'TIMED_OUT', 'BLOCKED', 'CANCELLED', 'STOPPED'])});
-  const TONES = { QUEUED: 'idle', SUCCEEDED: 'ok', FAILED: 'no', REJECTED: 'no', EXPIRED: 'no', TIMED_OUT: 'no',
-    BLOCKED: 'warn', CANCELLED: 'idle', STOPPED: 'warn', AWAITING_APPROVAL: 'warn', AWAITING_CLARIFICATION: 'warn' };
+  const TERMINAL = new Set(${JSON.stringify(RUN_STATUSES.filter(isTerminal))});
+  const TONES = ${JSON.stringify(RUN_TONES)};
   const MAX_POLLS = 5000;
   const DEFAULT_WAIT_MS = 2000;
   let etag = null;

@@ -24,7 +24,7 @@ export const REFRESH_SECONDS = 5;
 
 type Tone = 'ok' | 'no' | 'warn' | 'run' | 'idle';
 
-const RUN_TONES: Partial<Record<RunStatus, Tone>> = {
+export const RUN_TONES: Partial<Record<RunStatus, Tone>> = {
   QUEUED: 'idle',
   SUCCEEDED: 'ok',
   FAILED: 'no',

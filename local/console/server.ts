@@ -20,8 +20,8 @@ import { LIVE_SCRIPT } from './live-script';
 import { type ForgePull, forgePage, mailPage, messagePage, runDetailPage, runsPage } from './pages';
 
 /**
- * The local console: a small read-only web UI over the embedded stack (runs, run detail, the
- * mailbox of the local SES, the forge's pull requests). Server-rendered HTML, bound to 127.0.0.1;
+ * The local console: a small read-only web UI over the embedded stack (runs, run detail, a work
+ * item's runs, costs, the mailbox of the local SES, the forge's pull requests). Server-rendered HTML, bound to 127.0.0.1;
  * the run page's one script keeps it current by polling the API through `api-proxy.ts`. It reads the same Store the handlers write, the SES mail store over HTTP,
  * and the forge over its GitHub-like REST API.
  */
