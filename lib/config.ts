@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Construct } from 'constructs';
 import * as z from 'zod';
+import { DEFAULT_SANDBOX_PRICE_PER_SECOND_USD } from '../functions/shared/domain/sandbox-price';
 import { LLM_DEFAULTS } from './llm-queue-settings';
 
 /**
@@ -181,6 +182,18 @@ export const FactoryConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /** What sandbox time is charged in the ledger and reserved on budgets (docs/deploy.md). */
+    sandbox: z
+      .object({
+        price_per_second_usd: decimal(
+          z
+            .number({ error: 'must be a number of US dollars per second' })
+            .min(0, { error: 'must be 0 or more' })
+            .max(1, { error: 'must be at most 1' }),
+        ).default(DEFAULT_SANDBOX_PRICE_PER_SECOND_USD),
+      })
+      .strict()
+      .prefault({}),
     table: z
       .object({ deletionProtection: z.boolean({ error: 'must be true or false' }).default(true) })
       .strict()
@@ -221,6 +234,7 @@ const EXAMPLES: Record<string, string> = {
   'providers.default': 'bedrock',
   'llm.workerTimeoutSeconds': '300',
   'table.deletionProtection': 'true',
+  'sandbox.price_per_second_usd': '0.0000333334',
   encryption: 'aws-managed',
   logRetentionDays: '30',
   alarmEmail: 'oncall@your-domain.com',

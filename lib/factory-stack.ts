@@ -139,6 +139,7 @@ export class FactoryStack extends Stack {
       ...(config.github.botLogin ? { FACTORY_BOT_LOGIN: config.github.botLogin } : {}),
       MODEL_CONFIG: modelConfigEnvironment(config.models, config.providers),
       LLM_CALL_TIMEOUT_SECONDS: String(this.queues.settings.callTimeoutSeconds),
+      SANDBOX_PRICE_PER_SECOND_USD: String(config.sandbox.price_per_second_usd),
     };
 
     // The stage runner's Lambda timeout is below the TimeoutSeconds of every task that runs it, so

@@ -43,8 +43,10 @@ export interface DemoResult {
   scenario: string | null;
   /** The status the scenario declares: the demo exits 0 when the run reached it. */
   expectedStatus: RunStatus;
-  /** Only for a run on someone's pull request (a review scenario): its kind. */
+  /** Only for a run on someone's pull request (a review or follow-up scenario): its kind. */
   kind?: Run['kind'];
+  /** A follow-up scenario: the run it superseded, and that run's approval links (now stale). */
+  superseded?: { runId: string; status: RunStatus; approvalLinks: string[] };
   /** A review run: the pull request it reviewed (it opens none, and merges nothing). */
   reviewedPr?: { number: number; url: string | null };
 }
@@ -62,6 +64,17 @@ async function waitForRun(stack: Stack, since: number, deadline: number): Promis
     const run = runs.items.find((r) => Date.parse(r.createdAt) >= since - 1000);
     if (run) return run;
     if (Date.now() > deadline) throw new Error('no run started: the webhook was not accepted');
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
+
+/** The run that follows `run` on its work item (a follow-up started from its PR). */
+async function waitForNextRun(stack: Stack, run: Run, deadline: number): Promise<Run> {
+  for (;;) {
+    const { runs } = await stack.store.getWorkItemWithRuns(run.workItemKey, { limit: 1 });
+    const next = runs.items[0];
+    if (next && next.runId !== run.runId) return next;
+    if (Date.now() > deadline) throw new Error('no follow-up run started: the comment was not accepted');
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
 }
@@ -216,6 +229,7 @@ export async function runDemo(options: {
     let approved = false;
     let announced = false;
     let answered = 0;
+    let superseded: DemoResult['superseded'];
     while (!isTerminal(run.status)) {
       if (Date.now() > deadline) throw new Error(`the run did not finish in time (status ${run.status})`);
       const line = `  ${run.status.padEnd(24)} stage ${run.stage ?? '-'}`;
@@ -242,8 +256,36 @@ export async function runDemo(options: {
         }
         answered = asked;
       }
-      if (run.status === 'AWAITING_APPROVAL') {
+      if (run.status === 'AWAITING_APPROVAL' && scenario?.followUp && !superseded && run.prNumber) {
+        // Instead of approving, ask for more on the PR: a follow-up run supersedes this one.
         const links = await approvalLinks(stack);
+        if (links.length > 0) {
+          const ask = scenario.followUp;
+          if ('comment' in ask) {
+            say(`  commenting ${ask.comment} on #${run.prNumber} as @${ask.author}…`);
+            await stack.forge.actions.comment(
+              ask.author,
+              SAMPLE_OWNER,
+              SAMPLE_REPO,
+              run.prNumber,
+              ask.comment,
+            );
+          } else {
+            say(`  requesting changes on #${run.prNumber} as @${ask.author}…`);
+            await stack.forge.actions.review(ask.author, SAMPLE_OWNER, SAMPLE_REPO, run.prNumber, {
+              event: 'REQUEST_CHANGES',
+              ...ask.review,
+            });
+          }
+          const next = await waitForNextRun(stack, run, deadline);
+          const before = (await stack.store.getRun(run.runId)) ?? run;
+          superseded = { runId: before.runId, status: before.status, approvalLinks: links };
+          say(`Run ${before.runId} ${before.status}; follow-up run ${next.runId} started`);
+          run = next;
+          continue;
+        }
+      } else if (run.status === 'AWAITING_APPROVAL') {
+        const links = (await approvalLinks(stack)).filter((l) => !superseded?.approvalLinks.includes(l));
         const link = links.find((l) => l.includes('d=approve')) ?? links[0];
         if (link && options.autoApprove && !approved) {
           const status = await approveThroughPage(link, 'approve');
@@ -274,6 +316,7 @@ export async function runDemo(options: {
       ...(run.kind === 'review' && run.prNumber
         ? { kind: run.kind, reviewedPr: { number: run.prNumber, url: run.prUrl ?? null } }
         : {}),
+      ...(superseded ? { kind: run.kind, superseded } : {}),
     };
     say(`Run ${run.status}${run.error ? ` (${run.error.class}: ${run.error.cause.split('\n')[0]})` : ''}`);
     say(
@@ -283,7 +326,10 @@ export async function runDemo(options: {
     );
     if (run.prUrl)
       say(`Pull request: ${run.prUrl}${run.mergedSha ? ` merged as ${run.mergedSha.slice(0, 7)}` : ''}`);
-    say(`Cost: $${run.ledger.costUsd.toFixed(4)} over ${run.ledger.llmCalls} model calls`);
+    const sandboxTime = run.ledger.sandboxSeconds
+      ? ` and ${run.ledger.sandboxSeconds.toFixed(1)} s of sandbox time`
+      : '';
+    say(`Cost: $${run.ledger.costUsd.toFixed(4)} over ${run.ledger.llmCalls} model calls${sandboxTime}`);
     await options.inspect?.(stack, result);
     return result;
   } finally {

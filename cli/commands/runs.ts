@@ -10,13 +10,16 @@ import { type CliContext, type CliIo, processIo } from '../io';
  * FACTORY_URL / FACTORY_API_KEY or --url / --api-key; --json for scripts.
  *
  * Exit codes: 0 ok (watch: SUCCEEDED), 1 the run ended badly (watch: FAILED, REJECTED,
- * EXPIRED, TIMED_OUT, BLOCKED, STOPPED; cancel: the run had already ended otherwise), 2 watch: CANCELLED,
+ * EXPIRED, TIMED_OUT, BLOCKED, STOPPED; cancel: the run had already ended otherwise), 2 watch: CANCELLED
+ * or SUPERSEDED (a person ended it, or a follow-up took its PR over),
  * 3 usage, network or API errors (including a watch that timed out).
  */
 export const EXIT = { ok: 0, failed: 1, cancelled: 2, error: 3 } as const;
 
 const BAD_ENDINGS = new Set(['FAILED', 'REJECTED', 'EXPIRED', 'TIMED_OUT', 'BLOCKED', 'STOPPED']);
-const TERMINAL = new Set([...BAD_ENDINGS, 'SUCCEEDED', 'CANCELLED']);
+/** Ended by a person: cancelled, or superseded by a follow-up run on its pull request. */
+const STEERED_ENDINGS = new Set(['CANCELLED', 'SUPERSEDED']);
+const TERMINAL = new Set([...BAD_ENDINGS, ...STEERED_ENDINGS, 'SUCCEEDED']);
 const MIN_INTERVAL_S = 1;
 const MAX_INTERVAL_S = 60;
 /**
@@ -31,7 +34,7 @@ const TRANSIENT_STATUSES = new Set([429, 500, 502, 503, 504]);
 
 export function exitCodeOf(status: string): number {
   if (status === 'SUCCEEDED') return EXIT.ok;
-  if (status === 'CANCELLED') return EXIT.cancelled;
+  if (STEERED_ENDINGS.has(status)) return EXIT.cancelled;
   return BAD_ENDINGS.has(status) ? EXIT.failed : EXIT.error;
 }
 
@@ -355,7 +358,7 @@ export function registerRunsCommands(program: Command, ctx: CliContext): void {
   runs
     .command('watch')
     .description(
-      'follow a run to its end; exit 0 SUCCEEDED, 1 failed/rejected/expired/timed out/blocked, 2 CANCELLED, 3 error',
+      'follow a run to its end; exit 0 SUCCEEDED, 1 failed/rejected/expired/timed out/blocked, 2 CANCELLED/SUPERSEDED, 3 error',
     )
     // Parsed here rather than by commander so that usage errors exit 3, not 2 (2 means CANCELLED).
     .argument('[id]', 'run id')

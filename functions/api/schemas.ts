@@ -32,6 +32,15 @@ export const CreateRunBody = z
     kind: RunKind.default('change'),
   })
   .superRefine((body, ctx) => {
+    if (body.kind === 'follow-up') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['kind'],
+        message:
+          "follow-up runs start from a `/factory <instructions>` comment or a review requesting changes on the factory's pull request",
+      });
+      return;
+    }
     if (body.kind === 'change') {
       if ((body.issue === undefined) === (body.task === undefined))
         ctx.addIssue({ code: 'custom', path: ['issue'], message: 'give exactly one of issue or task' });
@@ -264,7 +273,9 @@ export const RunSummaryView = z
 const Usd = z.number().nonnegative();
 export const CostView = z
   .object({
-    model_usd: Usd.meta({ description: "The ledger's model cost" }),
+    model_usd: Usd.meta({
+      description: "The ledger's cost: model calls and sandbox jobs, billed as they ran",
+    }),
     infra_usd: Usd.meta({ description: 'Estimated AWS cost (the sum of `infra`)' }),
     total_usd: Usd,
     infra: z.object({

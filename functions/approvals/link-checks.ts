@@ -19,7 +19,9 @@ export async function checkState(ports: CheckPorts, record: ApprovalRecord): Pro
   if (record.state === 'SUPERSEDED') {
     // Superseded because the run ended (cancelled, failed, expired) says more than "replaced".
     const run = await store.getRun(record.runId);
-    const decidedByOthers = run?.status === 'SUCCEEDED' || run?.status === 'REJECTED';
+    // A follow-up that took over the PR replaced the link too: the run did not just end.
+    const decidedByOthers =
+      run?.status === 'SUCCEEDED' || run?.status === 'REJECTED' || run?.status === 'SUPERSEDED';
     throw new Refusal(run && isTerminal(run.status) && !decidedByOthers ? 'run-not-waiting' : 'superseded');
   }
   if (record.state !== 'PENDING') throw new Refusal('already-decided');

@@ -34,7 +34,7 @@ export const REFUSALS = {
   superseded: [
     409,
     'Link replaced',
-    'This approval link was replaced: another approver decided, or a newer request was sent.',
+    'This approval link is stale: another approver decided, a newer request was sent, or a follow-up run superseded this one on its pull request.',
   ],
   expired: [410, 'Link expired', 'This approval link has expired.'],
   'approver-not-listed': [

@@ -80,7 +80,10 @@ export function createSandboxHandler(ports: SandboxPorts) {
     );
     const workspace = { baseDir, files: overlay.files, deleted: overlay.deleted };
     try {
+      const setupStarted = performance.now();
       const setup = job.setup ? await setupOrRefusal(ports, job.setup, workspace) : undefined;
+      // Billed once per job by the stage runner (the results all carry it).
+      const setupMs = setup ? Math.round(performance.now() - setupStarted) : undefined;
       await Promise.all(
         job.commands.map(async ({ command, timeoutSeconds, resultUrl }) => {
           let outcome: SandboxOutcome;
@@ -97,6 +100,7 @@ export function createSandboxHandler(ports: SandboxPorts) {
             if (!(error instanceof SandboxUnavailableError)) throw error;
             outcome = refused(error.message);
           }
+          if (setupMs !== undefined) outcome = { ...outcome, setupMs };
           const put = await fetch(resultUrl, { method: 'PUT', body: JSON.stringify(outcome) });
           if (!put.ok) throw new Error(`sandbox: storing a result answered ${put.status}`);
         }),

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { DEFAULT_SANDBOX_PRICE_PER_SECOND_USD } from './domain/sandbox-price';
 
 /**
  * The environment contract between the deployments (CDK in lib/, the embedded stack in local/)
@@ -40,6 +41,8 @@ const EnvSchema = z.object({
   LLM_CALL_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(900).default(100),
   /** Deployment-wide caps on human and CI waits, in seconds (JSON; short in tests). */
   MAX_WAIT_SECONDS: z.string().optional(),
+  /** Deployment config `sandbox.price_per_second_usd`: what a second of sandbox time is charged. */
+  SANDBOX_PRICE_PER_SECOND_USD: z.coerce.number().min(0).max(1).default(DEFAULT_SANDBOX_PRICE_PER_SECOND_USD),
 });
 export type Env = z.infer<typeof EnvSchema>;
 

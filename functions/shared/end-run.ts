@@ -33,7 +33,7 @@ export function onFailureOf(run: Pick<Run, 'contract'>): OnFailure {
 
 /**
  * Takes back what an ended run opened on GitHub. Only change runs: a run on an existing pull
- * request (review, rescue) never closes or deletes anything. A failure under `on_failure: draft`
+ * request (review, rescue, follow-up) never closes or deletes anything. A failure under `on_failure: draft`
  * leaves the PR open as a draft, its branch kept.
  */
 export async function withdrawEnded(deps: CleanupDeps, run: Run): Promise<Withdrawal> {
@@ -90,6 +90,7 @@ const DETAIL: Partial<Record<RunStatus, string>> = {
   REJECTED: 'An approver rejected the change.',
   EXPIRED: 'Nobody approved the change in time.',
   CANCELLED: 'The run was cancelled.',
+  SUPERSEDED: 'A follow-up run continues this pull request; this run no longer applies.',
 };
 
 /** Ends that a new run may well get past: the comment says how to start one. */

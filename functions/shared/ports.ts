@@ -201,6 +201,12 @@ export interface ReviewComment {
   side: 'LEFT' | 'RIGHT';
   body: string;
 }
+/** A submitted review's inline comment as read back: `line` 0 when GitHub no longer places it. */
+export interface PostedReviewComment {
+  path: string;
+  line: number;
+  body: string;
+}
 export interface NewReview {
   body: string;
   event: 'COMMENT' | 'REQUEST_CHANGES' | 'APPROVE';
@@ -270,6 +276,8 @@ export interface GitHub {
   createReview(repo: RepoRef, number: number, review: NewReview): Promise<{ id: number }>;
   /** The PR's changed files against its merge base (GitHub's three-dot diff), with patches. */
   listPullFiles(repo: RepoRef, number: number): Promise<PullFile[]>;
+  /** A submitted review's inline comments (`GET …/pulls/{n}/reviews/{id}/comments`, first page). */
+  listReviewComments(repo: RepoRef, number: number, reviewId: number): Promise<PostedReviewComment[]>;
   getChecks(repo: RepoRef, sha: string): Promise<CheckSummary>;
 }
 

@@ -163,6 +163,7 @@ const STATUS_LINE: Record<string, string> = {
   TIMED_OUT: 'timed out waiting for answers',
   CANCELLED: 'cancelled',
   STOPPED: 'stopped (work kept)',
+  SUPERSEDED: 'superseded by a follow-up',
 };
 
 export const STATUS_COMMENT_MARKER = '<!-- code-factory:status -->';

@@ -60,6 +60,8 @@ export interface StartRunInput {
   workItem?: WorkItem;
   /** A retry's budget in place of the repository's (admit holds it to the repository's cap). */
   budgetUsd?: number;
+  /** A follow-up run: the factory PR it continues and what was asked there. */
+  followUp?: Run['followUp'];
   /** Extra details for the `run.created` audit event (ids and hashes only). */
   eventData?: Record<string, unknown>;
 }
@@ -90,6 +92,7 @@ export async function startRun(
     ...(input.task === undefined ? {} : { task: input.task }),
     ...(input.title === undefined ? {} : { issueTitle: input.title }),
     ...(input.budgetUsd === undefined ? {} : { budgetUsd: input.budgetUsd }),
+    ...(input.followUp === undefined ? {} : { followUp: input.followUp }),
   });
   let created = true;
   try {

@@ -6,8 +6,9 @@ import {
   parseFactoryConfig,
 } from '../shared/domain/contract';
 import { disallowedModels, resolveModels, unpricedMessage, unpricedModels } from '../shared/domain/models';
-import { isTerminal, type RunKind } from '../shared/domain/run';
-import { FactoryError } from '../shared/errors';
+import { isTerminal, type RunKind, type RunStatus } from '../shared/domain/run';
+import { AdmissionRefusedError } from './admission-refused';
+import { followUpStart } from './follow-up';
 import { triggerLabelCacheKey } from '../shared/trigger-label';
 import { updateStatusComment } from './comments';
 import type { StagePorts } from './deps';
@@ -15,12 +16,7 @@ import type { RunContract } from '../shared/run-contract';
 import { enterStage, mutateRun } from '../shared/run-state';
 import { resumePointOf, seedFromBranch } from './resume';
 
-/** A run that cannot proceed, refused at admit with a reason people can act on. */
-export class AdmissionRefusedError extends FactoryError {
-  constructor(code: string, message: string) {
-    super(code, message, { expose: true });
-  }
-}
+export { AdmissionRefusedError };
 
 /** The repo's contract from the DEFAULT branch (never a branch the factory or a PR wrote). */
 export async function loadContract(
@@ -43,6 +39,12 @@ export async function loadContract(
   }
   return defaultContract();
 }
+
+/** Where each kind goes from admit: a review reviews, a follow-up implements, a change plans. */
+const STATUS_AFTER_ADMIT: Partial<Record<RunKind, RunStatus>> = {
+  review: 'REVIEWING',
+  'follow-up': 'IMPLEMENTING',
+};
 
 /** A checks wait re-reads CI this often when no webhook resumed it (decision 0006). */
 export const CHECKS_RECHECK_SECONDS = 300;
@@ -146,16 +148,27 @@ export async function admit(
     // the pending change, the same branch and PR to publish to. The contract is still today's.
     const resume = await resumePointOf(deps, run);
     const seeded = resume ? await seedFromBranch(deps, run, resume) : undefined;
-    const baseSha = resume?.baseSha ?? base.sha;
+    // A follow-up builds on its PR's head as it is now, on the same branch and PR (follow-up.ts).
+    const followUp = await followUpStart(deps, run);
+    const baseSha = followUp?.headSha ?? resume?.baseSha ?? base.sha;
     const updated = await mutateRun(deps, runId, (r) => ({
       // The state machine takes each kind its own path from here (`KindRoute`).
-      ...enterStage(r, 'admit', deps.now(), r.kind === 'review' ? 'REVIEWING' : 'PLANNING'),
+      ...enterStage(r, 'admit', deps.now(), STATUS_AFTER_ADMIT[r.kind] ?? 'PLANNING'),
       baseSha,
       contract: runContract as unknown as Record<string, unknown>,
       ...(issue ? { issueTitle: issue.title.slice(0, 1000) } : {}),
       // Not its head or PR number: until this run pushes, they are the stopped run's, and a run
       // that ends without pushing must not take them back (run-cleanup.ts).
       ...(resume ? { resumedFrom: resume, branch: resume.branch } : {}),
+      ...(followUp && r.followUp
+        ? {
+            branch: r.followUp.branch,
+            prNumber: r.followUp.prNumber,
+            prUrl: followUp.prUrl,
+            headSha: followUp.headSha,
+            followUp: { ...r.followUp, reviewComments: followUp.reviewComments },
+          }
+        : {}),
     }));
     await deps.store.appendEvent(runId, {
       type: 'run.admitted',

@@ -26,6 +26,9 @@ import {
   WORKBENCH_WRITE_TOOLS,
 } from './workbench';
 import { workspaceOf } from './workspace';
+import { forgetSandboxSettlement, reserveSandbox, settleSandbox } from './sandbox-budget';
+import { sandboxEnvironmentOf } from './sandbox-environment';
+import { judgeChecks } from './sandbox-checks';
 import { turnAllowance, turnBudgetAt, turnsLeftNote } from './turn-budget';
 
 /**
@@ -44,6 +47,8 @@ export interface SubmitDecision {
   feedback?: string;
   /** Commands that must pass in the sandbox before the submission is accepted. */
   checks?: string[];
+  /** The checks were detected, not declared: their failures are advice only (decision 0005). */
+  advisory?: boolean;
 }
 
 /** What an onSubmit call knows: `checked` once the submission's sandbox checks passed (or could not run). */
@@ -217,6 +222,7 @@ export async function runAgentTools(
           kind: 'checks',
           commands,
           submitInput: input,
+          ...(decision.advisory ? { advisory: true } : {}),
         });
         results.push(null);
         continue;
@@ -243,7 +249,22 @@ export async function runAgentTools(
   }
   if (calls.length === 0 && reading.note) results.push({ type: 'text', text: reading.note });
   if (deferred.length > 0) {
-    const pending: PendingTurn = { results, calls: deferred, outcome };
+    const environment = await sandboxEnvironmentOf(deps, run);
+    const setupSeconds = environment.setup.length * environment.maxRunSeconds;
+    const pending: PendingTurn = { results, calls: deferred, outcome, setupSeconds };
+    // Sandbox time is reserved like a model call's tokens; a job that does not fit never runs.
+    const reserved = await reserveSandbox(deps, run, conversationId, turn, pending);
+    if (!reserved.ok) {
+      await deps.store.appendEvent(run.runId, {
+        type: 'sandbox.refused',
+        actor: 'factory',
+        data: { reason: 'BudgetExceeded', cause: reserved.reason },
+      });
+      const refusal = `not enough budget: ${reserved.reason}`;
+      const outcomes = deferred.map((call) => call.commands.map(() => refusedOutcome(refusal)));
+      const answered = await answerSandboxCalls(deps, run, spec, pending, outcomes);
+      return recordToolResults(deps, run, spec, conversationId, turn, answered.results, answered.outcome);
+    }
     return {
       conversationId,
       turn,
@@ -361,10 +382,47 @@ export async function finishSandboxTurn(
   turn: number,
 ): Promise<LoopPointer> {
   const next = await deps.store.getTurn(conversationId, turn + 1);
-  if (next) return { conversationId, turn: turn + 2, outcome: next.outcome ?? 'continue' };
+  if (next) {
+    await forgetSandboxSettlement(deps, run, conversationId, turn);
+    return { conversationId, turn: turn + 2, outcome: next.outcome ?? 'continue' };
+  }
   const pending = await pendingTurnOf(deps, run.runId, conversationId, turn);
   if (!pending) throw new Error(`turn ${turn} of ${conversationId} has no sandbox work pending`);
   const outcomes = await sandboxOutcomes(deps, run.runId, conversationId, turn, pending);
+  await settleSandbox(deps, run, spec.stage, conversationId, turn, pending, outcomes);
+  const answered = await answerSandboxCalls(deps, run, spec, pending, outcomes);
+  const pointer = await recordToolResults(
+    deps,
+    run,
+    spec,
+    conversationId,
+    turn,
+    answered.results,
+    answered.outcome,
+  );
+  await forgetSandboxSettlement(deps, run, conversationId, turn);
+  return pointer;
+}
+
+/** A command the sandbox was not asked to run, as its result. */
+const refusedOutcome = (reason: string): SandboxOutcome => ({
+  exitCode: 126,
+  timedOut: false,
+  head: reason,
+  tail: '',
+  omittedChars: 0,
+  durationMs: 0,
+  unavailable: reason,
+});
+
+/** The deferred calls' tool results from their commands' outcomes, and the turn's outcome. */
+async function answerSandboxCalls(
+  deps: StagePorts,
+  run: Run,
+  spec: AgentSpec,
+  pending: PendingTurn,
+  outcomes: Array<Array<SandboxOutcome | undefined>>,
+): Promise<{ results: unknown[]; outcome: string }> {
   const results = [...pending.results];
   let outcome = pending.outcome;
   for (const [i, call] of pending.calls.entries()) {
@@ -383,70 +441,5 @@ export async function finishSandboxTurn(
     if (verdict.outcome !== 'continue') outcome = verdict.outcome;
     results[call.index] = toolResult(call.toolUseId, verdict.feedback, verdict.isError);
   }
-  return recordToolResults(deps, run, spec, conversationId, turn, results, outcome);
-}
-
-async function judgeChecks(
-  deps: StagePorts,
-  run: Run,
-  spec: AgentSpec,
-  call: DeferredCall,
-  answers: Array<SandboxOutcome | undefined>,
-): Promise<{ outcome: string; feedback: string; isError: boolean }> {
-  const contract = deps.contractOf(run);
-  const ran = call.commands.map((command, j) => ({ ...command, outcome: answers[j] }));
-  const unrun = ran.filter((c) => c.outcome === undefined || c.outcome.unavailable !== undefined);
-  const failed = ran.filter((c) => c.outcome && !c.outcome.unavailable && c.outcome.exitCode !== 0);
-  if (failed.length === 0) {
-    await deps.store.appendEvent(run.runId, {
-      type: unrun.length ? 'sandbox.checks-unverified' : 'sandbox.checks-passed',
-      actor: 'factory',
-      data: { commands: call.commands.map((c) => c.command), unrun: unrun.length },
-    });
-    const decision = await spec.onSubmit(deps, run, call.submitInput ?? {}, { checked: true });
-    const note = unrun.length
-      ? ` (environment.checks could not run here: ${unrun[0]?.outcome?.unavailable ?? 'the sandbox gave no result'}; CI will check the change)`
-      : ' (environment.checks passed)';
-    return {
-      outcome: decision.outcome,
-      feedback: (decision.feedback ?? 'submitted') + (decision.outcome === 'continue' ? '' : note),
-      isError: decision.outcome === 'continue',
-    };
-  }
-  const rounds = (
-    await mutateRun(deps, run.runId, (current) => ({
-      sandboxCheckFailures: current.sandboxCheckFailures + 1,
-    }))
-  ).sandboxCheckFailures;
-  const report = failed.map((c) => `$ ${c.command}\n${answerOf(c.outcome, c.timeoutSeconds)}`).join('\n\n');
-  await deps.store.appendEvent(run.runId, {
-    type: 'sandbox.checks-failed',
-    actor: 'factory',
-    data: { commands: failed.map((c) => c.command), round: rounds, of: contract.environment.checkAttempts },
-  });
-  if (rounds > contract.environment.checkAttempts) {
-    await mutateRun(deps, run.runId, () => ({
-      error: {
-        class: 'ChecksFailing',
-        cause:
-          `environment.checks still fail after ${contract.environment.checkAttempts} attempts to fix them:\n${report}`.slice(
-            0,
-            4000,
-          ),
-      },
-    }));
-    return {
-      outcome: 'stopped',
-      feedback: `Not submitted: environment.checks still fail.\n${report}`,
-      isError: true,
-    };
-  }
-  return {
-    outcome: 'continue',
-    feedback:
-      `Not submitted: environment.checks failed (round ${rounds}; ` +
-      `${contract.environment.checkAttempts - rounds + 1} more failing round(s) stop the run). ` +
-      `Fix the change, then call ${spec.terminalTool.name} again.\n\n${report}`,
-    isError: true,
-  };
+  return { results, outcome };
 }

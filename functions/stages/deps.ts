@@ -4,6 +4,8 @@ import type { ResolvedModelConfig } from '../shared/domain/models';
 import { redactWork } from './redaction';
 import type {
   Blobs,
+  BudgetStore,
+  LedgerStore,
   ApprovalStore,
   CacheStore,
   Clock,
@@ -35,6 +37,8 @@ export interface StageSettings {
   maxActiveRunsPerRepo: number;
   /** How long one queued model turn may take, retries included. */
   llmTurnSeconds: number;
+  /** Deployment config `sandbox.price_per_second_usd`: sandbox time in the ledger and budgets. */
+  sandboxPricePerSecondUsd: number;
   /** Deployment-wide caps on the waits (short in tests); the repo's contract sets the rest. */
   maxWaitSeconds?: Partial<
     Pick<
@@ -44,8 +48,10 @@ export interface StageSettings {
   >;
 }
 
-/** The store slices the stages use: no deliveries, API keys, ledger, budget or claims. */
+/** The store slices the stages use: no deliveries, API keys or claims (sandbox time uses budget and ledger). */
 export type StageStore = RunStore &
+  BudgetStore &
+  LedgerStore &
   EventStore &
   WaitStore &
   ApprovalStore &

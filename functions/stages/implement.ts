@@ -2,6 +2,7 @@ import { parseStageResult, stageResultJsonSchema } from '../shared/domain/stage-
 import { type AgentSpec, finishSandboxTurn, type LoopPointer, runAgentTools, startAgent } from './agent';
 import { type StagePorts, workOf } from './deps';
 import { promptContext } from './prompt-context';
+import { sandboxEnvironmentOf } from './sandbox-environment';
 import { implementPrompt } from './prompts';
 import { enterStage, mutateRun } from '../shared/run-state';
 
@@ -28,8 +29,11 @@ export const implementSpec: AgentSpec = {
           'Questions are settled in planning. Make a reasonable, stated assumption and finish the change, or submit BLOCKED with blockers.',
       };
     }
-    const checks = deps.contractOf(run).environment.checks;
-    if (change.status === 'COMPLETE' && !checked && checks.length > 0) return { outcome: 'continue', checks };
+    if (change.status === 'COMPLETE' && !checked) {
+      const environment = await sandboxEnvironmentOf(deps, run);
+      if (environment.checks.length > 0)
+        return { outcome: 'continue', checks: environment.checks, advisory: environment.detected };
+    }
     await deps.store.appendEvent(run.runId, {
       type: 'change.submitted',
       actor: 'coder',
@@ -57,6 +61,7 @@ export async function startImplement(deps: StagePorts, runId: string): Promise<L
   const run = await mutateRun(deps, runId, (r) => ({
     ...enterStage(r, 'implement', deps.now(), 'IMPLEMENTING'),
     sandboxCheckFailures: 0,
+    detectedCheckFailures: 0,
   }));
   const issue = await workOf(deps, run);
   const context = await promptContext(deps, run, 'implement');

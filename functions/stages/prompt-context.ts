@@ -1,5 +1,6 @@
 import type { Run } from '../shared/domain/run';
 import type { StagePorts } from './deps';
+import { followUpBlock } from './follow-up';
 import { readGuidance } from './guidance';
 import type { PromptContext } from './prompts';
 import { diffForPrompt } from './prompt-diff';
@@ -28,8 +29,10 @@ export async function promptContext(
   if (stage === 'review') return { guidance, diff: await diffForPrompt(workspace, REVIEW_DIFF_CHARS) };
   // A retry that resumes a stopped run: its note says where it stopped and what is left.
   const note = stage === 'plan' || !run.feedback ? await resumeNote(deps, run) : undefined;
-  const resumed = note ? { resumedNote: note } : {};
+  const resumed: Pick<PromptContext, 'resumedNote' | 'followUp'> = note ? { resumedNote: note } : {};
   if (stage === 'plan') return { guidance, ...resumed };
+  const block = followUpBlock(run);
+  if (block) resumed.followUp = block;
   // A fix attempt (feedback from the boundary, the checks or the review) sees what it did before,
   // and a resumed run what the stopped run did.
   if ((!run.feedback && !note) || changed.length === 0) return { guidance, ...resumed };

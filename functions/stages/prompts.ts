@@ -19,6 +19,8 @@ export interface PromptContext {
   diff?: string;
   /** A retry resuming a stopped run: that run's "where I stopped / what is left" note. */
   resumedNote?: string;
+  /** Implement in a follow-up run: what was asked on the PR, already fenced (follow-up.ts). */
+  followUp?: string;
 }
 
 /** The stopped run's note, and where its change is (plan reads it; implement also diffs it). */
@@ -191,6 +193,7 @@ ${contractLines(contract)}`,
       fence('Issue body', issue.body || '(empty)'),
       ...guidanceBlocks(context.guidance),
       planBlock(run),
+      context.followUp,
       resumedBlock(context, 'implement'),
       context.previousDiff
         ? fence(

@@ -164,7 +164,9 @@ export async function publish(deps: StagePorts, runId: string): Promise<PublishR
   const body = [
     run.issueNumber ? `Closes #${run.issueNumber}.` : undefined,
     run.planSummary ? `**Plan:** ${run.planSummary}` : undefined,
-    `Opened by Code Factory run \`${run.runId}\`. The factory updates this PR on each attempt.`,
+    run.kind === 'follow-up'
+      ? `Continued by Code Factory follow-up run \`${run.runId}\` (asked for by @${run.followUp?.sender ?? '?'}), with commits on top of the earlier ones.`
+      : `Opened by Code Factory run \`${run.runId}\`. The factory updates this PR on each attempt.`,
   ]
     .filter(Boolean)
     .join('\n\n');

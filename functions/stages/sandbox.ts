@@ -6,7 +6,7 @@ import type { StagePorts } from './deps';
 import { setupCacheKey, setupCacheObject } from './setup-cache';
 import { ensureSnapshot } from './snapshot';
 import { workspaceOf } from './workspace';
-import type { RunContract } from '../shared/run-contract';
+import { type SandboxEnvironment, sandboxEnvironmentOf } from './sandbox-environment';
 
 /**
  * Tool calls that need the sandbox (`run`, and `environment.checks` before `submit_change`) are
@@ -28,6 +28,8 @@ const DeferredCall = z.object({
   commands: z.array(z.object({ command: z.string(), timeoutSeconds: z.number().int().positive() })),
   /** checks: the submission they guard, submitted again once they pass. */
   submitInput: z.record(z.string(), z.unknown()).optional(),
+  /** checks detected from the repository, not declared: advice only (decision 0005). */
+  advisory: z.boolean().optional(),
 });
 export type DeferredCall = z.infer<typeof DeferredCall>;
 
@@ -36,6 +38,8 @@ export const PendingTurn = z.object({
   results: z.array(z.unknown()),
   calls: z.array(DeferredCall).min(1),
   outcome: z.string(),
+  /** The setup commands' time limits, reserved with the job's and billed when it ran. */
+  setupSeconds: z.number().int().nonnegative().optional(),
 });
 export type PendingTurn = z.infer<typeof PendingTurn>;
 
@@ -113,7 +117,7 @@ export async function sandboxJob(
       })),
     ),
   );
-  const environment = deps.contractOf(run).environment;
+  const environment = await sandboxEnvironmentOf(deps, run);
   return {
     snapshot: { key: snapshotKey, url: await presign(snapshotKey, 'GET') },
     overlayUrl: await presign(`${prefix}/overlay.json`, 'GET'),
@@ -127,7 +131,7 @@ export async function sandboxJob(
 async function setupOf(
   deps: StagePorts,
   run: Run,
-  environment: RunContract['environment'],
+  environment: SandboxEnvironment,
   presign: (key: string, method: 'GET' | 'PUT') => Promise<string>,
 ): Promise<NonNullable<SandboxJob['setup']>> {
   const snapshot = await (await workspaceOf(deps, run)).snapshot();

@@ -27,6 +27,7 @@ export function stageSettings(config: Env): StageSettings {
     models: parseModelConfig(config.MODEL_CONFIG),
     maxActiveRunsPerRepo: config.MAX_ACTIVE_RUNS_PER_REPO,
     llmTurnSeconds: config.LLM_TURN_TIMEOUT_SECONDS,
+    sandboxPricePerSecondUsd: config.SANDBOX_PRICE_PER_SECOND_USD,
     ...(config.MAX_WAIT_SECONDS ? { maxWaitSeconds: JSON.parse(config.MAX_WAIT_SECONDS) } : {}),
   };
 }

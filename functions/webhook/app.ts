@@ -5,6 +5,7 @@ import { cancelActiveRun } from './cancel';
 import { resumeChecks } from './checks';
 import { type WebhookContext, type WebhookPorts, webhookContext } from './context';
 import { type Delivery, ignored, type Outcome } from './deliveries';
+import { startFollowUp } from './follow-up';
 import { failApprovalOnHeadMoved } from './head-moved';
 import { answerHelp, answerUnknownCommand } from './help';
 import { parseDelivery } from './parse';
@@ -65,7 +66,12 @@ async function dispatch(ctx: WebhookContext, delivery: Delivery, intent: Intent)
         ? cancelActiveRun(ctx, delivery, intent)
         : startTriggeredRun(ctx, delivery, intent);
     case 'unknown-command':
-      return answerUnknownCommand(ctx, delivery, intent);
+      // On a factory PR, any other text after `/factory` is a follow-up instruction.
+      return intent.isPull && intent.text
+        ? startFollowUp(ctx, delivery, intent)
+        : answerUnknownCommand(ctx, delivery, intent);
+    case 'changes-requested':
+      return startFollowUp(ctx, delivery, intent);
     case 'reply':
       return resumeClarification(ctx, delivery, intent);
     case 'checks-completed':

@@ -1,11 +1,20 @@
 import { cancelRun } from '../shared/cancel-run';
 import { WRITERS } from '../shared/domain/permission';
-import { isTerminal } from '../shared/domain/run';
+import { isTerminal, type Run, repoRefOf } from '../shared/domain/run';
 import { isoNow, type WebhookContext } from './context';
 import { claim, type Delivery, type Outcome, refuse } from './deliveries';
+import { factoryRunOf } from './follow-up';
 import { permissionOf } from './permissions';
 import { refuseBot, refuseNonWriter } from './refusals';
 import { type Intent, isBotSender } from './triggers';
+
+/** The newest run of the issue whose factory PR this is, if it is one. */
+async function issueRunOfPull(ctx: WebhookContext, repo: string, prNumber: number): Promise<Run | undefined> {
+  const pull = await ctx.github.getPull(repoRefOf(repo), prNumber);
+  const owner = await factoryRunOf(ctx, repo, prNumber, pull.headRef);
+  if (!owner) return undefined;
+  return (await ctx.store.getWorkItemWithRuns(owner.workItemKey, { limit: 1 })).runs.items[0];
+}
 
 /** `/factory cancel` by a writer: the work item's newest run, if it is still active, ends CANCELLED. */
 export async function cancelActiveRun(
@@ -20,7 +29,9 @@ export async function cancelActiveRun(
   if (!WRITERS.has(permission)) return refuseNonWriter(ctx, delivery, intent, permission);
 
   const { runs } = await ctx.store.getWorkItemWithRuns(intent.workItemKey, { limit: 1 });
-  const run = runs.items[0];
+  // On the factory's own PR, the active run is its issue's (a follow-up, or the run that opened it).
+  const run =
+    runs.items[0] ?? (intent.isPull ? await issueRunOfPull(ctx, intent.repo, intent.issueNumber) : undefined);
   if (!run || isTerminal(run.status)) return refuse(ctx, delivery, 'no active run to cancel');
   const runId = run.runId;
   // CANCELLED first, then stop, then clean up (functions/shared/cancel-run.ts): stopping first

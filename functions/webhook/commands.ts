@@ -8,14 +8,19 @@
  *   does not trigger;
  * - lines inside fenced code blocks and quoted lines (`> /factory run`, as in a reply quoting an
  *   earlier comment) never trigger;
- * - a bare `/factory` or an unknown word is `unknown`, answered with the help text, as `help` is.
+ * - a bare `/factory` or an unknown word is `unknown`, answered with the help text, as `help` is;
+ *   on a factory PR, any other text after `/factory` is a follow-up instruction: `text` holds it
+ *   (the rest of the command line and the lines after it, bounded).
  */
 export const COMMANDS = ['run', 'review', 'rescue', 'cancel', 'retry', 'help'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 export type ParsedCommand =
   | { kind: 'command'; name: CommandName; args: string }
-  | { kind: 'unknown'; word: string };
+  | { kind: 'unknown'; word: string; text: string };
+
+/** Characters of follow-up instructions kept from a comment. */
+export const MAX_INSTRUCTION_CHARS = 8000;
 
 /** Bounds the work on hostile comments (GitHub allows 65 536 characters). */
 const MAX_SCANNED_LINES = 200;
@@ -26,7 +31,7 @@ export function parseCommand(body: string | null | undefined): ParsedCommand | u
   if (!body?.toLowerCase().includes('/factory')) return undefined;
   const lines = body.split(/\r?\n/, MAX_SCANNED_LINES);
   let inFence = false;
-  for (const rawLine of lines) {
+  for (const [index, rawLine] of lines.entries()) {
     const line = rawLine.trim();
     if (line.startsWith('```') || line.startsWith('~~~')) {
       inFence = !inFence;
@@ -38,7 +43,8 @@ export function parseCommand(body: string | null | undefined): ParsedCommand | u
     const word = (match[1] ?? '').toLowerCase();
     const name = COMMANDS.find((command) => command === word);
     if (name) return { kind: 'command', name, args: (match[2] ?? '').trim().slice(0, 200) };
-    return { kind: 'unknown', word: word.slice(0, 40) };
+    const rest = [`${match[1] ?? ''}${match[2] ?? ''}`, ...lines.slice(index + 1)].join('\n').trim();
+    return { kind: 'unknown', word: word.slice(0, 40), text: rest.slice(0, MAX_INSTRUCTION_CHARS) };
   }
   return undefined;
 }
@@ -54,4 +60,5 @@ export const HELP_TEXT = [
   "| `/factory rescue` | diagnose and fix this pull request's failing checks |",
   '| `/factory cancel` | stop the active run |',
   '| `/factory help` | this list |',
+  "| `/factory <instructions>` | on the factory's own pull request: a follow-up that changes it as asked, on the same branch (a review requesting changes does the same) |",
 ].join('\n');

@@ -18,7 +18,7 @@ export function refuseBot(ctx: WebhookContext, delivery: Delivery, sender: Sende
 export async function refuseNonWriter(
   ctx: WebhookContext,
   delivery: Delivery,
-  intent: Extract<Intent, { type: 'labeled' | 'command' }>,
+  intent: Extract<Intent, { type: 'labeled' | 'command' | 'unknown-command' | 'changes-requested' }>,
   permission: Permission,
 ): Promise<Outcome> {
   const reason = `@${intent.sender.login} has ${permission} permission on ${intent.repo}; write is required`;

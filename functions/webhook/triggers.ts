@@ -1,5 +1,5 @@
 import { type RunKind, workItemKeyOf } from '../shared/domain/run';
-import { type CommandName, parseCommand } from './commands';
+import { type CommandName, MAX_INSTRUCTION_CHARS, parseCommand } from './commands';
 
 /**
  * What a verified GitHub delivery asks of the factory, decided from the payload alone (no I/O).
@@ -26,7 +26,8 @@ export type Intent =
   | { type: 'ignore'; reason: string }
   | (IssueTarget & { type: 'labeled'; label: string })
   | (IssueTarget & { type: 'command'; command: CommandName; commentId: number })
-  | (IssueTarget & { type: 'unknown-command'; word: string; commentId: number })
+  | (IssueTarget & { type: 'unknown-command'; word: string; text: string; commentId: number })
+  | (IssueTarget & { type: 'changes-requested'; reviewId: number; body: string; headRef: string })
   | (IssueTarget & { type: 'reply'; commentId: number; issueAuthor: string })
   | { type: 'checks-completed'; repo: string; sha: string; conclusion: string; sender: Sender }
   | { type: 'head-moved'; repo: string; prNumber: number; issueNumber: number; sha: string; sender: Sender };
@@ -97,9 +98,14 @@ export function classify(eventName: string, payload: unknown): Intent {
       const commentId = num(comment.id);
       if (commentId === undefined) return { type: 'ignore', reason: 'issue_comment without id' };
       const parsed = parseCommand(str(comment.body));
+      // `run` is not a pull request command: on a PR, the whole text is a follow-up instruction.
+      if (parsed?.kind === 'command' && parsed.name === 'run' && target.isPull) {
+        const text = `run ${parsed.args}`.trim();
+        return { ...target, type: 'unknown-command', word: 'run', text, commentId };
+      }
       if (parsed?.kind === 'command') return { ...target, type: 'command', command: parsed.name, commentId };
       if (parsed?.kind === 'unknown')
-        return { ...target, type: 'unknown-command', word: parsed.word, commentId };
+        return { ...target, type: 'unknown-command', word: parsed.word, text: parsed.text, commentId };
       const issue = payload.issue as Json;
       const issueAuthor = isObject(issue.user) ? (str(issue.user.login) ?? '') : '';
       return { ...target, type: 'reply', commentId, issueAuthor };
@@ -121,6 +127,36 @@ export function classify(eventName: string, payload: unknown): Intent {
         sha,
         conclusion: str(subject.conclusion) ?? 'unknown',
         sender,
+      };
+    }
+    case 'pull_request_review': {
+      // A review requesting changes on a factory PR starts a follow-up (follow-up.ts decides).
+      if (action !== 'submitted') return { type: 'ignore', reason: `pull_request_review.${action ?? '?'}` };
+      const review = payload.review;
+      const pull = payload.pull_request;
+      const repository = payload.repository;
+      const sender = senderOf(payload);
+      if (!isObject(review) || !isObject(pull) || !isObject(repository) || !isObject(pull.head) || !sender)
+        return { type: 'ignore', reason: 'pull_request_review malformed' };
+      if (str(review.state)?.toLowerCase() !== 'changes_requested')
+        return { type: 'ignore', reason: `pull_request_review.${str(review.state) ?? '?'}` };
+      const repo = str(repository.full_name);
+      const prNumber = num(pull.number);
+      const reviewId = num(review.id);
+      if (!repo || prNumber === undefined || prNumber <= 0 || reviewId === undefined || reviewId <= 0)
+        return { type: 'ignore', reason: 'pull_request_review without repo, number or id' };
+      const title = str(pull.title);
+      return {
+        type: 'changes-requested',
+        repo,
+        issueNumber: prNumber,
+        workItemKey: workItemKeyOf(repo, prNumber),
+        isPull: true,
+        ...(title === undefined ? {} : { title: title.slice(0, 1000) }),
+        sender,
+        reviewId,
+        body: (str(review.body) ?? '').slice(0, MAX_INSTRUCTION_CHARS),
+        headRef: str(pull.head.ref) ?? '',
       };
     }
     case 'pull_request': {

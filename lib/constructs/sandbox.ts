@@ -1,5 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { SANDBOX_MEMORY_MB } from '../../functions/shared/domain/sandbox-price';
 import { FactoryFunction } from './node-function';
 
 /** Lambda's maximum: one sandbox job (its commands run concurrently, each at most 900 s). */
@@ -18,8 +19,8 @@ export class SandboxFunction extends Construct {
     this.function = new FactoryFunction(this, 'Sandbox', {
       entry: props.entry,
       description: 'Code Factory sandbox: runs the agent’s commands on a workspace copy (no permissions)',
-      // CPU scales with memory: builds and test runs want it.
-      memorySize: 2048,
+      // CPU scales with memory: builds and test runs want it. The default sandbox price follows it.
+      memorySize: SANDBOX_MEMORY_MB,
       timeout: SANDBOX_TIMEOUT,
       logRetentionDays: props.logRetentionDays,
       serviceName: 'sandbox',

@@ -37,7 +37,7 @@ ${view.budgets.map((b) => `<tr><td>${escapeHtml(b.repo)}</td><td class="num">${f
   return layout(
     { title: 'Costs', nav: 'costs' },
     `<h1>Costs</h1>
-<p class="muted">Model cost from each run's ledger; infra cost (Step Functions, Lambda, DynamoDB, SQS, sandbox) estimated from what the run recorded, at AWS list prices. The API's <code>GET /v1/costs</code> gives the same figures by repo, model, kind or day.</p>
+<p class="muted">Model cost from each run's ledger (model calls and sandbox jobs); infra cost (Step Functions, Lambda, DynamoDB, SQS) estimated from what the run recorded, at AWS list prices. The API's <code>GET /v1/costs</code> gives the same figures by repo, model, kind or day.</p>
 <table aria-label="Spend">
 <thead><tr><th></th><th class="num">Runs</th><th class="num">Model</th><th class="num">Infra</th><th class="num">Total</th><th class="num">Merged PRs</th><th class="num">Per merged PR</th><th class="num">Not merged</th></tr></thead>
 <tbody>

@@ -180,7 +180,7 @@ function infraSection(cost: RunCost): string {
   return `<table aria-label="Infra cost">
 <thead><tr><th class="num">Step Functions</th><th class="num">Lambda</th><th class="num">DynamoDB</th><th class="num">SQS</th><th class="num">Infra (USD)</th><th class="num">Model (USD)</th></tr></thead>
 <tbody><tr><td class="num">${formatUsd(i.stepFunctionsUsd)} <span class="small muted">${formatInt(i.transitions)} transitions</span></td>
-<td class="num">${formatUsd(i.lambdaUsd)} <span class="small muted">${i.lambdaGbSeconds.toFixed(2)} GB-s${i.sandboxSeconds > 0 ? `, sandbox ${i.sandboxSeconds} s` : ''}</span></td>
+<td class="num">${formatUsd(i.lambdaUsd)} <span class="small muted">${i.lambdaGbSeconds.toFixed(2)} GB-s${i.sandboxSeconds > 0 ? `; sandbox ${i.sandboxSeconds} s, billed in the ledger` : ''}</span></td>
 <td class="num">${formatUsd(i.dynamoUsd)}</td><td class="num">${formatUsd(i.sqsUsd)}</td>
 <td class="num"><strong>${formatUsd(cost.infraUsd)}</strong></td><td class="num"><strong>${formatUsd(cost.modelUsd)}</strong></td></tr></tbody>
 </table>

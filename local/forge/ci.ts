@@ -2,10 +2,13 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { bwrapArgs, probeBwrap, SANDBOX_WORKDIR } from '../sandbox/bwrap';
 
 /**
  * The forge's local CI: runs a repository's check command in a temporary checkout, with a timeout,
  * a minimal environment (no secrets of the host process leak into the job) and bounded output.
+ * The command is code a model wrote: under bubblewrap when it works here (the sandbox's own
+ * command line, with network, as a CI machine has), else as a plain child process.
  */
 
 export interface CheckJobResult {
@@ -51,6 +54,7 @@ export async function runCheckJob(job: CheckJob): Promise<CheckJobResult> {
         ...output.result(),
       };
     }
+    const isolated = probeBwrap().available;
     const { exitCode, timedOut } = await runCommand(
       job.command,
       workdir,
@@ -58,11 +62,18 @@ export async function runCheckJob(job: CheckJob): Promise<CheckJobResult> {
       job.timeoutMs,
       output,
       job.signal,
+      isolated,
     );
     if (timedOut)
       output.push(Buffer.from(`\n[forge-ci] timed out after ${Math.round(job.timeoutMs / 1000)} s\n`));
     const conclusion = timedOut ? 'timed_out' : exitCode === 0 ? 'success' : 'failure';
-    return { conclusion, exitCode, durationMs: Date.now() - started, workdir, ...output.result() };
+    return {
+      conclusion,
+      exitCode,
+      durationMs: Date.now() - started,
+      workdir: isolated ? SANDBOX_WORKDIR : workdir,
+      ...output.result(),
+    };
   } finally {
     await rm(root, { recursive: true, force: true });
   }
@@ -75,23 +86,27 @@ function runCommand(
   timeoutMs: number,
   output: TailBuffer,
   signal: AbortSignal | undefined,
+  isolated: boolean,
 ): Promise<{ exitCode: number | null; timedOut: boolean }> {
+  const colourless = { FORCE_COLOR: '0', NO_COLOR: '1' };
+  const [file, args, env, dir] = isolated
+    ? ['bwrap', bwrapArgs({ workspace: cwd, command, network: true, env: colourless }), {}, '/']
+    : [
+        '/bin/sh',
+        ['-c', command],
+        {
+          PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+          HOME: home,
+          TMPDIR: os.tmpdir(),
+          LANG: 'C.UTF-8',
+          CI: 'true',
+          ...colourless,
+        },
+        cwd,
+      ];
   return new Promise((resolve) => {
-    const child = spawn('/bin/sh', ['-c', command], {
-      cwd,
-      // Own process group, so a timeout kills the command and everything it started.
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-        HOME: home,
-        TMPDIR: os.tmpdir(),
-        LANG: 'C.UTF-8',
-        CI: 'true',
-        FORCE_COLOR: '0',
-        NO_COLOR: '1',
-      },
-    });
+    // Own process group, so a timeout kills the command and everything it started.
+    const child = spawn(file, args, { cwd: dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env });
     let timedOut = false;
     const killGroup = () => {
       try {

@@ -101,6 +101,18 @@ export interface ForgeActions {
     repo: string,
     pull: { title: string; body: string; head: string; base: string },
   ): Promise<{ number: number; headSha: string }>;
+  /** Submits a review as `user` (webhook `pull_request_review.submitted`); comments by line. */
+  review(
+    user: string,
+    owner: string,
+    repo: string,
+    pullNumber: number,
+    review: {
+      event: 'APPROVE' | 'REQUEST_CHANGES' | 'COMMENT';
+      body: string;
+      comments?: Array<{ path: string; line: number; body: string }>;
+    },
+  ): Promise<{ id: number }>;
   setWebhookUrl(url: string | undefined): void;
 }
 
@@ -188,6 +200,19 @@ export async function startForge(options: ForgeOptions): Promise<Forge> {
     },
     pushCommit: (user, owner, repo, branch, files, message) =>
       service.gitData.pushFiles(actorOf(user), service.repos.get(owner, repo), branch, files, message),
+    review: async (user, owner, repo, pullNumber, review) => {
+      const created = await service.reviews.create(
+        actorOf(user),
+        service.repos.get(owner, repo),
+        pullNumber,
+        {
+          event: review.event,
+          body: review.body,
+          ...(review.comments ? { comments: review.comments } : {}),
+        },
+      );
+      return { id: created.id };
+    },
     openPull: async (user, owner, repo, pull) => {
       const created = await service.pulls.create(actorOf(user), service.repos.get(owner, repo), pull);
       return { number: created.number, headSha: created.headSha };

@@ -971,6 +971,40 @@ route('POST', '/repos/:owner/:repo/pulls/:number/reviews', async (ctx) => {
   return { status: 200, body: ctx.forge.reviews.json(repo, review) };
 });
 
+route('GET', '/repos/:owner/:repo/pulls/:number/reviews/:review_id/comments', async (ctx) => {
+  const repo = repoOf(ctx);
+  const number = numberParam(ctx, 'number');
+  const reviewId = numberParam(ctx, 'review_id');
+  const pull = ctx.forge.pullViews.get(repo, number);
+  if (!repo.reviews.some((review) => review.pullNumber === number && review.id === reviewId))
+    throw new ForgeError(404, 'Not Found');
+  // This endpoint's comments also carry `position`: the line's index in the file's patch, counted
+  // from its first @@ header (null once the line left the diff, as on GitHub).
+  const { files } = await pullDiff(ctx.forge.repos.git(repo), pull);
+  const positionOf = (path: string, hunk: string): number | null => {
+    const patch = files.find((f) => f.filename === path)?.patch?.split('\n') ?? [];
+    const hunkLines = hunk.split('\n');
+    const start = patch.indexOf(hunkLines[0] ?? '');
+    return start < 0 ? null : start + hunkLines.length - 1;
+  };
+  return {
+    status: 200,
+    body: paginate(
+      ctx,
+      (repo.reviewComments ?? []).filter(
+        (comment) => comment.pullNumber === number && comment.reviewId === reviewId,
+      ),
+    ).map((comment) => {
+      const position = positionOf(comment.path, comment.diffHunk);
+      return {
+        ...ctx.forge.reviews.commentJson(repo, comment),
+        position,
+        original_position: position ?? comment.diffHunk.split('\n').length - 1,
+      };
+    }),
+  };
+});
+
 route('GET', '/repos/:owner/:repo/pulls/:number/comments', (ctx) => {
   const repo = repoOf(ctx);
   const number = numberParam(ctx, 'number');

@@ -7,6 +7,7 @@ import {
   clarifyScenario,
   clarifyTwiceScenario,
   failingThenFixedScenario,
+  followUpScenario,
   promptInjectionScenario,
   type Script,
   sameFailureTwiceScenario,
@@ -36,7 +37,20 @@ export interface Scenario {
    * these files), then asks `/factory review` on it instead of labelling the issue.
    */
   pullRequest?: SeededPull;
+  /**
+   * A follow-up scenario: once the run waits for approval, `author` comments `comment` on its PR
+   * instead of approving; the follow-up run it starts is the one the demo follows to the end.
+   */
+  followUp?: FollowUpAsk;
 }
+
+/** What a person asks on the factory PR: a `/factory …` comment, or a review requesting changes. */
+export type FollowUpAsk =
+  | { author: string; comment: string }
+  | {
+      author: string;
+      review: { body: string; comments: Array<{ path: string; line: number; body: string }> };
+    };
 
 export interface SeededPull {
   author: string;
@@ -159,6 +173,14 @@ export const SCENARIOS: readonly Scenario[] = [
     script: sampleScript,
     expect: 'SUCCEEDED',
     pullRequest: BUGGY_PULL,
+  },
+  {
+    name: 'follow-up',
+    description:
+      'the run reaches approval without edge-case tests; alice comments `/factory also handle empty strings` on its PR; a follow-up adds them to the same PR and merges after a new approval',
+    script: followUpScenario,
+    expect: 'SUCCEEDED',
+    followUp: { author: 'alice', comment: '/factory also handle empty strings' },
   },
   {
     name: 'secret-leak',

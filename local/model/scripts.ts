@@ -36,7 +36,7 @@ import {
  */
 
 export type Stage = 'plan' | 'implement' | 'review' | 'pr-review' | 'other';
-export type FixMode = 'boundary' | 'checks' | 'review';
+export type FixMode = 'boundary' | 'checks' | 'review' | 'follow-up';
 
 export const TERMINAL_TOOLS: Record<string, Exclude<Stage, 'other'>> = {
   submit_plan: 'plan',
@@ -93,6 +93,8 @@ const FIX_MARKERS: Array<[FixMode, RegExp]> = [
   ['boundary', /broke the contract|boundary violation|contract violation/i],
   ['checks', /CI failed|failing checks?|check (?:run )?output/i],
   ['review', /reviewer found blocking|blocking findings?/i],
+  // A follow-up run's implement (functions/stages/follow-up.ts): what people asked on the PR.
+  ['follow-up', /This is a follow-up on pull request/i],
 ];
 
 export function detectFixMode(prompt: string): { mode: FixMode; at: number } | undefined {
@@ -746,6 +748,15 @@ export function failingTestsOf(prompt: string): string[] {
 }
 
 /** The first change lacks empty-input tests; review blocks on it; the fix adds them; review passes. */
+/**
+ * A change without the edge-case tests reaches approval; asked on its PR (`/factory also handle
+ * empty strings`), the follow-up's implement adds them on top.
+ */
+export const followUpScenario: Script = createSampleModel({
+  implementFirst: { implementation: 'correct', skipEdgeTests: true },
+  implementFix: { implementation: 'correct' },
+});
+
 export const blockingReviewScenario: Script = createSampleModel({
   implementFirst: { implementation: 'correct', skipEdgeTests: true },
   implementFix: { implementation: 'correct' },

@@ -56,6 +56,8 @@ export interface BwrapCommand {
   network: boolean;
   /** Where Node lives (default: this process's binary). */
   nodePath?: string;
+  /** More variables for the command, after PATH, HOME, TMPDIR, LANG and CI. */
+  env?: Record<string, string>;
 }
 
 export function sandboxPath(nodeDir?: string): string {
@@ -125,6 +127,7 @@ export function bwrapArgs(options: BwrapCommand): string[] {
     '--setenv',
     'CI',
     'true',
+    ...Object.entries(options.env ?? {}).flatMap(([name, value]) => ['--setenv', name, value]),
     '--',
     'bash',
     '-c',

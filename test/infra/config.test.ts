@@ -2,6 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { env } from '../../functions/shared/config';
+import { DEFAULT_SANDBOX_PRICE_PER_SECOND_USD } from '../../functions/shared/domain/sandbox-price';
 import { FactoryConfigError, loadFactoryConfig, parseFactoryConfig } from '../../lib/config';
 
 const emptyDir = mkdtempSync(join(tmpdir(), 'factory-config-'));
@@ -29,10 +31,39 @@ describe('deployment configuration', () => {
       budgets: { perRunUsd: 5 },
       llm: { maxConcurrency: 5, workerTimeoutSeconds: 300 },
       table: { deletionProtection: true },
+      sandbox: { price_per_second_usd: DEFAULT_SANDBOX_PRICE_PER_SECOND_USD },
       // Execution histories hold task tokens: encrypted with the stack's own key unless opted out.
       encryption: 'customer-managed',
       logRetentionDays: 30,
     });
+  });
+
+  it('prices sandbox time from sandbox.price_per_second_usd, the Lambda default everywhere', () => {
+    expect(DEFAULT_SANDBOX_PRICE_PER_SECOND_USD).toBe(0.0000333334);
+    expect(
+      loadFactoryConfig({ context: { 'factory.sandbox.price_per_second_usd': '0.0001' }, cwd: emptyDir })
+        .sandbox,
+    ).toEqual({ price_per_second_usd: 0.0001 });
+    // The functions' own default (no variable set) is the same number.
+    const required = {
+      TABLE_NAME: 't',
+      STATE_MACHINE_ARN: 'arn',
+      LLM_QUEUE_URL: 'q',
+      WORKSPACE_BUCKET: 'b',
+      WEBHOOK_SECRET_ID: 'w',
+      GITHUB_SECRET_ID: 'g',
+      ANTHROPIC_SECRET_ID: 'a',
+      APPROVAL_KEY_SECRET_ID: 'k',
+      PUBLIC_BASE_URL: 'https://factory.example',
+      MAIL_FROM: 'factory@example.com',
+    };
+    expect(env(required).SANDBOX_PRICE_PER_SECOND_USD).toBe(DEFAULT_SANDBOX_PRICE_PER_SECOND_USD);
+    expect(env({ ...required, SANDBOX_PRICE_PER_SECOND_USD: '0.0001' }).SANDBOX_PRICE_PER_SECOND_USD).toBe(
+      0.0001,
+    );
+    expect(problemsOf({ 'factory.sandbox.price_per_second_usd': '-1' })).toEqual([
+      expect.stringContaining('factory.sandbox.price_per_second_usd must be 0 or more'),
+    ]);
   });
 
   it('rejects app mode without an App id, naming the setting and the fix', () => {

@@ -38,6 +38,7 @@ const productionContext = {
     llm: { workerTimeoutSeconds: 300, maxConcurrency: 12 },
     encryption: 'customer-managed',
     table: { deletionProtection: false },
+    sandbox: { price_per_second_usd: 0.00005 },
     logRetentionDays: 90,
   },
 };
@@ -244,6 +245,7 @@ describe('FactoryStack', () => {
       DEFAULT_APPROVERS: 'alice:alice@acme.io',
       FACTORY_BOT_LOGIN: 'acme-factory[bot]',
       TABLE_NAME: { Ref: expect.stringMatching(/^StoreTable/) },
+      SANDBOX_PRICE_PER_SECOND_USD: '0.00005',
     });
     // MODEL_CONFIG is what functions/shared/domain/models.ts reads.
     expect(parseModelConfig(stageVariables.MODEL_CONFIG).aliases.coder).toEqual([

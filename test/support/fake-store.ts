@@ -25,7 +25,12 @@ import {
   StoredAuditEvent,
 } from '../../functions/shared/store/events';
 import { PRIVATE_SOURCE_TTL_SECONDS, pad } from '../../functions/shared/store/keys';
-import { LedgerEntry } from '../../functions/shared/store/ledger';
+import {
+  LedgerEntry,
+  type SandboxLedgerEntry,
+  sandboxCallKey,
+  sandboxLedgerEntry,
+} from '../../functions/shared/store/ledger';
 import { checkRunPatch, monthBefore, RECENT_MONTHS } from '../../functions/shared/store/runs';
 import { checkLimit, expiryOf, type Page, type PageRequest } from '../../functions/shared/store/table';
 import { PendingWait, type WaitKind } from '../../functions/shared/store/waits';
@@ -60,6 +65,7 @@ const WRITE_METHODS = new Set([
   'putTurn',
   'markTurnSettled',
   'recordLlmCall',
+  'recordSandboxRun',
   'reserveBudget',
   'settleBudget',
   'forgetSettlement',
@@ -511,6 +517,23 @@ export class FakeStore implements Store {
       totals.cacheReadTokens += parsed.cacheReadTokens;
       totals.cacheWriteTokens += parsed.cacheWriteTokens;
       totals.costUsd += parsed.costUsd;
+    }
+    await this.leave();
+  }
+  async recordSandboxRun(entry: SandboxLedgerEntry): Promise<void> {
+    await this.enter('recordSandboxRun');
+    const parsed = sandboxLedgerEntry(entry);
+    const entryKey = `${parsed.runId}#${parsed.conversationId}#${pad(parsed.turn, 5)}#sandbox`;
+    if (!this.ledger.has(entryKey)) this.ledger.set(entryKey, parsed);
+    const run = this.runs.get(parsed.runId);
+    if (!run) throw new NotFoundError(`run ${parsed.runId}`);
+    const applied = this.appliedCalls.get(parsed.runId) ?? new Set<string>();
+    const callKey = sandboxCallKey(parsed.conversationId, parsed.turn);
+    if (!applied.has(callKey)) {
+      applied.add(callKey);
+      this.appliedCalls.set(parsed.runId, applied);
+      run.ledger.costUsd += parsed.costUsd;
+      run.ledger.sandboxSeconds = (run.ledger.sandboxSeconds ?? 0) + entry.sandboxSeconds;
     }
     await this.leave();
   }

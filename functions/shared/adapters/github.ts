@@ -8,6 +8,7 @@ import type {
   Log,
   Permission,
   NewReview,
+  PostedReviewComment,
   PullFile,
   PullInfo,
   RepoRef,
@@ -569,6 +570,20 @@ export class OctokitGitHub implements GitHub {
       ...(review.comments?.length ? { comments: review.comments } : {}),
     });
     return { id: Number(data.id) };
+  }
+
+  async listReviewComments(repo: RepoRef, number: number, reviewId: number): Promise<PostedReviewComment[]> {
+    const octokit = await this.client(repo);
+    const { data } = await octokit.request(
+      'GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/comments',
+      { ...repo, pull_number: number, review_id: reviewId, per_page: 100 },
+    );
+    return data.map((c) => ({
+      path: c.path,
+      // A comment on a line GitHub no longer shows (outdated) has no line: 0 says so.
+      line: (c as { line?: number | null }).line ?? 0,
+      body: c.body,
+    }));
   }
 
   /** The PR's files against its merge base, with their patches (bounded pages). */

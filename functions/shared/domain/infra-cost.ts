@@ -121,14 +121,15 @@ export interface RunCounts {
   runVersion: number;
   /** State transitions, when the run recorded them (0: estimated from the calls). */
   transitions: number;
-  /** Seconds sandbox jobs ran, when recorded (else 0). */
+  /**
+   * Seconds sandbox jobs ran (the ledger's). Reported, not priced here: the ledger already bills
+   * them at the deployment's sandbox price, so they are in the run's ledger cost.
+   */
   sandboxSeconds: number;
 }
 
-export function runCounts(
-  run: Pick<Run, 'ledger' | 'stages' | 'version' | 'transitions'>,
-  sandboxSeconds = 0,
-): RunCounts {
+export function runCounts(run: Pick<Run, 'ledger' | 'stages' | 'version' | 'transitions'>): RunCounts {
+  const sandboxSeconds = run.ledger.sandboxSeconds ?? 0;
   return {
     llmCalls: run.ledger.llmCalls,
     stageAttempts: run.stages.length,
@@ -159,11 +160,6 @@ export function estimateRunUsage(counts: RunCounts, rates = RUN_ESTIMATE): Infra
         memoryMb: LAMBDA_MEMORY_MB.llmWorker,
         durationsMs: Array.from({ length: calls }, () => rates.llmWorkerMsPerCall),
       },
-      {
-        name: 'sandbox',
-        memoryMb: LAMBDA_MEMORY_MB.sandbox,
-        durationsMs: counts.sandboxSeconds > 0 ? [counts.sandboxSeconds * 1000] : [],
-      },
     ],
     dynamoWriteUnits: writes,
     dynamoReadUnits: Math.ceil(writes * rates.dynamoReadsPerWrite),
@@ -171,7 +167,10 @@ export function estimateRunUsage(counts: RunCounts, rates = RUN_ESTIMATE): Infra
   };
 }
 
-/** A run's cost as shown everywhere: model (the ledger) and infra (the estimate), in USD. */
+/**
+ * A run's cost as shown everywhere: the ledger's (model calls and sandbox jobs, billed as they
+ * ran) and infra (the estimate of the rest), in USD.
+ */
 export interface RunCost {
   modelUsd: number;
   infraUsd: number;

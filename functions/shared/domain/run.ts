@@ -1,7 +1,11 @@
 import * as z from 'zod';
 
-/** Kinds of run (SPEC §1). `change` is the main job; the others reuse its stages. */
-export const RUN_KINDS = ['change', 'review', 'rescue'] as const;
+/**
+ * Kinds of run (SPEC §1). `change` is the main job; the others reuse its stages. A `follow-up`
+ * continues a factory PR on its own branch, from a `/factory <instructions>` comment or a review
+ * that requests changes.
+ */
+export const RUN_KINDS = ['change', 'review', 'rescue', 'follow-up'] as const;
 export const RunKind = z.enum(RUN_KINDS);
 export type RunKind = z.infer<typeof RunKind>;
 
@@ -26,6 +30,7 @@ export const RUN_STATUSES = [
   'TIMED_OUT',
   'CANCELLED',
   'STOPPED',
+  'SUPERSEDED',
 ] as const;
 export const RunStatus = z.enum(RUN_STATUSES);
 export type RunStatus = z.infer<typeof RunStatus>;
@@ -39,6 +44,8 @@ export const TERMINAL_STATUSES: ReadonlySet<RunStatus> = new Set([
   'TIMED_OUT',
   'CANCELLED',
   'STOPPED',
+  // A follow-up run took over its pull request; its approval links are stale, nothing is closed.
+  'SUPERSEDED',
 ]);
 export const isTerminal = (status: RunStatus): boolean => TERMINAL_STATUSES.has(status);
 
@@ -86,6 +93,8 @@ export const LedgerTotals = z.object({
   cacheReadTokens: z.number().int().nonnegative(),
   cacheWriteTokens: z.number().int().nonnegative(),
   costUsd: z.number().nonnegative(),
+  /** Sandbox seconds billed (their cost is in costUsd); absent until a run's first sandbox job. */
+  sandboxSeconds: z.number().nonnegative().optional(),
 });
 export type LedgerTotals = z.infer<typeof LedgerTotals>;
 export const emptyLedger = (): LedgerTotals => ({
@@ -104,7 +113,7 @@ export const RunError = z.object({
 export type RunError = z.infer<typeof RunError>;
 
 export const Trigger = z.object({
-  source: z.enum(['label', 'comment', 'api', 'retry']),
+  source: z.enum(['label', 'comment', 'api', 'retry', 'review']),
   sender: z.string().max(100),
   deliveryId: z.string().max(100).optional(),
   command: z.string().max(40).optional(),
@@ -183,6 +192,8 @@ export const Run = z.object({
   checksRounds: z.number().int().nonnegative().default(0),
   /** Failed rounds of `environment.checks` in the current implement attempt (bounded by the contract). */
   sandboxCheckFailures: z.number().int().nonnegative().default(0),
+  /** Failed rounds of checks detected from the repository in the current attempt (advice only). */
+  detectedCheckFailures: z.number().int().nonnegative().default(0),
   /** The implement stage's commit message for the next publish. */
   commitMessage: z.string().max(5000).optional(),
   /** The head SHA a human approved; merge refuses any other head. */
@@ -199,6 +210,32 @@ export const Run = z.object({
       headSha: z.string().max(64),
       baseSha: z.string().max(64),
       prNumber: z.number().int().positive().optional(),
+    })
+    .optional(),
+  /**
+   * A follow-up run: the factory PR it continues, and what people asked on it (untrusted text,
+   * fenced in the implement prompt): a `/factory <instructions>` comment, or a review requesting
+   * changes with its inline comments (read at admit).
+   */
+  followUp: z
+    .object({
+      prNumber: z.number().int().positive(),
+      branch: z.string().max(255),
+      /** The run that opened or last continued the PR. */
+      fromRunId: RunId,
+      sender: z.string().max(100),
+      instructions: z.string().max(8000).default(''),
+      reviewId: z.number().int().positive().optional(),
+      reviewComments: z
+        .array(
+          z.object({
+            path: z.string().max(1024),
+            line: z.number().int().nonnegative(),
+            body: z.string().max(4000),
+          }),
+        )
+        .max(50)
+        .default([]),
     })
     .optional(),
   /** A retry's budget (`budget_usd` of POST /v1/runs/{id}/retry), in place of the repository's. */

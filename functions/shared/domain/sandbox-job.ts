@@ -63,6 +63,8 @@ export const SandboxOutcome = z.strictObject({
   warning: z.string().max(1000).optional(),
   /** Set when the command did not run at all: no isolated runner, and unisolated runs not allowed. */
   unavailable: z.string().max(1000).optional(),
+  /** Time this job spent preparing `environment.setup` (cache reads included), on every result. */
+  setupMs: z.number().nonnegative().optional(),
   /** The command did not run because `environment.setup` failed: the output is the setup's. */
   setupFailed: z.boolean().optional(),
 });

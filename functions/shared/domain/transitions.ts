@@ -4,11 +4,12 @@ import { isTerminal, RUN_STATUSES, type RunStatus } from './run';
 /**
  * The run status transition table (SPEC §2). Every status write goes through `assertTransition`,
  * so an illegal transition is rejected with a typed error and never written.
- * Any non-terminal status may also move to FAILED or CANCELLED; terminal statuses never move.
+ * Any non-terminal status may also move to FAILED, CANCELLED or SUPERSEDED; terminal statuses never move.
  */
 const FORWARD: Readonly<Record<RunStatus, readonly RunStatus[]>> = {
-  // A review run goes straight to REVIEWING and ends SUCCEEDED once its review is posted.
-  QUEUED: ['PLANNING', 'REVIEWING'],
+  // A review run goes straight to REVIEWING and ends SUCCEEDED once its review is posted; a
+  // follow-up skips the plan and goes straight to IMPLEMENTING.
+  QUEUED: ['PLANNING', 'REVIEWING', 'IMPLEMENTING'],
   // STOPPED (from PLANNING, IMPLEMENTING, REVIEWING): a stage ran out of turns, the budget was
   // spent, or the checks kept failing; the work so far is kept on a draft PR.
   PLANNING: ['AWAITING_CLARIFICATION', 'IMPLEMENTING', 'BLOCKED', 'STOPPED'],
@@ -28,9 +29,11 @@ const FORWARD: Readonly<Record<RunStatus, readonly RunStatus[]>> = {
   TIMED_OUT: [],
   CANCELLED: [],
   STOPPED: [],
+  SUPERSEDED: [],
 };
 
-const ABORTS: readonly RunStatus[] = ['FAILED', 'CANCELLED'];
+/** SUPERSEDED: a follow-up run took over the run's pull request (functions/shared/supersede-run.ts). */
+const ABORTS: readonly RunStatus[] = ['FAILED', 'CANCELLED', 'SUPERSEDED'];
 
 /** Allowed next statuses of each status, including the FAILED/CANCELLED escape of non-terminal ones. */
 export const TRANSITIONS: Readonly<Record<RunStatus, ReadonlySet<RunStatus>>> = (() => {

@@ -85,6 +85,11 @@ export const keys = {
     pk: `RUN#${runId}`,
     sk: `CALL#${conversationId}#${pad(turn, 5)}`,
   }),
+  /** Sandbox time a model turn's tool calls used: next to that turn's model call. */
+  runSandboxLedger: (runId: string, conversationId: string, turn: number): Key => ({
+    pk: `RUN#${runId}`,
+    sk: `CALL#${conversationId}#${pad(turn, 5)}#sandbox`,
+  }),
   runLedgerPrefix: 'CALL#',
   /** GSI projections written on the run item. */
   runByRepo: (repo: string, runId: string) => ({

@@ -3,8 +3,15 @@ import { NotFoundError } from '../errors';
 import { keys } from './keys';
 import { conditional, Expression, type Table } from './table';
 
-/** One model call as billed: the ledger's source of truth (one item per conversation turn). */
+/**
+ * One model call as billed: the ledger's source of truth (one item per conversation turn). A
+ * `sandbox` entry bills the sandbox time a turn's tool calls used (model `sandbox`, no tokens).
+ */
 export const LedgerEntry = z.object({
+  /** Absent on model calls (and on every entry written before sandbox time was billed). */
+  kind: z.enum(['model', 'sandbox']).optional(),
+  /** kind `sandbox`: the seconds billed. */
+  sandboxSeconds: z.number().nonnegative().optional(),
   runId: z.string(),
   stage: z.string(),
   conversationId: z.string(),
@@ -32,8 +39,33 @@ export interface LedgerStore {
    * without bumping `version`). Safe to call again after a crash between the two.
    */
   recordLlmCall(entry: LedgerEntry): Promise<void>;
+  /**
+   * The sandbox time of one turn, exactly once per (conversationId, turn): the entry (kind
+   * `sandbox`), and the run's costUsd and sandboxSeconds totals; llmCalls and tokens untouched.
+   */
+  recordSandboxRun(entry: SandboxLedgerEntry): Promise<void>;
   listLedger(runId: string): Promise<LedgerEntry[]>;
 }
+
+export type SandboxLedgerEntry = Pick<
+  LedgerEntry,
+  'runId' | 'stage' | 'conversationId' | 'turn' | 'costUsd' | 'latencyMs' | 'at'
+> & { sandboxSeconds: number };
+
+/** A sandbox entry as stored: a ledger entry without tokens. */
+export const sandboxLedgerEntry = (entry: SandboxLedgerEntry): LedgerEntry =>
+  LedgerEntry.parse({
+    ...entry,
+    kind: 'sandbox',
+    model: 'sandbox',
+    inputTokens: 0,
+    outputTokens: 0,
+    cacheReadTokens: 0,
+    cacheWriteTokens: 0,
+  });
+
+/** The run item's applied-calls key of a turn's sandbox time (model calls use `<conv>#<turn>`). */
+export const sandboxCallKey = (conversationId: string, turn: number) => `sandbox#${conversationId}#${turn}`;
 
 export function dynamoLedger(t: Table): LedgerStore {
   return {
@@ -75,6 +107,36 @@ export function dynamoLedger(t: Table): LedgerStore {
         }),
       );
       // Not applied now: the run is missing, or the totals already count this call (once).
+      if (!added && !(await t.get(keys.run(parsed.runId)))) throw new NotFoundError(`run ${parsed.runId}`);
+    },
+
+    /**
+     * 1. PutItem RUN#<id>/CALL#<conv>#<turn>#sandbox if attribute_not_exists(pk);
+     * 2. UpdateItem RUN#<id>/RUN if NOT contains(appliedCalls, "sandbox#<conv>#<turn>"): SET
+     *    ledger.costUsd += cost, ledger.sandboxSeconds = if_not_exists(…, 0) + seconds, ADD the key.
+     */
+    async recordSandboxRun(entry) {
+      const parsed = sandboxLedgerEntry(entry);
+      await conditional(
+        t.put(
+          { ...keys.runSandboxLedger(parsed.runId, parsed.conversationId, parsed.turn), ...parsed },
+          'attribute_not_exists(pk)',
+        ),
+      );
+      const expr = new Expression();
+      const ledger = expr.name('ledger');
+      const cost = `${ledger}.${expr.name('costUsd')}`;
+      const seconds = `${ledger}.${expr.name('sandboxSeconds')}`;
+      const applied = expr.name('appliedCalls');
+      const callKey = sandboxCallKey(parsed.conversationId, parsed.turn);
+      const added = await conditional(
+        t.update({
+          Key: keys.run(parsed.runId),
+          UpdateExpression: `SET ${cost} = ${cost} + ${expr.value(parsed.costUsd)}, ${seconds} = if_not_exists(${seconds}, ${expr.value(0)}) + ${expr.value(entry.sandboxSeconds)} ADD ${applied} ${expr.value(new Set([callKey]))}`,
+          ConditionExpression: `attribute_exists(pk) AND NOT contains(${applied}, ${expr.value(callKey)})`,
+          ...expr.attributes,
+        }),
+      );
       if (!added && !(await t.get(keys.run(parsed.runId)))) throw new NotFoundError(`run ${parsed.runId}`);
     },
 

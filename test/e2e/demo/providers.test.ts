@@ -30,6 +30,9 @@ async function demo(options: Parameters<typeof runDemo>[0]): Promise<{ result: D
   return { result, seen };
 }
 
+/** The model calls' entries: sandbox time has entries of its own (kind `sandbox`). */
+const modelEntries = (ledger: LedgerEntry[]) => ledger.filter((entry) => entry.kind !== 'sandbox');
+
 const billable = (calls: RecordedCall[]) =>
   calls.filter((c) => c.status === 200 && c.path !== '/v1/messages/count_tokens');
 
@@ -53,8 +56,8 @@ describe('npm run demo -- --provider …', () => {
       calls.some((c) => decodeURIComponent(c.path) === `/model/${LOCAL_BEDROCK_MODELS.main}/invoke`),
     ).toBe(true);
     expect(calls.every((c) => c.tools.length > 0)).toBe(true);
-    expect(seen.ledger.length).toBe(calls.length);
-    for (const entry of seen.ledger) {
+    expect(modelEntries(seen.ledger).length).toBe(calls.length);
+    for (const entry of modelEntries(seen.ledger)) {
       expect(entry.provider).toBe('bedrock');
       expect(entry.model).toMatch(/^bedrock:us\.anthropic\.claude-/);
       expect(entry.costUsd).toBeGreaterThan(0);
@@ -69,7 +72,11 @@ describe('npm run demo -- --provider …', () => {
       models: providerOptions({ provider: 'openai-compatible', model: 'qwen2.5-coder:7b' }, {}),
     });
     expect(result.status).toBe('SUCCEEDED');
-    expect(result.costUsd).toBe(0);
+    // The model is free; what the run cost is its sandbox time.
+    const sandboxMicros = seen.ledger
+      .filter((entry) => entry.kind === 'sandbox')
+      .reduce((sum, entry) => sum + Math.round(entry.costUsd * 1e6), 0);
+    expect(Math.round(result.costUsd * 1e6)).toBe(sandboxMicros);
     const calls = billable(seen.calls);
     expect(calls.length).toBe(result.ledger.llmCalls);
     for (const call of seen.calls) {
@@ -80,7 +87,7 @@ describe('npm run demo -- --provider …', () => {
     expect(calls.every((c) => c.tools.length > 0)).toBe(true);
     // Parallel or single, the model's tool calls came back through the translation.
     expect(calls.some((c) => c.toolCalls.length > 0)).toBe(true);
-    for (const entry of seen.ledger) {
+    for (const entry of modelEntries(seen.ledger)) {
       expect(entry.provider).toBe('openai-compatible');
       expect(entry.model).toBe('openai-compatible:local/qwen2.5-coder:7b');
       expect(entry.costUsd).toBe(0);
@@ -115,10 +122,12 @@ describe('npm run demo -- --provider …', () => {
     const throttled = seen.calls.filter((c) => c.api === 'bedrock' && c.fault === '429');
     expect(throttled).toHaveLength(2);
     expect(throttled.every((c) => c.status === 429)).toBe(true);
-    const plan = seen.ledger.filter((e) => e.stage === 'plan').sort((a, b) => a.turn - b.turn);
+    const plan = modelEntries(seen.ledger)
+      .filter((e) => e.stage === 'plan')
+      .sort((a, b) => a.turn - b.turn);
     // The first planner turn was answered by the second model of the list, on the other provider.
     expect(plan[0]).toMatchObject({ provider: 'openai-compatible', model: local });
-    const providers = new Set(seen.ledger.map((e) => e.provider));
+    const providers = new Set(modelEntries(seen.ledger).map((e) => e.provider));
     expect(providers).toEqual(new Set(['bedrock', 'openai-compatible']));
     for (const entry of seen.ledger) expect(entry.costUsd).toBeGreaterThan(0);
     const total = seen.ledger.reduce((sum, e) => sum + Math.round(e.costUsd * 1e6), 0) / 1e6;

@@ -91,4 +91,23 @@ describe('npm run demo -- --scenario', () => {
     });
     expect(result.ledger.llmCalls).toBe(7);
   }, 150_000);
+
+  it('follow-up: the run at approval is superseded by a follow-up on its PR, which merges; the demo exits 0', async () => {
+    const { stdout } = await run(
+      TSX,
+      ['local/demo.ts', '--scenario', 'follow-up', '--auto-approve', '--json', '--timeout', '120'],
+      { cwd: ROOT, timeout: 150_000, env: { ...process.env, ANTHROPIC_API_KEY: '' } },
+    );
+    const result = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as DemoResult;
+    expect(result).toMatchObject({
+      status: 'SUCCEEDED',
+      kind: 'follow-up',
+      scenario: 'follow-up',
+      expectedStatus: 'SUCCEEDED',
+      superseded: { status: 'SUPERSEDED' },
+    });
+    expect(result.superseded?.runId).not.toBe(result.runId);
+    expect(result.stages.map((s) => s.name)).not.toContain('plan');
+    expect(result.mergedSha).toMatch(/^[0-9a-f]{40}$/);
+  }, 180_000);
 });

@@ -84,6 +84,40 @@ describe('sandbox', () => {
     const types = (await eventsOf(stack, run.runId)).map((e) => e.type);
     expect(types).toContain('sandbox.checks-passed');
     expect(types).not.toContain('sandbox.checks-failed');
+
+    // Sandbox time is billed: an entry per turn that ran commands, in the run's cost, not its calls.
+    const ledger = await stack.store.listLedger(run.runId);
+    const jobs = ledger.filter((entry) => entry.kind === 'sandbox');
+    expect(jobs.length).toBeGreaterThanOrEqual(2); // the `run` turn and the checks turn
+    for (const job of jobs) {
+      expect(job.model).toBe('sandbox');
+      expect(job.costUsd).toBeGreaterThan(0);
+      expect(job.sandboxSeconds).toBeGreaterThan(0);
+    }
+    const totals = (await stack.store.getRun(run.runId))?.ledger;
+    const micros = (usd: number) => Math.round(usd * 1e6);
+    expect(micros(totals?.costUsd ?? 0)).toBe(ledger.reduce((sum, entry) => sum + micros(entry.costUsd), 0));
+    expect(micros(totals?.costUsd ?? 0)).toBeGreaterThan(
+      ledger
+        .filter((entry) => entry.kind !== 'sandbox')
+        .reduce((sum, entry) => sum + micros(entry.costUsd), 0),
+    );
+    expect(totals?.llmCalls).toBe(ledger.length - jobs.length);
+    // Every reservation was settled: nothing of the run's budget is still held.
+    expect((await stack.store.getBudget(run.runId))?.reservedUsd).toBe(0);
+  }, 90_000);
+
+  it('detects `npm test` from package.json when factory.yml declares no environment, and runs it before submitting', async () => {
+    const box = await sandbox(stack, 'sandbox-detected');
+    const run = await startScenario(stack, box, sampleScript);
+    expect(await decideRun(stack, run.runId, 'approve')).toBe(200);
+    const done = await finished(stack, run.runId);
+    expect(done.status).toBe('SUCCEEDED');
+    const events = await eventsOf(stack, run.runId);
+    const detected = events.filter((e) => e.type === 'sandbox.checks-detected');
+    expect(detected).toHaveLength(1);
+    expect(detected[0]?.data).toMatchObject({ setup: [], checks: ['npm test'], from: ['package.json'] });
+    expect(events.map((e) => e.type)).toContain('sandbox.checks-passed');
   }, 90_000);
 
   it('runs environment.setup once before the checks, lays its output under them and caches it in the bucket', async () => {

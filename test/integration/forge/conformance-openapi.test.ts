@@ -12,7 +12,7 @@ import {
   SAMPLE_USERS,
   startForge,
 } from '../../../local/forge';
-import type { CheckSummary, PullFile } from '../../../functions/shared/ports';
+import type { CheckSummary, PostedReviewComment, PullFile } from '../../../functions/shared/ports';
 import { isAllowed } from './conformance-allowlist';
 import { WEBHOOK_SECRET } from './support';
 
@@ -110,6 +110,7 @@ describe("the forge's REST responses against GitHub's OpenAPI description", () =
   const captured: Captured[] = [];
   let checks: CheckSummary | undefined;
   let reviewFiles: PullFile[] = [];
+  let inlineComments: PostedReviewComment[] = [];
   let reviewComments: Array<Record<string, unknown>> = [];
   let offDiff: { status?: number; message?: string } | undefined;
   let draftAgain: boolean | undefined;
@@ -205,12 +206,14 @@ describe("the forge's REST responses against GitHub's OpenAPI description", () =
     });
     // A review run: the PR's files, one review with an inline comment, one refused off the diff.
     reviewFiles = await github.listPullFiles(repo, pull.number);
-    await github.createReview(repo, pull.number, {
+    const inline = await github.createReview(repo, pull.number, {
       body: 'One thing',
       event: 'COMMENT',
       commitSha: second,
       comments: [{ path: 'src/slugify.js', line: 1, side: 'RIGHT', body: 'Name the parameter text.' }],
     });
+    // A follow-up reads a review's inline comments back.
+    inlineComments = await github.listReviewComments(repo, pull.number, inline.id);
     offDiff = await github
       .createReview(repo, pull.number, {
         body: 'Off the diff',
@@ -259,6 +262,7 @@ describe("the forge's REST responses against GitHub's OpenAPI description", () =
   });
 
   it("lists a PR's files with their patch, takes review comments only on lines of the diff, and turns a PR back into a draft", () => {
+    expect(inlineComments).toEqual([{ path: 'src/slugify.js', line: 1, body: 'Name the parameter text.' }]);
     expect(reviewFiles.map((f) => [f.path, f.status])).toEqual([
       ['src/slugify.js', 'added'],
       ['test/slugify.test.js', 'added'],

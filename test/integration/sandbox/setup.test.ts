@@ -121,6 +121,9 @@ describe('environment.setup in the sandbox function', () => {
         .split('\n'),
     ).toEqual(['copied', 'stamp']);
     expect(puts).toContain(`/cache/${'a'.repeat(64)}`);
+    // The setup's time rides on every result, for the stage runner to bill once.
+    expect(show?.setupMs).toBeGreaterThan(0);
+    expect(list?.setupMs).toBe(show?.setupMs);
 
     // The same container reuses its copy: the stamp does not change, nothing is uploaded again.
     const again = job(SETUP, ['cat node_modules/dep/stamp']);
@@ -172,6 +175,7 @@ describe('environment.setup in the sandbox function', () => {
         'environment.setup failed: `echo cannot reach the registry; exit 3` exited 3',
       );
       expect(output(outcome)).toContain('cannot reach the registry');
+      expect(outcome.setupMs).toBeGreaterThan(0);
     }
     expect(puts).not.toContain(`/cache/${key}`);
   });

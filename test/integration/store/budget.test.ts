@@ -133,6 +133,36 @@ describe('ledger', () => {
     expect(updated.ledger.llmCalls).toBe(2);
   });
 
+  it('records a turn’s sandbox time once: in the cost and sandbox seconds, not in the model calls', async () => {
+    const run = makeRun();
+    await db.store.createRun(run);
+    await db.store.recordLlmCall(entry(run.runId, 1, 0.25));
+    const sandbox = {
+      runId: run.runId,
+      stage: 'implement',
+      conversationId: 'conv-l',
+      turn: 1,
+      sandboxSeconds: 2.5,
+      costUsd: 0.000083,
+      latencyMs: 2500,
+      at: '2025-01-01T00:00:00.000Z',
+    };
+    await Promise.all([db.store.recordSandboxRun(sandbox), db.store.recordSandboxRun(sandbox)]);
+    await db.store.recordSandboxRun(sandbox);
+    const stored = await db.store.getRun(run.runId);
+    expect(stored?.ledger.llmCalls).toBe(1);
+    expect(stored?.ledger.costUsd).toBe(0.250083);
+    expect(stored?.ledger.sandboxSeconds).toBe(2.5);
+    const ledger = await db.store.listLedger(run.runId);
+    expect(ledger.map((e) => [e.turn, e.kind ?? 'model', e.model])).toEqual([
+      [1, 'model', expect.any(String)],
+      [1, 'sandbox', 'sandbox'],
+    ]);
+    await expect(db.store.recordSandboxRun({ ...sandbox, runId: newRunId() })).rejects.toBeInstanceOf(
+      NotFoundError,
+    );
+  });
+
   it('refuses to record a call for an unknown run', async () => {
     await expect(db.store.recordLlmCall(entry(newRunId(), 1, 0.1))).rejects.toBeInstanceOf(NotFoundError);
   });

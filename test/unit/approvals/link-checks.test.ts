@@ -40,6 +40,12 @@ describe('checkState', () => {
     ['superseded by a rejection', { status: 'REJECTED' }, { state: 'SUPERSEDED' }, 'superseded'],
     ['superseded by a newer request', {}, { state: 'SUPERSEDED' }, 'superseded'],
     [
+      'superseded by a follow-up run on its PR',
+      { status: 'SUPERSEDED' },
+      { state: 'SUPERSEDED' },
+      'superseded',
+    ],
+    [
       'superseded because the run was cancelled',
       { status: 'CANCELLED' },
       { state: 'SUPERSEDED' },

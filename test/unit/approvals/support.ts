@@ -1,3 +1,4 @@
+import { DEFAULT_SANDBOX_PRICE_PER_SECOND_USD } from '../../../functions/shared/domain/sandbox-price';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { monotonicFactory } from 'ulid';
 import { type ApprovalsPorts, createApprovalsHandler } from '../../../functions/approvals/app';
@@ -255,6 +256,7 @@ export function makeWorld(
       models: parseModelConfig(undefined),
       maxActiveRunsPerRepo: 3,
       llmTurnSeconds: 900,
+      sandboxPricePerSecondUsd: DEFAULT_SANDBOX_PRICE_PER_SECOND_USD,
     },
     now: () => new Date(clock.now()).toISOString(),
     repoOf,

@@ -146,6 +146,9 @@ describe('code-factory runs', () => {
     const cancelled = await api.seedRun({ repo: 'acme/cli', status: 'CANCELLED', issueNumber: 5 });
     const failed = await api.seedRun({ repo: 'acme/cli', status: 'FAILED', issueNumber: 6 });
     expect(await main(['runs', 'watch', cancelled.runId, ...connection()], collector().io)).toBe(2);
+    // A run a follow-up took over ended as a person steered it: watch stops there too.
+    const superseded = await api.seedRun({ repo: 'acme/cli', status: 'SUPERSEDED', issueNumber: 9 });
+    expect(await main(['runs', 'watch', superseded.runId, ...connection()], collector().io)).toBe(2);
     const f = collector();
     expect(await main(['runs', 'watch', failed.runId, '--json', ...connection()], f.io)).toBe(1);
     expect(JSON.parse(f.out().trim().split('\n').at(-1) ?? '{}')).toMatchObject({

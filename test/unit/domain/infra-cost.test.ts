@@ -54,11 +54,12 @@ describe('infra cost of a run', () => {
     expect(cost.infra.stepFunctionsUsd + cost.infra.dynamoUsd + cost.infra.sqsUsd).toBeLessThan(0.003);
   });
 
-  it('prices sandbox seconds as sandbox Lambda time (2 GB)', () => {
-    const without = runCost(runCounts(run()), 0);
-    const withSandbox = runCost(runCounts(run(), 30), 0);
-    expect(withSandbox.infra.lambdaGbSeconds - without.infra.lambdaGbSeconds).toBeCloseTo(60, 9);
+  it('reports the ledger sandbox seconds without pricing them twice (the ledger bills them)', () => {
+    const without = costOfRun(run());
+    const withSandbox = costOfRun(run({ ledger: { ...run().ledger, sandboxSeconds: 30 } }));
     expect(withSandbox.infra.sandboxSeconds).toBe(30);
+    expect(withSandbox.infraUsd).toBe(without.infraUsd);
+    expect(withSandbox.modelUsd).toBe(run().ledger.costUsd);
   });
 
   it('is zero-call safe and refuses a negative model cost', () => {

@@ -10,7 +10,7 @@ import { IllegalTransitionError } from '../../../functions/shared/errors';
 
 // The table from the brief, written out independently of the implementation.
 const EXPECTED_FORWARD: Record<string, RunStatus[]> = {
-  QUEUED: ['PLANNING', 'REVIEWING'],
+  QUEUED: ['PLANNING', 'REVIEWING', 'IMPLEMENTING'],
   PLANNING: ['AWAITING_CLARIFICATION', 'IMPLEMENTING', 'BLOCKED', 'STOPPED'],
   AWAITING_CLARIFICATION: ['PLANNING', 'TIMED_OUT'],
   IMPLEMENTING: ['VERIFYING', 'IMPLEMENTING', 'BLOCKED', 'STOPPED'],
@@ -21,15 +21,24 @@ const EXPECTED_FORWARD: Record<string, RunStatus[]> = {
 };
 
 describe('run status transitions', () => {
-  it('allows exactly the listed transitions plus FAILED/CANCELLED from non-terminal statuses', () => {
+  it('allows exactly the listed transitions plus FAILED/CANCELLED/SUPERSEDED from non-terminal statuses', () => {
     for (const from of RUN_STATUSES) {
       for (const to of RUN_STATUSES) {
         const expected = isTerminal(from)
           ? false
-          : (EXPECTED_FORWARD[from] ?? []).includes(to) || to === 'FAILED' || to === 'CANCELLED';
+          : (EXPECTED_FORWARD[from] ?? []).includes(to) ||
+            to === 'FAILED' ||
+            to === 'CANCELLED' ||
+            to === 'SUPERSEDED';
         expect(canTransition(from, to), `${from} -> ${to}`).toBe(expected);
       }
     }
+  });
+
+  it('SUPERSEDED is terminal: a superseded run never moves again', () => {
+    expect(isTerminal('SUPERSEDED')).toBe(true);
+    expect(nextStatuses('SUPERSEDED')).toEqual([]);
+    expect(canTransition('AWAITING_APPROVAL', 'SUPERSEDED')).toBe(true);
   });
 
   it('lets terminal statuses go nowhere', () => {

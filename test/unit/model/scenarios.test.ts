@@ -67,6 +67,7 @@ describe('--scenario list', () => {
       'same-failure-twice': 'STOPPED',
       'out-of-turns': 'STOPPED',
       'stubborn-injection': 'FAILED',
+      'follow-up': 'SUCCEEDED',
     });
   });
 });

@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import { Run as RunSchema } from '../../../functions/shared/domain/run';
 import { defaultTurns, type StageTurns } from '../../../functions/shared/domain/turns';
 import type { GitHub } from '../../../functions/shared/ports';
 import { type RunContract, repoOf } from '../../../functions/shared/run-contract';
-import { type AgentSpec, runAgentTools } from '../../../functions/stages/agent';
+import { type AgentSpec, finishSandboxTurn, runAgentTools } from '../../../functions/stages/agent';
+import type { SandboxOutcome } from '../../../functions/shared/domain/sandbox-job';
 import type { StagePorts } from '../../../functions/stages/deps';
 import { implementSpec } from '../../../functions/stages/implement';
 import { FakeStore } from '../../support/fake-store';
@@ -19,7 +21,17 @@ const CONVERSATION = 'conv-1';
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 let runCounter = 0;
 
-export async function setUp(options: { turns?: Partial<StageTurns>; spec?: AgentSpec } = {}) {
+export async function setUp(
+  options: {
+    turns?: Partial<StageTurns>;
+    spec?: AgentSpec;
+    budgetUsd?: number;
+    monthlyBudgetUsd?: number;
+    pricePerSecondUsd?: number;
+    environment?: Partial<RunContract['environment']>;
+    files?: Record<string, string>;
+  } = {},
+) {
   runCounter += 1;
   const runId = `01J0000000000000000000${String(runCounter).padStart(4, '0')}`;
   const store = new FakeStore();
@@ -36,23 +48,36 @@ export async function setUp(options: { turns?: Partial<StageTurns>; spec?: Agent
       updatedAt: '2026-01-01T00:00:00.000Z',
       trigger: { source: 'label', sender: 'alice' },
       issueNumber: 1,
-      baseSha: `sha-${runCounter}`,
+      // Snapshots are cached by SHA across test files: a different tree needs a different SHA.
+      baseSha: `sha-${runCounter}-${createHash('sha1')
+        .update(JSON.stringify(options.files ?? {}))
+        .digest('hex')}`,
     }),
   );
   const github = {
-    getTarball: async () => tarballOf({ 'src/index.js': 'export {};\n' }),
+    getTarball: async () => tarballOf(options.files ?? { 'src/index.js': 'export {};\n' }),
   } as unknown as GitHub;
   const deps = {
     store,
     github,
     blobs: new MemoryBlobs(),
     log: silent,
+    settings: { sandboxPricePerSecondUsd: options.pricePerSecondUsd ?? 0.001 },
     now: () => new Date().toISOString(),
     repoOf,
     contractOf: () =>
       ({
         turns: { ...defaultTurns(), ...options.turns },
-        environment: { checks: [], network: false, checkAttempts: 2, maxRunSeconds: 600 },
+        budgetUsd: options.budgetUsd ?? 5,
+        ...(options.monthlyBudgetUsd ? { monthlyBudgetUsd: options.monthlyBudgetUsd } : {}),
+        environment: {
+          setup: [],
+          checks: [],
+          network: false,
+          checkAttempts: 2,
+          maxRunSeconds: 600,
+          ...options.environment,
+        },
       }) as unknown as RunContract,
   } as unknown as StagePorts;
   const spec = options.spec ?? implementSpec;
@@ -85,6 +110,7 @@ export async function setUp(options: { turns?: Partial<StageTurns>; spec?: Agent
     const run = store.runs.get(runId);
     if (!run) throw new Error('no run');
     const pointer = await runAgentTools(deps, run, spec, CONVERSATION, turn);
+    if (pointer.outcome === 'sandbox') return { pointer, reply: [], note: undefined };
     const stored = (await store.getTurn(CONVERSATION, turn + 1))?.content as Array<Record<string, unknown>>;
     turn += 1;
     const last = stored.at(-1);
@@ -93,5 +119,23 @@ export async function setUp(options: { turns?: Partial<StageTurns>; spec?: Agent
     return { pointer, reply: note === undefined ? stored : stored.slice(0, -1), note };
   };
   const file = async (path: string) => (await store.getWorkspaceFile(runId, path))?.content;
-  return { store, runId, answer, file };
+  /** Stores the sandbox's results for the pending turn and runs the Ran step on them. */
+  const ran = async (outcomes: SandboxOutcome[][]) => {
+    // Called again after the turn was answered: the Ran step retried on the same turn.
+    const again = turn % 2 === 0;
+    if (again) turn -= 1;
+    for (const [i, commands] of outcomes.entries())
+      for (const [j, outcome] of commands.entries())
+        await deps.blobs.put(
+          `sandbox/${runId}/${CONVERSATION}/${turn}/result-${i}-${j}.json`,
+          new TextEncoder().encode(JSON.stringify(outcome)),
+        );
+    const run = store.runs.get(runId);
+    if (!run) throw new Error('no run');
+    const pointer = await finishSandboxTurn(deps, run, spec, CONVERSATION, turn);
+    const stored = (await store.getTurn(CONVERSATION, turn + 1))?.content as Array<Record<string, unknown>>;
+    turn += 1;
+    return { pointer, reply: stored };
+  };
+  return { store, runId, answer, ran, file, deps };
 }

@@ -167,7 +167,11 @@ describe('statemachines/pipeline.asl.json', () => {
     const kinds = Object.fromEntries(
       ((states.KindRoute?.Choices ?? []) as Choice[]).map((c) => [c.StringEquals, c.Next]),
     );
-    expect(kinds).toEqual({ review: 'ReviewPrStart', rescue: 'RescueNotBuilt' });
+    expect(kinds).toEqual({
+      review: 'ReviewPrStart',
+      rescue: 'RescueNotBuilt',
+      'follow-up': 'ImplementStart',
+    });
     expect(states.KindRoute?.Default).toBe('PlanStart');
     expect(states.RescueNotBuilt?.Next).toBe('FinalizeBlocked');
     // Everything a review run can reach: no publish, merge, revert or KeepWork on someone's PR.
@@ -184,6 +188,20 @@ describe('statemachines/pipeline.asl.json', () => {
     expect(seen.has('FinalizeSucceeded')).toBe(true);
     const turn = states.ReviewPrTurn?.Parameters as { MessageBody?: { modelAlias?: string } } | undefined;
     expect(turn?.MessageBody?.modelAlias).toBe('reviewer');
+  });
+
+  it('a follow-up run skips the plan: from ImplementStart it reaches publish, checks, review, approval and merge', () => {
+    const seen = new Set<string>();
+    const queue = ['ImplementStart'];
+    while (queue.length > 0) {
+      const name = queue.shift() as string;
+      if (seen.has(name)) continue;
+      seen.add(name);
+      queue.push(...successors(states[name]!));
+    }
+    for (const reached of ['Boundary', 'Publish', 'Checks', 'ReviewStart', 'Approval', 'Merge'])
+      expect(seen.has(reached), reached).toBe(true);
+    expect(seen.has('PlanStart')).toBe(false);
   });
 
   it('uses only the placeholders the CDK stack and the embedded stack substitute', () => {

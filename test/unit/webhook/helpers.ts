@@ -5,6 +5,7 @@ import type {
   GitHub,
   Log,
   Permission,
+  PullInfo,
   RepoRef,
   Secrets,
   StartRunResult,
@@ -72,10 +73,17 @@ export class FakeGitHub {
   readonly permissions = new Map<string, Permission>();
   readonly permissionCalls: string[] = [];
   readonly comments: Array<{ repo: string; issueNumber: number; body: string }> = [];
+  /** Pull requests by number (a follow-up reads the PR's branch and state). */
+  readonly pulls = new Map<number, PullInfo>();
 
   async getPermission(repo: RepoRef, username: string): Promise<Permission> {
     this.permissionCalls.push(`${repo.owner}/${repo.repo}:${username}`);
     return this.permissions.get(username) ?? 'none';
+  }
+  async getPull(_repo: RepoRef, number: number): Promise<PullInfo> {
+    const pull = this.pulls.get(number);
+    if (!pull) throw Object.assign(new Error('Not Found'), { name: 'HttpError', status: 404 });
+    return pull;
   }
   async createComment(repo: RepoRef, issueNumber: number, body: string): Promise<{ id: number }> {
     this.comments.push({ repo: `${repo.owner}/${repo.repo}`, issueNumber, body });
