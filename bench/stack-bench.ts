@@ -1,4 +1,5 @@
 import { type HistoryEvent, paginateGetExecutionHistory } from '@aws-sdk/client-sfn';
+import { LAMBDA_MEMORY_MB } from '../functions/shared/domain/infra-cost';
 import { isTerminal, type Run } from '../functions/shared/domain/run';
 import { approveThroughPage } from '../local/demo';
 import { readMailStore } from '../local/emulators/ses';
@@ -28,15 +29,7 @@ import {
   unionMs,
 } from './stats';
 
-/** Memory sizes of lib/constructs/functions.ts FUNCTION_SPECS (MB). */
-export const LAMBDA_MEMORY_MB = {
-  webhook: 512,
-  api: 512,
-  approvals: 256,
-  stages: 1024,
-  llmWorker: 512,
-  sandbox: 2048,
-} as const;
+export { LAMBDA_MEMORY_MB };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

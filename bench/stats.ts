@@ -63,74 +63,17 @@ export function unionMs(intervals: ReadonlyArray<readonly [number, number]>): nu
 }
 
 // ---------------------------------------------------------------------------------------------
-// Cost model: AWS list prices, us-east-1 (checked for docs/performance.md)
+// Cost model: one shared formula with AWS's published prices (functions/shared/domain/infra-cost.ts)
 // ---------------------------------------------------------------------------------------------
 
-export const AWS_PRICES = {
-  /** Step Functions standard workflows, per state transition. */
-  sfnTransitionUsd: 0.025 / 1000,
-  /** Lambda arm64, per GB-second and per request. */
-  lambdaGbSecondUsd: 0.0000133334,
-  lambdaRequestUsd: 0.2 / 1_000_000,
-  /** DynamoDB on-demand, per write / read request unit. */
-  dynamoWriteUnitUsd: 1.25 / 1_000_000,
-  dynamoReadUnitUsd: 0.25 / 1_000_000,
-  /** SQS standard, per request (each 64 KB chunk of a payload is one request). */
-  sqsRequestUsd: 0.4 / 1_000_000,
-} as const;
-
-/** Lambda bills duration rounded up to the millisecond, with at least 1 ms per invocation. */
-export const billedMs = (ms: number): number => Math.max(1, Math.ceil(ms));
-
-export interface LambdaUsage {
-  /** Function name (as in lib/constructs/functions.ts). */
-  name: string;
-  memoryMb: number;
-  /** Duration of each invocation, ms. */
-  durationsMs: number[];
-}
-
-export interface InfraUsage {
-  transitions: number;
-  lambdas: LambdaUsage[];
-  dynamoWriteUnits: number;
-  dynamoReadUnits: number;
-  sqsRequests: number;
-}
-
-export interface InfraCost {
-  stepFunctionsUsd: number;
-  lambdaUsd: number;
-  lambdaGbSeconds: number;
-  lambdaRequests: number;
-  dynamoUsd: number;
-  sqsUsd: number;
-  totalUsd: number;
-}
-
-export function infraCost(usage: InfraUsage, prices = AWS_PRICES): InfraCost {
-  let gbSeconds = 0;
-  let requests = 0;
-  for (const fn of usage.lambdas) {
-    requests += fn.durationsMs.length;
-    const billed = fn.durationsMs.reduce((sum, ms) => sum + billedMs(ms), 0);
-    gbSeconds += (fn.memoryMb / 1024) * (billed / 1000);
-  }
-  const stepFunctionsUsd = usage.transitions * prices.sfnTransitionUsd;
-  const lambdaUsd = gbSeconds * prices.lambdaGbSecondUsd + requests * prices.lambdaRequestUsd;
-  const dynamoUsd =
-    usage.dynamoWriteUnits * prices.dynamoWriteUnitUsd + usage.dynamoReadUnits * prices.dynamoReadUnitUsd;
-  const sqsUsd = usage.sqsRequests * prices.sqsRequestUsd;
-  return {
-    stepFunctionsUsd,
-    lambdaUsd,
-    lambdaGbSeconds: gbSeconds,
-    lambdaRequests: requests,
-    dynamoUsd,
-    sqsUsd,
-    totalUsd: stepFunctionsUsd + lambdaUsd + dynamoUsd + sqsUsd,
-  };
-}
+export {
+  AWS_PRICES,
+  billedMs,
+  type InfraCost,
+  type InfraUsage,
+  infraCost,
+  type LambdaUsage,
+} from '../functions/shared/domain/infra-cost';
 
 /** DynamoDB operations by the capacity they consume (on-demand request units). */
 const DYNAMO_WRITES = new Set([

@@ -80,7 +80,7 @@ async function waitForNextRun(stack: Stack, run: Run, deadline: number): Promise
 }
 
 /** The approval links mailed by this stack (its mail store is fresh per demo), newest first. */
-async function approvalLinks(stack: Stack): Promise<string[]> {
+export async function approvalLinks(stack: Stack): Promise<string[]> {
   const store = await readMailStore(stack.mailUrl);
   const pattern = new RegExp(
     `${stack.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/approvals/[^\\s)>"']+`,

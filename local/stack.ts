@@ -527,8 +527,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       credentials: FAKE_CREDENTIALS,
     });
 
+    // The console's own key: read-only, kept server-side by its API proxy (the live run page).
+    const { apiKey: consoleKey } = await createApiKey(store, {
+      name: `console-${new Date().toISOString()}`,
+      scopes: ['runs:read'],
+      repoPatterns: ['*/*'],
+    });
     const consoleServer = await startConsole({
       store,
+      api: { url: gateway.url, key: consoleKey },
       mailUrl: ses.mailUrl,
       forgeApiUrl: forge.apiUrl,
       forgeToken: forge.botToken,

@@ -61,6 +61,9 @@ function money(usd: number): string {
   return `$${usd.toFixed(2)}`;
 }
 
+/** Infra costs are fractions of a cent: four decimals below a dollar. */
+const fineMoney = (usd: number): string => `$${usd.toFixed(usd > 0 && usd < 1 ? 4 : 2)}`;
+
 export function duration(ms: number): string {
   const s = Math.round(ms / 1000);
   if (s < 60) return `${s}s`;
@@ -118,7 +121,13 @@ export function formatRun(run: RunView): string {
   if (run.checks.conclusion) lines.push(`checks     ${run.checks.conclusion}`);
   for (const approval of run.approvals) lines.push(`approval   ${approval.approver}: ${approval.state}`);
   const l = run.ledger;
-  lines.push(`cost       ${money(l.cost_usd)} (${l.llm_calls} model calls)`);
+  lines.push(`model cost ${money(l.cost_usd)} (${l.llm_calls} model calls)`);
+  if (run.cost) {
+    const i = run.cost.infra;
+    lines.push(
+      `infra cost ${fineMoney(run.cost.infra_usd)} estimated: Step Functions ${fineMoney(i.step_functions_usd)} (${i.transitions} transitions), Lambda ${fineMoney(i.lambda_usd)} (${i.lambda_gb_seconds} GB-s${i.sandbox_seconds > 0 ? `, sandbox ${i.sandbox_seconds} s` : ''}), DynamoDB ${fineMoney(i.dynamodb_usd)}, SQS ${fineMoney(i.sqs_usd)}`,
+    );
+  }
   lines.push(
     `tokens in  ${l.total_input_tokens} total = ${l.input_tokens} uncached + ${l.cache_write_tokens} cache writes + ${l.cache_read_tokens} cache reads`,
   );

@@ -4,6 +4,7 @@ import type { Run } from '../shared/domain/run';
 import type { ErrorCode } from '../shared/http';
 import type {
   ApiKeyStore,
+  BudgetStore,
   ApprovalStore,
   ClaimStore,
   EventStore,
@@ -29,6 +30,7 @@ export interface ApiConfig {
 
 /** The store slices the API reads and writes (waits and approvals: only to cancel a run). */
 export type ApiStore = RunStore &
+  Pick<BudgetStore, 'getBudget'> &
   RunViewStore &
   EventStore &
   ClaimStore &

@@ -7,6 +7,8 @@ import {
 import * as z from 'zod';
 import {
   AuditPage,
+  CostsEnvelope,
+  CostsQuery,
   AuditQuery,
   CreateRunBody,
   RetryRunBody,
@@ -194,6 +196,20 @@ function routes(): RouteConfig[] {
         200: ok('The WorkItem and a page of its runs', WorkItemEnvelope),
         304: notModified,
         ...pick(400, 401, 403, 404, 500),
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/costs',
+      operationId: 'getCosts',
+      summary:
+        'Spend (model and estimated infra), cost per merged PR, cost of runs that merged nothing, monthly budget left',
+      ...secured,
+      request: { query: CostsQuery, headers: conditional },
+      responses: {
+        200: ok('The roll-up over the runs created in [from, to)', CostsEnvelope),
+        304: notModified,
+        ...pick(400, 401, 403, 500),
       },
     },
   ];

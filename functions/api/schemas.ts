@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { RepoFullName, RunId, RunKind, RunStatus, Stage } from '../shared/domain/run';
+import { GROUP_BY } from '../shared/domain/cost-rollup';
 import { MAX_TOKEN_CHARS } from './cursor';
 
 /**
@@ -111,6 +112,66 @@ export const AuditQuery = z.strictObject({ limit: Limit(100), next_token: NextTo
 
 export const RunIdParams = z.strictObject({ id: RunId.meta({ description: 'Run id (ULID)' }) });
 
+const Day = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?Z)?$/, {
+    error: 'expected YYYY-MM-DD or an ISO time in UTC',
+  })
+  .refine((value) => Number.isFinite(Date.parse(value)), { error: 'not a real date' });
+
+export const CostsQuery = z.strictObject({
+  repo: RepoFullName.optional(),
+  from: Day.optional().meta({
+    description: 'Runs created at or after (default: the 1st of this month, UTC)',
+  }),
+  to: Day.optional().meta({ description: 'Runs created before (a date: the end of that day; default now)' }),
+  group_by: z.enum(GROUP_BY).optional(),
+});
+export type CostsQuery = z.infer<typeof CostsQuery>;
+
+const CostTotalsShape = {
+  runs: z.number().int().nonnegative(),
+  model_usd: z.number().nonnegative(),
+  infra_usd: z.number().nonnegative(),
+  total_usd: z.number().nonnegative(),
+  merged_prs: z.number().int().nonnegative(),
+  cost_per_merged_pr_usd: z.number().nonnegative().nullable(),
+  unmerged_runs: z.number().int().nonnegative(),
+  unmerged_usd: z.number().nonnegative().meta({ description: 'What runs that merged nothing cost' }),
+};
+
+export const CostsView = z
+  .object({
+    from: z.string(),
+    to: z.string(),
+    repo: z.string().optional(),
+    group_by: z.enum(GROUP_BY).optional(),
+    total: z.object(CostTotalsShape),
+    groups: z.array(z.object({ key: z.string(), ...CostTotalsShape })),
+    budget: z.object({
+      month: z.string(),
+      repos: z.array(
+        z.object({
+          repo: z.string(),
+          limit_usd: z.number().nonnegative(),
+          spent_usd: z.number().nonnegative(),
+          reserved_usd: z.number().nonnegative(),
+          left_usd: z.number(),
+        }),
+      ),
+      left_usd: z
+        .number()
+        .nullable()
+        .meta({ description: 'Sum over repos with a monthly cap; null when none has one' }),
+    }),
+    truncated: z
+      .boolean()
+      .meta({ description: 'More runs matched than one answer reads: narrow the range or the repo' }),
+  })
+  .meta({ id: 'Costs' });
+export type CostsView = z.infer<typeof CostsView>;
+export const CostsEnvelope = z.object({ data: CostsView });
+
 export const WorkItemParams = z.strictObject({
   owner: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/),
   repo: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/),
@@ -209,6 +270,31 @@ export const RunSummaryView = z
   })
   .meta({ id: 'RunSummary' });
 
+const Usd = z.number().nonnegative();
+export const CostView = z
+  .object({
+    model_usd: Usd.meta({
+      description: "The ledger's cost: model calls and sandbox jobs, billed as they ran",
+    }),
+    infra_usd: Usd.meta({ description: 'Estimated AWS cost (the sum of `infra`)' }),
+    total_usd: Usd,
+    infra: z.object({
+      step_functions_usd: Usd,
+      transitions: z.number().int().nonnegative(),
+      lambda_usd: Usd,
+      lambda_gb_seconds: z.number().nonnegative(),
+      lambda_requests: z.number().int().nonnegative(),
+      sandbox_seconds: z.number().nonnegative(),
+      dynamodb_usd: Usd,
+      sqs_usd: Usd,
+    }),
+  })
+  .meta({
+    id: 'RunCost',
+    description:
+      'Model cost from the ledger; infra cost estimated from the counts the run recorded at AWS list prices (functions/shared/domain/infra-cost.ts)',
+  });
+
 export const RunView = RunSummaryView.extend({
   title: z.string().optional(),
   task: z.string().optional(),
@@ -227,6 +313,7 @@ export const RunView = RunSummaryView.extend({
   checks: z.object({ conclusion: z.string().optional(), rounds: z.number().int().nonnegative() }),
   approvals: z.array(ApprovalView),
   ledger: LedgerView,
+  cost: CostView,
   error: z.object({ class: z.string(), cause: z.string() }).optional(),
   fix_attempts: z.number().int().nonnegative(),
   plan_summary: z.string().optional(),

@@ -1,3 +1,4 @@
+import { costOfRun, type RunCost } from '../shared/domain/infra-cost';
 import { isTerminal, type Run, type WorkItem } from '../shared/domain/run';
 import type { ApprovalRecord, LedgerEntry, StoredAuditEvent } from '../shared/ports';
 import type { RunSummaryView, RunView } from './schemas';
@@ -144,12 +145,34 @@ export function runView(run: Run, approvals: ApprovalRecord[], ledger: LedgerEnt
       .sort((a, b) => a.approver.localeCompare(b.approver))
       .map((record) => approvalView(record, run)),
     ledger: ledgerView(run, ledger),
+    cost: costView(costOfRun(run)),
     error: run.error ? { class: run.error.class, cause: run.error.cause } : undefined,
     fix_attempts: run.fixAttempts,
     plan_summary: run.planSummary,
     review_summary: run.reviewSummary,
     warnings: run.warnings,
   });
+}
+
+const micro = (usd: number): number => Math.round(usd * 1e6) / 1e6;
+
+export function costView(cost: RunCost): RunView['cost'] {
+  const i = cost.infra;
+  return {
+    model_usd: cost.modelUsd,
+    infra_usd: cost.infraUsd,
+    total_usd: cost.totalUsd,
+    infra: {
+      step_functions_usd: micro(i.stepFunctionsUsd),
+      transitions: i.transitions,
+      lambda_usd: micro(i.lambdaUsd),
+      lambda_gb_seconds: Math.round(i.lambdaGbSeconds * 1000) / 1000,
+      lambda_requests: i.lambdaRequests,
+      sandbox_seconds: i.sandboxSeconds,
+      dynamodb_usd: micro(i.dynamoUsd),
+      sqs_usd: micro(i.sqsUsd),
+    },
+  };
 }
 
 export function eventView(event: StoredAuditEvent) {

@@ -1,3 +1,4 @@
+import { costOfRun, formatCostUsd } from './domain/infra-cost';
 import type { OnFailure } from './domain/contract';
 import { isTerminal, type Run, type RunError, type RunStatus } from './domain/run';
 import type { EventStore } from './ports';
@@ -117,8 +118,18 @@ function withdrawnDetail(withdrawn: Withdrawal): string {
 /** The closing words of the status comment. Causes are quoted: they may hold a person's text. */
 export function statusDetail(run: Run, withdrawn: Withdrawal = {}): string | undefined {
   if (run.status === 'SUCCEEDED') {
-    return `Done: merged${run.mergedSha ? ` as ${run.mergedSha.slice(0, 7)}` : ''}. Total cost $${run.ledger.costUsd.toFixed(2)}.`;
+    return `Done: merged${run.mergedSha ? ` as ${run.mergedSha.slice(0, 7)}` : ''}.\n\n${costLine(run)}`;
   }
+  return `${endedDetail(run, withdrawn)}\n\n${costLine(run)}`;
+}
+
+/** Model cost from the ledger, infra cost estimated (domain/infra-cost.ts), as the API shows them. */
+export function costLine(run: Run): string {
+  const cost = costOfRun(run);
+  return `Cost: ${formatCostUsd(cost.totalUsd)} (model ${formatCostUsd(cost.modelUsd)} over ${run.ledger.llmCalls} calls, infra ${formatCostUsd(cost.infraUsd)} estimated).`;
+}
+
+function endedDetail(run: Run, withdrawn: Withdrawal): string {
   const headline = `${run.status === 'STOPPED' ? stoppedDetail(run) : (DETAIL[run.status] ?? '**Failed.**')}${withdrawnDetail(withdrawn)}`;
   // `/factory retry` starts a change run: a review is asked for again with `/factory review`.
   const hint = run.kind === 'review' ? REVIEW_AGAIN_HINT : RETRY_HINT;

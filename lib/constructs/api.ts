@@ -18,6 +18,7 @@ export const ROUTES: ReadonlyArray<{ method: apigwv2.HttpMethod; path: string; t
   { method: apigwv2.HttpMethod.GET, path: '/v1/runs/{id}/audit', target: 'api' },
   { method: apigwv2.HttpMethod.POST, path: '/v1/runs/{id}/cancel', target: 'api' },
   { method: apigwv2.HttpMethod.GET, path: '/v1/work-items/{owner}/{repo}/{issue}', target: 'api' },
+  { method: apigwv2.HttpMethod.GET, path: '/v1/costs', target: 'api' },
   { method: apigwv2.HttpMethod.GET, path: '/v1/openapi.json', target: 'api' },
   // Everything else under /v1 reaches the API handler too (the explicit routes win), so a wrong
   // method or an unknown path gets its 405 / 404 in the error envelope with X-Request-Id.

@@ -3,8 +3,8 @@ import { escapeHtml } from '../../functions/shared/html';
 
 /**
  * Markup helpers of the local console: escaping, formatting, and the page layout with its one
- * inline stylesheet. The CSP allows exactly that stylesheet (by hash) and nothing else: no
- * scripts, no external resources, no forms.
+ * inline stylesheet. The CSP allows exactly that stylesheet (by hash), the console's own script
+ * file and requests to its own origin, nothing else: no inline script, no external resources, no forms.
  */
 
 export { escapeHtml };
@@ -113,20 +113,29 @@ const STYLE_HASH = createHash('sha256').update(STYLE).digest('base64');
 /** Headers of every console page. */
 export const PAGE_HEADERS: Readonly<Record<string, string>> = {
   'content-type': 'text/html; charset=utf-8',
-  'content-security-policy': `default-src 'none'; style-src 'sha256-${STYLE_HASH}'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+  'content-security-policy': `default-src 'none'; style-src 'sha256-${STYLE_HASH}'; script-src 'self'; connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
   'cache-control': 'no-store',
   'referrer-policy': 'no-referrer',
   'x-frame-options': 'DENY',
   'x-content-type-options': 'nosniff',
 };
 
-export type NavItem = 'runs' | 'mail' | 'forge';
+/** Headers of the console's script file. */
+export const SCRIPT_HEADERS: Readonly<Record<string, string>> = {
+  'content-type': 'text/javascript; charset=utf-8',
+  'cache-control': 'no-cache',
+  'x-content-type-options': 'nosniff',
+};
+
+export type NavItem = 'runs' | 'costs' | 'mail' | 'forge';
 
 export interface LayoutOptions {
   title: string;
   nav?: NavItem;
   /** Seconds between automatic reloads (pages that show active runs). */
   refreshSeconds?: number;
+  /** Load the console's script (pages that update themselves without a reload). */
+  script?: boolean;
 }
 
 export function layout(options: LayoutOptions, body: string): string {
@@ -147,11 +156,11 @@ ${refresh}<link rel="icon" href="data:,">
 </head>
 <body>
 <header><div class="bar"><a class="brand" href="/">Code Factory · local console</a>
-<nav aria-label="Console">${navLink('runs', '/', 'Runs')}${navLink('mail', '/mail', 'Mailbox')}${navLink('forge', '/forge', 'Forge PRs')}</nav></div></header>
+<nav aria-label="Console">${navLink('runs', '/', 'Runs')}${navLink('costs', '/costs', 'Costs')}${navLink('mail', '/mail', 'Mailbox')}${navLink('forge', '/forge', 'Forge PRs')}</nav></div></header>
 <main>
 ${body}
 </main>
-</body>
+${options.script ? '<script src="/console.js" defer></script>\n' : ''}</body>
 </html>
 `;
 }

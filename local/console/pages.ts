@@ -1,3 +1,4 @@
+import { costOfRun, type RunCost } from '../../functions/shared/domain/infra-cost';
 import { isTerminal, type Run, type RunStatus, type StageRecord } from '../../functions/shared/domain/run';
 import type { ApprovalRecord, LedgerEntry, StoredAuditEvent } from '../../functions/shared/ports';
 import type { StoredEmail } from '../emulators/ses';
@@ -23,7 +24,7 @@ export const REFRESH_SECONDS = 5;
 
 type Tone = 'ok' | 'no' | 'warn' | 'run' | 'idle';
 
-const RUN_TONES: Partial<Record<RunStatus, Tone>> = {
+export const RUN_TONES: Partial<Record<RunStatus, Tone>> = {
   QUEUED: 'idle',
   SUCCEEDED: 'ok',
   FAILED: 'no',
@@ -44,8 +45,9 @@ const STAGE_TONES: Record<StageRecord['status'], Tone> = {
   WAITING: 'warn',
 };
 
-export function statusBadge(status: RunStatus): string {
-  return `<span class="badge ${RUN_TONES[status] ?? 'run'}" data-status="${escapeHtml(status)}">${escapeHtml(status.replaceAll('_', ' '))}</span>`;
+/** `live`: the run page's script updates this badge in place. */
+export function statusBadge(status: RunStatus, live = false): string {
+  return `<span class="badge ${RUN_TONES[status] ?? 'run'}"${live ? ' data-live="status"' : ''} data-status="${escapeHtml(status)}">${escapeHtml(status.replaceAll('_', ' '))}</span>`;
 }
 
 const stageBadge = (status: StageRecord['status']): string =>
@@ -127,6 +129,8 @@ export interface RunDetailView {
   budget?: { limitUsd: number; reservedUsd: number; spentUsd: number };
   now: number;
   forgeWebUrl: string;
+  /** The page updates itself through the console's API proxy instead of reloading. */
+  live?: boolean;
 }
 
 const fact = (label: string, value: string): string => `<div><dt>${label}</dt><dd>${value}</dd></div>`;
@@ -168,6 +172,19 @@ function timeline(stages: StageRecord[], now: number): string {
 <tbody>
 ${rows}
 </tbody></table>`;
+}
+
+/** The infra estimate by service (functions/shared/domain/infra-cost.ts says how it is made). */
+function infraSection(cost: RunCost): string {
+  const i = cost.infra;
+  return `<table aria-label="Infra cost">
+<thead><tr><th class="num">Step Functions</th><th class="num">Lambda</th><th class="num">DynamoDB</th><th class="num">SQS</th><th class="num">Infra (USD)</th><th class="num">Model (USD)</th></tr></thead>
+<tbody><tr><td class="num">${formatUsd(i.stepFunctionsUsd)} <span class="small muted">${formatInt(i.transitions)} transitions</span></td>
+<td class="num">${formatUsd(i.lambdaUsd)} <span class="small muted">${i.lambdaGbSeconds.toFixed(2)} GB-s${i.sandboxSeconds > 0 ? `; sandbox ${i.sandboxSeconds} s, billed in the ledger` : ''}</span></td>
+<td class="num">${formatUsd(i.dynamoUsd)}</td><td class="num">${formatUsd(i.sqsUsd)}</td>
+<td class="num"><strong>${formatUsd(cost.infraUsd)}</strong></td><td class="num"><strong>${formatUsd(cost.modelUsd)}</strong></td></tr></tbody>
+</table>
+<p class="small muted">Infra cost is estimated from what the run recorded (model calls, stage attempts, item writes) at AWS list prices.</p>`;
 }
 
 function ledgerSection(run: Run, entries: LedgerEntry[], budget: RunDetailView['budget']): string {
@@ -252,7 +269,6 @@ function eventData(data: Record<string, unknown> | undefined): string {
 }
 
 function eventsSection(events: StoredAuditEvent[], truncated: boolean): string {
-  if (events.length === 0) return '<p class="muted">No audit event yet.</p>';
   const rows = events
     .map((event) => {
       const data = eventData(event.data);
@@ -262,9 +278,9 @@ function eventsSection(events: StoredAuditEvent[], truncated: boolean): string {
     .join('\n');
   return `<table aria-label="Audit events">
 <thead><tr><th class="num">#</th><th>At</th><th>Event</th><th>Actor</th><th>Data</th><th>Hash</th></tr></thead>
-<tbody>
+<tbody data-live="events">
 ${rows}
-</tbody></table>${truncated ? `<p class="muted">Showing the first ${events.length} events.</p>` : ''}`;
+</tbody></table>${events.length === 0 ? '<p class="muted">No audit event yet.</p>' : ''}${truncated ? `<p class="muted">Showing the first ${events.length} events.</p>` : ''}`;
 }
 
 export function runDetailPage(view: RunDetailView): string {
@@ -272,14 +288,23 @@ export function runDetailPage(view: RunDetailView): string {
   const active = !isTerminal(run.status);
   const end = run.endedAt ? Date.parse(run.endedAt) : now;
   const duration = formatDuration(Math.max(0, end - Date.parse(run.createdAt)));
+  const live = view.live === true;
+  const cost = costOfRun(run);
   const facts = [
-    fact('Status', statusBadge(run.status)),
-    fact('Current stage', escapeHtml(run.stage ?? '—')),
-    fact('Work item', issueLink(run, view.forgeWebUrl)),
+    fact('Status', statusBadge(run.status, live)),
+    fact('Current stage', `<span data-live="stage">${escapeHtml(run.stage ?? '—')}</span>`),
+    fact(
+      'Work item',
+      `${issueLink(run, view.forgeWebUrl)}${run.issueNumber ? ` <a class="small" href="/work-items/${escapeHtml(run.repo)}/${run.issueNumber}">all runs</a>` : ''}`,
+    ),
     fact('Pull request', prLink(run)),
     fact(
-      'Cost',
-      `${formatUsd(run.ledger.costUsd)} <span class="small muted">${run.ledger.llmCalls} LLM calls</span>`,
+      'Model cost',
+      `<span data-live="model-cost">${formatUsd(cost.modelUsd)}</span> <span class="small muted">${run.ledger.llmCalls} LLM calls</span>`,
+    ),
+    fact(
+      'Infra cost',
+      `<span data-live="infra-cost">${formatUsd(cost.infraUsd)}</span> <span class="small muted">estimated</span>`,
     ),
     fact(
       'Started',
@@ -304,10 +329,16 @@ export function runDetailPage(view: RunDetailView): string {
     run.planSummary ? `<p class="prose"><strong>Plan.</strong> ${escapeHtml(run.planSummary)}</p>` : '',
     run.reviewSummary ? `<p class="prose"><strong>Review.</strong> ${escapeHtml(run.reviewSummary)}</p>` : '',
   ].join('');
+  const lastSeq = view.events.at(-1)?.seq ?? 0;
   return layout(
-    { title: `Run ${run.runId}`, nav: 'runs', ...(active ? { refreshSeconds: REFRESH_SECONDS } : {}) },
-    `<p class="small"><a href="/">← All runs</a></p>
-<h1>${escapeHtml(run.issueTitle ?? run.workItemKey)} ${statusBadge(run.status)}</h1>
+    {
+      title: `Run ${run.runId}`,
+      nav: 'runs',
+      ...(live ? { script: true } : active ? { refreshSeconds: REFRESH_SECONDS } : {}),
+    },
+    `<div${live ? ` data-live-run="${escapeHtml(run.runId)}" data-live-status="${escapeHtml(run.status)}" data-last-seq="${lastSeq}"` : ''}>
+<p class="small"><a href="/">← All runs</a></p>
+<h1>${escapeHtml(run.issueTitle ?? run.workItemKey)} ${statusBadge(run.status, live)}</h1>
 <p class="muted mono">Run ${escapeHtml(run.runId)} · ${escapeHtml(run.kind)}</p>
 ${error}
 <dl class="facts" aria-label="Run facts">
@@ -318,11 +349,13 @@ ${summaries ? `<div class="card">${summaries}</div>` : ''}
 <h2>Stage timeline</h2>
 ${timeline(run.stages, now)}
 <h2>Cost and ledger</h2>
+${infraSection(cost)}
 ${ledgerSection(run, view.ledger, view.budget)}
 <h2>Approvals</h2>
 ${approvalsSection(view.approvals)}
 <h2>Audit events</h2>
-${eventsSection(view.events, view.eventsTruncated)}`,
+${eventsSection(view.events, view.eventsTruncated)}
+</div>`,
   );
 }
 

@@ -1,16 +1,28 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { RUN_STATUSES, type Run, RunId } from '../../functions/shared/domain/run';
+import {
+  canonicalRepo,
+  RepoFullName,
+  RUN_STATUSES,
+  type Run,
+  RunId,
+  workItemKeyOf,
+} from '../../functions/shared/domain/run';
+import { monthlyBudgetAccount } from '../../functions/shared/store/keys';
 import type { Store, StoredAuditEvent } from '../../functions/shared/ports';
 import { readMailStore } from '../emulators/ses';
 import { SAMPLE_FULL_NAME } from '../forge/sample';
-import { PAGE_HEADERS } from './html';
+import { type ApiProxyOptions, proxyApi } from './api-proxy';
+import { costsPage } from './costs-page';
+import { workItemPage } from './work-item-page';
+import { PAGE_HEADERS, SCRIPT_HEADERS } from './html';
+import { LIVE_SCRIPT } from './live-script';
 import { type ForgePull, forgePage, mailPage, messagePage, runDetailPage, runsPage } from './pages';
 
 /**
- * The local console: a small read-only web UI over the embedded stack (runs, run detail, the
- * mailbox of the local SES, the forge's pull requests). Server-rendered HTML, no client script,
- * bound to 127.0.0.1. It reads the same Store the handlers write, the SES mail store over HTTP,
+ * The local console: a small read-only web UI over the embedded stack (runs, run detail, a work
+ * item's runs, costs, the mailbox of the local SES, the forge's pull requests). Server-rendered HTML, bound to 127.0.0.1;
+ * the run page's one script keeps it current by polling the API through `api-proxy.ts`. It reads the same Store the handlers write, the SES mail store over HTTP,
  * and the forge over its GitHub-like REST API.
  */
 
@@ -23,6 +35,7 @@ export type ConsoleStore = Pick<
   | 'listLedger'
   | 'listApprovalsForRun'
   | 'getBudget'
+  | 'getWorkItemWithRuns'
 >;
 
 export interface ConsoleOptions {
@@ -31,6 +44,8 @@ export interface ConsoleOptions {
   /** The forge's REST base (`…/api/v3`); its web pages are the same origin without `/api/v3`. */
   forgeApiUrl: string;
   forgeToken: string;
+  /** The REST API and a `runs:read` key: the live run page polls it (without it, pages are static). */
+  api?: { url: string; key: string };
   /** 0 or absent: an OS-chosen port. */
   port?: number;
   /** The repository whose runs and pull requests are always listed (default the sample). */
@@ -51,6 +66,7 @@ const MAX_RUNS_SHOWN = 100;
 const EVENTS_PAGE = 200;
 const MAX_EVENT_PAGES = 5;
 const MAX_EMAILS_SHOWN = 100;
+const WORK_ITEM_RUNS = 20;
 const FETCH_TIMEOUT_MS = 5_000;
 
 class HttpError extends Error {
@@ -152,6 +168,47 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
         ...(budget ? { budget } : {}),
         now,
         forgeWebUrl,
+        live: proxy !== undefined,
+      });
+    }
+    const itemMatch = /^\/work-items\/([^/]+)\/([^/]+)\/(\d{1,9})\/?$/.exec(pathname);
+    if (itemMatch) {
+      const [owner, repo, issue] = itemMatch.slice(1).map((part) => decodeURIComponent(part as string));
+      const fullName = `${owner}/${repo}`;
+      if (!RepoFullName.safeParse(fullName).success)
+        throw new HttpError(404, 'No such work item', `"${fullName}" is not a repository name.`);
+      const key = workItemKeyOf(fullName, Number(issue));
+      const { workItem, runs } = await options.store.getWorkItemWithRuns(key, { limit: WORK_ITEM_RUNS });
+      if (!workItem && runs.items.length === 0)
+        throw new HttpError(404, 'No such work item', `There is no work item ${key}.`);
+      const threads = await Promise.all(
+        runs.items.map(async (run) => {
+          const [approvals, { events }] = await Promise.all([
+            options.store.listApprovalsForRun(run.runId),
+            loadEvents(options.store, run.runId),
+          ]);
+          return { run, approvals, events };
+        }),
+      );
+      return workItemPage({ key, ...(workItem ? { workItem } : {}), runs: threads, forgeWebUrl });
+    }
+    if (pathname === '/costs') {
+      const runs = await loadRuns(options.store, sampleRepo);
+      const month = new Date(now).toISOString().slice(0, 7);
+      const repos = [...new Set([sampleRepo, ...runs.map((run) => run.repo)].map(canonicalRepo))].slice(
+        0,
+        MAX_REPOS,
+      );
+      const budgets = await Promise.all(
+        repos.map(async (repo) => ({
+          repo,
+          budget: await options.store.getBudget(monthlyBudgetAccount(repo, now)),
+        })),
+      );
+      return costsPage({
+        runs,
+        month,
+        budgets: budgets.flatMap(({ repo, budget }) => (budget ? [{ repo, ...budget }] : [])),
       });
     }
     if (pathname === '/mail') {
@@ -176,12 +233,20 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     throw new HttpError(404, 'Not found', `Nothing here at ${pathname}. Try the runs list at /.`);
   };
 
+  const proxy: ApiProxyOptions | undefined = options.api && { ...options.api, timeoutMs: FETCH_TIMEOUT_MS };
+
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.writeHead(405, { ...PAGE_HEADERS, allow: 'GET, HEAD' });
       response.end(messagePage('Method not allowed', 'The console is read-only.'));
       return;
     }
+    if (request.url === '/console.js') {
+      response.writeHead(200, SCRIPT_HEADERS);
+      response.end(request.method === 'HEAD' ? undefined : LIVE_SCRIPT);
+      return;
+    }
+    if (proxy && (await proxyApi(proxy, request, response))) return;
     let status = 200;
     let html: string;
     try {

@@ -118,10 +118,15 @@ describe('local console in headless Chromium', () => {
     const current = (await stack.store.getRun(runId)) as Run;
 
     await expect(page.locator('h1').textContent()).resolves.toContain(SAMPLE_ISSUE.title);
-    // An active run's page keeps itself current without any script.
-    const refreshes = await page.locator('meta[http-equiv="refresh"]').count();
-    expect([before, current].map((r) => (isTerminal(r.status) ? 0 : 1))).toContain(refreshes);
     const facts = page.getByLabel('Run facts');
+    // The run page keeps itself current through its script (console-live.test.ts), not by reloading.
+    expect(await page.locator('meta[http-equiv="refresh"]').count()).toBe(0);
+    expect(await page.locator('script[src="/console.js"]').count()).toBe(1);
+    expect([before.status, current.status]).toContain(
+      await page.locator('[data-live-run]').getAttribute('data-live-status'),
+    );
+    const infra = await facts.locator('div', { hasText: 'Infra cost' }).locator('dd').textContent();
+    expect(infra).toMatch(/^\$\d+\.\d{2,4} estimated$/);
     const stageShown = await facts.locator('div', { hasText: 'Current stage' }).locator('dd').textContent();
     expect(STAGES as readonly string[]).toContain(stageShown);
 

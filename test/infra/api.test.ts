@@ -52,6 +52,7 @@ describe('FactoryHttpApi', () => {
       'GET /v1/runs/{id}/audit': rest,
       'POST /v1/runs/{id}/cancel': rest,
       'GET /v1/work-items/{owner}/{repo}/{issue}': rest,
+      'GET /v1/costs': rest,
       'GET /v1/openapi.json': rest,
       'ANY /v1/{proxy+}': rest,
       'GET /approvals/{id}': approvals,
@@ -64,7 +65,7 @@ describe('FactoryHttpApi', () => {
     });
     // One integration (and one invoke permission per route) per function.
     template.resourceCountIs('AWS::ApiGatewayV2::Integration', 3);
-    template.resourceCountIs('AWS::Lambda::Permission', 13);
+    template.resourceCountIs('AWS::Lambda::Permission', 14);
     // The embedded stack's /local/info (sample users' tokens) has no route on a deployment.
     expect(Object.keys(routeTargets()).filter((route) => route.includes('/local'))).toEqual([]);
   });

@@ -1,6 +1,7 @@
 import type { ApiReply, ApiRequest, RouteContext } from '../context';
 import { reply } from '../context';
 import { openApiDocument } from '../openapi';
+import { getCosts } from './costs';
 import { retryRun } from './retry';
 import { cancelRun, createRun, getRun, getRunAudit, listRunEvents, listRuns } from './runs';
 import { getWorkItem } from './work-items';
@@ -30,6 +31,7 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'POST', path: '/v1/runs/{id}/cancel', handle: cancelRun },
   { method: 'POST', path: '/v1/runs/{id}/retry', handle: retryRun },
   { method: 'GET', path: '/v1/work-items/{owner}/{repo}/{issue}', handle: getWorkItem },
+  { method: 'GET', path: '/v1/costs', handle: getCosts },
 ];
 
 interface CompiledRoute {

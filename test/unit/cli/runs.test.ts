@@ -100,6 +100,10 @@ describe('code-factory runs', () => {
     expect(c.out()).toContain('tokens in  9640 total = 240 uncached + 1400 cache writes + 8000 cache reads');
     expect(c.out()).toContain('tokens out 60');
     expect(c.out()).toMatch(/cost\s+\$0\.04 \(2 model calls\)/);
+    // Infra: 2 calls × 4 + 10 transitions at $0.025 per 1,000, with Lambda, DynamoDB and SQS beside.
+    expect(c.out()).toMatch(
+      /infra cost \$0\.\d{4} estimated: Step Functions \$0\.000[45] \(18 transitions\), Lambda \$0\.\d{4} \([\d.]+ GB-s\), DynamoDB \$0\.\d{4}, SQS \$0\.0000/,
+    );
   });
 
   it('watch follows a run as it advances until SUCCEEDED and exits 0', async () => {

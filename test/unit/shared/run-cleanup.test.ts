@@ -21,7 +21,13 @@ describe('fenced', () => {
 });
 
 describe('statusDetail', () => {
-  const base = { ledger: { costUsd: 0.5 }, mergedSha: 'abcdef123' } as unknown as Run;
+  const base = {
+    ledger: { costUsd: 0.5, llmCalls: 3 },
+    stages: [],
+    version: 12,
+    transitions: 0,
+    mergedSha: 'abcdef123',
+  } as unknown as Run;
 
   it('says what a timeout means instead of repeating its class in a code block', () => {
     const detail = statusDetail({
@@ -29,7 +35,7 @@ describe('statusDetail', () => {
       status: 'EXPIRED',
       error: { class: 'States.Timeout', cause: 'States.Timeout' },
     } as Run);
-    expect(detail).toBe('Nobody approved the change in time. (States.Timeout)');
+    expect(detail?.split('\n\n')[0]).toBe('Nobody approved the change in time. (States.Timeout)');
   });
 
   it('quotes a reject reason and says the change was taken back', () => {
@@ -43,5 +49,22 @@ describe('statusDetail', () => {
 
   it('reports a merge with its short SHA', () => {
     expect(statusDetail({ ...base, status: 'SUCCEEDED' } as Run)).toContain('merged as abcdef1');
+  });
+
+  it('ends with the model cost and the estimated infra cost, whatever the outcome', () => {
+    // 3 calls: 4 × 3 + 10 = 22 transitions ($0.00055), 18 writes, 27 reads, 6 SQS requests,
+    // stage runner 3 × 60 ms at 1 GB, worker 3 × 10 s at 0.5 GB (15.18 GB-s, 6 requests).
+    const infra =
+      22 * 0.000025 +
+      15.18 * 0.0000133334 +
+      6 * 0.0000002 +
+      18 * 0.00000125 +
+      27 * 0.00000025 +
+      6 * 0.0000004;
+    const line = `Cost: $${(0.5 + infra).toFixed(4)} (model $0.5000 over 3 calls, infra $${infra.toFixed(4)} estimated).`;
+    expect(statusDetail({ ...base, status: 'SUCCEEDED' } as Run)).toMatch(
+      new RegExp(`\\n\\n${line.replace(/[$().]/g, '\\$&')}$`),
+    );
+    expect(statusDetail({ ...base, status: 'FAILED' } as Run)).toContain(line);
   });
 });
