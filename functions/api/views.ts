@@ -63,7 +63,7 @@ export function ledgerView(run: Run, entries: LedgerEntry[]): RunView['ledger'] 
       cacheWrite1hTokens: 0,
       costUsd: 0,
     };
-    group.llmCalls += 1;
+    group.llmCalls += entry.kind === 'sandbox' ? 0 : 1;
     group.inputTokens += entry.inputTokens;
     group.outputTokens += entry.outputTokens;
     group.cacheReadTokens += entry.cacheReadTokens;
