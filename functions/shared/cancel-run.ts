@@ -1,8 +1,8 @@
-import { isTerminal, type Run } from './domain/run';
+import type { Run } from './domain/run';
 import type { ApprovalStore, EventStore, GitHub, Log, RunStore, WaitStore, Workflow } from './ports';
 import { withdrawEnded } from './end-run';
 import { releaseWaitsAndApprovals, updateStatusComment } from './run-cleanup';
-import { closeOpenStage, mutateRun } from './run-state';
+import { endRunFromOutside } from './run-state';
 
 export interface CancelDeps {
   store: RunStore & EventStore & WaitStore & ApprovalStore;
@@ -33,18 +33,9 @@ export async function cancelRun(
   runId: string,
   who: { actor: string; cause: string; data?: Record<string, unknown> },
 ): Promise<CancelResult> {
-  let transitioned = false;
-  const run = await mutateRun(deps, runId, (r) => {
-    transitioned = !isTerminal(r.status);
-    if (!transitioned) return undefined;
-    const at = deps.now();
-    return {
-      status: 'CANCELLED',
-      stages: closeOpenStage(r.stages, at, 'FAILED'),
-      endedAt: at,
-      updatedAt: at,
-      error: { class: 'Cancelled', cause: who.cause.slice(0, 4000) },
-    };
+  const { run, transitioned } = await endRunFromOutside(deps, runId, 'CANCELLED', {
+    class: 'Cancelled',
+    cause: who.cause,
   });
   if (run.status !== 'CANCELLED') return { run, transitioned: false, cleanup: {} };
 

@@ -1,6 +1,6 @@
 import { costOfRun, formatCostUsd } from './domain/infra-cost';
 import type { OnFailure } from './domain/contract';
-import { isTerminal, type Run, type RunError, type RunStatus } from './domain/run';
+import type { Run, RunError, RunStatus } from './domain/run';
 import type { EventStore } from './ports';
 import {
   type CleanupDeps,
@@ -11,7 +11,7 @@ import {
   type Withdrawal,
   withdrawChange,
 } from './run-cleanup';
-import { closeOpenStage, mutateRun } from './run-state';
+import { endRunFromOutside } from './run-state';
 
 /**
  * The end of a run, whoever ends it: the state machine's finalize, or (on the embedded stack) the
@@ -67,19 +67,7 @@ export async function settleEndedRun(deps: EndRunDeps, run: Run): Promise<Withdr
  * finalize), then settles it as finalize would. A run already terminal is left as it is.
  */
 export async function failRun(deps: EndRunDeps, runId: string, error: RunError): Promise<Run> {
-  let transitioned = false;
-  const run = await mutateRun(deps, runId, (r) => {
-    transitioned = !isTerminal(r.status);
-    if (!transitioned) return undefined;
-    const at = deps.now();
-    return {
-      status: 'FAILED',
-      // The stage it was in ends with it, so no timeline shows it still running.
-      stages: closeOpenStage(r.stages, at, 'FAILED'),
-      endedAt: at,
-      error: { class: error.class.slice(0, 100), cause: error.cause.slice(0, 4000) },
-    };
-  });
+  const { run, transitioned } = await endRunFromOutside(deps, runId, 'FAILED', error);
   if (transitioned) await settleEndedRun(deps, run);
   return run;
 }

@@ -1,4 +1,4 @@
-import type { Run, RunStatus, StageRecord } from './domain/run';
+import { isTerminal, type Run, type RunStatus, type StageRecord } from './domain/run';
 import { assertTransition } from './domain/transitions';
 import { VersionConflictError } from './errors';
 import type { RunStore } from './ports';
@@ -27,6 +27,34 @@ export async function mutateRun(
       if (!(error instanceof VersionConflictError) || attempt >= MAX_CONFLICT_RETRIES) throw error;
     }
   }
+}
+
+/**
+ * Ends a run from outside its execution (a cancel, a follow-up, an execution that died): the
+ * status and error are written and its open stage closed, unless it had already ended.
+ * `transitioned` says whether this call ended it.
+ */
+export async function endRunFromOutside(
+  deps: { store: RunStore; now: () => string },
+  runId: string,
+  status: 'FAILED' | 'CANCELLED' | 'SUPERSEDED',
+  error: { class: string; cause: string },
+): Promise<{ run: Run; transitioned: boolean }> {
+  let transitioned = false;
+  const run = await mutateRun(deps, runId, (r) => {
+    transitioned = !isTerminal(r.status);
+    if (!transitioned) return undefined;
+    const at = deps.now();
+    return {
+      status,
+      // The stage it was in ends with it, so no timeline shows it still running.
+      stages: closeOpenStage(r.stages, at, 'FAILED'),
+      endedAt: at,
+      updatedAt: at,
+      error: { class: error.class.slice(0, 100), cause: error.cause.slice(0, 4000) },
+    };
+  });
+  return { run, transitioned };
 }
 
 /** Marks a stage as entered on the run's timeline (and the run's status, if it changes). */

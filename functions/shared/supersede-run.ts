@@ -1,7 +1,7 @@
-import { isTerminal, type Run } from './domain/run';
+import type { Run } from './domain/run';
 import type { CancelDeps } from './cancel-run';
 import { releaseWaitsAndApprovals, updateStatusComment } from './run-cleanup';
-import { closeOpenStage, mutateRun } from './run-state';
+import { endRunFromOutside } from './run-state';
 
 /**
  * Whether a run only waits on its open PR (CI, review, approval), so a follow-up on that PR may
@@ -23,19 +23,10 @@ export async function supersedeRun(
   runId: string,
   by: { byRunId: string; actor: string },
 ): Promise<{ run: Run; transitioned: boolean }> {
-  let transitioned = false;
   const cause = `follow-up run ${by.byRunId}, asked for by @${by.actor}, continues this run's pull request`;
-  const run = await mutateRun(deps, runId, (r) => {
-    transitioned = !isTerminal(r.status);
-    if (!transitioned) return undefined;
-    const at = deps.now();
-    return {
-      status: 'SUPERSEDED',
-      stages: closeOpenStage(r.stages, at, 'FAILED'),
-      endedAt: at,
-      updatedAt: at,
-      error: { class: 'Superseded', cause: cause.slice(0, 4000) },
-    };
+  const { run, transitioned } = await endRunFromOutside(deps, runId, 'SUPERSEDED', {
+    class: 'Superseded',
+    cause,
   });
   if (!transitioned) return { run, transitioned };
   try {
