@@ -122,7 +122,7 @@ export async function sandboxJob(
     snapshot: { key: snapshotKey, url: await presign(snapshotKey, 'GET') },
     overlayUrl: await presign(`${prefix}/overlay.json`, 'GET'),
     network: environment.network,
-    ...(environment.setup.length > 0 ? { setup: await setupOf(deps, run, environment, presign) } : {}),
+    ...(environment.setup.length > 0 ? { setup: await setupOf(deps, run, environment, files, presign) } : {}),
     commands,
   };
 }
@@ -132,15 +132,19 @@ async function setupOf(
   deps: StagePorts,
   run: Run,
   environment: SandboxEnvironment,
+  pending: ReadonlyArray<{ path: string; content?: string; deleted?: boolean }>,
   presign: (key: string, method: 'GET' | 'PUT') => Promise<string>,
 ): Promise<NonNullable<SandboxJob['setup']>> {
-  const snapshot = await (await workspaceOf(deps, run)).snapshot();
+  // The pending change is the one already read for the overlay; only the base is read here.
+  const { base } = await workspaceOf(deps, run);
   const key = await setupCacheKey({
     repo: run.repo,
     setup: environment.setup,
     ...(environment.image === undefined ? {} : { image: environment.image }),
     read: async (path) => {
-      const body = await snapshot.body(path);
+      const change = pending.find((file) => file.path === path);
+      if (change) return change.deleted ? undefined : (change.content ?? '');
+      const body = await base.read(path);
       return body?.kind === 'text' ? body.text : body ? `${body.kind}:${body.size}` : undefined;
     },
   });
