@@ -47,11 +47,13 @@ export async function startFollowUp(
   if (isBotSender(intent.sender, ctx.config.factoryLogin))
     return isReview ? refuseBot(ctx, delivery, intent.sender) : ignored('comment by a bot');
   if (!isReview && !intent.text) return answerUnknownCommand(ctx, delivery, intent);
-  const headRef = isReview
-    ? intent.headRef
-    : intent.isPull
-      ? (await ctx.github.getPull(repoRefOf(intent.repo), intent.issueNumber)).headRef
-      : '';
+  // The pull request is read once: its head names the factory's run, its state gates the follow-up.
+  let pullRead: ReturnType<WebhookContext['github']['getPull']> | undefined;
+  const pullOf = () => {
+    pullRead ??= ctx.github.getPull(repoRefOf(intent.repo), intent.issueNumber);
+    return pullRead;
+  };
+  const headRef = isReview ? intent.headRef : intent.isPull ? (await pullOf()).headRef : '';
   const owner = headRef ? await factoryRunOf(ctx, intent.repo, intent.issueNumber, headRef) : undefined;
   if (!owner?.issueNumber) {
     if (!isReview) return answerUnknownCommand(ctx, delivery, intent);
@@ -66,7 +68,7 @@ export async function startFollowUp(
   if (!WRITERS.has(permission)) return refuseNonWriter(ctx, delivery, intent, permission);
 
   const say = (text: string) => courtesyComment(ctx, intent.repo, intent.issueNumber, text);
-  const pull = await ctx.github.getPull(repoRefOf(intent.repo), intent.issueNumber);
+  const pull = await pullOf();
   if (pull.state !== 'open' || pull.merged) {
     await say(`@${intent.sender.login} this pull request is no longer open: a follow-up needs an open one.`);
     return refuse(ctx, delivery, 'follow-up on a pull request that is not open');
