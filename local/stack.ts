@@ -233,7 +233,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   for (const sub of ['dynamodb', 'forge', 'stepfunctions', 'secrets', 's3'])
     await mkdir(path.join(dataDir, sub), { recursive: true });
   const closers: Array<() => Promise<unknown>> = [];
+  // Executions the engine ends while the stack stops are settled by the next start's sweep
+  // (LocalEngineRestarted), never against emulators that are closing.
+  let stopping = false;
+  const sweeps = new Set<Promise<unknown>>();
   const stopAll = async () => {
+    stopping = true;
     for (const close of closers.reverse()) await close().catch(() => undefined);
     if (ownsDir) await rm(dataDir, { recursive: true, force: true });
   };
@@ -261,6 +266,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
     const dynamo = await startDynamo(persistent ? { dataDir: path.join(dataDir, 'dynamodb') } : {});
     closers.push(() => dynamo.close());
+    // Runs before the table closes: a sweep already under way finishes its writes.
+    closers.push(() => Promise.allSettled([...sweeps]));
     await ensureTable(dynamo.endpoint, TABLE_NAME);
     const llm = llmQueueSettings(LLM_DEFAULTS);
     const sqs = await startSqs();
@@ -462,12 +469,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       // The pipeline writes terminal statuses itself; this catches executions that ended without
       // doing so (engine restarted, aborted, an unexpected failure), so no run stays non-terminal,
       // and settles them as the pipeline's finalize does (PR, branch, status comment).
-      if (record.status === 'RUNNING' || record.status === 'SUCCEEDED') return;
+      if (stopping || record.status === 'RUNNING' || record.status === 'SUCCEEDED') return;
       const run = await store.getRun(record.name).catch(() => undefined);
       if (!run || isTerminal(run.status)) return;
       // What EventBridge's rule does on AWS (lib/constructs/execution-sweep.ts): the stage runner's
       // `execution-ended`, with the engine's own error (e.g. LocalEngineRestarted).
-      await stages(
+      if (stopping) return;
+      const sweep = stages(
         {
           stage: 'execution-ended',
           runId: run.runId,
@@ -476,6 +484,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         },
         lambdaContext('code-factory-stages', 110_000),
       ).catch((error: unknown) => log(`could not record the end of ${record.name}: ${String(error)}`));
+      sweeps.add(sweep);
+      await sweep.finally(() => sweeps.delete(sweep));
     };
 
     for (const record of endedBeforeReady.splice(0)) await onExecutionEnd(record);
