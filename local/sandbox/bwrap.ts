@@ -58,6 +58,8 @@ export interface BwrapCommand {
   nodePath?: string;
   /** More variables for the command, after PATH, HOME, TMPDIR, LANG and CI. */
   env?: Record<string, string>;
+  /** Host files bound read-only into the command's HOME under `name` (a setup's registry config). */
+  homeFiles?: Array<{ source: string; name: string }>;
 }
 
 export function sandboxPath(nodeDir?: string): string {
@@ -110,6 +112,11 @@ export function bwrapArgs(options: BwrapCommand): string[] {
     '--bind',
     options.workspace,
     SANDBOX_WORKDIR,
+    ...(options.homeFiles ?? []).flatMap(({ source, name }) => [
+      '--ro-bind',
+      source,
+      `${SANDBOX_HOME}/${name}`,
+    ]),
     '--chdir',
     SANDBOX_WORKDIR,
     '--setenv',

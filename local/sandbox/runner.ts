@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { collectCreated, pathsBelow } from '../../functions/sandbox/collect';
@@ -63,7 +63,12 @@ export class LocalSandbox implements Sandbox {
       const before = request.collectInto ? pathsBelow(workspace) : undefined;
       // bwrap itself starts with an empty environment, not just the command (--clearenv):
       // its own environment stays readable inside as /proc/1/environ.
-      const args = bwrapArgs({ workspace, command: request.command, network: request.network });
+      const args = bwrapArgs({
+        workspace,
+        command: request.command,
+        network: request.network,
+        ...(request.credentials ? credentialArgs(root, request.credentials) : {}),
+      });
       const result = await execute(
         this.options.bwrap ?? 'bwrap',
         args,
@@ -76,4 +81,19 @@ export class LocalSandbox implements Sandbox {
       rmSync(root, { recursive: true, force: true });
     }
   }
+}
+
+/** A setup command's registry variables, and its HOME files written under the job's temp root. */
+function credentialArgs(
+  root: string,
+  credentials: NonNullable<SandboxRequest['credentials']>,
+): { env: Record<string, string>; homeFiles: Array<{ source: string; name: string }> } {
+  const dir = join(root, 'home-files');
+  mkdirSync(dir, { mode: 0o700 });
+  const homeFiles = Object.entries(credentials.homeFiles).map(([name, content]) => {
+    const source = join(dir, name);
+    writeFileSync(source, content, { mode: 0o600 });
+    return { source, name };
+  });
+  return { env: credentials.env, homeFiles };
 }
