@@ -6,7 +6,6 @@ import { SecretsManagerSecrets } from '../shared/adapters/secrets';
 import { sandboxEnv } from '../shared/config';
 import { type SandboxRegistry, setupCredentialsOf } from '../shared/domain/registries';
 import { log } from '../shared/middleware';
-import { awsClientConfig } from '../shared/runtime';
 import type { SandboxPorts } from './app';
 import { ProcessSandbox } from './process-runner';
 
@@ -60,7 +59,11 @@ export function sandboxPorts(): SandboxPorts {
 }
 
 function registryTokens(registries: SandboxRegistry[]) {
-  const secrets = new SecretsManagerSecrets(new SecretsManagerClient(awsClientConfig));
+  // The timeouts of shared/runtime.ts, without its other clients in this bundle.
+  const client = new SecretsManagerClient({
+    requestHandler: { connectionTimeout: 3_000, requestTimeout: 15_000 },
+  });
+  const secrets = new SecretsManagerSecrets(client);
   return async () =>
     setupCredentialsOf(
       registries,
