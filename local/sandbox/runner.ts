@@ -72,8 +72,8 @@ export class LocalSandbox implements Sandbox {
         workspace,
         command: request.command,
         network: request.network,
-        prelude: limitedScript(limits, request.timeoutSeconds),
-        ...(request.credentials ? credentialArgs(root, request.credentials) : {}),
+        prelude: `${request.credentials ? LOAD_REGISTRY_ENV : ''}${limitedScript(limits, request.timeoutSeconds)}`,
+        ...(request.credentials ? { homeFiles: credentialFiles(root, request.credentials) } : {}),
       });
       // The kernel does not count root's processes against a process limit: run as nobody.
       const user = asUnprivileged(root);
@@ -97,19 +97,28 @@ export class LocalSandbox implements Sandbox {
   }
 }
 
-/** A setup command's registry variables, and its HOME files written under the job's temp root. */
-function credentialArgs(
+/**
+ * A setup command's registry tokens reach it as HOME files: `.npmrc`, `.netrc`, and the variables
+ * in `.registry-env`, which the prelude exports. Never on bubblewrap's command line, which other
+ * processes of this machine can read in /proc.
+ */
+const REGISTRY_ENV = '.registry-env';
+const LOAD_REGISTRY_ENV = `set -a && . "$HOME/${REGISTRY_ENV}" && set +a || exit 125; `;
+
+function credentialFiles(
   root: string,
   credentials: NonNullable<SandboxRequest['credentials']>,
-): { env: Record<string, string>; homeFiles: Array<{ source: string; name: string }> } {
+): Array<{ source: string; name: string }> {
   const dir = join(root, 'home-files');
   mkdirSync(dir, { mode: 0o700 });
-  const homeFiles = Object.entries(credentials.homeFiles).map(([name, content]) => {
+  const quoted = (value: string) => `'${value.replaceAll("'", "'\\''")}'`;
+  const variables = Object.entries(credentials.env).map(([name, value]) => `${name}=${quoted(value)}\n`);
+  const files = { ...credentials.homeFiles, [REGISTRY_ENV]: variables.join('') };
+  return Object.entries(files).map(([name, content]) => {
     const source = join(dir, name);
     writeFileSync(source, content, { mode: 0o600 });
     return { source, name };
   });
-  return { env: credentials.env, homeFiles };
 }
 
 /**
