@@ -99,6 +99,22 @@ describe('git push over smart HTTP to the forge', () => {
       .deliveries()
       .find((d) => d.event === 'pull_request' && d.action === 'synchronize' && d.body.includes(second));
     expect(synchronize).toBeDefined();
+    // GitHub's push and create webhooks, as for a REST ref change.
+    const payloads = (event: string) =>
+      forge
+        .deliveries()
+        .filter((d) => d.event === event)
+        .map((d) => JSON.parse(d.body) as Record<string, unknown>);
+    const created = payloads('push').find((p) => p.ref === 'refs/heads/feature/push' && p.created === true);
+    expect(created).toMatchObject({ before: '0'.repeat(40), after: first, deleted: false, forced: false });
+    expect(
+      (created?.commits as Array<{ id: string; added: string[] }> | undefined)?.map((c) => [c.id, c.added]),
+    ).toEqual([[first, ['PUSHED.md']]]);
+    expect((created?.pusher as { name: string } | undefined)?.name).toBe('bob');
+    expect(payloads('create').some((p) => p.ref === 'feature/push' && p.ref_type === 'branch')).toBe(true);
+    const moved = payloads('push').find((p) => p.after === second);
+    expect(moved).toMatchObject({ before: first, created: false });
+    expect((moved?.head_commit as { modified: string[] } | undefined)?.modified).toEqual(['PUSHED.md']);
     // A clone of what was pushed is complete.
     const check = path.join(scratch, 'check');
     expect((await git(['clone', '-q', '-b', 'feature/push', remote('bob', bob), check])).code).toBe(0);
@@ -134,6 +150,9 @@ describe('git push over smart HTTP to the forge', () => {
     expect(await forgeRef('refs/heads/short-lived')).toBeDefined();
     expect((await git(['push', 'origin', '--delete', 'short-lived'], work)).code).toBe(0);
     expect(await forgeRef('refs/heads/short-lived')).toBeUndefined();
+    await forge.waitForIdle();
+    const deleted = forge.deliveries().find((d) => d.event === 'delete' && d.body.includes('"short-lived"'));
+    expect(deleted).toBeDefined();
   });
 
   it('answers 401 to a wrong or missing token and 403 to a reader', async () => {
