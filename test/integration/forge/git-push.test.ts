@@ -121,6 +121,18 @@ describe('git push over smart HTTP to the forge', () => {
     expect((await git(['fsck', '--no-progress'], check)).code).toBe(0);
   });
 
+  it('takes a push larger than git posts in one buffer (a probe, then a chunked body)', async () => {
+    await git(['checkout', '-q', '-B', 'big', 'origin/main'], work);
+    const { randomBytes } = await import('node:crypto');
+    await writeFile(path.join(work, 'random.bin'), randomBytes(3 * 1024 * 1024));
+    expect((await git(['add', 'random.bin'], work)).code).toBe(0);
+    expect((await git(['commit', '-q', '-m', 'Big'], work)).code).toBe(0);
+    const sha = (await git(['rev-parse', 'HEAD'], work)).stdout.trim();
+    const pushed = await git(['push', 'origin', 'big'], work);
+    expect(pushed.code, pushed.stderr).toBe(0);
+    expect(await forgeRef('refs/heads/big')).toBe(sha);
+  });
+
   it('refuses a force-push to the default branch and allows one to another branch', async () => {
     const main = await forgeRef('refs/heads/main');
     await git(['checkout', '-q', '-B', 'main', 'origin/main'], work);
