@@ -542,7 +542,13 @@ export class GitRepo {
     oids: Set<string>,
   ): Promise<Set<string> | undefined> {
     const reached = new Set<string>();
-    const stored = async (oid: string, type: GitObjectType) => (await this.objectType(oid)) === type;
+    const present = new Set<string>();
+    const stored = async (oid: string, type: GitObjectType) => {
+      if (present.has(oid)) return true;
+      if ((await this.objectType(oid)) !== type) return false;
+      present.add(oid);
+      return true;
+    };
     const pending: Array<{ oid: string; type: 'commit' | 'tree' | 'blob' }> = tips.map((oid) => ({
       oid,
       type: 'commit',
