@@ -81,8 +81,13 @@ export async function receivePack(
   }
   let body = await readBody(request, MAX_PUSH_BYTES);
   if (body === undefined) return sendText(response, 413, 'Push too large\n');
-  if (request.headers['content-encoding'] === 'gzip')
-    body = gunzipSync(body, { maxOutputLength: MAX_PUSH_BYTES });
+  if (request.headers['content-encoding'] === 'gzip') {
+    try {
+      body = gunzipSync(body, { maxOutputLength: MAX_PUSH_BYTES });
+    } catch {
+      return sendText(response, 400, 'Bad gzip body, or too large\n');
+    }
+  }
   const framed = readPktLines(body, MAX_COMMANDS);
   if (!framed) return sendText(response, 400, 'Bad pkt-line framing\n');
   const commands: Array<{ ref: string; before: string; after: string }> = [];
