@@ -33,28 +33,25 @@ interface ImportOptions {
 
 class Refused extends Error {}
 
-function git(
+function gitBytes(
   cwd: string,
   args: string[],
   options: { input?: string; env?: Record<string, string> } = {},
-): Promise<string> {
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const child = execFile(
       'git',
       args,
       {
         cwd,
+        encoding: 'buffer',
         timeout: GIT_TIMEOUT_MS,
         maxBuffer: GIT_MAX_OUTPUT,
         env: { ...process.env, GIT_TERMINAL_PROMPT: '0', ...options.env },
       },
       (error, stdout, stderr) => {
-        if (error)
-          reject(
-            new Refused(
-              `git ${args[0]}: ${(stderr || error.message).trim().split('\n').slice(-3).join(' ')}`,
-            ),
-          );
+        const why = (stderr.toString('utf8') || error?.message || '').trim().split('\n').slice(-3).join(' ');
+        if (error) reject(new Refused(`git ${args[0]}: ${why}`));
         else resolve(stdout);
       },
     );
@@ -63,6 +60,12 @@ function git(
     child.stdin?.end(options.input);
   });
 }
+
+const git = async (
+  cwd: string,
+  args: string[],
+  options: { input?: string; env?: Record<string, string> } = {},
+) => (await gitBytes(cwd, args, options)).toString('utf8');
 
 interface TreeEntry {
   mode: string;
@@ -83,27 +86,55 @@ async function treeEntries(repo: string, branch: string): Promise<TreeEntry[]> {
     });
 }
 
-/** The symlinks whose target is absolute or climbs out of the repository's tree. */
+/** How many symlinks one path may go through (Linux's own limit). */
+const MAX_LINK_HOPS = 40;
+
+/**
+ * Whether following the link at `from` (its target `target`) leaves the tree: resolved through
+ * the tree's other links component by component, as the file system would, since a link to a
+ * shallower directory makes a lexically harmless `..` climb out.
+ */
+function leavesTree(from: string, target: string, links: ReadonlyMap<string, string>): boolean {
+  const parts = from.split('/').slice(0, -1);
+  let queue = target.split('/');
+  if (target.startsWith('/')) return true;
+  for (let hops = 0; queue.length > 0; ) {
+    const part = queue.shift() as string;
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      if (parts.length === 0) return true;
+      parts.pop();
+      continue;
+    }
+    parts.push(part);
+    const next = links.get(parts.join('/'));
+    if (next === undefined) continue;
+    hops += 1;
+    if (hops > MAX_LINK_HOPS || next.startsWith('/')) return true;
+    parts.pop();
+    queue = [...next.split('/'), ...queue];
+  }
+  return false;
+}
+
+/** The symlinks whose target is absolute or, followed, climbs out of the repository's tree. */
 async function escapingSymlinks(repo: string, entries: TreeEntry[]): Promise<string[]> {
   const links = entries.filter((entry) => entry.mode === '120000');
   if (links.length === 0) return [];
-  const out = await git(repo, ['cat-file', '--batch'], { input: `${links.map((l) => l.sha).join('\n')}\n` });
-  const targets: string[] = [];
+  const out = await gitBytes(repo, ['cat-file', '--batch'], {
+    input: `${links.map((link) => link.sha).join('\n')}\n`,
+  });
+  const targets = new Map<string, string>();
   let offset = 0;
-  for (let index = 0; index < links.length; index += 1) {
-    const headerEnd = out.indexOf('\n', offset);
-    const size = Number(out.slice(offset, headerEnd).split(' ')[2]);
-    targets.push(out.slice(headerEnd + 1, headerEnd + 1 + size));
+  for (const link of links) {
+    const headerEnd = out.indexOf(0x0a, offset);
+    const size = Number(out.subarray(offset, headerEnd).toString('latin1').split(' ')[2]);
+    targets.set(link.path, out.subarray(headerEnd + 1, headerEnd + 1 + size).toString('utf8'));
     offset = headerEnd + 1 + size + 1;
   }
-  return links
-    .filter((link, index) => {
-      const target = targets[index] ?? '';
-      if (target.startsWith('/') || /^[A-Za-z]:[\\/]/.test(target)) return true;
-      const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(link.path), target));
-      return resolved === '..' || resolved.startsWith('../');
-    })
-    .map((link) => `${link.path} -> ${targets[links.indexOf(link)]}`);
+  return [...targets]
+    .filter(([from, target]) => /^[A-Za-z]:[\\/]/.test(target) || leavesTree(from, target, targets))
+    .map(([from, target]) => `${from} -> ${target}`);
 }
 
 /** The CI command from the root's files, as the sandbox detects its default checks. */

@@ -109,6 +109,17 @@ describe('code-factory local import', () => {
     expect(refused.err).toContain('refusing symlinks that leave the repository: passwd -> ../../etc/passwd');
     expect(stack.forge.service.repos.has('acme', 'linky')).toBe(false);
 
+    // Lexically `a/b/s/../../..` is the root; followed (s is a/b itself) it is the root's parent.
+    const sneaky = path.join(scratch, 'sneaky');
+    await mkdir(path.join(sneaky, 'a/b'), { recursive: true });
+    await symlink('.', path.join(sneaky, 'a/b/s'));
+    await symlink('s/../../..', path.join(sneaky, 'a/b/t'));
+    await makeRepository(sneaky, { 'README.md': '# sneaky\n' });
+    const followed = await cli(stack.url, 'local', 'import', sneaky);
+    expect(followed.code).toBe(3);
+    expect(followed.err).toContain('a/b/t -> s/../../..');
+    expect(followed.err).not.toContain('a/b/s ->');
+
     // A link that stays inside is fine.
     await git(dir, 'rm', '-q', 'passwd');
     await symlink('docs/inside.md', path.join(dir, 'inside'));
