@@ -197,15 +197,8 @@ describe('git push over smart HTTP to the forge', () => {
     expect(await forgeRef('refs/heads/intruder')).toBeUndefined();
   });
 
-  it('refuses a pack that does not hold what the pushed commit needs', async () => {
-    const bob = forge.tokens.bob as string;
-    const main = (await forgeRef('refs/heads/main')) as string;
-    // A commit the forge has never seen, announced with an empty pack.
-    const orphan = (await git(['commit-tree', '-m', 'orphan', `${main}^{tree}`], work)).stdout.trim();
-    const emptyPack = Buffer.concat([Buffer.from('PACK'), Buffer.from([0, 0, 0, 2, 0, 0, 0, 0])]);
-    const { createHash } = await import('node:crypto');
-    const pack = Buffer.concat([emptyPack, createHash('sha1').update(emptyPack).digest()]);
-    const command = `${'0'.repeat(40)} ${orphan} refs/heads/orphan\0report-status\n`;
+  /** POST git-receive-pack as bob with one command and `pack`; the report-status text. */
+  const receive = async (command: string, pack: Buffer) => {
     const line = Buffer.concat([
       Buffer.from((command.length + 4).toString(16).padStart(4, '0')),
       Buffer.from(command),
@@ -213,12 +206,48 @@ describe('git push over smart HTTP to the forge', () => {
     const answer = await fetch(`${forge.url}/${SAMPLE_OWNER}/${SAMPLE_REPO}.git/git-receive-pack`, {
       method: 'POST',
       headers: {
-        authorization: `Basic ${Buffer.from(`bob:${bob}`).toString('base64')}`,
+        authorization: `Basic ${Buffer.from(`bob:${forge.tokens.bob}`).toString('base64')}`,
         'content-type': 'application/x-git-receive-pack-request',
       },
       body: Buffer.concat([line, Buffer.from('0000'), pack]),
     });
-    const text = await answer.text();
+    return answer.text();
+  };
+  const packOf = (oids: string[]) =>
+    new Promise<Buffer>((resolve, reject) => {
+      const child = execFile(
+        'git',
+        ['pack-objects', '--stdout', '-q'],
+        { cwd: work, encoding: 'buffer', maxBuffer: 1 << 26 },
+        (error, stdout) => (error ? reject(error) : resolve(stdout)),
+      );
+      child.stdin?.end(oids.map((oid) => `${oid}\n`).join(''));
+    });
+
+  it('refuses a pack carrying objects no pushed ref reaches, and takes it without them', async () => {
+    const main = (await forgeRef('refs/heads/main')) as string;
+    const tree = (await git(['rev-parse', `${main}^{tree}`], work)).stdout.trim();
+    const commit = (await git(['commit-tree', '-p', main, '-m', 'Same tree', tree], work)).stdout.trim();
+    await writeFile(path.join(scratch, 'stray.txt'), 'stray\n');
+    const stray = (await git(['hash-object', '-w', path.join(scratch, 'stray.txt')], work)).stdout.trim();
+    const command = `${'0'.repeat(40)} ${commit} refs/heads/same-tree\0report-status\n`;
+    const withStray = await receive(command, await packOf([commit, stray]));
+    expect(withStray).toContain('unpack pack has objects no pushed ref reaches');
+    expect(await forgeRef('refs/heads/same-tree')).toBeUndefined();
+    const clean = await receive(command, await packOf([commit]));
+    expect(clean).toContain('unpack ok');
+    expect(clean).toContain('ok refs/heads/same-tree');
+    expect(await forgeRef('refs/heads/same-tree')).toBe(commit);
+  });
+
+  it('refuses a pack that does not hold what the pushed commit needs', async () => {
+    const main = (await forgeRef('refs/heads/main')) as string;
+    // A commit the forge has never seen, announced with an empty pack.
+    const orphan = (await git(['commit-tree', '-m', 'orphan', `${main}^{tree}`], work)).stdout.trim();
+    const text = await receive(
+      `${'0'.repeat(40)} ${orphan} refs/heads/orphan\0report-status\n`,
+      await packOf([]),
+    );
     expect(text).toContain('unpack missing necessary objects');
     expect(text).toContain('ng refs/heads/orphan unpacker error');
     expect(await forgeRef('refs/heads/orphan')).toBeUndefined();
