@@ -166,12 +166,18 @@ const STATUS_LINE: Record<string, string> = {
   SUPERSEDED: 'superseded by a follow-up',
 };
 
+/** A rescue that ends green merged nothing: its PR's checks pass. */
+const statusLineOf = (run: Run): string =>
+  run.kind === 'rescue' && run.status === 'SUCCEEDED'
+    ? 'checks pass'
+    : (STATUS_LINE[run.status] ?? run.status.toLowerCase());
+
 export const STATUS_COMMENT_MARKER = '<!-- code-factory:status -->';
 
 export function renderStatus(run: Run, detail?: string): string {
   const lines = [
     STATUS_COMMENT_MARKER,
-    `**Code Factory** run \`${run.runId}\`: ${STATUS_LINE[run.status] ?? run.status.toLowerCase()}`,
+    `**Code Factory** ${run.kind === 'rescue' ? 'rescue run' : 'run'} \`${run.runId}\`: ${statusLineOf(run)}`,
     '',
   ];
   if (run.planSummary) lines.push(`**Plan:** ${run.planSummary}`, '');

@@ -238,6 +238,19 @@ export const Run = z.object({
         .default([]),
     })
     .optional(),
+  /**
+   * A rescue run: the commits it pushed on the PR's branch (what it tried, for the final comment),
+   * and whether it already re-applied its change once over someone's push.
+   */
+  rescue: z
+    .object({
+      pushes: z
+        .array(z.object({ sha: z.string().max(64), subject: z.string().max(200) }))
+        .max(20)
+        .default([]),
+      reapplied: z.boolean().default(false),
+    })
+    .optional(),
   /** A retry's budget (`budget_usd` of POST /v1/runs/{id}/retry), in place of the repository's. */
   budgetUsd: z.number().positive().max(500).optional(),
 });
