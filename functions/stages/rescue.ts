@@ -192,5 +192,8 @@ export async function pushRescue(deps: StagePorts, runId: string): Promise<{ out
     }
     return recordPush(commit);
   }
-  return stop(`GitHub kept rejecting the push to ${run.branch} as not a fast forward; nothing was pushed`);
+  // A protected branch answers 422 too, with the head unchanged.
+  return stop(
+    `GitHub kept rejecting the push to ${run.branch} (not a fast forward, or a protected branch); nothing was pushed`,
+  );
 }
