@@ -134,6 +134,9 @@ function rescuedDetail(run: Run): string {
   return `Rescued: CI passes on ${head}. ${pushesOf(run)}\nThe pull request stays open for its author and reviewers; nothing was merged.`;
 }
 
+/** A rescue's error classes whose cause is what CI still reports (checks.ts). */
+const CI_GAVE_UP = new Set(['FixAttemptsExhausted', 'SameFailureRepeated']);
+
 /** How a rescue ended short of green: the PR and its branch are always left as they are. */
 const RESCUE_ENDED: Partial<Record<RunStatus, string>> = {
   FAILED: '**Could not make the checks pass.**',
@@ -149,7 +152,7 @@ function endedDetail(run: Run, withdrawn: Withdrawal): string {
   const retry = RETRYABLE.has(run.status) && run.issueNumber ? `\n\n${hint}` : '';
   // What a rescue tried, and (its error's cause) what still fails; its PR is never touched.
   const tried = rescue
-    ? `\n\n${pushesOf(run)}\nThe pull request stays open and its branch as it is.${run.checksConclusion === 'failure' && run.error ? '\n\nStill failing:' : ''}`
+    ? `\n\n${pushesOf(run)}\nThe pull request stays open and its branch as it is.${run.error ? (CI_GAVE_UP.has(run.error.class) ? '\n\nStill failing:' : '\n\nWhy:') : ''}`
     : '';
   if (!run.error) return `${headline}${tried}${retry}`;
   // A timeout's cause is just its class again: say what it means instead of repeating it.

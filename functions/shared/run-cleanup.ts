@@ -166,11 +166,12 @@ const STATUS_LINE: Record<string, string> = {
   SUPERSEDED: 'superseded by a follow-up',
 };
 
-/** A rescue that ends green merged nothing: its PR's checks pass. */
+/** A rescue merges nothing and keeps no draft: green, its PR's checks pass. */
+const RESCUE_LINE: Partial<Record<string, string>> = { SUCCEEDED: 'checks pass', STOPPED: 'stopped' };
 const statusLineOf = (run: Run): string =>
-  run.kind === 'rescue' && run.status === 'SUCCEEDED'
-    ? 'checks pass'
-    : (STATUS_LINE[run.status] ?? run.status.toLowerCase());
+  (run.kind === 'rescue' ? RESCUE_LINE[run.status] : undefined) ??
+  STATUS_LINE[run.status] ??
+  run.status.toLowerCase();
 
 export const STATUS_COMMENT_MARKER = '<!-- code-factory:status -->';
 
