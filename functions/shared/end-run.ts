@@ -151,11 +151,11 @@ function endedDetail(run: Run, withdrawn: Withdrawal): string {
   const hint = HINTS[run.kind] ?? RETRY_HINT;
   const retry = RETRYABLE.has(run.status) && run.issueNumber ? `\n\n${hint}` : '';
   // What a rescue tried, and (its error's cause) what still fails; its PR is never touched.
-  const tried = rescue
-    ? `\n\n${pushesOf(run)}\nThe pull request stays open and its branch as it is.${run.error ? (CI_GAVE_UP.has(run.error.class) ? '\n\nStill failing:' : '\n\nWhy:') : ''}`
-    : '';
+  const tried = rescue ? `\n\n${pushesOf(run)}\nThe pull request stays open and its branch as it is.` : '';
   if (!run.error) return `${headline}${tried}${retry}`;
   // A timeout's cause is just its class again: say what it means instead of repeating it.
-  const cause = run.error.cause && run.error.cause !== run.error.class ? `\n${fenced(run.error.cause)}` : '';
+  const shown = run.error.cause && run.error.cause !== run.error.class;
+  const label = rescue && shown ? (CI_GAVE_UP.has(run.error.class) ? '\n\nStill failing:' : '\n\nWhy:') : '';
+  const cause = shown ? `${label}\n${fenced(run.error.cause)}` : '';
   return `${headline} (${run.error.class})${tried}${cause}${retry}`;
 }
