@@ -323,8 +323,10 @@ export function buildPipeline(): Record<string, unknown> {
         { outcome: 'complete', next: 'FinalizeSucceeded' },
         { outcome: 'blocked', next: 'FinalizeBlocked' },
       ],
-      { stopped: 'FinalizeStopped' },
+      { stopped: 'ReviewPrPartial' },
     ),
+    // Out of turns or budget: a partial review still goes on the PR, saying what was not reviewed.
+    ReviewPrPartial: stageTask('review-pr.partial', 'step', 'FinalizeStopped', { 'error.$': '$.error' }),
 
     // `$.wait.resume` carries the answer that resumed a clarification round (null on the first plan).
     ...agentLoop(

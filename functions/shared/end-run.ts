@@ -91,7 +91,9 @@ const HINTS: Partial<Record<Run['kind'], string>> = { review: REVIEW_AGAIN_HINT,
 /** A stopped run's work is on its draft PR (keep-work.ts), or there was none to keep. */
 const stoppedDetail = (run: Run): string =>
   run.kind === 'review'
-    ? 'The review stopped before it could finish (out of turns or budget); no review was posted.'
+    ? run.reviewId
+      ? 'The review stopped before it could finish (out of turns or budget); its partial review on the pull request says what was not reviewed.'
+      : 'The review stopped before it could finish (out of turns or budget); no review was posted.'
     : run.prUrl
       ? 'The run stopped before it could finish. Its work so far is on the draft pull request, with a note on where it stopped and what is left.'
       : 'The run stopped before it could finish; it had no change to keep.';

@@ -17,6 +17,7 @@ import { pushRescue } from './rescue';
 import { revert } from './revert';
 import { reviewTools, startReview } from './review';
 import { reviewPrTools, startReviewPr } from './review-pr';
+import { postPartialReview } from './review-pr-partial';
 
 export type { StagePorts } from './deps';
 
@@ -74,6 +75,8 @@ export const STAGES: Record<string, StageFn> = {
   'rescue-pr.ran': (d, e) =>
     implementRan(d, e.runId, need(e.conversationId, 'conversationId'), need(e.turn, 'turn')),
   'rescue-pr.push': (d, e) => pushRescue(d, e.runId),
+  'review-pr.partial': (d, e) =>
+    postPartialReview(d, e.runId, (e.error ?? null) as { Error?: string; Cause?: string } | null),
   // The human and CI waits: callback tasks whose token is stored in the pending-wait item.
   clarify: (d, e) => awaitClarification(d, e.runId, need(e.taskToken, 'taskToken')),
   checks: (d, e) => waitForChecks(d, e.runId, need(e.taskToken, 'taskToken')),

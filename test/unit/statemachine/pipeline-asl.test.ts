@@ -190,6 +190,16 @@ describe('statemachines/pipeline.asl.json', () => {
     expect(seen.has('FinalizeSucceeded')).toBe(true);
     const turn = states.ReviewPrTurn?.Parameters as { MessageBody?: { modelAlias?: string } } | undefined;
     expect(turn?.MessageBody?.modelAlias).toBe('reviewer');
+    // Out of turns, at the ceiling or out of budget: a partial review is posted, then STOPPED.
+    const reviewRoute = (states.ReviewPrRoute?.Choices ?? []) as Choice[];
+    expect(reviewRoute.find((c) => c.StringEquals === 'exhausted')?.Next).toBe('ReviewPrPartial');
+    expect(states.ReviewPrExhausted?.Next).toBe('ReviewPrPartial');
+    const caught = states.ReviewPrTurn?.Catch as Array<{ ErrorEquals: string[]; Next: string }>;
+    expect(caught[0]).toMatchObject({ ErrorEquals: ['BudgetExceeded'], Next: 'ReviewPrPartial' });
+    expect(states.ReviewPrPartial).toMatchObject({
+      Parameters: { Payload: { stage: 'review-pr.partial', 'error.$': '$.error' } },
+      Next: 'FinalizeStopped',
+    });
   });
 
   it('a rescue run reads CI, fixes and pushes on the PR in a loop, and never publishes a PR, reverts, keeps work, asks approval or merges', () => {
