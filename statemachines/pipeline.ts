@@ -322,6 +322,8 @@ export function buildPipeline(): Record<string, unknown> {
       [
         { outcome: 'complete', next: 'FinalizeSucceeded' },
         { outcome: 'blocked', next: 'FinalizeBlocked' },
+        // A large PR is reviewed in parts, one conversation each (bounded: MAX_REVIEW_PARTS).
+        { outcome: 'next', next: 'ReviewPrStart' },
       ],
       { stopped: 'ReviewPrPartial' },
     ),

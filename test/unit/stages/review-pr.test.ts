@@ -3,7 +3,12 @@ import { Run as RunSchema } from '../../../functions/shared/domain/run';
 import type { GitHub, NewReview, PullFile } from '../../../functions/shared/ports';
 import { repoOf } from '../../../functions/shared/run-contract';
 import type { StagePorts } from '../../../functions/stages/deps';
-import { reviewPrPrompt, reviewPrSpec } from '../../../functions/stages/review-pr';
+import {
+  MAX_REVIEW_PARTS,
+  reviewPrPrompt,
+  reviewPrSpec,
+  reviewParts,
+} from '../../../functions/stages/review-pr';
 import { postPartialReview } from '../../../functions/stages/review-pr-partial';
 import { toolsFor } from '../../../functions/stages/agent';
 import { FakeStore } from '../../support/fake-store';
@@ -183,5 +188,72 @@ describe('a partial review (state ReviewPrPartial: out of turns or budget)', () 
     expect(posted[0]?.body).toContain('the budget ran out');
     expect(posted[0]?.body).toContain('Read by the reviewer (0 of 2 files): none');
     expect(posted[0]?.body).toContain('`src/slugify.js`, `test/slugify.test.js`');
+  });
+});
+
+describe('a large pull request, reviewed in parts', () => {
+  const big = (path: string, lines: number): PullFile => ({
+    path,
+    status: 'added',
+    additions: lines,
+    deletions: 0,
+    patch: `@@ -0,0 +1,${lines} @@\n${Array.from({ length: lines }, (_, i) => `+line ${i} ${'x'.repeat(40)}`).join('\n')}`,
+  });
+
+  it('splits the files into parts that each fit the diff budget, in order, bounded in number', () => {
+    expect(reviewParts(FILES)).toEqual([FILES]);
+    const files = [big('a.txt', 800), big('b.txt', 800), ...FILES];
+    const parts = reviewParts(files);
+    expect(parts.map((p) => p.map((f) => f.path))).toEqual([['a.txt'], ['b.txt', 'src/slugify.js']]);
+    const many = Array.from({ length: 30 }, (_, i) => big(`f${String(i).padStart(2, '0')}.txt`, 800));
+    const bounded = reviewParts(many);
+    expect(bounded).toHaveLength(MAX_REVIEW_PARTS);
+    expect(bounded.flat()).toHaveLength(30);
+  });
+
+  it('keeps what each part finds, then posts ONE review with every part at the end; a retried part counts once', async () => {
+    const { store, posted } = await setUp();
+    const files = [big('a.txt', 1100), ...FILES];
+    const run = (await store.getRun(RUN_ID))!;
+    await store.updateRun(RUN_ID, run.version, {
+      conversations: [{ stage: 'review', conversationId: 'conv-part-1' }],
+      reviewParts: { index: 0, total: 2, comments: [], summaries: [], finished: [] },
+    });
+    const github = {
+      listPullFiles: async () => files,
+      createReview: async (_repo: unknown, _n: number, review: NewReview) => {
+        posted.push(review);
+        return { id: 79 };
+      },
+    } as unknown as GitHub;
+    const deps = { store, github, repoOf, now: () => '2026-01-01T00:01:00.000Z' } as unknown as StagePorts;
+    const submit = async (input: Record<string, unknown>) =>
+      reviewPrSpec.onSubmit(deps, (await store.getRun(RUN_ID)) as never, input, { checked: false });
+    const first = {
+      status: 'COMPLETE',
+      summary: 'Data only.',
+      comments: [{ path: 'a.txt', line: 3, body: 'Typo.', blocking: false }],
+    };
+    // Part 1 may not comment on part 2's files.
+    expect((await submit({ ...first, comments: [blockingComment] })).outcome).toBe('continue');
+    expect(await submit(first)).toEqual({ outcome: 'next' });
+    expect(await submit(first)).toEqual({ outcome: 'next' });
+    expect((await store.getRun(RUN_ID))?.reviewParts).toMatchObject({ index: 1, summaries: ['Data only.'] });
+    expect(posted).toEqual([]);
+    const current = (await store.getRun(RUN_ID))!;
+    await store.updateRun(RUN_ID, current.version, {
+      conversations: [...current.conversations, { stage: 'review', conversationId: 'conv-part-2' }],
+    });
+    expect(
+      (await submit({ status: 'COMPLETE', summary: 'One bug.', comments: [blockingComment] })).outcome,
+    ).toBe('complete');
+    expect(posted).toHaveLength(1);
+    expect(posted[0]?.event).toBe('REQUEST_CHANGES');
+    expect(posted[0]?.comments?.map((c) => [c.path, c.line])).toEqual([
+      ['a.txt', 3],
+      ['src/slugify.js', 2],
+    ]);
+    expect(posted[0]?.body).toContain('**Part 1 of 2:** Data only.');
+    expect(posted[0]?.body).toContain('**Part 2 of 2:** One bug.');
   });
 });
