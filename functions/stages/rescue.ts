@@ -53,9 +53,10 @@ export async function rescueStart(
       'ProtectedBranch',
       `pull request #${prNumber} is from ${defaultBranch}, the default branch: a rescue never pushes there. Nothing was changed.`,
     );
-  // The webhook checked the sender when it started the run; the push is later, so check again. An
-  // API run was authorised by its key's `runs:write` scope and repository patterns.
-  if (run.trigger.source !== 'api') {
+  // The webhook checked the sender when it started the run; the push is later, so check again. A
+  // run started or retried through the API (sender `api:<key>`, never a GitHub login) was
+  // authorised by its key's `runs:write` scope and repository patterns.
+  if (!run.trigger.sender.startsWith('api:')) {
     const permission = await deps.github.getPermission(repo, run.trigger.sender);
     if (!WRITERS.has(permission))
       throw new AdmissionRefusedError(

@@ -152,6 +152,8 @@ describe('rescueStart (admit of a rescue run)', () => {
     const { deps } = await setUp(github);
     const api = rescueRun({ trigger: { source: 'api', sender: 'api:ci' } });
     expect((await rescueStart(deps, api, 'main'))?.branch).toBe(BRANCH);
+    const retried = rescueRun({ trigger: { source: 'retry', sender: 'api:ci', command: 'retry' } });
+    expect((await rescueStart(deps, retried, 'main'))?.branch).toBe(BRANCH);
     expect(calls.filter((c) => c[0] === 'getPermission')).toEqual([]);
     expect(await rescueStart(deps, rescueRun({ kind: 'change' }), 'main')).toBeUndefined();
     expect(rescueBlock(rescueRun({ kind: 'change' }))).toBeUndefined();
