@@ -147,6 +147,11 @@ export interface PullInfo {
   url: string;
   headSha: string;
   headRef: string;
+  /**
+   * The repository the head branch lives in (`head.repo.full_name`): another one for a PR from a
+   * fork; absent when GitHub no longer knows it (a deleted fork).
+   */
+  headRepo?: string;
   baseRef: string;
   state: 'open' | 'closed';
   merged: boolean;

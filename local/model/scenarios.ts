@@ -9,6 +9,7 @@ import {
   failingThenFixedScenario,
   followUpScenario,
   promptInjectionScenario,
+  rescueScenario,
   type Script,
   sameFailureTwiceScenario,
   secretLeakScenario,
@@ -16,7 +17,15 @@ import {
   stubbornInjectionScenario,
   twoDifferentFailuresScenario,
 } from './scripts';
-import { SLUGIFY_BUGGY_SOURCE, SLUGIFY_PATH } from './sample-code';
+import { SAMPLE_FILES } from '../forge/sample';
+import {
+  INDEX_PATH,
+  SLUGIFY_BUGGY_SOURCE,
+  SLUGIFY_EXPORT_LINE,
+  SLUGIFY_PATH,
+  SLUGIFY_TEST_PATH,
+  SLUGIFY_TEST_SOURCE,
+} from './sample-code';
 
 /**
  * The named scenarios of the model stand-in (`--scenario NAME` of `npm start` and `npm run demo`),
@@ -34,9 +43,11 @@ export interface Scenario {
   files?: Record<string, string | null>;
   /**
    * A scenario on someone's pull request: the PR the demo opens first (its branch from main with
-   * these files), then asks `/factory review` on it instead of labelling the issue.
+   * these files), then asks `/factory <pullCommand>` on it instead of labelling the issue.
    */
   pullRequest?: SeededPull;
+  /** What is asked on `pullRequest`: `review` (the default) or `rescue`. */
+  pullCommand?: 'review' | 'rescue';
   /**
    * A follow-up scenario: once the run waits for approval, `author` comments `comment` on its PR
    * instead of approving; the follow-up run it starts is the one the demo follows to the end.
@@ -70,6 +81,22 @@ export const BUGGY_PULL: SeededPull = {
   title: 'Add slugify(text)',
   body: 'Adds a slugify helper for URLs, as asked in #1.',
   files: { [SLUGIFY_PATH]: SLUGIFY_BUGGY_SOURCE },
+};
+
+/**
+ * Bob's pull request whose CI fails: slugify with the trailing-dash bug, exported, and the tests
+ * that catch it (`node --test` fails three of them). A rescue run fixes it on his branch.
+ */
+export const FAILING_PULL: SeededPull = {
+  author: 'bob',
+  branch: 'bob/slugify-tests',
+  title: 'Add slugify(text) with tests',
+  body: 'Adds a slugify helper for URLs, as asked in #1, with tests. CI fails on them.',
+  files: {
+    [SLUGIFY_PATH]: SLUGIFY_BUGGY_SOURCE,
+    [INDEX_PATH]: `${(SAMPLE_FILES[INDEX_PATH] ?? '').replace(/\s+$/, '')}\n\n${SLUGIFY_EXPORT_LINE}\n`,
+    [SLUGIFY_TEST_PATH]: SLUGIFY_TEST_SOURCE,
+  },
 };
 
 /** A factory.yml without environment.checks: failures reach CI and the fix loop. */
@@ -173,6 +200,15 @@ export const SCENARIOS: readonly Scenario[] = [
     script: sampleScript,
     expect: 'SUCCEEDED',
     pullRequest: BUGGY_PULL,
+  },
+  {
+    name: 'rescue',
+    description:
+      "a rescue run on bob's pull request whose CI fails: the fix is pushed on his branch, CI turns green; same PR, no other PR, nothing merged",
+    script: rescueScenario,
+    expect: 'SUCCEEDED',
+    pullRequest: FAILING_PULL,
+    pullCommand: 'rescue',
   },
   {
     name: 'follow-up',

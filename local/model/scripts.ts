@@ -36,7 +36,7 @@ import {
  */
 
 export type Stage = 'plan' | 'implement' | 'review' | 'pr-review' | 'other';
-export type FixMode = 'boundary' | 'checks' | 'review' | 'follow-up';
+export type FixMode = 'boundary' | 'checks' | 'review' | 'follow-up' | 'rescue';
 
 export const TERMINAL_TOOLS: Record<string, Exclude<Stage, 'other'>> = {
   submit_plan: 'plan',
@@ -90,6 +90,8 @@ export type Script = (request: MessagesRequest, context: ScriptContext) => Respo
 
 /** Feedback labels written by functions/stages/prompts.ts, plus plain-language fallbacks. */
 const FIX_MARKERS: Array<[FixMode, RegExp]> = [
+  // A rescue run's implement (functions/stages/rescue.ts), first: it also carries CI feedback.
+  ['rescue', /This is a rescue of pull request/i],
   ['boundary', /broke the contract|boundary violation|contract violation/i],
   ['checks', /CI failed|failing checks?|check (?:run )?output/i],
   ['review', /reviewer found blocking|blocking findings?/i],
@@ -552,7 +554,10 @@ function implementSteps(
             ctx,
             { status: 'COMPLETE', summary },
             {
-              commit_message: `Add slugify(text) helper\n\nLowercases, trims and joins words with single dashes.${issue ? `\n\nCloses #${issue}` : ''}`,
+              commit_message:
+                ctx.fixMode === 'rescue'
+                  ? 'Fix slugify: strip leading and trailing dashes\n\nThe tests of the pull request expect no dash at either end.'
+                  : `Add slugify(text) helper\n\nLowercases, trims and joins words with single dashes.${issue ? `\n\nCloses #${issue}` : ''}`,
             },
           ),
         ];
@@ -755,6 +760,17 @@ export function failingTestsOf(prompt: string): string[] {
 export const followUpScenario: Script = createSampleModel({
   implementFirst: { implementation: 'correct', skipEdgeTests: true },
   implementFix: { implementation: 'correct' },
+});
+
+/**
+ * A rescue of bob's pull request whose CI fails (scenario `rescue`): told by CI which tests fail,
+ * the coder writes the correct slugify on his branch; his export and tests stay as they are.
+ */
+export const rescueScenario: Script = createSampleModel({ implementFix: CORRECT });
+
+/** A rescue whose fix fails CI another way (the accented-letters test): it runs out of attempts. */
+export const rescueOutOfAttemptsScenario: Script = createSampleModel({
+  implementFix: { implementation: 'keeps-accents' },
 });
 
 export const blockingReviewScenario: Script = createSampleModel({
