@@ -223,7 +223,28 @@ export function validateRequest(body: unknown, { countTokens = false } = {}): Me
 // Answers
 // ---------------------------------------------------------------------------------------------
 
-/** Turns a script's spec into content within max_tokens (cut text, dropped tool calls). */
+/**
+ * The part of a tool input written within `chars` characters of its JSON: whole values in order,
+ * the first string that does not fit cut short, the rest missing.
+ */
+export function cutInput(input: Record<string, unknown>, chars: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  let left = chars - 2;
+  for (const [key, value] of Object.entries(input)) {
+    const whole = JSON.stringify(value) ?? '';
+    const overhead = JSON.stringify(key).length + 2;
+    if (overhead + whole.length <= left) {
+      out[key] = value;
+      left -= overhead + whole.length;
+      continue;
+    }
+    if (typeof value === 'string' && left > overhead + 2) out[key] = value.slice(0, left - overhead - 2);
+    break;
+  }
+  return out;
+}
+
+/** Turns a script's spec into content within max_tokens (text and tool input cut where it ends). */
 function materialise(
   spec: ResponseSpec,
   maxTokens: number,
@@ -237,8 +258,12 @@ function materialise(
         : { type: 'tool_use', id: randomId('toolu_01', 22), name: block.name, input: block.input };
     const cost = outputTokensOf([full]);
     if (cost > budget) {
+      // Cut where the budget ends, as the API does: text mid-sentence, a tool call mid-input
+      // (what was written of it, as the SDK's partial JSON parse gives it).
       if (full.type === 'text' && budget > 0)
         content.push({ type: 'text', text: full.text.slice(0, budget * 4) });
+      if (full.type === 'tool_use' && budget > 0)
+        content.push({ ...full, input: cutInput(full.input, budget * 4 - full.name.length - 1) });
       return { content, stopReason: 'max_tokens' };
     }
     budget -= cost;
