@@ -123,7 +123,12 @@ export function validateRequest(body: unknown, { countTokens = false } = {}): Me
       }
       cacheControls += 1;
     }
+    // Blocks inside a tool result count too.
+    if (isObject(block) && block.type === 'tool_result' && Array.isArray(block.content))
+      block.content.forEach(countControl);
   };
+  // Automatic caching (a top-level cache_control) takes one of the 4 slots.
+  countControl({ cache_control: body.cache_control });
 
   if (body.tools !== undefined) {
     if (!Array.isArray(body.tools)) throw invalid('tools: Input should be a valid list');
