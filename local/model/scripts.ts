@@ -56,6 +56,8 @@ export type SpecBlock = { type: 'text'; text: string } | ({ type: 'tool_use' } &
 export interface ResponseSpec {
   content: SpecBlock[];
   stopReason?: StopReason;
+  /** What the model thinks first when the request enables thinking (default: a line from the content). */
+  thinking?: string;
 }
 
 /** One tool call of the conversation so far, with its result when the client sent one. */

@@ -13,6 +13,13 @@ import {
   stageOf,
 } from './scripts';
 import { verifySigV4 } from './sigv4';
+import {
+  checkThinkingBlocks,
+  ThinkingSigner,
+  thinkingBlock,
+  thinkingBudgetOf,
+  thoughtsBefore,
+} from './thinking';
 import { countInputTokens, outputTokensOf, PromptCache } from './usage';
 import {
   BEDROCK_INVOKE_PATH,
@@ -70,6 +77,8 @@ export interface RecordedCall {
   toolCalls: string[];
   stopReason?: StopReason;
   usage?: Usage;
+  /** The request's extended thinking budget, when it enabled thinking. */
+  thinkingBudget?: number;
   /** The injected fault, or `rate-limit` when the limiter refused the call. */
   fault?: Fault['kind'] | 'rate-limit';
   errorType?: string;
@@ -253,9 +262,19 @@ export function cutInput(input: Record<string, unknown>, chars: number): Record<
 function materialise(
   spec: ResponseSpec,
   maxTokens: number,
+  thinking?: { budgetTokens: number; signer: ThinkingSigner },
 ): { content: ResponseBlock[]; stopReason: StopReason } {
   const content: ResponseBlock[] = [];
   let budget = maxTokens;
+  if (thinking) {
+    const block = thinkingBlock(
+      spec.thinking ?? thoughtsBefore(spec.content),
+      thinking.budgetTokens,
+      thinking.signer,
+    );
+    content.push(block);
+    budget -= outputTokensOf([block]);
+  }
   for (const block of spec.content) {
     const full: ResponseBlock =
       block.type === 'text'
@@ -300,7 +319,16 @@ export function streamEvents(message: MessageResponse): Array<{ event: string; d
     },
   });
   message.content.forEach((block, index) => {
-    if (block.type === 'text') {
+    if (block.type === 'thinking') {
+      push('content_block_start', {
+        index,
+        content_block: { type: 'thinking', thinking: '', signature: '' },
+      });
+      if (index === 0) events.push({ event: 'ping', data: { type: 'ping' } });
+      for (const thinking of chunks(block.thinking))
+        push('content_block_delta', { index, delta: { type: 'thinking_delta', thinking } });
+      push('content_block_delta', { index, delta: { type: 'signature_delta', signature: block.signature } });
+    } else if (block.type === 'text') {
       push('content_block_start', { index, content_block: { type: 'text', text: '' } });
       if (index === 0) events.push({ event: 'ping', data: { type: 'ping' } });
       for (const text of chunks(block.text))
@@ -399,6 +427,7 @@ export async function startModel(options: ModelServerOptions = {}): Promise<Mode
       ? undefined
       : new RollingRateLimiter(options.rateLimitPerMinute, now);
   const conversations = new Map<string, Map<string, number>>();
+  const signer = new ThinkingSigner();
   let script = options.script ?? sampleScript;
   let recorded: RecordedCall[] = [];
   let seq = 0;
@@ -575,6 +604,14 @@ export async function startModel(options: ModelServerOptions = {}): Promise<Mode
       if (error instanceof ApiError) return fail(error, info);
       throw error;
     }
+    let thinkingBudget: number | undefined;
+    try {
+      thinkingBudget = thinkingBudgetOf(request);
+      checkThinkingBlocks(request, signer);
+    } catch (error) {
+      if (error instanceof ApiError) return fail(error, info);
+      throw error;
+    }
     const { stage } = stageOf(request);
     const attempt = attemptOf(request);
     const context = buildContext(request, attempt);
@@ -584,7 +621,11 @@ export async function startModel(options: ModelServerOptions = {}): Promise<Mode
     } catch (error) {
       return fail(new ApiError(500, 'api_error', `scripted model failed: ${(error as Error).message}`), info);
     }
-    const { content, stopReason } = materialise(spec, request.max_tokens);
+    const { content, stopReason } = materialise(
+      spec,
+      request.max_tokens,
+      thinkingBudget === undefined ? undefined : { budgetTokens: thinkingBudget, signer },
+    );
     const usage: Usage = { ...cache.account(request), output_tokens: outputTokensOf(content) };
     const message: MessageResponse = {
       id: randomId('msg_01', 22),
@@ -607,6 +648,7 @@ export async function startModel(options: ModelServerOptions = {}): Promise<Mode
       toolCalls: content.flatMap((b) => (b.type === 'tool_use' ? [b.name] : [])),
       stopReason,
       usage,
+      ...(thinkingBudget === undefined ? {} : { thinkingBudget }),
     });
     if (api === 'openai') {
       res.writeHead(200, { 'content-type': 'application/json' });

@@ -98,6 +98,9 @@ export function requestParams(request: LlmRequest) {
       : undefined,
     tools: tools.length > 0 ? tools : undefined,
     messages: toMessages(request.messages),
+    ...(request.thinking
+      ? { thinking: { type: 'enabled' as const, budget_tokens: request.thinking.budgetTokens } }
+      : {}),
   };
 }
 

@@ -7,6 +7,7 @@ import {
   Provider,
   parseModelRef,
 } from './providers';
+import { DEFAULT_MAX_THINKING_BUDGET, MAX_THINKING_BUDGET, ThinkingBudget, type ThinkingBudgets } from './thinking';
 
 /**
  * Model aliases and prices (SPEC §4). Stages ask for an alias; the deployment maps it to an
@@ -161,6 +162,15 @@ const ModelConfig = z.strictObject({
   defaultProvider: Provider.optional(),
   endpoints: z.record(EndpointName, OpenAiEndpoint).optional(),
   allowedProviders: z.array(Provider).min(1).optional(),
+  /** Extended thinking: a budget per stage, and the most a repository's factory.yml may ask for. */
+  thinking: z
+    .strictObject({
+      plan: ThinkingBudget.optional(),
+      implement: ThinkingBudget.optional(),
+      review: ThinkingBudget.optional(),
+      maxBudgetTokens: z.number().int().min(0).max(MAX_THINKING_BUDGET).optional(),
+    })
+    .optional(),
 });
 
 export interface ResolvedModelConfig {
@@ -169,7 +179,11 @@ export interface ResolvedModelConfig {
   defaultProvider: Provider;
   endpoints: Record<string, OpenAiEndpoint>;
   allowedProviders: Provider[];
+  /** Budgets by stage (none by default) and the repositories' cap (thinking.ts). */
+  thinking: { budgets: ThinkingBudgets; maxBudgetTokens: number };
 }
+
+const NO_THINKING = { budgets: {}, maxBudgetTokens: DEFAULT_MAX_THINKING_BUDGET };
 
 /** Parses MODEL_CONFIG (JSON; unset = defaults). Throws with the field paths when invalid. */
 export function parseModelConfig(json: string | undefined): ResolvedModelConfig {
@@ -180,6 +194,7 @@ export function parseModelConfig(json: string | undefined): ResolvedModelConfig 
       defaultProvider: 'anthropic',
       endpoints: {},
       allowedProviders: ['anthropic'],
+      thinking: { ...NO_THINKING },
     };
   }
   let raw: unknown;
@@ -218,7 +233,14 @@ export function parseModelConfig(json: string | undefined): ResolvedModelConfig 
     defaultProvider,
     endpoints,
     allowedProviders,
+    thinking: thinkingOf(parsed.data.thinking),
   };
+}
+
+function thinkingOf(config: z.infer<typeof ModelConfig>['thinking']): ResolvedModelConfig['thinking'] {
+  if (!config) return { ...NO_THINKING };
+  const { maxBudgetTokens, ...budgets } = config;
+  return { budgets, maxBudgetTokens: maxBudgetTokens ?? DEFAULT_MAX_THINKING_BUDGET };
 }
 
 /** The model list of each alias: the repo's overrides (contract.models) over the deployment's. */
