@@ -4,6 +4,7 @@ import type { ConversationTurn } from '../../../functions/shared/ports';
 import { EXPORT_PATTERN, MISSING_PATH, REFUSAL_TEXT } from '../../../local/model/behaviours';
 import { SLUGIFY_PATH, SLUGIFY_SOURCE } from '../../../local/model/sample-code';
 import { scenarioNamed } from '../../../local/model/scenarios';
+import { sampleScript } from '../../../local/model/scripts';
 import type { Stack } from '../../../local/stack';
 import { startTestStack } from '../../support/e2e';
 import { decideRun, fileAt, finished, type Sandbox, sandbox, startScenario } from '../pipeline/support';
@@ -129,6 +130,34 @@ describe('the stand-in behaves like real models; the agent loop holds', () => {
     const result = resultOf(implement, at, call?.id);
     expect(result?.is_error).toBe(true);
     expect(textOf(result)).toContain(`${MISSING_PATH}: no such file`);
+  }, 120_000);
+
+  it('extended thinking on plan and review (factory.yml): thinking blocks kept and sent back signed; the run merges', async () => {
+    const box = await sandbox(stack, 'thinking', {
+      files: { '.github/factory.yml': 'version: 1\nthinking:\n  plan: 2048\n  review: 3000\n' },
+    });
+    stack.model?.reset();
+    const started = await startScenario(stack, box, sampleScript);
+    expect(await decideRun(stack, started.runId, 'approve')).toBe(200);
+    const run = await finished(stack, started.runId);
+    expect(run.status, `${run.error?.class}: ${run.error?.cause}`).toBe('SUCCEEDED');
+    for (const { stage, conversationId } of run.conversations) {
+      const { meta, turns } = await stack.store.getConversationWithTurns(conversationId);
+      const answers = turns.filter((t) => t.role === 'assistant');
+      const budget = { plan: 2048, review: 3000 }[stage as 'plan' | 'review'];
+      expect(meta?.thinkingBudgetTokens, stage).toBe(budget);
+      for (const answer of answers) {
+        const [first] = blocks(answer);
+        if (budget) expect(first, stage).toMatchObject({ type: 'thinking', signature: expect.any(String) });
+        else expect(first?.type, stage).not.toBe('thinking');
+      }
+    }
+    // Every call of plan and review asked for thinking, none of implement; the stand-in refused none
+    // (it answers 400 to a tool-loop follow-up whose thinking was dropped or altered).
+    const calls = (stack.model?.calls() ?? []).filter((c) => c.path === '/v1/messages');
+    expect(calls.every((c) => c.status === 200)).toBe(true);
+    const budgets = new Map(calls.map((c) => [c.stage, c.thinkingBudget]));
+    expect(Object.fromEntries(budgets)).toEqual({ plan: 2048, implement: undefined, review: 3000 });
   }, 120_000);
 
   it('refusal: the run ends BLOCKED with the model refusal and its words', async () => {
