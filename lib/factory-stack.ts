@@ -45,6 +45,7 @@ export interface FactoryStackProps extends StackProps {
 export function modelConfigEnvironment(
   models: FactoryConfig['models'],
   providers?: FactoryConfig['providers'],
+  thinking?: FactoryConfig['thinking'],
 ): string {
   const endpoints = Object.fromEntries(
     Object.entries(providers?.endpoints ?? {}).map(([name, e]) => [
@@ -57,6 +58,7 @@ export function modelConfigEnvironment(
     ...(providers && providers.default !== 'anthropic' ? { defaultProvider: providers.default } : {}),
     ...(Object.keys(endpoints).length > 0 ? { endpoints } : {}),
     ...(providers && Object.keys(providers.prices).length > 0 ? { prices: providers.prices } : {}),
+    ...(thinking && Object.keys(thinking).length > 0 ? { thinking } : {}),
   });
   parseModelConfig(value);
   return value;
@@ -137,7 +139,7 @@ export class FactoryStack extends Stack {
       MAIL_FROM: config.mail.from,
       DEFAULT_APPROVERS: config.mail.defaultApprovers.join(','),
       ...(config.github.botLogin ? { FACTORY_BOT_LOGIN: config.github.botLogin } : {}),
-      MODEL_CONFIG: modelConfigEnvironment(config.models, config.providers),
+      MODEL_CONFIG: modelConfigEnvironment(config.models, config.providers, config.thinking),
       LLM_CALL_TIMEOUT_SECONDS: String(this.queues.settings.callTimeoutSeconds),
       SANDBOX_PRICE_PER_SECOND_USD: String(config.sandbox.price_per_second_usd),
     };
