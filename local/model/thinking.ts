@@ -1,5 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { MessagesRequest, ResponseBlock } from './api';
+import { thinkingModeOf } from '../../functions/shared/domain/models';
 import { ApiError } from './api-error';
 
 /**
@@ -35,9 +36,15 @@ export class ThinkingSigner {
 export function thinkingBudgetOf(request: MessagesRequest): number | undefined {
   const thinking = request.thinking;
   if (thinking === undefined) return undefined;
-  if (!isObject(thinking) || (thinking.type !== 'enabled' && thinking.type !== 'disabled'))
-    throw invalid("thinking.type: Input should be 'enabled' or 'disabled'");
+  if (!isObject(thinking) || !['enabled', 'disabled', 'adaptive'].includes(String(thinking.type)))
+    throw invalid("thinking.type: Input should be 'enabled', 'disabled' or 'adaptive'");
   if (thinking.type === 'disabled') return undefined;
+  // Adaptive: the model decides how much to think, within max_tokens.
+  if (thinking.type === 'adaptive') return Math.max(1, Math.floor(request.max_tokens / 4));
+  if (thinkingModeOf(request.model) === 'adaptive')
+    throw invalid(
+      '"thinking.type.enabled" is not supported for this model. Use "thinking.type.adaptive" and "output_config.effort" to control thinking behavior.',
+    );
   const budget = thinking.budget_tokens;
   if (!Number.isInteger(budget) || (budget as number) < MIN_BUDGET)
     throw invalid(`thinking.enabled.budget_tokens: Input should be greater than or equal to ${MIN_BUDGET}`);

@@ -1,6 +1,7 @@
 import Anthropic, { APIConnectionError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
 import { LlmError, type LlmErrorKind } from '../errors';
 import type { Llm, LlmRateLimit, LlmRequest, LlmResponse, LlmUsage } from '../ports';
+import { thinkingModeOf } from '../domain/models';
 import { withMessageBreakpoints } from './cache-breakpoints';
 import { DEFAULT_RETRY_AFTER_SECONDS, estimateInputTokens, headerOf, retryAfterSeconds } from './llm-http';
 
@@ -83,6 +84,12 @@ function toMessages(messages: LlmRequest['messages']): MessageParam[] {
   ) as MessageParam[];
 }
 
+/** A fixed budget where the model takes one; adaptive (within max_tokens) where it refuses it. */
+const thinkingParam = (model: string, budgetTokens: number): Anthropic.Messages.ThinkingConfigParam =>
+  thinkingModeOf(model) === 'adaptive'
+    ? { type: 'adaptive' }
+    : { type: 'enabled', budget_tokens: budgetTokens };
+
 export function requestParams(request: LlmRequest) {
   const tools: ToolParam[] = request.tools.map((t, i) => ({
     name: t.name,
@@ -98,9 +105,7 @@ export function requestParams(request: LlmRequest) {
       : undefined,
     tools: tools.length > 0 ? tools : undefined,
     messages: toMessages(request.messages),
-    ...(request.thinking
-      ? { thinking: { type: 'enabled' as const, budget_tokens: request.thinking.budgetTokens } }
-      : {}),
+    ...(request.thinking ? { thinking: thinkingParam(request.model, request.thinking.budgetTokens) } : {}),
   };
 }
 

@@ -7,7 +7,12 @@ import {
   Provider,
   parseModelRef,
 } from './providers';
-import { DEFAULT_MAX_THINKING_BUDGET, MAX_THINKING_BUDGET, ThinkingBudget, type ThinkingBudgets } from './thinking';
+import {
+  DEFAULT_MAX_THINKING_BUDGET,
+  MAX_THINKING_BUDGET,
+  ThinkingBudget,
+  type ThinkingBudgets,
+} from './thinking';
 
 /**
  * Model aliases and prices (SPEC §4). Stages ask for an alias; the deployment maps it to an
@@ -141,13 +146,30 @@ const CONTEXT_WINDOWS: Record<string, number> = {
 };
 export const DEFAULT_CONTEXT_WINDOW = 200_000;
 
-/** The model's context window: by id, without a provider prefix, region prefix or snapshot suffix. */
-export function contextWindowOf(model: string): number {
-  const bare = model
+/** A Claude id without a provider prefix, region prefix or snapshot suffix. */
+const bareModelId = (model: string): string =>
+  model
     .replace(/^(anthropic|bedrock):/, '')
     .replace(/^([a-z]{2,6}\.)?anthropic\./, '')
     .replace(/(-\d{8})?(-v\d+(:\d+)?)?$/, '');
-  return CONTEXT_WINDOWS[bare] ?? DEFAULT_CONTEXT_WINDOW;
+
+/** The model's context window: by id, without a provider prefix, region prefix or snapshot suffix. */
+export function contextWindowOf(model: string): number {
+  return CONTEXT_WINDOWS[bareModelId(model)] ?? DEFAULT_CONTEXT_WINDOW;
+}
+
+/**
+ * How a model takes extended thinking, as the extended-thinking docs say: a fixed budget
+ * (`{type: "enabled", budget_tokens}`) up to Claude 4.6; Claude 4.7 and later (Opus 4.7, the 5
+ * generation, Fable) refuse it with a 400 and think adaptively (`{type: "adaptive"}`), bounded by
+ * max_tokens only.
+ */
+export function thinkingModeOf(model: string): 'enabled' | 'adaptive' {
+  const version = /^claude-[a-z]+-(\d+)(?:-(\d{1,2}))?(?:-|$)/.exec(bareModelId(model));
+  if (!version) return 'enabled';
+  const major = Number(version[1]);
+  const minor = Number(version[2] ?? 0);
+  return major > 4 || (major === 4 && minor >= 7) ? 'adaptive' : 'enabled';
 }
 
 /**

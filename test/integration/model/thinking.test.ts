@@ -125,6 +125,27 @@ describe('extended thinking', () => {
     );
   });
 
+  it('Claude 4.7 and later think adaptively: the adapter asks so, and a fixed budget is their 400', async () => {
+    const answer = await llm.createMessage({ ...first, model: 'claude-sonnet-5-5' });
+    expect((answer.content[0] as { type: string }).type).toBe('thinking');
+    const next = await llm.createMessage({ ...followUp(answer), model: 'claude-sonnet-5-5' });
+    expect(next.stopReason).toBe('end_turn');
+    const raw = await fetch(`${model.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': 'k', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({
+        model: 'claude-sonnet-5-5',
+        max_tokens: 4000,
+        thinking: { type: 'enabled', budget_tokens: 2048 },
+        messages: [{ role: 'user', content: 'hi' }],
+      }),
+    });
+    expect(raw.status).toBe(400);
+    expect(JSON.stringify(await raw.json())).toContain(
+      '\\"thinking.type.enabled\\" is not supported for this model',
+    );
+  });
+
   it('an OpenAI-compatible provider gets neither the setting nor the thinking blocks', async () => {
     const answer = await llm.createMessage(first);
     model.reset();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseFactoryConfig } from '../../../functions/shared/domain/contract';
-import { parseModelConfig } from '../../../functions/shared/domain/models';
+import { parseModelConfig, thinkingModeOf } from '../../../functions/shared/domain/models';
 import { resolveThinking } from '../../../functions/shared/domain/thinking';
 import { runContractOf } from '../../../functions/stages/admit';
 import type { StagePorts } from '../../../functions/stages/deps';
@@ -42,6 +42,20 @@ describe('extended thinking settings', () => {
     });
     // A cap under the API's minimum means no thinking at all.
     expect(resolveThinking({ plan: 4000 }, { review: 4000 }, 0)).toEqual({});
+  });
+
+  it('asks Claude 4.7 and later to think adaptively (they refuse a fixed budget), older models with the budget', () => {
+    for (const model of [
+      'claude-sonnet-4-5',
+      'claude-sonnet-4-6',
+      'claude-opus-4-1',
+      'claude-haiku-4-5-20251001',
+    ])
+      expect(thinkingModeOf(model), model).toBe('enabled');
+    expect(thinkingModeOf('bedrock:us.anthropic.claude-sonnet-4-5-20250929-v1:0')).toBe('enabled');
+    for (const model of ['claude-opus-4-7', 'claude-sonnet-5', 'claude-sonnet-5-5', 'claude-fable-5-1'])
+      expect(thinkingModeOf(model), model).toBe('adaptive');
+    expect(thinkingModeOf('anthropic:claude-opus-5-5')).toBe('adaptive');
   });
 
   it("admit snapshots the resolved budgets on the run's contract", () => {
