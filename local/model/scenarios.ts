@@ -240,6 +240,17 @@ export const SCENARIOS: readonly Scenario[] = [
     expect: 'SUCCEEDED',
   },
   {
+    name: 'thinking',
+    description:
+      'factory.yml turns on extended thinking for plan and review; signed thinking blocks go back unchanged; the run merges',
+    script: sampleScript,
+    expect: 'SUCCEEDED',
+    files: {
+      '.github/factory.yml':
+        'version: 1\nenvironment:\n  checks:\n    - node --test\nthinking:\n  plan: 4000\n  review: 4000\n',
+    },
+  },
+  {
     name: 'refusal',
     description: 'implement refuses (stop reason refusal) after its first tool results; the run ends BLOCKED',
     script: refusalScenario,

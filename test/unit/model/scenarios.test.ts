@@ -75,6 +75,7 @@ describe('--scenario list', () => {
       'regex-search': 'SUCCEEDED',
       'missing-file': 'SUCCEEDED',
       refusal: 'BLOCKED',
+      thinking: 'SUCCEEDED',
     });
   });
 });
