@@ -132,19 +132,18 @@ describe('the stand-in behaves like real models; the agent loop holds', () => {
     expect(textOf(result)).toContain(`${MISSING_PATH}: no such file`);
   }, 120_000);
 
-  it('extended thinking on plan and review (factory.yml): thinking blocks kept and sent back signed; the run merges', async () => {
-    const box = await sandbox(stack, 'thinking', {
-      files: { '.github/factory.yml': 'version: 1\nthinking:\n  plan: 2048\n  review: 3000\n' },
-    });
+  it('thinking: extended thinking on plan and review (factory.yml): thinking blocks kept and sent back signed; the run merges', async () => {
+    const scenario = scenarioNamed('thinking');
+    const box = await sandbox(stack, 'thinking', { files: scenario?.files as Record<string, string> });
     stack.model?.reset();
-    const started = await startScenario(stack, box, sampleScript);
+    const started = await startScenario(stack, box, scenario?.script ?? sampleScript);
     expect(await decideRun(stack, started.runId, 'approve')).toBe(200);
     const run = await finished(stack, started.runId);
     expect(run.status, `${run.error?.class}: ${run.error?.cause}`).toBe('SUCCEEDED');
     for (const { stage, conversationId } of run.conversations) {
       const { meta, turns } = await stack.store.getConversationWithTurns(conversationId);
       const answers = turns.filter((t) => t.role === 'assistant');
-      const budget = { plan: 2048, review: 3000 }[stage as 'plan' | 'review'];
+      const budget = { plan: 4000, review: 4000 }[stage as 'plan' | 'review'];
       expect(meta?.thinkingBudgetTokens, stage).toBe(budget);
       for (const answer of answers) {
         const [first] = blocks(answer);
@@ -157,7 +156,7 @@ describe('the stand-in behaves like real models; the agent loop holds', () => {
     const calls = (stack.model?.calls() ?? []).filter((c) => c.path === '/v1/messages');
     expect(calls.every((c) => c.status === 200)).toBe(true);
     const budgets = new Map(calls.map((c) => [c.stage, c.thinkingBudget]));
-    expect(Object.fromEntries(budgets)).toEqual({ plan: 2048, implement: undefined, review: 3000 });
+    expect(Object.fromEntries(budgets)).toEqual({ plan: 4000, implement: undefined, review: 4000 });
   }, 120_000);
 
   it('refusal: the run ends BLOCKED with the model refusal and its words', async () => {
