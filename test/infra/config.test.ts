@@ -5,7 +5,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { env } from '../../functions/shared/config';
 import { DEFAULT_SANDBOX_PRICE_PER_SECOND_USD } from '../../functions/shared/domain/sandbox-price';
 import { parseModelConfig } from '../../functions/shared/domain/models';
-import { FactoryConfigError, loadFactoryConfig, parseFactoryConfig } from '../../lib/config';
+import {
+  defaultProviderOf,
+  FactoryConfigError,
+  loadFactoryConfig,
+  parseFactoryConfig,
+} from '../../lib/config';
 import { modelConfigEnvironment } from '../../lib/factory-stack';
 
 const emptyDir = mkdtempSync(join(tmpdir(), 'factory-config-'));
@@ -29,7 +34,7 @@ describe('deployment configuration', () => {
       github: { mode: 'token', apiUrl: 'https://api.github.com' },
       mail: { from: 'factory@example.com', defaultApprovers: [] },
       models: {},
-      providers: { default: 'anthropic', endpoints: {}, prices: {} },
+      providers: { endpoints: {}, prices: {} },
       thinking: {},
       budgets: { perRunUsd: 5 },
       llm: { maxConcurrency: 5, workerTimeoutSeconds: 300 },
@@ -39,6 +44,20 @@ describe('deployment configuration', () => {
       encryption: 'customer-managed',
       logRetentionDays: 30,
     });
+  });
+
+  it('defaults to Bedrock unless the Anthropic API is chosen or its key secret given, and checks the ARNs', () => {
+    const load = (context: Record<string, unknown>) =>
+      loadFactoryConfig({ context, cwd: emptyDir }).providers;
+    expect(defaultProviderOf(load({}))).toBe('bedrock');
+    expect(defaultProviderOf(load({ 'factory.providers.default': 'anthropic' }))).toBe('anthropic');
+    const apiKeySecretArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:anthropic-key-AbCdEf';
+    expect(defaultProviderOf(load({ factory: { providers: { anthropic: { apiKeySecretArn } } } }))).toBe(
+      'anthropic',
+    );
+    expect(() =>
+      load({ factory: { providers: { anthropic: { apiKeySecretArn, kmsKeyArn: 'alias/mine' } } } }),
+    ).toThrow(/factory\.providers\.anthropic\.kmsKeyArn must be the ARN of the KMS key/);
   });
 
   it('prices sandbox time from sandbox.price_per_second_usd, the Lambda default everywhere', () => {

@@ -48,6 +48,17 @@ export const DEFAULT_MODEL_ALIASES: ModelAliases = {
   fast: ['claude-haiku-4-5'],
 };
 
+/**
+ * The same choice on Amazon Bedrock (the deployment's default provider when it has no Anthropic
+ * key): global cross-region inference profiles, offered in every commercial region.
+ */
+export const DEFAULT_BEDROCK_MODEL_ALIASES: ModelAliases = {
+  planner: ['global.anthropic.claude-sonnet-4-6', 'global.anthropic.claude-sonnet-4-5-20250929-v1:0'],
+  coder: ['global.anthropic.claude-sonnet-4-6', 'global.anthropic.claude-sonnet-4-5-20250929-v1:0'],
+  reviewer: ['global.anthropic.claude-sonnet-4-6', 'global.anthropic.claude-sonnet-4-5-20250929-v1:0'],
+  fast: ['global.anthropic.claude-haiku-4-5-20251001-v1:0'],
+};
+
 // Up to 1000 USD per million tokens, in whole micro-dollars (6 decimals) so sums stay exact.
 const UsdPerMTok = z
   .number()
@@ -230,8 +241,9 @@ export function parseModelConfig(json: string | undefined): ResolvedModelConfig 
     const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
     throw new Error(`MODEL_CONFIG is invalid: ${issues.join('; ')}`);
   }
-  const aliases = { ...DEFAULT_MODEL_ALIASES, ...parsed.data.aliases };
   const defaultProvider = parsed.data.defaultProvider ?? 'anthropic';
+  const builtIn = defaultProvider === 'bedrock' ? DEFAULT_BEDROCK_MODEL_ALIASES : DEFAULT_MODEL_ALIASES;
+  const aliases = { ...builtIn, ...parsed.data.aliases };
   const endpoints = parsed.data.endpoints ?? {};
   for (const id of MODEL_ALIASES.flatMap((alias) => aliases[alias])) {
     const ref = parseModelRef(id, defaultProvider);
