@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { Construct } from 'constructs';
 import * as z from 'zod';
 import { DEFAULT_SANDBOX_PRICE_PER_SECOND_USD } from '../functions/shared/domain/sandbox-price';
+import { MAX_THINKING_BUDGET, ThinkingBudget } from '../functions/shared/domain/thinking';
 import { LLM_DEFAULTS } from './llm-queue-settings';
 
 /**
@@ -159,6 +160,22 @@ export const FactoryConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /** Extended thinking budgets by stage and the most a repository may ask for (docs/deploy.md). */
+    thinking: z
+      .object({
+        plan: decimal(ThinkingBudget).optional(),
+        implement: decimal(ThinkingBudget).optional(),
+        review: decimal(ThinkingBudget).optional(),
+        maxBudgetTokens: decimal(
+          z
+            .number({ error: `must be a whole number of tokens from 0 to ${MAX_THINKING_BUDGET}` })
+            .int({ error: `must be a whole number of tokens from 0 to ${MAX_THINKING_BUDGET}` })
+            .min(0, { error: `must be from 0 to ${MAX_THINKING_BUDGET}` })
+            .max(MAX_THINKING_BUDGET, { error: `must be from 0 to ${MAX_THINKING_BUDGET}` }),
+        ).optional(),
+      })
+      .strict()
+      .prefault({}),
     budgets: z
       .object({
         perRunUsd: decimal(
@@ -252,6 +269,10 @@ const EXAMPLES: Record<string, string> = {
   'llm.workerTimeoutSeconds': '300',
   'table.deletionProtection': 'true',
   'sandbox.price_per_second_usd': '0.0000333334',
+  'thinking.plan': '8000',
+  'thinking.review': '8000',
+  'thinking.implement': '0',
+  'thinking.maxBudgetTokens': '16000',
   encryption: 'aws-managed',
   logRetentionDays: '30',
   alarmEmail: 'oncall@your-domain.com',

@@ -45,6 +45,7 @@ export interface FactoryStackProps extends StackProps {
 export function modelConfigEnvironment(
   models: FactoryConfig['models'],
   providers?: FactoryConfig['providers'],
+  thinking?: FactoryConfig['thinking'],
 ): string {
   const endpoints = Object.fromEntries(
     Object.entries(providers?.endpoints ?? {}).map(([name, e]) => [
@@ -59,6 +60,7 @@ export function modelConfigEnvironment(
       : {}),
     ...(Object.keys(endpoints).length > 0 ? { endpoints } : {}),
     ...(providers && Object.keys(providers.prices).length > 0 ? { prices: providers.prices } : {}),
+    ...(thinking && Object.keys(thinking).length > 0 ? { thinking } : {}),
   });
   parseModelConfig(value);
   return value;
@@ -123,7 +125,7 @@ export class FactoryStack extends Stack {
       settings: llmQueueSettings(config.llm),
       encryptionKey,
     });
-    const modelConfig = modelConfigEnvironment(config.models, config.providers);
+    const modelConfig = modelConfigEnvironment(config.models, config.providers, config.thinking);
     const usesAnthropic = parseModelConfig(modelConfig).allowedProviders.includes('anthropic');
     const anthropicKey = config.providers.anthropic;
     this.secrets = new FactorySecrets(this, 'Secrets', {

@@ -294,7 +294,14 @@ export interface LlmRequest {
   system: string;
   tools: Array<{ name: string; description: string; input_schema: Record<string, unknown> }>;
   messages: Array<{ role: 'user' | 'assistant'; content: unknown }>;
+  /** Output tokens of the call, thinking included. */
   maxTokens: number;
+  /**
+   * Extended thinking, within maxTokens: the model thinks first and its thinking blocks (with
+   * their signatures) must come back unchanged in the next request of the tool loop. Providers
+   * without it ignore it.
+   */
+  thinking?: { budgetTokens: number };
 }
 export interface LlmUsage {
   inputTokens: number;

@@ -5,6 +5,7 @@ import {
   FACTORY_CONFIG_PATHS,
   parseFactoryConfig,
 } from '../shared/domain/contract';
+import { resolveThinking } from '../shared/domain/thinking';
 import { disallowedModels, resolveModels, unpricedMessage, unpricedModels } from '../shared/domain/models';
 import { isTerminal, type RunKind, type RunStatus } from '../shared/domain/run';
 import { AdmissionRefusedError } from './admission-refused';
@@ -70,6 +71,11 @@ export function runContractOf(deps: StagePorts, contract: Contract): RunContract
     riskyPermissions: contract.riskyPermissions,
     environment: contract.environment,
     turns: contract.turns,
+    thinking: resolveThinking(
+      contract.thinking,
+      deps.settings.models.thinking.budgets,
+      deps.settings.models.thinking.maxBudgetTokens,
+    ),
     timeouts: {
       llmTurnSeconds: deps.settings.llmTurnSeconds,
       clarifySeconds: capped(contract.timeouts.clarifyDays * 86_400, cap.clarifySeconds),

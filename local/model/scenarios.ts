@@ -19,6 +19,15 @@ import {
 } from './scripts';
 import { SAMPLE_FILES } from '../forge/sample';
 import {
+  emptyAnswerScenario,
+  longOutputScenario,
+  maxTokensCutScenario,
+  missingFileScenario,
+  parallelToolsScenario,
+  refusalScenario,
+  regexSearchScenario,
+} from './behaviours';
+import {
   INDEX_PATH,
   SLUGIFY_BUGGY_SOURCE,
   SLUGIFY_EXPORT_LINE,
@@ -224,6 +233,64 @@ export const SCENARIOS: readonly Scenario[] = [
       'the model commits credentials in disguise; the boundary refuses them, the run merges without them',
     script: secretLeakScenario,
     expect: 'SUCCEEDED',
+  },
+  // How real models behave, and what the agent loop makes of it (local/model/behaviours.ts).
+  {
+    name: 'empty-answer',
+    description: 'implement answers nothing after tool results; reminded once, it goes on and the run merges',
+    script: emptyAnswerScenario,
+    expect: 'SUCCEEDED',
+  },
+  {
+    name: 'max-tokens-cut',
+    description:
+      'a write_file too long for max_tokens comes cut mid-input; never run, it is written again whole',
+    script: maxTokensCutScenario,
+    expect: 'SUCCEEDED',
+  },
+  {
+    name: 'long-output',
+    description:
+      'an explanation longer than max_tokens is cut before its tool call; asked to go on, the model does',
+    script: longOutputScenario,
+    expect: 'SUCCEEDED',
+  },
+  {
+    name: 'parallel-tools',
+    description:
+      'implement calls three tools a turn (reads, then writes); each gets its result, the run merges',
+    script: parallelToolsScenario,
+    expect: 'SUCCEEDED',
+  },
+  {
+    name: 'regex-search',
+    description:
+      'implement searches the sources with a regular expression (grep) before writing; the run merges',
+    script: regexSearchScenario,
+    expect: 'SUCCEEDED',
+  },
+  {
+    name: 'missing-file',
+    description: 'implement reads a file that does not exist, gets the tool error, recovers; the run merges',
+    script: missingFileScenario,
+    expect: 'SUCCEEDED',
+  },
+  {
+    name: 'thinking',
+    description:
+      'factory.yml turns on extended thinking for plan and review; signed thinking blocks go back unchanged; the run merges',
+    script: sampleScript,
+    expect: 'SUCCEEDED',
+    files: {
+      '.github/factory.yml':
+        'version: 1\nenvironment:\n  checks:\n    - node --test\nthinking:\n  plan: 4000\n  review: 4000\n',
+    },
+  },
+  {
+    name: 'refusal',
+    description: 'implement refuses (stop reason refusal) after its first tool results; the run ends BLOCKED',
+    script: refusalScenario,
+    expect: 'BLOCKED',
   },
 ];
 

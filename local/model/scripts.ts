@@ -56,6 +56,8 @@ export type SpecBlock = { type: 'text'; text: string } | ({ type: 'tool_use' } &
 export interface ResponseSpec {
   content: SpecBlock[];
   stopReason?: StopReason;
+  /** What the model thinks first when the request enables thinking (default: a line from the content). */
+  thinking?: string;
 }
 
 /** One tool call of the conversation so far, with its result when the client sent one. */
@@ -443,6 +445,41 @@ jobs:
       - run: node --test
 `;
 
+/** Exports slugify from the entry point read earlier: an edit anchored on its last lines, as a careful model would. */
+export function exportSlugifyCalls(ctx: ScriptContext): ToolCall[] {
+  const index = fileTextOf(resultOf(ctx, 'read_file', INDEX_PATH));
+  if (index === undefined) {
+    return [{ name: 'write_file', input: { path: INDEX_PATH, content: `${SLUGIFY_EXPORT_LINE}\n` } }];
+  }
+  if (index.includes(SLUGIFY_EXPORT_LINE)) {
+    return [{ name: 'grep', input: { pattern: 'slugify', path: 'src/', output_mode: 'content' } }];
+  }
+  // Anchor on the shortest run of last lines that occurs once (as a careful model would).
+  const body = index.replace(/\s+$/, '');
+  const lines = body.split('\n');
+  for (let count = 1; count <= Math.min(lines.length, 12); count++) {
+    const anchor = lines.slice(-count).join('\n');
+    if (anchor.trim().length > 0 && index.indexOf(anchor) === index.lastIndexOf(anchor)) {
+      return [
+        {
+          name: 'edit_file',
+          input: {
+            path: INDEX_PATH,
+            old_text: anchor,
+            new_text: `${anchor}${count === 1 && /^export\s/.test(anchor) ? '\n' : '\n\n'}${SLUGIFY_EXPORT_LINE}`,
+          },
+        },
+      ];
+    }
+  }
+  return [
+    {
+      name: 'write_file',
+      input: { path: INDEX_PATH, content: `${body}\n\n${SLUGIFY_EXPORT_LINE}\n` },
+    },
+  ];
+}
+
 function implementSteps(
   first: ImplementAttempt,
   fix: ImplementAttempt | ((ctx: ScriptContext) => ImplementAttempt),
@@ -482,39 +519,7 @@ function implementSteps(
     },
     {
       say: 'Exporting it from the entry point.',
-      calls: (ctx) => {
-        const index = fileTextOf(resultOf(ctx, 'read_file', INDEX_PATH));
-        if (index === undefined) {
-          return [{ name: 'write_file', input: { path: INDEX_PATH, content: `${SLUGIFY_EXPORT_LINE}\n` } }];
-        }
-        if (index.includes(SLUGIFY_EXPORT_LINE)) {
-          return [{ name: 'grep', input: { pattern: 'slugify', path: 'src/', output_mode: 'content' } }];
-        }
-        // Anchor on the shortest run of last lines that occurs once (as a careful model would).
-        const body = index.replace(/\s+$/, '');
-        const lines = body.split('\n');
-        for (let count = 1; count <= Math.min(lines.length, 12); count++) {
-          const anchor = lines.slice(-count).join('\n');
-          if (anchor.trim().length > 0 && index.indexOf(anchor) === index.lastIndexOf(anchor)) {
-            return [
-              {
-                name: 'edit_file',
-                input: {
-                  path: INDEX_PATH,
-                  old_text: anchor,
-                  new_text: `${anchor}${count === 1 && /^export\s/.test(anchor) ? '\n' : '\n\n'}${SLUGIFY_EXPORT_LINE}`,
-                },
-              },
-            ];
-          }
-        }
-        return [
-          {
-            name: 'write_file',
-            input: { path: INDEX_PATH, content: `${body}\n\n${SLUGIFY_EXPORT_LINE}\n` },
-          },
-        ];
-      },
+      calls: exportSlugifyCalls,
     },
     {
       say: 'Adding tests with node:test.',

@@ -4,12 +4,14 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { env } from '../../functions/shared/config';
 import { DEFAULT_SANDBOX_PRICE_PER_SECOND_USD } from '../../functions/shared/domain/sandbox-price';
+import { parseModelConfig } from '../../functions/shared/domain/models';
 import {
   defaultProviderOf,
   FactoryConfigError,
   loadFactoryConfig,
   parseFactoryConfig,
 } from '../../lib/config';
+import { modelConfigEnvironment } from '../../lib/factory-stack';
 
 const emptyDir = mkdtempSync(join(tmpdir(), 'factory-config-'));
 afterAll(() => rmSync(emptyDir, { recursive: true, force: true }));
@@ -33,6 +35,7 @@ describe('deployment configuration', () => {
       mail: { from: 'factory@example.com', defaultApprovers: [] },
       models: {},
       providers: { endpoints: {}, prices: {} },
+      thinking: {},
       budgets: { perRunUsd: 5 },
       llm: { maxConcurrency: 5, workerTimeoutSeconds: 300 },
       table: { deletionProtection: true },
@@ -136,6 +139,23 @@ describe('deployment configuration', () => {
     for (const setting of ['factory.github.appId', 'factory.mail.from', 'factory.llm.maxConcurrency']) {
       expect(message).toContain(`  - ${setting} `);
     }
+  });
+
+  it("takes extended thinking budgets by stage and the repositories' cap into MODEL_CONFIG", () => {
+    const config = loadFactoryConfig({
+      context: { 'factory.thinking.plan': '8000', 'factory.thinking.maxBudgetTokens': '12000' },
+      cwd: emptyDir,
+    });
+    expect(config.thinking).toEqual({ plan: 8000, maxBudgetTokens: 12_000 });
+    const modelConfig = modelConfigEnvironment(config.models, config.providers, config.thinking);
+    expect(parseModelConfig(modelConfig).thinking).toEqual({
+      budgets: { plan: 8000 },
+      maxBudgetTokens: 12_000,
+    });
+    expect(modelConfigEnvironment(loadFactoryConfig({ context: {}, cwd: emptyDir }).models)).toBe('{}');
+    expect(problemsOf({ 'factory.thinking.review': '512' })).toEqual([
+      expect.stringContaining('factory.thinking.review must be 0 (off) or from 1024 to 64000 tokens'),
+    ]);
   });
 
   it('rejects unknown settings and out-of-range values', () => {
