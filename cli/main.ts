@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerAuditCommands } from './commands/audit';
 import { registerConfigCommands } from './commands/config';
+import { registerCostsCommands } from './commands/costs';
 import { registerKeysCommands } from './commands/keys';
 import { registerLocalCommands } from './commands/local';
 import { registerRunsCommands } from './commands/runs';
@@ -26,6 +27,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerRunsCommands(program, ctx);
   registerKeysCommands(program, ctx);
   registerAuditCommands(program, ctx);
+  registerCostsCommands(program, ctx);
   registerLocalCommands(program, ctx);
   // Subcommands inherit exitOverride and output only when set before they are created; set again.
   for (const command of program.commands) {

@@ -2,6 +2,7 @@ import './quiet';
 import { Command } from 'commander';
 import { modelChoiceOrExit, providerOptionsOrExit, withModelOptions } from './model/choice';
 import { SandboxRegistries } from '../functions/shared/domain/registries';
+import { whenLauncherGone } from './launcher-watch';
 import { startStack } from './stack';
 
 /**
@@ -92,3 +93,4 @@ const stop = async (signal: string) => {
 };
 process.on('SIGINT', () => void stop('SIGINT'));
 process.on('SIGTERM', () => void stop('SIGTERM'));
+whenLauncherGone(() => void stop('npm start ended'));
