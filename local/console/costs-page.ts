@@ -30,12 +30,12 @@ export function costsPage(view: CostsPageView): string {
     .join('\n');
   const budgets =
     view.budgets.length === 0
-      ? `<p class="muted">No repository sets a monthly budget (<code>monthly_budget_usd</code> in .factory.yml).</p>`
+      ? `<p class="muted">No repository sets a monthly budget (<code>monthly_budget_usd</code> in .github/factory.yml).</p>`
       : `<table aria-label="Monthly budgets"><thead><tr><th>Repository</th><th class="num">Limit</th><th class="num">Spent</th><th class="num">Reserved</th><th class="num">Left</th></tr></thead><tbody>
 ${view.budgets.map((b) => `<tr><td>${escapeHtml(b.repo)}</td><td class="num">${formatUsd(b.limitUsd)}</td><td class="num">${formatUsd(b.spentUsd)}</td><td class="num">${formatUsd(b.reservedUsd)}</td><td class="num"><strong>${formatUsd(b.limitUsd - b.spentUsd - b.reservedUsd)}</strong></td></tr>`).join('\n')}
 </tbody></table>`;
   return layout(
-    { title: 'Costs', nav: 'costs' },
+    { title: 'Costs', nav: 'costs', live: true },
     `<h1>Costs</h1>
 <p class="muted">Model cost from each run's ledger (model calls and sandbox jobs); infra cost (Step Functions, Lambda, DynamoDB, SQS) estimated from what the run recorded, at AWS list prices. The API's <code>GET /v1/costs</code> gives the same figures by repo, model, kind or day.</p>
 <table aria-label="Spend">

@@ -136,6 +136,8 @@ export interface LayoutOptions {
   refreshSeconds?: number;
   /** Load the console's script (pages that update themselves without a reload). */
   script?: boolean;
+  /** Keep the page current by asking for it again (live-page-script.ts); implies the script. */
+  live?: boolean;
 }
 
 export function layout(options: LayoutOptions, body: string): string {
@@ -157,10 +159,10 @@ ${refresh}<link rel="icon" href="data:,">
 <body>
 <header><div class="bar"><a class="brand" href="/">Code Factory · local console</a>
 <nav aria-label="Console">${navLink('runs', '/', 'Runs')}${navLink('costs', '/costs', 'Costs')}${navLink('mail', '/mail', 'Mailbox')}${navLink('forge', '/forge', 'Forge PRs')}</nav></div></header>
-<main>
+<main${options.live ? ' data-live-page' : ''}>
 ${body}
 </main>
-${options.script ? '<script src="/console.js" defer></script>\n' : ''}</body>
+${options.script || options.live ? '<script src="/console.js" defer></script>\n' : ''}</body>
 </html>
 `;
 }

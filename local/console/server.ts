@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -16,6 +17,7 @@ import { type ApiProxyOptions, proxyApi } from './api-proxy';
 import { costsPage } from './costs-page';
 import { workItemPage } from './work-item-page';
 import { PAGE_HEADERS, SCRIPT_HEADERS } from './html';
+import { LIVE_PAGE_SCRIPT } from './live-page-script';
 import { LIVE_SCRIPT } from './live-script';
 import { type ForgePull, forgePage, mailPage, messagePage, runDetailPage, runsPage } from './pages';
 
@@ -243,7 +245,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     }
     if (request.url === '/console.js') {
       response.writeHead(200, SCRIPT_HEADERS);
-      response.end(request.method === 'HEAD' ? undefined : LIVE_SCRIPT);
+      response.end(request.method === 'HEAD' ? undefined : `${LIVE_SCRIPT}\n${LIVE_PAGE_SCRIPT}`);
       return;
     }
     if (proxy && (await proxyApi(proxy, request, response))) return;
@@ -257,7 +259,14 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
       status = known?.status ?? 500;
       html = messagePage(known?.title ?? 'Console error', known?.message ?? String(error));
     }
-    response.writeHead(status, PAGE_HEADERS);
+    // Live pages ask for themselves again: an unchanged page is a 304 without a body.
+    const etag = `"${createHash('sha256').update(html).digest('base64url').slice(0, 27)}"`;
+    if (status === 200 && request.headers['if-none-match'] === etag) {
+      response.writeHead(304, { ...PAGE_HEADERS, etag });
+      response.end();
+      return;
+    }
+    response.writeHead(status, status === 200 ? { ...PAGE_HEADERS, etag } : PAGE_HEADERS);
     response.end(request.method === 'HEAD' ? undefined : html);
   };
 

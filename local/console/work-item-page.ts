@@ -50,7 +50,7 @@ export function workItemPage(view: WorkItemPageView): string {
   const title = view.workItem?.title ?? view.runs[0]?.run.issueTitle ?? view.key;
   const [repo, issue] = view.key.split('#');
   return layout(
-    { title: `Work item ${view.key}`, nav: 'runs' },
+    { title: `Work item ${view.key}`, nav: 'runs', live: true },
     `<p class="small"><a href="/">← All runs</a></p>
 <h1>${escapeHtml(title)}</h1>
 <p class="muted">${issue ? link(`${view.forgeWebUrl}/${repo}/issues/${issue}`, view.key) : escapeHtml(view.key)} · ${view.runs.length} run${view.runs.length === 1 ? '' : 's'}</p>
