@@ -93,7 +93,10 @@ export function dynamoAsks(t: Table): AskStore {
         values[':proposals'] = z.array(Proposal).max(10).parse(outcome.proposals);
         set += ', answer = :answer, proposals = :proposals';
       } else {
-        values[':error'] = { class: outcome.error.class.slice(0, 100), cause: outcome.error.cause.slice(0, 2000) };
+        values[':error'] = {
+          class: outcome.error.class.slice(0, 100),
+          cause: outcome.error.cause.slice(0, 2000),
+        };
         set += ', #error = :error';
       }
       const done = await conditional(

@@ -110,7 +110,8 @@ export function dynamoLedger(t: Table): LedgerStore {
       );
       // Not applied now: the run is missing, or the totals already count this call (once).
       const owner = parsed.account === 'ask' ? keys.ask(parsed.runId) : keys.run(parsed.runId);
-      if (!added && !(await t.get(owner))) throw new NotFoundError(`${parsed.account ?? 'run'} ${parsed.runId}`);
+      if (!added && !(await t.get(owner)))
+        throw new NotFoundError(`${parsed.account ?? 'run'} ${parsed.runId}`);
     },
 
     /**
@@ -141,7 +142,8 @@ export function dynamoLedger(t: Table): LedgerStore {
         }),
       );
       const owner = parsed.account === 'ask' ? keys.ask(parsed.runId) : keys.run(parsed.runId);
-      if (!added && !(await t.get(owner))) throw new NotFoundError(`${parsed.account ?? 'run'} ${parsed.runId}`);
+      if (!added && !(await t.get(owner)))
+        throw new NotFoundError(`${parsed.account ?? 'run'} ${parsed.runId}`);
     },
 
     /** Query pk=RUN#<id> begins_with(sk, "CALL#") (all pages, bounded). */
