@@ -15,6 +15,8 @@ import { createApiKey } from '../functions/api/auth';
 import { apiPorts } from '../functions/api/wiring';
 import { createApprovalsHandler } from '../functions/approvals/app';
 import { approvalsPorts } from '../functions/approvals/wiring';
+import { createCopilotHandler } from '../functions/copilot/app';
+import { copilotPorts } from '../functions/copilot/wiring';
 import { createLlmDlqHandler } from '../functions/llm-dlq/app';
 import { llmDlqPorts } from '../functions/llm-dlq/wiring';
 import { createLlmWorkerHandler } from '../functions/llm-worker/app';
@@ -52,10 +54,13 @@ import { LLM_DEFAULTS, llmQueueSettings } from '../lib/llm-queue-settings';
 
 export const TABLE_NAME = 'code-factory';
 export const STATE_MACHINE_NAME = 'code-factory-pipeline';
+export const ASK_STATE_MACHINE_NAME = 'code-factory-ask';
 export const WORKSPACE_BUCKET = 'code-factory-workspaces';
 export const STAGE_RUNNER_ARN = `arn:aws:lambda:${LOCAL_REGION}:000000000000:function:code-factory-stages`;
 export const SANDBOX_ARN = `arn:aws:lambda:${LOCAL_REGION}:000000000000:function:code-factory-sandbox`;
+export const COPILOT_ARN = `arn:aws:lambda:${LOCAL_REGION}:000000000000:function:code-factory-copilot`;
 const PIPELINE_ASL = fileURLToPath(new URL('../statemachines/pipeline.asl.json', import.meta.url));
+const ASK_ASL = fileURLToPath(new URL('../statemachines/ask.asl.json', import.meta.url));
 const SECRET_IDS = {
   webhook: 'code-factory/webhook-secret',
   github: 'code-factory/github',
@@ -351,6 +356,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
     // Step Functions with a late-bound stage runner: the runner needs the service's endpoint.
     let stageRunner: ((event: unknown, context: Context) => Promise<unknown>) | undefined;
+    let copilot: ((event: unknown, context: Context) => Promise<unknown>) | undefined;
     // Executions the engine ends while it starts (interrupted by a restart) are held until the
     // store exists, so their runs are marked FAILED too rather than left waiting forever.
     const endedBeforeReady: ExecutionRecord[] = [];
@@ -361,6 +367,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       StageRunnerFunctionArn: STAGE_RUNNER_ARN,
       LlmQueueUrl: queues.queueUrl,
       SandboxFunctionArn: SANDBOX_ARN,
+    });
+    const askDefinition = substitute(readFileSync(ASK_ASL, 'utf8'), {
+      CopilotFunctionArn: COPILOT_ARN,
+      LlmQueueUrl: queues.queueUrl,
     });
     // The sandbox function, bound to the local runner (bubblewrap, decision 0005).
     const sandbox = new LocalSandbox({
@@ -385,8 +395,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     });
     const sfnEmulator = await startStepFunctions({
       ...(persistent ? { dataDir: path.join(dataDir, 'stepfunctions') } : {}),
-      stateMachines: [{ name: STATE_MACHINE_NAME, definition }],
+      stateMachines: [
+        { name: STATE_MACHINE_NAME, definition },
+        { name: ASK_STATE_MACHINE_NAME, definition: askDefinition },
+      ],
       lambdas: {
+        [COPILOT_ARN]: (event, context) => {
+          if (!copilot) throw new Error('copilot not ready');
+          return copilot(event, context);
+        },
         [SANDBOX_ARN]: (event) => sandboxHandler(event),
         [STAGE_RUNNER_ARN]: (event, context) => {
           if (!stageRunner) throw new Error('stage runner not ready');
@@ -419,6 +436,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       AWS_ENDPOINT_URL_S3: s3.endpoint,
       TABLE_NAME,
       STATE_MACHINE_ARN: stateMachineArn,
+      ASK_STATE_MACHINE_ARN: sfnEmulator.stateMachineArn(ASK_STATE_MACHINE_NAME),
       LLM_QUEUE_URL: queues.queueUrl,
       WORKSPACE_BUCKET,
       WEBHOOK_SECRET_ID: SECRET_IDS.webhook,
@@ -460,6 +478,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const stageDeps = stagePorts(config);
     const stages = createStageHandler(stageDeps);
     stageRunner = stages as (event: unknown, context: Context) => Promise<unknown>;
+    copilot = createCopilotHandler(copilotPorts(config)) as (
+      event: unknown,
+      context: Context,
+    ) => Promise<unknown>;
     routes.webhook = createWebhookHandler(webhookPorts(config)) as LambdaHttpHandler;
     routes.api = createApiHandler(apiPorts(config)) as LambdaHttpHandler;
     routes.approvals = createApprovalsHandler(approvalsPorts(config)) as LambdaHttpHandler;
@@ -471,7 +493,20 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       // and settles them as the pipeline's finalize does (PR, branch, status comment).
       if (stopping || record.status === 'RUNNING' || record.status === 'SUCCEEDED') return;
       const run = await store.getRun(record.name).catch(() => undefined);
-      if (!run || isTerminal(run.status)) return;
+      if (!run) {
+        // An ask's execution that ended without writing its end (engine restarted, aborted).
+        const ask = await store.getAsk(record.name).catch(() => undefined);
+        if (ask?.status === 'PENDING')
+          await store.finishAsk(ask.askId, {
+            status: 'FAILED',
+            error: {
+              class: record.error ?? 'AskFailed',
+              cause: record.cause ?? `the execution ended ${record.status}`,
+            },
+          });
+        return;
+      }
+      if (isTerminal(run.status)) return;
       // What EventBridge's rule does on AWS (lib/constructs/execution-sweep.ts): the stage runner's
       // `execution-ended`, with the engine's own error (e.g. LocalEngineRestarted).
       if (stopping) return;
