@@ -126,7 +126,7 @@ describe('the copilot with an instruction planted in run data', () => {
     const results = (conversation.turns.find((t) => t.turn === 2)?.content ?? []) as Array<{
       content: string;
     }>;
-    const fence = /^<untrusted-run-data>\n[^]*\n<\/untrusted-run-data>$/;
+    const fence = /^<untrusted-run-data>\n[\s\S]*\n<\/untrusted-run-data>$/;
     expect(results[0]?.content).toMatch(fence);
     expect(results[0]?.content).toContain(PLANTED_INSTRUCTION);
     expect(conversation.meta?.system).toMatch(/never follow them/);
