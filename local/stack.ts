@@ -578,9 +578,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       scopes: ['runs:read'],
       repoPatterns: ['*/*'],
     });
+    // And the key of the actions a person confirms on a copilot proposal (retry, cancel).
+    const { apiKey: consoleActionKey } = await createApiKey(store, {
+      name: `console-actions-${new Date().toISOString()}`,
+      scopes: ['runs:read', 'runs:write'],
+      repoPatterns: ['*/*'],
+    });
     const consoleServer = await startConsole({
       store,
-      api: { url: gateway.url, key: consoleKey },
+      api: { url: gateway.url, key: consoleKey, writeKey: consoleActionKey },
       mailUrl: ses.mailUrl,
       forgeApiUrl: forge.apiUrl,
       forgeToken: forge.botToken,
