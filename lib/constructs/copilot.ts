@@ -87,7 +87,13 @@ export class Copilot extends Construct {
         conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': COPILOT_WRITABLE_KEYS } },
       }),
     );
-    props.encryptionKey?.grant(this.function.role, 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey');
+    props.encryptionKey?.grant(
+      this.function.role,
+      'kms:Decrypt',
+      'kms:Encrypt',
+      'kms:GenerateDataKey',
+      'kms:DescribeKey',
+    );
 
     const definition = readFileSync(props.definitionPath, 'utf8');
     const substitutions: Record<(typeof ASK_PLACEHOLDERS)[number], string> = {
@@ -96,7 +102,9 @@ export class Copilot extends Construct {
     };
     const used = placeholdersOf(definition).join(', ');
     if (used !== [...ASK_PLACEHOLDERS].sort().join(', '))
-      throw new Error(`${props.definitionPath} uses the placeholders [${used}], not [${ASK_PLACEHOLDERS.join(', ')}]`);
+      throw new Error(
+        `${props.definitionPath} uses the placeholders [${used}], not [${ASK_PLACEHOLDERS.join(', ')}]`,
+      );
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       logGroupName: `/aws/vendedlogs/states/${stateMachineName}`,
@@ -108,7 +116,10 @@ export class Copilot extends Construct {
       description: 'Code Factory copilot state machine',
     });
     this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.function.fn.functionArn] }),
+      new iam.PolicyStatement({
+        actions: ['lambda:InvokeFunction'],
+        resources: [this.function.fn.functionArn],
+      }),
     );
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [props.llmQueue.queueArn] }),
@@ -131,7 +142,12 @@ export class Copilot extends Construct {
           resources: ['*'],
         }),
         new iam.PolicyStatement({
-          actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'xray:GetSamplingRules', 'xray:GetSamplingTargets'],
+          actions: [
+            'xray:PutTraceSegments',
+            'xray:PutTelemetryRecords',
+            'xray:GetSamplingRules',
+            'xray:GetSamplingTargets',
+          ],
           resources: ['*'],
         }),
       ],
@@ -175,7 +191,8 @@ export class Copilot extends Construct {
       if (onExecutions.length > 0)
         Validations.of(policy).acknowledge({
           id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${stateMachineName}:*]`,
-          reason: 'Executions are named by ask id (a ULID minted at run time); the pattern is limited to the copilot state machine.',
+          reason:
+            'Executions are named by ask id (a ULID minted at run time); the pattern is limited to the copilot state machine.',
         });
     };
     grant(props.api, 'AskStartPolicy', ['states:StartExecution'], ['states:DescribeExecution']);

@@ -33,7 +33,8 @@ function routeOf(pathname: string): Route | undefined {
   if (run) return { path: run[1] ?? '', key: 'read', methods: ['GET', 'HEAD'], id: run[2] };
   const action = /^\/api(\/v1\/runs\/([^/]+)\/(retry|cancel))\/?$/.exec(pathname);
   if (action) return { path: action[1] ?? '', key: 'write', methods: ['POST'], id: action[2] };
-  if (/^\/api\/v1\/asks\/?$/.test(pathname)) return { path: '/v1/asks', key: 'read', methods: ['POST'], id: undefined };
+  if (/^\/api\/v1\/asks\/?$/.test(pathname))
+    return { path: '/v1/asks', key: 'read', methods: ['POST'], id: undefined };
   const ask = /^\/api(\/v1\/asks\/([^/]+))\/?$/.exec(pathname);
   if (ask) return { path: ask[1] ?? '', key: 'read', methods: ['GET', 'HEAD'], id: ask[2] };
   return undefined;
@@ -88,7 +89,8 @@ export async function proxyApi(
     if (!/^application\/json\b/i.test(request.headers['content-type'] ?? ''))
       return refuse(response, 415, 'UnsupportedMediaType', 'send application/json');
     body = await readBody(request);
-    if (body === undefined) return refuse(response, 413, 'PayloadTooLarge', `body exceeds ${MAX_BODY_BYTES} bytes`);
+    if (body === undefined)
+      return refuse(response, 413, 'PayloadTooLarge', `body exceeds ${MAX_BODY_BYTES} bytes`);
   }
   const key = route.key === 'write' ? options.writeKey : options.key;
   if (!key) return refuse(response, 403, 'Forbidden', 'this console sends no actions');

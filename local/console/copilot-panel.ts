@@ -6,7 +6,9 @@
  */
 
 export function copilotPanel(options: { refreshSeconds?: number }): string {
-  const refresh = options.refreshSeconds ? ` data-refresh-seconds="${Math.round(options.refreshSeconds)}"` : '';
+  const refresh = options.refreshSeconds
+    ? ` data-refresh-seconds="${Math.round(options.refreshSeconds)}"`
+    : '';
   return `<section class="card" aria-labelledby="copilot-title" data-copilot${refresh}>
 <h2 id="copilot-title">Ask the copilot</h2>
 <p class="small muted">It reads runs, timelines, costs and anomalies, and may propose an action. Nothing runs until you click it.</p>
@@ -19,7 +21,12 @@ export function copilotPanel(options: { refreshSeconds?: number }): string {
 }
 
 /** Labels of the proposal buttons, by action. */
-const LABELS = { retry: 'Retry run', cancel: 'Cancel run', open_run: 'Open run', open_approval: 'Open approval of run' };
+const LABELS = {
+  retry: 'Retry run',
+  cancel: 'Cancel run',
+  open_run: 'Open run',
+  open_approval: 'Open approval of run',
+};
 
 export const COPILOT_SCRIPT = `'use strict';
 (() => {

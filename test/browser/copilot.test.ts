@@ -40,7 +40,9 @@ afterAll(async () => {
 });
 
 describe('the copilot panel in headless Chromium', () => {
-  it('answers "which runs failed today and why" and its retry button starts a run', { timeout: 90_000 }, async () => {
+  it('answers "which runs failed today and why" and its retry button starts a run', {
+    timeout: 90_000,
+  }, async () => {
     const errors: string[] = [];
     page.on('console', (message) => {
       if (message.type() === 'error') errors.push(message.text());
@@ -65,9 +67,11 @@ describe('the copilot panel in headless Chromium', () => {
     // One retry button per failed work item; nothing has run yet.
     const retry = page.locator(`button[data-proposal="retry"][data-target="${seeded.failedChecks.runId}"]`);
     await expect.poll(() => retry.count()).toBe(1);
-    const proposals = await page.locator('button[data-proposal]').evaluateAll((buttons) =>
-      buttons.map((b) => `${b.getAttribute('data-proposal')} ${b.getAttribute('data-target')}`),
-    );
+    const proposals = await page
+      .locator('button[data-proposal]')
+      .evaluateAll((buttons) =>
+        buttons.map((b) => `${b.getAttribute('data-proposal')} ${b.getAttribute('data-target')}`),
+      );
     expect(proposals.sort()).toEqual(
       [`retry ${seeded.failedChecks.runId}`, `retry ${seeded.failedPlanted.runId}`].sort(),
     );
@@ -116,7 +120,11 @@ describe('the copilot panel in headless Chromium', () => {
       body: 'a=b',
     });
     expect(form.status).toBe(415);
-    const bare = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const bare = await fetch(path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(bare.status).toBe(403);
     expect((await stack.store.getRun(seeded.failedPlanted.runId))?.status).toBe('FAILED');
     expect((await stack.store.listRunsByRepo('acme/widgets', { limit: 50 })).items).toHaveLength(5);

@@ -19,7 +19,9 @@ function copilotStack() {
   const app = new App();
   const stack = new Stack(app, 'CopilotTest');
   const encryptionKey = new kms.Key(stack, 'Key', { enableKeyRotation: true });
-  const table = new dynamodb.TableV2(stack, 'Table', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } });
+  const table = new dynamodb.TableV2(stack, 'Table', {
+    partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+  });
   const llmQueue = new sqs.Queue(stack, 'LlmQueue', { encryptionMasterKey: encryptionKey });
   const fn = (id: string) => new FactoryFunction(stack, id, { entry: hello, logRetentionDays: 30 });
   const [api, llmWorker, llmDlq] = [fn('Api'), fn('LlmWorker'), fn('LlmDlq')];
@@ -44,7 +46,8 @@ const policiesOf = (roleId: string) =>
   Object.values(template.findResources('AWS::IAM::Policy'))
     .filter((p) => JSON.stringify(p.Properties.Roles).includes(roleId))
     .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>);
-const idOf = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as never);
+const idOf = (construct: { node: { defaultChild?: unknown } }) =>
+  stack.getLogicalId(construct.node.defaultChild as never);
 
 describe('Copilot (lib/constructs/copilot.ts)', () => {
   it('runs the ask state machine from its ASL with exactly its placeholders, logged without execution data', () => {
@@ -65,15 +68,20 @@ describe('Copilot (lib/constructs/copilot.ts)', () => {
     const writes = statements.filter((s) => JSON.stringify(s.Action).includes('PutItem'));
     expect(writes).toHaveLength(1);
     expect(writes[0]?.Action).toEqual(['dynamodb:PutItem', 'dynamodb:UpdateItem']);
-    expect(writes[0]?.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': COPILOT_WRITABLE_KEYS } });
+    expect(writes[0]?.Condition).toEqual({
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': COPILOT_WRITABLE_KEYS },
+    });
     // The patterns cover the keys the copilot writes, and not a run's.
-    const covers = (pk: string) => COPILOT_WRITABLE_KEYS.some((p) => new RegExp(`^${p.replace('*', '.*')}$`).test(pk));
+    const covers = (pk: string) =>
+      COPILOT_WRITABLE_KEYS.some((p) => new RegExp(`^${p.replace('*', '.*')}$`).test(pk));
     expect(covers(keys.ask('01J00000000000000000000000').pk)).toBe(true);
     expect(covers(keys.conversation('ask-01J00000000000000000000000').pk)).toBe(true);
     expect(covers(keys.run('01J00000000000000000000000').pk)).toBe(false);
     expect(covers(keys.conversation('01J00000000000000000000000').pk)).toBe(false);
     const actions = statements.flatMap((s) => [s.Action].flat());
-    expect(actions.filter((a) => String(a).startsWith('states:') || String(a).startsWith('sqs:'))).toEqual([]);
+    expect(actions.filter((a) => String(a).startsWith('states:') || String(a).startsWith('sqs:'))).toEqual(
+      [],
+    );
     expect(actions).not.toContain('dynamodb:DeleteItem');
   });
 
