@@ -530,13 +530,14 @@ export class FakeStore implements Store {
     const callKey = `${parsed.conversationId}#${parsed.turn}`;
     const entryKey = `${parsed.runId}#${parsed.conversationId}#${pad(parsed.turn, 5)}`;
     if (!this.ledger.has(entryKey)) this.ledger.set(entryKey, parsed);
-    const run = this.runs.get(parsed.runId);
-    if (!run) throw new NotFoundError(`run ${parsed.runId}`);
+    // A copilot ask's calls add to the ask's totals (store/asks.ts), a run's to the run's.
+    const owner = parsed.account === 'ask' ? this.asks.get(parsed.runId) : this.runs.get(parsed.runId);
+    if (!owner) throw new NotFoundError(`${parsed.account ?? 'run'} ${parsed.runId}`);
     const applied = this.appliedCalls.get(parsed.runId) ?? new Set<string>();
     if (!applied.has(callKey)) {
       applied.add(callKey);
       this.appliedCalls.set(parsed.runId, applied);
-      const totals = run.ledger;
+      const totals = owner.ledger;
       totals.llmCalls += 1;
       totals.inputTokens += parsed.inputTokens;
       totals.outputTokens += parsed.outputTokens;
