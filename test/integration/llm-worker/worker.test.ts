@@ -767,7 +767,14 @@ describe('LLM worker on copilot asks', () => {
       keyHash,
       repoPatterns: ['*/*'],
       proposals: [],
-      ledger: { llmCalls: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd: 0 },
+      ledger: {
+        llmCalls: 0,
+        inputTokens: 0,
+        outputTokens: 0,
+        cacheReadTokens: 0,
+        cacheWriteTokens: 0,
+        costUsd: 0,
+      },
       createdAt: now,
       updatedAt: now,
     });
@@ -798,7 +805,15 @@ describe('LLM worker on copilot asks', () => {
     const llm = new ScriptedLlm([toolUse]);
     const workflow = new RecordingWorkflow();
     const queue = new RecordingQueue();
-    const deps: LlmWorkerPorts = { store: db.store, workflow, queue, llm, clock: db.clock, log: silent, pricing };
+    const deps: LlmWorkerPorts = {
+      store: db.store,
+      workflow,
+      queue,
+      llm,
+      clock: db.clock,
+      log: silent,
+      pricing,
+    };
     const message: LlmMessage = {
       taskToken: `token-${askId}`,
       runId: askId,
