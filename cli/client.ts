@@ -1,4 +1,4 @@
-import type { AuditChainView, RunSummaryView, RunView } from '../functions/api/schemas';
+import type { AskView, AuditChainView, RunSummaryView, RunView } from '../functions/api/schemas';
 
 /**
  * A small client of the Code Factory REST API (docs/api.md) for the CLI: bearer key, error
@@ -110,6 +110,17 @@ export class FactoryClient {
     const { body } = await this.request('GET', `/v1/runs/${encodeURIComponent(runId)}/audit?${query}`);
     const page = body as { data: AuditChainView; next_token?: string };
     return { chain: page.data, ...(page.next_token ? { nextToken: page.next_token } : {}) };
+  }
+
+  /** POST /v1/asks: the copilot's ask, PENDING. */
+  async createAsk(request: { question: string; repo?: string }): Promise<AskView> {
+    const { body } = await this.request('POST', '/v1/asks', request);
+    return (body as { data: AskView }).data;
+  }
+
+  async getAsk(askId: string): Promise<AskView> {
+    const { body } = await this.request('GET', `/v1/asks/${encodeURIComponent(askId)}`);
+    return (body as { data: AskView }).data;
   }
 
   async cancelRun(runId: string): Promise<RunView> {

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTerminal } from '../../../functions/shared/domain/run';
+import { main } from '../../../cli/main';
+import type { CliIo } from '../../../cli/io';
 import { createApiKey } from '../../../functions/api/auth';
 import type { ResponseSpec, Script, ScriptContext } from '../../../local/model/scripts';
 import { sampleScript } from '../../../local/model/scripts';
@@ -156,4 +158,23 @@ describe('the copilot with an instruction planted in run data', () => {
     // Another key cannot read the ask.
     expect((await api(`/v1/asks/${id}`, {}, reader.apiKey)).status).toBe(404);
   }, 90_000);
+
+  it('`code-factory ask` prints the answer and the proposals with the command that would carry them out, running none', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const io: CliIo = { stdout: (t) => void out.push(t), stderr: (t) => void err.push(t) };
+    const code = await main(
+      ['ask', 'which runs failed today and why', '--url', stack.url, '--api-key', stack.apiKey ?? ''],
+      io,
+    );
+    expect(err.join('')).toBe('');
+    expect(code).toBe(0);
+    const text = out.join('');
+    expect(text).toContain('Proposed (nothing was done; run one yourself to confirm it):');
+    expect(text).toContain(`code-factory runs cancel ${seeded.running.runId}`);
+    expect((await stack.store.getRun(seeded.running.runId))?.status).toBe('IMPLEMENTING');
+    expect(
+      (await stack.store.listRecentRuns({ limit: 100 })).items.filter((r) => r.status === 'CANCELLED'),
+    ).toEqual([]);
+  }, 60_000);
 });
