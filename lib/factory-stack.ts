@@ -80,7 +80,7 @@ export function bedrockModelsOf(modelConfig: string): string[] {
 }
 
 /**
- * Code Factory on AWS: storage, the LLM queues, the secrets, the SES sender, the six functions,
+ * Code Factory on AWS: storage, the LLM queues, the secrets, the SES sender, the six functions, the copilot,
  * the pipeline state machine, the HTTP API and the operator's alarms and dashboard. Every
  * construct is under lib/constructs/ and tested on its own in test/infra/.
  */
