@@ -1,4 +1,4 @@
-import type { AskView, AuditChainView, RunSummaryView, RunView } from '../functions/api/schemas';
+import type { AskView, AuditChainView, CostsView, RunSummaryView, RunView } from '../functions/api/schemas';
 
 /**
  * A small client of the Code Factory REST API (docs/api.md) for the CLI: bearer key, error
@@ -110,6 +110,12 @@ export class FactoryClient {
     const { body } = await this.request('GET', `/v1/runs/${encodeURIComponent(runId)}/audit?${query}`);
     const page = body as { data: AuditChainView; next_token?: string };
     return { chain: page.data, ...(page.next_token ? { nextToken: page.next_token } : {}) };
+  }
+
+  /** GET /v1/costs with the given query (repo, from, to, group_by). */
+  async getCosts(query: Record<string, string>): Promise<CostsView> {
+    const { body } = await this.request('GET', `/v1/costs?${new URLSearchParams(query)}`);
+    return (body as { data: CostsView }).data;
   }
 
   /** POST /v1/asks: the copilot's ask, PENDING. */

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerAskCommand } from './commands/ask';
 import { registerAuditCommands } from './commands/audit';
 import { registerConfigCommands } from './commands/config';
+import { registerCostsCommands } from './commands/costs';
 import { registerKeysCommands } from './commands/keys';
 import { registerLocalCommands } from './commands/local';
 import { registerRunsCommands } from './commands/runs';
@@ -27,6 +28,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerRunsCommands(program, ctx);
   registerKeysCommands(program, ctx);
   registerAuditCommands(program, ctx);
+  registerCostsCommands(program, ctx);
   registerLocalCommands(program, ctx);
   registerAskCommand(program, ctx);
   // Subcommands inherit exitOverride and output only when set before they are created; set again.

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { Construct } from 'constructs';
 import * as z from 'zod';
 import { DEFAULT_SANDBOX_PRICE_PER_SECOND_USD } from '../functions/shared/domain/sandbox-price';
+import { MAX_THINKING_BUDGET, ThinkingBudget } from '../functions/shared/domain/thinking';
 import { LLM_DEFAULTS } from './llm-queue-settings';
 
 /**
@@ -55,6 +56,17 @@ const decimal = <T extends z.ZodType>(schema: T) =>
     schema,
   );
 
+/** A Secrets Manager secret's ARN (a key the operator keeps). */
+const secretArn = z
+  .string()
+  .regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/, {
+    error: 'must be the ARN of a Secrets Manager secret holding the API key',
+  });
+/** The customer managed KMS key that encrypts such a secret (the functions get kms:Decrypt on it). */
+const kmsKeyArn = z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/, {
+  error: 'must be the ARN of the KMS key that encrypts the secret (arn:aws:kms:<region>:<account>:key/<id>)',
+});
+
 export const FactoryConfigSchema = z
   .object({
     github: z
@@ -102,7 +114,8 @@ export const FactoryConfigSchema = z
       )
       .default({}),
     /**
-     * Which provider unprefixed model ids mean, the OpenAI-compatible endpoints the functions may
+     * Which provider unprefixed model ids mean (default: `anthropic` when an Anthropic key secret is
+     * given, else `bedrock`), the Anthropic key, the OpenAI-compatible endpoints the functions may
      * call (by name, as `openai-compatible:<name>/<model>`), and prices of models the built-in
      * table lacks (USD per million tokens). See docs/deploy.md "Model providers".
      */
@@ -112,19 +125,20 @@ export const FactoryConfigSchema = z
           .enum(['anthropic', 'bedrock', 'openai-compatible'], {
             error: 'must be "anthropic", "bedrock" or "openai-compatible"',
           })
-          .default('anthropic'),
+          .optional(),
+        /** An existing secret holding the Anthropic API key (else the stack makes one to fill). */
+        anthropic: z
+          .object({ apiKeySecretArn: secretArn, kmsKeyArn: kmsKeyArn.optional() })
+          .strict()
+          .optional(),
         endpoints: z
           .record(
             z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, { error: 'must be a lowercase endpoint name' }),
             z
               .object({
                 baseUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL ending in /v1' }),
-                apiKeySecretArn: z
-                  .string()
-                  .regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/, {
-                    error: 'must be the ARN of a Secrets Manager secret holding the API key',
-                  })
-                  .optional(),
+                apiKeySecretArn: secretArn.optional(),
+                kmsKeyArn: kmsKeyArn.optional(),
               })
               .strict(),
           )
@@ -143,6 +157,22 @@ export const FactoryConfigSchema = z
               .strict(),
           )
           .default({}),
+      })
+      .strict()
+      .prefault({}),
+    /** Extended thinking budgets by stage and the most a repository may ask for (docs/deploy.md). */
+    thinking: z
+      .object({
+        plan: decimal(ThinkingBudget).optional(),
+        implement: decimal(ThinkingBudget).optional(),
+        review: decimal(ThinkingBudget).optional(),
+        maxBudgetTokens: decimal(
+          z
+            .number({ error: `must be a whole number of tokens from 0 to ${MAX_THINKING_BUDGET}` })
+            .int({ error: `must be a whole number of tokens from 0 to ${MAX_THINKING_BUDGET}` })
+            .min(0, { error: `must be from 0 to ${MAX_THINKING_BUDGET}` })
+            .max(MAX_THINKING_BUDGET, { error: `must be from 0 to ${MAX_THINKING_BUDGET}` }),
+        ).optional(),
       })
       .strict()
       .prefault({}),
@@ -250,11 +280,19 @@ const EXAMPLES: Record<string, string> = {
   'budgets.perRepoMonthlyUsd': '200',
   'llm.maxConcurrency': '5',
   'providers.default': 'bedrock',
+  'providers.anthropic.apiKeySecretArn':
+    'arn:aws:secretsmanager:eu-west-1:123456789012:secret:anthropic-key-AbCdEf',
+  'providers.anthropic.kmsKeyArn':
+    'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
   'llm.workerTimeoutSeconds': '300',
   'table.deletionProtection': 'true',
   'sandbox.price_per_second_usd': '0.0000333334',
   'copilot.askBudgetUsd': '0.5',
   'copilot.dailyBudgetUsd': '5',
+  'thinking.plan': '8000',
+  'thinking.review': '8000',
+  'thinking.implement': '0',
+  'thinking.maxBudgetTokens': '16000',
   encryption: 'aws-managed',
   logRetentionDays: '30',
   alarmEmail: 'oncall@your-domain.com',
@@ -382,4 +420,14 @@ export function loadFactoryConfig({ context, cwd = process.cwd() }: ConfigSource
 /** Reads the configuration of a CDK app (or any construct in it) from its context. */
 export function factoryConfigOf(scope: Construct, cwd?: string): FactoryConfig {
   return loadFactoryConfig({ context: scope.node.getAllContext(), cwd });
+}
+
+/**
+ * The provider of unprefixed model ids: as configured; else the Anthropic API when the operator
+ * gave its key's secret; else Amazon Bedrock, which needs no key (the worker's role calls it).
+ */
+export function defaultProviderOf(
+  providers: FactoryConfig['providers'],
+): 'anthropic' | 'bedrock' | 'openai-compatible' {
+  return providers.default ?? (providers.anthropic ? 'anthropic' : 'bedrock');
 }

@@ -7,7 +7,7 @@ import type { Construct } from 'constructs';
 import { MODEL_ALIASES, parseModelConfig } from '../functions/shared/domain/models';
 import { parseModelRef } from '../functions/shared/domain/providers';
 import { TABLE_KEYS } from '../functions/shared/store/keys';
-import { type FactoryConfig, PLACEHOLDER_MAIL_FROM } from './config';
+import { defaultProviderOf, type FactoryConfig, PLACEHOLDER_MAIL_FROM } from './config';
 import { FactoryAlarms } from './constructs/alarms';
 import { Copilot } from './constructs/copilot';
 import { FactoryHttpApi } from './constructs/api';
@@ -48,6 +48,7 @@ export interface FactoryStackProps extends StackProps {
 export function modelConfigEnvironment(
   models: FactoryConfig['models'],
   providers?: FactoryConfig['providers'],
+  thinking?: FactoryConfig['thinking'],
 ): string {
   const endpoints = Object.fromEntries(
     Object.entries(providers?.endpoints ?? {}).map(([name, e]) => [
@@ -57,9 +58,12 @@ export function modelConfigEnvironment(
   );
   const value = JSON.stringify({
     ...(Object.keys(models).length > 0 ? { aliases: models } : {}),
-    ...(providers && providers.default !== 'anthropic' ? { defaultProvider: providers.default } : {}),
+    ...(providers && defaultProviderOf(providers) !== 'anthropic'
+      ? { defaultProvider: defaultProviderOf(providers) }
+      : {}),
     ...(Object.keys(endpoints).length > 0 ? { endpoints } : {}),
     ...(providers && Object.keys(providers.prices).length > 0 ? { prices: providers.prices } : {}),
+    ...(thinking && Object.keys(thinking).length > 0 ? { thinking } : {}),
   });
   parseModelConfig(value);
   return value;
@@ -125,7 +129,18 @@ export class FactoryStack extends Stack {
       settings: llmQueueSettings(config.llm),
       encryptionKey,
     });
-    this.secrets = new FactorySecrets(this, 'Secrets', { github: config.github, encryptionKey });
+    const modelConfig = modelConfigEnvironment(config.models, config.providers, config.thinking);
+    const usesAnthropic = parseModelConfig(modelConfig).allowedProviders.includes('anthropic');
+    const anthropicKey = config.providers.anthropic;
+    this.secrets = new FactorySecrets(this, 'Secrets', {
+      github: config.github,
+      encryptionKey,
+      anthropic: !usesAnthropic
+        ? 'none'
+        : anthropicKey
+          ? { secretArn: anthropicKey.apiKeySecretArn }
+          : 'create',
+    });
     this.sender = new SenderIdentity(this, 'Email', { from: config.mail.from });
     this.pipeline = new PipelineArns(this);
     this.workspaces = new Workspaces(this, 'Workspaces', { encryptionKey });
@@ -141,7 +156,7 @@ export class FactoryStack extends Stack {
       MAIL_FROM: config.mail.from,
       DEFAULT_APPROVERS: config.mail.defaultApprovers.join(','),
       ...(config.github.botLogin ? { FACTORY_BOT_LOGIN: config.github.botLogin } : {}),
-      MODEL_CONFIG: modelConfigEnvironment(config.models, config.providers),
+      MODEL_CONFIG: modelConfig,
       LLM_CALL_TIMEOUT_SECONDS: String(this.queues.settings.callTimeoutSeconds),
       SANDBOX_PRICE_PER_SECOND_USD: String(config.sandbox.price_per_second_usd),
       COPILOT_ASK_BUDGET_USD: String(config.copilot.askBudgetUsd),
@@ -179,6 +194,21 @@ export class FactoryStack extends Stack {
     if (endpointSecrets.length > 0)
       fns.llmWorker.role.addToPrincipalPolicy(
         new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: endpointSecrets }),
+      );
+    // Keys the operator's own secrets are encrypted with: decrypt through Secrets Manager only.
+    const operatorKeys = [
+      ...(usesAnthropic && anthropicKey?.kmsKeyArn ? [anthropicKey.kmsKeyArn] : []),
+      ...Object.values(config.providers.endpoints).flatMap((e) =>
+        e.apiKeySecretArn && e.kmsKeyArn ? [e.kmsKeyArn] : [],
+      ),
+    ];
+    if (operatorKeys.length > 0)
+      fns.llmWorker.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['kms:Decrypt'],
+          resources: [...new Set(operatorKeys)],
+          conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${this.region}.amazonaws.com` } },
+        }),
       );
 
     this.sandbox = new SandboxFunction(this, 'Sandbox', {
@@ -261,7 +291,8 @@ export class FactoryStack extends Stack {
     new CfnOutput(this, 'LlmDeadLetterQueueUrl', { value: this.queues.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'GitHubSecretArn', { value: this.secrets.github.secretArn });
     new CfnOutput(this, 'WebhookSecretArn', { value: this.secrets.webhookSecret.secretArn });
-    new CfnOutput(this, 'AnthropicSecretArn', { value: this.secrets.anthropic.secretArn });
+    if (this.secrets.anthropic)
+      new CfnOutput(this, 'AnthropicSecretArn', { value: this.secrets.anthropic.secretArn });
   }
 
   /** A handler with the Code Factory defaults, the configured log retention and `baseEnvironment`. */

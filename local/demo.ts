@@ -49,6 +49,8 @@ export interface DemoResult {
   superseded?: { runId: string; status: RunStatus; approvalLinks: string[] };
   /** A review run: the pull request it reviewed (it opens none, and merges nothing). */
   reviewedPr?: { number: number; url: string | null };
+  /** A rescue run: the pull request it fixed on its own branch (it opens none, and merges nothing). */
+  rescuedPr?: { number: number; url: string | null };
 }
 
 const POLL_MS = 200;
@@ -200,16 +202,16 @@ export async function runDemo(options: {
     }
     const triggered = Date.now();
     if (scenario?.pullRequest) {
+      const command = `/factory ${scenario.pullCommand ?? 'review'}`;
       const number = await openSeededPull(stack, scenario.pullRequest);
       say(`Opened #${number} "${scenario.pullRequest.title}" as ${scenario.pullRequest.author}`);
-      say(`Commenting /factory review on #${number} as ${SAMPLE_USERS.admin}…`);
-      await stack.forge.actions.comment(
-        SAMPLE_USERS.admin,
-        SAMPLE_OWNER,
-        SAMPLE_REPO,
-        number,
-        '/factory review',
-      );
+      if (scenario.pullCommand === 'rescue') {
+        // A rescue is asked for once CI has failed on the PR, as a person would.
+        await stack.forge.waitForIdle(120_000);
+        say(`CI finished on #${number}`);
+      }
+      say(`Commenting ${command} on #${number} as ${SAMPLE_USERS.admin}…`);
+      await stack.forge.actions.comment(SAMPLE_USERS.admin, SAMPLE_OWNER, SAMPLE_REPO, number, command);
     } else {
       say(
         `Labelling ${SAMPLE_OWNER}/${SAMPLE_REPO}#${SAMPLE_ISSUE.number} "${SAMPLE_ISSUE.title}" as ${SAMPLE_USERS.admin}…`,
@@ -315,6 +317,9 @@ export async function runDemo(options: {
       // The SPEC §7 shape stays as it is for change runs.
       ...(run.kind === 'review' && run.prNumber
         ? { kind: run.kind, reviewedPr: { number: run.prNumber, url: run.prUrl ?? null } }
+        : {}),
+      ...(run.kind === 'rescue' && run.prNumber
+        ? { kind: run.kind, rescuedPr: { number: run.prNumber, url: run.prUrl ?? null } }
         : {}),
       ...(superseded ? { kind: run.kind, superseded } : {}),
     };

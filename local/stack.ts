@@ -41,6 +41,7 @@ import { createQueues, startSqs } from './emulators/sqs';
 import { type ExecutionRecord, startStepFunctions, substitute } from './emulators/stepfunctions/server';
 import { type Forge, SAMPLE_FULL_NAME, SAMPLE_USER_EMAILS, startForge } from './forge';
 import { type GatewayRoute, type LambdaHttpHandler, startGateway } from './gateway';
+import { localReposHandler } from './import-repo';
 import { localInfoHandler } from './info';
 import { type ModelServer, parseFaultList, type Script, startModel } from './model/server';
 import { LocalSandbox } from './sandbox/runner';
@@ -344,6 +345,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       { method: 'ANY', path: '/v1/{proxy+}', handler: lazy('api') },
       { method: 'ANY', path: '/approvals/{id}', handler: lazy('approvals') },
       { method: 'GET', path: '/local/info', handler: lazy('localInfo') },
+      { method: 'POST', path: '/local/repos', handler: lazy('localRepos') },
     ];
     const gateway = await onSavedPort(ports, 'gateway', options.port || undefined, (port) =>
       startGateway({
@@ -604,6 +606,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         return users;
       },
     });
+
+    routes.localRepos = localReposHandler(forge);
 
     log(`stack ready at ${gateway.url}`);
     return {

@@ -1,6 +1,7 @@
 import './quiet';
 import { Command } from 'commander';
 import { modelChoiceOrExit, providerOptionsOrExit, withModelOptions } from './model/choice';
+import { whenLauncherGone } from './launcher-watch';
 import { startStack } from './stack';
 
 /**
@@ -69,3 +70,4 @@ const stop = async (signal: string) => {
 };
 process.on('SIGINT', () => void stop('SIGINT'));
 process.on('SIGTERM', () => void stop('SIGTERM'));
+whenLauncherGone(() => void stop('npm start ended'));

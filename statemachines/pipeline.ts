@@ -1,6 +1,7 @@
 /**
  * Source of statemachines/pipeline.asl.json (the `change` run of SPEC §2, and after `KindRoute`
- * the `review` run's path, states `ReviewPr*`, and the `follow-up` run's, from `ImplementStart`). The ASL repeats one
+ * the `review` run's path, states `ReviewPr*`, the `rescue` run's, states `RescuePr*`, and the
+ * `follow-up` run's, from `ImplementStart`). The ASL repeats one
  * Lambda-task shape many times; building it here keeps every Task's timeout, retry and catch
  * identical. `npm run asl` regenerates the JSON; a test fails when the two drift apart.
  *
@@ -24,6 +25,7 @@
  */
 
 import { MAX_STAGE_TURNS } from '../functions/shared/domain/turns';
+import { RESCUE_REFUSALS } from '../functions/shared/domain/rescue-refusals';
 
 type State = Record<string, unknown>;
 
@@ -250,22 +252,66 @@ export function buildPipeline(): Record<string, unknown> {
       Type: 'Choice',
       Choices: [
         { Variable: '$.admit.out.kind', StringEquals: 'review', Next: 'ReviewPrStart' },
-        { Variable: '$.admit.out.kind', StringEquals: 'rescue', Next: 'RescueNotBuilt' },
+        { Variable: '$.admit.out.kind', StringEquals: 'rescue', Next: 'RescuePrChecks' },
         // A follow-up on the factory's own PR: no plan, implement from the PR's head (admit).
         { Variable: '$.admit.out.kind', StringEquals: 'follow-up', Next: 'ImplementStart' },
       ],
       Default: 'PlanStart',
     },
-    // Rescue runs have no path yet: they end BLOCKED, saying so, rather than run the change
-    // pipeline from the default branch and open a PR nobody asked for.
-    RescueNotBuilt: {
-      Type: 'Pass',
-      Result: {
-        Error: 'RescueNotBuilt',
-        Cause: 'rescue runs (fixing a pull request whose checks fail) are not built yet; nothing was changed',
+    // The rescue run: the PR's failing CI (the checks wait and the fix loop's evidence), a fix by
+    // the coder on the PR's own branch, pushed on top of its head, CI again; no review, approval
+    // or merge, and nothing is closed or deleted however it ends.
+    RescuePrChecks: waitTask(
+      'checks',
+      '$.admit.out.timeouts.checksSeconds',
+      'RescuePrChecksDecide',
+      'ChecksTimedOut',
+      {
+        state: 'RescuePrChecks',
+        heartbeatPath: '$.admit.out.timeouts.checksRecheckSeconds',
+        timeoutError: 'ChecksTimedOut',
       },
-      ResultPath: '$.error',
-      Next: 'FinalizeBlocked',
+    ),
+    RescuePrChecksDecide: stageTask('checks.decide', 'step', 'RescuePrChecksChoice'),
+    RescuePrChecksChoice: {
+      Type: 'Choice',
+      Choices: [
+        // Green: rescued (or nothing to rescue). The PR stays open for its author and reviewers.
+        { Variable: '$.step.out.outcome', StringEquals: 'pass', Next: 'FinalizeSucceeded' },
+        { Variable: '$.step.out.outcome', StringEquals: 'fix', Next: 'RescuePrStart' },
+        // Out of attempts, or the same failure again: the final comment says what was tried.
+        { Variable: '$.step.out.outcome', StringEquals: 'revert', Next: 'FinalizeFailed' },
+        { Variable: '$.step.out.outcome', StringEquals: 'wait', Next: 'RescuePrChecks' },
+      ],
+      Default: 'FinalizeFailed',
+    },
+    ...agentLoop(
+      'RescuePr',
+      'rescue-pr',
+      'coder',
+      [
+        { outcome: 'complete', next: 'RescuePrBoundary' },
+        { outcome: 'blocked', next: 'FinalizeBlocked' },
+        { outcome: 'stopped', next: 'FinalizeStopped' },
+      ],
+      // Nothing to keep on a draft PR: the PR is someone's, and holds what was pushed.
+      { sandbox: true, stopped: 'FinalizeStopped' },
+    ),
+    RescuePrBoundary: stageTask('boundary', 'step', 'RescuePrBoundaryChoice'),
+    RescuePrBoundaryChoice: {
+      Type: 'Choice',
+      Choices: [
+        { Variable: '$.step.out.outcome', StringEquals: 'pass', Next: 'RescuePrPush' },
+        { Variable: '$.step.out.outcome', StringEquals: 'retry', Next: 'RescuePrStart' },
+      ],
+      Default: 'FinalizeFailed',
+    },
+    RescuePrPush: stageTask('rescue-pr.push', 'step', 'RescuePrPushed'),
+    RescuePrPushed: {
+      Type: 'Choice',
+      Choices: [{ Variable: '$.step.out.outcome', StringEquals: 'pushed', Next: 'RescuePrChecks' }],
+      // People kept pushing over the fix: stop, saying so (the run's error), nothing forced.
+      Default: 'FinalizeStopped',
     },
 
     // The review run: read the PR's diff and the repository, post ONE review; no branch, no PR.
@@ -276,9 +322,13 @@ export function buildPipeline(): Record<string, unknown> {
       [
         { outcome: 'complete', next: 'FinalizeSucceeded' },
         { outcome: 'blocked', next: 'FinalizeBlocked' },
+        // A large PR is reviewed in parts, one conversation each (bounded: MAX_REVIEW_PARTS).
+        { outcome: 'next', next: 'ReviewPrStart' },
       ],
-      { stopped: 'FinalizeStopped' },
+      { stopped: 'ReviewPrPartial' },
     ),
+    // Out of turns or budget: a partial review still goes on the PR, saying what was not reviewed.
+    ReviewPrPartial: stageTask('review-pr.partial', 'step', 'FinalizeStopped', { 'error.$': '$.error' }),
 
     // `$.wait.resume` carries the answer that resumed a clarification round (null on the first plan).
     ...agentLoop(
@@ -370,6 +420,12 @@ export function buildPipeline(): Record<string, unknown> {
       Choices: [
         { Variable: '$.error.Error', StringEquals: 'Rejected', Next: 'FinalizeRejected' },
         { Variable: '$.error.Error', StringEquals: 'Cancelled', Next: 'FinalizeCancelled' },
+        // A rescue refused at admit (a fork, a sender who may not push): decided, not a fault.
+        ...RESCUE_REFUSALS.map((refusal) => ({
+          Variable: '$.error.Error',
+          StringEquals: refusal,
+          Next: 'FinalizeBlocked',
+        })),
       ],
       Default: 'FinalizeFailed',
     },
@@ -393,7 +449,7 @@ export function buildPipeline(): Record<string, unknown> {
 
   return {
     Comment:
-      'Code Factory runs. change: admit -> plan (<-> clarify) -> implement -> boundary -> publish -> checks -> fix loop -> review -> approval -> merge. review: admit -> ReviewPr (read the PR, post one review). follow-up: admit -> implement (from the PR head) -> ... -> approval -> merge. Generated by statemachines/pipeline.ts.',
+      'Code Factory runs. change: admit -> plan (<-> clarify) -> implement -> boundary -> publish -> checks -> fix loop -> review -> approval -> merge. review: admit -> ReviewPr (read the PR, post one review). rescue: admit -> RescuePr (the PR CI -> fix on its branch -> push on top -> CI, bounded). follow-up: admit -> implement (from the PR head) -> ... -> approval -> merge. Generated by statemachines/pipeline.ts.',
     StartAt: 'Init',
     TimeoutSeconds: 60 * 60 * 24 * 30,
     States: states,

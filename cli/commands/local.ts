@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { UsageError } from '../connection';
 import type { CliContext } from '../io';
+import { call, RemoteError, stackInfo } from '../local-stack';
+import { registerImportCommand } from './local-import';
 
 /**
  * `code-factory local as USER label|comment|issue|pr …`: act as one of the embedded stack's sample
@@ -12,17 +14,9 @@ import type { CliContext } from '../io';
  */
 export const LOCAL_EXIT = { ok: 0, usage: 2, error: 3 } as const;
 
-const TIMEOUT_MS = 15_000;
 const NAME = '[A-Za-z0-9_.-]{1,100}';
 const REPO = new RegExp(`^(${NAME})/(${NAME})$`);
 const ISSUE = new RegExp(`^(${NAME})/(${NAME})#([1-9][0-9]{0,9})$`);
-
-class RemoteError extends Error {}
-
-interface StackInfo {
-  forge_api_url: string;
-  users: Array<{ login: string; token: string }>;
-}
 
 interface AsOptions {
   url?: string;
@@ -31,56 +25,6 @@ interface AsOptions {
   base?: string;
   title?: string;
   json?: boolean;
-}
-
-async function call(
-  url: string,
-  init: { method?: string; token?: string; body?: unknown } = {},
-): Promise<Record<string, unknown>> {
-  let response: Response;
-  try {
-    response = await fetch(url, {
-      method: init.method ?? 'GET',
-      headers: {
-        accept: 'application/vnd.github+json',
-        ...(init.token ? { authorization: `token ${init.token}` } : {}),
-        ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
-      signal: AbortSignal.timeout(TIMEOUT_MS),
-    });
-  } catch (error) {
-    throw new RemoteError(
-      `cannot reach ${new URL(url).origin}: ${error instanceof Error ? error.message : ''}`,
-    );
-  }
-  const text = await response.text();
-  let body: unknown;
-  try {
-    body = text ? JSON.parse(text) : {};
-  } catch {
-    body = {};
-  }
-  if (!response.ok) {
-    const detail = body as { message?: unknown; error?: { message?: unknown } };
-    const message = detail.error?.message ?? detail.message ?? text.slice(0, 200);
-    throw new RemoteError(
-      `${init.method ?? 'GET'} ${new URL(url).pathname}: ${response.status} ${String(message)}`,
-    );
-  }
-  return body as Record<string, unknown>;
-}
-
-async function stackInfo(url: string): Promise<StackInfo> {
-  const base = url.replace(/\/+$/, '');
-  try {
-    const answer = (await call(`${base}/local/info`)) as { data?: StackInfo };
-    if (!answer.data?.forge_api_url || !Array.isArray(answer.data.users)) throw new RemoteError('no forge');
-    return answer.data;
-  } catch (error) {
-    const why = error instanceof Error ? error.message : String(error);
-    throw new RemoteError(`${base} is not a running embedded stack (npm start) answering locally: ${why}`);
-  }
 }
 
 function parseIssue(target: string | undefined) {
@@ -172,8 +116,10 @@ async function act(
 export function registerLocalCommands(program: Command, ctx: CliContext): void {
   const local = program
     .command('local')
-    .description('the embedded stack (npm start): act as its sample users')
+    .description('the embedded stack (npm start): act as its sample users, import your own repository')
     .option('--url <url>', 'the stack’s URL as npm start prints it (default: $FACTORY_URL)');
+
+  registerImportCommand(local, ctx);
 
   local
     .command('as')

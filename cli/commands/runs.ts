@@ -39,7 +39,7 @@ export function exitCodeOf(status: string): number {
 }
 
 /** Runs a command body, turning every expected failure into a message and an exit code. */
-async function guarded(ctx: CliContext, body: () => Promise<number>): Promise<void> {
+export async function guarded(ctx: CliContext, body: () => Promise<number>): Promise<void> {
   try {
     ctx.exitCode = await body();
   } catch (error) {
@@ -62,7 +62,7 @@ function money(usd: number): string {
 }
 
 /** Infra costs are fractions of a cent: four decimals below a dollar. */
-const fineMoney = (usd: number): string => `$${usd.toFixed(usd > 0 && usd < 1 ? 4 : 2)}`;
+export const fineMoney = (usd: number): string => `$${usd.toFixed(usd > 0 && usd < 1 ? 4 : 2)}`;
 
 export function duration(ms: number): string {
   const s = Math.round(ms / 1000);
@@ -72,7 +72,7 @@ export function duration(ms: number): string {
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
 
-function table(rows: string[][]): string {
+export function table(rows: string[][]): string {
   const widths =
     rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
   return rows

@@ -233,6 +233,10 @@ export const LedgerView = z
     by_stage: z.array(
       z.object({
         stage: z.string(),
+        provider: z.string().optional().meta({
+          description:
+            'The provider that answered (anthropic, bedrock, openai-compatible); absent on sandbox rows and older entries',
+        }),
         model: z.string(),
         ...Tokens,
         cache_write_5m_tokens: z.number().int().nonnegative(),
@@ -240,7 +244,10 @@ export const LedgerView = z
       }),
     ),
   })
-  .meta({ id: 'Ledger', description: 'Totals, then per stage and model (from the per-call ledger)' });
+  .meta({
+    id: 'Ledger',
+    description: 'Totals, then per stage, provider and model (from the per-call ledger)',
+  });
 
 export const ApprovalView = z
   .object({

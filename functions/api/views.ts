@@ -47,12 +47,19 @@ const tokenView = (t: TokenCounts) => ({
 export function ledgerView(run: Run, entries: LedgerEntry[]): RunView['ledger'] {
   const groups = new Map<
     string,
-    TokenCounts & { stage: string; model: string; cacheWrite5mTokens: number; cacheWrite1hTokens: number }
+    TokenCounts & {
+      stage: string;
+      provider?: string;
+      model: string;
+      cacheWrite5mTokens: number;
+      cacheWrite1hTokens: number;
+    }
   >();
   for (const entry of entries) {
-    const key = `${entry.stage}\u0000${entry.model}`;
+    const key = `${entry.stage}\u0000${entry.provider ?? ''}\u0000${entry.model}`;
     const group = groups.get(key) ?? {
       stage: entry.stage,
+      ...(entry.provider ? { provider: entry.provider } : {}),
       model: entry.model,
       llmCalls: 0,
       inputTokens: 0,
@@ -79,6 +86,7 @@ export function ledgerView(run: Run, entries: LedgerEntry[]): RunView['ledger'] 
     ...tokenView(run.ledger),
     by_stage: [...groups.values()].map((g) => ({
       stage: g.stage,
+      ...(g.provider ? { provider: g.provider } : {}),
       model: g.model,
       ...tokenView(g),
       cache_write_5m_tokens: g.cacheWrite5mTokens,

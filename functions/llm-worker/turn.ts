@@ -265,12 +265,15 @@ async function callAndRecord(
     Number((await store.cacheGet(trimKey(message.conversationId))) ?? '0'),
     MAX_TRIM_LEVEL,
   );
+  // Thinking counts within max_tokens: the answer keeps its own budget on top of the thinking's.
+  const thinking = meta.thinkingBudgetTokens;
   let request: LlmRequest = {
     model,
     system: meta.system,
     tools: meta.tools,
     messages: trimmed(messages, trimLevel),
-    maxTokens: maxTokensFor(meta.maxTokens, history),
+    maxTokens: maxTokensFor(meta.maxTokens, history) + (thinking ?? 0),
+    ...(thinking ? { thinking: { budgetTokens: thinking } } : {}),
   };
 
   // Pacing: hold the message, without calling or reserving, while the model's window is used up;

@@ -21,7 +21,7 @@ export function llmWorkerPorts(config: Env): LlmWorkerPorts {
       defaultProvider: models.defaultProvider,
       secrets: makeSecrets(),
       anthropic: {
-        secretId: config.ANTHROPIC_SECRET_ID,
+        ...(config.ANTHROPIC_SECRET_ID ? { secretId: config.ANTHROPIC_SECRET_ID } : {}),
         ...(config.ANTHROPIC_BASE_URL ? { baseURL: config.ANTHROPIC_BASE_URL } : {}),
       },
       bedrock: config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME

@@ -15,7 +15,8 @@ const EnvSchema = z.object({
   /** Secrets Manager ids. */
   WEBHOOK_SECRET_ID: z.string().min(1),
   GITHUB_SECRET_ID: z.string().min(1),
-  ANTHROPIC_SECRET_ID: z.string().min(1),
+  /** Absent when no model of the deployment uses the Anthropic API (the Bedrock default). */
+  ANTHROPIC_SECRET_ID: z.string().min(1).optional(),
   APPROVAL_KEY_SECRET_ID: z.string().min(1),
   /** Octokit baseUrl; the embedded stack points it at the local forge. */
   GITHUB_API_URL: z.string().url().default('https://api.github.com'),

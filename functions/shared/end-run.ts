@@ -85,11 +85,15 @@ const DETAIL: Partial<Record<RunStatus, string>> = {
 const RETRYABLE = new Set<RunStatus>(['FAILED', 'TIMED_OUT', 'EXPIRED', 'STOPPED']);
 const RETRY_HINT = 'Comment `/factory retry` on this issue to start a new run.';
 const REVIEW_AGAIN_HINT = 'Comment `/factory review` on this pull request to ask for a review again.';
+const RESCUE_AGAIN_HINT = 'Comment `/factory rescue` on this pull request to try again.';
+const HINTS: Partial<Record<Run['kind'], string>> = { review: REVIEW_AGAIN_HINT, rescue: RESCUE_AGAIN_HINT };
 
 /** A stopped run's work is on its draft PR (keep-work.ts), or there was none to keep. */
 const stoppedDetail = (run: Run): string =>
   run.kind === 'review'
-    ? 'The review stopped before it could finish (out of turns or budget); no review was posted.'
+    ? run.reviewId
+      ? 'The review stopped before it could finish (out of turns or budget); its partial review on the pull request says what was not reviewed.'
+      : 'The review stopped before it could finish (out of turns or budget); no review was posted.'
     : run.prUrl
       ? 'The run stopped before it could finish. Its work so far is on the draft pull request, with a note on where it stopped and what is left.'
       : 'The run stopped before it could finish; it had no change to keep.';
@@ -105,6 +109,7 @@ function withdrawnDetail(withdrawn: Withdrawal): string {
 
 /** The closing words of the status comment. Causes are quoted: they may hold a person's text. */
 export function statusDetail(run: Run, withdrawn: Withdrawal = {}): string | undefined {
+  if (run.status === 'SUCCEEDED' && run.kind === 'rescue') return `${rescuedDetail(run)}\n\n${costLine(run)}`;
   if (run.status === 'SUCCEEDED') {
     return `Done: merged${run.mergedSha ? ` as ${run.mergedSha.slice(0, 7)}` : ''}.\n\n${costLine(run)}`;
   }
@@ -117,13 +122,42 @@ export function costLine(run: Run): string {
   return `Cost: ${formatCostUsd(cost.totalUsd)} (model ${formatCostUsd(cost.modelUsd)} over ${run.ledger.llmCalls} calls, infra ${formatCostUsd(cost.infraUsd)} estimated).`;
 }
 
+/** A rescue's commits on the PR's branch, quoted (their subjects are the model's words). */
+function pushesOf(run: Run): string {
+  const pushes = run.rescue?.pushes ?? [];
+  if (pushes.length === 0) return 'Nothing was pushed.';
+  const list = pushes.map((p) => `${p.sha.slice(0, 7)} ${p.subject}`).join('\n');
+  return `Commits pushed on \`${run.branch ?? '?'}\`:\n${fenced(list)}`;
+}
+
+function rescuedDetail(run: Run): string {
+  const head = (run.headSha ?? '').slice(0, 7);
+  if (!run.rescue?.pushes.length) return `CI passes on the pull request's head ${head}: nothing to fix.`;
+  return `Rescued: CI passes on ${head}. ${pushesOf(run)}\nThe pull request stays open for its author and reviewers; nothing was merged.`;
+}
+
+/** A rescue's error classes whose cause is what CI still reports (checks.ts). */
+const CI_GAVE_UP = new Set(['FixAttemptsExhausted', 'SameFailureRepeated']);
+
+/** How a rescue ended short of green: the PR and its branch are always left as they are. */
+const RESCUE_ENDED: Partial<Record<RunStatus, string>> = {
+  FAILED: '**Could not make the checks pass.**',
+  STOPPED: 'The rescue stopped before it could finish.',
+};
+
 function endedDetail(run: Run, withdrawn: Withdrawal): string {
-  const headline = `${run.status === 'STOPPED' ? stoppedDetail(run) : (DETAIL[run.status] ?? '**Failed.**')}${withdrawnDetail(withdrawn)}`;
-  // `/factory retry` starts a change run: a review is asked for again with `/factory review`.
-  const hint = run.kind === 'review' ? REVIEW_AGAIN_HINT : RETRY_HINT;
+  const rescue = run.kind === 'rescue';
+  const ended = (rescue ? RESCUE_ENDED[run.status] : undefined) ?? DETAIL[run.status] ?? '**Failed.**';
+  const headline = `${run.status === 'STOPPED' && !rescue ? stoppedDetail(run) : ended}${withdrawnDetail(withdrawn)}`;
+  // `/factory retry` starts a change run: a review or a rescue is asked for again by its command.
+  const hint = HINTS[run.kind] ?? RETRY_HINT;
   const retry = RETRYABLE.has(run.status) && run.issueNumber ? `\n\n${hint}` : '';
-  if (!run.error) return `${headline}${retry}`;
+  // What a rescue tried, and (its error's cause) what still fails; its PR is never touched.
+  const tried = rescue ? `\n\n${pushesOf(run)}\nThe pull request stays open and its branch as it is.` : '';
+  if (!run.error) return `${headline}${tried}${retry}`;
   // A timeout's cause is just its class again: say what it means instead of repeating it.
-  const cause = run.error.cause && run.error.cause !== run.error.class ? `\n${fenced(run.error.cause)}` : '';
-  return `${headline} (${run.error.class})${cause}${retry}`;
+  const shown = run.error.cause && run.error.cause !== run.error.class;
+  const label = rescue && shown ? (CI_GAVE_UP.has(run.error.class) ? '\n\nStill failing:' : '\n\nWhy:') : '';
+  const cause = shown ? `${label}\n${fenced(run.error.cause)}` : '';
+  return `${headline} (${run.error.class})${tried}${cause}${retry}`;
 }

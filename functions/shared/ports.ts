@@ -150,6 +150,11 @@ export interface PullInfo {
   url: string;
   headSha: string;
   headRef: string;
+  /**
+   * The repository the head branch lives in (`head.repo.full_name`): another one for a PR from a
+   * fork; absent when GitHub no longer knows it (a deleted fork).
+   */
+  headRepo?: string;
   baseRef: string;
   state: 'open' | 'closed';
   merged: boolean;
@@ -292,7 +297,14 @@ export interface LlmRequest {
   system: string;
   tools: Array<{ name: string; description: string; input_schema: Record<string, unknown> }>;
   messages: Array<{ role: 'user' | 'assistant'; content: unknown }>;
+  /** Output tokens of the call, thinking included. */
   maxTokens: number;
+  /**
+   * Extended thinking, within maxTokens: the model thinks first and its thinking blocks (with
+   * their signatures) must come back unchanged in the next request of the tool loop. Providers
+   * without it ignore it.
+   */
+  thinking?: { budgetTokens: number };
 }
 export interface LlmUsage {
   inputTokens: number;

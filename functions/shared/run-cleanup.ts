@@ -166,12 +166,19 @@ const STATUS_LINE: Record<string, string> = {
   SUPERSEDED: 'superseded by a follow-up',
 };
 
+/** A rescue merges nothing and keeps no draft: green, its PR's checks pass. */
+const RESCUE_LINE: Partial<Record<string, string>> = { SUCCEEDED: 'checks pass', STOPPED: 'stopped' };
+const statusLineOf = (run: Run): string =>
+  (run.kind === 'rescue' ? RESCUE_LINE[run.status] : undefined) ??
+  STATUS_LINE[run.status] ??
+  run.status.toLowerCase();
+
 export const STATUS_COMMENT_MARKER = '<!-- code-factory:status -->';
 
 export function renderStatus(run: Run, detail?: string): string {
   const lines = [
     STATUS_COMMENT_MARKER,
-    `**Code Factory** run \`${run.runId}\`: ${STATUS_LINE[run.status] ?? run.status.toLowerCase()}`,
+    `**Code Factory** ${run.kind === 'rescue' ? 'rescue run' : 'run'} \`${run.runId}\`: ${statusLineOf(run)}`,
     '',
   ];
   if (run.planSummary) lines.push(`**Plan:** ${run.planSummary}`, '');

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { ThinkingBudgets } from './domain/thinking';
 import { defaultTurns, StageTurns } from './domain/turns';
 import { repoRefOf, type Run } from './domain/run';
 import type { RepoRef } from './ports';
@@ -35,6 +36,8 @@ export const RunContract = z.object({
     .default({ setup: [], checks: [], network: false, checkAttempts: 2, maxRunSeconds: 600 }),
   /** Model turns per agent stage (`limits.turns`; defaults on runs admitted before it existed). */
   turns: StageTurns.default(defaultTurns),
+  /** Extended thinking budget tokens by stage, within the operator's cap; absent = no thinking. */
+  thinking: ThinkingBudgets.optional(),
   timeouts: z.object({
     llmTurnSeconds: z.number().int().positive(),
     clarifySeconds: z.number().int().positive(),

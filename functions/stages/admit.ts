@@ -5,10 +5,12 @@ import {
   FACTORY_CONFIG_PATHS,
   parseFactoryConfig,
 } from '../shared/domain/contract';
+import { resolveThinking } from '../shared/domain/thinking';
 import { disallowedModels, resolveModels, unpricedMessage, unpricedModels } from '../shared/domain/models';
 import { isTerminal, type RunKind, type RunStatus } from '../shared/domain/run';
 import { AdmissionRefusedError } from './admission-refused';
 import { followUpStart } from './follow-up';
+import { rescueStart } from './rescue';
 import { triggerLabelCacheKey } from '../shared/trigger-label';
 import { updateStatusComment } from './comments';
 import type { StagePorts } from './deps';
@@ -40,10 +42,14 @@ export async function loadContract(
   return defaultContract();
 }
 
-/** Where each kind goes from admit: a review reviews, a follow-up implements, a change plans. */
+/**
+ * Where each kind goes from admit: a review reviews, a follow-up implements, a rescue reads the
+ * PR's CI first, a change plans.
+ */
 const STATUS_AFTER_ADMIT: Partial<Record<RunKind, RunStatus>> = {
   review: 'REVIEWING',
   'follow-up': 'IMPLEMENTING',
+  rescue: 'VERIFYING',
 };
 
 /** A checks wait re-reads CI this often when no webhook resumed it (decision 0006). */
@@ -65,6 +71,11 @@ export function runContractOf(deps: StagePorts, contract: Contract): RunContract
     riskyPermissions: contract.riskyPermissions,
     environment: contract.environment,
     turns: contract.turns,
+    thinking: resolveThinking(
+      contract.thinking,
+      deps.settings.models.thinking.budgets,
+      deps.settings.models.thinking.maxBudgetTokens,
+    ),
     timeouts: {
       llmTurnSeconds: deps.settings.llmTurnSeconds,
       clarifySeconds: capped(contract.timeouts.clarifyDays * 86_400, cap.clarifySeconds),
@@ -150,7 +161,9 @@ export async function admit(
     const seeded = resume ? await seedFromBranch(deps, run, resume) : undefined;
     // A follow-up builds on its PR's head as it is now, on the same branch and PR (follow-up.ts).
     const followUp = await followUpStart(deps, run);
-    const baseSha = followUp?.headSha ?? resume?.baseSha ?? base.sha;
+    // A rescue works on someone's PR from its head, on its branch (rescue.ts).
+    const rescue = await rescueStart(deps, run, base.name);
+    const baseSha = followUp?.headSha ?? rescue?.headSha ?? resume?.baseSha ?? base.sha;
     const updated = await mutateRun(deps, runId, (r) => ({
       // The state machine takes each kind its own path from here (`KindRoute`).
       ...enterStage(r, 'admit', deps.now(), STATUS_AFTER_ADMIT[r.kind] ?? 'PLANNING'),
@@ -167,6 +180,15 @@ export async function admit(
             prUrl: followUp.prUrl,
             headSha: followUp.headSha,
             followUp: { ...r.followUp, reviewComments: followUp.reviewComments },
+          }
+        : {}),
+      ...(rescue
+        ? {
+            branch: rescue.branch,
+            prNumber: rescue.prNumber,
+            prUrl: rescue.prUrl,
+            headSha: rescue.headSha,
+            rescue: { pushes: [], reapplied: false },
           }
         : {}),
     }));

@@ -103,6 +103,7 @@ export async function startAgent(
   const conversationId = deps.ids.ulid();
   const createdAt = deps.now();
   const contract = deps.contractOf(run);
+  const thinking = contract.thinking?.[spec.stage];
   await deps.store.putConversation({
     conversationId,
     runId: run.runId,
@@ -111,6 +112,7 @@ export async function startAgent(
     system: prompt.system,
     tools: toolsFor(spec),
     maxTokens: spec.maxTokens,
+    ...(thinking ? { thinkingBudgetTokens: thinking } : {}),
     models: contract.models[spec.alias],
     budgetUsd: contract.budgetUsd,
     ...(contract.monthlyBudgetUsd

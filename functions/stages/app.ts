@@ -13,9 +13,11 @@ import { keepWork } from './keep-work';
 import { merge } from './merge';
 import { planTools, startPlan } from './plan';
 import { publish } from './publish';
+import { pushRescue } from './rescue';
 import { revert } from './revert';
 import { reviewTools, startReview } from './review';
 import { reviewPrTools, startReviewPr } from './review-pr';
+import { postPartialReview } from './review-pr-partial';
 
 export type { StagePorts } from './deps';
 
@@ -66,6 +68,15 @@ export const STAGES: Record<string, StageFn> = {
   'review-pr.start': (d, e) => startReviewPr(d, e.runId),
   'review-pr.tools': (d, e) =>
     reviewPrTools(d, e.runId, need(e.conversationId, 'conversationId'), need(e.turn, 'turn')),
+  // A rescue run (states RescuePr*): the coder fixes someone's PR, pushed on top of its head.
+  'rescue-pr.start': (d, e) => startImplement(d, e.runId),
+  'rescue-pr.tools': (d, e) =>
+    implementTools(d, e.runId, need(e.conversationId, 'conversationId'), need(e.turn, 'turn')),
+  'rescue-pr.ran': (d, e) =>
+    implementRan(d, e.runId, need(e.conversationId, 'conversationId'), need(e.turn, 'turn')),
+  'rescue-pr.push': (d, e) => pushRescue(d, e.runId),
+  'review-pr.partial': (d, e) =>
+    postPartialReview(d, e.runId, (e.error ?? null) as { Error?: string; Cause?: string } | null),
   // The human and CI waits: callback tasks whose token is stored in the pending-wait item.
   clarify: (d, e) => awaitClarification(d, e.runId, need(e.taskToken, 'taskToken')),
   checks: (d, e) => waitForChecks(d, e.runId, need(e.taskToken, 'taskToken')),

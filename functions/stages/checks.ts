@@ -77,7 +77,10 @@ export type ChecksOutcome = 'pass' | 'fix' | 'revert' | 'wait' | 'fail';
 /** One resume per completed suite at most: more than this means CI never settles. */
 export const MAX_CHECKS_ROUNDS = 20;
 
-/** After CI: pass on green (or no CI), otherwise fix with the failure as feedback, or revert. */
+/**
+ * After CI: pass on green (or no CI), otherwise fix with the failure as feedback, or revert (a
+ * rescue's first read is of the PR's own failure: its fix is attempt 1).
+ */
 export async function decideAfterChecks(
   deps: StagePorts,
   runId: string,
@@ -108,7 +111,8 @@ export async function decideAfterChecks(
   }
   if (summary.state === 'success' || summary.state === 'none') {
     await mutateRun(deps, runId, (r) => ({
-      ...enterStage(r, 'review', deps.now(), 'REVIEWING'),
+      // A rescue ends here, green: no review or approval of someone's PR.
+      ...(r.kind === 'rescue' ? {} : enterStage(r, 'review', deps.now(), 'REVIEWING')),
       checksConclusion: summary.state,
       feedback: undefined,
       warnings:

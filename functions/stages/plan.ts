@@ -82,9 +82,22 @@ export class ClarificationRefused extends FactoryError {
  * and written by the issue's author or a repository writer (decision 0004).
  */
 async function verifiedAnswer(deps: StagePorts, run: Run, resume: unknown): Promise<string | undefined> {
-  const resumed = run.status === 'AWAITING_CLARIFICATION';
+  if (run.status !== 'AWAITING_CLARIFICATION') return undefined;
   const commentId = (resume as Resume | null)?.answer?.commentId;
-  if (!resumed) return undefined;
+  try {
+    return await checkedAnswer(deps, run, commentId);
+  } catch (error) {
+    if (error instanceof ClarificationRefused)
+      await deps.store.appendEvent(run.runId, {
+        type: 'clarify.refused',
+        actor: 'stage-runner',
+        data: { commentId: typeof commentId === 'number' ? commentId : null, reason: error.message },
+      });
+    throw error;
+  }
+}
+
+async function checkedAnswer(deps: StagePorts, run: Run, commentId: unknown): Promise<string> {
   if (typeof commentId !== 'number' || !Number.isInteger(commentId) || commentId <= 0)
     throw new ClarificationRefused('it names no reply on the issue');
   const repo = deps.repoOf(run);
@@ -97,6 +110,12 @@ async function verifiedAnswer(deps: StagePorts, run: Run, resume: unknown): Prom
   const isAuthor = comment.author.toLowerCase() === issue.author.toLowerCase();
   if (!isAuthor && !WRITERS.has(await deps.github.getPermission(repo, comment.author)))
     throw new ClarificationRefused(`@${comment.author} is neither the issue's author nor a writer`);
+  // Who answered, when, and where: the comment, not its text (the text goes to the run, redacted).
+  await deps.store.appendEvent(run.runId, {
+    type: 'clarify.answered',
+    actor: comment.author,
+    data: { commentId, issue: run.issueNumber, as: isAuthor ? 'issue author' : 'writer' },
+  });
   // Redacted before it is stored on the run and shown to the model.
   const { body } = await redactText(deps, run, 'comment', { body: comment.body });
   return `@${comment.author}: ${body ?? ''}`.slice(0, 8000);

@@ -2,6 +2,7 @@ import type { Run } from '../shared/domain/run';
 import type { StagePorts } from './deps';
 import { followUpBlock } from './follow-up';
 import { readGuidance } from './guidance';
+import { rescueBlock } from './rescue';
 import type { PromptContext } from './prompts';
 import { diffForPrompt } from './prompt-diff';
 import { resumeNote } from './resume';
@@ -31,7 +32,7 @@ export async function promptContext(
   const note = stage === 'plan' || !run.feedback ? await resumeNote(deps, run) : undefined;
   const resumed: Pick<PromptContext, 'resumedNote' | 'followUp'> = note ? { resumedNote: note } : {};
   if (stage === 'plan') return { guidance, ...resumed };
-  const block = followUpBlock(run);
+  const block = followUpBlock(run) ?? rescueBlock(run);
   if (block) resumed.followUp = block;
   // A fix attempt (feedback from the boundary, the checks or the review) sees what it did before,
   // and a resumed run what the stopped run did.

@@ -19,7 +19,7 @@ export interface PromptContext {
   diff?: string;
   /** A retry resuming a stopped run: that run's "where I stopped / what is left" note. */
   resumedNote?: string;
-  /** Implement in a follow-up run: what was asked on the PR, already fenced (follow-up.ts). */
+  /** Implement in a follow-up run: what was asked on the PR, already fenced (follow-up.ts); in a rescue, whose PR it is (rescue.ts). */
   followUp?: string;
 }
 
@@ -203,7 +203,14 @@ ${contractLines(contract)}`,
             context.previousDiff,
           )
         : undefined,
-      run.feedback ? fence(FEEDBACK_LABELS[run.feedback.kind], run.feedback.text) : undefined,
+      run.feedback
+        ? fence(
+            run.kind === 'rescue' && run.feedback.kind === 'checks'
+              ? 'CI fails on the pull request; fix the cause'
+              : FEEDBACK_LABELS[run.feedback.kind],
+            run.feedback.text,
+          )
+        : undefined,
     ]
       .filter(Boolean)
       .join('\n\n'),

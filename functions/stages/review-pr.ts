@@ -111,12 +111,44 @@ export const reviewPrSpec: AgentSpec = {
     }
     const repo = deps.repoOf(run);
     const prNumber = run.prNumber as number;
-    const misplaced = misplacedComments(await deps.github.listPullFiles(repo, prNumber), review.comments);
+    const parts = run.reviewParts;
+    // A retried submission of a part already kept: on to the next one, nothing counted twice.
+    const conversation = run.conversations.filter((c) => c.stage === 'review').at(-1)?.conversationId ?? '';
+    if (parts?.finished.includes(conversation)) return { outcome: 'next' };
+    const all = await deps.github.listPullFiles(repo, prNumber);
+    const misplaced = misplacedComments(
+      parts ? (reviewParts(all)[parts.index] ?? all) : all,
+      review.comments,
+    );
     if (misplaced.length)
       return {
         outcome: 'continue',
-        feedback: `Not posted: GitHub only takes comments on lines of the diff.\n${misplaced.join('\n')}\nMove or drop these comments, then call submit_pr_review again.`,
+        feedback: `Not posted: GitHub only takes comments on lines of the diff${parts ? ' of this part' : ''}.\n${misplaced.join('\n')}\nMove or drop these comments, then call submit_pr_review again.`,
       };
+    // A large PR's part that is not the last: keep what it found, then review the next part.
+    if (parts && parts.index < parts.total - 1) {
+      await mutateRun(deps, run.runId, (r) => ({
+        reviewParts: {
+          index: parts.index + 1,
+          total: parts.total,
+          comments: [...(r.reviewParts?.comments ?? []), ...review.comments].slice(0, MAX_REVIEW_COMMENTS),
+          summaries: [...(r.reviewParts?.summaries ?? []), review.summary.slice(0, 2000)].slice(0, 10),
+          finished: [...(r.reviewParts?.finished ?? []), conversation].slice(-10),
+        },
+      }));
+      await deps.store.appendEvent(run.runId, {
+        type: 'review.part',
+        actor: 'reviewer',
+        data: { part: parts.index + 1, parts: parts.total, comments: review.comments.length },
+      });
+      return { outcome: 'next' };
+    }
+    if (parts) {
+      review.comments = [...parts.comments, ...review.comments].slice(0, MAX_REVIEW_COMMENTS);
+      review.summary = [...parts.summaries, review.summary]
+        .map((text, i) => `**Part ${i + 1} of ${parts.total}:** ${text}`)
+        .join('\n\n');
+    }
     const blocking = review.comments.filter((c) => c.blocking).length;
     // A retried step finds the review it posted already (the run records its id).
     if (!run.reviewId) {
@@ -153,14 +185,41 @@ export const reviewPrSpec: AgentSpec = {
   },
 };
 
+/** One file of the PR as the prompt shows it: its header and numbered patch. */
+function filePart(file: PullFile): string {
+  const head = `--- ${file.previousPath ?? file.path}\n+++ ${file.path} (${file.status}, +${file.additions} -${file.deletions})`;
+  return file.patch === undefined
+    ? `${head}\n(no patch: binary or too large; read the file with read_file)`
+    : `${head}\n${numberedPatch(file.patch)}`;
+}
+
+/** Parts a large PR's review is split into at most (the last one takes what is left, cut). */
+export const MAX_REVIEW_PARTS = 10;
+
+/**
+ * A large PR's files in parts whose diffs each fit the prompt's diff budget, in the PR's order (a
+ * file larger than the budget alone is a part of its own, cut as before). One part: a small PR.
+ */
+export function reviewParts(files: readonly PullFile[], budget = REVIEW_DIFF_CHARS): PullFile[][] {
+  const parts: PullFile[][] = [];
+  let size = 0;
+  for (const file of files) {
+    const length = filePart(file).length + 2;
+    const current = parts.at(-1);
+    if (current && (size + length <= budget || parts.length >= MAX_REVIEW_PARTS)) {
+      current.push(file);
+      size += length;
+    } else {
+      parts.push([file]);
+      size = length;
+    }
+  }
+  return parts.length > 0 ? parts : [[]];
+}
+
 /** The PR's patches, each numbered, sharing the prompt's diff budget fairly. */
 function diffBlock(files: readonly PullFile[]): string {
-  const parts = files.map((file) => {
-    const head = `--- ${file.previousPath ?? file.path}\n+++ ${file.path} (${file.status}, +${file.additions} -${file.deletions})`;
-    return file.patch === undefined
-      ? `${head}\n(no patch: binary or too large; read the file with read_file)`
-      : `${head}\n${numberedPatch(file.patch)}`;
-  });
+  const parts = files.map(filePart);
   const shares = fairShares(
     parts.map((p) => p.length),
     REVIEW_DIFF_CHARS,
@@ -178,6 +237,7 @@ export function reviewPrPrompt(
   pull: IssueInfo,
   files: readonly PullFile[],
   guidance: string[],
+  part?: { index: number; total: number; files: number },
 ): { system: string; user: string } {
   return {
     system: `${COMMON}
@@ -198,8 +258,16 @@ submit_pr_review once.
       fence('Pull request title', pull.title),
       fence('Pull request description', pull.body || '(empty)'),
       ...guidance,
-      fence(`Diff against the merge base (${files.length} files)`, diffBlock(files) || '(no changes)'),
-    ].join('\n\n'),
+      part
+        ? `This pull request is large, so it is reviewed in parts: this is part ${part.index + 1} of ${part.total} (${files.length} of its ${part.files} changed files). The other parts are reviewed separately: comment only on this part's files, and summarise only this part.`
+        : undefined,
+      fence(
+        `Diff against the merge base (${part ? `part ${part.index + 1} of ${part.total}, ` : ''}${files.length} files)`,
+        diffBlock(files) || '(no changes)',
+      ),
+    ]
+      .filter((line): line is string => line !== undefined)
+      .join('\n\n'),
   };
 }
 
@@ -211,15 +279,29 @@ export async function startReviewPr(deps: StagePorts, runId: string): Promise<Lo
   const repo = deps.repoOf(current);
   const pull = await deps.github.getPull(repo, prNumber);
   if (pull.state !== 'open') throw new PullNotReviewable(prNumber, pull.merged ? 'is merged' : 'is closed');
-  // The workspace's base is the PR's head: the read tools see the code under review.
+  const all = await deps.github.listPullFiles(repo, prNumber);
+  const parts = reviewParts(all);
+  const index = Math.min(current.reviewParts?.index ?? 0, parts.length - 1);
+  const files = parts[index] ?? [];
+  // The workspace's base is the PR's head: the read tools see the code under review. Later parts
+  // review the same head as the first.
   const run = await mutateRun(deps, runId, (r) => ({
     ...(r.stage === 'review' ? {} : enterStage(r, 'review', deps.now(), 'REVIEWING')),
     prNumber,
     prUrl: pull.url,
-    baseSha: pull.headSha,
-    headSha: pull.headSha,
+    ...(r.reviewParts ? {} : { baseSha: pull.headSha, headSha: pull.headSha }),
+    ...(parts.length > 1
+      ? {
+          reviewParts: {
+            index,
+            total: parts.length,
+            comments: r.reviewParts?.comments ?? [],
+            summaries: r.reviewParts?.summaries ?? [],
+            finished: r.reviewParts?.finished ?? [],
+          },
+        }
+      : {}),
   }));
-  const files = await deps.github.listPullFiles(repo, prNumber);
   const workspace = await workspaceOf(deps, run);
   const guidance = (
     await readGuidance(
@@ -229,12 +311,23 @@ export async function startReviewPr(deps: StagePorts, runId: string): Promise<Lo
   )
     .filter((g) => !g.omitted)
     .map((g) => fence(`Repository guidance from ${g.path}`, g.text));
+  const part = parts.length > 1 ? { index, total: parts.length, files: all.length } : undefined;
   await deps.store.appendEvent(runId, {
     type: 'review.started',
     actor: 'stage-runner',
-    data: { prNumber, headSha: pull.headSha, files: files.length },
+    data: {
+      prNumber,
+      headSha: run.headSha,
+      files: files.length,
+      ...(part ? { part: index + 1, parts: part.total } : {}),
+    },
   });
-  return startAgent(deps, run, reviewPrSpec, reviewPrPrompt(run, await workOf(deps, run), files, guidance));
+  return startAgent(
+    deps,
+    run,
+    reviewPrSpec,
+    reviewPrPrompt(run, await workOf(deps, run), files, guidance, part),
+  );
 }
 
 export async function reviewPrTools(deps: StagePorts, runId: string, conversationId: string, turn: number) {

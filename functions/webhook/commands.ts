@@ -55,7 +55,7 @@ export const HELP_TEXT = [
   '| command | what it does |',
   '| --- | --- |',
   '| `/factory run` | start a run that turns this issue into a pull request |',
-  '| `/factory retry` | start a new run after the last one ended (after a stopped run, it resumes from its draft PR; on a pull request, it reviews it again) |',
+  '| `/factory retry` | start a new run after the last one ended (after a stopped run, it resumes from its draft PR; on a pull request, it repeats its last review or rescue) |',
   '| `/factory review` | AI review of this pull request |',
   "| `/factory rescue` | diagnose and fix this pull request's failing checks |",
   '| `/factory cancel` | stop the active run |',

@@ -19,6 +19,16 @@ export async function resumeClarification(
   if (!wait) return ignored('no clarification pending');
   const isAuthor = intent.sender.login.toLowerCase() === intent.issueAuthor.toLowerCase();
   if (!isAuthor && !WRITERS.has(await permissionOf(ctx, intent.repo, intent.sender.login))) {
+    // Recorded on the waiting run: someone tried to answer its questions and was not allowed.
+    await ctx.store.appendEvent(wait.runId, {
+      type: 'clarify.reply-refused',
+      actor: intent.sender.login,
+      data: {
+        commentId: intent.commentId,
+        reason: 'neither the issue author nor a writer',
+        delivery: delivery.id,
+      },
+    });
     return ignored('reply by neither the issue author nor a writer');
   }
   return resumeWait(ctx, delivery, wait, {

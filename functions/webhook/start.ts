@@ -44,19 +44,20 @@ export async function startTriggeredRun(
   const permission = await permissionOf(ctx, intent.repo, intent.sender.login);
   if (!WRITERS.has(permission)) return refuseNonWriter(ctx, delivery, intent, permission);
 
-  // `/factory retry` on a pull request repeats the review that ran there, never a change run.
+  // `/factory retry` on a pull request repeats the review or rescue that ran there, never a change run.
   if (intent.type === 'command' && intent.command === 'retry' && intent.isPull) {
     const { runs } = await ctx.store.getWorkItemWithRuns(intent.workItemKey, { limit: 1 });
-    if (runs.items[0]?.kind !== 'review') {
+    const last = runs.items[0]?.kind;
+    if (last !== 'review' && last !== 'rescue') {
       await courtesyComment(
         ctx,
         intent.repo,
         intent.issueNumber,
-        '`/factory retry` on a pull request repeats its last review, and none ran here: comment `/factory review` to ask for one.',
+        '`/factory retry` on a pull request repeats its last review or rescue, and none ran here: comment `/factory review` or `/factory rescue` to ask for one.',
       );
-      return refuse(ctx, delivery, 'retry on a pull request without a review to repeat');
+      return refuse(ctx, delivery, 'retry on a pull request without a review or rescue to repeat');
     }
-    kind = 'review';
+    kind = last;
   }
 
   if (kind !== 'change' && !intent.isPull) {

@@ -186,8 +186,10 @@ export class FactoryFunctions extends Construct {
       });
       this.grantTable(fn, spec.table, props);
       if (spec.workspaces) this.grantWorkspaces(fn, props);
-      for (const secretName of spec.secrets)
-        this.grantSecret(fn, props.secrets[secretName], props.encryptionKey);
+      for (const secretName of spec.secrets) {
+        const secret = props.secrets[secretName];
+        if (secret) this.grantSecret(fn, secret, props.encryptionKey);
+      }
       this.grantStates(fn, spec.states, props.pipeline);
       if (spec.sendEmail) props.sender.grantSend(fn.role);
       return fn;

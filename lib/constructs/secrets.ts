@@ -6,6 +6,11 @@ import type { FactoryConfig } from '../config';
 
 export interface FactorySecretsProps {
   github: Pick<FactoryConfig['github'], 'mode' | 'appId'>;
+  /**
+   * The Anthropic API key: a secret this stack makes for the operator to fill (`create`), one the
+   * operator already keeps (its ARN), or none when no model of this deployment uses the Anthropic API.
+   */
+  anthropic: 'create' | 'none' | { secretArn: string };
   /** A customer managed key; undefined = the AWS managed key for Secrets Manager. */
   encryptionKey?: kms.IKey;
 }
@@ -22,15 +27,17 @@ const NO_ROTATION_REASON: Record<string, string> = {
 };
 
 /**
- * The four secrets of SPEC §3/§4. Generated values are real for the webhook secret and the
- * approval signing key, and placeholders for the GitHub credentials and the Anthropic key, which
- * the operator sets after deploying (docs/deploy.md). Handlers receive only the ARNs.
+ * The secrets of SPEC §3/§4. Generated values are real for the webhook secret and the approval
+ * signing key, and placeholders for the GitHub credentials and the Anthropic key (made only when a
+ * model uses the Anthropic API and the operator gave no secret of theirs), which the operator sets
+ * after deploying (docs/deploy.md). Handlers receive only the ARNs.
  */
 export class FactorySecrets extends Construct {
   /** `{"appId","privateKey"}` in app mode, `{"token"}` in token mode (see adapters/github.ts). */
   readonly github: secretsmanager.Secret;
   readonly webhookSecret: secretsmanager.Secret;
-  readonly anthropic: secretsmanager.Secret;
+  /** Absent when no configured model uses the Anthropic API. */
+  readonly anthropic?: secretsmanager.ISecret;
   readonly approvalKey: secretsmanager.Secret;
 
   constructor(scope: Construct, id: string, props: FactorySecretsProps) {
@@ -55,11 +62,19 @@ export class FactorySecrets extends Construct {
       encryptionKey,
       generateSecretString: { excludePunctuation: true, passwordLength: 48 },
     });
-    this.anthropic = new secretsmanager.Secret(this, 'Anthropic', {
-      description: 'Code Factory Anthropic API key: set it to your key',
-      encryptionKey,
-      generateSecretString: { excludePunctuation: true, passwordLength: 40 },
-    });
+    if (props.anthropic === 'create') {
+      this.anthropic = new secretsmanager.Secret(this, 'Anthropic', {
+        description: 'Code Factory Anthropic API key: set it to your key',
+        encryptionKey,
+        generateSecretString: { excludePunctuation: true, passwordLength: 40 },
+      });
+    } else if (props.anthropic !== 'none') {
+      this.anthropic = secretsmanager.Secret.fromSecretCompleteArn(
+        this,
+        'Anthropic',
+        props.anthropic.secretArn,
+      );
+    }
     this.approvalKey = new secretsmanager.Secret(this, 'ApprovalKey', {
       description: 'Code Factory approval link signing key (HMAC), generated',
       encryptionKey,
@@ -67,8 +82,9 @@ export class FactorySecrets extends Construct {
     });
 
     for (const [secretId, reason] of Object.entries(NO_ROTATION_REASON)) {
-      const secret = this.node.findChild(secretId);
-      Validations.of(secret).acknowledge({ id: 'AwsSolutions-SMG4', reason });
+      const secret = this.node.tryFindChild(secretId);
+      if (secret instanceof secretsmanager.Secret)
+        Validations.of(secret).acknowledge({ id: 'AwsSolutions-SMG4', reason });
     }
   }
 
@@ -77,7 +93,7 @@ export class FactorySecrets extends Construct {
     return {
       GITHUB_SECRET_ID: this.github.secretArn,
       WEBHOOK_SECRET_ID: this.webhookSecret.secretArn,
-      ANTHROPIC_SECRET_ID: this.anthropic.secretArn,
+      ...(this.anthropic ? { ANTHROPIC_SECRET_ID: this.anthropic.secretArn } : {}),
       APPROVAL_KEY_SECRET_ID: this.approvalKey.secretArn,
     };
   }

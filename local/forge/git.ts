@@ -1,5 +1,6 @@
+import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import git from 'isomorphic-git';
 
@@ -481,6 +482,102 @@ export class GitRepo {
       if (entry.type === 'tree') await this.collectTree(entry.sha, into, excluded);
       else if (entry.type === 'blob' && !excluded.has(entry.sha)) into.add(entry.sha);
     }
+  }
+
+  /**
+   * Takes a pushed pack in: indexes it in a quarantine directory, checks that every object it
+   * brings is reachable from `tips` and that what they reach is either in it or already stored,
+   * and only then moves it into the store. The store so only ever holds complete histories, which
+   * is what lets the check stop at objects already stored. Returns why not, or undefined.
+   */
+  async receivePack(pack: Buffer, tips: string[]): Promise<string | undefined> {
+    // No pack at all: the tips are commits the store already has.
+    const hasHeader = pack.length >= 32 && pack.subarray(0, 4).toString('latin1') === 'PACK';
+    if (pack.length > 0 && !hasHeader) return 'bad pack header';
+    const count = hasHeader ? pack.readUInt32BE(8) : 0;
+    if (hasHeader && ![2, 3].includes(pack.readUInt32BE(4))) return 'bad pack version';
+    const checksum = createHash('sha1').update(pack.subarray(0, -20)).digest();
+    if (hasHeader && !checksum.equals(pack.subarray(-20))) return 'pack checksum mismatch';
+    const name = `pack-${checksum.toString('hex')}`;
+    const quarantine = path.join(this.gitdir, `quarantine-${randomUUID()}`);
+    try {
+      const incoming = new GitRepo(quarantine);
+      let oids = new Set<string>();
+      if (count > 0) {
+        await mkdir(path.join(quarantine, 'objects', 'pack'), { recursive: true });
+        await writeFile(path.join(quarantine, 'objects', 'pack', `${name}.pack`), pack);
+        const indexed = await git.indexPack({
+          fs,
+          dir: quarantine,
+          gitdir: this.gitdir,
+          filepath: `objects/pack/${name}.pack`,
+          cache: {},
+        });
+        oids = new Set(indexed.oids);
+        if (oids.size !== count) return 'pack object count mismatch';
+      }
+      const reached = await this.connectivity(tips, incoming, oids);
+      if (reached === undefined) return 'missing necessary objects';
+      if (reached.size !== oids.size) return 'pack has objects no pushed ref reaches';
+      if (count > 0) {
+        for (const ext of ['pack', 'idx']) {
+          await rename(
+            path.join(quarantine, 'objects', 'pack', `${name}.${ext}`),
+            path.join(this.gitdir, 'objects', 'pack', `${name}.${ext}`),
+          );
+        }
+      }
+      return undefined;
+    } catch (error) {
+      return `index-pack failed: ${error instanceof Error ? error.message.split('\n')[0] : 'unknown'}`;
+    } finally {
+      await rm(quarantine, { recursive: true, force: true });
+    }
+  }
+
+  /** The incoming objects reachable from `tips`; undefined when any object they reach is missing. */
+  private async connectivity(
+    tips: string[],
+    incoming: GitRepo,
+    oids: Set<string>,
+  ): Promise<Set<string> | undefined> {
+    const reached = new Set<string>();
+    const present = new Set<string>();
+    const stored = async (oid: string, type: GitObjectType) => {
+      if (present.has(oid)) return true;
+      if ((await this.objectType(oid)) !== type) return false;
+      present.add(oid);
+      return true;
+    };
+    const pending: Array<{ oid: string; type: 'commit' | 'tree' | 'blob' }> = tips.map((oid) => ({
+      oid,
+      type: 'commit',
+    }));
+    let visited = 0;
+    while (pending.length > 0) {
+      visited += 1;
+      if (visited > 20 * MAX_WALK) return undefined;
+      const next = pending.pop() as { oid: string; type: 'commit' | 'tree' | 'blob' };
+      if (reached.has(next.oid)) continue;
+      if (!oids.has(next.oid)) {
+        if (!(await stored(next.oid, next.type))) return undefined;
+        continue;
+      }
+      reached.add(next.oid);
+      if (next.type === 'commit') {
+        const commit = await incoming.readCommit(next.oid);
+        if (!commit) return undefined;
+        pending.push({ oid: commit.tree, type: 'tree' });
+        for (const parent of commit.parents) pending.push({ oid: parent, type: 'commit' });
+      } else if (next.type === 'tree') {
+        if ((await incoming.objectType(next.oid)) !== 'tree') return undefined;
+        for (const entry of await incoming.readTree(next.oid)) {
+          // A submodule's commit lives in another repository (git does not require it either).
+          if (entry.type !== 'commit') pending.push({ oid: entry.sha, type: entry.type });
+        }
+      }
+    }
+    return reached;
   }
 
   async pack(oids: string[]): Promise<Uint8Array> {

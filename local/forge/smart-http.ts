@@ -1,13 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { isSha } from './git';
+import { FLUSH, pkt, readBody, sendText } from './pkt-line';
+import { advertiseReceivePack, receivePack } from './receive-pack';
 import type { ForgeService } from './service';
 
 /**
- * Git smart HTTP, fetch side only (protocol v0, stateless RPC): `git clone` and `git fetch` of
- * `${url}/<owner>/<repo>.git`. The server never ACKs haves mid-negotiation; when the client is
- * `done`, it sends every object reachable from the wants and not from the haves it has, which is
- * always a valid (if sometimes larger than necessary) answer. Pushing is not offered.
+ * Git smart HTTP (protocol v0, stateless RPC) at `${url}/<owner>/<repo>.git`: `git clone` and
+ * `git fetch` here, anonymous as for a public repository; `git push` in receive-pack.ts. The server
+ * never ACKs haves mid-negotiation; when the client is `done`, it sends every object reachable
+ * from the wants and not from the haves it has, which is always a valid (if sometimes larger than
+ * necessary) answer.
  */
 
 const MAX_REQUEST_BYTES = 1024 * 1024;
@@ -36,8 +39,9 @@ export async function handleGitHttp(
   const git = forge.repos.git(repo);
   if (request.method === 'GET' && target.rest === '/info/refs') {
     const service = search.get('service');
+    if (service === 'git-receive-pack') return advertiseReceivePack(forge, request, response, repo);
     if (service !== 'git-upload-pack')
-      return sendText(response, 403, 'Only git-upload-pack (fetch) is offered by the forge\n');
+      return sendText(response, 403, 'Only git-upload-pack and git-receive-pack are offered\n');
     const refs = await git.listRefs();
     const head = refs.find((ref) => ref.ref === `refs/heads/${repo.defaultBranch}`);
     const capabilities = [
@@ -66,7 +70,7 @@ export async function handleGitHttp(
     return;
   }
   if (request.method === 'POST' && target.rest === '/git-upload-pack') {
-    let body = await readBody(request);
+    let body = await readBody(request, MAX_REQUEST_BYTES);
     if (body === undefined) return sendText(response, 413, 'Request too large\n');
     if (request.headers['content-encoding'] === 'gzip')
       body = gunzipSync(body, { maxOutputLength: MAX_REQUEST_BYTES });
@@ -100,21 +104,9 @@ export async function handleGitHttp(
     response.end(Buffer.concat(parts));
     return;
   }
-  if (target.rest === '/info/refs' || target.rest === '/git-receive-pack') {
-    return sendText(
-      response,
-      403,
-      'Pushing over HTTP is not offered by the forge; use the REST git data API\n',
-    );
-  }
+  if (request.method === 'POST' && target.rest === '/git-receive-pack')
+    return receivePack(forge, request, response, repo);
   sendText(response, 404, 'Not found\n');
-}
-
-const FLUSH = Buffer.from('0000');
-
-function pkt(data: string | Buffer): Buffer {
-  const payload = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-  return Buffer.concat([Buffer.from((payload.length + 4).toString(16).padStart(4, '0')), payload]);
 }
 
 function parseUploadRequest(body: Buffer): {
@@ -152,24 +144,4 @@ function parseUploadRequest(body: Buffer): {
     }
   }
   return { wants, haves, done, capabilities };
-}
-
-function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_REQUEST_BYTES) tooLarge = true;
-      else chunks.push(chunk);
-    });
-    request.on('end', () => resolve(tooLarge ? undefined : Buffer.concat(chunks)));
-    request.on('error', reject);
-  });
-}
-
-function sendText(response: ServerResponse, status: number, text: string): void {
-  response.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
-  response.end(text);
 }

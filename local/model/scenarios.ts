@@ -9,6 +9,7 @@ import {
   failingThenFixedScenario,
   followUpScenario,
   promptInjectionScenario,
+  rescueScenario,
   type Script,
   sameFailureTwiceScenario,
   secretLeakScenario,
@@ -16,7 +17,24 @@ import {
   stubbornInjectionScenario,
   twoDifferentFailuresScenario,
 } from './scripts';
-import { SLUGIFY_BUGGY_SOURCE, SLUGIFY_PATH } from './sample-code';
+import { SAMPLE_FILES } from '../forge/sample';
+import {
+  emptyAnswerScenario,
+  longOutputScenario,
+  maxTokensCutScenario,
+  missingFileScenario,
+  parallelToolsScenario,
+  refusalScenario,
+  regexSearchScenario,
+} from './behaviours';
+import {
+  INDEX_PATH,
+  SLUGIFY_BUGGY_SOURCE,
+  SLUGIFY_EXPORT_LINE,
+  SLUGIFY_PATH,
+  SLUGIFY_TEST_PATH,
+  SLUGIFY_TEST_SOURCE,
+} from './sample-code';
 
 /**
  * The named scenarios of the model stand-in (`--scenario NAME` of `npm start` and `npm run demo`),
@@ -34,9 +52,11 @@ export interface Scenario {
   files?: Record<string, string | null>;
   /**
    * A scenario on someone's pull request: the PR the demo opens first (its branch from main with
-   * these files), then asks `/factory review` on it instead of labelling the issue.
+   * these files), then asks `/factory <pullCommand>` on it instead of labelling the issue.
    */
   pullRequest?: SeededPull;
+  /** What is asked on `pullRequest`: `review` (the default) or `rescue`. */
+  pullCommand?: 'review' | 'rescue';
   /**
    * A follow-up scenario: once the run waits for approval, `author` comments `comment` on its PR
    * instead of approving; the follow-up run it starts is the one the demo follows to the end.
@@ -70,6 +90,22 @@ export const BUGGY_PULL: SeededPull = {
   title: 'Add slugify(text)',
   body: 'Adds a slugify helper for URLs, as asked in #1.',
   files: { [SLUGIFY_PATH]: SLUGIFY_BUGGY_SOURCE },
+};
+
+/**
+ * Bob's pull request whose CI fails: slugify with the trailing-dash bug, exported, and the tests
+ * that catch it (`node --test` fails three of them). A rescue run fixes it on his branch.
+ */
+export const FAILING_PULL: SeededPull = {
+  author: 'bob',
+  branch: 'bob/slugify-tests',
+  title: 'Add slugify(text) with tests',
+  body: 'Adds a slugify helper for URLs, as asked in #1, with tests. CI fails on them.',
+  files: {
+    [SLUGIFY_PATH]: SLUGIFY_BUGGY_SOURCE,
+    [INDEX_PATH]: `${(SAMPLE_FILES[INDEX_PATH] ?? '').replace(/\s+$/, '')}\n\n${SLUGIFY_EXPORT_LINE}\n`,
+    [SLUGIFY_TEST_PATH]: SLUGIFY_TEST_SOURCE,
+  },
 };
 
 /** A factory.yml without environment.checks: failures reach CI and the fix loop. */
@@ -175,6 +211,15 @@ export const SCENARIOS: readonly Scenario[] = [
     pullRequest: BUGGY_PULL,
   },
   {
+    name: 'rescue',
+    description:
+      "a rescue run on bob's pull request whose CI fails: the fix is pushed on his branch, CI turns green; same PR, no other PR, nothing merged",
+    script: rescueScenario,
+    expect: 'SUCCEEDED',
+    pullRequest: FAILING_PULL,
+    pullCommand: 'rescue',
+  },
+  {
     name: 'follow-up',
     description:
       'the run reaches approval without edge-case tests; alice comments `/factory also handle empty strings` on its PR; a follow-up adds them to the same PR and merges after a new approval',
@@ -188,6 +233,64 @@ export const SCENARIOS: readonly Scenario[] = [
       'the model commits credentials in disguise; the boundary refuses them, the run merges without them',
     script: secretLeakScenario,
     expect: 'SUCCEEDED',
+  },
+  // How real models behave, and what the agent loop makes of it (local/model/behaviours.ts).
+  {
+    name: 'empty-answer',
+    description: 'implement answers nothing after tool results; reminded once, it goes on and the run merges',
+    script: emptyAnswerScenario,
+    expect: 'SUCCEEDED',
+  },
+  {
+    name: 'max-tokens-cut',
+    description:
+      'a write_file too long for max_tokens comes cut mid-input; never run, it is written again whole',
+    script: maxTokensCutScenario,
+    expect: 'SUCCEEDED',
+  },
+  {
+    name: 'long-output',
+    description:
+      'an explanation longer than max_tokens is cut before its tool call; asked to go on, the model does',
+    script: longOutputScenario,
+    expect: 'SUCCEEDED',
+  },
+  {
+    name: 'parallel-tools',
+    description:
+      'implement calls three tools a turn (reads, then writes); each gets its result, the run merges',
+    script: parallelToolsScenario,
+    expect: 'SUCCEEDED',
+  },
+  {
+    name: 'regex-search',
+    description:
+      'implement searches the sources with a regular expression (grep) before writing; the run merges',
+    script: regexSearchScenario,
+    expect: 'SUCCEEDED',
+  },
+  {
+    name: 'missing-file',
+    description: 'implement reads a file that does not exist, gets the tool error, recovers; the run merges',
+    script: missingFileScenario,
+    expect: 'SUCCEEDED',
+  },
+  {
+    name: 'thinking',
+    description:
+      'factory.yml turns on extended thinking for plan and review; signed thinking blocks go back unchanged; the run merges',
+    script: sampleScript,
+    expect: 'SUCCEEDED',
+    files: {
+      '.github/factory.yml':
+        'version: 1\nenvironment:\n  checks:\n    - node --test\nthinking:\n  plan: 4000\n  review: 4000\n',
+    },
+  },
+  {
+    name: 'refusal',
+    description: 'implement refuses (stop reason refusal) after its first tool results; the run ends BLOCKED',
+    script: refusalScenario,
+    expect: 'BLOCKED',
   },
 ];
 

@@ -37,7 +37,7 @@ import { askTurn } from './ask-script';
  */
 
 export type Stage = 'plan' | 'implement' | 'review' | 'pr-review' | 'ask' | 'other';
-export type FixMode = 'boundary' | 'checks' | 'review' | 'follow-up';
+export type FixMode = 'boundary' | 'checks' | 'review' | 'follow-up' | 'rescue';
 
 export const TERMINAL_TOOLS: Record<string, Exclude<Stage, 'other'>> = {
   submit_plan: 'plan',
@@ -59,6 +59,8 @@ export type SpecBlock = { type: 'text'; text: string } | ({ type: 'tool_use' } &
 export interface ResponseSpec {
   content: SpecBlock[];
   stopReason?: StopReason;
+  /** What the model thinks first when the request enables thinking (default: a line from the content). */
+  thinking?: string;
 }
 
 /** One tool call of the conversation so far, with its result when the client sent one. */
@@ -93,6 +95,8 @@ export type Script = (request: MessagesRequest, context: ScriptContext) => Respo
 
 /** Feedback labels written by functions/stages/prompts.ts, plus plain-language fallbacks. */
 const FIX_MARKERS: Array<[FixMode, RegExp]> = [
+  // A rescue run's implement (functions/stages/rescue.ts), first: it also carries CI feedback.
+  ['rescue', /This is a rescue of pull request/i],
   ['boundary', /broke the contract|boundary violation|contract violation/i],
   ['checks', /CI failed|failing checks?|check (?:run )?output/i],
   ['review', /reviewer found blocking|blocking findings?/i],
@@ -444,6 +448,41 @@ jobs:
       - run: node --test
 `;
 
+/** Exports slugify from the entry point read earlier: an edit anchored on its last lines, as a careful model would. */
+export function exportSlugifyCalls(ctx: ScriptContext): ToolCall[] {
+  const index = fileTextOf(resultOf(ctx, 'read_file', INDEX_PATH));
+  if (index === undefined) {
+    return [{ name: 'write_file', input: { path: INDEX_PATH, content: `${SLUGIFY_EXPORT_LINE}\n` } }];
+  }
+  if (index.includes(SLUGIFY_EXPORT_LINE)) {
+    return [{ name: 'grep', input: { pattern: 'slugify', path: 'src/', output_mode: 'content' } }];
+  }
+  // Anchor on the shortest run of last lines that occurs once (as a careful model would).
+  const body = index.replace(/\s+$/, '');
+  const lines = body.split('\n');
+  for (let count = 1; count <= Math.min(lines.length, 12); count++) {
+    const anchor = lines.slice(-count).join('\n');
+    if (anchor.trim().length > 0 && index.indexOf(anchor) === index.lastIndexOf(anchor)) {
+      return [
+        {
+          name: 'edit_file',
+          input: {
+            path: INDEX_PATH,
+            old_text: anchor,
+            new_text: `${anchor}${count === 1 && /^export\s/.test(anchor) ? '\n' : '\n\n'}${SLUGIFY_EXPORT_LINE}`,
+          },
+        },
+      ];
+    }
+  }
+  return [
+    {
+      name: 'write_file',
+      input: { path: INDEX_PATH, content: `${body}\n\n${SLUGIFY_EXPORT_LINE}\n` },
+    },
+  ];
+}
+
 function implementSteps(
   first: ImplementAttempt,
   fix: ImplementAttempt | ((ctx: ScriptContext) => ImplementAttempt),
@@ -483,39 +522,7 @@ function implementSteps(
     },
     {
       say: 'Exporting it from the entry point.',
-      calls: (ctx) => {
-        const index = fileTextOf(resultOf(ctx, 'read_file', INDEX_PATH));
-        if (index === undefined) {
-          return [{ name: 'write_file', input: { path: INDEX_PATH, content: `${SLUGIFY_EXPORT_LINE}\n` } }];
-        }
-        if (index.includes(SLUGIFY_EXPORT_LINE)) {
-          return [{ name: 'grep', input: { pattern: 'slugify', path: 'src/', output_mode: 'content' } }];
-        }
-        // Anchor on the shortest run of last lines that occurs once (as a careful model would).
-        const body = index.replace(/\s+$/, '');
-        const lines = body.split('\n');
-        for (let count = 1; count <= Math.min(lines.length, 12); count++) {
-          const anchor = lines.slice(-count).join('\n');
-          if (anchor.trim().length > 0 && index.indexOf(anchor) === index.lastIndexOf(anchor)) {
-            return [
-              {
-                name: 'edit_file',
-                input: {
-                  path: INDEX_PATH,
-                  old_text: anchor,
-                  new_text: `${anchor}${count === 1 && /^export\s/.test(anchor) ? '\n' : '\n\n'}${SLUGIFY_EXPORT_LINE}`,
-                },
-              },
-            ];
-          }
-        }
-        return [
-          {
-            name: 'write_file',
-            input: { path: INDEX_PATH, content: `${body}\n\n${SLUGIFY_EXPORT_LINE}\n` },
-          },
-        ];
-      },
+      calls: exportSlugifyCalls,
     },
     {
       say: 'Adding tests with node:test.',
@@ -555,7 +562,10 @@ function implementSteps(
             ctx,
             { status: 'COMPLETE', summary },
             {
-              commit_message: `Add slugify(text) helper\n\nLowercases, trims and joins words with single dashes.${issue ? `\n\nCloses #${issue}` : ''}`,
+              commit_message:
+                ctx.fixMode === 'rescue'
+                  ? 'Fix slugify: strip leading and trailing dashes\n\nThe tests of the pull request expect no dash at either end.'
+                  : `Add slugify(text) helper\n\nLowercases, trims and joins words with single dashes.${issue ? `\n\nCloses #${issue}` : ''}`,
             },
           ),
         ];
@@ -760,6 +770,17 @@ export function failingTestsOf(prompt: string): string[] {
 export const followUpScenario: Script = createSampleModel({
   implementFirst: { implementation: 'correct', skipEdgeTests: true },
   implementFix: { implementation: 'correct' },
+});
+
+/**
+ * A rescue of bob's pull request whose CI fails (scenario `rescue`): told by CI which tests fail,
+ * the coder writes the correct slugify on his branch; his export and tests stay as they are.
+ */
+export const rescueScenario: Script = createSampleModel({ implementFix: CORRECT });
+
+/** A rescue whose fix fails CI another way (the accented-letters test): it runs out of attempts. */
+export const rescueOutOfAttemptsScenario: Script = createSampleModel({
+  implementFix: { implementation: 'keeps-accents' },
 });
 
 export const blockingReviewScenario: Script = createSampleModel({

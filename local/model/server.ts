@@ -13,6 +13,13 @@ import {
   stageOf,
 } from './scripts';
 import { verifySigV4 } from './sigv4';
+import {
+  checkThinkingBlocks,
+  ThinkingSigner,
+  thinkingBlock,
+  thinkingBudgetOf,
+  thoughtsBefore,
+} from './thinking';
 import { countInputTokens, outputTokensOf, PromptCache } from './usage';
 import {
   BEDROCK_INVOKE_PATH,
@@ -70,6 +77,8 @@ export interface RecordedCall {
   toolCalls: string[];
   stopReason?: StopReason;
   usage?: Usage;
+  /** The request's extended thinking budget, when it enabled thinking. */
+  thinkingBudget?: number;
   /** The injected fault, or `rate-limit` when the limiter refused the call. */
   fault?: Fault['kind'] | 'rate-limit';
   errorType?: string;
@@ -123,7 +132,12 @@ export function validateRequest(body: unknown, { countTokens = false } = {}): Me
       }
       cacheControls += 1;
     }
+    // Blocks inside a tool result count too.
+    if (isObject(block) && block.type === 'tool_result' && Array.isArray(block.content))
+      block.content.forEach(countControl);
   };
+  // Automatic caching (a top-level cache_control) takes one of the 4 slots.
+  countControl({ cache_control: body.cache_control });
 
   if (body.tools !== undefined) {
     if (!Array.isArray(body.tools)) throw invalid('tools: Input should be a valid list');
@@ -223,13 +237,44 @@ export function validateRequest(body: unknown, { countTokens = false } = {}): Me
 // Answers
 // ---------------------------------------------------------------------------------------------
 
-/** Turns a script's spec into content within max_tokens (cut text, dropped tool calls). */
+/**
+ * The part of a tool input written within `chars` characters of its JSON: whole values in order,
+ * the first string that does not fit cut short, the rest missing.
+ */
+export function cutInput(input: Record<string, unknown>, chars: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  let left = chars - 2;
+  for (const [key, value] of Object.entries(input)) {
+    const whole = JSON.stringify(value) ?? '';
+    const overhead = JSON.stringify(key).length + 2;
+    if (overhead + whole.length <= left) {
+      out[key] = value;
+      left -= overhead + whole.length;
+      continue;
+    }
+    if (typeof value === 'string' && left > overhead + 2) out[key] = value.slice(0, left - overhead - 2);
+    break;
+  }
+  return out;
+}
+
+/** Turns a script's spec into content within max_tokens (text and tool input cut where it ends). */
 function materialise(
   spec: ResponseSpec,
   maxTokens: number,
+  thinking?: { budgetTokens: number; signer: ThinkingSigner },
 ): { content: ResponseBlock[]; stopReason: StopReason } {
   const content: ResponseBlock[] = [];
   let budget = maxTokens;
+  if (thinking) {
+    const block = thinkingBlock(
+      spec.thinking ?? thoughtsBefore(spec.content),
+      thinking.budgetTokens,
+      thinking.signer,
+    );
+    content.push(block);
+    budget -= outputTokensOf([block]);
+  }
   for (const block of spec.content) {
     const full: ResponseBlock =
       block.type === 'text'
@@ -237,8 +282,12 @@ function materialise(
         : { type: 'tool_use', id: randomId('toolu_01', 22), name: block.name, input: block.input };
     const cost = outputTokensOf([full]);
     if (cost > budget) {
+      // Cut where the budget ends, as the API does: text mid-sentence, a tool call mid-input
+      // (what was written of it, as the SDK's partial JSON parse gives it).
       if (full.type === 'text' && budget > 0)
         content.push({ type: 'text', text: full.text.slice(0, budget * 4) });
+      if (full.type === 'tool_use' && budget > 0)
+        content.push({ ...full, input: cutInput(full.input, budget * 4 - full.name.length - 1) });
       return { content, stopReason: 'max_tokens' };
     }
     budget -= cost;
@@ -270,7 +319,16 @@ export function streamEvents(message: MessageResponse): Array<{ event: string; d
     },
   });
   message.content.forEach((block, index) => {
-    if (block.type === 'text') {
+    if (block.type === 'thinking') {
+      push('content_block_start', {
+        index,
+        content_block: { type: 'thinking', thinking: '', signature: '' },
+      });
+      if (index === 0) events.push({ event: 'ping', data: { type: 'ping' } });
+      for (const thinking of chunks(block.thinking))
+        push('content_block_delta', { index, delta: { type: 'thinking_delta', thinking } });
+      push('content_block_delta', { index, delta: { type: 'signature_delta', signature: block.signature } });
+    } else if (block.type === 'text') {
       push('content_block_start', { index, content_block: { type: 'text', text: '' } });
       if (index === 0) events.push({ event: 'ping', data: { type: 'ping' } });
       for (const text of chunks(block.text))
@@ -369,6 +427,7 @@ export async function startModel(options: ModelServerOptions = {}): Promise<Mode
       ? undefined
       : new RollingRateLimiter(options.rateLimitPerMinute, now);
   const conversations = new Map<string, Map<string, number>>();
+  const signer = new ThinkingSigner();
   let script = options.script ?? sampleScript;
   let recorded: RecordedCall[] = [];
   let seq = 0;
@@ -545,6 +604,14 @@ export async function startModel(options: ModelServerOptions = {}): Promise<Mode
       if (error instanceof ApiError) return fail(error, info);
       throw error;
     }
+    let thinkingBudget: number | undefined;
+    try {
+      thinkingBudget = thinkingBudgetOf(request);
+      checkThinkingBlocks(request, signer);
+    } catch (error) {
+      if (error instanceof ApiError) return fail(error, info);
+      throw error;
+    }
     const { stage } = stageOf(request);
     const attempt = attemptOf(request);
     const context = buildContext(request, attempt);
@@ -554,7 +621,11 @@ export async function startModel(options: ModelServerOptions = {}): Promise<Mode
     } catch (error) {
       return fail(new ApiError(500, 'api_error', `scripted model failed: ${(error as Error).message}`), info);
     }
-    const { content, stopReason } = materialise(spec, request.max_tokens);
+    const { content, stopReason } = materialise(
+      spec,
+      request.max_tokens,
+      thinkingBudget === undefined ? undefined : { budgetTokens: thinkingBudget, signer },
+    );
     const usage: Usage = { ...cache.account(request), output_tokens: outputTokensOf(content) };
     const message: MessageResponse = {
       id: randomId('msg_01', 22),
@@ -577,6 +648,7 @@ export async function startModel(options: ModelServerOptions = {}): Promise<Mode
       toolCalls: content.flatMap((b) => (b.type === 'tool_use' ? [b.name] : [])),
       stopReason,
       usage,
+      ...(thinkingBudget === undefined ? {} : { thinkingBudget }),
     });
     if (api === 'openai') {
       res.writeHead(200, { 'content-type': 'application/json' });

@@ -84,7 +84,13 @@ export const countInputTokens = (request: MessagesRequest): number =>
 
 export function outputTokensOf(content: ResponseBlock[]): number {
   const text = content
-    .map((b) => (b.type === 'text' ? b.text : `${b.name} ${JSON.stringify(b.input)}`))
+    .map((b) =>
+      b.type === 'text'
+        ? b.text
+        : b.type === 'thinking'
+          ? b.thinking
+          : `${b.name} ${JSON.stringify(b.input)}`,
+    )
     .join('');
   return Math.max(1, estimateTokens(text));
 }

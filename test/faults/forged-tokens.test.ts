@@ -90,6 +90,11 @@ describe('forged answers to a run’s pauses', () => {
     expect(ended.error?.class).toBe('ClarificationRefused');
     expect(ended.error?.cause).toContain('@mallory');
     expect(ended.answers).toEqual([]);
+    // Both refusals are in the audit trail: the webhook's, then the plan stage's re-check.
+    const types = await eventTypes(stack, run.runId);
+    expect(types).toContain('clarify.reply-refused');
+    expect(types).toContain('clarify.refused');
+    expect(types).not.toContain('clarify.answered');
   }, 90_000);
 
   it('CI answered early is read again through the API, an approval answered without a click merges nothing', async () => {

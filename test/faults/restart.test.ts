@@ -281,3 +281,83 @@ describe('the embedded stack killed mid-run', () => {
     await kill(restarted.child);
   }, 240_000);
 });
+
+describe('the embedded stack killed mid-run, on a repository whose factory.yml says on_failure: draft', () => {
+  it('fails the waiting run and leaves its PR open as a draft with its branch, saying so', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'cf-restart-draft-'));
+    try {
+      const first = await startChild(dir);
+      const current = await forgeGet(first.ready, '/repos/acme/widgets/contents/.github/factory.yml');
+      const yml = `${Buffer.from(current.content, 'base64').toString('utf8')}on_failure: draft\n`;
+      // Committed through the git data API, as the GitHub App would: tree, commit, ref.
+      const main = await forgeGet(first.ready, '/repos/acme/widgets/git/ref/heads/main');
+      const head = await forgeGet(first.ready, `/repos/acme/widgets/git/commits/${main.object.sha}`);
+      const tree = await forge(first.ready, 'POST', '/repos/acme/widgets/git/trees', {
+        base_tree: head.tree.sha,
+        tree: [{ path: '.github/factory.yml', mode: '100644', type: 'blob', content: yml }],
+      });
+      const commit = await forge(first.ready, 'POST', '/repos/acme/widgets/git/commits', {
+        message: 'Keep failed runs as drafts',
+        tree: tree.json.sha,
+        parents: [main.object.sha],
+      });
+      const moved = await forge(first.ready, 'PATCH', '/repos/acme/widgets/git/refs/heads/main', {
+        sha: commit.json.sha,
+      });
+      expect([tree.status, commit.status, moved.status]).toEqual([201, 201, 200]);
+      const created = await api(first.ready, 'POST', '/v1/runs', { repo: 'acme/widgets', issue: 1 });
+      expect(created.status).toBeLessThan(300);
+      const runId: string = created.json.data.id;
+      const waiting = await eventually(
+        'the run to wait for approval',
+        async () => {
+          const { json } = await api(first.ready, 'GET', `/v1/runs/${runId}`);
+          if (json.data?.status === 'FAILED')
+            throw new Error(`run failed: ${JSON.stringify(json.data.error)}`);
+          return json.data?.status === 'AWAITING_APPROVAL' ? json.data : undefined;
+        },
+        60_000,
+        100,
+      );
+      const prNumber: number = waiting.pull_request.number;
+      const branch: string = waiting.pull_request.branch;
+      // The factory's PRs are drafts until approved; a failed run's is normally closed.
+      expect((await forgeGet(first.ready, `/repos/acme/widgets/pulls/${prNumber}`)).state).toBe('open');
+
+      await kill(first.child);
+      const restarted = await startChild(dir);
+      const ended = await eventually(
+        'the interrupted run to end',
+        async () => {
+          const { json } = await api(restarted.ready, 'GET', `/v1/runs/${runId}`);
+          return json.data && json.data.status !== 'AWAITING_APPROVAL' ? json.data : undefined;
+        },
+        20_000,
+        200,
+      );
+      expect(ended.status).toBe('FAILED');
+      const events: Json[] = (await api(restarted.ready, 'GET', `/v1/runs/${runId}/events?limit=100`)).json
+        .data;
+      const finished = events.find((e: Json) => e.type === 'run.finished')?.data;
+      expect(finished).toMatchObject({ status: 'FAILED', prDrafted: prNumber });
+      expect(finished.prClosed).toBeUndefined();
+      expect(finished.branchDeleted).toBeUndefined();
+
+      // The PR stays open, now a draft, its branch and head untouched.
+      const pull = await forgeGet(restarted.ready, `/repos/acme/widgets/pulls/${prNumber}`);
+      expect(pull.state).toBe('open');
+      expect(pull.draft).toBe(true);
+      const ref = await forge(restarted.ready, 'GET', `/repos/acme/widgets/git/ref/heads/${branch}`);
+      expect(ref.status).toBe(200);
+      expect(ref.json.object.sha).toBe(pull.head.sha);
+      const body = await statusComment(restarted.ready, 1, runId);
+      expect(body).toContain('LocalEngineRestarted');
+      expect(body).toContain('/factory retry');
+      expect(body).toMatch(/draft/i);
+      await kill(restarted.child);
+    } finally {
+      for (const child of [...children]) await kill(child);
+      await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+    }
+  }, 240_000);
+});

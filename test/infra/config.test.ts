@@ -4,7 +4,14 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { env } from '../../functions/shared/config';
 import { DEFAULT_SANDBOX_PRICE_PER_SECOND_USD } from '../../functions/shared/domain/sandbox-price';
-import { FactoryConfigError, loadFactoryConfig, parseFactoryConfig } from '../../lib/config';
+import { parseModelConfig } from '../../functions/shared/domain/models';
+import {
+  defaultProviderOf,
+  FactoryConfigError,
+  loadFactoryConfig,
+  parseFactoryConfig,
+} from '../../lib/config';
+import { modelConfigEnvironment } from '../../lib/factory-stack';
 
 const emptyDir = mkdtempSync(join(tmpdir(), 'factory-config-'));
 afterAll(() => rmSync(emptyDir, { recursive: true, force: true }));
@@ -27,7 +34,8 @@ describe('deployment configuration', () => {
       github: { mode: 'token', apiUrl: 'https://api.github.com' },
       mail: { from: 'factory@example.com', defaultApprovers: [] },
       models: {},
-      providers: { default: 'anthropic', endpoints: {}, prices: {} },
+      providers: { endpoints: {}, prices: {} },
+      thinking: {},
       budgets: { perRunUsd: 5 },
       llm: { maxConcurrency: 5, workerTimeoutSeconds: 300 },
       table: { deletionProtection: true },
@@ -37,6 +45,20 @@ describe('deployment configuration', () => {
       encryption: 'customer-managed',
       logRetentionDays: 30,
     });
+  });
+
+  it('defaults to Bedrock unless the Anthropic API is chosen or its key secret given, and checks the ARNs', () => {
+    const load = (context: Record<string, unknown>) =>
+      loadFactoryConfig({ context, cwd: emptyDir }).providers;
+    expect(defaultProviderOf(load({}))).toBe('bedrock');
+    expect(defaultProviderOf(load({ 'factory.providers.default': 'anthropic' }))).toBe('anthropic');
+    const apiKeySecretArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:anthropic-key-AbCdEf';
+    expect(defaultProviderOf(load({ factory: { providers: { anthropic: { apiKeySecretArn } } } }))).toBe(
+      'anthropic',
+    );
+    expect(() =>
+      load({ factory: { providers: { anthropic: { apiKeySecretArn, kmsKeyArn: 'alias/mine' } } } }),
+    ).toThrow(/factory\.providers\.anthropic\.kmsKeyArn must be the ARN of the KMS key/);
   });
 
   it('prices sandbox time from sandbox.price_per_second_usd, the Lambda default everywhere', () => {
@@ -118,6 +140,23 @@ describe('deployment configuration', () => {
     for (const setting of ['factory.github.appId', 'factory.mail.from', 'factory.llm.maxConcurrency']) {
       expect(message).toContain(`  - ${setting} `);
     }
+  });
+
+  it("takes extended thinking budgets by stage and the repositories' cap into MODEL_CONFIG", () => {
+    const config = loadFactoryConfig({
+      context: { 'factory.thinking.plan': '8000', 'factory.thinking.maxBudgetTokens': '12000' },
+      cwd: emptyDir,
+    });
+    expect(config.thinking).toEqual({ plan: 8000, maxBudgetTokens: 12_000 });
+    const modelConfig = modelConfigEnvironment(config.models, config.providers, config.thinking);
+    expect(parseModelConfig(modelConfig).thinking).toEqual({
+      budgets: { plan: 8000 },
+      maxBudgetTokens: 12_000,
+    });
+    expect(modelConfigEnvironment(loadFactoryConfig({ context: {}, cwd: emptyDir }).models)).toBe('{}');
+    expect(problemsOf({ 'factory.thinking.review': '512' })).toEqual([
+      expect.stringContaining('factory.thinking.review must be 0 (off) or from 1024 to 64000 tokens'),
+    ]);
   });
 
   it('rejects unknown settings and out-of-range values', () => {

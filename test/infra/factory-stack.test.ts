@@ -34,6 +34,7 @@ const productionContext = {
   factory: {
     github: { mode: 'app', appId: 99, botLogin: 'acme-factory[bot]' },
     mail: { from: 'factory@acme.io', defaultApprovers: ['alice:alice@acme.io'] },
+    providers: { default: 'anthropic' },
     models: { coder: ['claude-opus-4-5', 'claude-sonnet-4-5'] },
     llm: { workerTimeoutSeconds: 300, maxConcurrency: 12 },
     encryption: 'customer-managed',
@@ -57,6 +58,7 @@ const LEFT_TO_DEFAULTS = [
   'MAX_WAIT_SECONDS',
   'FACTORY_BOT_LOGIN', // set from factory.github.botLogin when configured
   'ASK_STATE_MACHINE_ARN', // set on the API function only: it starts asks
+  'ANTHROPIC_SECRET_ID', // set only when a model uses the Anthropic API (not the Bedrock default)
 ];
 
 describe('FactoryStack', () => {
@@ -96,7 +98,8 @@ describe('FactoryStack', () => {
   it('holds every concern: table, queues, secrets, sender, eight functions, pipeline, copilot, API, alarms', () => {
     template.resourceCountIs('AWS::DynamoDB::Table', 1);
     template.resourceCountIs('AWS::SQS::Queue', 2);
-    template.resourceCountIs('AWS::SecretsManager::Secret', 4);
+    // GitHub, webhook and approval key: the default models are on Bedrock, which needs no key.
+    template.resourceCountIs('AWS::SecretsManager::Secret', 3);
     // The default encrypts with the stack's own key, execution histories included (decision 0004).
     template.resourceCountIs('AWS::KMS::Key', 1);
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
@@ -113,7 +116,6 @@ describe('FactoryStack', () => {
     template.hasResourceProperties('AWS::SQS::Queue', { VisibilityTimeout: 1800 });
     expect(Object.keys(template.toJSON().Outputs).sort()).toEqual([
       'AlarmTopicArn',
-      'AnthropicSecretArn',
       'ApiUrl',
       'GitHubSecretArn',
       'LlmDeadLetterQueueUrl',
@@ -254,17 +256,20 @@ describe('FactoryStack', () => {
       'claude-opus-4-5',
       'claude-sonnet-4-5',
     ]);
-    // Without models configured: an empty MODEL_CONFIG, i.e. the built-in aliases and prices.
-    expect(propsOf(fns.stages.fn).Environment.Variables.MODEL_CONFIG).toBe('{}');
+    // Unprefixed ids are the Anthropic API's once its key is configured (here, explicitly).
+    expect(parseModelConfig(stageVariables.MODEL_CONFIG).defaultProvider).toBe('anthropic');
+    expect(stageVariables.ANTHROPIC_SECRET_ID).toEqual({ Ref: expect.stringMatching(/^SecretsAnthropic/) });
+    // Without models or providers configured: Bedrock and its built-in aliases, no Anthropic key.
+    expect(propsOf(fns.stages.fn).Environment.Variables.MODEL_CONFIG).toBe('{"defaultProvider":"bedrock"}');
 
     expect(new AwsSolutionsChecks().validateScope(production.app).violations).toEqual([]);
-  });
+  }, 120_000);
 
   it('fails synth on an unacknowledged cdk-nag error, through the registered plugin', () => {
     const strayed = build();
     new secretsmanager.Secret(strayed.stack, 'Stray');
     expect(() => strayed.app.synth()).toThrow(/CodeFactory\/Stray\/Resource[\s\S]*AwsSolutions-SMG4/);
-  });
+  }, 120_000);
 
   it('fails to build on a misconfiguration, naming the setting and the fix', () => {
     expect(() => build({ 'factory.github.mode': 'app' })).toThrow(FactoryConfigError);

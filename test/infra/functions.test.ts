@@ -31,7 +31,11 @@ function functionsStack(customerKey: boolean) {
     settings: llmQueueSettings({ workerTimeoutSeconds: 120, maxConcurrency: 7 }),
     encryptionKey,
   });
-  const secrets = new FactorySecrets(stack, 'Secrets', { github: { mode: 'token' }, encryptionKey });
+  const secrets = new FactorySecrets(stack, 'Secrets', {
+    github: { mode: 'token' },
+    anthropic: 'create',
+    encryptionKey,
+  });
   const functions = new FactoryFunctions(stack, 'Functions', {
     functionsDir: fixtures,
     environment: { TABLE_NAME: table.table.tableName },
@@ -230,7 +234,7 @@ describe('FactoryFunctions', () => {
     expect(new Set(kmsActions)).toEqual(
       new Set(['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey']),
     );
-  });
+  }, 120_000);
 
   it('fails with the missing handler files named, and only when one is missing', () => {
     expect(() => handlerEntries(fixtures)).not.toThrow();

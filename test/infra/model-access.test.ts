@@ -93,9 +93,77 @@ describe('Bedrock access', () => {
     expect(config.endpoints).toEqual({ local: { baseUrl: 'https://llm.internal.example/v1' } });
   });
 
-  it('grants nothing on Bedrock in the default profile (the Anthropic API)', () => {
+  it('without an Anthropic key, Bedrock is the default: the built-in global profiles only, no Anthropic secret', () => {
     const defaults = buildApp({ cwd, outdir: defaultOutdir });
-    const json = JSON.stringify(Template.fromStack(defaults.stack).toJSON());
-    expect(json).not.toContain('bedrock:');
+    const template = Template.fromStack(defaults.stack);
+    const json = JSON.stringify(template.toJSON());
+    const config = JSON.parse(defaults.stack.baseEnvironment.MODEL_CONFIG ?? '{}') as Record<string, unknown>;
+    expect(config).toEqual({ defaultProvider: 'bedrock' });
+    expect(json).toContain(':inference-profile/global.anthropic.claude-sonnet-4-6');
+    expect(json).toContain(':inference-profile/global.anthropic.claude-haiku-4-5-20251001-v1:0');
+    expect(json).toContain(':bedrock:*::foundation-model/anthropic.claude-sonnet-4-6');
+    expect(defaults.stack.secrets.anthropic).toBeUndefined();
+    expect(defaults.stack.baseEnvironment.ANTHROPIC_SECRET_ID).toBeUndefined();
+    expect(Object.keys(template.findOutputs('*'))).not.toContain('AnthropicSecretArn');
+    expect(new AwsSolutionsChecks().validateScope(defaults.app).violations).toEqual([]);
+  });
+
+  it('with the operator’s Anthropic key, the Anthropic API is the default: no Bedrock grant, that secret and its key only', () => {
+    const secretArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:anthropic-key-AbCdEf';
+    const kmsKeyArn = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    const endpointKey = 'arn:aws:kms:eu-west-1:123456789012:key/99999999-12ab-34cd-56ef-1234567890ab';
+    const endpointSecret = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:litellm-key-AbCdEf';
+    const anthropicOutdir = mkdtempSync(join(tmpdir(), 'model-access-anthropic-'));
+    try {
+      const built = buildApp({
+        cwd,
+        outdir: anthropicOutdir,
+        context: {
+          factory: {
+            providers: {
+              anthropic: { apiKeySecretArn: secretArn, kmsKeyArn },
+              endpoints: {
+                litellm: {
+                  baseUrl: 'https://litellm.example/v1',
+                  apiKeySecretArn: endpointSecret,
+                  kmsKeyArn: endpointKey,
+                },
+              },
+            },
+          },
+        },
+      });
+      const template = Template.fromStack(built.stack);
+      const json = JSON.stringify(template.toJSON());
+      expect(json).not.toContain('bedrock:');
+      expect(built.stack.baseEnvironment.ANTHROPIC_SECRET_ID).toBe(secretArn);
+      expect(JSON.parse(built.stack.baseEnvironment.MODEL_CONFIG ?? '{}').defaultProvider).toBeUndefined();
+      template.resourceCountIs('AWS::SecretsManager::Secret', 3);
+      const worker = built.stack.getLogicalId(
+        built.stack.functions.functions.llmWorker.role.node.defaultChild as never,
+      );
+      const workerStatements = Object.values(
+        template.findResources('AWS::IAM::Policy') as Record<string, { Properties: Record<string, unknown> }>,
+      )
+        .filter((p) => JSON.stringify(p.Properties.Roles).includes(worker))
+        .flatMap(
+          (p) => (p.Properties.PolicyDocument as { Statement: Array<Record<string, unknown>> }).Statement,
+        );
+      const reads = workerStatements.filter((st) =>
+        [st.Action].flat().includes('secretsmanager:GetSecretValue'),
+      );
+      expect(reads.flatMap((st) => [st.Resource].flat()).sort()).toEqual([secretArn, endpointSecret].sort());
+      const decrypts = workerStatements.filter(
+        (st) =>
+          [st.Action].flat().includes('kms:Decrypt') &&
+          JSON.stringify(st.Resource).includes(':123456789012:key/'),
+      );
+      expect(decrypts).toHaveLength(1);
+      expect([decrypts[0]?.Resource].flat().sort()).toEqual([kmsKeyArn, endpointKey].sort());
+      expect(JSON.stringify(decrypts[0]?.Condition)).toContain('kms:ViaService');
+      expect(new AwsSolutionsChecks().validateScope(built.app).violations).toEqual([]);
+    } finally {
+      rmSync(anthropicOutdir, { recursive: true, force: true });
+    }
   });
 });

@@ -23,7 +23,7 @@ const generatedOf = (template: Template) =>
 
 describe('FactorySecrets', () => {
   it('creates the GitHub token, webhook, Anthropic and approval-key secrets in token mode', () => {
-    const { template, secrets, stack } = secretsOf({ github: { mode: 'token' } });
+    const { template, secrets, stack } = secretsOf({ github: { mode: 'token' }, anthropic: 'create' });
     template.resourceCountIs('AWS::SecretsManager::Secret', 4);
     const generated = generatedOf(template);
     expect(Object.keys(generated).sort()).toEqual(['Anthropic', 'ApprovalKey', 'GitHub', 'WebhookSecret']);
@@ -43,7 +43,7 @@ describe('FactorySecrets', () => {
   });
 
   it('holds the App id beside a private key placeholder in app mode', () => {
-    const { template } = secretsOf({ github: { mode: 'app', appId: 4242 } });
+    const { template } = secretsOf({ github: { mode: 'app', appId: 4242 }, anthropic: 'create' });
     expect(generatedOf(template).GitHub).toMatchObject({
       SecretStringTemplate: '{"appId":"4242"}',
       GenerateStringKey: 'privateKey',
@@ -53,6 +53,7 @@ describe('FactorySecrets', () => {
   it('encrypts every secret with the customer key when one is given', () => {
     const { template } = secretsOf((stack) => ({
       github: { mode: 'token' },
+      anthropic: 'create',
       encryptionKey: new kms.Key(stack, 'Key', { enableKeyRotation: true }),
     }));
     for (const secret of Object.values(template.findResources('AWS::SecretsManager::Secret'))) {
@@ -61,17 +62,29 @@ describe('FactorySecrets', () => {
   });
 
   it('acknowledges only the missing rotation, secret by secret', () => {
-    const { app } = secretsOf({ github: { mode: 'token' } });
+    const { app } = secretsOf({ github: { mode: 'token' }, anthropic: 'create' });
     expect(new AwsSolutionsChecks().validateScope(app).violations).toEqual([]);
 
     // Control: the same rule does fire on a secret this construct did not acknowledge.
     const control = new App();
     const stack = new Stack(control, 'Control');
-    new FactorySecrets(stack, 'Secrets', { github: { mode: 'token' } });
+    new FactorySecrets(stack, 'Secrets', { github: { mode: 'token' }, anthropic: 'create' });
     new secretsmanager.Secret(stack, 'Stray');
     const report = new AwsSolutionsChecks().validateScope(control);
     expect(
       report.violations.map((v) => [v.ruleName, v.violatingResources.map((r) => r.constructPath)]),
     ).toEqual([['AwsSolutions-SMG4', ['Control/Stray/Resource']]]);
+  });
+
+  it('makes no Anthropic secret when no model uses the Anthropic API, and uses the operator’s when given', () => {
+    const none = secretsOf({ github: { mode: 'token' }, anthropic: 'none' });
+    none.template.resourceCountIs('AWS::SecretsManager::Secret', 3);
+    expect(none.secrets.anthropic).toBeUndefined();
+    expect(Object.keys(none.stack.resolve(none.secrets.environment()))).not.toContain('ANTHROPIC_SECRET_ID');
+
+    const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:anthropic-key-AbCdEf';
+    const theirs = secretsOf({ github: { mode: 'token' }, anthropic: { secretArn: arn } });
+    theirs.template.resourceCountIs('AWS::SecretsManager::Secret', 3);
+    expect(theirs.stack.resolve(theirs.secrets.environment()).ANTHROPIC_SECRET_ID).toBe(arn);
   });
 });

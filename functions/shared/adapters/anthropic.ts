@@ -1,6 +1,8 @@
 import Anthropic, { APIConnectionError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
 import { LlmError, type LlmErrorKind } from '../errors';
 import type { Llm, LlmRateLimit, LlmRequest, LlmResponse, LlmUsage } from '../ports';
+import { thinkingModeOf } from '../domain/models';
+import { withMessageBreakpoints } from './cache-breakpoints';
 import { DEFAULT_RETRY_AFTER_SECONDS, estimateInputTokens, headerOf, retryAfterSeconds } from './llm-http';
 
 export { DEFAULT_RETRY_AFTER_SECONDS, estimateInputTokens, retryAfterSeconds } from './llm-http';
@@ -10,9 +12,9 @@ export { DEFAULT_RETRY_AFTER_SECONDS, estimateInputTokens, retryAfterSeconds } f
  *
  * - The SDK never retries (`maxRetries: 0`): a failed call becomes an `LlmError` and the LLM
  *   worker delays the SQS message instead of sleeping inside the function.
- * - Prompt caching: `cache_control` breakpoints on the last tool and on the system prompt (the
- *   stable prefix shared by every turn of every conversation of a stage), and on the last block of
- *   the conversation, so each turn reads the previous turn's prefix from the cache.
+ * - Prompt caching: at most 4 `cache_control` breakpoints (the API's limit): the last tool, the
+ *   system prompt, where the previous turn's request ended and the last block, so each turn reads
+ *   the previous turn's prefix however many tool calls it added (cache-breakpoints.ts).
  * - Streaming when the SDK requires it for the requested `max_tokens` (it refuses non-streaming
  *   requests that may take longer than 10 minutes: max_tokens above ~21,333, less for some models).
  *
@@ -65,38 +67,28 @@ export interface AnthropicLlmOptions {
 
 type ToolParam = Anthropic.Messages.Tool;
 type MessageParam = Anthropic.Messages.MessageParam;
-type BlockParam = Anthropic.Messages.ContentBlockParam;
 
 const EPHEMERAL = { type: 'ephemeral' } as const;
 
-/** Blocks that accept `cache_control` (thinking blocks and empty text do not). */
-const cacheable = (block: Record<string, unknown>): boolean =>
-  ['tool_use', 'tool_result', 'image', 'document'].includes(String(block.type)) ||
-  (block.type === 'text' && typeof block.text === 'string' && block.text.length > 0);
-
 function toMessages(messages: LlmRequest['messages']): MessageParam[] {
-  const out = messages.map(
-    (m): MessageParam => ({
+  return withMessageBreakpoints(
+    messages.map((m) => ({
       role: m.role,
       content:
         typeof m.content === 'string'
           ? m.content
-          : (structuredClone(Array.isArray(m.content) ? m.content : [m.content]) as BlockParam[]),
-    }),
-  );
-  // Breakpoint on the conversation's last block: the next turn reads everything up to here.
-  const last = out.at(-1);
-  if (last) {
-    if (typeof last.content === 'string') {
-      if (last.content.length > 0)
-        last.content = [{ type: 'text', text: last.content, cache_control: EPHEMERAL }];
-    } else {
-      const block = last.content.at(-1) as Record<string, unknown> | undefined;
-      if (block && cacheable(block)) block.cache_control = EPHEMERAL;
-    }
-  }
-  return out;
+          : (structuredClone(Array.isArray(m.content) ? m.content : [m.content]) as Array<
+              Record<string, unknown>
+            >),
+    })),
+  ) as MessageParam[];
 }
+
+/** A fixed budget where the model takes one; adaptive (within max_tokens) where it refuses it. */
+const thinkingParam = (model: string, budgetTokens: number): Anthropic.Messages.ThinkingConfigParam =>
+  thinkingModeOf(model) === 'adaptive'
+    ? { type: 'adaptive' }
+    : { type: 'enabled', budget_tokens: budgetTokens };
 
 export function requestParams(request: LlmRequest) {
   const tools: ToolParam[] = request.tools.map((t, i) => ({
@@ -113,6 +105,7 @@ export function requestParams(request: LlmRequest) {
       : undefined,
     tools: tools.length > 0 ? tools : undefined,
     messages: toMessages(request.messages),
+    ...(request.thinking ? { thinking: thinkingParam(request.model, request.thinking.budgetTokens) } : {}),
   };
 }
 

@@ -625,7 +625,7 @@ interface RawPull {
   merged_at?: string | null;
   draft?: boolean;
   merge_commit_sha?: string | null;
-  head: { sha: string; ref: string };
+  head: { sha: string; ref: string; repo?: { full_name?: string } | null };
   base: { ref: string };
 }
 
@@ -636,6 +636,7 @@ function toPull(pull: RawPull): PullInfo {
     url: pull.html_url,
     headSha: pull.head.sha,
     headRef: pull.head.ref,
+    ...(pull.head.repo?.full_name ? { headRepo: pull.head.repo.full_name } : {}),
     baseRef: pull.base.ref,
     state: pull.state === 'closed' ? 'closed' : 'open',
     merged,

@@ -14,7 +14,8 @@ import type { Llm, LlmRequest, LlmResponse, Secrets } from '../ports';
 export interface ModelRouterOptions {
   defaultProvider: Provider;
   secrets: Secrets;
-  anthropic: { secretId: string; baseURL?: string };
+  /** No secret id: the deployment has no Anthropic key (its models are on other providers). */
+  anthropic: { secretId?: string; baseURL?: string };
   bedrock?: { region?: string; baseURL?: string };
   endpoints: Record<string, OpenAiEndpoint>;
   timeoutMs: number;
@@ -31,7 +32,13 @@ export function modelRouter(options: ModelRouterOptions): Llm & {
     const timeoutMs = options.timeoutMs;
     switch (provider) {
       case 'anthropic': {
-        const apiKey = await options.secrets.get(options.anthropic.secretId);
+        const secretId = options.anthropic.secretId;
+        if (!secretId)
+          throw new LlmError(
+            'permanent',
+            'this deployment has no Anthropic API key (ANTHROPIC_SECRET_ID): use a model of its provider, or give providers.anthropic.apiKeySecretArn',
+          );
+        const apiKey = await options.secrets.get(secretId);
         const { AnthropicLlm } = await import('./anthropic');
         const baseURL = options.anthropic.baseURL;
         return new AnthropicLlm({ apiKey, timeoutMs, ...(baseURL ? { baseURL } : {}) });

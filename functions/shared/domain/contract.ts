@@ -2,6 +2,7 @@ import { type CST, Composer, isMap, isScalar, isSeq, LineCounter, type Node, Par
 import * as z from 'zod';
 import { lookalikeFold, lookalikeFoldGlob } from './lookalike';
 import { MODEL_ALIASES, ModelId } from './models';
+import { ThinkingBudget, ThinkingBudgets } from './thinking';
 import {
   firstMatchNoCase,
   globAlternatives,
@@ -322,6 +323,11 @@ export const FactoryConfig = section({
     check_attempts: intInRange(LIMITS.checkAttempts).optional(),
     max_run_seconds: intInRange(LIMITS.maxRunSeconds).optional(),
   }).optional(),
+  thinking: section({
+    plan: ThinkingBudget.optional(),
+    implement: ThinkingBudget.optional(),
+    review: ThinkingBudget.optional(),
+  }).optional(),
   limits: section({
     turns: section({
       plan: intInRange(LIMITS.turns.plan).optional(),
@@ -447,6 +453,8 @@ export const Contract = z.strictObject({
     }),
   /** Model turns each agent stage may take; a stage out of turns stops with its work kept. */
   turns: StageTurns.default(defaultTurns),
+  /** Extended thinking budgets the repository asks for by stage (capped at admit: thinking.ts). */
+  thinking: ThinkingBudgets.default({}),
   /** A failed run's PR: closed (default; absent on runs admitted before it existed) or left a draft. */
   onFailure: z.enum(ON_FAILURE).default('close'),
 });
@@ -509,6 +517,7 @@ export function contractFromConfig(config: FactoryConfig = {}): Contract {
       implement: config.limits?.turns?.implement ?? LIMITS.turns.implement.default,
       review: config.limits?.turns?.review ?? LIMITS.turns.review.default,
     },
+    thinking: { ...config.thinking },
     onFailure: config.on_failure ?? 'close',
   };
 }

@@ -7,6 +7,12 @@ import {
   Provider,
   parseModelRef,
 } from './providers';
+import {
+  DEFAULT_MAX_THINKING_BUDGET,
+  MAX_THINKING_BUDGET,
+  ThinkingBudget,
+  type ThinkingBudgets,
+} from './thinking';
 
 /**
  * Model aliases and prices (SPEC §4). Stages ask for an alias; the deployment maps it to an
@@ -40,6 +46,17 @@ export const DEFAULT_MODEL_ALIASES: ModelAliases = {
   coder: ['claude-sonnet-4-6', 'claude-sonnet-4-5'],
   reviewer: ['claude-sonnet-4-6', 'claude-sonnet-4-5'],
   fast: ['claude-haiku-4-5'],
+};
+
+/**
+ * The same choice on Amazon Bedrock (the deployment's default provider when it has no Anthropic
+ * key): global cross-region inference profiles, offered in every commercial region.
+ */
+export const DEFAULT_BEDROCK_MODEL_ALIASES: ModelAliases = {
+  planner: ['global.anthropic.claude-sonnet-4-6', 'global.anthropic.claude-sonnet-4-5-20250929-v1:0'],
+  coder: ['global.anthropic.claude-sonnet-4-6', 'global.anthropic.claude-sonnet-4-5-20250929-v1:0'],
+  reviewer: ['global.anthropic.claude-sonnet-4-6', 'global.anthropic.claude-sonnet-4-5-20250929-v1:0'],
+  fast: ['global.anthropic.claude-haiku-4-5-20251001-v1:0'],
 };
 
 // Up to 1000 USD per million tokens, in whole micro-dollars (6 decimals) so sums stay exact.
@@ -140,13 +157,30 @@ const CONTEXT_WINDOWS: Record<string, number> = {
 };
 export const DEFAULT_CONTEXT_WINDOW = 200_000;
 
-/** The model's context window: by id, without a provider prefix, region prefix or snapshot suffix. */
-export function contextWindowOf(model: string): number {
-  const bare = model
+/** A Claude id without a provider prefix, region prefix or snapshot suffix. */
+const bareModelId = (model: string): string =>
+  model
     .replace(/^(anthropic|bedrock):/, '')
     .replace(/^([a-z]{2,6}\.)?anthropic\./, '')
     .replace(/(-\d{8})?(-v\d+(:\d+)?)?$/, '');
-  return CONTEXT_WINDOWS[bare] ?? DEFAULT_CONTEXT_WINDOW;
+
+/** The model's context window: by id, without a provider prefix, region prefix or snapshot suffix. */
+export function contextWindowOf(model: string): number {
+  return CONTEXT_WINDOWS[bareModelId(model)] ?? DEFAULT_CONTEXT_WINDOW;
+}
+
+/**
+ * How a model takes extended thinking, as the extended-thinking docs say: a fixed budget
+ * (`{type: "enabled", budget_tokens}`) up to Claude 4.6; Claude 4.7 and later (Opus 4.7, the 5
+ * generation, Fable) refuse it with a 400 and think adaptively (`{type: "adaptive"}`), bounded by
+ * max_tokens only.
+ */
+export function thinkingModeOf(model: string): 'enabled' | 'adaptive' {
+  const version = /^claude-[a-z]+-(\d+)(?:-(\d{1,2}))?(?:-|$)/.exec(bareModelId(model));
+  if (!version) return 'enabled';
+  const major = Number(version[1]);
+  const minor = Number(version[2] ?? 0);
+  return major > 4 || (major === 4 && minor >= 7) ? 'adaptive' : 'enabled';
 }
 
 /**
@@ -161,6 +195,15 @@ const ModelConfig = z.strictObject({
   defaultProvider: Provider.optional(),
   endpoints: z.record(EndpointName, OpenAiEndpoint).optional(),
   allowedProviders: z.array(Provider).min(1).optional(),
+  /** Extended thinking: a budget per stage, and the most a repository's factory.yml may ask for. */
+  thinking: z
+    .strictObject({
+      plan: ThinkingBudget.optional(),
+      implement: ThinkingBudget.optional(),
+      review: ThinkingBudget.optional(),
+      maxBudgetTokens: z.number().int().min(0).max(MAX_THINKING_BUDGET).optional(),
+    })
+    .optional(),
 });
 
 export interface ResolvedModelConfig {
@@ -169,7 +212,11 @@ export interface ResolvedModelConfig {
   defaultProvider: Provider;
   endpoints: Record<string, OpenAiEndpoint>;
   allowedProviders: Provider[];
+  /** Budgets by stage (none by default) and the repositories' cap (thinking.ts). */
+  thinking: { budgets: ThinkingBudgets; maxBudgetTokens: number };
 }
+
+const NO_THINKING = { budgets: {}, maxBudgetTokens: DEFAULT_MAX_THINKING_BUDGET };
 
 /** Parses MODEL_CONFIG (JSON; unset = defaults). Throws with the field paths when invalid. */
 export function parseModelConfig(json: string | undefined): ResolvedModelConfig {
@@ -180,6 +227,7 @@ export function parseModelConfig(json: string | undefined): ResolvedModelConfig 
       defaultProvider: 'anthropic',
       endpoints: {},
       allowedProviders: ['anthropic'],
+      thinking: { ...NO_THINKING },
     };
   }
   let raw: unknown;
@@ -193,8 +241,9 @@ export function parseModelConfig(json: string | undefined): ResolvedModelConfig 
     const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
     throw new Error(`MODEL_CONFIG is invalid: ${issues.join('; ')}`);
   }
-  const aliases = { ...DEFAULT_MODEL_ALIASES, ...parsed.data.aliases };
   const defaultProvider = parsed.data.defaultProvider ?? 'anthropic';
+  const builtIn = defaultProvider === 'bedrock' ? DEFAULT_BEDROCK_MODEL_ALIASES : DEFAULT_MODEL_ALIASES;
+  const aliases = { ...builtIn, ...parsed.data.aliases };
   const endpoints = parsed.data.endpoints ?? {};
   for (const id of MODEL_ALIASES.flatMap((alias) => aliases[alias])) {
     const ref = parseModelRef(id, defaultProvider);
@@ -218,7 +267,14 @@ export function parseModelConfig(json: string | undefined): ResolvedModelConfig 
     defaultProvider,
     endpoints,
     allowedProviders,
+    thinking: thinkingOf(parsed.data.thinking),
   };
+}
+
+function thinkingOf(config: z.infer<typeof ModelConfig>['thinking']): ResolvedModelConfig['thinking'] {
+  if (!config) return { ...NO_THINKING };
+  const { maxBudgetTokens, ...budgets } = config;
+  return { budgets, maxBudgetTokens: maxBudgetTokens ?? DEFAULT_MAX_THINKING_BUDGET };
 }
 
 /** The model list of each alias: the repo's overrides (contract.models) over the deployment's. */

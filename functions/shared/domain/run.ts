@@ -202,6 +202,32 @@ export const Run = z.object({
   reviewSummary: z.string().max(4000).optional(),
   /** A review run: the GitHub review it posted (a retried step never posts a second one). */
   reviewId: z.number().int().positive().optional(),
+  /**
+   * A review run over a large PR, reviewed in parts of its diff (one conversation each): the part
+   * under review, and what the finished parts found, posted together as one review at the end (or
+   * as a partial review when the run stops).
+   */
+  reviewParts: z
+    .object({
+      index: z.number().int().nonnegative(),
+      total: z.number().int().positive(),
+      comments: z
+        .array(
+          z.object({
+            path: z.string().max(1024),
+            line: z.number().int().positive(),
+            side: z.enum(['RIGHT', 'LEFT']),
+            body: z.string().max(4000),
+            blocking: z.boolean(),
+          }),
+        )
+        .max(30)
+        .default([]),
+      summaries: z.array(z.string().max(2000)).max(10).default([]),
+      /** The conversations of the finished parts: a retried submission never counts twice. */
+      finished: z.array(z.string().max(80)).max(10).default([]),
+    })
+    .optional(),
   /** A retry that resumes a STOPPED run: its branch, the head its change was read from, its base. */
   resumedFrom: z
     .object({
@@ -236,6 +262,19 @@ export const Run = z.object({
         )
         .max(50)
         .default([]),
+    })
+    .optional(),
+  /**
+   * A rescue run: the commits it pushed on the PR's branch (what it tried, for the final comment),
+   * and whether it already re-applied its change once over someone's push.
+   */
+  rescue: z
+    .object({
+      pushes: z
+        .array(z.object({ sha: z.string().max(64), subject: z.string().max(200) }))
+        .max(20)
+        .default([]),
+      reapplied: z.boolean().default(false),
     })
     .optional(),
   /** A retry's budget (`budget_usd` of POST /v1/runs/{id}/retry), in place of the repository's. */

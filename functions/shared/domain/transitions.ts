@@ -8,8 +8,9 @@ import { isTerminal, RUN_STATUSES, type RunStatus } from './run';
  */
 const FORWARD: Readonly<Record<RunStatus, readonly RunStatus[]>> = {
   // A review run goes straight to REVIEWING and ends SUCCEEDED once its review is posted; a
-  // follow-up skips the plan and goes straight to IMPLEMENTING.
-  QUEUED: ['PLANNING', 'REVIEWING', 'IMPLEMENTING'],
+  // follow-up skips the plan and goes straight to IMPLEMENTING; a rescue first reads the PR's CI
+  // (VERIFYING), and a rescue refused at admit (a fork, a sender who may not push) is BLOCKED.
+  QUEUED: ['PLANNING', 'REVIEWING', 'IMPLEMENTING', 'VERIFYING', 'BLOCKED'],
   // STOPPED (from PLANNING, IMPLEMENTING, REVIEWING): a stage ran out of turns, the budget was
   // spent, or the checks kept failing; the work so far is kept on a draft PR.
   PLANNING: ['AWAITING_CLARIFICATION', 'IMPLEMENTING', 'BLOCKED', 'STOPPED'],
@@ -17,7 +18,9 @@ const FORWARD: Readonly<Record<RunStatus, readonly RunStatus[]>> = {
   // IMPLEMENTING -> IMPLEMENTING: a boundary violation sends the change back for another attempt.
   // The coder or the reviewer may also report the work BLOCKED (outside the contract, impossible).
   IMPLEMENTING: ['VERIFYING', 'IMPLEMENTING', 'BLOCKED', 'STOPPED'],
-  VERIFYING: ['IMPLEMENTING', 'REVIEWING', 'AWAITING_APPROVAL'],
+  // A rescue ends from VERIFYING: SUCCEEDED once CI passes on the PR, STOPPED when people keep
+  // pushing over its commits.
+  VERIFYING: ['IMPLEMENTING', 'REVIEWING', 'AWAITING_APPROVAL', 'SUCCEEDED', 'STOPPED'],
   REVIEWING: ['IMPLEMENTING', 'AWAITING_APPROVAL', 'BLOCKED', 'STOPPED', 'SUCCEEDED'],
   AWAITING_APPROVAL: ['MERGING', 'REJECTED', 'EXPIRED'],
   MERGING: ['SUCCEEDED'],

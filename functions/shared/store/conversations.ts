@@ -13,6 +13,8 @@ export const ConversationMeta = z.object({
     z.object({ name: z.string(), description: z.string(), input_schema: z.record(z.string(), z.unknown()) }),
   ),
   maxTokens: z.number().int().positive(),
+  /** Extended thinking: the budget each call may think in, on top of maxTokens (absent: none). */
+  thinkingBudgetTokens: z.number().int().positive().optional(),
   /** Model ids for the alias, resolved by the stage runner from the repo's contract: first is preferred. */
   models: z.array(z.string()),
   /** The run's budget in USD; the worker reserves against it before every call. */

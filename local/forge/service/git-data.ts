@@ -5,6 +5,8 @@ import type { PullLifecycle } from './pull-lifecycle';
 import type { Repos } from './repos';
 import type { Users } from './users';
 
+export const ZERO_SHA = '0'.repeat(40);
+
 type PersonInput = Partial<{ name: string; email: string; date: string }>;
 
 /** The git data API (blobs, trees, commits, refs) and whole-file pushes; every ref move reaches the PRs. */
@@ -165,6 +167,47 @@ export class GitData {
     await this.pullLifecycle.onRefMoved(actor, repo, ref, before, undefined);
   }
 
+  /**
+   * One ref update of a `git push`, its pack already stored: git receive-pack's rules, with the
+   * forge's policy (branches only; the default branch is neither deleted nor rewound). Returns
+   * undefined when applied, else the reason receive-pack reports (`ng <ref> <reason>`).
+   */
+  async applyPushedRef(
+    actor: UserRecord,
+    repo: RepoRecord,
+    update: { ref: string; before: string; after: string },
+  ): Promise<string | undefined> {
+    const { ref } = update;
+    if (!ref.startsWith('refs/heads/') || ref.split('/').length < 3) return 'the forge accepts branches only';
+    if (!isValidRefName(ref)) return 'funny refname';
+    const isDefault = ref === `refs/heads/${repo.defaultBranch}`;
+    const deleting = update.after === ZERO_SHA;
+    if (deleting && isDefault) return 'deletion of the current branch prohibited';
+    const outcome = await this.repos.withLock(repo, async () => {
+      const git = this.repos.git(repo);
+      const current = await git.resolveRef(ref);
+      if ((current ?? ZERO_SHA) !== update.before) return { refused: 'failed to update ref' };
+      if (deleting) {
+        if (current) await git.deleteRef(ref);
+        return { current };
+      }
+      if ((await git.objectType(update.after)) !== 'commit') return { refused: 'missing necessary objects' };
+      if (isDefault && current && !(await git.isAncestor(current, update.after)))
+        return { refused: 'non-fast-forward' };
+      await git.writeRef(ref, update.after);
+      return { current };
+    });
+    if ('refused' in outcome) return outcome.refused;
+    await this.pullLifecycle.onRefMoved(
+      actor,
+      repo,
+      ref,
+      outcome.current,
+      deleting ? undefined : update.after,
+    );
+    return undefined;
+  }
+
   /** A commit of whole files on top of a branch (created from the default branch when absent). */
   async pushFiles(
     actorIn: UserRecord | undefined,
@@ -206,7 +249,7 @@ export class GitData {
 }
 
 /** git check-ref-format, the parts that matter here. */
-function isValidRefName(ref: string): boolean {
+export function isValidRefName(ref: string): boolean {
   if ([...ref].some((char) => char.charCodeAt(0) < 0x20 || char.charCodeAt(0) === 0x7f)) return false;
   return !/(\.\.|[\s~^:?*[\\]|@\{|\/\/|\/$|\.lock(\/|$)|\/\.)/.test(ref) && !ref.endsWith('.');
 }

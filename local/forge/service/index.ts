@@ -11,6 +11,7 @@ import { Merges } from './merges';
 import { PullLifecycle } from './pull-lifecycle';
 import { PullViews } from './pull-views';
 import { Pulls } from './pulls';
+import { RefEvents } from './ref-events';
 import { Repos } from './repos';
 import { Reviews } from './reviews';
 import { Statuses } from './statuses';
@@ -67,7 +68,15 @@ export class ForgeService {
     });
     this.statuses = new Statuses(state, urls, this.repos, this.users);
     this.pullViews = new PullViews(state, this.repos, this.users, render);
-    const lifecycle = new PullLifecycle(state, this.repos, this.events, this.pullViews, this.checks);
+    const refEvents = new RefEvents(urls, this.repos, this.events);
+    const lifecycle = new PullLifecycle(
+      state,
+      this.repos,
+      this.events,
+      this.pullViews,
+      this.checks,
+      refEvents,
+    );
     this.labels = new Labels(state, urls, this.repos, this.events, render, this.pullViews);
     this.issues = new Issues(state, this.repos, this.events, render, this.labels, this.pullViews, lifecycle);
     this.comments = new Comments(state, this.repos, this.events, render);

@@ -4,6 +4,7 @@ import { ForgeError } from './errors';
 import type { Events } from './events';
 import { issueOf } from './issues';
 import { pullOf, type PullViews } from './pull-views';
+import type { RefEvents } from './ref-events';
 import type { Repos } from './repos';
 
 /**
@@ -17,6 +18,7 @@ export class PullLifecycle {
     private readonly events: Events,
     private readonly views: PullViews,
     private readonly checks: Checks,
+    private readonly refEvents: RefEvents,
   ) {}
 
   async close(actor: UserRecord, repo: RepoRecord, number: number): Promise<void> {
@@ -66,7 +68,10 @@ export class PullLifecycle {
     if (moved) this.checks.schedule(actor, repo, pull, null);
   }
 
-  /** Called after every ref change: a moved head branch synchronises its PRs, a deleted one closes them. */
+  /**
+   * Called after every ref change: GitHub's push webhooks, then a moved head branch synchronises
+   * its PRs and a deleted one closes them.
+   */
   async onRefMoved(
     actor: UserRecord,
     repo: RepoRecord,
@@ -74,6 +79,7 @@ export class PullLifecycle {
     before: string | undefined,
     after: string | undefined,
   ): Promise<void> {
+    await this.refEvents.moved(actor, repo, ref, before, after);
     if (!ref.startsWith('refs/heads/')) return;
     const branch = ref.slice('refs/heads/'.length);
     for (const pull of repo.pulls) {

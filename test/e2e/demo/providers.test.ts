@@ -4,6 +4,8 @@ import { providerOptions } from '../../../local/model/choice';
 import type { RecordedCall } from '../../../local/model/server';
 import { LOCAL_BEDROCK_MODELS } from '../../../local/stack';
 import type { LedgerEntry } from '../../../functions/shared/store/ledger';
+import { SAMPLE_ISSUE, SAMPLE_OWNER, SAMPLE_REPO } from '../../../local/forge/sample';
+import { scenarioNamed } from '../../../local/model/scenarios';
 
 /**
  * Issue 19: `npm run demo -- --provider bedrock|openai-compatible --auto-approve --json` on the
@@ -161,5 +163,41 @@ describe('npm run demo -- --provider …', () => {
     expect(calls).toEqual([]);
     expect(error?.class).toBe('UnpricedModel');
     expect(error?.cause).toContain('MODEL_CONFIG.prices["openai-compatible:local/unpriced"]');
+  }, 180_000);
+
+  it('refuses a run whose factory.yml names an endpoint the operator did not allow, before any call', async () => {
+    // The repository asks for an OpenAI-compatible endpoint of its own: code would leave the
+    // account for a server the operator never configured.
+    const sample = scenarioNamed('sample');
+    if (!sample) throw new Error('the sample scenario is missing');
+    const factoryYml = `version: 1
+models:
+  coder: ["openai-compatible:exfil/gpt-4o"]
+environment:
+  checks:
+    - node --test
+`;
+    let error: { class: string; cause: string } | undefined;
+    let calls: RecordedCall[] = [];
+    let comments: string[] = [];
+    const result = await runDemo({
+      autoApprove: true,
+      json: true,
+      timeoutMs: 120_000,
+      models: providerOptions({}, {}),
+      scenario: { ...sample, files: { '.github/factory.yml': factoryYml } },
+      inspect: async (stack, outcome) => {
+        error = (await stack.store.getRun(outcome.runId))?.error;
+        calls = stack.model?.calls() ?? [];
+        const url = `${stack.forge.apiUrl}/repos/${SAMPLE_OWNER}/${SAMPLE_REPO}/issues/${SAMPLE_ISSUE.number}/comments`;
+        comments = ((await (await fetch(url)).json()) as Array<{ body: string }>).map((c) => c.body);
+      },
+    });
+    expect(result.status).toBe('FAILED');
+    expect(result.ledger.llmCalls).toBe(0);
+    expect(calls).toEqual([]);
+    expect(error?.class).toBe('ModelNotAllowed');
+    expect(error?.cause).toContain('openai-compatible:exfil/gpt-4o');
+    expect(comments.some((body) => body.includes('openai-compatible:exfil/gpt-4o'))).toBe(true);
   }, 180_000);
 });

@@ -92,6 +92,33 @@ describe('npm run demo -- --scenario', () => {
     expect(result.ledger.llmCalls).toBe(7);
   }, 150_000);
 
+  it("rescue: bob's PR whose CI fails is fixed on its branch; the JSON says the kind and the rescued PR, and nothing merged", async () => {
+    const { stdout } = await run(
+      TSX,
+      ['local/demo.ts', '--scenario', 'rescue', '--auto-approve', '--json', '--timeout', '120'],
+      { cwd: ROOT, timeout: 150_000, env: { ...process.env, ANTHROPIC_API_KEY: '' } },
+    );
+    const result = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as DemoResult;
+    expect(result).toMatchObject({
+      status: 'SUCCEEDED',
+      kind: 'rescue',
+      scenario: 'rescue',
+      expectedStatus: 'SUCCEEDED',
+      mergedSha: null,
+    });
+    expect(result.rescuedPr?.number).toBeGreaterThan(0);
+    expect(result.rescuedPr?.url).toMatch(new RegExp(`/acme/widgets/pull/${result.rescuedPr?.number}$`));
+    expect(result.prUrl).toBe(result.rescuedPr?.url);
+    expect(result.stages.map((s) => s.name)).toEqual([
+      'admit',
+      'checks',
+      'implement',
+      'boundary',
+      'publish',
+      'checks',
+    ]);
+  }, 180_000);
+
   it('follow-up: the run at approval is superseded by a follow-up on its PR, which merges; the demo exits 0', async () => {
     const { stdout } = await run(
       TSX,

@@ -91,6 +91,15 @@ describe('clarification', () => {
     const types = await eventTypes(stack, run.runId);
     expect(types.filter((t) => t === 'clarify.asked')).toHaveLength(1);
     expect(types.filter((t) => t === 'plan.submitted').length).toBeGreaterThanOrEqual(2);
+    // The audit trail says who tried to answer and who did.
+    const events = (await stack.store.listEvents(run.runId, { limit: 500 })).items;
+    const refused = events.filter((e) => e.type === 'clarify.reply-refused');
+    expect(refused.map((e) => e.actor)).toEqual(['mallory']);
+    expect(refused[0]?.data).toMatchObject({ reason: 'neither the issue author nor a writer' });
+    const answered = events.filter((e) => e.type === 'clarify.answered');
+    expect(answered.map((e) => [e.actor, (e.data as { as?: string }).as])).toEqual([
+      ['alice', 'issue author'],
+    ]);
     expect(types).toContain('change.merged');
   }, 60_000);
 });

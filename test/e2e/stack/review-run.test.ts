@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { runDemo } from '../../../local/demo';
-import { BUGGY_PULL, scenarioNamed } from '../../../local/model/scenarios';
+import { BUGGY_PULL, type Scenario, scenarioNamed } from '../../../local/model/scenarios';
+import { type Script, sampleScript } from '../../../local/model/scripts';
 import { SLUGIFY_BUGGY_SOURCE, SLUGIFY_PATH } from '../../../local/model/sample-code';
 import type { Stack } from '../../../local/stack';
 
@@ -98,5 +99,88 @@ describe('a review run on a pull request', () => {
     });
     expect(result.reviewedPr?.url).toMatch(/\/acme\/widgets\/pull\/\d+$/);
     expect(result.stages.map((s) => s.name)).toEqual(['admit', 'review']);
+  }, 180_000);
+
+  it('reviews a large PR in parts and posts ONE review with every part, the inline comment on the buggy line', async () => {
+    const data = (name: string) =>
+      Array.from({ length: 1100 }, (_, i) => `${name} ${i} ${'lorem ipsum '.repeat(3)}`).join('\n');
+    const scenario: Scenario = {
+      name: 'review-large',
+      description: 'a large PR reviewed in parts',
+      script: sampleScript,
+      expect: 'SUCCEEDED',
+      pullRequest: {
+        ...BUGGY_PULL,
+        files: { ...BUGGY_PULL.files, 'data/a.txt': `${data('a')}\n`, 'data/b.txt': `${data('b')}\n` },
+      },
+    };
+    let checked = false;
+    const result = await runDemo({
+      autoApprove: true,
+      json: true,
+      timeoutMs: 150_000,
+      scenario,
+      inspect: async (stack, demo) => {
+        const number = demo.reviewedPr?.number;
+        const started = (await stack.store.listEvents(demo.runId, { limit: 500 })).items.filter(
+          (e) => e.type === 'review.started',
+        );
+        const parts = Number(started[0]?.data?.parts ?? 0);
+        expect(parts).toBeGreaterThanOrEqual(2);
+        expect(started).toHaveLength(parts);
+        const reviews: Json[] = await forgeGet(stack, `/repos/acme/widgets/pulls/${number}/reviews`);
+        expect(reviews).toHaveLength(1);
+        expect(reviews[0].state).toBe('CHANGES_REQUESTED');
+        for (let i = 1; i <= parts; i++) expect(reviews[0].body).toContain(`**Part ${i} of ${parts}:**`);
+        const comments: Json[] = await forgeGet(stack, `/repos/acme/widgets/pulls/${number}/comments`);
+        expect(comments.map((c) => [c.path, c.line])).toEqual([[SLUGIFY_PATH, BUGGY_LINE]]);
+        checked = true;
+      },
+    });
+    expect(checked).toBe(true);
+    expect(result).toMatchObject({ status: 'SUCCEEDED', kind: 'review', mergedSha: null });
+  }, 200_000);
+
+  it('out of turns, it still posts one partial COMMENT review saying what was not reviewed, then ends STOPPED', async () => {
+    // A reviewer that keeps reading and never submits; the repository allows it two turns.
+    const reader: Script = (request, ctx) =>
+      ctx.stage === 'pr-review'
+        ? { content: [{ type: 'tool_use', name: 'read_file', input: { path: SLUGIFY_PATH } }] }
+        : sampleScript(request, ctx);
+    const scenario: Scenario = {
+      name: 'review-out-of-turns',
+      description: 'the reviewer runs out of turns',
+      script: reader,
+      expect: 'STOPPED',
+      files: {
+        '.github/factory.yml':
+          'version: 1\nenvironment:\n  checks:\n    - node --test\nlimits:\n  turns:\n    review: 2\n',
+      },
+      pullRequest: {
+        ...BUGGY_PULL,
+        files: { ...BUGGY_PULL.files, 'README.md': '# widgets, with slugify\n' },
+      },
+    };
+    let checked = false;
+    const result = await runDemo({
+      autoApprove: true,
+      json: true,
+      timeoutMs: 120_000,
+      scenario,
+      inspect: async (stack, demo) => {
+        const number = demo.reviewedPr?.number;
+        const reviews: Json[] = await forgeGet(stack, `/repos/acme/widgets/pulls/${number}/reviews`);
+        expect(reviews).toHaveLength(1);
+        expect(reviews[0].state).toBe('COMMENTED');
+        expect(reviews[0].body).toContain('(partial)');
+        expect(reviews[0].body).toContain(`Read by the reviewer (1 of 2 files): \`${SLUGIFY_PATH}\``);
+        expect(reviews[0].body).toContain('Not reviewed beyond the diff shown to the reviewer: `README.md`');
+        expect(reviews[0].body).toContain(demo.runId);
+        expect(await forgeGet(stack, `/repos/acme/widgets/pulls/${number}/comments`)).toEqual([]);
+        checked = true;
+      },
+    });
+    expect(checked).toBe(true);
+    expect(result).toMatchObject({ status: 'STOPPED', kind: 'review', mergedSha: null });
   }, 180_000);
 });

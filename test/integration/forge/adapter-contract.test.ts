@@ -99,6 +99,8 @@ describe('the factory GitHub adapter against the forge', () => {
       draft: true,
     });
     expect(pull).toMatchObject({ headSha: commit, draft: true, state: 'open', merged: false });
+    // head.repo.full_name: the repository the branch lives in (a rescue refuses another one's).
+    expect((await github.getPull(repo, pull.number)).headRepo).toBe('acme/widgets');
     expect((await github.findOpenPull(repo, 'factory/1-add-a-slugify-helper'))?.number).toBe(pull.number);
     expect((await github.getChecks(repo, commit)).state).toMatch(/pending|success/);
     await forge.waitForIdle();

@@ -114,6 +114,9 @@ describe("the forge's webhook payloads against @octokit/webhooks-schemas", () =>
       'pull_request.closed',
       'pull_request_review.submitted',
       'check_suite.completed',
+      // Every ref change, as on GitHub (the factory ignores these).
+      'push.',
+      'create.',
     ]) {
       expect(seen).toContain(expected);
     }

@@ -400,4 +400,32 @@ describe('the scripted sample model', () => {
     expect(response.usage.outputTokens).toBeLessThanOrEqual(5);
     expect(response.content.every((b) => (b as { type: string }).type === 'text')).toBe(true);
   });
+
+  it('cuts a tool call mid-input at max_tokens, keeping what was written of it (streamed too)', async () => {
+    for (const maxTokens of [200, 30_000]) {
+      model.setScript(() => ({
+        content: [
+          {
+            type: 'tool_use',
+            name: 'write_file',
+            input: { path: 'a.txt', content: 'x'.repeat(maxTokens * 5) },
+          },
+        ],
+      }));
+      const response = await llm.createMessage({
+        model: 'claude-sample',
+        system: 'x',
+        tools: [...WORKBENCH_READ_TOOLS, ...WORKBENCH_WRITE_TOOLS, SUBMIT_CHANGE],
+        messages: [{ role: 'user', content: ISSUE }],
+        maxTokens,
+      });
+      expect(response.stopReason).toBe('max_tokens');
+      const [call] = response.content as Array<{ type: string; input: { path: string; content: string } }>;
+      expect(call?.type).toBe('tool_use');
+      expect(call?.input.path).toBe('a.txt');
+      expect(call?.input.content.length).toBeGreaterThan(maxTokens * 3);
+      expect(call?.input.content.length).toBeLessThan(maxTokens * 4);
+    }
+    expect(model.calls().map((c) => c.stream)).toEqual([false, true]);
+  });
 });

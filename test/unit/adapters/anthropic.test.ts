@@ -242,7 +242,7 @@ describe('AnthropicLlm request shape', () => {
     maxTokens: 4096,
   };
 
-  it('puts cache breakpoints on the last tool, the system prompt and the last block, without mutating the input', async () => {
+  it('puts cache breakpoints on the last tool, the system prompt, the previous turn end and the last block, without mutating the input', async () => {
     const bodies: unknown[] = [];
     const llm = new AnthropicLlm({ apiKey: 'k', client: fakeClient(bodies, []) });
     const before = JSON.stringify(request);
@@ -259,7 +259,9 @@ describe('AnthropicLlm request shape', () => {
     expect(body.system).toEqual([
       { type: 'text', text: 'system prompt', cache_control: { type: 'ephemeral' } },
     ]);
-    expect(body.messages[0]?.content).toBe('first');
+    expect(body.messages[0]?.content).toEqual([
+      { type: 'text', text: 'first', cache_control: { type: 'ephemeral' } },
+    ]);
     expect(body.messages[2]?.content).toEqual([
       { type: 'tool_result', tool_use_id: 't1', content: 'ok', cache_control: { type: 'ephemeral' } },
     ]);

@@ -48,3 +48,33 @@ describe('the run view’s ledger by stage', () => {
     expect(rows.sandbox).toMatchObject({ llm_calls: 0, cost_usd: 0.001 });
   });
 });
+
+describe('the run view’s ledger by provider', () => {
+  it('keeps one row per stage, provider and model, each naming the provider that answered', () => {
+    const run = {
+      ledger: {
+        llmCalls: 3,
+        inputTokens: 30,
+        outputTokens: 15,
+        cacheReadTokens: 0,
+        cacheWriteTokens: 0,
+        costUsd: 0.03,
+      },
+    } as Run;
+    const view = ledgerView(run, [
+      entry({
+        stage: 'plan',
+        turn: 1,
+        provider: 'bedrock',
+        model: 'global.anthropic.claude-sonnet-4-6',
+        costUsd: 0.02,
+      }),
+      entry({ stage: 'plan', turn: 2, provider: 'openai-compatible', model: 'local/qwen', costUsd: 0 }),
+      entry({ stage: 'plan', turn: 3, provider: 'openai-compatible', model: 'local/qwen', costUsd: 0 }),
+    ]);
+    expect(view.by_stage).toEqual([
+      expect.objectContaining({ stage: 'plan', provider: 'bedrock', llm_calls: 1, cost_usd: 0.02 }),
+      expect.objectContaining({ stage: 'plan', provider: 'openai-compatible', llm_calls: 2, cost_usd: 0 }),
+    ]);
+  });
+});

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createPricing } from '../../../functions/shared/domain/ledger';
+import { modelRouter } from '../../../functions/shared/adapters/model-router';
+import { LlmError } from '../../../functions/shared/errors';
 import {
+  DEFAULT_BEDROCK_MODEL_ALIASES,
   DEFAULT_MODEL_ALIASES,
   disallowedModels,
   parseModelConfig,
@@ -120,5 +123,53 @@ describe('providers a repository may use', () => {
     expect(() =>
       parseModelConfig(JSON.stringify({ aliases: { planner: ['openai-compatible:nowhere/x'] } })),
     ).toThrow(/endpoint nowhere/);
+  });
+});
+
+describe('the Bedrock default', () => {
+  it('gives a Bedrock deployment Bedrock aliases, every one priced and a Bedrock id', () => {
+    const config = parseModelConfig(JSON.stringify({ defaultProvider: 'bedrock' }));
+    expect(config.aliases).toEqual(DEFAULT_BEDROCK_MODEL_ALIASES);
+    expect(config.allowedProviders).toEqual(['bedrock']);
+    expect(unpricedModels(config.aliases, config.prices, 'bedrock')).toEqual([]);
+    for (const id of Object.values(config.aliases).flat()) {
+      expect(parseModelRef(id, 'bedrock').provider).toBe('bedrock');
+      expect(claudeModelOfBedrockId(id)).toMatch(/^claude-/);
+    }
+    // Configured lists still win over the built-in ones.
+    const mine = parseModelConfig(
+      JSON.stringify({
+        defaultProvider: 'bedrock',
+        aliases: { fast: ['eu.anthropic.claude-haiku-4-5-20251001-v1:0'] },
+      }),
+    );
+    expect(mine.aliases.fast).toEqual(['eu.anthropic.claude-haiku-4-5-20251001-v1:0']);
+    expect(mine.aliases.coder).toEqual(DEFAULT_BEDROCK_MODEL_ALIASES.coder);
+  });
+
+  it('answers an Anthropic model with a permanent error naming the setting when the deployment has no Anthropic key', async () => {
+    const secrets = {
+      get: async () => {
+        throw new Error('no secret should be read');
+      },
+    };
+    const router = modelRouter({
+      defaultProvider: 'bedrock',
+      secrets,
+      anthropic: {},
+      endpoints: {},
+      timeoutMs: 1000,
+    });
+    const error = await router
+      .createMessage({
+        model: 'anthropic:claude-sonnet-4-6',
+        system: [],
+        messages: [],
+        tools: [],
+        maxTokens: 10,
+      } as never)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LlmError);
+    expect((error as LlmError).message).toContain('providers.anthropic.apiKeySecretArn');
   });
 });

@@ -78,6 +78,7 @@ async function worker(
   turns: Turn[],
   steps: Array<LlmResponse | LlmError>,
   tokensOf?: (request: LlmRequest) => number,
+  meta: { thinkingBudgetTokens?: number; pricing?: Pricing } = {},
 ) {
   const store = new FakeStore();
   const runId = '01J00000000000000000000001';
@@ -102,6 +103,7 @@ async function worker(
     system: 'system',
     tools: [],
     maxTokens: 4000,
+    ...(meta.thinkingBudgetTokens ? { thinkingBudgetTokens: meta.thinkingBudgetTokens } : {}),
     models: ['m'],
     budgetUsd: 5,
     createdAt: '2026-01-01T00:00:00.000Z',
@@ -123,7 +125,7 @@ async function worker(
     llm,
     clock: { now: () => Date.now() },
     log: silent,
-    pricing,
+    pricing: meta.pricing ?? pricing,
   };
   const next = async (turn: number) =>
     processLlmMessage(
@@ -297,5 +299,54 @@ describe('prompt is too long', () => {
         },
       },
     ]);
+  });
+});
+
+describe('extended thinking', () => {
+  const thought = { type: 'thinking', thinking: 'I should read a first.', signature: 'c2lnbmVk' };
+
+  it('asks for the budget, counts it within max_tokens (and the reservation), and sends thinking back unchanged', async () => {
+    const reserved: number[] = [];
+    const { llm, outcomes, next } = await worker(
+      [user('task'), assistant([thought, use('t1')]), user([result('t1')])],
+      [answerText],
+      undefined,
+      {
+        thinkingBudgetTokens: 2048,
+        pricing: {
+          ...pricing,
+          worstCaseUsd: (model, input, maxTokens) => {
+            reserved.push(maxTokens);
+            return pricing.worstCaseUsd(model, input, maxTokens);
+          },
+        },
+      },
+    );
+    await next(3);
+    expect(outcomes[0]?.ok).toBe(true);
+    const [call] = llm.calls;
+    expect(call?.thinking).toEqual({ budgetTokens: 2048 });
+    expect(call?.maxTokens).toBe(4000 + 2048);
+    expect(reserved).toEqual([4000 + 2048]);
+    // The thinking block goes back first and byte for byte, signature included.
+    expect(JSON.stringify(call?.messages[1]?.content)).toBe(JSON.stringify([thought, use('t1')]));
+  });
+
+  it('keeps the thinking budget on top of a doubled answer budget after a cut', async () => {
+    const { llm, next } = await worker(
+      [user('task'), assistant([thought, { type: 'text', text: 'long…' }], 'max_tokens'), user('go on')],
+      [answerText],
+      undefined,
+      { thinkingBudgetTokens: 2048 },
+    );
+    await next(3);
+    expect(llm.calls[0]?.maxTokens).toBe(8000 + 2048);
+  });
+
+  it('asks for nothing when the conversation has no thinking budget', async () => {
+    const { llm, next } = await worker([user('task')], [answerText]);
+    await next(1);
+    expect(llm.calls[0]?.thinking).toBeUndefined();
+    expect(llm.calls[0]?.maxTokens).toBe(4000);
   });
 });

@@ -68,6 +68,14 @@ describe('--scenario list', () => {
       'out-of-turns': 'STOPPED',
       'stubborn-injection': 'FAILED',
       'follow-up': 'SUCCEEDED',
+      'empty-answer': 'SUCCEEDED',
+      'max-tokens-cut': 'SUCCEEDED',
+      'long-output': 'SUCCEEDED',
+      'parallel-tools': 'SUCCEEDED',
+      'regex-search': 'SUCCEEDED',
+      'missing-file': 'SUCCEEDED',
+      refusal: 'BLOCKED',
+      thinking: 'SUCCEEDED',
     });
   });
 });

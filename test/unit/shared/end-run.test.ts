@@ -136,6 +136,59 @@ describe('failRun (the restart sweep) and settleEndedRun (finalize)', () => {
     expect(calls).toEqual([]);
   });
 
+  it('never closes or deletes anything of a rescue, failed (with on_failure: draft too), cancelled or stopped, and says what it tried', async () => {
+    const rescue = (overrides: Partial<Run> = {}, config: FactoryConfig = {}) =>
+      run(
+        {
+          kind: 'rescue',
+          status: 'VERIFYING',
+          stage: 'checks',
+          branch: 'bob/slugify',
+          checksConclusion: 'failure',
+          rescue: { pushes: [{ sha: HEAD, subject: 'Fix slugify' }], reapplied: false },
+          ...overrides,
+        },
+        config,
+      );
+    const { deps, calls, comments } = await setUp(rescue({}, { on_failure: 'draft' }));
+    await failRun(deps, RUN_ID, { class: 'FixAttemptsExhausted', cause: 'not ok 1 - strips dashes' });
+    expect(calls).toEqual([]);
+    const comment = comments.at(-1)?.body ?? '';
+    expect(comment).toContain('rescue run');
+    expect(comment).toContain('Could not make the checks pass');
+    expect(comment).toContain(`${HEAD.slice(0, 7)} Fix slugify`);
+    expect(comment).toContain('The pull request stays open and its branch as it is.');
+    expect(comment.indexOf('Still failing:')).toBeLessThan(comment.indexOf('not ok 1 - strips dashes'));
+    expect(comment).toContain('/factory rescue');
+    expect(comment).not.toContain('/factory retry');
+    for (const status of ['CANCELLED', 'STOPPED'] as const) {
+      const ended = await setUp(rescue({ status }));
+      await settleEndedRun(ended.deps, (await ended.store.getRun(RUN_ID)) as Run);
+      expect(ended.calls, status).toEqual([]);
+    }
+  });
+
+  it('says a green rescue merged nothing, with its commits, or that there was nothing to fix', async () => {
+    const pushed = await setUp(
+      run({
+        kind: 'rescue',
+        status: 'SUCCEEDED',
+        rescue: { pushes: [{ sha: HEAD, subject: 'Fix slugify' }], reapplied: false },
+      }),
+    );
+    await settleEndedRun(pushed.deps, (await pushed.store.getRun(RUN_ID)) as Run);
+    const comment = pushed.comments.at(-1)?.body ?? '';
+    expect(comment).toContain('checks pass');
+    expect(comment).not.toContain('merged as');
+    expect(comment).toContain('nothing was merged');
+    expect(pushed.calls).toEqual([]);
+    const nothing = await setUp(
+      run({ kind: 'rescue', status: 'SUCCEEDED', rescue: { pushes: [], reapplied: false } }),
+    );
+    await settleEndedRun(nothing.deps, (await nothing.store.getRun(RUN_ID)) as Run);
+    expect(nothing.comments.at(-1)?.body).toContain('nothing to fix');
+  });
+
   it('settles a STOPPED run without taking its draft back', async () => {
     const { store, deps, calls, comments } = await setUp(run({ status: 'STOPPED' }));
     const stopped = await store.getRun(RUN_ID);

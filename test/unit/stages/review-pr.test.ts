@@ -3,7 +3,13 @@ import { Run as RunSchema } from '../../../functions/shared/domain/run';
 import type { GitHub, NewReview, PullFile } from '../../../functions/shared/ports';
 import { repoOf } from '../../../functions/shared/run-contract';
 import type { StagePorts } from '../../../functions/stages/deps';
-import { reviewPrPrompt, reviewPrSpec } from '../../../functions/stages/review-pr';
+import {
+  MAX_REVIEW_PARTS,
+  reviewPrPrompt,
+  reviewPrSpec,
+  reviewParts,
+} from '../../../functions/stages/review-pr';
+import { postPartialReview } from '../../../functions/stages/review-pr-partial';
 import { toolsFor } from '../../../functions/stages/agent';
 import { FakeStore } from '../../support/fake-store';
 
@@ -122,5 +128,132 @@ describe('submit_pr_review', () => {
       [],
     );
     expect(prompt.user).toContain("     2 +  return String(text).replace(/[^a-z0-9]+/g, '-');");
+  });
+});
+
+describe('a partial review (state ReviewPrPartial: out of turns or budget)', () => {
+  async function stopped(read: string[]) {
+    const { store, posted } = await setUp();
+    const run = await store.getRun(RUN_ID);
+    if (!run) throw new Error('no run');
+    await store.updateRun(RUN_ID, run.version, {
+      conversations: [{ stage: 'review', conversationId: 'conv-1' }],
+    });
+    store.getConversationWithTurns = async () => ({
+      turns: read.map((path, i) => ({
+        conversationId: 'conv-1',
+        turn: 2 * i + 1,
+        runId: RUN_ID,
+        stage: 'review',
+        role: 'assistant' as const,
+        createdAt: '2026-01-01T00:00:30.000Z',
+        content: [{ type: 'tool_use', id: `t${i}`, name: 'read_file', input: { path } }],
+      })),
+    });
+    const github = {
+      listPullFiles: async () => [
+        ...FILES,
+        { ...FILES[0], path: 'test/slugify.test.js', patch: '@@ -0,0 +1 @@\n+x' },
+      ],
+      createReview: async (_repo: unknown, _n: number, review: NewReview) => {
+        posted.push(review);
+        return { id: 78 };
+      },
+    } as unknown as GitHub;
+    const deps = { store, github, repoOf, now: () => '2026-01-01T00:01:00.000Z' } as unknown as StagePorts;
+    return { store, posted, deps };
+  }
+
+  it('posts one COMMENT review saying it is partial, why, and which files were not reviewed', async () => {
+    const { store, posted, deps } = await stopped(['src/slugify.js']);
+    const error = { Error: 'TurnsExhausted', Cause: 'review: out of turns (limits.turns.review = 2)' };
+    expect(await postPartialReview(deps, RUN_ID, error)).toEqual({ posted: true });
+    expect(posted).toHaveLength(1);
+    expect(posted[0]).toMatchObject({ event: 'COMMENT', commitSha: 'b'.repeat(40), comments: [] });
+    expect(posted[0]?.body).toContain('(partial)');
+    expect(posted[0]?.body).toContain('TurnsExhausted');
+    expect(posted[0]?.body).toContain('Read by the reviewer (1 of 2 files): `src/slugify.js`');
+    expect(posted[0]?.body).toContain(
+      'Not reviewed beyond the diff shown to the reviewer: `test/slugify.test.js`',
+    );
+    expect(await store.getRun(RUN_ID)).toMatchObject({ reviewId: 78, error: { class: 'TurnsExhausted' } });
+    // A retried step posts nothing more.
+    expect(await postPartialReview(deps, RUN_ID, error)).toEqual({ posted: false });
+    expect(posted).toHaveLength(1);
+  });
+
+  it('says the budget ran out, and names every file when none was read', async () => {
+    const { posted, deps } = await stopped([]);
+    await postPartialReview(deps, RUN_ID, { Error: 'BudgetExceeded', Cause: 'the run budget is spent' });
+    expect(posted[0]?.body).toContain('the budget ran out');
+    expect(posted[0]?.body).toContain('Read by the reviewer (0 of 2 files): none');
+    expect(posted[0]?.body).toContain('`src/slugify.js`, `test/slugify.test.js`');
+  });
+});
+
+describe('a large pull request, reviewed in parts', () => {
+  const big = (path: string, lines: number): PullFile => ({
+    path,
+    status: 'added',
+    additions: lines,
+    deletions: 0,
+    patch: `@@ -0,0 +1,${lines} @@\n${Array.from({ length: lines }, (_, i) => `+line ${i} ${'x'.repeat(40)}`).join('\n')}`,
+  });
+
+  it('splits the files into parts that each fit the diff budget, in order, bounded in number', () => {
+    expect(reviewParts(FILES)).toEqual([FILES]);
+    const files = [big('a.txt', 800), big('b.txt', 800), ...FILES];
+    const parts = reviewParts(files);
+    expect(parts.map((p) => p.map((f) => f.path))).toEqual([['a.txt'], ['b.txt', 'src/slugify.js']]);
+    const many = Array.from({ length: 30 }, (_, i) => big(`f${String(i).padStart(2, '0')}.txt`, 800));
+    const bounded = reviewParts(many);
+    expect(bounded).toHaveLength(MAX_REVIEW_PARTS);
+    expect(bounded.flat()).toHaveLength(30);
+  });
+
+  it('keeps what each part finds, then posts ONE review with every part at the end; a retried part counts once', async () => {
+    const { store, posted } = await setUp();
+    const files = [big('a.txt', 1100), ...FILES];
+    const run = (await store.getRun(RUN_ID))!;
+    await store.updateRun(RUN_ID, run.version, {
+      conversations: [{ stage: 'review', conversationId: 'conv-part-1' }],
+      reviewParts: { index: 0, total: 2, comments: [], summaries: [], finished: [] },
+    });
+    const github = {
+      listPullFiles: async () => files,
+      createReview: async (_repo: unknown, _n: number, review: NewReview) => {
+        posted.push(review);
+        return { id: 79 };
+      },
+    } as unknown as GitHub;
+    const deps = { store, github, repoOf, now: () => '2026-01-01T00:01:00.000Z' } as unknown as StagePorts;
+    const submit = async (input: Record<string, unknown>) =>
+      reviewPrSpec.onSubmit(deps, (await store.getRun(RUN_ID)) as never, input, { checked: false });
+    const first = {
+      status: 'COMPLETE',
+      summary: 'Data only.',
+      comments: [{ path: 'a.txt', line: 3, body: 'Typo.', blocking: false }],
+    };
+    // Part 1 may not comment on part 2's files.
+    expect((await submit({ ...first, comments: [blockingComment] })).outcome).toBe('continue');
+    expect(await submit(first)).toEqual({ outcome: 'next' });
+    expect(await submit(first)).toEqual({ outcome: 'next' });
+    expect((await store.getRun(RUN_ID))?.reviewParts).toMatchObject({ index: 1, summaries: ['Data only.'] });
+    expect(posted).toEqual([]);
+    const current = (await store.getRun(RUN_ID))!;
+    await store.updateRun(RUN_ID, current.version, {
+      conversations: [...current.conversations, { stage: 'review', conversationId: 'conv-part-2' }],
+    });
+    expect(
+      (await submit({ status: 'COMPLETE', summary: 'One bug.', comments: [blockingComment] })).outcome,
+    ).toBe('complete');
+    expect(posted).toHaveLength(1);
+    expect(posted[0]?.event).toBe('REQUEST_CHANGES');
+    expect(posted[0]?.comments?.map((c) => [c.path, c.line])).toEqual([
+      ['a.txt', 3],
+      ['src/slugify.js', 2],
+    ]);
+    expect(posted[0]?.body).toContain('**Part 1 of 2:** Data only.');
+    expect(posted[0]?.body).toContain('**Part 2 of 2:** One bug.');
   });
 });

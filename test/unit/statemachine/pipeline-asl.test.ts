@@ -112,6 +112,8 @@ describe('statemachines/pipeline.asl.json', () => {
       'Clarify',
       'ImplementTurn',
       'PlanTurn',
+      'RescuePrChecks',
+      'RescuePrTurn',
       'ReviewPrTurn',
       'ReviewTurn',
     ]);
@@ -137,6 +139,7 @@ describe('statemachines/pipeline.asl.json', () => {
     expect(routes.map(([n]) => n).sort()).toEqual([
       'ImplementRoute',
       'PlanRoute',
+      'RescuePrRoute',
       'ReviewPrRoute',
       'ReviewRoute',
     ]);
@@ -169,11 +172,10 @@ describe('statemachines/pipeline.asl.json', () => {
     );
     expect(kinds).toEqual({
       review: 'ReviewPrStart',
-      rescue: 'RescueNotBuilt',
+      rescue: 'RescuePrChecks',
       'follow-up': 'ImplementStart',
     });
     expect(states.KindRoute?.Default).toBe('PlanStart');
-    expect(states.RescueNotBuilt?.Next).toBe('FinalizeBlocked');
     // Everything a review run can reach: no publish, merge, revert or KeepWork on someone's PR.
     const seen = new Set<string>();
     const queue = ['ReviewPrStart'];
@@ -188,6 +190,63 @@ describe('statemachines/pipeline.asl.json', () => {
     expect(seen.has('FinalizeSucceeded')).toBe(true);
     const turn = states.ReviewPrTurn?.Parameters as { MessageBody?: { modelAlias?: string } } | undefined;
     expect(turn?.MessageBody?.modelAlias).toBe('reviewer');
+    // Out of turns, at the ceiling or out of budget: a partial review is posted, then STOPPED.
+    const reviewRoute = (states.ReviewPrRoute?.Choices ?? []) as Choice[];
+    expect(reviewRoute.find((c) => c.StringEquals === 'exhausted')?.Next).toBe('ReviewPrPartial');
+    expect(states.ReviewPrExhausted?.Next).toBe('ReviewPrPartial');
+    const caught = states.ReviewPrTurn?.Catch as Array<{ ErrorEquals: string[]; Next: string }>;
+    expect(caught[0]).toMatchObject({ ErrorEquals: ['BudgetExceeded'], Next: 'ReviewPrPartial' });
+    expect(states.ReviewPrPartial).toMatchObject({
+      Parameters: { Payload: { stage: 'review-pr.partial', 'error.$': '$.error' } },
+      Next: 'FinalizeStopped',
+    });
+  });
+
+  it('a rescue run reads CI, fixes and pushes on the PR in a loop, and never publishes a PR, reverts, keeps work, asks approval or merges', () => {
+    type Choice = { Variable?: string; StringEquals?: string; Next: string };
+    const seen = new Set<string>();
+    const queue = ['RescuePrChecks'];
+    while (queue.length > 0) {
+      const name = queue.shift() as string;
+      if (seen.has(name)) continue;
+      seen.add(name);
+      queue.push(...successors(states[name]!));
+    }
+    for (const forbidden of [
+      'Publish',
+      'Merge',
+      'Revert',
+      'KeepWork',
+      'Approval',
+      'PlanStart',
+      'ReviewStart',
+    ])
+      expect(seen.has(forbidden), forbidden).toBe(false);
+    for (const reached of [
+      'RescuePrStart',
+      'RescuePrBoundary',
+      'RescuePrPush',
+      'FinalizeSucceeded',
+      'FinalizeFailed',
+    ])
+      expect(seen.has(reached), reached).toBe(true);
+    // The loop: a push goes back to the CI wait; a failure with attempts left to the coder.
+    const choices = (name: string) =>
+      Object.fromEntries(((states[name]?.Choices ?? []) as Choice[]).map((c) => [c.StringEquals, c.Next]));
+    expect(choices('RescuePrPushed')).toEqual({ pushed: 'RescuePrChecks' });
+    expect(states.RescuePrPushed?.Default).toBe('FinalizeStopped');
+    expect(choices('RescuePrChecksChoice')).toMatchObject({
+      pass: 'FinalizeSucceeded',
+      fix: 'RescuePrStart',
+      revert: 'FinalizeFailed',
+      wait: 'RescuePrChecks',
+    });
+    expect(states.RescuePrPush).toMatchObject({ Parameters: { Payload: { stage: 'rescue-pr.push' } } });
+    const turn = states.RescuePrTurn?.Parameters as { MessageBody?: { modelAlias?: string } } | undefined;
+    expect(turn?.MessageBody?.modelAlias).toBe('coder');
+    // A refused rescue (fork, a sender who may not push) ends BLOCKED, not FAILED.
+    for (const refusal of ['ForkPullRequest', 'SenderCannotPush', 'ProtectedBranch'])
+      expect(choices('RecordFailure')[refusal], refusal).toBe('FinalizeBlocked');
   });
 
   it('a follow-up run skips the plan: from ImplementStart it reaches publish, checks, review, approval and merge', () => {

@@ -211,6 +211,33 @@ describe('comment commands', () => {
     const again = parseBody(retry).data as { status: string; runId: string };
     expect(again.status).toBe('started');
     expect(store.runs.get(again.runId)).toMatchObject({ kind: 'review', trigger: { source: 'retry' } });
+
+    // On a PR where a rescue ran last, retry rescues again.
+    const rescue = parseBody(
+      await invoke(
+        await signedEvent(
+          'issue_comment',
+          commentPayload('alice', '/factory rescue', { pull: true, issueNumber: 8 }),
+          {
+            deliveryId: 'pr-rescue',
+          },
+        ),
+      ),
+    ).data as { runId: string };
+    const rescued = store.runs.get(rescue.runId)!;
+    store.runs.set(rescue.runId, { ...rescued, status: 'FAILED' });
+    const retried = parseBody(
+      await invoke(
+        await signedEvent(
+          'issue_comment',
+          commentPayload('alice', '/factory retry', { pull: true, issueNumber: 8 }),
+          {
+            deliveryId: 'pr-retry-3',
+          },
+        ),
+      ),
+    ).data as { runId: string };
+    expect(store.runs.get(retried.runId)).toMatchObject({ kind: 'rescue', trigger: { source: 'retry' } });
   });
 
   it('an unknown command gets one help reply listing the commands', async () => {
