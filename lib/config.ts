@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Construct } from 'constructs';
 import * as z from 'zod';
+import { SandboxRegistry } from '../functions/shared/domain/registries';
 import { DEFAULT_SANDBOX_PRICE_PER_SECOND_USD } from '../functions/shared/domain/sandbox-price';
 import { MAX_THINKING_BUDGET, ThinkingBudget } from '../functions/shared/domain/thinking';
 import { LLM_DEFAULTS } from './llm-queue-settings';
@@ -221,6 +222,27 @@ export const FactoryConfigSchema = z
             .min(0, { error: 'must be 0 or more' })
             .max(1, { error: 'must be at most 1' }),
         ).default(DEFAULT_SANDBOX_PRICE_PER_SECOND_USD),
+        /**
+         * Private package registries: each token (a Secrets Manager secret's string value) is
+         * read by the sandbox's setup function and given to `environment.setup` only (decision 0005).
+         */
+        registries: z
+          .array(
+            z
+              .object({
+                host: SandboxRegistry.shape.host,
+                secretArn: z
+                  .string()
+                  .regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/, {
+                    error: 'must be the ARN of a Secrets Manager secret holding the registry token',
+                  }),
+                env: SandboxRegistry.shape.env,
+                login: SandboxRegistry.shape.login,
+              })
+              .strict(),
+          )
+          .max(20, { error: 'must list at most 20 registries' })
+          .default([]),
       })
       .strict()
       .prefault({}),
@@ -289,6 +311,8 @@ const EXAMPLES: Record<string, string> = {
   'sandbox.price_per_second_usd': '0.0000333334',
   'copilot.askBudgetUsd': '0.5',
   'copilot.dailyBudgetUsd': '5',
+  'sandbox.registries':
+    '[{"host":"npm.pkg.github.com","secretArn":"arn:aws:secretsmanager:eu-west-1:123456789012:secret:npm-token","env":"NPM_TOKEN"}]',
   'thinking.plan': '8000',
   'thinking.review': '8000',
   'thinking.implement': '0',

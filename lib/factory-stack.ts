@@ -23,6 +23,7 @@ import { FactoryTable } from './constructs/table';
 import { PipelineArns, PipelineWorkflow, shortestStageTaskSeconds } from './constructs/workflow';
 import { ExecutionSweep } from './constructs/execution-sweep';
 import { SandboxFunction } from './constructs/sandbox';
+import { SandboxNetwork } from './constructs/sandbox-network';
 import { Workspaces } from './constructs/workspaces';
 
 const REPOSITORY_ROOT = join(import.meta.dirname, '..');
@@ -100,7 +101,11 @@ export class FactoryStack extends Stack {
   readonly workflow: PipelineWorkflow;
   readonly executionSweep: ExecutionSweep;
   readonly workspaces: Workspaces;
+  /** Runs commands without network, in sandboxNetwork. */
   readonly sandbox: SandboxFunction;
+  readonly sandboxOnline: SandboxFunction;
+  readonly sandboxSetup: SandboxFunction;
+  readonly sandboxNetwork: SandboxNetwork;
   readonly api: FactoryHttpApi;
   readonly copilot: Copilot;
   readonly alarms: FactoryAlarms;
@@ -211,15 +216,48 @@ export class FactoryStack extends Stack {
         }),
       );
 
-    this.sandbox = new SandboxFunction(this, 'Sandbox', {
-      entry: join(props.functionsDir ?? join(REPOSITORY_ROOT, 'functions'), 'sandbox', 'handler.ts'),
+    // The sandbox (decision 0005): commands without network in isolated subnets, commands with
+    // network (`environment.network: true`) and the setup (registry tokens) outside.
+    const sandboxEntry = join(
+      props.functionsDir ?? join(REPOSITORY_ROOT, 'functions'),
+      'sandbox',
+      'handler.ts',
+    );
+    this.sandboxNetwork = new SandboxNetwork(this, 'SandboxNetwork', {
+      workspaces: this.workspaces.bucket,
       logRetentionDays: config.logRetentionDays,
+    });
+    this.sandbox = new SandboxFunction(this, 'Sandbox', {
+      entry: sandboxEntry,
+      logRetentionDays: config.logRetentionDays,
+      description: 'Code Factory sandbox: runs the agent’s commands on a workspace copy, without network',
+      network: this.sandboxNetwork,
+    });
+    this.sandboxOnline = new SandboxFunction(this, 'SandboxOnline', {
+      entry: sandboxEntry,
+      logRetentionDays: config.logRetentionDays,
+      description: 'Code Factory sandbox: runs the agent’s commands with network (environment.network)',
+    });
+    this.sandboxSetup = new SandboxFunction(this, 'SandboxSetup', {
+      entry: sandboxEntry,
+      logRetentionDays: config.logRetentionDays,
+      description: 'Code Factory sandbox: runs environment.setup with the registry tokens, caches its output',
+      setup: {
+        registries: config.sandbox.registries.map(({ secretArn, ...registry }) => ({
+          ...registry,
+          secretId: secretArn,
+        })),
+      },
     });
     this.workflow = new PipelineWorkflow(this, 'Workflow', {
       arns: this.pipeline,
       definitionPath,
       stageRunner: fns.stages.fn,
-      sandbox: this.sandbox.function.fn,
+      sandbox: {
+        offline: this.sandbox.function.fn,
+        online: this.sandboxOnline.function.fn,
+        setup: this.sandboxSetup.function.fn,
+      },
       llmQueue: this.queues.queue,
       encryptionKey,
       logRetentionDays: config.logRetentionDays,

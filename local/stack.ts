@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { createApiHandler } from '../functions/api/app';
@@ -45,6 +46,12 @@ import { localReposHandler } from './import-repo';
 import { localInfoHandler } from './info';
 import { type ModelServer, parseFaultList, type Script, startModel } from './model/server';
 import { LocalSandbox } from './sandbox/runner';
+import { SecretsManagerSecrets } from '../functions/shared/adapters/secrets';
+import {
+  type SandboxRegistry,
+  SandboxRegistries,
+  setupCredentialsOf,
+} from '../functions/shared/domain/registries';
 import { LLM_DEFAULTS, llmQueueSettings } from '../lib/llm-queue-settings';
 
 /**
@@ -59,6 +66,8 @@ export const ASK_STATE_MACHINE_NAME = 'code-factory-ask';
 export const WORKSPACE_BUCKET = 'code-factory-workspaces';
 export const STAGE_RUNNER_ARN = `arn:aws:lambda:${LOCAL_REGION}:000000000000:function:code-factory-stages`;
 export const SANDBOX_ARN = `arn:aws:lambda:${LOCAL_REGION}:000000000000:function:code-factory-sandbox`;
+export const SANDBOX_ONLINE_ARN = `arn:aws:lambda:${LOCAL_REGION}:000000000000:function:code-factory-sandbox-online`;
+export const SANDBOX_SETUP_ARN = `arn:aws:lambda:${LOCAL_REGION}:000000000000:function:code-factory-sandbox-setup`;
 export const COPILOT_ARN = `arn:aws:lambda:${LOCAL_REGION}:000000000000:function:code-factory-copilot`;
 const PIPELINE_ASL = fileURLToPath(new URL('../statemachines/pipeline.asl.json', import.meta.url));
 const ASK_ASL = fileURLToPath(new URL('../statemachines/ask.asl.json', import.meta.url));
@@ -119,6 +128,11 @@ export interface StackOptions {
    * scripted stand-in always may (they are the stack's own); a real model's need this opt-in.
    */
   unsafeSandbox?: boolean;
+  /**
+   * Deployment config `sandbox.registries`: private registries whose tokens (secrets of the local
+   * secrets store, by name) the setup function gives to `environment.setup` only.
+   */
+  sandboxRegistries?: SandboxRegistry[];
   /** Diagnostic lines (never secrets). */
   log?: (line: string) => void;
 }
@@ -369,6 +383,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       StageRunnerFunctionArn: STAGE_RUNNER_ARN,
       LlmQueueUrl: queues.queueUrl,
       SandboxFunctionArn: SANDBOX_ARN,
+      SandboxOnlineFunctionArn: SANDBOX_ONLINE_ARN,
+      SandboxSetupFunctionArn: SANDBOX_SETUP_ARN,
     });
     const askDefinition = substitute(readFileSync(ASK_ASL, 'utf8'), {
       CopilotFunctionArn: COPILOT_ARN,
@@ -385,10 +401,34 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           ? `sandbox: ${isolation.reason}; the model's commands will be refused (install bubblewrap, or pass --unsafe-sandbox)`
           : `sandbox: ${isolation.reason}; commands run WITHOUT isolation`,
       );
-    const sandboxHandler = createSandboxHandler({
+    const sandboxPorts = {
       runner: sandbox,
       workRoot: path.join(dataDir, 'sandbox-snapshots'),
-      log: { info: () => undefined, warn: (message) => log(`sandbox: ${message}`) },
+      log: { info: () => undefined, warn: (message: string) => log(`sandbox: ${message}`) },
+    };
+    // As on AWS: the command functions only take the setup output; the setup function alone runs
+    // it, with the registry tokens read from the secrets store (the runner decides the network).
+    const sandboxHandler = createSandboxHandler({ ...sandboxPorts, setupMode: 'cached' });
+    const registries = SandboxRegistries.parse(options.sandboxRegistries ?? []);
+    const registrySecrets = new SecretsManagerSecrets(
+      new SecretsManagerClient({
+        endpoint: secrets.endpoint,
+        region: LOCAL_REGION,
+        credentials: FAKE_CREDENTIALS,
+      }),
+    );
+    const setupHandler = createSandboxHandler({
+      ...sandboxPorts,
+      setupMode: 'run',
+      ...(registries.length > 0
+        ? {
+            credentials: async () =>
+              setupCredentialsOf(
+                registries,
+                await Promise.all(registries.map((r) => registrySecrets.get(r.secretId))),
+              ),
+          }
+        : {}),
     });
     const sqsClient = new SQSClient({
       endpoint: sqs.endpoint,
@@ -407,6 +447,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           return copilot(event, context);
         },
         [SANDBOX_ARN]: (event) => sandboxHandler(event),
+        [SANDBOX_ONLINE_ARN]: (event) => sandboxHandler(event),
+        [SANDBOX_SETUP_ARN]: (event) => setupHandler(event),
         [STAGE_RUNNER_ARN]: (event, context) => {
           if (!stageRunner) throw new Error('stage runner not ready');
           return stageRunner(event, context);

@@ -19,9 +19,11 @@
  *   stage whose checks keep failing (`stopped`) and an LLM turn refused for the budget
  *   (`BudgetExceeded`) go to `KeepWork`, then `FinalizeStopped`.
  * - a tool call that runs code (`run`, and the checks before `submit_change`) is not run by the
- *   stage runner: `ImplementTools` answers `sandbox` with a job, `ImplementSandbox` runs it on the
- *   sandbox function, `ImplementRan` completes the turn (decision 0005).
- * Placeholders: ${StageRunnerFunctionArn}, ${LlmQueueUrl}, ${SandboxFunctionArn}.
+ *   stage runner: `ImplementTools` answers `sandbox` (or `sandbox-online`, `sandbox-setup`) with a
+ *   job, `ImplementSandbox` (`ImplementSandboxOnline`, `ImplementSetup`) runs it on that sandbox
+ *   function, `ImplementRan` completes the turn (decision 0005).
+ * Placeholders: ${StageRunnerFunctionArn}, ${LlmQueueUrl}, ${SandboxFunctionArn},
+ * ${SandboxOnlineFunctionArn}, ${SandboxSetupFunctionArn}.
  */
 
 import { MAX_STAGE_TURNS } from '../functions/shared/domain/turns';
@@ -120,22 +122,32 @@ function waitTask(
 }
 
 /**
- * A turn's commands on the sandbox function, then `<prefix>Ran` completes the turn. A sandbox that
- * fails or times out is caught: `Ran` answers the model that the command gave no result.
+ * A turn's sandbox job, then `<prefix>Ran` completes the turn. The Tools step's outcome picks the
+ * function (decision 0005): `sandbox` the one without network (on AWS in isolated subnets),
+ * `sandbox-online` the one with (`environment.network: true`), `sandbox-setup` the setup function
+ * (registry tokens, network), after which `Ran` hands the commands over. A sandbox that fails or
+ * times out is caught: `Ran` answers the model that the command gave no result.
  */
+export const SANDBOX_ROUTES = [
+  { outcome: 'sandbox', state: 'Sandbox', arn: '${SandboxFunctionArn}' },
+  { outcome: 'sandbox-online', state: 'SandboxOnline', arn: '${SandboxOnlineFunctionArn}' },
+  { outcome: 'sandbox-setup', state: 'Setup', arn: '${SandboxSetupFunctionArn}' },
+] as const;
+
 function sandboxSteps(prefix: string, stage: string): Record<string, State> {
   const pointer = { 'conversationId.$': '$.loop.out.conversationId', 'turn.$': '$.loop.out.turn' };
+  const invoke = (arn: string): State => ({
+    Type: 'Task',
+    Resource: 'arn:aws:states:::lambda:invoke',
+    Parameters: { FunctionName: arn, 'Payload.$': '$.loop.out.sandbox' },
+    ResultPath: null,
+    TimeoutSeconds: SANDBOX_TIMEOUT_SECONDS,
+    Retry: retryTransient,
+    Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.sandboxError', Next: `${prefix}Ran` }],
+    Next: `${prefix}Ran`,
+  });
   return {
-    [`${prefix}Sandbox`]: {
-      Type: 'Task',
-      Resource: 'arn:aws:states:::lambda:invoke',
-      Parameters: { FunctionName: '${SandboxFunctionArn}', 'Payload.$': '$.loop.out.sandbox' },
-      ResultPath: null,
-      TimeoutSeconds: SANDBOX_TIMEOUT_SECONDS,
-      Retry: retryTransient,
-      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.sandboxError', Next: `${prefix}Ran` }],
-      Next: `${prefix}Ran`,
-    },
+    ...Object.fromEntries(SANDBOX_ROUTES.map(({ state, arn }) => [`${prefix}${state}`, invoke(arn)])),
     [`${prefix}Ran`]: stageTask(`${stage}.ran`, 'loop', `${prefix}Route`, pointer),
   };
 }
@@ -156,7 +168,11 @@ function agentLoop(
   // Out of turns (limits.turns) or budget: the run stops, a change run with its work kept.
   const stopped = options.stopped ?? 'KeepWork';
   outcomes = [...outcomes, { outcome: 'exhausted', next: stopped }];
-  if (options.sandbox) outcomes = [...outcomes, { outcome: 'sandbox', next: `${prefix}Sandbox` }];
+  if (options.sandbox)
+    outcomes = [
+      ...outcomes,
+      ...SANDBOX_ROUTES.map(({ outcome, state }) => ({ outcome, next: `${prefix}${state}` })),
+    ];
   return {
     ...(options.sandbox ? sandboxSteps(prefix, stage) : {}),
     [`${prefix}Start`]: stageTask(`${stage}.start`, 'loop', `${prefix}Turn`, startExtra),

@@ -4,22 +4,23 @@ import {
   type SandboxOutcome,
   SandboxOverlay,
   SandboxUnavailableError,
+  type SetupOutcome,
 } from '../shared/domain/sandbox-job';
-import type { Log, Sandbox, SandboxWorkspace } from '../shared/ports';
+import type { SandboxWorkspace } from '../shared/ports';
 import { isDirectory, unpackTarball } from '../shared/tarball';
-import { prepareSetup } from './setup';
+import { prepareSetup, type SetupPorts } from './setup';
 
 /**
- * The sandbox function (state `ImplementSandbox`): fetches the run's snapshot and pending change
- * through the job's presigned URLs, prepares `environment.setup` (setup.ts), runs each command on
- * its own fresh copy, and PUTs each result to its URL. It has no other access: no table, no
- * secret, no bucket permission (decision 0005).
+ * The sandbox functions (decision 0005): each fetches the run's snapshot and pending change
+ * through the job's presigned URLs and PUTs what it has to say to the job's URLs. It has no other
+ * access: no table, no bucket permission, no factory secret. One handler, two kinds of job:
+ * - a command job (states `ImplementSandbox`, `ImplementSandboxOnline`): prepares
+ *   `environment.setup` (setup.ts), runs each command on its own fresh copy, PUTs each result;
+ * - a setup job, one with `setup.resultUrl` (state `ImplementSetup`): runs `environment.setup`
+ *   with the registry tokens and stores its output for the command jobs; runs no command.
+ * What a function may do is its wiring's: only the setup function has the tokens and runs setup.
  */
-export interface SandboxPorts {
-  runner: Sandbox;
-  /** Where snapshots are unpacked, once per container. */
-  workRoot: string;
-  log: Pick<Log, 'info' | 'warn'>;
+export interface SandboxPorts extends SetupPorts {
   /** Ends whatever a command left running once the job is done (see wiring.ts). */
   reap?: () => void;
 }
@@ -34,10 +35,27 @@ async function download(url: string): Promise<Uint8Array> {
   return new Uint8Array(await response.arrayBuffer());
 }
 
+async function put(url: string, value: unknown): Promise<void> {
+  const answer = await fetch(url, { method: 'PUT', body: JSON.stringify(value) });
+  if (!answer.ok) throw new Error(`sandbox: storing a result answered ${answer.status}`);
+}
+
 async function baseTree(ports: SandboxPorts, snapshot: SandboxJob['snapshot']): Promise<string> {
   const target = path.join(ports.workRoot, snapshot.key.replace(/[^A-Za-z0-9._-]+/g, '_'));
   if (await isDirectory(target)) return target;
   return unpackTarball(await download(snapshot.url), target);
+}
+
+/** The job's workspace: the unpacked snapshot and the pending change. */
+async function workspaceOf(
+  ports: SandboxPorts,
+  job: SandboxJob,
+): Promise<Required<Omit<SandboxWorkspace, 'layers'>>> {
+  const baseDir = await baseTree(ports, job.snapshot);
+  const overlay = SandboxOverlay.parse(
+    JSON.parse(Buffer.from(await download(job.overlayUrl)).toString('utf8')),
+  );
+  return { baseDir, files: overlay.files, deleted: overlay.deleted };
 }
 
 const refused = (reason: string): SandboxOutcome => ({
@@ -55,12 +73,12 @@ async function setupOrRefusal(
   ports: SandboxPorts,
   setup: NonNullable<SandboxJob['setup']>,
   workspace: SandboxWorkspace,
-): Promise<{ layer: string } | { refusal: SandboxOutcome }> {
+): Promise<{ layer: string; stored: boolean } | { refusal: SandboxOutcome }> {
   try {
     const result = await prepareSetup(ports, setup, workspace);
     if (result.ok) {
       ports.log.info('sandbox setup ready', { source: result.source });
-      return { layer: result.layer };
+      return { layer: result.layer, stored: result.source !== 'ran' || result.stored };
     }
     const { command, outcome } = result;
     const reason = `environment.setup failed: \`${command.slice(0, 200)}\` exited ${outcome.exitCode}${outcome.timedOut ? ' (timed out)' : ''}`;
@@ -72,13 +90,17 @@ async function setupOrRefusal(
 }
 
 export function createSandboxHandler(ports: SandboxPorts) {
-  return async (raw: unknown): Promise<{ commands: number }> => {
+  const commandJob = runCommands(ports);
+  const setupJob = runSetup(ports);
+  return async (raw: unknown): Promise<{ commands: number } | { ok: boolean }> => {
     const job = SandboxJob.parse(raw);
-    const baseDir = await baseTree(ports, job.snapshot);
-    const overlay = SandboxOverlay.parse(
-      JSON.parse(Buffer.from(await download(job.overlayUrl)).toString('utf8')),
-    );
-    const workspace = { baseDir, files: overlay.files, deleted: overlay.deleted };
+    return job.setup?.resultUrl ? setupJob(job) : commandJob(job);
+  };
+}
+
+function runCommands(ports: SandboxPorts) {
+  return async (job: SandboxJob): Promise<{ commands: number }> => {
+    const workspace = await workspaceOf(ports, job);
     try {
       const setupStarted = performance.now();
       const setup = job.setup ? await setupOrRefusal(ports, job.setup, workspace) : undefined;
@@ -101,8 +123,7 @@ export function createSandboxHandler(ports: SandboxPorts) {
             outcome = refused(error.message);
           }
           if (setupMs !== undefined) outcome = { ...outcome, setupMs };
-          const put = await fetch(resultUrl, { method: 'PUT', body: JSON.stringify(outcome) });
-          if (!put.ok) throw new Error(`sandbox: storing a result answered ${put.status}`);
+          await put(resultUrl, outcome);
         }),
       );
     } finally {
@@ -110,5 +131,35 @@ export function createSandboxHandler(ports: SandboxPorts) {
     }
     ports.log.info('sandbox job done', { commands: job.commands.length });
     return { commands: job.commands.length };
+  };
+}
+
+/**
+ * A setup job: prepares `environment.setup` and reports at `setup.resultUrl`. When the setup
+ * fails, or its output cannot be stored for the command functions, every command's result is the
+ * answer the model gets instead, as a command job would have given it.
+ */
+function runSetup(ports: SandboxPorts) {
+  return async (job: SandboxJob): Promise<{ ok: boolean }> => {
+    if (!job.setup?.resultUrl) throw new Error('sandbox: a setup job needs setup.resultUrl');
+    const workspace = await workspaceOf(ports, job);
+    const started = performance.now();
+    let setup: Awaited<ReturnType<typeof setupOrRefusal>>;
+    try {
+      setup = await setupOrRefusal(ports, job.setup, workspace);
+    } finally {
+      ports.reap?.();
+    }
+    const setupMs = Math.round(performance.now() - started);
+    if ('layer' in setup && !setup.stored)
+      setup = { refusal: refused('the output of environment.setup is over 512 MB (or could not be stored)') };
+    if ('refusal' in setup) {
+      const { refusal } = setup;
+      await Promise.all(job.commands.map(({ resultUrl }) => put(resultUrl, { ...refusal, setupMs })));
+    }
+    const outcome: SetupOutcome = { ok: 'layer' in setup, setupMs };
+    await put(job.setup.resultUrl, outcome);
+    ports.log.info('sandbox setup done', { ok: outcome.ok });
+    return { ok: outcome.ok };
   };
 }

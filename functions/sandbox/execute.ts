@@ -15,7 +15,7 @@ const CLOSE_GRACE_MS = 500;
 export function execute(
   file: string,
   args: string[],
-  spawnOptions: { cwd: string; env: Record<string, string> },
+  spawnOptions: { cwd: string; env: Record<string, string>; uid?: number; gid?: number },
   timeoutSeconds: number,
 ): Promise<SandboxResult> {
   const started = performance.now();

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Sandbox, SandboxRequest, SandboxResult } from '../shared/ports';
@@ -11,7 +11,8 @@ export const SANDBOX_PATH = `${dirname(process.execPath)}:/usr/local/sbin:/usr/l
 
 /**
  * Runs `bash -c command` as a plain child process on a fresh copy of the workspace, with an
- * environment of its own (PATH, HOME, TMPDIR, LANG, CI) and nothing of the caller's. On AWS this
+ * environment of its own (PATH, HOME, TMPDIR, LANG, CI; a setup command also its registry tokens)
+ * and nothing of the caller's. On AWS this
  * is the dedicated sandbox function, whose role has no permission at all, so credentials it could
  * still find are worth nothing (decision 0005); locally it is the runner of `--unsafe-sandbox`.
  */
@@ -28,7 +29,17 @@ export class ProcessSandbox implements Sandbox {
       const before = request.collectInto ? pathsBelow(workspace) : undefined;
       mkdirSync(home);
       mkdirSync(tmp);
-      const env = { PATH: SANDBOX_PATH, HOME: home, TMPDIR: tmp, LANG: 'C.UTF-8', CI: 'true' };
+      const credentials = request.credentials;
+      for (const [name, content] of Object.entries(credentials?.homeFiles ?? {}))
+        writeFileSync(join(home, name), content, { mode: 0o600 });
+      const env = {
+        ...credentials?.env,
+        PATH: SANDBOX_PATH,
+        HOME: home,
+        TMPDIR: tmp,
+        LANG: 'C.UTF-8',
+        CI: 'true',
+      };
       const result = await execute(
         'bash',
         ['-c', request.command],

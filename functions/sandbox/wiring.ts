@@ -1,6 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerSecrets } from '../shared/adapters/secrets';
+import { sandboxEnv } from '../shared/config';
+import { type SandboxRegistry, setupCredentialsOf } from '../shared/domain/registries';
 import { log } from '../shared/middleware';
 import type { SandboxPorts } from './app';
 import { ProcessSandbox } from './process-runner';
@@ -36,12 +40,33 @@ function parentOf(pid: number): number | undefined {
   }
 }
 
-/** The AWS sandbox function: plain child processes inside a function whose role grants nothing. */
+/**
+ * The AWS sandbox functions: plain child processes. The command functions' roles grant nothing;
+ * the setup function's may read the registry secrets only, and only it gets their names.
+ */
 export function sandboxPorts(): SandboxPorts {
+  const config = sandboxEnv();
   return {
     runner: new ProcessSandbox(),
     workRoot: path.join(tmpdir(), 'sandbox-snapshots'),
     log,
     reap: reapStrays,
+    setupMode: config.SANDBOX_SETUP_MODE,
+    ...(config.SANDBOX_REGISTRIES.length > 0
+      ? { credentials: registryTokens(config.SANDBOX_REGISTRIES) }
+      : {}),
   };
+}
+
+function registryTokens(registries: SandboxRegistry[]) {
+  // The timeouts of shared/runtime.ts, without its other clients in this bundle.
+  const client = new SecretsManagerClient({
+    requestHandler: { connectionTimeout: 3_000, requestTimeout: 15_000 },
+  });
+  const secrets = new SecretsManagerSecrets(client);
+  return async () =>
+    setupCredentialsOf(
+      registries,
+      await Promise.all(registries.map(({ secretId }) => secrets.get(secretId))),
+    );
 }

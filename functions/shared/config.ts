@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { SandboxRegistries } from './domain/registries';
 import { DEFAULT_SANDBOX_PRICE_PER_SECOND_USD } from './domain/sandbox-price';
 
 /**
@@ -63,5 +64,34 @@ export function env(source: NodeJS.ProcessEnv = process.env): Env {
     throw new Error(`invalid environment: ${names}`);
   }
   if (source === process.env) cached = parsed.data;
+  return parsed.data;
+}
+
+/**
+ * The sandbox functions' own contract (decision 0005): they get no factory setting, only these.
+ * Registry entries name secrets and variables, never a token.
+ */
+const SandboxEnvSchema = z.object({
+  /** `run`: this function runs `environment.setup` (the setup function); `cached`: it only takes its output. */
+  SANDBOX_SETUP_MODE: z.enum(['run', 'cached']).default('cached'),
+  /** JSON of domain/registries.ts SandboxRegistries; read by the setup function only. */
+  SANDBOX_REGISTRIES: z
+    .string()
+    .default('[]')
+    .transform((text, context) => {
+      const parsed = SandboxRegistries.safeParse(JSON.parse(text));
+      if (parsed.success) return parsed.data;
+      context.addIssue({ code: 'custom', message: parsed.error.message });
+      return z.NEVER;
+    }),
+});
+export type SandboxEnv = z.infer<typeof SandboxEnvSchema>;
+
+export function sandboxEnv(source: NodeJS.ProcessEnv = process.env): SandboxEnv {
+  const parsed = SandboxEnvSchema.safeParse(source);
+  if (!parsed.success)
+    throw new Error(
+      `invalid sandbox environment: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`,
+    );
   return parsed.data;
 }

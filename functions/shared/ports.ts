@@ -4,6 +4,7 @@
  * same adapters through AWS_ENDPOINT_URL_<SERVICE>, Anthropic baseURL and Octokit baseUrl).
  * Unit tests pass fakes. Nothing here knows whether it runs locally.
  */
+import type { SetupCredentials } from './domain/registries';
 import type { ApiKeyStore } from './store/api-keys';
 import type { ApprovalStore } from './store/approvals';
 import type { AskStore } from './store/asks';
@@ -383,6 +384,8 @@ export interface SandboxRequest {
   network: boolean;
   /** After the command, what it created in the workspace (paths the copy did not hold) is moved here. */
   collectInto?: string;
+  /** Registry tokens: given to `environment.setup` commands only (domain/registries.ts). */
+  credentials?: Pick<SetupCredentials, 'env' | 'homeFiles'>;
 }
 export interface SandboxResult {
   /** The command's exit status; 124 on a timeout, 128 + N when killed by signal N. */

@@ -14,8 +14,10 @@ import {
   type PendingTurn,
   pendingTurnOf,
   runCommandOf,
-  sandboxJob,
+  handOver,
   sandboxOutcomes,
+  setupOutcomeOf,
+  storePendingTurn,
 } from './sandbox';
 import {
   isErrorText,
@@ -167,13 +169,7 @@ export async function runAgentTools(
 
   // A turn already handed to the sandbox: hand it over again (a retried step).
   const waiting = await pendingTurnOf(deps, run.runId, conversationId, turn);
-  if (waiting)
-    return {
-      conversationId,
-      turn,
-      outcome: 'sandbox',
-      sandbox: await sandboxJob(deps, run, conversationId, turn, waiting),
-    };
+  if (waiting) return { conversationId, turn, ...(await handOver(deps, run, conversationId, turn, waiting)) };
 
   // The stop reason decides (stop-reasons.ts); a cut call or an input that does not fit the
   // tool's schema is answered with the error and never run.
@@ -267,12 +263,7 @@ export async function runAgentTools(
       const answered = await answerSandboxCalls(deps, run, spec, pending, outcomes);
       return recordToolResults(deps, run, spec, conversationId, turn, answered.results, answered.outcome);
     }
-    return {
-      conversationId,
-      turn,
-      outcome: 'sandbox',
-      sandbox: await deferToSandbox(deps, run, conversationId, turn, pending),
-    };
+    return { conversationId, turn, ...(await deferToSandbox(deps, run, conversationId, turn, pending)) };
   }
   return recordToolResults(deps, run, spec, conversationId, turn, results, outcome);
 }
@@ -388,8 +379,17 @@ export async function finishSandboxTurn(
     await forgetSandboxSettlement(deps, run, conversationId, turn);
     return { conversationId, turn: turn + 2, outcome: next.outcome ?? 'continue' };
   }
-  const pending = await pendingTurnOf(deps, run.runId, conversationId, turn);
+  let pending = await pendingTurnOf(deps, run.runId, conversationId, turn);
   if (!pending) throw new Error(`turn ${turn} of ${conversationId} has no sandbox work pending`);
+  if (pending.awaitingSetup) {
+    // The setup function ran: its output cached, the commands go to their function; failed (every
+    // command's result is the setup's) or silent, the turn is answered from what is stored.
+    const setup = await setupOutcomeOf(deps, run.runId, conversationId, turn);
+    pending = { ...pending, awaitingSetup: false, ...(setup?.ok ? { setupMs: setup.setupMs } : {}) };
+    await storePendingTurn(deps, run.runId, conversationId, turn, pending);
+    if (setup?.ok)
+      return { conversationId, turn, ...(await handOver(deps, run, conversationId, turn, pending)) };
+  }
   const outcomes = await sandboxOutcomes(deps, run.runId, conversationId, turn, pending);
   await settleSandbox(deps, run, spec.stage, conversationId, turn, pending, outcomes);
   const answered = await answerSandboxCalls(deps, run, spec, pending, outcomes);

@@ -25,11 +25,12 @@ export const worstCaseSeconds = (pending: Pick<PendingTurn, 'calls' | 'setupSeco
 
 /**
  * Milliseconds billed for a job: each command's reported duration (capped at its limit, since the
- * sandbox is untrusted), plus the setup time once (every result carries it; capped likewise). A
+ * sandbox is untrusted), plus the setup time once (every result carries it, and the setup function
+ * reports its own; capped likewise). A
  * command refused because setup failed is billed through the setup time only.
  */
 export function billedMs(
-  pending: Pick<PendingTurn, 'calls' | 'setupSeconds'>,
+  pending: Pick<PendingTurn, 'calls' | 'setupSeconds' | 'setupMs'>,
   outcomes: Array<Array<SandboxOutcome | undefined>>,
 ): number {
   let commands = 0;
@@ -41,7 +42,8 @@ export function billedMs(
       if (!outcome.setupFailed) commands += Math.min(outcome.durationMs, command.timeoutSeconds * 1000);
       setup = Math.max(setup, outcome.setupMs ?? 0);
     }
-  return commands + Math.min(setup, (pending.setupSeconds ?? 0) * 1000);
+  // The setup function's time (a turn whose setup was not cached) adds to the fetch the commands' took.
+  return commands + Math.min(setup + (pending.setupMs ?? 0), (pending.setupSeconds ?? 0) * 1000);
 }
 
 /** The run's month account, if its contract caps the month: the month the run started. */
@@ -98,7 +100,7 @@ export async function settleSandbox(
   stage: string,
   conversationId: string,
   turn: number,
-  pending: Pick<PendingTurn, 'calls' | 'setupSeconds'>,
+  pending: Pick<PendingTurn, 'calls' | 'setupSeconds' | 'setupMs'>,
   outcomes: Array<Array<SandboxOutcome | undefined>>,
 ): Promise<void> {
   const ms = billedMs(pending, outcomes);

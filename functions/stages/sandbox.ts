@@ -1,6 +1,11 @@
 import * as z from 'zod';
 import { formatRunResult, runLimitSeconds } from '../shared/domain/run-output';
-import { type SandboxJob, SandboxOutcome, type SandboxOverlay } from '../shared/domain/sandbox-job';
+import {
+  type SandboxJob,
+  SandboxOutcome,
+  type SandboxOverlay,
+  SetupOutcome,
+} from '../shared/domain/sandbox-job';
 import type { Run } from '../shared/domain/run';
 import type { StagePorts } from './deps';
 import { setupCacheKey, setupCacheObject } from './setup-cache';
@@ -40,6 +45,10 @@ export const PendingTurn = z.object({
   outcome: z.string(),
   /** The setup commands' time limits, reserved with the job's and billed when it ran. */
   setupSeconds: z.number().int().nonnegative().optional(),
+  /** Handed to the setup function first (its output was not cached); the commands follow. */
+  awaitingSetup: z.boolean().optional(),
+  /** What the setup function reported it took, billed with the commands. */
+  setupMs: z.number().nonnegative().optional(),
 });
 export type PendingTurn = z.infer<typeof PendingTurn>;
 
@@ -73,24 +82,106 @@ export async function pendingTurnOf(
   return stored ? PendingTurn.parse(JSON.parse(new TextDecoder().decode(stored))) : undefined;
 }
 
-/** Stores the pending turn and the workspace's pending change; returns the job for the sandbox. */
+/**
+ * Which sandbox function the state machine hands a job to (decision 0005): `sandbox-setup` the
+ * setup function (registry tokens, network; runs `environment.setup` and caches its output),
+ * `sandbox-online` the command function with network (`environment.network: true`), `sandbox`
+ * the one without (on AWS in isolated subnets).
+ */
+export type SandboxRoute = 'sandbox' | 'sandbox-online' | 'sandbox-setup';
+
+export const storePendingTurn = (
+  deps: Pick<StagePorts, 'blobs'>,
+  runId: string,
+  conversationId: string,
+  turn: number,
+  pending: PendingTurn,
+) =>
+  deps.blobs.put(
+    `${prefixOf(runId, conversationId, turn)}/pending.json`,
+    json(PendingTurn.parse(pending)),
+    'application/json',
+  );
+
+/**
+ * Stores the pending turn and the workspace's pending change; returns the job for the sandbox and
+ * where it goes: first to the setup function when the setup output is not cached yet.
+ */
 export async function deferToSandbox(
   deps: StagePorts,
   run: Run,
   conversationId: string,
   turn: number,
   pending: PendingTurn,
-): Promise<SandboxJob> {
-  await deps.blobs.put(
-    `${prefixOf(run.runId, conversationId, turn)}/pending.json`,
-    json(PendingTurn.parse(pending)),
-    'application/json',
-  );
-  return sandboxJob(deps, run, conversationId, turn, pending);
+): Promise<{ outcome: SandboxRoute; sandbox: SandboxJob }> {
+  await storePendingTurn(deps, run.runId, conversationId, turn, pending);
+  const job = await sandboxJob(deps, run, conversationId, turn, pending);
+  if (!job.setup || (await deps.blobs.exists(setupCacheObject(run.repo, job.setup.cache.key))))
+    return routed(deps, run, conversationId, turn, pending, job);
+  const awaiting = { ...pending, awaitingSetup: true };
+  await storePendingTurn(deps, run.runId, conversationId, turn, awaiting);
+  return routed(deps, run, conversationId, turn, awaiting, job);
 }
 
-/** The job for a pending turn (again, on a retried step: the URLs are signed afresh). */
-export async function sandboxJob(
+/** The pending turn's job and route (again, on a retried step: the URLs are signed afresh). */
+export async function handOver(
+  deps: StagePorts,
+  run: Run,
+  conversationId: string,
+  turn: number,
+  pending: PendingTurn,
+): Promise<{ outcome: SandboxRoute; sandbox: SandboxJob }> {
+  return routed(
+    deps,
+    run,
+    conversationId,
+    turn,
+    pending,
+    await sandboxJob(deps, run, conversationId, turn, pending),
+  );
+}
+
+async function routed(
+  deps: StagePorts,
+  run: Run,
+  conversationId: string,
+  turn: number,
+  pending: PendingTurn,
+  job: SandboxJob,
+): Promise<{ outcome: SandboxRoute; sandbox: SandboxJob }> {
+  if (pending.awaitingSetup && job.setup) {
+    const resultUrl = await deps.blobs.presign(
+      setupResultKey(run.runId, conversationId, turn),
+      'PUT',
+      PRESIGN_SECONDS,
+    );
+    return { outcome: 'sandbox-setup', sandbox: { ...job, setup: { ...job.setup, resultUrl } } };
+  }
+  return { outcome: job.network ? 'sandbox-online' : 'sandbox', sandbox: job };
+}
+
+const setupResultKey = (runId: string, conversationId: string, turn: number) =>
+  `${prefixOf(runId, conversationId, turn)}/setup.json`;
+
+/** What the setup function reported for a turn, undefined when nothing (or nonsense) was stored. */
+export async function setupOutcomeOf(
+  deps: Pick<StagePorts, 'blobs'>,
+  runId: string,
+  conversationId: string,
+  turn: number,
+): Promise<SetupOutcome | undefined> {
+  const stored = await deps.blobs.get(setupResultKey(runId, conversationId, turn));
+  if (!stored) return undefined;
+  try {
+    const parsed = SetupOutcome.safeParse(JSON.parse(new TextDecoder().decode(stored)));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The job for a pending turn. */
+async function sandboxJob(
   deps: StagePorts,
   run: Run,
   conversationId: string,

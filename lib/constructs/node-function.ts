@@ -1,4 +1,5 @@
 import { Duration, RemovalPolicy, Size, Validations } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -28,6 +29,8 @@ export interface FactoryFunctionProps {
   reservedConcurrentExecutions?: number;
   /** /tmp in MB (512 to 10,240); default Lambda's 512. */
   ephemeralStorageMb?: number;
+  /** Attach to these subnets (the role must let Lambda manage the network interfaces). */
+  vpc?: { vpc: ec2.IVpc; subnets: ec2.SubnetSelection; securityGroups: ec2.ISecurityGroup[] };
 }
 
 /** ESM bundles have no `require`; CommonJS dependencies bundled inside still call it. */
@@ -72,6 +75,9 @@ export class FactoryFunction extends Construct {
       logGroup: this.logGroup,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       ...(props.ephemeralStorageMb ? { ephemeralStorageSize: Size.mebibytes(props.ephemeralStorageMb) } : {}),
+      ...(props.vpc
+        ? { vpc: props.vpc.vpc, vpcSubnets: props.vpc.subnets, securityGroups: props.vpc.securityGroups }
+        : {}),
       environment: {
         POWERTOOLS_SERVICE_NAME: props.serviceName ?? 'code-factory',
         POWERTOOLS_METRICS_NAMESPACE,

@@ -9,7 +9,13 @@ import { Construct } from 'constructs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 
 /** The placeholders of statemachines/pipeline.asl.json, each substituted by this construct. */
-export const PIPELINE_PLACEHOLDERS = ['LlmQueueUrl', 'SandboxFunctionArn', 'StageRunnerFunctionArn'] as const;
+export const PIPELINE_PLACEHOLDERS = [
+  'LlmQueueUrl',
+  'SandboxFunctionArn',
+  'SandboxOnlineFunctionArn',
+  'SandboxSetupFunctionArn',
+  'StageRunnerFunctionArn',
+] as const;
 
 /** The alias runs start through; each deployment points it at the version it publishes. */
 export const PIPELINE_ALIAS = 'live';
@@ -93,8 +99,11 @@ export interface PipelineWorkflowProps {
   /** statemachines/pipeline.asl.json. */
   definitionPath: string;
   stageRunner: lambda.IFunction;
-  /** Runs the agent's commands (`<Stage>Sandbox` states). */
-  sandbox: lambda.IFunction;
+  /**
+   * The sandbox functions: commands without network (`<Stage>Sandbox`), with network
+   * (`<Stage>SandboxOnline`), and the setup (`<Stage>Setup`).
+   */
+  sandbox: { offline: lambda.IFunction; online: lambda.IFunction; setup: lambda.IFunction };
   /** Where each LLM turn is sent with its task token (`sqs:sendMessage.waitForTaskToken`). */
   llmQueue: sqs.IQueue;
   /** The stack's customer managed key, if any: execution data and the LLM queue use it. */
@@ -121,7 +130,9 @@ export class PipelineWorkflow extends Construct {
     const substitutions: Record<(typeof PIPELINE_PLACEHOLDERS)[number], string> = {
       StageRunnerFunctionArn: props.stageRunner.functionArn,
       LlmQueueUrl: props.llmQueue.queueUrl,
-      SandboxFunctionArn: props.sandbox.functionArn,
+      SandboxFunctionArn: props.sandbox.offline.functionArn,
+      SandboxOnlineFunctionArn: props.sandbox.online.functionArn,
+      SandboxSetupFunctionArn: props.sandbox.setup.functionArn,
     };
     const used = placeholdersOf(definition).join(', ');
     if (used !== Object.keys(substitutions).sort().join(', ')) {
@@ -141,11 +152,16 @@ export class PipelineWorkflow extends Construct {
       description: 'Code Factory pipeline state machine',
     });
     // Exactly the resources it calls: the stage runner (sync and callback invokes use its
-    // unqualified ARN) and the LLM queue (sendMessage.waitForTaskToken).
+    // unqualified ARN), the sandbox functions and the LLM queue (sendMessage.waitForTaskToken).
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['lambda:InvokeFunction'],
-        resources: [props.stageRunner.functionArn, props.sandbox.functionArn],
+        resources: [
+          props.stageRunner.functionArn,
+          props.sandbox.offline.functionArn,
+          props.sandbox.online.functionArn,
+          props.sandbox.setup.functionArn,
+        ],
       }),
     );
     this.role.addToPrincipalPolicy(

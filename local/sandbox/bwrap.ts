@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdtempSync, readlinkSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, lstatSync, mkdtempSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -58,6 +58,10 @@ export interface BwrapCommand {
   nodePath?: string;
   /** More variables for the command, after PATH, HOME, TMPDIR, LANG and CI. */
   env?: Record<string, string>;
+  /** Host files bound read-only into the command's HOME under `name` (a setup's registry config). */
+  homeFiles?: Array<{ source: string; name: string }>;
+  /** `bash -c` script run before the command (`$1`): the resource limits (limits.ts). */
+  prelude?: string;
 }
 
 export function sandboxPath(nodeDir?: string): string {
@@ -110,6 +114,11 @@ export function bwrapArgs(options: BwrapCommand): string[] {
     '--bind',
     options.workspace,
     SANDBOX_WORKDIR,
+    ...(options.homeFiles ?? []).flatMap(({ source, name }) => [
+      '--ro-bind',
+      source,
+      `${SANDBOX_HOME}/${name}`,
+    ]),
     '--chdir',
     SANDBOX_WORKDIR,
     '--setenv',
@@ -131,7 +140,7 @@ export function bwrapArgs(options: BwrapCommand): string[] {
     '--',
     'bash',
     '-c',
-    options.command,
+    ...(options.prelude ? [options.prelude, 'sandbox', options.command] : [options.command]),
   );
   return args;
 }
@@ -144,6 +153,9 @@ function kindOf(path: string): 'link' | 'dir' | 'missing' {
     return 'missing';
   }
 }
+
+/** Linux's `nobody`: what the sandbox runs as when the factory itself runs as root (runner.ts). */
+export const UNPRIVILEGED_ID = 65534;
 
 export type BwrapProbe = { available: true } | { available: false; reason: string };
 
@@ -160,8 +172,11 @@ export function probeBwrap(bwrap = 'bwrap'): BwrapProbe {
   const workspace = mkdtempSync(join(tmpdir(), 'cf-sandbox-probe-'));
   let probe: BwrapProbe;
   try {
+    const root = process.getuid?.() === 0;
+    if (root) chownSync(workspace, UNPRIVILEGED_ID, UNPRIVILEGED_ID);
     const result = spawnSync(bwrap, bwrapArgs({ workspace, command: 'true', network: false }), {
       env: {},
+      ...(root ? { uid: UNPRIVILEGED_ID, gid: UNPRIVILEGED_ID } : {}),
       timeout: 10_000,
       encoding: 'utf8',
     });

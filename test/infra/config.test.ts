@@ -39,7 +39,7 @@ describe('deployment configuration', () => {
       budgets: { perRunUsd: 5 },
       llm: { maxConcurrency: 5, workerTimeoutSeconds: 300 },
       table: { deletionProtection: true },
-      sandbox: { price_per_second_usd: DEFAULT_SANDBOX_PRICE_PER_SECOND_USD },
+      sandbox: { price_per_second_usd: DEFAULT_SANDBOX_PRICE_PER_SECOND_USD, registries: [] },
       copilot: { askBudgetUsd: 0.5, dailyBudgetUsd: 5 },
       // Execution histories hold task tokens: encrypted with the stack's own key unless opted out.
       encryption: 'customer-managed',
@@ -66,7 +66,7 @@ describe('deployment configuration', () => {
     expect(
       loadFactoryConfig({ context: { 'factory.sandbox.price_per_second_usd': '0.0001' }, cwd: emptyDir })
         .sandbox,
-    ).toEqual({ price_per_second_usd: 0.0001 });
+    ).toEqual({ price_per_second_usd: 0.0001, registries: [] });
     // The functions' own default (no variable set) is the same number.
     const required = {
       TABLE_NAME: 't',
@@ -87,6 +87,26 @@ describe('deployment configuration', () => {
     expect(problemsOf({ 'factory.sandbox.price_per_second_usd': '-1' })).toEqual([
       expect.stringContaining('factory.sandbox.price_per_second_usd must be 0 or more'),
     ]);
+  });
+
+  it('takes private registries by host, secret ARN and variable, and rejects what it cannot use', () => {
+    const secretArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:npm-token-AbCdEf';
+    const registries = [{ host: 'npm.pkg.github.com', secretArn, env: 'NPM_TOKEN', login: '__token__' }];
+    expect(
+      loadFactoryConfig({
+        context: { 'factory.sandbox.registries': JSON.stringify(registries) },
+        cwd: emptyDir,
+      }).sandbox.registries,
+    ).toEqual(registries);
+    for (const bad of [
+      [{ host: 'npm.pkg.github.com', secretArn: 'npm-token', env: 'NPM_TOKEN' }],
+      [{ host: 'npm.pkg.github.com', secretArn, env: 'PATH' }],
+      [{ host: 'https://npm.pkg.github.com/', secretArn, env: 'NPM_TOKEN' }],
+      [{ host: 'npm.pkg.github.com', secretArn, env: 'NPM_TOKEN', token: 'inline' }],
+    ])
+      expect(problemsOf({ 'factory.sandbox.registries': JSON.stringify(bad) }), JSON.stringify(bad)).toEqual([
+        expect.stringContaining('factory.sandbox.registries'),
+      ]);
   });
 
   it('rejects app mode without an App id, naming the setting and the fix', () => {

@@ -30,6 +30,7 @@ function build(context: Record<string, unknown> = {}) {
   return buildApp({ context, cwd, outdir });
 }
 
+const REGISTRY_SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:acme/npm-token-AbCdEf';
 const productionContext = {
   factory: {
     github: { mode: 'app', appId: 99, botLogin: 'acme-factory[bot]' },
@@ -39,7 +40,10 @@ const productionContext = {
     llm: { workerTimeoutSeconds: 300, maxConcurrency: 12 },
     encryption: 'customer-managed',
     table: { deletionProtection: false },
-    sandbox: { price_per_second_usd: 0.00005 },
+    sandbox: {
+      price_per_second_usd: 0.00005,
+      registries: [{ host: 'npm.pkg.github.com', secretArn: REGISTRY_SECRET, env: 'NPM_TOKEN' }],
+    },
     logRetentionDays: 90,
   },
 };
@@ -95,7 +99,7 @@ describe('FactoryStack', () => {
     130_000,
   );
 
-  it('holds every concern: table, queues, secrets, sender, eight functions, pipeline, copilot, API, alarms', () => {
+  it('holds every concern: table, queues, secrets, sender, ten functions, pipeline, copilot, API, alarms', () => {
     template.resourceCountIs('AWS::DynamoDB::Table', 1);
     template.resourceCountIs('AWS::SQS::Queue', 2);
     // GitHub, webhook and approval key: the default models are on Bedrock, which needs no key.
@@ -106,7 +110,8 @@ describe('FactoryStack', () => {
       EncryptionConfiguration: { Type: 'CUSTOMER_MANAGED_KMS_KEY' },
     });
     template.resourceCountIs('AWS::SES::EmailIdentity', 1);
-    template.resourceCountIs('AWS::Lambda::Function', 8);
+    // Six of the factory's own, three sandbox functions (decision 0005) and the copilot's.
+    template.resourceCountIs('AWS::Lambda::Function', 10);
     // The pipeline, and the copilot's (statemachines/ask.ts).
     template.resourceCountIs('AWS::StepFunctions::StateMachine', 2);
     template.resourceCountIs('AWS::StepFunctions::StateMachineAlias', 1);
@@ -191,26 +196,51 @@ describe('FactoryStack', () => {
     }
   });
 
-  it('gives the sandbox function no permission but its own logs and traces, and no factory setting', () => {
-    const sandbox = defaults.stack.sandbox.function;
-    const roleId = defaults.stack.getLogicalId(sandbox.role.node.defaultChild as never);
-    const statements = Object.values(template.findResources('AWS::IAM::Policy'))
-      .filter((p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: roleId }]))
-      .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[] }>);
-    const actions = statements.flatMap((s) => ([] as string[]).concat(s.Action));
-    expect(actions.length).toBeGreaterThan(0);
-    for (const action of actions)
-      expect(action).toMatch(/^(logs:(CreateLogStream|PutLogEvents)|xray:[A-Za-z]+)$/);
-    const role = template.toJSON().Resources[roleId].Properties;
-    expect(role.ManagedPolicyArns).toBeUndefined();
-    const variables = Object.keys(propsOf(sandbox.fn).Environment.Variables);
-    expect(variables.every((name) => name.startsWith('POWERTOOLS_'))).toBe(true);
-    expect(propsOf(sandbox.fn).Timeout).toBe(900);
+  it('gives the sandbox functions no permission but their own logs and traces, and no factory setting', () => {
+    const statementsOf = (sandbox: typeof defaults.stack.sandbox.function) => {
+      const roleId = defaults.stack.getLogicalId(sandbox.role.node.defaultChild as never);
+      return Object.values(template.findResources('AWS::IAM::Policy'))
+        .filter((p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: roleId }]))
+        .flatMap(
+          (p) =>
+            p.Properties.PolicyDocument.Statement as Array<{
+              Action: string | string[];
+              Effect: string;
+              Condition?: unknown;
+            }>,
+        );
+    };
+    const { sandbox, sandboxOnline, sandboxSetup } = defaults.stack;
+    for (const { function: fn } of [sandbox, sandboxOnline, sandboxSetup]) {
+      const allowed = statementsOf(fn)
+        .filter((s) => s.Effect === 'Allow')
+        .flatMap((s) => ([] as string[]).concat(s.Action));
+      expect(allowed.length).toBeGreaterThan(0);
+      for (const action of allowed)
+        expect(action).toMatch(
+          fn === sandbox.function
+            ? /^(logs:(CreateLogStream|PutLogEvents)|xray:[A-Za-z]+|ec2:[A-Za-z]+NetworkInterfaces?|ec2:DescribeSubnets|ec2:(Un)?[aA]ssignPrivateIpAddresses)$/
+            : /^(logs:(CreateLogStream|PutLogEvents)|xray:[A-Za-z]+)$/,
+        );
+      const roleId = defaults.stack.getLogicalId(fn.role.node.defaultChild as never);
+      expect(template.toJSON().Resources[roleId].Properties.ManagedPolicyArns).toBeUndefined();
+      const variables = propsOf(fn.fn).Environment.Variables;
+      expect(Object.keys(variables).filter((name) => !name.startsWith('POWERTOOLS_'))).toEqual([
+        'SANDBOX_SETUP_MODE',
+      ]);
+      expect(propsOf(fn.fn).Timeout).toBe(900);
+    }
+    // The network interfaces are Lambda's to manage: the function's own code is denied them.
+    const deny = statementsOf(sandbox.function).find((s) => s.Effect === 'Deny');
+    expect(deny?.Condition).toEqual({ Null: { 'lambda:SourceFunctionArn': 'false' } });
+    expect(propsOf(sandbox.function.fn).Environment.Variables.SANDBOX_SETUP_MODE).toBe('cached');
+    expect(propsOf(sandboxOnline.function.fn).Environment.Variables.SANDBOX_SETUP_MODE).toBe('cached');
+    expect(propsOf(sandboxSetup.function.fn).Environment.Variables.SANDBOX_SETUP_MODE).toBe('run');
   });
 
   it('keeps every Lambda bundle within 1 MB and the webhook within 300 KB (SPEC §8)', () => {
     const sizes = lambdaAssetSizes(assembly.directory, 'CodeFactory');
-    expect(sizes).toHaveLength(8);
+    expect(sizes).toHaveLength(10);
     for (const size of sizes) {
       // The whole asset folder counts, not just the bundle: nothing else may ride along.
       expect(size.assetBytes, size.name).toBe(size.bundleBytes);
@@ -261,6 +291,23 @@ describe('FactoryStack', () => {
     expect(stageVariables.ANTHROPIC_SECRET_ID).toEqual({ Ref: expect.stringMatching(/^SecretsAnthropic/) });
     // Without models or providers configured: Bedrock and its built-in aliases, no Anthropic key.
     expect(propsOf(fns.stages.fn).Environment.Variables.MODEL_CONFIG).toBe('{"defaultProvider":"bedrock"}');
+
+    // Registry tokens: the setup function alone knows the secret and may read it, nothing else.
+    const { sandboxSetup, sandbox, sandboxOnline } = production.stack;
+    expect(JSON.parse(variables(sandboxSetup.function.fn).SANDBOX_REGISTRIES)).toEqual([
+      { host: 'npm.pkg.github.com', secretId: REGISTRY_SECRET, env: 'NPM_TOKEN' },
+    ]);
+    expect(variables(sandbox.function.fn).SANDBOX_REGISTRIES).toBeUndefined();
+    expect(variables(sandboxOnline.function.fn).SANDBOX_REGISTRIES).toBeUndefined();
+    const readers = Object.values(prod.findResources('AWS::IAM::Policy')).filter((policy) =>
+      JSON.stringify(policy.Properties.PolicyDocument).includes(REGISTRY_SECRET),
+    );
+    expect(readers.map((policy) => policy.Properties.Roles)).toEqual([
+      [{ Ref: production.stack.getLogicalId(sandboxSetup.function.role.node.defaultChild as never) }],
+    ]);
+    expect(JSON.stringify(readers[0]?.Properties.PolicyDocument)).toContain(
+      '"secretsmanager:GetSecretValue"',
+    );
 
     expect(new AwsSolutionsChecks().validateScope(production.app).violations).toEqual([]);
   }, 120_000);

@@ -30,11 +30,13 @@ function workflowStack(path = definitionPath, customerKey = false) {
     handler: 'index.handler',
     code: lambda.Code.fromInline('exports.handler = async () => ({});'),
   });
-  const sandbox = new lambda.Function(stack, 'Sandbox', {
-    runtime: lambda.Runtime.NODEJS_22_X,
-    handler: 'index.handler',
-    code: lambda.Code.fromInline('exports.handler = async () => ({});'),
-  });
+  const bare = (id: string) =>
+    new lambda.Function(stack, id, {
+      runtime: lambda.Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline('exports.handler = async () => ({});'),
+    });
+  const sandbox = { offline: bare('Sandbox'), online: bare('SandboxOnline'), setup: bare('SandboxSetup') };
   const llmQueue = new sqs.Queue(stack, 'LlmQueue', { encryptionMasterKey: encryptionKey });
   const arns = new PipelineArns(stack);
   const workflow = new PipelineWorkflow(stack, 'Workflow', {
@@ -67,7 +69,9 @@ describe('PipelineWorkflow', () => {
     expect(machine.DefinitionSubstitutions).toEqual({
       StageRunnerFunctionArn: { 'Fn::GetAtt': [idOf(stageRunner), 'Arn'] },
       LlmQueueUrl: { Ref: idOf(llmQueue) },
-      SandboxFunctionArn: { 'Fn::GetAtt': [idOf(sandbox), 'Arn'] },
+      SandboxFunctionArn: { 'Fn::GetAtt': [idOf(sandbox.offline), 'Arn'] },
+      SandboxOnlineFunctionArn: { 'Fn::GetAtt': [idOf(sandbox.online), 'Arn'] },
+      SandboxSetupFunctionArn: { 'Fn::GetAtt': [idOf(sandbox.setup), 'Arn'] },
     });
     // The definition is the file itself, shipped as an asset.
     expect(machine.DefinitionS3Location).toBeDefined();
@@ -78,7 +82,7 @@ describe('PipelineWorkflow', () => {
     // One of the three LlmQueueUrl placeholders renamed: the file now uses a third name.
     writeFileSync(stray, definition.replace('{LlmQueueUrl}', '{OtherQueueUrl}'));
     expect(() => workflowStack(stray)).toThrow(
-      /uses the placeholders \[LlmQueueUrl, OtherQueueUrl, SandboxFunctionArn, StageRunnerFunctionArn\] but .* substitutes \[LlmQueueUrl, SandboxFunctionArn, StageRunnerFunctionArn\]/,
+      /uses the placeholders \[LlmQueueUrl, OtherQueueUrl, SandboxFunctionArn, SandboxOnlineFunctionArn, SandboxSetupFunctionArn, StageRunnerFunctionArn\] but .* substitutes \[LlmQueueUrl, SandboxFunctionArn, SandboxOnlineFunctionArn, SandboxSetupFunctionArn, StageRunnerFunctionArn\]/,
     );
   });
 
@@ -140,7 +144,7 @@ describe('PipelineWorkflow', () => {
     });
   });
 
-  it('grants invoke on the stage runner and the sandbox and send on the LLM queue, explicitly', () => {
+  it('grants invoke on the stage runner and the sandbox functions and send on the LLM queue, explicitly', () => {
     const roleId = idOf(workflow.role);
     const statements = Object.values(template.findResources('AWS::IAM::Policy'))
       .filter((p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: roleId }]))
@@ -151,7 +155,12 @@ describe('PipelineWorkflow', () => {
     expect(scoped).toEqual([
       expect.objectContaining({
         Action: 'lambda:InvokeFunction',
-        Resource: [{ 'Fn::GetAtt': [idOf(stageRunner), 'Arn'] }, { 'Fn::GetAtt': [idOf(sandbox), 'Arn'] }],
+        Resource: [
+          { 'Fn::GetAtt': [idOf(stageRunner), 'Arn'] },
+          { 'Fn::GetAtt': [idOf(sandbox.offline), 'Arn'] },
+          { 'Fn::GetAtt': [idOf(sandbox.online), 'Arn'] },
+          { 'Fn::GetAtt': [idOf(sandbox.setup), 'Arn'] },
+        ],
       }),
       expect.objectContaining({
         Action: 'sqs:SendMessage',

@@ -30,6 +30,8 @@ export const SandboxJob = z.strictObject({
         .min(1)
         .max(MAX_SANDBOX_COMMANDS),
       cache: z.strictObject({ key: z.string().regex(/^[a-f0-9]{64}$/), getUrl: z.url(), putUrl: z.url() }),
+      /** Set on a job for the setup function: where its SetupOutcome is PUT (decision 0005). */
+      resultUrl: z.url().optional(),
     })
     .optional(),
   commands: z
@@ -69,6 +71,13 @@ export const SandboxOutcome = z.strictObject({
   setupFailed: z.boolean().optional(),
 });
 export type SandboxOutcome = z.infer<typeof SandboxOutcome>;
+
+/**
+ * What the setup function reports (at `setup.resultUrl`): whether the output is in the bucket for
+ * the command functions, and how long it took. On failure every command's result is the setup's.
+ */
+export const SetupOutcome = z.strictObject({ ok: z.boolean(), setupMs: z.number().nonnegative() });
+export type SetupOutcome = z.infer<typeof SetupOutcome>;
 
 /** No isolated runner here, and running unisolated was not allowed: the command is refused. */
 export class SandboxUnavailableError extends Error {

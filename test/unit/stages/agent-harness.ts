@@ -110,7 +110,7 @@ export async function setUp(
     const run = store.runs.get(runId);
     if (!run) throw new Error('no run');
     const pointer = await runAgentTools(deps, run, spec, CONVERSATION, turn);
-    if (pointer.outcome === 'sandbox') return { pointer, reply: [], note: undefined };
+    if (pointer.outcome.startsWith('sandbox')) return { pointer, reply: [], note: undefined };
     const stored = (await store.getTurn(CONVERSATION, turn + 1))?.content as Array<Record<string, unknown>>;
     turn += 1;
     const last = stored.at(-1);
@@ -133,9 +133,17 @@ export async function setUp(
     const run = store.runs.get(runId);
     if (!run) throw new Error('no run');
     const pointer = await finishSandboxTurn(deps, run, spec, CONVERSATION, turn);
+    // The setup function's turn was answered by handing the commands over: no user turn yet.
+    if (pointer.outcome.startsWith('sandbox')) return { pointer, reply: [] };
     const stored = (await store.getTurn(CONVERSATION, turn + 1))?.content as Array<Record<string, unknown>>;
     turn += 1;
     return { pointer, reply: stored };
   };
-  return { store, runId, answer, ran, file, deps };
+  /** Stores what the setup function reports for the pending turn. */
+  const setupRan = async (outcome: { ok: boolean; setupMs: number }) =>
+    deps.blobs.put(
+      `sandbox/${runId}/${CONVERSATION}/${turn}/setup.json`,
+      new TextEncoder().encode(JSON.stringify(outcome)),
+    );
+  return { store, runId, answer, ran, setupRan, file, deps };
 }

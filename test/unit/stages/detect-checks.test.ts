@@ -87,7 +87,8 @@ describe('detected checks at implement time', () => {
   it('are recorded, run with the detected setup, and advise once without ever stopping the run', async () => {
     const { store, runId, answer, ran } = await setUp({ files, environment: { checkAttempts: 1 } });
     const first = await answer([submit('s-1')], 'tool_use');
-    expect(first.pointer.outcome).toBe('sandbox');
+    // The detected setup is not cached yet: the setup function runs first.
+    expect(first.pointer.outcome).toBe('sandbox-setup');
     expect(first.pointer.sandbox?.commands.map((c) => c.command)).toEqual(['npm test']);
     expect(first.pointer.sandbox?.setup?.commands.map((c) => c.command)).toEqual(['npm ci']);
     const detected = store.events.get(runId)?.filter((e) => e.type === 'sandbox.checks-detected') ?? [];

@@ -265,7 +265,13 @@ describe('statemachines/pipeline.asl.json', () => {
 
   it('uses only the placeholders the CDK stack and the embedded stack substitute', () => {
     const placeholders = new Set([...text.matchAll(/\$\{([A-Za-z]+)\}/g)].map((m) => m[1]));
-    expect([...placeholders].sort()).toEqual(['LlmQueueUrl', 'SandboxFunctionArn', 'StageRunnerFunctionArn']);
+    expect([...placeholders].sort()).toEqual([
+      'LlmQueueUrl',
+      'SandboxFunctionArn',
+      'SandboxOnlineFunctionArn',
+      'SandboxSetupFunctionArn',
+      'StageRunnerFunctionArn',
+    ]);
   });
 
   it('fails the execution only for FAILED runs (the ExecutionsFailed alarm means faults)', () => {
