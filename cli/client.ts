@@ -1,4 +1,4 @@
-import type { AuditChainView, CostsView, RunSummaryView, RunView } from '../functions/api/schemas';
+import type { AskView, AuditChainView, CostsView, RunSummaryView, RunView } from '../functions/api/schemas';
 
 /**
  * A small client of the Code Factory REST API (docs/api.md) for the CLI: bearer key, error
@@ -116,6 +116,17 @@ export class FactoryClient {
   async getCosts(query: Record<string, string>): Promise<CostsView> {
     const { body } = await this.request('GET', `/v1/costs?${new URLSearchParams(query)}`);
     return (body as { data: CostsView }).data;
+  }
+
+  /** POST /v1/asks: the copilot's ask, PENDING. */
+  async createAsk(request: { question: string; repo?: string }): Promise<AskView> {
+    const { body } = await this.request('POST', '/v1/asks', request);
+    return (body as { data: AskView }).data;
+  }
+
+  async getAsk(askId: string): Promise<AskView> {
+    const { body } = await this.request('GET', `/v1/asks/${encodeURIComponent(askId)}`);
+    return (body as { data: AskView }).data;
   }
 
   async cancelRun(runId: string): Promise<RunView> {

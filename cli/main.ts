@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerAskCommand } from './commands/ask';
 import { registerAuditCommands } from './commands/audit';
 import { registerConfigCommands } from './commands/config';
 import { registerCostsCommands } from './commands/costs';
@@ -16,7 +17,7 @@ export const USAGE_ERROR = 2;
  */
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('code-factory')
-    .description('Code Factory: runs, audit, API keys and config checks')
+    .description('Code Factory: runs, audit, the copilot, API keys and config checks')
     .exitOverride()
     .configureOutput({
       writeOut: (text) => ctx.io.stdout(text),
@@ -29,6 +30,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerAuditCommands(program, ctx);
   registerCostsCommands(program, ctx);
   registerLocalCommands(program, ctx);
+  registerAskCommand(program, ctx);
   // Subcommands inherit exitOverride and output only when set before they are created; set again.
   for (const command of program.commands) {
     command.exitOverride().configureOutput(program.configureOutput());

@@ -246,6 +246,24 @@ export const FactoryConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /** The copilot (POST /v1/asks): one ask's budget, and each API key's daily cap on asks. */
+    copilot: z
+      .object({
+        askBudgetUsd: decimal(
+          z
+            .number({ error: 'must be a number of US dollars' })
+            .positive({ error: 'must be more than 0' })
+            .max(100, { error: 'must be at most 100' }),
+        ).default(0.5),
+        dailyBudgetUsd: decimal(
+          z
+            .number({ error: 'must be a number of US dollars' })
+            .positive({ error: 'must be more than 0' })
+            .max(10_000, { error: 'must be at most 10000' }),
+        ).default(5),
+      })
+      .strict()
+      .prefault({}),
     table: z
       .object({ deletionProtection: z.boolean({ error: 'must be true or false' }).default(true) })
       .strict()
@@ -291,6 +309,8 @@ const EXAMPLES: Record<string, string> = {
   'llm.workerTimeoutSeconds': '300',
   'table.deletionProtection': 'true',
   'sandbox.price_per_second_usd': '0.0000333334',
+  'copilot.askBudgetUsd': '0.5',
+  'copilot.dailyBudgetUsd': '5',
   'sandbox.registries':
     '[{"host":"npm.pkg.github.com","secretArn":"arn:aws:secretsmanager:eu-west-1:123456789012:secret:npm-token","env":"NPM_TOKEN"}]',
   'thinking.plan': '8000',

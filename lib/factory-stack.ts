@@ -9,6 +9,7 @@ import { parseModelRef } from '../functions/shared/domain/providers';
 import { TABLE_KEYS } from '../functions/shared/store/keys';
 import { defaultProviderOf, type FactoryConfig, PLACEHOLDER_MAIL_FROM } from './config';
 import { FactoryAlarms } from './constructs/alarms';
+import { Copilot } from './constructs/copilot';
 import { FactoryHttpApi } from './constructs/api';
 import { SenderIdentity } from './constructs/email';
 import { Encryption } from './constructs/encryption';
@@ -36,6 +37,8 @@ export interface FactoryStackProps extends StackProps {
   functionsDir?: string;
   /** The pipeline ASL. Default: statemachines/pipeline.asl.json. */
   definitionPath?: string;
+  /** The copilot's ASL. Default: statemachines/ask.asl.json. */
+  askDefinitionPath?: string;
 }
 
 /**
@@ -82,7 +85,7 @@ export function bedrockModelsOf(modelConfig: string): string[] {
 }
 
 /**
- * Code Factory on AWS: storage, the LLM queues, the secrets, the SES sender, the six functions,
+ * Code Factory on AWS: storage, the LLM queues, the secrets, the SES sender, the six functions, the copilot,
  * the pipeline state machine, the HTTP API and the operator's alarms and dashboard. Every
  * construct is under lib/constructs/ and tested on its own in test/infra/.
  */
@@ -104,6 +107,7 @@ export class FactoryStack extends Stack {
   readonly sandboxSetup: SandboxFunction;
   readonly sandboxNetwork: SandboxNetwork;
   readonly api: FactoryHttpApi;
+  readonly copilot: Copilot;
   readonly alarms: FactoryAlarms;
   /**
    * The handlers' environment contract (functions/shared/config.ts) except PUBLIC_BASE_URL,
@@ -160,6 +164,8 @@ export class FactoryStack extends Stack {
       MODEL_CONFIG: modelConfig,
       LLM_CALL_TIMEOUT_SECONDS: String(this.queues.settings.callTimeoutSeconds),
       SANDBOX_PRICE_PER_SECOND_USD: String(config.sandbox.price_per_second_usd),
+      COPILOT_ASK_BUDGET_USD: String(config.copilot.askBudgetUsd),
+      COPILOT_DAILY_BUDGET_USD: String(config.copilot.dailyBudgetUsd),
     };
 
     // The stage runner's Lambda timeout is below the TimeoutSeconds of every task that runs it, so
@@ -261,20 +267,39 @@ export class FactoryStack extends Stack {
       stageRunner: fns.stages.fn,
     });
 
+    const functionsDir = props.functionsDir ?? join(REPOSITORY_ROOT, 'functions');
+    this.copilot = new Copilot(this, 'Copilot', {
+      entry: join(functionsDir, 'copilot', 'handler.ts'),
+      definitionPath: props.askDefinitionPath ?? join(REPOSITORY_ROOT, 'statemachines/ask.asl.json'),
+      environment: this.baseEnvironment,
+      logRetentionDays: config.logRetentionDays,
+      table: this.table.table,
+      indexNames: TABLE_KEYS.gsi.map((gsi) => gsi.indexName),
+      llmQueue: this.queues.queue,
+      ...(encryptionKey ? { encryptionKey } : {}),
+      api: fns.api,
+      llmWorker: fns.llmWorker,
+      llmDlq: fns.llmDlq,
+    });
+
     this.api = new FactoryHttpApi(this, 'Api', {
       functions: { webhook: fns.webhook.fn, api: fns.api.fn, approvals: fns.approvals.fn },
       logRetentionDays: config.logRetentionDays,
     });
     // No cycle: functions reference the API resource (its endpoint), while only the routes'
     // integrations and invoke permissions, separate resources, reference the functions.
-    for (const fn of Object.values(fns)) fn.fn.addEnvironment('PUBLIC_BASE_URL', this.api.url);
+    for (const fn of [...Object.values(fns), this.copilot.function])
+      fn.fn.addEnvironment('PUBLIC_BASE_URL', this.api.url);
 
     this.alarms = new FactoryAlarms(this, 'Alarms', {
       deadLetterQueue: this.queues.deadLetterQueue,
       llmQueue: this.queues.queue,
       stateMachine: this.workflow.stateMachine,
       httpApi: this.api.httpApi,
-      functions: Object.fromEntries(Object.entries(fns).map(([name, fn]) => [name, fn.fn])),
+      functions: {
+        ...Object.fromEntries(Object.entries(fns).map(([name, fn]) => [name, fn.fn])),
+        copilot: this.copilot.function.fn,
+      },
       llmWorker: fns.llmWorker.fn,
       llmDlq: fns.llmDlq.fn,
       alarmEmail: config.alarmEmail,

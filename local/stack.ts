@@ -16,6 +16,8 @@ import { createApiKey } from '../functions/api/auth';
 import { apiPorts } from '../functions/api/wiring';
 import { createApprovalsHandler } from '../functions/approvals/app';
 import { approvalsPorts } from '../functions/approvals/wiring';
+import { createCopilotHandler } from '../functions/copilot/app';
+import { copilotPorts } from '../functions/copilot/wiring';
 import { createLlmDlqHandler } from '../functions/llm-dlq/app';
 import { llmDlqPorts } from '../functions/llm-dlq/wiring';
 import { createLlmWorkerHandler } from '../functions/llm-worker/app';
@@ -60,12 +62,15 @@ import { LLM_DEFAULTS, llmQueueSettings } from '../lib/llm-queue-settings';
 
 export const TABLE_NAME = 'code-factory';
 export const STATE_MACHINE_NAME = 'code-factory-pipeline';
+export const ASK_STATE_MACHINE_NAME = 'code-factory-ask';
 export const WORKSPACE_BUCKET = 'code-factory-workspaces';
 export const STAGE_RUNNER_ARN = `arn:aws:lambda:${LOCAL_REGION}:000000000000:function:code-factory-stages`;
 export const SANDBOX_ARN = `arn:aws:lambda:${LOCAL_REGION}:000000000000:function:code-factory-sandbox`;
 export const SANDBOX_ONLINE_ARN = `arn:aws:lambda:${LOCAL_REGION}:000000000000:function:code-factory-sandbox-online`;
 export const SANDBOX_SETUP_ARN = `arn:aws:lambda:${LOCAL_REGION}:000000000000:function:code-factory-sandbox-setup`;
+export const COPILOT_ARN = `arn:aws:lambda:${LOCAL_REGION}:000000000000:function:code-factory-copilot`;
 const PIPELINE_ASL = fileURLToPath(new URL('../statemachines/pipeline.asl.json', import.meta.url));
+const ASK_ASL = fileURLToPath(new URL('../statemachines/ask.asl.json', import.meta.url));
 const SECRET_IDS = {
   webhook: 'code-factory/webhook-secret',
   github: 'code-factory/github',
@@ -367,6 +372,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
     // Step Functions with a late-bound stage runner: the runner needs the service's endpoint.
     let stageRunner: ((event: unknown, context: Context) => Promise<unknown>) | undefined;
+    let copilot: ((event: unknown, context: Context) => Promise<unknown>) | undefined;
     // Executions the engine ends while it starts (interrupted by a restart) are held until the
     // store exists, so their runs are marked FAILED too rather than left waiting forever.
     const endedBeforeReady: ExecutionRecord[] = [];
@@ -379,6 +385,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       SandboxFunctionArn: SANDBOX_ARN,
       SandboxOnlineFunctionArn: SANDBOX_ONLINE_ARN,
       SandboxSetupFunctionArn: SANDBOX_SETUP_ARN,
+    });
+    const askDefinition = substitute(readFileSync(ASK_ASL, 'utf8'), {
+      CopilotFunctionArn: COPILOT_ARN,
+      LlmQueueUrl: queues.queueUrl,
     });
     // The sandbox function, bound to the local runner (bubblewrap, decision 0005).
     const sandbox = new LocalSandbox({
@@ -427,8 +437,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     });
     const sfnEmulator = await startStepFunctions({
       ...(persistent ? { dataDir: path.join(dataDir, 'stepfunctions') } : {}),
-      stateMachines: [{ name: STATE_MACHINE_NAME, definition }],
+      stateMachines: [
+        { name: STATE_MACHINE_NAME, definition },
+        { name: ASK_STATE_MACHINE_NAME, definition: askDefinition },
+      ],
       lambdas: {
+        [COPILOT_ARN]: (event, context) => {
+          if (!copilot) throw new Error('copilot not ready');
+          return copilot(event, context);
+        },
         [SANDBOX_ARN]: (event) => sandboxHandler(event),
         [SANDBOX_ONLINE_ARN]: (event) => sandboxHandler(event),
         [SANDBOX_SETUP_ARN]: (event) => setupHandler(event),
@@ -463,6 +480,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       AWS_ENDPOINT_URL_S3: s3.endpoint,
       TABLE_NAME,
       STATE_MACHINE_ARN: stateMachineArn,
+      ASK_STATE_MACHINE_ARN: sfnEmulator.stateMachineArn(ASK_STATE_MACHINE_NAME),
       LLM_QUEUE_URL: queues.queueUrl,
       WORKSPACE_BUCKET,
       WEBHOOK_SECRET_ID: SECRET_IDS.webhook,
@@ -504,6 +522,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const stageDeps = stagePorts(config);
     const stages = createStageHandler(stageDeps);
     stageRunner = stages as (event: unknown, context: Context) => Promise<unknown>;
+    copilot = createCopilotHandler(copilotPorts(config)) as (
+      event: unknown,
+      context: Context,
+    ) => Promise<unknown>;
     routes.webhook = createWebhookHandler(webhookPorts(config)) as LambdaHttpHandler;
     routes.api = createApiHandler(apiPorts(config)) as LambdaHttpHandler;
     routes.approvals = createApprovalsHandler(approvalsPorts(config)) as LambdaHttpHandler;
@@ -515,7 +537,20 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       // and settles them as the pipeline's finalize does (PR, branch, status comment).
       if (stopping || record.status === 'RUNNING' || record.status === 'SUCCEEDED') return;
       const run = await store.getRun(record.name).catch(() => undefined);
-      if (!run || isTerminal(run.status)) return;
+      if (!run) {
+        // An ask's execution that ended without writing its end (engine restarted, aborted).
+        const ask = await store.getAsk(record.name).catch(() => undefined);
+        if (ask?.status === 'PENDING')
+          await store.finishAsk(ask.askId, {
+            status: 'FAILED',
+            error: {
+              class: record.error ?? 'AskFailed',
+              cause: record.cause ?? `the execution ended ${record.status}`,
+            },
+          });
+        return;
+      }
+      if (isTerminal(run.status)) return;
       // What EventBridge's rule does on AWS (lib/constructs/execution-sweep.ts): the stage runner's
       // `execution-ended`, with the engine's own error (e.g. LocalEngineRestarted).
       if (stopping) return;
@@ -587,9 +622,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       scopes: ['runs:read'],
       repoPatterns: ['*/*'],
     });
+    // And the key of the actions a person confirms on a copilot proposal (retry, cancel).
+    const { apiKey: consoleActionKey } = await createApiKey(store, {
+      name: `console-actions-${new Date().toISOString()}`,
+      scopes: ['runs:read', 'runs:write'],
+      repoPatterns: ['*/*'],
+    });
     const consoleServer = await startConsole({
       store,
-      api: { url: gateway.url, key: consoleKey },
+      api: { url: gateway.url, key: consoleKey, writeKey: consoleActionKey },
       mailUrl: ses.mailUrl,
       forgeApiUrl: forge.apiUrl,
       forgeToken: forge.botToken,

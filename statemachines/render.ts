@@ -1,8 +1,14 @@
-/** `npm run asl`: regenerates statemachines/pipeline.asl.json from statemachines/pipeline.ts. */
+/** `npm run asl`: regenerates statemachines/*.asl.json from their sources (pipeline.ts, ask.ts). */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { renderAsk } from './ask';
 import { renderPipeline } from './pipeline';
 
-const target = fileURLToPath(new URL('./pipeline.asl.json', import.meta.url));
-writeFileSync(target, renderPipeline());
-process.stdout.write(`wrote ${target}\n`);
+for (const [file, render] of [
+  ['./pipeline.asl.json', renderPipeline],
+  ['./ask.asl.json', renderAsk],
+] as const) {
+  const target = fileURLToPath(new URL(file, import.meta.url));
+  writeFileSync(target, render());
+  process.stdout.write(`wrote ${target}\n`);
+}

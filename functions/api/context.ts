@@ -4,6 +4,7 @@ import type { Run } from '../shared/domain/run';
 import type { ErrorCode } from '../shared/http';
 import type {
   ApiKeyStore,
+  AskStore,
   BudgetStore,
   ApprovalStore,
   ClaimStore,
@@ -12,6 +13,7 @@ import type {
   RunStore,
   RunViewStore,
   WaitStore,
+  Workflow,
 } from '../shared/ports';
 import type { Principal, Scope } from './auth';
 import { bindingOf, derivePageKey, openPageToken, signPageToken } from './cursor';
@@ -36,12 +38,15 @@ export type ApiStore = RunStore &
   ClaimStore &
   ApiKeyStore &
   WaitStore &
-  ApprovalStore;
+  ApprovalStore &
+  Pick<AskStore, 'putAsk' | 'getAsk'>;
 
 /** `github` only closes the PR of a cancelled run. */
 export interface ApiPorts extends Omit<RequestPorts, 'store'> {
   store: ApiStore;
   config: ApiConfig;
+  /** The copilot's state machine (one execution per ask); absent where it is not deployed. */
+  asks?: Pick<Workflow, 'startRun'>;
 }
 
 export const API_DEFAULTS = {

@@ -6,6 +6,9 @@ import {
 } from '@asteasolutions/zod-to-openapi';
 import * as z from 'zod';
 import {
+  AskEnvelope,
+  AskIdParams,
+  CreateAskBody,
   AuditPage,
   CostsEnvelope,
   CostsQuery,
@@ -210,6 +213,36 @@ function routes(): RouteConfig[] {
         200: ok('The roll-up over the runs created in [from, to)', CostsEnvelope),
         304: notModified,
         ...pick(400, 401, 403, 500),
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/asks',
+      operationId: 'createAsk',
+      summary:
+        'Ask the copilot about runs; it reads only, and proposes actions a person confirms through their own endpoints',
+      ...secured,
+      request: { body: { required: true, content: json(CreateAskBody) } },
+      responses: {
+        202: ok(
+          'The ask was stored and is being answered: poll GET /v1/asks/{id}',
+          AskEnvelope,
+          createdHeaders,
+        ),
+        ...pick(400, 401, 403, 413, 415, 500),
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/asks/{id}',
+      operationId: 'getAsk',
+      summary: 'An ask: PENDING, then ANSWERED with the answer and proposals (or FAILED with the error)',
+      ...secured,
+      request: { params: AskIdParams, headers: conditional },
+      responses: {
+        200: ok('The ask', AskEnvelope, cachedHeaders),
+        304: notModified,
+        ...pick(400, 401, 403, 404, 500),
       },
     },
   ];

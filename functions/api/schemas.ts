@@ -397,3 +397,52 @@ export const WorkItemEnvelope = z.object({
   }),
   next_token: z.string().optional(),
 });
+
+// ---------------------------------------------------------------------------------------------
+// copilot asks
+// ---------------------------------------------------------------------------------------------
+export const CreateAskBody = z.strictObject({
+  question: z
+    .string()
+    .trim()
+    .min(1)
+    .max(2000)
+    .meta({ description: 'A question about runs', example: 'which runs failed today and why' }),
+  repo: RepoFullName.optional().meta({ description: 'Only this repository (else every one the key sees)' }),
+});
+export type CreateAskBody = z.infer<typeof CreateAskBody>;
+
+export const AskIdParams = z.strictObject({ id: RunId.meta({ description: 'Ask id (ULID)' }) });
+
+export const ProposalView = z
+  .object({
+    action: z.enum(['retry', 'cancel', 'open_run', 'open_approval']),
+    target: RunId.meta({ description: 'The run the action is about' }),
+    payload: z
+      .object({
+        method: z.enum(['GET', 'POST']),
+        path: z.string(),
+        body: z.record(z.string(), z.unknown()).optional(),
+      })
+      .meta({ description: 'The request that performs it, sent only when a person confirms it' }),
+    reason: z.string(),
+  })
+  .meta({ id: 'Proposal' });
+
+export const AskView = z
+  .object({
+    id: RunId,
+    status: z.enum(['PENDING', 'ANSWERED', 'FAILED']),
+    question: z.string(),
+    repo: z.string().optional(),
+    answer: z.string().nullable(),
+    proposals: z.array(ProposalView),
+    error: z.object({ code: z.string(), message: z.string() }).optional(),
+    cost_usd: z.number().nonnegative(),
+    llm_calls: z.number().int().nonnegative(),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .meta({ id: 'Ask' });
+export type AskView = z.infer<typeof AskView>;
+export const AskEnvelope = z.object({ data: AskView });

@@ -4,6 +4,7 @@ import { canonicalJson } from '../shared/domain/audit';
 import { isTerminal } from '../shared/domain/run';
 import { LlmError } from '../shared/errors';
 import {
+  capOf,
   forgetSettlements,
   giveBack,
   monthlyAccountOf,
@@ -345,26 +346,20 @@ async function callAndRecord(
     );
     return;
   }
-  // The repo's monthly cap, if any. Refused → release the run's reservation too.
-  const monthly = monthlyAccountOf(meta);
-  if (monthly && meta.monthlyBudget) {
-    const fits = await store.reserveBudget(
-      monthly,
-      reservationId(message),
-      worstCase,
-      meta.monthlyBudget.limitUsd,
-    );
+  // The repo's monthly cap (or an ask's daily one), if any. Refused → release the run's reservation too.
+  const cap = capOf(meta);
+  const monthly = cap?.account;
+  if (cap) {
+    const fits = await store.reserveBudget(cap.account, reservationId(message), worstCase, cap.limitUsd);
     if (!fits) {
       await giveBack(deps, message, undefined); // only the run's reservation was made
-      const budget = await store.getBudget(monthly);
-      const left = budget
-        ? budget.limitUsd - budget.spentUsd - budget.reservedUsd
-        : meta.monthlyBudget.limitUsd;
+      const budget = await store.getBudget(cap.account);
+      const left = budget ? budget.limitUsd - budget.spentUsd - budget.reservedUsd : cap.limitUsd;
       await fail(
         deps,
         message,
         'BudgetExceeded',
-        `the next ${message.stage} call could cost up to $${worstCase.toFixed(4)}; $${Math.max(left, 0).toFixed(4)} of ${meta.monthlyBudget.repo}'s $${meta.monthlyBudget.limitUsd.toFixed(2)} monthly budget is left`,
+        `the next ${message.stage} call could cost up to $${worstCase.toFixed(4)}; $${Math.max(left, 0).toFixed(4)} of ${cap.label} is left`,
       );
       return;
     }
@@ -432,6 +427,7 @@ async function callAndRecord(
   if (stored.first) {
     await store.recordLlmCall({
       runId: message.runId,
+      ...(meta.account ? { account: meta.account } : {}),
       stage: message.stage,
       conversationId: message.conversationId,
       turn: message.turn,
@@ -571,6 +567,7 @@ async function finishAccounting(
   const provider = providerPrefixOf(turn.model ?? '');
   await deps.store.recordLlmCall({
     runId: message.runId,
+    ...(meta?.account ? { account: meta.account } : {}),
     stage: message.stage,
     conversationId: message.conversationId,
     turn: message.turn,

@@ -44,6 +44,11 @@ const EnvSchema = z.object({
   /** Deployment-wide caps on human and CI waits, in seconds (JSON; short in tests). */
   MAX_WAIT_SECONDS: z.string().optional(),
   /** Deployment config `sandbox.price_per_second_usd`: what a second of sandbox time is charged. */
+  /** The copilot's state machine (statemachines/ask.ts): the API starts one execution per ask. */
+  ASK_STATE_MACHINE_ARN: z.string().min(1).optional(),
+  /** Deployment config `copilot`: one ask's budget, and each API key's daily cap on asks, in USD. */
+  COPILOT_ASK_BUDGET_USD: z.coerce.number().positive().max(100).default(0.5),
+  COPILOT_DAILY_BUDGET_USD: z.coerce.number().positive().max(10_000).default(5),
   SANDBOX_PRICE_PER_SECOND_USD: z.coerce.number().min(0).max(1).default(DEFAULT_SANDBOX_PRICE_PER_SECOND_USD),
 });
 export type Env = z.infer<typeof EnvSchema>;

@@ -21,14 +21,30 @@ export const turnLeaseKey = (m: Pick<TurnRef, 'conversationId' | 'turn'>) =>
   `llm-turn#${m.conversationId}#${m.turn}`;
 
 /**
- * The repo's monthly budget account of a conversation, if its contract sets a cap: the
- * conversation counts in the month it started, so every delivery of a turn uses the same account.
+ * The capped account a conversation also reserves on, if any: the repo's monthly budget (its
+ * contract sets a cap; the conversation counts in the month it started, so every delivery of a
+ * turn uses the same account), or a copilot ask's daily account of its API key.
  */
-export function monthlyAccountOf(meta: ConversationMeta | undefined): string | undefined {
-  return meta?.monthlyBudget
-    ? monthlyBudgetAccount(meta.monthlyBudget.repo, Date.parse(meta.createdAt))
-    : undefined;
+export function capOf(
+  meta: ConversationMeta | undefined,
+): { account: string; limitUsd: number; label: string } | undefined {
+  if (meta?.monthlyBudget)
+    return {
+      account: monthlyBudgetAccount(meta.monthlyBudget.repo, Date.parse(meta.createdAt)),
+      limitUsd: meta.monthlyBudget.limitUsd,
+      label: `${meta.monthlyBudget.repo}'s $${meta.monthlyBudget.limitUsd.toFixed(2)} monthly budget`,
+    };
+  if (meta?.dailyBudget)
+    return {
+      account: meta.dailyBudget.account,
+      limitUsd: meta.dailyBudget.limitUsd,
+      label: `the API key's $${meta.dailyBudget.limitUsd.toFixed(2)} daily copilot budget`,
+    };
+  return undefined;
 }
+
+export const monthlyAccountOf = (meta: ConversationMeta | undefined): string | undefined =>
+  capOf(meta)?.account;
 
 /**
  * Settles the turn on the run's budget and the monthly account, marks the turn settled, then

@@ -7,6 +7,7 @@
 import type { SetupCredentials } from './domain/registries';
 import type { ApiKeyStore } from './store/api-keys';
 import type { ApprovalStore } from './store/approvals';
+import type { AskStore } from './store/asks';
 import type { BudgetStore } from './store/budget';
 import type { CacheStore } from './store/cache';
 import type { ClaimStore } from './store/claims';
@@ -95,6 +96,7 @@ export interface Blobs {
 export type { ApiKeyRecord, ApiKeyStore } from './store/api-keys';
 export type { ApprovalRecord, ApprovalStore, ApprovalUpdate } from './store/approvals';
 export type { BudgetStore } from './store/budget';
+export type { Ask, AskOutcome, AskStore, Proposal } from './store/asks';
 export type { CacheStore } from './store/cache';
 export type { ClaimStore } from './store/claims';
 export type { ConversationMeta, ConversationStore, ConversationTurn } from './store/conversations';
@@ -124,7 +126,8 @@ export interface Store
     LedgerStore,
     BudgetStore,
     WorkspaceStore,
-    CacheStore {}
+    CacheStore,
+    AskStore {}
 
 // ---------------------------------------------------------------------------------------------
 // GitHub (Octokit adapter; the embedded stack's forge answers the same REST calls)

@@ -105,6 +105,9 @@ td.bar{width:45%;vertical-align:middle}
 .mail pre{margin:0;padding:1rem;white-space:pre-wrap;overflow-wrap:anywhere;font-size:.85rem}
 .prose{white-space:pre-wrap;margin:.25rem 0 .75rem}
 .data{max-width:34rem;overflow-wrap:anywhere}.kv{display:inline-block;margin:0 .75rem .1rem 0}
+.ask{display:flex;gap:.5rem}.ask input{flex:1;padding:.4rem .6rem;font:inherit;border:1px solid var(--line);border-radius:6px;background:var(--bg);color:var(--fg)}
+button{font:inherit;padding:.3rem .8rem;border-radius:6px;border:1px solid var(--line);background:var(--bg);color:var(--fg);cursor:pointer}
+.proposals{padding-left:1.2rem}.proposals li{margin:.3rem 0}
 :focus-visible{outline:3px solid var(--link);outline-offset:2px}
 `;
 

@@ -2,6 +2,7 @@ import { costOfRun, type RunCost } from '../../functions/shared/domain/infra-cos
 import { isTerminal, type Run, type RunStatus, type StageRecord } from '../../functions/shared/domain/run';
 import type { ApprovalRecord, LedgerEntry, StoredAuditEvent } from '../../functions/shared/ports';
 import type { StoredEmail } from '../emulators/ses';
+import { copilotPanel } from './copilot-panel';
 import {
   escapeHtml,
   formatAge,
@@ -80,6 +81,8 @@ export interface RunsView {
   now: number;
   forgeWebUrl: string;
   sampleRepo: string;
+  /** Show the copilot panel (the console has the API proxy). */
+  copilot?: boolean;
 }
 
 export function runsPage(view: RunsView): string {
@@ -107,9 +110,12 @@ export function runsPage(view: RunsView): string {
 <tbody>
 ${rows}
 </tbody></table>`;
+  // With the copilot panel, its script reloads the list (never under a question or an answer).
+  const refresh = active ? { refreshSeconds: REFRESH_SECONDS } : {};
   return layout(
-    { title: 'Runs', nav: 'runs', ...(active ? { refreshSeconds: REFRESH_SECONDS } : {}) },
+    { title: 'Runs', nav: 'runs', ...(view.copilot ? { script: true } : refresh) },
     `<h1>Runs</h1>
+${view.copilot ? copilotPanel(refresh) : ''}
 <p class="muted">Newest first.${active ? ` Active runs: this page reloads every ${REFRESH_SECONDS} s.` : ''}</p>
 ${body}`,
   );

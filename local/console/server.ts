@@ -17,6 +17,7 @@ import { type ApiProxyOptions, proxyApi } from './api-proxy';
 import { costsPage } from './costs-page';
 import { workItemPage } from './work-item-page';
 import { PAGE_HEADERS, SCRIPT_HEADERS } from './html';
+import { COPILOT_SCRIPT } from './copilot-panel';
 import { LIVE_PAGE_SCRIPT } from './live-page-script';
 import { LIVE_SCRIPT } from './live-script';
 import { type ForgePull, forgePage, mailPage, messagePage, runDetailPage, runsPage } from './pages';
@@ -46,8 +47,12 @@ export interface ConsoleOptions {
   /** The forge's REST base (`…/api/v3`); its web pages are the same origin without `/api/v3`. */
   forgeApiUrl: string;
   forgeToken: string;
-  /** The REST API and a `runs:read` key: the live run page polls it (without it, pages are static). */
-  api?: { url: string; key: string };
+  /**
+   * The REST API and a `runs:read` key: the live run page polls it, the copilot panel asks with it
+   * (without it, pages are static). `writeKey` (runs:write) sends the actions a person confirms
+   * on a copilot proposal (retry, cancel); without it there is no copilot panel.
+   */
+  api?: { url: string; key: string; writeKey?: string };
   /** 0 or absent: an OS-chosen port. */
   port?: number;
   /** The repository whose runs and pull requests are always listed (default the sample). */
@@ -146,7 +151,13 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
   const render = async (pathname: string): Promise<string> => {
     const now = Date.now();
     if (pathname === '/') {
-      return runsPage({ runs: await loadRuns(options.store, sampleRepo), now, forgeWebUrl, sampleRepo });
+      return runsPage({
+        runs: await loadRuns(options.store, sampleRepo),
+        now,
+        forgeWebUrl,
+        sampleRepo,
+        copilot: proxy?.writeKey !== undefined,
+      });
     }
     const runMatch = /^\/runs\/([^/]+)\/?$/.exec(pathname);
     if (runMatch) {
@@ -238,6 +249,8 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
   const proxy: ApiProxyOptions | undefined = options.api && { ...options.api, timeoutMs: FETCH_TIMEOUT_MS };
 
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
+    // The API proxy answers its own POSTs (asks, and actions a person confirmed); pages are read-only.
+    if (proxy && (await proxyApi(proxy, request, response))) return;
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.writeHead(405, { ...PAGE_HEADERS, allow: 'GET, HEAD' });
       response.end(messagePage('Method not allowed', 'The console is read-only.'));
@@ -245,10 +258,11 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     }
     if (request.url === '/console.js') {
       response.writeHead(200, SCRIPT_HEADERS);
-      response.end(request.method === 'HEAD' ? undefined : `${LIVE_SCRIPT}\n${LIVE_PAGE_SCRIPT}`);
+      response.end(
+        request.method === 'HEAD' ? undefined : `${LIVE_SCRIPT}\n${LIVE_PAGE_SCRIPT}\n${COPILOT_SCRIPT}`,
+      );
       return;
     }
-    if (proxy && (await proxyApi(proxy, request, response))) return;
     let status = 200;
     let html: string;
     try {

@@ -22,6 +22,7 @@ import {
   SLUGIFY_TEST_SOURCE_WITHOUT_EDGES,
   SLUGIFY_UNTITLED_SOURCE,
 } from './sample-code';
+import { askTurn } from './ask-script';
 
 /**
  * The scripted sample model. A script is a function `(request, context) => ResponseSpec`: it sees
@@ -35,7 +36,7 @@ import {
  * (implement), `submit_review` (review), `submit_pr_review` (pr-review: a review run on a PR).
  */
 
-export type Stage = 'plan' | 'implement' | 'review' | 'pr-review' | 'other';
+export type Stage = 'plan' | 'implement' | 'review' | 'pr-review' | 'ask' | 'other';
 export type FixMode = 'boundary' | 'checks' | 'review' | 'follow-up' | 'rescue';
 
 export const TERMINAL_TOOLS: Record<string, Exclude<Stage, 'other'>> = {
@@ -43,6 +44,8 @@ export const TERMINAL_TOOLS: Record<string, Exclude<Stage, 'other'>> = {
   submit_change: 'implement',
   submit_review: 'review',
   submit_pr_review: 'pr-review',
+  // The copilot (functions/copilot): questions about runs, answered with read-only tools.
+  submit_answer: 'ask',
 };
 
 export interface ToolCall {
@@ -678,6 +681,8 @@ export function createSampleModel(options: SampleModelOptions = {}): Script {
         return implement(ctx);
       case 'review':
         return review(ctx);
+      case 'ask':
+        return askTurn(ctx);
       default:
         return { content: [{ type: 'text', text: 'OK.' }], stopReason: 'end_turn' };
     }

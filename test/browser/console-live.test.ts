@@ -263,7 +263,10 @@ describe('live run page in headless Chromium', () => {
     expect(rebound).toBe(403);
     // The proxy reaches nothing else of the API, and the browser never holds the key.
     expect((await fetch(`${stack.consoleUrl}/api/v1/runs`)).status).toBe(404);
-    expect((await fetch(`${base}/cancel`, { method: 'POST' })).status).toBe(405);
+    // An action (the copilot panel's confirmed proposals) only from the console's own page: a bare
+    // POST, with no Origin and no JSON, is refused before the API is asked.
+    expect((await fetch(`${base}/cancel`, { method: 'POST' })).status).toBe(403);
+    expect((await fetch(`${base}/events`, { method: 'POST' })).status).toBe(405);
     const script = await (await fetch(`${stack.consoleUrl}/console.js`)).text();
     const html = await (await fetch(`${stack.consoleUrl}/runs/${runId}`)).text();
     expect(`${script}${html}`).not.toMatch(/cf_[A-Za-z0-9_-]{20,}/);

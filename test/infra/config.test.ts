@@ -40,6 +40,7 @@ describe('deployment configuration', () => {
       llm: { maxConcurrency: 5, workerTimeoutSeconds: 300 },
       table: { deletionProtection: true },
       sandbox: { price_per_second_usd: DEFAULT_SANDBOX_PRICE_PER_SECOND_USD, registries: [] },
+      copilot: { askBudgetUsd: 0.5, dailyBudgetUsd: 5 },
       // Execution histories hold task tokens: encrypted with the stack's own key unless opted out.
       encryption: 'customer-managed',
       logRetentionDays: 30,

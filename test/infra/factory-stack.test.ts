@@ -61,6 +61,7 @@ const LEFT_TO_DEFAULTS = [
   'LLM_TURN_TIMEOUT_SECONDS',
   'MAX_WAIT_SECONDS',
   'FACTORY_BOT_LOGIN', // set from factory.github.botLogin when configured
+  'ASK_STATE_MACHINE_ARN', // set on the API function only: it starts asks
   'ANTHROPIC_SECRET_ID', // set only when a model uses the Anthropic API (not the Bedrock default)
 ];
 
@@ -98,7 +99,7 @@ describe('FactoryStack', () => {
     130_000,
   );
 
-  it('holds every concern: table, queues, secrets, sender, nine functions, pipeline, API, alarms', () => {
+  it('holds every concern: table, queues, secrets, sender, ten functions, pipeline, copilot, API, alarms', () => {
     template.resourceCountIs('AWS::DynamoDB::Table', 1);
     template.resourceCountIs('AWS::SQS::Queue', 2);
     // GitHub, webhook and approval key: the default models are on Bedrock, which needs no key.
@@ -109,9 +110,10 @@ describe('FactoryStack', () => {
       EncryptionConfiguration: { Type: 'CUSTOMER_MANAGED_KMS_KEY' },
     });
     template.resourceCountIs('AWS::SES::EmailIdentity', 1);
-    // Six of the factory's own and three sandbox functions (decision 0005).
-    template.resourceCountIs('AWS::Lambda::Function', 9);
-    template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+    // Six of the factory's own, three sandbox functions (decision 0005) and the copilot's.
+    template.resourceCountIs('AWS::Lambda::Function', 10);
+    // The pipeline, and the copilot's (statemachines/ask.ts).
+    template.resourceCountIs('AWS::StepFunctions::StateMachine', 2);
     template.resourceCountIs('AWS::StepFunctions::StateMachineAlias', 1);
     template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
     template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
@@ -135,7 +137,7 @@ describe('FactoryStack', () => {
     expect(contractVariables).toContain('TABLE_NAME');
     expect(contractVariables.length).toBeGreaterThan(15);
     const apiEndpoint = { 'Fn::GetAtt': [expect.stringMatching(/^ApiHttpApi/), 'ApiEndpoint'] };
-    for (const [name, fn] of Object.entries(fns)) {
+    for (const [name, fn] of Object.entries({ ...fns, copilot: defaults.stack.copilot.function })) {
       const variables = propsOf(fn.fn).Environment.Variables as Record<string, unknown>;
       const missing = contractVariables.filter((v) => !(v in variables) && !LEFT_TO_DEFAULTS.includes(v));
       expect(missing, name).toEqual([]);
@@ -238,7 +240,7 @@ describe('FactoryStack', () => {
 
   it('keeps every Lambda bundle within 1 MB and the webhook within 300 KB (SPEC §8)', () => {
     const sizes = lambdaAssetSizes(assembly.directory, 'CodeFactory');
-    expect(sizes).toHaveLength(9);
+    expect(sizes).toHaveLength(10);
     for (const size of sizes) {
       // The whole asset folder counts, not just the bundle: nothing else may ride along.
       expect(size.assetBytes, size.name).toBe(size.bundleBytes);

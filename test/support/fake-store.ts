@@ -9,6 +9,7 @@ import {
 import type { Clock, Store } from '../../functions/shared/ports';
 import { ApiKeyRecord } from '../../functions/shared/store/api-keys';
 import { ApprovalRecord, type ApprovalUpdate } from '../../functions/shared/store/approvals';
+import { Ask, type AskOutcome } from '../../functions/shared/store/asks';
 import {
   type BudgetItem,
   checkReservationId,
@@ -72,6 +73,8 @@ const WRITE_METHODS = new Set([
   'putWorkspaceFile',
   'deleteWorkspaceFile',
   'cachePut',
+  'putAsk',
+  'finishAsk',
 ]);
 
 type Expiring<T> = T & { expiresAt: number };
@@ -87,6 +90,7 @@ export class FakeStore implements Store {
   readonly waits = new Map<string, PendingWait>();
   readonly approvals = new Map<string, ApprovalRecord>();
   readonly apiKeys = new Map<string, ApiKeyRecord>();
+  readonly asks = new Map<string, Ask>();
   readonly idempotency = new Map<string, Expiring<{ runId: string; fingerprint?: string }>>();
   readonly leases = new Map<string, Expiring<{ owner: string }>>();
   readonly conversations = new Map<string, ConversationMeta>();
@@ -405,6 +409,28 @@ export class FakeStore implements Store {
     return record ? this.clone(record) : undefined;
   }
 
+  // Asks ----------------------------------------------------------------------------------
+  async putAsk(ask: Ask): Promise<void> {
+    await this.enter('putAsk');
+    const parsed = Ask.parse(ask);
+    if (this.asks.has(parsed.askId)) throw new Error(`ask ${parsed.askId} exists`);
+    this.asks.set(parsed.askId, parsed);
+    await this.leave();
+  }
+  async getAsk(askId: string): Promise<Ask | undefined> {
+    await this.enter('getAsk');
+    const ask = this.asks.get(askId);
+    return ask ? this.clone(ask) : undefined;
+  }
+  async finishAsk(askId: string, outcome: AskOutcome): Promise<boolean> {
+    await this.enter('finishAsk');
+    const ask = this.asks.get(askId);
+    if (ask?.status !== 'PENDING') return false;
+    this.asks.set(askId, { ...ask, ...outcome, updatedAt: this.isoNow() } as Ask);
+    await this.leave();
+    return true;
+  }
+
   // Claims --------------------------------------------------------------------------------
   async claimIdempotencyKey(
     scope: string,
@@ -504,13 +530,14 @@ export class FakeStore implements Store {
     const callKey = `${parsed.conversationId}#${parsed.turn}`;
     const entryKey = `${parsed.runId}#${parsed.conversationId}#${pad(parsed.turn, 5)}`;
     if (!this.ledger.has(entryKey)) this.ledger.set(entryKey, parsed);
-    const run = this.runs.get(parsed.runId);
-    if (!run) throw new NotFoundError(`run ${parsed.runId}`);
+    // A copilot ask's calls add to the ask's totals (store/asks.ts), a run's to the run's.
+    const owner = parsed.account === 'ask' ? this.asks.get(parsed.runId) : this.runs.get(parsed.runId);
+    if (!owner) throw new NotFoundError(`${parsed.account ?? 'run'} ${parsed.runId}`);
     const applied = this.appliedCalls.get(parsed.runId) ?? new Set<string>();
     if (!applied.has(callKey)) {
       applied.add(callKey);
       this.appliedCalls.set(parsed.runId, applied);
-      const totals = run.ledger;
+      const totals = owner.ledger;
       totals.llmCalls += 1;
       totals.inputTokens += parsed.inputTokens;
       totals.outputTokens += parsed.outputTokens;

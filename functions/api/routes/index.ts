@@ -1,6 +1,7 @@
 import type { ApiReply, ApiRequest, RouteContext } from '../context';
 import { reply } from '../context';
 import { openApiDocument } from '../openapi';
+import { createAsk, getAsk } from './asks';
 import { getCosts } from './costs';
 import { retryRun } from './retry';
 import { cancelRun, createRun, getRun, getRunAudit, listRunEvents, listRuns } from './runs';
@@ -32,6 +33,8 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'POST', path: '/v1/runs/{id}/retry', handle: retryRun },
   { method: 'GET', path: '/v1/work-items/{owner}/{repo}/{issue}', handle: getWorkItem },
   { method: 'GET', path: '/v1/costs', handle: getCosts },
+  { method: 'POST', path: '/v1/asks', handle: createAsk },
+  { method: 'GET', path: '/v1/asks/{id}', handle: getAsk },
 ];
 
 interface CompiledRoute {

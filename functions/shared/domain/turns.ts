@@ -30,3 +30,6 @@ export const defaultTurns = (): StageTurns => ({
   implement: TURN_LIMITS.implement.default,
   review: TURN_LIMITS.review.default,
 });
+
+/** Model turns one copilot ask may take (functions/copilot/loop.ts, statemachines/ask.ts). */
+export const MAX_ASK_TURNS = 6;

@@ -21,6 +21,10 @@ export const ConversationMeta = z.object({
   budgetUsd: z.number().nonnegative(),
   /** The repo's monthly cap, if its contract sets one: reserved too, per calendar month (UTC). */
   monthlyBudget: z.object({ repo: z.string(), limitUsd: z.number().positive() }).optional(),
+  /** A copilot ask's cap: the asking API key's daily account (`askDailyAccount`), reserved too. */
+  dailyBudget: z.object({ account: z.string(), limitUsd: z.number().positive() }).optional(),
+  /** Whose ledger totals the turns add to: a run's (absent) or a copilot ask's (store/asks.ts). */
+  account: z.enum(['run', 'ask']).optional(),
   createdAt: z.string(),
 });
 export type ConversationMeta = z.infer<typeof ConversationMeta>;

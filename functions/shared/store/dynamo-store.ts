@@ -1,6 +1,7 @@
 import type { Store } from '../ports';
 import { dynamoApiKeys } from './api-keys';
 import { dynamoApprovals } from './approvals';
+import { dynamoAsks } from './asks';
 import { dynamoBudget } from './budget';
 import { dynamoCache } from './cache';
 import { dynamoClaims } from './claims';
@@ -34,5 +35,6 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
     ...dynamoBudget(table),
     ...dynamoWorkspace(table),
     ...dynamoCache(table),
+    ...dynamoAsks(table),
   };
 }

@@ -31,6 +31,7 @@
  * | ledger entries of a run          | Query pk=RUN#<id> begins_with(sk, "CALL#")                  |
  * | short-lived cache                | GetItem pk=CACHE#<key> sk=CACHE                             |
  * | lease (one owner at a time)      | PutItem pk=LEASE#<key> if absent, expired or same owner     |
+ * | copilot ask by id                | GetItem pk=ASK#<id> sk=ASK                                  |
  *
  * Under pk=RUN#<id> the sort keys order as APPROVAL# < BUDGET < CALL# < EVT# < RUN, so only the
  * events and the run item fall between "EVT#" and "RUN". The approval items there are copies for
@@ -129,6 +130,8 @@ export const keys = {
   workspaceFilePrefix: 'FILE#',
   cache: (key: string): Key => ({ pk: `CACHE#${key}`, sk: 'CACHE' }),
   lease: (key: string): Key => ({ pk: `LEASE#${key}`, sk: 'LEASE' }),
+  /** A copilot question and its answer (store/asks.ts). */
+  ask: (askId: string): Key => ({ pk: `ASK#${askId}`, sk: 'ASK' }),
 } as const;
 
 /** The budget account of a repository's calendar month (UTC), for the optional monthly cap. */

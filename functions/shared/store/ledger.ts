@@ -13,6 +13,8 @@ export const LedgerEntry = z.object({
   /** kind `sandbox`: the seconds billed. */
   sandboxSeconds: z.number().nonnegative().optional(),
   runId: z.string(),
+  /** Whose totals the call adds to: the run's (absent), or the copilot ask `runId` names. */
+  account: z.enum(['run', 'ask']).optional(),
   stage: z.string(),
   conversationId: z.string(),
   turn: z.number().int().nonnegative(),
@@ -93,7 +95,7 @@ export function dynamoLedger(t: Table): LedgerStore {
       const callKey = `${parsed.conversationId}#${parsed.turn}`;
       const added = await conditional(
         t.update({
-          Key: keys.run(parsed.runId),
+          Key: parsed.account === 'ask' ? keys.ask(parsed.runId) : keys.run(parsed.runId),
           UpdateExpression: `SET ${[
             add('llmCalls', 1),
             add('inputTokens', parsed.inputTokens),
@@ -107,7 +109,9 @@ export function dynamoLedger(t: Table): LedgerStore {
         }),
       );
       // Not applied now: the run is missing, or the totals already count this call (once).
-      if (!added && !(await t.get(keys.run(parsed.runId)))) throw new NotFoundError(`run ${parsed.runId}`);
+      const owner = parsed.account === 'ask' ? keys.ask(parsed.runId) : keys.run(parsed.runId);
+      if (!added && !(await t.get(owner)))
+        throw new NotFoundError(`${parsed.account ?? 'run'} ${parsed.runId}`);
     },
 
     /**
@@ -137,7 +141,9 @@ export function dynamoLedger(t: Table): LedgerStore {
           ...expr.attributes,
         }),
       );
-      if (!added && !(await t.get(keys.run(parsed.runId)))) throw new NotFoundError(`run ${parsed.runId}`);
+      const owner = parsed.account === 'ask' ? keys.ask(parsed.runId) : keys.run(parsed.runId);
+      if (!added && !(await t.get(owner)))
+        throw new NotFoundError(`${parsed.account ?? 'run'} ${parsed.runId}`);
     },
 
     /** Query pk=RUN#<id> begins_with(sk, "CALL#") (all pages, bounded). */

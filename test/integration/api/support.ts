@@ -40,6 +40,8 @@ export interface ApiHarness {
   dynamo: TestDynamo;
   gateway: Gateway;
   workflow: FakeWorkflow;
+  /** The copilot's state machine (POST /v1/asks starts one execution per ask). */
+  asks: FakeWorkflow;
   github: PullsGitHub;
   key(scopes: Scope[], repoPatterns: string[], name?: string): Promise<string>;
   call(
@@ -56,6 +58,7 @@ export interface ApiHarness {
 export async function startApiHarness(): Promise<ApiHarness> {
   const dynamo = await startTestDynamo();
   const workflow = new FakeWorkflow();
+  const asks = new FakeWorkflow();
   const github = new PullsGitHub();
   const handler = createApiHandler({
     store: dynamo.store,
@@ -66,6 +69,7 @@ export async function startApiHarness(): Promise<ApiHarness> {
     ids: { ulid: () => ulid(), secret: () => 'unused' },
     log: silentLog,
     config: { pageKeySecretId: PAGE_KEY_SECRET_ID },
+    asks,
   });
   const gateway = await startGateway({
     routes: [{ method: 'ANY', path: '/v1/{proxy+}', handler }],
@@ -76,6 +80,7 @@ export async function startApiHarness(): Promise<ApiHarness> {
     dynamo,
     gateway,
     workflow,
+    asks,
     github,
     async key(scopes, repoPatterns, name = 'test-key') {
       return (await createApiKey(dynamo.store, { name, scopes, repoPatterns })).apiKey;

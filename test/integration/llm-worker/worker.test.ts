@@ -14,6 +14,7 @@ import {
 } from '../../../functions/llm-worker/turn';
 import { releaseTurnReservation, reservationId } from '../../../functions/shared/llm-lease';
 import { BudgetItem } from '../../../functions/shared/store/budget';
+import { askDailyAccount } from '../../../functions/shared/store/asks';
 import { keys, monthlyBudgetAccount } from '../../../functions/shared/store/keys';
 import { ModelPacer, notBeforeKey } from '../../../functions/llm-worker/pacing';
 import { LlmError } from '../../../functions/shared/errors';
@@ -751,5 +752,108 @@ describe('LLM dead-letter consumer', () => {
     expect((await db.store.getBudget(f.message.runId))?.reservedUsd).toBe(0);
     expect((await db.store.getBudget(account))?.reservedUsd).toBe(0);
     expect((await db.store.getBudget(account))?.spentUsd).toBe(0);
+  });
+});
+
+describe('LLM worker on copilot asks', () => {
+  /** An ask of `keyHash` and its conversation, as functions/copilot/loop.ts starts them. */
+  async function askFixture(keyHash: string, dailyLimitUsd: number): Promise<Fixture> {
+    const askId = newRunId();
+    const now = new Date(db.clock.now()).toISOString();
+    await db.store.putAsk({
+      askId,
+      question: 'which runs failed today and why',
+      status: 'PENDING',
+      keyHash,
+      repoPatterns: ['*/*'],
+      proposals: [],
+      ledger: {
+        llmCalls: 0,
+        inputTokens: 0,
+        outputTokens: 0,
+        cacheReadTokens: 0,
+        cacheWriteTokens: 0,
+        costUsd: 0,
+      },
+      createdAt: now,
+      updatedAt: now,
+    });
+    const conversationId = `ask-${askId}`;
+    await db.store.putConversation({
+      conversationId,
+      runId: askId,
+      stage: 'ask',
+      modelAlias: 'fast',
+      system: 'copilot',
+      tools: [{ name: 'find_runs', description: 'find', input_schema: { type: 'object' } }],
+      maxTokens: 4000,
+      models: ['model-a'],
+      budgetUsd: 0.5,
+      dailyBudget: { account: askDailyAccount(keyHash, db.clock.now()), limitUsd: dailyLimitUsd },
+      account: 'ask',
+      createdAt: now,
+    });
+    await db.store.putTurn({
+      conversationId,
+      turn: 0,
+      runId: askId,
+      stage: 'ask',
+      role: 'user',
+      content: [{ type: 'text', text: 'which runs failed today and why' }],
+      createdAt: now,
+    });
+    const llm = new ScriptedLlm([toolUse]);
+    const workflow = new RecordingWorkflow();
+    const queue = new RecordingQueue();
+    const deps: LlmWorkerPorts = {
+      store: db.store,
+      workflow,
+      queue,
+      llm,
+      clock: db.clock,
+      log: silent,
+      pricing,
+    };
+    const message: LlmMessage = {
+      taskToken: `token-${askId}`,
+      runId: askId,
+      stage: 'ask',
+      conversationId,
+      turn: 1,
+      modelAlias: 'fast',
+    };
+    return { deps, llm, workflow, queue, message };
+  }
+
+  it("ledgers each call on the ask, and refuses past the key's daily cap before calling", async () => {
+    const keyHash = `key-${newRunId()}`;
+    // Each call's worst case is $0.063; it costs $0.006. A $0.07 day fits two, not three.
+    const first = await askFixture(keyHash, 0.07);
+    await processLlmMessage(first.deps, first.message, delivery());
+    expect(first.workflow.successes).toHaveLength(1);
+    const ask = await db.store.getAsk(first.message.runId);
+    expect(ask?.ledger.llmCalls).toBe(1);
+    expect(ask?.ledger.costUsd).toBeCloseTo(0.006, 6);
+    expect((await db.store.listLedger(first.message.runId)).map((e) => [e.stage, e.account])).toEqual([
+      ['ask', 'ask'],
+    ]);
+
+    const second = await askFixture(keyHash, 0.07);
+    await processLlmMessage(second.deps, second.message, delivery());
+    expect(second.workflow.successes).toHaveLength(1);
+    const third = await askFixture(keyHash, 0.07);
+    await processLlmMessage(third.deps, third.message, delivery());
+    expect(third.llm.calls).toHaveLength(0);
+    expect(third.workflow.failures.map((x) => [x.error, x.cause.includes('daily copilot budget')])).toEqual([
+      ['BudgetExceeded', true],
+    ]);
+    // Another key has its own day.
+    const other = await askFixture(`key-${newRunId()}`, 0.07);
+    await processLlmMessage(other.deps, other.message, delivery());
+    expect(other.workflow.successes).toHaveLength(1);
+    const day = await db.store.getBudget(askDailyAccount(keyHash, db.clock.now()));
+    expect(day?.spentUsd).toBeCloseTo(0.012, 6);
+    expect(day?.reservedUsd ?? 0).toBeCloseTo(0, 9);
+    expect(day?.limitUsd).toBe(0.07);
   });
 });

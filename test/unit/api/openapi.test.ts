@@ -43,7 +43,8 @@ describe('the generated OpenAPI document', () => {
       expect(operation, `${route.method} ${route.path}`).toBeDefined();
       if (route.public) continue;
       expect(operation?.security).toEqual([{ [schemeName as string]: [] }]);
-      const success = operation?.responses['200'] ?? operation?.responses['201'];
+      const success =
+        operation?.responses['200'] ?? operation?.responses['201'] ?? operation?.responses['202'];
       expect(success?.content?.['application/json']?.schema).toBeDefined();
       expect(operation?.responses['401']?.content?.['application/json']?.schema).toEqual({
         $ref: '#/components/schemas/Error',

@@ -37,6 +37,8 @@ const FORBIDDEN: Array<[string, string, string]> = [
   ['functions/approvals', '../stages/deps', SIBLING],
   ['functions/llm-dlq', '../llm-worker/turn', SIBLING],
   ['functions/webhook', '../api', SIBLING],
+  ['functions/copilot', '../stages/tool-input', SIBLING],
+  ['functions/api/routes', '../../copilot/loop', SIBLING],
   ['functions/stages', '../../functions/webhook/triggers', SIBLING],
   ['functions/api/routes', '../../stages/deps', SIBLING],
   ['functions/shared', '../llm-dlq/app', SIBLING],

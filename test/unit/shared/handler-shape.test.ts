@@ -22,6 +22,7 @@ describe('one handler shape', () => {
     expect(folders.sort()).toEqual([
       'api',
       'approvals',
+      'copilot',
       'llm-dlq',
       'llm-worker',
       'sandbox',

@@ -1,0 +1,87 @@
+import type { Ask } from '../../shared/ports';
+import {
+  ApiError,
+  type ApiReply,
+  type ApiRequest,
+  parseInput,
+  type RouteContext,
+  reply,
+  requireRepo,
+  requireScope,
+} from '../context';
+import { AskIdParams, type AskView, CreateAskBody } from '../schemas';
+import { jsonBody } from './runs';
+
+/**
+ * The copilot (issue 21): `POST /v1/asks` stores the question and starts the ask state machine
+ * (statemachines/ask.ts), answering 202 at once; `GET /v1/asks/{id}` reads the answer. Asking
+ * needs only `runs:read`: the copilot reads, and its proposals run only when a person sends them
+ * to their own endpoint with their own key.
+ */
+
+const RETRY_AFTER_SECONDS = '2';
+
+export function askView(ask: Ask): AskView {
+  return {
+    id: ask.askId,
+    status: ask.status,
+    question: ask.question,
+    ...(ask.repo ? { repo: ask.repo } : {}),
+    answer: ask.answer ?? null,
+    proposals: ask.proposals,
+    ...(ask.error ? { error: { code: ask.error.class, message: ask.error.cause } } : {}),
+    cost_usd: ask.ledger.costUsd,
+    llm_calls: ask.ledger.llmCalls,
+    created_at: ask.createdAt,
+    updated_at: ask.updatedAt,
+  };
+}
+
+export async function createAsk(ctx: RouteContext, request: ApiRequest): Promise<ApiReply> {
+  const principal = requireScope(request, 'runs:read');
+  const body = parseInput(CreateAskBody, jsonBody(ctx, request), 'body');
+  if (body.repo !== undefined) requireRepo(principal, body.repo);
+  if (!ctx.asks) throw new ApiError(503, 'ServiceUnavailable', 'the copilot is not deployed here');
+  const askId = ctx.ids.ulid();
+  const now = ctx.iso();
+  const ask: Ask = {
+    askId,
+    question: body.question,
+    ...(body.repo ? { repo: body.repo } : {}),
+    status: 'PENDING',
+    keyHash: principal.keyHash,
+    repoPatterns: [...principal.repoPatterns],
+    proposals: [],
+    ledger: {
+      llmCalls: 0,
+      inputTokens: 0,
+      outputTokens: 0,
+      cacheReadTokens: 0,
+      cacheWriteTokens: 0,
+      costUsd: 0,
+    },
+    createdAt: now,
+    updatedAt: now,
+  };
+  await ctx.store.putAsk(ask);
+  await ctx.asks.startRun(askId, { askId });
+  ctx.log.info('copilot ask started', { askId, key: principal.name });
+  return reply(
+    202,
+    { data: askView(ask) },
+    { location: `/v1/asks/${askId}`, 'retry-after': RETRY_AFTER_SECONDS },
+  );
+}
+
+/** Only the key that asked reads the ask: another key gets the same 404 as a missing one. */
+export async function getAsk(ctx: RouteContext, request: ApiRequest): Promise<ApiReply> {
+  const principal = requireScope(request, 'runs:read');
+  const { id } = parseInput(AskIdParams, request.params, 'path');
+  const ask = await ctx.store.getAsk(id);
+  if (!ask || ask.keyHash !== principal.keyHash) throw new ApiError(404, 'NotFound', `ask ${id} not found`);
+  return reply(
+    200,
+    { data: askView(ask) },
+    ask.status === 'PENDING' ? { 'retry-after': RETRY_AFTER_SECONDS } : {},
+  );
+}
