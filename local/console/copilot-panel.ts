@@ -5,11 +5,8 @@
  * the action to its own endpoint (retry, cancel). No form: the CSP allows none.
  */
 
-export function copilotPanel(options: { refreshSeconds?: number }): string {
-  const refresh = options.refreshSeconds
-    ? ` data-refresh-seconds="${Math.round(options.refreshSeconds)}"`
-    : '';
-  return `<section class="card" aria-labelledby="copilot-title" data-copilot${refresh}>
+export function copilotPanel(): string {
+  return `<section class="card" aria-labelledby="copilot-title" data-copilot>
 <h2 id="copilot-title">Ask the copilot</h2>
 <p class="small muted">It reads runs, timelines, costs and anomalies, and may propose an action. Nothing runs until you click it.</p>
 <div class="ask"><input id="copilot-question" type="text" maxlength="2000" placeholder="which runs failed today and why" aria-label="Question for the copilot"> <button id="copilot-ask" type="button">Ask</button></div>
@@ -125,15 +122,5 @@ export const COPILOT_SCRIPT = `'use strict';
   };
   button.addEventListener('click', ask);
   input.addEventListener('keydown', (event) => { if (event.key === 'Enter') ask(); });
-  // The runs list reloads while runs are active, but never under a question or an answer.
-  const refresh = Number(panel.getAttribute('data-refresh-seconds') || '0');
-  if (refresh > 0) {
-    const tick = () => {
-      const idle = !busy && input.value.trim() === '' && part('answer').textContent === '' && part('result').textContent === '';
-      if (idle && !document.hidden) location.reload();
-      else setTimeout(tick, refresh * 1000);
-    };
-    setTimeout(tick, refresh * 1000);
-  }
 })();
 `;

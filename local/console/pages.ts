@@ -86,7 +86,6 @@ export interface RunsView {
 }
 
 export function runsPage(view: RunsView): string {
-  const active = view.runs.some((run) => !isTerminal(run.status));
   const rows = view.runs
     .map(
       (run) => `<tr data-run-id="${escapeHtml(run.runId)}">
@@ -110,14 +109,16 @@ export function runsPage(view: RunsView): string {
 <tbody>
 ${rows}
 </tbody></table>`;
-  // With the copilot panel, its script reloads the list (never under a question or an answer).
-  const refresh = active ? { refreshSeconds: REFRESH_SECONDS } : {};
+  // The list keeps itself current (live-page-script.ts): only its region is swapped, never the
+  // copilot panel above it, so a question or an answer stays where it is.
   return layout(
-    { title: 'Runs', nav: 'runs', ...(view.copilot ? { script: true } : refresh) },
+    { title: 'Runs', nav: 'runs', live: true },
     `<h1>Runs</h1>
-${view.copilot ? copilotPanel(refresh) : ''}
-<p class="muted">Newest first.${active ? ` Active runs: this page reloads every ${REFRESH_SECONDS} s.` : ''}</p>
-${body}`,
+${view.copilot ? copilotPanel() : ''}
+<div data-live-region="runs">
+<p class="muted">Newest first; the list keeps itself current.</p>
+${body}
+</div>`,
   );
 }
 

@@ -67,9 +67,14 @@ describe('live list pages in headless Chromium', () => {
     await stack?.stop();
   });
 
-  it('shows a new run on the costs page, and a run leaving its approval wait on its work-item page, without a reload', {
+  it('shows a new run on the runs and costs pages, and a run leaving its approval wait on its work-item page, without a reload', {
     timeout: 120_000,
   }, async () => {
+    const runs = await open('/');
+    expect(await runs.locator('tr[data-run-id]').count()).toBe(0);
+    // A question being typed in the copilot panel survives the list's updates.
+    const question = runs.locator('#copilot-question');
+    await question.fill('which runs failed today and why');
     const costs = await open('/costs');
     expect(await costs.locator('tr[data-run-id]').count()).toBe(0);
 
@@ -88,6 +93,11 @@ describe('live list pages in headless Chromium', () => {
       (await costs.locator(`tr[data-run-id="${run.runId}"]`).count()) > 0 ? true : undefined,
     );
     await sameDocument(costs);
+    await until('the runs page to show the run', async () =>
+      (await runs.locator(`tr[data-run-id="${run.runId}"]`).count()) > 0 ? true : undefined,
+    );
+    await sameDocument(runs);
+    await expect(question.inputValue()).resolves.toBe('which runs failed today and why');
 
     let answered = 0;
     await until(
