@@ -20,7 +20,7 @@ export const LIVE_SCRIPT = `'use strict';
   const MAX_POLLS = 5000;
   const DEFAULT_WAIT_MS = 2000;
   let etag = null;
-  let lastSeq = Number(root.getAttribute('data-last-seq') || '0');
+  let lastSeq = Number(root.getAttribute('data-last-seq') || '-1');
   let polls = 0;
   let ended = 0;
   const MAX_TAIL_POLLS = 5;
@@ -83,7 +83,8 @@ export const LIVE_SCRIPT = `'use strict';
         done = ended > MAX_TAIL_POLLS;
         // A bounded number of pages: each asks only for events after the last one shown.
         for (let page = 0; page < 10; page++) {
-          const events = await get('/api/v1/runs/' + runId + '/events?limit=100&after=' + lastSeq, {});
+          const since = lastSeq >= 0 ? '&after=' + lastSeq : '';
+          const events = await get('/api/v1/runs/' + runId + '/events?limit=100' + since, {});
           if (events.status !== 200) break;
           const list = (await events.json()).data;
           addEvents(list);

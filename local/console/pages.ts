@@ -336,7 +336,8 @@ export function runDetailPage(view: RunDetailView): string {
     run.planSummary ? `<p class="prose"><strong>Plan.</strong> ${escapeHtml(run.planSummary)}</p>` : '',
     run.reviewSummary ? `<p class="prose"><strong>Review.</strong> ${escapeHtml(run.reviewSummary)}</p>` : '',
   ].join('');
-  const lastSeq = view.events.at(-1)?.seq ?? 0;
+  // -1: nothing shown yet, so the page's first read of events starts at seq 0.
+  const lastSeq = view.events.at(-1)?.seq ?? -1;
   return layout(
     {
       title: `Run ${run.runId}`,

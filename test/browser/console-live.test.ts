@@ -145,7 +145,11 @@ describe('live run page in headless Chromium', () => {
     expect(shown).toEqual(stored);
     const eventCalls = apiAnswers.filter((a) => a.path.includes('/events'));
     expect(eventCalls.length).toBeGreaterThan(0);
-    expect(eventCalls.every((a) => /[?&]after=\d+/.test(a.path))).toBe(true);
+    // Only a page that opened before the run's first event reads once from the start; every other
+    // read asks for what follows the last event shown.
+    const fromStart = eventCalls.filter((a) => !/[?&]after=\d+/.test(a.path));
+    expect(fromStart.length).toBeLessThanOrEqual(1);
+    if (fromStart.length === 1) expect(eventCalls[0]).toBe(fromStart[0]);
     expect(eventCalls.some((a) => !a.path.includes('after=0'))).toBe(true);
 
     // Costs updated in place: the model cost shown is the ledger's, the infra cost is not zero.
