@@ -41,10 +41,14 @@ export const ModelAliases = z.strictObject({
 });
 export type ModelAliases = z.infer<typeof ModelAliases>;
 
+/**
+ * Sonnet 4.6 first; on overload, Opus 4.6 (the same generation's behaviour, dearer). Claude Sonnet
+ * 4.5 reached its end of life on 2026-11-30 and is no longer a fallback.
+ */
 export const DEFAULT_MODEL_ALIASES: ModelAliases = {
-  planner: ['claude-sonnet-4-6', 'claude-sonnet-4-5'],
-  coder: ['claude-sonnet-4-6', 'claude-sonnet-4-5'],
-  reviewer: ['claude-sonnet-4-6', 'claude-sonnet-4-5'],
+  planner: ['claude-sonnet-4-6', 'claude-opus-4-6'],
+  coder: ['claude-sonnet-4-6', 'claude-opus-4-6'],
+  reviewer: ['claude-sonnet-4-6', 'claude-opus-4-6'],
   fast: ['claude-haiku-4-5'],
 };
 
@@ -53,9 +57,9 @@ export const DEFAULT_MODEL_ALIASES: ModelAliases = {
  * key): global cross-region inference profiles, offered in every commercial region.
  */
 export const DEFAULT_BEDROCK_MODEL_ALIASES: ModelAliases = {
-  planner: ['global.anthropic.claude-sonnet-4-6', 'global.anthropic.claude-sonnet-4-5-20250929-v1:0'],
-  coder: ['global.anthropic.claude-sonnet-4-6', 'global.anthropic.claude-sonnet-4-5-20250929-v1:0'],
-  reviewer: ['global.anthropic.claude-sonnet-4-6', 'global.anthropic.claude-sonnet-4-5-20250929-v1:0'],
+  planner: ['global.anthropic.claude-sonnet-4-6', 'global.anthropic.claude-opus-4-6-v1'],
+  coder: ['global.anthropic.claude-sonnet-4-6', 'global.anthropic.claude-opus-4-6-v1'],
+  reviewer: ['global.anthropic.claude-sonnet-4-6', 'global.anthropic.claude-opus-4-6-v1'],
   fast: ['global.anthropic.claude-haiku-4-5-20251001-v1:0'],
 };
 
