@@ -63,6 +63,22 @@ export interface PushedChange extends PublishResult {
   run: Run;
 }
 
+/** The pending change as tree entries; a deletion only of a file the base has (the run's snapshot). */
+export async function treeEntriesOf(
+  deps: StagePorts,
+  run: Run,
+  files: readonly WorkspaceFile[],
+): Promise<TreeEntry[]> {
+  const base = await (await workspaceOf(deps, run)).base.index();
+  return files
+    .filter((f) => !f.deleted || base.files.has(f.path) || base.links.has(f.path))
+    .map((f) =>
+      f.deleted
+        ? { path: f.path, mode: '100644', type: 'blob', sha: null }
+        : { path: f.path, mode: '100644', type: 'blob', content: f.content ?? '' },
+    );
+}
+
 /**
  * `files` as one commit on the run's branch, on top of whatever the branch holds (never forced),
  * and the run's draft PR, created or updated; recorded on the run unless it ended meanwhile.
@@ -76,15 +92,7 @@ export async function pushChange(
   const runId = run.runId;
   const repo = deps.repoOf(run);
   if (!run.baseSha) throw new Error('run has no base SHA');
-  // A deletion is published only for a file the base has (read from the run's snapshot).
-  const base = await (await workspaceOf(deps, run)).base.index();
-  const entries: TreeEntry[] = files
-    .filter((f) => !f.deleted || base.files.has(f.path) || base.links.has(f.path))
-    .map((f) =>
-      f.deleted
-        ? { path: f.path, mode: '100644', type: 'blob', sha: null }
-        : { path: f.path, mode: '100644', type: 'blob', content: f.content ?? '' },
-    );
+  const entries = await treeEntriesOf(deps, run, files);
 
   const branch = run.branch ?? branchName(run);
   const ref = `heads/${branch}`;

@@ -1,12 +1,11 @@
 import { WRITERS } from '../shared/domain/permission';
 import { isTerminal, type Run } from '../shared/domain/run';
-import type { RepoRef, TreeEntry, WorkspaceFile } from '../shared/ports';
+import type { RepoRef, WorkspaceFile } from '../shared/ports';
 import { enterStage, mutateRun } from '../shared/run-state';
 import { AdmissionRefusedError } from './admission-refused';
 import { updateStatusComment } from './comments';
 import type { StagePorts } from './deps';
-import { diffHash } from './publish';
-import { workspaceOf } from './workspace';
+import { diffHash, treeEntriesOf } from './publish';
 
 /**
  * A rescue run (`/factory rescue` on a pull request whose checks fail, `POST /v1/runs {kind:
@@ -121,14 +120,7 @@ export async function pushRescue(deps: StagePorts, runId: string): Promise<{ out
   const subject = (run.commitMessage ?? 'Fix the failing checks').split('\n')[0]?.slice(0, 200) ?? '';
   /** The base's tree with the pending change on it (deletions only of files the base has). */
   const treeOf = async (at: Run): Promise<string> => {
-    const base = await (await workspaceOf(deps, at)).base.index();
-    const entries: TreeEntry[] = files
-      .filter((f) => !f.deleted || base.files.has(f.path) || base.links.has(f.path))
-      .map((f) =>
-        f.deleted
-          ? { path: f.path, mode: '100644', type: 'blob', sha: null }
-          : { path: f.path, mode: '100644', type: 'blob', content: f.content ?? '' },
-      );
+    const entries = await treeEntriesOf(deps, at, files);
     return deps.github.createTree(repo, await deps.github.getCommitTree(repo, at.baseSha as string), entries);
   };
   const recordPush = async (commit: string) => {

@@ -7,6 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { stateMachineObservability } from './state-machine-observability';
 import { FactoryFunction } from './node-function';
 import { placeholdersOf } from './workflow';
 
@@ -125,38 +126,7 @@ export class Copilot extends Construct {
       new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [props.llmQueue.queueArn] }),
     );
     props.encryptionKey?.grant(this.role, 'kms:GenerateDataKey', 'kms:Decrypt');
-    const observability = new iam.Policy(this, 'ObservabilityPolicy', {
-      roles: [this.role],
-      statements: [
-        new iam.PolicyStatement({
-          actions: [
-            'logs:CreateLogDelivery',
-            'logs:GetLogDelivery',
-            'logs:UpdateLogDelivery',
-            'logs:DeleteLogDelivery',
-            'logs:ListLogDeliveries',
-            'logs:PutResourcePolicy',
-            'logs:DescribeResourcePolicies',
-            'logs:DescribeLogGroups',
-          ],
-          resources: ['*'],
-        }),
-        new iam.PolicyStatement({
-          actions: [
-            'xray:PutTraceSegments',
-            'xray:PutTelemetryRecords',
-            'xray:GetSamplingRules',
-            'xray:GetSamplingTargets',
-          ],
-          resources: ['*'],
-        }),
-      ],
-    });
-    Validations.of(observability).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'CloudWatch Logs vended log delivery and X-Ray PutTraceSegments/PutTelemetryRecords/GetSampling* have no resource-level permissions; AWS requires "*".',
-    });
+    const observability = stateMachineObservability(this, this.role);
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName,
       stateMachineType: sfn.StateMachineType.STANDARD,

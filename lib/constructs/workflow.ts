@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { ArnFormat, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { stateMachineObservability } from './state-machine-observability';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 
 /** The placeholders of statemachines/pipeline.asl.json, each substituted by this construct. */
@@ -169,40 +170,7 @@ export class PipelineWorkflow extends Construct {
     );
     props.encryptionKey?.grant(this.role, 'kms:GenerateDataKey', 'kms:Decrypt');
 
-    // Log delivery and X-Ray accept no resource-level permissions: their "*" statements live in
-    // a policy of their own, so acknowledging them cannot hide a wildcard among the grants above.
-    const observability = new iam.Policy(this, 'ObservabilityPolicy', {
-      roles: [this.role],
-      statements: [
-        new iam.PolicyStatement({
-          actions: [
-            'logs:CreateLogDelivery',
-            'logs:GetLogDelivery',
-            'logs:UpdateLogDelivery',
-            'logs:DeleteLogDelivery',
-            'logs:ListLogDeliveries',
-            'logs:PutResourcePolicy',
-            'logs:DescribeResourcePolicies',
-            'logs:DescribeLogGroups',
-          ],
-          resources: ['*'],
-        }),
-        new iam.PolicyStatement({
-          actions: [
-            'xray:PutTraceSegments',
-            'xray:PutTelemetryRecords',
-            'xray:GetSamplingRules',
-            'xray:GetSamplingTargets',
-          ],
-          resources: ['*'],
-        }),
-      ],
-    });
-    Validations.of(observability).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'CloudWatch Logs vended log delivery (Create/Get/Update/DeleteLogDelivery, resource policies) and X-Ray PutTraceSegments/PutTelemetryRecords/GetSampling* have no resource-level permissions; AWS requires "*".',
-    });
+    const observability = stateMachineObservability(this, this.role);
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName: props.arns.stateMachineName,
