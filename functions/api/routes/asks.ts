@@ -1,3 +1,4 @@
+import { ASK_TIMEOUT_SECONDS } from '../../shared/domain/turns';
 import type { Ask } from '../../shared/ports';
 import {
   ApiError,
@@ -21,7 +22,22 @@ import { jsonBody } from './runs';
 
 const RETRY_AFTER_SECONDS = '2';
 
-export function askView(ask: Ask): AskView {
+/**
+ * An ask still PENDING after its execution's timeout died without writing its end (on AWS nothing
+ * sweeps ask executions): it reads as FAILED, so a poller stops.
+ */
+function settled(ask: Ask, nowMs: number): Ask {
+  const deadline = Date.parse(ask.createdAt) + (ASK_TIMEOUT_SECONDS + 60) * 1000;
+  if (ask.status !== 'PENDING' || nowMs <= deadline) return ask;
+  return {
+    ...ask,
+    status: 'FAILED',
+    error: { class: 'AskTimedOut', cause: `no answer within ${ASK_TIMEOUT_SECONDS} s` },
+  };
+}
+
+export function askView(stored: Ask, nowMs: number): AskView {
+  const ask = settled(stored, nowMs);
   return {
     id: ask.askId,
     status: ask.status,
@@ -68,7 +84,7 @@ export async function createAsk(ctx: RouteContext, request: ApiRequest): Promise
   ctx.log.info('copilot ask started', { askId, key: principal.name });
   return reply(
     202,
-    { data: askView(ask) },
+    { data: askView(ask, Date.parse(now)) },
     { location: `/v1/asks/${askId}`, 'retry-after': RETRY_AFTER_SECONDS },
   );
 }
@@ -79,9 +95,6 @@ export async function getAsk(ctx: RouteContext, request: ApiRequest): Promise<Ap
   const { id } = parseInput(AskIdParams, request.params, 'path');
   const ask = await ctx.store.getAsk(id);
   if (!ask || ask.keyHash !== principal.keyHash) throw new ApiError(404, 'NotFound', `ask ${id} not found`);
-  return reply(
-    200,
-    { data: askView(ask) },
-    ask.status === 'PENDING' ? { 'retry-after': RETRY_AFTER_SECONDS } : {},
-  );
+  const view = askView(ask, Date.parse(ctx.iso()));
+  return reply(200, { data: view }, view.status === 'PENDING' ? { 'retry-after': RETRY_AFTER_SECONDS } : {});
 }

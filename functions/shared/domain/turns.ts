@@ -33,3 +33,6 @@ export const defaultTurns = (): StageTurns => ({
 
 /** Model turns one copilot ask may take (functions/copilot/loop.ts, statemachines/ask.ts). */
 export const MAX_ASK_TURNS = 6;
+
+/** How long an ask's execution may take (statemachines/ask.ts); a PENDING ask older is dead. */
+export const ASK_TIMEOUT_SECONDS = 3600;
