@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 /**
  * `npm start` runs `sh -c "tsx local/start.ts"`. A SIGTERM sent to npm alone (a process manager,
  * `kill <npm pid>`) ends npm and its shell, which does not pass the signal on: tsx and the stack
- * would keep running, orphaned, holding their ports. So the stack watches the processes that
- * launched it (tsx, sh, npm: at most three) and stops as on SIGTERM when one of them is gone.
+ * would keep running, orphaned, holding their ports. So under `npm start` the stack watches the
+ * processes that launched it (tsx, sh, npm: three) and stops as on SIGTERM when one of them is gone.
  */
 const MAX_LAUNCHERS = 3;
 

@@ -93,4 +93,5 @@ const stop = async (signal: string) => {
 };
 process.on('SIGINT', () => void stop('SIGINT'));
 process.on('SIGTERM', () => void stop('SIGTERM'));
-whenLauncherGone(() => void stop('npm start ended'));
+// Only under npm: a stack started some other way may outlive the shell that started it, by design.
+if (process.env.npm_lifecycle_event === 'start') whenLauncherGone(() => void stop('npm start ended'));
