@@ -1,3 +1,4 @@
+import { emptyLedger } from '../../shared/domain/run';
 import { ASK_TIMEOUT_SECONDS } from '../../shared/domain/turns';
 import type { Ask } from '../../shared/ports';
 import {
@@ -68,14 +69,7 @@ export async function createAsk(ctx: RouteContext, request: ApiRequest): Promise
     keyHash: principal.keyHash,
     repoPatterns: [...principal.repoPatterns],
     proposals: [],
-    ledger: {
-      llmCalls: 0,
-      inputTokens: 0,
-      outputTokens: 0,
-      cacheReadTokens: 0,
-      cacheWriteTokens: 0,
-      costUsd: 0,
-    },
+    ledger: emptyLedger(),
     createdAt: now,
     updatedAt: now,
   };
