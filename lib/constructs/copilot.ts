@@ -7,7 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { stateMachineObservability } from './state-machine-observability';
+import { configureStateMachine, stateMachineObservability } from './state-machine-observability';
 import { FactoryFunction } from './node-function';
 import { placeholdersOf } from './workflow';
 
@@ -134,21 +134,7 @@ export class Copilot extends Construct {
       definitionSubstitutions: substitutions,
       role: this.role,
     });
-    const cfn = this.stateMachine.node.defaultChild as sfn.CfnStateMachine;
-    // Without execution data: task tokens and questions stay out of the logs.
-    cfn.loggingConfiguration = {
-      level: sfn.LogLevel.ALL,
-      includeExecutionData: false,
-      destinations: [{ cloudWatchLogsLogGroup: { logGroupArn: this.logGroup.logGroupArn } }],
-    };
-    cfn.tracingConfiguration = { enabled: true };
-    if (props.encryptionKey)
-      cfn.encryptionConfiguration = {
-        type: 'CUSTOMER_MANAGED_KMS_KEY',
-        kmsKeyId: props.encryptionKey.keyArn,
-        kmsDataKeyReusePeriodSeconds: 300,
-      };
-    this.stateMachine.node.addDependency(observability);
+    configureStateMachine(this.stateMachine, this.logGroup, observability, props.encryptionKey);
 
     // The API starts asks (and describes one on a retried start); the worker and the dead-letter
     // consumer answer their task tokens. Each in a policy of its own.

@@ -1,5 +1,8 @@
 import { Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 
 /**
@@ -41,4 +44,32 @@ export function stateMachineObservability(scope: Construct, role: iam.IRole): ia
       'CloudWatch Logs vended log delivery (Create/Get/Update/DeleteLogDelivery, resource policies) and X-Ray PutTraceSegments/PutTelemetryRecords/GetSampling* have no resource-level permissions; AWS requires "*".',
   });
   return policy;
+}
+
+/**
+ * Logging (without execution data: task tokens and questions stay out of the logs), tracing and,
+ * with a customer managed key, encryption of execution data (reading a history then needs
+ * kms:Decrypt on the key, decision 0004). Set at the CloudFormation level so the L2 adds no "*"
+ * statements of its own to the role's default policy; `policy` is the observability policy above.
+ */
+export function configureStateMachine(
+  stateMachine: sfn.StateMachine,
+  logGroup: logs.ILogGroup,
+  policy: iam.Policy,
+  encryptionKey?: kms.IKey,
+): void {
+  const cfn = stateMachine.node.defaultChild as sfn.CfnStateMachine;
+  cfn.loggingConfiguration = {
+    level: sfn.LogLevel.ALL,
+    includeExecutionData: false,
+    destinations: [{ cloudWatchLogsLogGroup: { logGroupArn: logGroup.logGroupArn } }],
+  };
+  cfn.tracingConfiguration = { enabled: true };
+  if (encryptionKey)
+    cfn.encryptionConfiguration = {
+      type: 'CUSTOMER_MANAGED_KMS_KEY',
+      kmsKeyId: encryptionKey.keyArn,
+      kmsDataKeyReusePeriodSeconds: 300,
+    };
+  stateMachine.node.addDependency(policy);
 }

@@ -6,7 +6,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { stateMachineObservability } from './state-machine-observability';
+import { configureStateMachine, stateMachineObservability } from './state-machine-observability';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 
 /** The placeholders of statemachines/pipeline.asl.json, each substituted by this construct. */
@@ -179,25 +179,7 @@ export class PipelineWorkflow extends Construct {
       definitionSubstitutions: substitutions,
       role: this.role,
     });
-    // Logging and tracing are set at the CloudFormation level so the L2 does not add its own
-    // "*" statements to the role's default policy (see ObservabilityPolicy).
-    const cfn = this.stateMachine.node.defaultChild as sfn.CfnStateMachine;
-    cfn.loggingConfiguration = {
-      level: sfn.LogLevel.ALL,
-      includeExecutionData: false,
-      destinations: [{ cloudWatchLogsLogGroup: { logGroupArn: this.logGroup.logGroupArn } }],
-    };
-    cfn.tracingConfiguration = { enabled: true };
-    // With the stack's own key, execution data (inputs, outputs, task parameters) is encrypted
-    // with it: reading a history needs kms:Decrypt on the key as well (decision 0004).
-    if (props.encryptionKey) {
-      cfn.encryptionConfiguration = {
-        type: 'CUSTOMER_MANAGED_KMS_KEY',
-        kmsKeyId: props.encryptionKey.keyArn,
-        kmsDataKeyReusePeriodSeconds: 300,
-      };
-    }
-    this.stateMachine.node.addDependency(observability);
+    configureStateMachine(this.stateMachine, this.logGroup, observability, props.encryptionKey);
 
     // Each deployment publishes a version and points the alias at it; runs start on the alias,
     // and an execution keeps the version it started on, so runs in flight finish on the
