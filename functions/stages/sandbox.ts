@@ -160,6 +160,22 @@ async function routed(
   return { outcome: job.network ? 'sandbox-online' : 'sandbox', sandbox: job };
 }
 
+/** What a sandbox function wrote under `key`: undefined when nothing (or nonsense) is there. */
+async function reported<T>(
+  deps: Pick<StagePorts, 'blobs'>,
+  key: string,
+  schema: z.ZodType<T>,
+): Promise<T | undefined> {
+  const stored = await deps.blobs.get(key);
+  if (!stored) return undefined;
+  try {
+    const parsed = schema.safeParse(JSON.parse(new TextDecoder().decode(stored)));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 const setupResultKey = (runId: string, conversationId: string, turn: number) =>
   `${prefixOf(runId, conversationId, turn)}/setup.json`;
 
@@ -170,14 +186,7 @@ export async function setupOutcomeOf(
   conversationId: string,
   turn: number,
 ): Promise<SetupOutcome | undefined> {
-  const stored = await deps.blobs.get(setupResultKey(runId, conversationId, turn));
-  if (!stored) return undefined;
-  try {
-    const parsed = SetupOutcome.safeParse(JSON.parse(new TextDecoder().decode(stored)));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
+  return reported(deps, setupResultKey(runId, conversationId, turn), SetupOutcome);
 }
 
 /** The job for a pending turn. */
@@ -258,16 +267,7 @@ export async function sandboxOutcomes(
   return Promise.all(
     pending.calls.map((call, i) =>
       Promise.all(
-        call.commands.map(async (_command, j) => {
-          const stored = await deps.blobs.get(resultKey(prefix, i, j));
-          if (!stored) return undefined;
-          try {
-            const parsed = SandboxOutcome.safeParse(JSON.parse(new TextDecoder().decode(stored)));
-            return parsed.success ? parsed.data : undefined;
-          } catch {
-            return undefined;
-          }
-        }),
+        call.commands.map((_command, j) => reported(deps, resultKey(prefix, i, j), SandboxOutcome)),
       ),
     ),
   );
