@@ -1,7 +1,8 @@
-import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as resolver from 'aws-cdk-lib/aws-route53resolver';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 
@@ -16,7 +17,9 @@ export interface SandboxNetworkProps {
  * subnets (no internet gateway, no NAT) in two zones whose only way out is an S3 gateway endpoint
  * limited by its policy to the workspaces bucket's objects (the presigned URLs of a job), and a
  * security group that allows HTTPS out and nothing in. Free of hourly charges: no NAT gateway,
- * no interface endpoint. Flow logs record rejected traffic (a command trying to get out).
+ * no interface endpoint. Flow logs record rejected traffic (a command trying to get out). Names
+ * resolve only for S3: a Route 53 Resolver DNS Firewall answers every other lookup with no data,
+ * so a command cannot carry data out in the names it looks up.
  */
 export class SandboxNetwork extends Construct {
   readonly vpc: ec2.Vpc;
@@ -61,6 +64,33 @@ export class SandboxNetwork extends Construct {
     this.vpc.addFlowLog('FlowLog', {
       destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogs),
       trafficType: ec2.FlowLogTrafficType.REJECT,
+    });
+    const region = Stack.of(this).region;
+    const s3Names = new resolver.CfnFirewallDomainList(this, 'S3Names', {
+      name: 'code-factory-sandbox-s3',
+      domains: [
+        `s3.${region}.amazonaws.com`,
+        `*.s3.${region}.amazonaws.com`,
+        's3.amazonaws.com',
+        '*.s3.amazonaws.com',
+      ],
+    });
+    const everyName = new resolver.CfnFirewallDomainList(this, 'EveryName', {
+      name: 'code-factory-sandbox-all',
+      domains: ['*'],
+    });
+    const rules = new resolver.CfnFirewallRuleGroup(this, 'DnsFirewall', {
+      name: 'code-factory-sandbox',
+      firewallRules: [
+        { firewallDomainListId: s3Names.attrId, priority: 100, action: 'ALLOW' },
+        { firewallDomainListId: everyName.attrId, priority: 200, action: 'BLOCK', blockResponse: 'NODATA' },
+      ],
+    });
+    new resolver.CfnFirewallRuleGroupAssociation(this, 'DnsFirewallAssociation', {
+      firewallRuleGroupId: rules.attrId,
+      vpcId: this.vpc.vpcId,
+      priority: 101,
+      name: 'code-factory-sandbox',
     });
     Validations.of(this.securityGroup).acknowledge({
       id: 'AwsSolutions-EC23',

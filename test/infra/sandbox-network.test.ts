@@ -82,6 +82,27 @@ describe('SandboxNetwork', () => {
     expect(JSON.stringify(statements)).not.toMatch(/s3:|secretsmanager:|dynamodb:|states:|sqs:/);
   });
 
+  it('resolves S3 names only: every other lookup is answered with no data', () => {
+    const lists = Object.values(template.findResources('AWS::Route53Resolver::FirewallDomainList')).map((r) =>
+      JSON.stringify(r.Properties.Domains),
+    );
+    expect(lists).toHaveLength(2);
+    expect(lists.some((l) => l.includes('.s3.') && !l.includes('"*"'))).toBe(true);
+    expect(lists).toContain('["*"]');
+    const [group] = Object.values(template.findResources('AWS::Route53Resolver::FirewallRuleGroup'));
+    const rules = group?.Properties.FirewallRules as Array<{
+      Action: string;
+      Priority: number;
+      BlockResponse?: string;
+    }>;
+    expect(rules.map((r) => [r.Priority, r.Action])).toEqual([
+      [100, 'ALLOW'],
+      [200, 'BLOCK'],
+    ]);
+    expect(rules[1]?.BlockResponse).toBe('NODATA');
+    template.resourceCountIs('AWS::Route53Resolver::FirewallRuleGroupAssociation', 1);
+  });
+
   it('passes cdk-nag, its acknowledgements carrying reasons', () => {
     const violations = new AwsSolutionsChecks().validateScope(app).violations;
     const paths = violations.flatMap((v) => v.violatingResources.map((r) => r.constructPath ?? ''));
