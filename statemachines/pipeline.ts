@@ -236,6 +236,37 @@ function agentLoop(
   };
 }
 
+/**
+ * Long CI logs before a fix (checks.decide's outcome `summarize`): one `fast` turn reads them and
+ * `<prefix>CiSummaryRead` adds what it said to the fix's feedback (functions/stages/ci-summary.ts).
+ * A failure of either only means no summary: both go on to the fix.
+ */
+function ciSummarySteps(prefix: string, fix: string): Record<string, State> {
+  const pointer = { 'conversationId.$': '$.step.out.conversationId', 'turn.$': '$.step.out.turn' };
+  const noSummary = [{ ErrorEquals: ['States.ALL'], ResultPath: '$.summaryError', Next: fix }];
+  return {
+    [`${prefix}CiSummaryTurn`]: {
+      Type: 'Task',
+      Resource: 'arn:aws:states:::sqs:sendMessage.waitForTaskToken',
+      Parameters: {
+        QueueUrl: '${LlmQueueUrl}',
+        MessageBody: {
+          'taskToken.$': '$$.Task.Token',
+          'runId.$': '$.runId',
+          stage: 'ci-summary',
+          ...pointer,
+          modelAlias: 'fast',
+        },
+      },
+      ResultPath: null,
+      TimeoutSecondsPath: '$.admit.out.timeouts.llmTurnSeconds',
+      Catch: noSummary,
+      Next: `${prefix}CiSummaryRead`,
+    },
+    [`${prefix}CiSummaryRead`]: { ...stageTask('ci-summary.read', 'step', fix, pointer), Catch: noSummary },
+  };
+}
+
 /** A terminal bookkeeping step: writes the final status, comments, then ends the execution. */
 function finalize(name: string, status: string, end: 'Succeed' | 'Fail'): Record<string, State> {
   return {
@@ -295,12 +326,14 @@ export function buildPipeline(): Record<string, unknown> {
         // Green: rescued (or nothing to rescue). The PR stays open for its author and reviewers.
         { Variable: '$.step.out.outcome', StringEquals: 'pass', Next: 'FinalizeSucceeded' },
         { Variable: '$.step.out.outcome', StringEquals: 'fix', Next: 'RescuePrStart' },
+        { Variable: '$.step.out.outcome', StringEquals: 'summarize', Next: 'RescuePrCiSummaryTurn' },
         // Out of attempts, or the same failure again: the final comment says what was tried.
         { Variable: '$.step.out.outcome', StringEquals: 'revert', Next: 'FinalizeFailed' },
         { Variable: '$.step.out.outcome', StringEquals: 'wait', Next: 'RescuePrChecks' },
       ],
       Default: 'FinalizeFailed',
     },
+    ...ciSummarySteps('RescuePr', 'RescuePrStart'),
     ...agentLoop(
       'RescuePr',
       'rescue-pr',
@@ -403,12 +436,15 @@ export function buildPipeline(): Record<string, unknown> {
       Choices: [
         { Variable: '$.step.out.outcome', StringEquals: 'pass', Next: 'ReviewStart' },
         { Variable: '$.step.out.outcome', StringEquals: 'fix', Next: 'ImplementStart' },
+        // Long logs: the `fast` alias summarises them first.
+        { Variable: '$.step.out.outcome', StringEquals: 'summarize', Next: 'CiSummaryTurn' },
         { Variable: '$.step.out.outcome', StringEquals: 'revert', Next: 'Revert' },
         // More suites still pending: wait again (bounded by checks.decide).
         { Variable: '$.step.out.outcome', StringEquals: 'wait', Next: 'Checks' },
       ],
       Default: 'FinalizeFailed',
     },
+    ...ciSummarySteps('', 'ImplementStart'),
 
     ...agentLoop('Review', 'review', 'reviewer', [
       { outcome: 'complete', next: 'Approval' },

@@ -183,6 +183,9 @@ export function renderStatus(run: Run, detail?: string): string {
   ];
   if (run.planSummary) lines.push(`**Plan:** ${run.planSummary}`, '');
   if (run.prUrl) lines.push(`**Pull request:** ${run.prUrl}`, '');
+  // Until CI passes again: the last failure, as the `fast` alias read it in the logs.
+  if (run.feedback?.kind === 'checks' && run.feedback.summary)
+    lines.push('**Last CI failure**, summarised from the logs:', fenced(run.feedback.summary), '');
   if (detail) lines.push(detail, '');
   const cost = run.ledger.costUsd;
   lines.push(`Cost so far: $${cost.toFixed(2)} · ${run.ledger.llmCalls} model calls`);

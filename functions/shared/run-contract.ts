@@ -36,6 +36,8 @@ export const RunContract = z.object({
     .default({ setup: [], checks: [], network: false, checkAttempts: 2, maxRunSeconds: 600 }),
   /** Model turns per agent stage (`limits.turns`; defaults on runs admitted before it existed). */
   turns: StageTurns.default(defaultTurns),
+  /** CI evidence longer than this is summarised by `fast` before a fix (0, and runs from before it: never). */
+  ciLogSummaryChars: z.number().int().nonnegative().default(0),
   /** Extended thinking budget tokens by stage, within the operator's cap; absent = no thinking. */
   thinking: ThinkingBudgets.optional(),
   timeouts: z.object({

@@ -71,6 +71,7 @@ export function runContractOf(deps: StagePorts, contract: Contract): RunContract
     riskyPermissions: contract.riskyPermissions,
     environment: contract.environment,
     turns: contract.turns,
+    ciLogSummaryChars: contract.ciLogSummaryChars,
     thinking: resolveThinking(
       contract.thinking,
       deps.settings.models.thinking.budgets,

@@ -4,6 +4,7 @@ import { admit } from './admit';
 import { requestApproval } from './approval';
 import { checkChangeBoundary } from './boundary';
 import { decideAfterChecks, waitForChecks } from './checks';
+import { readCiSummary } from './ci-summary';
 import { awaitClarification } from './clarify';
 import type { StagePorts } from './deps';
 import { executionEnded } from './execution-ended';
@@ -61,6 +62,9 @@ export const STAGES: Record<string, StageFn> = {
   // A run that stops before it finishes keeps its work on a draft PR (then FinalizeStopped).
   'keep-work': (d, e) => keepWork(d, e.runId, (e.error ?? null) as { Error?: string; Cause?: string } | null),
   'checks.decide': (d, e) => decideAfterChecks(d, e.runId),
+  // Long CI logs: what the `fast` alias said of them goes into the fix's feedback (ci-summary.ts).
+  'ci-summary.read': (d, e) =>
+    readCiSummary(d, e.runId, need(e.conversationId, 'conversationId'), need(e.turn, 'turn')),
   'review.start': (d, e) => startReview(d, e.runId),
   'review.tools': (d, e) =>
     reviewTools(d, e.runId, need(e.conversationId, 'conversationId'), need(e.turn, 'turn')),

@@ -1,6 +1,7 @@
 import { checksWaitKeyOf, type Run, type StageRecord } from '../shared/domain/run';
 import { enterStage, mutateRun } from '../shared/run-state';
 import { keepLogs, summarizeFailure } from './ci-evidence';
+import { evidenceChars, startCiSummary } from './ci-summary';
 import type { StagePorts } from './deps';
 import { workspaceOf } from './workspace';
 
@@ -72,19 +73,20 @@ export async function waitForChecks(deps: StagePorts, runId: string, taskToken: 
   }
 }
 
-export type ChecksOutcome = 'pass' | 'fix' | 'revert' | 'wait' | 'fail';
+export type ChecksOutcome = 'pass' | 'fix' | 'summarize' | 'revert' | 'wait' | 'fail';
 
 /** One resume per completed suite at most: more than this means CI never settles. */
 export const MAX_CHECKS_ROUNDS = 20;
 
 /**
  * After CI: pass on green (or no CI), otherwise fix with the failure as feedback, or revert (a
- * rescue's first read is of the PR's own failure: its fix is attempt 1).
+ * rescue's first read is of the PR's own failure: its fix is attempt 1). A failure with long logs
+ * is summarised by the `fast` alias first (outcome `summarize`, with the conversation to answer).
  */
 export async function decideAfterChecks(
   deps: StagePorts,
   runId: string,
-): Promise<{ outcome: ChecksOutcome }> {
+): Promise<{ outcome: ChecksOutcome; conversationId?: string; turn?: number }> {
   const run = (await deps.store.getRun(runId)) as Run;
   if (!run.headSha) throw new Error('run has no head SHA');
   const summary = await deps.github.getChecks(deps.repoOf(run), run.headSha);
@@ -139,8 +141,10 @@ export async function decideAfterChecks(
     },
   });
   if (repeated || outOfAttempts) {
-    await mutateRun(deps, runId, () => ({
+    await mutateRun(deps, runId, (r) => ({
       checksConclusion: 'failure',
+      // The last failure's summary stays only when this is the same failure (status comment).
+      feedback: repeated ? r.feedback : undefined,
       error: {
         class: repeated ? 'SameFailureRepeated' : 'FixAttemptsExhausted',
         cause: failure.rootCause,
@@ -148,7 +152,7 @@ export async function decideAfterChecks(
     }));
     return { outcome: 'revert' };
   }
-  await mutateRun(deps, runId, (r) => ({
+  const fixing = await mutateRun(deps, runId, (r) => ({
     checksConclusion: 'failure',
     fixAttempts: r.fixAttempts + 1,
     failureSignatures: [...r.failureSignatures, failure.signature].slice(-50),
@@ -159,5 +163,8 @@ export async function decideAfterChecks(
       ...(logs.length > 0 ? { logKeys: logs.map((l) => l.key) } : {}),
     },
   }));
+  const threshold = contract.ciLogSummaryChars;
+  if (threshold > 0 && evidenceChars(summary) > threshold)
+    return { outcome: 'summarize', ...(await startCiSummary(deps, fixing, summary, failure)) };
   return { outcome: 'fix' };
 }

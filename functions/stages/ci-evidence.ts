@@ -56,12 +56,15 @@ function annotationFailures(annotations: readonly CheckAnnotation[] = []): Failu
     }));
 }
 
+/** What a check gave as evidence: its log, or its check-run output. */
+export const evidenceTextOf = (r: CheckRunInfo): string =>
+  [r.log, r.text, r.summary].filter(Boolean).join('\n');
+
 export function summarizeFailure(summary: CheckSummary): FailureEvidence {
   const failed = failedChecks(summary);
-  const textOf = (r: CheckRunInfo) => [r.log, r.text, r.summary].filter(Boolean).join('\n');
   // Each check on its own, so one check's heading or summary is never taken for another's error.
   const perCheck = failed.map((r) => {
-    const extracted = extractFailures(textOf(r));
+    const extracted = extractFailures(evidenceTextOf(r));
     return {
       run: r,
       ...extracted,
@@ -76,7 +79,7 @@ export function summarizeFailure(summary: CheckSummary): FailureEvidence {
     ...(firstError ? { firstError } : {}),
     tail: perCheck.map((c) => `## ${c.run.name}: ${c.run.conclusion}\n${c.tail}`).join('\n\n'),
   };
-  const all = failed.map((r) => `## ${r.name}: ${r.conclusion}\n${textOf(r)}`).join('\n\n');
+  const all = failed.map((r) => `## ${r.name}: ${r.conclusion}\n${evidenceTextOf(r)}`).join('\n\n');
   const lines = all
     .split('\n')
     .map((l) => l.trim())

@@ -211,6 +211,12 @@ ${contractLines(contract)}`,
             run.feedback.text,
           )
         : undefined,
+      run.feedback?.summary
+        ? fence(
+            'What a model reading the full CI logs says (a reading, which may be wrong; the failures above are from the logs)',
+            run.feedback.summary,
+          )
+        : undefined,
     ]
       .filter(Boolean)
       .join('\n\n'),

@@ -9,7 +9,7 @@ import type { StagePorts } from './deps';
  * which kinds, never the value.
  */
 
-export type RedactionSource = 'issue' | 'task' | 'comment';
+export type RedactionSource = 'issue' | 'task' | 'comment' | 'ci-log';
 
 export async function redactText(
   deps: Pick<StagePorts, 'store'>,

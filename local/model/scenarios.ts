@@ -116,6 +116,9 @@ export const FAILING_PULL: SeededPull = {
 export const CI_ONLY_YML =
   '# The sandbox checks run the original tests only; CI runs them all.\nversion: 1\nenvironment:\n  checks:\n    - node --test test/index.test.js\n';
 
+/** CI_ONLY_YML, and any failed CI log over 200 characters is summarised by the `fast` alias first. */
+export const CI_LOG_SUMMARY_YML = `${CI_ONLY_YML}limits:\n  ci_log_summary_chars: 200\n`;
+
 export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'sample',
@@ -153,6 +156,14 @@ export const SCENARIOS: readonly Scenario[] = [
     script: failingThenFixedScenario,
     expect: 'SUCCEEDED',
     files: { '.github/factory.yml': CI_ONLY_YML },
+  },
+  {
+    name: 'ci-log-summary',
+    description:
+      'the first change fails CI; the fast alias summarises the log for the fix prompt and the status comment; the fix passes',
+    script: failingThenFixedScenario,
+    expect: 'SUCCEEDED',
+    files: { '.github/factory.yml': CI_LOG_SUMMARY_YML },
   },
   {
     name: 'two-different-failures',

@@ -3,6 +3,7 @@ import path from 'node:path';
 import * as z from 'zod';
 import { isTerminal, RunStatus } from '../../functions/shared/domain/run';
 import type { Scenario } from './scenarios';
+import { ciSummaryTurn } from './ci-summary-script';
 import type { ResponseSpec, Script, SpecBlock } from './scripts';
 
 /**
@@ -38,7 +39,7 @@ const Turn = z.preprocess(
   ),
 );
 
-const STAGE_KEY = /^(plan|implement|review|pr-review)(#[1-9]\d*)?$/;
+const STAGE_KEY = /^(plan|implement|review|pr-review|ci-summary)(#[1-9]\d*)?$/;
 
 export const ModelScriptFile = z.strictObject({
   description: z.string().max(500).optional(),
@@ -50,7 +51,8 @@ export const ModelScriptFile = z.strictObject({
   files: z.record(z.string().min(1), z.string().nullable()).optional(),
   stages: z.record(
     z.string().regex(STAGE_KEY, {
-      error: 'stage keys are plan, implement, review or pr-review, optionally #N for the Nth conversation',
+      error:
+        'stage keys are plan, implement, review, pr-review or ci-summary, optionally #N for the Nth conversation',
     }),
     z.array(Turn).max(200),
   ),
@@ -66,8 +68,10 @@ const EXHAUSTED: ResponseSpec = {
 export function scriptOf(file: ModelScriptFile): Script {
   return (_request, ctx) => {
     if (ctx.stage === 'other') return { content: [{ type: 'text', text: 'OK.' }], stopReason: 'end_turn' };
-    const turns = file.stages[`${ctx.stage}#${ctx.attempt}`] ?? file.stages[ctx.stage] ?? [];
-    const turn = turns[ctx.turn];
+    const turns = file.stages[`${ctx.stage}#${ctx.attempt}`] ?? file.stages[ctx.stage];
+    // A file that does not script the CI-log summary gets the sample's.
+    if (!turns && ctx.stage === 'ci-summary') return ciSummaryTurn(ctx);
+    const turn = turns?.[ctx.turn];
     if (!turn) return EXHAUSTED;
     return {
       content: turn.content as SpecBlock[],

@@ -23,6 +23,7 @@ import {
   SLUGIFY_UNTITLED_SOURCE,
 } from './sample-code';
 import { askTurn } from './ask-script';
+import { CI_SUMMARY_REQUEST, ciSummaryTurn } from './ci-summary-script';
 
 /**
  * The scripted sample model. A script is a function `(request, context) => ResponseSpec`: it sees
@@ -36,10 +37,10 @@ import { askTurn } from './ask-script';
  * (implement), `submit_review` (review), `submit_pr_review` (pr-review: a review run on a PR).
  */
 
-export type Stage = 'plan' | 'implement' | 'review' | 'pr-review' | 'ask' | 'other';
+export type Stage = 'plan' | 'implement' | 'review' | 'pr-review' | 'ask' | 'ci-summary' | 'other';
 export type FixMode = 'boundary' | 'checks' | 'review' | 'follow-up' | 'rescue';
 
-export const TERMINAL_TOOLS: Record<string, Exclude<Stage, 'other'>> = {
+export const TERMINAL_TOOLS: Record<string, Exclude<Stage, 'other' | 'ci-summary'>> = {
   submit_plan: 'plan',
   submit_change: 'implement',
   submit_review: 'review',
@@ -117,6 +118,8 @@ export function stageOf(request: MessagesRequest): { stage: Stage; terminalTool?
     const stage = TERMINAL_TOOLS[tool.name];
     if (stage) return { stage, terminalTool: tool };
   }
+  // The CI-log summary (alias fast) has no tools: its system prompt says what it is.
+  if (CI_SUMMARY_REQUEST.test(systemTextOf(request))) return { stage: 'ci-summary' };
   return { stage: 'other' };
 }
 
@@ -125,14 +128,13 @@ const firstUserText = (request: MessagesRequest): string => {
   return first ? blocksOf(first).map(textOfBlock).join('\n') : '';
 };
 
+const systemTextOf = (request: MessagesRequest): string =>
+  typeof request.system === 'string' ? request.system : (request.system ?? []).map((b) => b.text).join('\n');
+
 /** Identifies a conversation across its turns and retries: stage, system prompt, first message. */
 export function conversationKey(request: MessagesRequest): string {
-  const system =
-    typeof request.system === 'string'
-      ? request.system
-      : (request.system ?? []).map((b) => b.text).join('\n');
   return createHash('sha256')
-    .update(JSON.stringify([stageOf(request).stage, system, firstUserText(request)]))
+    .update(JSON.stringify([stageOf(request).stage, systemTextOf(request), firstUserText(request)]))
     .digest('hex');
 }
 
@@ -683,6 +685,8 @@ export function createSampleModel(options: SampleModelOptions = {}): Script {
         return review(ctx);
       case 'ask':
         return askTurn(ctx);
+      case 'ci-summary':
+        return ciSummaryTurn(ctx);
       default:
         return { content: [{ type: 'text', text: 'OK.' }], stopReason: 'end_turn' };
     }

@@ -619,6 +619,8 @@ export async function startModel(options: ModelServerOptions = {}): Promise<Mode
     try {
       spec = script(request, context);
     } catch (error) {
+      // A script may answer as the API does when it refuses a request (a 400, say).
+      if (error instanceof ApiError) return fail(error, info);
       return fail(new ApiError(500, 'api_error', `scripted model failed: ${(error as Error).message}`), info);
     }
     const { content, stopReason } = materialise(

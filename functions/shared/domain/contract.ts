@@ -175,6 +175,8 @@ export const LIMITS = {
   modelsPerAlias: 5,
   /** Model turns (calls) per agent stage (turns.ts). */
   turns: TURN_LIMITS,
+  /** Failed checks' evidence longer than this is summarised by the `fast` alias (0: never). */
+  ciLogSummaryChars: { min: 0, max: 10_000_000, default: 20_000 },
 } as const;
 
 export const DEFAULT_TRIGGER_LABEL = 'factory';
@@ -334,6 +336,7 @@ export const FactoryConfig = section({
       implement: intInRange(LIMITS.turns.implement).optional(),
       review: intInRange(LIMITS.turns.review).optional(),
     }).optional(),
+    ci_log_summary_chars: intInRange(LIMITS.ciLogSummaryChars).optional(),
   }).optional(),
   on_failure: z.enum(ON_FAILURE, { error: "must be 'close' or 'draft'" }).optional(),
 }).superRefine((config, ctx) => {
@@ -457,6 +460,8 @@ export const Contract = z.strictObject({
   thinking: ThinkingBudgets.default({}),
   /** A failed run's PR: closed (default; absent on runs admitted before it existed) or left a draft. */
   onFailure: z.enum(ON_FAILURE).default('close'),
+  /** Failed checks' evidence longer than this is summarised by the `fast` alias first (0: never). */
+  ciLogSummaryChars: z.number().int().nonnegative().default(LIMITS.ciLogSummaryChars.default),
 });
 export type Contract = z.infer<typeof Contract>;
 
@@ -519,6 +524,7 @@ export function contractFromConfig(config: FactoryConfig = {}): Contract {
     },
     thinking: { ...config.thinking },
     onFailure: config.on_failure ?? 'close',
+    ciLogSummaryChars: config.limits?.ci_log_summary_chars ?? LIMITS.ciLogSummaryChars.default,
   };
 }
 

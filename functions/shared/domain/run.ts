@@ -171,6 +171,8 @@ export const Run = z.object({
       signature: z.string().max(200).optional(),
       /** Failing checks: where their full logs are kept (workspaces bucket keys, `ci-logs/…`). */
       logKeys: z.array(z.string().max(400)).max(20).optional(),
+      /** Failing checks with long logs: what the `fast` alias read in them (stages/ci-summary.ts). */
+      summary: z.string().max(2000).optional(),
     })
     .optional(),
   failureSignatures: z.array(z.string().max(200)).max(50).default([]),

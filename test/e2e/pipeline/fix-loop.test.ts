@@ -10,7 +10,8 @@ import {
   sameFailureTwiceScenario,
   twoDifferentFailuresScenario,
 } from '../../../local/model/scripts';
-import { CI_ONLY_YML } from '../../../local/model/scenarios';
+import { ApiError } from '../../../local/model/api-error';
+import { CI_LOG_SUMMARY_YML, CI_ONLY_YML } from '../../../local/model/scenarios';
 import { type Stack, WORKSPACE_BUCKET } from '../../../local/stack';
 import { startTestStack } from '../../support/e2e';
 import {
@@ -144,6 +145,97 @@ describe('fix loop', () => {
       expect(log).toContain('##[error]Process completed with exit code 1.');
     }
   }, 150_000);
+
+  it('summarises a long CI log with the fast alias: one call without tools, its words in the fix prompt', async () => {
+    const box = await sandbox(stack, 'ci-summary', { files: { '.github/factory.yml': CI_LOG_SUMMARY_YML } });
+    const summaries: Array<{ model: string; tools: number; prompt: string }> = [];
+    const fixPrompts: string[] = [];
+    const models = new Set<string>();
+    const script: Script = (request, ctx) => {
+      if (ctx.stage === 'ci-summary')
+        summaries.push({ model: request.model, tools: request.tools?.length ?? 0, prompt: ctx.prompt });
+      else models.add(request.model);
+      if (ctx.stage === 'implement' && ctx.fixMode === 'checks' && !fixPrompts.includes(ctx.prompt))
+        fixPrompts.push(ctx.prompt);
+      return failingThenFixedScenario(request, ctx);
+    };
+    const run = await startScenario(stack, box, script);
+    expect(await decideRun(stack, run.runId, 'approve')).toBe(200);
+    const done = await finished(stack, run.runId, 120_000);
+    expect(done.status).toBe('SUCCEEDED');
+    expect(done.fixAttempts).toBe(1);
+
+    // The fast alias's model, not the coder's, read the job log (its failing test included).
+    expect(summaries.length).toBeGreaterThanOrEqual(1);
+    const [summary] = summaries;
+    expect(summary?.tools).toBe(0);
+    expect(summary?.model).toMatch(/haiku/);
+    expect(models.has(summary?.model ?? '')).toBe(false);
+    expect(summary?.prompt).toContain('## test: failure');
+    expect(summary?.prompt).toContain(`not ok`);
+
+    // The fix prompt: the extracted failures first, then what the summariser said.
+    expect(fixPrompts).toHaveLength(1);
+    const [fix] = fixPrompts;
+    const said = (fix ?? '').indexOf('What a model reading the full CI logs says');
+    expect((fix ?? '').indexOf('Root cause:')).toBeGreaterThan(-1);
+    expect(said).toBeGreaterThan((fix ?? '').indexOf('Root cause:'));
+    expect((fix ?? '').slice(said)).toContain('Failed checks: test (failure).');
+
+    const events = await eventsOf(stack, run.runId);
+    expect(events.find((e) => e.type === 'checks.summarised')?.data?.model).toBe(summary?.model);
+    const ledger = await stack.store.listLedger(run.runId);
+    expect(ledger.filter((row) => row.stage === 'ci-summary').map((row) => row.model)).toEqual([
+      summary?.model,
+    ]);
+  }, 150_000);
+
+  it('a run out of fix attempts shows the last failure, summarised, in the status comment', async () => {
+    const box = await sandbox(stack, 'ci-summary-twice', {
+      files: { '.github/factory.yml': CI_LOG_SUMMARY_YML },
+    });
+    const run = await startScenario(stack, box, sameFailureTwiceScenario);
+    const done = await finished(stack, run.runId, 120_000);
+    expect(done.status).toBe('FAILED');
+    expect(done.error?.class).toBe('SameFailureRepeated');
+    const status = (await issueComments(stack, box)).find((c) => c.body.includes(done.runId));
+    expect(status?.body).toContain('**Last CI failure**, summarised from the logs:');
+    expect(status?.body).toContain('Failed checks: test (failure).');
+  }, 150_000);
+
+  it('a summary that fails (the API refuses it, or the answer is empty) costs the summary, not the run', async () => {
+    for (const [label, answer] of [
+      ['refused', 'error'],
+      ['empty', 'empty'],
+    ] as const) {
+      const box = await sandbox(stack, `ci-summary-${label}`, {
+        files: { '.github/factory.yml': CI_LOG_SUMMARY_YML },
+      });
+      const fixPrompts: string[] = [];
+      const script: Script = (request, ctx) => {
+        if (ctx.stage === 'ci-summary') {
+          if (answer === 'error')
+            throw new ApiError(
+              400,
+              'invalid_request_error',
+              'messages: text content blocks must be non-empty',
+            );
+          return { content: [], stopReason: 'end_turn' };
+        }
+        if (ctx.stage === 'implement' && ctx.fixMode === 'checks') fixPrompts.push(ctx.prompt);
+        return failingThenFixedScenario(request, ctx);
+      };
+      const run = await startScenario(stack, box, script);
+      expect(await decideRun(stack, run.runId, 'approve')).toBe(200);
+      const done = await finished(stack, run.runId, 120_000);
+      expect(done.status, label).toBe('SUCCEEDED');
+      expect(fixPrompts[0], label).toContain('Root cause:');
+      expect(fixPrompts[0], label).not.toContain('What a model reading the full CI logs says');
+      const types = await eventTypes(stack, run.runId);
+      expect(types, label).not.toContain('checks.summarised');
+      if (answer === 'empty') expect(types).toContain('checks.summary-skipped');
+    }
+  }, 240_000);
 
   it('a blocking review finding goes back to implement, and the fixed change merges', async () => {
     const box = await sandbox(stack, 'review');

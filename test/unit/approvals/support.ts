@@ -149,6 +149,7 @@ export function runContract(overrides: Partial<RunContract> = {}): RunContract {
     maxFixAttempts: 2,
     environment: { setup: [], checks: [], network: false, checkAttempts: 2, maxRunSeconds: 600 },
     turns: { plan: 30, implement: 60, review: 20 },
+    ciLogSummaryChars: 20_000,
     approvers: APPROVERS,
     requiredChecks: [],
     riskyPermissions: [],

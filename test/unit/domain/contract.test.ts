@@ -203,6 +203,16 @@ describe('parseFactoryConfig: hostile files', () => {
     expect(paths(parseFactoryConfig('limits:\n  turns: 40\n'))).toEqual(['limits.turns']);
   });
 
+  it('takes limits.ci_log_summary_chars (20,000 by default, 0 for never) and refuses what is out of range', () => {
+    expect(defaultContract().ciLogSummaryChars).toBe(20_000);
+    expect(contractOf('limits:\n  ci_log_summary_chars: 0\n').ciLogSummaryChars).toBe(0);
+    expect(contractOf('limits:\n  ci_log_summary_chars: 5000\n').ciLogSummaryChars).toBe(5000);
+    const errors = errorsOf(parseFactoryConfig('limits:\n  ci_log_summary_chars: -1\n'));
+    expect(errors.map((e) => [e.path, e.message])).toEqual([
+      ['limits.ci_log_summary_chars', 'must be a whole number from 0 to 10000000'],
+    ]);
+  });
+
   it('takes an optional monthly budget and shows it in the summary', () => {
     const withCap = parseFactoryConfig('monthly_budget_usd: 250\n');
     const without = parseFactoryConfig('budget_usd: 3\n');

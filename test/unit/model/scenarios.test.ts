@@ -7,6 +7,8 @@ import { SCENARIOS, scenarioList } from '../../../local/model/scenarios';
 import { parseModelScript, scriptOf } from '../../../local/model/script-file';
 import { buildContext } from '../../../local/model/scripts';
 import type { MessagesRequest } from '../../../local/model/api';
+import { ciSummaryTurn } from '../../../local/model/ci-summary-script';
+import { CI_SUMMARY_SYSTEM } from '../../../functions/stages/ci-summary';
 
 /** `--scenario NAME|list` and `--model-script FILE` of `npm start` and `npm run demo`. */
 
@@ -76,7 +78,54 @@ describe('--scenario list', () => {
       'missing-file': 'SUCCEEDED',
       refusal: 'BLOCKED',
       thinking: 'SUCCEEDED',
+      'ci-log-summary': 'SUCCEEDED',
     });
+  });
+});
+
+describe('the CI-log summary conversation (alias fast, no tools)', () => {
+  const summaryRequest = (logs: string): MessagesRequest =>
+    ({
+      model: 'claude-haiku-4-5',
+      max_tokens: 1024,
+      system: CI_SUMMARY_SYSTEM,
+      messages: [
+        {
+          role: 'user',
+          content: `Repository acme/widgets: these checks failed.\n\n<logs>\n${logs}\n</logs>`,
+        },
+      ],
+    }) as MessagesRequest;
+
+  it('is recognised by its system prompt; the sample names the failed checks and quotes the first errors', () => {
+    const request = summaryRequest(
+      '## test: failure\nnpm ci\nadded 12 packages\nnot ok 1 - slugify strips\n  error: expected "a" got "a-"\n## lint: failure\nerror TS2322: bad',
+    );
+    const ctx = buildContext(request, 1);
+    expect(ctx.stage).toBe('ci-summary');
+    const text = (ciSummaryTurn(ctx).content[0] as { text: string }).text;
+    expect(text).toContain('Failed checks: test (failure), lint (failure).');
+    expect(text).toContain('- not ok 1 - slugify strips');
+    expect(text).toContain('- error TS2322: bad');
+    expect(text).not.toContain('added 12 packages');
+    // Without that system prompt, a request without tools is no stage the stand-in knows.
+    expect(buildContext({ ...request, system: 'You are helpful.' }, 1).stage).toBe('other');
+  });
+
+  it("plays a model script's ci-summary turns, or the sample's when the file has none", () => {
+    const request = summaryRequest('## test: failure\nnot ok 1 - x');
+    const scripted = scriptOf(
+      parseModelScript(
+        JSON.stringify({ stages: { 'ci-summary': [[{ type: 'text', text: 'It is the x test.' }]] } }),
+      ),
+    );
+    expect(scripted(request, buildContext(request, 1)).content).toEqual([
+      { type: 'text', text: 'It is the x test.' },
+    ]);
+    const unscripted = scriptOf(parseModelScript(JSON.stringify({ stages: {} })));
+    expect(JSON.stringify(unscripted(request, buildContext(request, 1)).content)).toContain(
+      'Failed checks: test (failure).',
+    );
   });
 });
 
@@ -132,7 +181,7 @@ describe('modelChoice', () => {
     const text = 'text' in refused ? refused.text : '';
     expect(text).toContain('is not a valid model script');
     expect(text).toMatch(/expect: must be a terminal status/);
-    expect(text).toMatch(/stages\.deploy: stage keys are plan, implement, review or pr-review/);
+    expect(text).toMatch(/stages\.deploy: stage keys are plan, implement, review, pr-review or ci-summary/);
     expect(text).toContain('stages.implement.0.content.0.input: must be the tool input, an object');
     expect(await modelChoice({ modelScript: await fileWith('{nope') }, {})).toMatchObject({
       exit: 2,

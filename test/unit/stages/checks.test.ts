@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { Run as RunSchema } from '../../../functions/shared/domain/run';
 import type { CheckSummary, GitHub } from '../../../functions/shared/ports';
-import { repoOf } from '../../../functions/shared/run-contract';
+import { repoOf, type RunContract } from '../../../functions/shared/run-contract';
+import { CI_SUMMARY_SYSTEM, readCiSummary } from '../../../functions/stages/ci-summary';
+import { TurnNotRecorded } from '../../../functions/stages/agent';
 import { decideAfterChecks, waitForChecks } from '../../../functions/stages/checks';
 import type { StagePorts } from '../../../functions/stages/deps';
 import { FakeStore } from '../../support/fake-store';
@@ -19,12 +21,13 @@ const failed = (log: string): CheckSummary => ({
   runs: [{ name: 'test', status: 'completed', conclusion: 'failure', id: 41, log }],
 });
 
-async function setUp() {
+async function setUp(contract: Partial<RunContract> = {}) {
   const store = new FakeStore();
   const clock = new MutableClock(Date.now());
   const workflow = new RecordingWorkflow();
   const blobs = new MemoryBlobs();
   let checks: CheckSummary = pending;
+  const comments: string[] = [];
   await store.createRun(
     RunSchema.parse({
       runId: RUN_ID,
@@ -49,12 +52,22 @@ async function setUp() {
           checksRecheckSeconds: 300,
           approvalSeconds: 3600,
         },
+        ...contract,
       }),
     }),
   );
   const deps = {
     store,
-    github: { getChecks: async () => checks } as unknown as GitHub,
+    github: {
+      getChecks: async () => checks,
+      createComment: async (_repo: unknown, _issue: number, body: string) => {
+        comments.push(body);
+        return { id: 7 };
+      },
+      updateComment: async (_repo: unknown, _id: number, body: string) => {
+        comments.push(body);
+      },
+    } as unknown as GitHub,
     blobs,
     workflow,
     clock,
@@ -66,7 +79,7 @@ async function setUp() {
   const setChecks = (next: CheckSummary) => {
     checks = next;
   };
-  return { store, clock, workflow, blobs, deps, setChecks };
+  return { store, clock, workflow, blobs, deps, setChecks, comments };
 }
 
 describe('the checks wait', () => {
@@ -120,5 +133,116 @@ describe('the checks wait', () => {
     expect(event?.data?.logs).toEqual([{ check: 'test', key, chars: log.length }]);
     // The run item holds the key, never the log.
     expect(JSON.stringify(run)).not.toContain('2025-03-01T12:00:00.0000000Z');
+  });
+});
+
+describe('the CI-log summary (alias fast)', () => {
+  // Setup noise, then the failure at the end, as in a real job log; a secret echoed in between.
+  const longLog = [
+    ...Array.from(
+      { length: 400 },
+      (_, i) => `2025-03-01T12:00:00.0000000Z npm http fetch GET 200 pkg-${i} 12ms`,
+    ),
+    'export AWS_ACCESS_KEY_ID=AKIAZ7Q2VXW4YRT3LPKN',
+    "not ok 1 - adds\n  ---\n  error: '1 !== 2'\n  ...",
+    '##[error]Process completed with exit code 1.',
+  ].join('\n');
+
+  async function summarising(contract: Partial<RunContract> = { ciLogSummaryChars: 1000 }) {
+    const context = await setUp(contract);
+    await waitForChecks(context.deps, RUN_ID, 'token-1');
+    context.setChecks(failed(longLog));
+    return context;
+  }
+
+  const answer = (store: FakeStore, conversationId: string, text: string, stopReason = 'end_turn') =>
+    store.putTurn({
+      conversationId,
+      turn: 1,
+      runId: RUN_ID,
+      stage: 'ci-summary',
+      role: 'assistant',
+      content: text ? [{ type: 'text', text }] : [],
+      stopReason,
+      model: 'claude-haiku-4-5',
+      createdAt: '2025-03-01T12:01:00.000Z',
+    });
+
+  it('asks the fast alias, without tools, to read a log longer than limits.ci_log_summary_chars, secrets redacted', async () => {
+    const { store, deps } = await summarising();
+    const decided = await decideAfterChecks(deps, RUN_ID);
+    expect(decided).toEqual({ outcome: 'summarize', conversationId: `${RUN_ID}-ci-1`, turn: 1 });
+    const meta = store.conversations.get(decided.conversationId as string);
+    expect(meta).toMatchObject({
+      runId: RUN_ID,
+      stage: 'ci-summary',
+      modelAlias: 'fast',
+      system: CI_SUMMARY_SYSTEM,
+      tools: [],
+      models: runContract().models.fast,
+    });
+    const first = JSON.stringify(store.turns.get(decided.conversationId as string)?.get(0)?.content);
+    expect(first).toContain("error: '1 !== 2'");
+    expect(first).toContain('1. [tap] adds');
+    expect(first).not.toContain('AKIAZ7Q2VXW4YRT3LPKN');
+    expect(first).toContain('[REDACTED:');
+    expect(store.events.get(RUN_ID)?.find((e) => e.type === 'secrets.redacted')?.data).toMatchObject({
+      source: 'ci-log',
+    });
+    // The fix's feedback is written before the summary: without one, the fix has it all the same.
+    expect(store.runs.get(RUN_ID)?.feedback?.text).toMatch(/^Root cause:/);
+  });
+
+  it('does not summarise a short log, or any log when the limit is 0', async () => {
+    const short = await setUp({ ciLogSummaryChars: 1000 });
+    await waitForChecks(short.deps, RUN_ID, 'token-1');
+    short.setChecks(failed("not ok 1 - adds\n  ---\n  error: '1 !== 2'\n  ...\n"));
+    expect(await decideAfterChecks(short.deps, RUN_ID)).toEqual({ outcome: 'fix' });
+    const off = await summarising({ ciLogSummaryChars: 0 });
+    expect(await decideAfterChecks(off.deps, RUN_ID)).toEqual({ outcome: 'fix' });
+    expect(off.store.conversations.size).toBe(0);
+  });
+
+  it('adds the summary to the feedback and the status comment, once', async () => {
+    const { store, deps, comments } = await summarising();
+    const { conversationId } = await decideAfterChecks(deps, RUN_ID);
+    const before = store.runs.get(RUN_ID)?.feedback?.text;
+    await answer(
+      store,
+      conversationId as string,
+      "The test job failed: 'adds' expects 2 and gets 1 (test/add.test.js).",
+    );
+    expect(await readCiSummary(deps, RUN_ID, conversationId as string, 1)).toEqual({ outcome: 'fix' });
+    const feedback = store.runs.get(RUN_ID)?.feedback;
+    expect(feedback?.summary).toBe("The test job failed: 'adds' expects 2 and gets 1 (test/add.test.js).");
+    expect(feedback?.text).toBe(before);
+    expect(comments.at(-1)).toContain('**Last CI failure**, summarised from the logs:');
+    expect(comments.at(-1)).toContain('expects 2 and gets 1');
+    // A retried step changes nothing and says nothing twice.
+    await readCiSummary(deps, RUN_ID, conversationId as string, 1);
+    expect(store.events.get(RUN_ID)?.filter((e) => e.type === 'checks.summarised')).toHaveLength(1);
+    expect(store.events.get(RUN_ID)?.find((e) => e.type === 'checks.summarised')?.data).toMatchObject({
+      model: 'claude-haiku-4-5',
+    });
+  });
+
+  it('goes on without a summary after an empty answer or a refusal, and refuses a turn the worker did not record', async () => {
+    for (const [text, stopReason, reason] of [
+      ['', 'end_turn', 'empty answer'],
+      ['I cannot help with that.', 'refusal', 'refusal'],
+    ] as const) {
+      const { store, deps } = await summarising();
+      const { conversationId } = await decideAfterChecks(deps, RUN_ID);
+      await expect(readCiSummary(deps, RUN_ID, conversationId as string, 1)).rejects.toBeInstanceOf(
+        TurnNotRecorded,
+      );
+      await answer(store, conversationId as string, text, stopReason);
+      expect(await readCiSummary(deps, RUN_ID, conversationId as string, 1)).toEqual({ outcome: 'fix' });
+      expect(store.runs.get(RUN_ID)?.feedback?.summary).toBeUndefined();
+      expect(store.runs.get(RUN_ID)?.feedback?.text).toMatch(/^Root cause:/);
+      expect(store.events.get(RUN_ID)?.find((e) => e.type === 'checks.summary-skipped')?.data).toMatchObject({
+        reason,
+      });
+    }
   });
 });

@@ -109,10 +109,12 @@ describe('statemachines/pipeline.asl.json', () => {
     expect(pauses.map(([n]) => n).sort()).toEqual([
       'Approval',
       'Checks',
+      'CiSummaryTurn',
       'Clarify',
       'ImplementTurn',
       'PlanTurn',
       'RescuePrChecks',
+      'RescuePrCiSummaryTurn',
       'RescuePrTurn',
       'ReviewPrTurn',
       'ReviewTurn',
@@ -247,6 +249,40 @@ describe('statemachines/pipeline.asl.json', () => {
     // A refused rescue (fork, a sender who may not push) ends BLOCKED, not FAILED.
     for (const refusal of ['ForkPullRequest', 'SenderCannotPush', 'ProtectedBranch'])
       expect(choices('RecordFailure')[refusal], refusal).toBe('FinalizeBlocked');
+  });
+
+  it('summarises long CI logs with the fast alias before a fix, and goes on to the fix whatever happens to the summary', () => {
+    type Choice = { Variable?: string; StringEquals?: string; Next: string };
+    const choices = (name: string) =>
+      Object.fromEntries(((states[name]?.Choices ?? []) as Choice[]).map((c) => [c.StringEquals, c.Next]));
+    for (const [prefix, choice, fix] of [
+      ['', 'ChecksChoice', 'ImplementStart'],
+      ['RescuePr', 'RescuePrChecksChoice', 'RescuePrStart'],
+    ] as const) {
+      expect(choices(choice)).toMatchObject({ fix, summarize: `${prefix}CiSummaryTurn` });
+      const turn = states[`${prefix}CiSummaryTurn`] as Record<string, unknown>;
+      expect(turn).toMatchObject({
+        Resource: 'arn:aws:states:::sqs:sendMessage.waitForTaskToken',
+        Parameters: {
+          MessageBody: {
+            stage: 'ci-summary',
+            modelAlias: 'fast',
+            'conversationId.$': '$.step.out.conversationId',
+            'turn.$': '$.step.out.turn',
+          },
+        },
+        ResultPath: null,
+        Next: `${prefix}CiSummaryRead`,
+      });
+      const read = states[`${prefix}CiSummaryRead`] as Record<string, unknown>;
+      expect(read).toMatchObject({ Parameters: { Payload: { stage: 'ci-summary.read' } }, Next: fix });
+      // A failed summary (budget, model down, a forged answer) costs the summary, not the run, and
+      // never overwrites the run's `$.error`.
+      for (const state of [turn, read])
+        expect(state.Catch).toEqual([
+          { ErrorEquals: ['States.ALL'], ResultPath: '$.summaryError', Next: fix },
+        ]);
+    }
   });
 
   it('a follow-up run skips the plan: from ImplementStart it reaches publish, checks, review, approval and merge', () => {
