@@ -9,6 +9,7 @@
  */
 
 import { ASK_TIMEOUT_SECONDS, MAX_ASK_TURNS as ASK_MAX_TURNS } from '../functions/shared/domain/turns';
+import { llmTurnTask } from './llm-turn';
 
 type State = Record<string, unknown>;
 const COPILOT_TIMEOUT_SECONDS = 60;
@@ -55,25 +56,15 @@ export function buildAsk(): Record<string, unknown> {
     States: {
       Init: { Type: 'Pass', Parameters: { 'askId.$': '$.askId', error: null }, Next: 'AskStart' },
       AskStart: copilotTask('start', 'AskTurn'),
-      AskTurn: {
-        Type: 'Task',
-        Resource: 'arn:aws:states:::sqs:sendMessage.waitForTaskToken',
-        Parameters: {
-          QueueUrl: '${LlmQueueUrl}',
-          MessageBody: {
-            'taskToken.$': '$$.Task.Token',
-            'runId.$': '$.askId',
-            stage: 'ask',
-            ...pointer,
-            modelAlias: 'fast',
-          },
-        },
-        ResultPath: null,
-        TimeoutSeconds: ASK_TURN_TIMEOUT_SECONDS,
-        // The worker retries what can be retried; what reaches here is final (BudgetExceeded, …).
-        Catch: toFailed,
-        Next: 'AskTools',
-      },
+      AskTurn: llmTurnTask({
+        stage: 'ask',
+        modelAlias: 'fast',
+        runIdPath: '$.askId',
+        pointer,
+        timeout: { TimeoutSeconds: ASK_TURN_TIMEOUT_SECONDS },
+        catch: toFailed,
+        next: 'AskTools',
+      }),
       AskTools: copilotTask('tools', 'AskRoute', pointer),
       AskRoute: {
         Type: 'Choice',

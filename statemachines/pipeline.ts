@@ -28,6 +28,7 @@
 
 import { MAX_STAGE_TURNS } from '../functions/shared/domain/turns';
 import { RESCUE_REFUSALS } from '../functions/shared/domain/rescue-refusals';
+import { llmTurnTask } from './llm-turn';
 
 type State = Record<string, unknown>;
 
@@ -176,31 +177,16 @@ function agentLoop(
   return {
     ...(options.sandbox ? sandboxSteps(prefix, stage) : {}),
     [`${prefix}Start`]: stageTask(`${stage}.start`, 'loop', `${prefix}Turn`, startExtra),
-    // One model turn (SPEC §4): the LLM worker answers the token from the queue message. The
-    // answer is only a signal: `<prefix>Tools` reads the assistant turn the worker stored at the
-    // turn the loop expects, so a forged SendTaskSuccess cannot put words in the model's mouth.
-    [`${prefix}Turn`]: {
-      Type: 'Task',
-      Resource: 'arn:aws:states:::sqs:sendMessage.waitForTaskToken',
-      Parameters: {
-        QueueUrl: '${LlmQueueUrl}',
-        MessageBody: {
-          'taskToken.$': '$$.Task.Token',
-          'runId.$': '$.runId',
-          stage,
-          'conversationId.$': '$.loop.out.conversationId',
-          'turn.$': '$.loop.out.turn',
-          modelAlias,
-        },
-      },
-      ResultPath: null,
-      TimeoutSecondsPath: '$.admit.out.timeouts.llmTurnSeconds',
-      // No Retry: the worker's own failures (BudgetExceeded, LlmUnavailable, ...) are final, and
-      // the worker already retries what can be retried. A spent budget stops the run with its
-      // work kept; anything else fails it.
-      Catch: [{ ErrorEquals: ['BudgetExceeded'], ResultPath: '$.error', Next: stopped }, ...catchAll()],
-      Next: `${prefix}Tools`,
-    },
+    // A spent budget stops the run with its work kept; anything else fails it.
+    [`${prefix}Turn`]: llmTurnTask({
+      stage,
+      modelAlias,
+      runIdPath: '$.runId',
+      pointer: { 'conversationId.$': '$.loop.out.conversationId', 'turn.$': '$.loop.out.turn' },
+      timeout: { TimeoutSecondsPath: '$.admit.out.timeouts.llmTurnSeconds' },
+      catch: [{ ErrorEquals: ['BudgetExceeded'], ResultPath: '$.error', Next: stopped }, ...catchAll()],
+      next: `${prefix}Tools`,
+    }),
     [`${prefix}Tools`]: stageTask(`${stage}.tools`, 'loop', `${prefix}Route`, {
       'conversationId.$': '$.loop.out.conversationId',
       'turn.$': '$.loop.out.turn',
@@ -245,24 +231,15 @@ function ciSummarySteps(prefix: string, fix: string): Record<string, State> {
   const pointer = { 'conversationId.$': '$.step.out.conversationId', 'turn.$': '$.step.out.turn' };
   const noSummary = [{ ErrorEquals: ['States.ALL'], ResultPath: '$.summaryError', Next: fix }];
   return {
-    [`${prefix}CiSummaryTurn`]: {
-      Type: 'Task',
-      Resource: 'arn:aws:states:::sqs:sendMessage.waitForTaskToken',
-      Parameters: {
-        QueueUrl: '${LlmQueueUrl}',
-        MessageBody: {
-          'taskToken.$': '$$.Task.Token',
-          'runId.$': '$.runId',
-          stage: 'ci-summary',
-          ...pointer,
-          modelAlias: 'fast',
-        },
-      },
-      ResultPath: null,
-      TimeoutSecondsPath: '$.admit.out.timeouts.llmTurnSeconds',
-      Catch: noSummary,
-      Next: `${prefix}CiSummaryRead`,
-    },
+    [`${prefix}CiSummaryTurn`]: llmTurnTask({
+      stage: 'ci-summary',
+      modelAlias: 'fast',
+      runIdPath: '$.runId',
+      pointer,
+      timeout: { TimeoutSecondsPath: '$.admit.out.timeouts.llmTurnSeconds' },
+      catch: noSummary,
+      next: `${prefix}CiSummaryRead`,
+    }),
     [`${prefix}CiSummaryRead`]: { ...stageTask('ci-summary.read', 'step', fix, pointer), Catch: noSummary },
   };
 }

@@ -2,6 +2,7 @@ import type { SandboxJob, SandboxOutcome } from '../shared/domain/sandbox-job';
 import { FactoryError } from '../shared/errors';
 import type { Run, Stage } from '../shared/domain/run';
 import type { ConversationMeta } from '../shared/ports';
+import type { RunContract } from '../shared/run-contract';
 import type { StagePorts } from './deps';
 import { mutateRun } from '../shared/run-state';
 import { readAssistantTurn, type TurnReading, toolCallsOf } from './stop-reasons';
@@ -96,6 +97,17 @@ export function toolsFor(spec: AgentSpec): ToolDefinition[] {
     .concat(spec.terminalTool);
 }
 
+/** What every model call of a run reserves against: the run's budget, and the repo's monthly cap. */
+export const budgetsOf = (
+  run: Pick<Run, 'repo'>,
+  contract: Pick<RunContract, 'budgetUsd' | 'monthlyBudgetUsd'>,
+): Pick<ConversationMeta, 'budgetUsd' | 'monthlyBudget'> => ({
+  budgetUsd: contract.budgetUsd,
+  ...(contract.monthlyBudgetUsd
+    ? { monthlyBudget: { repo: run.repo, limitUsd: contract.monthlyBudgetUsd } }
+    : {}),
+});
+
 export async function startAgent(
   deps: StagePorts,
   run: Run,
@@ -116,10 +128,7 @@ export async function startAgent(
     maxTokens: spec.maxTokens,
     ...(thinking ? { thinkingBudgetTokens: thinking } : {}),
     models: contract.models[spec.alias],
-    budgetUsd: contract.budgetUsd,
-    ...(contract.monthlyBudgetUsd
-      ? { monthlyBudget: { repo: run.repo, limitUsd: contract.monthlyBudgetUsd } }
-      : {}),
+    ...budgetsOf(run, contract),
     createdAt,
   });
   await deps.store.putTurn({

@@ -1,7 +1,7 @@
 import type { Run } from '../shared/domain/run';
 import type { CheckSummary } from '../shared/ports';
 import { mutateRun } from '../shared/run-state';
-import { TurnNotRecorded } from './agent';
+import { budgetsOf, TurnNotRecorded } from './agent';
 import { evidenceTextOf, failedChecks, type FailureEvidence } from './ci-evidence';
 import { updateStatusComment } from './comments';
 import type { StagePorts } from './deps';
@@ -86,10 +86,7 @@ export async function startCiSummary(
     tools: [],
     maxTokens: MAX_TOKENS,
     models: contract.models.fast,
-    budgetUsd: contract.budgetUsd,
-    ...(contract.monthlyBudgetUsd
-      ? { monthlyBudget: { repo: run.repo, limitUsd: contract.monthlyBudgetUsd } }
-      : {}),
+    ...budgetsOf(run, contract),
     createdAt,
   });
   await deps.store.putTurn({
