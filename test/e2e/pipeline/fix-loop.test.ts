@@ -147,7 +147,12 @@ describe('fix loop', () => {
   }, 150_000);
 
   it('summarises a long CI log with the fast alias: one call without tools, its words in the fix prompt', async () => {
-    const box = await sandbox(stack, 'ci-summary', { files: { '.github/factory.yml': CI_LOG_SUMMARY_YML } });
+    const box = await sandbox(stack, 'ci-summary', {
+      files: {
+        '.github/factory.yml': CI_LOG_SUMMARY_YML,
+        'AGENTS.md': '# Agents\n\nTests run with node --test; a TAP `not ok` line names the failing test.\n',
+      },
+    });
     const summaries: Array<{ model: string; tools: number; prompt: string }> = [];
     const fixPrompts: string[] = [];
     const models = new Set<string>();
@@ -173,6 +178,8 @@ describe('fix loop', () => {
     expect(models.has(summary?.model ?? '')).toBe(false);
     expect(summary?.prompt).toContain('## test: failure');
     expect(summary?.prompt).toContain(`not ok`);
+    // The repository's guidance, as every stage's first message carries it.
+    expect(summary?.prompt).toContain('a TAP `not ok` line names the failing test');
 
     // The fix prompt: the extracted failures first, then what the summariser said.
     expect(fixPrompts).toHaveLength(1);
