@@ -164,7 +164,9 @@ export async function decideAfterChecks(
     },
   }));
   const threshold = contract.ciLogSummaryChars;
-  if (threshold > 0 && evidenceChars(summary) > threshold)
-    return { outcome: 'summarize', ...(await startCiSummary(deps, fixing, summary, failure)) };
+  if (threshold > 0 && evidenceChars(summary) > threshold) {
+    const conversation = await startCiSummary(deps, fixing, summary, failure);
+    if (conversation) return { outcome: 'summarize', ...conversation };
+  }
   return { outcome: 'fix' };
 }

@@ -1,4 +1,5 @@
 import type { Run } from '../shared/domain/run';
+import { cleanLog } from '../shared/domain/ci-failures/lines';
 import type { CheckSummary } from '../shared/ports';
 import { mutateRun } from '../shared/run-state';
 import { budgetsOf, TurnNotRecorded } from './agent';
@@ -6,7 +7,7 @@ import { evidenceTextOf, failedChecks, type FailureEvidence } from './ci-evidenc
 import { updateStatusComment } from './comments';
 import type { StagePorts } from './deps';
 import { readGuidance } from './guidance';
-import { guidanceBlocks } from './prompts';
+import { fence, guidanceBlocks } from './prompts';
 import { redactText } from './redaction';
 import { workspaceOf } from './workspace';
 import { textOf } from './stop-reasons';
@@ -38,6 +39,8 @@ Quote error text exactly. Never invent a file, test or line the logs do not show
 
 /** Log text sent to the summariser, over all failed checks (about 30,000 tokens). */
 const SUMMARY_INPUT_CHARS = 120_000;
+/** The label of the logs in the summariser's message (the stand-in reads the logs after it). */
+export const CI_LOGS_LABEL = 'Logs of the failed checks';
 /** The summary kept on the run and shown in the fix prompt and the status comment. */
 export const SUMMARY_CHARS = 2_000;
 const MAX_TOKENS = 1_024;
@@ -46,13 +49,25 @@ const MAX_TOKENS = 1_024;
 export const evidenceChars = (summary: CheckSummary): number =>
   failedChecks(summary).reduce((n, r) => n + evidenceTextOf(r).length, 0);
 
-/** Each failed check's evidence, the end kept when long (failures are reported last). */
-function logsOf(summary: CheckSummary): string {
+/**
+ * Each failed check's evidence as the model should read it: cleaned as the extractor cleans it
+ * (timestamps, colours, control characters, progress frames gone), secrets redacted while the text
+ * is whole, then its end kept when long (failures are reported last).
+ */
+async function logsOf(deps: StagePorts, run: Run, summary: CheckSummary): Promise<string> {
   const failed = failedChecks(summary);
   const share = Math.floor(SUMMARY_INPUT_CHARS / Math.max(1, failed.length));
+  const redacted = await redactText(
+    deps,
+    run,
+    'ci-log',
+    Object.fromEntries(
+      failed.map((r, i) => [`${i + 1}. ${r.name}`, cleanLog(evidenceTextOf(r)).lines.join('\n')]),
+    ),
+  );
   return failed
-    .map((r) => {
-      const text = evidenceTextOf(r);
+    .map((r, i) => {
+      const text = redacted[`${i + 1}. ${r.name}`] ?? '';
       const cut = text.length > share ? `[... ${text.length - share} earlier characters cut ...]\n` : '';
       return `## ${r.name}: ${r.conclusion}\n${cut}${text.slice(-share)}`;
     })
@@ -64,7 +79,9 @@ async function guidanceOf(deps: StagePorts, run: Run): Promise<string[]> {
   try {
     const workspace = await workspaceOf(deps, run);
     const changed = (await workspace.overlay.list()).map((change) => change.path);
-    return guidanceBlocks(await readGuidance(workspace.base, changed));
+    // Files too large to include are left out: the summariser has no read_file to fetch them.
+    const guidance = await readGuidance(workspace.base, changed);
+    return guidanceBlocks(guidance.filter((g) => !g.omitted));
   } catch (error) {
     deps.log.warn('CI-log summary without the repository guidance: the workspace could not be read', {
       runId: run.runId,
@@ -74,15 +91,38 @@ async function guidanceOf(deps: StagePorts, run: Run): Promise<string[]> {
   }
 }
 
-/** The summary conversation of one fix attempt: its id is stable, so a retried step rewrites it. */
+/** The summary conversation of one fix attempt: a retried step finds the one it wrote first. */
 export const ciSummaryConversationId = (run: Pick<Run, 'runId' | 'fixAttempts'>): string =>
   `${run.runId}-ci-${run.fixAttempts}`;
 
 /**
  * Writes the summary conversation (alias `fast`, no tools) for the fix attempt `run` is about to
- * make; the state machine sends its turn 1 to the LLM queue. Secrets in the logs are redacted first.
+ * make; the state machine sends its turn 1 to the LLM queue. Undefined when it could not be
+ * written (an item too large, say): the fix then goes on without a summary.
  */
 export async function startCiSummary(
+  deps: StagePorts,
+  run: Run,
+  summary: CheckSummary,
+  failure: FailureEvidence,
+): Promise<{ conversationId: string; turn: number } | undefined> {
+  try {
+    return await writeCiSummaryConversation(deps, run, summary, failure);
+  } catch (error) {
+    deps.log.warn('could not start the CI-log summary: the fix goes on without it', {
+      runId: run.runId,
+      error: error instanceof Error ? error.name : 'Error',
+    });
+    await deps.store.appendEvent(run.runId, {
+      type: 'checks.summary-skipped',
+      actor: 'stage-runner',
+      data: { reason: 'could not start' },
+    });
+    return undefined;
+  }
+}
+
+async function writeCiSummaryConversation(
   deps: StagePorts,
   run: Run,
   summary: CheckSummary,
@@ -91,10 +131,8 @@ export async function startCiSummary(
   const contract = deps.contractOf(run);
   const conversationId = ciSummaryConversationId(run);
   const createdAt = deps.now();
-  const { logs = '', extracted = '' } = await redactText(deps, run, 'ci-log', {
-    logs: logsOf(summary),
-    extracted: failure.rootCause,
-  });
+  const logs = await logsOf(deps, run, summary);
+  const { extracted = '' } = await redactText(deps, run, 'ci-log', { extracted: failure.rootCause });
   await deps.store.putConversation({
     conversationId,
     runId: run.runId,
@@ -107,12 +145,11 @@ export async function startCiSummary(
     ...budgetsOf(run, contract),
     createdAt,
   });
-  const guidance = await guidanceOf(deps, run);
   const text = [
     `Repository ${run.repo}, commit ${run.headSha}: these checks failed.`,
-    ...guidance,
-    `<extracted_failures>\n${extracted}\n</extracted_failures>`,
-    `<logs>\n${logs}\n</logs>`,
+    ...(await guidanceOf(deps, run)),
+    fence('What a log parser extracted from the logs', extracted),
+    fence(CI_LOGS_LABEL, logs),
     'Summarise the failure.',
   ].join('\n\n');
   await deps.store.putTurn({
@@ -141,36 +178,39 @@ export async function readCiSummary(
   const assistant = await deps.store.getTurn(conversationId, turn);
   if (assistant?.role !== 'assistant' || assistant.runId !== runId)
     throw new TurnNotRecorded(conversationId, turn);
-  const run = (await deps.store.getRun(runId)) as Run;
-  if (run.feedback?.kind !== 'checks' || run.feedback.summary) return { outcome: 'fix' };
-  const said = assistant.stopReason === 'refusal' ? '' : textOf(assistant);
-  if (!said) {
+  let run = (await deps.store.getRun(runId)) as Run;
+  if (run.feedback?.kind !== 'checks') return { outcome: 'fix' };
+  // A retried step has the summary already: it only brings the status comment up to date.
+  if (!run.feedback.summary) {
+    const said = assistant.stopReason === 'refusal' ? '' : textOf(assistant);
+    if (!said) {
+      await deps.store.appendEvent(runId, {
+        type: 'checks.summary-skipped',
+        actor: 'stage-runner',
+        data: {
+          reason: assistant.stopReason === 'refusal' ? 'refusal' : 'empty answer',
+          model: assistant.model ?? 'unknown',
+        },
+      });
+      return { outcome: 'fix' };
+    }
+    const { text = said } = await redactText(deps, run, 'ci-log', { text: said });
+    const summaryText = truncate(text, SUMMARY_CHARS - 60);
+    run = await mutateRun(deps, runId, (current) =>
+      current.feedback?.kind === 'checks' && !current.feedback.summary
+        ? { feedback: { ...current.feedback, summary: summaryText } }
+        : undefined,
+    );
     await deps.store.appendEvent(runId, {
-      type: 'checks.summary-skipped',
+      type: 'checks.summarised',
       actor: 'stage-runner',
       data: {
-        reason: assistant.stopReason === 'refusal' ? 'refusal' : 'empty answer',
         model: assistant.model ?? 'unknown',
+        chars: summaryText.length,
+        stopReason: assistant.stopReason ?? 'end_turn',
       },
     });
-    return { outcome: 'fix' };
   }
-  const { text = said } = await redactText(deps, run, 'ci-log', { text: said });
-  const summaryText = truncate(text, SUMMARY_CHARS - 60);
-  const updated = await mutateRun(deps, runId, (current) =>
-    current.feedback?.kind === 'checks' && !current.feedback.summary
-      ? { feedback: { ...current.feedback, summary: summaryText } }
-      : undefined,
-  );
-  await deps.store.appendEvent(runId, {
-    type: 'checks.summarised',
-    actor: 'stage-runner',
-    data: {
-      model: assistant.model ?? 'unknown',
-      chars: summaryText.length,
-      stopReason: assistant.stopReason ?? 'end_turn',
-    },
-  });
-  await updateStatusComment(deps, updated);
+  await updateStatusComment(deps, run);
   return { outcome: 'fix' };
 }

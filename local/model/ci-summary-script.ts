@@ -1,9 +1,10 @@
+import { CI_LOGS_LABEL } from '../../functions/stages/ci-summary';
 import type { ResponseSpec, ScriptContext } from './scripts';
 
 /**
  * The stand-in's CI-log summariser (functions/stages/ci-summary.ts): like a small model told to
  * say what failed, it names the failed checks (`## name: conclusion` headings of the logs) and
- * quotes the first lines that read as errors, from the logs alone.
+ * quotes the first lines that read as errors, from the logs alone (after their label).
  */
 
 /** How the summariser's system prompt begins: the conversation has no tools to tell it by. */
@@ -13,7 +14,8 @@ const ERROR_LINE = /(not ok|AssertionError|Error:|\bFAIL(ED)?\b|\bexpected\b|\ba
 const MAX_QUOTED = 6;
 
 export function ciSummaryTurn(ctx: ScriptContext): ResponseSpec {
-  const logs = /<logs>\n([\s\S]*)\n<\/logs>/.exec(ctx.prompt)?.[1] ?? '';
+  const at = ctx.prompt.indexOf(CI_LOGS_LABEL);
+  const logs = at === -1 ? '' : ctx.prompt.slice(at + CI_LOGS_LABEL.length);
   const checks = [...logs.matchAll(/^## (.+): (\w+)$/gm)].map((m) => `${m[1]} (${m[2]})`);
   const quoted = [
     ...new Set(

@@ -197,7 +197,7 @@ describe('fix loop', () => {
     ]);
   }, 150_000);
 
-  it('a run out of fix attempts shows the last failure, summarised, in the status comment', async () => {
+  it('the same failure twice shows it, summarised, in the final status comment', async () => {
     const box = await sandbox(stack, 'ci-summary-twice', {
       files: { '.github/factory.yml': CI_LOG_SUMMARY_YML },
     });

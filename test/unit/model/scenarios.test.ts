@@ -8,7 +8,8 @@ import { parseModelScript, scriptOf } from '../../../local/model/script-file';
 import { buildContext } from '../../../local/model/scripts';
 import type { MessagesRequest } from '../../../local/model/api';
 import { ciSummaryTurn } from '../../../local/model/ci-summary-script';
-import { CI_SUMMARY_SYSTEM } from '../../../functions/stages/ci-summary';
+import { CI_LOGS_LABEL, CI_SUMMARY_SYSTEM } from '../../../functions/stages/ci-summary';
+import { fence } from '../../../functions/stages/prompts';
 
 /** `--scenario NAME|list` and `--model-script FILE` of `npm start` and `npm run demo`. */
 
@@ -92,7 +93,8 @@ describe('the CI-log summary conversation (alias fast, no tools)', () => {
       messages: [
         {
           role: 'user',
-          content: `Repository acme/widgets: these checks failed.\n\n<logs>\n${logs}\n</logs>`,
+          // As functions/stages/ci-summary.ts writes it: the extracted failures, then the logs.
+          content: `Repository acme/widgets: these checks failed.\n\n${fence('What a log parser extracted from the logs', 'not ok 9 - extracted, not logged')}\n\n${fence(CI_LOGS_LABEL, logs)}`,
         },
       ],
     }) as MessagesRequest;
@@ -108,6 +110,7 @@ describe('the CI-log summary conversation (alias fast, no tools)', () => {
     expect(text).toContain('- not ok 1 - slugify strips');
     expect(text).toContain('- error TS2322: bad');
     expect(text).not.toContain('added 12 packages');
+    expect(text).not.toContain('extracted, not logged');
     // Without that system prompt, a request without tools is no stage the stand-in knows.
     expect(buildContext({ ...request, system: 'You are helpful.' }, 1).stage).toBe('other');
   });

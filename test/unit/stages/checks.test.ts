@@ -193,6 +193,30 @@ describe('the CI-log summary (alias fast)', () => {
     expect(store.runs.get(RUN_ID)?.feedback?.text).toMatch(/^Root cause:/);
   });
 
+  it('redacts a secret while the log is whole, so the cut to the last 120,000 characters cannot leave half of it', async () => {
+    const context = await setUp({ ciLogSummaryChars: 1000 });
+    await waitForChecks(context.deps, RUN_ID, 'token-1');
+    // The cut falls ten characters before the key's end: cut first, those ten would read as no key.
+    const tail = `${`${'x'.repeat(99)}\n`.repeat(1199)}${'x'.repeat(89)}`;
+    context.setChecks(failed(`not ok 1 - adds\nexport AWS_ACCESS_KEY_ID=AKIAZ7Q2VXW4YRT3LPKN\n${tail}`));
+    const { conversationId } = await decideAfterChecks(context.deps, RUN_ID);
+    const first = JSON.stringify(context.store.turns.get(conversationId as string)?.get(0)?.content);
+    expect(first).not.toContain('YRT3LPKN');
+    expect(first).toContain('earlier characters cut');
+  });
+
+  it('goes on to the fix when the summary cannot be started', async () => {
+    const { store, deps } = await summarising();
+    store.putConversation = async () => {
+      throw new Error('item too large');
+    };
+    expect(await decideAfterChecks(deps, RUN_ID)).toEqual({ outcome: 'fix' });
+    expect(store.runs.get(RUN_ID)?.fixAttempts).toBe(1);
+    expect(store.events.get(RUN_ID)?.find((e) => e.type === 'checks.summary-skipped')?.data).toEqual({
+      reason: 'could not start',
+    });
+  });
+
   it('does not summarise a short log, or any log when the limit is 0', async () => {
     const short = await setUp({ ciLogSummaryChars: 1000 });
     await waitForChecks(short.deps, RUN_ID, 'token-1');
