@@ -1,4 +1,4 @@
-import type { SandboxJob, SandboxOutcome } from '../shared/domain/sandbox-job';
+import { refusedOutcome, type SandboxJob, type SandboxOutcome } from '../shared/domain/sandbox-job';
 import { FactoryError } from '../shared/errors';
 import type { Run, Stage } from '../shared/domain/run';
 import type { ConversationMeta } from '../shared/ports';
@@ -414,17 +414,6 @@ export async function finishSandboxTurn(
   await forgetSandboxSettlement(deps, run, conversationId, turn);
   return pointer;
 }
-
-/** A command the sandbox was not asked to run, as its result. */
-const refusedOutcome = (reason: string): SandboxOutcome => ({
-  exitCode: 126,
-  timedOut: false,
-  head: reason,
-  tail: '',
-  omittedChars: 0,
-  durationMs: 0,
-  unavailable: reason,
-});
 
 /** The deferred calls' tool results from their commands' outcomes, and the turn's outcome. */
 async function answerSandboxCalls(
