@@ -78,6 +78,13 @@ export interface AgentSpec {
   ): Promise<SubmitDecision>;
 }
 
+/** The model submitted BLOCKED: the run ends with its blockers, one a line, as the cause. */
+export async function blockStage(deps: StagePorts, run: Run, blockers: string[]): Promise<SubmitDecision> {
+  const cause = blockers.map((blocker) => `- ${blocker}`).join('\n');
+  await mutateRun(deps, run.runId, () => ({ error: { class: 'Blocked', cause: cause.slice(0, 4000) } }));
+  return { outcome: 'blocked' };
+}
+
 export interface LoopPointer {
   conversationId: string;
   /** The next turn the LLM worker answers (always an assistant turn: odd numbers). */
