@@ -50,7 +50,8 @@ const SANDBOX_TIMEOUT_SECONDS = 960;
  */
 const MAX_AGENT_TURNS = 2 * MAX_STAGE_TURNS;
 
-const retryTransient = [
+/** Shared with the copilot's state machine (ask.ts). */
+export const retryTransient = [
   { ErrorEquals: LAMBDA_TRANSIENT_ERRORS, IntervalSeconds: 1, MaxAttempts: 3, BackoffRate: 2 },
 ];
 
