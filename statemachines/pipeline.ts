@@ -55,6 +55,9 @@ export const retryTransient = [
   { ErrorEquals: LAMBDA_TRANSIENT_ERRORS, IntervalSeconds: 1, MaxAttempts: 3, BackoffRate: 2 },
 ];
 
+/** An agent loop's conversation pointer, as the stage runner answered it. */
+const LOOP_POINTER = { 'conversationId.$': '$.loop.out.conversationId', 'turn.$': '$.loop.out.turn' };
+
 const catchAll = (next = 'RecordFailure') => [
   { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: next },
 ];
@@ -137,7 +140,6 @@ export const SANDBOX_ROUTES = [
 ] as const;
 
 function sandboxSteps(prefix: string, stage: string): Record<string, State> {
-  const pointer = { 'conversationId.$': '$.loop.out.conversationId', 'turn.$': '$.loop.out.turn' };
   const invoke = (arn: string): State => ({
     Type: 'Task',
     Resource: 'arn:aws:states:::lambda:invoke',
@@ -150,7 +152,7 @@ function sandboxSteps(prefix: string, stage: string): Record<string, State> {
   });
   return {
     ...Object.fromEntries(SANDBOX_ROUTES.map(({ state, arn }) => [`${prefix}${state}`, invoke(arn)])),
-    [`${prefix}Ran`]: stageTask(`${stage}.ran`, 'loop', `${prefix}Route`, pointer),
+    [`${prefix}Ran`]: stageTask(`${stage}.ran`, 'loop', `${prefix}Route`, LOOP_POINTER),
   };
 }
 
@@ -183,15 +185,12 @@ function agentLoop(
       stage,
       modelAlias,
       runIdPath: '$.runId',
-      pointer: { 'conversationId.$': '$.loop.out.conversationId', 'turn.$': '$.loop.out.turn' },
+      pointer: LOOP_POINTER,
       timeout: { TimeoutSecondsPath: '$.admit.out.timeouts.llmTurnSeconds' },
       catch: [{ ErrorEquals: ['BudgetExceeded'], ResultPath: '$.error', Next: stopped }, ...catchAll()],
       next: `${prefix}Tools`,
     }),
-    [`${prefix}Tools`]: stageTask(`${stage}.tools`, 'loop', `${prefix}Route`, {
-      'conversationId.$': '$.loop.out.conversationId',
-      'turn.$': '$.loop.out.turn',
-    }),
+    [`${prefix}Tools`]: stageTask(`${stage}.tools`, 'loop', `${prefix}Route`, LOOP_POINTER),
     [`${prefix}Route`]: {
       Type: 'Choice',
       Choices: [
