@@ -126,6 +126,14 @@ function waitTask(
   };
 }
 
+/** The CI wait: a lost check_suite/workflow_run webhook costs a re-read, not the run (decision 0006). */
+const checksWait = (state: string, next: string): State =>
+  waitTask('checks', '$.admit.out.timeouts.checksSeconds', next, 'ChecksTimedOut', {
+    state,
+    heartbeatPath: '$.admit.out.timeouts.checksRecheckSeconds',
+    timeoutError: 'ChecksTimedOut',
+  });
+
 /**
  * A turn's sandbox job, then `<prefix>Ran` completes the turn. The Tools step's outcome picks the
  * function (decision 0005): `sandbox` the one without network (on AWS in isolated subnets),
@@ -285,17 +293,7 @@ export function buildPipeline(): Record<string, unknown> {
     // The rescue run: the PR's failing CI (the checks wait and the fix loop's evidence), a fix by
     // the coder on the PR's own branch, pushed on top of its head, CI again; no review, approval
     // or merge, and nothing is closed or deleted however it ends.
-    RescuePrChecks: waitTask(
-      'checks',
-      '$.admit.out.timeouts.checksSeconds',
-      'RescuePrChecksDecide',
-      'ChecksTimedOut',
-      {
-        state: 'RescuePrChecks',
-        heartbeatPath: '$.admit.out.timeouts.checksRecheckSeconds',
-        timeoutError: 'ChecksTimedOut',
-      },
-    ),
+    RescuePrChecks: checksWait('RescuePrChecks', 'RescuePrChecksDecide'),
     RescuePrChecksDecide: stageTask('checks.decide', 'step', 'RescuePrChecksChoice'),
     RescuePrChecksChoice: {
       Type: 'Choice',
@@ -391,12 +389,7 @@ export function buildPipeline(): Record<string, unknown> {
       Default: 'FinalizeFailed',
     },
     Publish: stageTask('publish', 'step', 'Checks'),
-    // A lost check_suite/workflow_run webhook costs a re-read, not the run (decision 0006).
-    Checks: waitTask('checks', '$.admit.out.timeouts.checksSeconds', 'ChecksDecide', 'ChecksTimedOut', {
-      state: 'Checks',
-      heartbeatPath: '$.admit.out.timeouts.checksRecheckSeconds',
-      timeoutError: 'ChecksTimedOut',
-    }),
+    Checks: checksWait('Checks', 'ChecksDecide'),
     // CI that never reports ends the run with a cause people can act on, not a bare States.Timeout.
     ChecksTimedOut: {
       Type: 'Pass',
