@@ -62,6 +62,17 @@ const catchAll = (next = 'RecordFailure') => [
   { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: next },
 ];
 
+/** Choice rules sending each value of `variable` to its state, in the order given. */
+const routesOn = (variable: string, routes: Record<string, string>) =>
+  Object.entries(routes).map(([value, next]) => ({ Variable: variable, StringEquals: value, Next: next }));
+
+/** A Choice on the last step's outcome: an outcome not listed fails the run. */
+const onStepOutcome = (routes: Record<string, string>, otherwise = 'FinalizeFailed'): State => ({
+  Type: 'Choice',
+  Choices: routesOn('$.step.out.outcome', routes),
+  Default: otherwise,
+});
+
 /** A stage-runner call: `stage` is `<stage>.<step>`, extra payload fields are JSONPath refs. */
 function stageTask(stage: string, slot: string, next: string, extra: Record<string, string> = {}): State {
   return {
@@ -173,18 +184,16 @@ function agentLoop(
   prefix: string,
   stage: string,
   modelAlias: string,
-  outcomes: Array<{ outcome: string; next: string }>,
+  outcomes: Record<string, string>,
   options: { startExtra?: Record<string, string>; sandbox?: boolean; stopped?: string } = {},
 ): Record<string, State> {
   const startExtra = options.startExtra ?? {};
   // Out of turns (limits.turns) or budget: the run stops, a change run with its work kept.
   const stopped = options.stopped ?? 'KeepWork';
-  outcomes = [...outcomes, { outcome: 'exhausted', next: stopped }];
-  if (options.sandbox)
-    outcomes = [
-      ...outcomes,
-      ...SANDBOX_ROUTES.map(({ outcome, state }) => ({ outcome, next: `${prefix}${state}` })),
-    ];
+  const sandboxRoutes = options.sandbox
+    ? SANDBOX_ROUTES.map(({ outcome, state }) => [outcome, `${prefix}${state}`])
+    : [];
+  outcomes = { ...outcomes, exhausted: stopped, ...Object.fromEntries(sandboxRoutes) };
   return {
     ...(options.sandbox ? sandboxSteps(prefix, stage) : {}),
     [`${prefix}Start`]: stageTask(`${stage}.start`, 'loop', `${prefix}Turn`, startExtra),
@@ -202,11 +211,7 @@ function agentLoop(
     [`${prefix}Route`]: {
       Type: 'Choice',
       Choices: [
-        ...outcomes.map(({ outcome, next }) => ({
-          Variable: '$.loop.out.outcome',
-          StringEquals: outcome,
-          Next: next,
-        })),
+        ...routesOn('$.loop.out.outcome', outcomes),
         {
           And: [
             { Variable: '$.loop.out.outcome', StringEquals: 'continue' },
@@ -282,12 +287,12 @@ export function buildPipeline(): Record<string, unknown> {
     // follow-up skips the plan and continues the factory's PR from implement on.
     KindRoute: {
       Type: 'Choice',
-      Choices: [
-        { Variable: '$.admit.out.kind', StringEquals: 'review', Next: 'ReviewPrStart' },
-        { Variable: '$.admit.out.kind', StringEquals: 'rescue', Next: 'RescuePrChecks' },
+      Choices: routesOn('$.admit.out.kind', {
+        review: 'ReviewPrStart',
+        rescue: 'RescuePrChecks',
         // A follow-up on the factory's own PR: no plan, implement from the PR's head (admit).
-        { Variable: '$.admit.out.kind', StringEquals: 'follow-up', Next: 'ImplementStart' },
-      ],
+        'follow-up': 'ImplementStart',
+      }),
       Default: 'PlanStart',
     },
     // The rescue run: the PR's failing CI (the checks wait and the fix loop's evidence), a fix by
@@ -295,60 +300,41 @@ export function buildPipeline(): Record<string, unknown> {
     // or merge, and nothing is closed or deleted however it ends.
     RescuePrChecks: checksWait('RescuePrChecks', 'RescuePrChecksDecide'),
     RescuePrChecksDecide: stageTask('checks.decide', 'step', 'RescuePrChecksChoice'),
-    RescuePrChecksChoice: {
-      Type: 'Choice',
-      Choices: [
-        // Green: rescued (or nothing to rescue). The PR stays open for its author and reviewers.
-        { Variable: '$.step.out.outcome', StringEquals: 'pass', Next: 'FinalizeSucceeded' },
-        { Variable: '$.step.out.outcome', StringEquals: 'fix', Next: 'RescuePrStart' },
-        { Variable: '$.step.out.outcome', StringEquals: 'summarize', Next: 'RescuePrCiSummaryTurn' },
-        // Out of attempts, or the same failure again: the final comment says what was tried.
-        { Variable: '$.step.out.outcome', StringEquals: 'revert', Next: 'FinalizeFailed' },
-        { Variable: '$.step.out.outcome', StringEquals: 'wait', Next: 'RescuePrChecks' },
-      ],
-      Default: 'FinalizeFailed',
-    },
+    RescuePrChecksChoice: onStepOutcome({
+      // Green: rescued (or nothing to rescue). The PR stays open for its author and reviewers.
+      pass: 'FinalizeSucceeded',
+      fix: 'RescuePrStart',
+      summarize: 'RescuePrCiSummaryTurn',
+      // Out of attempts, or the same failure again: the final comment says what was tried.
+      revert: 'FinalizeFailed',
+      wait: 'RescuePrChecks',
+    }),
     ...ciSummarySteps('RescuePr', 'RescuePrStart'),
     ...agentLoop(
       'RescuePr',
       'rescue-pr',
       'coder',
-      [
-        { outcome: 'complete', next: 'RescuePrBoundary' },
-        { outcome: 'blocked', next: 'FinalizeBlocked' },
-        { outcome: 'stopped', next: 'FinalizeStopped' },
-      ],
+      { complete: 'RescuePrBoundary', blocked: 'FinalizeBlocked', stopped: 'FinalizeStopped' },
       // Nothing to keep on a draft PR: the PR is someone's, and holds what was pushed.
       { sandbox: true, stopped: 'FinalizeStopped' },
     ),
     RescuePrBoundary: stageTask('boundary', 'step', 'RescuePrBoundaryChoice'),
-    RescuePrBoundaryChoice: {
-      Type: 'Choice',
-      Choices: [
-        { Variable: '$.step.out.outcome', StringEquals: 'pass', Next: 'RescuePrPush' },
-        { Variable: '$.step.out.outcome', StringEquals: 'retry', Next: 'RescuePrStart' },
-      ],
-      Default: 'FinalizeFailed',
-    },
+    RescuePrBoundaryChoice: onStepOutcome({ pass: 'RescuePrPush', retry: 'RescuePrStart' }),
     RescuePrPush: stageTask('rescue-pr.push', 'step', 'RescuePrPushed'),
-    RescuePrPushed: {
-      Type: 'Choice',
-      Choices: [{ Variable: '$.step.out.outcome', StringEquals: 'pushed', Next: 'RescuePrChecks' }],
-      // People kept pushing over the fix: stop, saying so (the run's error), nothing forced.
-      Default: 'FinalizeStopped',
-    },
+    // Otherwise people kept pushing over the fix: stop, saying so (the run's error), nothing forced.
+    RescuePrPushed: onStepOutcome({ pushed: 'RescuePrChecks' }, 'FinalizeStopped'),
 
     // The review run: read the PR's diff and the repository, post ONE review; no branch, no PR.
     ...agentLoop(
       'ReviewPr',
       'review-pr',
       'reviewer',
-      [
-        { outcome: 'complete', next: 'FinalizeSucceeded' },
-        { outcome: 'blocked', next: 'FinalizeBlocked' },
+      {
+        complete: 'FinalizeSucceeded',
+        blocked: 'FinalizeBlocked',
         // A large PR is reviewed in parts, one conversation each (bounded: MAX_REVIEW_PARTS).
-        { outcome: 'next', next: 'ReviewPrStart' },
-      ],
+        next: 'ReviewPrStart',
+      },
       { stopped: 'ReviewPrPartial' },
     ),
     // Out of turns or budget: a partial review still goes on the PR, saying what was not reviewed.
@@ -359,11 +345,7 @@ export function buildPipeline(): Record<string, unknown> {
       'Plan',
       'plan',
       'planner',
-      [
-        { outcome: 'complete', next: 'ImplementStart' },
-        { outcome: 'clarify', next: 'Clarify' },
-        { outcome: 'blocked', next: 'FinalizeBlocked' },
-      ],
+      { complete: 'ImplementStart', clarify: 'Clarify', blocked: 'FinalizeBlocked' },
       { startExtra: { 'resume.$': '$.wait.resume' } },
     ),
     Clarify: waitTask('clarify', '$.admit.out.timeouts.clarifySeconds', 'PlanStart', 'FinalizeTimedOut'),
@@ -372,22 +354,11 @@ export function buildPipeline(): Record<string, unknown> {
       'Implement',
       'implement',
       'coder',
-      [
-        { outcome: 'complete', next: 'Boundary' },
-        { outcome: 'blocked', next: 'FinalizeBlocked' },
-        { outcome: 'stopped', next: 'KeepWork' },
-      ],
+      { complete: 'Boundary', blocked: 'FinalizeBlocked', stopped: 'KeepWork' },
       { sandbox: true },
     ),
     Boundary: stageTask('boundary', 'step', 'BoundaryRoute'),
-    BoundaryRoute: {
-      Type: 'Choice',
-      Choices: [
-        { Variable: '$.step.out.outcome', StringEquals: 'pass', Next: 'Publish' },
-        { Variable: '$.step.out.outcome', StringEquals: 'retry', Next: 'ImplementStart' },
-      ],
-      Default: 'FinalizeFailed',
-    },
+    BoundaryRoute: onStepOutcome({ pass: 'Publish', retry: 'ImplementStart' }),
     Publish: stageTask('publish', 'step', 'Checks'),
     Checks: checksWait('Checks', 'ChecksDecide'),
     // CI that never reports ends the run with a cause people can act on, not a bare States.Timeout.
@@ -401,26 +372,22 @@ export function buildPipeline(): Record<string, unknown> {
       Next: 'FinalizeFailed',
     },
     ChecksDecide: stageTask('checks.decide', 'step', 'ChecksChoice'),
-    ChecksChoice: {
-      Type: 'Choice',
-      Choices: [
-        { Variable: '$.step.out.outcome', StringEquals: 'pass', Next: 'ReviewStart' },
-        { Variable: '$.step.out.outcome', StringEquals: 'fix', Next: 'ImplementStart' },
-        // Long logs: the `fast` alias summarises them first.
-        { Variable: '$.step.out.outcome', StringEquals: 'summarize', Next: 'CiSummaryTurn' },
-        { Variable: '$.step.out.outcome', StringEquals: 'revert', Next: 'Revert' },
-        // More suites still pending: wait again (bounded by checks.decide).
-        { Variable: '$.step.out.outcome', StringEquals: 'wait', Next: 'Checks' },
-      ],
-      Default: 'FinalizeFailed',
-    },
+    ChecksChoice: onStepOutcome({
+      pass: 'ReviewStart',
+      fix: 'ImplementStart',
+      // Long logs: the `fast` alias summarises them first.
+      summarize: 'CiSummaryTurn',
+      revert: 'Revert',
+      // More suites still pending: wait again (bounded by checks.decide).
+      wait: 'Checks',
+    }),
     ...ciSummarySteps('', 'ImplementStart'),
 
-    ...agentLoop('Review', 'review', 'reviewer', [
-      { outcome: 'complete', next: 'Approval' },
-      { outcome: 'fix', next: 'ImplementStart' },
-      { outcome: 'blocked', next: 'FinalizeBlocked' },
-    ]),
+    ...agentLoop('Review', 'review', 'reviewer', {
+      complete: 'Approval',
+      fix: 'ImplementStart',
+      blocked: 'FinalizeBlocked',
+    }),
 
     // A run that stops before it finishes (out of turns or budget, checks failing) keeps its work:
     // the pending change within the contract on a draft PR with a note, then STOPPED.
@@ -439,16 +406,12 @@ export function buildPipeline(): Record<string, unknown> {
 
     RecordFailure: {
       Type: 'Choice',
-      Choices: [
-        { Variable: '$.error.Error', StringEquals: 'Rejected', Next: 'FinalizeRejected' },
-        { Variable: '$.error.Error', StringEquals: 'Cancelled', Next: 'FinalizeCancelled' },
+      Choices: routesOn('$.error.Error', {
+        Rejected: 'FinalizeRejected',
+        Cancelled: 'FinalizeCancelled',
         // A rescue refused at admit (a fork, a sender who may not push): decided, not a fault.
-        ...RESCUE_REFUSALS.map((refusal) => ({
-          Variable: '$.error.Error',
-          StringEquals: refusal,
-          Next: 'FinalizeBlocked',
-        })),
-      ],
+        ...Object.fromEntries(RESCUE_REFUSALS.map((refusal) => [refusal, 'FinalizeBlocked'])),
+      }),
       Default: 'FinalizeFailed',
     },
     // Only FAILED fails the execution: a run a person or the contract decided (rejected, blocked,
