@@ -1,4 +1,4 @@
-import { costOfRun, type RunCost } from '../shared/domain/infra-cost';
+import { costOfRun, type RunCost, roundUsd } from '../shared/domain/infra-cost';
 import { isTerminal, type Run, type WorkItem } from '../shared/domain/run';
 import type { ApprovalRecord, LedgerEntry, StoredAuditEvent } from '../shared/ports';
 import type { RunSummaryView, RunView } from './schemas';
@@ -162,8 +162,6 @@ export function runView(run: Run, approvals: ApprovalRecord[], ledger: LedgerEnt
   });
 }
 
-const micro = (usd: number): number => Math.round(usd * 1e6) / 1e6;
-
 export function costView(cost: RunCost): RunView['cost'] {
   const i = cost.infra;
   return {
@@ -171,14 +169,14 @@ export function costView(cost: RunCost): RunView['cost'] {
     infra_usd: cost.infraUsd,
     total_usd: cost.totalUsd,
     infra: {
-      step_functions_usd: micro(i.stepFunctionsUsd),
+      step_functions_usd: roundUsd(i.stepFunctionsUsd),
       transitions: i.transitions,
-      lambda_usd: micro(i.lambdaUsd),
+      lambda_usd: roundUsd(i.lambdaUsd),
       lambda_gb_seconds: Math.round(i.lambdaGbSeconds * 1000) / 1000,
       lambda_requests: i.lambdaRequests,
       sandbox_seconds: i.sandboxSeconds,
-      dynamodb_usd: micro(i.dynamoUsd),
-      sqs_usd: micro(i.sqsUsd),
+      dynamodb_usd: roundUsd(i.dynamoUsd),
+      sqs_usd: roundUsd(i.sqsUsd),
     },
   };
 }
