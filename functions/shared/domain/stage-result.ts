@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { customIssue } from './custom-issue';
 
 /**
  * What every LLM stage returns through its terminal tool (SPEC §1 StageResult): the common
@@ -43,15 +44,11 @@ type StageResultFields = {
   blockers: string[];
 };
 
-/** An issue on one field of the tool input, for the model to correct. */
-const fieldIssue = (ctx: z.RefinementCtx, field: string, message: string) =>
-  ctx.addIssue({ code: 'custom', path: [field], message });
-
 function checkStatusNeeds(result: StageResultFields, ctx: z.RefinementCtx): void {
   if (result.status === 'NEEDS_CLARIFICATION' && result.questions.length === 0)
-    fieldIssue(ctx, 'questions', 'NEEDS_CLARIFICATION needs at least one question');
+    customIssue(ctx, ['questions'], 'NEEDS_CLARIFICATION needs at least one question');
   if (result.status === 'BLOCKED' && result.blockers.length === 0)
-    fieldIssue(ctx, 'blockers', 'BLOCKED needs at least one blocker');
+    customIssue(ctx, ['blockers'], 'BLOCKED needs at least one blocker');
 }
 
 export const StageResult = z.object(stageResultShape).superRefine(checkStatusNeeds);
@@ -108,10 +105,10 @@ export const PlanResult = z
     checkStatusNeeds(result, ctx);
     if (result.status !== 'COMPLETE') return;
     if (result.acceptance_criteria.length === 0)
-      fieldIssue(ctx, 'acceptance_criteria', 'a COMPLETE plan needs acceptance criteria');
+      customIssue(ctx, ['acceptance_criteria'], 'a COMPLETE plan needs acceptance criteria');
     if (result.files_to_touch.length === 0)
-      fieldIssue(ctx, 'files_to_touch', 'a COMPLETE plan names the files to touch');
-    if (result.test_plan.length === 0) fieldIssue(ctx, 'test_plan', 'a COMPLETE plan needs a test plan');
+      customIssue(ctx, ['files_to_touch'], 'a COMPLETE plan names the files to touch');
+    if (result.test_plan.length === 0) customIssue(ctx, ['test_plan'], 'a COMPLETE plan needs a test plan');
   });
 export type PlanResult = z.infer<typeof PlanResult>;
 
@@ -122,11 +119,11 @@ export const ChangeResult = z
     if (result.status !== 'COMPLETE') return;
     const subject = result.commit_message.split('\n')[0] ?? '';
     if (subject.trim().length === 0)
-      fieldIssue(ctx, 'commit_message', 'a COMPLETE change needs a commit message');
+      customIssue(ctx, ['commit_message'], 'a COMPLETE change needs a commit message');
     else if (subject.length > BOUNDS.commitSubject)
-      fieldIssue(
+      customIssue(
         ctx,
-        'commit_message',
+        ['commit_message'],
         `the commit message's first line must be at most ${BOUNDS.commitSubject} characters`,
       );
   });
