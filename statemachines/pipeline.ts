@@ -258,19 +258,15 @@ function ciSummarySteps(prefix: string, fix: string): Record<string, State> {
 }
 
 /** A terminal bookkeeping step: writes the final status, comments, then ends the execution. */
-function finalize(name: string, status: string, end: 'Succeed' | 'Fail'): Record<string, State> {
+function finalize(status: string, end: 'Succeed' | 'Fail'): State {
   return {
-    [name]: {
-      ...stageTask('finalize', 'final', end === 'Succeed' ? 'Succeeded' : 'Failed', {
-        'error.$': '$.error',
-      }),
-      Parameters: {
-        FunctionName: '${StageRunnerFunctionArn}',
-        Payload: { stage: 'finalize', status, 'runId.$': '$.runId', 'error.$': '$.error' },
-      },
-      // A failing finalize must still end the execution in a definite state.
-      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.finalizeError', Next: 'Failed' }],
+    ...stageTask('finalize', 'final', end === 'Succeed' ? 'Succeeded' : 'Failed'),
+    Parameters: {
+      FunctionName: '${StageRunnerFunctionArn}',
+      Payload: { stage: 'finalize', status, 'runId.$': '$.runId', 'error.$': '$.error' },
     },
+    // A failing finalize must still end the execution in a definite state.
+    Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.finalizeError', Next: 'Failed' }],
   };
 }
 
@@ -416,14 +412,14 @@ export function buildPipeline(): Record<string, unknown> {
     },
     // Only FAILED fails the execution: a run a person or the contract decided (rejected, blocked,
     // expired, unanswered, cancelled) ended as designed, so the ExecutionsFailed alarm means faults.
-    ...finalize('FinalizeSucceeded', 'SUCCEEDED', 'Succeed'),
-    ...finalize('FinalizeFailed', 'FAILED', 'Fail'),
-    ...finalize('FinalizeBlocked', 'BLOCKED', 'Succeed'),
-    ...finalize('FinalizeTimedOut', 'TIMED_OUT', 'Succeed'),
-    ...finalize('FinalizeRejected', 'REJECTED', 'Succeed'),
-    ...finalize('FinalizeExpired', 'EXPIRED', 'Succeed'),
-    ...finalize('FinalizeCancelled', 'CANCELLED', 'Succeed'),
-    ...finalize('FinalizeStopped', 'STOPPED', 'Succeed'),
+    FinalizeSucceeded: finalize('SUCCEEDED', 'Succeed'),
+    FinalizeFailed: finalize('FAILED', 'Fail'),
+    FinalizeBlocked: finalize('BLOCKED', 'Succeed'),
+    FinalizeTimedOut: finalize('TIMED_OUT', 'Succeed'),
+    FinalizeRejected: finalize('REJECTED', 'Succeed'),
+    FinalizeExpired: finalize('EXPIRED', 'Succeed'),
+    FinalizeCancelled: finalize('CANCELLED', 'Succeed'),
+    FinalizeStopped: finalize('STOPPED', 'Succeed'),
     Succeeded: { Type: 'Succeed' },
     Failed: {
       Type: 'Fail',
