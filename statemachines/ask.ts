@@ -10,26 +10,13 @@
 
 import { ASK_TIMEOUT_SECONDS, MAX_ASK_TURNS as ASK_MAX_TURNS } from '../functions/shared/domain/turns';
 import { llmTurnTask } from './llm-turn';
+import { retryTransient } from './pipeline';
 
 type State = Record<string, unknown>;
 const COPILOT_TIMEOUT_SECONDS = 60;
 /** One model turn, SQS-delayed retries included. */
 const ASK_TURN_TIMEOUT_SECONDS = 600;
 
-const retryTransient = [
-  {
-    ErrorEquals: [
-      'Lambda.ServiceException',
-      'Lambda.AWSLambdaException',
-      'Lambda.SdkClientException',
-      'Lambda.TooManyRequestsException',
-      'Lambda.ClientExecutionTimeoutException',
-    ],
-    IntervalSeconds: 1,
-    MaxAttempts: 3,
-    BackoffRate: 2,
-  },
-];
 const toFailed = [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'AskFailed' }];
 
 function copilotTask(step: string, next: string, extra: Record<string, string> = {}): State {

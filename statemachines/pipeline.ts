@@ -50,13 +50,28 @@ const SANDBOX_TIMEOUT_SECONDS = 960;
  */
 const MAX_AGENT_TURNS = 2 * MAX_STAGE_TURNS;
 
-const retryTransient = [
+/** Shared with the copilot's state machine (ask.ts). */
+export const retryTransient = [
   { ErrorEquals: LAMBDA_TRANSIENT_ERRORS, IntervalSeconds: 1, MaxAttempts: 3, BackoffRate: 2 },
 ];
+
+/** An agent loop's conversation pointer, as the stage runner answered it. */
+const LOOP_POINTER = { 'conversationId.$': '$.loop.out.conversationId', 'turn.$': '$.loop.out.turn' };
 
 const catchAll = (next = 'RecordFailure') => [
   { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: next },
 ];
+
+/** Choice rules sending each value of `variable` to its state, in the order given. */
+const routesOn = (variable: string, routes: Record<string, string>) =>
+  Object.entries(routes).map(([value, next]) => ({ Variable: variable, StringEquals: value, Next: next }));
+
+/** A Choice on the last step's outcome: an outcome not listed fails the run. */
+const onStepOutcome = (routes: Record<string, string>, otherwise = 'FinalizeFailed'): State => ({
+  Type: 'Choice',
+  Choices: routesOn('$.step.out.outcome', routes),
+  Default: otherwise,
+});
 
 /** A stage-runner call: `stage` is `<stage>.<step>`, extra payload fields are JSONPath refs. */
 function stageTask(stage: string, slot: string, next: string, extra: Record<string, string> = {}): State {
@@ -122,6 +137,14 @@ function waitTask(
   };
 }
 
+/** The CI wait: a lost check_suite/workflow_run webhook costs a re-read, not the run (decision 0006). */
+const checksWait = (state: string, next: string): State =>
+  waitTask('checks', '$.admit.out.timeouts.checksSeconds', next, 'ChecksTimedOut', {
+    state,
+    heartbeatPath: '$.admit.out.timeouts.checksRecheckSeconds',
+    timeoutError: 'ChecksTimedOut',
+  });
+
 /**
  * A turn's sandbox job, then `<prefix>Ran` completes the turn. The Tools step's outcome picks the
  * function (decision 0005): `sandbox` the one without network (on AWS in isolated subnets),
@@ -136,7 +159,6 @@ export const SANDBOX_ROUTES = [
 ] as const;
 
 function sandboxSteps(prefix: string, stage: string): Record<string, State> {
-  const pointer = { 'conversationId.$': '$.loop.out.conversationId', 'turn.$': '$.loop.out.turn' };
   const invoke = (arn: string): State => ({
     Type: 'Task',
     Resource: 'arn:aws:states:::lambda:invoke',
@@ -149,7 +171,7 @@ function sandboxSteps(prefix: string, stage: string): Record<string, State> {
   });
   return {
     ...Object.fromEntries(SANDBOX_ROUTES.map(({ state, arn }) => [`${prefix}${state}`, invoke(arn)])),
-    [`${prefix}Ran`]: stageTask(`${stage}.ran`, 'loop', `${prefix}Route`, pointer),
+    [`${prefix}Ran`]: stageTask(`${stage}.ran`, 'loop', `${prefix}Route`, LOOP_POINTER),
   };
 }
 
@@ -162,18 +184,16 @@ function agentLoop(
   prefix: string,
   stage: string,
   modelAlias: string,
-  outcomes: Array<{ outcome: string; next: string }>,
+  outcomes: Record<string, string>,
   options: { startExtra?: Record<string, string>; sandbox?: boolean; stopped?: string } = {},
 ): Record<string, State> {
   const startExtra = options.startExtra ?? {};
   // Out of turns (limits.turns) or budget: the run stops, a change run with its work kept.
   const stopped = options.stopped ?? 'KeepWork';
-  outcomes = [...outcomes, { outcome: 'exhausted', next: stopped }];
-  if (options.sandbox)
-    outcomes = [
-      ...outcomes,
-      ...SANDBOX_ROUTES.map(({ outcome, state }) => ({ outcome, next: `${prefix}${state}` })),
-    ];
+  const sandboxRoutes = options.sandbox
+    ? SANDBOX_ROUTES.map(({ outcome, state }) => [outcome, `${prefix}${state}`])
+    : [];
+  outcomes = { ...outcomes, exhausted: stopped, ...Object.fromEntries(sandboxRoutes) };
   return {
     ...(options.sandbox ? sandboxSteps(prefix, stage) : {}),
     [`${prefix}Start`]: stageTask(`${stage}.start`, 'loop', `${prefix}Turn`, startExtra),
@@ -182,23 +202,16 @@ function agentLoop(
       stage,
       modelAlias,
       runIdPath: '$.runId',
-      pointer: { 'conversationId.$': '$.loop.out.conversationId', 'turn.$': '$.loop.out.turn' },
+      pointer: LOOP_POINTER,
       timeout: { TimeoutSecondsPath: '$.admit.out.timeouts.llmTurnSeconds' },
       catch: [{ ErrorEquals: ['BudgetExceeded'], ResultPath: '$.error', Next: stopped }, ...catchAll()],
       next: `${prefix}Tools`,
     }),
-    [`${prefix}Tools`]: stageTask(`${stage}.tools`, 'loop', `${prefix}Route`, {
-      'conversationId.$': '$.loop.out.conversationId',
-      'turn.$': '$.loop.out.turn',
-    }),
+    [`${prefix}Tools`]: stageTask(`${stage}.tools`, 'loop', `${prefix}Route`, LOOP_POINTER),
     [`${prefix}Route`]: {
       Type: 'Choice',
       Choices: [
-        ...outcomes.map(({ outcome, next }) => ({
-          Variable: '$.loop.out.outcome',
-          StringEquals: outcome,
-          Next: next,
-        })),
+        ...routesOn('$.loop.out.outcome', outcomes),
         {
           And: [
             { Variable: '$.loop.out.outcome', StringEquals: 'continue' },
@@ -245,19 +258,15 @@ function ciSummarySteps(prefix: string, fix: string): Record<string, State> {
 }
 
 /** A terminal bookkeeping step: writes the final status, comments, then ends the execution. */
-function finalize(name: string, status: string, end: 'Succeed' | 'Fail'): Record<string, State> {
+function finalize(status: string, end: 'Succeed' | 'Fail'): State {
   return {
-    [name]: {
-      ...stageTask('finalize', 'final', end === 'Succeed' ? 'Succeeded' : 'Failed', {
-        'error.$': '$.error',
-      }),
-      Parameters: {
-        FunctionName: '${StageRunnerFunctionArn}',
-        Payload: { stage: 'finalize', status, 'runId.$': '$.runId', 'error.$': '$.error' },
-      },
-      // A failing finalize must still end the execution in a definite state.
-      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.finalizeError', Next: 'Failed' }],
+    ...stageTask('finalize', 'final', end === 'Succeed' ? 'Succeeded' : 'Failed'),
+    Parameters: {
+      FunctionName: '${StageRunnerFunctionArn}',
+      Payload: { stage: 'finalize', status, 'runId.$': '$.runId', 'error.$': '$.error' },
     },
+    // A failing finalize must still end the execution in a definite state.
+    Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.finalizeError', Next: 'Failed' }],
   };
 }
 
@@ -274,83 +283,54 @@ export function buildPipeline(): Record<string, unknown> {
     // follow-up skips the plan and continues the factory's PR from implement on.
     KindRoute: {
       Type: 'Choice',
-      Choices: [
-        { Variable: '$.admit.out.kind', StringEquals: 'review', Next: 'ReviewPrStart' },
-        { Variable: '$.admit.out.kind', StringEquals: 'rescue', Next: 'RescuePrChecks' },
+      Choices: routesOn('$.admit.out.kind', {
+        review: 'ReviewPrStart',
+        rescue: 'RescuePrChecks',
         // A follow-up on the factory's own PR: no plan, implement from the PR's head (admit).
-        { Variable: '$.admit.out.kind', StringEquals: 'follow-up', Next: 'ImplementStart' },
-      ],
+        'follow-up': 'ImplementStart',
+      }),
       Default: 'PlanStart',
     },
     // The rescue run: the PR's failing CI (the checks wait and the fix loop's evidence), a fix by
     // the coder on the PR's own branch, pushed on top of its head, CI again; no review, approval
     // or merge, and nothing is closed or deleted however it ends.
-    RescuePrChecks: waitTask(
-      'checks',
-      '$.admit.out.timeouts.checksSeconds',
-      'RescuePrChecksDecide',
-      'ChecksTimedOut',
-      {
-        state: 'RescuePrChecks',
-        heartbeatPath: '$.admit.out.timeouts.checksRecheckSeconds',
-        timeoutError: 'ChecksTimedOut',
-      },
-    ),
+    RescuePrChecks: checksWait('RescuePrChecks', 'RescuePrChecksDecide'),
     RescuePrChecksDecide: stageTask('checks.decide', 'step', 'RescuePrChecksChoice'),
-    RescuePrChecksChoice: {
-      Type: 'Choice',
-      Choices: [
-        // Green: rescued (or nothing to rescue). The PR stays open for its author and reviewers.
-        { Variable: '$.step.out.outcome', StringEquals: 'pass', Next: 'FinalizeSucceeded' },
-        { Variable: '$.step.out.outcome', StringEquals: 'fix', Next: 'RescuePrStart' },
-        { Variable: '$.step.out.outcome', StringEquals: 'summarize', Next: 'RescuePrCiSummaryTurn' },
-        // Out of attempts, or the same failure again: the final comment says what was tried.
-        { Variable: '$.step.out.outcome', StringEquals: 'revert', Next: 'FinalizeFailed' },
-        { Variable: '$.step.out.outcome', StringEquals: 'wait', Next: 'RescuePrChecks' },
-      ],
-      Default: 'FinalizeFailed',
-    },
+    RescuePrChecksChoice: onStepOutcome({
+      // Green: rescued (or nothing to rescue). The PR stays open for its author and reviewers.
+      pass: 'FinalizeSucceeded',
+      fix: 'RescuePrStart',
+      summarize: 'RescuePrCiSummaryTurn',
+      // Out of attempts, or the same failure again: the final comment says what was tried.
+      revert: 'FinalizeFailed',
+      wait: 'RescuePrChecks',
+    }),
     ...ciSummarySteps('RescuePr', 'RescuePrStart'),
     ...agentLoop(
       'RescuePr',
       'rescue-pr',
       'coder',
-      [
-        { outcome: 'complete', next: 'RescuePrBoundary' },
-        { outcome: 'blocked', next: 'FinalizeBlocked' },
-        { outcome: 'stopped', next: 'FinalizeStopped' },
-      ],
+      { complete: 'RescuePrBoundary', blocked: 'FinalizeBlocked', stopped: 'FinalizeStopped' },
       // Nothing to keep on a draft PR: the PR is someone's, and holds what was pushed.
       { sandbox: true, stopped: 'FinalizeStopped' },
     ),
     RescuePrBoundary: stageTask('boundary', 'step', 'RescuePrBoundaryChoice'),
-    RescuePrBoundaryChoice: {
-      Type: 'Choice',
-      Choices: [
-        { Variable: '$.step.out.outcome', StringEquals: 'pass', Next: 'RescuePrPush' },
-        { Variable: '$.step.out.outcome', StringEquals: 'retry', Next: 'RescuePrStart' },
-      ],
-      Default: 'FinalizeFailed',
-    },
+    RescuePrBoundaryChoice: onStepOutcome({ pass: 'RescuePrPush', retry: 'RescuePrStart' }),
     RescuePrPush: stageTask('rescue-pr.push', 'step', 'RescuePrPushed'),
-    RescuePrPushed: {
-      Type: 'Choice',
-      Choices: [{ Variable: '$.step.out.outcome', StringEquals: 'pushed', Next: 'RescuePrChecks' }],
-      // People kept pushing over the fix: stop, saying so (the run's error), nothing forced.
-      Default: 'FinalizeStopped',
-    },
+    // Otherwise people kept pushing over the fix: stop, saying so (the run's error), nothing forced.
+    RescuePrPushed: onStepOutcome({ pushed: 'RescuePrChecks' }, 'FinalizeStopped'),
 
     // The review run: read the PR's diff and the repository, post ONE review; no branch, no PR.
     ...agentLoop(
       'ReviewPr',
       'review-pr',
       'reviewer',
-      [
-        { outcome: 'complete', next: 'FinalizeSucceeded' },
-        { outcome: 'blocked', next: 'FinalizeBlocked' },
+      {
+        complete: 'FinalizeSucceeded',
+        blocked: 'FinalizeBlocked',
         // A large PR is reviewed in parts, one conversation each (bounded: MAX_REVIEW_PARTS).
-        { outcome: 'next', next: 'ReviewPrStart' },
-      ],
+        next: 'ReviewPrStart',
+      },
       { stopped: 'ReviewPrPartial' },
     ),
     // Out of turns or budget: a partial review still goes on the PR, saying what was not reviewed.
@@ -361,11 +341,7 @@ export function buildPipeline(): Record<string, unknown> {
       'Plan',
       'plan',
       'planner',
-      [
-        { outcome: 'complete', next: 'ImplementStart' },
-        { outcome: 'clarify', next: 'Clarify' },
-        { outcome: 'blocked', next: 'FinalizeBlocked' },
-      ],
+      { complete: 'ImplementStart', clarify: 'Clarify', blocked: 'FinalizeBlocked' },
       { startExtra: { 'resume.$': '$.wait.resume' } },
     ),
     Clarify: waitTask('clarify', '$.admit.out.timeouts.clarifySeconds', 'PlanStart', 'FinalizeTimedOut'),
@@ -374,29 +350,13 @@ export function buildPipeline(): Record<string, unknown> {
       'Implement',
       'implement',
       'coder',
-      [
-        { outcome: 'complete', next: 'Boundary' },
-        { outcome: 'blocked', next: 'FinalizeBlocked' },
-        { outcome: 'stopped', next: 'KeepWork' },
-      ],
+      { complete: 'Boundary', blocked: 'FinalizeBlocked', stopped: 'KeepWork' },
       { sandbox: true },
     ),
     Boundary: stageTask('boundary', 'step', 'BoundaryRoute'),
-    BoundaryRoute: {
-      Type: 'Choice',
-      Choices: [
-        { Variable: '$.step.out.outcome', StringEquals: 'pass', Next: 'Publish' },
-        { Variable: '$.step.out.outcome', StringEquals: 'retry', Next: 'ImplementStart' },
-      ],
-      Default: 'FinalizeFailed',
-    },
+    BoundaryRoute: onStepOutcome({ pass: 'Publish', retry: 'ImplementStart' }),
     Publish: stageTask('publish', 'step', 'Checks'),
-    // A lost check_suite/workflow_run webhook costs a re-read, not the run (decision 0006).
-    Checks: waitTask('checks', '$.admit.out.timeouts.checksSeconds', 'ChecksDecide', 'ChecksTimedOut', {
-      state: 'Checks',
-      heartbeatPath: '$.admit.out.timeouts.checksRecheckSeconds',
-      timeoutError: 'ChecksTimedOut',
-    }),
+    Checks: checksWait('Checks', 'ChecksDecide'),
     // CI that never reports ends the run with a cause people can act on, not a bare States.Timeout.
     ChecksTimedOut: {
       Type: 'Pass',
@@ -408,26 +368,22 @@ export function buildPipeline(): Record<string, unknown> {
       Next: 'FinalizeFailed',
     },
     ChecksDecide: stageTask('checks.decide', 'step', 'ChecksChoice'),
-    ChecksChoice: {
-      Type: 'Choice',
-      Choices: [
-        { Variable: '$.step.out.outcome', StringEquals: 'pass', Next: 'ReviewStart' },
-        { Variable: '$.step.out.outcome', StringEquals: 'fix', Next: 'ImplementStart' },
-        // Long logs: the `fast` alias summarises them first.
-        { Variable: '$.step.out.outcome', StringEquals: 'summarize', Next: 'CiSummaryTurn' },
-        { Variable: '$.step.out.outcome', StringEquals: 'revert', Next: 'Revert' },
-        // More suites still pending: wait again (bounded by checks.decide).
-        { Variable: '$.step.out.outcome', StringEquals: 'wait', Next: 'Checks' },
-      ],
-      Default: 'FinalizeFailed',
-    },
+    ChecksChoice: onStepOutcome({
+      pass: 'ReviewStart',
+      fix: 'ImplementStart',
+      // Long logs: the `fast` alias summarises them first.
+      summarize: 'CiSummaryTurn',
+      revert: 'Revert',
+      // More suites still pending: wait again (bounded by checks.decide).
+      wait: 'Checks',
+    }),
     ...ciSummarySteps('', 'ImplementStart'),
 
-    ...agentLoop('Review', 'review', 'reviewer', [
-      { outcome: 'complete', next: 'Approval' },
-      { outcome: 'fix', next: 'ImplementStart' },
-      { outcome: 'blocked', next: 'FinalizeBlocked' },
-    ]),
+    ...agentLoop('Review', 'review', 'reviewer', {
+      complete: 'Approval',
+      fix: 'ImplementStart',
+      blocked: 'FinalizeBlocked',
+    }),
 
     // A run that stops before it finishes (out of turns or budget, checks failing) keeps its work:
     // the pending change within the contract on a draft PR with a note, then STOPPED.
@@ -446,28 +402,24 @@ export function buildPipeline(): Record<string, unknown> {
 
     RecordFailure: {
       Type: 'Choice',
-      Choices: [
-        { Variable: '$.error.Error', StringEquals: 'Rejected', Next: 'FinalizeRejected' },
-        { Variable: '$.error.Error', StringEquals: 'Cancelled', Next: 'FinalizeCancelled' },
+      Choices: routesOn('$.error.Error', {
+        Rejected: 'FinalizeRejected',
+        Cancelled: 'FinalizeCancelled',
         // A rescue refused at admit (a fork, a sender who may not push): decided, not a fault.
-        ...RESCUE_REFUSALS.map((refusal) => ({
-          Variable: '$.error.Error',
-          StringEquals: refusal,
-          Next: 'FinalizeBlocked',
-        })),
-      ],
+        ...Object.fromEntries(RESCUE_REFUSALS.map((refusal) => [refusal, 'FinalizeBlocked'])),
+      }),
       Default: 'FinalizeFailed',
     },
     // Only FAILED fails the execution: a run a person or the contract decided (rejected, blocked,
     // expired, unanswered, cancelled) ended as designed, so the ExecutionsFailed alarm means faults.
-    ...finalize('FinalizeSucceeded', 'SUCCEEDED', 'Succeed'),
-    ...finalize('FinalizeFailed', 'FAILED', 'Fail'),
-    ...finalize('FinalizeBlocked', 'BLOCKED', 'Succeed'),
-    ...finalize('FinalizeTimedOut', 'TIMED_OUT', 'Succeed'),
-    ...finalize('FinalizeRejected', 'REJECTED', 'Succeed'),
-    ...finalize('FinalizeExpired', 'EXPIRED', 'Succeed'),
-    ...finalize('FinalizeCancelled', 'CANCELLED', 'Succeed'),
-    ...finalize('FinalizeStopped', 'STOPPED', 'Succeed'),
+    FinalizeSucceeded: finalize('SUCCEEDED', 'Succeed'),
+    FinalizeFailed: finalize('FAILED', 'Fail'),
+    FinalizeBlocked: finalize('BLOCKED', 'Succeed'),
+    FinalizeTimedOut: finalize('TIMED_OUT', 'Succeed'),
+    FinalizeRejected: finalize('REJECTED', 'Succeed'),
+    FinalizeExpired: finalize('EXPIRED', 'Succeed'),
+    FinalizeCancelled: finalize('CANCELLED', 'Succeed'),
+    FinalizeStopped: finalize('STOPPED', 'Succeed'),
     Succeeded: { Type: 'Succeed' },
     Failed: {
       Type: 'Fail',

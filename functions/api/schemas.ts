@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { RepoFullName, RunId, RunKind, RunStatus, Stage } from '../shared/domain/run';
 import { GROUP_BY } from '../shared/domain/cost-rollup';
+import { customIssue } from '../shared/domain/custom-issue';
 import { MAX_TOKEN_CHARS } from './cursor';
 
 /**
@@ -33,32 +34,22 @@ export const CreateRunBody = z
   })
   .superRefine((body, ctx) => {
     if (body.kind === 'follow-up') {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['kind'],
-        message:
-          "follow-up runs start from a `/factory <instructions>` comment or a review requesting changes on the factory's pull request",
-      });
+      customIssue(
+        ctx,
+        ['kind'],
+        "follow-up runs start from a `/factory <instructions>` comment or a review requesting changes on the factory's pull request",
+      );
       return;
     }
     if (body.kind === 'change') {
       if ((body.issue === undefined) === (body.task === undefined))
-        ctx.addIssue({ code: 'custom', path: ['issue'], message: 'give exactly one of issue or task' });
-      if (body.pr !== undefined)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['pr'],
-          message: 'a change run takes an issue or a task, not pr',
-        });
+        customIssue(ctx, ['issue'], 'give exactly one of issue or task');
+      if (body.pr !== undefined) customIssue(ctx, ['pr'], 'a change run takes an issue or a task, not pr');
       return;
     }
     // Runs on a pull request: `pr` (`issue` is still taken for it, as before `pr` existed).
     if ((body.pr === undefined) === (body.issue === undefined) || body.task !== undefined)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['pr'],
-        message: `${body.kind} runs need a pull request number in pr`,
-      });
+      customIssue(ctx, ['pr'], `${body.kind} runs need a pull request number in pr`);
   })
   .transform(({ pr, ...body }) => ({ ...body, issue: body.issue ?? pr }))
   .meta({ id: 'CreateRunRequest' });

@@ -1,5 +1,5 @@
-import { costOfRun, type RunCost } from '../shared/domain/infra-cost';
-import { isTerminal, type Run, type WorkItem } from '../shared/domain/run';
+import { costOfRun, type RunCost, roundUsd } from '../shared/domain/infra-cost';
+import { emptyLedger, isTerminal, type LedgerTotals, type Run, type WorkItem } from '../shared/domain/run';
 import type { ApprovalRecord, LedgerEntry, StoredAuditEvent } from '../shared/ports';
 import type { RunSummaryView, RunView } from './schemas';
 
@@ -27,10 +27,7 @@ export function runSummaryView(run: Run): RunSummaryView {
   });
 }
 
-type TokenCounts = Pick<
-  LedgerEntry,
-  'inputTokens' | 'outputTokens' | 'cacheReadTokens' | 'cacheWriteTokens' | 'costUsd'
-> & { llmCalls: number };
+type TokenCounts = Omit<LedgerTotals, 'sandboxSeconds'>;
 
 const tokenView = (t: TokenCounts) => ({
   llm_calls: t.llmCalls,
@@ -41,7 +38,7 @@ const tokenView = (t: TokenCounts) => ({
   // input_tokens is the model API's: uncached input only; the total counts all three.
   total_input_tokens: t.inputTokens + t.cacheWriteTokens + t.cacheReadTokens,
   // Micro-dollar rounding: sums of floats must not print as 0.30000000000000004.
-  cost_usd: Math.round(t.costUsd * 1e6) / 1e6,
+  cost_usd: roundUsd(t.costUsd),
 });
 
 export function ledgerView(run: Run, entries: LedgerEntry[]): RunView['ledger'] {
@@ -61,14 +58,9 @@ export function ledgerView(run: Run, entries: LedgerEntry[]): RunView['ledger'] 
       stage: entry.stage,
       ...(entry.provider ? { provider: entry.provider } : {}),
       model: entry.model,
-      llmCalls: 0,
-      inputTokens: 0,
-      outputTokens: 0,
-      cacheReadTokens: 0,
-      cacheWriteTokens: 0,
+      ...emptyLedger(),
       cacheWrite5mTokens: 0,
       cacheWrite1hTokens: 0,
-      costUsd: 0,
     };
     group.llmCalls += entry.kind === 'sandbox' ? 0 : 1;
     group.inputTokens += entry.inputTokens;
@@ -162,8 +154,6 @@ export function runView(run: Run, approvals: ApprovalRecord[], ledger: LedgerEnt
   });
 }
 
-const micro = (usd: number): number => Math.round(usd * 1e6) / 1e6;
-
 export function costView(cost: RunCost): RunView['cost'] {
   const i = cost.infra;
   return {
@@ -171,14 +161,14 @@ export function costView(cost: RunCost): RunView['cost'] {
     infra_usd: cost.infraUsd,
     total_usd: cost.totalUsd,
     infra: {
-      step_functions_usd: micro(i.stepFunctionsUsd),
+      step_functions_usd: roundUsd(i.stepFunctionsUsd),
       transitions: i.transitions,
-      lambda_usd: micro(i.lambdaUsd),
+      lambda_usd: roundUsd(i.lambdaUsd),
       lambda_gb_seconds: Math.round(i.lambdaGbSeconds * 1000) / 1000,
       lambda_requests: i.lambdaRequests,
       sandbox_seconds: i.sandboxSeconds,
-      dynamodb_usd: micro(i.dynamoUsd),
-      sqs_usd: micro(i.sqsUsd),
+      dynamodb_usd: roundUsd(i.dynamoUsd),
+      sqs_usd: roundUsd(i.sqsUsd),
     },
   };
 }

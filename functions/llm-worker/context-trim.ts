@@ -19,10 +19,10 @@ const CLEARED_INPUT = '[cleared to fit the context window]';
 
 export const trimKey = (conversationId: string) => `llm-trim#${conversationId}`;
 
-type Block = Record<string, unknown>;
-type Message = LlmRequest['messages'][number];
+export type Block = Record<string, unknown>;
+export type Message = LlmRequest['messages'][number];
 
-const isBlock = (value: unknown): value is Block =>
+export const isBlock = (value: unknown): value is Block =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function clearBlock(block: Block, level: number): Block {

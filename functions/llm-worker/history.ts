@@ -1,4 +1,4 @@
-import type { LlmRequest } from '../shared/ports';
+import { type Block, isBlock, type Message } from './context-trim';
 
 /**
  * The messages a request carries, built from the stored turns. The stored turns stay as the model
@@ -8,12 +8,6 @@ import type { LlmRequest } from '../shared/ports';
  * after the tool results. Blank text blocks are left out too, and a tool call whose input is not
  * an object (one cut at max_tokens) is sent with an empty input.
  */
-
-type Block = Record<string, unknown>;
-type Message = LlmRequest['messages'][number];
-
-const isBlock = (value: unknown): value is Block =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function blocksOf(content: unknown): Block[] {
   if (typeof content === 'string') return [{ type: 'text', text: content }];

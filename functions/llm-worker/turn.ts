@@ -329,40 +329,28 @@ async function callAndRecord(
     next = nextTrimLevel(messages, trimLevel);
   }
   const worstCase = deps.pricing.worstCaseUsd(model, inputTokens, request.maxTokens);
-  const reserved = await store.reserveBudget(
-    message.runId,
-    reservationId(message),
-    worstCase,
-    meta.budgetUsd,
-  );
-  if (!reserved) {
-    const budget = await store.getBudget(message.runId);
-    const left = budget ? budget.limitUsd - budget.spentUsd - budget.reservedUsd : meta.budgetUsd;
+  /** Fails the turn for a reservation `account` refused, saying how much of it is left. */
+  const refuseOverBudget = async (account: string, limitUsd: number, label: string) => {
+    const budget = await store.getBudget(account);
+    const left = budget ? budget.limitUsd - budget.spentUsd - budget.reservedUsd : limitUsd;
     await fail(
       deps,
       message,
       'BudgetExceeded',
-      `the next ${message.stage} call could cost up to $${worstCase.toFixed(4)}; $${Math.max(left, 0).toFixed(4)} of the run's $${meta.budgetUsd.toFixed(2)} budget is left`,
+      `the next ${message.stage} call could cost up to $${worstCase.toFixed(4)}; $${Math.max(left, 0).toFixed(4)} of ${label} is left`,
     );
+  };
+  if (!(await store.reserveBudget(message.runId, reservationId(message), worstCase, meta.budgetUsd))) {
+    await refuseOverBudget(message.runId, meta.budgetUsd, `the run's $${meta.budgetUsd.toFixed(2)} budget`);
     return;
   }
   // The repo's monthly cap (or an ask's daily one), if any. Refused → release the run's reservation too.
   const cap = capOf(meta);
   const monthly = cap?.account;
-  if (cap) {
-    const fits = await store.reserveBudget(cap.account, reservationId(message), worstCase, cap.limitUsd);
-    if (!fits) {
-      await giveBack(deps, message, undefined); // only the run's reservation was made
-      const budget = await store.getBudget(cap.account);
-      const left = budget ? budget.limitUsd - budget.spentUsd - budget.reservedUsd : cap.limitUsd;
-      await fail(
-        deps,
-        message,
-        'BudgetExceeded',
-        `the next ${message.stage} call could cost up to $${worstCase.toFixed(4)}; $${Math.max(left, 0).toFixed(4)} of ${cap.label} is left`,
-      );
-      return;
-    }
+  if (cap && !(await store.reserveBudget(cap.account, reservationId(message), worstCase, cap.limitUsd))) {
+    await giveBack(deps, message, undefined); // only the run's reservation was made
+    await refuseOverBudget(cap.account, cap.limitUsd, cap.label);
+    return;
   }
 
   const started = deps.clock.now();

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import {
+  refusedOutcome,
   SandboxJob,
   type SandboxOutcome,
   SandboxOverlay,
@@ -58,16 +59,6 @@ async function workspaceOf(
   return { baseDir, files: overlay.files, deleted: overlay.deleted };
 }
 
-const refused = (reason: string): SandboxOutcome => ({
-  exitCode: 126,
-  timedOut: false,
-  head: reason,
-  tail: '',
-  omittedChars: 0,
-  durationMs: 0,
-  unavailable: reason,
-});
-
 /** The setup output to lay under the commands, or the answer every command gets when setup failed. */
 async function setupOrRefusal(
   ports: SandboxPorts,
@@ -85,7 +76,7 @@ async function setupOrRefusal(
     return { refusal: { ...outcome, unavailable: reason, setupFailed: true } };
   } catch (error) {
     if (!(error instanceof SandboxUnavailableError)) throw error;
-    return { refusal: refused(error.message) };
+    return { refusal: refusedOutcome(error.message) };
   }
 }
 
@@ -120,7 +111,7 @@ function runCommands(ports: SandboxPorts) {
               });
           } catch (error) {
             if (!(error instanceof SandboxUnavailableError)) throw error;
-            outcome = refused(error.message);
+            outcome = refusedOutcome(error.message);
           }
           if (setupMs !== undefined) outcome = { ...outcome, setupMs };
           await put(resultUrl, outcome);
@@ -152,7 +143,9 @@ function runSetup(ports: SandboxPorts) {
     }
     const setupMs = Math.round(performance.now() - started);
     if ('layer' in setup && !setup.stored)
-      setup = { refusal: refused('the output of environment.setup is over 512 MB (or could not be stored)') };
+      setup = {
+        refusal: refusedOutcome('the output of environment.setup is over 512 MB (or could not be stored)'),
+      };
     if ('refusal' in setup) {
       const { refusal } = setup;
       await Promise.all(job.commands.map(({ resultUrl }) => put(resultUrl, { ...refusal, setupMs })));

@@ -29,6 +29,10 @@ export async function mutateRun(
   }
 }
 
+/** Records why the run stops, on its item; the cause is cut to the 4,000 characters RunError holds. */
+export const recordRunError = (deps: { store: RunStore }, runId: string, errorClass: string, cause: string) =>
+  mutateRun(deps, runId, () => ({ error: { class: errorClass, cause: cause.slice(0, 4000) } }));
+
 /**
  * Ends a run from outside its execution (a cancel, a follow-up, an execution that died): the
  * status and error are written and its open stage closed, unless it had already ended.

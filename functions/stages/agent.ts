@@ -1,10 +1,10 @@
-import type { SandboxJob, SandboxOutcome } from '../shared/domain/sandbox-job';
+import { refusedOutcome, type SandboxJob, type SandboxOutcome } from '../shared/domain/sandbox-job';
 import { FactoryError } from '../shared/errors';
 import type { Run, Stage } from '../shared/domain/run';
 import type { ConversationMeta } from '../shared/ports';
 import type { RunContract } from '../shared/run-contract';
 import type { StagePorts } from './deps';
-import { mutateRun } from '../shared/run-state';
+import { mutateRun, recordRunError } from '../shared/run-state';
 import { readAssistantTurn, type TurnReading, toolCallsOf } from './stop-reasons';
 import { toolInputError } from './tool-input';
 import {
@@ -76,6 +76,13 @@ export interface AgentSpec {
     input: Record<string, unknown>,
     context: SubmitContext,
   ): Promise<SubmitDecision>;
+}
+
+/** The model submitted BLOCKED: the run ends with its blockers, one a line, as the cause. */
+export async function blockStage(deps: StagePorts, run: Run, blockers: string[]): Promise<SubmitDecision> {
+  const cause = blockers.map((blocker) => `- ${blocker}`).join('\n');
+  await recordRunError(deps, run.runId, 'Blocked', cause);
+  return { outcome: 'blocked' };
 }
 
 export interface LoopPointer {
@@ -300,12 +307,12 @@ async function recordToolResults(
   const budget = turnBudgetAt(turn, deps.contractOf(run).turns[spec.stage]);
   const outcome = decided === 'continue' && budget.left === 0 ? 'exhausted' : decided;
   if (outcome === 'exhausted') {
-    await mutateRun(deps, run.runId, () => ({
-      error: {
-        class: 'TurnsExhausted',
-        cause: `${spec.stage} used all ${budget.limit} of its turns (limits.turns.${spec.stage}) without calling ${spec.terminalTool.name}`,
-      },
-    }));
+    await recordRunError(
+      deps,
+      run.runId,
+      'TurnsExhausted',
+      `${spec.stage} used all ${budget.limit} of its turns (limits.turns.${spec.stage}) without calling ${spec.terminalTool.name}`,
+    );
     await deps.store.appendEvent(run.runId, {
       type: 'agent.stopped',
       actor: 'stage-runner',
@@ -350,9 +357,7 @@ async function stopAgent(
   turn: number,
   reading: Extract<TurnReading, { kind: 'stop' }>,
 ): Promise<LoopPointer> {
-  await mutateRun(deps, run.runId, () => ({
-    error: { class: reading.errorClass, cause: reading.cause.slice(0, 4000) },
-  }));
+  await recordRunError(deps, run.runId, reading.errorClass, reading.cause);
   await deps.store.appendEvent(run.runId, {
     type: 'agent.stopped',
     actor: 'stage-runner',
@@ -414,17 +419,6 @@ export async function finishSandboxTurn(
   await forgetSandboxSettlement(deps, run, conversationId, turn);
   return pointer;
 }
-
-/** A command the sandbox was not asked to run, as its result. */
-const refusedOutcome = (reason: string): SandboxOutcome => ({
-  exitCode: 126,
-  timedOut: false,
-  head: reason,
-  tail: '',
-  omittedChars: 0,
-  durationMs: 0,
-  unavailable: reason,
-});
 
 /** The deferred calls' tool results from their commands' outcomes, and the turn's outcome. */
 async function answerSandboxCalls(

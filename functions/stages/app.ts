@@ -47,40 +47,43 @@ const need = <T>(value: T | undefined, name: string): T => {
 
 type StageFn = (ports: StagePorts, event: StageEvent) => Promise<unknown>;
 
+/** The state machine's `$.error` (null when there is none). */
+type ExecutionError = { Error?: string; Cause?: string } | null;
+const errorOf = (event: StageEvent) => (event.error ?? null) as ExecutionError;
+
+/** A Tools or Ran step of an agent loop: it works on one turn of a conversation. */
+const turnStep =
+  (
+    step: (ports: StagePorts, runId: string, conversationId: string, turn: number) => Promise<unknown>,
+  ): StageFn =>
+  (d, e) =>
+    step(d, e.runId, need(e.conversationId, 'conversationId'), need(e.turn, 'turn'));
+
 export const STAGES: Record<string, StageFn> = {
   admit: (d, e) => admit(d, e.runId),
   'plan.start': (d, e) => startPlan(d, e.runId, e.resume),
-  'plan.tools': (d, e) =>
-    planTools(d, e.runId, need(e.conversationId, 'conversationId'), need(e.turn, 'turn')),
+  'plan.tools': turnStep(planTools),
   'implement.start': (d, e) => startImplement(d, e.runId),
-  'implement.tools': (d, e) =>
-    implementTools(d, e.runId, need(e.conversationId, 'conversationId'), need(e.turn, 'turn')),
-  'implement.ran': (d, e) =>
-    implementRan(d, e.runId, need(e.conversationId, 'conversationId'), need(e.turn, 'turn')),
+  'implement.tools': turnStep(implementTools),
+  'implement.ran': turnStep(implementRan),
   boundary: (d, e) => checkChangeBoundary(d, e.runId),
   publish: (d, e) => publish(d, e.runId),
   // A run that stops before it finishes keeps its work on a draft PR (then FinalizeStopped).
-  'keep-work': (d, e) => keepWork(d, e.runId, (e.error ?? null) as { Error?: string; Cause?: string } | null),
+  'keep-work': (d, e) => keepWork(d, e.runId, errorOf(e)),
   'checks.decide': (d, e) => decideAfterChecks(d, e.runId),
   // Long CI logs: what the `fast` alias said of them goes into the fix's feedback (ci-summary.ts).
-  'ci-summary.read': (d, e) =>
-    readCiSummary(d, e.runId, need(e.conversationId, 'conversationId'), need(e.turn, 'turn')),
+  'ci-summary.read': turnStep(readCiSummary),
   'review.start': (d, e) => startReview(d, e.runId),
-  'review.tools': (d, e) =>
-    reviewTools(d, e.runId, need(e.conversationId, 'conversationId'), need(e.turn, 'turn')),
+  'review.tools': turnStep(reviewTools),
   // A review run: the reviewer on someone's pull request (states ReviewPr*).
   'review-pr.start': (d, e) => startReviewPr(d, e.runId),
-  'review-pr.tools': (d, e) =>
-    reviewPrTools(d, e.runId, need(e.conversationId, 'conversationId'), need(e.turn, 'turn')),
+  'review-pr.tools': turnStep(reviewPrTools),
   // A rescue run (states RescuePr*): the coder fixes someone's PR, pushed on top of its head.
   'rescue-pr.start': (d, e) => startImplement(d, e.runId),
-  'rescue-pr.tools': (d, e) =>
-    implementTools(d, e.runId, need(e.conversationId, 'conversationId'), need(e.turn, 'turn')),
-  'rescue-pr.ran': (d, e) =>
-    implementRan(d, e.runId, need(e.conversationId, 'conversationId'), need(e.turn, 'turn')),
+  'rescue-pr.tools': turnStep(implementTools),
+  'rescue-pr.ran': turnStep(implementRan),
   'rescue-pr.push': (d, e) => pushRescue(d, e.runId),
-  'review-pr.partial': (d, e) =>
-    postPartialReview(d, e.runId, (e.error ?? null) as { Error?: string; Cause?: string } | null),
+  'review-pr.partial': (d, e) => postPartialReview(d, e.runId, errorOf(e)),
   // The human and CI waits: callback tasks whose token is stored in the pending-wait item.
   clarify: (d, e) => awaitClarification(d, e.runId, need(e.taskToken, 'taskToken')),
   checks: (d, e) => waitForChecks(d, e.runId, need(e.taskToken, 'taskToken')),
@@ -88,15 +91,8 @@ export const STAGES: Record<string, StageFn> = {
   merge: (d, e) => merge(d, e.runId),
   revert: (d, e) => revert(d, e.runId),
   // Not a state: the execution ended without reaching finalize (EventBridge, or the local engine).
-  'execution-ended': (d, e) =>
-    executionEnded(d, e.runId, e.status, (e.error ?? null) as { Error?: string; Cause?: string } | null),
-  finalize: (d, e) =>
-    finalize(
-      d,
-      e.runId,
-      need(e.status, 'status'),
-      (e.error ?? null) as { Error?: string; Cause?: string } | null,
-    ),
+  'execution-ended': (d, e) => executionEnded(d, e.runId, e.status, errorOf(e)),
+  finalize: (d, e) => finalize(d, e.runId, need(e.status, 'status'), errorOf(e)),
 };
 
 /** The Lambda handler: the dispatcher inside the shared event chain. */

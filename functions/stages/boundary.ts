@@ -4,7 +4,7 @@ import { type FileChange, checkBoundary, describeViolations } from '../shared/do
 import type { Contract } from '../shared/domain/contract';
 import { lineDelta } from '../shared/domain/line-diff';
 import type { StagePorts } from './deps';
-import { enterStage, mutateRun } from '../shared/run-state';
+import { enterStage, mutateRun, recordRunError } from '../shared/run-state';
 
 /**
  * The workspace overlay as a change set against the base commit, read from the run's snapshot
@@ -85,6 +85,6 @@ export async function checkChangeBoundary(
     }));
     return { outcome: 'retry' };
   }
-  await mutateRun(deps, runId, () => ({ error: { class: 'BoundaryViolation', cause: text.slice(0, 4000) } }));
+  await recordRunError(deps, runId, 'BoundaryViolation', text);
   return { outcome: 'fail' };
 }

@@ -1,5 +1,5 @@
 import { checksWaitKeyOf, type Run, type StageRecord } from '../shared/domain/run';
-import { enterStage, mutateRun } from '../shared/run-state';
+import { enterStage, mutateRun, recordRunError } from '../shared/run-state';
 import { keepLogs, summarizeFailure } from './ci-evidence';
 import { evidenceChars, startCiSummary } from './ci-summary';
 import type { StagePorts } from './deps';
@@ -94,12 +94,12 @@ export async function decideAfterChecks(
   if (summary.state === 'pending') {
     // The first suite to complete resumed us while others still run: wait again, boundedly.
     if (run.checksRounds + 1 >= MAX_CHECKS_ROUNDS) {
-      await mutateRun(deps, runId, () => ({
-        error: {
-          class: 'ChecksNeverSettled',
-          cause: `checks were still pending after ${MAX_CHECKS_ROUNDS} rounds`,
-        },
-      }));
+      await recordRunError(
+        deps,
+        runId,
+        'ChecksNeverSettled',
+        `checks were still pending after ${MAX_CHECKS_ROUNDS} rounds`,
+      );
       return { outcome: 'fail' };
     }
     await mutateRun(deps, runId, (r) => ({ checksRounds: r.checksRounds + 1 }));

@@ -1,5 +1,12 @@
 import { parseStageResult, stageResultJsonSchema } from '../shared/domain/stage-result';
-import { type AgentSpec, finishSandboxTurn, type LoopPointer, runAgentTools, startAgent } from './agent';
+import {
+  type AgentSpec,
+  blockStage,
+  finishSandboxTurn,
+  type LoopPointer,
+  runAgentTools,
+  startAgent,
+} from './agent';
 import { type StagePorts, workOf } from './deps';
 import { promptContext } from './prompt-context';
 import { sandboxEnvironmentOf } from './sandbox-environment';
@@ -39,18 +46,7 @@ export const implementSpec: AgentSpec = {
       actor: 'coder',
       data: { status: change.status, attempt: run.fixAttempts },
     });
-    if (change.status === 'BLOCKED') {
-      await mutateRun(deps, run.runId, () => ({
-        error: {
-          class: 'Blocked',
-          cause: change.blockers
-            .map((b) => `- ${b}`)
-            .join('\n')
-            .slice(0, 4000),
-        },
-      }));
-      return { outcome: 'blocked' };
-    }
+    if (change.status === 'BLOCKED') return blockStage(deps, run, change.blockers);
     await mutateRun(deps, run.runId, () => ({ commitMessage: change.commit_message.slice(0, 5000) }));
     return { outcome: 'complete' };
   },

@@ -8,7 +8,7 @@ import { type StagePorts, workOf } from './deps';
 import { promptContext } from './prompt-context';
 import { planPrompt } from './prompts';
 import { redactText } from './redaction';
-import { enterStage, mutateRun } from '../shared/run-state';
+import { enterStage, mutateRun, recordRunError } from '../shared/run-state';
 
 export const MAX_CLARIFY_ROUNDS = 3;
 
@@ -54,12 +54,12 @@ export const planSpec: AgentSpec = {
       plan.status === 'BLOCKED'
         ? plan.blockers.map((b) => `- ${b}`).join('\n')
         : `still unclear after ${MAX_CLARIFY_ROUNDS} rounds of questions:\n${plan.questions.map((q) => `- ${q}`).join('\n')}`;
-    await mutateRun(deps, run.runId, () => ({
-      error: {
-        class: plan.status === 'BLOCKED' ? 'Blocked' : 'ClarificationLimit',
-        cause: cause.slice(0, 4000),
-      },
-    }));
+    await recordRunError(
+      deps,
+      run.runId,
+      plan.status === 'BLOCKED' ? 'Blocked' : 'ClarificationLimit',
+      cause,
+    );
     return { outcome: 'blocked' };
   },
 };

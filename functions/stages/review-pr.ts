@@ -3,7 +3,7 @@ import { commentableLines, describeLines, numberedPatch } from '../shared/domain
 import type { Run } from '../shared/domain/run';
 import { FactoryError } from '../shared/errors';
 import type { IssueInfo, PullFile, ReviewComment } from '../shared/ports';
-import { enterStage, mutateRun } from '../shared/run-state';
+import { enterStage, mutateRun, recordRunError } from '../shared/run-state';
 import { type AgentSpec, type LoopPointer, runAgentTools, startAgent } from './agent';
 import { type StagePorts, workOf } from './deps';
 import { readGuidance } from './guidance';
@@ -104,9 +104,7 @@ export const reviewPrSpec: AgentSpec = {
       };
     const review = parsed.data;
     if (review.status === 'BLOCKED') {
-      await mutateRun(deps, run.runId, () => ({
-        error: { class: 'Blocked', cause: review.blockers.join('\n').slice(0, 4000) || review.summary },
-      }));
+      await recordRunError(deps, run.runId, 'Blocked', review.blockers.join('\n') || review.summary);
       return { outcome: 'blocked' };
     }
     const repo = deps.repoOf(run);

@@ -1,5 +1,5 @@
 import { hasBlockingFindings, parseStageResult, stageResultJsonSchema } from '../shared/domain/stage-result';
-import { type AgentSpec, type LoopPointer, runAgentTools, startAgent } from './agent';
+import { type AgentSpec, blockStage, type LoopPointer, runAgentTools, startAgent } from './agent';
 import { type StagePorts, workOf } from './deps';
 import { promptContext } from './prompt-context';
 import { reviewPrompt } from './prompts';
@@ -44,18 +44,7 @@ export const reviewSpec: AgentSpec = {
       actor: 'reviewer',
       data: { status: review.status, findings: review.findings.length, blocking },
     });
-    if (review.status === 'BLOCKED') {
-      await mutateRun(deps, run.runId, () => ({
-        error: {
-          class: 'Blocked',
-          cause: review.blockers
-            .map((b) => `- ${b}`)
-            .join('\n')
-            .slice(0, 4000),
-        },
-      }));
-      return { outcome: 'blocked' };
-    }
+    if (review.status === 'BLOCKED') return blockStage(deps, run, review.blockers);
     const contract = deps.contractOf(run);
     if (blocking && run.fixAttempts < contract.maxFixAttempts) {
       await mutateRun(deps, run.runId, (r) => ({

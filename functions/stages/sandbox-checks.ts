@@ -1,6 +1,6 @@
 import type { Run } from '../shared/domain/run';
 import type { SandboxOutcome } from '../shared/domain/sandbox-job';
-import { mutateRun } from '../shared/run-state';
+import { mutateRun, recordRunError } from '../shared/run-state';
 import type { AgentSpec } from './agent';
 import type { StagePorts } from './deps';
 import { answerOf, type DeferredCall } from './sandbox';
@@ -50,16 +50,12 @@ export async function judgeChecks(
     data: { commands: failed.map((c) => c.command), round: rounds, of: contract.environment.checkAttempts },
   });
   if (rounds > contract.environment.checkAttempts) {
-    await mutateRun(deps, run.runId, () => ({
-      error: {
-        class: 'ChecksFailing',
-        cause:
-          `environment.checks still fail after ${contract.environment.checkAttempts} attempts to fix them:\n${report}`.slice(
-            0,
-            4000,
-          ),
-      },
-    }));
+    await recordRunError(
+      deps,
+      run.runId,
+      'ChecksFailing',
+      `environment.checks still fail after ${contract.environment.checkAttempts} attempts to fix them:\n${report}`,
+    );
     return {
       outcome: 'stopped',
       feedback: `Not submitted: environment.checks still fail.\n${report}`,

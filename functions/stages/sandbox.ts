@@ -117,38 +117,22 @@ export async function deferToSandbox(
   await storePendingTurn(deps, run.runId, conversationId, turn, pending);
   const job = await sandboxJob(deps, run, conversationId, turn, pending);
   if (!job.setup || (await deps.blobs.exists(setupCacheObject(run.repo, job.setup.cache.key))))
-    return routed(deps, run, conversationId, turn, pending, job);
+    return handOver(deps, run, conversationId, turn, pending, job);
   const awaiting = { ...pending, awaitingSetup: true };
   await storePendingTurn(deps, run.runId, conversationId, turn, awaiting);
-  return routed(deps, run, conversationId, turn, awaiting, job);
+  return handOver(deps, run, conversationId, turn, awaiting, job);
 }
 
-/** The pending turn's job and route (again, on a retried step: the URLs are signed afresh). */
+/** The pending turn's job (built here unless given; a retried step signs its URLs afresh) and route. */
 export async function handOver(
   deps: StagePorts,
   run: Run,
   conversationId: string,
   turn: number,
   pending: PendingTurn,
+  job?: SandboxJob,
 ): Promise<{ outcome: SandboxRoute; sandbox: SandboxJob }> {
-  return routed(
-    deps,
-    run,
-    conversationId,
-    turn,
-    pending,
-    await sandboxJob(deps, run, conversationId, turn, pending),
-  );
-}
-
-async function routed(
-  deps: StagePorts,
-  run: Run,
-  conversationId: string,
-  turn: number,
-  pending: PendingTurn,
-  job: SandboxJob,
-): Promise<{ outcome: SandboxRoute; sandbox: SandboxJob }> {
+  job ??= await sandboxJob(deps, run, conversationId, turn, pending);
   if (pending.awaitingSetup && job.setup) {
     const resultUrl = await deps.blobs.presign(
       setupResultKey(run.runId, conversationId, turn),

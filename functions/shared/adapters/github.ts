@@ -15,7 +15,7 @@ import type {
   IssueInfo,
   TreeEntry,
 } from '../ports';
-import { readChecks, type RequestClient } from './github-checks';
+import { readChecks, type RequestClient, statusOf } from './github-checks';
 
 /** 30 pages of 100: GitHub lists at most 3000 files of a pull request. */
 const MAX_PULL_FILE_PAGES = 30;
@@ -482,12 +482,7 @@ export class OctokitGitHub implements GitHub {
   }
 
   async getPull(repo: RepoRef, number: number): Promise<PullInfo> {
-    const octokit = await this.client(repo);
-    const { data } = await octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', {
-      ...repo,
-      pull_number: number,
-    });
-    return toPull(data as RawPull);
+    return toPull(await rawPull(await this.client(repo), repo, number));
   }
 
   /**
@@ -497,11 +492,7 @@ export class OctokitGitHub implements GitHub {
    */
   async markReadyForReview(repo: RepoRef, number: number): Promise<void> {
     const octokit = await this.client(repo);
-    const { data } = await octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', {
-      ...repo,
-      pull_number: number,
-    });
-    const pull = data as RawPull & { node_id?: string };
+    const pull = await rawPull(octokit, repo, number);
     if (!pull.draft) return;
     try {
       await octokit.graphql(
@@ -521,11 +512,7 @@ export class OctokitGitHub implements GitHub {
   /** GraphQL only, as marking it ready (REST ignores `draft` on update). */
   async convertToDraft(repo: RepoRef, number: number): Promise<void> {
     const octokit = await this.client(repo);
-    const { data } = await octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', {
-      ...repo,
-      pull_number: number,
-    });
-    const pull = data as RawPull & { node_id?: string };
+    const pull = await rawPull(octokit, repo, number);
     if (pull.draft || pull.state !== 'open') return;
     await octokit.graphql(
       'mutation($id: ID!) { convertPullRequestToDraft(input: {pullRequestId: $id}) { pullRequest { isDraft } } }',
@@ -619,6 +606,7 @@ export class OctokitGitHub implements GitHub {
 
 interface RawPull {
   number: number;
+  node_id?: string;
   html_url: string;
   state: string;
   merged?: boolean;
@@ -627,6 +615,14 @@ interface RawPull {
   merge_commit_sha?: string | null;
   head: { sha: string; ref: string; repo?: { full_name?: string } | null };
   base: { ref: string };
+}
+
+async function rawPull(octokit: Client, repo: RepoRef, number: number): Promise<RawPull> {
+  const { data } = await octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', {
+    ...repo,
+    pull_number: number,
+  });
+  return data as RawPull;
 }
 
 function toPull(pull: RawPull): PullInfo {
@@ -647,11 +643,6 @@ function toPull(pull: RawPull): PullInfo {
 
 /** `refs/heads/x` and `heads/x` both name the ref `heads/x` in the git refs API. */
 const shortRef = (ref: string): string => ref.replace(/^refs\//, '');
-
-const statusOf = (error: unknown): number | undefined =>
-  typeof error === 'object' && error !== null && 'status' in error && typeof error.status === 'number'
-    ? error.status
-    : undefined;
 
 /**
  * A stand-in for the throttling plugin's Bottleneck groups: one serial lane per process that

@@ -1,5 +1,6 @@
 import { type CST, Composer, isMap, isScalar, isSeq, LineCounter, type Node, Parser } from 'yaml';
 import * as z from 'zod';
+import { customIssue } from './custom-issue';
 import { lookalikeFold, lookalikeFoldGlob } from './lookalike';
 import { MODEL_ALIASES, ModelId } from './models';
 import { ThinkingBudget, ThinkingBudgets } from './thinking';
@@ -342,37 +343,32 @@ export const FactoryConfig = section({
 }).superRefine((config, ctx) => {
   const refuseFactoryConfig = (key: 'allowed_paths' | 'ci_paths') => {
     (config[key] ?? []).forEach((glob, index) => {
-      if (singlesOutFactoryConfig(glob)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [key, index],
-          message: `the factory config (${FACTORY_CONFIG_PATHS.join(', ')}) is always forbidden and cannot be allowed`,
-        });
-      }
+      if (singlesOutFactoryConfig(glob))
+        customIssue(
+          ctx,
+          [key, index],
+          `the factory config (${FACTORY_CONFIG_PATHS.join(', ')}) is always forbidden and cannot be allowed`,
+        );
     });
   };
   refuseFactoryConfig('allowed_paths');
   refuseFactoryConfig('ci_paths');
-  if (config.allow_ci_changes === true && !config.ci_paths?.length) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['ci_paths'],
-      message: 'allow_ci_changes: true needs ci_paths listing the CI/infra paths a run may change',
-    });
-  }
-  if (config.allow_ci_changes !== true && config.ci_paths?.length) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['ci_paths'],
-      message: 'ci_paths only takes effect with allow_ci_changes: true; set it to opt in explicitly',
-    });
-  }
+  if (config.allow_ci_changes === true && !config.ci_paths?.length)
+    customIssue(
+      ctx,
+      ['ci_paths'],
+      'allow_ci_changes: true needs ci_paths listing the CI/infra paths a run may change',
+    );
+  if (config.allow_ci_changes !== true && config.ci_paths?.length)
+    customIssue(
+      ctx,
+      ['ci_paths'],
+      'ci_paths only takes effect with allow_ci_changes: true; set it to opt in explicitly',
+    );
   const seen = new Set<string>();
   (config.approvers ?? []).forEach((approver, index) => {
     const login = approver.login.toLowerCase();
-    if (seen.has(login)) {
-      ctx.addIssue({ code: 'custom', path: ['approvers', index, 'login'], message: 'is listed twice' });
-    }
+    if (seen.has(login)) customIssue(ctx, ['approvers', index, 'login'], 'is listed twice');
     seen.add(login);
   });
 });

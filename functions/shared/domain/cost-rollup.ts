@@ -1,4 +1,4 @@
-import { costOfRun } from './infra-cost';
+import { costOfRun, roundUsd } from './infra-cost';
 import type { Run } from './run';
 
 /**
@@ -20,8 +20,6 @@ export interface CostTotals {
   unmergedRuns: number;
   unmergedUsd: number;
 }
-
-const micro = (usd: number): number => Math.round(usd * 1e6) / 1e6;
 
 function emptyTotals(): CostTotals {
   return {
@@ -52,11 +50,11 @@ function add(totals: CostTotals, run: Run): void {
 function finish(totals: CostTotals): CostTotals {
   return {
     ...totals,
-    modelUsd: micro(totals.modelUsd),
-    infraUsd: micro(totals.infraUsd),
-    totalUsd: micro(totals.totalUsd),
-    unmergedUsd: micro(totals.unmergedUsd),
-    costPerMergedPrUsd: totals.mergedPrs > 0 ? micro(totals.totalUsd / totals.mergedPrs) : null,
+    modelUsd: roundUsd(totals.modelUsd),
+    infraUsd: roundUsd(totals.infraUsd),
+    totalUsd: roundUsd(totals.totalUsd),
+    unmergedUsd: roundUsd(totals.unmergedUsd),
+    costPerMergedPrUsd: totals.mergedPrs > 0 ? roundUsd(totals.totalUsd / totals.mergedPrs) : null,
   };
 }
 

@@ -178,7 +178,8 @@ export interface RunCost {
   infra: InfraCost & { transitions: number; sandboxSeconds: number };
 }
 
-const micro = (usd: number): number => Math.round(usd * 1e6) / 1e6;
+/** A dollar amount rounded to the micro-dollar, for reports. */
+export const roundUsd = (usd: number): number => Math.round(usd * 1e6) / 1e6;
 
 export function runCost(counts: RunCounts, modelUsd: number, prices: AwsPrices = AWS_PRICES): RunCost {
   if (!Number.isFinite(modelUsd) || modelUsd < 0)
@@ -186,9 +187,9 @@ export function runCost(counts: RunCounts, modelUsd: number, prices: AwsPrices =
   const usage = estimateRunUsage(counts);
   const infra = infraCost(usage, prices);
   return {
-    modelUsd: micro(modelUsd),
-    infraUsd: micro(infra.totalUsd),
-    totalUsd: micro(modelUsd + infra.totalUsd),
+    modelUsd: roundUsd(modelUsd),
+    infraUsd: roundUsd(infra.totalUsd),
+    totalUsd: roundUsd(modelUsd + infra.totalUsd),
     infra: { ...infra, transitions: usage.transitions, sandboxSeconds: counts.sandboxSeconds },
   };
 }

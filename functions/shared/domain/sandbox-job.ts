@@ -72,6 +72,17 @@ export const SandboxOutcome = z.strictObject({
 });
 export type SandboxOutcome = z.infer<typeof SandboxOutcome>;
 
+/** A command that was not run (no sandbox, no budget, setup failed), as its result. */
+export const refusedOutcome = (reason: string): SandboxOutcome => ({
+  exitCode: 126,
+  timedOut: false,
+  head: reason,
+  tail: '',
+  omittedChars: 0,
+  durationMs: 0,
+  unavailable: reason,
+});
+
 /**
  * What the setup function reports (at `setup.resultUrl`): whether the output is in the bucket for
  * the command functions, and how long it took. On failure every command's result is the setup's.

@@ -1,3 +1,5 @@
+import { MICROS_PER_USD } from './ledger';
+
 /**
  * What sandbox time costs (issue 16: "sandbox seconds in the ledger at a configured price").
  * The default is the sandbox Lambda's published on-demand price: 2,048 MB at Lambda's x86
@@ -9,8 +11,6 @@
 export const SANDBOX_MEMORY_MB = 2048;
 export const LAMBDA_X86_USD_PER_GB_SECOND = 0.0000166667;
 export const DEFAULT_SANDBOX_PRICE_PER_SECOND_USD = 0.0000333334; // (2048 / 1024) × the rate
-
-const MICROS_PER_USD = 1_000_000;
 
 /** The most `seconds` of sandbox time can cost: rounded up to the micro-dollar (a reservation). */
 export const sandboxWorstCaseUsd = (seconds: number, pricePerSecondUsd: number): number =>

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { customIssue } from './custom-issue';
 
 /**
  * What every LLM stage returns through its terminal tool (SPEC §1 StageResult): the common
@@ -44,16 +45,10 @@ type StageResultFields = {
 };
 
 function checkStatusNeeds(result: StageResultFields, ctx: z.RefinementCtx): void {
-  if (result.status === 'NEEDS_CLARIFICATION' && result.questions.length === 0) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['questions'],
-      message: 'NEEDS_CLARIFICATION needs at least one question',
-    });
-  }
-  if (result.status === 'BLOCKED' && result.blockers.length === 0) {
-    ctx.addIssue({ code: 'custom', path: ['blockers'], message: 'BLOCKED needs at least one blocker' });
-  }
+  if (result.status === 'NEEDS_CLARIFICATION' && result.questions.length === 0)
+    customIssue(ctx, ['questions'], 'NEEDS_CLARIFICATION needs at least one question');
+  if (result.status === 'BLOCKED' && result.blockers.length === 0)
+    customIssue(ctx, ['blockers'], 'BLOCKED needs at least one blocker');
 }
 
 export const StageResult = z.object(stageResultShape).superRefine(checkStatusNeeds);
@@ -109,23 +104,11 @@ export const PlanResult = z
   .superRefine((result, ctx) => {
     checkStatusNeeds(result, ctx);
     if (result.status !== 'COMPLETE') return;
-    if (result.acceptance_criteria.length === 0) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['acceptance_criteria'],
-        message: 'a COMPLETE plan needs acceptance criteria',
-      });
-    }
-    if (result.files_to_touch.length === 0) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['files_to_touch'],
-        message: 'a COMPLETE plan names the files to touch',
-      });
-    }
-    if (result.test_plan.length === 0) {
-      ctx.addIssue({ code: 'custom', path: ['test_plan'], message: 'a COMPLETE plan needs a test plan' });
-    }
+    if (result.acceptance_criteria.length === 0)
+      customIssue(ctx, ['acceptance_criteria'], 'a COMPLETE plan needs acceptance criteria');
+    if (result.files_to_touch.length === 0)
+      customIssue(ctx, ['files_to_touch'], 'a COMPLETE plan names the files to touch');
+    if (result.test_plan.length === 0) customIssue(ctx, ['test_plan'], 'a COMPLETE plan needs a test plan');
   });
 export type PlanResult = z.infer<typeof PlanResult>;
 
@@ -135,19 +118,14 @@ export const ChangeResult = z
     checkStatusNeeds(result, ctx);
     if (result.status !== 'COMPLETE') return;
     const subject = result.commit_message.split('\n')[0] ?? '';
-    if (subject.trim().length === 0) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['commit_message'],
-        message: 'a COMPLETE change needs a commit message',
-      });
-    } else if (subject.length > BOUNDS.commitSubject) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['commit_message'],
-        message: `the commit message's first line must be at most ${BOUNDS.commitSubject} characters`,
-      });
-    }
+    if (subject.trim().length === 0)
+      customIssue(ctx, ['commit_message'], 'a COMPLETE change needs a commit message');
+    else if (subject.length > BOUNDS.commitSubject)
+      customIssue(
+        ctx,
+        ['commit_message'],
+        `the commit message's first line must be at most ${BOUNDS.commitSubject} characters`,
+      );
   });
 export type ChangeResult = z.infer<typeof ChangeResult>;
 

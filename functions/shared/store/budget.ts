@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { MICROS_PER_USD, microsToUsd } from '../domain/ledger';
 import { FactoryError, NotFoundError, ValidationError } from '../errors';
 import { keys } from './keys';
 import { conditional, Expression, type Table } from './table';
@@ -33,8 +34,6 @@ export interface BudgetStore {
   getBudget(runId: string): Promise<{ limitUsd: number; reservedUsd: number; spentUsd: number } | undefined>;
 }
 
-const MICROS_PER_USD = 1_000_000;
-
 /**
  * Money in the budget item is integer micro-dollars (1 USD = 1,000,000): DynamoDB adds decimals
  * exactly, but JavaScript floats do not, and the refusal test `available >= amount` must not
@@ -44,7 +43,7 @@ export const usdToMicros = (usd: number): number => {
   if (!Number.isFinite(usd) || usd < 0) throw new ValidationError(`invalid USD amount ${usd}`);
   return Math.round(usd * MICROS_PER_USD);
 };
-export const microsToUsd = (micros: number): number => micros / MICROS_PER_USD;
+export { microsToUsd };
 
 export const checkReservationId = (reservationId: string): void => {
   if (reservationId.length === 0 || reservationId.length > 200) {

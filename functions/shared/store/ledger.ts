@@ -93,9 +93,10 @@ export function dynamoLedger(t: Table): LedgerStore {
       };
       const applied = expr.name('appliedCalls');
       const callKey = `${parsed.conversationId}#${parsed.turn}`;
+      const owner = parsed.account === 'ask' ? keys.ask(parsed.runId) : keys.run(parsed.runId);
       const added = await conditional(
         t.update({
-          Key: parsed.account === 'ask' ? keys.ask(parsed.runId) : keys.run(parsed.runId),
+          Key: owner,
           UpdateExpression: `SET ${[
             add('llmCalls', 1),
             add('inputTokens', parsed.inputTokens),
@@ -109,7 +110,6 @@ export function dynamoLedger(t: Table): LedgerStore {
         }),
       );
       // Not applied now: the run is missing, or the totals already count this call (once).
-      const owner = parsed.account === 'ask' ? keys.ask(parsed.runId) : keys.run(parsed.runId);
       if (!added && !(await t.get(owner)))
         throw new NotFoundError(`${parsed.account ?? 'run'} ${parsed.runId}`);
     },

@@ -75,31 +75,27 @@ export async function runWorkbenchTool(
     return fail(`invalid input for ${tool}: ${problems.join('; ')}`);
   }
   try {
-    return bound(await call(workspace, tool, parsed.data));
+    // SCHEMAS[tool] parsed the input, so it is the one CALLS[tool] takes.
+    const call = CALLS[tool] as (workspace: Workspace, input: unknown) => Promise<string>;
+    return bound(await call(workspace, parsed.data));
   } catch (error) {
     return fail(`${tool} failed unexpectedly: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 
-function call(workspace: Workspace, tool: WorkbenchToolName, data: unknown): Promise<string> {
-  switch (tool) {
-    case 'read_file':
-      return workspace.readFile(data as z.infer<(typeof SCHEMAS)['read_file']>);
-    case 'grep':
-      return workspace.grep(data as z.infer<(typeof SCHEMAS)['grep']>);
-    case 'glob':
-      return workspace.glob(data as z.infer<(typeof SCHEMAS)['glob']>);
-    case 'list_files':
-      return workspace.listFiles(data as z.infer<(typeof SCHEMAS)['list_files']>);
-    case 'diff':
-      return workspace.diff(data as z.infer<(typeof SCHEMAS)['diff']>);
-    case 'write_file':
-      return workspace.writeFile(data as z.infer<(typeof SCHEMAS)['write_file']>);
-    case 'edit_file':
-      return workspace.editFile(data as z.infer<(typeof SCHEMAS)['edit_file']>);
-    case 'delete_file':
-      return workspace.deleteFile(data as z.infer<(typeof SCHEMAS)['delete_file']>);
-    case 'revert_file':
-      return workspace.revertFile(data as z.infer<(typeof SCHEMAS)['revert_file']>);
-  }
-}
+type ToolCall<T extends WorkbenchToolName> = (
+  workspace: Workspace,
+  input: z.infer<(typeof SCHEMAS)[T]>,
+) => Promise<string>;
+
+const CALLS: { [T in WorkbenchToolName]: ToolCall<T> } = {
+  read_file: (workspace, input) => workspace.readFile(input),
+  grep: (workspace, input) => workspace.grep(input),
+  glob: (workspace, input) => workspace.glob(input),
+  list_files: (workspace, input) => workspace.listFiles(input),
+  diff: (workspace, input) => workspace.diff(input),
+  write_file: (workspace, input) => workspace.writeFile(input),
+  edit_file: (workspace, input) => workspace.editFile(input),
+  delete_file: (workspace, input) => workspace.deleteFile(input),
+  revert_file: (workspace, input) => workspace.revertFile(input),
+};
