@@ -124,6 +124,10 @@ export async function decideAfterChecks(
     }));
     return { outcome: 'pass' };
   }
+  // A retried step (Lambda ran it, the task did not hear back): this wait's failure is decided. A
+  // later wait on the same head (a fix that changed nothing) is a new decision: the same failure.
+  const wait = run.stages.at(-1)?.name === 'checks' ? run.stages.at(-1)?.startedAt : undefined;
+  if (wait && run.feedback?.kind === 'checks' && run.feedback.checksWait === wait) return { outcome: 'fix' };
   const failure = summarizeFailure(summary);
   const logs = await keepLogs(deps, runId, run.headSha, summary);
   const repeated = run.failureSignatures.includes(failure.signature);
@@ -160,6 +164,7 @@ export async function decideAfterChecks(
       kind: 'checks',
       text: `Root cause:\n${failure.rootCause}\n\nFailed checks:\n${failure.checks}\n\nLog:\n${failure.log}`,
       signature: failure.signature,
+      ...(wait ? { checksWait: wait } : {}),
       ...(logs.length > 0 ? { logKeys: logs.map((l) => l.key) } : {}),
     },
   }));

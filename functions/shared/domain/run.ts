@@ -169,6 +169,8 @@ export const Run = z.object({
       text: z.string().max(20_000),
       /** Stable fingerprint of the failure: the same failure twice stops the fix loop early. */
       signature: z.string().max(200).optional(),
+      /** Failing checks: when the CI wait they ended began (a retried decision changes nothing). */
+      checksWait: z.string().max(40).optional(),
       /** Failing checks: where their full logs are kept (workspaces bucket keys, `ci-logs/…`). */
       logKeys: z.array(z.string().max(400)).max(20).optional(),
       /** Failing checks with long logs: what the `fast` alias read in them (stages/ci-summary.ts). */

@@ -5,6 +5,7 @@ import { repoOf, type RunContract } from '../../../functions/shared/run-contract
 import { CI_SUMMARY_SYSTEM, readCiSummary } from '../../../functions/stages/ci-summary';
 import { TurnNotRecorded } from '../../../functions/stages/agent';
 import { decideAfterChecks, waitForChecks } from '../../../functions/stages/checks';
+import { enterStage, mutateRun } from '../../../functions/shared/run-state';
 import type { StagePorts } from '../../../functions/stages/deps';
 import { FakeStore } from '../../support/fake-store';
 import { MemoryBlobs } from '../../support/memory-blobs';
@@ -133,6 +134,35 @@ describe('the checks wait', () => {
     expect(event?.data?.logs).toEqual([{ check: 'test', key, chars: log.length }]);
     // The run item holds the key, never the log.
     expect(JSON.stringify(run)).not.toContain('2025-03-01T12:00:00.0000000Z');
+  });
+});
+
+describe('the decision after CI', () => {
+  it('decides a head once: a retried step adds no fix attempt, signature or event', async () => {
+    const { store, deps, setChecks } = await setUp();
+    await waitForChecks(deps, RUN_ID, 'token-1');
+    setChecks(failed("not ok 1 - adds\n  ---\n  error: '1 !== 2'\n  ...\n"));
+    expect(await decideAfterChecks(deps, RUN_ID)).toEqual({ outcome: 'fix' });
+    // Without this, the retry would read its own signature as the same failure again and revert.
+    expect(await decideAfterChecks(deps, RUN_ID)).toEqual({ outcome: 'fix' });
+    const run = store.runs.get(RUN_ID);
+    expect(run?.fixAttempts).toBe(1);
+    expect(run?.failureSignatures).toHaveLength(1);
+    expect(store.events.get(RUN_ID)?.filter((e) => e.type === 'checks.failed')).toHaveLength(1);
+  });
+
+  it('decides a new wait on an unchanged head anew: a fix that changed nothing is the same failure again', async () => {
+    const { store, clock, deps, setChecks } = await setUp();
+    await waitForChecks(deps, RUN_ID, 'token-1');
+    setChecks(failed("not ok 1 - adds\n  ---\n  error: '1 !== 2'\n  ...\n"));
+    expect(await decideAfterChecks(deps, RUN_ID)).toEqual({ outcome: 'fix' });
+    // The fix attempt runs; its tree was the head's, so publish made no commit and CI is read again.
+    clock.advance(60_000);
+    await mutateRun(deps, RUN_ID, (r) => enterStage(r, 'implement', deps.now(), 'IMPLEMENTING'));
+    clock.advance(60_000);
+    await waitForChecks(deps, RUN_ID, 'token-2');
+    expect(await decideAfterChecks(deps, RUN_ID)).toEqual({ outcome: 'revert' });
+    expect(store.runs.get(RUN_ID)?.error?.class).toBe('SameFailureRepeated');
   });
 });
 
