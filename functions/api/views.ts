@@ -1,4 +1,5 @@
-import { costOfRun, type RunCost, roundUsd } from '../shared/domain/infra-cost';
+import { costOfRun, type RunCost } from '../shared/domain/infra-cost';
+import { roundUsd } from '../shared/domain/ledger';
 import { emptyLedger, isTerminal, type LedgerTotals, type Run, type WorkItem } from '../shared/domain/run';
 import type { ApprovalRecord, LedgerEntry, StoredAuditEvent } from '../shared/ports';
 import type { RunSummaryView, RunView } from './schemas';
@@ -37,7 +38,6 @@ const tokenView = (t: TokenCounts) => ({
   cache_write_tokens: t.cacheWriteTokens,
   // input_tokens is the model API's: uncached input only; the total counts all three.
   total_input_tokens: t.inputTokens + t.cacheWriteTokens + t.cacheReadTokens,
-  // Micro-dollar rounding: sums of floats must not print as 0.30000000000000004.
   cost_usd: roundUsd(t.costUsd),
 });
 

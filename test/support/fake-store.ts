@@ -13,10 +13,10 @@ import { Ask, type AskOutcome } from '../../functions/shared/store/asks';
 import {
   type BudgetItem,
   checkReservationId,
-  microsToUsd,
   usdToMicros,
   newBudgetItem,
 } from '../../functions/shared/store/budget';
+import { microsToUsd } from '../../functions/shared/domain/ledger';
 import { ConversationMeta, ConversationTurn } from '../../functions/shared/store/conversations';
 import { DeliveryPatch, DeliveryRecord } from '../../functions/shared/store/deliveries';
 import {

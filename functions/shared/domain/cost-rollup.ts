@@ -1,4 +1,5 @@
-import { costOfRun, roundUsd } from './infra-cost';
+import { costOfRun } from './infra-cost';
+import { roundUsd } from './ledger';
 import type { Run } from './run';
 
 /**

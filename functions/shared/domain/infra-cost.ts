@@ -1,3 +1,4 @@
+import { roundUsd } from './ledger';
 import type { Run } from './run';
 
 /**
@@ -177,9 +178,6 @@ export interface RunCost {
   totalUsd: number;
   infra: InfraCost & { transitions: number; sandboxSeconds: number };
 }
-
-/** A dollar amount rounded to the micro-dollar, for reports. */
-export const roundUsd = (usd: number): number => Math.round(usd * 1e6) / 1e6;
 
 export function runCost(counts: RunCounts, modelUsd: number, prices: AwsPrices = AWS_PRICES): RunCost {
   if (!Number.isFinite(modelUsd) || modelUsd < 0)

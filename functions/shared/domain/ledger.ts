@@ -14,6 +14,8 @@ const TOKENS_PER_PRICE_UNIT = 1_000_000n;
 
 export const usdToMicros = (usd: number): number => Math.round(usd * MICROS_PER_USD);
 export const microsToUsd = (micros: number): number => micros / MICROS_PER_USD;
+/** A dollar amount rounded to the micro-dollar, for reports (sums of floats print as 0.30000000000000004). */
+export const roundUsd = (usd: number): number => microsToUsd(usdToMicros(usd));
 
 const rate = (usdPerMTok: number): bigint => BigInt(Math.round(usdPerMTok * MICROS_PER_USD));
 

@@ -43,7 +43,6 @@ export const usdToMicros = (usd: number): number => {
   if (!Number.isFinite(usd) || usd < 0) throw new ValidationError(`invalid USD amount ${usd}`);
   return Math.round(usd * MICROS_PER_USD);
 };
-export { microsToUsd };
 
 export const checkReservationId = (reservationId: string): void => {
   if (reservationId.length === 0 || reservationId.length > 200) {
