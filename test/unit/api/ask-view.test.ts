@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { askView } from '../../../functions/api/routes/asks';
+import { emptyLedger } from '../../../functions/shared/domain/run';
 import { ASK_TIMEOUT_SECONDS } from '../../../functions/shared/domain/turns';
 import type { Ask } from '../../../functions/shared/ports';
 
@@ -10,14 +11,7 @@ const ask: Ask = {
   keyHash: 'k',
   repoPatterns: ['acme/*'],
   proposals: [],
-  ledger: {
-    llmCalls: 0,
-    inputTokens: 0,
-    outputTokens: 0,
-    cacheReadTokens: 0,
-    cacheWriteTokens: 0,
-    costUsd: 0,
-  },
+  ledger: emptyLedger(),
   createdAt: '2026-12-02T08:00:00.000Z',
   updatedAt: '2026-12-02T08:00:00.000Z',
 };
