@@ -23,7 +23,7 @@ import { truncate } from './tools';
  * goes on with the extractor's evidence (states `CiSummaryTurn`, `CiSummaryRead`, and `RescuePr…` on a rescue).
  */
 
-export const CI_SUMMARY_STAGE = 'ci-summary';
+const CI_SUMMARY_STAGE = 'ci-summary';
 
 /** The stand-in (local/model) recognises the summary conversation by this first line. */
 export const CI_SUMMARY_SYSTEM = `You summarise failed CI runs for a coding agent that will fix the failure.
@@ -42,7 +42,7 @@ const SUMMARY_INPUT_CHARS = 120_000;
 /** The label of the logs in the summariser's message (the stand-in reads the logs after it). */
 export const CI_LOGS_LABEL = 'Logs of the failed checks';
 /** The summary kept on the run and shown in the fix prompt and the status comment. */
-export const SUMMARY_CHARS = 2_000;
+const SUMMARY_CHARS = 2_000;
 const MAX_TOKENS = 1_024;
 
 /** Characters of evidence the failed checks gave (logs, check-run output). */
@@ -50,28 +50,32 @@ export const evidenceChars = (summary: CheckSummary): number =>
   failedChecks(summary).reduce((n, r) => n + evidenceTextOf(r).length, 0);
 
 /**
- * Each failed check's evidence as the model should read it: cleaned as the extractor cleans it
- * (timestamps, colours, control characters, progress frames gone), secrets redacted while the text
- * is whole, then its end kept when long (failures are reported last).
+ * Each failed check's evidence as the model should read it, and the extracted failures: cleaned as
+ * the extractor cleans a log (timestamps, colours, control characters, progress frames gone),
+ * secrets redacted (one `secrets.redacted` event) while the text is whole, then each log's end
+ * kept when long (failures are reported last).
  */
-async function logsOf(deps: StagePorts, run: Run, summary: CheckSummary): Promise<string> {
+async function evidenceOf(
+  deps: StagePorts,
+  run: Run,
+  summary: CheckSummary,
+  failure: FailureEvidence,
+): Promise<{ logs: string; extracted: string }> {
   const failed = failedChecks(summary);
   const share = Math.floor(SUMMARY_INPUT_CHARS / Math.max(1, failed.length));
-  const redacted = await redactText(
-    deps,
-    run,
-    'ci-log',
-    Object.fromEntries(
-      failed.map((r, i) => [`${i + 1}. ${r.name}`, cleanLog(evidenceTextOf(r)).lines.join('\n')]),
-    ),
-  );
-  return failed
+  const logKey = (i: number) => `${i + 1}. ${failed[i]?.name}`;
+  const redacted = await redactText(deps, run, 'ci-log', {
+    extracted: failure.rootCause,
+    ...Object.fromEntries(failed.map((r, i) => [logKey(i), cleanLog(evidenceTextOf(r)).lines.join('\n')])),
+  });
+  const logs = failed
     .map((r, i) => {
-      const text = redacted[`${i + 1}. ${r.name}`] ?? '';
+      const text = redacted[logKey(i)] ?? '';
       const cut = text.length > share ? `[... ${text.length - share} earlier characters cut ...]\n` : '';
       return `## ${r.name}: ${r.conclusion}\n${cut}${text.slice(-share)}`;
     })
     .join('\n\n');
+  return { logs, extracted: redacted.extracted ?? '' };
 }
 
 /** How the repository builds and tests (AGENTS.md and the like) helps read its logs; optional. */
@@ -92,7 +96,7 @@ async function guidanceOf(deps: StagePorts, run: Run): Promise<string[]> {
 }
 
 /** The summary conversation of one fix attempt: a retried step finds the one it wrote first. */
-export const ciSummaryConversationId = (run: Pick<Run, 'runId' | 'fixAttempts'>): string =>
+const ciSummaryConversationId = (run: Pick<Run, 'runId' | 'fixAttempts'>): string =>
   `${run.runId}-ci-${run.fixAttempts}`;
 
 /**
@@ -131,8 +135,7 @@ async function writeCiSummaryConversation(
   const contract = deps.contractOf(run);
   const conversationId = ciSummaryConversationId(run);
   const createdAt = deps.now();
-  const logs = await logsOf(deps, run, summary);
-  const { extracted = '' } = await redactText(deps, run, 'ci-log', { extracted: failure.rootCause });
+  const { logs, extracted } = await evidenceOf(deps, run, summary, failure);
   await deps.store.putConversation({
     conversationId,
     runId: run.runId,
