@@ -32,6 +32,17 @@ import {
 
 /** The fix loop: failing CI fixed, the same failure twice reverted, a blocking review fixed. */
 
+/** The model's view of each CI fix attempt: the first user message the real worker sent it. */
+function recordingFixPrompts(next: Script): { script: Script; fixPrompts: string[] } {
+  const fixPrompts: string[] = [];
+  const script: Script = (request, ctx) => {
+    if (ctx.stage === 'implement' && ctx.fixMode === 'checks' && !fixPrompts.includes(ctx.prompt))
+      fixPrompts.push(ctx.prompt);
+    return next(request, ctx);
+  };
+  return { script, fixPrompts };
+}
+
 let stack: Stack;
 
 beforeAll(async () => {
@@ -93,13 +104,7 @@ describe('fix loop', () => {
   it('two different failing tests give two signatures, each fix prompt naming its test and assertion', async () => {
     // CI runs every test; the repository's sandbox checks run only its original ones.
     const box = await sandbox(stack, 'ci-two', { files: { '.github/factory.yml': CI_ONLY_YML } });
-    // The model's view of each fix attempt: the first user message the real worker sent it.
-    const fixPrompts: string[] = [];
-    const script: Script = (request, ctx) => {
-      if (ctx.stage === 'implement' && ctx.fixMode === 'checks' && !fixPrompts.includes(ctx.prompt))
-        fixPrompts.push(ctx.prompt);
-      return twoDifferentFailuresScenario(request, ctx);
-    };
+    const { script, fixPrompts } = recordingFixPrompts(twoDifferentFailuresScenario);
     const run = await startScenario(stack, box, script);
     expect(await decideRun(stack, run.runId, 'approve')).toBe(200);
     const done = await finished(stack, run.runId, 120_000);
@@ -154,16 +159,13 @@ describe('fix loop', () => {
       },
     });
     const summaries: Array<{ model: string; tools: number; prompt: string }> = [];
-    const fixPrompts: string[] = [];
     const models = new Set<string>();
-    const script: Script = (request, ctx) => {
+    const { script, fixPrompts } = recordingFixPrompts((request, ctx) => {
       if (ctx.stage === 'ci-summary')
         summaries.push({ model: request.model, tools: request.tools?.length ?? 0, prompt: ctx.prompt });
       else models.add(request.model);
-      if (ctx.stage === 'implement' && ctx.fixMode === 'checks' && !fixPrompts.includes(ctx.prompt))
-        fixPrompts.push(ctx.prompt);
       return failingThenFixedScenario(request, ctx);
-    };
+    });
     const run = await startScenario(stack, box, script);
     expect(await decideRun(stack, run.runId, 'approve')).toBe(200);
     const done = await finished(stack, run.runId, 120_000);
@@ -218,8 +220,7 @@ describe('fix loop', () => {
       const box = await sandbox(stack, `ci-summary-${label}`, {
         files: { '.github/factory.yml': CI_LOG_SUMMARY_YML },
       });
-      const fixPrompts: string[] = [];
-      const script: Script = (request, ctx) => {
+      const { script, fixPrompts } = recordingFixPrompts((request, ctx) => {
         if (ctx.stage === 'ci-summary') {
           if (answer === 'error')
             throw new ApiError(
@@ -229,9 +230,8 @@ describe('fix loop', () => {
             );
           return { content: [], stopReason: 'end_turn' };
         }
-        if (ctx.stage === 'implement' && ctx.fixMode === 'checks') fixPrompts.push(ctx.prompt);
         return failingThenFixedScenario(request, ctx);
-      };
+      });
       const run = await startScenario(stack, box, script);
       expect(await decideRun(stack, run.runId, 'approve')).toBe(200);
       const done = await finished(stack, run.runId, 120_000);
