@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
-import { type ConfigProblem, LIMITS, parseFactoryConfig } from '../../functions/shared/domain/contract';
+import { parseFactoryConfig } from '../../functions/shared/domain/contract';
+import { LIMITS } from '../../functions/shared/domain/factory-config';
+import type { ConfigProblem } from '../../functions/shared/domain/factory-config-yaml';
 import type { CliContext } from '../io';
 import { readTextFileLimited } from '../read-limited';
 

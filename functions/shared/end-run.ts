@@ -1,5 +1,5 @@
 import { costOfRun, formatCostUsd } from './domain/infra-cost';
-import type { OnFailure } from './domain/contract';
+import type { OnFailure } from './domain/factory-config';
 import type { Run, RunError, RunStatus } from './domain/run';
 import type { EventStore } from './ports';
 import {

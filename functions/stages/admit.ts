@@ -1,10 +1,6 @@
-import {
-  type Contract,
-  defaultContract,
-  LIMITS as CONTRACT_LIMITS,
-  FACTORY_CONFIG_PATHS,
-  parseFactoryConfig,
-} from '../shared/domain/contract';
+import { type Contract, defaultContract, parseFactoryConfig } from '../shared/domain/contract';
+import { LIMITS as CONTRACT_LIMITS } from '../shared/domain/factory-config';
+import { FACTORY_CONFIG_PATHS } from '../shared/domain/path-rules';
 import { resolveThinking } from '../shared/domain/thinking';
 import { disallowedModels, resolveModels, unpricedMessage, unpricedModels } from '../shared/domain/models';
 import { isTerminal, type RunKind, type RunStatus } from '../shared/domain/run';

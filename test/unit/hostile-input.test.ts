@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkBoundary } from '../../functions/shared/domain/boundary';
-import { contractFromConfig, decidePath, defaultContract } from '../../functions/shared/domain/contract';
+import { contractFromConfig, defaultContract } from '../../functions/shared/domain/contract';
+import { decidePath } from '../../functions/shared/domain/path-rules';
 import { repoPath } from '../../functions/shared/domain/workspace-paths';
 import type { GitHub } from '../../functions/shared/ports';
 import { redactSecrets, scanSecrets } from '../../functions/shared/domain/secret-scan';

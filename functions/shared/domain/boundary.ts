@@ -1,5 +1,7 @@
 import * as z from 'zod';
-import { type Contract, decidePath, isDependencyManifest, LIMITS, type PathRule } from './contract';
+import type { Contract } from './contract';
+import { LIMITS } from './factory-config';
+import { decidePath, isDependencyManifest, type PathRule } from './path-rules';
 import { scanSecrets } from './secret-scan';
 
 /**

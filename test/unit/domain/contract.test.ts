@@ -1,17 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
-  type ConfigProblem,
   Contract,
   contractFromConfig,
-  decidePath,
   defaultContract,
-  isDependencyManifest,
-  isPathAllowed,
-  LIMITS,
   type ParseResult,
   parseFactoryConfig,
-  singlesOutFactoryConfig,
 } from '../../../functions/shared/domain/contract';
+import { LIMITS, singlesOutFactoryConfig } from '../../../functions/shared/domain/factory-config';
+import type { ConfigProblem } from '../../../functions/shared/domain/factory-config-yaml';
+import { decidePath, isDependencyManifest, isPathAllowed } from '../../../functions/shared/domain/path-rules';
 import { globProblem, pathProblem } from '../../../functions/shared/domain/paths';
 
 function errorsOf(result: ParseResult): ConfigProblem[] {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { contractFromConfig, FactoryConfig } from '../../../functions/shared/domain/contract';
+import { contractFromConfig } from '../../../functions/shared/domain/contract';
+import { FactoryConfig } from '../../../functions/shared/domain/factory-config';
 import { Run as RunSchema, type Run } from '../../../functions/shared/domain/run';
 import { failRun, settleEndedRun } from '../../../functions/shared/end-run';
 import type { GitHub } from '../../../functions/shared/ports';
