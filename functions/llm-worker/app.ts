@@ -1,9 +1,10 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { withEventMiddleware } from '../shared/middleware';
-import { type LlmWorkerPorts, LlmMessage, processLlmMessage, RetryLater } from './turn';
+import { processLlmMessage } from './turn';
+import { type LlmWorkerPorts, LlmMessage, RetryLater } from './turn-types';
 
-export type { LlmWorkerPorts } from './turn';
+export type { LlmWorkerPorts } from './turn-types';
 
 /**
  * The LLM queue consumer. Each record is one model turn; a record that must be retried later

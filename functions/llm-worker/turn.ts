@@ -1,88 +1,21 @@
-import { createHash } from 'node:crypto';
-import * as z from 'zod';
-import { canonicalJson } from '../shared/domain/audit';
 import { isTerminal } from '../shared/domain/run';
+import { contextWindowOf, unpricedMessage } from '../shared/domain/models';
 import { LlmError } from '../shared/errors';
-import {
-  capOf,
-  forgetSettlements,
-  giveBack,
-  monthlyAccountOf,
-  releaseTurnReservation,
-  reservationId,
-  settleTurn,
-  turnLeaseKey,
-} from '../shared/llm-lease';
-import type {
-  BudgetStore,
-  CacheStore,
-  ClaimStore,
-  Clock,
-  ConversationMeta,
-  ConversationStore,
-  ConversationTurn,
-  EventStore,
-  LedgerStore,
-  Llm,
-  LlmRequest,
-  LlmUsage,
-  Log,
-  Queue,
-  RunStore,
-  Workflow,
-} from '../shared/ports';
+import { giveBack, releaseTurnReservation, turnLeaseKey } from '../shared/llm-lease';
+import type { ConversationMeta, ConversationTurn, LlmRequest } from '../shared/ports';
 import { MAX_TRIM_LEVEL, nextTrimLevel, trimKey, trimmed } from './context-trim';
 import { sendableMessages } from './history';
 import { maxTokensFor } from './output-budget';
 import { ModelPacer } from './pacing';
-import { contextWindowOf, unpricedMessage } from '../shared/domain/models';
-import { providerPrefixOf } from '../shared/domain/providers';
-
-/** The LLM queue message (SPEC §4). */
-export const LlmMessage = z.object({
-  taskToken: z.string().min(1).max(4096),
-  runId: z.string().min(1).max(64),
-  stage: z.string().min(1).max(40),
-  conversationId: z.string().min(1).max(80),
-  turn: z.number().int().min(1).max(200),
-  modelAlias: z.enum(['planner', 'coder', 'reviewer', 'fast']),
-});
-export type LlmMessage = z.infer<typeof LlmMessage>;
-
-/** What the state machine receives: a pointer to the stored turn, never its content. */
-export interface TurnResult {
-  conversationId: string;
-  turn: number;
-  stopReason: string;
-  toolNames: string[];
-  model: string;
-}
-
-export interface Pricing {
-  costUsd(model: string, usage: LlmUsage): number;
-  /** Whether the model has a price (unset: every model is priced). */
-  isPriced?(model: string): boolean;
-  /** Worst case of a call: all input uncached plus `maxTokens` of output. */
-  worstCaseUsd(model: string, inputTokens: number, maxTokens: number): number;
-}
-
-export interface LlmWorkerPorts {
-  store: RunStore & EventStore & ConversationStore & LedgerStore & BudgetStore & ClaimStore & CacheStore;
-  workflow: Workflow;
-  queue: Queue;
-  llm: Llm;
-  clock: Clock;
-  log: Log;
-  pricing: Pricing;
-  /** Per-model pacing memory of this container; by default one per deps object (see pacerOf). */
-  pacer?: ModelPacer;
-  /**
-   * How long a turn's lease outlives a worker that died holding it: longer than one invocation
-   * can run (the model call's timeout and the bookkeeping around it), shorter than the queue's
-   * visibility timeout, so the redelivery after a crash finds it expired.
-   */
-  turnLeaseSeconds?: number;
-}
+import { answer, fail, resultOf } from './task-answer';
+import { finishAccounting, recordAnswer, reserveTurn } from './turn-ledger';
+import {
+  type Delivery,
+  type LlmMessage,
+  type LlmResponse,
+  type LlmWorkerPorts,
+  RetryLater,
+} from './turn-types';
 
 const pacers = new WeakMap<LlmWorkerPorts, ModelPacer>();
 /** The container's pacer: the handler keeps one deps object for its lifetime (module scope). */
@@ -96,14 +29,6 @@ function pacerOf(deps: LlmWorkerPorts): ModelPacer {
   return pacer;
 }
 
-/** How this delivery of the message was received (from the SQS record). */
-export interface Delivery {
-  /** The SQS message id: the same across redeliveries of one message, different for a duplicate send. */
-  messageId: string;
-  receiptHandle: string;
-  receiveCount: number;
-}
-
 /**
  * How long one message owns a turn. SQS may deliver copies of a message concurrently: the lease
  * makes sure only one of them calls the model; the others come back later and find the answer.
@@ -111,17 +36,6 @@ export interface Delivery {
  */
 export const TURN_LEASE_SECONDS = 160;
 const LEASE_BUSY_DELAY_SECONDS = 10;
-
-/** Thrown to leave the message on the queue: it comes back after the visibility we set. */
-export class RetryLater extends Error {
-  constructor(
-    readonly reason: string,
-    readonly delaySeconds: number,
-  ) {
-    super(`retry in ${delaySeconds}s: ${reason}`);
-    this.name = 'RetryLater';
-  }
-}
 
 /**
  * Failures (529, 429, 5xx, no connection) tolerated on one model in one turn before falling back
@@ -143,23 +57,6 @@ const rateLimitDelaySeconds = (error: LlmError): number =>
   Math.min(Math.max(Math.ceil(error.retryAfterSeconds ?? 10), 1), MAX_DELAY_SECONDS);
 
 const overloadKey = (m: LlmMessage) => `llm-overloaded#${m.conversationId}#${m.turn}`;
-
-function toolNamesOf(content: unknown[]): string[] {
-  return content
-    .filter((b): b is { type: 'tool_use'; name: string } => {
-      const block = b as { type?: unknown; name?: unknown };
-      return block.type === 'tool_use' && typeof block.name === 'string';
-    })
-    .map((b) => b.name);
-}
-
-const resultOf = (turn: ConversationTurn): TurnResult => ({
-  conversationId: turn.conversationId,
-  turn: turn.turn,
-  stopReason: turn.stopReason ?? 'end_turn',
-  toolNames: Array.isArray(turn.content) ? toolNamesOf(turn.content) : [],
-  model: turn.model ?? 'unknown',
-});
 
 /**
  * One LLM turn, exactly once in effect per (conversationId, turn):
@@ -227,7 +124,7 @@ export async function processLlmMessage(
   }
 }
 
-/** The model call of a leased turn: budget, call, record, settle, answer. */
+/** The model call of a leased turn: model, window, budget, call, record, settle, answer. */
 async function callAndRecord(
   deps: LlmWorkerPorts,
   message: LlmMessage,
@@ -235,8 +132,6 @@ async function callAndRecord(
   meta: ConversationMeta | undefined,
   turns: ConversationTurn[],
 ): Promise<void> {
-  const { store, log } = deps;
-
   if (!meta || meta.runId !== message.runId) {
     await fail(deps, message, 'LlmProtocolError', 'conversation not found for this run');
     return;
@@ -246,44 +141,101 @@ async function callAndRecord(
     await fail(deps, message, 'LlmProtocolError', `turns 0..${message.turn - 1} are not all stored`);
     return;
   }
+  const choice = await chooseModel(deps, message, delivery, meta);
+  if (!choice) return;
+  const { model, seq, strikes } = choice;
 
-  let strikes = Number((await store.cacheGet(overloadKey(message))) ?? '0');
-  const modelIndexOf = (n: number) => Math.min(Math.floor(n / OVERLOADED_PER_MODEL), meta.models.length - 1);
-  let model = meta.models[modelIndexOf(strikes)];
-  if (!model) {
-    await fail(deps, message, 'LlmProtocolError', 'no model configured for this alias');
-    return;
-  }
-  // A model without a price is never called: its cost could not be reserved or charged.
-  if (deps.pricing.isPriced && !deps.pricing.isPriced(model)) {
-    await fail(deps, message, 'UnpricedModel', unpricedMessage([model]));
-    return;
-  }
   // What is sent: no empty turns, older context cleared as far as this conversation needed before.
   const messages = sendableMessages(history);
-  let trimLevel = Math.min(
-    Number((await store.cacheGet(trimKey(message.conversationId))) ?? '0'),
+  const trimLevel = Math.min(
+    Number((await deps.store.cacheGet(trimKey(message.conversationId))) ?? '0'),
     MAX_TRIM_LEVEL,
   );
   // Thinking counts within max_tokens: the answer keeps its own budget on top of the thinking's.
   const thinking = meta.thinkingBudgetTokens;
-  let request: LlmRequest = {
-    model,
-    system: meta.system,
-    tools: meta.tools,
-    messages: trimmed(messages, trimLevel),
-    maxTokens: maxTokensFor(meta.maxTokens, history) + (thinking ?? 0),
-    ...(thinking ? { thinking: { budgetTokens: thinking } } : {}),
+  const call: TrimmableCall = {
+    messages,
+    trimLevel,
+    request: {
+      model,
+      system: meta.system,
+      tools: meta.tools,
+      messages: trimmed(messages, trimLevel),
+      maxTokens: maxTokensFor(meta.maxTokens, history) + (thinking ?? 0),
+      ...(thinking ? { thinking: { budgetTokens: thinking } } : {}),
+    },
   };
 
-  // Pacing: hold the message, without calling or reserving, while the model's window is used up;
-  // a wait longer than FALLBACK_AFTER_WAIT_SECONDS moves to the next model of the list, if any.
+  // Budget: reserve the worst case before spending anything, sized for the model this attempt
+  // calls (a failed attempt gives its reservation back, so a fallback reserves anew at its prices).
+  const inputTokens = await fitWindow(deps, message, call);
+  const worstCase = deps.pricing.worstCaseUsd(model, inputTokens, call.request.maxTokens);
+  const reserved = await reserveTurn(deps, message, meta, worstCase);
+  if (!reserved) return;
+  const { monthly } = reserved;
+
+  const started = deps.clock.now();
+  let response: LlmResponse;
+  try {
+    response = await createTrimming(deps, message, call);
+  } catch (error) {
+    if (error instanceof LlmError && error.kind === 'rate_limited') {
+      await pacerOf(deps).afterCall(deps, model, seq, deps.clock.now(), {
+        ...(error.rateLimit ? { rateLimit: error.rateLimit } : {}),
+        retryAfterSeconds: rateLimitDelaySeconds(error),
+      });
+    }
+    const canFallBack = meta.models[modelIndexOf(meta, strikes) + 1] !== undefined;
+    await onCallError(deps, message, delivery, error, { strikes, canFallBack }, monthly);
+    return;
+  }
+  const latencyMs = deps.clock.now() - started;
+  if (response.rateLimit) {
+    await pacerOf(deps).afterCall(deps, model, seq, deps.clock.now(), { rateLimit: response.rateLimit });
+  }
+  await recordAnswer(deps, message, meta, call.request, response, { latencyMs, monthly });
+}
+
+/** The request of a turn with what it was trimmed from, so it can be trimmed further. */
+interface TrimmableCall {
+  messages: LlmRequest['messages'];
+  trimLevel: number;
+  request: LlmRequest;
+}
+
+/** The model a failure count points at: OVERLOADED_PER_MODEL strikes move one down the alias's list. */
+const modelIndexOf = (meta: ConversationMeta, strikes: number): number =>
+  Math.min(Math.floor(strikes / OVERLOADED_PER_MODEL), meta.models.length - 1);
+
+/**
+ * The model this attempt calls, and its pacing slot. Pacing holds the message, without calling or
+ * reserving, while the model's window is used up; a wait longer than FALLBACK_AFTER_WAIT_SECONDS
+ * moves to the next model of the list, if any. Undefined when the turn was failed.
+ */
+async function chooseModel(
+  deps: LlmWorkerPorts,
+  message: LlmMessage,
+  delivery: Delivery,
+  meta: ConversationMeta,
+): Promise<{ model: string; seq: number; strikes: number } | undefined> {
+  const { store, log } = deps;
+  let strikes = Number((await store.cacheGet(overloadKey(message))) ?? '0');
+  let model = meta.models[modelIndexOf(meta, strikes)];
+  if (!model) {
+    await fail(deps, message, 'LlmProtocolError', 'no model configured for this alias');
+    return undefined;
+  }
+  // A model without a price is never called: its cost could not be reserved or charged.
+  if (deps.pricing.isPriced && !deps.pricing.isPriced(model)) {
+    await fail(deps, message, 'UnpricedModel', unpricedMessage([model]));
+    return undefined;
+  }
   const pacer = pacerOf(deps);
   let admitted = await pacer.admit(store, model, deps.clock.now());
   while ('waitMs' in admitted && admitted.waitMs > FALLBACK_AFTER_WAIT_SECONDS * 1000) {
-    const next = meta.models[modelIndexOf(strikes) + 1];
+    const next = meta.models[modelIndexOf(meta, strikes) + 1];
     if (!next || (deps.pricing.isPriced && !deps.pricing.isPriced(next))) break;
-    strikes = (modelIndexOf(strikes) + 1) * OVERLOADED_PER_MODEL;
+    strikes = (modelIndexOf(meta, strikes) + 1) * OVERLOADED_PER_MODEL;
     await store.cachePut(overloadKey(message), String(strikes), 3600);
     log.warn('model rate window used up past the wait allowed: falling back', {
       runId: message.runId,
@@ -292,7 +244,6 @@ async function callAndRecord(
       to: next,
     });
     model = next;
-    request = { ...request, model };
     admitted = await pacer.admit(store, model, deps.clock.now());
   }
   if ('waitMs' in admitted) {
@@ -306,165 +257,64 @@ async function callAndRecord(
     await deps.queue.changeVisibility(delivery.receiptHandle, delay);
     throw new RetryLater('paced', delay);
   }
-  const { seq } = admitted;
+  return { model, seq: admitted.seq, strikes };
+}
 
-  // Budget: reserve the worst case before spending anything.
-  // Sized for the model this attempt calls: a failed attempt gives its reservation back (see
-  // onCallError), so a fallback to a dearer model reserves anew at that model's prices.
-  let inputTokens = await deps.llm.countTokens(request);
-  // Near the model's window: clear older context before the call rather than after a refusal.
-  const window = contextWindowOf(model);
-  for (let next = nextTrimLevel(messages, trimLevel); inputTokens + request.maxTokens > window && next; ) {
-    trimLevel = next;
-    request = { ...request, messages: trimmed(messages, trimLevel) };
-    inputTokens = await deps.llm.countTokens(request);
-    log.warn('prompt near the context window: clearing older tool results before the call', {
+/** Clears older context while the request is near the model's window, before the call rather than after a refusal. */
+async function fitWindow(deps: LlmWorkerPorts, message: LlmMessage, call: TrimmableCall): Promise<number> {
+  let inputTokens = await deps.llm.countTokens(call.request);
+  const window = contextWindowOf(call.request.model);
+  for (
+    let next = nextTrimLevel(call.messages, call.trimLevel);
+    inputTokens + call.request.maxTokens > window && next;
+    next = nextTrimLevel(call.messages, call.trimLevel)
+  ) {
+    await trimTo(deps, message, call, next);
+    inputTokens = await deps.llm.countTokens(call.request);
+    deps.log.warn('prompt near the context window: clearing older tool results before the call', {
       runId: message.runId,
       turn: message.turn,
-      trimLevel,
+      trimLevel: next,
       inputTokens,
       window,
     });
-    await store.cachePut(trimKey(message.conversationId), String(trimLevel), TRIM_MEMORY_SECONDS);
-    next = nextTrimLevel(messages, trimLevel);
   }
-  const worstCase = deps.pricing.worstCaseUsd(model, inputTokens, request.maxTokens);
-  /** Fails the turn for a reservation `account` refused, saying how much of it is left. */
-  const refuseOverBudget = async (account: string, limitUsd: number, label: string) => {
-    const budget = await store.getBudget(account);
-    const left = budget ? budget.limitUsd - budget.spentUsd - budget.reservedUsd : limitUsd;
-    await fail(
-      deps,
-      message,
-      'BudgetExceeded',
-      `the next ${message.stage} call could cost up to $${worstCase.toFixed(4)}; $${Math.max(left, 0).toFixed(4)} of ${label} is left`,
-    );
-  };
-  if (!(await store.reserveBudget(message.runId, reservationId(message), worstCase, meta.budgetUsd))) {
-    await refuseOverBudget(message.runId, meta.budgetUsd, `the run's $${meta.budgetUsd.toFixed(2)} budget`);
-    return;
-  }
-  // The repo's monthly cap (or an ask's daily one), if any. Refused → release the run's reservation too.
-  const cap = capOf(meta);
-  const monthly = cap?.account;
-  if (cap && !(await store.reserveBudget(cap.account, reservationId(message), worstCase, cap.limitUsd))) {
-    await giveBack(deps, message, undefined); // only the run's reservation was made
-    await refuseOverBudget(cap.account, cap.limitUsd, cap.label);
-    return;
-  }
+  return inputTokens;
+}
 
-  const started = deps.clock.now();
-  let response: Awaited<ReturnType<Llm['createMessage']>>;
-  try {
-    for (;;) {
-      try {
-        response = await deps.llm.createMessage(request);
-        break;
-      } catch (error) {
-        // Too long for the model's window: clear older context and call again, a bounded number of
-        // times; the reservation made for the longer request covers the shorter one.
-        const next =
-          error instanceof LlmError && error.kind === 'prompt_too_long'
-            ? nextTrimLevel(messages, trimLevel)
-            : undefined;
-        if (next === undefined) throw error;
-        trimLevel = next;
-        log.warn('prompt too long: clearing older tool results and calling again', {
-          runId: message.runId,
-          turn: message.turn,
-          trimLevel,
-        });
-        await store.cachePut(trimKey(message.conversationId), String(trimLevel), TRIM_MEMORY_SECONDS);
-        request = { ...request, messages: trimmed(messages, trimLevel) };
-      }
-    }
-  } catch (error) {
-    if (error instanceof LlmError && error.kind === 'rate_limited') {
-      await pacer.afterCall(deps, model, seq, deps.clock.now(), {
-        ...(error.rateLimit ? { rateLimit: error.rateLimit } : {}),
-        retryAfterSeconds: rateLimitDelaySeconds(error),
-      });
-    }
-    const canFallBack = meta.models[modelIndexOf(strikes) + 1] !== undefined;
-    await onCallError(deps, message, delivery, error, { strikes, canFallBack }, monthly);
-    return;
-  }
-  const latencyMs = deps.clock.now() - started;
-  if (response.rateLimit) {
-    await pacer.afterCall(deps, model, seq, deps.clock.now(), { rateLimit: response.rateLimit });
-  }
-  const costUsd = deps.pricing.costUsd(response.model, response.usage);
-  const at = new Date(deps.clock.now()).toISOString();
+/** Trims the call to `level` and remembers it for the conversation's later turns. */
+async function trimTo(deps: LlmWorkerPorts, message: LlmMessage, call: TrimmableCall, level: number) {
+  call.trimLevel = level;
+  call.request = { ...call.request, messages: trimmed(call.messages, level) };
+  await deps.store.cachePut(trimKey(message.conversationId), String(level), TRIM_MEMORY_SECONDS);
+}
 
-  const stored = await store.putTurn({
-    conversationId: message.conversationId,
-    turn: message.turn,
-    runId: message.runId,
-    stage: message.stage,
-    role: 'assistant',
-    content: response.content,
-    model: response.model,
-    stopReason: response.stopReason,
-    usage: { ...response.usage },
-    costUsd,
-    createdAt: at,
-  });
-  // A concurrent delivery may have stored its answer first: that one is the record.
-  const turn = stored.first ? undefined : stored.existing;
-  const usage = response.usage;
-  if (stored.first) {
-    await store.recordLlmCall({
-      runId: message.runId,
-      ...(meta.account ? { account: meta.account } : {}),
-      stage: message.stage,
-      conversationId: message.conversationId,
-      turn: message.turn,
-      model: response.model,
-      ...(response.provider ? { provider: response.provider } : {}),
-      inputTokens: usage.inputTokens,
-      outputTokens: usage.outputTokens,
-      cacheReadTokens: usage.cacheReadTokens,
-      cacheWriteTokens: usage.cacheWrite5mTokens + usage.cacheWrite1hTokens,
-      cacheWrite5mTokens: usage.cacheWrite5mTokens,
-      cacheWrite1hTokens: usage.cacheWrite1hTokens,
-      costUsd,
-      latencyMs,
-      at,
-    });
-    await settleTurn(deps, message, costUsd, monthly);
-    await store.appendEvent(message.runId, {
-      type: 'llm.call',
-      actor: 'llm-worker',
-      data: {
-        stage: message.stage,
-        conversationId: message.conversationId,
+/**
+ * The model call. Too long for the model's window: older context is cleared and the call made again,
+ * a bounded number of times; the reservation made for the longer request covers the shorter one.
+ */
+async function createTrimming(
+  deps: LlmWorkerPorts,
+  message: LlmMessage,
+  call: TrimmableCall,
+): Promise<LlmResponse> {
+  for (;;) {
+    try {
+      return await deps.llm.createMessage(call.request);
+    } catch (error) {
+      const next =
+        error instanceof LlmError && error.kind === 'prompt_too_long'
+          ? nextTrimLevel(call.messages, call.trimLevel)
+          : undefined;
+      if (next === undefined) throw error;
+      deps.log.warn('prompt too long: clearing older tool results and calling again', {
+        runId: message.runId,
         turn: message.turn,
-        model: response.model,
-        ...(response.provider ? { provider: response.provider } : {}),
-        promptSha256: createHash('sha256').update(canonicalJson(request)).digest('hex'),
-        inputTokens: usage.inputTokens,
-        outputTokens: usage.outputTokens,
-        cacheReadTokens: usage.cacheReadTokens,
-        cacheWriteTokens: usage.cacheWrite5mTokens + usage.cacheWrite1hTokens,
-        costUsd,
-        latencyMs,
-        stopReason: response.stopReason,
-      },
-    });
+        trimLevel: next,
+      });
+      await trimTo(deps, message, call, next);
+    }
   }
-  await answer(
-    deps,
-    message,
-    turn
-      ? resultOf(turn)
-      : {
-          conversationId: message.conversationId,
-          turn: message.turn,
-          stopReason: response.stopReason,
-          toolNames: toolNamesOf(response.content),
-          model: response.model,
-        },
-  );
 }
 
 async function onCallError(
@@ -536,62 +386,4 @@ async function onCallError(
       return;
     }
   }
-}
-
-/**
- * A redelivery after a crash between storing the turn and settling: the ledger entry and the
- * settlements are idempotent per (conversation, turn), so they are simply done again from the
- * stored turn. Nothing is charged twice; nothing stays reserved.
- */
-async function finishAccounting(
-  deps: LlmWorkerPorts,
-  message: LlmMessage,
-  turn: ConversationTurn,
-  meta: ConversationMeta | undefined,
-): Promise<void> {
-  const costUsd = turn.costUsd ?? 0;
-  const usage = turn.usage ?? {};
-  const n = (key: string) => Math.max(0, Math.round(usage[key] ?? 0));
-  const provider = providerPrefixOf(turn.model ?? '');
-  await deps.store.recordLlmCall({
-    runId: message.runId,
-    ...(meta?.account ? { account: meta.account } : {}),
-    stage: message.stage,
-    conversationId: message.conversationId,
-    turn: message.turn,
-    model: turn.model ?? 'unknown',
-    ...(provider ? { provider } : {}),
-    inputTokens: n('inputTokens'),
-    outputTokens: n('outputTokens'),
-    cacheReadTokens: n('cacheReadTokens'),
-    cacheWriteTokens: n('cacheWrite5mTokens') + n('cacheWrite1hTokens'),
-    cacheWrite5mTokens: n('cacheWrite5mTokens'),
-    cacheWrite1hTokens: n('cacheWrite1hTokens'),
-    costUsd,
-    latencyMs: 0,
-    at: turn.createdAt,
-  });
-  const monthly = monthlyAccountOf(meta);
-  if (turn.settled) {
-    await forgetSettlements(deps, message, monthly); // in case a crash came between flag and forget
-    return;
-  }
-  await settleTurn(deps, message, costUsd, monthly);
-}
-
-async function answer(deps: LlmWorkerPorts, message: LlmMessage, result: TurnResult): Promise<void> {
-  const accepted = await deps.workflow.sendTaskSuccess(message.taskToken, result);
-  if (!accepted) {
-    deps.log.warn('task token no longer accepted (expired, used or unknown): message acknowledged', {
-      runId: message.runId,
-      turn: message.turn,
-    });
-  }
-}
-
-async function fail(deps: LlmWorkerPorts, message: LlmMessage, error: string, cause: string): Promise<void> {
-  deps.log.warn('failing the LLM task', { runId: message.runId, stage: message.stage, error });
-  const accepted = await deps.workflow.sendTaskFailure(message.taskToken, error, cause);
-  if (!accepted)
-    deps.log.warn('task token no longer accepted: message acknowledged', { runId: message.runId });
 }

@@ -7,7 +7,7 @@ import { parseModelConfig } from '../shared/domain/models';
 import { log } from '../shared/middleware';
 import { awsClientConfig, makeSecrets, makeStore, makeWorkflow, systemClock } from '../shared/runtime';
 import { ModelPacer } from './pacing';
-import type { LlmWorkerPorts } from './turn';
+import type { LlmWorkerPorts } from './turn-types';
 
 /** Real ports for the LLM worker (Lambda's handler.ts and the embedded stack both use it). */
 export function llmWorkerPorts(config: Env): LlmWorkerPorts {

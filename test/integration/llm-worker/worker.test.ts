@@ -4,14 +4,16 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLlmDlqHandler } from '../../../functions/llm-dlq/app';
 import { createLlmWorkerHandler } from '../../../functions/llm-worker/app';
 import {
-  type LlmMessage,
-  type LlmWorkerPorts,
   FALLBACK_AFTER_WAIT_SECONDS,
   OVERLOADED_PER_MODEL,
-  type Pricing,
   processLlmMessage,
-  RetryLater,
 } from '../../../functions/llm-worker/turn';
+import {
+  type LlmMessage,
+  type LlmWorkerPorts,
+  type Pricing,
+  RetryLater,
+} from '../../../functions/llm-worker/turn-types';
 import { releaseTurnReservation, reservationId } from '../../../functions/shared/llm-lease';
 import { BudgetItem } from '../../../functions/shared/store/budget';
 import { askDailyAccount } from '../../../functions/shared/store/asks';

@@ -8,7 +8,8 @@ import {
 } from '../../../functions/llm-worker/context-trim';
 import { sendableMessages } from '../../../functions/llm-worker/history';
 import { MAX_OUTPUT_TOKENS, maxTokensFor } from '../../../functions/llm-worker/output-budget';
-import { type LlmWorkerPorts, type Pricing, processLlmMessage } from '../../../functions/llm-worker/turn';
+import { processLlmMessage } from '../../../functions/llm-worker/turn';
+import type { LlmWorkerPorts, Pricing } from '../../../functions/llm-worker/turn-types';
 import { Run } from '../../../functions/shared/domain/run';
 import { LlmError } from '../../../functions/shared/errors';
 import type {
