@@ -8,7 +8,7 @@ import {
   StepFunctionsEngine,
 } from './engine';
 
-export { substitute } from './engine';
+export { substitute } from './definition';
 export type { ExecutionRecord, LambdaHandler, StateMachineSpec } from './engine';
 
 export interface StepFunctionsOptions extends EngineOptions {
