@@ -213,6 +213,109 @@ const EXPECTED: Record<string, Expected[]> = {
       location: 'src/slug.js:2:2',
     },
   ],
+  'mocha-a.log': [
+    {
+      runner: 'mocha',
+      id: 'slug > slugify joins words with dashes',
+      message:
+        "AssertionError [ERR_ASSERTION]: Expected values to be strictly equal:\n+ actual - expected\n\n+ 'hello world'\n- 'hello-world'\n        ^\n+ expected - actual\n\n-hello world\n+hello-world",
+      location: /^\/tmp\/\S+\/test\/slug\.test\.js:13:12$/,
+    },
+  ],
+  'mocha-b.log': [
+    {
+      runner: 'mocha',
+      id: 'slug > readConfig reads config.json from a directory',
+      message: /^Error: ENOENT: no such file or directory, open '\/tmp\/cfg-\w{6}\/settings\.json'$/,
+      location: /^\/tmp\/\S+\/src\/slug\.js:13:21$/,
+    },
+  ],
+  'unittest-a.log': [
+    {
+      runner: 'unittest',
+      id: 'test_slug.SlugTest.test_slugify_joins_words_with_dashes',
+      message:
+        "AssertionError: 'hello world' != 'hello-world'\n- hello world\n?      ^\n+ hello-world\n?      ^",
+      location: /^\/tmp\/\S+\/test_slug\.py:14$/,
+    },
+  ],
+  'unittest-b.log': [
+    {
+      runner: 'unittest',
+      id: 'test_slug.SlugTest.test_read_config_reads_config_json',
+      message:
+        /^FileNotFoundError: \[Errno 2\] No such file or directory: '\/tmp\/cfg-\w{8}\/settings\.json'$/,
+      location: /^\/tmp\/\S+\/slug\.py:14$/,
+    },
+  ],
+  'flake8-a.log': [
+    {
+      runner: 'diagnostic',
+      id: 'src/slug.py F841',
+      message: "local variable 'words' is assigned to but never used",
+      location: 'src/slug.py:2:5',
+    },
+  ],
+  'flake8-b.log': [
+    {
+      runner: 'diagnostic',
+      id: 'src/slug.py F821',
+      message: "undefined name 'separator'",
+      location: 'src/slug.py:2:12',
+    },
+  ],
+  'mypy-a.log': [
+    {
+      runner: 'diagnostic',
+      id: 'src/slug.py return-value',
+      message: 'Incompatible return value type (got "int", expected "str")',
+      location: 'src/slug.py:2',
+    },
+  ],
+  'mypy-b.log': [
+    {
+      runner: 'diagnostic',
+      id: 'src/slug.py attr-defined',
+      message: '"str" has no attribute "uper"; maybe "upper"?',
+      location: 'src/slug.py:6',
+    },
+  ],
+  'rspec-a.log': [
+    {
+      runner: 'rspec',
+      id: 'Slug slugify joins words with dashes',
+      message:
+        'Failure/Error: expect(Slug.slugify(\'Hello World\')).to eq(\'hello-world\')\n\n  expected: "hello-world"\n       got: "hello world"\n\n  (compared using ==)',
+      location: 'spec/slug_spec.rb:10',
+    },
+  ],
+  'rspec-b.log': [
+    {
+      runner: 'rspec',
+      id: 'Slug read_config reads config.json from a directory',
+      message:
+        /^Failure\/Error: JSON\.parse\(File\.read\(File\.join\(dir, 'settings\.json'\)\)\)\n\nErrno::ENOENT:\n {2}No such file or directory @ rb_sysopen - \/tmp\/cfg-[\w-]+\/settings\.json$/,
+      location: 'lib/slug.rb:13',
+    },
+  ],
+  'phpunit-a.log': [
+    {
+      runner: 'phpunit',
+      id: 'SlugTest::testSlugifyJoinsWordsWithDashes',
+      message:
+        "Failed asserting that two strings are identical.\n--- Expected\n+++ Actual\n@@ @@\n-'hello-world'\n+'hello world'",
+      location: /^\/tmp\/\S+\/tests\/SlugTest\.php:16$/,
+    },
+  ],
+  'phpunit-b.log': [
+    {
+      runner: 'phpunit',
+      id: 'SlugTest::testReadConfigReadsConfigJson',
+      message:
+        /^file_get_contents\(\/tmp\/cfg-\w{8}\/settings\.json\): Failed to open stream: No such file or directory$/,
+      location: /^\/tmp\/\S+\/src\/Slug\.php:17$/,
+    },
+  ],
 };
 
 const matcher = (value: unknown) => (value instanceof RegExp ? expect.stringMatching(value) : value);
@@ -237,6 +340,24 @@ describe('extractFailures on real runner logs', () => {
     expect(tail).not.toMatch(/##\[|^\d{4}-\d\d-\d\dT/m);
     expect(tail).toContain('Run npx vitest run');
     expect(tail.split('\n').at(-1)).toBe('Process completed with exit code 1.');
+  });
+
+  it('gives locations relative to the checkout when the runner prints them absolute', () => {
+    // The fixtures ran in /tmp/ci-projects/<kind>.XXXXXX; on GitHub the same lines name the
+    // workspace (/home/runner/work/<repo>/<repo>, D:\\a\\<repo>\\<repo> on Windows).
+    const onGitHub = (name: string) =>
+      extractFailures(
+        fixture(name).replace(/\/tmp\/ci-projects\/[a-z0-9]+\.\w{6}\//g, '/home/runner/work/slug/slug/'),
+      );
+    expect(onGitHub('unittest-a.log').failures[0]?.location).toBe('test_slug.py:14');
+    expect(onGitHub('unittest-b.log').failures[0]?.location).toBe('slug.py:14');
+    expect(onGitHub('mocha-a.log').failures[0]?.location).toBe('test/slug.test.js:13:12');
+    expect(onGitHub('phpunit-b.log').failures[0]?.location).toBe('src/Slug.php:17');
+    const windows = fixture('phpunit-a.log').replace(
+      /\/tmp\/ci-projects\/phpunit\.\w{6}\/tests\//g,
+      'D:\\a\\slug\\slug\\tests\\',
+    );
+    expect(extractFailures(windows).failures[0]?.location).toBe('tests\\SlugTest.php:16');
   });
 
   it('falls back to the lines around the first error on a log no parser knows', () => {
@@ -271,6 +392,12 @@ describe('failureSignature', () => {
     'tsc',
     'eslint',
     'biome',
+    'mocha',
+    'unittest',
+    'flake8',
+    'mypy',
+    'rspec',
+    'phpunit',
   ];
 
   for (const runner of runners) {
@@ -295,7 +422,18 @@ describe('failureSignature', () => {
   });
 
   it('a test failing twice with different temp paths in its message is the same failure', () => {
-    for (const name of ['node-spec-b', 'jest-b', 'vitest-b', 'pytest-b', 'go-b', 'cargo-b']) {
+    for (const name of [
+      'node-spec-b',
+      'jest-b',
+      'vitest-b',
+      'pytest-b',
+      'go-b',
+      'cargo-b',
+      'mocha-b',
+      'unittest-b',
+      'rspec-b',
+      'phpunit-b',
+    ]) {
       const [first] = extract(`${name}.log`).failures;
       const [again] = extract(`${name}-rerun.log`).failures;
       expect(first!.message).not.toBe(again!.message);
