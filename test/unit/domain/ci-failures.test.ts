@@ -316,6 +316,31 @@ const EXPECTED: Record<string, Expected[]> = {
       location: /^\/tmp\/\S+\/src\/Slug\.php:17$/,
     },
   ],
+  'maven-a.log': [
+    {
+      runner: 'maven',
+      id: 'example.SlugTest.slugifyJoinsWordsWithDashes',
+      message: 'org.junit.ComparisonFailure: expected:<hello[-]world> but was:<hello[ ]world>',
+      location: 'example/SlugTest.java:18',
+    },
+  ],
+  'maven-b.log': [
+    {
+      runner: 'maven',
+      id: 'example.SlugTest.readConfigReadsConfigJson',
+      message: /^java\.nio\.file\.NoSuchFileException: \/tmp\/cfg-\d+\/settings\.json$/,
+      location: 'example/SlugTest.java:25',
+    },
+  ],
+  'maven-compile-a.log': [
+    {
+      runner: 'maven',
+      id: /^\/tmp\/\S+\/src\/test\/java\/example\/SlugTest\.java$/,
+      message:
+        'cannot find symbol\n  symbol:   method slugfy(java.lang.String)\n  location: class example.Slug',
+      location: /^\/tmp\/\S+\/src\/test\/java\/example\/SlugTest\.java:18:41$/,
+    },
+  ],
 };
 
 const matcher = (value: unknown) => (value instanceof RegExp ? expect.stringMatching(value) : value);
@@ -398,6 +423,7 @@ describe('failureSignature', () => {
     'mypy',
     'rspec',
     'phpunit',
+    'maven',
   ];
 
   for (const runner of runners) {
@@ -433,6 +459,7 @@ describe('failureSignature', () => {
       'unittest-b',
       'rspec-b',
       'phpunit-b',
+      'maven-b',
     ]) {
       const [first] = extract(`${name}.log`).failures;
       const [again] = extract(`${name}-rerun.log`).failures;
