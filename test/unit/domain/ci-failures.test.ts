@@ -264,6 +264,39 @@ const EXPECTED: Record<string, Expected[]> = {
       location: 'src/slug.py:2:12',
     },
   ],
+  'pylint-a.log': [
+    {
+      runner: 'diagnostic',
+      id: 'src/slug.py W0612',
+      message: "Unused variable 'words' (unused-variable)",
+      location: 'src/slug.py:6:4',
+    },
+  ],
+  'pylint-b.log': [
+    {
+      runner: 'diagnostic',
+      id: 'src/slug.py E0602',
+      message: "Undefined variable 'separator' (undefined-variable)",
+      location: 'src/slug.py:6:11',
+    },
+  ],
+  'gcc-a.log': [
+    {
+      runner: 'diagnostic',
+      id: 'src/slug.c',
+      message:
+        '‘separator’ undeclared (first use in this function)\nsrc/slug.c:6:53: note: each undeclared identifier is reported only once for each function it appears in',
+      location: 'src/slug.c:6:53',
+    },
+  ],
+  'gcc-b.log': [
+    {
+      runner: 'diagnostic',
+      id: 'src/slug.c',
+      message: 'too few arguments to function ‘capitalize’\nsrc/slug.c:3:6: note: declared here',
+      location: 'src/slug.c:8:5',
+    },
+  ],
   'mypy-a.log': [
     {
       runner: 'diagnostic',
@@ -420,7 +453,9 @@ describe('failureSignature', () => {
     'mocha',
     'unittest',
     'flake8',
+    'pylint',
     'mypy',
+    'gcc',
     'rspec',
     'phpunit',
     'maven',
