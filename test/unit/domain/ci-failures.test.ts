@@ -476,6 +476,16 @@ describe('failureSignature', () => {
     });
   }
 
+  for (const runner of ['mocha', 'unittest', 'rspec', 'phpunit', 'maven']) {
+    it(`${runner}: a run with both tests failing gives both failures, as the a and b runs gave them`, () => {
+      const both = extract(`${runner}-ab.log`).failures;
+      const apart = [...extract(`${runner}-a.log`).failures, ...extract(`${runner}-b.log`).failures];
+      expect(both).toHaveLength(2);
+      expect(new Set(both.map((f) => f.id))).toEqual(new Set(apart.map((f) => f.id)));
+      expect(failureSignature(both)).toBe(failureSignature(apart));
+    });
+  }
+
   it('JUnit reports: the same failure re-run has the same signature, another test another', () => {
     expect(signatureOf('junit-pytest-a.xml')).toBe(signatureOf('junit-pytest-a-rerun.xml'));
     expect(signatureOf('junit-pytest-b.xml')).toBe(signatureOf('junit-pytest-b-rerun.xml'));
