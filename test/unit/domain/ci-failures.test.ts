@@ -248,6 +248,14 @@ const EXPECTED: Record<string, Expected[]> = {
       location: /^\/tmp\/\S+\/slug\.py:14$/,
     },
   ],
+  'unittest-load-a.log': [
+    {
+      runner: 'unittest',
+      id: 'unittest.loader._FailedTest.test_slug',
+      message: "    def slugify(text)\n                     ^\nSyntaxError: expected ':'",
+      location: /^\/tmp\/\S+\/slug\.py:5$/,
+    },
+  ],
   'flake8-a.log': [
     {
       runner: 'diagnostic',
@@ -329,6 +337,15 @@ const EXPECTED: Record<string, Expected[]> = {
       message:
         /^Failure\/Error: JSON\.parse\(File\.read\(File\.join\(dir, 'settings\.json'\)\)\)\n\nErrno::ENOENT:\n {2}No such file or directory @ rb_sysopen - \/tmp\/cfg-[\w-]+\/settings\.json$/,
       location: 'lib/slug.rb:13',
+    },
+  ],
+  'rspec-load-a.log': [
+    {
+      runner: 'rspec',
+      id: 'An error occurred while loading ./spec/slug_spec.rb',
+      message:
+        /^Failure\/Error: require_relative '\.\.\/lib\/slug'\n\nSyntaxError:\n {2}\/tmp\/\S+\/lib\/slug\.rb:14: syntax error, unexpected `end', expecting '\)'\n {4}end\n {4}\^~~$/,
+      location: 'spec/slug_spec.rb:2',
     },
   ],
   'phpunit-a.log': [
@@ -485,6 +502,13 @@ describe('failureSignature', () => {
       expect(failureSignature(both)).toBe(failureSignature(apart));
     });
   }
+
+  it('code that does not load (rspec, unittest): the same on a re-run, not the failing test of b', () => {
+    for (const runner of ['rspec', 'unittest']) {
+      expect(signatureOf(`${runner}-load-a.log`)).toBe(signatureOf(`${runner}-load-a-rerun.log`));
+      expect(signatureOf(`${runner}-load-a.log`)).not.toBe(signatureOf(`${runner}-b.log`));
+    }
+  });
 
   it('JUnit reports: the same failure re-run has the same signature, another test another', () => {
     expect(signatureOf('junit-pytest-a.xml')).toBe(signatureOf('junit-pytest-a-rerun.xml'));

@@ -31,7 +31,10 @@ function readTraceback(body: readonly string[]) {
     if (!INSTALLED.test(f[1]!)) location = fallback;
   }
   let from = lastFrame + 1;
-  while (lastFrame >= 0 && from < body.length && body[from]!.startsWith('    ')) from++; // its code and ^^^
+  // The frame's code line and ^^^ go, but a SyntaxError's own `File "x.py", line 5` (no `, in f`)
+  // is part of the error: its code line and caret show where.
+  const syntax = lastFrame >= 0 && !/, in /.test(body[lastFrame]!);
+  while (!syntax && lastFrame >= 0 && from < body.length && body[from]!.startsWith('    ')) from++;
   return { message: messageFrom(body.slice(from)), location: location ?? fallback };
 }
 
