@@ -348,6 +348,22 @@ const EXPECTED: Record<string, Expected[]> = {
       location: 'spec/slug_spec.rb:2',
     },
   ],
+  'minitest-a.log': [
+    {
+      runner: 'minitest',
+      id: 'SlugTest#test_slugify_joins_words_with_dashes',
+      message: 'Expected: "hello-world"\n  Actual: "hello world"',
+      location: /^\/tmp\/\S+\/test\/slug_test\.rb:11$/,
+    },
+  ],
+  'minitest-b.log': [
+    {
+      runner: 'minitest',
+      id: 'SlugTest#test_read_config_reads_config_json',
+      message: /^Errno::ENOENT: No such file or directory @ rb_sysopen - \/tmp\/cfg-[\w-]+\/settings\.json$/,
+      location: /^\/tmp\/\S+\/lib\/slug\.rb:13$/,
+    },
+  ],
   'phpunit-a.log': [
     {
       runner: 'phpunit',
@@ -474,6 +490,7 @@ describe('failureSignature', () => {
     'mypy',
     'gcc',
     'rspec',
+    'minitest',
     'phpunit',
     'maven',
   ];
@@ -527,6 +544,7 @@ describe('failureSignature', () => {
       'mocha-b',
       'unittest-b',
       'rspec-b',
+      'minitest-b',
       'phpunit-b',
       'maven-b',
     ]) {

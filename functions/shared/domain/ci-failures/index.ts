@@ -2,9 +2,10 @@
  * Failure extraction from CI logs (issue 17). `extractFailures` strips the GitHub Actions wrapping
  * (timestamps, `##[group]`/`##[error]` markers) and ANSI colours, then asks each runner's parser
  * for the failing tests or diagnostics it recognises: node:test (spec and TAP), Jest, Vitest, Mocha,
- * pytest, unittest, RSpec, PHPUnit, Maven (Surefire and javac), go test, cargo test, JUnit XML, tsc, ESLint, Biome, and the
- * one-line `path:line:col: CODE message` / `path:line: error: message` diagnostics of linters and
- * compilers (flake8, mypy, gcc...). `failureSignature` fingerprints
+ * pytest, unittest, RSpec, Minitest, PHPUnit, Maven (Surefire and javac), go test, cargo test,
+ * JUnit XML, tsc, ESLint, Biome, and the one-line `path:line:col: CODE message` / `path:line:
+ * error: message` diagnostics of linters and compilers (flake8, pylint, mypy, gcc...).
+ * `failureSignature` fingerprints
  * them so that "the same failure repeated" means the same tests failing with the same messages,
  * whatever the timestamps, durations and temp paths. `failureReport` renders failures first, then
  * a bounded tail of the log; with nothing recognised, the lines around the first error stand in.
@@ -22,6 +23,7 @@ import { parseJunit } from './junit';
 import { parseLineDiagnostics } from './line-diagnostics';
 import { cleanLog, type Failure, MAX_FAILURES } from './lines';
 import { parseMaven } from './maven';
+import { parseMinitest } from './minitest';
 import { parseMocha } from './mocha';
 import { parseNodeSpec, parseTap } from './node';
 import { parsePhpunit } from './phpunit';
@@ -44,6 +46,7 @@ const LINE_PARSERS: Array<(lines: readonly string[]) => Failure[]> = [
   parsePytest,
   parseUnittest,
   parseRspec,
+  parseMinitest,
   parsePhpunit,
   parseMaven,
   parseGo,

@@ -13,8 +13,8 @@ export interface Failure {
   /** file:line[:col] when the runner says where. */
   location?: string;
   /**
-   * Which parser recognised it: node, tap, jest, vitest, mocha, pytest, unittest, rspec, phpunit,
-   * maven, go, cargo, junit, tsc, eslint, biome, diagnostic.
+   * Which parser recognised it: node, tap, jest, vitest, mocha, pytest, unittest, rspec, minitest,
+   * phpunit, maven, go, cargo, junit, tsc, eslint, biome, diagnostic.
    */
   runner: string;
 }
