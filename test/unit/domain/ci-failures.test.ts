@@ -364,6 +364,22 @@ const EXPECTED: Record<string, Expected[]> = {
       location: /^\/tmp\/\S+\/lib\/slug\.rb:13$/,
     },
   ],
+  'rubocop-a.log': [
+    {
+      runner: 'diagnostic',
+      id: 'lib/slug.rb Lint/UselessAssignment',
+      message: 'Useless assignment to variable - words.',
+      location: 'lib/slug.rb:6:5',
+    },
+  ],
+  'rubocop-b.log': [
+    {
+      runner: 'diagnostic',
+      id: 'lib/slug.rb Style/StringLiterals',
+      message: "Prefer single-quoted strings when you don't need string interpolation or special symbols.",
+      location: 'lib/slug.rb:6:28',
+    },
+  ],
   'phpunit-a.log': [
     {
       runner: 'phpunit',
@@ -491,6 +507,7 @@ describe('failureSignature', () => {
     'gcc',
     'rspec',
     'minitest',
+    'rubocop',
     'phpunit',
     'maven',
   ];

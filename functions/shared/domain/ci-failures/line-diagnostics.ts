@@ -1,8 +1,9 @@
 /**
  * One-line diagnostics that start with their location, the shape many linters and compilers share:
  * - with a rule code: `path:line:col: CODE message` (flake8 and pycodestyle/pyflakes, ruff's concise
- *   format) or `CODE: message (symbol)` (pylint's default). Every code printed this way fails the
- *   run: such a tool prints only what it was configured to reject.
+ *   format) or `CODE: message (symbol)` (pylint's default), and RuboCop's `path:line:col: W:
+ *   Dept/Cop: message` (`[Correctable] ` before the cop when it can fix it). Every code printed
+ *   this way fails the run: such a tool prints only what it was configured to reject.
  * - with a severity: `path:line[:col]: error: message` (mypy, with its `  [code]` suffix; gcc, clang,
  *   javac, swiftc). Only errors: `warning:` lines do not fail a build, and a `note:` below an error
  *   (mypy, gcc; gcc quotes the source line and a caret between them) joins that error's message.
@@ -12,6 +13,9 @@ import { type Failure, MAX_FAILURES } from './lines';
 const PATH = String.raw`([^\s:]+)`;
 const WITH_CODE = new RegExp(String.raw`^${PATH}:(\d+):(\d+): ([A-Z]{1,4}\d{1,5}):? (.+)$`);
 const WITH_SEVERITY = new RegExp(String.raw`^${PATH}:(\d+)(?::(\d+))?: (error|fatal error|note): (.+)$`);
+const RUBOCOP = new RegExp(
+  String.raw`^${PATH}:(\d+):(\d+): [RCWEF]: (?:\[Correctable\] )?([A-Z]\w*/\w+): (.+)$`,
+);
 const TRAILING_CODE = /^(.*?)\s+\[([a-z][\w-]*)\]$/;
 const SOURCE_EXCERPT = /^\s*\d*\s\|/; // gcc's `    6 |   code` and `      |   ^~~~`
 
@@ -26,7 +30,7 @@ export function parseLineDiagnostics(lines: readonly string[]): Failure[] {
       last = undefined;
       continue;
     }
-    const c = WITH_CODE.exec(line);
+    const c = WITH_CODE.exec(line) ?? RUBOCOP.exec(line);
     if (c) {
       last = undefined;
       failures.push({
