@@ -166,6 +166,24 @@ const EXPECTED: Record<string, Expected[]> = {
       location: 'src/lib.rs:33:9',
     },
   ],
+  'gtest-a.log': [
+    {
+      runner: 'gtest',
+      id: 'Slug.SlugifyJoinsWordsWithDashes',
+      message:
+        'Expected equality of these values:\n  slugify("Hello World")\n    Which is: "hello world"\n  "hello-world"',
+      location: /^\/tmp\/\S+\/test\/slug_test\.cpp:14$/,
+    },
+  ],
+  'gtest-b.log': [
+    {
+      runner: 'gtest',
+      id: 'Slug.ReadConfigReadsConfigJson',
+      message:
+        /^C\+\+ exception with description "cannot open \/tmp\/cfg-\w{6}\/settings\.json" thrown in the test body\.$/,
+    },
+  ],
+  'gtest-ctest-a.log': [{ runner: 'ctest', id: 'Slug.SlugifyJoinsWordsWithDashes', message: 'Failed' }],
   'tsc-a.log': [
     {
       runner: 'tsc',
@@ -510,6 +528,7 @@ describe('failureSignature', () => {
     'rubocop',
     'phpunit',
     'maven',
+    'gtest',
   ];
 
   for (const runner of runners) {
@@ -564,6 +583,7 @@ describe('failureSignature', () => {
       'minitest-b',
       'phpunit-b',
       'maven-b',
+      'gtest-b',
     ]) {
       const [first] = extract(`${name}.log`).failures;
       const [again] = extract(`${name}-rerun.log`).failures;

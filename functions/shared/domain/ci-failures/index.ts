@@ -3,9 +3,9 @@
  * (timestamps, `##[group]`/`##[error]` markers) and ANSI colours, then asks each runner's parser
  * for the failing tests or diagnostics it recognises: node:test (spec and TAP), Jest, Vitest, Mocha,
  * pytest, unittest, RSpec, Minitest, PHPUnit, Maven (Surefire and javac), go test, cargo test,
- * JUnit XML, tsc, ESLint, Biome, and the one-line `path:line:col: CODE message` / `path:line:
- * error: message` diagnostics of linters and compilers (flake8, pylint, mypy, gcc...).
- * `failureSignature` fingerprints
+ * GoogleTest and CTest, JUnit XML, tsc, ESLint, Biome, and the one-line `path:line:col: CODE
+ * message` / `path:line: error: message` diagnostics of linters and compilers (flake8, pylint,
+ * mypy, RuboCop, gcc...). `failureSignature` fingerprints
  * them so that "the same failure repeated" means the same tests failing with the same messages,
  * whatever the timestamps, durations and temp paths. `failureReport` renders failures first, then
  * a bounded tail of the log; with nothing recognised, the lines around the first error stand in.
@@ -18,6 +18,7 @@ import { parseCargo } from './cargo';
 import { parseBiome, parseEslint, parseTsc } from './diagnostics';
 import { firstErrorExcerpt, tailOf } from './generic';
 import { parseGo } from './go';
+import { parseGtest } from './gtest';
 import { parseJest, parseVitest } from './jest';
 import { parseJunit } from './junit';
 import { parseLineDiagnostics } from './line-diagnostics';
@@ -51,6 +52,7 @@ const LINE_PARSERS: Array<(lines: readonly string[]) => Failure[]> = [
   parseMaven,
   parseGo,
   parseCargo,
+  parseGtest,
   parseTsc,
   parseEslint,
   parseBiome,
