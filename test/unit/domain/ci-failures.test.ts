@@ -166,6 +166,30 @@ const EXPECTED: Record<string, Expected[]> = {
       location: 'src/lib.rs:33:9',
     },
   ],
+  'gradle-a.log': [
+    {
+      runner: 'gradle',
+      id: 'example.SlugTest > slugifyJoinsWordsWithDashes',
+      message: 'org.junit.ComparisonFailure',
+      location: 'example/SlugTest.java:18',
+    },
+  ],
+  'gradle-b.log': [
+    {
+      runner: 'gradle',
+      id: 'example.SlugTest > readConfigReadsConfigJson',
+      message: 'java.nio.file.NoSuchFileException',
+      location: 'example/SlugTest.java:25',
+    },
+  ],
+  'gradle-full-a.log': [
+    {
+      runner: 'gradle',
+      id: 'example.SlugTest > slugifyJoinsWordsWithDashes',
+      message: 'org.junit.ComparisonFailure: expected:<hello[-]world> but was:<hello[ ]world>',
+      location: 'example/SlugTest.java:18',
+    },
+  ],
   'gtest-a.log': [
     {
       runner: 'gtest',
@@ -528,6 +552,7 @@ describe('failureSignature', () => {
     'rubocop',
     'phpunit',
     'maven',
+    'gradle',
     'gtest',
   ];
 

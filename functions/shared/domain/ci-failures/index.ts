@@ -2,8 +2,8 @@
  * Failure extraction from CI logs (issue 17). `extractFailures` strips the GitHub Actions wrapping
  * (timestamps, `##[group]`/`##[error]` markers) and ANSI colours, then asks each runner's parser
  * for the failing tests or diagnostics it recognises: node:test (spec and TAP), Jest, Vitest, Mocha,
- * pytest, unittest, RSpec, Minitest, PHPUnit, Maven (Surefire and javac), go test, cargo test,
- * GoogleTest and CTest, JUnit XML, tsc, ESLint, Biome, and the one-line `path:line:col: CODE
+ * pytest, unittest, RSpec, Minitest, PHPUnit, Maven (Surefire and javac), Gradle, go test, cargo
+ * test, GoogleTest and CTest, JUnit XML, tsc, ESLint, Biome, and the one-line `path:line:col: CODE
  * message` / `path:line: error: message` diagnostics of linters and compilers (flake8, pylint,
  * mypy, RuboCop, gcc...). `failureSignature` fingerprints
  * them so that "the same failure repeated" means the same tests failing with the same messages,
@@ -18,6 +18,7 @@ import { parseCargo } from './cargo';
 import { parseBiome, parseEslint, parseTsc } from './diagnostics';
 import { firstErrorExcerpt, tailOf } from './generic';
 import { parseGo } from './go';
+import { parseGradle } from './gradle';
 import { parseGtest } from './gtest';
 import { parseJest, parseVitest } from './jest';
 import { parseJunit } from './junit';
@@ -50,6 +51,7 @@ const LINE_PARSERS: Array<(lines: readonly string[]) => Failure[]> = [
   parseMinitest,
   parsePhpunit,
   parseMaven,
+  parseGradle,
   parseGo,
   parseCargo,
   parseGtest,

@@ -14,6 +14,14 @@ const FRAME = /^\s+at ((?:[\w$]+\.)*)([\w$]+)\.[\w$<>]+\(([\w$]+\.\w+):(\d+)\)$/
 const LIBRARY = /^(?:java|javax|jdk|sun|kotlin|scala|org\.junit|junit|org\.opentest4j|org\.apache\.maven)\./;
 const COMPILE = /^\[ERROR\] (\S+\.(?:java|kt|scala|groovy)):\[(\d+),(\d+)\] (.+)$/;
 
+/** `\tat example.SlugTest.m(SlugTest.java:18)` -> `example/SlugTest.java:18` (a source file sits in
+ * its package's folder); nothing for a library's frame. */
+export function javaFrameLocation(line: string): string | undefined {
+  const frame = FRAME.exec(line);
+  if (!frame || LIBRARY.test(frame[1]!)) return undefined;
+  return `${frame[1]!.replace(/\./g, '/')}${frame[3]}:${frame[4]}`;
+}
+
 function testId(name: string): string {
   const m = /^([\w$]+)\(([\w.$]+)\)$/.exec(name); // 2.x: method(Class)
   return m ? `${m[2]}.${m[1]}` : name;
@@ -49,12 +57,9 @@ export function parseMaven(lines: readonly string[]): Failure[] {
     for (; j < lines.length && j <= i + MAX_SCAN; j++) {
       const l = lines[j]!;
       if (l.trim() === '' || LEVEL.test(l)) break;
-      const frame = FRAME.exec(l);
-      if (frame || /^\s+at /.test(l)) inStack = true;
-      if (frame) {
-        // The source file sits in its package's folder: example.SlugTest -> example/SlugTest.java.
-        if (!location && !LIBRARY.test(frame[1]!))
-          location = `${frame[1]!.replace(/\./g, '/')}${frame[3]}:${frame[4]}`;
+      if (/^\s+at /.test(l)) {
+        inStack = true;
+        location ??= javaFrameLocation(l);
         continue;
       }
       if (!inStack && message.length < 200) message.push(l);
