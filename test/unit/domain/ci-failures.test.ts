@@ -502,6 +502,11 @@ describe('extractFailures on real runner logs', () => {
     expect(onGitHub('unittest-b.log').failures[0]?.location).toBe('slug.py:14');
     expect(onGitHub('mocha-a.log').failures[0]?.location).toBe('test/slug.test.js:13:12');
     expect(onGitHub('phpunit-b.log').failures[0]?.location).toBe('src/Slug.php:17');
+    expect(onGitHub('minitest-b.log').failures[0]?.location).toBe('lib/slug.rb:13');
+    expect(onGitHub('gtest-a.log').failures[0]?.location).toBe('test/slug_test.cpp:14');
+    expect(onGitHub('maven-compile-a.log').failures[0]?.location).toBe(
+      'src/test/java/example/SlugTest.java:18:41',
+    );
     const windows = fixture('phpunit-a.log').replace(
       /\/tmp\/ci-projects\/phpunit\.\w{6}\/tests\//g,
       'D:\\a\\slug\\slug\\tests\\',
