@@ -330,6 +330,22 @@ const EXPECTED: Record<string, Expected[]> = {
       location: 'src/slug.py:6:11',
     },
   ],
+  'shellcheck-a.log': [
+    {
+      runner: 'shellcheck',
+      id: 'scripts/slug.sh SC2086',
+      message: 'Double quote to prevent globbing and word splitting.',
+      location: 'scripts/slug.sh:3:8',
+    },
+  ],
+  'shellcheck-b.log': [
+    {
+      runner: 'shellcheck',
+      id: 'scripts/slug.sh SC2034',
+      message: 'separator appears unused. Verify use (or export if used externally).',
+      location: 'scripts/slug.sh:3:3',
+    },
+  ],
   'gcc-a.log': [
     {
       runner: 'diagnostic',
@@ -551,6 +567,7 @@ describe('failureSignature', () => {
     'flake8',
     'pylint',
     'mypy',
+    'shellcheck',
     'gcc',
     'rspec',
     'minitest',

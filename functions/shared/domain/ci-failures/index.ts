@@ -3,9 +3,9 @@
  * (timestamps, `##[group]`/`##[error]` markers) and ANSI colours, then asks each runner's parser
  * for the failing tests or diagnostics it recognises: node:test (spec and TAP), Jest, Vitest, Mocha,
  * pytest, unittest, RSpec, Minitest, PHPUnit, Maven (Surefire and javac), Gradle, go test, cargo
- * test, GoogleTest and CTest, JUnit XML, tsc, ESLint, Biome, and the one-line `path:line:col: CODE
- * message` / `path:line: error: message` diagnostics of linters and compilers (flake8, pylint,
- * mypy, RuboCop, gcc...). `failureSignature` fingerprints
+ * test, GoogleTest and CTest, JUnit XML, tsc, ESLint, Biome, ShellCheck, and the one-line
+ * `path:line:col: CODE message` / `path:line: error: message` diagnostics of linters and compilers
+ * (flake8, pylint, mypy, RuboCop, gcc...). `failureSignature` fingerprints
  * them so that "the same failure repeated" means the same tests failing with the same messages,
  * whatever the timestamps, durations and temp paths. `failureReport` renders failures first, then
  * a bounded tail of the log; with nothing recognised, the lines around the first error stand in.
@@ -32,6 +32,7 @@ import { parsePhpunit } from './phpunit';
 import { parsePytest } from './pytest';
 import type { ExtractedFailures } from './report';
 import { parseRspec } from './rspec';
+import { parseShellcheck } from './shellcheck';
 import { parseUnittest } from './unittest';
 
 export type { Failure } from './lines';
@@ -58,6 +59,7 @@ const LINE_PARSERS: Array<(lines: readonly string[]) => Failure[]> = [
   parseTsc,
   parseEslint,
   parseBiome,
+  parseShellcheck,
   parseLineDiagnostics,
 ];
 

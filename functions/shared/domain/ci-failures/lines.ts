@@ -14,7 +14,8 @@ export interface Failure {
   location?: string;
   /**
    * Which parser recognised it: node, tap, jest, vitest, mocha, pytest, unittest, rspec, minitest,
-   * phpunit, maven, gradle, go, cargo, gtest, ctest, junit, tsc, eslint, biome, diagnostic.
+   * phpunit, maven, gradle, go, cargo, gtest, ctest, junit, tsc, eslint, biome, shellcheck,
+   * diagnostic.
    */
   runner: string;
 }
