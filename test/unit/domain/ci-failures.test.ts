@@ -166,6 +166,48 @@ const EXPECTED: Record<string, Expected[]> = {
       location: 'src/lib.rs:33:9',
     },
   ],
+  'gradle-a.log': [
+    {
+      runner: 'gradle',
+      id: 'example.SlugTest > slugifyJoinsWordsWithDashes',
+      message: 'org.junit.ComparisonFailure',
+      location: 'example/SlugTest.java:18',
+    },
+  ],
+  'gradle-b.log': [
+    {
+      runner: 'gradle',
+      id: 'example.SlugTest > readConfigReadsConfigJson',
+      message: 'java.nio.file.NoSuchFileException',
+      location: 'example/SlugTest.java:25',
+    },
+  ],
+  'gradle-full-a.log': [
+    {
+      runner: 'gradle',
+      id: 'example.SlugTest > slugifyJoinsWordsWithDashes',
+      message: 'org.junit.ComparisonFailure: expected:<hello[-]world> but was:<hello[ ]world>',
+      location: 'example/SlugTest.java:18',
+    },
+  ],
+  'gtest-a.log': [
+    {
+      runner: 'gtest',
+      id: 'Slug.SlugifyJoinsWordsWithDashes',
+      message:
+        'Expected equality of these values:\n  slugify("Hello World")\n    Which is: "hello world"\n  "hello-world"',
+      location: /^\/tmp\/\S+\/test\/slug_test\.cpp:14$/,
+    },
+  ],
+  'gtest-b.log': [
+    {
+      runner: 'gtest',
+      id: 'Slug.ReadConfigReadsConfigJson',
+      message:
+        /^C\+\+ exception with description "cannot open \/tmp\/cfg-\w{6}\/settings\.json" thrown in the test body\.$/,
+    },
+  ],
+  'gtest-ctest-a.log': [{ runner: 'ctest', id: 'Slug.SlugifyJoinsWordsWithDashes', message: 'Failed' }],
   'tsc-a.log': [
     {
       runner: 'tsc',
@@ -213,6 +255,232 @@ const EXPECTED: Record<string, Expected[]> = {
       location: 'src/slug.js:2:2',
     },
   ],
+  'mocha-a.log': [
+    {
+      runner: 'mocha',
+      id: 'slug > slugify joins words with dashes',
+      message:
+        "AssertionError [ERR_ASSERTION]: Expected values to be strictly equal:\n+ actual - expected\n\n+ 'hello world'\n- 'hello-world'\n        ^\n+ expected - actual\n\n-hello world\n+hello-world",
+      location: /^\/tmp\/\S+\/test\/slug\.test\.js:13:12$/,
+    },
+  ],
+  'mocha-b.log': [
+    {
+      runner: 'mocha',
+      id: 'slug > readConfig reads config.json from a directory',
+      message: /^Error: ENOENT: no such file or directory, open '\/tmp\/cfg-\w{6}\/settings\.json'$/,
+      location: /^\/tmp\/\S+\/src\/slug\.js:13:21$/,
+    },
+  ],
+  'unittest-a.log': [
+    {
+      runner: 'unittest',
+      id: 'test_slug.SlugTest.test_slugify_joins_words_with_dashes',
+      message:
+        "AssertionError: 'hello world' != 'hello-world'\n- hello world\n?      ^\n+ hello-world\n?      ^",
+      location: /^\/tmp\/\S+\/test_slug\.py:14$/,
+    },
+  ],
+  'unittest-b.log': [
+    {
+      runner: 'unittest',
+      id: 'test_slug.SlugTest.test_read_config_reads_config_json',
+      message:
+        /^FileNotFoundError: \[Errno 2\] No such file or directory: '\/tmp\/cfg-\w{8}\/settings\.json'$/,
+      location: /^\/tmp\/\S+\/slug\.py:14$/,
+    },
+  ],
+  'unittest-load-a.log': [
+    {
+      runner: 'unittest',
+      id: 'unittest.loader._FailedTest.test_slug',
+      message: "    def slugify(text)\n                     ^\nSyntaxError: expected ':'",
+      location: /^\/tmp\/\S+\/slug\.py:5$/,
+    },
+  ],
+  'flake8-a.log': [
+    {
+      runner: 'diagnostic',
+      id: 'src/slug.py F841',
+      message: "local variable 'words' is assigned to but never used",
+      location: 'src/slug.py:2:5',
+    },
+  ],
+  'flake8-b.log': [
+    {
+      runner: 'diagnostic',
+      id: 'src/slug.py F821',
+      message: "undefined name 'separator'",
+      location: 'src/slug.py:2:12',
+    },
+  ],
+  'pylint-a.log': [
+    {
+      runner: 'diagnostic',
+      id: 'src/slug.py W0612',
+      message: "Unused variable 'words' (unused-variable)",
+      location: 'src/slug.py:6:4',
+    },
+  ],
+  'pylint-b.log': [
+    {
+      runner: 'diagnostic',
+      id: 'src/slug.py E0602',
+      message: "Undefined variable 'separator' (undefined-variable)",
+      location: 'src/slug.py:6:11',
+    },
+  ],
+  'shellcheck-a.log': [
+    {
+      runner: 'shellcheck',
+      id: 'scripts/slug.sh SC2086',
+      message: 'Double quote to prevent globbing and word splitting.',
+      location: 'scripts/slug.sh:3:8',
+    },
+  ],
+  'shellcheck-b.log': [
+    {
+      runner: 'shellcheck',
+      id: 'scripts/slug.sh SC2034',
+      message: 'separator appears unused. Verify use (or export if used externally).',
+      location: 'scripts/slug.sh:3:3',
+    },
+  ],
+  'gcc-a.log': [
+    {
+      runner: 'diagnostic',
+      id: 'src/slug.c',
+      message:
+        '‘separator’ undeclared (first use in this function)\nsrc/slug.c:6:53: note: each undeclared identifier is reported only once for each function it appears in',
+      location: 'src/slug.c:6:53',
+    },
+  ],
+  'gcc-b.log': [
+    {
+      runner: 'diagnostic',
+      id: 'src/slug.c',
+      message: 'too few arguments to function ‘capitalize’\nsrc/slug.c:3:6: note: declared here',
+      location: 'src/slug.c:8:5',
+    },
+  ],
+  'mypy-a.log': [
+    {
+      runner: 'diagnostic',
+      id: 'src/slug.py return-value',
+      message: 'Incompatible return value type (got "int", expected "str")',
+      location: 'src/slug.py:2',
+    },
+  ],
+  'mypy-b.log': [
+    {
+      runner: 'diagnostic',
+      id: 'src/slug.py attr-defined',
+      message: '"str" has no attribute "uper"; maybe "upper"?',
+      location: 'src/slug.py:6',
+    },
+  ],
+  'rspec-a.log': [
+    {
+      runner: 'rspec',
+      id: 'Slug slugify joins words with dashes',
+      message:
+        'Failure/Error: expect(Slug.slugify(\'Hello World\')).to eq(\'hello-world\')\n\n  expected: "hello-world"\n       got: "hello world"\n\n  (compared using ==)',
+      location: 'spec/slug_spec.rb:10',
+    },
+  ],
+  'rspec-b.log': [
+    {
+      runner: 'rspec',
+      id: 'Slug read_config reads config.json from a directory',
+      message:
+        /^Failure\/Error: JSON\.parse\(File\.read\(File\.join\(dir, 'settings\.json'\)\)\)\n\nErrno::ENOENT:\n {2}No such file or directory @ rb_sysopen - \/tmp\/cfg-[\w-]+\/settings\.json$/,
+      location: 'lib/slug.rb:13',
+    },
+  ],
+  'rspec-load-a.log': [
+    {
+      runner: 'rspec',
+      id: 'An error occurred while loading ./spec/slug_spec.rb',
+      message:
+        /^Failure\/Error: require_relative '\.\.\/lib\/slug'\n\nSyntaxError:\n {2}\/tmp\/\S+\/lib\/slug\.rb:14: syntax error, unexpected `end', expecting '\)'\n {4}end\n {4}\^~~$/,
+      location: 'spec/slug_spec.rb:2',
+    },
+  ],
+  'minitest-a.log': [
+    {
+      runner: 'minitest',
+      id: 'SlugTest#test_slugify_joins_words_with_dashes',
+      message: 'Expected: "hello-world"\n  Actual: "hello world"',
+      location: /^\/tmp\/\S+\/test\/slug_test\.rb:11$/,
+    },
+  ],
+  'minitest-b.log': [
+    {
+      runner: 'minitest',
+      id: 'SlugTest#test_read_config_reads_config_json',
+      message: /^Errno::ENOENT: No such file or directory @ rb_sysopen - \/tmp\/cfg-[\w-]+\/settings\.json$/,
+      location: /^\/tmp\/\S+\/lib\/slug\.rb:13$/,
+    },
+  ],
+  'rubocop-a.log': [
+    {
+      runner: 'diagnostic',
+      id: 'lib/slug.rb Lint/UselessAssignment',
+      message: 'Useless assignment to variable - words.',
+      location: 'lib/slug.rb:6:5',
+    },
+  ],
+  'rubocop-b.log': [
+    {
+      runner: 'diagnostic',
+      id: 'lib/slug.rb Style/StringLiterals',
+      message: "Prefer single-quoted strings when you don't need string interpolation or special symbols.",
+      location: 'lib/slug.rb:6:28',
+    },
+  ],
+  'phpunit-a.log': [
+    {
+      runner: 'phpunit',
+      id: 'SlugTest::testSlugifyJoinsWordsWithDashes',
+      message:
+        "Failed asserting that two strings are identical.\n--- Expected\n+++ Actual\n@@ @@\n-'hello-world'\n+'hello world'",
+      location: /^\/tmp\/\S+\/tests\/SlugTest\.php:16$/,
+    },
+  ],
+  'phpunit-b.log': [
+    {
+      runner: 'phpunit',
+      id: 'SlugTest::testReadConfigReadsConfigJson',
+      message:
+        /^file_get_contents\(\/tmp\/cfg-\w{8}\/settings\.json\): Failed to open stream: No such file or directory$/,
+      location: /^\/tmp\/\S+\/src\/Slug\.php:17$/,
+    },
+  ],
+  'maven-a.log': [
+    {
+      runner: 'maven',
+      id: 'example.SlugTest.slugifyJoinsWordsWithDashes',
+      message: 'org.junit.ComparisonFailure: expected:<hello[-]world> but was:<hello[ ]world>',
+      location: 'example/SlugTest.java:18',
+    },
+  ],
+  'maven-b.log': [
+    {
+      runner: 'maven',
+      id: 'example.SlugTest.readConfigReadsConfigJson',
+      message: /^java\.nio\.file\.NoSuchFileException: \/tmp\/cfg-\d+\/settings\.json$/,
+      location: 'example/SlugTest.java:25',
+    },
+  ],
+  'maven-compile-a.log': [
+    {
+      runner: 'maven',
+      id: /^\/tmp\/\S+\/src\/test\/java\/example\/SlugTest\.java$/,
+      message:
+        'cannot find symbol\n  symbol:   method slugfy(java.lang.String)\n  location: class example.Slug',
+      location: /^\/tmp\/\S+\/src\/test\/java\/example\/SlugTest\.java:18:41$/,
+    },
+  ],
 };
 
 const matcher = (value: unknown) => (value instanceof RegExp ? expect.stringMatching(value) : value);
@@ -237,6 +505,29 @@ describe('extractFailures on real runner logs', () => {
     expect(tail).not.toMatch(/##\[|^\d{4}-\d\d-\d\dT/m);
     expect(tail).toContain('Run npx vitest run');
     expect(tail.split('\n').at(-1)).toBe('Process completed with exit code 1.');
+  });
+
+  it('gives locations relative to the checkout when the runner prints them absolute', () => {
+    // The fixtures ran in /tmp/ci-projects/<kind>.XXXXXX; on GitHub the same lines name the
+    // workspace (/home/runner/work/<repo>/<repo>, D:\\a\\<repo>\\<repo> on Windows).
+    const onGitHub = (name: string) =>
+      extractFailures(
+        fixture(name).replace(/\/tmp\/ci-projects\/[a-z0-9]+\.\w{6}\//g, '/home/runner/work/slug/slug/'),
+      );
+    expect(onGitHub('unittest-a.log').failures[0]?.location).toBe('test_slug.py:14');
+    expect(onGitHub('unittest-b.log').failures[0]?.location).toBe('slug.py:14');
+    expect(onGitHub('mocha-a.log').failures[0]?.location).toBe('test/slug.test.js:13:12');
+    expect(onGitHub('phpunit-b.log').failures[0]?.location).toBe('src/Slug.php:17');
+    expect(onGitHub('minitest-b.log').failures[0]?.location).toBe('lib/slug.rb:13');
+    expect(onGitHub('gtest-a.log').failures[0]?.location).toBe('test/slug_test.cpp:14');
+    expect(onGitHub('maven-compile-a.log').failures[0]?.location).toBe(
+      'src/test/java/example/SlugTest.java:18:41',
+    );
+    const windows = fixture('phpunit-a.log').replace(
+      /\/tmp\/ci-projects\/phpunit\.\w{6}\/tests\//g,
+      'D:\\a\\slug\\slug\\tests\\',
+    );
+    expect(extractFailures(windows).failures[0]?.location).toBe('tests\\SlugTest.php:16');
   });
 
   it('falls back to the lines around the first error on a log no parser knows', () => {
@@ -271,6 +562,20 @@ describe('failureSignature', () => {
     'tsc',
     'eslint',
     'biome',
+    'mocha',
+    'unittest',
+    'flake8',
+    'pylint',
+    'mypy',
+    'shellcheck',
+    'gcc',
+    'rspec',
+    'minitest',
+    'rubocop',
+    'phpunit',
+    'maven',
+    'gradle',
+    'gtest',
   ];
 
   for (const runner of runners) {
@@ -288,6 +593,23 @@ describe('failureSignature', () => {
     });
   }
 
+  for (const runner of ['mocha', 'unittest', 'rspec', 'phpunit', 'maven']) {
+    it(`${runner}: a run with both tests failing gives both failures, as the a and b runs gave them`, () => {
+      const both = extract(`${runner}-ab.log`).failures;
+      const apart = [...extract(`${runner}-a.log`).failures, ...extract(`${runner}-b.log`).failures];
+      expect(both).toHaveLength(2);
+      expect(new Set(both.map((f) => f.id))).toEqual(new Set(apart.map((f) => f.id)));
+      expect(failureSignature(both)).toBe(failureSignature(apart));
+    });
+  }
+
+  it('code that does not load (rspec, unittest): the same on a re-run, not the failing test of b', () => {
+    for (const runner of ['rspec', 'unittest']) {
+      expect(signatureOf(`${runner}-load-a.log`)).toBe(signatureOf(`${runner}-load-a-rerun.log`));
+      expect(signatureOf(`${runner}-load-a.log`)).not.toBe(signatureOf(`${runner}-b.log`));
+    }
+  });
+
   it('JUnit reports: the same failure re-run has the same signature, another test another', () => {
     expect(signatureOf('junit-pytest-a.xml')).toBe(signatureOf('junit-pytest-a-rerun.xml'));
     expect(signatureOf('junit-pytest-b.xml')).toBe(signatureOf('junit-pytest-b-rerun.xml'));
@@ -295,7 +617,21 @@ describe('failureSignature', () => {
   });
 
   it('a test failing twice with different temp paths in its message is the same failure', () => {
-    for (const name of ['node-spec-b', 'jest-b', 'vitest-b', 'pytest-b', 'go-b', 'cargo-b']) {
+    for (const name of [
+      'node-spec-b',
+      'jest-b',
+      'vitest-b',
+      'pytest-b',
+      'go-b',
+      'cargo-b',
+      'mocha-b',
+      'unittest-b',
+      'rspec-b',
+      'minitest-b',
+      'phpunit-b',
+      'maven-b',
+      'gtest-b',
+    ]) {
       const [first] = extract(`${name}.log`).failures;
       const [again] = extract(`${name}-rerun.log`).failures;
       expect(first!.message).not.toBe(again!.message);
@@ -344,6 +680,19 @@ describe('bounds', () => {
       `thread 'x' panicked at '${"'".repeat(2000)}`,
       `<testcase name="${'"'.repeat(2000)}`,
       `\u001b[31m${'\u001b['.repeat(2000)}`,
+      '[ RUN      ] Suite.Name',
+      `${'x:'.repeat(1000)}1:1: E1 x`,
+      `${'x'.repeat(1000)}:1: error: ${'['.repeat(1000)}`,
+      '  1) Failure:',
+      `${'a#'.repeat(1000)}`,
+      `${'  '.repeat(500)}Time elapsed: 1 s  <<< FAILURE!`,
+      `${'(1)'.repeat(600)}: Failure`,
+      '  3 failing',
+      '  1) x',
+      'There was 1 failure:',
+      '='.repeat(70),
+      'FAIL: test_x (m.C.test_x)',
+      'An error occurred while loading x.',
       'not ok 1 - a test that failed',
       '  ---',
       `  error: '${'x'.repeat(1000)}'`,

@@ -1,8 +1,11 @@
 /**
  * Failure extraction from CI logs (issue 17). `extractFailures` strips the GitHub Actions wrapping
  * (timestamps, `##[group]`/`##[error]` markers) and ANSI colours, then asks each runner's parser
- * for the failing tests or diagnostics it recognises: node:test (spec and TAP), Jest, Vitest,
- * pytest, go test, cargo test, JUnit XML, tsc, ESLint and Biome. `failureSignature` fingerprints
+ * for the failing tests or diagnostics it recognises: node:test (spec and TAP), Jest, Vitest, Mocha,
+ * pytest, unittest, RSpec, Minitest, PHPUnit, Maven (Surefire and javac), Gradle, go test, cargo
+ * test, GoogleTest and CTest, JUnit XML, tsc, ESLint, Biome, ShellCheck, and the one-line
+ * `path:line:col: CODE message` / `path:line: error: message` diagnostics of linters and compilers
+ * (flake8, pylint, mypy, RuboCop, gcc...). `failureSignature` fingerprints
  * them so that "the same failure repeated" means the same tests failing with the same messages,
  * whatever the timestamps, durations and temp paths. `failureReport` renders failures first, then
  * a bounded tail of the log; with nothing recognised, the lines around the first error stand in.
@@ -15,12 +18,22 @@ import { parseCargo } from './cargo';
 import { parseBiome, parseEslint, parseTsc } from './diagnostics';
 import { firstErrorExcerpt, tailOf } from './generic';
 import { parseGo } from './go';
+import { parseGradle } from './gradle';
+import { parseGtest } from './gtest';
 import { parseJest, parseVitest } from './jest';
 import { parseJunit } from './junit';
+import { parseLineDiagnostics } from './line-diagnostics';
 import { cleanLog, type Failure, MAX_FAILURES } from './lines';
+import { parseMaven } from './maven';
+import { parseMinitest } from './minitest';
+import { parseMocha } from './mocha';
 import { parseNodeSpec, parseTap } from './node';
+import { parsePhpunit } from './phpunit';
 import { parsePytest } from './pytest';
 import type { ExtractedFailures } from './report';
+import { parseRspec } from './rspec';
+import { parseShellcheck } from './shellcheck';
+import { parseUnittest } from './unittest';
 
 export type { Failure } from './lines';
 export { MAX_FAILURES } from './lines';
@@ -32,12 +45,22 @@ const LINE_PARSERS: Array<(lines: readonly string[]) => Failure[]> = [
   parseTap,
   parseJest,
   parseVitest,
+  parseMocha,
   parsePytest,
+  parseUnittest,
+  parseRspec,
+  parseMinitest,
+  parsePhpunit,
+  parseMaven,
+  parseGradle,
   parseGo,
   parseCargo,
+  parseGtest,
   parseTsc,
   parseEslint,
   parseBiome,
+  parseShellcheck,
+  parseLineDiagnostics,
 ];
 
 export function extractFailures(log: string): ExtractedFailures {

@@ -12,7 +12,11 @@ export interface Failure {
   message: string;
   /** file:line[:col] when the runner says where. */
   location?: string;
-  /** Which parser recognised it: node, tap, jest, vitest, pytest, go, cargo, junit, tsc, eslint, biome. */
+  /**
+   * Which parser recognised it: node, tap, jest, vitest, mocha, pytest, unittest, rspec, minitest,
+   * phpunit, maven, gradle, go, cargo, gtest, ctest, junit, tsc, eslint, biome, shellcheck,
+   * diagnostic.
+   */
   runner: string;
 }
 
@@ -101,5 +105,16 @@ export function frameLocation(line: string): string | undefined {
   }
   const m = /^(.*?):(\d+)(?::(\d+))?$/.exec(frame);
   if (!m || m[1] === '' || m[1]!.startsWith('node:')) return undefined;
-  return frame.replace(/^file:\/\//, '');
+  return workspacePath(frame);
+}
+
+// A GitHub runner's checkout, GITHUB_WORKSPACE: /home/runner/work/<repo>/<repo> (hosted Linux),
+// /Users/runner/work/... (macOS), D:\a\<repo>\<repo> (Windows), /__w/<repo>/<repo> (a job in a
+// container), <runner>/_work/<repo>/<repo> (self-hosted).
+const WORKSPACE =
+  /^(?:\/home\/runner\/work|\/Users\/runner\/work|\/__w|[^\s]*?\/_work)\/([^/]+)\/\1\/|^[A-Za-z]:\\a\\([^\\]+)\\\2\\/;
+
+/** A path as the repository knows it: no `file://`, no runner workspace prefix. */
+export function workspacePath(path: string): string {
+  return path.replace(/^file:\/\//, '').replace(WORKSPACE, '');
 }

@@ -6,7 +6,8 @@ import { type Failure, MAX_FAILURES, messageFrom } from './lines';
 
 const BANNER = /^=+ (.*?) =+$/;
 const SECTION = /^_{3,} (.+) _{3,}$/;
-const SUMMARY = /^(FAILED|ERROR) (\S+)(?: - (.*))?$/;
+// Not unittest's closing `FAILED (failures=1)`: a pytest node id never starts with `(`.
+const SUMMARY = /^(FAILED|ERROR) ([^\s(]\S*)(?: - (.*))?$/;
 
 interface Section {
   name: string;
