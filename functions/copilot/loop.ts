@@ -25,6 +25,8 @@ import {
 
 const MAX_TOKENS = 2048;
 const MAX_RESULT_CHARS = 24_000;
+/** Stop reasons that cut the answer short: its last tool call's input may be incomplete. */
+const CUT = new Set(['max_tokens', 'model_context_window_exceeded']);
 
 export const SubmitAnswer = z
   .object({
@@ -131,6 +133,11 @@ export async function askTools(
 
   const blocks = blocksOf(assistant.content);
   const calls = blocks.filter((b): b is ToolUse & Record<string, unknown> => b.type === 'tool_use');
+  // An answer cut at the output limit may end in a tool call whose input was cut short (a
+  // submit_answer's answer mid-sentence): that call is never run, as in the stages' loop.
+  const cut = CUT.has(assistant.stopReason ?? '');
+  const lastBlock = blocks.at(-1);
+  const cutCall = cut && lastBlock?.type === 'tool_use' ? lastBlock : undefined;
   const results: unknown[] = [];
   let outcome = 'continue';
   if (calls.length === 0) {
@@ -140,12 +147,22 @@ export async function askTools(
       .map((b) => String(b.text))
       .join('\n')
       .trim();
-    if (text && assistant.stopReason !== 'max_tokens') {
+    if (text && !cut) {
       await ports.store.finishAsk(askId, { status: 'ANSWERED', answer: text, proposals: [] });
       outcome = 'answered';
     } else results.push({ type: 'text', text: 'Use the tools, then call submit_answer.' });
   }
   for (const call of calls) {
+    if (call === cutCall) {
+      results.push(
+        toolResult(
+          call.id,
+          `Error: your ${call.name} call was cut off at the output limit before its input was complete, so it was not run. Call it again, shorter.`,
+          true,
+        ),
+      );
+      continue;
+    }
     if (outcome === 'answered') {
       results.push(toolResult(call.id, 'Error: the answer was already submitted', true));
       continue;

@@ -179,6 +179,53 @@ describe('the copilot loop (functions/copilot/loop.ts)', () => {
     expect(summary?.content).toContain('not found');
   });
 
+  it('never runs a tool call cut at max_tokens: a half-written submit_answer is not the answer', async () => {
+    const { store, ports, pointer, resultsOf } = await setup();
+    const iso = new Date(NOW).toISOString();
+    // What the Messages API gives for an answer cut at max_tokens inside a tool call: the call's
+    // input holds what was written, the answer stops mid-sentence.
+    await store.putTurn({
+      conversationId: pointer.conversationId,
+      turn: 1,
+      runId: ASK_ID,
+      stage: 'ask',
+      role: 'assistant',
+      content: [
+        { type: 'text', text: 'Here is what I found.' },
+        {
+          type: 'tool_use',
+          id: 't1-0',
+          name: 'submit_answer',
+          input: { answer: 'Two runs failed today: the fix a' },
+        },
+      ],
+      stopReason: 'max_tokens',
+      createdAt: iso,
+    });
+    const next = await askTools(ports, ASK_ID, pointer.conversationId, 1);
+    expect(next.outcome).toBe('continue');
+    const [result] = await resultsOf(2);
+    expect(result).toMatchObject({ is_error: true });
+    expect(result?.content).toMatch(/^Error: your submit_answer call was cut off at the output limit/);
+    const ask = await store.getAsk(ASK_ID);
+    expect(ask?.status).toBe('PENDING');
+    expect(ask?.answer).toBeUndefined();
+
+    // Text cut by the context window is not taken as the answer either.
+    await store.putTurn({
+      conversationId: pointer.conversationId,
+      turn: 3,
+      runId: ASK_ID,
+      stage: 'ask',
+      role: 'assistant',
+      content: [{ type: 'text', text: 'Two runs failed today: the fix a' }],
+      stopReason: 'model_context_window_exceeded',
+      createdAt: iso,
+    });
+    expect((await askTools(ports, ASK_ID, pointer.conversationId, 3)).outcome).toBe('continue');
+    expect((await store.getAsk(ASK_ID))?.status).toBe('PENDING');
+  });
+
   it('refuses a turn the LLM worker did not record, and ends exhausted after its last turn', async () => {
     const { store, ports, pointer, modelSays } = await setup();
     await expect(askTools(ports, ASK_ID, pointer.conversationId, 1)).rejects.toThrow(/not recorded/);
