@@ -128,6 +128,12 @@ export async function askTools(
     throw new FactoryError('TurnNotRecorded', `the model turn ${turn} of ${conversationId} was not recorded`);
   const answered = await ports.store.getTurn(conversationId, turn + 1);
   if (answered) return { conversationId, turn: turn + 2, outcome: answered.outcome ?? 'continue' };
+  // A refusal may stop the answer part-way: nothing of that turn runs, and its text is no answer.
+  if (assistant.stopReason === 'refusal')
+    throw new FactoryError(
+      'ModelRefused',
+      'the model declined to answer (stop reason "refusal"); nothing it asked for in that turn was run',
+    );
   const ask = await pendingAsk(ports, askId);
   const canSee = visibility(ask);
 
@@ -228,7 +234,16 @@ export async function failAsk(
   error: { Error?: string; Cause?: string } | null,
 ): Promise<{ status: string }> {
   const errorClass = (error?.Error ?? 'AskFailed').slice(0, 100);
-  const cause = (error?.Cause ?? 'the copilot could not answer').slice(0, 2000);
+  // A step that threw fails with the Lambda's error JSON as its Cause (type, message, stack
+  // trace): only the message is the ask's, never the trace and its file paths.
+  let cause = error?.Cause ?? 'the copilot could not answer';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === 'string') cause = parsed.errorMessage;
+  } catch {
+    // not JSON: the text as it came
+  }
+  cause = cause.slice(0, 2000);
   await ports.store.finishAsk(askId, { status: 'FAILED', error: { class: errorClass, cause } });
   ports.log.warn('ask failed', { askId, error: errorClass });
   return { status: 'FAILED' };

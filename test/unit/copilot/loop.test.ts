@@ -226,6 +226,39 @@ describe('the copilot loop (functions/copilot/loop.ts)', () => {
     expect((await store.getAsk(ASK_ID))?.status).toBe('PENDING');
   });
 
+  it('takes nothing of a refused turn: its partial text is no answer and its calls do not run', async () => {
+    const { store, ports, pointer } = await setup();
+    await store.putTurn({
+      conversationId: pointer.conversationId,
+      turn: 1,
+      runId: ASK_ID,
+      stage: 'ask',
+      role: 'assistant',
+      content: [
+        { type: 'text', text: 'Two runs failed today. The first one' },
+        { type: 'tool_use', id: 't1-0', name: 'submit_answer', input: { answer: 'Two runs failed today.' } },
+      ],
+      stopReason: 'refusal',
+      createdAt: new Date(NOW).toISOString(),
+    });
+    await expect(askTools(ports, ASK_ID, pointer.conversationId, 1)).rejects.toMatchObject({
+      name: 'ModelRefused',
+    });
+    expect(await store.getTurn(pointer.conversationId, 2)).toBeUndefined();
+    expect((await store.getAsk(ASK_ID))?.status).toBe('PENDING');
+    // What the step's failure carries to AskFailed: the Lambda's error JSON, stack trace and all.
+    const lambdaError = JSON.stringify({
+      errorType: 'ModelRefused',
+      errorMessage: 'the model declined to answer (stop reason "refusal")',
+      trace: ['ModelRefused: …', '    at askTools (/var/task/functions/copilot/loop.ts:133:11)'],
+    });
+    await failAsk(ports, ASK_ID, { Error: 'ModelRefused', Cause: lambdaError });
+    expect((await store.getAsk(ASK_ID))?.error).toEqual({
+      class: 'ModelRefused',
+      cause: 'the model declined to answer (stop reason "refusal")',
+    });
+  });
+
   it('refuses a turn the LLM worker did not record, and ends exhausted after its last turn', async () => {
     const { store, ports, pointer, modelSays } = await setup();
     await expect(askTools(ports, ASK_ID, pointer.conversationId, 1)).rejects.toThrow(/not recorded/);
