@@ -25,6 +25,8 @@ import {
 
 const MAX_TOKENS = 2048;
 const MAX_RESULT_CHARS = 24_000;
+/** Stop reasons that cut the answer short: its last tool call's input may be incomplete. */
+const CUT = new Set(['max_tokens', 'model_context_window_exceeded']);
 
 export const SubmitAnswer = z
   .object({
@@ -126,11 +128,22 @@ export async function askTools(
     throw new FactoryError('TurnNotRecorded', `the model turn ${turn} of ${conversationId} was not recorded`);
   const answered = await ports.store.getTurn(conversationId, turn + 1);
   if (answered) return { conversationId, turn: turn + 2, outcome: answered.outcome ?? 'continue' };
+  // A refusal may stop the answer part-way: nothing of that turn runs, and its text is no answer.
+  if (assistant.stopReason === 'refusal')
+    throw new FactoryError(
+      'ModelRefused',
+      'the model declined to answer (stop reason "refusal"); nothing it asked for in that turn was run',
+    );
   const ask = await pendingAsk(ports, askId);
   const canSee = visibility(ask);
 
   const blocks = blocksOf(assistant.content);
   const calls = blocks.filter((b): b is ToolUse & Record<string, unknown> => b.type === 'tool_use');
+  // An answer cut at the output limit may end in a tool call whose input was cut short (a
+  // submit_answer's answer mid-sentence): that call is never run, as in the stages' loop.
+  const cut = CUT.has(assistant.stopReason ?? '');
+  const lastBlock = blocks.at(-1);
+  const cutCall = cut && lastBlock?.type === 'tool_use' ? lastBlock : undefined;
   const results: unknown[] = [];
   let outcome = 'continue';
   if (calls.length === 0) {
@@ -140,12 +153,22 @@ export async function askTools(
       .map((b) => String(b.text))
       .join('\n')
       .trim();
-    if (text && assistant.stopReason !== 'max_tokens') {
+    if (text && !cut) {
       await ports.store.finishAsk(askId, { status: 'ANSWERED', answer: text, proposals: [] });
       outcome = 'answered';
     } else results.push({ type: 'text', text: 'Use the tools, then call submit_answer.' });
   }
   for (const call of calls) {
+    if (call === cutCall) {
+      results.push(
+        toolResult(
+          call.id,
+          `Error: your ${call.name} call was cut off at the output limit before its input was complete, so it was not run. Call it again, shorter.`,
+          true,
+        ),
+      );
+      continue;
+    }
     if (outcome === 'answered') {
       results.push(toolResult(call.id, 'Error: the answer was already submitted', true));
       continue;
@@ -211,7 +234,16 @@ export async function failAsk(
   error: { Error?: string; Cause?: string } | null,
 ): Promise<{ status: string }> {
   const errorClass = (error?.Error ?? 'AskFailed').slice(0, 100);
-  const cause = (error?.Cause ?? 'the copilot could not answer').slice(0, 2000);
+  // A step that threw fails with the Lambda's error JSON as its Cause (type, message, stack
+  // trace): only the message is the ask's, never the trace and its file paths.
+  let cause = error?.Cause ?? 'the copilot could not answer';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === 'string') cause = parsed.errorMessage;
+  } catch {
+    // not JSON: the text as it came
+  }
+  cause = cause.slice(0, 2000);
   await ports.store.finishAsk(askId, { status: 'FAILED', error: { class: errorClass, cause } });
   ports.log.warn('ask failed', { askId, error: errorClass });
   return { status: 'FAILED' };

@@ -1,7 +1,8 @@
 import Anthropic, { APIConnectionError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
 import { LlmError, type LlmErrorKind } from '../errors';
 import type { Llm, LlmRateLimit, LlmRequest, LlmResponse, LlmUsage } from '../ports';
-import { thinkingModeOf } from '../domain/models';
+import { maxOutputTokensOf, thinkingModeOf } from '../domain/models';
+import { MIN_THINKING_BUDGET } from '../domain/thinking';
 import { withMessageBreakpoints } from './cache-breakpoints';
 import { DEFAULT_RETRY_AFTER_SECONDS, estimateInputTokens, headerOf, retryAfterSeconds } from './llm-http';
 
@@ -90,7 +91,27 @@ const thinkingParam = (model: string, budgetTokens: number): Anthropic.Messages.
     ? { type: 'adaptive' }
     : { type: 'enabled', budget_tokens: budgetTokens };
 
+/**
+ * max_tokens and the thinking budget within the model's output ceiling: the stage's answer budget
+ * (doubled after a cut) plus its thinking budget can pass what a model accepts (32,000 for Opus
+ * 4.1), which the API refuses with a 400. Over the ceiling, thinking gives way first (never under
+ * the API's minimum), then the answer.
+ */
+export function outputBudget(request: LlmRequest): { maxTokens: number; thinkingBudget?: number } {
+  const thinking = request.thinking?.budgetTokens;
+  const ceiling = maxOutputTokensOf(request.model);
+  if (ceiling === undefined || request.maxTokens <= ceiling)
+    return { maxTokens: request.maxTokens, ...(thinking ? { thinkingBudget: thinking } : {}) };
+  if (!thinking) return { maxTokens: ceiling };
+  const answer = request.maxTokens - thinking;
+  return {
+    maxTokens: ceiling,
+    thinkingBudget: Math.max(MIN_THINKING_BUDGET, Math.min(thinking, ceiling - answer)),
+  };
+}
+
 export function requestParams(request: LlmRequest) {
+  const budget = outputBudget(request);
   const tools: ToolParam[] = request.tools.map((t, i) => ({
     name: t.name,
     description: t.description,
@@ -99,13 +120,13 @@ export function requestParams(request: LlmRequest) {
   }));
   return {
     model: request.model,
-    max_tokens: request.maxTokens,
+    max_tokens: budget.maxTokens,
     system: request.system
       ? [{ type: 'text' as const, text: request.system, cache_control: EPHEMERAL }]
       : undefined,
     tools: tools.length > 0 ? tools : undefined,
     messages: toMessages(request.messages),
-    ...(request.thinking ? { thinking: thinkingParam(request.model, request.thinking.budgetTokens) } : {}),
+    ...(budget.thinkingBudget ? { thinking: thinkingParam(request.model, budget.thinkingBudget) } : {}),
   };
 }
 
@@ -227,7 +248,7 @@ export class AnthropicLlm implements Llm {
     let message: Anthropic.Messages.Message;
     let headers: Headers | undefined;
     try {
-      if (requiresStreaming(this.client, request.model, request.maxTokens)) {
+      if (requiresStreaming(this.client, request.model, params.max_tokens)) {
         const stream = this.client.messages.stream(params, requestOptions);
         message = await stream.finalMessage();
         headers = stream.response?.headers;

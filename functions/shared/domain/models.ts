@@ -168,6 +168,29 @@ const bareModelId = (model: string): string =>
     .replace(/^([a-z]{2,6}\.)?anthropic\./, '')
     .replace(/(-\d{8})?(-v\d+(:\d+)?)?$/, '');
 
+/**
+ * The most output tokens (max_tokens, thinking included) each model accepts, as the models pages
+ * publish them; a request over it is the API's 400 (`max_tokens: 48000 > 32000, which is the
+ * maximum allowed number of output tokens for claude-opus-4-1`). A model not listed is not capped.
+ */
+const MAX_OUTPUT_TOKENS: Record<string, number> = {
+  'claude-opus-4-0': 32_000,
+  'claude-opus-4-1': 32_000,
+  'claude-sonnet-4-0': 64_000,
+  'claude-sonnet-4-5': 64_000,
+  'claude-sonnet-4-6': 64_000,
+  'claude-haiku-4-5': 64_000,
+  'claude-opus-4-5': 64_000,
+  'claude-opus-4-6': 128_000,
+  'claude-opus-4-7': 128_000,
+  'claude-opus-4-8': 128_000,
+};
+
+/** The model's output ceiling (see MAX_OUTPUT_TOKENS), or undefined when it is not known. */
+export function maxOutputTokensOf(model: string): number | undefined {
+  return MAX_OUTPUT_TOKENS[bareModelId(model)];
+}
+
 /** The model's context window: by id, without a provider prefix, region prefix or snapshot suffix. */
 export function contextWindowOf(model: string): number {
   return CONTEXT_WINDOWS[bareModelId(model)] ?? DEFAULT_CONTEXT_WINDOW;

@@ -5,6 +5,7 @@ import {
   classifyLlmError,
   DEFAULT_RETRY_AFTER_SECONDS,
   rateLimitOf,
+  requestParams,
   requiresStreaming,
   retryAfterSeconds,
   toLlmUsage,
@@ -269,6 +270,36 @@ describe('AnthropicLlm request shape', () => {
     expect(body.stream).toBe(false);
     // Stored content is plain: no SDK-only nulls such as citations.
     expect(response.content).toEqual([{ type: 'text', text: 'hi' }]);
+  });
+
+  it("keeps max_tokens within the model's output ceiling, thinking giving way first", () => {
+    const sent = (model: string, maxTokens: number, budgetTokens?: number) => {
+      const params = requestParams({
+        ...request,
+        model,
+        maxTokens,
+        ...(budgetTokens ? { thinking: { budgetTokens } } : {}),
+      });
+      return [params.max_tokens, params.thinking];
+    };
+    // implement (16,000) after a cut (doubled to 32,000) with 16,000 of thinking: 48,000, over
+    // Opus 4.1's 32,000, which the API refuses with a 400.
+    expect(sent('claude-opus-4-1', 48_000, 16_000)).toEqual([
+      32_000,
+      { type: 'enabled', budget_tokens: 1024 },
+    ]);
+    // plan (8,000) with 64,000 of thinking on Haiku 4.5 (64,000 at most): the answer keeps its 8,000.
+    expect(sent('claude-haiku-4-5', 72_000, 64_000)).toEqual([
+      64_000,
+      { type: 'enabled', budget_tokens: 56_000 },
+    ]);
+    // Without thinking, on a Bedrock id of the same model; within the ceiling, nothing changes.
+    expect(sent('global.anthropic.claude-opus-4-1-20250805-v1:0', 40_000)).toEqual([32_000, undefined]);
+    expect(sent('claude-sonnet-4-6', 24_000, 8_000)).toEqual([
+      24_000,
+      { type: 'enabled', budget_tokens: 8_000 },
+    ]);
+    expect(sent('claude-unlisted-9', 100_000)).toEqual([100_000, undefined]);
   });
 
   it('counts tokens without max_tokens through count_tokens', async () => {

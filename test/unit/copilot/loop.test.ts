@@ -179,6 +179,86 @@ describe('the copilot loop (functions/copilot/loop.ts)', () => {
     expect(summary?.content).toContain('not found');
   });
 
+  it('never runs a tool call cut at max_tokens: a half-written submit_answer is not the answer', async () => {
+    const { store, ports, pointer, resultsOf } = await setup();
+    const iso = new Date(NOW).toISOString();
+    // What the Messages API gives for an answer cut at max_tokens inside a tool call: the call's
+    // input holds what was written, the answer stops mid-sentence.
+    await store.putTurn({
+      conversationId: pointer.conversationId,
+      turn: 1,
+      runId: ASK_ID,
+      stage: 'ask',
+      role: 'assistant',
+      content: [
+        { type: 'text', text: 'Here is what I found.' },
+        {
+          type: 'tool_use',
+          id: 't1-0',
+          name: 'submit_answer',
+          input: { answer: 'Two runs failed today: the fix a' },
+        },
+      ],
+      stopReason: 'max_tokens',
+      createdAt: iso,
+    });
+    const next = await askTools(ports, ASK_ID, pointer.conversationId, 1);
+    expect(next.outcome).toBe('continue');
+    const [result] = await resultsOf(2);
+    expect(result).toMatchObject({ is_error: true });
+    expect(result?.content).toMatch(/^Error: your submit_answer call was cut off at the output limit/);
+    const ask = await store.getAsk(ASK_ID);
+    expect(ask?.status).toBe('PENDING');
+    expect(ask?.answer).toBeUndefined();
+
+    // Text cut by the context window is not taken as the answer either.
+    await store.putTurn({
+      conversationId: pointer.conversationId,
+      turn: 3,
+      runId: ASK_ID,
+      stage: 'ask',
+      role: 'assistant',
+      content: [{ type: 'text', text: 'Two runs failed today: the fix a' }],
+      stopReason: 'model_context_window_exceeded',
+      createdAt: iso,
+    });
+    expect((await askTools(ports, ASK_ID, pointer.conversationId, 3)).outcome).toBe('continue');
+    expect((await store.getAsk(ASK_ID))?.status).toBe('PENDING');
+  });
+
+  it('takes nothing of a refused turn: its partial text is no answer and its calls do not run', async () => {
+    const { store, ports, pointer } = await setup();
+    await store.putTurn({
+      conversationId: pointer.conversationId,
+      turn: 1,
+      runId: ASK_ID,
+      stage: 'ask',
+      role: 'assistant',
+      content: [
+        { type: 'text', text: 'Two runs failed today. The first one' },
+        { type: 'tool_use', id: 't1-0', name: 'submit_answer', input: { answer: 'Two runs failed today.' } },
+      ],
+      stopReason: 'refusal',
+      createdAt: new Date(NOW).toISOString(),
+    });
+    await expect(askTools(ports, ASK_ID, pointer.conversationId, 1)).rejects.toMatchObject({
+      name: 'ModelRefused',
+    });
+    expect(await store.getTurn(pointer.conversationId, 2)).toBeUndefined();
+    expect((await store.getAsk(ASK_ID))?.status).toBe('PENDING');
+    // What the step's failure carries to AskFailed: the Lambda's error JSON, stack trace and all.
+    const lambdaError = JSON.stringify({
+      errorType: 'ModelRefused',
+      errorMessage: 'the model declined to answer (stop reason "refusal")',
+      trace: ['ModelRefused: …', '    at askTools (/var/task/functions/copilot/loop.ts:133:11)'],
+    });
+    await failAsk(ports, ASK_ID, { Error: 'ModelRefused', Cause: lambdaError });
+    expect((await store.getAsk(ASK_ID))?.error).toEqual({
+      class: 'ModelRefused',
+      cause: 'the model declined to answer (stop reason "refusal")',
+    });
+  });
+
   it('refuses a turn the LLM worker did not record, and ends exhausted after its last turn', async () => {
     const { store, ports, pointer, modelSays } = await setup();
     await expect(askTools(ports, ASK_ID, pointer.conversationId, 1)).rejects.toThrow(/not recorded/);
