@@ -1,3 +1,4 @@
+import { wasCutShort } from '../shared/domain/cut-short';
 import * as z from 'zod';
 import { FactoryError } from '../shared/errors';
 import type { Ask } from '../shared/ports';
@@ -25,8 +26,6 @@ import {
 
 const MAX_TOKENS = 2048;
 const MAX_RESULT_CHARS = 24_000;
-/** Stop reasons that cut the answer short: its last tool call's input may be incomplete. */
-const CUT = new Set(['max_tokens', 'model_context_window_exceeded']);
 
 export const SubmitAnswer = z
   .object({
@@ -141,7 +140,7 @@ export async function askTools(
   const calls = blocks.filter((b): b is ToolUse & Record<string, unknown> => b.type === 'tool_use');
   // An answer cut at the output limit may end in a tool call whose input was cut short (a
   // submit_answer's answer mid-sentence): that call is never run, as in the stages' loop.
-  const cut = CUT.has(assistant.stopReason ?? '');
+  const cut = wasCutShort(assistant.stopReason);
   const lastBlock = blocks.at(-1);
   const cutCall = cut && lastBlock?.type === 'tool_use' ? lastBlock : undefined;
   const results: unknown[] = [];

@@ -1,3 +1,4 @@
+import { wasCutShort } from '../shared/domain/cut-short';
 import type { Run } from '../shared/domain/run';
 import { cleanLog } from '../shared/domain/ci-failures/lines';
 import type { CheckSummary } from '../shared/ports';
@@ -185,13 +186,16 @@ export async function readCiSummary(
   if (run.feedback?.kind !== 'checks') return { outcome: 'fix' };
   // A retried step has the summary already: it only brings the status comment up to date.
   if (!run.feedback.summary) {
-    const said = assistant.stopReason === 'refusal' ? '' : textOf(assistant);
+    // A refused or cut-short answer is not used (SPEC §4): the fix goes on with the extracted evidence.
+    const refused = assistant.stopReason === 'refusal';
+    const cut = wasCutShort(assistant.stopReason);
+    const said = refused || cut ? '' : textOf(assistant);
     if (!said) {
       await deps.store.appendEvent(runId, {
         type: 'checks.summary-skipped',
         actor: 'stage-runner',
         data: {
-          reason: assistant.stopReason === 'refusal' ? 'refusal' : 'empty answer',
+          reason: refused ? 'refusal' : cut ? 'cut at the output limit' : 'empty answer',
           model: assistant.model ?? 'unknown',
         },
       });

@@ -1,3 +1,5 @@
+import { wasCutShort } from '../shared/domain/cut-short';
+
 /**
  * What the agent loop does with an assistant turn, by its stop reason (docs/agent.md, "Stop
  * reasons"):
@@ -36,7 +38,6 @@ export type TurnReading =
     }
   | { kind: 'stop'; errorClass: 'ModelRefused' | 'NoSubmission'; cause: string };
 
-const CUT = new Set(['max_tokens', 'model_context_window_exceeded']);
 const MAX_QUOTE_CHARS = 1000;
 
 const isToolUse = (block: unknown): block is ToolUseBlock => {
@@ -62,7 +63,7 @@ export function textOf(turn: AssistantTurn): string {
 const endedWithoutCall = (turn: AssistantTurn | undefined): boolean =>
   turn !== undefined &&
   toolCallsOf(turn).length === 0 &&
-  !CUT.has(turn.stopReason ?? '') &&
+  !wasCutShort(turn.stopReason) &&
   turn.stopReason !== 'pause_turn' &&
   turn.stopReason !== 'refusal';
 
@@ -85,14 +86,14 @@ export function readAssistantTurn(
   const calls = toolCallsOf(turn);
   const refused = new Map<string, string>();
   const last = blocksOf(turn.content).at(-1);
-  if (CUT.has(turn.stopReason ?? '') && isToolUse(last)) {
+  if (wasCutShort(turn.stopReason) && isToolUse(last)) {
     refused.set(
       last.id,
       `Error: your ${last.name} call was cut off at the output limit before its input was complete, so it was not run. Call it again; the next answer may be twice as long. Keep each call small: write a large file in parts (write_file with the first part, then edit_file to append).`,
     );
   }
   if (calls.length > 0) return { kind: 'calls', calls, refused };
-  if (CUT.has(turn.stopReason ?? '')) {
+  if (wasCutShort(turn.stopReason)) {
     return {
       kind: 'calls',
       calls,

@@ -280,10 +280,11 @@ describe('the CI-log summary (alias fast)', () => {
     });
   });
 
-  it('goes on without a summary after an empty answer or a refusal, and refuses a turn the worker did not record', async () => {
+  it('goes on without a summary after an empty, refused or cut-short answer, and refuses a turn the worker did not record', async () => {
     for (const [text, stopReason, reason] of [
       ['', 'end_turn', 'empty answer'],
       ['I cannot help with that.', 'refusal', 'refusal'],
+      ['The job test failed because slugify joins the wor', 'max_tokens', 'cut at the output limit'],
     ] as const) {
       const { store, deps } = await summarising();
       const { conversationId } = await decideAfterChecks(deps, RUN_ID);
