@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import OpenAI, { APIConnectionError, APIError, APIUserAbortError } from 'openai';
 import { LlmError, type LlmErrorKind } from '../errors';
 import type { Llm, LlmRateLimit, LlmRequest, LlmResponse, LlmUsage } from '../ports';
@@ -15,8 +16,11 @@ import { DEFAULT_RETRY_AFTER_SECONDS, estimateInputTokens, headerOf, retryAfterS
  *   block; arguments that are not a JSON object become the input `{ invalid_json_arguments: raw }`,
  *   which every tool's schema refuses, so the tool is not run and the model is told to call again;
  *   finish reasons map `stop`→`end_turn`, `tool_calls`→`tool_use`, `length`→`max_tokens` (a tool
- *   call cut by the limit is dropped, as the Messages API would not return it either),
- *   `content_filter`→`refusal`;
+ *   call cut by the limit is kept, last, with an empty input, as the Messages API returns one cut
+ *   mid-input: the stage runner refuses that call as cut and runs the whole calls before it),
+ *   `content_filter`→`refusal`; a call without an id (llama.cpp, LM Studio, some gateways) or
+ *   with one already used in the answer gets an id of its own, so its result can answer it, and a
+ *   call without `type` (Mistral, some vLLM and Ollama builds) is taken as a function call;
  * - usage: `prompt_tokens` less `prompt_tokens_details.cached_tokens` is input, the cached part
  *   a cache read (servers cache automatically; there is nothing to mark); an answer without usage
  *   is charged an estimate that errs high (about 3 characters a token), never nothing;
@@ -96,11 +100,29 @@ export function toChatMessages(request: LlmRequest): ChatMessage[] {
   return out;
 }
 
+/**
+ * Models that refused `max_tokens` (OpenAI's reasoning models: o-series, gpt-5: "Unsupported
+ * parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.")
+ * get `max_completion_tokens` from then on. Not every server knows `max_completion_tokens` (Ollama
+ * lists only `max_tokens`), so `max_tokens` stays the first choice.
+ */
+const REFUSE_MAX_TOKENS = new Set<string>();
+
+function refusesMaxTokens(error: unknown): boolean {
+  return (
+    error instanceof APIError &&
+    error.status === 400 &&
+    (error.param === 'max_tokens' || /max_completion_tokens/.test(error.message))
+  );
+}
+
 function requestParams(request: LlmRequest, model: string) {
   return {
     model,
     messages: toChatMessages(request),
-    max_tokens: request.maxTokens,
+    ...(REFUSE_MAX_TOKENS.has(model)
+      ? { max_completion_tokens: request.maxTokens }
+      : { max_tokens: request.maxTokens }),
     ...(request.tools.length > 0
       ? {
           tools: request.tools.map((t) => ({
@@ -142,18 +164,27 @@ export function fromCompletion(
   const content: unknown[] = [];
   const text = typeof choice.message?.content === 'string' ? choice.message.content : '';
   if (text.length > 0) content.push({ type: 'text', text });
-  for (const call of choice.message?.tool_calls ?? []) {
-    if (call.type !== 'function') continue;
-    const raw = call.function.arguments ?? '';
+  const calls = (choice.message?.tool_calls ?? []) as Array<
+    Partial<OpenAI.Chat.Completions.ChatCompletionMessageFunctionToolCall>
+  >;
+  const ids = new Set<string>();
+  calls.forEach((call, index) => {
+    // `type` is required by the API reference but some servers leave it out: a function is a function.
+    if ((call.type !== undefined && call.type !== null && call.type !== 'function') || !call.function) return;
+    const raw = typeof call.function.arguments === 'string' ? call.function.arguments : '';
     const input = parseArguments(raw);
-    if (!input && cut) continue; // cut mid-call by the token limit: not a call at all
+    const given = typeof call.id === 'string' ? call.id : '';
+    const id = given && !ids.has(given) ? given : `call_${randomUUID().replace(/-/g, '').slice(0, 24)}`;
+    ids.add(id);
+    const last = index === calls.length - 1;
     content.push({
       type: 'tool_use',
-      id: call.id,
-      name: call.function.name,
-      input: input ?? { invalid_json_arguments: raw.slice(0, MAX_RAW_ARGUMENTS_CHARS) },
+      id,
+      name: String(call.function.name ?? ''),
+      // Cut mid-call by the token limit (only the last call can be): the stage runner refuses it.
+      input: input ?? (cut && last ? {} : { invalid_json_arguments: raw.slice(0, MAX_RAW_ARGUMENTS_CHARS) }),
     });
-  }
+  });
   const hasCalls = content.some((b) => (b as Block).type === 'tool_use');
   const mapped = STOP_REASONS[choice.finish_reason ?? ''] ?? 'end_turn';
   // Some servers say `stop` while returning tool calls: what was returned decides.
@@ -260,12 +291,21 @@ export class OpenAiCompatibleLlm implements Llm {
   async createMessage(request: LlmRequest): Promise<LlmResponse> {
     let completion: ChatCompletion;
     let headers: Headers | undefined;
-    try {
-      const { data, response } = await this.client.chat.completions
+    const call = () =>
+      this.client.chat.completions
         .create({ ...requestParams(request, request.model), stream: false }, { timeout: this.timeoutMs })
         .withResponse();
-      completion = data;
-      headers = response.headers;
+    try {
+      let answer: Awaited<ReturnType<typeof call>>;
+      try {
+        answer = await call();
+      } catch (error) {
+        if (REFUSE_MAX_TOKENS.has(request.model) || !refusesMaxTokens(error)) throw error;
+        REFUSE_MAX_TOKENS.add(request.model);
+        answer = await call();
+      }
+      completion = answer.data;
+      headers = answer.response.headers;
     } catch (error) {
       throw classifyOpenAiError(error);
     }
