@@ -27,7 +27,10 @@ import { DEFAULT_RETRY_AFTER_SECONDS, estimateInputTokens, headerOf, retryAfterS
  * - errors: classified like the Anthropic adapter's (429 → rate_limited with `retry-after` or
  *   `x-ratelimit-reset-requests`; 503 and 529 → overloaded, so the worker falls back; other 5xx →
  *   server; no answer → network; a context-length 400 → prompt_too_long; `insufficient_quota` or
- *   402 → spend_limit; other 4xx → permanent). The SDK never retries.
+ *   402 → spend_limit; other 4xx → permanent). The SDK never retries; the adapter asks again, once
+ *   each, only to correct the request: `max_completion_tokens` for a model that refuses
+ *   `max_tokens`, and a smaller `max_tokens` when the window the 400 reports holds the prompt but not
+ *   the output budget (`fittingMaxTokens`).
  */
 
 export interface OpenAiCompatibleLlmOptions {
@@ -44,7 +47,11 @@ type ChatCompletion = OpenAI.Chat.Completions.ChatCompletion;
 type Block = Record<string, unknown>;
 
 const MAX_RAW_ARGUMENTS_CHARS = 2000;
-const CONTEXT_TOO_LONG = /context length|context window|maximum context|too many tokens|prompt is too long/i;
+const CONTEXT_TOO_LONG =
+  /context length|context window|maximum context|too many tokens|prompt is too long|context size/i;
+/** Output tokens kept free under a window a server reported, and the least worth asking for. */
+const WINDOW_MARGIN_TOKENS = 64;
+const MIN_FITTING_OUTPUT_TOKENS = 1024;
 const SPEND_LIMIT = /insufficient_quota|exceeded your current quota|billing|credit/i;
 
 const blocksOf = (content: unknown): Block[] =>
@@ -114,6 +121,33 @@ function refusesMaxTokens(error: unknown): boolean {
     error.status === 400 &&
     (error.param === 'max_tokens' || /max_completion_tokens/.test(error.message))
   );
+}
+
+/**
+ * The output budget that fits when a server refused the call for its context window but the
+ * prompt itself fits: vLLM (and OpenAI) count `max_tokens` against the window and answer 400
+ * "This model's maximum context length is 32768 tokens. However, you requested 35684 tokens (3684
+ * in the messages, 32000 in the completion)" (newer vLLM: "… you requested 32000 output tokens and
+ * your prompt contains at least 3684 input tokens"); llama.cpp sends `n_ctx` and `n_prompt_tokens`.
+ * Clearing older context cannot help then; a smaller `max_tokens` does.
+ */
+export function fittingMaxTokens(error: unknown, asked: number): number | undefined {
+  if (!(error instanceof APIError) || (error.status !== 400 && error.status !== 413)) return undefined;
+  const body = (typeof error.error === 'object' && error.error !== null ? error.error : {}) as Record<
+    string,
+    unknown
+  >;
+  const text = error.message;
+  const window = Number(text.match(/maximum context length is (\d+)/i)?.[1] ?? body.n_ctx);
+  const prompt = Number(
+    text
+      .match(/(\d+) in the messages|(\d+) input tokens/i)
+      ?.slice(1)
+      .find((n) => n !== undefined) ?? body.n_prompt_tokens,
+  );
+  if (!Number.isInteger(window) || !Number.isInteger(prompt)) return undefined;
+  const room = window - prompt - WINDOW_MARGIN_TOKENS;
+  return room >= MIN_FITTING_OUTPUT_TOKENS && room < asked ? room : undefined;
 }
 
 function requestParams(request: LlmRequest, model: string) {
@@ -262,7 +296,9 @@ export function classifyOpenAiError(error: unknown, now = Date.now()): LlmError 
       return wrap('server', label, retryAfterSeconds(error.headers, now));
     if (
       (status === 400 || status === 413) &&
-      (CONTEXT_TOO_LONG.test(error.message) || error.code === 'context_length_exceeded')
+      (CONTEXT_TOO_LONG.test(error.message) ||
+        error.code === 'context_length_exceeded' ||
+        error.type === 'exceed_context_size_error')
     )
       return wrap('prompt_too_long', label);
     return wrap('permanent', label);
@@ -291,18 +327,24 @@ export class OpenAiCompatibleLlm implements Llm {
   async createMessage(request: LlmRequest): Promise<LlmResponse> {
     let completion: ChatCompletion;
     let headers: Headers | undefined;
+    let asked = request;
     const call = () =>
       this.client.chat.completions
-        .create({ ...requestParams(request, request.model), stream: false }, { timeout: this.timeoutMs })
+        .create({ ...requestParams(asked, asked.model), stream: false }, { timeout: this.timeoutMs })
         .withResponse();
     try {
-      let answer: Awaited<ReturnType<typeof call>>;
-      try {
-        answer = await call();
-      } catch (error) {
-        if (REFUSE_MAX_TOKENS.has(request.model) || !refusesMaxTokens(error)) throw error;
-        REFUSE_MAX_TOKENS.add(request.model);
-        answer = await call();
+      let answer: Awaited<ReturnType<typeof call>> | undefined;
+      // At most two corrections, each made once: max_completion_tokens, then a budget that fits.
+      for (let attempt = 0; answer === undefined; attempt += 1) {
+        try {
+          answer = await call();
+        } catch (error) {
+          const fitting = fittingMaxTokens(error, asked.maxTokens);
+          if (attempt < 2 && !REFUSE_MAX_TOKENS.has(asked.model) && refusesMaxTokens(error))
+            REFUSE_MAX_TOKENS.add(asked.model);
+          else if (attempt < 2 && fitting !== undefined) asked = { ...asked, maxTokens: fitting };
+          else throw error;
+        }
       }
       completion = answer.data;
       headers = answer.response.headers;

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   classifyOpenAiError,
   durationMs,
+  fittingMaxTokens,
   OpenAiCompatibleLlm,
   openAiRateLimitOf,
   toChatMessages,
@@ -249,6 +250,66 @@ describe('OpenAiCompatibleLlm', () => {
     expect(response.content).toEqual([
       { type: 'tool_use', id: 'c1', name: 'read_file', input: { path: 'a.ts' } },
     ]);
+  });
+
+  it('asks again with a max_tokens that fits when the window holds the prompt but not the output budget', async () => {
+    const sent: Array<Record<string, unknown>> = [];
+    const window = 32_768;
+    const client = new OpenAI({
+      baseURL: 'http://127.0.0.1:1/v1',
+      apiKey: 'k',
+      maxRetries: 0,
+      fetch: async (_url, init) => {
+        const body = JSON.parse(String(init?.body)) as { max_tokens: number };
+        sent.push(body);
+        const over = 3684 + body.max_tokens > window;
+        return new Response(
+          JSON.stringify(
+            over
+              ? {
+                  // vLLM's answer (OpenAI's has the same wording)
+                  error: {
+                    message: `This model's maximum context length is ${window} tokens. However, you requested ${3684 + body.max_tokens} tokens (3684 in the messages, ${body.max_tokens} in the completion). Please reduce the length of the messages or completion.`,
+                    type: 'BadRequestError',
+                    param: null,
+                    code: 400,
+                  },
+                }
+              : completion({ content: 'Done.' }, 'stop', {
+                  prompt_tokens: 5,
+                  completion_tokens: 1,
+                  total_tokens: 6,
+                }),
+          ),
+          { status: over ? 400 : 200, headers: { 'content-type': 'application/json' } },
+        );
+      },
+    });
+    const llm = new OpenAiCompatibleLlm({ baseURL: 'unused', client });
+    expect((await llm.createMessage({ ...request, maxTokens: 32_000 })).stopReason).toBe('end_turn');
+    expect(sent.map((b) => b.max_tokens)).toEqual([32_000, window - 3684 - 64]);
+  });
+
+  it('reads the window and prompt of vLLM, newer vLLM and llama.cpp context errors', () => {
+    const apiError = (status: number, error: Record<string, unknown>) =>
+      APIError.generate(status, { error }, undefined, new Headers());
+    const newer = apiError(400, {
+      message:
+        "This model's maximum context length is 128000 tokens. However, you requested 65535 output tokens and your prompt contains at least 62466 input tokens, for a total of at least 128001 tokens.",
+    });
+    expect(fittingMaxTokens(newer, 65_535)).toBe(128_000 - 62_466 - 64);
+    const llamaCpp = apiError(400, {
+      code: 400,
+      message: 'the request exceeds the available context size, try increasing it',
+      type: 'exceed_context_size_error',
+      n_prompt_tokens: 4390,
+      n_ctx: 16_384,
+    });
+    expect(fittingMaxTokens(llamaCpp, 16_000)).toBe(16_384 - 4390 - 64);
+    // The prompt alone is too long: no output budget helps, the call is prompt_too_long.
+    const promptTooLong = apiError(400, { ...llamaCpp, n_prompt_tokens: 16_000 });
+    expect(fittingMaxTokens(promptTooLong, 8000)).toBeUndefined();
+    expect(classifyOpenAiError(promptTooLong, NOW).kind).toBe('prompt_too_long');
   });
 
   it("asks with max_completion_tokens once a model refuses max_tokens (OpenAI's reasoning models)", async () => {
