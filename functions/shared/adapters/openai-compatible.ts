@@ -11,7 +11,9 @@ import { DEFAULT_RETRY_AFTER_SECONDS, estimateInputTokens, headerOf, retryAfterS
  *
  * - request: the system prompt becomes a `system` message; `tool_use` blocks become the assistant's
  *   `tool_calls` (arguments as JSON text); `tool_result` blocks become `tool` messages, before any
- *   text of the same user turn; thinking and images are dropped (not every server has them);
+ *   text of the same user turn (for a model whose server refuses a `user` message right after a
+ *   `tool` one, as Mistral's validator does, that text ends the last tool message instead); thinking
+ *   and images are dropped (not every server has them);
  * - answer: text becomes a text block and each tool call (parallel calls included) a `tool_use`
  *   block; arguments that are not a JSON object become the input `{ invalid_json_arguments: raw }`,
  *   which every tool's schema refuses, so the tool is not run and the model is told to call again;
@@ -71,7 +73,10 @@ const textOfResult = (content: unknown): string => {
 };
 
 /** The Anthropic-shaped conversation as chat completion messages. */
-export function toChatMessages(request: LlmRequest): ChatMessage[] {
+export function toChatMessages(
+  request: LlmRequest,
+  options: { textAfterToolsInTool?: boolean } = {},
+): ChatMessage[] {
   const out: ChatMessage[] = request.system ? [{ role: 'system', content: request.system }] : [];
   for (const message of request.messages) {
     const blocks = blocksOf(message.content);
@@ -94,15 +99,21 @@ export function toChatMessages(request: LlmRequest): ChatMessage[] {
       });
       continue;
     }
-    for (const result of blocks.filter((b) => b.type === 'tool_result')) {
+    const results = blocks.filter((b) => b.type === 'tool_result');
+    results.forEach((result, index) => {
       const body = textOfResult(result.content);
+      const marked = result.is_error === true && !body.startsWith('Error') ? `Error: ${body}` : body;
+      // For a server that refuses a user message right after a tool message, the text after the
+      // tool results (the turns left, a reminder) ends the last tool message instead.
+      const fold = options.textAfterToolsInTool === true && index === results.length - 1 && text.length > 0;
       out.push({
         role: 'tool',
         tool_call_id: String(result.tool_use_id),
-        content: result.is_error === true && !body.startsWith('Error') ? `Error: ${body}` : body,
+        content: fold ? `${marked}\n\n${text}` : marked,
       });
-    }
-    if (text.length > 0) out.push({ role: 'user', content: text });
+    });
+    if (text.length > 0 && !(options.textAfterToolsInTool === true && results.length > 0))
+      out.push({ role: 'user', content: text });
   }
   return out;
 }
@@ -114,6 +125,21 @@ export function toChatMessages(request: LlmRequest): ChatMessage[] {
  * lists only `max_tokens`), so `max_tokens` stays the first choice.
  */
 const REFUSE_MAX_TOKENS = new Set<string>();
+
+/**
+ * Models whose server refused a user message right after a tool message: mistral_common's
+ * validator (vLLM serving Mistral or Devstral, the Mistral API) answers 400 "Unexpected role 'user'
+ * after role 'tool'". Their requests carry the text after tool results in the last tool message.
+ */
+const REFUSE_USER_AFTER_TOOL = new Set<string>();
+
+function refusesUserAfterTool(error: unknown): boolean {
+  return (
+    error instanceof APIError &&
+    error.status === 400 &&
+    /unexpected role .?user.? after role .?tool/i.test(error.message)
+  );
+}
 
 function refusesMaxTokens(error: unknown): boolean {
   return (
@@ -153,7 +179,7 @@ export function fittingMaxTokens(error: unknown, asked: number): number | undefi
 function requestParams(request: LlmRequest, model: string) {
   return {
     model,
-    messages: toChatMessages(request),
+    messages: toChatMessages(request, { textAfterToolsInTool: REFUSE_USER_AFTER_TOOL.has(model) }),
     ...(REFUSE_MAX_TOKENS.has(model)
       ? { max_completion_tokens: request.maxTokens }
       : { max_tokens: request.maxTokens }),
@@ -334,15 +360,18 @@ export class OpenAiCompatibleLlm implements Llm {
         .withResponse();
     try {
       let answer: Awaited<ReturnType<typeof call>> | undefined;
-      // At most two corrections, each made once: max_completion_tokens, then a budget that fits.
+      // At most three corrections, each made once: max_completion_tokens, no user message after a
+      // tool message, a budget that fits.
       for (let attempt = 0; answer === undefined; attempt += 1) {
         try {
           answer = await call();
         } catch (error) {
           const fitting = fittingMaxTokens(error, asked.maxTokens);
-          if (attempt < 2 && !REFUSE_MAX_TOKENS.has(asked.model) && refusesMaxTokens(error))
+          if (attempt < 3 && !REFUSE_MAX_TOKENS.has(asked.model) && refusesMaxTokens(error))
             REFUSE_MAX_TOKENS.add(asked.model);
-          else if (attempt < 2 && fitting !== undefined) asked = { ...asked, maxTokens: fitting };
+          else if (attempt < 3 && !REFUSE_USER_AFTER_TOOL.has(asked.model) && refusesUserAfterTool(error))
+            REFUSE_USER_AFTER_TOOL.add(asked.model);
+          else if (attempt < 3 && fitting !== undefined) asked = { ...asked, maxTokens: fitting };
           else throw error;
         }
       }

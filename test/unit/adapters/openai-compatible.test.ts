@@ -106,6 +106,11 @@ describe('toChatMessages', () => {
       { role: 'tool', tool_call_id: 'call_b', content: 'Error: missing' },
       { role: 'user', content: 'Go on.' },
     ]);
+    // For a server that refuses user right after tool (Mistral's validator), the text ends the last tool message.
+    expect(toChatMessages(request, { textAfterToolsInTool: true }).slice(-2)).toEqual([
+      { role: 'tool', tool_call_id: 'call_a', content: 'export const a = 1;' },
+      { role: 'tool', tool_call_id: 'call_b', content: 'Error: missing\n\nGo on.' },
+    ]);
   });
 });
 
@@ -310,6 +315,46 @@ describe('OpenAiCompatibleLlm', () => {
     const promptTooLong = apiError(400, { ...llamaCpp, n_prompt_tokens: 16_000 });
     expect(fittingMaxTokens(promptTooLong, 8000)).toBeUndefined();
     expect(classifyOpenAiError(promptTooLong, NOW).kind).toBe('prompt_too_long');
+  });
+
+  it("asks again without a user message after tool messages once a server refuses one (Mistral's validator)", async () => {
+    const sent: Array<{ messages: Array<{ role: string }> }> = [];
+    const client = new OpenAI({
+      baseURL: 'http://127.0.0.1:1/v1',
+      apiKey: 'k',
+      maxRetries: 0,
+      fetch: async (_url, init) => {
+        const body = JSON.parse(String(init?.body)) as { messages: Array<{ role: string }> };
+        sent.push(body);
+        const refused = body.messages.some(
+          (m, i) => m.role === 'user' && body.messages[i - 1]?.role === 'tool',
+        );
+        return new Response(
+          JSON.stringify(
+            refused
+              ? {
+                  error: {
+                    message: "Unexpected role 'user' after role 'tool'",
+                    type: 'BadRequestError',
+                    param: null,
+                    code: 400,
+                  },
+                }
+              : completion({ content: 'Done.' }, 'stop', {
+                  prompt_tokens: 5,
+                  completion_tokens: 1,
+                  total_tokens: 6,
+                }),
+          ),
+          { status: refused ? 400 : 200, headers: { 'content-type': 'application/json' } },
+        );
+      },
+    });
+    const llm = new OpenAiCompatibleLlm({ baseURL: 'unused', client });
+    const devstral = { ...request, model: 'devstral-small-test' };
+    expect((await llm.createMessage(devstral)).stopReason).toBe('end_turn');
+    expect((await llm.createMessage(devstral)).stopReason).toBe('end_turn');
+    expect(sent.map((b) => b.messages.at(-1)?.role)).toEqual(['user', 'tool', 'tool']);
   });
 
   it("asks with max_completion_tokens once a model refuses max_tokens (OpenAI's reasoning models)", async () => {
