@@ -184,7 +184,15 @@ export function chatRequest(body: unknown): MessagesRequest {
             `messages.[${i}].role`,
           );
         pendingCalls = pendingCalls.filter((p) => p !== id);
-        userBlocks().push({ type: 'tool_result', tool_use_id: id, content: textOf(message.content) });
+        // Chat completions have no is_error: the adapter marks a failed tool's result with a leading
+        // "Error", which is how a model (and so the scripts) tells a refused call from a run one.
+        const content = textOf(message.content);
+        userBlocks().push({
+          type: 'tool_result',
+          tool_use_id: id,
+          content,
+          ...(/^Error\b/.test(content) ? { is_error: true } : {}),
+        });
         return;
       }
       default:

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import OpenAI, { APIConnectionError, APIError, APIUserAbortError } from 'openai';
 import { LlmError, type LlmErrorKind } from '../errors';
 import type { Llm, LlmRateLimit, LlmRequest, LlmResponse, LlmUsage } from '../ports';
@@ -10,20 +11,28 @@ import { DEFAULT_RETRY_AFTER_SECONDS, estimateInputTokens, headerOf, retryAfterS
  *
  * - request: the system prompt becomes a `system` message; `tool_use` blocks become the assistant's
  *   `tool_calls` (arguments as JSON text); `tool_result` blocks become `tool` messages, before any
- *   text of the same user turn; thinking and images are dropped (not every server has them);
+ *   text of the same user turn (for a model whose server refuses a `user` message right after a
+ *   `tool` one, as Mistral's validator does, that text ends the last tool message instead); thinking
+ *   and images are dropped (not every server has them);
  * - answer: text becomes a text block and each tool call (parallel calls included) a `tool_use`
  *   block; arguments that are not a JSON object become the input `{ invalid_json_arguments: raw }`,
  *   which every tool's schema refuses, so the tool is not run and the model is told to call again;
  *   finish reasons map `stop`→`end_turn`, `tool_calls`→`tool_use`, `length`→`max_tokens` (a tool
- *   call cut by the limit is dropped, as the Messages API would not return it either),
- *   `content_filter`→`refusal`;
+ *   call cut by the limit is kept, last, with an empty input, as the Messages API returns one cut
+ *   mid-input: the stage runner refuses that call as cut and runs the whole calls before it),
+ *   `content_filter`→`refusal`; a call without an id (llama.cpp, LM Studio, some gateways) or
+ *   with one already used in the answer gets an id of its own, so its result can answer it, and a
+ *   call without `type` (Mistral, some vLLM and Ollama builds) is taken as a function call;
  * - usage: `prompt_tokens` less `prompt_tokens_details.cached_tokens` is input, the cached part
  *   a cache read (servers cache automatically; there is nothing to mark); an answer without usage
  *   is charged an estimate that errs high (about 3 characters a token), never nothing;
  * - errors: classified like the Anthropic adapter's (429 → rate_limited with `retry-after` or
  *   `x-ratelimit-reset-requests`; 503 and 529 → overloaded, so the worker falls back; other 5xx →
  *   server; no answer → network; a context-length 400 → prompt_too_long; `insufficient_quota` or
- *   402 → spend_limit; other 4xx → permanent). The SDK never retries.
+ *   402 → spend_limit; other 4xx → permanent). The SDK never retries; the adapter asks again, once
+ *   each, only to correct the request: `max_completion_tokens` for a model that refuses
+ *   `max_tokens`, and a smaller `max_tokens` when the window the 400 reports holds the prompt but not
+ *   the output budget (`fittingMaxTokens`).
  */
 
 export interface OpenAiCompatibleLlmOptions {
@@ -40,7 +49,11 @@ type ChatCompletion = OpenAI.Chat.Completions.ChatCompletion;
 type Block = Record<string, unknown>;
 
 const MAX_RAW_ARGUMENTS_CHARS = 2000;
-const CONTEXT_TOO_LONG = /context length|context window|maximum context|too many tokens|prompt is too long/i;
+const CONTEXT_TOO_LONG =
+  /context length|context window|maximum context|too many tokens|prompt is too long|context size/i;
+/** Output tokens kept free under a window a server reported, and the least worth asking for. */
+const WINDOW_MARGIN_TOKENS = 64;
+const MIN_FITTING_OUTPUT_TOKENS = 1024;
 const SPEND_LIMIT = /insufficient_quota|exceeded your current quota|billing|credit/i;
 
 const blocksOf = (content: unknown): Block[] =>
@@ -60,7 +73,10 @@ const textOfResult = (content: unknown): string => {
 };
 
 /** The Anthropic-shaped conversation as chat completion messages. */
-export function toChatMessages(request: LlmRequest): ChatMessage[] {
+export function toChatMessages(
+  request: LlmRequest,
+  options: { textAfterToolsInTool?: boolean } = {},
+): ChatMessage[] {
   const out: ChatMessage[] = request.system ? [{ role: 'system', content: request.system }] : [];
   for (const message of request.messages) {
     const blocks = blocksOf(message.content);
@@ -83,24 +99,90 @@ export function toChatMessages(request: LlmRequest): ChatMessage[] {
       });
       continue;
     }
-    for (const result of blocks.filter((b) => b.type === 'tool_result')) {
+    const results = blocks.filter((b) => b.type === 'tool_result');
+    results.forEach((result, index) => {
       const body = textOfResult(result.content);
+      const marked = result.is_error === true && !body.startsWith('Error') ? `Error: ${body}` : body;
+      // For a server that refuses a user message right after a tool message, the text after the
+      // tool results (the turns left, a reminder) ends the last tool message instead.
+      const fold = options.textAfterToolsInTool === true && index === results.length - 1 && text.length > 0;
       out.push({
         role: 'tool',
         tool_call_id: String(result.tool_use_id),
-        content: result.is_error === true && !body.startsWith('Error') ? `Error: ${body}` : body,
+        content: fold ? `${marked}\n\n${text}` : marked,
       });
-    }
-    if (text.length > 0) out.push({ role: 'user', content: text });
+    });
+    if (text.length > 0 && !(options.textAfterToolsInTool === true && results.length > 0))
+      out.push({ role: 'user', content: text });
   }
   return out;
+}
+
+/**
+ * Models that refused `max_tokens` (OpenAI's reasoning models: o-series, gpt-5: "Unsupported
+ * parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.")
+ * get `max_completion_tokens` from then on. Not every server knows `max_completion_tokens` (Ollama
+ * lists only `max_tokens`), so `max_tokens` stays the first choice.
+ */
+const REFUSE_MAX_TOKENS = new Set<string>();
+
+/**
+ * Models whose server refused a user message right after a tool message: mistral_common's
+ * validator (vLLM serving Mistral or Devstral, the Mistral API) answers 400 "Unexpected role 'user'
+ * after role 'tool'". Their requests carry the text after tool results in the last tool message.
+ */
+const REFUSE_USER_AFTER_TOOL = new Set<string>();
+
+function refusesUserAfterTool(error: unknown): boolean {
+  return (
+    error instanceof APIError &&
+    error.status === 400 &&
+    /unexpected role .?user.? after role .?tool/i.test(error.message)
+  );
+}
+
+function refusesMaxTokens(error: unknown): boolean {
+  return (
+    error instanceof APIError &&
+    error.status === 400 &&
+    (error.param === 'max_tokens' || /max_completion_tokens/.test(error.message))
+  );
+}
+
+/**
+ * The output budget that fits when a server refused the call for its context window but the
+ * prompt itself fits: vLLM (and OpenAI) count `max_tokens` against the window and answer 400
+ * "This model's maximum context length is 32768 tokens. However, you requested 35684 tokens (3684
+ * in the messages, 32000 in the completion)" (newer vLLM: "… you requested 32000 output tokens and
+ * your prompt contains at least 3684 input tokens"); llama.cpp sends `n_ctx` and `n_prompt_tokens`.
+ * Clearing older context cannot help then; a smaller `max_tokens` does.
+ */
+export function fittingMaxTokens(error: unknown, asked: number): number | undefined {
+  if (!(error instanceof APIError) || (error.status !== 400 && error.status !== 413)) return undefined;
+  const body = (typeof error.error === 'object' && error.error !== null ? error.error : {}) as Record<
+    string,
+    unknown
+  >;
+  const text = error.message;
+  const window = Number(text.match(/maximum context length is (\d+)/i)?.[1] ?? body.n_ctx);
+  const prompt = Number(
+    text
+      .match(/(\d+) in the messages|(\d+) input tokens/i)
+      ?.slice(1)
+      .find((n) => n !== undefined) ?? body.n_prompt_tokens,
+  );
+  if (!Number.isInteger(window) || !Number.isInteger(prompt)) return undefined;
+  const room = window - prompt - WINDOW_MARGIN_TOKENS;
+  return room >= MIN_FITTING_OUTPUT_TOKENS && room < asked ? room : undefined;
 }
 
 function requestParams(request: LlmRequest, model: string) {
   return {
     model,
-    messages: toChatMessages(request),
-    max_tokens: request.maxTokens,
+    messages: toChatMessages(request, { textAfterToolsInTool: REFUSE_USER_AFTER_TOOL.has(model) }),
+    ...(REFUSE_MAX_TOKENS.has(model)
+      ? { max_completion_tokens: request.maxTokens }
+      : { max_tokens: request.maxTokens }),
     ...(request.tools.length > 0
       ? {
           tools: request.tools.map((t) => ({
@@ -142,18 +224,27 @@ export function fromCompletion(
   const content: unknown[] = [];
   const text = typeof choice.message?.content === 'string' ? choice.message.content : '';
   if (text.length > 0) content.push({ type: 'text', text });
-  for (const call of choice.message?.tool_calls ?? []) {
-    if (call.type !== 'function') continue;
-    const raw = call.function.arguments ?? '';
+  const calls = (choice.message?.tool_calls ?? []) as Array<
+    Partial<OpenAI.Chat.Completions.ChatCompletionMessageFunctionToolCall>
+  >;
+  const ids = new Set<string>();
+  calls.forEach((call, index) => {
+    // `type` is required by the API reference but some servers leave it out: a function is a function.
+    if ((call.type !== undefined && call.type !== null && call.type !== 'function') || !call.function) return;
+    const raw = typeof call.function.arguments === 'string' ? call.function.arguments : '';
     const input = parseArguments(raw);
-    if (!input && cut) continue; // cut mid-call by the token limit: not a call at all
+    const given = typeof call.id === 'string' ? call.id : '';
+    const id = given && !ids.has(given) ? given : `call_${randomUUID().replace(/-/g, '').slice(0, 24)}`;
+    ids.add(id);
+    const last = index === calls.length - 1;
     content.push({
       type: 'tool_use',
-      id: call.id,
-      name: call.function.name,
-      input: input ?? { invalid_json_arguments: raw.slice(0, MAX_RAW_ARGUMENTS_CHARS) },
+      id,
+      name: String(call.function.name ?? ''),
+      // Cut mid-call by the token limit (only the last call can be): the stage runner refuses it.
+      input: input ?? (cut && last ? {} : { invalid_json_arguments: raw.slice(0, MAX_RAW_ARGUMENTS_CHARS) }),
     });
-  }
+  });
   const hasCalls = content.some((b) => (b as Block).type === 'tool_use');
   const mapped = STOP_REASONS[choice.finish_reason ?? ''] ?? 'end_turn';
   // Some servers say `stop` while returning tool calls: what was returned decides.
@@ -231,7 +322,9 @@ export function classifyOpenAiError(error: unknown, now = Date.now()): LlmError 
       return wrap('server', label, retryAfterSeconds(error.headers, now));
     if (
       (status === 400 || status === 413) &&
-      (CONTEXT_TOO_LONG.test(error.message) || error.code === 'context_length_exceeded')
+      (CONTEXT_TOO_LONG.test(error.message) ||
+        error.code === 'context_length_exceeded' ||
+        error.type === 'exceed_context_size_error')
     )
       return wrap('prompt_too_long', label);
     return wrap('permanent', label);
@@ -260,12 +353,30 @@ export class OpenAiCompatibleLlm implements Llm {
   async createMessage(request: LlmRequest): Promise<LlmResponse> {
     let completion: ChatCompletion;
     let headers: Headers | undefined;
-    try {
-      const { data, response } = await this.client.chat.completions
-        .create({ ...requestParams(request, request.model), stream: false }, { timeout: this.timeoutMs })
+    let asked = request;
+    const call = () =>
+      this.client.chat.completions
+        .create({ ...requestParams(asked, asked.model), stream: false }, { timeout: this.timeoutMs })
         .withResponse();
-      completion = data;
-      headers = response.headers;
+    try {
+      let answer: Awaited<ReturnType<typeof call>> | undefined;
+      // At most three corrections, each made once: max_completion_tokens, no user message after a
+      // tool message, a budget that fits.
+      for (let attempt = 0; answer === undefined; attempt += 1) {
+        try {
+          answer = await call();
+        } catch (error) {
+          const fitting = fittingMaxTokens(error, asked.maxTokens);
+          if (attempt < 3 && !REFUSE_MAX_TOKENS.has(asked.model) && refusesMaxTokens(error))
+            REFUSE_MAX_TOKENS.add(asked.model);
+          else if (attempt < 3 && !REFUSE_USER_AFTER_TOOL.has(asked.model) && refusesUserAfterTool(error))
+            REFUSE_USER_AFTER_TOOL.add(asked.model);
+          else if (attempt < 3 && fitting !== undefined) asked = { ...asked, maxTokens: fitting };
+          else throw error;
+        }
+      }
+      completion = answer.data;
+      headers = answer.response.headers;
     } catch (error) {
       throw classifyOpenAiError(error);
     }

@@ -3,12 +3,14 @@ import { describe, expect, it } from 'vitest';
 import {
   classifyOpenAiError,
   durationMs,
+  fittingMaxTokens,
   OpenAiCompatibleLlm,
   openAiRateLimitOf,
   toChatMessages,
 } from '../../../functions/shared/adapters/openai-compatible';
 import { LlmError } from '../../../functions/shared/errors';
 import type { LlmRequest } from '../../../functions/shared/ports';
+import { readAssistantTurn } from '../../../functions/stages/stop-reasons';
 
 const NOW = Date.parse('2030-01-01T00:00:00Z');
 
@@ -104,6 +106,11 @@ describe('toChatMessages', () => {
       { role: 'tool', tool_call_id: 'call_b', content: 'Error: missing' },
       { role: 'user', content: 'Go on.' },
     ]);
+    // For a server that refuses user right after tool (Mistral's validator), the text ends the last tool message.
+    expect(toChatMessages(request, { textAfterToolsInTool: true }).slice(-2)).toEqual([
+      { role: 'tool', tool_call_id: 'call_a', content: 'export const a = 1;' },
+      { role: 'tool', tool_call_id: 'call_b', content: 'Error: missing\n\nGo on.' },
+    ]);
   });
 });
 
@@ -173,7 +180,7 @@ describe('OpenAiCompatibleLlm', () => {
     expect((await llm.createMessage(request)).stopReason).toBe('tool_use');
   });
 
-  it('maps finish_reason length to max_tokens and drops a tool call the limit cut in half', async () => {
+  it('maps finish_reason length to max_tokens and keeps a tool call the limit cut in half, last, so only it is refused', async () => {
     const { llm } = adapterAnswering(
       200,
       completion(
@@ -193,7 +200,205 @@ describe('OpenAiCompatibleLlm', () => {
     expect(response.content).toEqual([
       { type: 'text', text: 'Writing the file' },
       { type: 'tool_use', id: 'c1', name: 'read_file', input: { path: 'x.ts' } },
+      { type: 'tool_use', id: 'c2', name: 'write_file', input: {} },
     ]);
+    // The stage runner refuses the last call of a cut turn: the cut write_file, not the whole read_file.
+    const reading = readAssistantTurn(response, undefined, 'submit_change');
+    expect(reading.kind).toBe('calls');
+    if (reading.kind !== 'calls') return;
+    expect([...reading.refused.keys()]).toEqual(['c2']);
+    expect(reading.refused.get('c2')).toMatch(/your write_file call was cut off/);
+    expect(reading.calls.map((c) => c.id)).toEqual(['c1', 'c2']);
+  });
+
+  it('gives a call without an id, or with an id already used in the answer, an id of its own', async () => {
+    const { llm } = adapterAnswering(
+      200,
+      completion(
+        {
+          content: null,
+          tool_calls: [
+            { type: 'function', function: { name: 'read_file', arguments: '{"path":"a.ts"}' } },
+            { id: '', type: 'function', function: { name: 'read_file', arguments: '{"path":"b.ts"}' } },
+            call('0', 'read_file', '{"path":"c.ts"}'),
+            call('0', 'read_file', '{"path":"d.ts"}'),
+          ],
+        },
+        'tool_calls',
+        { prompt_tokens: 5, completion_tokens: 5, total_tokens: 10 },
+      ),
+    );
+    const response = await llm.createMessage(request);
+    const ids = (response.content as Array<{ id: string }>).map((b) => b.id);
+    expect(ids.every((id) => typeof id === 'string' && /^[A-Za-z0-9_-]+$/.test(id))).toBe(true);
+    expect(new Set(ids).size).toBe(4);
+    expect(ids[2]).toBe('0');
+    // Every call is one the stage runner runs and answers by its id.
+    const reading = readAssistantTurn(response, undefined, 'submit_plan');
+    expect(reading.kind === 'calls' ? reading.calls.map((c) => c.id) : []).toEqual(ids);
+  });
+
+  it('takes a tool call without a type (Mistral, some vLLM and Ollama builds) as a function call', async () => {
+    const { llm } = adapterAnswering(
+      200,
+      completion(
+        {
+          content: null,
+          tool_calls: [{ id: 'c1', function: { name: 'read_file', arguments: '{"path":"a.ts"}' } }],
+        },
+        'tool_calls',
+        { prompt_tokens: 5, completion_tokens: 5, total_tokens: 10 },
+      ),
+    );
+    const response = await llm.createMessage(request);
+    expect(response.stopReason).toBe('tool_use');
+    expect(response.content).toEqual([
+      { type: 'tool_use', id: 'c1', name: 'read_file', input: { path: 'a.ts' } },
+    ]);
+  });
+
+  it('asks again with a max_tokens that fits when the window holds the prompt but not the output budget', async () => {
+    const sent: Array<Record<string, unknown>> = [];
+    const window = 32_768;
+    const client = new OpenAI({
+      baseURL: 'http://127.0.0.1:1/v1',
+      apiKey: 'k',
+      maxRetries: 0,
+      fetch: async (_url, init) => {
+        const body = JSON.parse(String(init?.body)) as { max_tokens: number };
+        sent.push(body);
+        const over = 3684 + body.max_tokens > window;
+        return new Response(
+          JSON.stringify(
+            over
+              ? {
+                  // vLLM's answer (OpenAI's has the same wording)
+                  error: {
+                    message: `This model's maximum context length is ${window} tokens. However, you requested ${3684 + body.max_tokens} tokens (3684 in the messages, ${body.max_tokens} in the completion). Please reduce the length of the messages or completion.`,
+                    type: 'BadRequestError',
+                    param: null,
+                    code: 400,
+                  },
+                }
+              : completion({ content: 'Done.' }, 'stop', {
+                  prompt_tokens: 5,
+                  completion_tokens: 1,
+                  total_tokens: 6,
+                }),
+          ),
+          { status: over ? 400 : 200, headers: { 'content-type': 'application/json' } },
+        );
+      },
+    });
+    const llm = new OpenAiCompatibleLlm({ baseURL: 'unused', client });
+    expect((await llm.createMessage({ ...request, maxTokens: 32_000 })).stopReason).toBe('end_turn');
+    expect(sent.map((b) => b.max_tokens)).toEqual([32_000, window - 3684 - 64]);
+  });
+
+  it('reads the window and prompt of vLLM, newer vLLM and llama.cpp context errors', () => {
+    const apiError = (status: number, error: Record<string, unknown>) =>
+      APIError.generate(status, { error }, undefined, new Headers());
+    const newer = apiError(400, {
+      message:
+        "This model's maximum context length is 128000 tokens. However, you requested 65535 output tokens and your prompt contains at least 62466 input tokens, for a total of at least 128001 tokens.",
+    });
+    expect(fittingMaxTokens(newer, 65_535)).toBe(128_000 - 62_466 - 64);
+    const llamaCpp = apiError(400, {
+      code: 400,
+      message: 'the request exceeds the available context size, try increasing it',
+      type: 'exceed_context_size_error',
+      n_prompt_tokens: 4390,
+      n_ctx: 16_384,
+    });
+    expect(fittingMaxTokens(llamaCpp, 16_000)).toBe(16_384 - 4390 - 64);
+    // The prompt alone is too long: no output budget helps, the call is prompt_too_long.
+    const promptTooLong = apiError(400, { ...llamaCpp, n_prompt_tokens: 16_000 });
+    expect(fittingMaxTokens(promptTooLong, 8000)).toBeUndefined();
+    expect(classifyOpenAiError(promptTooLong, NOW).kind).toBe('prompt_too_long');
+  });
+
+  it("asks again without a user message after tool messages once a server refuses one (Mistral's validator)", async () => {
+    const sent: Array<{ messages: Array<{ role: string }> }> = [];
+    const client = new OpenAI({
+      baseURL: 'http://127.0.0.1:1/v1',
+      apiKey: 'k',
+      maxRetries: 0,
+      fetch: async (_url, init) => {
+        const body = JSON.parse(String(init?.body)) as { messages: Array<{ role: string }> };
+        sent.push(body);
+        const refused = body.messages.some(
+          (m, i) => m.role === 'user' && body.messages[i - 1]?.role === 'tool',
+        );
+        return new Response(
+          JSON.stringify(
+            refused
+              ? {
+                  error: {
+                    message: "Unexpected role 'user' after role 'tool'",
+                    type: 'BadRequestError',
+                    param: null,
+                    code: 400,
+                  },
+                }
+              : completion({ content: 'Done.' }, 'stop', {
+                  prompt_tokens: 5,
+                  completion_tokens: 1,
+                  total_tokens: 6,
+                }),
+          ),
+          { status: refused ? 400 : 200, headers: { 'content-type': 'application/json' } },
+        );
+      },
+    });
+    const llm = new OpenAiCompatibleLlm({ baseURL: 'unused', client });
+    const devstral = { ...request, model: 'devstral-small-test' };
+    expect((await llm.createMessage(devstral)).stopReason).toBe('end_turn');
+    expect((await llm.createMessage(devstral)).stopReason).toBe('end_turn');
+    expect(sent.map((b) => b.messages.at(-1)?.role)).toEqual(['user', 'tool', 'tool']);
+  });
+
+  it("asks with max_completion_tokens once a model refuses max_tokens (OpenAI's reasoning models)", async () => {
+    const sent: Array<Record<string, unknown>> = [];
+    const client = new OpenAI({
+      baseURL: 'http://127.0.0.1:1/v1',
+      apiKey: 'k',
+      maxRetries: 0,
+      fetch: async (_url, init) => {
+        const body = JSON.parse(String(init?.body)) as Record<string, unknown>;
+        sent.push(body);
+        const refused = 'max_tokens' in body;
+        return new Response(
+          JSON.stringify(
+            refused
+              ? {
+                  error: {
+                    message:
+                      "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+                    type: 'invalid_request_error',
+                    param: 'max_tokens',
+                    code: 'unsupported_parameter',
+                  },
+                }
+              : completion({ content: 'Done.' }, 'stop', {
+                  prompt_tokens: 5,
+                  completion_tokens: 1,
+                  total_tokens: 6,
+                }),
+          ),
+          { status: refused ? 400 : 200, headers: { 'content-type': 'application/json' } },
+        );
+      },
+    });
+    const llm = new OpenAiCompatibleLlm({ baseURL: 'unused', client });
+    const reasoning = { ...request, model: 'o4-mini-test' };
+    expect((await llm.createMessage(reasoning)).stopReason).toBe('end_turn');
+    expect((await llm.createMessage(reasoning)).stopReason).toBe('end_turn');
+    expect(sent.map((b) => ('max_tokens' in b ? 'max_tokens' : 'max_completion_tokens'))).toEqual([
+      'max_tokens',
+      'max_completion_tokens',
+      'max_completion_tokens',
+    ]);
+    expect(sent[1]?.max_completion_tokens).toBe(4096);
   });
 
   it('charges an answer without usage an estimate that errs high, never zero', async () => {
