@@ -158,7 +158,7 @@ function refusesMaxTokens(error: unknown): boolean {
  * Clearing older context cannot help then; a smaller `max_tokens` does.
  */
 export function fittingMaxTokens(error: unknown, asked: number): number | undefined {
-  if (!(error instanceof APIError) || (error.status !== 400 && error.status !== 413)) return undefined;
+  if (!(error instanceof APIError) || ![400, 413, 500].includes(error.status ?? 0)) return undefined;
   const body = (typeof error.error === 'object' && error.error !== null ? error.error : {}) as Record<
     string,
     unknown
@@ -318,15 +318,16 @@ export function classifyOpenAiError(error: unknown, now = Date.now()): LlmError 
       return wrap('rate_limited', label, retryAfterOf(error.headers, now) ?? DEFAULT_RETRY_AFTER_SECONDS);
     if (status === 503 || status === 529)
       return wrap('overloaded', label, retryAfterSeconds(error.headers, now));
+    const contextTooLong =
+      CONTEXT_TOO_LONG.test(error.message) ||
+      error.code === 'context_length_exceeded' ||
+      error.type === 'exceed_context_size_error';
+    // llama.cpp answers a prompt over its context with a 400 or, in some paths, a 500 ("Context size
+    // has been exceeded."): retrying the same prompt cannot help, clearing older context can.
+    if ((status === 400 || status === 413 || status === 500) && contextTooLong)
+      return wrap('prompt_too_long', label);
     if (status === undefined || status >= 500 || status === 408 || status === 409)
       return wrap('server', label, retryAfterSeconds(error.headers, now));
-    if (
-      (status === 400 || status === 413) &&
-      (CONTEXT_TOO_LONG.test(error.message) ||
-        error.code === 'context_length_exceeded' ||
-        error.type === 'exceed_context_size_error')
-    )
-      return wrap('prompt_too_long', label);
     return wrap('permanent', label);
   }
   const message = error instanceof Error ? error.message : String(error);

@@ -463,6 +463,20 @@ describe('classifyOpenAiError', () => {
     [402, { message: 'Payment required' }, {}, 'spend_limit'],
     [503, { message: 'model is loading' }, {}, 'overloaded'],
     [500, { message: 'boom' }, {}, 'server'],
+    // llama.cpp (issue 19774): the same prompt over its context is sometimes a 500, sometimes a 400.
+    [500, { message: 'Context size has been exceeded.', type: 'server_error' }, {}, 'prompt_too_long'],
+    [
+      500,
+      {
+        message:
+          'the request exceeds the available context size. try increasing the context size or enable context shift',
+        type: 'exceed_context_size_error',
+        n_prompt_tokens: 1407,
+        n_ctx: 256,
+      },
+      {},
+      'prompt_too_long',
+    ],
     [
       400,
       { message: "This model's maximum context length is 8192 tokens", code: 'context_length_exceeded' },
