@@ -1,4 +1,4 @@
-import { GetExecutionHistoryCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, GetExecutionHistoryCommand } from '@aws-sdk/client-sfn';
 import { Command } from 'commander';
 import { isTerminal, type Run, type RunStatus } from '../functions/shared/domain/run';
 import { SAMPLE_ISSUE, SAMPLE_LABEL, SAMPLE_OWNER, SAMPLE_REPO, SAMPLE_USERS } from './forge';
@@ -144,13 +144,30 @@ async function openSeededPull(stack: Stack, pull: SeededPull): Promise<number> {
   return opened.number;
 }
 
+const executionArnOf = (stack: Stack, runId: string): string =>
+  `${stack.stateMachineArn.replace(':stateMachine:', ':execution:')}:${runId}`;
+
+/**
+ * A run is written terminal before its execution's last states have settled it (status comment,
+ * cleanup): the demo reports, counts transitions and inspects only once the execution has ended.
+ */
+async function waitForExecutionEnd(stack: Stack, runId: string, deadline: number): Promise<void> {
+  while (Date.now() < deadline) {
+    const { status } = await stack.sfn
+      .send(new DescribeExecutionCommand({ executionArn: executionArnOf(stack, runId) }))
+      .catch(() => ({ status: undefined })); // no execution (the run ended before one started)
+    if (status !== 'RUNNING') return;
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
+
 export async function transitionsOf(stack: Stack, runId: string): Promise<number> {
   let count = 0;
   let nextToken: string | undefined;
   for (let page = 0; page < 100; page++) {
     const history = await stack.sfn.send(
       new GetExecutionHistoryCommand({
-        executionArn: `${stack.stateMachineArn.replace(':stateMachine:', ':execution:')}:${runId}`,
+        executionArn: executionArnOf(stack, runId),
         maxResults: 1000,
         ...(nextToken ? { nextToken } : {}),
       }),
@@ -301,6 +318,8 @@ export async function runDemo(options: {
       await new Promise((r) => setTimeout(r, POLL_MS));
       run = (await stack.store.getRun(run.runId)) ?? run;
     }
+    await waitForExecutionEnd(stack, run.runId, deadline);
+    run = (await stack.store.getRun(run.runId)) ?? run;
 
     const result: DemoResult = {
       runId: run.runId,

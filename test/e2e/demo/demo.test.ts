@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type DemoResult, runDemo } from '../../../local/demo';
 import { SAMPLE_FILES } from '../../../local/forge';
@@ -24,11 +25,15 @@ describe('npm run demo -- --auto-approve --json', () => {
     let cloned:
       | { head: string; slugify: string; slugifyTest: string; index: string; testRun: string }
       | undefined;
+    let executionStatus: string | undefined;
     const result: DemoResult = await runDemo({
       autoApprove: true,
       json: true,
       timeoutMs: 120_000,
-      inspect: async (stack) => {
+      inspect: async (stack, demo) => {
+        // The result (transitions included) is read once the execution has ended, not just the run.
+        const executionArn = `${stack.stateMachineArn.replace(':stateMachine:', ':execution:')}:${demo.runId}`;
+        executionStatus = (await stack.sfn.send(new DescribeExecutionCommand({ executionArn }))).status;
         const dir = await mkdtemp(path.join(tmpdir(), 'widgets-'));
         dirs.push(dir);
         await run('git', ['clone', '--quiet', `${stack.forgeUrl}/acme/widgets.git`, dir], {
@@ -47,6 +52,7 @@ describe('npm run demo -- --auto-approve --json', () => {
     });
 
     expect(result.status).toBe('SUCCEEDED');
+    expect(executionStatus).toBe('SUCCEEDED');
     expect(Object.keys(result).sort()).toEqual(
       [
         'costUsd',
