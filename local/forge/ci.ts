@@ -33,12 +33,19 @@ export interface CheckJob {
   signal?: AbortSignal;
 }
 
+/**
+ * Bytes of output a job keeps by default (its tail). GitHub keeps a job's whole log; a long test
+ * suite's output (node --test's TAP for 1,400 tests is 300 KB) names its failures far from the
+ * end, so the tail must hold all of it for the factory to find them.
+ */
+export const DEFAULT_MAX_OUTPUT_BYTES = 2 * 1024 * 1024;
+
 export async function runCheckJob(job: CheckJob): Promise<CheckJobResult> {
   const started = Date.now();
   const root = await mkdtemp(path.join(os.tmpdir(), 'forge-ci-'));
   const workdir = path.join(root, 'work');
   const home = path.join(root, 'home');
-  const output = new TailBuffer(job.maxOutputBytes ?? 64 * 1024);
+  const output = new TailBuffer(job.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES);
   try {
     try {
       await job.checkout(workdir);
