@@ -95,9 +95,11 @@ function runCommand(
   signal: AbortSignal | undefined,
   isolated: boolean,
 ): Promise<{ exitCode: number | null; timedOut: boolean }> {
-  const colourless = { FORCE_COLOR: '0', NO_COLOR: '1' };
+  // No NO_COLOR or FORCE_COLOR: GitHub Actions sets neither, and a test suite that checks its own
+  // colour handling (commander.js sets FORCE_COLOR and expects colours) fails under NO_COLOR=1.
+  // Without a terminal the usual tools print no colours anyway, and the factory strips any.
   const [file, args, env, dir] = isolated
-    ? ['bwrap', bwrapArgs({ workspace: cwd, command, network: true, env: colourless }), {}, '/']
+    ? ['bwrap', bwrapArgs({ workspace: cwd, command, network: true }), {}, '/']
     : [
         '/bin/sh',
         ['-c', command],
@@ -107,7 +109,6 @@ function runCommand(
           TMPDIR: os.tmpdir(),
           LANG: 'C.UTF-8',
           CI: 'true',
-          ...colourless,
         },
         cwd,
       ];
