@@ -90,6 +90,9 @@ export async function prepareSetup(
             ...outcome,
             head: redactSecrets(outcome.head, secrets),
             tail: redactSecrets(outcome.tail, secrets),
+            ...(outcome.omittedFailures === undefined
+              ? {}
+              : { omittedFailures: redactSecrets(outcome.omittedFailures, secrets) }),
           },
         };
     }

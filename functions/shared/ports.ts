@@ -398,6 +398,8 @@ export interface SandboxResult {
   head: string;
   tail: string;
   omittedChars: number;
+  /** Lines of the omitted part that look like test failures (`not ok …`, `--- FAIL`, …), if any. */
+  omittedFailures?: string;
   durationMs: number;
   /** Set when the command ran without isolation (an operator's explicit choice). */
   warning?: string;

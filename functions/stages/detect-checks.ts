@@ -76,7 +76,9 @@ export function detectEnvironment(root: RepoRoot): DetectedEnvironment | undefin
     from.push('package.json');
   }
   if (hasPythonTests(root)) {
-    checks.push('python -m pytest -q');
+    // python3, not python: Debian and Ubuntu ship no `python` unless python-is-python3 is installed,
+    // and every venv, pyenv and official image has python3 too.
+    checks.push('python3 -m pytest -q');
     from.push(root.files['pyproject.toml'] !== undefined ? 'pyproject.toml' : 'setup.py');
   }
   if (root.files['go.mod'] !== undefined) {

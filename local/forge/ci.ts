@@ -33,12 +33,19 @@ export interface CheckJob {
   signal?: AbortSignal;
 }
 
+/**
+ * Bytes of output a job keeps by default (its tail). GitHub keeps a job's whole log; a long test
+ * suite's output (node --test's TAP for 1,400 tests is 300 KB) names its failures far from the
+ * end, so the tail must hold all of it for the factory to find them.
+ */
+export const DEFAULT_MAX_OUTPUT_BYTES = 2 * 1024 * 1024;
+
 export async function runCheckJob(job: CheckJob): Promise<CheckJobResult> {
   const started = Date.now();
   const root = await mkdtemp(path.join(os.tmpdir(), 'forge-ci-'));
   const workdir = path.join(root, 'work');
   const home = path.join(root, 'home');
-  const output = new TailBuffer(job.maxOutputBytes ?? 64 * 1024);
+  const output = new TailBuffer(job.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES);
   try {
     try {
       await job.checkout(workdir);
@@ -88,9 +95,11 @@ function runCommand(
   signal: AbortSignal | undefined,
   isolated: boolean,
 ): Promise<{ exitCode: number | null; timedOut: boolean }> {
-  const colourless = { FORCE_COLOR: '0', NO_COLOR: '1' };
+  // No NO_COLOR or FORCE_COLOR: GitHub Actions sets neither, and a test suite that checks its own
+  // colour handling (commander.js sets FORCE_COLOR and expects colours) fails under NO_COLOR=1.
+  // Without a terminal the usual tools print no colours anyway, and the factory strips any.
   const [file, args, env, dir] = isolated
-    ? ['bwrap', bwrapArgs({ workspace: cwd, command, network: true, env: colourless }), {}, '/']
+    ? ['bwrap', bwrapArgs({ workspace: cwd, command, network: true }), {}, '/']
     : [
         '/bin/sh',
         ['-c', command],
@@ -100,7 +109,6 @@ function runCommand(
           TMPDIR: os.tmpdir(),
           LANG: 'C.UTF-8',
           CI: 'true',
-          ...colourless,
         },
         cwd,
       ];

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, realpath, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import git from 'isomorphic-git';
 
@@ -432,20 +432,42 @@ export class GitRepo {
     if (!tree) throw new GitError('not_found', `no tree for ${commitOrTree}`);
     const { entries } = await this.readTreeRecursive(tree);
     await mkdir(dir, { recursive: true });
+    const root = await realpath(dir);
+    const links: Array<{ target: string; text: string; blob: Uint8Array }> = [];
     for (const entry of entries) {
-      const target = path.join(dir, entry.path);
+      const target = path.join(root, entry.path);
       if (entry.type === 'tree') {
         await mkdir(target, { recursive: true });
       } else if (entry.type === 'blob') {
-        const blob = await this.readBlob(entry.sha);
+        const blob = (await this.readBlob(entry.sha)) ?? new Uint8Array();
         await mkdir(path.dirname(target), { recursive: true });
         if (entry.mode === '120000') {
-          // Symlinks are materialised as files holding the link text: a checkout never points outside.
-          await writeFile(target, blob ?? new Uint8Array());
+          links.push({ target, text: Buffer.from(blob).toString('utf8'), blob });
         } else {
-          await writeFile(target, blob ?? new Uint8Array());
+          await writeFile(target, blob);
           if (entry.mode === '100755') await chmod(target, 0o755);
         }
+      }
+    }
+    // Symlinks, as GitHub's tarballs and a git checkout have them (a test suite's fixtures, a
+    // monorepo's shared files), made once every file is written, so nothing is written through
+    // one. A link whose target is absolute or leads out of the checkout, directly or through
+    // other links, is a file holding the link text instead: a checkout never points outside.
+    const inside = (resolved: string) => resolved === root || resolved.startsWith(`${root}${path.sep}`);
+    for (const link of links) {
+      if (
+        path.isAbsolute(link.text) ||
+        link.text.includes('\0') ||
+        !inside(path.resolve(path.dirname(link.target), link.text))
+      )
+        await writeFile(link.target, link.blob);
+      else await symlink(link.text, link.target);
+    }
+    for (const link of links) {
+      const resolved = await realpath(link.target).catch(() => undefined); // dangling or a loop: harmless
+      if (resolved !== undefined && !inside(resolved)) {
+        await rm(link.target, { force: true });
+        await writeFile(link.target, link.blob);
       }
     }
   }

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { RUN_HEAD_CHARS, RUN_TAIL_CHARS } from './run-output';
+import { FAILURE_LINES_CHARS, RUN_HEAD_CHARS, RUN_TAIL_CHARS } from './run-output';
 
 /**
  * What the implement stage hands the sandbox function, and what comes back (decision 0005). The
@@ -61,6 +61,10 @@ export const SandboxOutcome = z.strictObject({
   head: z.string().max(RUN_HEAD_CHARS * 2),
   tail: z.string().max(RUN_TAIL_CHARS * 2),
   omittedChars: z.number().int().nonnegative(),
+  omittedFailures: z
+    .string()
+    .max(FAILURE_LINES_CHARS * 2)
+    .optional(),
   durationMs: z.number().nonnegative(),
   warning: z.string().max(1000).optional(),
   /** Set when the command did not run at all: no isolated runner, and unisolated runs not allowed. */

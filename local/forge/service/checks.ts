@@ -164,15 +164,17 @@ export class Checks {
         : result.conclusion === 'timed_out'
           ? `\`${command}\` timed out after ${Math.round(this.options.timeoutMs / 1000)} s.`
           : `\`${command}\` failed with exit code ${result.exitCode ?? 'none'} after ${seconds} s.`;
-    let text = result.log;
-    let truncated = result.truncated;
-    if (text.length > MAX_OUTPUT_TEXT) {
-      text = text.slice(text.length - MAX_OUTPUT_TEXT);
-      truncated = true;
-    }
-    if (truncated) text = `[output truncated: last ${text.length} characters]\n${text}`;
+    const cut = (limit: number) => {
+      const kept = result.log.length > limit ? result.log.slice(result.log.length - limit) : result.log;
+      return result.truncated || kept.length < result.log.length
+        ? `[output truncated: last ${kept.length} characters]\n${kept}`
+        : kept;
+    };
+    const text = cut(MAX_OUTPUT_TEXT);
     const exitCode = result.exitCode ?? (result.conclusion === 'success' ? 0 : 1);
-    run.log = actionsLog(command, text, exitCode);
+    // The job log is the whole output the job kept (as GitHub keeps a job's whole log), not the
+    // check run text's 60,000 characters: a long test run's failures are far from its end.
+    run.log = actionsLog(command, cut(Number.POSITIVE_INFINITY), exitCode);
     run.annotations = annotationsOf(result.log, result.workdir, exitCode);
     await this.complete(actor, repo, suite, run, { conclusion: result.conclusion, summary, text });
   }

@@ -33,7 +33,10 @@ describe.skipIf(!probe.available)('forge CI under bubblewrap', () => {
       expect(result.log).not.toContain('forge-ci-host-secret');
       expect(result.log).not.toContain('forge-ci-env-secret');
       expect(result.log).toContain('[]');
-      expect(result.log).toContain('NO_COLOR=1');
+      // As on GitHub Actions: a suite testing its colour handling sees no NO_COLOR it did not set.
+      expect(result.log).not.toContain('NO_COLOR');
+      expect(result.log).not.toContain('FORCE_COLOR');
+      expect(result.log).toContain('CI=true');
       expect(result.log.trim().split('\n').at(-1)).toBe(result.workdir);
     } finally {
       delete process.env.FORGE_CI_LEAK_PROBE;

@@ -128,6 +128,52 @@ describe('forge git data over the GitHub REST API', () => {
     expect(readme?.sha).toBe((await systemGit(['hash-object', '--stdin'], { input: 'changed\n' })).trim());
   });
 
+  it('checks symlinks out as symlinks (the CI checkout and the tarball), unless they lead outside', async () => {
+    // commander.js's fixtures: tests/fixtures/pmlink -> ./pm, a double link, run by its tests.
+    const octokit = octokitFor(forge.apiUrl, forge.botToken);
+    const main = await octokit.rest.git.getRef({ ...repo, ref: 'heads/main' });
+    const base = await octokit.rest.git.getCommit({ ...repo, commit_sha: main.data.object.sha });
+    const link = (at: string, to: string) => ({
+      path: at,
+      mode: '120000' as const,
+      type: 'blob' as const,
+      content: to,
+    });
+    const tree = await octokit.rest.git.createTree({
+      ...repo,
+      base_tree: base.data.tree.sha,
+      tree: [
+        { path: 'fixtures/pm', mode: '100755', type: 'blob', content: '#!/bin/sh\necho pm\n' },
+        link('fixtures/pmlink', './pm'),
+        link('fixtures/other/pm', '../pmlink'),
+        link('fixtures/dir', '.'),
+        link('fixtures/dangling', 'nothing-here'),
+        link('abs', '/etc/passwd'),
+        link('up', '../outside'),
+        // Lexically inside (fixtures/dir/../.. is the root), followed it is the root's parent.
+        link('fixtures/sneaky', 'dir/../..'),
+      ],
+    });
+    const dir = path.join(scratch, 'links');
+    await forge.service.repos
+      .git(forge.service.repos.get(SAMPLE_OWNER, SAMPLE_REPO))
+      .checkout(tree.data.sha, dir);
+    const { lstat, readlink } = await import('node:fs/promises');
+    expect(await readlink(path.join(dir, 'fixtures/pmlink'))).toBe('./pm');
+    expect(await readlink(path.join(dir, 'fixtures/other/pm'))).toBe('../pmlink');
+    expect(await readFile(path.join(dir, 'fixtures/other/pm'), 'utf8')).toBe('#!/bin/sh\necho pm\n');
+    expect(await readlink(path.join(dir, 'fixtures/dir'))).toBe('.');
+    expect(await readlink(path.join(dir, 'fixtures/dangling'))).toBe('nothing-here');
+    for (const [file, text] of [
+      ['abs', '/etc/passwd'],
+      ['up', '../outside'],
+      ['fixtures/sneaky', 'dir/../..'],
+    ] as const) {
+      expect((await lstat(path.join(dir, file))).isFile(), file).toBe(true);
+      expect(await readFile(path.join(dir, file), 'utf8')).toBe(text);
+    }
+  });
+
   it('moves refs fast-forward only unless forced, and deletes them', async () => {
     const octokit = octokitFor(forge.apiUrl, forge.botToken);
     const first = await forge.actions.pushCommit(

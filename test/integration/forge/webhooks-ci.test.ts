@@ -319,6 +319,50 @@ describe('forge webhooks and local CI', () => {
     expect(checked).toHaveLength(7);
   });
 
+  it('keeps a long job log whole: a failure 300 KB before the end is still in it', async () => {
+    // node --test's TAP for commander.js's 1,400 tests: `not ok` lines far above `# fail 2`.
+    const long = await startForge({ webhookSecret: WEBHOOK_SECRET, ciTimeoutMs: 20_000 });
+    try {
+      await long.actions.createRepo({
+        owner: 'acme',
+        name: 'long',
+        files: { 'README.md': 'z\n' },
+        roles: { [long.botLogin]: 'write' },
+        ciCommand:
+          "echo 'not ok 7 - when --hepl then suggests --help'; yes 'ok 8 - fine' | head -c 300000; echo '# fail 1'; exit 1",
+      });
+      const head = await long.actions.pushCommit(
+        long.botLogin,
+        'acme',
+        'long',
+        'branch',
+        { 'a.txt': 'a\n' },
+        'A',
+      );
+      const client = octokitFor(long.apiUrl, long.botToken);
+      await client.rest.pulls.create({
+        owner: 'acme',
+        repo: 'long',
+        title: 'Long',
+        head: 'branch',
+        base: 'main',
+      });
+      await long.waitForIdle(15_000);
+      const runs = await client.rest.checks.listForRef({ owner: 'acme', repo: 'long', ref: head });
+      expect(runs.data.check_runs[0]).toMatchObject({ status: 'completed', conclusion: 'failure' });
+      const log = await jobLog(
+        client,
+        { owner: 'acme', repo: 'long' },
+        runs.data.check_runs[0]?.id as number,
+      );
+      expect(log).toContain('not ok 7 - when --hepl then suggests --help');
+      expect(log).toContain('# fail 1');
+      expect(log).not.toContain('[output truncated');
+    } finally {
+      await long.close();
+    }
+  });
+
   it('times a hanging check command out and reports timed_out', async () => {
     // A separate forge with a short CI limit; no webhook URL, so deliveries are only recorded.
     const sleepy = await startForge({ webhookSecret: WEBHOOK_SECRET, ciTimeoutMs: 500 });

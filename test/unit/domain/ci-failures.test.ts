@@ -542,6 +542,26 @@ describe('extractFailures on real runner logs', () => {
     expect(report).toContain('Log tail (last');
   });
 
+  it('does not take a passing test whose name says error for the first error', () => {
+    // The tail of commander.js's node --test TAP, its `not ok` lines cut off above.
+    const log = [
+      '# Subtest: when program has required value not specified and subcommand then error',
+      'ok 4 - when program has required value not specified and subcommand then error',
+      '✔ when the option is missing then error (0.5ms)',
+      'test parse::rejects_error ... ok',
+      ...Array.from({ length: 6 }, (_, i) => `ok ${i + 5} - fine`),
+      '# fail 2',
+      'npm ERR! Test failed.  See above for more details.',
+    ].join('\n');
+    const firstError = extractFailures(log).firstError;
+    expect(firstError).not.toContain('then error');
+    expect(firstError).not.toContain('rejects_error');
+    expect(firstError?.split('\n').slice(-2)).toEqual([
+      '# fail 2',
+      'npm ERR! Test failed.  See above for more details.',
+    ]);
+  });
+
   it('recognises nothing in a passing log, and keeps its tail', () => {
     const extracted = extractFailures(
       '2026-01-01T00:00:00.0000000Z ok 1 - a\n2026-01-01T00:00:00.0000000Z # pass 1',

@@ -40,10 +40,10 @@ describe('default checks detected from the repository root', () => {
   it('runs pytest for Python with tests only', () => {
     expect(
       detectEnvironment(root({ 'pyproject.toml': '[project]\nname = "a"\n' }, ['tests']))?.checks,
-    ).toEqual(['python -m pytest -q']);
+    ).toEqual(['python3 -m pytest -q']);
     expect(
       detectEnvironment(root({ 'pyproject.toml': '[tool.pytest.ini_options]\naddopts = "-q"\n' }))?.checks,
-    ).toEqual(['python -m pytest -q']);
+    ).toEqual(['python3 -m pytest -q']);
     expect(detectEnvironment(root({ 'setup.py': 'setup()' }, ['conftest.py']))?.from).toEqual(['setup.py']);
     expect(detectEnvironment(root({ 'pyproject.toml': '[project]\nname = "a"\n' }))).toBeUndefined();
   });

@@ -8,9 +8,17 @@ export const TAIL_LINES = 200;
 const ERRORISH =
   /\b(?:error|errors|failed|failure|failures|fail|exception|panic|panicked|fatal|traceback|assertionerror)\b|\bnot ok\b|✖|✕|×/i;
 const RUNNER_EXIT = /^Process completed with exit code \d+\.?$/;
+/**
+ * A passing test's line names it, and a test's name may say "error" ("… then error"): TAP's
+ * `ok N` and `# Subtest:`, spec reporters' ✔ and ✓, `--- PASS`, `PASS`, `PASSED`, cargo's `... ok`.
+ */
+const PASSING = /^(?:ok \d+\b|# Subtest:|[✔✓]|--- PASS\b|PASS\b)|\bPASSED\b|\.\.\. ok$/;
 
 export function firstErrorExcerpt(lines: readonly string[], before = 5, after = 15): string | undefined {
-  const at = lines.findIndex((l) => ERRORISH.test(l) && !RUNNER_EXIT.test(l.trim()));
+  const at = lines.findIndex((l) => {
+    const trimmed = l.trim();
+    return ERRORISH.test(l) && !RUNNER_EXIT.test(trimmed) && !PASSING.test(trimmed);
+  });
   if (at < 0) return undefined;
   return lines
     .slice(Math.max(0, at - before), at + after + 1)

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  FAILURE_LINES_CHARS,
   formatRunResult,
   RUN_HEAD_CHARS,
   RUN_TAIL_CHARS,
@@ -57,5 +58,47 @@ describe('the run tool output', () => {
     expect(runLimitSeconds(0)).toBe(1);
     expect(runLimitSeconds(10_000)).toBe(600);
     expect(runLimitSeconds(300, 200)).toBe(200);
+  });
+
+  it('shows the omitted part’s failure lines: a long test run’s failing tests between its two ends', () => {
+    // node --test's TAP on a 1,373-test suite: the two failures scroll out of both ends.
+    const ok = (i: number) =>
+      `    # Subtest: case ${i}\n    ok ${i} - case ${i}\n      ---\n      duration_ms: 0.5\n      ...\n`;
+    const chunks = [
+      ...Array.from({ length: 300 }, (_, i) => ok(i)),
+      '    not ok 301 - when --hepl then sugg',
+      'ests --help\n      error: |-\n        Expected values to be strictly equal:\n',
+      ...Array.from({ length: 300 }, (_, i) => ok(i + 302)),
+      '--- FAIL: TestArg (0.00s)\r\n',
+      ...Array.from({ length: 300 }, (_, i) => ok(i + 603)),
+      '# tests 904\n# pass 902\n# fail 2\n',
+    ];
+    const result = captured(chunks);
+    expect(result.omittedFailures).toBe(
+      '    not ok 301 - when --hepl then suggests --help\n--- FAIL: TestArg (0.00s)',
+    );
+    const text = formatRunResult({ exitCode: 1, timedOut: false, ...result }, 120);
+    expect(text).toContain(
+      'characters of output omitted; showing the first 2000 and the last 8000 …]\n' +
+        '[lines of the omitted part that look like failures:]\n' +
+        '    not ok 301 - when --hepl then suggests --help\n--- FAIL: TestArg (0.00s)\n' +
+        '[… end of those lines; the last 8000 characters follow …]\n',
+    );
+    expect(text.endsWith('# fail 2\n')).toBe(true);
+  });
+
+  it('repeats no failure line already shown in the head or the tail, and keeps a bounded number', () => {
+    const filler = `${'x'.repeat(99)}\n`.repeat(200);
+    const shown = captured(['not ok 1 - at the start\n', filler, 'not ok 2 - at the end\n']);
+    expect(shown.omittedChars).toBeGreaterThan(0);
+    expect(shown.omittedFailures).toBeUndefined();
+    expect(captured(['not ok 1 - short output\n']).omittedFailures).toBeUndefined();
+    const many = captured([
+      filler,
+      ...Array.from({ length: 500 }, (_, i) => `not ok ${i} - ${'y'.repeat(400)}\n`),
+      filler,
+    ]);
+    expect(many.omittedFailures?.length).toBeLessThanOrEqual(FAILURE_LINES_CHARS + 302);
+    expect(many.omittedFailures?.split('\n')[0]).toBe(`not ok 0 - ${'y'.repeat(289)}…`);
   });
 });
