@@ -81,6 +81,40 @@ const completion = (message: Record<string, unknown>, finish: string, usage?: Re
   choices: [{ index: 0, message: { role: 'assistant', ...message }, finish_reason: finish }],
   ...(usage ? { usage } : {}),
 });
+/** Chat request bodies, as a server sees them. */
+type SentBody = { max_tokens: number; messages: Array<{ role: string }> } & Record<string, unknown>;
+
+/**
+ * A server that answers 400 with the error `refusal` gives for a body, or else a short completion;
+ * `sent` keeps every body it was sent.
+ */
+function refusingClient(
+  sent: SentBody[],
+  refusal: (body: SentBody) => Record<string, unknown> | undefined,
+): OpenAI {
+  return new OpenAI({
+    baseURL: 'http://127.0.0.1:1/v1',
+    apiKey: 'k',
+    maxRetries: 0,
+    fetch: async (_url, init) => {
+      const body = JSON.parse(String(init?.body)) as SentBody;
+      sent.push(body);
+      const error = refusal(body);
+      return new Response(
+        JSON.stringify(
+          error
+            ? { error }
+            : completion({ content: 'Done.' }, 'stop', {
+                prompt_tokens: 5,
+                completion_tokens: 1,
+                total_tokens: 6,
+              }),
+        ),
+        { status: error ? 400 : 200, headers: { 'content-type': 'application/json' } },
+      );
+    },
+  });
+}
 
 const call = (id: string, name: string, args: string) => ({
   id,
@@ -258,38 +292,19 @@ describe('OpenAiCompatibleLlm', () => {
   });
 
   it('asks again with a max_tokens that fits when the window holds the prompt but not the output budget', async () => {
-    const sent: Array<Record<string, unknown>> = [];
+    const sent: SentBody[] = [];
     const window = 32_768;
-    const client = new OpenAI({
-      baseURL: 'http://127.0.0.1:1/v1',
-      apiKey: 'k',
-      maxRetries: 0,
-      fetch: async (_url, init) => {
-        const body = JSON.parse(String(init?.body)) as { max_tokens: number };
-        sent.push(body);
-        const over = 3684 + body.max_tokens > window;
-        return new Response(
-          JSON.stringify(
-            over
-              ? {
-                  // vLLM's answer (OpenAI's has the same wording)
-                  error: {
-                    message: `This model's maximum context length is ${window} tokens. However, you requested ${3684 + body.max_tokens} tokens (3684 in the messages, ${body.max_tokens} in the completion). Please reduce the length of the messages or completion.`,
-                    type: 'BadRequestError',
-                    param: null,
-                    code: 400,
-                  },
-                }
-              : completion({ content: 'Done.' }, 'stop', {
-                  prompt_tokens: 5,
-                  completion_tokens: 1,
-                  total_tokens: 6,
-                }),
-          ),
-          { status: over ? 400 : 200, headers: { 'content-type': 'application/json' } },
-        );
-      },
-    });
+    const client = refusingClient(sent, (body) =>
+      3684 + body.max_tokens > window
+        ? {
+            // vLLM's answer (OpenAI's has the same wording)
+            message: `This model's maximum context length is ${window} tokens. However, you requested ${3684 + body.max_tokens} tokens (3684 in the messages, ${body.max_tokens} in the completion). Please reduce the length of the messages or completion.`,
+            type: 'BadRequestError',
+            param: null,
+            code: 400,
+          }
+        : undefined,
+    );
     const llm = new OpenAiCompatibleLlm({ baseURL: 'unused', client });
     expect((await llm.createMessage({ ...request, maxTokens: 32_000 })).stopReason).toBe('end_turn');
     expect(sent.map((b) => b.max_tokens)).toEqual([32_000, window - 3684 - 64]);
@@ -318,38 +333,17 @@ describe('OpenAiCompatibleLlm', () => {
   });
 
   it("asks again without a user message after tool messages once a server refuses one (Mistral's validator)", async () => {
-    const sent: Array<{ messages: Array<{ role: string }> }> = [];
-    const client = new OpenAI({
-      baseURL: 'http://127.0.0.1:1/v1',
-      apiKey: 'k',
-      maxRetries: 0,
-      fetch: async (_url, init) => {
-        const body = JSON.parse(String(init?.body)) as { messages: Array<{ role: string }> };
-        sent.push(body);
-        const refused = body.messages.some(
-          (m, i) => m.role === 'user' && body.messages[i - 1]?.role === 'tool',
-        );
-        return new Response(
-          JSON.stringify(
-            refused
-              ? {
-                  error: {
-                    message: "Unexpected role 'user' after role 'tool'",
-                    type: 'BadRequestError',
-                    param: null,
-                    code: 400,
-                  },
-                }
-              : completion({ content: 'Done.' }, 'stop', {
-                  prompt_tokens: 5,
-                  completion_tokens: 1,
-                  total_tokens: 6,
-                }),
-          ),
-          { status: refused ? 400 : 200, headers: { 'content-type': 'application/json' } },
-        );
-      },
-    });
+    const sent: SentBody[] = [];
+    const client = refusingClient(sent, (body) =>
+      body.messages.some((m, i) => m.role === 'user' && body.messages[i - 1]?.role === 'tool')
+        ? {
+            message: "Unexpected role 'user' after role 'tool'",
+            type: 'BadRequestError',
+            param: null,
+            code: 400,
+          }
+        : undefined,
+    );
     const llm = new OpenAiCompatibleLlm({ baseURL: 'unused', client });
     const devstral = { ...request, model: 'devstral-small-test' };
     expect((await llm.createMessage(devstral)).stopReason).toBe('end_turn');
@@ -358,37 +352,18 @@ describe('OpenAiCompatibleLlm', () => {
   });
 
   it("asks with max_completion_tokens once a model refuses max_tokens (OpenAI's reasoning models)", async () => {
-    const sent: Array<Record<string, unknown>> = [];
-    const client = new OpenAI({
-      baseURL: 'http://127.0.0.1:1/v1',
-      apiKey: 'k',
-      maxRetries: 0,
-      fetch: async (_url, init) => {
-        const body = JSON.parse(String(init?.body)) as Record<string, unknown>;
-        sent.push(body);
-        const refused = 'max_tokens' in body;
-        return new Response(
-          JSON.stringify(
-            refused
-              ? {
-                  error: {
-                    message:
-                      "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
-                    type: 'invalid_request_error',
-                    param: 'max_tokens',
-                    code: 'unsupported_parameter',
-                  },
-                }
-              : completion({ content: 'Done.' }, 'stop', {
-                  prompt_tokens: 5,
-                  completion_tokens: 1,
-                  total_tokens: 6,
-                }),
-          ),
-          { status: refused ? 400 : 200, headers: { 'content-type': 'application/json' } },
-        );
-      },
-    });
+    const sent: SentBody[] = [];
+    const client = refusingClient(sent, (body) =>
+      'max_tokens' in body
+        ? {
+            message:
+              "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+            type: 'invalid_request_error',
+            param: 'max_tokens',
+            code: 'unsupported_parameter',
+          }
+        : undefined,
+    );
     const llm = new OpenAiCompatibleLlm({ baseURL: 'unused', client });
     const reasoning = { ...request, model: 'o4-mini-test' };
     expect((await llm.createMessage(reasoning)).stopReason).toBe('end_turn');
