@@ -19,7 +19,8 @@ export const planSpec: AgentSpec = {
   maxTokens: 8000,
   terminalTool: {
     name: 'submit_plan',
-    description: 'Submit the plan (or questions, or blockers). Ends the planning stage.',
+    description:
+      'Submit the plan (or questions, or blockers). Ends the planning stage. COMPLETE needs acceptance_criteria, files_to_touch and a test_plan; NEEDS_CLARIFICATION needs questions; BLOCKED needs blockers.',
     input_schema: stageResultJsonSchema('plan'),
   },
   async onSubmit(deps, run, input) {
