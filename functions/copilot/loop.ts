@@ -1,3 +1,4 @@
+import { causeText, type StateError } from '../shared/state-error';
 import { wasCutShort } from '../shared/domain/cut-short';
 import * as z from 'zod';
 import { FactoryError } from '../shared/errors';
@@ -230,19 +231,10 @@ export async function askTools(
 export async function failAsk(
   ports: CopilotPorts,
   askId: string,
-  error: { Error?: string; Cause?: string } | null,
+  error: StateError | null,
 ): Promise<{ status: string }> {
   const errorClass = (error?.Error ?? 'AskFailed').slice(0, 100);
-  // A step that threw fails with the Lambda's error JSON as its Cause (type, message, stack
-  // trace): only the message is the ask's, never the trace and its file paths.
-  let cause = error?.Cause ?? 'the copilot could not answer';
-  try {
-    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
-    if (typeof parsed.errorMessage === 'string') cause = parsed.errorMessage;
-  } catch {
-    // not JSON: the text as it came
-  }
-  cause = cause.slice(0, 2000);
+  const cause = causeText(error?.Cause ?? 'the copilot could not answer').slice(0, 2000);
   await ports.store.finishAsk(askId, { status: 'FAILED', error: { class: errorClass, cause } });
   ports.log.warn('ask failed', { askId, error: errorClass });
   return { status: 'FAILED' };

@@ -1,25 +1,15 @@
 import { FactoryError } from '../shared/errors';
 import { isTerminal, type RunStatus, RunStatus as RunStatusSchema } from '../shared/domain/run';
 import { settleEndedRun } from '../shared/end-run';
+import { causeText, type StateError } from '../shared/state-error';
 import type { StagePorts } from './deps';
 import { closeOpenStage, mutateRun } from '../shared/run-state';
 
-/** `$.error` as Step Functions hands it over: Cause is often the Lambda error as JSON. */
-export interface StateError {
-  Error?: string;
-  Cause?: string;
-}
+export type { StateError } from '../shared/state-error';
 
 export function errorOf(error: StateError | null | undefined): { class: string; cause: string } | undefined {
   if (!error?.Error) return undefined;
-  let cause = error.Cause ?? '';
-  try {
-    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
-    if (typeof parsed.errorMessage === 'string') cause = parsed.errorMessage;
-  } catch {
-    // not JSON: keep the text
-  }
-  return { class: error.Error.slice(0, 100), cause: cause.slice(0, 4000) };
+  return { class: error.Error.slice(0, 100), cause: causeText(error.Cause ?? '').slice(0, 4000) };
 }
 
 /**
