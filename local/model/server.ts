@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { MessageResponse, MessagesRequest, ResponseBlock, StopReason, Usage } from './api';
+import { maxOutputTokensOf } from '../../functions/shared/domain/models';
 import { ApiError } from './api-error';
 import { type Fault, FaultQueue, type ModelApi, RollingRateLimiter } from './faults';
 import {
@@ -119,6 +120,13 @@ export function validateRequest(body: unknown, { countTokens = false } = {}): Me
     if (body.max_tokens === undefined) throw invalid('max_tokens: Field required');
     if (!Number.isInteger(body.max_tokens) || (body.max_tokens as number) < 1) {
       throw invalid('max_tokens: Input should be an integer greater than or equal to 1');
+    }
+    // The API refuses more output than the model can give, in these words.
+    const ceiling = maxOutputTokensOf(body.model);
+    if (ceiling !== undefined && (body.max_tokens as number) > ceiling) {
+      throw invalid(
+        `max_tokens: ${body.max_tokens} > ${ceiling}, which is the maximum allowed number of output tokens for ${body.model}`,
+      );
     }
   }
   if (!Array.isArray(body.messages)) throw invalid('messages: Field required');

@@ -144,6 +144,10 @@ describe('validateRequest', () => {
   it.each([
     [{ model: undefined }, /model: Field required/],
     [{ max_tokens: 0 }, /max_tokens/],
+    [
+      { model: 'claude-opus-4-1-20250805', max_tokens: 48_000 },
+      /max_tokens: 48000 > 32000, which is the maximum allowed number of output tokens for claude-opus-4-1/,
+    ],
     [{ messages: [] }, /at least one message/],
     [{ messages: [{ role: 'assistant', content: 'x' }] }, /first message/],
     [{ tools: [tool('a'), tool('a')] }, /unique/],
